@@ -1,0 +1,3924 @@
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export enum JobKind {
+  JOB_KIND_UNSPECIFIED = 'JOB_KIND_UNSPECIFIED',
+  GPU_INFERENCE = 'GPU_INFERENCE',
+  GPU_BATCH = 'GPU_BATCH',
+  CAPTURE = 'CAPTURE'
+}
+
+enum __JobKindValues {
+  JOB_KIND_UNSPECIFIED = 0,
+  GPU_INFERENCE = 1,
+  GPU_BATCH = 2,
+  CAPTURE = 3
+}
+
+export namespace JobKind {
+  export const codec = (): Codec<JobKind> => {
+    return enumeration<JobKind>(__JobKindValues)
+  }
+}
+
+export interface Gpu {
+  model: string
+  class: string
+  vramMib: number
+  count: number
+}
+
+export namespace Gpu {
+  let _codec: Codec<Gpu>
+
+  export const codec = (): Codec<Gpu> => {
+    if (_codec == null) {
+      _codec = message<Gpu>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.model != null && obj.model !== '')) {
+          w.uint32(10)
+          w.string(obj.model)
+        }
+
+        if ((obj.class != null && obj.class !== '')) {
+          w.uint32(18)
+          w.string(obj.class)
+        }
+
+        if ((obj.vramMib != null && obj.vramMib !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.vramMib)
+        }
+
+        if ((obj.count != null && obj.count !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.count)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          model: '',
+          class: '',
+          vramMib: 0,
+          count: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.model = reader.string()
+              break
+            }
+            case 2: {
+              obj.class = reader.string()
+              break
+            }
+            case 3: {
+              obj.vramMib = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.count = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.model`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.class`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.vramMib`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.count`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface GpuModelFieldEvent {
+    field: '$.model'
+    value: string
+  }
+
+  export interface GpuClassFieldEvent {
+    field: '$.class'
+    value: string
+  }
+
+  export interface GpuVramMibFieldEvent {
+    field: '$.vramMib'
+    value: number
+  }
+
+  export interface GpuCountFieldEvent {
+    field: '$.count'
+    value: number
+  }
+
+  export function encode (obj: Partial<Gpu>): Uint8Array {
+    return encodeMessage(obj, Gpu.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Gpu>): Gpu {
+    return decodeMessage(buf, Gpu.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Gpu>): Generator<GpuModelFieldEvent | GpuClassFieldEvent | GpuVramMibFieldEvent | GpuCountFieldEvent> {
+    return streamMessage(buf, Gpu.codec(), opts)
+  }
+}
+
+export interface NetworkCoordinate {
+  vec: number[]
+  height: number
+  error: number
+}
+
+export namespace NetworkCoordinate {
+  let _codec: Codec<NetworkCoordinate>
+
+  export const codec = (): Codec<NetworkCoordinate> => {
+    if (_codec == null) {
+      _codec = message<NetworkCoordinate>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.vec != null && obj.vec.length > 0) {
+          for (const value of obj.vec) {
+            w.uint32(9)
+            w.double(value)
+          }
+        }
+
+        if ((obj.height != null && obj.height !== 0)) {
+          w.uint32(17)
+          w.double(obj.height)
+        }
+
+        if ((obj.error != null && obj.error !== 0)) {
+          w.uint32(25)
+          w.double(obj.error)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          vec: [],
+          height: 0,
+          error: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.vec != null && obj.vec.length === opts.limits.vec) {
+                throw new MaxLengthError('Decode error - repeated field "vec" had too many elements')
+              }
+
+              obj.vec.push(reader.double())
+              break
+            }
+            case 2: {
+              obj.height = reader.double()
+              break
+            }
+            case 3: {
+              obj.error = reader.double()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          vec: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.vec != null && obj.vec === opts.limits.vec) {
+                throw new MaxLengthError('Streaming decode error - repeated field "vec" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.vec[]`,
+                index: obj.vec,
+                value: reader.double()
+              }
+
+              obj.vec++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.height`,
+                value: reader.double()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.double()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface NetworkCoordinateVecFieldEvent {
+    field: '$.vec[]'
+    index: number
+    value: number
+  }
+
+  export interface NetworkCoordinateHeightFieldEvent {
+    field: '$.height'
+    value: number
+  }
+
+  export interface NetworkCoordinateErrorFieldEvent {
+    field: '$.error'
+    value: number
+  }
+
+  export function encode (obj: Partial<NetworkCoordinate>): Uint8Array {
+    return encodeMessage(obj, NetworkCoordinate.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NetworkCoordinate>): NetworkCoordinate {
+    return decodeMessage(buf, NetworkCoordinate.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NetworkCoordinate>): Generator<NetworkCoordinateVecFieldEvent | NetworkCoordinateHeightFieldEvent | NetworkCoordinateErrorFieldEvent> {
+    return streamMessage(buf, NetworkCoordinate.codec(), opts)
+  }
+}
+
+export interface Price {
+  perUnit: number
+  currency: string
+  unit: string
+}
+
+export namespace Price {
+  let _codec: Codec<Price>
+
+  export const codec = (): Codec<Price> => {
+    if (_codec == null) {
+      _codec = message<Price>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.perUnit != null && obj.perUnit !== 0)) {
+          w.uint32(8)
+          w.uint64Number(obj.perUnit)
+        }
+
+        if ((obj.currency != null && obj.currency !== '')) {
+          w.uint32(18)
+          w.string(obj.currency)
+        }
+
+        if ((obj.unit != null && obj.unit !== '')) {
+          w.uint32(26)
+          w.string(obj.unit)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          perUnit: 0,
+          currency: '',
+          unit: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.perUnit = reader.uint64Number()
+              break
+            }
+            case 2: {
+              obj.currency = reader.string()
+              break
+            }
+            case 3: {
+              obj.unit = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.perUnit`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.currency`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.unit`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PricePerUnitFieldEvent {
+    field: '$.perUnit'
+    value: number
+  }
+
+  export interface PriceCurrencyFieldEvent {
+    field: '$.currency'
+    value: string
+  }
+
+  export interface PriceUnitFieldEvent {
+    field: '$.unit'
+    value: string
+  }
+
+  export function encode (obj: Partial<Price>): Uint8Array {
+    return encodeMessage(obj, Price.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Price>): Price {
+    return decodeMessage(buf, Price.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Price>): Generator<PricePerUnitFieldEvent | PriceCurrencyFieldEvent | PriceUnitFieldEvent> {
+    return streamMessage(buf, Price.codec(), opts)
+  }
+}
+
+export interface Requirements {
+  gpuModel: string
+  gpuClass: string
+  minVramMib: number
+  gpuCount: number
+  sensors: string[]
+  region: string
+  maxRttMs: number
+}
+
+export namespace Requirements {
+  let _codec: Codec<Requirements>
+
+  export const codec = (): Codec<Requirements> => {
+    if (_codec == null) {
+      _codec = message<Requirements>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.gpuModel != null && obj.gpuModel !== '')) {
+          w.uint32(10)
+          w.string(obj.gpuModel)
+        }
+
+        if ((obj.gpuClass != null && obj.gpuClass !== '')) {
+          w.uint32(18)
+          w.string(obj.gpuClass)
+        }
+
+        if ((obj.minVramMib != null && obj.minVramMib !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.minVramMib)
+        }
+
+        if ((obj.gpuCount != null && obj.gpuCount !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.gpuCount)
+        }
+
+        if (obj.sensors != null && obj.sensors.length > 0) {
+          for (const value of obj.sensors) {
+            w.uint32(42)
+            w.string(value)
+          }
+        }
+
+        if ((obj.region != null && obj.region !== '')) {
+          w.uint32(50)
+          w.string(obj.region)
+        }
+
+        if ((obj.maxRttMs != null && obj.maxRttMs !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.maxRttMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          gpuModel: '',
+          gpuClass: '',
+          minVramMib: 0,
+          gpuCount: 0,
+          sensors: [],
+          region: '',
+          maxRttMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.gpuModel = reader.string()
+              break
+            }
+            case 2: {
+              obj.gpuClass = reader.string()
+              break
+            }
+            case 3: {
+              obj.minVramMib = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.gpuCount = reader.uint32()
+              break
+            }
+            case 5: {
+              if (opts.limits?.sensors != null && obj.sensors.length === opts.limits.sensors) {
+                throw new MaxLengthError('Decode error - repeated field "sensors" had too many elements')
+              }
+
+              obj.sensors.push(reader.string())
+              break
+            }
+            case 6: {
+              obj.region = reader.string()
+              break
+            }
+            case 7: {
+              obj.maxRttMs = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          sensors: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.gpuModel`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.gpuClass`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.minVramMib`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.gpuCount`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 5: {
+              if (opts.limits?.sensors != null && obj.sensors === opts.limits.sensors) {
+                throw new MaxLengthError('Streaming decode error - repeated field "sensors" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.sensors[]`,
+                index: obj.sensors,
+                value: reader.string()
+              }
+
+              obj.sensors++
+
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.region`,
+                value: reader.string()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.maxRttMs`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface RequirementsGpuModelFieldEvent {
+    field: '$.gpuModel'
+    value: string
+  }
+
+  export interface RequirementsGpuClassFieldEvent {
+    field: '$.gpuClass'
+    value: string
+  }
+
+  export interface RequirementsMinVramMibFieldEvent {
+    field: '$.minVramMib'
+    value: number
+  }
+
+  export interface RequirementsGpuCountFieldEvent {
+    field: '$.gpuCount'
+    value: number
+  }
+
+  export interface RequirementsSensorsFieldEvent {
+    field: '$.sensors[]'
+    index: number
+    value: string
+  }
+
+  export interface RequirementsRegionFieldEvent {
+    field: '$.region'
+    value: string
+  }
+
+  export interface RequirementsMaxRttMsFieldEvent {
+    field: '$.maxRttMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<Requirements>): Uint8Array {
+    return encodeMessage(obj, Requirements.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Requirements>): Requirements {
+    return decodeMessage(buf, Requirements.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Requirements>): Generator<RequirementsGpuModelFieldEvent | RequirementsGpuClassFieldEvent | RequirementsMinVramMibFieldEvent | RequirementsGpuCountFieldEvent | RequirementsSensorsFieldEvent | RequirementsRegionFieldEvent | RequirementsMaxRttMsFieldEvent> {
+    return streamMessage(buf, Requirements.codec(), opts)
+  }
+}
+
+export interface JobAnnouncement {
+  version: number
+  jobId: Uint8Array
+  requester: Uint8Array
+  kind: JobKind
+  requirements?: Requirements
+  priceCeiling?: Price
+  budget: number
+  deadlineMs: number
+  createdMs: number
+  expiresMs: number
+  description: string
+  inputHash: Uint8Array
+  inputBytes: number
+  workload: string
+}
+
+export namespace JobAnnouncement {
+  let _codec: Codec<JobAnnouncement>
+
+  export const codec = (): Codec<JobAnnouncement> => {
+    if (_codec == null) {
+      _codec = message<JobAnnouncement>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.jobId != null && obj.jobId.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.jobId)
+        }
+
+        if ((obj.requester != null && obj.requester.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.requester)
+        }
+
+        if (obj.kind != null && __JobKindValues[obj.kind] !== 0) {
+          w.uint32(32)
+          JobKind.codec().encode(obj.kind, w)
+        }
+
+        if (obj.requirements != null) {
+          w.uint32(42)
+          Requirements.codec().encode(obj.requirements, w)
+        }
+
+        if (obj.priceCeiling != null) {
+          w.uint32(50)
+          Price.codec().encode(obj.priceCeiling, w)
+        }
+
+        if ((obj.budget != null && obj.budget !== 0)) {
+          w.uint32(56)
+          w.uint64Number(obj.budget)
+        }
+
+        if ((obj.deadlineMs != null && obj.deadlineMs !== 0)) {
+          w.uint32(64)
+          w.uint64Number(obj.deadlineMs)
+        }
+
+        if ((obj.createdMs != null && obj.createdMs !== 0)) {
+          w.uint32(72)
+          w.uint64Number(obj.createdMs)
+        }
+
+        if ((obj.expiresMs != null && obj.expiresMs !== 0)) {
+          w.uint32(80)
+          w.uint64Number(obj.expiresMs)
+        }
+
+        if ((obj.description != null && obj.description !== '')) {
+          w.uint32(90)
+          w.string(obj.description)
+        }
+
+        if ((obj.inputHash != null && obj.inputHash.byteLength > 0)) {
+          w.uint32(98)
+          w.bytes(obj.inputHash)
+        }
+
+        if ((obj.inputBytes != null && obj.inputBytes !== 0)) {
+          w.uint32(104)
+          w.uint64Number(obj.inputBytes)
+        }
+
+        if ((obj.workload != null && obj.workload !== '')) {
+          w.uint32(114)
+          w.string(obj.workload)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          jobId: uint8ArrayAlloc(0),
+          requester: uint8ArrayAlloc(0),
+          kind: JobKind.JOB_KIND_UNSPECIFIED,
+          budget: 0,
+          deadlineMs: 0,
+          createdMs: 0,
+          expiresMs: 0,
+          description: '',
+          inputHash: uint8ArrayAlloc(0),
+          inputBytes: 0,
+          workload: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.jobId = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.requester = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.kind = JobKind.codec().decode(reader)
+              break
+            }
+            case 5: {
+              obj.requirements = Requirements.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.requirements
+              })
+              break
+            }
+            case 6: {
+              obj.priceCeiling = Price.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.priceCeiling
+              })
+              break
+            }
+            case 7: {
+              obj.budget = reader.uint64Number()
+              break
+            }
+            case 8: {
+              obj.deadlineMs = reader.uint64Number()
+              break
+            }
+            case 9: {
+              obj.createdMs = reader.uint64Number()
+              break
+            }
+            case 10: {
+              obj.expiresMs = reader.uint64Number()
+              break
+            }
+            case 11: {
+              obj.description = reader.string()
+              break
+            }
+            case 12: {
+              obj.inputHash = reader.bytes()
+              break
+            }
+            case 13: {
+              obj.inputBytes = reader.uint64Number()
+              break
+            }
+            case 14: {
+              obj.workload = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.requester`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.kind`,
+                value: JobKind.codec().decode(reader)
+              }
+              break
+            }
+            case 5: {
+              yield * Requirements.codec().stream(reader, reader.uint32(), `${prefix}.requirements`, {
+                limits: opts.limits?.requirements
+              })
+
+              break
+            }
+            case 6: {
+              yield * Price.codec().stream(reader, reader.uint32(), `${prefix}.priceCeiling`, {
+                limits: opts.limits?.priceCeiling
+              })
+
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.budget`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.deadlineMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.createdMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.expiresMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.description`,
+                value: reader.string()
+              }
+              break
+            }
+            case 12: {
+              yield {
+                field: `${prefix}.inputHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.inputBytes`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 14: {
+              yield {
+                field: `${prefix}.workload`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface JobAnnouncementVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface JobAnnouncementJobIdFieldEvent {
+    field: '$.jobId'
+    value: Uint8Array
+  }
+
+  export interface JobAnnouncementRequesterFieldEvent {
+    field: '$.requester'
+    value: Uint8Array
+  }
+
+  export interface JobAnnouncementKindFieldEvent {
+    field: '$.kind'
+    value: JobKind
+  }
+
+  export interface JobAnnouncementRequirementsGpuModelFieldEvent {
+    field: '$.requirements.gpuModel'
+    value: string
+  }
+
+  export interface JobAnnouncementRequirementsGpuClassFieldEvent {
+    field: '$.requirements.gpuClass'
+    value: string
+  }
+
+  export interface JobAnnouncementRequirementsMinVramMibFieldEvent {
+    field: '$.requirements.minVramMib'
+    value: number
+  }
+
+  export interface JobAnnouncementRequirementsGpuCountFieldEvent {
+    field: '$.requirements.gpuCount'
+    value: number
+  }
+
+  export interface JobAnnouncementRequirementsSensorsFieldEvent {
+    field: '$.requirements.sensors[]'
+    index: number
+    value: string
+  }
+
+  export interface JobAnnouncementRequirementsRegionFieldEvent {
+    field: '$.requirements.region'
+    value: string
+  }
+
+  export interface JobAnnouncementRequirementsMaxRttMsFieldEvent {
+    field: '$.requirements.maxRttMs'
+    value: number
+  }
+
+  export interface JobAnnouncementPriceCeilingPerUnitFieldEvent {
+    field: '$.priceCeiling.perUnit'
+    value: number
+  }
+
+  export interface JobAnnouncementPriceCeilingCurrencyFieldEvent {
+    field: '$.priceCeiling.currency'
+    value: string
+  }
+
+  export interface JobAnnouncementPriceCeilingUnitFieldEvent {
+    field: '$.priceCeiling.unit'
+    value: string
+  }
+
+  export interface JobAnnouncementBudgetFieldEvent {
+    field: '$.budget'
+    value: number
+  }
+
+  export interface JobAnnouncementDeadlineMsFieldEvent {
+    field: '$.deadlineMs'
+    value: number
+  }
+
+  export interface JobAnnouncementCreatedMsFieldEvent {
+    field: '$.createdMs'
+    value: number
+  }
+
+  export interface JobAnnouncementExpiresMsFieldEvent {
+    field: '$.expiresMs'
+    value: number
+  }
+
+  export interface JobAnnouncementDescriptionFieldEvent {
+    field: '$.description'
+    value: string
+  }
+
+  export interface JobAnnouncementInputHashFieldEvent {
+    field: '$.inputHash'
+    value: Uint8Array
+  }
+
+  export interface JobAnnouncementInputBytesFieldEvent {
+    field: '$.inputBytes'
+    value: number
+  }
+
+  export interface JobAnnouncementWorkloadFieldEvent {
+    field: '$.workload'
+    value: string
+  }
+
+  export function encode (obj: Partial<JobAnnouncement>): Uint8Array {
+    return encodeMessage(obj, JobAnnouncement.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobAnnouncement>): JobAnnouncement {
+    return decodeMessage(buf, JobAnnouncement.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobAnnouncement>): Generator<JobAnnouncementVersionFieldEvent | JobAnnouncementJobIdFieldEvent | JobAnnouncementRequesterFieldEvent | JobAnnouncementKindFieldEvent | JobAnnouncementRequirementsGpuModelFieldEvent | JobAnnouncementRequirementsGpuClassFieldEvent | JobAnnouncementRequirementsMinVramMibFieldEvent | JobAnnouncementRequirementsGpuCountFieldEvent | JobAnnouncementRequirementsSensorsFieldEvent | JobAnnouncementRequirementsRegionFieldEvent | JobAnnouncementRequirementsMaxRttMsFieldEvent | JobAnnouncementPriceCeilingPerUnitFieldEvent | JobAnnouncementPriceCeilingCurrencyFieldEvent | JobAnnouncementPriceCeilingUnitFieldEvent | JobAnnouncementBudgetFieldEvent | JobAnnouncementDeadlineMsFieldEvent | JobAnnouncementCreatedMsFieldEvent | JobAnnouncementExpiresMsFieldEvent | JobAnnouncementDescriptionFieldEvent | JobAnnouncementInputHashFieldEvent | JobAnnouncementInputBytesFieldEvent | JobAnnouncementWorkloadFieldEvent> {
+    return streamMessage(buf, JobAnnouncement.codec(), opts)
+  }
+}
+
+export interface JobWithdrawal {
+  version: number
+  jobId: Uint8Array
+  requester: Uint8Array
+  createdMs: number
+}
+
+export namespace JobWithdrawal {
+  let _codec: Codec<JobWithdrawal>
+
+  export const codec = (): Codec<JobWithdrawal> => {
+    if (_codec == null) {
+      _codec = message<JobWithdrawal>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.jobId != null && obj.jobId.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.jobId)
+        }
+
+        if ((obj.requester != null && obj.requester.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.requester)
+        }
+
+        if ((obj.createdMs != null && obj.createdMs !== 0)) {
+          w.uint32(32)
+          w.uint64Number(obj.createdMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          jobId: uint8ArrayAlloc(0),
+          requester: uint8ArrayAlloc(0),
+          createdMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.jobId = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.requester = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.createdMs = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.requester`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.createdMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface JobWithdrawalVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface JobWithdrawalJobIdFieldEvent {
+    field: '$.jobId'
+    value: Uint8Array
+  }
+
+  export interface JobWithdrawalRequesterFieldEvent {
+    field: '$.requester'
+    value: Uint8Array
+  }
+
+  export interface JobWithdrawalCreatedMsFieldEvent {
+    field: '$.createdMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<JobWithdrawal>): Uint8Array {
+    return encodeMessage(obj, JobWithdrawal.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobWithdrawal>): JobWithdrawal {
+    return decodeMessage(buf, JobWithdrawal.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobWithdrawal>): Generator<JobWithdrawalVersionFieldEvent | JobWithdrawalJobIdFieldEvent | JobWithdrawalRequesterFieldEvent | JobWithdrawalCreatedMsFieldEvent> {
+    return streamMessage(buf, JobWithdrawal.codec(), opts)
+  }
+}
+
+export interface CapabilityRecord {
+  version: number
+  provider: Uint8Array
+  seq: number
+  gpus: Gpu[]
+  sensors: string[]
+  geohash: string
+  coordinate?: NetworkCoordinate
+  price?: Price
+  concurrency: number
+  freeSlots: number
+  addrs: Uint8Array[]
+  createdMs: number
+  expiresMs: number
+}
+
+export namespace CapabilityRecord {
+  let _codec: Codec<CapabilityRecord>
+
+  export const codec = (): Codec<CapabilityRecord> => {
+    if (_codec == null) {
+      _codec = message<CapabilityRecord>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.provider != null && obj.provider.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.provider)
+        }
+
+        if ((obj.seq != null && obj.seq !== 0)) {
+          w.uint32(24)
+          w.uint64Number(obj.seq)
+        }
+
+        if (obj.gpus != null && obj.gpus.length > 0) {
+          for (const value of obj.gpus) {
+            w.uint32(34)
+            Gpu.codec().encode(value, w)
+          }
+        }
+
+        if (obj.sensors != null && obj.sensors.length > 0) {
+          for (const value of obj.sensors) {
+            w.uint32(42)
+            w.string(value)
+          }
+        }
+
+        if ((obj.geohash != null && obj.geohash !== '')) {
+          w.uint32(50)
+          w.string(obj.geohash)
+        }
+
+        if (obj.coordinate != null) {
+          w.uint32(58)
+          NetworkCoordinate.codec().encode(obj.coordinate, w)
+        }
+
+        if (obj.price != null) {
+          w.uint32(66)
+          Price.codec().encode(obj.price, w)
+        }
+
+        if ((obj.concurrency != null && obj.concurrency !== 0)) {
+          w.uint32(72)
+          w.uint32(obj.concurrency)
+        }
+
+        if ((obj.freeSlots != null && obj.freeSlots !== 0)) {
+          w.uint32(80)
+          w.uint32(obj.freeSlots)
+        }
+
+        if (obj.addrs != null && obj.addrs.length > 0) {
+          for (const value of obj.addrs) {
+            w.uint32(90)
+            w.bytes(value)
+          }
+        }
+
+        if ((obj.createdMs != null && obj.createdMs !== 0)) {
+          w.uint32(96)
+          w.uint64Number(obj.createdMs)
+        }
+
+        if ((obj.expiresMs != null && obj.expiresMs !== 0)) {
+          w.uint32(104)
+          w.uint64Number(obj.expiresMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          provider: uint8ArrayAlloc(0),
+          seq: 0,
+          gpus: [],
+          sensors: [],
+          geohash: '',
+          concurrency: 0,
+          freeSlots: 0,
+          addrs: [],
+          createdMs: 0,
+          expiresMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.provider = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.seq = reader.uint64Number()
+              break
+            }
+            case 4: {
+              if (opts.limits?.gpus != null && obj.gpus.length === opts.limits.gpus) {
+                throw new MaxLengthError('Decode error - repeated field "gpus" had too many elements')
+              }
+
+              obj.gpus.push(Gpu.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.gpus$
+              }))
+              break
+            }
+            case 5: {
+              if (opts.limits?.sensors != null && obj.sensors.length === opts.limits.sensors) {
+                throw new MaxLengthError('Decode error - repeated field "sensors" had too many elements')
+              }
+
+              obj.sensors.push(reader.string())
+              break
+            }
+            case 6: {
+              obj.geohash = reader.string()
+              break
+            }
+            case 7: {
+              obj.coordinate = NetworkCoordinate.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.coordinate
+              })
+              break
+            }
+            case 8: {
+              obj.price = Price.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.price
+              })
+              break
+            }
+            case 9: {
+              obj.concurrency = reader.uint32()
+              break
+            }
+            case 10: {
+              obj.freeSlots = reader.uint32()
+              break
+            }
+            case 11: {
+              if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              obj.addrs.push(reader.bytes())
+              break
+            }
+            case 12: {
+              obj.createdMs = reader.uint64Number()
+              break
+            }
+            case 13: {
+              obj.expiresMs = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          gpus: 0,
+          sensors: 0,
+          addrs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.provider`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.seq`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.gpus != null && obj.gpus === opts.limits.gpus) {
+                throw new MaxLengthError('Streaming decode error - repeated field "gpus" had too many elements')
+              }
+
+              for (const evt of Gpu.codec().stream(reader, reader.uint32(), `${prefix}.gpus[]`, {
+                limits: opts.limits?.gpus$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.gpus
+                }
+              }
+
+              obj.gpus++
+
+              break
+            }
+            case 5: {
+              if (opts.limits?.sensors != null && obj.sensors === opts.limits.sensors) {
+                throw new MaxLengthError('Streaming decode error - repeated field "sensors" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.sensors[]`,
+                index: obj.sensors,
+                value: reader.string()
+              }
+
+              obj.sensors++
+
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.geohash`,
+                value: reader.string()
+              }
+              break
+            }
+            case 7: {
+              yield * NetworkCoordinate.codec().stream(reader, reader.uint32(), `${prefix}.coordinate`, {
+                limits: opts.limits?.coordinate
+              })
+
+              break
+            }
+            case 8: {
+              yield * Price.codec().stream(reader, reader.uint32(), `${prefix}.price`, {
+                limits: opts.limits?.price
+              })
+
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.concurrency`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.freeSlots`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 11: {
+              if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.addrs[]`,
+                index: obj.addrs,
+                value: reader.bytes()
+              }
+
+              obj.addrs++
+
+              break
+            }
+            case 12: {
+              yield {
+                field: `${prefix}.createdMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.expiresMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CapabilityRecordVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface CapabilityRecordProviderFieldEvent {
+    field: '$.provider'
+    value: Uint8Array
+  }
+
+  export interface CapabilityRecordSeqFieldEvent {
+    field: '$.seq'
+    value: number
+  }
+
+  export interface CapabilityRecordGpusModelFieldEvent {
+    field: '$.gpus[].model'
+    value: string
+    index: number
+  }
+
+  export interface CapabilityRecordGpusClassFieldEvent {
+    field: '$.gpus[].class'
+    value: string
+    index: number
+  }
+
+  export interface CapabilityRecordGpusVramMibFieldEvent {
+    field: '$.gpus[].vramMib'
+    value: number
+    index: number
+  }
+
+  export interface CapabilityRecordGpusCountFieldEvent {
+    field: '$.gpus[].count'
+    value: number
+    index: number
+  }
+
+  export interface CapabilityRecordSensorsFieldEvent {
+    field: '$.sensors[]'
+    index: number
+    value: string
+  }
+
+  export interface CapabilityRecordGeohashFieldEvent {
+    field: '$.geohash'
+    value: string
+  }
+
+  export interface CapabilityRecordCoordinateVecFieldEvent {
+    field: '$.coordinate.vec[]'
+    index: number
+    value: number
+  }
+
+  export interface CapabilityRecordCoordinateHeightFieldEvent {
+    field: '$.coordinate.height'
+    value: number
+  }
+
+  export interface CapabilityRecordCoordinateErrorFieldEvent {
+    field: '$.coordinate.error'
+    value: number
+  }
+
+  export interface CapabilityRecordPricePerUnitFieldEvent {
+    field: '$.price.perUnit'
+    value: number
+  }
+
+  export interface CapabilityRecordPriceCurrencyFieldEvent {
+    field: '$.price.currency'
+    value: string
+  }
+
+  export interface CapabilityRecordPriceUnitFieldEvent {
+    field: '$.price.unit'
+    value: string
+  }
+
+  export interface CapabilityRecordConcurrencyFieldEvent {
+    field: '$.concurrency'
+    value: number
+  }
+
+  export interface CapabilityRecordFreeSlotsFieldEvent {
+    field: '$.freeSlots'
+    value: number
+  }
+
+  export interface CapabilityRecordAddrsFieldEvent {
+    field: '$.addrs[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export interface CapabilityRecordCreatedMsFieldEvent {
+    field: '$.createdMs'
+    value: number
+  }
+
+  export interface CapabilityRecordExpiresMsFieldEvent {
+    field: '$.expiresMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<CapabilityRecord>): Uint8Array {
+    return encodeMessage(obj, CapabilityRecord.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityRecord>): CapabilityRecord {
+    return decodeMessage(buf, CapabilityRecord.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityRecord>): Generator<CapabilityRecordVersionFieldEvent | CapabilityRecordProviderFieldEvent | CapabilityRecordSeqFieldEvent | CapabilityRecordGpusModelFieldEvent | CapabilityRecordGpusClassFieldEvent | CapabilityRecordGpusVramMibFieldEvent | CapabilityRecordGpusCountFieldEvent | CapabilityRecordSensorsFieldEvent | CapabilityRecordGeohashFieldEvent | CapabilityRecordCoordinateVecFieldEvent | CapabilityRecordCoordinateHeightFieldEvent | CapabilityRecordCoordinateErrorFieldEvent | CapabilityRecordPricePerUnitFieldEvent | CapabilityRecordPriceCurrencyFieldEvent | CapabilityRecordPriceUnitFieldEvent | CapabilityRecordConcurrencyFieldEvent | CapabilityRecordFreeSlotsFieldEvent | CapabilityRecordAddrsFieldEvent | CapabilityRecordCreatedMsFieldEvent | CapabilityRecordExpiresMsFieldEvent> {
+    return streamMessage(buf, CapabilityRecord.codec(), opts)
+  }
+}
+
+export interface Quote {
+  version: number
+  jobId: Uint8Array
+  requester: Uint8Array
+  provider: Uint8Array
+  price?: Price
+  estUnits: number
+  etaMs: number
+  freeSlots: number
+  createdMs: number
+  expiresMs: number
+  nonce: Uint8Array
+}
+
+export namespace Quote {
+  let _codec: Codec<Quote>
+
+  export const codec = (): Codec<Quote> => {
+    if (_codec == null) {
+      _codec = message<Quote>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.jobId != null && obj.jobId.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.jobId)
+        }
+
+        if ((obj.requester != null && obj.requester.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.requester)
+        }
+
+        if ((obj.provider != null && obj.provider.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.provider)
+        }
+
+        if (obj.price != null) {
+          w.uint32(42)
+          Price.codec().encode(obj.price, w)
+        }
+
+        if ((obj.estUnits != null && obj.estUnits !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.estUnits)
+        }
+
+        if ((obj.etaMs != null && obj.etaMs !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.etaMs)
+        }
+
+        if ((obj.freeSlots != null && obj.freeSlots !== 0)) {
+          w.uint32(64)
+          w.uint32(obj.freeSlots)
+        }
+
+        if ((obj.createdMs != null && obj.createdMs !== 0)) {
+          w.uint32(72)
+          w.uint64Number(obj.createdMs)
+        }
+
+        if ((obj.expiresMs != null && obj.expiresMs !== 0)) {
+          w.uint32(80)
+          w.uint64Number(obj.expiresMs)
+        }
+
+        if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
+          w.uint32(90)
+          w.bytes(obj.nonce)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          jobId: uint8ArrayAlloc(0),
+          requester: uint8ArrayAlloc(0),
+          provider: uint8ArrayAlloc(0),
+          estUnits: 0,
+          etaMs: 0,
+          freeSlots: 0,
+          createdMs: 0,
+          expiresMs: 0,
+          nonce: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.jobId = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.requester = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.provider = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.price = Price.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.price
+              })
+              break
+            }
+            case 6: {
+              obj.estUnits = reader.uint64Number()
+              break
+            }
+            case 7: {
+              obj.etaMs = reader.uint32()
+              break
+            }
+            case 8: {
+              obj.freeSlots = reader.uint32()
+              break
+            }
+            case 9: {
+              obj.createdMs = reader.uint64Number()
+              break
+            }
+            case 10: {
+              obj.expiresMs = reader.uint64Number()
+              break
+            }
+            case 11: {
+              obj.nonce = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.requester`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.provider`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield * Price.codec().stream(reader, reader.uint32(), `${prefix}.price`, {
+                limits: opts.limits?.price
+              })
+
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.estUnits`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.etaMs`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.freeSlots`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.createdMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.expiresMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.nonce`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface QuoteVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface QuoteJobIdFieldEvent {
+    field: '$.jobId'
+    value: Uint8Array
+  }
+
+  export interface QuoteRequesterFieldEvent {
+    field: '$.requester'
+    value: Uint8Array
+  }
+
+  export interface QuoteProviderFieldEvent {
+    field: '$.provider'
+    value: Uint8Array
+  }
+
+  export interface QuotePricePerUnitFieldEvent {
+    field: '$.price.perUnit'
+    value: number
+  }
+
+  export interface QuotePriceCurrencyFieldEvent {
+    field: '$.price.currency'
+    value: string
+  }
+
+  export interface QuotePriceUnitFieldEvent {
+    field: '$.price.unit'
+    value: string
+  }
+
+  export interface QuoteEstUnitsFieldEvent {
+    field: '$.estUnits'
+    value: number
+  }
+
+  export interface QuoteEtaMsFieldEvent {
+    field: '$.etaMs'
+    value: number
+  }
+
+  export interface QuoteFreeSlotsFieldEvent {
+    field: '$.freeSlots'
+    value: number
+  }
+
+  export interface QuoteCreatedMsFieldEvent {
+    field: '$.createdMs'
+    value: number
+  }
+
+  export interface QuoteExpiresMsFieldEvent {
+    field: '$.expiresMs'
+    value: number
+  }
+
+  export interface QuoteNonceFieldEvent {
+    field: '$.nonce'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<Quote>): Uint8Array {
+    return encodeMessage(obj, Quote.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Quote>): Quote {
+    return decodeMessage(buf, Quote.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Quote>): Generator<QuoteVersionFieldEvent | QuoteJobIdFieldEvent | QuoteRequesterFieldEvent | QuoteProviderFieldEvent | QuotePricePerUnitFieldEvent | QuotePriceCurrencyFieldEvent | QuotePriceUnitFieldEvent | QuoteEstUnitsFieldEvent | QuoteEtaMsFieldEvent | QuoteFreeSlotsFieldEvent | QuoteCreatedMsFieldEvent | QuoteExpiresMsFieldEvent | QuoteNonceFieldEvent> {
+    return streamMessage(buf, Quote.codec(), opts)
+  }
+}
+
+export interface Assignment {
+  version: number
+  jobId: Uint8Array
+  requester: Uint8Array
+  provider: Uint8Array
+  quote: Uint8Array
+  maxUnits: number
+  inputHash: Uint8Array
+  createdMs: number
+  expiresMs: number
+  nonce: Uint8Array
+}
+
+export namespace Assignment {
+  let _codec: Codec<Assignment>
+
+  export const codec = (): Codec<Assignment> => {
+    if (_codec == null) {
+      _codec = message<Assignment>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.jobId != null && obj.jobId.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.jobId)
+        }
+
+        if ((obj.requester != null && obj.requester.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.requester)
+        }
+
+        if ((obj.provider != null && obj.provider.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.provider)
+        }
+
+        if ((obj.quote != null && obj.quote.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.quote)
+        }
+
+        if ((obj.maxUnits != null && obj.maxUnits !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.maxUnits)
+        }
+
+        if ((obj.inputHash != null && obj.inputHash.byteLength > 0)) {
+          w.uint32(58)
+          w.bytes(obj.inputHash)
+        }
+
+        if ((obj.createdMs != null && obj.createdMs !== 0)) {
+          w.uint32(64)
+          w.uint64Number(obj.createdMs)
+        }
+
+        if ((obj.expiresMs != null && obj.expiresMs !== 0)) {
+          w.uint32(72)
+          w.uint64Number(obj.expiresMs)
+        }
+
+        if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
+          w.uint32(82)
+          w.bytes(obj.nonce)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          jobId: uint8ArrayAlloc(0),
+          requester: uint8ArrayAlloc(0),
+          provider: uint8ArrayAlloc(0),
+          quote: uint8ArrayAlloc(0),
+          maxUnits: 0,
+          inputHash: uint8ArrayAlloc(0),
+          createdMs: 0,
+          expiresMs: 0,
+          nonce: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.jobId = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.requester = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.provider = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.quote = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.maxUnits = reader.uint64Number()
+              break
+            }
+            case 7: {
+              obj.inputHash = reader.bytes()
+              break
+            }
+            case 8: {
+              obj.createdMs = reader.uint64Number()
+              break
+            }
+            case 9: {
+              obj.expiresMs = reader.uint64Number()
+              break
+            }
+            case 10: {
+              obj.nonce = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.requester`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.provider`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.quote`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.maxUnits`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.inputHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.createdMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.expiresMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.nonce`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface AssignmentVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface AssignmentJobIdFieldEvent {
+    field: '$.jobId'
+    value: Uint8Array
+  }
+
+  export interface AssignmentRequesterFieldEvent {
+    field: '$.requester'
+    value: Uint8Array
+  }
+
+  export interface AssignmentProviderFieldEvent {
+    field: '$.provider'
+    value: Uint8Array
+  }
+
+  export interface AssignmentQuoteFieldEvent {
+    field: '$.quote'
+    value: Uint8Array
+  }
+
+  export interface AssignmentMaxUnitsFieldEvent {
+    field: '$.maxUnits'
+    value: number
+  }
+
+  export interface AssignmentInputHashFieldEvent {
+    field: '$.inputHash'
+    value: Uint8Array
+  }
+
+  export interface AssignmentCreatedMsFieldEvent {
+    field: '$.createdMs'
+    value: number
+  }
+
+  export interface AssignmentExpiresMsFieldEvent {
+    field: '$.expiresMs'
+    value: number
+  }
+
+  export interface AssignmentNonceFieldEvent {
+    field: '$.nonce'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<Assignment>): Uint8Array {
+    return encodeMessage(obj, Assignment.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Assignment>): Assignment {
+    return decodeMessage(buf, Assignment.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Assignment>): Generator<AssignmentVersionFieldEvent | AssignmentJobIdFieldEvent | AssignmentRequesterFieldEvent | AssignmentProviderFieldEvent | AssignmentQuoteFieldEvent | AssignmentMaxUnitsFieldEvent | AssignmentInputHashFieldEvent | AssignmentCreatedMsFieldEvent | AssignmentExpiresMsFieldEvent | AssignmentNonceFieldEvent> {
+    return streamMessage(buf, Assignment.codec(), opts)
+  }
+}
+
+export interface WorkReceipt {
+  version: number
+  jobId: Uint8Array
+  assignmentId: Uint8Array
+  requester: Uint8Array
+  provider: Uint8Array
+  units: number
+  price?: Price
+  total: number
+  resultHash: Uint8Array
+  startedMs: number
+  endedMs: number
+  status: number
+  prev: Uint8Array
+}
+
+export namespace WorkReceipt {
+  let _codec: Codec<WorkReceipt>
+
+  export const codec = (): Codec<WorkReceipt> => {
+    if (_codec == null) {
+      _codec = message<WorkReceipt>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.jobId != null && obj.jobId.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.jobId)
+        }
+
+        if ((obj.assignmentId != null && obj.assignmentId.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.assignmentId)
+        }
+
+        if ((obj.requester != null && obj.requester.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.requester)
+        }
+
+        if ((obj.provider != null && obj.provider.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.provider)
+        }
+
+        if ((obj.units != null && obj.units !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.units)
+        }
+
+        if (obj.price != null) {
+          w.uint32(58)
+          Price.codec().encode(obj.price, w)
+        }
+
+        if ((obj.total != null && obj.total !== 0)) {
+          w.uint32(64)
+          w.uint64Number(obj.total)
+        }
+
+        if ((obj.resultHash != null && obj.resultHash.byteLength > 0)) {
+          w.uint32(74)
+          w.bytes(obj.resultHash)
+        }
+
+        if ((obj.startedMs != null && obj.startedMs !== 0)) {
+          w.uint32(80)
+          w.uint64Number(obj.startedMs)
+        }
+
+        if ((obj.endedMs != null && obj.endedMs !== 0)) {
+          w.uint32(88)
+          w.uint64Number(obj.endedMs)
+        }
+
+        if ((obj.status != null && obj.status !== 0)) {
+          w.uint32(96)
+          w.sint32(obj.status)
+        }
+
+        if ((obj.prev != null && obj.prev.byteLength > 0)) {
+          w.uint32(106)
+          w.bytes(obj.prev)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          jobId: uint8ArrayAlloc(0),
+          assignmentId: uint8ArrayAlloc(0),
+          requester: uint8ArrayAlloc(0),
+          provider: uint8ArrayAlloc(0),
+          units: 0,
+          total: 0,
+          resultHash: uint8ArrayAlloc(0),
+          startedMs: 0,
+          endedMs: 0,
+          status: 0,
+          prev: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.jobId = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.assignmentId = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.requester = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.provider = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.units = reader.uint64Number()
+              break
+            }
+            case 7: {
+              obj.price = Price.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.price
+              })
+              break
+            }
+            case 8: {
+              obj.total = reader.uint64Number()
+              break
+            }
+            case 9: {
+              obj.resultHash = reader.bytes()
+              break
+            }
+            case 10: {
+              obj.startedMs = reader.uint64Number()
+              break
+            }
+            case 11: {
+              obj.endedMs = reader.uint64Number()
+              break
+            }
+            case 12: {
+              obj.status = reader.sint32()
+              break
+            }
+            case 13: {
+              obj.prev = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.assignmentId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.requester`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.provider`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.units`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 7: {
+              yield * Price.codec().stream(reader, reader.uint32(), `${prefix}.price`, {
+                limits: opts.limits?.price
+              })
+
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.total`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.resultHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.startedMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.endedMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 12: {
+              yield {
+                field: `${prefix}.status`,
+                value: reader.sint32()
+              }
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.prev`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkReceiptVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface WorkReceiptJobIdFieldEvent {
+    field: '$.jobId'
+    value: Uint8Array
+  }
+
+  export interface WorkReceiptAssignmentIdFieldEvent {
+    field: '$.assignmentId'
+    value: Uint8Array
+  }
+
+  export interface WorkReceiptRequesterFieldEvent {
+    field: '$.requester'
+    value: Uint8Array
+  }
+
+  export interface WorkReceiptProviderFieldEvent {
+    field: '$.provider'
+    value: Uint8Array
+  }
+
+  export interface WorkReceiptUnitsFieldEvent {
+    field: '$.units'
+    value: number
+  }
+
+  export interface WorkReceiptPricePerUnitFieldEvent {
+    field: '$.price.perUnit'
+    value: number
+  }
+
+  export interface WorkReceiptPriceCurrencyFieldEvent {
+    field: '$.price.currency'
+    value: string
+  }
+
+  export interface WorkReceiptPriceUnitFieldEvent {
+    field: '$.price.unit'
+    value: string
+  }
+
+  export interface WorkReceiptTotalFieldEvent {
+    field: '$.total'
+    value: number
+  }
+
+  export interface WorkReceiptResultHashFieldEvent {
+    field: '$.resultHash'
+    value: Uint8Array
+  }
+
+  export interface WorkReceiptStartedMsFieldEvent {
+    field: '$.startedMs'
+    value: number
+  }
+
+  export interface WorkReceiptEndedMsFieldEvent {
+    field: '$.endedMs'
+    value: number
+  }
+
+  export interface WorkReceiptStatusFieldEvent {
+    field: '$.status'
+    value: number
+  }
+
+  export interface WorkReceiptPrevFieldEvent {
+    field: '$.prev'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<WorkReceipt>): Uint8Array {
+    return encodeMessage(obj, WorkReceipt.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkReceipt>): WorkReceipt {
+    return decodeMessage(buf, WorkReceipt.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkReceipt>): Generator<WorkReceiptVersionFieldEvent | WorkReceiptJobIdFieldEvent | WorkReceiptAssignmentIdFieldEvent | WorkReceiptRequesterFieldEvent | WorkReceiptProviderFieldEvent | WorkReceiptUnitsFieldEvent | WorkReceiptPricePerUnitFieldEvent | WorkReceiptPriceCurrencyFieldEvent | WorkReceiptPriceUnitFieldEvent | WorkReceiptTotalFieldEvent | WorkReceiptResultHashFieldEvent | WorkReceiptStartedMsFieldEvent | WorkReceiptEndedMsFieldEvent | WorkReceiptStatusFieldEvent | WorkReceiptPrevFieldEvent> {
+    return streamMessage(buf, WorkReceipt.codec(), opts)
+  }
+}
+
+export interface CaptureAttestation {
+  version: number
+  capturer: Uint8Array
+  deviceKey: Uint8Array
+  deviceSignature: Uint8Array
+  contentHash: Uint8Array
+  contentBytes: number
+  mediaType: string
+  startedMs: number
+  durationMs: number
+  geohash: string
+  sensors: string[]
+  jobId: Uint8Array
+}
+
+export namespace CaptureAttestation {
+  let _codec: Codec<CaptureAttestation>
+
+  export const codec = (): Codec<CaptureAttestation> => {
+    if (_codec == null) {
+      _codec = message<CaptureAttestation>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.capturer != null && obj.capturer.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.capturer)
+        }
+
+        if ((obj.deviceKey != null && obj.deviceKey.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.deviceKey)
+        }
+
+        if ((obj.deviceSignature != null && obj.deviceSignature.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.deviceSignature)
+        }
+
+        if ((obj.contentHash != null && obj.contentHash.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.contentHash)
+        }
+
+        if ((obj.contentBytes != null && obj.contentBytes !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.contentBytes)
+        }
+
+        if ((obj.mediaType != null && obj.mediaType !== '')) {
+          w.uint32(58)
+          w.string(obj.mediaType)
+        }
+
+        if ((obj.startedMs != null && obj.startedMs !== 0)) {
+          w.uint32(64)
+          w.uint64Number(obj.startedMs)
+        }
+
+        if ((obj.durationMs != null && obj.durationMs !== 0)) {
+          w.uint32(72)
+          w.uint32(obj.durationMs)
+        }
+
+        if ((obj.geohash != null && obj.geohash !== '')) {
+          w.uint32(82)
+          w.string(obj.geohash)
+        }
+
+        if (obj.sensors != null && obj.sensors.length > 0) {
+          for (const value of obj.sensors) {
+            w.uint32(90)
+            w.string(value)
+          }
+        }
+
+        if ((obj.jobId != null && obj.jobId.byteLength > 0)) {
+          w.uint32(98)
+          w.bytes(obj.jobId)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          capturer: uint8ArrayAlloc(0),
+          deviceKey: uint8ArrayAlloc(0),
+          deviceSignature: uint8ArrayAlloc(0),
+          contentHash: uint8ArrayAlloc(0),
+          contentBytes: 0,
+          mediaType: '',
+          startedMs: 0,
+          durationMs: 0,
+          geohash: '',
+          sensors: [],
+          jobId: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.capturer = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.deviceKey = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.deviceSignature = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.contentHash = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.contentBytes = reader.uint64Number()
+              break
+            }
+            case 7: {
+              obj.mediaType = reader.string()
+              break
+            }
+            case 8: {
+              obj.startedMs = reader.uint64Number()
+              break
+            }
+            case 9: {
+              obj.durationMs = reader.uint32()
+              break
+            }
+            case 10: {
+              obj.geohash = reader.string()
+              break
+            }
+            case 11: {
+              if (opts.limits?.sensors != null && obj.sensors.length === opts.limits.sensors) {
+                throw new MaxLengthError('Decode error - repeated field "sensors" had too many elements')
+              }
+
+              obj.sensors.push(reader.string())
+              break
+            }
+            case 12: {
+              obj.jobId = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          sensors: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.capturer`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.deviceKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.deviceSignature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.contentHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.contentBytes`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.mediaType`,
+                value: reader.string()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.startedMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.durationMs`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.geohash`,
+                value: reader.string()
+              }
+              break
+            }
+            case 11: {
+              if (opts.limits?.sensors != null && obj.sensors === opts.limits.sensors) {
+                throw new MaxLengthError('Streaming decode error - repeated field "sensors" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.sensors[]`,
+                index: obj.sensors,
+                value: reader.string()
+              }
+
+              obj.sensors++
+
+              break
+            }
+            case 12: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CaptureAttestationVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface CaptureAttestationCapturerFieldEvent {
+    field: '$.capturer'
+    value: Uint8Array
+  }
+
+  export interface CaptureAttestationDeviceKeyFieldEvent {
+    field: '$.deviceKey'
+    value: Uint8Array
+  }
+
+  export interface CaptureAttestationDeviceSignatureFieldEvent {
+    field: '$.deviceSignature'
+    value: Uint8Array
+  }
+
+  export interface CaptureAttestationContentHashFieldEvent {
+    field: '$.contentHash'
+    value: Uint8Array
+  }
+
+  export interface CaptureAttestationContentBytesFieldEvent {
+    field: '$.contentBytes'
+    value: number
+  }
+
+  export interface CaptureAttestationMediaTypeFieldEvent {
+    field: '$.mediaType'
+    value: string
+  }
+
+  export interface CaptureAttestationStartedMsFieldEvent {
+    field: '$.startedMs'
+    value: number
+  }
+
+  export interface CaptureAttestationDurationMsFieldEvent {
+    field: '$.durationMs'
+    value: number
+  }
+
+  export interface CaptureAttestationGeohashFieldEvent {
+    field: '$.geohash'
+    value: string
+  }
+
+  export interface CaptureAttestationSensorsFieldEvent {
+    field: '$.sensors[]'
+    index: number
+    value: string
+  }
+
+  export interface CaptureAttestationJobIdFieldEvent {
+    field: '$.jobId'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<CaptureAttestation>): Uint8Array {
+    return encodeMessage(obj, CaptureAttestation.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CaptureAttestation>): CaptureAttestation {
+    return decodeMessage(buf, CaptureAttestation.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CaptureAttestation>): Generator<CaptureAttestationVersionFieldEvent | CaptureAttestationCapturerFieldEvent | CaptureAttestationDeviceKeyFieldEvent | CaptureAttestationDeviceSignatureFieldEvent | CaptureAttestationContentHashFieldEvent | CaptureAttestationContentBytesFieldEvent | CaptureAttestationMediaTypeFieldEvent | CaptureAttestationStartedMsFieldEvent | CaptureAttestationDurationMsFieldEvent | CaptureAttestationGeohashFieldEvent | CaptureAttestationSensorsFieldEvent | CaptureAttestationJobIdFieldEvent> {
+    return streamMessage(buf, CaptureAttestation.codec(), opts)
+  }
+}
+
+export interface WitnessStatement {
+  version: number
+  witness: Uint8Array
+  attestationId: Uint8Array
+  capturer: Uint8Array
+  rttMs: number
+  geohash: string
+  createdMs: number
+}
+
+export namespace WitnessStatement {
+  let _codec: Codec<WitnessStatement>
+
+  export const codec = (): Codec<WitnessStatement> => {
+    if (_codec == null) {
+      _codec = message<WitnessStatement>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.witness != null && obj.witness.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.witness)
+        }
+
+        if ((obj.attestationId != null && obj.attestationId.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.attestationId)
+        }
+
+        if ((obj.capturer != null && obj.capturer.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.capturer)
+        }
+
+        if ((obj.rttMs != null && obj.rttMs !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.rttMs)
+        }
+
+        if ((obj.geohash != null && obj.geohash !== '')) {
+          w.uint32(50)
+          w.string(obj.geohash)
+        }
+
+        if ((obj.createdMs != null && obj.createdMs !== 0)) {
+          w.uint32(56)
+          w.uint64Number(obj.createdMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          witness: uint8ArrayAlloc(0),
+          attestationId: uint8ArrayAlloc(0),
+          capturer: uint8ArrayAlloc(0),
+          rttMs: 0,
+          geohash: '',
+          createdMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.witness = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.attestationId = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.capturer = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.rttMs = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.geohash = reader.string()
+              break
+            }
+            case 7: {
+              obj.createdMs = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.witness`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.attestationId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.capturer`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.rttMs`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.geohash`,
+                value: reader.string()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.createdMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WitnessStatementVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface WitnessStatementWitnessFieldEvent {
+    field: '$.witness'
+    value: Uint8Array
+  }
+
+  export interface WitnessStatementAttestationIdFieldEvent {
+    field: '$.attestationId'
+    value: Uint8Array
+  }
+
+  export interface WitnessStatementCapturerFieldEvent {
+    field: '$.capturer'
+    value: Uint8Array
+  }
+
+  export interface WitnessStatementRttMsFieldEvent {
+    field: '$.rttMs'
+    value: number
+  }
+
+  export interface WitnessStatementGeohashFieldEvent {
+    field: '$.geohash'
+    value: string
+  }
+
+  export interface WitnessStatementCreatedMsFieldEvent {
+    field: '$.createdMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<WitnessStatement>): Uint8Array {
+    return encodeMessage(obj, WitnessStatement.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessStatement>): WitnessStatement {
+    return decodeMessage(buf, WitnessStatement.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessStatement>): Generator<WitnessStatementVersionFieldEvent | WitnessStatementWitnessFieldEvent | WitnessStatementAttestationIdFieldEvent | WitnessStatementCapturerFieldEvent | WitnessStatementRttMsFieldEvent | WitnessStatementGeohashFieldEvent | WitnessStatementCreatedMsFieldEvent> {
+    return streamMessage(buf, WitnessStatement.codec(), opts)
+  }
+}
+
+export interface PaymentVoucher {
+  version: number
+  lane: Uint8Array
+  payer: Uint8Array
+  payee: Uint8Array
+  nonce: number
+  cumulative: number
+  currency: string
+  jobId: Uint8Array
+  createdMs: number
+}
+
+export namespace PaymentVoucher {
+  let _codec: Codec<PaymentVoucher>
+
+  export const codec = (): Codec<PaymentVoucher> => {
+    if (_codec == null) {
+      _codec = message<PaymentVoucher>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.lane != null && obj.lane.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.lane)
+        }
+
+        if ((obj.payer != null && obj.payer.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.payer)
+        }
+
+        if ((obj.payee != null && obj.payee.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.payee)
+        }
+
+        if ((obj.nonce != null && obj.nonce !== 0)) {
+          w.uint32(40)
+          w.uint64Number(obj.nonce)
+        }
+
+        if ((obj.cumulative != null && obj.cumulative !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.cumulative)
+        }
+
+        if ((obj.currency != null && obj.currency !== '')) {
+          w.uint32(58)
+          w.string(obj.currency)
+        }
+
+        if ((obj.jobId != null && obj.jobId.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.jobId)
+        }
+
+        if ((obj.createdMs != null && obj.createdMs !== 0)) {
+          w.uint32(72)
+          w.uint64Number(obj.createdMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          lane: uint8ArrayAlloc(0),
+          payer: uint8ArrayAlloc(0),
+          payee: uint8ArrayAlloc(0),
+          nonce: 0,
+          cumulative: 0,
+          currency: '',
+          jobId: uint8ArrayAlloc(0),
+          createdMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.lane = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.payer = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.payee = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.nonce = reader.uint64Number()
+              break
+            }
+            case 6: {
+              obj.cumulative = reader.uint64Number()
+              break
+            }
+            case 7: {
+              obj.currency = reader.string()
+              break
+            }
+            case 8: {
+              obj.jobId = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.createdMs = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.lane`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.payer`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.payee`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.nonce`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.cumulative`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.currency`,
+                value: reader.string()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.createdMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PaymentVoucherVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface PaymentVoucherLaneFieldEvent {
+    field: '$.lane'
+    value: Uint8Array
+  }
+
+  export interface PaymentVoucherPayerFieldEvent {
+    field: '$.payer'
+    value: Uint8Array
+  }
+
+  export interface PaymentVoucherPayeeFieldEvent {
+    field: '$.payee'
+    value: Uint8Array
+  }
+
+  export interface PaymentVoucherNonceFieldEvent {
+    field: '$.nonce'
+    value: number
+  }
+
+  export interface PaymentVoucherCumulativeFieldEvent {
+    field: '$.cumulative'
+    value: number
+  }
+
+  export interface PaymentVoucherCurrencyFieldEvent {
+    field: '$.currency'
+    value: string
+  }
+
+  export interface PaymentVoucherJobIdFieldEvent {
+    field: '$.jobId'
+    value: Uint8Array
+  }
+
+  export interface PaymentVoucherCreatedMsFieldEvent {
+    field: '$.createdMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<PaymentVoucher>): Uint8Array {
+    return encodeMessage(obj, PaymentVoucher.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PaymentVoucher>): PaymentVoucher {
+    return decodeMessage(buf, PaymentVoucher.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PaymentVoucher>): Generator<PaymentVoucherVersionFieldEvent | PaymentVoucherLaneFieldEvent | PaymentVoucherPayerFieldEvent | PaymentVoucherPayeeFieldEvent | PaymentVoucherNonceFieldEvent | PaymentVoucherCumulativeFieldEvent | PaymentVoucherCurrencyFieldEvent | PaymentVoucherJobIdFieldEvent | PaymentVoucherCreatedMsFieldEvent> {
+    return streamMessage(buf, PaymentVoucher.codec(), opts)
+  }
+}
+
+export interface Countersigned {
+  envelope: Uint8Array
+  publicKey: Uint8Array
+  signature: Uint8Array
+}
+
+export namespace Countersigned {
+  let _codec: Codec<Countersigned>
+
+  export const codec = (): Codec<Countersigned> => {
+    if (_codec == null) {
+      _codec = message<Countersigned>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.envelope != null && obj.envelope.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.envelope)
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          envelope: uint8ArrayAlloc(0),
+          publicKey: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.envelope = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.envelope`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CountersignedEnvelopeFieldEvent {
+    field: '$.envelope'
+    value: Uint8Array
+  }
+
+  export interface CountersignedPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array
+  }
+
+  export interface CountersignedSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<Countersigned>): Uint8Array {
+    return encodeMessage(obj, Countersigned.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Countersigned>): Countersigned {
+    return decodeMessage(buf, Countersigned.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Countersigned>): Generator<CountersignedEnvelopeFieldEvent | CountersignedPublicKeyFieldEvent | CountersignedSignatureFieldEvent> {
+    return streamMessage(buf, Countersigned.codec(), opts)
+  }
+}
+
+export interface Envelope {
+  publicKey: Uint8Array
+  payloadType: Uint8Array
+  payload: Uint8Array
+  signature: Uint8Array
+}
+
+export namespace Envelope {
+  let _codec: Codec<Envelope>
+
+  export const codec = (): Codec<Envelope> => {
+    if (_codec == null) {
+      _codec = message<Envelope>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.payloadType != null && obj.payloadType.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.payloadType)
+        }
+
+        if ((obj.payload != null && obj.payload.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.payload)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          publicKey: uint8ArrayAlloc(0),
+          payloadType: uint8ArrayAlloc(0),
+          payload: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.payloadType = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.payload = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.payloadType`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.payload`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface EnvelopePublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array
+  }
+
+  export interface EnvelopePayloadTypeFieldEvent {
+    field: '$.payloadType'
+    value: Uint8Array
+  }
+
+  export interface EnvelopePayloadFieldEvent {
+    field: '$.payload'
+    value: Uint8Array
+  }
+
+  export interface EnvelopeSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<Envelope>): Uint8Array {
+    return encodeMessage(obj, Envelope.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Envelope {
+    return decodeMessage(buf, Envelope.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopePublicKeyFieldEvent | EnvelopePayloadTypeFieldEvent | EnvelopePayloadFieldEvent | EnvelopeSignatureFieldEvent> {
+    return streamMessage(buf, Envelope.codec(), opts)
+  }
+}
