@@ -23,28 +23,49 @@ export interface OpenedEnvelope {
 }
 
 const KEY_CACHE_SIZE = 4096
-const publicKeyObjects = new Map<string, KeyObject>()
 const privateKeyObjects = new WeakMap<PrivateKey, KeyObject>()
 
-function ed25519PublicKeyObject (raw: Uint8Array): KeyObject {
-  const cacheKey = uint8ArrayToString(raw, 'base64')
-  let obj = publicKeyObjects.get(cacheKey)
+/** A decoded signer key with what verification needs, cached per key bytes. */
+interface CachedKey {
+  publicKey: PublicKey
+  /** node key object for Ed25519 keys */
+  keyObject?: KeyObject
+  /** the signer's peer id multihash */
+  signerBytes: Uint8Array
+}
 
-  if (obj == null) {
-    obj = createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: uint8ArrayToString(raw, 'base64url') } })
+/**
+ * Peers sign many records with one key, and building a node key object
+ * costs about as much as a verification, so decoded keys are kept in a
+ * bounded cache keyed by their protobuf bytes (oldest entry evicted first).
+ */
+const keyCache = new Map<string, CachedKey>()
 
-    // evict the oldest entry: Map iterates in insertion order
-    if (publicKeyObjects.size >= KEY_CACHE_SIZE) {
-      const oldest = publicKeyObjects.keys().next().value
+function cachedKey (protobufKey: Uint8Array): CachedKey {
+  const cacheKey = Buffer.from(protobufKey.buffer, protobufKey.byteOffset, protobufKey.byteLength).toString('latin1')
+  let entry = keyCache.get(cacheKey)
+
+  if (entry == null) {
+    const publicKey = decodePublicKey(protobufKey)
+    entry = {
+      publicKey,
+      keyObject: publicKey.type === 'Ed25519'
+        ? createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: uint8ArrayToString(publicKey.raw, 'base64url') } })
+        : undefined,
+      signerBytes: peerIdBytesOf(protobufKey)
+    }
+
+    if (keyCache.size >= KEY_CACHE_SIZE) {
+      const oldest = keyCache.keys().next().value
       if (oldest != null) {
-        publicKeyObjects.delete(oldest)
+        keyCache.delete(oldest)
       }
     }
 
-    publicKeyObjects.set(cacheKey, obj)
+    keyCache.set(cacheKey, entry)
   }
 
-  return obj
+  return entry
 }
 
 function ed25519PrivateKeyObject (key: PrivateKey): KeyObject {
@@ -134,15 +155,16 @@ export async function signBytes (privateKey: PrivateKey, data: Uint8Array): Prom
 
 /** Verify a signature with a libp2p public key; false for a bad signature, never throws for one. */
 export async function verifyBytes (publicKey: PublicKey, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  try {
-    if (publicKey.type === 'Ed25519') {
-      if (signature.byteLength !== 64) {
-        return false
-      }
-      return nodeVerify(null, data, ed25519PublicKeyObject(publicKey.raw), signature)
-    }
+  const keyObject = publicKey.type === 'Ed25519' ? cachedKey(publicKeyToProtobuf(publicKey)).keyObject : undefined
+  return verifyWith(publicKey, keyObject, data, signature)
+}
 
-    return await publicKey.verify(data, signature)
+function verifyWith (publicKey: PublicKey, keyObject: KeyObject | undefined, data: Uint8Array, signature: Uint8Array): boolean | Promise<boolean> {
+  try {
+    if (keyObject != null) {
+      return signature.byteLength === 64 && nodeVerify(null, data, keyObject, signature)
+    }
+    return Promise.resolve(publicKey.verify(data, signature)).catch(() => false)
   } catch {
     return false
   }
@@ -296,17 +318,17 @@ export async function openEnvelope (bytes: Uint8Array, domain: string, payloadTy
     throw new WrongRecordTypeError('Envelope carries another record type')
   }
 
-  const publicKey = decodePublicKey(envelope.publicKey)
-
-  const valid = await verifyBytes(publicKey, signingPayload(domain, envelope.payloadType, envelope.payload), envelope.signature)
+  const key = cachedKey(envelope.publicKey)
+  const verified = verifyWith(key.publicKey, key.keyObject, signingPayload(domain, envelope.payloadType, envelope.payload), envelope.signature)
+  const valid = verified === true || (verified !== false && await verified)
 
   if (!valid) {
     throw new InvalidSignatureError()
   }
 
   return {
-    publicKey,
-    signerBytes: peerIdBytesOf(envelope.publicKey),
+    publicKey: key.publicKey,
+    signerBytes: key.signerBytes,
     payloadType: envelope.payloadType,
     payload: envelope.payload,
     signature: envelope.signature
