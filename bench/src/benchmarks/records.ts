@@ -12,29 +12,43 @@ import { progress } from '../options.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { RecordType } from '@shoal/records'
 
-/** Run `fn` repeatedly for about `ms` milliseconds, return operations per second. */
-async function rate (ms: number, fn: () => unknown): Promise<number> {
-  // warm up the JIT and caches
-  for (let i = 0; i < 200; i++) {
-    await fn()
-  }
-  let ops = 0
-  const start = process.hrtime.bigint()
-  const end = start + BigInt(ms) * 1_000_000n
-  let now = start
-  while (now < end) {
-    for (let i = 0; i < 100; i++) {
+/**
+ * Measure two operations in alternating short slices, so that load from
+ * other processes on a shared machine falls on both alike. Returns each
+ * side's rate (ops/s over all slices) and the median of the per-slice ratios
+ * `a / b`, which is what to compare.
+ */
+async function paired (totalMs: number, a: () => unknown, b: () => unknown): Promise<{ a: number, b: number, ratio: number }> {
+  const batch = 50
+  const timeBatch = async (fn: () => unknown): Promise<number> => {
+    const start = process.hrtime.bigint()
+    for (let i = 0; i < batch; i++) {
       await fn()
     }
-    ops += 100
-    now = process.hrtime.bigint()
+    return Number(process.hrtime.bigint() - start) / 1e9
   }
-  return ops / (Number(now - start) / 1e9)
+  // warm up the JIT and caches
+  for (let i = 0; i < 4; i++) {
+    await timeBatch(a)
+    await timeBatch(b)
+  }
+  const ratios: number[] = []
+  let ta = 0
+  let tb = 0
+  const end = Date.now() + totalMs
+  while (Date.now() < end) {
+    const sa = await timeBatch(a)
+    const sb = await timeBatch(b)
+    ta += sa
+    tb += sb
+    // rate ratio a/b = time b / time a
+    ratios.push(sb / sa)
+  }
+  ratios.sort((x, y) => x - y)
+  return { a: ratios.length * batch / ta, b: ratios.length * batch / tb, ratio: ratios[Math.floor(ratios.length / 2)] }
 }
 
 export async function run (options: BenchOptions): Promise<BenchResult> {
-  const ms = options.quick ? 1500 : 5000
-  const rounds = options.quick ? 2 : 3
   const provider = await generateKeyPair('Ed25519')
   const requester = await generateKeyPair('Ed25519')
   const now = Date.now()
@@ -63,16 +77,13 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   const rawPub = createPublicKey(raw.publicKey.export({ format: 'pem', type: 'spki' }))
   const rawSig = sign(null, message, rawPriv)
 
-  const best = { sign: 0, verify: 0, rawSign: 0, rawVerify: 0, countersignedVerify: 0 }
-  // interleave rounds so machine noise hits both sides alike; keep each side's best
-  for (let r = 0; r < rounds; r++) {
-    progress(`round ${r + 1}/${rounds}`)
-    best.rawVerify = Math.max(best.rawVerify, await rate(ms, () => verify(null, message, rawPub, rawSig)))
-    best.verify = Math.max(best.verify, await rate(ms, async () => openRecord(WorkReceiptType, signed.bytes, { ignoreTime: true })))
-    best.rawSign = Math.max(best.rawSign, await rate(ms, () => sign(null, message, rawPriv)))
-    best.sign = Math.max(best.sign, await rate(ms, async () => signRecord(WorkReceiptType, receipt, provider)))
-    best.countersignedVerify = Math.max(best.countersignedVerify, await rate(ms / 2, async () => openCountersigned(WorkReceiptType, both.bytes, { ignoreTime: true })))
-  }
+  const ms = options.quick ? 6000 : 20_000
+  progress('verify: record vs raw Ed25519')
+  const verifyPair = await paired(ms, async () => openRecord(WorkReceiptType, signed.bytes, { ignoreTime: true }), () => verify(null, message, rawPub, rawSig))
+  progress('sign: record vs raw Ed25519')
+  const signPair = await paired(ms / 2, async () => signRecord(WorkReceiptType, receipt, provider), () => sign(null, message, rawPriv))
+  progress('countersigned receipt verify vs raw Ed25519')
+  const cosignPair = await paired(ms / 4, async () => openCountersigned(WorkReceiptType, both.bytes, { ignoreTime: true }), () => verify(null, message, rawPub, rawSig))
 
   const sizes: Record<string, number> = {}
   for (const type of Object.values(RecordTypes) as Array<RecordType<any>>) {
@@ -80,14 +91,16 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   }
 
   const round = (n: number): number => Math.round(n)
+  const ratio = (n: number): number => Math.round(n * 1000) / 1000
   return {
-    verify_per_s: round(best.verify),
-    raw_verify_per_s: round(best.rawVerify),
-    verify_ratio: Math.round(best.verify / best.rawVerify * 1000) / 1000,
-    sign_per_s: round(best.sign),
-    raw_sign_per_s: round(best.rawSign),
-    sign_ratio: Math.round(best.sign / best.rawSign * 1000) / 1000,
-    countersigned_verify_per_s: round(best.countersignedVerify),
+    verify_per_s: round(verifyPair.a),
+    raw_verify_per_s: round(verifyPair.b),
+    verify_ratio: ratio(verifyPair.ratio),
+    sign_per_s: round(signPair.a),
+    raw_sign_per_s: round(signPair.b),
+    sign_ratio: ratio(signPair.ratio),
+    countersigned_verify_per_s: round(cosignPair.a),
+    countersigned_verify_ratio: ratio(cosignPair.ratio),
     receipt_bytes: signed.bytes.byteLength,
     countersigned_receipt_bytes: both.bytes.byteLength,
     size_limits: sizes
