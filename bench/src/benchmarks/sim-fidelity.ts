@@ -276,7 +276,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
         serviceRtts.push(await a.services.ping.ping(b.peerId, { signal }))
       }
 
-      const rtts = await echoRtts(connection, a.services.ping.protocol, pingsPerPair, signal)
+      const rtts = await echoRtts(connection, '/ipfs/ping/1.0.0', pingsPerPair, signal)
       await connection.close()
 
       const want = pair.rttMs

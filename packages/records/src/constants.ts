@@ -79,6 +79,15 @@ export const MAX_SIZE = {
   countersignOverhead: 256
 } as const
 
+/** Size limits in bytes of unsigned protocol messages, checked before decoding. */
+export const MAX_MESSAGE_SIZE = {
+  /** one frame of /shoal/coordinate/1.0.0 */
+  CoordinateMessage: 1024
+} as const
+
+/** Largest Vivaldi error estimate accepted in a coordinate. */
+export const MAX_COORDINATE_ERROR = 1.5
+
 /**
  * Signing domains, one per record type, so a signature made for one type can
  * never verify as another (RFC 0002 domain separation).

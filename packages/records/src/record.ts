@@ -296,3 +296,20 @@ export async function openAssignment (bytes: Uint8Array, options: OpenOptions = 
   }
   return { assignment, quote }
 }
+
+/**
+ * Decode an unsigned protocol message (one that travels only over an
+ * authenticated stream, never relayed): size limit first, then the
+ * protobuf decoder; anything wrong is a RecordError, never another throw.
+ */
+export function decodeMessage<T> (name: string, decode: (bytes: Uint8Array) => T, bytes: Uint8Array | { subarray(): Uint8Array }, maxSize: number): T {
+  const buf = bytes instanceof Uint8Array ? bytes : bytes.subarray()
+  if (buf.byteLength > maxSize) {
+    throw new RecordTooLargeError(`${name} is ${buf.byteLength} bytes, limit is ${maxSize}`)
+  }
+  try {
+    return decode(buf)
+  } catch (err: any) {
+    throw new MalformedRecordError(`${name} does not decode: ${err?.message ?? err}`)
+  }
+}

@@ -5,7 +5,7 @@
 
 import {
   DOMAIN, MAX_ADDR_LENGTH, MAX_ADDRS, MAX_CAPABILITY_TTL_MS, MAX_CAPTURE_DURATION_MS, MAX_COORDINATE_DIMENSIONS,
-  MAX_COORDINATE_MS, MAX_GPUS, MAX_JOB_TTL_MS, MAX_QUOTE_TTL_MS, MAX_SIZE, MAX_TEXT_LENGTH, PAYLOAD_CODE,
+  MAX_COORDINATE_ERROR, MAX_COORDINATE_MS, MAX_GPUS, MAX_JOB_TTL_MS, MAX_QUOTE_TTL_MS, MAX_SIZE, MAX_TEXT_LENGTH, PAYLOAD_CODE,
   RANDOM_ID_LENGTH, RECORD_ID_LENGTH, RECORD_VERSION
 } from './constants.js'
 import { encodeVarint } from './envelope.js'
@@ -81,7 +81,7 @@ export function checkCoordinate (field: string, c: NetworkCoordinate): void {
   if (!Number.isFinite(c.height) || c.height < 0 || c.height > MAX_COORDINATE_MS) {
     throw new InvalidFieldError(`${field}.height`, 'out of range')
   }
-  if (!Number.isFinite(c.error) || c.error < 0 || c.error > 10) {
+  if (!Number.isFinite(c.error) || c.error < 0 || c.error > MAX_COORDINATE_ERROR) {
     throw new InvalidFieldError(`${field}.error`, 'out of range')
   }
 }

@@ -5,3 +5,7 @@
  */
 
 export {}
+
+export * from './latency/index.js'
+export * from './random.js'
+export * from './transport/index.js'

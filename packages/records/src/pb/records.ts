@@ -3922,3 +3922,551 @@ export namespace Envelope {
     return streamMessage(buf, Envelope.codec(), opts)
   }
 }
+
+export interface LoadReport {
+  freeSlots: number
+  concurrency: number
+  queueLength: number
+}
+
+export namespace LoadReport {
+  let _codec: Codec<LoadReport>
+
+  export const codec = (): Codec<LoadReport> => {
+    if (_codec == null) {
+      _codec = message<LoadReport>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.freeSlots != null && obj.freeSlots !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.freeSlots)
+        }
+
+        if ((obj.concurrency != null && obj.concurrency !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.concurrency)
+        }
+
+        if ((obj.queueLength != null && obj.queueLength !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.queueLength)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          freeSlots: 0,
+          concurrency: 0,
+          queueLength: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.freeSlots = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.concurrency = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.queueLength = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.freeSlots`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.concurrency`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.queueLength`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface LoadReportFreeSlotsFieldEvent {
+    field: '$.freeSlots'
+    value: number
+  }
+
+  export interface LoadReportConcurrencyFieldEvent {
+    field: '$.concurrency'
+    value: number
+  }
+
+  export interface LoadReportQueueLengthFieldEvent {
+    field: '$.queueLength'
+    value: number
+  }
+
+  export function encode (obj: Partial<LoadReport>): Uint8Array {
+    return encodeMessage(obj, LoadReport.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LoadReport>): LoadReport {
+    return decodeMessage(buf, LoadReport.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LoadReport>): Generator<LoadReportFreeSlotsFieldEvent | LoadReportConcurrencyFieldEvent | LoadReportQueueLengthFieldEvent> {
+    return streamMessage(buf, LoadReport.codec(), opts)
+  }
+}
+
+export interface CoordinateProbe {
+  coordinate?: NetworkCoordinate
+  wantLoad: boolean
+}
+
+export namespace CoordinateProbe {
+  let _codec: Codec<CoordinateProbe>
+
+  export const codec = (): Codec<CoordinateProbe> => {
+    if (_codec == null) {
+      _codec = message<CoordinateProbe>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.coordinate != null) {
+          w.uint32(10)
+          NetworkCoordinate.codec().encode(obj.coordinate, w)
+        }
+
+        if ((obj.wantLoad != null && obj.wantLoad !== false)) {
+          w.uint32(16)
+          w.bool(obj.wantLoad)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          wantLoad: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.coordinate = NetworkCoordinate.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.coordinate
+              })
+              break
+            }
+            case 2: {
+              obj.wantLoad = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * NetworkCoordinate.codec().stream(reader, reader.uint32(), `${prefix}.coordinate`, {
+                limits: opts.limits?.coordinate
+              })
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.wantLoad`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CoordinateProbeCoordinateVecFieldEvent {
+    field: '$.coordinate.vec[]'
+    index: number
+    value: number
+  }
+
+  export interface CoordinateProbeCoordinateHeightFieldEvent {
+    field: '$.coordinate.height'
+    value: number
+  }
+
+  export interface CoordinateProbeCoordinateErrorFieldEvent {
+    field: '$.coordinate.error'
+    value: number
+  }
+
+  export interface CoordinateProbeWantLoadFieldEvent {
+    field: '$.wantLoad'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<CoordinateProbe>): Uint8Array {
+    return encodeMessage(obj, CoordinateProbe.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CoordinateProbe>): CoordinateProbe {
+    return decodeMessage(buf, CoordinateProbe.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CoordinateProbe>): Generator<CoordinateProbeCoordinateVecFieldEvent | CoordinateProbeCoordinateHeightFieldEvent | CoordinateProbeCoordinateErrorFieldEvent | CoordinateProbeWantLoadFieldEvent> {
+    return streamMessage(buf, CoordinateProbe.codec(), opts)
+  }
+}
+
+export interface CoordinateReply {
+  coordinate?: NetworkCoordinate
+  load?: LoadReport
+}
+
+export namespace CoordinateReply {
+  let _codec: Codec<CoordinateReply>
+
+  export const codec = (): Codec<CoordinateReply> => {
+    if (_codec == null) {
+      _codec = message<CoordinateReply>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.coordinate != null) {
+          w.uint32(10)
+          NetworkCoordinate.codec().encode(obj.coordinate, w)
+        }
+
+        if (obj.load != null) {
+          w.uint32(18)
+          LoadReport.codec().encode(obj.load, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.coordinate = NetworkCoordinate.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.coordinate
+              })
+              break
+            }
+            case 2: {
+              obj.load = LoadReport.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.load
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * NetworkCoordinate.codec().stream(reader, reader.uint32(), `${prefix}.coordinate`, {
+                limits: opts.limits?.coordinate
+              })
+
+              break
+            }
+            case 2: {
+              yield * LoadReport.codec().stream(reader, reader.uint32(), `${prefix}.load`, {
+                limits: opts.limits?.load
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CoordinateReplyCoordinateVecFieldEvent {
+    field: '$.coordinate.vec[]'
+    index: number
+    value: number
+  }
+
+  export interface CoordinateReplyCoordinateHeightFieldEvent {
+    field: '$.coordinate.height'
+    value: number
+  }
+
+  export interface CoordinateReplyCoordinateErrorFieldEvent {
+    field: '$.coordinate.error'
+    value: number
+  }
+
+  export interface CoordinateReplyLoadFreeSlotsFieldEvent {
+    field: '$.load.freeSlots'
+    value: number
+  }
+
+  export interface CoordinateReplyLoadConcurrencyFieldEvent {
+    field: '$.load.concurrency'
+    value: number
+  }
+
+  export interface CoordinateReplyLoadQueueLengthFieldEvent {
+    field: '$.load.queueLength'
+    value: number
+  }
+
+  export function encode (obj: Partial<CoordinateReply>): Uint8Array {
+    return encodeMessage(obj, CoordinateReply.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CoordinateReply>): CoordinateReply {
+    return decodeMessage(buf, CoordinateReply.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CoordinateReply>): Generator<CoordinateReplyCoordinateVecFieldEvent | CoordinateReplyCoordinateHeightFieldEvent | CoordinateReplyCoordinateErrorFieldEvent | CoordinateReplyLoadFreeSlotsFieldEvent | CoordinateReplyLoadConcurrencyFieldEvent | CoordinateReplyLoadQueueLengthFieldEvent> {
+    return streamMessage(buf, CoordinateReply.codec(), opts)
+  }
+}
+
+export interface CoordinateMessage {
+  probe?: CoordinateProbe
+  reply?: CoordinateReply
+}
+
+export namespace CoordinateMessage {
+  let _codec: Codec<CoordinateMessage>
+
+  export const codec = (): Codec<CoordinateMessage> => {
+    if (_codec == null) {
+      _codec = message<CoordinateMessage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.probe != null) {
+          w.uint32(10)
+          CoordinateProbe.codec().encode(obj.probe, w)
+        }
+
+        if (obj.reply != null) {
+          w.uint32(18)
+          CoordinateReply.codec().encode(obj.reply, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.probe = CoordinateProbe.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.probe
+              })
+              break
+            }
+            case 2: {
+              obj.reply = CoordinateReply.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.reply
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * CoordinateProbe.codec().stream(reader, reader.uint32(), `${prefix}.probe`, {
+                limits: opts.limits?.probe
+              })
+
+              break
+            }
+            case 2: {
+              yield * CoordinateReply.codec().stream(reader, reader.uint32(), `${prefix}.reply`, {
+                limits: opts.limits?.reply
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CoordinateMessageProbeCoordinateVecFieldEvent {
+    field: '$.probe.coordinate.vec[]'
+    index: number
+    value: number
+  }
+
+  export interface CoordinateMessageProbeCoordinateHeightFieldEvent {
+    field: '$.probe.coordinate.height'
+    value: number
+  }
+
+  export interface CoordinateMessageProbeCoordinateErrorFieldEvent {
+    field: '$.probe.coordinate.error'
+    value: number
+  }
+
+  export interface CoordinateMessageProbeWantLoadFieldEvent {
+    field: '$.probe.wantLoad'
+    value: boolean
+  }
+
+  export interface CoordinateMessageReplyCoordinateVecFieldEvent {
+    field: '$.reply.coordinate.vec[]'
+    index: number
+    value: number
+  }
+
+  export interface CoordinateMessageReplyCoordinateHeightFieldEvent {
+    field: '$.reply.coordinate.height'
+    value: number
+  }
+
+  export interface CoordinateMessageReplyCoordinateErrorFieldEvent {
+    field: '$.reply.coordinate.error'
+    value: number
+  }
+
+  export interface CoordinateMessageReplyLoadFreeSlotsFieldEvent {
+    field: '$.reply.load.freeSlots'
+    value: number
+  }
+
+  export interface CoordinateMessageReplyLoadConcurrencyFieldEvent {
+    field: '$.reply.load.concurrency'
+    value: number
+  }
+
+  export interface CoordinateMessageReplyLoadQueueLengthFieldEvent {
+    field: '$.reply.load.queueLength'
+    value: number
+  }
+
+  export function encode (obj: Partial<CoordinateMessage>): Uint8Array {
+    return encodeMessage(obj, CoordinateMessage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CoordinateMessage>): CoordinateMessage {
+    return decodeMessage(buf, CoordinateMessage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CoordinateMessage>): Generator<CoordinateMessageProbeCoordinateVecFieldEvent | CoordinateMessageProbeCoordinateHeightFieldEvent | CoordinateMessageProbeCoordinateErrorFieldEvent | CoordinateMessageProbeWantLoadFieldEvent | CoordinateMessageReplyCoordinateVecFieldEvent | CoordinateMessageReplyCoordinateHeightFieldEvent | CoordinateMessageReplyCoordinateErrorFieldEvent | CoordinateMessageReplyLoadFreeSlotsFieldEvent | CoordinateMessageReplyLoadConcurrencyFieldEvent | CoordinateMessageReplyLoadQueueLengthFieldEvent> {
+    return streamMessage(buf, CoordinateMessage.codec(), opts)
+  }
+}

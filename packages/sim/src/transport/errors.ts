@@ -1,0 +1,27 @@
+/** A link profile returned a value the transport cannot simulate. */
+export class InvalidLinkProfileError extends Error {
+  constructor (message = 'Invalid link profile') {
+    super(message)
+    this.name = 'InvalidLinkProfileError'
+  }
+}
+
+/**
+ * A connection died because a segment could not be delivered after every
+ * retransmission (heavy loss, or a cut that outlasted the retransmissions),
+ * as TCP reports `ETIMEDOUT`.
+ */
+export class LinkTimeoutError extends Error {
+  constructor (message = 'Retransmissions exhausted') {
+    super(message)
+    this.name = 'LinkTimeoutError'
+  }
+}
+
+/** The remote end reset the connection (TCP RST), or its node went away. */
+export class LinkResetError extends Error {
+  constructor (message = 'Connection reset by peer') {
+    super(message)
+    this.name = 'LinkResetError'
+  }
+}

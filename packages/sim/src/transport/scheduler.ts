@@ -1,0 +1,218 @@
+/**
+ * One timer for a whole simulated network: every pending delivery, drain and
+ * give-up is an entry in a binary min-heap, and a single `setTimeout` is armed
+ * for the earliest. Thousands of connections then cost heap entries, not
+ * thousands of Node timers.
+ */
+
+/** Milliseconds on a monotonic clock. */
+export interface Clock {
+  (): number
+}
+
+/** A handle to a scheduled callback. */
+export interface ScheduledTask {
+  /** when it runs, on the scheduler's clock */
+  readonly at: number
+  /** stop it from running; cheap, the heap entry is dropped lazily */
+  cancel(): void
+}
+
+class Task implements ScheduledTask {
+  public cancelled = false
+
+  constructor (
+    public readonly at: number,
+    public readonly seq: number,
+    public readonly fn: () => void
+  ) {}
+
+  cancel (): void {
+    this.cancelled = true
+  }
+}
+
+function before (a: Task, b: Task): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
+}
+
+/** Options for {@link Scheduler}. */
+export interface SchedulerInit {
+  /** @default performance.now */
+  clock?: Clock
+
+  /**
+   * Run tasks due within this many ms of now. Node timers fire up to a
+   * millisecond late because libuv's clock has millisecond resolution; a
+   * little slack centres delivery on the target instead of always after it.
+   *
+   * @default 0
+   */
+  slackMs?: number
+}
+
+/** A single-timer task queue, ordered by time then by insertion. */
+export class Scheduler {
+  public readonly now: Clock
+  private readonly heap: Task[] = []
+  /** tasks due within this many ms run early; see {@link SchedulerInit.slackMs} */
+  public readonly slackMs: number
+  private seq = 0
+  private timer?: ReturnType<typeof setTimeout>
+  private immediate?: ReturnType<typeof setImmediate>
+  private timerAt = Infinity
+  private running = false
+
+  constructor (init: SchedulerInit = {}) {
+    this.now = init.clock ?? (() => performance.now())
+    this.slackMs = init.slackMs ?? 0
+    this.run = this.run.bind(this)
+  }
+
+  /** Number of entries in the heap, cancelled ones included. */
+  get size (): number {
+    return this.heap.length
+  }
+
+  /** Run `fn` at time `at` (scheduler clock), or as soon as possible if that is past. */
+  schedule (at: number, fn: () => void): ScheduledTask {
+    const task = new Task(at, this.seq++, fn)
+    this.push(task)
+
+    if (!this.running && at < this.timerAt) {
+      this.arm()
+    }
+
+    return task
+  }
+
+  /** Drop every pending task and the timer. */
+  clear (): void {
+    this.heap.length = 0
+    this.disarm()
+  }
+
+  private disarm (): void {
+    if (this.timer != null) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+
+    if (this.immediate != null) {
+      clearImmediate(this.immediate)
+      this.immediate = undefined
+    }
+
+    this.timerAt = Infinity
+  }
+
+  private arm (): void {
+    this.disarm()
+    const head = this.heap[0]
+
+    if (head == null) {
+      return
+    }
+
+    this.timerAt = head.at
+    const delay = head.at - this.now() - this.slackMs
+
+    if (delay <= 0) {
+      // setTimeout(fn, 0) waits at least 1 ms: a zero-delay hop would cost a
+      // millisecond each way, so run on the next turn of the loop instead
+      this.immediate = setImmediate(this.run)
+    } else {
+      this.timer = setTimeout(this.run, delay)
+    }
+  }
+
+  private run (): void {
+    this.timer = undefined
+    this.immediate = undefined
+    this.timerAt = Infinity
+    this.running = true
+
+    try {
+      // tasks scheduled while running at a time already due run in this
+      // pass too, in order, so a chain of zero-delay hops does not wait a
+      // timer tick per hop
+      while (this.heap.length > 0) {
+        const head = this.heap[0]
+
+        if (head.at > this.now() + this.slackMs) {
+          break
+        }
+
+        this.pop()
+
+        if (head.cancelled) {
+          continue
+        }
+
+        try {
+          head.fn()
+        } catch {
+          // a task's failure belongs to its owner, who handles it; one bad
+          // task must not stall every other link
+        }
+      }
+    } finally {
+      this.running = false
+      this.arm()
+    }
+  }
+
+  private push (task: Task): void {
+    const heap = this.heap
+    heap.push(task)
+    let i = heap.length - 1
+
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+
+      if (!before(task, heap[parent])) {
+        break
+      }
+
+      heap[i] = heap[parent]
+      i = parent
+    }
+
+    heap[i] = task
+  }
+
+  private pop (): Task | undefined {
+    const heap = this.heap
+    const top = heap[0]
+    const last = heap.pop()
+
+    if (top == null || last == null || heap.length === 0) {
+      return top
+    }
+
+    let i = 0
+    const n = heap.length
+
+    for (;;) {
+      const left = 2 * i + 1
+
+      if (left >= n) {
+        break
+      }
+
+      const right = left + 1
+      const child = right < n && before(heap[right], heap[left]) ? right : left
+
+      if (!before(heap[child], last)) {
+        break
+      }
+
+      heap[i] = heap[child]
+      i = child
+    }
+
+    heap[i] = last
+
+    return top
+  }
+}

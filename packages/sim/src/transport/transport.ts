@@ -1,0 +1,221 @@
+import { ConnectionFailedError, serviceCapabilities, transportSymbol, TypedEventEmitter, setMaxListeners } from '@libp2p/interface'
+import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
+import { Memory } from '@multiformats/multiaddr-matcher'
+import { SimConnection } from './connection.js'
+import { LinkResetError } from './errors.js'
+import type { SimEndpoint, SimMultiaddrConnection } from './connection.js'
+import type { SimListenerEntry, SimNetwork } from './network.js'
+import type { ComponentLogger, Connection, CreateListenerOptions, DialTransportOptions, Listener, ListenerEvents, Logger, PeerId, Transport, UpgraderOptions } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** What the sim transport needs from libp2p. */
+export interface SimTransportComponents {
+  peerId: PeerId
+  logger: ComponentLogger
+}
+
+/** Options for {@link simTransport}. */
+export interface SimTransportInit {
+  /** the network this node is attached to */
+  network: SimNetwork
+
+  /**
+   * The site this node sits at: the key passed to the network's
+   * `linkProfile` for every connection it dials or accepts. Several nodes may
+   * share a site (a city, a data centre).
+   */
+  site: string
+
+  /** passed to the upgrader for every connection */
+  upgraderOptions?: UpgraderOptions
+}
+
+/** The network-level key of a dialable address: `/memory/<id>` without `/p2p`. */
+function addressKey (ma: Multiaddr): string {
+  const hasPeer = ma.getComponents().some(c => c.code === CODE_P2P)
+  return (hasPeer ? ma.decapsulate('/p2p') : ma).toString()
+}
+
+let nextOutgoing = 0
+
+/**
+ * A libp2p transport over a {@link SimNetwork}: `/memory/<id>` addresses
+ * (so the address manager and identify treat them like the memory
+ * transport's), with every byte delayed, throttled and lost as the link
+ * profile between the two sites says.
+ */
+export class SimTransport implements Transport {
+  readonly [transportSymbol] = true
+  readonly [Symbol.toStringTag] = '@shoal/sim-transport'
+  readonly [serviceCapabilities]: string[] = ['@libp2p/transport']
+
+  public readonly site: string
+  private readonly network: SimNetwork
+  private readonly components: SimTransportComponents
+  private readonly init: SimTransportInit
+  private readonly log: Logger
+  /** listen addresses of this node, for the `remoteAddr` its peers see */
+  public readonly listening = new Set<string>()
+
+  constructor (components: SimTransportComponents, init: SimTransportInit) {
+    this.components = components
+    this.init = init
+    this.network = init.network
+    this.site = init.site
+    this.log = components.logger.forComponent('shoal:sim:transport')
+  }
+
+  async dial (ma: Multiaddr, options: DialTransportOptions): Promise<Connection> {
+    options.signal.throwIfAborted()
+
+    const key = addressKey(ma)
+    const entry = this.network.listenerAt(key)
+
+    if (entry == null || entry.closed) {
+      throw new ConnectionFailedError(`No simulated listener at ${ma}`)
+    }
+
+    if (this.network.isCut(this.site, entry.site)) {
+      await this.network.blackholeDial(options)
+      throw new ConnectionFailedError(`Link from ${this.site} to ${entry.site} is cut`)
+    }
+
+    const own = this.listening.values().next().value
+    const dialer: SimEndpoint = {
+      site: this.site,
+      peerId: this.components.peerId,
+      addr: multiaddr(`${own ?? `/memory/outgoing-${nextOutgoing++}`}/p2p/${this.components.peerId}`),
+      log: this.log
+    }
+    const listener: SimEndpoint = {
+      site: entry.site,
+      peerId: entry.peerId,
+      addr: multiaddr(`${key}/p2p/${entry.peerId}`),
+      log: entry.log
+    }
+
+    const connection = new SimConnection(this.network, dialer, listener, entry, this.network.maxMessageSize)
+    const maConn = await connection.open(options)
+
+    try {
+      options.signal.throwIfAborted()
+
+      return await options.upgrader.upgradeOutbound(maConn, {
+        ...options,
+        ...this.init.upgraderOptions
+      })
+    } catch (err: any) {
+      maConn.abort(err)
+      throw err
+    }
+  }
+
+  createListener (options: CreateListenerOptions): Listener {
+    return new SimListener(this, this.network, this.components, options, this.init.upgraderOptions)
+  }
+
+  listenFilter (multiaddrs: Multiaddr[]): Multiaddr[] {
+    return multiaddrs.filter(ma => Memory.exactMatch(ma))
+  }
+
+  dialFilter (multiaddrs: Multiaddr[]): Multiaddr[] {
+    return multiaddrs.filter(ma => Memory.exactMatch(ma))
+  }
+}
+
+class SimListener extends TypedEventEmitter<ListenerEvents> implements Listener {
+  private address?: string
+  private entry?: SimListenerEntry
+  private readonly shutdownController: AbortController
+
+  constructor (
+    private readonly transport: SimTransport,
+    private readonly network: SimNetwork,
+    private readonly components: SimTransportComponents,
+    private readonly options: CreateListenerOptions,
+    private readonly upgraderOptions?: UpgraderOptions
+  ) {
+    super()
+    this.shutdownController = new AbortController()
+    setMaxListeners(Infinity, this.shutdownController.signal)
+  }
+
+  async listen (ma: Multiaddr): Promise<void> {
+    const value = ma.getComponents()[0]?.value
+    const address = value == null || value === '' ? this.network.newAddress() : `/memory/${value}`
+    const log = this.components.logger.forComponent('shoal:sim:listener')
+
+    const entry: SimListenerEntry = {
+      site: this.transport.site,
+      peerId: this.components.peerId,
+      log,
+      closed: false,
+      accept: (maConn) => this.onConnection(maConn)
+    }
+
+    this.network.register(address, entry)
+    this.address = address
+    this.entry = entry
+    this.transport.listening.add(address)
+
+    queueMicrotask(() => {
+      this.safeDispatchEvent('listening')
+    })
+  }
+
+  private onConnection (maConn: SimMultiaddrConnection): boolean {
+    if (this.shutdownController.signal.aborted) {
+      return false
+    }
+
+    this.options.upgrader.upgradeInbound(maConn, {
+      ...this.upgraderOptions,
+      signal: this.shutdownController.signal
+    })
+      .catch(err => {
+        maConn.abort(err)
+      })
+
+    return true
+  }
+
+  getAddrs (): Multiaddr[] {
+    return this.address == null ? [] : [multiaddr(this.address)]
+  }
+
+  updateAnnounceAddrs (): void {
+  }
+
+  async close (): Promise<void> {
+    if (this.address != null && this.entry != null) {
+      this.transport.listening.delete(this.address)
+      this.network.unregister(this.address, this.entry, new LinkResetError('Listener closed'))
+    }
+
+    this.shutdownController.abort()
+
+    queueMicrotask(() => {
+      this.safeDispatchEvent('close')
+    })
+  }
+}
+
+/**
+ * A libp2p transport factory attaching the node to a simulated network at a
+ * site.
+ *
+ * @example
+ *
+ * ```TypeScript
+ * const network = new SimNetwork({ linkProfile: () => ({ rttMs: 100 }) })
+ * const node = await createLibp2p({
+ *   addresses: { listen: ['/memory/a'] },
+ *   transports: [simTransport({ network, site: 'paris' })],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()]
+ * })
+ * ```
+ */
+export function simTransport (init: SimTransportInit): (components: SimTransportComponents) => Transport {
+  return (components) => new SimTransport(components, init)
+}
