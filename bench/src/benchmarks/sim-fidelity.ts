@@ -13,8 +13,6 @@
  */
 
 import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -23,6 +21,7 @@ import { ping } from '@libp2p/ping'
 import { SimNetwork, calibrateGeographic, createRng, loadLatencyDataset, simTransport } from '@shoal/sim'
 import { createLibp2p } from 'libp2p'
 import { progress } from '../options.js'
+import { DATA_SET, intOption, latencyPath, quantile, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { Identify } from '@libp2p/identify'
 import type { Connection, Libp2p, StreamMessageEvent, Transport } from '@libp2p/interface'
@@ -30,59 +29,6 @@ import type { Ping } from '@libp2p/ping'
 import type { LatencyDataset } from '@shoal/sim'
 
 type PingNode = Libp2p<{ identify: Identify, ping: Ping }>
-
-const DATA_SET = 'wondernetwork-2020-07'
-
-/** The folder holding lerna.json, walking up from this file. */
-function repoRoot (): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url))
-
-  for (;;) {
-    if (existsSync(join(dir, 'lerna.json'))) {
-      return dir
-    }
-
-    const parent = dirname(dir)
-
-    if (parent === dir) {
-      return undefined
-    }
-
-    dir = parent
-  }
-}
-
-function defaultLatencyPath (): string | undefined {
-  const root = repoRoot()
-  return root == null ? undefined : join(root, '..', 'shared', 'data', 'latency', DATA_SET)
-}
-
-function quantile (values: number[], q: number): number {
-  if (values.length === 0) {
-    return NaN
-  }
-
-  const sorted = [...values].sort((a, b) => a - b)
-  const pos = (sorted.length - 1) * q
-  const lo = Math.floor(pos)
-  const hi = Math.ceil(pos)
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo)
-}
-
-function round (value: number, digits = 4): number | null {
-  if (!Number.isFinite(value)) {
-    return null
-  }
-
-  const f = Math.pow(10, digits)
-  return Math.round(value * f) / f
-}
-
-function intOption (options: BenchOptions, key: string, fallback: number): number {
-  const raw = options.extra[key]
-  const value = raw == null ? fallback : Number.parseInt(raw, 10)
-  return Number.isSafeInteger(value) && value > 0 ? value : fallback
-}
 
 async function createPingNode (transport: (components: any) => Transport, listen: string): Promise<PingNode> {
   return createLibp2p({
@@ -191,7 +137,7 @@ function geoModelError (dataset: LatencyDataset, seed: number): { geo_model_medi
 }
 
 export async function run (options: BenchOptions): Promise<BenchResult> {
-  const path = options.latency != null ? resolve(options.latency) : defaultLatencyPath()
+  const path = latencyPath(options)
 
   if (path == null || !existsSync(path)) {
     const reason = `latency data set not found at ${options.latency ?? `../shared/data/latency/${DATA_SET}`}; pass --latency PATH`
