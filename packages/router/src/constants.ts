@@ -1,3 +1,5 @@
+import { MAX_MESSAGE_SIZE } from '@shoal/records'
+
 /**
  * Protocol id of the coordinate exchange (coordinates + load, piggybacked on an RTT probe)
  */
@@ -8,7 +10,7 @@ export const COORDINATE_PROTOCOL = '/shoal/coordinate/1.0.0'
  *
  * @default 1024
  */
-export const MAX_PROBE_MESSAGE_SIZE = 1024
+export const MAX_PROBE_MESSAGE_SIZE = MAX_MESSAGE_SIZE.CoordinateMessage
 
 /**
  * How long one probe (stream open + exchange) may take, ms
@@ -42,9 +44,9 @@ export const PROBE_INTERVAL = 15_000
  * How many of the best predicted candidates `choose` probes for current load
  * before assigning (late binding, "power of d choices")
  *
- * @default 2
+ * @default 4
  */
-export const LATE_BINDING_PROBES = 2
+export const LATE_BINDING_PROBES = 4
 
 /**
  * Samples in the moving-median latency filter

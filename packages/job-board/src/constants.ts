@@ -1,0 +1,164 @@
+/**
+ * Protocol ids, topic names and defaults of the job board. Every default
+ * here is the value an `Init` field takes when it is left out.
+ */
+
+/** Prefix of every job topic: `/shoal/jobs/1.0.0/<kind>/<region | global>`. */
+export const TOPIC_PREFIX = '/shoal/jobs/1.0.0'
+
+/** Last topic segment of the per-kind topic that reaches every peer serving the kind. */
+export const GLOBAL_REGION = 'global'
+
+/**
+ * Length of the geohash prefix that names a regional topic (2 characters:
+ * cells of about 1,250 km x 625 km, 1,024 regions per kind).
+ */
+export const REGION_PRECISION = 2
+
+/** Protocol id of the late-joiner sync of live announcements. */
+export const SYNC_PROTOCOL = '/shoal/jobs/sync/1.0.0'
+
+/** Name the service is registered under in libp2p's `services`. */
+export const SERVICE_NAME = '@shoal/job-board'
+
+/**
+ * Key of the pubsub service among the libp2p components.
+ *
+ * @default 'pubsub'
+ */
+export const DEFAULT_PUBSUB_SERVICE = 'pubsub'
+
+/**
+ * Most announcements kept on the local board.
+ *
+ * @default 10000
+ */
+export const MAX_JOBS = 10_000
+
+/**
+ * Most live announcements kept per requester, so one requester cannot fill the board.
+ *
+ * @default 64
+ */
+export const MAX_JOBS_PER_REQUESTER = 64
+
+/**
+ * Most withdrawals remembered (so a withdrawn job is not re-learned from a slow peer).
+ *
+ * @default 10000
+ */
+export const MAX_WITHDRAWALS = 10_000
+
+/**
+ * How long a withdrawal is remembered when the announcement it cancels is unknown, ms.
+ *
+ * @default 3600000
+ */
+export const WITHDRAWAL_TTL_MS = 60 * 60 * 1000
+
+/**
+ * Lifetime given to an announcement whose `expiresMs` is not set, ms.
+ *
+ * @default 600000
+ */
+export const DEFAULT_JOB_TTL_MS = 10 * 60 * 1000
+
+/**
+ * Clock skew allowed for expiry and not-yet-valid checks, ms.
+ *
+ * @default 30000
+ */
+export const CLOCK_SKEW_MS = 30_000
+
+/**
+ * Beyond the skew, how far out of its lifetime a record may be before the
+ * peer that sent it is blamed (Reject) rather than merely ignored: covers the
+ * gossip delay of honest relays.
+ *
+ * @default 60000
+ */
+export const EXPIRY_GRACE_MS = 60_000
+
+/**
+ * Token bucket per requester: burst size (announcements and withdrawals).
+ *
+ * @default 10
+ */
+export const RATE_LIMIT_BURST = 10
+
+/**
+ * Token bucket per requester: tokens added per second.
+ *
+ * @default 0.5
+ */
+export const RATE_LIMIT_PER_SECOND = 0.5
+
+/**
+ * Most requesters tracked by the rate limiter (full buckets are forgotten first).
+ *
+ * @default 10000
+ */
+export const RATE_LIMIT_MAX_KEYS = 10_000
+
+/**
+ * Rejected messages from one peer (decaying by half every `PENALTY_HALF_LIFE_MS`)
+ * after which the board closes its connections and refuses it for `BAN_MS`.
+ *
+ * @default 5
+ */
+export const MAX_PEER_PENALTY = 5
+
+/**
+ * Half-life of a peer's penalty count, ms.
+ *
+ * @default 60000
+ */
+export const PENALTY_HALF_LIFE_MS = 60_000
+
+/**
+ * How long a cut-off peer is refused, ms.
+ *
+ * @default 600000
+ */
+export const BAN_MS = 10 * 60 * 1000
+
+/**
+ * Most announcements (plus withdrawals) sent in one sync response.
+ *
+ * @default 256
+ */
+export const MAX_SYNC_RECORDS = 256
+
+/**
+ * Most bytes of records in one sync response.
+ *
+ * @default 262144
+ */
+export const MAX_SYNC_BYTES = 256 * 1024
+
+/**
+ * Time allowed for one sync exchange, ms.
+ *
+ * @default 10000
+ */
+export const SYNC_TIMEOUT_MS = 10_000
+
+/**
+ * A peer is asked for a sync at most once per this interval, ms.
+ *
+ * @default 60000
+ */
+export const SYNC_INTERVAL_MS = 60_000
+
+/**
+ * @default 2
+ */
+export const SYNC_MAX_INBOUND_STREAMS = 2
+
+/**
+ * @default 2
+ */
+export const SYNC_MAX_OUTBOUND_STREAMS = 2
+
+/** Longest time the expiry timer sleeps before re-checking, ms (timers are capped anyway). */
+export const MAX_TIMER_MS = 60_000

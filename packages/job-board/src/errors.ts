@@ -1,0 +1,64 @@
+/**
+ * Errors the job board raises to its callers. Bad input from the network
+ * never throws: validators return a verdict with a reason instead.
+ */
+
+/** The job is not on this peer's board (never seen, expired or withdrawn). */
+export class JobNotFoundError extends Error {
+  static override name = 'JobNotFoundError'
+
+  constructor (message = 'Job not found') {
+    super(message)
+    this.name = 'JobNotFoundError'
+  }
+}
+
+/** Only the requester that announced a job may withdraw it. */
+export class NotRequesterError extends Error {
+  static override name = 'NotRequesterError'
+
+  constructor (message = 'Only the requester may withdraw a job') {
+    super(message)
+    this.name = 'NotRequesterError'
+  }
+}
+
+/** Interests name an unknown job kind or a region that is not a geohash. */
+export class InvalidInterestsError extends Error {
+  static override name = 'InvalidInterestsError'
+
+  constructor (message = 'Invalid interests') {
+    super(message)
+    this.name = 'InvalidInterestsError'
+  }
+}
+
+/** The pubsub service is missing or does not have the pubsub interface. */
+export class MissingPubSubError extends Error {
+  static override name = 'MissingPubSubError'
+
+  constructor (message = 'The job board needs a pubsub service (gossipsub or floodsub)') {
+    super(message)
+    this.name = 'MissingPubSubError'
+  }
+}
+
+/** A sync peer sent records that failed validation; the exchange was stopped. */
+export class InvalidSyncResponseError extends Error {
+  static override name = 'InvalidSyncResponseError'
+
+  constructor (message = 'Invalid sync response') {
+    super(message)
+    this.name = 'InvalidSyncResponseError'
+  }
+}
+
+/** The service was used before `start()` or after `stop()`. */
+export class JobBoardNotStartedError extends Error {
+  static override name = 'JobBoardNotStartedError'
+
+  constructor (message = 'The job board is not started') {
+    super(message)
+    this.name = 'JobBoardNotStartedError'
+  }
+}

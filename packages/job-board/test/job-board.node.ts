@@ -1,0 +1,379 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { floodsub } from '@libp2p/floodsub'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import { JobAnnouncementType, JobKind, signRecord } from '@shoal/records'
+import { createLibp2p } from 'libp2p'
+import { equals } from 'uint8arrays/equals'
+import {
+  JOB_BOARD_SCORE_THRESHOLDS, JobBoard, jobBoard, jobBoardScoreParams, jobTopic
+} from '../src/index.js'
+import { announcement, waitFor } from './fixtures.js'
+import type { JobBoardEvents, JobBoardInit } from '../src/index.js'
+import type { FloodSub } from '@libp2p/floodsub'
+import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
+import type { Identify } from '@libp2p/identify'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { JobAnnouncement, SignedRecord } from '@shoal/records'
+
+type Node = Libp2p<{ identify: Identify, pubsub: GossipSub, jobs: JobBoard }>
+type FloodNode = Libp2p<{ identify: Identify, pubsub: FloodSub, jobs: JobBoard }>
+
+/** What gossipsub's class has beyond the shared interface, used to observe scores and meshes */
+interface GossipSubInternals {
+  getScore(peerId: string): number
+  getMeshPeers(topic: string): string[]
+}
+
+const W2 = jobTopic(JobKind.GPU_INFERENCE, 'w2')
+const U0 = jobTopic(JobKind.GPU_INFERENCE, 'u0')
+const GLOBAL = jobTopic(JobKind.GPU_INFERENCE)
+
+const SINGAPORE = { kinds: [JobKind.GPU_INFERENCE], regions: ['w21z'] }
+const EUROPE = { kinds: [JobKind.GPU_INFERENCE], regions: ['u09t'] }
+
+const price = { perUnit: 20, currency: 'USDC', unit: 'gpu-second' }
+
+let nodes: Array<Libp2p<any>> = []
+
+function gossipOptions (): Partial<GossipsubOpts> {
+  return {
+    // small meshes, fast heartbeats: a handful of nodes on loopback
+    D: 2,
+    Dlo: 1,
+    Dhi: 3,
+    Dout: 0,
+    Dscore: 1,
+    Dlazy: 2,
+    heartbeatInterval: 200,
+    scoreParams: {
+      ...jobBoardScoreParams(),
+      // every test node shares 127.0.0.1
+      IPColocationFactorWeight: 0
+    },
+    scoreThresholds: JOB_BOARD_SCORE_THRESHOLDS
+  }
+}
+
+async function createNode (init: JobBoardInit = {}): Promise<Node> {
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      pubsub: gossipsub(gossipOptions()),
+      jobs: jobBoard(init)
+    }
+  })
+  nodes.push(node)
+  return node
+}
+
+async function connect (a: Libp2p<any>, b: Libp2p<any>): Promise<void> {
+  await a.dial(b.getMultiaddrs()[0])
+}
+
+function internals (node: Node): GossipSubInternals {
+  return node.services.pubsub as unknown as GossipSubInternals
+}
+
+/** Resolve with the first event of `type` whose detail passes `match`. */
+async function nextEvent<K extends keyof JobBoardEvents> (
+  board: JobBoard,
+  type: K,
+  match: (detail: JobBoardEvents[K]['detail']) => boolean = () => true,
+  timeoutMs = 15_000
+): Promise<JobBoardEvents[K]['detail']> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      board.removeEventListener(type, listener)
+      reject(new Error(`timed out waiting for ${type}`))
+    }, timeoutMs)
+    const listener = (evt: JobBoardEvents[K]): void => {
+      if (match(evt.detail)) {
+        clearTimeout(timer)
+        board.removeEventListener(type, listener)
+        resolve(evt.detail)
+      }
+    }
+    board.addEventListener(type, listener)
+  })
+}
+
+async function subscribed (publisher: Libp2p<{ pubsub: GossipSub | FloodSub }>, topic: string, peer: PeerId): Promise<void> {
+  await waitFor(() => publisher.services.pubsub.getSubscribers(topic).some(p => p.equals(peer)), `${peer.toString()} on ${topic}`)
+}
+
+afterEach(async () => {
+  await Promise.all(nodes.map(async n => n.stop()))
+  nodes = []
+})
+
+describe('job board over real libp2p nodes (TCP on loopback, gossipsub)', function () {
+  this.timeout(60_000)
+
+  it('refuses to start without a pubsub service', async () => {
+    await assert.rejects(createLibp2p({
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: {
+        identify: identify(),
+        jobs: jobBoard()
+      }
+    }), (err: Error) => err.name === 'UnmetServiceDependenciesError' && err.message.includes('@libp2p/pubsub'))
+  })
+
+  it('delivers an announcement to a subscriber, then its withdrawal', async () => {
+    const requester = await createNode()
+    const provider = await createNode({ serve: SINGAPORE })
+    await connect(requester, provider)
+    await subscribed(requester, W2, provider.peerId)
+
+    const received = nextEvent(provider.services.jobs, 'job:announced')
+    const record = await requester.services.jobs.announce({
+      kind: JobKind.GPU_INFERENCE,
+      requirements: { gpuClass: 'consumer-24g', minVramMib: 16384, gpuCount: 1, region: 'w21z' },
+      priceCeiling: price,
+      budget: 10_000,
+      description: 'run a 7B model near Singapore'
+    })
+    const entry = await received
+    assert.ok(entry.requester.equals(requester.peerId))
+    assert.ok(equals(entry.record.bytes, record.bytes))
+    assert.equal(entry.source, 'gossip')
+    assert.deepEqual(entry.topics, [W2])
+    assert.equal(provider.services.jobs.jobs().length, 1)
+    assert.equal(provider.services.jobs.get(record.value.jobId)?.key, entry.key)
+
+    // only the requester may withdraw it
+    await assert.rejects(provider.services.jobs.withdraw(record.value.jobId), { name: 'NotRequesterError' })
+
+    const withdrawn = nextEvent(provider.services.jobs, 'job:withdrawn')
+    await requester.services.jobs.withdraw(record.value.jobId)
+    const w = await withdrawn
+    assert.equal(w.key, entry.key)
+    assert.ok(w.job != null)
+    assert.equal(provider.services.jobs.jobs().length, 0)
+    assert.equal(requester.services.jobs.jobs().length, 0)
+  })
+
+  it('expires announcements at the end of their lifetime', async () => {
+    const requester = await createNode()
+    const provider = await createNode({ serve: SINGAPORE })
+    await connect(requester, provider)
+    await subscribed(requester, W2, provider.peerId)
+
+    const received = nextEvent(provider.services.jobs, 'job:announced')
+    const expired = nextEvent(provider.services.jobs, 'job:expired')
+    const requesterExpired = nextEvent(requester.services.jobs, 'job:expired')
+    const now = Date.now()
+    const record = await requester.services.jobs.announce({
+      kind: JobKind.GPU_INFERENCE,
+      requirements: { region: 'w21z' },
+      priceCeiling: price,
+      budget: 100,
+      expiresMs: now + 1500
+    })
+    await received
+    const gone = await expired
+    assert.equal(gone.key, Buffer.from(record.value.jobId).toString('hex'))
+    await requesterExpired
+    assert.equal(provider.services.jobs.jobs().length, 0)
+    assert.equal(provider.services.jobs.get(record.value.jobId), undefined)
+    const why = await requester.services.jobs.explain(record)
+    assert.ok(why.reasons.some(r => r.code === 'expired'))
+  })
+
+  it('keeps regional jobs in their region; global announcements reach every region', async () => {
+    const requester = await createNode()
+    const singapore = await createNode({ serve: SINGAPORE })
+    const europe = await createNode({ serve: EUROPE })
+    await connect(requester, singapore)
+    await connect(requester, europe)
+    await connect(singapore, europe)
+    await subscribed(requester, W2, singapore.peerId)
+    await subscribed(requester, U0, europe.peerId)
+    await subscribed(requester, GLOBAL, europe.peerId)
+    await subscribed(requester, GLOBAL, singapore.peerId)
+
+    assert.ok(singapore.services.pubsub.getTopics().includes(W2))
+    assert.ok(!europe.services.pubsub.getTopics().includes(W2), 'a European provider does not join the Singapore topic')
+
+    const inSingapore = nextEvent(singapore.services.jobs, 'job:announced')
+    const sgJob = await requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100 })
+    await inSingapore
+
+    const inEurope = nextEvent(europe.services.jobs, 'job:announced')
+    const euJob = await requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'u09t' }, priceCeiling: price, budget: 100 })
+    await inEurope
+
+    const both = [
+      nextEvent(singapore.services.jobs, 'job:announced', e => e.record.value.description === 'everywhere'),
+      nextEvent(europe.services.jobs, 'job:announced', e => e.record.value.description === 'everywhere')
+    ]
+    const globalJob = await requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100, description: 'everywhere' }, { global: true })
+    const [a, b] = await Promise.all(both)
+    assert.equal(a.key, b.key)
+
+    // the European provider never received the Singapore-only job
+    assert.equal(europe.services.jobs.get(sgJob.value.jobId), undefined)
+    assert.ok(europe.services.jobs.get(euJob.value.jobId) != null)
+    assert.ok(europe.services.jobs.get(globalJob.value.jobId) != null)
+    assert.equal(singapore.services.jobs.get(euJob.value.jobId), undefined)
+    assert.deepEqual(europe.services.jobs.jobs().map(e => e.key).sort(), [euJob, globalJob].map(r => Buffer.from(r.value.jobId).toString('hex')).sort())
+  })
+
+  it('hands live jobs to a late joiner by sync, without withdrawn ones', async () => {
+    const requester = await createNode()
+    const live = await requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100 })
+    const withdrawn = await requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100 })
+    const elsewhere = await requester.services.jobs.announce({ kind: JobKind.CAPTURE, requirements: { region: 'w21z', sensors: ['camera'] }, priceCeiling: price, budget: 100 })
+    await requester.services.jobs.withdraw(withdrawn.value.jobId)
+    const why = await requester.services.jobs.explain(live)
+    assert.ok(why.reasons.some(r => r.code === 'no-subscribers'), 'nobody was listening when it was announced')
+
+    const lateJoiner = await createNode({ serve: SINGAPORE })
+    const synced = nextEvent(lateJoiner.services.jobs, 'job:announced')
+    await connect(lateJoiner, requester)
+    const entry = await synced
+    assert.equal(entry.source, 'sync')
+    assert.ok(equals(entry.record.bytes, live.bytes))
+    await waitFor(() => lateJoiner.services.jobs.getTopics().length > 0 && lateJoiner.services.jobs.jobs().length === 1, 'sync to settle')
+    assert.equal(lateJoiner.services.jobs.get(withdrawn.value.jobId), undefined)
+    assert.equal(lateJoiner.services.jobs.get(elsewhere.value.jobId), undefined, 'a capture job is not what this peer serves')
+
+    // an explicit sync learns nothing new
+    assert.equal(await lateJoiner.services.jobs.sync(requester.peerId), 0)
+  })
+
+  it('works over floodsub too', async () => {
+    const make = async (init: JobBoardInit): Promise<FloodNode> => {
+      const node = await createLibp2p({
+        addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+        transports: [tcp()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        services: { identify: identify(), pubsub: floodsub(), jobs: jobBoard(init) }
+      })
+      nodes.push(node)
+      return node
+    }
+    const requester = await make({})
+    const provider = await make({ serve: SINGAPORE })
+    await connect(requester, provider)
+    await subscribed(requester, W2, provider.peerId)
+    const received = nextEvent(provider.services.jobs, 'job:announced')
+    const record = await requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w2' }, priceCeiling: price, budget: 100 })
+    assert.ok(equals((await received).record.bytes, record.bytes))
+  })
+
+  interface Arena {
+    honest: Node
+    provider: Node
+    downstream: Node
+    adversary: Libp2p<{ identify: Identify, pubsub: GossipSub }>
+    adversaryKey: PrivateKey
+    honestJob: SignedRecord<JobAnnouncement>
+  }
+
+  /** honest requester -> provider -> downstream provider, and an adversary connected to the provider */
+  async function arena (providerInit: JobBoardInit = {}): Promise<Arena> {
+    const honest = await createNode()
+    const provider = await createNode({ serve: SINGAPORE, ...providerInit })
+    const downstream = await createNode({ serve: SINGAPORE })
+    // the adversary runs a plain gossipsub node and publishes raw bytes, bypassing any job board
+    const adversaryKey = await generateKeyPair('Ed25519')
+    const adversary = await createLibp2p({
+      privateKey: adversaryKey,
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify(), pubsub: gossipsub({ ...gossipOptions(), allowPublishToZeroTopicPeers: true }) }
+    })
+    nodes.push(adversary)
+
+    await connect(honest, provider)
+    await connect(provider, downstream)
+    await connect(adversary, provider)
+    await subscribed(honest, W2, provider.peerId)
+    await subscribed(adversary, W2, provider.peerId)
+    await waitFor(() => internals(provider).getMeshPeers(W2).includes(downstream.peerId.toString()), 'provider to mesh with downstream')
+
+    // an honest job first, so the adversary has something to replay
+    const first = nextEvent(downstream.services.jobs, 'job:announced')
+    const honestJob = await honest.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100 })
+    await first
+    return { honest, provider, downstream, adversary, adversaryKey, honestJob }
+  }
+
+  /** after the attack: the adversary is graylisted, honest jobs still cross the honest relay, which keeps a good score */
+  async function honestTrafficFlows ({ honest, provider, downstream, adversary }: Arena): Promise<void> {
+    // gossipsub caches scores for a heartbeat: poll until the penalties show
+    await waitFor(() => internals(provider).getScore(adversary.peerId.toString()) < JOB_BOARD_SCORE_THRESHOLDS.graylistThreshold, 'the adversary to be graylisted')
+
+    const later = nextEvent(downstream.services.jobs, 'job:announced', e => e.requester.equals(honest.peerId))
+    await honest.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100 })
+    await later
+    assert.ok(internals(provider).getScore(honest.peerId.toString()) >= 0)
+    assert.ok(internals(downstream).getScore(provider.peerId.toString()) >= 0, 'the honest relay is not penalised')
+    assert.equal(downstream.services.jobs.jobs({ requester: honest.peerId }).length, 2)
+    assert.equal(provider.services.jobs.jobs({ requester: honest.peerId }).length, 2)
+  }
+
+  it('scores down and cuts off a peer sending replayed, forged, expired, oversized, malformed and misplaced announcements', async () => {
+    const a = await arena({ maxPeerPenalty: 3 })
+    const { adversary, adversaryKey, provider, downstream } = a
+    const self = { key: adversaryKey, peerId: adversary.peerId, id: adversary.peerId.toMultihash().bytes, hex: '' }
+    const now = Date.now()
+
+    const banned = nextEvent(provider.services.jobs, 'peer:banned', p => p.equals(adversary.peerId))
+    const forged = (await signRecord(JobAnnouncementType, announcement(self, {}, now), adversaryKey)).bytes.slice()
+    forged[forged.length - 1] ^= 0xff
+    const expired = (await signRecord(JobAnnouncementType, announcement(self, { createdMs: now - 7_200_000, expiresMs: now - 3_600_000, deadlineMs: now - 3_600_000 }, now), adversaryKey)).bytes
+    const misplaced = (await signRecord(JobAnnouncementType, announcement(self, { requirements: { ...announcement(self).requirements!, region: 'u09t' } }, now), adversaryKey)).bytes
+    const garbage: Uint8Array[] = [
+      a.honestJob.bytes, // replayed: published by someone else than its requester
+      forged,
+      expired,
+      new Uint8Array(randomBytes(4096)), // oversized
+      new Uint8Array(randomBytes(200)), // malformed
+      misplaced // a Europe job on the Singapore topic
+    ]
+    for (const bytes of garbage) {
+      await adversary.services.pubsub.publish(W2, bytes).catch(() => {})
+    }
+
+    await banned
+    await waitFor(() => provider.getConnections(adversary.peerId).length === 0, 'provider to drop the adversary')
+    assert.ok(provider.services.jobs.isBanned(adversary.peerId))
+    await honestTrafficFlows(a)
+    // nothing of the adversary's reached a board
+    assert.equal(provider.services.jobs.jobs({ requester: adversary.peerId }).length, 0)
+    assert.equal(downstream.services.jobs.jobs({ requester: adversary.peerId }).length, 0)
+  })
+
+  it('scores down a peer flooding its own valid announcements past the rate limit', async () => {
+    const a = await arena()
+    const { adversary, adversaryKey, provider, downstream } = a
+    const self = { key: adversaryKey, peerId: adversary.peerId, id: adversary.peerId.toMultihash().bytes, hex: '' }
+    const now = Date.now()
+    for (let i = 0; i < 40; i++) {
+      const bytes = (await signRecord(JobAnnouncementType, announcement(self, {}, now), adversaryKey)).bytes
+      await adversary.services.pubsub.publish(W2, bytes).catch(() => {})
+    }
+    await honestTrafficFlows(a)
+    // the burst (10) got through, nothing more
+    const accepted = provider.services.jobs.jobs({ requester: adversary.peerId }).length
+    assert.ok(accepted > 0 && accepted <= 10, `${accepted} flooded jobs on the provider's board`)
+    assert.ok(downstream.services.jobs.jobs({ requester: adversary.peerId }).length <= 10)
+  })
+})
