@@ -1,0 +1,169 @@
+/**
+ * Protocol ids, key format and defaults of @shoal/discovery. The key format
+ * and the protocol are specified in docs/spec.md §3.
+ */
+
+/** Protocol a provider answers with its current signed CapabilityRecord. */
+export const CAPABILITY_PROTOCOL = '/shoal/capability/1.0.0'
+
+/** Prefix of the string hashed into a DHT provider key: `/shoal/cap/1/<class>/<cell>`. */
+export const KEY_PREFIX = '/shoal/cap/1/'
+
+/** Prefix of the key class of a GPU class, e.g. `gpu:consumer-24g`. */
+export const GPU_CLASS_PREFIX = 'gpu:'
+
+/** Prefix of the key class of a sensor, e.g. `sensor:video`. */
+export const SENSOR_CLASS_PREFIX = 'sensor:'
+
+/**
+ * Geohash precisions (characters) a provider is advertised at, and searched at.
+ * Cells of 3 characters (~156 km) are as fine as latency needs: within one,
+ * RTT is dominated by access links, and the network coordinate orders peers.
+ *
+ * @default [1, 2, 3]
+ */
+export const DEFAULT_PRECISIONS: readonly number[] = Object.freeze([1, 2, 3])
+
+/**
+ * Name under which the kad-dht service is registered on the node.
+ *
+ * @default 'dht'
+ */
+export const DEFAULT_DHT_SERVICE = 'dht'
+
+/**
+ * Lifetime of our signed capability record, in ms.
+ *
+ * @default 1_800_000 (30 minutes)
+ */
+export const DEFAULT_RECORD_TTL = 30 * 60 * 1000
+
+/**
+ * Fraction of the record lifetime after which it is re-signed (and failed
+ * provides are retried).
+ *
+ * @default 0.5
+ */
+export const DEFAULT_REFRESH_FRACTION = 0.5
+
+/**
+ * Provide operations run at once when advertising.
+ *
+ * @default 3
+ */
+export const DEFAULT_PROVIDE_CONCURRENCY = 3
+
+/**
+ * Time allowed for one provide operation, in ms.
+ *
+ * @default 30_000
+ */
+export const DEFAULT_PROVIDE_TIMEOUT = 30_000
+
+/**
+ * Results wanted from a search.
+ *
+ * @default 5
+ */
+export const DEFAULT_K = 5
+
+/**
+ * Most provider entries examined (fetched) per cell in one search; the rest
+ * of a crowded cell is left for coarser cells or later searches.
+ *
+ * @default 8
+ */
+export const DEFAULT_MAX_CANDIDATES_PER_CELL = 8
+
+/**
+ * Most provider entries read from one cell's DHT lookup; a flood beyond this
+ * is not even looked at.
+ *
+ * @default 256
+ */
+export const DEFAULT_MAX_ENTRIES_PER_CELL = 256
+
+/**
+ * Most records fetched in one search.
+ *
+ * @default 48
+ */
+export const DEFAULT_MAX_FETCHES_PER_QUERY = 48
+
+/**
+ * DHT lookups (cells) run at once in one search: a cell and its 8 neighbours.
+ *
+ * @default 9
+ */
+export const DEFAULT_LOOKUP_CONCURRENCY = 9
+
+/**
+ * Record fetches run at once in one search.
+ *
+ * @default 8
+ */
+export const DEFAULT_FETCH_CONCURRENCY = 8
+
+/**
+ * Time allowed for one cell's DHT lookup, in ms.
+ *
+ * @default 10_000
+ */
+export const DEFAULT_LOOKUP_TIMEOUT = 10_000
+
+/**
+ * Time allowed to dial a provider and read its record, in ms.
+ *
+ * @default 5_000
+ */
+export const DEFAULT_FETCH_TIMEOUT = 5_000
+
+/**
+ * How long a verified record is reused without fetching it again, in ms
+ * (never past its expiry).
+ *
+ * @default 60_000
+ */
+export const DEFAULT_RECORD_CACHE_TTL = 60_000
+
+/**
+ * Most verified records kept.
+ *
+ * @default 1024
+ */
+export const DEFAULT_RECORD_CACHE_SIZE = 1024
+
+/**
+ * How long a peer that served a forged, stale or impossible record is skipped, in ms.
+ *
+ * @default 600_000
+ */
+export const DEFAULT_DENY_TTL = 10 * 60 * 1000
+
+/**
+ * How long a peer that could not be reached or had no record is skipped, in ms.
+ *
+ * @default 60_000
+ */
+export const DEFAULT_SKIP_TTL = 60_000
+
+/**
+ * Most peers remembered as denied or skipped.
+ *
+ * @default 4096
+ */
+export const DEFAULT_DENY_SIZE = 4096
+
+/**
+ * Inbound capability streams allowed per connection.
+ *
+ * @default 4
+ */
+export const MAX_INBOUND_STREAMS = 4
+
+/**
+ * Outbound capability streams allowed per connection.
+ *
+ * @default 4
+ */
+export const MAX_OUTBOUND_STREAMS = 4

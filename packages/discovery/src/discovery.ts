@@ -1,0 +1,957 @@
+/**
+ * The discovery service: advertises our signed CapabilityRecord under
+ * (capability class, geohash cell) provider keys in the kad-dht, answers
+ * `/shoal/capability/1.0.0` with it, and finds nearby providers by widening
+ * through cells.
+ */
+
+import { isPeerId, peerDiscoverySymbol, serviceCapabilities, serviceDependencies, setMaxListeners } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { CapabilityRecordType, MAX_ADDR_LENGTH, MAX_ADDRS, MAX_CAPABILITY_TTL_MS, RECORD_VERSION, RecordError, RecordTooLargeError, openRecord, signRecord } from '@shoal/records'
+import { pushable } from 'it-pushable'
+import { TypedEventEmitter } from 'main-event'
+import { CustomProgressEvent } from 'progress-events'
+import {
+  CAPABILITY_PROTOCOL, DEFAULT_DENY_SIZE, DEFAULT_DENY_TTL, DEFAULT_DHT_SERVICE, DEFAULT_FETCH_CONCURRENCY,
+  DEFAULT_FETCH_TIMEOUT, DEFAULT_K, DEFAULT_LOOKUP_CONCURRENCY, DEFAULT_LOOKUP_TIMEOUT, DEFAULT_MAX_CANDIDATES_PER_CELL,
+  DEFAULT_MAX_ENTRIES_PER_CELL, DEFAULT_MAX_FETCHES_PER_QUERY, DEFAULT_PRECISIONS, DEFAULT_PROVIDE_CONCURRENCY,
+  DEFAULT_PROVIDE_TIMEOUT, DEFAULT_RECORD_CACHE_SIZE, DEFAULT_RECORD_CACHE_TTL, DEFAULT_RECORD_TTL,
+  DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS
+} from './constants.js'
+import { InvalidQueryError, MissingDhtError, NoRecordError, NotStartedError, WrongProviderError } from './errors.js'
+import { isValidGeohash, MAX_GEOHASH_PRECISION } from './geohash.js'
+import { advertisementKeys, capabilityKey, searchLevels } from './keys.js'
+import { checkAdvertisement, estimateRtt, matchRecord, queryClass } from './match.js'
+import type { AdvertisedKey, SearchLevel } from './keys.js'
+import type { NearbyQuery } from './match.js'
+import type {
+  AbortOptions, ComponentLogger, Connection, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerInfo,
+  PrivateKey, Startable, Stream
+} from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { CapabilityRecord, Gpu, NetworkCoordinate, Price, SignedRecord } from '@shoal/records'
+import type { Pushable } from 'it-pushable'
+import type { ProgressEvent, ProgressOptions } from 'progress-events'
+
+/** What the service needs from the node. The kad-dht is looked up by name (`init.dhtService`). */
+export interface DiscoveryComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  addressManager: AddressManager
+  logger: ComponentLogger
+}
+
+/** Options of the discovery service; every field is optional. */
+export interface DiscoveryInit {
+  /**
+   * Name of the kad-dht service on the node (`services: { dht: kadDHT() }`)
+   *
+   * @default 'dht'
+   */
+  dhtService?: string
+  /**
+   * Geohash precisions advertised and searched; 0 is the world cell
+   *
+   * @default [1, 2, 3]
+   */
+  precisions?: number[]
+  /**
+   * Search the world cell '' after the coarsest precision (finds providers that reveal no location)
+   *
+   * @default true
+   */
+  searchWorld?: boolean
+  /**
+   * Lifetime of our signed record, ms (at most 2 days)
+   *
+   * @default 1_800_000
+   */
+  recordTtl?: number
+  /**
+   * Fraction of the lifetime after which the record is re-signed
+   *
+   * @default 0.5
+   */
+  refreshFraction?: number
+  /** @default 3 */
+  provideConcurrency?: number
+  /** @default 30_000 */
+  provideTimeout?: number
+  /** @default 8 */
+  maxCandidatesPerCell?: number
+  /** @default 256 */
+  maxEntriesPerCell?: number
+  /** @default 48 */
+  maxFetchesPerQuery?: number
+  /** @default 9 */
+  lookupConcurrency?: number
+  /** @default 8 */
+  fetchConcurrency?: number
+  /** @default 10_000 */
+  lookupTimeout?: number
+  /** @default 5_000 */
+  fetchTimeout?: number
+  /** @default 60_000 */
+  recordCacheTtl?: number
+  /** @default 1024 */
+  recordCacheSize?: number
+  /** @default 600_000 */
+  denyTtl?: number
+  /** @default 60_000 */
+  skipTtl?: number
+  /** @default 4096 */
+  denySize?: number
+  /** @default 4 */
+  maxInboundStreams?: number
+  /** @default 4 */
+  maxOutboundStreams?: number
+  /** A search run periodically while started; its results feed the peer store ('peer' events). */
+  watch?: { query: NearbyQuery, k?: number, interval?: number }
+  /** The clock, ms (inject in tests and simulations) @default Date.now */
+  now?(): number
+  /** Randomness in [0, 1) used to sample crowded cells @default Math.random */
+  random?(): number
+}
+
+/** What a provider offers; the service fills in provider, seq, times and addresses. */
+export interface Offer {
+  /** GPUs offered */
+  gpus?: Gpu[]
+  /** capture sensors offered, e.g. `video` */
+  sensors?: string[]
+  /** location at the precision the provider is willing to reveal ('' = anywhere) */
+  geohash: string
+  /** our network coordinate */
+  coordinate?: NetworkCoordinate
+  /** price per unit */
+  price: Price
+  /** jobs run at once @default 1 */
+  concurrency?: number
+  /** slots free now @default concurrency */
+  freeSlots?: number
+  /** addresses to publish @default the node's addresses */
+  addrs?: Multiaddr[]
+}
+
+/** The outcome of advertising. */
+export interface AdvertiseResult {
+  /** the record now served */
+  record: SignedRecord<CapabilityRecord>
+  /** every key we are advertised under */
+  keys: AdvertisedKey[]
+  /** keys provided by this call (the others were already advertised) */
+  provided: AdvertisedKey[]
+  /** keys whose provide reached no DHT peer; retried at the next refresh */
+  failed: AdvertisedKey[]
+  /** DHT messages sent by this call's provide operations */
+  messages: number
+}
+
+/** Where a provider was found. */
+export interface FoundUnder {
+  /** capability class searched */
+  capabilityClass: string
+  /** cell whose key listed the provider ('' = world) */
+  cell: string
+  /** cell length */
+  precision: number
+  /** whether the cell is the query's own (false: a neighbour or the world) */
+  home: boolean
+}
+
+/** A verified provider matching a query. */
+export interface NearbyProvider {
+  /** the provider */
+  peerId: PeerId
+  /** its verified record (signed by `peerId`, unexpired, served by `peerId`) */
+  record: SignedRecord<CapabilityRecord>
+  /** addresses: the record's and the DHT's */
+  multiaddrs: Multiaddr[]
+  /** where it was found */
+  found: FoundUnder
+  /** why it matches the query */
+  reasons: string[]
+  /** RTT predicted from both network coordinates, ms */
+  estimatedRttMs?: number
+  /** time to fetch the record, ms (0 when reused from cache): an upper bound of one RTT plus a dial */
+  fetchMs: number
+}
+
+/** Progress of a search (through `onProgress`). */
+export type FindNearbyProgressEvents =
+  | ProgressEvent<'shoal:discovery:lookup', { cell: string, precision: number, entries: number, examined: number }>
+  | ProgressEvent<'shoal:discovery:rejected', { peerId: PeerId, cell: string, error: Error }>
+  | ProgressEvent<'shoal:discovery:unmatched', { peerId: PeerId, reason: string }>
+  | ProgressEvent<'shoal:discovery:done', SearchSummary>
+
+/** Counts of one search. */
+export interface SearchSummary {
+  /** results yielded */
+  found: number
+  /** cells looked up */
+  lookups: number
+  /** DHT messages sent by the lookups */
+  messages: number
+  /** records fetched */
+  fetches: number
+  /** provider entries rejected (bad record, wrong peer, mismatch, unreachable) */
+  rejected: number
+  /** entries skipped: denied earlier, over a cell's cap, or over the fetch budget */
+  skipped: number
+  /** precision of the last level searched */
+  lastPrecision: number
+}
+
+/** Options of `findNearby`. */
+export interface FindNearbyOptions extends AbortOptions, ProgressOptions<FindNearbyProgressEvents> {
+  /** results wanted @default 5 */
+  k?: number
+  /** records fetched at most @default init.maxFetchesPerQuery */
+  maxFetches?: number
+}
+
+/** Counters since start. */
+export interface DiscoveryStats {
+  /** provide operations run */
+  provides: number
+  /** DHT messages sent by provides */
+  provideMessages: number
+  /** provider lookups run */
+  lookups: number
+  /** DHT messages sent by lookups */
+  lookupMessages: number
+  /** records fetched from providers */
+  fetches: number
+  /** records or entries rejected */
+  rejected: number
+  /** records served to other peers */
+  served: number
+}
+
+/** Events of the discovery service. */
+export interface DiscoveryEvents extends PeerDiscoveryEvents {
+  /** a verified provider matched a search */
+  'provider:found': CustomEvent<NearbyProvider>
+  /** we signed a new record (advertise, update or refresh) */
+  'record:signed': CustomEvent<SignedRecord<CapabilityRecord>>
+  /** a peer's record or provider entry was rejected */
+  'record:rejected': CustomEvent<{ peerId: PeerId, error: Error }>
+  /** we stopped advertising */
+  'advertisement:withdrawn': CustomEvent<AdvertisedKey[]>
+}
+
+interface CachedRecord {
+  record: SignedRecord<CapabilityRecord>
+  fetchedAt: number
+}
+
+interface SearchState {
+  seen: Set<string>
+  fetches: number
+  maxFetches: number
+  lookups: number
+  messages: number
+  rejected: number
+  skipped: number
+  fetchSlots: Semaphore
+  onProgress?(evt: FindNearbyProgressEvents): void
+}
+
+/** A counting semaphore: `run` waits for one of `n` slots. */
+class Semaphore {
+  private free: number
+  private readonly waiting: Array<() => void> = []
+
+  constructor (n: number) {
+    this.free = n
+  }
+
+  async run<T> (fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) {
+      this.free--
+    } else {
+      await new Promise<void>(resolve => { this.waiting.push(resolve) })
+    }
+    try {
+      return await fn()
+    } finally {
+      const next = this.waiting.shift()
+      if (next != null) {
+        next()
+      } else {
+        this.free++
+      }
+    }
+  }
+}
+
+function positiveInt (name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new InvalidQueryError(`${name} must be a positive integer`)
+  }
+  return v
+}
+
+function isAbort (err: any, signal?: AbortSignal): boolean {
+  return signal?.aborted === true || err?.name === 'AbortError'
+}
+
+/**
+ * Finds nearby GPU and capture providers through the kad-dht: see the
+ * package README and docs/spec.md §3.
+ */
+export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Startable, PeerDiscovery {
+  readonly [Symbol.toStringTag] = '@shoal/discovery'
+  readonly [serviceCapabilities]: string[] = ['@shoal/discovery']
+  readonly [serviceDependencies]: string[] = ['@libp2p/kad-dht']
+
+  /** Statistics since start. */
+  readonly stats: DiscoveryStats = { provides: 0, provideMessages: 0, lookups: 0, lookupMessages: 0, fetches: 0, rejected: 0, served: 0 }
+
+  private readonly components: DiscoveryComponents
+  private readonly log: Logger
+  private readonly dhtService: string
+  private readonly precisions: number[]
+  private readonly searchWorld: boolean
+  private readonly recordTtl: number
+  private readonly refreshFraction: number
+  private readonly provideConcurrency: number
+  private readonly provideTimeout: number
+  private readonly maxCandidatesPerCell: number
+  private readonly maxEntriesPerCell: number
+  private readonly maxFetchesPerQuery: number
+  private readonly lookupConcurrency: number
+  private readonly fetchConcurrency: number
+  private readonly lookupTimeout: number
+  private readonly fetchTimeout: number
+  private readonly recordCacheTtl: number
+  private readonly recordCacheSize: number
+  private readonly denyTtl: number
+  private readonly skipTtl: number
+  private readonly denySize: number
+  private readonly maxInboundStreams: number
+  private readonly maxOutboundStreams: number
+  private readonly watch?: { query: NearbyQuery, k?: number, interval?: number }
+  private readonly now: () => number
+  private readonly random: () => number
+
+  private started = false
+  private dht?: KadDHT
+  private offer?: Offer
+  private record?: SignedRecord<CapabilityRecord>
+  private lastSeq = 0
+  private readonly advertised = new Map<string, AdvertisedKey>()
+  private refreshTimer?: ReturnType<typeof setTimeout>
+  private watchTimer?: ReturnType<typeof setTimeout>
+  private shutdown = new AbortController()
+  private queue: Promise<unknown> = Promise.resolve()
+  private readonly cache = new Map<string, CachedRecord>()
+  private readonly denied = new Map<string, number>()
+
+  constructor (components: DiscoveryComponents, init: DiscoveryInit = {}) {
+    super()
+    this.components = components
+    this.log = components.logger.forComponent('shoal:discovery')
+    this.dhtService = init.dhtService ?? DEFAULT_DHT_SERVICE
+    this.precisions = [...new Set(init.precisions ?? DEFAULT_PRECISIONS)].sort((a, b) => b - a)
+    if (this.precisions.length === 0 || this.precisions.some(p => !Number.isInteger(p) || p < 0 || p > MAX_GEOHASH_PRECISION)) {
+      throw new InvalidQueryError(`precisions must be integers in 0..${MAX_GEOHASH_PRECISION}`)
+    }
+    this.searchWorld = init.searchWorld ?? true
+    this.recordTtl = Math.min(init.recordTtl ?? DEFAULT_RECORD_TTL, MAX_CAPABILITY_TTL_MS)
+    this.refreshFraction = init.refreshFraction ?? DEFAULT_REFRESH_FRACTION
+    this.provideConcurrency = init.provideConcurrency ?? DEFAULT_PROVIDE_CONCURRENCY
+    this.provideTimeout = init.provideTimeout ?? DEFAULT_PROVIDE_TIMEOUT
+    this.maxCandidatesPerCell = init.maxCandidatesPerCell ?? DEFAULT_MAX_CANDIDATES_PER_CELL
+    this.maxEntriesPerCell = init.maxEntriesPerCell ?? DEFAULT_MAX_ENTRIES_PER_CELL
+    this.maxFetchesPerQuery = init.maxFetchesPerQuery ?? DEFAULT_MAX_FETCHES_PER_QUERY
+    this.lookupConcurrency = init.lookupConcurrency ?? DEFAULT_LOOKUP_CONCURRENCY
+    this.fetchConcurrency = init.fetchConcurrency ?? DEFAULT_FETCH_CONCURRENCY
+    this.lookupTimeout = init.lookupTimeout ?? DEFAULT_LOOKUP_TIMEOUT
+    this.fetchTimeout = init.fetchTimeout ?? DEFAULT_FETCH_TIMEOUT
+    this.recordCacheTtl = init.recordCacheTtl ?? DEFAULT_RECORD_CACHE_TTL
+    this.recordCacheSize = init.recordCacheSize ?? DEFAULT_RECORD_CACHE_SIZE
+    this.denyTtl = init.denyTtl ?? DEFAULT_DENY_TTL
+    this.skipTtl = init.skipTtl ?? DEFAULT_SKIP_TTL
+    this.denySize = init.denySize ?? DEFAULT_DENY_SIZE
+    this.maxInboundStreams = init.maxInboundStreams ?? MAX_INBOUND_STREAMS
+    this.maxOutboundStreams = init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS
+    this.watch = init.watch
+    this.now = init.now ?? Date.now
+    this.random = init.random ?? Math.random
+    this.handleRequest = this.handleRequest.bind(this)
+  }
+
+  /** libp2p registers us as a peer discovery module: matching providers reach the peer store. */
+  get [peerDiscoverySymbol] (): PeerDiscovery {
+    return this
+  }
+
+  async start (): Promise<void> {
+    const dht = (this.components as unknown as Record<string, unknown>)[this.dhtService] as KadDHT | undefined
+    if (dht == null || typeof dht.provide !== 'function' || typeof dht.findProviders !== 'function') {
+      throw new MissingDhtError(`no kad-dht service named "${this.dhtService}"`)
+    }
+    this.dht = dht
+    this.shutdown = new AbortController()
+    setMaxListeners(Infinity, this.shutdown.signal)
+    await this.components.registrar.handle(CAPABILITY_PROTOCOL, this.handleRequest, {
+      maxInboundStreams: this.maxInboundStreams,
+      maxOutboundStreams: this.maxOutboundStreams
+    })
+    this.started = true
+  }
+
+  afterStart (): void {
+    if (this.watch != null) {
+      this.scheduleWatch(0)
+    }
+  }
+
+  /** Withdraw while the DHT and its datastore still run. */
+  async beforeStop (): Promise<void> {
+    await this.withdraw().catch(err => { this.log.error('could not withdraw - %e', err) })
+  }
+
+  async stop (): Promise<void> {
+    this.started = false
+    this.shutdown.abort()
+    clearTimeout(this.refreshTimer)
+    clearTimeout(this.watchTimer)
+    await this.components.registrar.unhandle(CAPABILITY_PROTOCOL)
+    this.cache.clear()
+    this.denied.clear()
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  /** The record we currently serve, if advertising. */
+  get currentRecord (): SignedRecord<CapabilityRecord> | undefined {
+    return this.record
+  }
+
+  /** The keys we are advertised under. */
+  get advertisedKeys (): AdvertisedKey[] {
+    return [...this.advertised.values()]
+  }
+
+  /**
+   * Sign a record of `offer` and advertise it. Only keys not already
+   * advertised are provided: changing the price or free slots costs no DHT
+   * operation, only moving or changing classes does. The DHT re-provides our
+   * keys itself; we re-sign the record before it expires.
+   */
+  async advertise (offer: Offer, options: AbortOptions = {}): Promise<AdvertiseResult> {
+    if (!this.started) {
+      throw new NotStartedError()
+    }
+    return this.serialize(async () => {
+      this.offer = offer
+      const record = await this.sign(offer)
+      return this.syncKeys(record, options)
+    })
+  }
+
+  /** Change some fields of the current offer and advertise again. */
+  async update (changes: Partial<Offer>, options: AbortOptions = {}): Promise<AdvertiseResult> {
+    if (this.offer == null) {
+      throw new NoRecordError('nothing advertised yet')
+    }
+    return this.advertise({ ...this.offer, ...changes }, options)
+  }
+
+  /**
+   * Stop advertising: stop serving our record and stop re-providing our
+   * keys. Provider records already stored on DHT peers cannot be deleted
+   * remotely; they expire there (kad-dht's provider validity), and a searcher
+   * that reaches us in the meantime gets no record and skips us.
+   */
+  async withdraw (options: AbortOptions = {}): Promise<void> {
+    clearTimeout(this.refreshTimer)
+    const keys = [...this.advertised.values()]
+    this.record = undefined
+    this.offer = undefined
+    this.advertised.clear()
+    if (this.dht != null) {
+      for (const key of keys) {
+        await this.dht.cancelReprovide(key.cid, options).catch(err => { this.log('could not cancel reprovide of %s - %e', key.text, err) })
+      }
+    }
+    if (keys.length > 0) {
+      this.safeDispatchEvent('advertisement:withdrawn', { detail: keys })
+    }
+  }
+
+  /**
+   * Find verified providers matching `query`, nearest cells first: the
+   * query's cell and its 8 neighbours at the finest precision, then the
+   * same one character coarser, and so on, until `k` are found or the
+   * search is exhausted. Results come as they are verified; with a query
+   * coordinate, each level's results come sorted by estimated RTT.
+   */
+  async * findNearby (query: NearbyQuery, options: FindNearbyOptions = {}): AsyncGenerator<NearbyProvider, void, undefined> {
+    const capabilityClass = queryClass(query)
+    const k = positiveInt('k', options.k, DEFAULT_K)
+    const maxFetches = positiveInt('maxFetches', options.maxFetches, this.maxFetchesPerQuery)
+    this.requireDht()
+    const controller = new AbortController()
+    const signal = AbortSignal.any(options.signal == null ? [controller.signal, this.shutdown.signal] : [controller.signal, this.shutdown.signal, options.signal])
+    setMaxListeners(Infinity, controller.signal, signal)
+    let finished = false
+    const search: SearchState = {
+      seen: new Set([this.components.peerId.toString()]),
+      fetches: 0,
+      maxFetches,
+      lookups: 0,
+      messages: 0,
+      rejected: 0,
+      skipped: 0,
+      fetchSlots: new Semaphore(this.fetchConcurrency),
+      onProgress: (evt) => {
+        if (!finished) {
+          options.onProgress?.(evt)
+        }
+      }
+    }
+    let found = 0
+    let lastPrecision = -1
+
+    try {
+      for (const level of searchLevels(query.geohash, this.precisions, this.searchWorld)) {
+        signal.throwIfAborted()
+        if (search.fetches >= search.maxFetches) {
+          break
+        }
+        lastPrecision = level.precision
+        const out = pushable<NearbyProvider>({ objectMode: true })
+        const running = this.searchLevel(level, capabilityClass, query, search, signal, out)
+          .then(() => { out.end() }, err => { out.end(err) })
+
+        if (query.coordinate != null) {
+          const batch: NearbyProvider[] = []
+          for await (const result of out) {
+            batch.push(result)
+          }
+          batch.sort((a, b) => (a.estimatedRttMs ?? Infinity) - (b.estimatedRttMs ?? Infinity))
+          for (const result of batch) {
+            this.announce(result)
+            yield result
+            if (++found >= k) {
+              return
+            }
+          }
+        } else {
+          for await (const result of out) {
+            this.announce(result)
+            yield result
+            if (++found >= k) {
+              return
+            }
+          }
+        }
+        await running
+      }
+    } finally {
+      controller.abort()
+      search.onProgress?.(new CustomProgressEvent('shoal:discovery:done', {
+        found, lookups: search.lookups, messages: search.messages, fetches: search.fetches, rejected: search.rejected, skipped: search.skipped, lastPrecision
+      }))
+      finished = true
+    }
+  }
+
+  /**
+   * Ask `peer` for its current record over `/shoal/capability/1.0.0` and
+   * verify it: signature, values and time (by @shoal/records), and that
+   * it is `peer`'s own record. Throws a RecordError, NoRecordError or
+   * WrongProviderError.
+   */
+  async fetchRecord (peer: PeerId | PeerInfo, options: AbortOptions = {}): Promise<SignedRecord<CapabilityRecord>> {
+    const id = isPeerId(peer) ? peer : peer.id
+    const signal = AbortSignal.any(options.signal == null ? [AbortSignal.timeout(this.fetchTimeout)] : [AbortSignal.timeout(this.fetchTimeout), options.signal])
+    setMaxListeners(Infinity, signal)
+    const connected = this.components.connectionManager.getConnections(id).length > 0
+    const target = !connected && !isPeerId(peer) && peer.multiaddrs.length > 0
+      ? peer.multiaddrs.map(ma => ma.toString().includes('/p2p/') ? ma : ma.encapsulate(`/p2p/${id.toString()}`))
+      : id
+    this.stats.fetches++
+    const stream = await this.components.connectionManager.openStream(target, CAPABILITY_PROTOCOL, { signal })
+    let bytes: Uint8Array
+    try {
+      const lp = lpStream(stream, { maxDataLength: CapabilityRecordType.maxSize })
+      bytes = (await lp.read({ signal })).subarray()
+      await stream.close({ signal }).catch(() => {})
+    } catch (err: any) {
+      stream.abort(err)
+      if (err?.name === 'UnexpectedEOFError') {
+        throw new NoRecordError(`${id} answered without a record`)
+      }
+      if (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') {
+        throw new RecordTooLargeError(`${id} sent more than ${CapabilityRecordType.maxSize} bytes`)
+      }
+      throw err
+    }
+    const record = await openRecord(CapabilityRecordType, bytes, { now: this.now, signal })
+    if (!record.signer.equals(id)) {
+      throw new WrongProviderError(`${id} served the record of ${record.signer}`)
+    }
+    return record
+  }
+
+  private requireDht (): KadDHT {
+    if (!this.started || this.dht == null) {
+      throw new NotStartedError()
+    }
+    return this.dht
+  }
+
+  private async serialize<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => {})
+    return run
+  }
+
+  private async sign (offer: Offer): Promise<SignedRecord<CapabilityRecord>> {
+    if (!isValidGeohash(offer.geohash)) {
+      throw new InvalidQueryError('offer.geohash must be a geohash')
+    }
+    const now = this.now()
+    const seq = Math.max(this.lastSeq + 1, now)
+    const concurrency = offer.concurrency ?? 1
+    const addrs = (offer.addrs ?? this.components.addressManager.getAddresses())
+      .map(ma => ma.bytes)
+      .filter(b => b.byteLength > 0 && b.byteLength <= MAX_ADDR_LENGTH)
+      .slice(0, MAX_ADDRS)
+    const value: CapabilityRecord = {
+      version: RECORD_VERSION,
+      provider: this.components.peerId.toMultihash().bytes,
+      seq,
+      gpus: offer.gpus ?? [],
+      sensors: offer.sensors ?? [],
+      geohash: offer.geohash,
+      coordinate: offer.coordinate,
+      price: offer.price,
+      concurrency,
+      freeSlots: offer.freeSlots ?? concurrency,
+      addrs,
+      createdMs: now,
+      expiresMs: now + this.recordTtl
+    }
+    const record = await signRecord(CapabilityRecordType, value, this.components.privateKey)
+    this.lastSeq = seq
+    this.record = record
+    this.scheduleRefresh()
+    this.safeDispatchEvent('record:signed', { detail: record })
+    return record
+  }
+
+  private scheduleRefresh (): void {
+    clearTimeout(this.refreshTimer)
+    this.refreshTimer = setTimeout(() => {
+      const offer = this.offer
+      if (!this.started || offer == null) {
+        return
+      }
+      this.serialize(async () => {
+        if (this.offer !== offer) {
+          return
+        }
+        const record = await this.sign(offer)
+        const result = await this.syncKeys(record, { signal: this.shutdown.signal })
+        this.log('refreshed record seq %d, %d keys re-provided', record.value.seq, result.provided.length)
+      }).catch(err => {
+        this.log.error('refresh failed - %e', err)
+        this.scheduleRefresh()
+      })
+    }, Math.max(1, Math.floor(this.recordTtl * this.refreshFraction)))
+    this.refreshTimer.unref?.()
+  }
+
+  /** Provide the keys of `record` not yet advertised; cancel those it no longer has. */
+  private async syncKeys (record: SignedRecord<CapabilityRecord>, options: AbortOptions): Promise<AdvertiseResult> {
+    const dht = this.requireDht()
+    const keys = advertisementKeys(record.value, this.precisions)
+    const wanted = new Set(keys.map(k => k.text))
+
+    for (const [text, key] of this.advertised) {
+      if (!wanted.has(text)) {
+        this.advertised.delete(text)
+        await dht.cancelReprovide(key.cid, options).catch(err => { this.log('could not cancel reprovide of %s - %e', text, err) })
+      }
+    }
+
+    const todo = keys.filter(k => !this.advertised.has(k.text))
+    const failed: AdvertisedKey[] = []
+    let messages = 0
+    const slots = new Semaphore(this.provideConcurrency)
+
+    await Promise.all(todo.map(async key => slots.run(async () => {
+      const signal = AbortSignal.any(options.signal == null ? [AbortSignal.timeout(this.provideTimeout)] : [AbortSignal.timeout(this.provideTimeout), options.signal])
+      setMaxListeners(Infinity, signal)
+      let stored = 0
+      this.stats.provides++
+      try {
+        for await (const event of dht.provide(key.cid, { signal })) {
+          if (event.name === 'SEND_QUERY') {
+            messages++
+            this.stats.provideMessages++
+          } else if (event.name === 'PEER_RESPONSE' && event.messageName === 'ADD_PROVIDER') {
+            stored++
+          }
+        }
+      } catch (err) {
+        this.log('provide of %s failed - %e', key.text, err)
+      }
+      if (stored > 0) {
+        this.advertised.set(key.text, key)
+      } else {
+        failed.push(key)
+      }
+    })))
+
+    this.log('advertised %s under %d keys (%d provided now, %d failed, %d messages)', record.value.seq, keys.length, todo.length - failed.length, failed.length, messages)
+    return { record, keys, provided: todo.filter(k => !failed.includes(k)), failed, messages }
+  }
+
+  private async searchLevel (level: SearchLevel, capabilityClass: string, query: NearbyQuery, search: SearchState, signal: AbortSignal, out: Pushable<NearbyProvider>): Promise<void> {
+    const dht = this.requireDht()
+    const examining: Array<Promise<void>> = []
+    const lookups = new Semaphore(this.lookupConcurrency)
+
+    await Promise.all(level.cells.map(async cell => lookups.run(async () => {
+      if (signal.aborted || search.fetches >= search.maxFetches) {
+        return
+      }
+      const lookupSignal = AbortSignal.any([signal, AbortSignal.timeout(this.lookupTimeout)])
+      setMaxListeners(Infinity, lookupSignal)
+      const found: FoundUnder = { capabilityClass, cell, precision: level.precision, home: cell === level.cells[0] && level.precision > 0 }
+      let entries = 0
+      let examined = 0
+      search.lookups++
+      this.stats.lookups++
+
+      try {
+        for await (const event of dht.findProviders(capabilityKey(capabilityClass, cell), { signal: lookupSignal })) {
+          if (event.name === 'SEND_QUERY') {
+            search.messages++
+            this.stats.lookupMessages++
+            continue
+          }
+          if (event.name !== 'PROVIDER') {
+            continue
+          }
+          // a crowded cell is sampled at random (an attacker cannot sort
+          // itself first), with providers we already trust ahead of the rest
+          const batch = this.shuffle(event.providers.slice(0, Math.max(0, this.maxEntriesPerCell - entries)))
+          entries += batch.length
+          batch.sort((a, b) => Number(this.cached(b.id) != null) - Number(this.cached(a.id) != null))
+
+          for (const info of batch) {
+            const id = info.id.toString()
+            if (search.seen.has(id)) {
+              continue
+            }
+            if (this.isDenied(id) || examined >= this.maxCandidatesPerCell) {
+              search.skipped++
+              continue
+            }
+            search.seen.add(id)
+            examined++
+            examining.push(search.fetchSlots.run(async () => this.examine(info, found, query, search, signal, out)))
+          }
+          if (entries >= this.maxEntriesPerCell || examined >= this.maxCandidatesPerCell) {
+            break
+          }
+        }
+      } catch (err: any) {
+        if (!signal.aborted) {
+          this.log('lookup of %s/%s ended - %e', capabilityClass, cell, err)
+        }
+      }
+      search.onProgress?.(new CustomProgressEvent('shoal:discovery:lookup', { cell, precision: level.precision, entries, examined }))
+    })))
+
+    await Promise.all(examining)
+  }
+
+  private async examine (info: PeerInfo, found: FoundUnder, query: NearbyQuery, search: SearchState, signal: AbortSignal, out: Pushable<NearbyProvider>): Promise<void> {
+    if (signal.aborted) {
+      return
+    }
+    const id = info.id.toString()
+    let record = this.cached(info.id)
+    let fetchMs = 0
+
+    try {
+      if (record == null) {
+        if (search.fetches >= search.maxFetches) {
+          search.skipped++
+          search.seen.delete(id)
+          return
+        }
+        search.fetches++
+        const start = performance.now()
+        record = await this.fetchRecord(info, { signal })
+        fetchMs = performance.now() - start
+        this.remember(record)
+      }
+      checkAdvertisement(record.value, found.capabilityClass, found.cell)
+    } catch (err: any) {
+      if (isAbort(err, signal)) {
+        return
+      }
+      search.rejected++
+      if (err.name === 'AdvertisementMismatchError') {
+        // the record is genuine and stays cached: it may fit another key (a provider that moved)
+        this.stats.rejected++
+      } else {
+        this.reject(info.id, err)
+      }
+      search.onProgress?.(new CustomProgressEvent('shoal:discovery:rejected', { peerId: info.id, cell: found.cell, error: err }))
+      return
+    }
+
+    const match = matchRecord(query, record.value)
+    if (!match.matches) {
+      search.onProgress?.(new CustomProgressEvent('shoal:discovery:unmatched', { peerId: info.id, reason: match.reason }))
+      return
+    }
+    if (!signal.aborted) {
+      out.push({
+        peerId: info.id,
+        record,
+        multiaddrs: this.addressesOf(record, info),
+        found,
+        reasons: match.reasons,
+        estimatedRttMs: estimateRtt(query.coordinate, record.value.coordinate),
+        fetchMs
+      })
+    }
+  }
+
+  private announce (result: NearbyProvider): void {
+    this.safeDispatchEvent('provider:found', { detail: result })
+    this.safeDispatchEvent('peer', { detail: { id: result.peerId, multiaddrs: result.multiaddrs } })
+  }
+
+  private addressesOf (record: SignedRecord<CapabilityRecord>, info: PeerInfo): Multiaddr[] {
+    const out = new Map<string, Multiaddr>()
+    for (const bytes of record.value.addrs) {
+      try {
+        const ma = multiaddr(bytes)
+        out.set(ma.toString(), ma)
+      } catch {
+        // an address we cannot parse is the provider's loss, not an error
+      }
+    }
+    for (const ma of info.multiaddrs) {
+      out.set(ma.toString(), ma)
+    }
+    return [...out.values()]
+  }
+
+  private cached (peer: PeerId): SignedRecord<CapabilityRecord> | undefined {
+    const entry = this.cache.get(peer.toString())
+    if (entry == null) {
+      return undefined
+    }
+    const now = this.now()
+    if (now - entry.fetchedAt > this.recordCacheTtl || entry.record.value.expiresMs <= now) {
+      this.cache.delete(peer.toString())
+      return undefined
+    }
+    return entry.record
+  }
+
+  private remember (record: SignedRecord<CapabilityRecord>): void {
+    const id = record.signer.toString()
+    this.cache.delete(id)
+    this.cache.set(id, { record, fetchedAt: this.now() })
+    while (this.cache.size > this.recordCacheSize) {
+      this.cache.delete(this.cache.keys().next().value as string)
+    }
+  }
+
+  private isDenied (id: string): boolean {
+    const until = this.denied.get(id)
+    if (until == null) {
+      return false
+    }
+    if (until <= this.now()) {
+      this.denied.delete(id)
+      return false
+    }
+    return true
+  }
+
+  /** Skip a peer for a while: long for a bad record, short for a peer that may just be away. */
+  private reject (peer: PeerId, err: Error): void {
+    const id = peer.toString()
+    const bad = err instanceof RecordError || err.name === 'WrongProviderError'
+    this.denied.delete(id)
+    this.denied.set(id, this.now() + (bad ? this.denyTtl : this.skipTtl))
+    while (this.denied.size > this.denySize) {
+      this.denied.delete(this.denied.keys().next().value as string)
+    }
+    this.cache.delete(id)
+    this.stats.rejected++
+    this.log('rejected %p - %s: %s', peer, err.name, err.message)
+    this.safeDispatchEvent('record:rejected', { detail: { peerId: peer, error: err } })
+  }
+
+  private shuffle<T> (items: T[]): T[] {
+    const out = [...items]
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1))
+      const t = out[i]
+      out[i] = out[j]
+      out[j] = t
+    }
+    return out
+  }
+
+  private scheduleWatch (delay: number): void {
+    const watch = this.watch
+    if (watch == null || !this.started) {
+      return
+    }
+    this.watchTimer = setTimeout(() => {
+      void (async () => {
+        try {
+          for await (const result of this.findNearby(watch.query, { k: watch.k, signal: this.shutdown.signal })) {
+            this.log.trace('watch found %p', result.peerId)
+          }
+        } catch (err) {
+          this.log('watch search failed - %e', err)
+        }
+        this.scheduleWatch(watch.interval ?? 5 * 60_000)
+      })()
+    }, delay)
+    this.watchTimer.unref?.()
+  }
+
+  private async handleRequest (stream: Stream, connection: Connection): Promise<void> {
+    const record = this.record
+    const signal = AbortSignal.timeout(this.fetchTimeout)
+    setMaxListeners(Infinity, signal)
+    try {
+      if (record != null) {
+        const lp = lpStream(stream)
+        await lp.write(record.bytes, { signal })
+        this.stats.served++
+      }
+      await stream.close({ signal })
+    } catch (err: any) {
+      this.log('could not serve record to %p - %e', connection.remotePeer, err)
+      stream.abort(err)
+    }
+  }
+}

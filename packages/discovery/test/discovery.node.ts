@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { RecordEnvelope } from '@libp2p/peer-record'
+import { lpStream } from '@libp2p/utils'
+import { CapabilityRecord, CapabilityRecordType } from '@shoal/records'
+import { createLibp2p } from 'libp2p'
+import { CAPABILITY_PROTOCOL, capabilityKey, discovery } from '../src/index.js'
+import { capability, connect, createDhtNode, createDiscoveryNode, newKey, sign } from './nodes.js'
+import type { DhtNode, DiscoveryNode } from './nodes.js'
+import type { FindNearbyOptions, FindNearbyProgressEvents, NearbyProvider, NearbyQuery, Offer, SearchSummary } from '../src/index.js'
+import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
+
+const RTX_4090 = { model: 'RTX 4090', class: 'consumer-24g', vramMib: 24576, count: 1 }
+const USDC = (perUnit: number): Offer['price'] => ({ perUnit, currency: 'USDC', unit: 'gpu-second' })
+
+interface Search {
+  results: NearbyProvider[]
+  summary: SearchSummary
+  lookups: Array<{ cell: string, precision: number, entries: number, examined: number }>
+  rejections: string[]
+}
+
+async function search (node: DiscoveryNode, query: NearbyQuery, options: FindNearbyOptions = {}): Promise<Search> {
+  const out: Search = { results: [], summary: undefined as any, lookups: [], rejections: [] }
+  const onProgress = (evt: FindNearbyProgressEvents): void => {
+    if (evt.type === 'shoal:discovery:done') {
+      out.summary = evt.detail
+    } else if (evt.type === 'shoal:discovery:lookup') {
+      out.lookups.push(evt.detail)
+    } else if (evt.type === 'shoal:discovery:rejected') {
+      out.rejections.push(evt.detail.error.name)
+    }
+  }
+  for await (const result of node.services.discovery.findNearby(query, { ...options, onProgress })) {
+    out.results.push(result)
+  }
+  return out
+}
+
+function ids (results: NearbyProvider[]): string[] {
+  return results.map(r => r.peerId.toString()).sort()
+}
+
+function idsOf (...nodes: Libp2p[]): string[] {
+  return nodes.map(n => n.peerId.toString()).sort()
+}
+
+describe('@shoal/discovery on real nodes', function () {
+  this.timeout(60_000)
+
+  let nodes: Libp2p[] = []
+
+  async function discoveryNodes (n: number, init: Parameters<typeof createDiscoveryNode>[0] = {}): Promise<DiscoveryNode[]> {
+    const created = await Promise.all(Array.from({ length: n }, async () => createDiscoveryNode(init)))
+    nodes.push(...created)
+    return created
+  }
+
+  afterEach(async () => {
+    await Promise.all(nodes.map(async n => n.stop()))
+    nodes = []
+  })
+
+  it('fails clearly at start on a node without a DHT', async () => {
+    await assert.rejects(createLibp2p({
+      services: { identify: identify(), ping: ping(), discovery: discovery() }
+    }), (err: any) => err.name === 'UnmetServiceDependenciesError' && /kad-dht/.test(err.message))
+  })
+
+  it('advertises, then finds nearby providers first, with where and why', async () => {
+    const [searcher, tokyo, tokyoDear, nextDoor, seoul, camera, ...rest] = await discoveryNodes(9)
+    await connect([searcher, tokyo, tokyoDear, nextDoor, seoul, camera, ...rest])
+
+    const advertised = await tokyo.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10) })
+    // one class at precisions 1, 2, 3: three provide operations, each reaching DHT peers
+    assert.deepEqual(advertised.keys.map(k => k.text), ['/shoal/cap/1/gpu:consumer-24g/xn7', '/shoal/cap/1/gpu:consumer-24g/xn', '/shoal/cap/1/gpu:consumer-24g/x'])
+    assert.equal(advertised.provided.length, 3)
+    assert.deepEqual(advertised.failed, [])
+    assert.ok(advertised.messages > 0)
+    await tokyoDear.services.discovery.advertise({ geohash: 'xn76v', gpus: [RTX_4090], price: USDC(50) })
+    await nextDoor.services.discovery.advertise({ geohash: 'xne1', gpus: [RTX_4090], price: USDC(12) })
+    await seoul.services.discovery.advertise({ geohash: 'wydm9', gpus: [RTX_4090], price: USDC(8) })
+    await camera.services.discovery.advertise({ geohash: 'xn76x', sensors: ['video'], price: { perUnit: 1, currency: 'USDC', unit: 'footage-second' } })
+
+    const announced: string[] = []
+    searcher.services.discovery.addEventListener('peer', evt => { announced.push(evt.detail.id.toString()) })
+
+    const gpus = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g', minVramMib: 16384, maxPrice: { perUnit: 20, currency: 'USDC' } }, { k: 3 })
+    assert.equal(gpus.results.length, 3)
+    // the own cell and its neighbours come first, at the finest precision
+    assert.deepEqual(ids(gpus.results.slice(0, 2)), idsOf(tokyo, nextDoor))
+    const atTokyo = gpus.results.find(r => r.peerId.equals(tokyo.peerId))
+    assert.deepEqual(atTokyo?.found, { capabilityClass: 'gpu:consumer-24g', cell: 'xn7', precision: 3, home: true })
+    const atNextDoor = gpus.results.find(r => r.peerId.equals(nextDoor.peerId))
+    assert.deepEqual(atNextDoor?.found, { capabilityClass: 'gpu:consumer-24g', cell: 'xne', precision: 3, home: false })
+    // then, widening, Seoul in a coarser cell
+    assert.ok(gpus.results[2].peerId.equals(seoul.peerId))
+    assert.ok(gpus.results[2].found.precision < 3)
+    assert.deepEqual(atTokyo?.reasons, ['gpu consumer-24g x1, 24576 MiB >= 16384', 'price 10 USDC/gpu-second <= 20'])
+    // the expensive provider next door was examined but never offered
+    assert.ok(!ids(gpus.results).includes(tokyoDear.peerId.toString()))
+    assert.ok(atTokyo != null && atTokyo.multiaddrs.length > 0)
+    assert.equal(atTokyo?.record.value.geohash, 'xn76u')
+    // the node's peer discovery saw them too
+    assert.deepEqual([...announced].sort(), ids(gpus.results))
+
+    // capture peers are found the same way, and a search that cannot fill k is exhausted down to the world cell
+    const video = await search(searcher, { geohash: 'xn76g', sensors: ['video'] }, { k: 5 })
+    assert.deepEqual(ids(video.results), idsOf(camera))
+    assert.equal(video.results[0].found.cell, 'xn7')
+    assert.equal(video.summary.found, 1)
+    assert.equal(video.summary.lastPrecision, 0)
+  })
+
+  it('orders each level by estimated RTT when the query has a coordinate', async () => {
+    const [searcher, near, far, ...rest] = await discoveryNodes(6)
+    await connect([searcher, near, far, ...rest])
+    await far.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10), coordinate: { vec: [90, 0], height: 1, error: 0.2 } })
+    await near.services.discovery.advertise({ geohash: 'xn76v', gpus: [RTX_4090], price: USDC(10), coordinate: { vec: [3, 4], height: 1, error: 0.2 } })
+
+    const found = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }, { k: 2 })
+    assert.deepEqual(found.results.map(r => r.peerId.toString()), [near.peerId.toString(), far.peerId.toString()])
+    assert.deepEqual(found.results.map(r => r.estimatedRttMs), [7, 92])
+  })
+
+  it('re-signs its record before expiry without re-providing, moves its keys, and is gone after stop', async () => {
+    const [searcher, provider, ...rest] = await discoveryNodes(6, { recordTtl: 1500, refreshFraction: 0.5 })
+    await connect([searcher, provider, ...rest])
+    const first = await provider.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10), concurrency: 2 })
+    assert.equal(provider.services.discovery.stats.provides, 3)
+
+    const before = await searcher.services.discovery.fetchRecord(provider.peerId)
+    assert.equal(before.value.seq, first.record.value.seq)
+
+    // wait past the first record's lifetime: a fresh one is served, no provide ran
+    await new Promise(resolve => setTimeout(resolve, 2000))
+    const after = await searcher.services.discovery.fetchRecord(provider.peerId)
+    assert.ok(after.value.seq > before.value.seq)
+    assert.ok(after.value.expiresMs > Date.now())
+    assert.ok(before.value.expiresMs < Date.now())
+    assert.equal(provider.services.discovery.stats.provides, 3)
+
+    // a price or load change costs no DHT operation
+    const cheaper = await provider.services.discovery.update({ price: USDC(5), freeSlots: 1 })
+    assert.deepEqual([cheaper.provided.length, cheaper.messages], [0, 0])
+    assert.equal((await searcher.services.discovery.fetchRecord(provider.peerId)).value.price?.perUnit, 5)
+
+    // moving does: new cells provided, old ones no longer re-provided
+    const moved = await provider.services.discovery.update({ geohash: 'u4pru' })
+    assert.deepEqual(moved.provided.map(k => k.cell), ['u4p', 'u4', 'u'])
+    assert.deepEqual(provider.services.discovery.advertisedKeys.map(k => k.cell), ['u4p', 'u4', 'u'])
+    // the old cells still list it in the DHT until those entries expire, but its record no longer matches them
+    const oldCell = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g' }, { k: 1 })
+    assert.deepEqual(oldCell.results, [])
+    assert.ok(oldCell.rejections.includes('AdvertisementMismatchError'))
+    const newCell = await search(searcher, { geohash: 'u4pru', gpuClass: 'consumer-24g' }, { k: 1 })
+    assert.deepEqual(ids(newCell.results), idsOf(provider))
+
+    // stopped: its DHT entries linger, but nobody answers for it
+    let withdrawn = 0
+    provider.services.discovery.addEventListener('advertisement:withdrawn', evt => { withdrawn = evt.detail.length })
+    await provider.stop()
+    assert.equal(withdrawn, 3)
+    // (a searcher that has no cached copy of its record; caches keep records up to recordCacheTtl)
+    const gone = await search(rest[0], { geohash: 'u4pru', gpuClass: 'consumer-24g' }, { k: 1, maxFetches: 4 })
+    assert.deepEqual(gone.results, [])
+    assert.ok(gone.summary.rejected >= 1)
+  })
+
+  describe('bad input', () => {
+    const CELLS = ['xn7', 'xn', 'x']
+
+    /** A DHT-only node that provides under the popular keys and answers the capability protocol as `serve` says. */
+    async function attacker (serve?: (key: PrivateKey, stream: Stream) => Promise<void>): Promise<{ node: DhtNode, key: PrivateKey }> {
+      const key = await newKey()
+      const node = await createDhtNode(key)
+      nodes.push(node)
+      if (serve != null) {
+        await node.handle(CAPABILITY_PROTOCOL, async (stream) => {
+          try {
+            await serve(key, stream)
+            await stream.close()
+          } catch (err: any) {
+            stream.abort(err)
+          }
+        })
+      }
+      return { node, key }
+    }
+
+    async function send (stream: Stream, bytes: Uint8Array): Promise<void> {
+      await lpStream(stream).write(bytes)
+    }
+
+    async function seal (value: CapabilityRecord, key: PrivateKey): Promise<Uint8Array> {
+      const envelope = await RecordEnvelope.seal({ domain: CapabilityRecordType.domain, codec: CapabilityRecordType.payloadType, marshal: () => CapabilityRecord.encode(value), equals: () => false }, key)
+      return envelope.marshal()
+    }
+
+    it('rejects forged, stale, relayed and junk records, within bounds, and still finds the honest providers', async () => {
+      const [searcher, honestA, honestB, fresh, ...bystanders] = await discoveryNodes(7, { maxCandidatesPerCell: 4 })
+      const honestRecord = (): Uint8Array => honestA.services.discovery.currentRecord?.bytes ?? new Uint8Array()
+      const honestValue = (): CapabilityRecord => {
+        const record = honestA.services.discovery.currentRecord
+        assert.ok(record != null)
+        return { ...record.value }
+      }
+
+      const attackers = await Promise.all([
+        // a forged signature
+        attacker(async (key, stream) => {
+          const bytes = (await sign(capability(key), key)).bytes.slice()
+          bytes[bytes.length - 1] ^= 1
+          await send(stream, bytes)
+        }),
+        // an honest peer's genuine record, relayed by someone else
+        attacker(async (_, stream) => { await send(stream, honestRecord()) }),
+        // a record for the honest peer, signed by the attacker
+        attacker(async (key, stream) => { await send(stream, await seal(honestValue(), key)) }),
+        // an expired record
+        attacker(async (key, stream) => { await send(stream, (await sign(capability(key, { createdMs: Date.now() - 1_200_000, expiresMs: Date.now() - 600_000 }), key)).bytes) }),
+        // impossible values (more free slots than slots)
+        attacker(async (key, stream) => { await send(stream, await seal(capability(key, { concurrency: 1, freeSlots: 9 }), key)) }),
+        // a valid record that is not in the cell it was advertised under
+        attacker(async (key, stream) => { await send(stream, (await sign(capability(key, { geohash: 'u4pru' }), key)).bytes) }),
+        // garbage
+        attacker(async (_, stream) => { await send(stream, new TextEncoder().encode('not a record at all')) }),
+        // a length prefix far beyond the record size limit
+        attacker(async (_, stream) => { stream.send(Uint8Array.from([0x80, 0x80, 0x40, 1, 2, 3])) }),
+        // nothing at all
+        attacker(async () => {}),
+        // does not even speak the protocol
+        attacker()
+      ])
+
+      await connect([searcher, honestA, honestB, fresh, ...bystanders, ...attackers.map(a => a.node)])
+      await honestA.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10) })
+      await honestB.services.discovery.advertise({ geohash: 'xn77b', gpus: [RTX_4090], price: USDC(10) })
+      await Promise.all(attackers.map(async ({ node }) => {
+        for (const cell of CELLS) {
+          for await (const _ of node.services.dht.provide(capabilityKey('gpu:consumer-24g', cell))) { void _ }
+        }
+      }))
+
+      // exhaustive search: every entry gets examined across the three levels, never more than 4 per cell
+      const first = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g' }, { k: 20 })
+      assert.deepEqual(ids(first.results), idsOf(honestA, honestB))
+      for (const lookup of first.lookups) {
+        assert.ok(lookup.examined <= 4, `examined ${lookup.examined} in ${lookup.cell}`)
+      }
+      assert.deepEqual([...new Set(first.rejections)].sort(), [
+        'AdvertisementMismatchError', 'ExpiredRecordError', 'InvalidFieldError', 'InvalidSignatureError', 'MalformedRecordError',
+        'NoRecordError', 'RecordTooLargeError', 'UnsupportedProtocolError', 'WrongProviderError', 'WrongSignerError'
+      ])
+      assert.equal(first.summary.rejected, 10)
+      assert.equal(first.summary.fetches, 12)
+      assert.ok(first.lookups.some(l => l.entries > 4), 'a cell held more entries than the cap')
+
+      // the next search skips the rejected peers and reuses the verified records: nothing is fetched
+      const second = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g' }, { k: 2 })
+      assert.deepEqual(ids(second.results), idsOf(honestA, honestB))
+      assert.equal(second.summary.fetches, 0)
+
+      // a per-query fetch budget bounds the work of a searcher that knows nobody yet
+      const budget = await search(fresh, { geohash: 'xn76g', gpuClass: 'consumer-24g' }, { k: 20, maxFetches: 3 })
+      assert.ok(budget.summary.fetches <= 3)
+      assert.ok(budget.results.every(r => [honestA, honestB].some(h => h.peerId.equals(r.peerId))))
+    })
+  })
+})
