@@ -4470,3 +4470,1365 @@ export namespace CoordinateMessage {
     return streamMessage(buf, CoordinateMessage.codec(), opts)
   }
 }
+
+export interface WorkQuoteRequest {
+  job: Uint8Array
+  inlineJob: Uint8Array
+}
+
+export namespace WorkQuoteRequest {
+  let _codec: Codec<WorkQuoteRequest>
+
+  export const codec = (): Codec<WorkQuoteRequest> => {
+    if (_codec == null) {
+      _codec = message<WorkQuoteRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.job != null && obj.job.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.job)
+        }
+
+        if ((obj.inlineJob != null && obj.inlineJob.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.inlineJob)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          job: uint8ArrayAlloc(0),
+          inlineJob: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.job = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.inlineJob = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.job`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.inlineJob`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkQuoteRequestJobFieldEvent {
+    field: '$.job'
+    value: Uint8Array
+  }
+
+  export interface WorkQuoteRequestInlineJobFieldEvent {
+    field: '$.inlineJob'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<WorkQuoteRequest>): Uint8Array {
+    return encodeMessage(obj, WorkQuoteRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkQuoteRequest>): WorkQuoteRequest {
+    return decodeMessage(buf, WorkQuoteRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkQuoteRequest>): Generator<WorkQuoteRequestJobFieldEvent | WorkQuoteRequestInlineJobFieldEvent> {
+    return streamMessage(buf, WorkQuoteRequest.codec(), opts)
+  }
+}
+
+export interface WorkQuoteReply {
+  quote: Uint8Array
+}
+
+export namespace WorkQuoteReply {
+  let _codec: Codec<WorkQuoteReply>
+
+  export const codec = (): Codec<WorkQuoteReply> => {
+    if (_codec == null) {
+      _codec = message<WorkQuoteReply>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.quote != null && obj.quote.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.quote)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          quote: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.quote = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.quote`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkQuoteReplyQuoteFieldEvent {
+    field: '$.quote'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<WorkQuoteReply>): Uint8Array {
+    return encodeMessage(obj, WorkQuoteReply.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkQuoteReply>): WorkQuoteReply {
+    return decodeMessage(buf, WorkQuoteReply.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkQuoteReply>): Generator<WorkQuoteReplyQuoteFieldEvent> {
+    return streamMessage(buf, WorkQuoteReply.codec(), opts)
+  }
+}
+
+export interface WorkAssign {
+  assignment: Uint8Array
+  input: Uint8Array
+}
+
+export namespace WorkAssign {
+  let _codec: Codec<WorkAssign>
+
+  export const codec = (): Codec<WorkAssign> => {
+    if (_codec == null) {
+      _codec = message<WorkAssign>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.assignment != null && obj.assignment.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.assignment)
+        }
+
+        if ((obj.input != null && obj.input.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.input)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          assignment: uint8ArrayAlloc(0),
+          input: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.assignment = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.input = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.assignment`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.input`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkAssignAssignmentFieldEvent {
+    field: '$.assignment'
+    value: Uint8Array
+  }
+
+  export interface WorkAssignInputFieldEvent {
+    field: '$.input'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<WorkAssign>): Uint8Array {
+    return encodeMessage(obj, WorkAssign.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkAssign>): WorkAssign {
+    return decodeMessage(buf, WorkAssign.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkAssign>): Generator<WorkAssignAssignmentFieldEvent | WorkAssignInputFieldEvent> {
+    return streamMessage(buf, WorkAssign.codec(), opts)
+  }
+}
+
+export interface WorkProgress {
+  assignmentId: Uint8Array
+  units: number
+  permille: number
+  message: string
+}
+
+export namespace WorkProgress {
+  let _codec: Codec<WorkProgress>
+
+  export const codec = (): Codec<WorkProgress> => {
+    if (_codec == null) {
+      _codec = message<WorkProgress>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.assignmentId != null && obj.assignmentId.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.assignmentId)
+        }
+
+        if ((obj.units != null && obj.units !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.units)
+        }
+
+        if ((obj.permille != null && obj.permille !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.permille)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(34)
+          w.string(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          assignmentId: uint8ArrayAlloc(0),
+          units: 0,
+          permille: 0,
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.assignmentId = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.units = reader.uint64Number()
+              break
+            }
+            case 3: {
+              obj.permille = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.message = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.assignmentId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.units`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.permille`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkProgressAssignmentIdFieldEvent {
+    field: '$.assignmentId'
+    value: Uint8Array
+  }
+
+  export interface WorkProgressUnitsFieldEvent {
+    field: '$.units'
+    value: number
+  }
+
+  export interface WorkProgressPermilleFieldEvent {
+    field: '$.permille'
+    value: number
+  }
+
+  export interface WorkProgressMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<WorkProgress>): Uint8Array {
+    return encodeMessage(obj, WorkProgress.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkProgress>): WorkProgress {
+    return decodeMessage(buf, WorkProgress.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkProgress>): Generator<WorkProgressAssignmentIdFieldEvent | WorkProgressUnitsFieldEvent | WorkProgressPermilleFieldEvent | WorkProgressMessageFieldEvent> {
+    return streamMessage(buf, WorkProgress.codec(), opts)
+  }
+}
+
+export interface WorkResult {
+  receipt: Uint8Array
+  output: Uint8Array
+  location: string
+}
+
+export namespace WorkResult {
+  let _codec: Codec<WorkResult>
+
+  export const codec = (): Codec<WorkResult> => {
+    if (_codec == null) {
+      _codec = message<WorkResult>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.receipt != null && obj.receipt.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.receipt)
+        }
+
+        if ((obj.output != null && obj.output.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.output)
+        }
+
+        if ((obj.location != null && obj.location !== '')) {
+          w.uint32(26)
+          w.string(obj.location)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          receipt: uint8ArrayAlloc(0),
+          output: uint8ArrayAlloc(0),
+          location: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.receipt = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.output = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.location = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.receipt`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.output`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.location`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkResultReceiptFieldEvent {
+    field: '$.receipt'
+    value: Uint8Array
+  }
+
+  export interface WorkResultOutputFieldEvent {
+    field: '$.output'
+    value: Uint8Array
+  }
+
+  export interface WorkResultLocationFieldEvent {
+    field: '$.location'
+    value: string
+  }
+
+  export function encode (obj: Partial<WorkResult>): Uint8Array {
+    return encodeMessage(obj, WorkResult.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkResult>): WorkResult {
+    return decodeMessage(buf, WorkResult.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkResult>): Generator<WorkResultReceiptFieldEvent | WorkResultOutputFieldEvent | WorkResultLocationFieldEvent> {
+    return streamMessage(buf, WorkResult.codec(), opts)
+  }
+}
+
+export interface WorkCountersign {
+  receipt: Uint8Array
+  voucher: Uint8Array
+}
+
+export namespace WorkCountersign {
+  let _codec: Codec<WorkCountersign>
+
+  export const codec = (): Codec<WorkCountersign> => {
+    if (_codec == null) {
+      _codec = message<WorkCountersign>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.receipt != null && obj.receipt.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.receipt)
+        }
+
+        if ((obj.voucher != null && obj.voucher.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.voucher)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          receipt: uint8ArrayAlloc(0),
+          voucher: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.receipt = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.voucher = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.receipt`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.voucher`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkCountersignReceiptFieldEvent {
+    field: '$.receipt'
+    value: Uint8Array
+  }
+
+  export interface WorkCountersignVoucherFieldEvent {
+    field: '$.voucher'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<WorkCountersign>): Uint8Array {
+    return encodeMessage(obj, WorkCountersign.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkCountersign>): WorkCountersign {
+    return decodeMessage(buf, WorkCountersign.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkCountersign>): Generator<WorkCountersignReceiptFieldEvent | WorkCountersignVoucherFieldEvent> {
+    return streamMessage(buf, WorkCountersign.codec(), opts)
+  }
+}
+
+export interface WorkVoucher {
+  voucher: Uint8Array
+}
+
+export namespace WorkVoucher {
+  let _codec: Codec<WorkVoucher>
+
+  export const codec = (): Codec<WorkVoucher> => {
+    if (_codec == null) {
+      _codec = message<WorkVoucher>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.voucher != null && obj.voucher.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.voucher)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          voucher: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.voucher = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.voucher`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkVoucherVoucherFieldEvent {
+    field: '$.voucher'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<WorkVoucher>): Uint8Array {
+    return encodeMessage(obj, WorkVoucher.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkVoucher>): WorkVoucher {
+    return decodeMessage(buf, WorkVoucher.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkVoucher>): Generator<WorkVoucherVoucherFieldEvent> {
+    return streamMessage(buf, WorkVoucher.codec(), opts)
+  }
+}
+
+export interface WorkAck {
+  id: Uint8Array
+  paid: number
+}
+
+export namespace WorkAck {
+  let _codec: Codec<WorkAck>
+
+  export const codec = (): Codec<WorkAck> => {
+    if (_codec == null) {
+      _codec = message<WorkAck>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.id != null && obj.id.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.id)
+        }
+
+        if ((obj.paid != null && obj.paid !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.paid)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          id: uint8ArrayAlloc(0),
+          paid: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.id = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.paid = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.id`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.paid`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkAckIdFieldEvent {
+    field: '$.id'
+    value: Uint8Array
+  }
+
+  export interface WorkAckPaidFieldEvent {
+    field: '$.paid'
+    value: number
+  }
+
+  export function encode (obj: Partial<WorkAck>): Uint8Array {
+    return encodeMessage(obj, WorkAck.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkAck>): WorkAck {
+    return decodeMessage(buf, WorkAck.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkAck>): Generator<WorkAckIdFieldEvent | WorkAckPaidFieldEvent> {
+    return streamMessage(buf, WorkAck.codec(), opts)
+  }
+}
+
+export interface WorkFailure {
+  code: string
+  message: string
+}
+
+export namespace WorkFailure {
+  let _codec: Codec<WorkFailure>
+
+  export const codec = (): Codec<WorkFailure> => {
+    if (_codec == null) {
+      _codec = message<WorkFailure>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.code != null && obj.code !== '')) {
+          w.uint32(10)
+          w.string(obj.code)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(18)
+          w.string(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          code: '',
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.code = reader.string()
+              break
+            }
+            case 2: {
+              obj.message = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.code`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkFailureCodeFieldEvent {
+    field: '$.code'
+    value: string
+  }
+
+  export interface WorkFailureMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<WorkFailure>): Uint8Array {
+    return encodeMessage(obj, WorkFailure.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkFailure>): WorkFailure {
+    return decodeMessage(buf, WorkFailure.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkFailure>): Generator<WorkFailureCodeFieldEvent | WorkFailureMessageFieldEvent> {
+    return streamMessage(buf, WorkFailure.codec(), opts)
+  }
+}
+
+export interface WorkMessage {
+  quoteRequest?: WorkQuoteRequest
+  quote?: WorkQuoteReply
+  assign?: WorkAssign
+  progress?: WorkProgress
+  result?: WorkResult
+  countersign?: WorkCountersign
+  voucher?: WorkVoucher
+  ack?: WorkAck
+  error?: WorkFailure
+}
+
+export namespace WorkMessage {
+  let _codec: Codec<WorkMessage>
+
+  export const codec = (): Codec<WorkMessage> => {
+    if (_codec == null) {
+      _codec = message<WorkMessage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.quoteRequest != null) {
+          w.uint32(10)
+          WorkQuoteRequest.codec().encode(obj.quoteRequest, w)
+        }
+
+        if (obj.quote != null) {
+          w.uint32(18)
+          WorkQuoteReply.codec().encode(obj.quote, w)
+        }
+
+        if (obj.assign != null) {
+          w.uint32(26)
+          WorkAssign.codec().encode(obj.assign, w)
+        }
+
+        if (obj.progress != null) {
+          w.uint32(34)
+          WorkProgress.codec().encode(obj.progress, w)
+        }
+
+        if (obj.result != null) {
+          w.uint32(42)
+          WorkResult.codec().encode(obj.result, w)
+        }
+
+        if (obj.countersign != null) {
+          w.uint32(50)
+          WorkCountersign.codec().encode(obj.countersign, w)
+        }
+
+        if (obj.voucher != null) {
+          w.uint32(58)
+          WorkVoucher.codec().encode(obj.voucher, w)
+        }
+
+        if (obj.ack != null) {
+          w.uint32(66)
+          WorkAck.codec().encode(obj.ack, w)
+        }
+
+        if (obj.error != null) {
+          w.uint32(74)
+          WorkFailure.codec().encode(obj.error, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.quoteRequest = WorkQuoteRequest.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.quoteRequest
+              })
+              break
+            }
+            case 2: {
+              obj.quote = WorkQuoteReply.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.quote
+              })
+              break
+            }
+            case 3: {
+              obj.assign = WorkAssign.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.assign
+              })
+              break
+            }
+            case 4: {
+              obj.progress = WorkProgress.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.progress
+              })
+              break
+            }
+            case 5: {
+              obj.result = WorkResult.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.result
+              })
+              break
+            }
+            case 6: {
+              obj.countersign = WorkCountersign.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.countersign
+              })
+              break
+            }
+            case 7: {
+              obj.voucher = WorkVoucher.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.voucher
+              })
+              break
+            }
+            case 8: {
+              obj.ack = WorkAck.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.ack
+              })
+              break
+            }
+            case 9: {
+              obj.error = WorkFailure.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.error
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * WorkQuoteRequest.codec().stream(reader, reader.uint32(), `${prefix}.quoteRequest`, {
+                limits: opts.limits?.quoteRequest
+              })
+
+              break
+            }
+            case 2: {
+              yield * WorkQuoteReply.codec().stream(reader, reader.uint32(), `${prefix}.quote`, {
+                limits: opts.limits?.quote
+              })
+
+              break
+            }
+            case 3: {
+              yield * WorkAssign.codec().stream(reader, reader.uint32(), `${prefix}.assign`, {
+                limits: opts.limits?.assign
+              })
+
+              break
+            }
+            case 4: {
+              yield * WorkProgress.codec().stream(reader, reader.uint32(), `${prefix}.progress`, {
+                limits: opts.limits?.progress
+              })
+
+              break
+            }
+            case 5: {
+              yield * WorkResult.codec().stream(reader, reader.uint32(), `${prefix}.result`, {
+                limits: opts.limits?.result
+              })
+
+              break
+            }
+            case 6: {
+              yield * WorkCountersign.codec().stream(reader, reader.uint32(), `${prefix}.countersign`, {
+                limits: opts.limits?.countersign
+              })
+
+              break
+            }
+            case 7: {
+              yield * WorkVoucher.codec().stream(reader, reader.uint32(), `${prefix}.voucher`, {
+                limits: opts.limits?.voucher
+              })
+
+              break
+            }
+            case 8: {
+              yield * WorkAck.codec().stream(reader, reader.uint32(), `${prefix}.ack`, {
+                limits: opts.limits?.ack
+              })
+
+              break
+            }
+            case 9: {
+              yield * WorkFailure.codec().stream(reader, reader.uint32(), `${prefix}.error`, {
+                limits: opts.limits?.error
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WorkMessageQuoteRequestJobFieldEvent {
+    field: '$.quoteRequest.job'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageQuoteRequestInlineJobFieldEvent {
+    field: '$.quoteRequest.inlineJob'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageQuoteQuoteFieldEvent {
+    field: '$.quote.quote'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageAssignAssignmentFieldEvent {
+    field: '$.assign.assignment'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageAssignInputFieldEvent {
+    field: '$.assign.input'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageProgressAssignmentIdFieldEvent {
+    field: '$.progress.assignmentId'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageProgressUnitsFieldEvent {
+    field: '$.progress.units'
+    value: number
+  }
+
+  export interface WorkMessageProgressPermilleFieldEvent {
+    field: '$.progress.permille'
+    value: number
+  }
+
+  export interface WorkMessageProgressMessageFieldEvent {
+    field: '$.progress.message'
+    value: string
+  }
+
+  export interface WorkMessageResultReceiptFieldEvent {
+    field: '$.result.receipt'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageResultOutputFieldEvent {
+    field: '$.result.output'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageResultLocationFieldEvent {
+    field: '$.result.location'
+    value: string
+  }
+
+  export interface WorkMessageCountersignReceiptFieldEvent {
+    field: '$.countersign.receipt'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageCountersignVoucherFieldEvent {
+    field: '$.countersign.voucher'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageVoucherVoucherFieldEvent {
+    field: '$.voucher.voucher'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageAckIdFieldEvent {
+    field: '$.ack.id'
+    value: Uint8Array
+  }
+
+  export interface WorkMessageAckPaidFieldEvent {
+    field: '$.ack.paid'
+    value: number
+  }
+
+  export interface WorkMessageErrorCodeFieldEvent {
+    field: '$.error.code'
+    value: string
+  }
+
+  export interface WorkMessageErrorMessageFieldEvent {
+    field: '$.error.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<WorkMessage>): Uint8Array {
+    return encodeMessage(obj, WorkMessage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkMessage>): WorkMessage {
+    return decodeMessage(buf, WorkMessage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkMessage>): Generator<WorkMessageQuoteRequestJobFieldEvent | WorkMessageQuoteRequestInlineJobFieldEvent | WorkMessageQuoteQuoteFieldEvent | WorkMessageAssignAssignmentFieldEvent | WorkMessageAssignInputFieldEvent | WorkMessageProgressAssignmentIdFieldEvent | WorkMessageProgressUnitsFieldEvent | WorkMessageProgressPermilleFieldEvent | WorkMessageProgressMessageFieldEvent | WorkMessageResultReceiptFieldEvent | WorkMessageResultOutputFieldEvent | WorkMessageResultLocationFieldEvent | WorkMessageCountersignReceiptFieldEvent | WorkMessageCountersignVoucherFieldEvent | WorkMessageVoucherVoucherFieldEvent | WorkMessageAckIdFieldEvent | WorkMessageAckPaidFieldEvent | WorkMessageErrorCodeFieldEvent | WorkMessageErrorMessageFieldEvent> {
+    return streamMessage(buf, WorkMessage.codec(), opts)
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Protocol id, limits and defaults of the work service (see docs/spec.md §4).
+ */
+
+/** Protocol id of the work protocol. */
+export const PROTOCOL = '/shoal/work/1.0.0'
+
+/**
+ * Largest job input accepted inline in an Assign message, bytes.
+ *
+ * @default 1048576
+ */
+export const MAX_INPUT_BYTES = 1024 * 1024
+
+/**
+ * Largest job output returned inline in a Result message, bytes.
+ *
+ * @default 1048576
+ */
+export const MAX_OUTPUT_BYTES = 1024 * 1024
+
+/** Room for the signed records and framing around an inline input or output, bytes. */
+export const MESSAGE_OVERHEAD_BYTES = 16 * 1024
+
+/** Longest `Failure.message` / `Progress.message`, characters. */
+export const MAX_MESSAGE_TEXT = 512
+
+/** Longest `Failure.code` and `Result.location`, characters. */
+export const MAX_CODE_LENGTH = 64
+
+/** Longest `Result.location`, characters. */
+export const MAX_LOCATION_LENGTH = 1024
+
+/**
+ * Time one protocol step (quote, countersign) may take, ms.
+ *
+ * @default 10000
+ */
+export const STEP_TIMEOUT = 10_000
+
+/**
+ * Time a whole job may take from assignment to result when the caller gives no deadline, ms.
+ *
+ * @default 600000
+ */
+export const JOB_TIMEOUT = 10 * 60_000
+
+/**
+ * How long a quote is valid, ms.
+ *
+ * @default 60000
+ */
+export const QUOTE_TTL = 60_000
+
+/**
+ * How long an assignment is valid, ms (the provider refuses it afterwards).
+ *
+ * @default 600000
+ */
+export const ASSIGNMENT_TTL = 10 * 60_000
+
+/**
+ * Jobs run at once by the provider; further assignments are refused.
+ *
+ * @default 4
+ */
+export const CONCURRENCY = 4
+
+/**
+ * Finished jobs (and their outputs) the provider keeps to answer a resent
+ * assignment with the same result instead of running it again.
+ *
+ * @default 4096
+ */
+export const MAX_JOBS = 4096
+
+/**
+ * Assignment ids remembered after their job was evicted, so a replay is
+ * refused instead of run twice.
+ *
+ * @default 65536
+ */
+export const MAX_SEEN_ASSIGNMENTS = 65_536
+
+/**
+ * The most a provider lets a requester owe it (receipts issued minus
+ * vouchers received), in the smallest unit of the currency. A requester
+ * that owes more gets no new assignment accepted and running jobs stop.
+ *
+ * @default 100000
+ */
+export const MAX_UNPAID = 100_000
+
+/**
+ * Idle work streams a requester keeps open per provider, reused by the next
+ * job (saves the stream setup: yamux open/close and protocol negotiation).
+ *
+ * @default 64
+ */
+export const MAX_IDLE_STREAMS = 64
+
+/**
+ * How often a provider meters a time-priced job while it runs and reports
+ * the units to the requester (who pays as they accrue), ms.
+ *
+ * @default 1000
+ */
+export const METER_INTERVAL = 1000
+
+/** Receipt status of a job the provider stopped because the requester owed more than `maxUnpaid`. */
+export const PAYMENT_REQUIRED_STATUS = 402
+
+/**
+ * Inbound work streams per connection.
+ *
+ * @default 256
+ */
+export const MAX_INBOUND_STREAMS = 256
+
+/**
+ * Outbound work streams per connection.
+ *
+ * @default 256
+ */
+export const MAX_OUTBOUND_STREAMS = 256
+
+/** Machine-readable codes of a `Failure` message. */
+export const FAILURE_CODE = {
+  declined: 'declined',
+  busy: 'busy',
+  badMessage: 'bad-message',
+  badRecord: 'bad-record',
+  wrongPeer: 'wrong-peer',
+  quoteReused: 'quote-reused',
+  replayed: 'assignment-replayed',
+  inputMismatch: 'input-mismatch',
+  inputTooLarge: 'input-too-large',
+  executorFailed: 'executor-failed',
+  resultMismatch: 'result-hash-mismatch',
+  badReceipt: 'bad-receipt',
+  badCountersignature: 'bad-countersignature',
+  unknownJob: 'unknown-job',
+  paymentRequired: 'payment-required',
+  voucherNonce: 'voucher-nonce-reused',
+  voucherAmount: 'voucher-amount-decreased',
+  badVoucher: 'bad-voucher',
+  internal: 'internal'
+} as const

@@ -1,0 +1,290 @@
+/**
+ * Executors run a job's input to an output. The work service meters and
+ * signs; an executor only computes. Two are built in: a function in this
+ * process, and a program run with the input on stdin.
+ */
+
+import { spawn } from 'node:child_process'
+import { accessSync, constants as fsConstants } from 'node:fs'
+import { delimiter, join } from 'node:path'
+import { CommandError, ExecutorError } from './errors.js'
+import type { JobAnnouncement, Quote } from '@shoal/records'
+import type { PeerId } from '@libp2p/interface'
+
+/** A progress report from an executor. */
+export interface ExecutorProgress {
+  /** units consumed so far, if the executor meters them itself (e.g. tokens) */
+  units?: number
+  /** completed fraction in thousandths */
+  permille?: number
+  /** a short human message */
+  message?: string
+}
+
+/** What an executor is told about the job besides its input. */
+export interface ExecuteOptions {
+  /** aborts when the job is cancelled or times out; the executor must stop */
+  signal: AbortSignal
+  /** report progress; the provider forwards it to the requester */
+  onProgress(progress: ExecutorProgress): void
+  /** the job as announced and signed by the requester (absent if the provider no longer holds it) */
+  job?: JobAnnouncement
+  /** the quote the requester accepted */
+  quote: Quote
+  /** who asked for the work */
+  requester: PeerId
+}
+
+/** The outcome of a run. */
+export interface ExecutorResult {
+  /** the result bytes; their SHA-256 goes into the receipt (empty when the output is at `location`) */
+  output: Uint8Array
+  /**
+   * where the requester fetches an output too large to send inline (a URL,
+   * a CID...); then `outputHash` is required and `output` is empty
+   */
+  location?: string
+  /** SHA-256 of the output at `location` */
+  outputHash?: Uint8Array
+  /** units the executor metered (e.g. tokens); without it the provider meters wall time */
+  units?: number
+  /** exit status, 0 = success */
+  status: number
+}
+
+/** Runs jobs. Pluggable: implement `run` to offer any kind of work. */
+export interface Executor {
+  run(input: Uint8Array, options: ExecuteOptions): Promise<ExecutorResult>
+}
+
+/** What `functionExecutor` accepts from the function. */
+export type FunctionExecutorOutput = Uint8Array | ExecutorResult
+
+/** Run jobs with a function in this process (embedding, tests). */
+export function functionExecutor (fn: (input: Uint8Array, options: ExecuteOptions) => FunctionExecutorOutput | Promise<FunctionExecutorOutput>): Executor {
+  return {
+    async run (input, options) {
+      let out: FunctionExecutorOutput
+      try {
+        out = await fn(input, options)
+      } catch (err: any) {
+        if (options.signal.aborted) {
+          throw err
+        }
+        throw new ExecutorError(`function executor threw: ${err?.message ?? err}`, { cause: err })
+      }
+      if (out instanceof Uint8Array) {
+        return { output: out, status: 0 }
+      }
+      return out
+    }
+  }
+}
+
+/** Options of the command executor. */
+export interface CommandExecutorInit {
+  /** program to run (looked up in PATH) */
+  command: string
+  /** its arguments */
+  args?: string[]
+  /** environment; default: the provider's own */
+  env?: NodeJS.ProcessEnv
+  /** working directory */
+  cwd?: string
+  /**
+   * Kill the program after this long, ms; the run then reports status 124
+   *
+   * @default 60000
+   */
+  timeoutMs?: number
+  /**
+   * Most stdout bytes kept; a program writing more is killed and the run fails
+   *
+   * @default 1048576
+   */
+  maxOutputBytes?: number
+  /**
+   * Address-space limit in MiB, enforced with `prlimit --as` when `prlimit`
+   * is installed, and for node scripts (command `node` or the running node)
+   * with `--max-old-space-size` instead (V8 reserves more address space than
+   * it uses, so an address-space limit would stop node from starting).
+   * Not enforced otherwise: see `memoryLimitEnforcement`.
+   */
+  memoryLimitMb?: number
+  /**
+   * Programs run at once; further runs wait
+   *
+   * @default 1
+   */
+  concurrency?: number
+}
+
+/** How a command executor limits memory on this machine. */
+export type MemoryLimitEnforcement = 'prlimit' | 'node-heap' | 'none'
+
+/** A command executor, with what it enforces. */
+export interface CommandExecutor extends Executor {
+  /** how `memoryLimitMb` is enforced here */
+  readonly memoryLimitEnforcement: MemoryLimitEnforcement
+  /** programs running now */
+  readonly running: number
+  /** runs waiting for a slot */
+  readonly queued: number
+}
+
+/** Exit status reported when the program was killed for running too long (as coreutils `timeout`). */
+export const TIMEOUT_STATUS = 124
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 }
+
+/** Find a program in PATH (or an absolute path), or undefined. */
+export function findProgram (name: string, path = process.env.PATH ?? ''): string | undefined {
+  const candidates = name.includes('/') ? [name] : path.split(delimiter).filter(d => d !== '').map(d => join(d, name))
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, fsConstants.X_OK)
+      return candidate
+    } catch {}
+  }
+  return undefined
+}
+
+function isNode (command: string): boolean {
+  return command === 'node' || command === process.execPath
+}
+
+/**
+ * Run jobs as a program: the input on stdin, the output from stdout. Enforces
+ * a timeout, an output size limit, a concurrency limit and, where the system
+ * allows, a memory limit; reports the exit status.
+ */
+export function commandExecutor (init: CommandExecutorInit): CommandExecutor {
+  const timeoutMs = init.timeoutMs ?? 60_000
+  const maxOutputBytes = init.maxOutputBytes ?? 1024 * 1024
+  const concurrency = Math.max(1, init.concurrency ?? 1)
+  const args = init.args ?? []
+  let enforcement: MemoryLimitEnforcement = 'none'
+  let command = init.command
+  let argv = args
+
+  if (init.memoryLimitMb != null) {
+    const mb = Math.max(1, Math.floor(init.memoryLimitMb))
+    const prlimit = findProgram('prlimit')
+    if (isNode(init.command)) {
+      enforcement = 'node-heap'
+      argv = [`--max-old-space-size=${mb}`, ...args]
+    } else if (prlimit != null) {
+      enforcement = 'prlimit'
+      command = prlimit
+      argv = [`--as=${mb * 1024 * 1024}`, '--', init.command, ...args]
+    }
+  }
+
+  let running = 0
+  const waiting: Array<() => void> = []
+
+  async function acquire (signal: AbortSignal): Promise<void> {
+    if (running < concurrency) {
+      running++
+      return
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = waiting.indexOf(grant)
+        if (i >= 0) {
+          waiting.splice(i, 1)
+        }
+        reject(signal.reason)
+      }
+      const grant = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        running++
+        resolve()
+      }
+      waiting.push(grant)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  function release (): void {
+    running--
+    waiting.shift()?.()
+  }
+
+  async function runOnce (input: Uint8Array, signal: AbortSignal): Promise<ExecutorResult> {
+    return new Promise<ExecutorResult>((resolve, reject) => {
+      let child
+      try {
+        child = spawn(command, argv, { env: init.env, cwd: init.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+      } catch (err: any) {
+        reject(new CommandError(`cannot start ${init.command}: ${err?.message ?? err}`, { cause: err }))
+        return
+      }
+      const chunks: Buffer[] = []
+      let size = 0
+      let stderr = ''
+      let failure: Error | undefined
+      let timedOut = false
+
+      const kill = (): void => {
+        if (child.exitCode == null && child.signalCode == null) {
+          child.kill('SIGKILL')
+        }
+      }
+      const timer = setTimeout(() => { timedOut = true; kill() }, timeoutMs)
+      const onAbort = (): void => { failure ??= signal.reason; kill() }
+      signal.addEventListener('abort', onAbort, { once: true })
+
+      child.stdout.on('data', (chunk: Buffer) => {
+        size += chunk.byteLength
+        if (size > maxOutputBytes) {
+          failure ??= new CommandError(`${init.command} wrote more than ${maxOutputBytes} bytes`)
+          kill()
+          return
+        }
+        chunks.push(chunk)
+      })
+      child.stderr.on('data', (chunk: Buffer) => {
+        if (stderr.length < 4096) {
+          stderr += chunk.toString('utf8')
+        }
+      })
+      // a program that exits without reading its stdin makes our write fail with EPIPE: not an error of the run
+      child.stdin.on('error', () => {})
+      child.on('error', (err) => {
+        failure ??= new CommandError(`cannot run ${init.command}: ${err.message}`, { cause: err })
+      })
+      child.on('close', (code, sig) => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+        if (failure != null) {
+          reject(failure)
+          return
+        }
+        const output = new Uint8Array(Buffer.concat(chunks, Math.min(size, maxOutputBytes)))
+        if (timedOut) {
+          resolve({ output, status: TIMEOUT_STATUS })
+          return
+        }
+        const status = code ?? (sig != null ? 128 + (SIGNALS[sig] ?? 0) : 1)
+        resolve({ output, status })
+      })
+      child.stdin.end(input)
+    })
+  }
+
+  return {
+    memoryLimitEnforcement: enforcement,
+    get running () { return running },
+    get queued () { return waiting.length },
+    async run (input, options) {
+      options.signal.throwIfAborted()
+      await acquire(options.signal)
+      try {
+        return await runOnce(input, options.signal)
+      } finally {
+        release()
+      }
+    }
+  }
+}

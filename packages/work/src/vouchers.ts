@@ -1,0 +1,176 @@
+/**
+ * Payment lanes. The payer signs cumulative vouchers with a strictly
+ * increasing nonce; the payee keeps only the latest per lane, as in a
+ * payment channel: the last voucher is all a chain would need to settle.
+ */
+
+import { PaymentVoucherType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
+import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { InvalidVoucherError, VoucherAmountError, VoucherNonceError } from './errors.js'
+import { equal } from './utils.js'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { PaymentVoucher, SignedRecord } from '@shoal/records'
+
+/** The payer's state of one lane. */
+export interface PayerLane {
+  lane: Uint8Array
+  payee: string
+  currency: string
+  nonce: number
+  cumulative: number
+}
+
+/** The payer side: one lane per (payee, currency), vouchers issued in order. */
+export class VoucherLanes {
+  private readonly key: PrivateKey
+  private readonly payer: Uint8Array
+  private readonly lanes = new Map<string, PayerLane>()
+  private readonly now: () => number
+
+  constructor (key: PrivateKey, payer: PeerId, now: () => number = Date.now) {
+    this.key = key
+    this.payer = payer.toMultihash().bytes
+    this.now = now
+  }
+
+  /** The lane to `payee` in `currency`, made on first use. */
+  lane (payee: PeerId, currency: string): PayerLane {
+    const id = `${payee.toString()}/${currency}`
+    let lane = this.lanes.get(id)
+    if (lane == null) {
+      lane = { lane: newRandomId(), payee: payee.toString(), currency, nonce: 0, cumulative: 0 }
+      this.lanes.set(id, lane)
+    }
+    return lane
+  }
+
+  /**
+   * Sign a voucher adding `amount` to the lane's cumulative total. Nonce and
+   * total move before the signature is made, so concurrent calls never reuse a nonce.
+   */
+  async pay (payee: PeerId, amount: number, currency: string, jobId?: Uint8Array): Promise<SignedRecord<PaymentVoucher>> {
+    if (!Number.isSafeInteger(amount) || amount < 0) {
+      throw new InvalidVoucherError('amount must be a non-negative safe integer')
+    }
+    const lane = this.lane(payee, currency)
+    lane.nonce++
+    lane.cumulative += amount
+    return signRecord(PaymentVoucherType, {
+      version: RECORD_VERSION,
+      lane: lane.lane,
+      payer: this.payer,
+      payee: payee.toMultihash().bytes,
+      nonce: lane.nonce,
+      cumulative: lane.cumulative,
+      currency,
+      jobId: jobId ?? new Uint8Array(),
+      createdMs: Math.max(1, Math.floor(this.now()))
+    }, this.key)
+  }
+
+  /** All lanes (copies). */
+  list (): PayerLane[] {
+    return [...this.lanes.values()].map(l => ({ ...l }))
+  }
+}
+
+/** The payee's view of one lane: its latest voucher. */
+export interface PayeeLane {
+  payer: string
+  lane: Uint8Array
+  currency: string
+  nonce: number
+  cumulative: number
+  /** the latest voucher's signed bytes: what settlement needs */
+  voucher: Uint8Array
+}
+
+interface Account {
+  owed: number
+  lanes: Map<string, PayeeLane>
+}
+
+/**
+ * The payee side: accepts only vouchers that move a lane forward (higher
+ * nonce, no lower total) and tracks what each payer owes.
+ */
+export class VoucherBook {
+  private readonly payee: Uint8Array
+  private readonly accounts = new Map<string, Account>()
+
+  constructor (payee: PeerId) {
+    this.payee = payee.toMultihash().bytes
+  }
+
+  private account (payer: string): Account {
+    let account = this.accounts.get(payer)
+    if (account == null) {
+      account = { owed: 0, lanes: new Map() }
+      this.accounts.set(payer, account)
+    }
+    return account
+  }
+
+  /**
+   * Accept a verified voucher, or throw VoucherNonceError (nonce not above
+   * the lane's latest), VoucherAmountError (total below the latest) or
+   * InvalidVoucherError (another payee, or another currency on the lane).
+   */
+  accept (voucher: SignedRecord<PaymentVoucher>, expectedCurrency?: string): PayeeLane {
+    const v = voucher.value
+    if (!equal(v.payee, this.payee)) {
+      throw new InvalidVoucherError('voucher is for another payee')
+    }
+    if (expectedCurrency != null && v.currency !== expectedCurrency) {
+      throw new InvalidVoucherError(`voucher is in ${v.currency}, expected ${expectedCurrency}`)
+    }
+    const payer = voucher.signer.toString()
+    const account = this.account(payer)
+    const laneKey = uint8ArrayToString(v.lane, 'base64')
+    const lane = account.lanes.get(laneKey)
+    if (lane != null) {
+      if (v.currency !== lane.currency) {
+        throw new InvalidVoucherError(`lane is in ${lane.currency}, voucher in ${v.currency}`)
+      }
+      if (v.nonce <= lane.nonce) {
+        throw new VoucherNonceError(`nonce ${v.nonce} is not above the lane's ${lane.nonce}`)
+      }
+      if (v.cumulative < lane.cumulative) {
+        throw new VoucherAmountError(`cumulative ${v.cumulative} is below the lane's ${lane.cumulative}`)
+      }
+    }
+    const next: PayeeLane = { payer, lane: v.lane, currency: v.currency, nonce: v.nonce, cumulative: v.cumulative, voucher: voucher.bytes }
+    account.lanes.set(laneKey, next)
+    return { ...next }
+  }
+
+  /** Record that `payer` owes `amount` more (a receipt was issued). */
+  charge (payer: PeerId | string, amount: number): void {
+    this.account(payer.toString()).owed += amount
+  }
+
+  /** Total of the latest vouchers on all of `payer`'s lanes. */
+  paid (payer: PeerId | string): number {
+    let sum = 0
+    for (const lane of this.accounts.get(payer.toString())?.lanes.values() ?? []) {
+      sum += lane.cumulative
+    }
+    return sum
+  }
+
+  /** What `payer` was charged in total. */
+  owed (payer: PeerId | string): number {
+    return this.accounts.get(payer.toString())?.owed ?? 0
+  }
+
+  /** Charged minus paid (negative when the payer paid ahead). */
+  unpaid (payer: PeerId | string): number {
+    return this.owed(payer) - this.paid(payer)
+  }
+
+  /** The latest voucher of every lane of `payer` (or of all payers). */
+  lanes (payer?: PeerId | string): PayeeLane[] {
+    const accounts = payer != null ? [this.accounts.get(payer.toString())] : [...this.accounts.values()]
+    return accounts.flatMap(a => a == null ? [] : [...a.lanes.values()].map(l => ({ ...l })))
+  }
+}

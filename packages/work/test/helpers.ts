@@ -1,0 +1,103 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import { createLibp2p } from 'libp2p'
+import { PROTOCOL, decodeFrame, encodeFrame, work } from '../src/index.js'
+import type { Work, WorkFrame, WorkInit } from '../src/index.js'
+import type { Identify } from '@libp2p/identify'
+import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
+import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
+
+/** A node with the work service. */
+export type WorkNode = Libp2p<{ identify: Identify, ping: Ping, work: Work }>
+
+/** Start a real node on TCP loopback with the work service. */
+export async function createWorkNode (init: WorkInit = {}, privateKey?: PrivateKey): Promise<WorkNode> {
+  return createLibp2p({
+    privateKey,
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      work: work(init)
+    }
+  })
+}
+
+/** Dial `b` from `a` so streams can be opened by peer id. */
+export async function connect (a: Libp2p, b: Libp2p): Promise<void> {
+  await a.dial(b.getMultiaddrs()[0])
+  // the listener registers the inbound connection a moment later; wait so either side can open streams
+  for (let i = 0; i < 200 && b.getConnections(a.peerId).length === 0; i++) {
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+}
+
+/** A hand-driven end of a work stream, to play a misbehaving peer. */
+export class RawPeer {
+  readonly lp
+  readonly stream: Stream
+
+  constructor (stream: Stream) {
+    this.stream = stream
+    this.lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 })
+  }
+
+  async send (frame: WorkFrame): Promise<void> {
+    await this.lp.write(encodeFrame(frame))
+  }
+
+  async read (): Promise<WorkFrame> {
+    const bytes = await this.lp.read({ signal: AbortSignal.timeout(10_000) })
+    return decodeFrame(bytes.subarray(), 4 * 1024 * 1024)
+  }
+}
+
+/** Open a raw work stream from `from` to `to`. */
+export async function rawStream (from: Libp2p, to: Libp2p): Promise<RawPeer> {
+  const stream = await from.dialProtocol(to.peerId, PROTOCOL)
+  return new RawPeer(stream)
+}
+
+/**
+ * Replace a node's work handler with a scripted one (a misbehaving provider).
+ * The script gets each inbound stream.
+ */
+export async function scriptProvider (node: Libp2p, script: (peer: RawPeer) => Promise<void>): Promise<void> {
+  await node.unhandle(PROTOCOL)
+  await node.handle(PROTOCOL, async (stream) => {
+    const peer = new RawPeer(stream)
+    try {
+      await script(peer)
+    } catch {
+      stream.abort(new Error('script failed'))
+    }
+  })
+}
+
+export const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+export const dec = (b: Uint8Array): string => new TextDecoder().decode(b)
+
+/** A receipt sink that keeps everything in arrays. */
+export class ArraySink {
+  readonly items: Array<SignedRecord<WorkReceipt> | CountersignedRecord<WorkReceipt>> = []
+
+  async put (receipt: SignedRecord<WorkReceipt> | CountersignedRecord<WorkReceipt>): Promise<void> {
+    this.items.push(receipt)
+  }
+
+  get countersigned (): Array<CountersignedRecord<WorkReceipt>> {
+    return this.items.filter((r): r is CountersignedRecord<WorkReceipt> => 'countersignature' in r)
+  }
+
+  get pending (): Array<SignedRecord<WorkReceipt>> {
+    return this.items.filter((r): r is SignedRecord<WorkReceipt> => !('countersignature' in r))
+  }
+}

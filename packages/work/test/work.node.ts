@@ -1,0 +1,580 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import {
+  AssignmentType, JobAnnouncementType, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, countersign, newRandomId, openAssignment,
+  openCountersigned, openRecord, signRecord
+} from '@shoal/records'
+import { createReceiptStore } from '@shoal/receipts'
+import { MemoryDatastore } from 'datastore-core'
+import { functionExecutor } from '../src/index.js'
+import { ArraySink, connect, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
+import type { WorkNode } from './helpers.js'
+import type { JobSpec, WorkProgress } from '../src/index.js'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Quote, SignedRecord, WorkReceipt } from '@shoal/records'
+
+const PRICE = { perUnit: 20, currency: 'USDC', unit: 'job' }
+const SPEC: JobSpec = { priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'job' }, budget: 1000, workload: 'upper' }
+const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest())
+
+const upper = functionExecutor((input, { onProgress }) => {
+  onProgress({ permille: 500, message: 'half way' })
+  return enc(dec(input).toUpperCase())
+})
+
+describe('work protocol over TCP', function () {
+  this.timeout(30_000)
+  let nodes: WorkNode[] = []
+
+  async function node (...args: Parameters<typeof createWorkNode>): Promise<WorkNode> {
+    const n = await createWorkNode(...args)
+    nodes.push(n)
+    return n
+  }
+
+  afterEach(async () => {
+    await Promise.all(nodes.map(async n => n.stop()))
+    nodes = []
+  })
+
+  it('runs the full lifecycle in direct mode: quote, assign, progress, result, countersigned receipt, voucher, both stores', async () => {
+    const providerStore = await createReceiptStore({ datastore: new MemoryDatastore() })
+    const requesterStore = await createReceiptStore({ datastore: new MemoryDatastore() })
+    const provider = await node({ price: PRICE, executor: upper, receipts: providerStore })
+    const requester = await node({ receipts: requesterStore })
+    await connect(requester, provider)
+
+    const progress: WorkProgress[] = []
+    const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('hello'), { onProgress: p => progress.push(p) })
+
+    assert.equal(dec(outcome.output), 'HELLO')
+    assert.equal(outcome.acknowledged, true)
+    assert.ok(outcome.provider.equals(provider.peerId))
+    assert.equal(progress.length, 1)
+    assert.equal(progress[0].message, 'half way')
+
+    const verified = await openCountersigned(WorkReceiptType, outcome.receipt.bytes)
+    assert.ok(verified.countersigner.equals(requester.peerId))
+    assert.ok(verified.record.signer.equals(provider.peerId))
+    assert.deepEqual(verified.record.value.resultHash, sha256(enc('HELLO')))
+    assert.equal(verified.record.value.units, 1)
+    assert.equal(verified.record.value.total, 20)
+    assert.deepEqual(verified.record.value.assignmentId, outcome.assignment.id)
+
+    // both sides hold the countersigned copy
+    const onProvider = await providerStore.get(outcome.receipt.id)
+    const onRequester = await requesterStore.get(outcome.receipt.id)
+    assert.equal(onProvider.state, 'countersigned')
+    assert.equal(onRequester.state, 'countersigned')
+    assert.equal(provider.services.work.pendingReceipts().length, 0)
+
+    // the voucher paid the receipt in full
+    assert.ok(outcome.voucher != null)
+    assert.equal(outcome.voucher.value.cumulative, 20)
+    assert.equal(provider.services.work.book.paid(requester.peerId), 20)
+    assert.equal(provider.services.work.book.unpaid(requester.peerId), 0)
+    await providerStore.stop()
+    await requesterStore.stop()
+  })
+
+  it('runs a job in open-market mode: quote pushed on announcement, then assigned', async () => {
+    const provider = await node({ price: PRICE, executor: upper })
+    const requester = await node()
+    await connect(requester, provider)
+
+    const job = await requester.services.work.createJob(SPEC)
+    const received = new Promise<SignedRecord<Quote>>(resolve => {
+      requester.services.work.addEventListener('quote:received', e => { resolve(e.detail) }, { once: true })
+    })
+    // what a node wires to the job board's job:announced event
+    const sent = await provider.services.work.onJobAnnounced(job.bytes)
+    assert.ok(sent != null)
+    const quote = await received
+    assert.deepEqual(quote.id, sent.id)
+    assert.equal(requester.services.work.offersFor(job.value.jobId).length, 1)
+
+    const outcome = await requester.services.work.assign(quote, enc('market'))
+    assert.equal(dec(outcome.output), 'MARKET')
+    assert.equal(outcome.acknowledged, true)
+  })
+
+  it('returns a large output by location and hash; the requester fetches and checks it before countersigning', async () => {
+    const big = new Uint8Array(100_000).fill(9)
+    const provider = await node({
+      price: PRICE,
+      executor: functionExecutor(() => ({ output: new Uint8Array(), location: 'https://example.org/out/1', outputHash: sha256(big), status: 0 }))
+    })
+    const requester = await node()
+    await connect(requester, provider)
+    const fetched: string[] = []
+    const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('x'), {
+      fetchOutput: async (location) => { fetched.push(location); return big }
+    })
+    assert.deepEqual(fetched, ['https://example.org/out/1'])
+    assert.equal(outcome.output.byteLength, 100_000)
+    assert.equal(outcome.acknowledged, true)
+    // a fetched output that does not match is refused like an inline one
+    await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('y'), {
+      fetchOutput: async () => new Uint8Array(10)
+    }), { name: 'ResultHashMismatchError' })
+  })
+
+  it('reuses idle streams, and retries on a fresh one when the provider dropped the idle stream', async () => {
+    // the provider drops streams idle for 300 ms; the requester would reuse them for 5 s
+    const provider = await node({ price: PRICE, executor: upper, stepTimeout: 300 })
+    const requester = await node()
+    await connect(requester, provider)
+    await requester.services.work.run(provider.peerId, SPEC, enc('one'))
+    await requester.services.work.run(provider.peerId, SPEC, enc('two'))
+    const streams = (): number => requester.getConnections(provider.peerId).flatMap(c => c.streams).filter(s => s.protocol === '/shoal/work/1.0.0').length
+    assert.equal(streams(), 1)
+    await new Promise(resolve => setTimeout(resolve, 800))
+    const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('three'))
+    assert.equal(dec(outcome.output), 'THREE')
+    assert.equal(outcome.acknowledged, true)
+  })
+
+  it('declines a job the bid policy does not match, with QuoteDeclinedError', async () => {
+    const provider = await node({ price: { perUnit: 30, currency: 'USDC', unit: 'job' }, executor: upper })
+    const requester = await node()
+    await connect(requester, provider)
+    await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x')), { name: 'QuoteDeclinedError' })
+  })
+
+  it('answers a resent assignment with the same receipt and never runs or charges twice', async () => {
+    let runs = 0
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const provider = await node({
+      price: PRICE,
+      executor: functionExecutor(async (input) => { runs++; await gate; return input })
+    })
+    const requester = await node()
+    await connect(requester, provider)
+
+    const job = await requester.services.work.createJob(SPEC)
+    const quote = await requester.services.work.requestQuote(provider.peerId, job)
+    // the second send arrives while the job runs (a reconnect), the third after it finished
+    const first = requester.services.work.assign(quote, enc('once'))
+    const second = requester.services.work.assign(quote, enc('once'))
+    await new Promise(resolve => setTimeout(resolve, 200))
+    release()
+    const [a, b] = await Promise.all([first, second])
+    const c = await requester.services.work.assign(quote, enc('once'))
+
+    assert.equal(runs, 1)
+    assert.deepEqual(a.receipt.id, b.receipt.id)
+    assert.deepEqual(a.receipt.id, c.receipt.id)
+    assert.deepEqual(a.receipt.bytes, c.receipt.bytes)
+    assert.equal(provider.services.work.book.owed(requester.peerId), 20)
+    // and the requester paid once
+    assert.equal(provider.services.work.book.paid(requester.peerId), 20)
+    assert.equal(c.voucher, undefined)
+  })
+
+  it('resumes after a reconnect: the resent assignment joins the running job and gets its receipt', async () => {
+    let runs = 0
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const provider = await node({ price: PRICE, executor: functionExecutor(async (input) => { runs++; await gate; return input }) })
+    const requester = await node()
+    await connect(requester, provider)
+    const job = await requester.services.work.createJob(SPEC)
+    const quote = await requester.services.work.requestQuote(provider.peerId, job)
+
+    // the connection drops mid-job; the requester's retry on a fresh stream (which redials) is a resend
+    const first = requester.services.work.assign(quote, enc('resume')).then(o => o, (e: Error) => e)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    await requester.hangUp(provider.peerId)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    release()
+    const firstOutcome = await first
+
+    await connect(requester, provider)
+    const outcome = await requester.services.work.assign(quote, enc('resume'))
+    assert.equal(dec(outcome.output), 'resume')
+    assert.equal(runs, 1)
+    assert.equal(provider.services.work.book.owed(requester.peerId), 20)
+    assert.equal(outcome.acknowledged, true)
+    if (!(firstOutcome instanceof Error)) {
+      assert.deepEqual(firstOutcome.receipt.id, outcome.receipt.id)
+    }
+  })
+
+  it('reports an executor failure as ExecutorError and issues no receipt', async () => {
+    const store = new ArraySink()
+    const provider = await node({ price: PRICE, receipts: store, executor: functionExecutor(() => { throw new Error('out of memory') }) })
+    const requester = await node()
+    await connect(requester, provider)
+    await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x')), { name: 'ExecutorError' })
+    assert.equal(store.items.length, 0)
+    assert.equal(provider.services.work.book.owed(requester.peerId), 0)
+  })
+
+  it('refuses an input that does not match the assignment (InputMismatchError) without running', async () => {
+    let runs = 0
+    const provider = await node({ price: PRICE, executor: functionExecutor(input => { runs++; return input }) })
+    const requesterKey = await generateKeyPair('Ed25519')
+    const requester = await node({}, requesterKey)
+    await connect(requester, provider)
+    const job = await requester.services.work.createJob(SPEC)
+    const quote = await requester.services.work.requestQuote(provider.peerId, job)
+    const now = Date.now()
+    const assignment = await signRecord(AssignmentType, {
+      version: RECORD_VERSION, jobId: quote.value.jobId, requester: requester.peerId.toMultihash().bytes,
+      provider: provider.peerId.toMultihash().bytes, quote: quote.bytes, maxUnits: 10, inputHash: sha256(enc('agreed')),
+      createdMs: now, expiresMs: now + 60_000, nonce: newRandomId()
+    }, requesterKey)
+    const raw = await rawStream(requester, provider)
+    await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc('swapped') } })
+    const frame = await raw.read()
+    assert.equal(frame.kind, 'error')
+    assert.equal(frame.body.code, 'input-mismatch')
+    assert.equal(runs, 0)
+  })
+
+  it('drops a malformed message with bad-message and keeps serving', async () => {
+    const provider = await node({ price: PRICE, executor: upper })
+    const requester = await node()
+    await connect(requester, provider)
+    const raw = await rawStream(requester, provider)
+    await raw.lp.write(new Uint8Array([0xff, 0xff, 0xff]))
+    const frame = await raw.read()
+    assert.equal(frame.kind, 'error')
+    assert.equal(frame.body.code, 'bad-message')
+    const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('still here'))
+    assert.equal(dec(outcome.output), 'STILL HERE')
+  })
+
+  describe('replayed and reused assignments', () => {
+    let requesterKey: PrivateKey
+    let provider: WorkNode
+    let requester: WorkNode
+    let quote: SignedRecord<Quote>
+    let assignmentBytes: Uint8Array
+
+    beforeEach(async () => {
+      requesterKey = await generateKeyPair('Ed25519')
+      provider = await node({ price: PRICE, executor: upper, maxJobs: 1 })
+      requester = await node({}, requesterKey)
+      await connect(requester, provider)
+      const job = await requester.services.work.createJob(SPEC)
+      quote = await requester.services.work.requestQuote(provider.peerId, job)
+      const outcome = await requester.services.work.assign(quote, enc('a'))
+      assignmentBytes = outcome.assignment.bytes
+    })
+
+    it('returns the stored result to the same requester replaying the same assignment', async () => {
+      const raw = await rawStream(requester, provider)
+      await raw.send({ kind: 'assign', body: { assignment: assignmentBytes, input: enc('a') } })
+      const frame = await raw.read()
+      assert.equal(frame.kind, 'result')
+      assert.equal(dec(frame.body.output), 'A')
+      assert.equal(provider.services.work.book.owed(requester.peerId), 20)
+    })
+
+    it('refuses the assignment replayed by a third peer (WrongPeerError)', async () => {
+      const thief = await node()
+      await connect(thief, provider)
+      const raw = await rawStream(thief, provider)
+      await raw.send({ kind: 'assign', body: { assignment: assignmentBytes, input: enc('a') } })
+      const frame = await raw.read()
+      assert.equal(frame.kind, 'error')
+      assert.equal(frame.body.code, 'wrong-peer')
+    })
+
+    it('refuses a second assignment of the same quote (QuoteReusedError)', async () => {
+      const now = Date.now()
+      const again = await signRecord(AssignmentType, {
+        version: RECORD_VERSION,
+        jobId: quote.value.jobId,
+        requester: requester.peerId.toMultihash().bytes,
+        provider: provider.peerId.toMultihash().bytes,
+        quote: quote.bytes,
+        maxUnits: 10,
+        inputHash: sha256(enc('b')),
+        createdMs: now,
+        expiresMs: now + 60_000,
+        nonce: newRandomId()
+      }, requesterKey)
+      const raw = await rawStream(requester, provider)
+      await raw.send({ kind: 'assign', body: { assignment: again.bytes, input: enc('b') } })
+      const frame = await raw.read()
+      assert.equal(frame.kind, 'error')
+      assert.equal(frame.body.code, 'quote-reused')
+    })
+
+    it('refuses a replay after the job was evicted (AssignmentReplayedError), without running it', async () => {
+      // a second job evicts the first (maxJobs: 1)
+      await requester.services.work.run(provider.peerId, SPEC, enc('b'))
+      const owed = provider.services.work.book.owed(requester.peerId)
+      const raw = await rawStream(requester, provider)
+      await raw.send({ kind: 'assign', body: { assignment: assignmentBytes, input: enc('a') } })
+      const frame = await raw.read()
+      assert.equal(frame.kind, 'error')
+      assert.equal(frame.body.code, 'assignment-replayed')
+      assert.equal(provider.services.work.book.owed(requester.peerId), owed)
+    })
+  })
+
+  it('fails over to a second provider when the first goes silent mid-job', async () => {
+    const silent = await node({
+      price: PRICE,
+      // takes the job and never answers until aborted
+      executor: functionExecutor(async (_input, { signal }) => new Promise((_resolve, reject) => {
+        signal.addEventListener('abort', () => { reject(signal.reason) })
+      }))
+    })
+    const good = await node({ price: PRICE, executor: upper })
+    const requester = await node()
+    await connect(requester, silent)
+    await connect(requester, good)
+
+    const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('fail over'), { attemptTimeout: 1000, timeout: 20_000 })
+    assert.equal(dec(outcome.output), 'FAIL OVER')
+    assert.ok(outcome.provider.equals(good.peerId))
+    assert.equal(outcome.attempts.length, 2)
+    assert.equal(outcome.attempts[0].ok, false)
+    assert.ok(outcome.attempts[0].candidate.equals(silent.peerId))
+    assert.equal(outcome.attempts[1].ok, true)
+  })
+
+  describe('a misbehaving provider', () => {
+    let providerKey: PrivateKey
+    let provider: WorkNode
+    let requester: WorkNode
+    let failures: string[]
+
+    /** A provider that quotes honestly, then answers the assignment with `result(assignment)`. */
+    async function script (result: (assignment: SignedRecord<any>, quote: SignedRecord<Quote>) => Promise<{ receipt: Uint8Array, output: Uint8Array }>): Promise<void> {
+      await scriptProvider(provider, async (peer) => {
+        const request = await peer.read()
+        assert.equal(request.kind, 'quoteRequest')
+        const job = request.body.job.byteLength > 0
+          ? (await openRecord(JobAnnouncementType, request.body.job)).value
+          : JobAnnouncementType.codec.decode(request.body.inlineJob)
+        const now = Date.now()
+        const quote = await signRecord(QuoteType, {
+          version: RECORD_VERSION, jobId: job.jobId, requester: job.requester, provider: provider.peerId.toMultihash().bytes,
+          price: PRICE, estUnits: 1, etaMs: 10, freeSlots: 1, createdMs: now, expiresMs: now + 60_000, nonce: newRandomId()
+        }, providerKey)
+        await peer.send({ kind: 'quote', body: { quote: quote.bytes } })
+        const assign = await peer.read()
+        assert.equal(assign.kind, 'assign')
+        const { assignment } = await openAssignment(assign.body.assignment)
+        await peer.send({ kind: 'result', body: { ...(await result(assignment, quote)), location: '' } })
+        const next = await peer.read()
+        if (next.kind === 'error') {
+          failures.push(next.body.code)
+        }
+      })
+    }
+
+    async function receipt (signer: PrivateKey, assignment: SignedRecord<any>, output: Uint8Array): Promise<SignedRecord<WorkReceipt>> {
+      const now = Date.now()
+      return signRecord(WorkReceiptType, {
+        version: RECORD_VERSION, jobId: assignment.value.jobId, assignmentId: assignment.id,
+        requester: assignment.value.requester, provider: peerIdFromPrivateKey(signer).toMultihash().bytes,
+        units: 1, price: PRICE, total: 20, resultHash: sha256(output), startedMs: now - 5, endedMs: now, status: 0, prev: new Uint8Array()
+      }, signer)
+    }
+
+    beforeEach(async () => {
+      providerKey = await generateKeyPair('Ed25519')
+      provider = await node({}, providerKey)
+      requester = await node()
+      failures = []
+      await connect(requester, provider)
+    })
+
+    it('is refused when its output does not match the receipt hash (ResultHashMismatchError), and told so', async () => {
+      await script(async (assignment) => ({ receipt: (await receipt(providerKey, assignment, enc('honest'))).bytes, output: enc('tampered') }))
+      await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x')), { name: 'ResultHashMismatchError' })
+      await new Promise(resolve => setTimeout(resolve, 100))
+      assert.deepEqual(failures, ['result-hash-mismatch'])
+    })
+
+    it('is refused when its receipt is signed by another key (InvalidReceiptError)', async () => {
+      const other = await generateKeyPair('Ed25519')
+      await script(async (assignment) => ({ receipt: (await receipt(other, assignment, enc('out'))).bytes, output: enc('out') }))
+      await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x')), { name: 'InvalidReceiptError' })
+    })
+
+    it('is refused when its receipt signature is forged (InvalidReceiptError caused by InvalidSignatureError)', async () => {
+      await script(async (assignment) => {
+        const bytes = (await receipt(providerKey, assignment, enc('out'))).bytes.slice()
+        bytes[bytes.length - 1] ^= 1
+        return { receipt: bytes, output: enc('out') }
+      })
+      await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x')), (err: any) => {
+        assert.equal(err.name, 'InvalidReceiptError')
+        assert.equal(err.cause?.name, 'InvalidSignatureError')
+        return true
+      })
+    })
+  })
+
+  describe('a requester that does not countersign', () => {
+    it('leaves the provider a pending one-sided receipt, refuses a one-sided or forged countersignature, and accepts a late valid one', async () => {
+      const store = new ArraySink()
+      const requesterKey = await generateKeyPair('Ed25519')
+      const provider = await node({ price: PRICE, executor: upper, receipts: store })
+      const requester = await node({}, requesterKey)
+      await connect(requester, provider)
+      const job = await requester.services.work.createJob(SPEC)
+      const quote = await requester.services.work.requestQuote(provider.peerId, job)
+      const now = Date.now()
+      const assignment = await signRecord(AssignmentType, {
+        version: RECORD_VERSION, jobId: quote.value.jobId, requester: requester.peerId.toMultihash().bytes,
+        provider: provider.peerId.toMultihash().bytes, quote: quote.bytes, maxUnits: 10, inputHash: sha256(enc('q')),
+        createdMs: now, expiresMs: now + 60_000, nonce: newRandomId()
+      }, requesterKey)
+
+      const raw = await rawStream(requester, provider)
+      await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc('q') } })
+      let frame = await raw.read()
+      while (frame.kind === 'progress') {
+        frame = await raw.read()
+      }
+      assert.equal(frame.kind, 'result')
+      const providerReceipt = frame.body.receipt
+
+      // the provider holds the receipt as pending, with the signed assignment as evidence
+      const pending = provider.services.work.pendingReceipts()
+      assert.equal(pending.length, 1)
+      assert.deepEqual(new Uint8Array(pending[0].assignment), new Uint8Array(assignment.bytes))
+      assert.deepEqual(new Uint8Array(pending[0].receipt.bytes), new Uint8Array(providerReceipt))
+      assert.equal(store.pending.length, 1)
+
+      // one-sided: the provider's own envelope sent back as if countersigned
+      await raw.send({ kind: 'countersign', body: { receipt: providerReceipt, voucher: new Uint8Array() } })
+      frame = await raw.read()
+      assert.equal(frame.kind, 'error')
+      assert.equal(frame.body.code, 'bad-countersignature')
+
+      // countersigned by a peer the receipt does not name
+      const opened = await openRecord(WorkReceiptType, providerReceipt)
+      const stranger = await generateKeyPair('Ed25519')
+      await assert.rejects(countersign(opened, stranger), { name: 'WrongSignerError' })
+
+      assert.equal(provider.services.work.pendingReceipts().length, 1)
+      assert.equal(store.countersigned.length, 0)
+
+      // a late but valid countersignature settles it
+      const both = await countersign(opened, requesterKey)
+      await raw.send({ kind: 'countersign', body: { receipt: both.bytes, voucher: new Uint8Array() } })
+      frame = await raw.read()
+      assert.equal(frame.kind, 'ack')
+      assert.equal(provider.services.work.pendingReceipts().length, 0)
+      assert.equal(store.countersigned.length, 1)
+    })
+
+    it('refuses a countersigned wrapper whose countersignature bytes were tampered with', async () => {
+      const requesterKey = await generateKeyPair('Ed25519')
+      const provider = await node({ price: PRICE, executor: upper })
+      const requester = await node({}, requesterKey)
+      await connect(requester, provider)
+      const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('z'))
+      const forged = outcome.receipt.bytes.slice()
+      forged[forged.length - 1] ^= 1
+      const raw = await rawStream(requester, provider)
+      await raw.send({ kind: 'countersign', body: { receipt: forged, voucher: new Uint8Array() } })
+      const frame = await raw.read()
+      assert.equal(frame.kind, 'error')
+      assert.equal(frame.body.code, 'bad-countersignature')
+    })
+
+    it('lets the requester resend a lost countersignature', async () => {
+      const provider = await node({ price: PRICE, executor: upper })
+      const requester = await node()
+      await connect(requester, provider)
+      const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('again'))
+      const paid = await requester.services.work.resendCountersign(provider.peerId, outcome.receipt)
+      assert.equal(paid, 20)
+    })
+  })
+
+  describe('vouchers', () => {
+    it('rejects a reused nonce (VoucherNonceError) and a lower amount (VoucherAmountError)', async () => {
+      const requesterKey = await generateKeyPair('Ed25519')
+      const provider = await node({ price: PRICE, executor: upper })
+      const requester = await node({}, requesterKey)
+      await connect(requester, provider)
+      const work = requester.services.work
+
+      const v1 = await work.lanes.pay(provider.peerId, 100, 'USDC')
+      const v2 = await work.lanes.pay(provider.peerId, 50, 'USDC')
+      assert.equal(await work.sendVoucher(provider.peerId, v2), 150)
+      await assert.rejects(work.sendVoucher(provider.peerId, v1), { name: 'VoucherNonceError' })
+      await assert.rejects(work.sendVoucher(provider.peerId, v2), { name: 'VoucherNonceError' })
+
+      const lower = await signRecord(PaymentVoucherType, {
+        ...v2.value, nonce: 3, cumulative: 120, createdMs: Date.now()
+      }, requesterKey)
+      await assert.rejects(work.sendVoucher(provider.peerId, lower), { name: 'VoucherAmountError' })
+      assert.equal(provider.services.work.book.paid(requester.peerId), 150)
+    })
+
+    it('streams vouchers as metered units accrue, so a long job never leaves the provider owed more than maxUnpaid', async () => {
+      const TOKEN = { perUnit: 20, currency: 'USDC', unit: 'token' }
+      const tokens = functionExecutor(async (_input, { onProgress }) => {
+        for (let t = 1; t <= 10; t++) {
+          await new Promise(resolve => setTimeout(resolve, 5))
+          onProgress({ units: t, permille: t * 100 })
+        }
+        return { output: enc('ten tokens'), units: 10, status: 0 }
+      })
+      const provider = await node({ price: TOKEN, executor: tokens, maxUnpaid: 50 })
+      const requester = await node()
+      await connect(requester, provider)
+      let maxOwed = 0
+      provider.services.work.addEventListener('job:progress', e => {
+        maxOwed = Math.max(maxOwed, provider.services.work.book.unpaid(requester.peerId) + e.detail.units * TOKEN.perUnit)
+      })
+      const outcome = await requester.services.work.run(provider.peerId, { priceCeiling: TOKEN, budget: 1000 }, enc('go'))
+      assert.equal(outcome.receipt.record.value.units, 10)
+      assert.equal(outcome.receipt.record.value.status, 0)
+      assert.equal(provider.services.work.book.paid(requester.peerId), 200)
+      assert.equal(provider.services.work.book.unpaid(requester.peerId), 0)
+      assert.ok(maxOwed <= 50 + TOKEN.perUnit, `provider was owed ${maxOwed}`)
+    })
+
+    it('stops a job whose requester does not pay as it streams, and receipts the work done (status 402)', async () => {
+      const TOKEN = { perUnit: 20, currency: 'USDC', unit: 'token' }
+      let stoppedAt = 0
+      const tokens = functionExecutor(async (_input, { onProgress, signal }) => {
+        for (let t = 1; t <= 10; t++) {
+          await new Promise(resolve => setTimeout(resolve, 5))
+          signal.throwIfAborted()
+          stoppedAt = t
+          onProgress({ units: t })
+        }
+        return { output: enc('ten tokens'), units: 10, status: 0 }
+      })
+      const provider = await node({ price: TOKEN, executor: tokens, maxUnpaid: 50 })
+      const requester = await node({ vouchers: false })
+      await connect(requester, provider)
+      const outcome = await requester.services.work.run(provider.peerId, { priceCeiling: TOKEN, budget: 1000 }, enc('go'))
+      assert.equal(outcome.receipt.record.value.status, 402)
+      assert.equal(outcome.receipt.record.value.units, 3)
+      assert.equal(stoppedAt, 3)
+      assert.equal(outcome.output.byteLength, 0)
+    })
+
+    it('stops taking assignments from a requester that owes more than maxUnpaid (PaymentRequiredError)', async () => {
+      const provider = await node({ price: PRICE, executor: upper, maxUnpaid: 30 })
+      const requester = await node({ vouchers: false })
+      await connect(requester, provider)
+      await requester.services.work.run(provider.peerId, SPEC, enc('1'))
+      await requester.services.work.run(provider.peerId, SPEC, enc('2'))
+      // owes 40 > 30
+      await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('3')), { name: 'PaymentRequiredError' })
+      const voucher = await requester.services.work.lanes.pay(provider.peerId, 40, 'USDC')
+      await requester.services.work.sendVoucher(provider.peerId, voucher)
+      const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('4'))
+      assert.equal(dec(outcome.output), '4')
+    })
+  })
+})
