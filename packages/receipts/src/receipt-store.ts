@@ -17,7 +17,7 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import {
-  Countersigned, MalformedRecordError, WorkReceiptType, decodeEnvelope, decodeRecord, openCountersigned, openRecord,
+  Countersigned, MalformedRecordError, WorkReceiptType, decodeEnvelope, decodeRecord, isVerified, openCountersigned, openRecord,
   peerIdFromBytes, recordId
 } from '@shoal/records'
 import { Key } from 'interface-datastore'
@@ -223,6 +223,13 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
   async put (input: ReceiptInput, options: AbortOptions = {}): Promise<StoredReceipt> {
     this.requireStarted()
     options.signal?.throwIfAborted()
+    // records verified by @shoal/records in this process need no second check
+    if (isVerified(input)) {
+      if ('countersignature' in (input as object)) {
+        return this.putCountersigned(input as CountersignedRecord<WorkReceipt>)
+      }
+      return this.putPending(input as SignedRecord<WorkReceipt>, options)
+    }
     const bytes = inputBytes(input)
 
     let cs: CountersignedRecord<WorkReceipt>
@@ -236,6 +243,10 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
       const record = await openRecord(WorkReceiptType, bytes, { ...options, ignoreTime: true })
       return this.putPending(record, options)
     }
+    return this.putCountersigned(cs, options)
+  }
+
+  private async putCountersigned (cs: CountersignedRecord<WorkReceipt>, options: AbortOptions = {}): Promise<StoredReceipt> {
     const idHex = toHex(cs.id)
     const running = this.inflight.get(idHex)
     if (running != null) {
@@ -904,7 +915,7 @@ function inputBytes (input: ReceiptInput): Uint8Array {
   if (input instanceof Uint8Array) {
     return input
   }
-  // records handed over as objects are re-opened from their bytes: an object is only a claim
+  // objects @shoal/records did not produce are re-opened from their bytes: such an object is only a claim
   const bytes = (input as CountersignedRecord<WorkReceipt> | SignedRecord<WorkReceipt> | undefined)?.bytes
   if (!(bytes instanceof Uint8Array)) {
     throw new MalformedRecordError('Receipt must be bytes, a SignedRecord or a CountersignedRecord')

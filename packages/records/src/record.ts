@@ -49,6 +49,29 @@ export interface CountersignedRecord<T> {
   readonly id: Uint8Array
 }
 
+/**
+ * Records this package produced by signing or verifying, so code in the
+ * same process can trust them without checking their signatures again.
+ * A WeakSet: only this module can add to it, and it never keeps a record
+ * alive. Trust covers the object this package returned; do not mutate its
+ * bytes.
+ */
+const verified = new WeakSet<object>()
+
+function markVerified<R extends object> (record: R): R {
+  verified.add(record)
+  return record
+}
+
+/**
+ * Whether `record` is a SignedRecord or CountersignedRecord returned by this
+ * package's sign or open functions (its signatures were made or checked
+ * here), as opposed to an object built elsewhere that only claims to be one.
+ */
+export function isVerified (record: unknown): boolean {
+  return typeof record === 'object' && record !== null && verified.has(record)
+}
+
 /** Options for opening records. */
 export interface OpenOptions extends AbortOptions {
   /** current time in ms (or a clock); default Date.now */
@@ -134,14 +157,14 @@ export async function signRecord<T> (type: RecordType<T>, value: T, privateKey: 
   if (bytes.byteLength > type.maxSize) {
     throw new RecordTooLargeError(`${type.name} is ${bytes.byteLength} bytes, limit is ${type.maxSize}`)
   }
-  return {
+  return markVerified({
     type,
     value: type.codec.decode(payload),
     bytes,
     id: recordId(bytes),
     signer,
     publicKey: privateKey.publicKey
-  }
+  })
 }
 
 /**
@@ -161,7 +184,7 @@ export async function openRecord<T> (type: RecordType<T>, bytes: Uint8Array, opt
 
   checkTime(type, value, options)
 
-  return new OpenedRecord(type, value, bytes, recordId(bytes), opened.publicKey)
+  return markVerified(new OpenedRecord(type, value, bytes, recordId(bytes), opened.publicKey))
 }
 
 /** A verified record whose signer PeerId is only built when asked for. */
@@ -232,11 +255,21 @@ export async function countersign<T> (record: SignedRecord<T>, privateKey: Priva
     publicKey: publicKeyToProtobuf(privateKey.publicKey),
     signature: signature
   })
-  return { record, countersigner, countersignerKey: privateKey.publicKey, countersignature: signature, bytes, id: record.id }
+  return markVerified({ record, countersigner, countersignerKey: privateKey.publicKey, countersignature: signature, bytes, id: record.id })
+}
+
+/** Options for opening countersigned records. */
+export interface OpenCountersignedOptions<T> extends OpenOptions {
+  /**
+   * The author-signed record, if this process already holds it verified
+   * (e.g. the provider's own receipt): when the envelope inside is the same
+   * bytes, its signature is not checked again
+   */
+  knownRecord?: SignedRecord<T>
 }
 
 /** Open a countersigned record: both signatures, both signers, and the record itself. */
-export async function openCountersigned<T> (type: RecordType<T>, bytes: Uint8Array, options: OpenOptions = {}): Promise<CountersignedRecord<T>> {
+export async function openCountersigned<T> (type: RecordType<T>, bytes: Uint8Array, options: OpenCountersignedOptions<T> = {}): Promise<CountersignedRecord<T>> {
   if (type.countersigner == null) {
     throw new InvalidCountersignatureError(`${type.name} is not a two-party record`)
   }
@@ -254,7 +287,16 @@ export async function openCountersigned<T> (type: RecordType<T>, bytes: Uint8Arr
     throw new MalformedRecordError(`Countersigned ${type.name} does not decode: ${err?.message ?? err}`)
   }
   requireCanonical(bytes, Countersigned.encode(wrapper))
-  const record = await openRecord(type, wrapper.envelope, options)
+  // the author's record may be one this process already verified (a
+  // provider's own receipt coming back countersigned): reuse it
+  const known = options.knownRecord
+  let record: SignedRecord<T>
+  if (known != null && isVerified(known) && known.type === type && equalBytes(known.bytes, wrapper.envelope)) {
+    checkTime(type, known.value, options)
+    record = known
+  } else {
+    record = await openRecord(type, wrapper.envelope, options)
+  }
   let key: PublicKey
   try {
     key = decodePublicKey(wrapper.publicKey)
@@ -269,7 +311,7 @@ export async function openCountersigned<T> (type: RecordType<T>, bytes: Uint8Arr
   if (!valid) {
     throw new InvalidCountersignatureError()
   }
-  return { record, countersigner, countersignerKey: key, countersignature: wrapper.signature, bytes, id: record.id }
+  return markVerified({ record, countersigner, countersignerKey: key, countersignature: wrapper.signature, bytes, id: record.id })
 }
 
 /** An assignment with the provider's quote inside it, both verified. */

@@ -1,7 +1,7 @@
 import { serviceCapabilities, setMaxListeners, TypedEventEmitter } from '@libp2p/interface'
 import {
   AssignmentType, JobAnnouncementType, JobKind, PaymentVoucherType, QuoteType, RECORD_VERSION, RecordError,
-  WorkReceiptType, countersign, encodeRecord, newRandomId, openAssignment, openCountersigned, openRecord, signRecord
+  WorkReceiptType, Countersigned, countersign, decodeRecord, encodeRecord, newRandomId, openAssignment, openCountersigned, openRecord, signRecord
 } from '@shoal/records'
 import { failover } from '@shoal/router'
 import { priceBidPolicy } from './bid-policy.js'
@@ -1311,7 +1311,10 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   private async onCountersign (remote: PeerId, bytes: Uint8Array, voucherBytes: Uint8Array): Promise<number> {
     let both: CountersignedRecord<WorkReceipt>
     try {
-      both = await openCountersigned(WorkReceiptType, bytes, { ignoreTime: true })
+      // our own receipt inside was signed here: only the countersignature needs checking
+      const assignmentId = receiptAssignmentId(bytes)
+      const own = assignmentId == null ? undefined : this.jobs.get(hex(assignmentId))?.receipt
+      both = await openCountersigned(WorkReceiptType, bytes, { ignoreTime: true, knownRecord: own })
     } catch (err: any) {
       if (err instanceof RecordError) {
         throw new InvalidCountersignatureError(`${err.name}: ${err.message}`, { cause: err })
@@ -1397,4 +1400,13 @@ export function defaultMeter (input: MeterInput): number {
     return Math.max(1, Math.ceil(input.wallMs / 1000))
   }
   return input.final === false ? 0 : 1
+}
+
+/** The assignment id inside countersigned receipt bytes, read without checking signatures (a lookup key only). */
+function receiptAssignmentId (bytes: Uint8Array): Uint8Array | undefined {
+  try {
+    return decodeRecord(WorkReceiptType, Countersigned.decode(bytes).envelope).assignmentId
+  } catch {
+    return undefined
+  }
 }
