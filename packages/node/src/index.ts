@@ -1,7 +1,53 @@
 /**
  * @packageDocumentation
  *
- * Work in progress.
+ * `@shoal/node`: the Shoal full node and the `shoal` CLI.
+ *
+ * Two ways in:
+ *
+ * - `createShoalNode(config)` builds a complete libp2p 3 node (TCP, noise,
+ *   yamux, the Shoal Kademlia DHT on `/shoal/kad/1.0.0`, gossipsub,
+ *   identify, ping, AutoNAT, circuit relay v2, DCUtR, mDNS, bootstrap,
+ *   Prometheus metrics) with the Shoal services and the defaults of a role;
+ * - `shoalServices(init)` returns just the Shoal services as libp2p service
+ *   factories, to spread into the `services` of a node you build yourself.
+ *
+ * @example
+ *
+ * ```ts
+ * import { createShoalNode } from '@shoal/node'
+ *
+ * const node = await createShoalNode({ role: 'requester', dataDir: './shoal-data' })
+ * console.log(node.peerId.toString())
+ * await node.stop()
+ * ```
+ *
+ * @example
+ *
+ * ```ts
+ * import { createLibp2p } from 'libp2p'
+ * import { shoalServices, SHOAL_DHT_PROTOCOL } from '@shoal/node'
+ *
+ * const node = await createLibp2p({
+ *   // transports, encrypters, muxers, datastore...
+ *   services: {
+ *     identify: identify(), ping: ping(), pubsub: gossipsub(),
+ *     dht: kadDHT({ protocol: SHOAL_DHT_PROTOCOL }),
+ *     ...shoalServices()
+ *   }
+ * })
+ * ```
  */
 
-export {}
+export * from './constants.js'
+export * from './errors.js'
+export { parseConfig, parseConfigText, loadConfigFile, resolveConfig, configFromEnv, ROLES, ENVIRONMENT } from './config.js'
+export type { ShoalNodeConfig, ResolvedConfig, ShoalRole, ProviderConfig, GpuConfig, PriceConfig, ExecutorConfig, DhtConfig, ReachabilityConfig } from './config.js'
+export { createShoalNode, startShoalNode, shoalLibp2pOptions, metricsRegistry, nodeConfig } from './node.js'
+export type { ShoalNode, ShoalServices, ShoalStackServices, ShoalNodeOptions } from './node.js'
+export { shoalServices } from './services.js'
+export type { ShoalCoreServices, ShoalServiceFactories, ShoalServicesInit } from './services.js'
+export { defaultDataDir, loadOrCreateIdentity, openDatastore, PersistentDatastore, readApiInfo } from './data-dir.js'
+export type { ApiInfo } from './data-dir.js'
+export { drainShoalNode, WorkGate, workGate } from './drain.js'
+export type { DrainOptions, DrainResult } from './drain.js'

@@ -1,0 +1,223 @@
+import { createServer } from 'node:http'
+import { timingSafeEqual } from 'node:crypto'
+import { API_HOST, MAX_API_BODY_BYTES } from './constants.js'
+import { PortInUseError, ServiceUnavailableError } from './errors.js'
+import { metricsRegistry } from './node.js'
+import { nodeStatus, peerStatus, receiptToJson } from './status.js'
+import type { ShoalNode } from './node.js'
+import type { NodeStatus } from './status.js'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+
+/** A progress event of a submitted job, streamed to `shoal job submit` as one JSON line each. */
+export interface JobProgress {
+  /** what happened: `announced`, `candidates`, `quoted`, `assigned`, `running`, `result`, `receipt`, `failed`, ... */
+  stage: string
+  /** human-readable detail */
+  message?: string
+  /** anything else the stage carries (peer ids, the receipt, the error name) */
+  [key: string]: unknown
+}
+
+/** The job routes of the API, provided once `@shoal/work` is wired into the node. */
+export interface JobApi {
+  /** jobs in flight on this node (as requester or provider) */
+  list(): Promise<unknown[]>
+  /** submit a job; calls `progress` for each stage and resolves with the final event */
+  submit(request: Record<string, unknown>, progress: (event: JobProgress) => void, signal: AbortSignal): Promise<JobProgress>
+}
+
+/** Options of the local HTTP API. */
+export interface ApiServerInit {
+  node: ShoalNode
+  /** port on 127.0.0.1; 0 picks a free one */
+  port: number
+  /** bearer token required by mutating routes */
+  token: string
+  /** node version, shown by `/status` */
+  version: string
+  /** when the node started, ms */
+  startedAt: number
+  /** whether the node is shutting down: new jobs are refused, `/health` is 503 */
+  draining?: () => boolean
+  /** job routes (absent until `@shoal/work` is wired) */
+  jobs?: JobApi
+  /** more `/status` fields (capabilities, live jobs) */
+  statusExtra?: () => Promise<Partial<NodeStatus>>
+}
+
+/** A running API server. */
+export interface ApiServer {
+  /** the port it listens on */
+  port: number
+  /** stop accepting requests and close open connections */
+  close(): Promise<void>
+}
+
+class HttpError extends Error {
+  constructor (readonly status: number, message: string) {
+    super(message)
+  }
+}
+
+function sendJson (res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2) + '\n'
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  res.end(text)
+}
+
+async function readBody (req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let length = 0
+  for await (const chunk of req) {
+    length += (chunk as Buffer).byteLength
+    if (length > MAX_API_BODY_BYTES) throw new HttpError(413, `request body larger than ${MAX_API_BODY_BYTES} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    throw new HttpError(400, 'request body is not JSON')
+  }
+}
+
+function authorized (req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? ''
+  const given = Buffer.from(header.replace(/^Bearer /, ''))
+  const expected = Buffer.from(token)
+  return given.byteLength === expected.byteLength && timingSafeEqual(given, expected)
+}
+
+function intParam (url: URL, name: string): number | undefined {
+  const value = url.searchParams.get(name)
+  if (value == null) return undefined
+  if (!/^\d{1,9}$/.test(value)) throw new HttpError(400, `${name} must be a non-negative integer`)
+  return Number(value)
+}
+
+/**
+ * Start the node's local HTTP API on 127.0.0.1: `/health`, `/status`,
+ * `/peers`, `/id`, `/metrics`, `/jobs`, `/receipts`, `/receipts/verify`,
+ * `/receipts/export`. The CLI's read commands are clients of it.
+ */
+export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
+  const { node } = init
+
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>> = {
+    'GET /health': async (_req, res) => {
+      const draining = init.draining?.() === true
+      const ok = node.status === 'started' && !draining
+      sendJson(res, ok ? 200 : 503, {
+        ok,
+        status: draining && node.status === 'started' ? 'stopping' : node.status,
+        peerId: node.peerId.toString(),
+        peers: node.getPeers().length,
+        receiptLogLength: node.services.receipts.head().length,
+        uptimeMs: Date.now() - init.startedAt
+      })
+    },
+    'GET /status': async (_req, res) => {
+      sendJson(res, 200, await nodeStatus(node, { startedAt: init.startedAt, version: init.version, extra: init.statusExtra }))
+    },
+    'GET /peers': async (_req, res) => {
+      sendJson(res, 200, await peerStatus(node))
+    },
+    'GET /id': async (_req, res) => {
+      sendJson(res, 200, {
+        peerId: node.peerId.toString(),
+        publicKey: Buffer.from(node.peerId.publicKey?.raw ?? new Uint8Array()).toString('base64'),
+        type: node.peerId.type,
+        addrs: node.getMultiaddrs().map(String)
+      })
+    },
+    'GET /metrics': async (_req, res) => {
+      const registry = metricsRegistry(node)
+      if (registry === undefined) throw new HttpError(404, 'metrics are off (metrics: false)')
+      const text = await registry.metrics()
+      res.writeHead(200, { 'content-type': registry.contentType })
+      res.end(text)
+    },
+    'GET /receipts': async (_req, res, url) => {
+      const limit = intParam(url, 'limit')
+      const fromSeq = intParam(url, 'from')
+      const out = []
+      if (url.searchParams.get('state') === 'pending') {
+        for await (const r of node.services.receipts.listPending()) out.push(receiptToJson(r))
+      } else {
+        for await (const r of node.services.receipts.list({ limit, fromSeq })) out.push(receiptToJson(r))
+      }
+      sendJson(res, 200, out)
+    },
+    'GET /receipts/verify': async (_req, res, url) => {
+      const result = await node.services.receipts.verifyLog({ signatures: url.searchParams.get('signatures') === 'true' })
+      sendJson(res, 200, { ok: result.ok, length: result.length, head: { length: result.head.length, hash: Buffer.from(result.head.hash).toString('hex') }, problems: result.problems })
+    },
+    'GET /receipts/export': async (_req, res) => {
+      // NDJSON: one receipt per line with its signed bytes, streamed so a large log never sits in memory
+      res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8' })
+      for await (const r of node.services.receipts.list()) {
+        res.write(JSON.stringify(receiptToJson(r, true)) + '\n')
+      }
+      res.end()
+    },
+    'GET /jobs': async (_req, res) => {
+      sendJson(res, 200, init.jobs != null ? await init.jobs.list() : [])
+    },
+    'POST /jobs': async (req, res) => {
+      if (!authorized(req, init.token)) throw new HttpError(401, 'missing or wrong API token (the CLI reads it from api.json in the data dir)')
+      if (init.jobs == null) throw new ServiceUnavailableError('this node cannot submit jobs yet: @shoal/work is not wired into @shoal/node')
+      if (init.draining?.() === true) throw Object.assign(new HttpError(503, 'the node is shutting down and takes no new jobs'), { name: 'ShuttingDownError' })
+      const request = await readBody(req)
+      if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new HttpError(400, 'request body must be a JSON object')
+      const controller = new AbortController()
+      res.on('close', () => { if (!res.writableFinished) controller.abort() })
+      res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' })
+      const write = (event: JobProgress): void => { res.write(JSON.stringify(event) + '\n') }
+      try {
+        write(await init.jobs.submit(request as Record<string, unknown>, write, controller.signal))
+      } catch (err: any) {
+        write({ stage: 'failed', error: err?.name ?? 'Error', message: err?.message ?? String(err) })
+      }
+      res.end()
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const route = routes[`${req.method} ${url.pathname.replace(/\/+$/, '') || '/'}`]
+    if (route === undefined) {
+      sendJson(res, 404, { error: 'NotFound', message: `no route ${req.method} ${url.pathname}` })
+      return
+    }
+    route(req, res, url).catch((err: any) => {
+      const status = err instanceof HttpError ? err.status : err?.name === ServiceUnavailableError.name ? 501 : 500
+      if (res.headersSent) {
+        res.end()
+        return
+      }
+      sendJson(res, status, { error: err?.name ?? 'Error', message: err?.message ?? String(err) })
+    })
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: any) => {
+      if (err?.code === 'EADDRINUSE') {
+        reject(new PortInUseError(`${API_HOST}:${init.port}`, `cannot start the HTTP API on ${API_HOST}:${init.port}: address already in use (choose another with --api-port, or 0 for any free port)`, { cause: err }))
+      } else {
+        reject(err)
+      }
+    })
+    server.listen(init.port, API_HOST, () => { resolve() })
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address != null ? address.port : init.port
+
+  return {
+    port,
+    async close () {
+      await new Promise<void>(resolve => {
+        server.close(() => { resolve() })
+        server.closeAllConnections()
+      })
+    }
+  }
+}

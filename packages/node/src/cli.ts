@@ -1,0 +1,448 @@
+#!/usr/bin/env node
+import { createWriteStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { call, getJson, getText, locateApi, ndjson } from './cli/client.js'
+import { duration, shortPeer, table, time } from './cli/format.js'
+import { configFromEnv, ENVIRONMENT, loadConfigFile, parseConfig, resolveConfig, ROLES } from './config.js'
+import { DEFAULT_API_PORT, DEFAULT_SHUTDOWN_TIMEOUT } from './constants.js'
+import { runShoalNode } from './daemon.js'
+import { defaultDataDir } from './data-dir.js'
+import { ApiError, ConfigError, OPERATOR_ERRORS } from './errors.js'
+import { VERSION } from './version.js'
+import type { ShoalNodeConfig } from './config.js'
+import type { NodeStatus, PeerStatus, ReceiptJson } from './status.js'
+
+const HELP = `shoal ${VERSION}: run and inspect a Shoal node
+
+Usage:
+  shoal node start [options]        start a node (runs until Ctrl-C)
+  shoal status [--json]             peers, topics, capabilities, live jobs, recent receipts
+  shoal peers [--json]              connected peers
+  shoal id [--json]                 this node's peer id and addresses
+  shoal jobs [--json]               jobs in flight on this node
+  shoal job submit [job options]    submit a job and follow it until the receipt comes back
+  shoal receipts list [--json]      countersigned receipts (--pending: awaiting countersignature)
+  shoal receipts verify [--json]    walk the hash-linked receipt log (--signatures: re-check every signature)
+  shoal receipts export [--out F]   every receipt with its signed bytes, one JSON object per line
+  shoal metrics                     the node's Prometheus metrics
+
+Options of \`node start\` (flags override SHOAL_* variables, which override the config file):
+  --config F          JSON or YAML config file (SHOAL_CONFIG)
+  --data-dir D        identity, datastore and api.json (default $XDG_DATA_HOME/shoal or ~/.local/share/shoal)
+  --role R            ${ROLES.join(' | ')} (default requester)
+  --listen MA         listen multiaddr, repeatable (default /ip4/0.0.0.0/tcp/0)
+  --announce MA       announce multiaddr, repeatable
+  --bootstrap MA      bootstrap peer /…/p2p/<peer id>, repeatable
+  --api-port P        local HTTP API port on 127.0.0.1, 0 = any free port (default ${DEFAULT_API_PORT})
+  --no-mdns           no local-network discovery
+  --shutdown-grace MS on Ctrl-C/SIGTERM, let running jobs finish this long (default 10000)
+                      before handing them back to their requesters; a second Ctrl-C exits at once
+
+Options of the read commands:
+  --data-dir D        data dir of the node to ask (finds its API in api.json)
+  --config F          ... or the config file that names the data dir
+  --api-port P        ask the node on this port instead
+  --json              machine-readable output
+
+Options of \`job submit\`:
+  --workload W        what to run, e.g. llama-7b (required)
+  --input F           input file, or - for stdin
+  --units N           expected units of work (default 1)
+  --max-price N       price ceiling per unit (default 10)
+  --currency C        (default USDC)   --unit U   (default gpu-second)
+  --gpu-class C       GPU class wanted (default consumer-24g)   --min-vram MiB   GPU memory needed
+  --sensor S          a sensor the capture job needs, repeatable (instead of a GPU class)
+  --region G          geohash near which to run (default: anywhere)
+  --timeout MS        give up after this long (default 120000)
+
+Environment: ${ENVIRONMENT.map(e => e.name).join(', ')}, SHOAL_CONFIG
+
+Examples:
+  shoal node start                                   # zero config: requester, free TCP port, mDNS
+  shoal node start --config gpu.yaml                 # a GPU provider as described in gpu.yaml
+  shoal node start --role bootstrap --listen /ip4/0.0.0.0/tcp/4001
+  shoal node start --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...
+  shoal status
+  shoal peers --json | jq '.[].peerId'
+  echo 'hello' | shoal job submit --workload echo --gpu-class consumer-24g --input -
+  shoal receipts verify && shoal receipts export --out receipts.ndjson
+  curl -s 127.0.0.1:${DEFAULT_API_PORT}/metrics
+`
+
+/** Options every command understands. */
+const COMMON_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  config: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'api-port': { type: 'string' }
+} as const
+
+const START_OPTIONS = {
+  ...COMMON_OPTIONS,
+  role: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  announce: { type: 'string', multiple: true },
+  bootstrap: { type: 'string', multiple: true },
+  'no-mdns': { type: 'boolean' },
+  'shutdown-grace': { type: 'string' }
+} as const
+
+const JOB_OPTIONS = {
+  ...COMMON_OPTIONS,
+  workload: { type: 'string' },
+  input: { type: 'string' },
+  units: { type: 'string' },
+  'max-price': { type: 'string' },
+  currency: { type: 'string' },
+  unit: { type: 'string' },
+  'min-vram': { type: 'string' },
+  'gpu-class': { type: 'string' },
+  sensor: { type: 'string', multiple: true },
+  region: { type: 'string' },
+  timeout: { type: 'string' }
+} as const
+
+const RECEIPT_OPTIONS = {
+  ...COMMON_OPTIONS,
+  limit: { type: 'string' },
+  pending: { type: 'boolean' },
+  signatures: { type: 'boolean' },
+  out: { type: 'string' }
+} as const
+
+class UsageError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+function print (line = ''): void {
+  process.stdout.write(line + '\n')
+}
+
+function intOption (value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d{1,15}$/.test(value)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(value)}`)
+  return Number(value)
+}
+
+/** The config layers of `node start`: file (from --config or SHOAL_CONFIG), environment, flags. */
+async function startConfig (values: Record<string, any>): Promise<ShoalNodeConfig[]> {
+  const layers: ShoalNodeConfig[] = []
+  const file = values.config ?? process.env.SHOAL_CONFIG
+  if (file !== undefined && file !== '') layers.push(await loadConfigFile(file))
+  layers.push(configFromEnv())
+  const flags: Record<string, unknown> = {}
+  if (values.role !== undefined) flags.role = values.role
+  if (values['data-dir'] !== undefined) flags.dataDir = values['data-dir']
+  if (values.listen !== undefined) flags.listen = values.listen
+  if (values.announce !== undefined) flags.announce = values.announce
+  if (values.bootstrap !== undefined) flags.bootstrap = values.bootstrap
+  if (values['no-mdns'] === true) flags.mdns = false
+  if (values['api-port'] !== undefined) flags.apiPort = /^\d+$/.test(values['api-port']) ? Number(values['api-port']) : values['api-port']
+  if (values['shutdown-grace'] !== undefined) flags.shutdownGraceMs = /^\d+$/.test(values['shutdown-grace']) ? Number(values['shutdown-grace']) : values['shutdown-grace']
+  try {
+    layers.push(parseConfig(flags))
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      // name the flag the operator typed, not the config field
+      const flag = err.field.replace(/\[\d+\]$/, '').replace(/[A-Z]/g, c => `-${c.toLowerCase()}`).replace('mdns', 'no-mdns').replace('shutdown-grace-ms', 'shutdown-grace')
+      throw new ConfigError(`--${flag}`, err.message.slice(err.field.length + 2))
+    }
+    throw err
+  }
+  return layers
+}
+
+/** The data dir a read command asks about: --data-dir, the config file's, SHOAL_DATA_DIR, or the default. */
+async function readDataDir (values: Record<string, any>): Promise<string> {
+  if (values['data-dir'] !== undefined) return values['data-dir']
+  const file = values.config ?? process.env.SHOAL_CONFIG
+  if (file !== undefined && file !== '') {
+    const config = await loadConfigFile(file)
+    if (config.dataDir !== undefined) return config.dataDir
+  }
+  const env = process.env.SHOAL_DATA_DIR
+  return env !== undefined && env !== '' ? env : defaultDataDir()
+}
+
+async function api (values: Record<string, any>): Promise<Awaited<ReturnType<typeof locateApi>>> {
+  return locateApi(await readDataDir(values), intOption(values['api-port'], 'api-port'))
+}
+
+async function nodeStart (values: Record<string, any>): Promise<void> {
+  const config = resolveConfig(...await startConfig(values))
+  const daemon = await runShoalNode(config)
+  const { node } = daemon
+  if (values.json === true) {
+    print(JSON.stringify({ peerId: node.peerId.toString(), role: config.role, addrs: node.getMultiaddrs().map(String), apiPort: daemon.api.port, dataDir: daemon.dataDir }))
+  } else {
+    print(`shoal node ${VERSION} started`)
+    print(`  peer id   ${node.peerId.toString()}`)
+    print(`  role      ${config.role}`)
+    for (const addr of node.getMultiaddrs()) print(`  listening ${addr.toString()}`)
+    print(`  api       http://127.0.0.1:${daemon.api.port}  (/status /health /metrics)`)
+    print(`  data dir  ${daemon.dataDir}`)
+    print('Press Ctrl-C to stop.')
+    node.addEventListener('peer:connect', (evt) => { print(`${time(Date.now())} peer connected    ${evt.detail.toString()}`) })
+    node.addEventListener('peer:disconnect', (evt) => { print(`${time(Date.now())} peer disconnected ${evt.detail.toString()}`) })
+  }
+
+  await new Promise<void>((resolve) => {
+    let signals = 0
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++
+      if (signals > 1) {
+        process.stderr.write(`shoal: second ${signal}: exiting now without a clean shutdown\n`)
+        process.exit(130)
+      }
+      process.stderr.write(`shoal: ${signal}: stopping (no new work; running jobs get ${config.shutdownGraceMs} ms to finish, then are handed back; withdrawing advertisements, flushing stores); ${signal} again to force\n`)
+      const limit = config.shutdownGraceMs + DEFAULT_SHUTDOWN_TIMEOUT
+      const timer = setTimeout(() => {
+        process.stderr.write(`shoal: shutdown took more than ${limit} ms, exiting\n`)
+        process.exit(1)
+      }, limit)
+      timer.unref()
+      daemon.stop({ log: (line) => { process.stderr.write(`shoal: ${line}\n`) } }).then(() => {
+        process.stderr.write('shoal: stopped\n')
+        resolve()
+      }, (err) => {
+        process.stderr.write(`shoal: error while stopping: ${err?.message ?? err}\n`)
+        process.exitCode = 1
+        resolve()
+      })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
+
+async function status (values: Record<string, any>): Promise<void> {
+  const s = await getJson<NodeStatus>(await api(values), '/status')
+  if (values.json === true) {
+    print(JSON.stringify(s, null, 2))
+    return
+  }
+  print(`peer id    ${s.peerId}`)
+  print(`role       ${s.role}   (shoal ${s.version}, ${s.status}, up ${duration(s.uptimeMs)}, DHT ${s.dhtMode})`)
+  print('addresses')
+  for (const a of s.addrs) print(`  ${a}`)
+  print(`peers (${s.peers.length})`)
+  print(table(['PEER', 'DIRECTION', 'RTT', 'ADDRESS'], s.peers.map(p => [p.peerId, p.direction, p.rttMs != null ? `${p.rttMs}ms` : '-', p.addrs[0] ?? ''])))
+  print(`topics (${s.topics.length})`)
+  print(s.topics.length === 0 ? '  (none)' : s.topics.map(t => `  ${t}`).join('\n'))
+  print(`advertised capabilities (${s.capabilities.length})`)
+  print(s.capabilities.length === 0 ? '  (none)' : s.capabilities.map(c => `  ${JSON.stringify(c)}`).join('\n'))
+  print(`live jobs (${s.jobs.length})`)
+  print(s.jobs.length === 0 ? '  (none)' : s.jobs.map(j => `  ${JSON.stringify(j)}`).join('\n'))
+  print(`receipts (${s.receipts.count} in the log; latest ${s.receipts.recent.length})`)
+  print(receiptTable(s.receipts.recent))
+  const missing = Object.entries(s.services).filter(([, on]) => !on).map(([name]) => name)
+  if (missing.length > 0) print(`not running: ${missing.join(', ')}`)
+}
+
+function receiptTable (receipts: ReceiptJson[]): string {
+  return table(['ID', 'JOB', 'PROVIDER', 'REQUESTER', 'UNITS', 'TOTAL', 'ADDED'],
+    receipts.map(r => [r.id.slice(0, 12), r.jobId.slice(0, 12), shortPeer(r.provider), shortPeer(r.requester), String(r.units), `${r.total} ${r.currency ?? ''}`.trim(), time(r.addedAt)]))
+}
+
+async function peers (values: Record<string, any>): Promise<void> {
+  const list = await getJson<PeerStatus[]>(await api(values), '/peers')
+  if (values.json === true) {
+    print(JSON.stringify(list, null, 2))
+    return
+  }
+  print(table(['PEER', 'DIRECTION', 'RTT', 'ADDRESSES'], list.map(p => [p.peerId, p.direction, p.rttMs != null ? `${p.rttMs}ms` : '-', p.addrs.join(' ')])))
+}
+
+async function id (values: Record<string, any>): Promise<void> {
+  const info = await getJson(await api(values), '/id')
+  if (values.json === true) {
+    print(JSON.stringify(info, null, 2))
+    return
+  }
+  print(info.peerId)
+  for (const a of info.addrs) print(`  ${a}`)
+}
+
+async function jobs (values: Record<string, any>): Promise<void> {
+  const list = await getJson<unknown[]>(await api(values), '/jobs')
+  if (values.json === true) {
+    print(JSON.stringify(list, null, 2))
+    return
+  }
+  print(list.length === 0 ? 'no jobs in flight' : list.map(j => JSON.stringify(j)).join('\n'))
+}
+
+async function readInput (path: string): Promise<Buffer> {
+  if (path === '-') {
+    const chunks: Buffer[] = []
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks)
+  }
+  try {
+    return await readFile(path)
+  } catch (err: any) {
+    throw new UsageError(`cannot read --input ${path}: ${err?.code ?? err?.message}`)
+  }
+}
+
+async function jobSubmit (values: Record<string, any>): Promise<void> {
+  if (values.workload === undefined) throw new UsageError('job submit needs --workload (e.g. --workload echo)')
+  const input = values.input !== undefined ? await readInput(values.input) : Buffer.alloc(0)
+  const request = {
+    workload: values.workload,
+    input: input.toString('base64'),
+    units: intOption(values.units, 'units') ?? 1,
+    maxPricePerUnit: intOption(values['max-price'], 'max-price') ?? 10,
+    currency: values.currency ?? 'USDC',
+    unit: values.unit ?? 'gpu-second',
+    minVramMib: intOption(values['min-vram'], 'min-vram') ?? 0,
+    gpuClass: values['gpu-class'] ?? (values.sensor === undefined ? 'consumer-24g' : ''),
+    sensors: values.sensor ?? [],
+    region: values.region ?? '',
+    timeoutMs: intOption(values.timeout, 'timeout') ?? 120_000
+  }
+  const info = await api(values)
+  const res = await call(info, 'POST', '/jobs', request)
+  if (res.status >= 400) {
+    let body = ''
+    for await (const chunk of res.body) body += chunk.toString()
+    let message = body.trim()
+    try { const parsed = JSON.parse(body); message = `${parsed.error}: ${parsed.message}` } catch {}
+    throw new ApiError(`job submit: ${message}`, res.status)
+  }
+  const started = Date.now()
+  const interactive = process.stderr.isTTY && values.json !== true
+  let last: any
+  for await (const event of ndjson(res.body)) {
+    last = event
+    const line = `[${duration(Date.now() - started).padStart(6)}] ${event.stage}${event.message != null ? `: ${event.message}` : ''}`
+    if (values.json !== true) {
+      process.stderr.write(interactive ? `\r\x1b[2K${line}` : `${line}\n`)
+      if (interactive && (event.stage === 'receipt' || event.stage === 'failed')) process.stderr.write('\n')
+    }
+  }
+  if (last?.stage === 'failed' || last === undefined) {
+    throw new ApiError(`job failed: ${last?.error ?? 'no answer'}: ${last?.message ?? ''}`)
+  }
+  if (values.json === true) {
+    print(JSON.stringify(last, null, 2))
+  } else if (last.receipt != null) {
+    print(receiptTable([last.receipt]))
+  }
+}
+
+async function receipts (sub: string | undefined, values: Record<string, any>): Promise<void> {
+  const info = await api(values)
+  if (sub === 'list' || sub === undefined) {
+    const query = new URLSearchParams()
+    const limit = intOption(values.limit, 'limit')
+    if (limit !== undefined) query.set('limit', String(limit))
+    if (values.pending === true) query.set('state', 'pending')
+    const list = await getJson<ReceiptJson[]>(info, `/receipts?${query.toString()}`)
+    if (values.json === true) print(JSON.stringify(list, null, 2))
+    else print(receiptTable(list))
+    return
+  }
+  if (sub === 'verify') {
+    const result = await getJson(info, `/receipts/verify${values.signatures === true ? '?signatures=true' : ''}`)
+    if (values.json === true) print(JSON.stringify(result, null, 2))
+    else {
+      print(result.ok ? `receipt log OK: ${result.length} entries, head ${result.head.hash}` : `receipt log has ${result.problems.length} problem(s):`)
+      for (const p of result.problems) print(`  ${p.seq ?? '-'} ${p.key}: ${p.reason}`)
+    }
+    if (result.ok !== true) process.exitCode = 1
+    return
+  }
+  if (sub === 'export') {
+    const res = await call(info, 'GET', '/receipts/export')
+    if (res.status >= 400) throw new ApiError(`receipts export: HTTP ${res.status}`, res.status)
+    const out = values.out !== undefined ? createWriteStream(values.out, { mode: 0o644 }) : process.stdout
+    let count = 0
+    for await (const chunk of res.body) {
+      count += chunk.toString().split('\n').length - 1
+      out.write(chunk)
+    }
+    if (out !== process.stdout) {
+      await new Promise<void>((resolve, reject) => { out.end((err?: Error | null) => { err != null ? reject(err) : resolve() }) })
+      process.stderr.write(`exported ${count} receipt(s) to ${values.out}\n`)
+    }
+    return
+  }
+  throw new UsageError(`unknown command: receipts ${sub} (expected list, verify or export)`)
+}
+
+async function metrics (values: Record<string, any>): Promise<void> {
+  process.stdout.write(await getText(await api(values), '/metrics'))
+}
+
+/** Run the CLI with these arguments; resolves with the exit code. */
+export async function main (argv: string[]): Promise<number> {
+  const [command, sub] = argv
+  const rest = argv.slice(command === 'node' || command === 'job' || command === 'receipts' ? 2 : 1)
+  const options = command === 'node' ? START_OPTIONS : command === 'job' ? JOB_OPTIONS : command === 'receipts' ? RECEIPT_OPTIONS : COMMON_OPTIONS
+  try {
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      print(HELP)
+      return command === undefined ? 2 : 0
+    }
+    if (command === '--version' || command === 'version') {
+      print(VERSION)
+      return 0
+    }
+    let values: Record<string, any>
+    try {
+      values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values
+    } catch (err: any) {
+      throw new UsageError(err?.message ?? String(err))
+    }
+    if (values.help === true) {
+      print(HELP)
+      return 0
+    }
+    switch (command) {
+      case 'node':
+        if (sub !== 'start') throw new UsageError(`unknown command: node ${sub ?? ''} (expected node start)`)
+        await nodeStart(values)
+        break
+      case 'status': await status(values); break
+      case 'peers': await peers(values); break
+      case 'id': await id(values); break
+      case 'jobs': await jobs(values); break
+      case 'metrics': await metrics(values); break
+      case 'job':
+        if (sub !== 'submit') throw new UsageError(`unknown command: job ${sub ?? ''} (expected job submit)`)
+        await jobSubmit(values)
+        break
+      case 'receipts': await receipts(sub, values); break
+      default: throw new UsageError(`unknown command: ${command}`)
+    }
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
+  } catch (err: any) {
+    if (err?.name === 'UsageError') {
+      process.stderr.write(`shoal: ${err.message}\nRun \`shoal --help\` for usage.\n`)
+      return 2
+    }
+    if (OPERATOR_ERRORS.has(err?.name)) {
+      process.stderr.write(`shoal: ${err.name}: ${err.message}\n`)
+      return err.name === ConfigError.name ? 2 : 1
+    }
+    // an unexpected failure: say what it was first, then the trace for a bug report
+    process.stderr.write(`shoal: unexpected error: ${err?.message ?? err}\n${process.env.SHOAL_DEBUG != null ? `${err?.stack}\n` : '(set SHOAL_DEBUG=1 for the stack trace)\n'}`)
+    return 1
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+  // a started node keeps the event loop alive until stopped; read commands may leave sockets in keep-alive
+  if (process.argv[2] !== 'node') setImmediate(() => process.exit(code))
+  else process.exit(code)
+}, (err) => {
+  process.stderr.write(`shoal: ${err?.message ?? err}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,98 @@
+import { request } from 'node:http'
+import { API_HOST } from '../constants.js'
+import { readApiInfo } from '../data-dir.js'
+import { ApiError } from '../errors.js'
+import type { ApiInfo } from '../data-dir.js'
+
+/** Where the CLI finds the running node: an explicit port, or `api.json` in the data dir. */
+export async function locateApi (dataDir: string, port?: number): Promise<ApiInfo> {
+  const info = await readApiInfo(dataDir)
+  if (port !== undefined) {
+    return { host: API_HOST, port, token: info?.port === port ? info.token : '', pid: info?.pid ?? 0, peerId: info?.peerId ?? '', startedAt: info?.startedAt ?? 0 }
+  }
+  if (info === undefined) {
+    throw new ApiError(`no running node found: ${dataDir}/api.json does not exist (start one with \`shoal node start\`, or pass --data-dir / --api-port)`)
+  }
+  return info
+}
+
+/** A response of the node's API, before reading its body. */
+export interface ApiResponse {
+  status: number
+  contentType: string
+  /** the body, chunk by chunk */
+  body: AsyncIterable<Buffer>
+}
+
+/** Send a request to the node's API. Connection failures become `ApiError` with a hint. */
+export async function call (api: ApiInfo, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<ApiResponse> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+    const req = request({
+      host: api.host,
+      port: api.port,
+      method,
+      path,
+      signal,
+      headers: {
+        ...(payload != null ? { 'content-type': 'application/json', 'content-length': payload.byteLength } : {}),
+        ...(api.token !== '' ? { authorization: `Bearer ${api.token}` } : {})
+      }
+    }, (res) => {
+      resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: res })
+    })
+    req.on('error', (err: any) => {
+      if (err?.code === 'ECONNREFUSED') {
+        reject(new ApiError(`no node answers on ${api.host}:${api.port} (is it running? api.json may be left over from a crash)`, undefined, { cause: err }))
+      } else {
+        reject(new ApiError(`cannot reach the node's API on ${api.host}:${api.port}: ${err?.code ?? err?.message}`, undefined, { cause: err }))
+      }
+    })
+    req.end(payload)
+  })
+}
+
+async function text (body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of body) chunks.push(chunk)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** GET a JSON route; an error status becomes `ApiError` with the node's message. */
+export async function getJson<T = any> (api: ApiInfo, path: string): Promise<T> {
+  const res = await call(api, 'GET', path)
+  const body = await text(res.body)
+  let parsed: any
+  try {
+    parsed = JSON.parse(body)
+  } catch {
+    throw new ApiError(`the node answered ${path} with something that is not JSON (HTTP ${res.status})`, res.status)
+  }
+  if (res.status >= 400) {
+    throw new ApiError(`${path}: ${parsed?.error ?? 'error'}: ${parsed?.message ?? `HTTP ${res.status}`}`, res.status)
+  }
+  return parsed
+}
+
+/** GET a text route (e.g. `/metrics`). */
+export async function getText (api: ApiInfo, path: string): Promise<string> {
+  const res = await call(api, 'GET', path)
+  const body = await text(res.body)
+  if (res.status >= 400) throw new ApiError(`${path}: HTTP ${res.status}: ${body.trim()}`, res.status)
+  return body
+}
+
+/** Read an NDJSON response line by line. */
+export async function * ndjson (body: AsyncIterable<Buffer>): AsyncGenerator<any> {
+  let buffered = ''
+  for await (const chunk of body) {
+    buffered += chunk.toString('utf8')
+    let newline
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline).trim()
+      buffered = buffered.slice(newline + 1)
+      if (line !== '') yield JSON.parse(line)
+    }
+  }
+  if (buffered.trim() !== '') yield JSON.parse(buffered)
+}

@@ -1,0 +1,109 @@
+/**
+ * Defaults of a Shoal full node. Every one can be changed in the config file,
+ * with a flag or with an environment variable (see the README).
+ */
+
+/**
+ * The Kademlia protocol id of Shoal's DHT. It differs from the IPFS DHT
+ * (`/ipfs/kad/1.0.0`) on purpose: capability records live in a DHT of Shoal
+ * peers only, so lookups never wander through (or get filled with) the
+ * public IPFS network.
+ *
+ * @default '/shoal/kad/1.0.0'
+ */
+export const SHOAL_DHT_PROTOCOL = '/shoal/kad/1.0.0'
+
+/**
+ * Listen address when none is configured: TCP on every interface, on a free port.
+ *
+ * @default ['/ip4/0.0.0.0/tcp/0']
+ */
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+
+/**
+ * Port of the local HTTP API (`/metrics`, `/health`, `/status`, ...). It is
+ * fixed rather than random so that Prometheus can scrape a stable target;
+ * `0` picks a free port (the CLI finds it in `api.json` either way).
+ *
+ * @default 7460
+ */
+export const DEFAULT_API_PORT = 7460
+
+/**
+ * Host the local HTTP API binds to. Loopback only: the API is for the
+ * operator on this machine, not for the network.
+ *
+ * @default '127.0.0.1'
+ */
+export const API_HOST = '127.0.0.1'
+
+/**
+ * Role when none is configured.
+ *
+ * @default 'requester'
+ */
+export const DEFAULT_ROLE = 'requester'
+
+/**
+ * Directory name under the user's data directory (`$XDG_DATA_HOME` or
+ * `~/.local/share`).
+ *
+ * @default 'shoal'
+ */
+export const DATA_DIR_NAME = 'shoal'
+
+/** File in the data dir holding the node's private key (libp2p protobuf encoding, mode 0600). */
+export const IDENTITY_FILE = 'identity.key'
+
+/** Directory in the data dir holding the LevelDB datastore (peer store, receipts, vouchers, DHT records). */
+export const DATASTORE_DIR = 'datastore'
+
+/** File in the data dir telling the CLI where the running node's HTTP API is (mode 0600: it holds the API token). */
+export const API_FILE = 'api.json'
+
+/**
+ * On SIGINT/SIGTERM, how long running jobs may take to finish (their
+ * receipts reach the requester) before they are handed back: aborted with
+ * `ProviderBusyError`, so the requester fails over to another provider.
+ *
+ * @default 10000
+ */
+export const DEFAULT_SHUTDOWN_GRACE = 10_000
+
+/**
+ * How long stopping may take once the running jobs are done or handed back
+ * (withdrawing advertisements, flushing stores) before the process exits anyway.
+ *
+ * @default 30000
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT = 30_000
+
+/**
+ * After a grace period ran out, how long to wait for handed-back jobs to
+ * tell their requesters before the node stops.
+ *
+ * @default 2000
+ */
+export const HAND_BACK_TIMEOUT = 2_000
+
+/**
+ * At shutdown, receipts signed longer ago than this without a
+ * countersignature are no longer waited for: their requester has given up.
+ *
+ * @default 30000
+ */
+export const COUNTERSIGN_WAIT = 30_000
+
+/**
+ * Largest request body the local HTTP API accepts.
+ *
+ * @default 65536
+ */
+export const MAX_API_BODY_BYTES = 64 * 1024
+
+/**
+ * Receipts shown by `/status` (most recent first).
+ *
+ * @default 10
+ */
+export const STATUS_RECENT_RECEIPTS = 10

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto'
+import { startApiServer } from './api.js'
+import { API_HOST } from './constants.js'
+import { defaultDataDir, removeApiInfo, writeApiInfo } from './data-dir.js'
+import { registerShoalMetrics } from './metrics.js'
+import { createJobApi, startProviderRole } from './jobs.js'
+import { createShoalNode } from './node.js'
+import { drainShoalNode } from './drain.js'
+import { VERSION } from './version.js'
+import type { ApiServer } from './api.js'
+import type { DrainResult } from './drain.js'
+import type { ResolvedConfig } from './config.js'
+import type { LiveJob, ProviderRole } from './jobs.js'
+import type { ShoalNodeMetrics } from './metrics.js'
+import type { ShoalNode } from './node.js'
+
+/** A running full node: the libp2p node, its HTTP API, and how to stop both. */
+export interface ShoalDaemon {
+  node: ShoalNode
+  /** the data directory in use */
+  dataDir: string
+  /** the HTTP API */
+  api: ApiServer
+  /** node-level metrics */
+  metrics: ShoalNodeMetrics
+  /**
+   * Graceful shutdown: refuse new work, withdraw the advertisement, let
+   * running jobs finish for up to `grace` ms (default: the config's
+   * `shutdownGraceMs`) and hand back the rest, then flush and stop
+   * everything. Safe to call twice (the second call waits for the first).
+   */
+  stop(options?: ShutdownOptions): Promise<void>
+}
+
+/** Options of `ShoalDaemon.stop()`. */
+export interface ShutdownOptions {
+  /** ms running jobs may take to finish before they are handed back */
+  grace?: number
+  /** progress lines for the operator */
+  log?(line: string): void
+  /** called with what the drain did */
+  onDrained?(result: DrainResult): void
+}
+
+/**
+ * Run a full node the way `shoal node start` does: the node on its data
+ * directory, the local HTTP API, `api.json` for the CLI. On failure
+ * everything started so far is stopped again before the error is thrown.
+ */
+export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon> {
+  const dataDir = config.dataDir ?? defaultDataDir()
+  const node = await createShoalNode({ ...config, dataDir, provider: config.role === 'gpu-provider' || config.role === 'capture-provider' ? config.provider : undefined })
+  const startedAt = Date.now()
+  const token = randomBytes(24).toString('base64url')
+  const live = new Map<string, LiveJob>()
+  let providerRole: ProviderRole | undefined
+  let draining = false
+  let api: ApiServer
+  let metrics: ShoalNodeMetrics
+  try {
+    metrics = registerShoalMetrics(node)
+    providerRole = startProviderRole(node, config, live)
+    api = await startApiServer({
+      node,
+      port: config.apiPort,
+      token,
+      version: VERSION,
+      startedAt,
+      draining: () => draining,
+      jobs: createJobApi(node, live, metrics),
+      statusExtra: async () => ({ capabilities: capabilities(node), jobs: [...live.values()] })
+    })
+  } catch (err) {
+    providerRole?.stop()
+    await node.stop()
+    throw err
+  }
+  await writeApiInfo(dataDir, { host: API_HOST, port: api.port, token, pid: process.pid, peerId: node.peerId.toString(), startedAt })
+
+  let stopping: Promise<void> | undefined
+  return {
+    node,
+    dataDir,
+    api,
+    metrics,
+    async stop (options: ShutdownOptions = {}) {
+      stopping ??= (async () => {
+        const grace = options.grace ?? config.shutdownGraceMs
+        const requesting = (): number => [...live.values()].filter(j => j.side === 'requester').length
+        draining = true
+        // no more quotes from the job board, no re-advertising; running jobs stay listed
+        providerRole?.stopOffering()
+        const running = node.services.work.load.running
+        if (running > 0 || requesting() > 0) {
+          options.log?.(`draining: ${running} running job(s), ${requesting()} submitted job(s); waiting up to ${grace} ms`)
+        }
+        const result = await drainShoalNode(node, { timeout: grace, busy: () => requesting() > 0 })
+        options.onDrained?.(result)
+        if (result.handedBack > 0) options.log?.(`handed back ${result.handedBack} job(s) still running after ${grace} ms`)
+        providerRole?.stop()
+        await removeApiInfo(dataDir)
+        await api.close()
+        // services stop (discovery withdraws, the receipt store drains its writes); the datastore closes last
+        await node.stop()
+      })()
+      await stopping
+    }
+  }
+}
+
+/** What this node advertises, from the capability record discovery serves. */
+function capabilities (node: ShoalNode): unknown[] {
+  const record = node.services.discovery.currentRecord
+  if (record === undefined) return []
+  const v = record.value
+  return [{
+    gpus: v.gpus.map(g => ({ model: g.model, class: g.class, vramMib: g.vramMib, count: g.count })),
+    sensors: v.sensors,
+    geohash: v.geohash,
+    price: v.price,
+    concurrency: v.concurrency,
+    freeSlots: v.freeSlots,
+    expiresMs: v.expiresMs
+  }]
+}

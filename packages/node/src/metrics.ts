@@ -1,0 +1,52 @@
+import type { ShoalNode } from './node.js'
+import type { CounterGroup } from '@libp2p/interface'
+
+/** Counters the node keeps on top of what libp2p and the Shoal services register themselves. */
+export interface ShoalNodeMetrics {
+  /** receipts stored, by `state` (countersigned, pending) and equivocations seen */
+  receipts?: CounterGroup<'countersigned' | 'pending' | 'equivocation'>
+  /** jobs seen by this node, by event */
+  jobs?: CounterGroup
+  /** routing choices made by this node, by outcome */
+  routing?: CounterGroup
+}
+
+/**
+ * Register the node-level Shoal metrics in the node's metrics (no-op when
+ * metrics are off): receipt counters fed by the receipt store's events, and
+ * gauges computed at scrape time (peers, receipt log length, topics).
+ */
+export function registerShoalMetrics (node: ShoalNode): ShoalNodeMetrics {
+  const metrics = node.metrics
+  if (metrics == null) return {}
+  const receipts = metrics.registerCounterGroup('shoal_node_receipts_total', {
+    label: 'state',
+    help: 'Work receipts stored by this node, by state, and equivocations detected'
+  }) as CounterGroup<'countersigned' | 'pending' | 'equivocation'>
+  const store = node.services.receipts
+  store.addEventListener('receipt:added', () => { receipts.increment({ countersigned: true }) })
+  store.addEventListener('receipt:pending', () => { receipts.increment({ pending: true }) })
+  store.addEventListener('receipt:equivocation', () => { receipts.increment({ equivocation: true }) })
+
+  metrics.registerMetric('shoal_node_receipt_log_length', {
+    help: 'Entries in the hash-linked receipt log',
+    calculate: () => store.head().length
+  })
+  metrics.registerMetric('shoal_node_peers', {
+    help: 'Connected peers',
+    calculate: () => node.getPeers().length
+  })
+  metrics.registerMetric('shoal_node_topics', {
+    help: 'Gossipsub topics this node subscribes to',
+    calculate: () => node.services.pubsub.getTopics().length
+  })
+  const jobs = metrics.registerCounterGroup('shoal_node_jobs_total', {
+    label: 'event',
+    help: 'Jobs submitted, served, completed and failed by this node'
+  })
+  const routing = metrics.registerCounterGroup('shoal_node_routing_choices_total', {
+    label: 'outcome',
+    help: 'Routing decisions made for submitted jobs, by outcome'
+  })
+  return { receipts, jobs, routing }
+}

@@ -1,0 +1,204 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { autoNAT } from '@libp2p/autonat'
+import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { MemoryDatastore } from 'datastore-core'
+import { createLibp2p } from 'libp2p'
+import { Registry } from 'prom-client'
+import { parseConfig, resolveConfig } from './config.js'
+import { SHOAL_DHT_PROTOCOL } from './constants.js'
+import { ensureDataDir, loadOrCreateIdentity, openDatastore } from './data-dir.js'
+import { PortInUseError } from './errors.js'
+import { JOB_BOARD_SCORE_THRESHOLDS, jobBoardScoreParams } from '@shoal/job-board'
+import { shoalServices } from './services.js'
+import { VERSION } from './version.js'
+import type { ResolvedConfig, ShoalNodeConfig } from './config.js'
+import type { ShoalCoreServices, ShoalServicesInit } from './services.js'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify } from '@libp2p/identify'
+import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { Datastore } from 'interface-datastore'
+import type { Libp2pOptions, ServiceFactoryMap } from 'libp2p'
+
+/** The stock libp2p services of a Shoal full node, by key. */
+// a type literal, not an interface: libp2p's ServiceMap needs an index signature
+export type ShoalStackServices = {
+  identify: Identify
+  ping: Ping
+  /** Kademlia on `/shoal/kad/1.0.0` */
+  dht: KadDHT
+  pubsub: GossipSub
+  /** present unless `reachability.autonat` is false */
+  autonat?: unknown
+  /** present unless `reachability.holePunching` is false */
+  dcutr?: unknown
+  /** present when `reachability.relayServer` is true (bootstrap role) */
+  relay?: CircuitRelayService
+}
+
+/** Every service of a Shoal full node, by key. */
+export type ShoalServices = ShoalStackServices & ShoalCoreServices
+
+/** A Shoal full node: a libp2p node with the Shoal services. */
+export type ShoalNode = Libp2p<ShoalServices>
+
+/** Options of `createShoalNode()`: the config file's fields, plus what only code can pass. */
+export interface ShoalNodeOptions extends ShoalNodeConfig {
+  /**
+   * the node's key; by default loaded from (or created in) `dataDir`, or a
+   * fresh one when there is no `dataDir`
+   */
+  privateKey?: PrivateKey
+  /**
+   * where the peer store, receipts, vouchers and DHT records live; by default
+   * LevelDB in `<dataDir>/datastore`, or memory when there is no `dataDir`
+   */
+  datastore?: Datastore
+  /** Prometheus registry to put the metrics in @default a new registry per node */
+  metricsRegistry?: Registry
+  /** options of the Shoal services (merged over what the config implies) */
+  services?: Omit<ShoalServicesInit, 'role' | 'provider'>
+  /** start the node before returning it @default true */
+  start?: boolean
+}
+
+const registries = new WeakMap<object, Registry>()
+const configs = new WeakMap<object, ResolvedConfig>()
+
+/** The Prometheus registry holding a node's metrics (undefined when metrics are off). */
+export function metricsRegistry (node: ShoalNode): Registry | undefined {
+  return registries.get(node)
+}
+
+/** The resolved configuration a node was created with. */
+export function nodeConfig (node: ShoalNode): ResolvedConfig | undefined {
+  return configs.get(node)
+}
+
+/** Build the libp2p options of a Shoal node from a resolved config (no I/O). */
+export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?: PrivateKey, datastore?: Datastore, metricsRegistry?: Registry, services?: ShoalNodeOptions['services'] } = {}): Libp2pOptions<ShoalServices> {
+  const { reachability, dht } = config
+  const services: ServiceFactoryMap<ShoalServices> = {
+    identify: identify(),
+    ping: ping(),
+    dht: kadDHT({
+      protocol: SHOAL_DHT_PROTOCOL,
+      clientMode: dht.mode === 'client',
+      peerInfoMapper: dht.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper
+    }),
+    pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, scoreParams: jobBoardScoreParams(), scoreThresholds: JOB_BOARD_SCORE_THRESHOLDS }),
+    ...shoalServices({ role: config.role, provider: config.provider, ...extra.services })
+  }
+  if (reachability.autonat) services.autonat = autoNAT()
+  if (reachability.holePunching) services.dcutr = dcutr()
+  if (reachability.relayServer) services.relay = circuitRelayServer()
+
+  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap }))
+  if (config.mdns) peerDiscovery.push(mdns())
+
+  const listen = [...config.listen]
+  // a relay client only gets relayed addresses if it asks for a reservation
+  if (reachability.relayClient && !reachability.relayServer && !listen.includes('/p2p-circuit')) listen.push('/p2p-circuit')
+
+  return {
+    privateKey: extra.privateKey,
+    datastore: extra.datastore,
+    nodeInfo: { name: 'shoal', version: VERSION },
+    addresses: { listen, announce: config.announce },
+    transports: [tcp(), ...(reachability.relayClient ? [circuitRelayTransport()] : [])],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    metrics: config.metrics ? prometheusMetrics({ registry: extra.metricsRegistry }) : undefined,
+    services
+  }
+}
+
+function findErrorCode (err: any, code: string, depth = 0): boolean {
+  if (err == null || depth > 5) return false
+  if (err.code === code || String(err.message ?? '').includes(code)) return true
+  if (Array.isArray(err.errors) && err.errors.some((e: any) => findErrorCode(e, code, depth + 1))) return true
+  return findErrorCode(err.cause, code, depth + 1)
+}
+
+/**
+ * Create (and by default start) a Shoal full node: TCP, noise, yamux, the
+ * Shoal Kademlia DHT, gossipsub, identify, ping, AutoNAT, circuit relay v2,
+ * DCUtR, mDNS, bootstrap, Prometheus metrics and the Shoal services, with
+ * the defaults of its role.
+ *
+ * With `dataDir` the identity (`identity.key`) and every store (LevelDB)
+ * persist there; without it the node lives in memory.
+ *
+ * @example
+ *
+ * ```ts
+ * const node = await createShoalNode({ role: 'requester', listen: ['/ip4/127.0.0.1/tcp/0'], dataDir: './shoal-data' })
+ * console.log(node.peerId.toString(), node.getMultiaddrs())
+ * await node.stop()
+ * ```
+ */
+export async function createShoalNode (options: ShoalNodeOptions = {}): Promise<ShoalNode> {
+  const { privateKey: givenKey, datastore: givenDatastore, metricsRegistry: givenRegistry, services, start, ...fileFields } = options
+  const config = resolveConfig(parseConfig(fileFields))
+  let privateKey = givenKey
+  let datastore: Datastore | undefined = givenDatastore
+  if (config.dataDir !== undefined) {
+    await ensureDataDir(config.dataDir)
+    privateKey ??= (await loadOrCreateIdentity(config.dataDir)).privateKey
+    // libp2p starts and stops it with the node, closing it after every service stopped
+    datastore ??= await openDatastore(config.dataDir)
+  }
+  datastore ??= new MemoryDatastore()
+  const registry = config.metrics ? (givenRegistry ?? new Registry()) : undefined
+  const libp2pOptions = shoalLibp2pOptions(config, { privateKey, datastore, metricsRegistry: registry, services })
+
+  let node: ShoalNode
+  try {
+    node = await createLibp2p({ ...libp2pOptions, start: false })
+  } catch (err) {
+    if (datastore !== givenDatastore) await (datastore as any).close?.()
+    throw err
+  }
+  if (registry !== undefined) registries.set(node, registry)
+  configs.set(node, config)
+  if (start !== false) {
+    await startShoalNode(node)
+  }
+  return node
+}
+
+/**
+ * Start a node made with `createShoalNode({ start: false })`: an occupied
+ * port becomes `PortInUseError`, and `dht.mode: server` is applied.
+ */
+export async function startShoalNode (node: ShoalNode): Promise<void> {
+  const config = configs.get(node)
+  try {
+    await node.start()
+  } catch (err: any) {
+    // libp2p has stopped what it started (and closed the datastore) by now
+    await Promise.resolve(node.stop()).catch(() => {})
+    if (findErrorCode(err, 'EADDRINUSE')) {
+      const where = config?.listen.join(', ') ?? 'the listen address'
+      throw new PortInUseError(where, `cannot listen on ${where}: address already in use (is another node running on this port?)`, { cause: err })
+    }
+    throw err
+  }
+  if (config?.dht.mode === 'server') {
+    await node.services.dht.setMode('server')
+  }
+}

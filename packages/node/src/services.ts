@@ -1,0 +1,142 @@
+import { discovery } from '@shoal/discovery'
+import { jobBoard } from '@shoal/job-board'
+import { receiptStore } from '@shoal/receipts'
+import { JobKind } from '@shoal/records'
+import { router } from '@shoal/router'
+import { Work, commandExecutor, functionExecutor, gpuClass, priceBidPolicy } from '@shoal/work'
+import { registerWorkGate, WorkGate } from './drain.js'
+import type { ExecutorConfig, ProviderConfig, ShoalRole } from './config.js'
+import type { Discovery, DiscoveryComponents, DiscoveryInit } from '@shoal/discovery'
+import type { JobBoard, JobBoardComponents, JobBoardInit } from '@shoal/job-board'
+import type { ReceiptStore, ReceiptStoreComponents, ReceiptStoreInit } from '@shoal/receipts'
+import type { Gpu } from '@shoal/records'
+import type { Router, RouterComponents, RouterInit } from '@shoal/router'
+import type { Executor, WorkComponents, WorkInit } from '@shoal/work'
+
+/**
+ * The Shoal services, by the key they have on a node. Each one is a libp2p
+ * service built by its package's factory.
+ */
+// a type literal, not an interface: libp2p's ServiceMap needs an index signature
+export type ShoalCoreServices = {
+  /** signed work receipts on the node's datastore (`@shoal/receipts`) */
+  receipts: ReceiptStore
+  /** RTT, coordinates, scoring, failover (`@shoal/router`) */
+  router: Router
+  /** gossiped job announcements (`@shoal/job-board`) */
+  jobs: JobBoard
+  /** capability records in the DHT (`@shoal/discovery`) */
+  discovery: Discovery
+  /** the `/shoal/work/1.0.0` protocol: quotes, assignments, results, receipts (`@shoal/work`) */
+  work: Work
+}
+
+/**
+ * The factories `shoalServices()` returns, typed with the components each
+ * one needs, so that spreading them into your own `services` only compiles
+ * when your node has what they depend on.
+ */
+export interface ShoalServiceFactories {
+  receipts: (components: ReceiptStoreComponents) => ReceiptStore
+  router: (components: RouterComponents) => Router
+  jobs: (components: JobBoardComponents) => JobBoard
+  discovery: (components: DiscoveryComponents) => Discovery
+  work: (components: WorkComponents) => Work
+}
+
+/** Options of `shoalServices()`. */
+export interface ShoalServicesInit {
+  /** what the node does; provider roles serve `provider` @default 'requester' */
+  role?: ShoalRole
+  /** what a provider offers (needed by the provider roles) */
+  provider?: ProviderConfig
+  /** options passed to `receiptStore()` */
+  receipts?: ReceiptStoreInit
+  /** options passed to `router()` */
+  router?: RouterInit
+  /** options passed to `jobBoard()` (merged over the role's interests) */
+  jobs?: JobBoardInit
+  /** options passed to `discovery()` */
+  discovery?: DiscoveryInit
+  /** options passed to `work()` (merged over the provider's executor, price and concurrency) */
+  work?: WorkInit
+}
+
+/** The executor a provider config describes. */
+export function executorFromConfig (config: ExecutorConfig): Executor {
+  if (config.type === 'echo') {
+    return functionExecutor(input => input)
+  }
+  return commandExecutor({ command: config.command, args: config.args, timeoutMs: config.timeoutMs })
+}
+
+/** The GPUs a provider config offers, with their matching class (`consumer-24g`, ...). */
+export function gpusFromConfig (provider: ProviderConfig): Gpu[] {
+  return (provider.gpus ?? []).map(g => ({ model: g.model, class: g.class ?? gpuClass(g.model, g.vramMib), vramMib: g.vramMib, count: g.count ?? 1 }))
+}
+
+/** Whether this role offers work to the network. */
+export function isProviderRole (role: ShoalRole | undefined): boolean {
+  return role === 'gpu-provider' || role === 'capture-provider'
+}
+
+/**
+ * The Shoal services as libp2p service factories, to add to a node of your
+ * own. They need `identify`, `ping` (`@libp2p/ping`), `pubsub`
+ * (`@libp2p/gossipsub`) and `dht` (`@libp2p/kad-dht`, ideally on
+ * `SHOAL_DHT_PROTOCOL`) services, and a persistent `datastore` if receipts
+ * should survive restarts.
+ *
+ * @example
+ *
+ * ```ts
+ * const node = await createLibp2p({
+ *   datastore,
+ *   // transports, encrypters, muxers...
+ *   services: {
+ *     identify: identify(), ping: ping(), pubsub: gossipsub(),
+ *     dht: kadDHT({ protocol: SHOAL_DHT_PROTOCOL }),
+ *     ...shoalServices()
+ *   }
+ * })
+ * ```
+ */
+export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactories {
+  const provider = isProviderRole(init.role) ? init.provider : undefined
+  const kinds = init.role === 'gpu-provider' ? [JobKind.GPU_INFERENCE, JobKind.GPU_BATCH] : init.role === 'capture-provider' ? [JobKind.CAPTURE] : []
+  const regions = provider?.region != null && provider.region !== '' ? [provider.region] : undefined
+  const workInit: WorkInit = {}
+  if (provider?.executor != null) workInit.executor = executorFromConfig(provider.executor)
+  if (provider?.price != null) workInit.price = provider.price
+  if (provider?.concurrency != null) workInit.concurrency = provider.concurrency
+  const merged: WorkInit = { ...workInit, ...init.work }
+  // libp2p hands every service factory of a node the same components object:
+  // it ties the router of a node to the gate of the same node's work service
+  const gates = new WeakMap<object, WorkGate>()
+  const gateOf = (components: object): WorkGate => {
+    let gate = gates.get(components)
+    if (gate === undefined) {
+      gate = new WorkGate()
+      gates.set(components, gate)
+    }
+    return gate
+  }
+  return {
+    receipts: receiptStore(init.receipts),
+    router: (components) => {
+      const gate = gateOf(components)
+      // late binding asks providers for their load: answer with the work service's real slots
+      const load = init.router?.load ?? (merged.executor != null ? () => gate.load() : undefined)
+      return router({ ...init.router, load })(components)
+    },
+    jobs: jobBoard({ serve: kinds.length > 0 ? { kinds, regions } : undefined, ...init.jobs }),
+    discovery: discovery(init.discovery),
+    work: (components) => {
+      const gate = gateOf(components)
+      const bidPolicy = merged.bidPolicy ?? (merged.price != null ? priceBidPolicy({ price: merged.price }) : undefined)
+      const service = new Work(components, { ...merged, bidPolicy: gate.bidPolicy(bidPolicy), executor: gate.executor(merged.executor) })
+      registerWorkGate(service, gate)
+      return service
+    }
+  }
+}

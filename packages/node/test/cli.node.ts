@@ -1,0 +1,305 @@
+import { strict as assert } from 'node:assert'
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
+
+// dist/test/cli.node.js -> dist/src/cli.js
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url))
+
+/** Loopback only, no mDNS, no NAT machinery, DHT server with private addresses: a local testnet. */
+const LOCAL = {
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  mdns: false,
+  apiPort: 0,
+  dht: { mode: 'server', allowPrivateAddresses: true },
+  reachability: { autonat: false, relayClient: false, holePunching: false }
+}
+
+const PROVIDER = {
+  ...LOCAL,
+  role: 'gpu-provider',
+  provider: {
+    gpus: [{ model: 'RTX 4090', vramMib: 24576 }],
+    price: { perUnit: 2, currency: 'USDC', unit: 'gpu-second' },
+    // the command executor, with the running node as the program: no dependency on the host's tools
+    executor: { type: 'command', command: process.execPath, args: ['-e', 'process.stdin.pipe(process.stdout)'] }
+  }
+}
+
+/** Echo after a delay: the job input on stdin comes back on stdout `process.argv[1]` ms after stdin ends. */
+const SLOW_ECHO = "const c = []; process.stdin.on('data', d => c.push(d)).on('end', () => setTimeout(() => process.stdout.write(Buffer.concat(c)), Number(process.argv[1])))"
+
+interface Running {
+  child: ChildProcess
+  dataDir: string
+  stdout: () => string
+  stderr: () => string
+  exited: Promise<number | null>
+}
+
+interface Result { code: number | null, stdout: string, stderr: string }
+
+describe('shoal CLI (separate processes)', function () {
+  this.timeout(120_000)
+  let root: string
+  let children: ChildProcess[] = []
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'shoal-cli-'))
+  })
+
+  afterEach(async () => {
+    for (const child of children) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    }
+    children = []
+    await rm(root, { recursive: true, force: true })
+  })
+
+  async function writeConfig (name: string, config: unknown): Promise<string> {
+    const path = join(root, name)
+    await writeFile(path, JSON.stringify(config))
+    return path
+  }
+
+  function spawnCli (args: string[], stdin?: string): ChildProcess {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, SHOAL_DATA_DIR: '', XDG_DATA_HOME: join(root, 'xdg') }, stdio: ['pipe', 'pipe', 'pipe'] })
+    children.push(child)
+    if (stdin !== undefined) child.stdin?.end(stdin)
+    else child.stdin?.end()
+    return child
+  }
+
+  async function run (args: string[], stdin?: string): Promise<Result> {
+    const child = spawnCli(args, stdin)
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.on('data', (d) => { stdout += d })
+    child.stderr?.on('data', (d) => { stderr += d })
+    const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
+    return { code, stdout, stderr }
+  }
+
+  async function runJson (args: string[]): Promise<any> {
+    const result = await run([...args, '--json'])
+    assert.equal(result.code, 0, `shoal ${args.join(' ')} failed: ${result.stderr}`)
+    return JSON.parse(result.stdout)
+  }
+
+  /** Start a node and wait until its API answers (api.json written). */
+  async function startNode (name: string, configPath: string, extra: string[] = []): Promise<Running> {
+    const dataDir = join(root, name)
+    const child = spawnCli(['node', 'start', '--config', configPath, '--data-dir', dataDir, ...extra])
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.on('data', (d) => { stdout += d })
+    child.stderr?.on('data', (d) => { stderr += d })
+    const exited = new Promise<number | null>(resolve => child.on('exit', resolve))
+    const deadline = Date.now() + 30_000
+    while (true) {
+      if (child.exitCode !== null) assert.fail(`node ${name} exited with ${child.exitCode}: ${stderr}`)
+      try {
+        JSON.parse(await readFile(join(dataDir, 'api.json'), 'utf8'))
+        break
+      } catch {}
+      if (Date.now() > deadline) assert.fail(`node ${name} did not start: ${stderr}`)
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    return { child, dataDir, stdout: () => stdout, stderr: () => stderr, exited }
+  }
+
+  async function stopNode (node: Running): Promise<number | null> {
+    node.child.kill('SIGTERM')
+    return node.exited
+  }
+
+  async function waitFor<T> (what: string, fn: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + 30_000
+    while (true) {
+      const value = await fn()
+      if (value !== undefined) return value
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+  }
+
+  it('three nodes join through a bootstrap node, a job gets a countersigned receipt on both sides, restarts keep identity and receipts', async () => {
+    const local = await writeConfig('local.json', LOCAL)
+    const bootstrap = await startNode('bootstrap', local, ['--role', 'bootstrap'])
+    const bootId = await runJson(['id', '--data-dir', bootstrap.dataDir])
+    const bootAddr = bootId.addrs[0]
+    assert.match(bootAddr, /\/p2p\//)
+
+    const providerConfig = await writeConfig('provider.json', PROVIDER)
+    let provider = await startNode('provider', providerConfig, ['--bootstrap', bootAddr])
+    const requester = await startNode('requester', local, ['--bootstrap', bootAddr])
+    const providerId = (await runJson(['id', '--data-dir', provider.dataDir])).peerId
+    const requesterId = (await runJson(['id', '--data-dir', requester.dataDir])).peerId
+
+    // everyone sees everyone (the bootstrap node's DHT introduces provider and requester)
+    await waitFor('the bootstrap node to see both', async () => {
+      const peers: any[] = await runJson(['peers', '--data-dir', bootstrap.dataDir])
+      const ids = peers.map(p => p.peerId)
+      return ids.includes(providerId) && ids.includes(requesterId) ? true : undefined
+    })
+    const status = await runJson(['status', '--data-dir', requester.dataDir])
+    assert.equal(status.peerId, requesterId)
+    assert.equal(status.role, 'requester')
+    assert.ok(status.peers.some((p: any) => p.peerId === bootId.peerId))
+    const providerStatus = await waitFor('the provider to advertise', async () => {
+      const s = await runJson(['status', '--data-dir', provider.dataDir])
+      return s.capabilities.length > 0 ? s : undefined
+    })
+    assert.equal(providerStatus.capabilities[0].gpus[0].class, 'consumer-24g')
+    assert.ok(providerStatus.topics.length > 0, 'a GPU provider subscribes to the GPU job topics')
+
+    // submit a job with the CLI and follow it until the receipt
+    const submitted = await run(['job', 'submit', '--data-dir', requester.dataDir, '--workload', 'echo', '--gpu-class', 'consumer-24g', '--input', '-', '--timeout', '60000', '--json'], 'hello shoal')
+    assert.equal(submitted.code, 0, `job submit failed: ${submitted.stderr}`)
+    const final = JSON.parse(submitted.stdout)
+    assert.equal(final.stage, 'receipt')
+    assert.equal(Buffer.from(final.output, 'base64').toString(), 'hello shoal')
+    const receiptId = final.receipt.id
+
+    // the countersigned receipt is in both nodes' stores
+    const mine: any[] = await runJson(['receipts', 'list', '--data-dir', requester.dataDir])
+    assert.deepEqual(mine.map(r => r.id), [receiptId])
+    assert.equal(mine[0].state, 'countersigned')
+    assert.equal(mine[0].provider, providerId)
+    assert.equal(mine[0].requester, requesterId)
+    const theirs = await waitFor('the provider to store the countersigned receipt', async () => {
+      const list: any[] = await runJson(['receipts', 'list', '--data-dir', provider.dataDir])
+      return list.length > 0 ? list : undefined
+    })
+    assert.deepEqual(theirs.map(r => r.id), [receiptId])
+    assert.equal((await runJson(['receipts', 'verify', '--data-dir', provider.dataDir])).ok, true)
+
+    // /metrics answers with libp2p's and Shoal's metrics
+    const metrics = await run(['metrics', '--data-dir', requester.dataDir])
+    assert.equal(metrics.code, 0, metrics.stderr)
+    assert.match(metrics.stdout, /libp2p_data_transfer_bytes_total/)
+    assert.match(metrics.stdout, /shoal_node_receipt_log_length 1/)
+    assert.match(metrics.stdout, /shoal_node_jobs_total\{event="completed"\} 1/)
+
+    // restart the provider: same identity, the receipt is still there
+    assert.equal(await stopNode(provider), 0, provider.stderr())
+    provider = await startNode('provider', providerConfig, ['--bootstrap', bootAddr])
+    assert.equal((await runJson(['id', '--data-dir', provider.dataDir])).peerId, providerId)
+    const after: any[] = await runJson(['receipts', 'list', '--data-dir', provider.dataDir])
+    assert.deepEqual(after.map(r => r.id), [receiptId])
+    assert.equal((await runJson(['receipts', 'verify', '--data-dir', provider.dataDir])).ok, true)
+
+    // a clean shutdown on SIGTERM removes api.json and exits 0
+    assert.equal(await stopNode(requester), 0, requester.stderr())
+    await assert.rejects(readFile(join(requester.dataDir, 'api.json')))
+  })
+
+  it('SIGTERM mid-job: the provider finishes the running job, the receipt reaches both sides, then it exits cleanly', async () => {
+    const local = await writeConfig('local.json', LOCAL)
+    const slowConfig = await writeConfig('slow.json', { ...PROVIDER, provider: { ...PROVIDER.provider, executor: { type: 'command', command: process.execPath, args: ['-e', SLOW_ECHO, '4000'] } } })
+    const provider = await startNode('provider', slowConfig)
+    const providerId = await runJson(['id', '--data-dir', provider.dataDir])
+    const requester = await startNode('requester', local, ['--bootstrap', providerId.addrs[0]])
+    await waitFor('the provider to advertise', async () => {
+      const s = await runJson(['status', '--data-dir', provider.dataDir])
+      return s.capabilities.length > 0 ? true : undefined
+    })
+
+    const submit = run(['job', 'submit', '--data-dir', requester.dataDir, '--workload', 'slow-echo', '--gpu-class', 'consumer-24g', '--input', '-', '--timeout', '60000', '--json'], 'finish before you go')
+    await waitFor('the job to run on the provider', async () => {
+      const jobs: any[] = await runJson(['jobs', '--data-dir', provider.dataDir])
+      return jobs.some(j => j.side === 'provider') ? true : undefined
+    })
+    provider.child.kill('SIGTERM')
+
+    const submitted = await submit
+    assert.equal(submitted.code, 0, `job submit failed: ${submitted.stderr}`)
+    const final = JSON.parse(submitted.stdout)
+    assert.equal(final.stage, 'receipt')
+    assert.equal(Buffer.from(final.output, 'base64').toString(), 'finish before you go')
+    assert.equal(await provider.exited, 0, provider.stderr())
+    assert.match(provider.stderr(), /draining: 1 running job/)
+    assert.doesNotMatch(provider.stderr(), /handed back \d+ job/)
+
+    // the provider stored the countersigned receipt before its store closed
+    const restarted = await startNode('provider', slowConfig)
+    const theirs: any[] = await runJson(['receipts', 'list', '--data-dir', restarted.dataDir])
+    assert.deepEqual(theirs.map(r => [r.id, r.state]), [[final.receipt.id, 'countersigned']])
+    assert.equal(await stopNode(restarted), 0)
+    assert.equal(await stopNode(requester), 0)
+  })
+
+  it('a bad config exits non-zero naming the bad field', async () => {
+    const bad = await writeConfig('bad.json', { ...LOCAL, listen: ['localhost:4001'] })
+    const result = await run(['node', 'start', '--config', bad, '--data-dir', join(root, 'bad')])
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /ConfigError: listen\[0\]: not a multiaddr/)
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
+  })
+
+  it('a bad flag exits non-zero naming the flag', async () => {
+    const local = await writeConfig('local.json', LOCAL)
+    const result = await run(['node', 'start', '--config', local, '--data-dir', join(root, 'x'), '--role', 'miner'])
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /ConfigError: --role: expected one of/)
+  })
+
+  it('an occupied port exits non-zero with a clear message', async () => {
+    const server = createServer()
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as any).port
+    try {
+      const config = await writeConfig('busy.json', { ...LOCAL, listen: [`/ip4/127.0.0.1/tcp/${port}`] })
+      const result = await run(['node', 'start', '--config', config, '--data-dir', join(root, 'busy')])
+      assert.equal(result.code, 1)
+      assert.match(result.stderr, /PortInUseError: .*address already in use/)
+
+      const apiBusy = await writeConfig('api-busy.json', { ...LOCAL, apiPort: port })
+      const second = await run(['node', 'start', '--config', apiBusy, '--data-dir', join(root, 'api-busy')])
+      assert.equal(second.code, 1)
+      assert.match(second.stderr, /PortInUseError: cannot start the HTTP API/)
+    } finally {
+      server.close()
+    }
+  })
+
+  it('an unreadable data dir or a corrupt identity exits non-zero and is left untouched', async () => {
+    const local = await writeConfig('local.json', LOCAL)
+    const notADir = join(root, 'file')
+    await writeFile(notADir, 'not a directory')
+    const result = await run(['node', 'start', '--config', local, '--data-dir', notADir])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /DataDirError: .*not a directory/)
+
+    const corrupt = join(root, 'corrupt')
+    const first = await startNode('corrupt', local)
+    assert.equal(await stopNode(first), 0)
+    await writeFile(join(corrupt, 'identity.key'), 'garbage')
+    const again = await run(['node', 'start', '--config', local, '--data-dir', corrupt])
+    assert.equal(again.code, 1)
+    assert.match(again.stderr, /IdentityError: .*corrupt/)
+    assert.equal(await readFile(join(corrupt, 'identity.key'), 'utf8'), 'garbage', 'the key file is never replaced')
+  })
+
+  it('a corrupt datastore exits non-zero and is not wiped', async () => {
+    const local = await writeConfig('local.json', LOCAL)
+    const node = await startNode('store', local)
+    assert.equal(await stopNode(node), 0)
+    const current = join(node.dataDir, 'datastore', 'CURRENT')
+    await writeFile(current, 'garbage without newline')
+    const result = await run(['node', 'start', '--config', local, '--data-dir', node.dataDir])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /StoreError: .*corrupt/)
+    assert.equal(await readFile(current, 'utf8'), 'garbage without newline')
+  })
+
+  it('read commands without a running node say so', async () => {
+    const result = await run(['status', '--data-dir', join(root, 'nothing')])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /ApiError: no running node found/)
+  })
+})

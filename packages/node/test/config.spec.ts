@@ -1,0 +1,141 @@
+import { strict as assert } from 'node:assert'
+import fc from 'fast-check'
+import { configFromEnv, parseConfig, parseConfigText, resolveConfig } from '../src/config.js'
+import { DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_GRACE } from '../src/constants.js'
+
+const PEER = '12D3KooWLQpEFwiqwmxzTSkXTXTEMR6kETJ2iCp563tq7GUGUEmF'
+
+function configError (fn: () => unknown): { field: string, message: string } {
+  try {
+    fn()
+  } catch (err: any) {
+    assert.equal(err.name, 'ConfigError', `expected ConfigError, got ${err.name}: ${err.message}`)
+    return err
+  }
+  assert.fail('expected a ConfigError')
+}
+
+describe('config', () => {
+  it('accepts an empty config and fills in requester defaults', () => {
+    const config = resolveConfig(parseConfig({}))
+    assert.equal(config.role, 'requester')
+    assert.deepEqual(config.listen, DEFAULT_LISTEN)
+    assert.equal(config.apiPort, DEFAULT_API_PORT)
+    assert.equal(config.mdns, true)
+    assert.equal(config.dht.mode, 'auto')
+    assert.equal(config.reachability.relayServer, false)
+    assert.equal(config.provider, undefined)
+  })
+
+  it('gives the bootstrap role a DHT server and a relay server', () => {
+    const config = resolveConfig({ role: 'bootstrap' })
+    assert.equal(config.dht.mode, 'server')
+    assert.equal(config.reachability.relayServer, true)
+  })
+
+  it('names the bad field: listen[0]: not a multiaddr', () => {
+    const err = configError(() => parseConfig({ listen: ['/ip4/127.0.0.1/tcp/0', 'localhost:4001'].reverse() }))
+    assert.equal(err.field, 'listen[0]')
+    assert.equal(err.message, 'listen[0]: not a multiaddr')
+  })
+
+  it('names nested fields', () => {
+    const err = configError(() => parseConfig({ provider: { gpus: [{ model: 'A100', vramMib: 81920 }, { model: 'x', vramMib: -1 }] } }))
+    assert.equal(err.field, 'provider.gpus[1].vramMib')
+  })
+
+  it('refuses unknown options (typos)', () => {
+    const err = configError(() => parseConfig({ lisen: [] }))
+    assert.equal(err.field, 'lisen')
+    assert.match(err.message, /unknown option/)
+  })
+
+  it('requires /p2p/ in bootstrap addresses', () => {
+    assert.equal(configError(() => parseConfig({ bootstrap: ['/ip4/1.2.3.4/tcp/4001'] })).field, 'bootstrap[0]')
+    assert.deepEqual(parseConfig({ bootstrap: [`/ip4/1.2.3.4/tcp/4001/p2p/${PEER}`] }).bootstrap, [`/ip4/1.2.3.4/tcp/4001/p2p/${PEER}`])
+  })
+
+  it('checks what a role needs', () => {
+    assert.equal(configError(() => resolveConfig({ role: 'gpu-provider' })).field, 'provider.gpus')
+    assert.equal(configError(() => resolveConfig({ role: 'gpu-provider', provider: { gpus: [{ model: 'RTX 4090', vramMib: 24576 }] } })).field, 'provider.executor')
+    assert.equal(configError(() => resolveConfig({ role: 'capture-provider' })).field, 'provider.sensors')
+    const ok = resolveConfig({ role: 'gpu-provider', provider: { gpus: [{ model: 'RTX 4090', vramMib: 24576 }], executor: { type: 'echo' } } })
+    assert.equal(ok.provider?.concurrency, 1)
+  })
+
+  it('merges layers: later wins, nested objects field by field', () => {
+    const config = resolveConfig({ apiPort: 1, dht: { mode: 'client' } }, { apiPort: 2, dht: { allowPrivateAddresses: true } })
+    assert.equal(config.apiPort, 2)
+    assert.deepEqual(config.dht, { mode: 'client', allowPrivateAddresses: true })
+  })
+
+  it('reads YAML and JSON text', () => {
+    assert.deepEqual(parseConfigText('role: bootstrap\nlisten:\n  - /ip4/0.0.0.0/tcp/4001\n'), { role: 'bootstrap', listen: ['/ip4/0.0.0.0/tcp/4001'] })
+    assert.deepEqual(parseConfigText('{"mdns": false}', 'node.json'), { mdns: false })
+    assert.deepEqual(parseConfigText(''), {})
+    assert.equal(configError(() => parseConfigText('{', 'node.json')).field, '')
+    assert.equal(configError(() => parseConfigText('role: [unclosed')).field, '')
+    assert.equal(configError(() => parseConfigText('- 1\n- 2\n')).field, '')
+  })
+
+  it('reads SHOAL_* variables and names the variable when one is wrong', () => {
+    assert.deepEqual(configFromEnv({ SHOAL_LISTEN: '/ip4/127.0.0.1/tcp/1, /ip4/127.0.0.1/tcp/2', SHOAL_MDNS: 'false', SHOAL_API_PORT: '0' }), {
+      listen: ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'], mdns: false, apiPort: 0
+    })
+    assert.equal(configError(() => configFromEnv({ SHOAL_API_PORT: 'eighty' })).field, 'SHOAL_API_PORT')
+    assert.equal(configError(() => configFromEnv({ SHOAL_ROLE: 'miner' })).field, 'SHOAL_ROLE')
+  })
+
+  it('reads the shutdown grace period from the file and SHOAL_SHUTDOWN_GRACE_MS', () => {
+    assert.equal(resolveConfig({}).shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE)
+    assert.equal(resolveConfig(parseConfig({ shutdownGraceMs: 0 })).shutdownGraceMs, 0)
+    assert.equal(resolveConfig(parseConfig({ shutdownGraceMs: 2500 }), configFromEnv({ SHOAL_SHUTDOWN_GRACE_MS: '500' })).shutdownGraceMs, 500)
+    assert.equal(configError(() => parseConfig({ shutdownGraceMs: -1 })).field, 'shutdownGraceMs')
+    assert.equal(configError(() => configFromEnv({ SHOAL_SHUTDOWN_GRACE_MS: 'soon' })).field, 'SHOAL_SHUTDOWN_GRACE_MS')
+  })
+
+  describe('properties', () => {
+    const fields = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'metrics', 'shutdownGraceMs', 'dht', 'reachability', 'provider']
+
+    function onlyConfigErrors (fn: () => unknown): void {
+      try {
+        fn()
+      } catch (err: any) {
+        if (err?.name !== 'ConfigError') throw err
+        assert.equal(typeof err.field, 'string')
+      }
+    }
+
+    it('random JSON never throws anything but ConfigError', () => {
+      fc.assert(fc.property(fc.jsonValue(), (value) => {
+        onlyConfigErrors(() => resolveConfig(parseConfig(value)))
+      }), { numRuns: 2000 })
+    })
+
+    it('random values under the known keys never throw anything but ConfigError', () => {
+      const value = fc.oneof(fc.jsonValue(), fc.anything(), fc.string(), fc.array(fc.string()))
+      const nested = fc.dictionary(fc.constantFrom('mode', 'allowPrivateAddresses', 'autonat', 'gpus', 'sensors', 'executor', 'price', 'region', 'concurrency', 'type', 'command'), value)
+      fc.assert(fc.property(fc.dictionary(fc.constantFrom(...fields), fc.oneof(value, nested)), (config) => {
+        onlyConfigErrors(() => resolveConfig(parseConfig(config)))
+      }), { numRuns: 2000 })
+    })
+
+    it('random text never throws anything but ConfigError', () => {
+      fc.assert(fc.property(fc.string({ maxLength: 200 }), fc.constantFrom('c.yaml', 'c.json'), (text, name) => {
+        onlyConfigErrors(() => parseConfigText(text, name))
+      }), { numRuns: 2000 })
+    })
+
+    it('a valid config survives JSON round trips unchanged', () => {
+      const config = fc.record({
+        role: fc.constantFrom('requester', 'bootstrap'),
+        listen: fc.array(fc.integer({ min: 0, max: 65535 }).map(p => `/ip4/127.0.0.1/tcp/${p}`), { maxLength: 4 }),
+        mdns: fc.boolean(),
+        apiPort: fc.integer({ min: 0, max: 65535 })
+      }, { requiredKeys: [] })
+      fc.assert(fc.property(config, (c) => {
+        assert.deepEqual(parseConfig(JSON.parse(JSON.stringify(c))), { ...c })
+      }))
+    })
+  })
+})

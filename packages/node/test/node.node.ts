@@ -1,0 +1,112 @@
+import { strict as assert } from 'node:assert'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { MemoryDatastore } from 'datastore-core'
+import { createLibp2p } from 'libp2p'
+import { createShoalNode, SHOAL_DHT_PROTOCOL, shoalServices } from '../src/index.js'
+import type { ShoalCoreServices, ShoalNode, ShoalNodeOptions } from '../src/index.js'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+
+const LOCAL: ShoalNodeOptions = {
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  mdns: false,
+  metrics: false,
+  dht: { mode: 'server', allowPrivateAddresses: true },
+  reachability: { autonat: false, relayClient: false, holePunching: false }
+}
+
+type EmbedderNode = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub, dht: KadDHT } & ShoalCoreServices>
+
+describe('createShoalNode and shoalServices (in process)', function () {
+  this.timeout(60_000)
+  let nodes: Array<ShoalNode | EmbedderNode> = []
+  let root: string
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'shoal-node-'))
+  })
+
+  afterEach(async () => {
+    await Promise.all(nodes.map(async n => n.stop()))
+    nodes = []
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it('creates a full node with every service, keyed as documented', async () => {
+    const node = await createShoalNode(LOCAL)
+    nodes.push(node)
+    for (const key of ['identify', 'ping', 'dht', 'pubsub', 'receipts', 'router', 'jobs', 'discovery', 'work']) {
+      assert.ok(key in node.services, `missing service ${key}`)
+    }
+    assert.equal(node.services.relay, undefined, 'no relay server outside the bootstrap role')
+    assert.ok(node.getProtocols().includes(SHOAL_DHT_PROTOCOL))
+    assert.ok(!node.getProtocols().includes('/ipfs/kad/1.0.0'), 'not on the IPFS DHT')
+  })
+
+  it('the bootstrap role runs a relay server', async () => {
+    const node = await createShoalNode({ ...LOCAL, role: 'bootstrap' })
+    nodes.push(node)
+    assert.notEqual(node.services.relay, undefined)
+    assert.equal(node.services.dht.getMode(), 'server')
+  })
+
+  it('keeps its identity and peer store in the data dir', async () => {
+    const dataDir = join(root, 'data')
+    const a = await createShoalNode({ ...LOCAL, dataDir })
+    const b = await createShoalNode(LOCAL)
+    nodes.push(b)
+    await a.dial(b.getMultiaddrs()[0])
+    const id = a.peerId.toString()
+    await a.stop()
+    assert.equal((await stat(join(dataDir, 'identity.key'))).mode & 0o777, 0o600)
+
+    const again = await createShoalNode({ ...LOCAL, dataDir })
+    nodes.push(again)
+    assert.equal(again.peerId.toString(), id)
+    assert.ok(await again.peerStore.has(b.peerId), 'the peer store survived the restart')
+  })
+
+  it('refuses a data dir another node holds', async () => {
+    const dataDir = join(root, 'held')
+    const a = await createShoalNode({ ...LOCAL, dataDir })
+    nodes.push(a)
+    await assert.rejects(createShoalNode({ ...LOCAL, dataDir }), (err: any) => err.name === 'DataDirLockedError')
+  })
+
+  it('embeds the Shoal services in a node built by hand and talks to a full node', async () => {
+    const full = await createShoalNode(LOCAL)
+    nodes.push(full)
+    const own: EmbedderNode = await createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      datastore: new MemoryDatastore(),
+      services: {
+        identify: identify(),
+        ping: ping(),
+        pubsub: gossipsub(),
+        dht: kadDHT({ protocol: SHOAL_DHT_PROTOCOL, peerInfoMapper: passthroughMapper, clientMode: false }),
+        ...shoalServices()
+      }
+    })
+    nodes.push(own)
+    await own.dial(full.getMultiaddrs()[0])
+    const rtt = await own.services.ping.ping(full.peerId)
+    assert.ok(rtt >= 0)
+    assert.equal(own.services.receipts.head().length, 0)
+    assert.ok(own.getProtocols().includes('/shoal/work/1.0.0'))
+  })
+})
