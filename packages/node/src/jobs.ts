@@ -110,7 +110,7 @@ export function startProviderRole (node: ShoalNode, config: ResolvedConfig, live
 
   // open market: answer jobs gossiped on the board with an unsolicited quote
   const onAnnounced = (evt: CustomEvent<any>): void => {
-    if (evt.detail?.source === 'self' || evt.detail?.from == null) return
+    if (evt.detail?.source === 'local' || evt.detail?.from == null) return
     work.onJobAnnounced(evt.detail.record).catch(() => {})
   }
   node.services.jobs.addEventListener('job:announced', onAnnounced)

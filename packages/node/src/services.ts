@@ -133,7 +133,16 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
     discovery: discovery(init.discovery),
     work: (components) => {
       const gate = gateOf(components)
-      const bidPolicy = merged.bidPolicy ?? (merged.price != null ? priceBidPolicy({ price: merged.price }) : undefined)
+      // quote only for jobs this provider can serve: its kinds, GPUs, sensors and region
+      const bidPolicy = merged.bidPolicy ?? (merged.price != null
+        ? priceBidPolicy({
+          price: merged.price,
+          kinds: kinds.length > 0 ? kinds : undefined,
+          gpus: provider != null ? gpusFromConfig(provider) : undefined,
+          sensors: provider?.sensors,
+          geohash: provider?.region
+        })
+        : undefined)
       const service = new Work(components, { ...merged, bidPolicy: gate.bidPolicy(bidPolicy), executor: gate.executor(merged.executor) })
       registerWorkGate(service, gate)
       return service

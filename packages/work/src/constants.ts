@@ -146,3 +146,11 @@ export const FAILURE_CODE = {
   badVoucher: 'bad-voucher',
   internal: 'internal'
 } as const
+
+/**
+ * Acknowledgements of streamed vouchers a requester skips while waiting for
+ * the acknowledgement of its countersigned receipt on the same stream
+ *
+ * @default 64
+ */
+export const MAX_STALE_ACKS = 64

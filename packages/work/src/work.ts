@@ -1,13 +1,13 @@
 import { serviceCapabilities, setMaxListeners, TypedEventEmitter } from '@libp2p/interface'
 import {
   AssignmentType, JobAnnouncementType, JobKind, PaymentVoucherType, QuoteType, RECORD_VERSION, RecordError,
-  WorkReceiptType, Countersigned, countersign, decodeRecord, encodeRecord, newRandomId, openAssignment, openCountersigned, openRecord, signRecord
+  WorkReceiptType, Countersigned, countersign, decodeRecord, encodeRecord, recordId, newRandomId, openAssignment, openCountersigned, openRecord, signRecord
 } from '@shoal/records'
 import { failover } from '@shoal/router'
 import { priceBidPolicy } from './bid-policy.js'
 import {
   ASSIGNMENT_TTL, CONCURRENCY, JOB_TIMEOUT, MAX_INBOUND_STREAMS, MAX_INPUT_BYTES, MAX_JOBS, MAX_OUTBOUND_STREAMS, MAX_OUTPUT_BYTES,
-  MAX_IDLE_STREAMS, MAX_LOCATION_LENGTH, MAX_SEEN_ASSIGNMENTS, METER_INTERVAL, PAYMENT_REQUIRED_STATUS, MAX_UNPAID, MESSAGE_OVERHEAD_BYTES, PROTOCOL, QUOTE_TTL, STEP_TIMEOUT
+  MAX_IDLE_STREAMS, MAX_LOCATION_LENGTH, MAX_STALE_ACKS, MAX_SEEN_ASSIGNMENTS, METER_INTERVAL, PAYMENT_REQUIRED_STATUS, MAX_UNPAID, MESSAGE_OVERHEAD_BYTES, PROTOCOL, QUOTE_TTL, STEP_TIMEOUT
 } from './constants.js'
 import {
   AssignmentReplayedError, ExecutorError, InputMismatchError, InvalidCountersignatureError, InvalidMessageError, InvalidReceiptError,
@@ -798,8 +798,16 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   private async exchangeCountersign (channel: Channel, receipt: CountersignedRecord<WorkReceipt>, voucher: SignedRecord<PaymentVoucher> | undefined, options: AbortOptions): Promise<number> {
     await channel.send({ kind: 'countersign', body: { receipt: receipt.bytes, voucher: voucher?.bytes ?? EMPTY } }, options)
     try {
-      const ack = await channel.expect(['ack'], options)
-      return ack.body.paid
+      // acks of vouchers sent while the job ran may come first: skip to the one naming this receipt
+      for (let skipped = 0; ; skipped++) {
+        const ack = await channel.expect(['ack'], options)
+        if (equal(ack.body.id, receipt.id)) {
+          return ack.body.paid
+        }
+        if (skipped >= MAX_STALE_ACKS) {
+          throw new InvalidMessageError('no acknowledgement of the countersigned receipt')
+        }
+      }
     } catch (err: any) {
       // a voucher overtaken by a later one on another stream is stale, not wrong: the later one covers it
       if (err?.name === 'VoucherNonceError' && voucher != null) {
@@ -1000,13 +1008,14 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
         return
       }
       case 'countersign': {
-        const paid = await this.onCountersign(remote, frame.body.receipt, frame.body.voucher)
-        await channel.send({ kind: 'ack', body: { id: EMPTY, paid } }, step)
+        const { id, paid } = await this.onCountersign(remote, frame.body.receipt, frame.body.voucher)
+        // acks name what they acknowledge: a voucher's ack may still be in flight on this stream
+        await channel.send({ kind: 'ack', body: { id, paid } }, step)
         return
       }
       case 'voucher': {
         const lane = await this.acceptVoucher(remote, frame.body.voucher)
-        await channel.send({ kind: 'ack', body: { id: EMPTY, paid: lane.cumulative } }, step)
+        await channel.send({ kind: 'ack', body: { id: recordId(frame.body.voucher), paid: lane.cumulative } }, step)
         return
       }
       case 'quote': {
@@ -1308,7 +1317,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     }
   }
 
-  private async onCountersign (remote: PeerId, bytes: Uint8Array, voucherBytes: Uint8Array): Promise<number> {
+  private async onCountersign (remote: PeerId, bytes: Uint8Array, voucherBytes: Uint8Array): Promise<{ id: Uint8Array, paid: number }> {
     let both: CountersignedRecord<WorkReceipt>
     try {
       // our own receipt inside was signed here: only the countersignature needs checking
@@ -1337,9 +1346,9 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     }
     if (voucherBytes.byteLength > 0) {
       const lane = await this.acceptVoucher(remote, voucherBytes, r.price?.currency)
-      return lane.cumulative
+      return { id: both.id, paid: lane.cumulative }
     }
-    return this.book.paid(remote)
+    return { id: both.id, paid: this.book.paid(remote) }
   }
 
   private async acceptVoucher (remote: PeerId, bytes: Uint8Array, currency?: string): Promise<PayeeLane> {

@@ -1,0 +1,96 @@
+/**
+ * The embedder's node: a plain libp2p 3 node built the way a user builds
+ * their own (TCP on 127.0.0.1, noise, yamux, identify, ping, kad-dht,
+ * gossipsub), with the Shoal services spread in from `shoalServices()`.
+ * Plus the few steps an embedder wires by hand: advertise the offer,
+ * answer announced jobs with quotes.
+ */
+
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { JOB_BOARD_SCORE_THRESHOLDS, jobBoardScoreParams } from '@shoal/job-board'
+import { SHOAL_DHT_PROTOCOL, shoalServices } from '@shoal/node'
+import { MemoryDatastore } from 'datastore-core'
+import { createLibp2p } from 'libp2p'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { Offer } from '@shoal/discovery'
+import type { JobEntry } from '@shoal/job-board'
+import type { ShoalCoreServices, ShoalServicesInit } from '@shoal/node'
+
+/** A user's own libp2p node with the Shoal services added. */
+export type EmbedderNode = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub, dht: KadDHT } & ShoalCoreServices>
+
+/** Start an embedder's node on 127.0.0.1 with `shoalServices(init)`. */
+export async function createEmbedderNode (init: ShoalServicesInit = {}): Promise<EmbedderNode> {
+  return createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    datastore: new MemoryDatastore(),
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({ scoreParams: jobBoardScoreParams(), scoreThresholds: JOB_BOARD_SCORE_THRESHOLDS }),
+      // loopback addresses are private: keep them in DHT records or nobody is dialable
+      dht: kadDHT({ protocol: SHOAL_DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
+      ...shoalServices(init)
+    }
+  })
+}
+
+/** Dial every pair, then wait until every DHT routing table knows the others. */
+export async function connectAll (nodes: EmbedderNode[]): Promise<void> {
+  for (let i = 0; i < nodes.length; i++) {
+    for (let j = i + 1; j < nodes.length; j++) {
+      await nodes[i].dial(nodes[j].getMultiaddrs())
+    }
+  }
+  await waitFor(() => nodes.every(n => (n.services.dht as any).routingTable.size >= nodes.length - 1), 'DHT routing tables to fill')
+}
+
+/**
+ * What an embedder does for a provider role (the full node does the same):
+ * advertise the offer in the DHT, and answer jobs gossiped on the board
+ * with a quote to their requester. Returns a function that unwires it.
+ */
+export async function offerWork (node: EmbedderNode, offer: Offer): Promise<() => void> {
+  const result = await node.services.discovery.advertise(offer, { signal: AbortSignal.timeout(20_000) })
+  if (result.failed.length > 0) {
+    throw new Error(`advertising ${node.peerId} reached no DHT peer for ${result.failed.length} key(s)`)
+  }
+  const onAnnounced = (evt: CustomEvent<JobEntry>): void => {
+    if (evt.detail.source === 'local') return
+    node.services.work.onJobAnnounced(evt.detail.record).catch(() => {})
+  }
+  node.services.jobs.addEventListener('job:announced', onAnnounced)
+  return () => { node.services.jobs.removeEventListener('job:announced', onAnnounced) }
+}
+
+/** Wait until the publisher knows `peers` are subscribed to `topic` (gossipsub learns subscriptions after connecting). */
+export async function waitForSubscribers (publisher: EmbedderNode, topic: string, peers: EmbedderNode[]): Promise<void> {
+  await waitFor(() => {
+    const subscribers = publisher.services.pubsub.getSubscribers(topic)
+    return peers.every(p => subscribers.some(s => s.equals(p.peerId)))
+  }, `subscribers of ${topic}`)
+}
+
+/** Poll `condition` every 25 ms until it holds; throw after `timeout` ms naming what was awaited. */
+export async function waitFor (condition: () => boolean | Promise<boolean>, what: string, timeout = 20_000): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!(await condition())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`)
+    }
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+}
