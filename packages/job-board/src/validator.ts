@@ -21,6 +21,7 @@ import { jobKey } from './board.js'
 import { announcementFitsTopic, parseJobTopic } from './topics.js'
 import type { JobAnnouncement, JobWithdrawal, SignedRecord } from '@shoal/records'
 import type { PeerId } from '@libp2p/interface'
+import { equals as equalBytes } from 'uint8arrays/equals'
 
 /** Why a message was ignored or rejected. */
 export type VerdictReason =
@@ -89,17 +90,6 @@ function ignore (reason: VerdictReason, error?: Error): MessageVerdict {
   return { result: 'ignore', reason, error }
 }
 
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) {
-    return false
-  }
-  for (let i = 0; i < a.byteLength; i++) {
-    if (a[i] !== b[i]) {
-      return false
-    }
-  }
-  return true
-}
 
 function asError (err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err))

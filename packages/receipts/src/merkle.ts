@@ -6,6 +6,7 @@
 
 import { createHash } from 'node:crypto'
 import { LEAF_PREFIX, NODE_PREFIX } from './constants.js'
+import { equals as equal } from 'uint8arrays/equals'
 
 /** Proof that a receipt is leaf `index` of the `size`-leaf tree of `epoch`. */
 export interface InclusionProof {
@@ -92,17 +93,6 @@ export function inclusionPath (leafHashes: Uint8Array[], index: number): Uint8Ar
   return path.reverse()
 }
 
-function equal (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) {
-    return false
-  }
-  for (let i = 0; i < a.byteLength; i++) {
-    if (a[i] !== b[i]) {
-      return false
-    }
-  }
-  return true
-}
 
 /**
  * Check that `receiptId` is in the tree with this `root` (RFC 9162 §2.1.3.2).

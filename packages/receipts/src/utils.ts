@@ -3,17 +3,7 @@
  */
 
 /** Byte-wise equality. */
-export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) {
-    return false
-  }
-  for (let i = 0; i < a.byteLength; i++) {
-    if (a[i] !== b[i]) {
-      return false
-    }
-  }
-  return true
-}
+export { equals as equalBytes } from 'uint8arrays/equals'
 
 /** Lower-case hex. */
 export function toHex (bytes: Uint8Array): string {

@@ -11,6 +11,7 @@ import { InvalidSignatureError, MalformedRecordError, RecordTooLargeError, Wrong
 import { Envelope } from './pb/records.js'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 import type { KeyObject } from 'node:crypto'
+import { equals as equalBytes } from 'uint8arrays/equals'
 
 /** A verified envelope: who signed, what, with which key. */
 export interface OpenedEnvelope {
@@ -182,17 +183,6 @@ export async function sealEnvelope (privateKey: PrivateKey, domain: string, payl
   })
 }
 
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) {
-    return false
-  }
-  for (let i = 0; i < a.byteLength; i++) {
-    if (a[i] !== b[i]) {
-      return false
-    }
-  }
-  return true
-}
 
 /**
  * Read a minimal unsigned varint at `pos`; returns [value, next position].

@@ -8,6 +8,9 @@ import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { InvalidRecordError, WorkError } from './errors.js'
 import type { Price } from '@shoal/records'
 
+/** Byte-wise equality. */
+export { equals as equal } from 'uint8arrays/equals'
+
 /** An empty byte array (absent optional bytes fields). */
 export const EMPTY = new Uint8Array(0)
 
@@ -19,19 +22,6 @@ export function sha256 (bytes: Uint8Array): Uint8Array {
 /** Lowercase hex of `bytes` (map keys). */
 export function hex (bytes: Uint8Array): string {
   return uint8ArrayToString(bytes, 'base16')
-}
-
-/** Byte-wise equality. */
-export function equal (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) {
-    return false
-  }
-  for (let i = 0; i < a.byteLength; i++) {
-    if (a[i] !== b[i]) {
-      return false
-    }
-  }
-  return true
 }
 
 /** Same amount, currency and unit. */
