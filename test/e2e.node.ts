@@ -146,7 +146,10 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
     // 4. the best candidate breaks; work fails over to the next one
     const failed = providerOf(order[0])
     failed.behaviour.fail = true
+    const trustBefore = requester.services.router.trust.get(order[0].toString())
     const outcome = await requester.services.work.run(order, job, scenario.input, { attemptTimeout: 15_000, timeout: 40_000 })
+    assert.ok(requester.services.router.trust.get(order[0].toString()) < trustBefore, 'the provider that failed lost the router\'s trust')
+    assert.ok(requester.services.router.trust.get(order[1].toString()) >= trustBefore, 'the one that delivered did not')
     const winner = providerOf(outcome.provider)
     assert.ok(outcome.provider.equals(order[1]), 'the job went to the second choice')
     assert.equal(failed.behaviour.runs, 1, 'the first choice did run the job')

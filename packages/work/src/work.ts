@@ -24,7 +24,7 @@ import type { WorkFrame } from './messages.js'
 import type { PayeeLane } from './vouchers.js'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import type { AttemptRecord } from '@shoal/router'
+import type { AttemptRecord, TrustEvent } from '@shoal/router'
 import type {
   Assignment, CountersignedRecord, JobAnnouncement, OpenedAssignment, PaymentVoucher, Price, Quote, Requirements, SignedRecord, WorkReceipt
 } from '@shoal/records'
@@ -184,6 +184,13 @@ export interface WorkComponents {
   connectionManager: ConnectionManager
   logger: ComponentLogger
   receipts?: ReceiptSink
+  /** the node's router, told how each provider did so failed ones lose its trust */
+  router?: OutcomeSink
+}
+
+/** Where outcomes of work sent to providers go (the router service's `report`). */
+export interface OutcomeSink {
+  report(peer: PeerId, event: TrustEvent): unknown
 }
 
 /** A job described by its fields; `createJob` signs it into a JobAnnouncement. */
@@ -322,6 +329,8 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   private readonly bidPolicy?: BidPolicy
   private receipts?: ReceiptSink
   private receiptsResolved = false
+  private routerResolved = false
+  private router?: OutcomeSink
   private readonly concurrency: number
   private readonly maxInputBytes: number
   private readonly maxOutputBytes: number
@@ -508,10 +517,29 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       const signals = [options.signal, timeout != null ? AbortSignal.timeout(timeout) : undefined].filter((s): s is AbortSignal => s != null)
       const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals)
       const started = performance.now()
-      const outcome = await this.runOn(candidates[0], toSend, input, { ...options, signal })
+      let outcome: JobOutcome
+      try {
+        outcome = await this.runOn(candidates[0], toSend, input, { ...options, signal })
+      } catch (err: any) {
+        if (options.signal?.aborted !== true) {
+          this.report(candidates[0], err?.name === 'TimeoutError' ? 'timeout' : 'failure')
+        }
+        throw err
+      }
+      this.report(candidates[0], 'success')
       return { ...outcome, attempts: [{ candidate: candidates[0], ok: true, cancelled: false, elapsed: performance.now() - started }] }
     }
-    const routed = await failover(candidates, attempt, { signal: options.signal, timeout, attemptTimeout: options.attemptTimeout })
+    const routed = await failover(candidates, attempt, {
+      signal: options.signal,
+      timeout,
+      attemptTimeout: options.attemptTimeout,
+      // cancelled attempts say nothing about the provider
+      onOutcome: record => {
+        if (!record.cancelled) {
+          this.report(record.candidate, record.ok ? 'success' : record.error?.name === 'TimeoutError' ? 'timeout' : 'failure')
+        }
+      }
+    })
     return { ...routed.result, attempts: routed.attempts }
   }
 
@@ -847,6 +875,22 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     }, this.components.privateKey)
     this.remember(this.assignments, key, assignment, this.maxJobs)
     return assignment
+  }
+
+  /** Tell the node's router (if it has one) how a provider did. */
+  private report (peer: PeerId, event: TrustEvent): void {
+    if (!this.routerResolved) {
+      this.routerResolved = true
+      // libp2p's components throw for a service that is not configured; the router is optional
+      try {
+        this.router = this.components.router
+      } catch {}
+    }
+    try {
+      this.router?.report(peer, event)
+    } catch (err: any) {
+      this.log.error('router report failed - %e', err)
+    }
   }
 
   private async store (receipt: SignedRecord<WorkReceipt> | CountersignedRecord<WorkReceipt>, options: AbortOptions): Promise<void> {
