@@ -1,0 +1,407 @@
+/**
+ * `sim-scale`: how many full-stack peers one machine simulates. For each N,
+ * a fresh process boots N peers with `createSimulation` (sim transport,
+ * noise, yamux, identify, ping, kad-dht, gossipsub; geographic latency)
+ * and wires them as the network would (3 bootstrap peers, 4 dials per peer,
+ * half to nearby peers); it reports seconds to boot and connect, memory per
+ * peer and event-loop delay.
+ *
+ * Baselines, in the same run:
+ * - `baseline`: stock libp2p as in the issue (stock options of every module
+ *   except the two a DHT needs in one process: server mode and keeping
+ *   `/memory` addresses), `@libp2p/memory`, zero latency, every peer dialling
+ *   4 random peers one after another;
+ * - `baseline_burst` (full run only): the same, every dial at once;
+ * - `baseline_stock_settings_on_sim`: stock libp2p settings (DHT bootstrap
+ *   after 1 s, stock connection-manager limits, connection monitor) on the
+ *   same simulated network, wiring and dial pool as `results`, to isolate
+ *   what the harness's configuration buys (full run only).
+ * A run still connecting after `--cap` seconds is abandoned and marked
+ * `finished: false`.
+ *
+ * Each N runs in its own child process, so memory figures do not carry
+ * over and one N that falls over does not take the others with it.
+ *
+ * `--sizes 100,250,500,1000`, `--baseline-sizes 50,100,200`, `--cap S`
+ * (baselines), `--sim-cap S` (default max(120, 0.3 s per peer)), `--degree K`.
+ */
+
+import { fork } from 'node:child_process'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { memory } from '@libp2p/memory'
+import { ping } from '@libp2p/ping'
+import { Simulation, createRng, geographicLatency } from '@shoal/sim'
+import { createLibp2p } from 'libp2p'
+import { progress } from '../options.js'
+import type { BenchOptions, BenchResult } from '../options.js'
+import type { Libp2p } from '@libp2p/interface'
+
+type Kind = 'sim' | 'stock' | 'stock-burst' | 'stock-settings'
+
+interface Job {
+  kind: Kind
+  peers: number
+  degree: number
+  seed: number
+  /** stock only: stop after this many seconds */
+  capS: number
+}
+
+interface Measurement {
+  kind: Kind
+  peers: number
+  finished: boolean
+  boot_s: number | null
+  /** wiring only, after boot */
+  wiring_s: number | null
+  total_s: number | null
+  dials: number
+  dials_done: number
+  dials_failed: number
+  connections: number
+  mb_per_peer: number | null
+  heap_mb_per_peer: number | null
+  rss_mb: number
+  lag_p99_ms: number | null
+  lag_max_ms: number | null
+  error?: string
+}
+
+function r (x: number, digits = 2): number {
+  const f = Math.pow(10, digits)
+  return Math.round(x * f) / f
+}
+
+/**
+ * Event-loop delay: how late a 20 ms interval timer fires. (perf_hooks'
+ * monitorEventLoopDelay records nothing while microtasks keep the loop
+ * from reaching its timers phase, which is what a libp2p dial storm does.)
+ */
+class LagProbe {
+  private readonly gaps: number[] = []
+  private last = performance.now()
+  private readonly timer = setInterval(() => {
+    const now = performance.now()
+    this.gaps.push(Math.max(0, now - this.last - 20))
+    this.last = now
+  }, 20)
+
+  stop (): { p99: number | null, max: number | null } {
+    clearInterval(this.timer)
+    // the wait since the last tick counts too: a loop blocked to the end never ticked
+    this.gaps.push(Math.max(0, performance.now() - this.last - 20))
+    const sorted = this.gaps.slice().sort((a, b) => a - b)
+    return { p99: r(sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)], 1), max: r(sorted[sorted.length - 1], 1) }
+  }
+}
+
+function memoryNow (): { rss: number, heap: number } {
+  (globalThis as any).gc?.()
+  const m = process.memoryUsage()
+  return { rss: m.rss, heap: m.heapUsed }
+}
+
+/** One full-stack simulation of `job.peers` peers, in this process. */
+/**
+ * Stock libp2p settings on the simulated network (same latency, wiring and
+ * dial pool), to isolate what the harness's configuration buys.
+ */
+const STOCK_SETTINGS = {
+  dhtStartDelayMs: 1000,
+  dhtStartSpreadMs: 0,
+  stack: {
+    connectionMonitor: true,
+    connectionManager: { maxConnections: 300, maxIncomingPendingConnections: 10, inboundConnectionThreshold: 5, dialTimeout: 10_000, addressDialTimeout: 6_000, inboundUpgradeTimeout: 10_000 }
+  }
+}
+
+async function measureSim (job: Job): Promise<Measurement> {
+  const latency = geographicLatency()
+  const before = memoryNow()
+  const lag = new LagProbe()
+  const t0 = performance.now()
+  const sim = new Simulation({
+    peers: job.peers,
+    latency,
+    seed: job.seed,
+    roles: { gpu: 1, requester: 3 },
+    connect: { bootstrap: 3, degree: job.degree, nearby: 0.5, dialTimeoutMs: job.kind === 'stock-settings' ? 10_000 : undefined },
+    ...(job.kind === 'stock-settings' ? STOCK_SETTINGS : {}),
+    onProgress: (p) => {
+      if (p.done === p.total || p.done % 500 === 0) {
+        process.stderr.write(`[bench]   sim ${job.peers}: ${p.phase} ${p.done}/${p.total}\n`)
+      }
+    }
+  })
+
+  try {
+    await sim.start()
+    const t1 = performance.now()
+    let capped = false
+    const report = await Promise.race([
+      sim.connect(),
+      new Promise<undefined>(resolve => setTimeout(() => { capped = true; resolve(undefined) }, job.capS * 1000).unref())
+    ])
+    const t2 = performance.now()
+
+    if (report == null || capped) {
+      const loop = lag.stop()
+      const after = memoryNow()
+      const done = sim.events.ofType('dial').length
+      return {
+        kind: job.kind,
+        peers: job.peers,
+        finished: false,
+        boot_s: r((t1 - t0) / 1000),
+        wiring_s: null,
+        total_s: null,
+        dials: job.peers * job.degree,
+        dials_done: done,
+        dials_failed: sim.events.ofType('dial').filter(e => e.ok !== true).length,
+        connections: sim.network.connectionCount,
+        mb_per_peer: r((after.rss - before.rss) / 1e6 / job.peers),
+        heap_mb_per_peer: r((after.heap - before.heap) / 1e6 / job.peers),
+        rss_mb: r(after.rss / 1e6, 0),
+        lag_p99_ms: loop.p99,
+        lag_max_ms: loop.max,
+        error: `not wired after ${job.capS} s (${done} dials done)`
+      }
+    }
+
+    const loop = lag.stop()
+    const after = memoryNow()
+    return {
+      kind: job.kind,
+      peers: job.peers,
+      finished: report.failed === 0,
+      boot_s: r((t1 - t0) / 1000),
+      wiring_s: r((t2 - t1) / 1000),
+      total_s: r((t2 - t0) / 1000),
+      dials: report.dials,
+      dials_done: report.dials - report.failed,
+      dials_failed: report.failed,
+      connections: report.connections,
+      mb_per_peer: r((after.rss - before.rss) / 1e6 / job.peers),
+      heap_mb_per_peer: r((after.heap - before.heap) / 1e6 / job.peers),
+      rss_mb: r(after.rss / 1e6, 0),
+      lag_p99_ms: loop.p99,
+      lag_max_ms: loop.max
+    }
+  } finally {
+    await sim.stop()
+  }
+}
+
+/** Stock libp2p on the memory transport; every peer dials `degree` random peers at once. */
+async function measureStock (job: Job): Promise<Measurement> {
+  const before = memoryNow()
+  const lag = new LagProbe()
+  const t0 = performance.now()
+  const nodes: Libp2p[] = []
+
+  for (let i = 0; i < job.peers; i++) {
+    nodes.push(await createLibp2p({
+      addresses: { listen: [`/memory/stock-${i}`] },
+      transports: [memory()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      // the two non-defaults a DHT needs on an in-process transport: server mode (no public
+      // address, so it would stay a client) and keeping /memory addresses (dropped as private)
+      services: { identify: identify(), ping: ping(), dht: kadDHT({ clientMode: false, peerInfoMapper: passthroughMapper }), pubsub: gossipsub() }
+    }))
+  }
+
+  const t1 = performance.now()
+  const rng = createRng(job.seed)
+  const plan: Array<[number, number]> = []
+  for (let i = 0; i < job.peers; i++) {
+    for (const j of rng.sample(Array.from({ length: job.peers - 1 }, (_, k) => k < i ? k : k + 1), Math.min(job.degree, job.peers - 1))) {
+      plan.push([i, j])
+    }
+  }
+
+  let done = 0
+  let failed = 0
+  const dial = async ([i, j]: [number, number]): Promise<void> => {
+    try {
+      await nodes[i].dial(nodes[j].getMultiaddrs()[0])
+      done++
+    } catch {
+      failed++
+    }
+  }
+  // `stock`: each peer dials its peers one after another (all peers at once), as a node joining
+  // a network does; `stock-burst`: every dial of every peer at the same instant
+  const all = job.kind === 'stock-burst'
+    ? Promise.all(plan.map(dial))
+    : Promise.all(nodes.map(async (_, i) => {
+      for (const pair of plan.filter(([from]) => from === i)) {
+        await dial(pair)
+      }
+    }))
+  const capped = await Promise.race([all.then(() => false), new Promise<boolean>(resolve => setTimeout(() => resolve(true), job.capS * 1000).unref())])
+  const t2 = performance.now()
+  const loop = lag.stop()
+  const after = memoryNow()
+  const connections = nodes.reduce((a, n) => a + n.getConnections().length, 0) / 2
+  // a capped run is abandoned: the process exits without a graceful stop
+  if (!capped) {
+    await Promise.allSettled(nodes.map(async n => n.stop()))
+  }
+
+  return {
+    kind: job.kind,
+    peers: job.peers,
+    finished: !capped && failed === 0,
+    boot_s: r((t1 - t0) / 1000),
+    wiring_s: capped ? null : r((t2 - t1) / 1000),
+    total_s: capped ? null : r((t2 - t0) / 1000),
+    dials: plan.length,
+    dials_done: done,
+    dials_failed: failed,
+    connections: Math.round(connections),
+    mb_per_peer: r((after.rss - before.rss) / 1e6 / job.peers),
+    heap_mb_per_peer: r((after.heap - before.heap) / 1e6 / job.peers),
+    rss_mb: r(after.rss / 1e6, 0),
+    lag_p99_ms: loop.p99,
+    lag_max_ms: loop.max,
+    ...(capped ? { error: `not connected after ${job.capS} s (${done}/${plan.length} dials done)` } : {})
+  }
+}
+
+/** Runs one job in a child process (this file), killing it after `timeoutS`. */
+async function inChild (job: Job, timeoutS: number): Promise<Measurement> {
+  return new Promise(resolve => {
+    const child = fork(fileURLToPath(import.meta.url), [], {
+      env: { ...process.env, SIM_SCALE_JOB: JSON.stringify(job) },
+      execArgv: ['--expose-gc', '--max-old-space-size=8192'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc']
+    })
+    let result: Measurement | undefined
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000)
+    child.on('message', (m: Measurement) => { result = m })
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve(result ?? {
+        kind: job.kind,
+        peers: job.peers,
+        finished: false,
+        boot_s: null,
+        wiring_s: null,
+        total_s: null,
+        dials: 0,
+        dials_done: 0,
+        dials_failed: 0,
+        connections: 0,
+        mb_per_peer: null,
+        heap_mb_per_peer: null,
+        rss_mb: 0,
+        lag_p99_ms: null,
+        lag_max_ms: null,
+        error: signal != null ? `killed by ${signal} after ${timeoutS} s` : `exited with code ${code}`
+      })
+    })
+  })
+}
+
+/** The headline fields first: `{ peers, connect_s, mb_per_peer, ... }`. */
+function headline (m: Measurement): Record<string, unknown> {
+  const { peers, mb_per_peer: mb, kind, ...rest } = m
+  return { peers, connect_s: m.total_s, mb_per_peer: mb, ...rest }
+}
+
+/** How a run ended, for progress lines. */
+function outcome (m: Measurement): string {
+  if (m.finished) return `connect ${m.total_s} s`
+  return m.error ?? `${m.dials_failed} of ${m.dials} dials failed${m.total_s != null ? ` (${m.total_s} s)` : ''}`
+}
+
+function sizes (raw: string | undefined, fallback: number[]): number[] {
+  if (raw == null) return fallback
+  const out = raw.split(',').map(s => Number.parseInt(s, 10)).filter(n => Number.isSafeInteger(n) && n > 1)
+  return out.length > 0 ? out : fallback
+}
+
+export async function run (options: BenchOptions): Promise<BenchResult> {
+  const simSizes = sizes(options.extra.sizes, options.quick ? [50, 100] : [50, 100, 250, 500, 1000])
+  const stockSizes = sizes(options.extra['baseline-sizes'], options.quick ? [50] : [50, 100, 200])
+  const capS = Number(options.extra.cap ?? (options.quick ? 8 : 60))
+  const degree = Number.parseInt(options.extra.degree ?? '4', 10)
+  const results: Measurement[] = []
+  const baseline: Measurement[] = []
+
+  for (const peers of simSizes) {
+    progress(`sim: ${peers} full-stack peers, degree ${degree}`)
+    // the simulation itself gets a generous cap: the goal is to see how long it takes
+    const simCapS = Number(options.extra['sim-cap'] ?? Math.max(120, peers * 0.3))
+    const m = await inChild({ kind: 'sim', peers, degree, seed: options.seed, capS: simCapS }, simCapS + 60)
+    progress(`sim ${peers}: boot ${m.boot_s} s + wiring ${m.wiring_s} s, ${m.mb_per_peer} MB/peer${m.error != null ? ` (${m.error})` : ''}`)
+    results.push(m)
+    if (!m.finished && m.error != null) break
+  }
+
+  for (const peers of stockSizes) {
+    progress(`baseline: ${peers} stock peers on @libp2p/memory, each dialling its peers in turn, cap ${capS} s`)
+    const m = await inChild({ kind: 'stock', peers, degree, seed: options.seed, capS }, capS + 60)
+    progress(`stock ${peers}: ${outcome(m)}, ${m.mb_per_peer} MB/peer`)
+    baseline.push(m)
+  }
+
+  const burst: Measurement[] = []
+  for (const peers of options.quick ? [] : stockSizes) {
+    progress(`baseline: ${peers} stock peers on @libp2p/memory, every dial at once, cap ${capS} s`)
+    const m = await inChild({ kind: 'stock-burst', peers, degree, seed: options.seed, capS }, capS + 60)
+    progress(`stock burst ${peers}: ${outcome(m)}`)
+    burst.push(m)
+  }
+
+  const sameNetwork: Measurement[] = []
+  // skipped by --quick to stay under a minute on a busy machine
+  for (const peers of options.quick ? [] : simSizes.filter(n => n >= 100 && n <= 500)) {
+    progress(`baseline: ${peers} peers with stock libp2p settings on the same simulated network, cap ${capS} s`)
+    const m = await inChild({ kind: 'stock-settings', peers, degree, seed: options.seed, capS }, capS + 60)
+    progress(`stock settings ${peers}: ${outcome(m)}`)
+    sameNetwork.push(m)
+  }
+
+  const settingsCmp = sameNetwork.map(m => {
+    const ours = results.find(x => x.peers === m.peers)
+    return { peers: m.peers, stock_settings_s: m.total_s, sim_s: ours?.total_s ?? null, stock_settings_finished: m.finished }
+  })
+
+  // the largest N both reached the end of their dials (a baseline with failed dials counts, capped ones do not)
+  const both = results.filter(m => m.total_s != null && baseline.some(b => b.total_s != null && b.peers === m.peers))
+  const cmp = both[both.length - 1]
+  const stockCmp = cmp == null ? undefined : baseline.find(b => b.peers === cmp.peers)
+  const at500 = results.find(m => m.peers === 500)
+
+  return {
+    results: results.map(headline),
+    baseline: baseline.map(headline),
+    baseline_burst: burst.map(headline),
+    baseline_stock_settings_on_sim: sameNetwork.map(headline),
+    ratio_connect_s_stock_vs_sim: cmp != null && stockCmp?.total_s != null && cmp.total_s != null ? r(stockCmp.total_s / cmp.total_s) : null,
+    ratio_at_peers: cmp?.peers ?? null,
+    stock_settings_vs_sim: settingsCmp,
+    goal_500_in_60s: at500 == null ? null : at500.finished && (at500.total_s ?? Infinity) <= 60,
+    goal_500_under_8gb: at500 == null ? null : at500.rss_mb <= 8192,
+    notes: 'connect_s = boot + wiring (seconds until every planned dial completed); mb_per_peer = process RSS growth / N (heap_mb_per_peer: V8 heap after gc); sim peers have a 3-bootstrap + 4-dial wiring over geographic latency (RTT, jitter, loss) and their DHT bootstrap deferred until after the wiring; baseline: stock options except kad-dht clientMode false + passthroughMapper (else the DHT never runs in one process), zero-latency @libp2p/memory, each peer dials 4 random peers in turn (baseline_burst: all at once); baseline_stock_settings_on_sim: stock settings on the same simulated network and wiring as results; unfinished runs are marked finished=false with connect_s=null'
+  }
+}
+
+// child mode: run one job and report it over IPC
+if (process.env.SIM_SCALE_JOB != null && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const job: Job = JSON.parse(process.env.SIM_SCALE_JOB)
+  const measure = job.kind === 'sim' || job.kind === 'stock-settings' ? measureSim : measureStock
+  measure(job).then(m => {
+    process.send?.(m, () => process.exit(0))
+  }, (err: any) => {
+    process.stderr.write(`${err?.stack ?? err}\n`)
+    process.exit(1)
+  })
+}

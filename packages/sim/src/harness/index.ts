@@ -1,0 +1,18 @@
+/**
+ * The simulation harness: N real libp2p nodes (noise, yamux, identify,
+ * ping, kad-dht, gossipsub plus the caller's services) in one process on the
+ * sim transport, placed by a latency model, wired as the network would wire
+ * them, with the oracle RTT, churn, partitions and an event log.
+ */
+
+export { createSimulation, Simulation } from './simulation.js'
+export type { ConnectReport, SettleOptions, PeerRef, PeerSpec, PeerState, PingResult, SimPeer, SimProgress, SimulationInit } from './simulation.js'
+export { planDials, planJoin, pool } from './connect.js'
+export type { ConnectOptions, PlannedDial } from './connect.js'
+export { EventLog } from './events.js'
+export type { EventLogEvents, SimEvent, SimEventValue } from './events.js'
+export { simNodeOptions } from './stack.js'
+export type { SimNodeParams, SimServices, SimStackOptions } from './stack.js'
+export { silentLogger, simLogger } from './logger.js'
+export { SimulationConfigError, UnknownPeerError } from './errors.js'
+export * from './constants.js'

@@ -1,0 +1,720 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { createLibp2p } from 'libp2p'
+import { geographicLatency } from '../latency/geographic.js'
+import { linkProfileFor } from '../latency/link-profile.js'
+import { apportion, placePeers } from '../latency/placement.js'
+import { createRng } from '../random.js'
+import { SimNetwork } from '../transport/index.js'
+import { planDials, planJoin, pool } from './connect.js'
+import {
+  DEFAULT_DHT_DELAY_PER_PEER_MS,
+  DEFAULT_DHT_SPREAD_PER_PEER_MS,
+  DEFAULT_DHT_START_DELAY_MS,
+  DEFAULT_DHT_START_SPREAD_MS,
+  DEFAULT_DIAL_CONCURRENCY,
+  DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_PING_TIMEOUT_MS,
+  DEFAULT_SIM_SEED,
+  DEFAULT_START_CONCURRENCY
+} from './constants.js'
+import { SimulationConfigError, UnknownPeerError } from './errors.js'
+import { EventLog } from './events.js'
+import { simNodeOptions } from './stack.js'
+import type { ConnectOptions, PlannedDial } from './connect.js'
+import type { SimServices, SimStackOptions } from './stack.js'
+import type { LinkProfileOptions, SiteLinkProfile } from '../latency/link-profile.js'
+import type { PlacementOptions } from '../latency/placement.js'
+import type { LatencyModel, Site } from '../latency/types.js'
+import type { Rng, Seed } from '../random.js'
+import type { SimNetworkInit } from '../transport/index.js'
+import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
+import type { ServiceFactoryMap } from 'libp2p'
+
+/** What is known about a peer before its node exists (passed to the `services` factory). */
+export interface PeerSpec {
+  /** index of the peer in the simulation, 0..peers-1 */
+  index: number
+  /** the role it plays, e.g. `gpu`, `requester` */
+  role: string
+  /** index of its site in the latency model */
+  siteIndex: number
+  site: Site
+  /** its region label: as given, else the continent code of its site, else its country, else `??` */
+  region: string
+  /** whether other peers dial it first */
+  bootstrap: boolean
+  /** a seeded generator of its own, for deterministic services */
+  rng: Rng
+}
+
+/** Lifecycle of a simulated peer. */
+export type PeerState = 'running' | 'stopped' | 'crashed' | 'failed'
+
+/** A peer of a running simulation. */
+export interface SimPeer<S extends Record<string, unknown> = Record<string, unknown>> extends PeerSpec {
+  /** its libp2p node (undefined only when it failed to start) */
+  node?: Libp2p<SimServices & S>
+  peerId?: PeerId
+  /** its listen address on the sim network */
+  address: string
+  state: PeerState
+  /** why it crashed or failed to start */
+  error?: string
+}
+
+/** A peer given by index, as a peer object or by libp2p peer id. */
+export type PeerRef = number | PeerSpec | PeerId
+
+/** Progress of the long phases, for progress bars. */
+export interface SimProgress {
+  phase: 'start' | 'connect' | 'settle'
+  done: number
+  total: number
+}
+
+/** Options of {@link Simulation.settle}. */
+export interface SettleOptions {
+  /** give up waiting after this many ms @default 60 s after the last DHT starts, at least 120 s */
+  maxMs?: number
+  /** the event loop counts as calm when its p99 delay over a window is below this @default 50 */
+  lagP99Ms?: number
+  /** length of a measurement window, ms @default 1000 */
+  windowMs?: number
+  /** consecutive calm windows needed @default 3 */
+  calmWindows?: number
+}
+
+/** Options of {@link createSimulation}. */
+export interface SimulationInit<S extends Record<string, unknown> = Record<string, unknown>> {
+  /** number of peers */
+  peers: number
+  /**
+   * Role of each peer: an explicit list (one per peer), or shares by role
+   * name (`{ gpu: 1, requester: 3 }`), apportioned and shuffled with the
+   * seed. @default every peer is `peer`
+   */
+  roles?: readonly string[] | Record<string, number>
+  /**
+   * Where peers are: an explicit site index per peer, or placement options
+   * (regions and weights) for {@link placePeers}. @default placement by population
+   */
+  placement?: readonly number[] | PlacementOptions
+  /**
+   * A region label per peer (e.g. the scenario's region names), used by
+   * filters and partitions. @default the continent code of the peer's site
+   */
+  regions?: readonly string[]
+  /** The latency model (oracle truth). @default geographicLatency() (world cities) */
+  latency?: LatencyModel
+  /** How RTTs become link profiles (jitter, loss, bandwidth). */
+  links?: LinkProfileOptions
+  /** Same seed, same placement, roles, keys, wiring and link randomness. @default 1 */
+  seed?: Seed
+  /**
+   * Extra services per peer, e.g. Shoal's `{ jobs: jobBoard() }` for some
+   * roles. Called once per peer (again on rejoin).
+   */
+  services?: (peer: PeerSpec) => ServiceFactoryMap<S>
+  /** Wiring; `false` leaves peers unconnected until {@link Simulation.connect}. */
+  connect?: ConnectOptions | false
+  /** Overrides of the libp2p stack. */
+  stack?: SimStackOptions
+  /** Options of the sim network (TCP model, timeouts). */
+  network?: Omit<SimNetworkInit, 'linkProfile' | 'seed' | 'random'>
+  /**
+   * ms after a peer starts before its DHT bootstraps (self-query, then
+   * table refresh). @default 5000 + 100 ms per peer (after the wiring)
+   */
+  dhtStartDelayMs?: number
+  /** Spread of the DHT start over peers (ms). @default max(10000, 40 ms per peer) */
+  dhtStartSpreadMs?: number
+  /** Nodes created concurrently. @default 8 */
+  startConcurrency?: number
+  /** Called as peers start and dials complete. */
+  onProgress?(progress: SimProgress): void
+}
+
+/** Result of wiring the network. */
+export interface ConnectReport {
+  dials: number
+  failed: number
+  /** wall time of the wiring in seconds */
+  seconds: number
+  /** connections open at the end (both ends counted once) */
+  connections: number
+}
+
+/** Result of one ping through the simulation. */
+export interface PingResult {
+  from: number
+  to: number
+  /** RTT measured by libp2p ping, ms; undefined when it failed */
+  rttMs?: number
+  /** true RTT from the latency model, ms */
+  oracleMs: number
+  error?: string
+}
+
+function describe (err: any): string {
+  return `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}`
+}
+
+function regionOf (site: Site): string {
+  return site.continent ?? site.country ?? '??'
+}
+
+function isPlacementList (p: SimulationInit['placement']): p is readonly number[] {
+  return Array.isArray(p)
+}
+
+/**
+ * N real libp2p nodes in one process on a simulated network: placement,
+ * link profiles from a latency model, the full stock stack plus the
+ * caller's services, wiring, the oracle RTT, churn, partitions and an event
+ * log. Create with {@link createSimulation}.
+ */
+export class Simulation<S extends Record<string, unknown> = Record<string, unknown>> {
+  readonly peers: Array<SimPeer<S>> = []
+  readonly network: SimNetwork
+  readonly latency: LatencyModel
+  readonly events: EventLog
+  readonly link: (a: number, b: number) => SiteLinkProfile
+  private readonly init: SimulationInit<S>
+  private readonly rng: Rng
+  private readonly byPeerId = new Map<string, number>()
+  private readonly dhtDelay: number
+  private readonly dhtSpread: number
+  private stopped = false
+  private joins = 0
+  /** when (performance.now) the last peer's DHT bootstrap timer fires */
+  private dhtStartsBy = 0
+  private readonly lag = monitorEventLoopDelay({ resolution: 10 })
+  private lagTimer?: ReturnType<typeof setInterval>
+
+  /** Use {@link createSimulation}; the constructor only places peers. */
+  constructor (init: SimulationInit<S>) {
+    if (!Number.isSafeInteger(init.peers) || init.peers < 1) {
+      throw new SimulationConfigError('peers', `must be a positive integer, got ${init.peers}`)
+    }
+
+    this.init = init
+    this.rng = createRng(init.seed ?? DEFAULT_SIM_SEED)
+    this.events = new EventLog()
+    this.latency = init.latency ?? geographicLatency()
+    this.link = linkProfileFor(this.latency, init.links)
+    this.dhtDelay = init.dhtStartDelayMs ?? DEFAULT_DHT_START_DELAY_MS + DEFAULT_DHT_DELAY_PER_PEER_MS * init.peers
+    this.dhtSpread = init.dhtStartSpreadMs ?? Math.max(DEFAULT_DHT_START_SPREAD_MS, DEFAULT_DHT_SPREAD_PER_PEER_MS * init.peers)
+
+    const link = this.link
+    this.network = new SimNetwork({
+      ...init.network,
+      seed: this.rng.fork('network').nextUint32(),
+      linkProfile: (from, to) => link(Number(from), Number(to))
+    })
+
+    const sites = this.place()
+    const roles = this.assignRoles()
+    const bootstrap = Math.min((init.connect === false ? undefined : init.connect?.bootstrap) ?? 3, init.peers)
+
+    if (init.regions != null && init.regions.length !== init.peers) {
+      throw new SimulationConfigError('regions', `lists ${init.regions.length} regions for ${init.peers} peers`)
+    }
+
+    for (let i = 0; i < init.peers; i++) {
+      const site = this.latency.sites[sites[i]]
+      this.peers.push({
+        index: i,
+        role: roles[i],
+        siteIndex: sites[i],
+        site,
+        region: init.regions?.[i] ?? regionOf(site),
+        bootstrap: i < bootstrap,
+        rng: this.rng.fork(`peer-${i}`),
+        address: `/memory/peer-${i}`,
+        state: 'stopped'
+      })
+    }
+  }
+
+  private place (): number[] {
+    const placement = this.init.placement
+    const n = this.init.peers
+
+    if (isPlacementList(placement)) {
+      if (placement.length !== n) {
+        throw new SimulationConfigError('placement', `lists ${placement.length} sites for ${n} peers`)
+      }
+
+      placement.forEach((s, i) => {
+        if (!Number.isSafeInteger(s) || s < 0 || s >= this.latency.sites.length) {
+          throw new SimulationConfigError(`placement[${i}]`, `no site ${s} in a model of ${this.latency.sites.length} sites`)
+        }
+      })
+
+      return [...placement]
+    }
+
+    try {
+      return placePeers(this.latency, n, this.rng.fork('placement'), placement)
+    } catch (err: any) {
+      throw new SimulationConfigError('placement', err?.message ?? String(err))
+    }
+  }
+
+  private assignRoles (): string[] {
+    const roles = this.init.roles
+    const n = this.init.peers
+
+    if (roles == null) {
+      return new Array<string>(n).fill('peer')
+    }
+
+    if (Array.isArray(roles)) {
+      if (roles.length !== n) {
+        throw new SimulationConfigError('roles', `lists ${roles.length} roles for ${n} peers`)
+      }
+
+      return [...roles]
+    }
+
+    const names = Object.keys(roles)
+    const shares = names.map(name => (roles as Record<string, number>)[name])
+
+    shares.forEach((s, i) => {
+      if (!(s >= 0) || !Number.isFinite(s)) {
+        throw new SimulationConfigError(`roles.${names[i]}`, `must be a finite share >= 0, got ${s}`)
+      }
+    })
+
+    if (!(shares.reduce((a, b) => a + b, 0) > 0)) {
+      throw new SimulationConfigError('roles', 'shares must have a positive sum')
+    }
+
+    const counts = apportion(n, shares)
+    const out: string[] = []
+    names.forEach((name, r) => {
+      for (let k = 0; k < counts[r]; k++) {
+        out.push(name)
+      }
+    })
+
+    return this.rng.fork('roles').shuffle(out)
+  }
+
+  /** Starts every peer's node (concurrently, a few at a time); failures are reported, not thrown. */
+  async start (): Promise<void> {
+    this.monitorLag()
+    const total = this.peers.length
+    let done = 0
+    await pool(this.peers, this.init.startConcurrency ?? DEFAULT_START_CONCURRENCY, async (peer) => {
+      await this.startPeer(peer)
+      this.init.onProgress?.({ phase: 'start', done: ++done, total })
+    })
+  }
+
+  private async startPeer (peer: SimPeer<S>): Promise<void> {
+    const started = performance.now()
+
+    try {
+      if (peer.node == null) {
+        // the key derives from the seed so peer ids (hence DHT distances) repeat across runs
+        const seed = new Uint8Array(32)
+        const keyRng = peer.rng.fork('key')
+        for (let i = 0; i < 32; i += 4) {
+          new DataView(seed.buffer).setUint32(i, keyRng.nextUint32())
+        }
+
+        const privateKey = await generateKeyPairFromSeed('Ed25519', seed)
+        const dhtDelay = Math.round(this.dhtDelay + peer.rng.fork('dht').float() * this.dhtSpread)
+        this.dhtStartsBy = Math.max(this.dhtStartsBy, performance.now() + dhtDelay)
+        const node = await createLibp2p(simNodeOptions<S>({
+          network: this.network,
+          site: String(peer.siteIndex),
+          listen: peer.address,
+          privateKey,
+          dhtStartDelayMs: dhtDelay,
+          stack: this.init.stack,
+          services: this.init.services?.(peer)
+        }))
+        peer.node = node
+        peer.peerId = node.peerId
+        this.byPeerId.set(node.peerId.toString(), peer.index)
+        this.watch(peer, node)
+      } else {
+        await peer.node.start()
+      }
+
+      peer.state = 'running'
+      peer.error = undefined
+      this.events.record('peer:started', { peer: peer.index, role: peer.role, region: peer.region, site: peer.site.name, ms: round(performance.now() - started) })
+    } catch (err: any) {
+      peer.state = 'failed'
+      peer.error = describe(err)
+      this.events.record('peer:failed', { peer: peer.index, role: peer.role, error: peer.error })
+    }
+  }
+
+  /**
+   * Records a `loop` event per second with the event loop's delay: every
+   * timing measured while it is high (a busy CPU) is inflated by it.
+   */
+  private monitorLag (): void {
+    if (this.lagTimer != null) {
+      return
+    }
+
+    this.lag.enable()
+    this.lagTimer = setInterval(() => {
+      this.events.record('loop', { p50_ms: round(this.lag.percentile(50) / 1e6), p99_ms: round(this.lag.percentile(99) / 1e6), max_ms: round(this.lag.max / 1e6) })
+      this.lag.reset()
+    }, 1000)
+    this.lagTimer.unref()
+  }
+
+  /**
+   * Waits until every peer's DHT has bootstrapped (its delayed self-query
+   * has fired) and the event loop is calm again, so that what is measured
+   * next is the network, not the CPU. Returns the seconds waited.
+   */
+  async settle (options: SettleOptions = {}): Promise<number> {
+    const started = performance.now()
+    const maxMs = options.maxMs ?? Math.max(120_000, this.dhtStartsBy - started + 60_000)
+    const threshold = options.lagP99Ms ?? 50
+    const windowMs = options.windowMs ?? 1000
+    const h = monitorEventLoopDelay({ resolution: 10 })
+    h.enable()
+    const needed = options.calmWindows ?? 3
+    const total = Math.max(Math.ceil(needed * windowMs / 1000), Math.ceil((this.dhtStartsBy - started) / 1000))
+    let calmRun = 0
+
+    try {
+      for (;;) {
+        h.reset()
+        await new Promise(resolve => setTimeout(resolve, windowMs))
+        const now = performance.now()
+        calmRun = h.percentile(99) / 1e6 < threshold ? calmRun + 1 : 0
+        this.init.onProgress?.({ phase: 'settle', done: Math.min(total - 1, Math.floor((now - started) / 1000)), total })
+
+        if ((now >= this.dhtStartsBy && calmRun >= needed) || now - started >= maxMs) {
+          break
+        }
+      }
+    } finally {
+      h.disable()
+    }
+
+    const seconds = round((performance.now() - started) / 1000)
+    this.events.record('settled', { seconds, calm: calmRun >= needed })
+    this.init.onProgress?.({ phase: 'settle', done: total, total })
+    return seconds
+  }
+
+  private watch (peer: SimPeer<S>, node: Libp2p<SimServices & S>): void {
+    node.addEventListener('peer:connect', (evt) => {
+      this.events.record('peer:connect', { peer: peer.index, remote: this.indexOf(evt.detail) ?? null })
+    })
+    node.addEventListener('peer:disconnect', (evt) => {
+      this.events.record('peer:disconnect', { peer: peer.index, remote: this.indexOf(evt.detail) ?? null })
+    })
+  }
+
+  private indexOf (peerId: PeerId): number | undefined {
+    return this.byPeerId.get(peerId.toString())
+  }
+
+  /** The peer a reference names; throws {@link UnknownPeerError}. */
+  peer (ref: PeerRef): SimPeer<S> {
+    let index: number | undefined
+
+    if (typeof ref === 'number') {
+      index = ref
+    } else if ('index' in ref && typeof ref.index === 'number') {
+      index = ref.index
+    } else {
+      index = this.indexOf(ref as PeerId)
+    }
+
+    const peer = index == null ? undefined : this.peers[index]
+
+    if (peer == null) {
+      throw new UnknownPeerError(`No simulated peer ${typeof ref === 'number' ? ref : String(ref)}`)
+    }
+
+    return peer
+  }
+
+  /** Peers currently running, optionally of one role and/or region. */
+  running (filter: { role?: string, region?: string } = {}): Array<SimPeer<S>> {
+    return this.peers.filter(p => p.state === 'running' &&
+      (filter.role == null || p.role === filter.role) &&
+      (filter.region == null || p.region === filter.region))
+  }
+
+  /** Oracle truth: the RTT in ms the latency model gives between two peers' sites. */
+  rtt (a: PeerRef, b: PeerRef): number {
+    return this.latency.rtt(this.peer(a).siteIndex, this.peer(b).siteIndex)
+  }
+
+  /** Wires running peers as {@link planDials} plans; failed dials are recorded, not thrown. */
+  async connect (options: ConnectOptions = this.init.connect === false ? {} : this.init.connect ?? {}): Promise<ConnectReport> {
+    const alive = this.running().map(p => p.index)
+    const plan = planDials(alive, (a, b) => this.rtt(a, b), this.rng.fork('wiring'), options)
+    const started = performance.now()
+    const failed = await this.dialAll(plan, options)
+    const report: ConnectReport = {
+      dials: plan.length,
+      failed,
+      seconds: round((performance.now() - started) / 1000),
+      connections: this.network.connectionCount
+    }
+    this.events.record('wired', { dials: report.dials, failed: report.failed, seconds: report.seconds, connections: report.connections })
+    return report
+  }
+
+  private async dialAll (plan: readonly PlannedDial[], options: ConnectOptions): Promise<number> {
+    let failed = 0
+    let done = 0
+    const timeout = options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
+
+    await pool(plan, options.concurrency ?? DEFAULT_DIAL_CONCURRENCY, async (dial) => {
+      const from = this.peers[dial.from]
+      const to = this.peers[dial.to]
+      const started = performance.now()
+
+      if (from.node == null || to.node == null || from.state !== 'running' || to.state !== 'running') {
+        failed++
+      } else {
+        try {
+          await from.node.dial(to.node.getMultiaddrs()[0], { signal: AbortSignal.timeout(timeout) })
+          this.events.record('dial', { peer: dial.from, remote: dial.to, kind: dial.kind, ok: true, ms: round(performance.now() - started), oracle_rtt_ms: round(this.rtt(dial.from, dial.to)) })
+        } catch (err: any) {
+          failed++
+          this.events.record('dial', { peer: dial.from, remote: dial.to, kind: dial.kind, ok: false, ms: round(performance.now() - started), error: describe(err) })
+        }
+      }
+
+      this.init.onProgress?.({ phase: 'connect', done: ++done, total: plan.length })
+    })
+
+    return failed
+  }
+
+  /**
+   * Pings `to` from `from` with libp2p ping and records a `ping` event with
+   * the oracle RTT. Unless `warm` is false, a pair with no connection is
+   * first dialled and identified, so the ping times a round trip on an
+   * established connection rather than queued behind the new connection's
+   * handshakes (with loss, a segment lost there delays everything after it).
+   */
+  async ping (from: PeerRef, to: PeerRef, options: AbortOptions & { warm?: boolean } = {}): Promise<PingResult> {
+    const a = this.peer(from)
+    const b = this.peer(to)
+    const oracleMs = this.rtt(a, b)
+    const result: PingResult = { from: a.index, to: b.index, oracleMs }
+    let fresh = false
+
+    try {
+      if (a.node == null || b.node == null || a.state !== 'running' || b.state !== 'running') {
+        throw new UnknownPeerError(`peer ${a.state !== 'running' ? a.index : b.index} is not running`)
+      }
+
+      const signal = options.signal ?? AbortSignal.timeout(DEFAULT_PING_TIMEOUT_MS)
+      let conn = a.node.getConnections(b.node.peerId)[0]
+
+      if (conn == null && options.warm !== false) {
+        fresh = true
+        const node = a.node
+        const remote = b.node.peerId
+        const identified = new Promise<void>(resolve => {
+          const onIdentify = (evt: CustomEvent<{ peerId: PeerId }>): void => {
+            if (evt.detail.peerId.equals(remote)) {
+              done()
+            }
+          }
+          const timer = setTimeout(done, 5_000)
+          function done (): void {
+            clearTimeout(timer)
+            node.removeEventListener('peer:identify', onIdentify)
+            resolve()
+          }
+          node.addEventListener('peer:identify', onIdentify)
+        })
+        conn = await a.node.dial(b.node.getMultiaddrs()[0], { signal })
+        await identified
+      }
+
+      result.rttMs = await a.node.services.ping.ping(conn?.remoteAddr ?? b.node.getMultiaddrs()[0], { signal })
+    } catch (err: any) {
+      result.error = describe(err)
+    }
+
+    this.events.record('ping', {
+      peer: a.index,
+      remote: b.index,
+      ok: result.rttMs != null,
+      rtt_ms: result.rttMs ?? null,
+      oracle_rtt_ms: round(oracleMs),
+      fresh_connection: fresh,
+      error: result.error
+    })
+    return result
+  }
+
+  /** Pings `count` random pairs of running peers (seeded), `concurrency` at a time. */
+  async measurePings (count: number, rng: Rng = this.rng.fork('pings'), concurrency = 8): Promise<PingResult[]> {
+    const alive = this.running()
+    const results: PingResult[] = []
+
+    if (alive.length < 2) {
+      return results
+    }
+
+    const pairs = Array.from({ length: count }, () => {
+      const [a, b] = rng.sample(alive, 2)
+      return [a.index, b.index] as const
+    })
+    await pool(pairs, concurrency, async ([a, b]) => {
+      results.push(await this.ping(a, b))
+    })
+
+    return results
+  }
+
+  /**
+   * Crashes a peer: its connections are aborted (peers see a reset, as
+   * when a machine dies), then its node stops. Never throws.
+   */
+  async crash (ref: PeerRef, reason = 'simulated crash'): Promise<void> {
+    const peer = this.peer(ref)
+
+    if (peer.state !== 'running' || peer.node == null) {
+      return
+    }
+
+    peer.state = 'crashed'
+    peer.error = reason
+    const err = new Error(reason)
+
+    for (const conn of peer.node.getConnections()) {
+      conn.abort(err)
+    }
+
+    try {
+      await peer.node.stop()
+    } catch {
+      // a crashed node need not stop cleanly
+    }
+
+    this.events.record('peer:crashed', { peer: peer.index, role: peer.role, region: peer.region, reason })
+  }
+
+  /** Stops a peer gracefully (connections closed, services stopped). */
+  async leave (ref: PeerRef): Promise<void> {
+    const peer = this.peer(ref)
+
+    if (peer.state !== 'running' || peer.node == null) {
+      return
+    }
+
+    peer.state = 'stopped'
+
+    try {
+      await peer.node.stop()
+      this.events.record('peer:left', { peer: peer.index, role: peer.role, region: peer.region })
+    } catch (err: any) {
+      peer.state = 'crashed'
+      peer.error = describe(err)
+      this.events.record('peer:crashed', { peer: peer.index, role: peer.role, region: peer.region, reason: peer.error })
+    }
+  }
+
+  /** (Re)starts a stopped or crashed peer and wires it like a newcomer. */
+  async join (ref: PeerRef, options: ConnectOptions = this.init.connect === false ? {} : this.init.connect ?? {}): Promise<void> {
+    const peer = this.peer(ref)
+
+    if (peer.state === 'running' || this.stopped) {
+      return
+    }
+
+    await this.startPeer(peer)
+
+    if ((peer.state as PeerState) !== 'running') {
+      return
+    }
+
+    const alive = this.running().map(p => p.index)
+    const plan = planJoin(peer.index, alive, (a, b) => this.rtt(a, b), this.rng.fork(`join-${this.joins++}`), options)
+    const failed = await this.dialAll(plan, { ...options, concurrency: Math.min(4, options.concurrency ?? 4) })
+    this.events.record('peer:joined', { peer: peer.index, role: peer.role, region: peer.region, dials: plan.length, failed })
+  }
+
+  /** Cuts every link between the peers of two groups of regions (see {@link SimNetwork.partition}). */
+  partition (regionsA: readonly string[], regionsB: readonly string[]): void {
+    const sitesOf = (regions: readonly string[]): Set<string> =>
+      new Set(this.peers.filter(p => regions.includes(p.region)).map(p => String(p.siteIndex)))
+    const a = sitesOf(regionsA)
+    const b = sitesOf(regionsB)
+    this.network.partition(a, b)
+    this.events.record('partition', { a: regionsA.join('+'), b: regionsB.join('+'), sites_a: a.size, sites_b: b.size })
+  }
+
+  /** Heals every cut. */
+  heal (): void {
+    this.network.heal()
+    this.events.record('heal')
+  }
+
+  /** Stops every node and tears the network down; idempotent. */
+  async stop (): Promise<void> {
+    if (this.stopped) {
+      return
+    }
+
+    this.stopped = true
+    clearInterval(this.lagTimer)
+    this.lag.disable()
+    await Promise.allSettled(this.peers.map(async p => {
+      if (p.state === 'running') {
+        p.state = 'stopped'
+        await p.node?.stop()
+      }
+    }))
+    this.network.close()
+    this.events.record('stopped')
+  }
+}
+
+function round (x: number): number {
+  return Math.round(x * 1000) / 1000
+}
+
+/**
+ * Places, starts and (unless `connect: false`) wires a simulation of
+ * real libp2p nodes.
+ *
+ * @example
+ * ```ts
+ * const sim = await createSimulation({
+ *   peers: 100,
+ *   roles: { gpu: 1, requester: 3 },
+ *   placement: { regions: { EU: 0.4, NA: 0.3, AS: 0.3 } },
+ *   latency: geographicLatency(),
+ *   seed: 42,
+ *   services: (peer) => peer.role === 'gpu' ? { work: work() } : {}
+ * })
+ * await sim.ping(0, 1) // { rttMs, oracleMs }
+ * sim.rtt(0, 1)        // oracle truth
+ * await sim.stop()
+ * ```
+ */
+export async function createSimulation<S extends Record<string, unknown> = Record<string, unknown>> (init: SimulationInit<S>): Promise<Simulation<S>> {
+  const sim = new Simulation<S>(init)
+  await sim.start()
+
+  if (init.connect !== false) {
+    await sim.connect(init.connect)
+  }
+
+  return sim
+}

@@ -1,0 +1,110 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { simTransport } from '../transport/index.js'
+import { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INCOMING_PENDING } from './constants.js'
+import { simLogger } from './logger.js'
+import type { SimNetwork } from '../transport/index.js'
+import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
+import type { Identify, IdentifyInit } from '@libp2p/identify'
+import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
+import type { Libp2pOptions, ServiceFactoryMap } from 'libp2p'
+
+/** The stock services every simulated peer runs. */
+export interface SimServices {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+}
+
+/** Overrides of the simulated libp2p stack; every field is optional. */
+export interface SimStackOptions {
+  /** kad-dht options, merged over the simulation defaults (server mode, addresses kept). */
+  dht?: Partial<KadDHTInit>
+  /** gossipsub options. */
+  gossipsub?: Partial<GossipsubOpts>
+  /** identify options. */
+  identify?: IdentifyInit
+  /** libp2p connection manager options, merged over the simulation defaults. */
+  connectionManager?: Libp2pOptions['connectionManager']
+  /**
+   * Run libp2p's connection monitor (a ping every 10 s on every
+   * connection). Off by default: it doubles as background load.
+   *
+   * @default false
+   */
+  connectionMonitor?: boolean
+}
+
+/** What one peer's libp2p node is built from. */
+export interface SimNodeParams<S extends Record<string, unknown>> {
+  network: SimNetwork
+  /** the transport's site key of this peer */
+  site: string
+  listen: string
+  privateKey: PrivateKey
+  /** ms before the DHT's first self-query (and table refresh) */
+  dhtStartDelayMs: number
+  stack?: SimStackOptions
+  /** the caller's extra services (Shoal services) */
+  services?: ServiceFactoryMap<S>
+}
+
+/**
+ * libp2p options of one simulated peer: the full stock stack (noise, yamux,
+ * identify, ping, kad-dht, gossipsub) on the sim transport, configured for
+ * hundreds of nodes in one process without changing any protocol:
+ * - the DHT's first self-query, which gates its routing-table refresh, is
+ *   delayed per peer so the DHT bootstraps after the wiring instead of
+ *   every node flooding the network at once;
+ * - the DHT runs in server mode and keeps `/memory` addresses (the stock
+ *   mapper drops them as private, so DHT peers could never be dialled);
+ * - ping accepts a few concurrent streams per connection (stock: one), for
+ *   the harness's RTT measurements;
+ * - the connection manager accepts the bursts of inbound dials bootstrap
+ *   peers see and waits longer for a dial on a busy event loop;
+ * - loggers are silent unless `DEBUG` is set.
+ */
+export function simNodeOptions<S extends Record<string, unknown>> (params: SimNodeParams<S>): Libp2pOptions<SimServices & S> {
+  const stack = params.stack ?? {}
+
+  return {
+    privateKey: params.privateKey,
+    addresses: { listen: [params.listen] },
+    transports: [simTransport({ network: params.network, site: params.site })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionMonitor: { enabled: stack.connectionMonitor ?? false },
+    connectionManager: {
+      maxConnections: DEFAULT_MAX_CONNECTIONS,
+      maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING,
+      // every simulated peer shares one "host": a per-host rate limit would refuse them
+      inboundConnectionThreshold: Number.MAX_SAFE_INTEGER,
+      dialTimeout: DEFAULT_DIAL_TIMEOUT_MS,
+      // the per-address and inbound upgrade timeouts (stock 6 s, 10 s) end noise handshakes queued on a busy loop
+      addressDialTimeout: DEFAULT_DIAL_TIMEOUT_MS,
+      inboundUpgradeTimeout: DEFAULT_DIAL_TIMEOUT_MS,
+      ...stack.connectionManager
+    },
+    logger: simLogger(),
+    services: {
+      identify: identify(stack.identify),
+      // several harness pings may share a connection; stock allows one outbound ping stream
+      ping: ping({ maxOutboundStreams: 8, maxInboundStreams: 8 }),
+      dht: kadDHT({
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        initialQuerySelfInterval: params.dhtStartDelayMs,
+        ...stack.dht
+      }),
+      pubsub: gossipsub(stack.gossipsub),
+      ...params.services
+    } as unknown as ServiceFactoryMap<SimServices & S>
+  }
+}

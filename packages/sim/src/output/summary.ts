@@ -1,0 +1,129 @@
+import { quantile } from '../latency/calibrate.js'
+import type { RunResult } from '../scenario/run.js'
+
+/** The headline figures of a run. */
+export interface RunSummary {
+  name: string
+  seed: number
+  peers: number
+  /** peers per region and role */
+  regions: Record<string, Record<string, number>>
+  timing: RunResult['timing']
+  memory: RunResult['memory']
+  connect: {
+    dials: number
+    failed: number
+    seconds: number
+    dial_ms_p50: number | null
+    dial_ms_p90: number | null
+    connections: number
+  }
+  pings: {
+    count: number
+    failed: number
+    rtt_ms_p50: number | null
+    oracle_ms_p50: number | null
+    /** |measured - oracle| / oracle */
+    rel_err_p50: number | null
+    rel_err_p90: number | null
+  }
+  jobs: { arrivals: number, dropped: number }
+  churn: { crashed: number, left: number, joined: number }
+  partitions: number
+  /** peers that failed to start */
+  peers_failed: number
+  /** peers not running at the end, by state */
+  final_states: Record<string, number>
+  /** event-loop delay during the timeline (1 s windows): high values inflate every timing */
+  loop: { p99_ms_median: number | null, p99_ms_max: number | null }
+  /** errors recorded from hooks or the process */
+  errors: number
+  event_counts: Record<string, number>
+}
+
+function num (x: number): number | null {
+  return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null
+}
+
+/** Computes the {@link RunSummary} of a run. */
+export function summarize (result: RunResult): RunSummary {
+  const events = result.events
+  const of = (type: string): typeof events => events.filter(e => e.type === type)
+  const dials = of('dial').filter(e => e.ok === true).map(e => Number(e.ms))
+  const pings = of('ping')
+  const ok = pings.filter(e => e.ok === true && typeof e.rtt_ms === 'number')
+  const rel = ok.map(e => Math.abs(Number(e.rtt_ms) - Number(e.oracle_rtt_ms)) / Number(e.oracle_rtt_ms))
+  const regions: Record<string, Record<string, number>> = {}
+  const states: Record<string, number> = {}
+
+  for (const p of result.peers) {
+    regions[p.region] ??= {}
+    regions[p.region][p.role] = (regions[p.region][p.role] ?? 0) + 1
+    states[p.state] = (states[p.state] ?? 0) + 1
+  }
+
+  const counts: Record<string, number> = {}
+  for (const e of events) counts[e.type] = (counts[e.type] ?? 0) + 1
+  const runStart = events.find(e => e.type === 'run:start')?.t ?? Infinity
+  const loop = events.filter(e => e.type === 'loop' && e.t >= runStart).map(e => Number(e.p99_ms))
+
+  return {
+    name: result.scenario.name,
+    seed: result.scenario.seed ?? 1,
+    peers: result.peers.length,
+    regions,
+    timing: result.timing,
+    memory: result.memory,
+    connect: {
+      dials: result.connect.dials,
+      failed: result.connect.failed,
+      seconds: result.connect.seconds,
+      dial_ms_p50: num(quantile(dials, 0.5)),
+      dial_ms_p90: num(quantile(dials, 0.9)),
+      connections: result.connect.connections
+    },
+    pings: {
+      count: pings.length,
+      failed: pings.length - ok.length,
+      rtt_ms_p50: num(quantile(ok.map(e => Number(e.rtt_ms)), 0.5)),
+      oracle_ms_p50: num(quantile(ok.map(e => Number(e.oracle_rtt_ms)), 0.5)),
+      rel_err_p50: num(quantile(rel, 0.5)),
+      rel_err_p90: num(quantile(rel, 0.9))
+    },
+    jobs: { arrivals: counts['job:arrival'] ?? 0, dropped: counts['job:dropped'] ?? 0 },
+    churn: { crashed: counts['peer:crashed'] ?? 0, left: counts['peer:left'] ?? 0, joined: counts['peer:joined'] ?? 0 },
+    partitions: counts.partition ?? 0,
+    peers_failed: counts['peer:failed'] ?? 0,
+    final_states: states,
+    loop: { p99_ms_median: num(quantile(loop, 0.5)), p99_ms_max: loop.length > 0 ? num(Math.max(...loop)) : null },
+    errors: counts.error ?? 0,
+    event_counts: counts
+  }
+}
+
+function pct (x: number | null): string {
+  return x == null ? 'n/a' : `${(x * 100).toFixed(1)}%`
+}
+
+function ms (x: number | null): string {
+  return x == null ? 'n/a' : `${x.toFixed(1)} ms`
+}
+
+/** A summary as a few readable lines for a terminal. */
+export function formatSummary (s: RunSummary): string {
+  const regionLines = Object.entries(s.regions).map(([r, roles]) =>
+    `    ${r.padEnd(14)} ${Object.entries(roles).map(([role, n]) => `${n} ${role}`).join(', ')}`)
+  const states = Object.entries(s.final_states).map(([k, v]) => `${v} ${k}`).join(', ')
+  return [
+    `scenario ${s.name} (seed ${s.seed}): ${s.peers} peers`,
+    ...regionLines,
+    `  start      ${s.timing.start_s.toFixed(1)} s; wiring ${s.connect.dials} dials in ${s.connect.seconds.toFixed(1)} s (${s.connect.failed} failed), dial p50 ${ms(s.connect.dial_ms_p50)}, p90 ${ms(s.connect.dial_ms_p90)}`,
+    `  settle     ${s.timing.settle_s.toFixed(1)} s (DHT bootstrap, until the event loop is calm)`,
+    `  run        ${s.timing.run_s.toFixed(1)} s; total ${s.timing.total_s.toFixed(1)} s; memory ${s.memory.rss_mb.toFixed(0)} MB RSS (${s.memory.rss_mb_per_peer.toFixed(1)} MB/peer)`,
+    `  event loop delay p99 during the run: median ${ms(s.loop.p99_ms_median)}, max ${ms(s.loop.p99_ms_max)}`,
+    `  pings      ${s.pings.count} (${s.pings.failed} failed); RTT p50 ${ms(s.pings.rtt_ms_p50)} vs oracle ${ms(s.pings.oracle_ms_p50)}; |error| p50 ${pct(s.pings.rel_err_p50)}, p90 ${pct(s.pings.rel_err_p90)}`,
+    `  jobs       ${s.jobs.arrivals} arrivals, ${s.jobs.dropped} dropped`,
+    `  churn      ${s.churn.crashed} crashed, ${s.churn.left} left, ${s.churn.joined} rejoined; ${s.partitions} partitions`,
+    `  peers      ${states}${s.peers_failed > 0 ? `; ${s.peers_failed} failed to start` : ''}; ${s.errors} errors recorded`
+  ].join('\n')
+}

@@ -1,0 +1,121 @@
+/**
+ * A simulation scenario as data (a JSON file). Times are seconds from the
+ * end of the wiring; every random choice follows `seed`.
+ */
+export interface Scenario {
+  /** a short name, used in file names and plots */
+  name: string
+  description?: string
+  /** same seed, same placement, keys, wiring, workload and churn @default 1 */
+  seed?: number
+  /** how long the scenario runs after the network is wired, in seconds */
+  durationS: number
+  /** the latency model @default { model: 'geographic' } */
+  latency?: ScenarioLatency
+  /** link behaviour beyond the RTT */
+  links?: ScenarioLinks
+  /** peers and their roles per region (continent code, continent or country name) */
+  regions: Record<string, RegionSpec>
+  /** how peers are wired at the start */
+  connect?: ScenarioConnect
+  workload?: ScenarioWorkload
+  churn?: ChurnEvent[]
+  partitions?: PartitionEvent[]
+  adversaries?: AdversarySpec[]
+}
+
+/** Which latency model gives the RTTs. */
+export type ScenarioLatency =
+  | {
+    model: 'geographic'
+    /** world cities at least this big @default 100000 */
+    minPopulation?: number
+    /** access delay per end (residential last mile), ms @default 0 */
+    lastMileMs?: number
+    /** a measured data set (path relative to the scenario file) to use as backbone */
+    backbone?: string
+  }
+  | {
+    model: 'measured'
+    /** a WonderNetwork-style folder, TSV matrix or CSV edge list (relative to the scenario file) */
+    path: string
+  }
+
+/** Link behaviour; what is not given follows the latency model's defaults. */
+export interface ScenarioLinks {
+  /** loss per TCP segment, or `distance` for the default curve over distance @default 'distance' */
+  loss?: number | 'distance'
+  /** bandwidth per connection direction, Mbit/s @default 100 */
+  bandwidthMbps?: number
+}
+
+/** The peers of one region. */
+export interface RegionSpec {
+  peers: number
+  /** peers per role; counts must add up to `peers` @default every peer is `peer` */
+  roles?: Record<string, number>
+}
+
+/** Wiring of the network at the start. */
+export interface ScenarioConnect {
+  bootstrap?: number
+  degree?: number
+  /** share of dials to the nearest peers, 0..1 */
+  nearby?: number
+}
+
+/** What the peers do. */
+export interface ScenarioWorkload {
+  /** job arrivals, a Poisson process */
+  jobs?: {
+    /** mean arrivals per second over the whole network */
+    ratePerS: number
+    /** roles that submit jobs @default every role */
+    from?: string[]
+    /** job kinds, drawn uniformly @default ['job'] */
+    kinds?: string[]
+  }
+  /** RTT measurements with libp2p ping between random pairs */
+  pings?: {
+    /** interval between rounds, s */
+    everyS: number
+    /** pairs per round */
+    pairs: number
+  }
+}
+
+/** Peers leaving (or coming back) at a time. */
+export interface ChurnEvent {
+  atS: number
+  /** `crash` aborts connections, `leave` stops gracefully, `join` restarts departed peers */
+  action: 'crash' | 'leave' | 'join'
+  /** share of the matching peers, 0..1 (give this or `count`) */
+  fraction?: number
+  /** number of matching peers (give this or `fraction`) */
+  count?: number
+  role?: string
+  region?: string
+  /** crashed/left peers come back after this many seconds */
+  rejoinAfterS?: number
+}
+
+/** Links cut between two groups of regions. */
+export interface PartitionEvent {
+  atS: number
+  /** when the cut heals @default never (end of run) */
+  healAtS?: number
+  a: string[]
+  b: string[]
+}
+
+/** Peers that misbehave; behaviours are supplied by hooks as they land. */
+export interface AdversarySpec {
+  /** the behaviour's name, passed to the adversary hook */
+  behaviour: string
+  fraction?: number
+  count?: number
+  role?: string
+  region?: string
+  /** when they turn @default 0 */
+  fromS?: number
+}
