@@ -14,7 +14,17 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createReceiptStore } from '@shoal/receipts'
+import { RECORD_VERSION, WorkReceiptType, countersign, newRandomId, openCountersigned, signRecord } from '@shoal/records'
 import { functionExecutor, work } from '@shoal/work'
+import { MemoryDatastore } from 'datastore-core'
+import { LevelDatastore } from 'datastore-level'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import type { EventLoopUtilization } from 'node:perf_hooks'
@@ -103,6 +113,71 @@ function percentile (sorted: number[], p: number): number {
 }
 
 const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits
+
+/**
+ * Receipt store throughput: countersigned receipts verified and appended
+ * per second, on a memory and an on-disk LevelDB datastore, against
+ * openCountersigned alone (the two signature checks every put does) on the
+ * same receipts in the same run.
+ */
+async function receiptStoreThroughput (count: number): Promise<Record<string, unknown>> {
+  const provider = await generateKeyPair('Ed25519')
+  const requester = await generateKeyPair('Ed25519')
+  const now = Date.now()
+  const receipts: Uint8Array[] = []
+  for (let i = 0; i < count; i++) {
+    const signed = await signRecord(WorkReceiptType, {
+      version: RECORD_VERSION,
+      jobId: newRandomId(),
+      assignmentId: new Uint8Array(randomBytes(32)),
+      requester: peerIdFromPrivateKey(requester).toMultihash().bytes,
+      provider: peerIdFromPrivateKey(provider).toMultihash().bytes,
+      units: 3,
+      price: { perUnit: 20, currency: 'USDC', unit: 'gpu-second' },
+      total: 60,
+      resultHash: new Uint8Array(randomBytes(32)),
+      startedMs: now - 3000,
+      endedMs: now,
+      status: 0,
+      prev: new Uint8Array()
+    }, provider)
+    receipts.push((await countersign(signed, requester)).bytes)
+  }
+
+  const rate = async (fn: (bytes: Uint8Array) => Promise<unknown>): Promise<number> => {
+    const t0 = performance.now()
+    await Promise.all(Array.from({ length: 16 }, async (_, lane) => {
+      for (let i = lane; i < receipts.length; i += 16) {
+        await fn(receipts[i])
+      }
+    }))
+    return receipts.length / ((performance.now() - t0) / 1000)
+  }
+
+  progress(`receipt store: ${count} countersigned receipts`)
+  const raw = await rate(async bytes => openCountersigned(WorkReceiptType, bytes, { ignoreTime: true }))
+  const memory = await createReceiptStore({ datastore: new MemoryDatastore() })
+  const memoryRate = await rate(async bytes => memory.put(bytes))
+  await memory.stop()
+  const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-receipts-'))
+  const level = new LevelDatastore(dir)
+  await level.open()
+  const disk = await createReceiptStore({ datastore: level })
+  const levelRate = await rate(async bytes => disk.put(bytes))
+  const verified = await disk.verifyLog()
+  await disk.stop()
+  await level.close()
+  await rm(dir, { recursive: true, force: true })
+  return {
+    receipts: count,
+    raw_countersigned_verify_per_s: Math.round(raw),
+    memory_put_per_s: Math.round(memoryRate),
+    level_put_per_s: Math.round(levelRate),
+    memory_ratio: round(memoryRate / raw, 3),
+    level_ratio: round(levelRate / raw, 3),
+    log_verified: verified.ok
+  }
+}
 
 export async function run (options: BenchOptions): Promise<BenchResult> {
   const sequentialJobs = Number(options.extra.jobs ?? (options.quick ? 1000 : 5000))
@@ -224,7 +299,8 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       goals: { overhead_p50_ms: 2, jobs_per_s: 1000 },
       goals_met: percentile(overheads, 0.5) <= 2 && jobsPerS >= 1000,
       provider_thread: sameProcess ? 'same as requester' : 'worker thread',
-      pay_every: payEvery
+      pay_every: payEvery,
+      receipt_store: await receiptStoreThroughput(options.quick ? 1000 : 4000)
     }
   } finally {
     await requester.stop()
