@@ -1,0 +1,438 @@
+/**
+ * Benchmark `discovery`: how well @shoal/discovery finds the k providers of
+ * a class nearest to a requester, and how fast, on a simulated network of
+ * real libp2p nodes.
+ *
+ * `createSimulation` places the peers at the cities of a measured latency
+ * data set (WonderNetwork by default, `--latency PATH` for another) and runs
+ * the full stack (noise, yamux, identify, ping, kad-dht, gossipsub) plus
+ * `discovery()` on every peer. GPU providers (half `consumer-24g`, half
+ * `datacenter-80g`) and capture peers (a `video` sensor) advertise a signed
+ * capability record whose geohash comes from their city's coordinates.
+ * After the DHT settles, random peers search for the k providers of a class
+ * near them (query geohash from their own city), `--concurrency N` (4)
+ * requesters at a time.
+ *
+ * - recall@k: share of the results whose oracle RTT (the latency model's, as
+ *   the simulation applies it) is at most that of the k-th nearest matching
+ *   provider, so that providers in the same city count as ties;
+ * - t_first / t_fifth: time from the call to the first and k-th result;
+ * - messages: DHT requests the search sent (its `shoal:discovery:done` summary).
+ *
+ * In the same run, from the same requester:
+ * - baseline: k random providers among the entries of one global provider
+ *   key per class (the world cell, advertised by discovery itself through
+ *   precision 0), their records fetched and verified like discovery does;
+ * - dht_lookup_ms: one plain Kademlia lookup (`getClosestPeers` of a random
+ *   key, which runs to convergence like a provide or a lookup of a sparse key);
+ *   `dht_find_providers_ms` is the baseline's `findProviders` alone, which
+ *   stops early because the global key has many providers.
+ *
+ * Discovery runs with the options that suit this density (about 50
+ * providers of a class over the world; see bench/README.md for why):
+ * `--precisions 1` (searched and advertised; discovery's default is 1,2,3;
+ * the world cell 0 is always advertised too, for the baseline), Vivaldi
+ * coordinates in records and queries so each search level's results come
+ * ordered by estimated RTT (`--coordinates false`: none, discovery's
+ * default), `--max-candidates 20` (discovery's `maxCandidatesPerCell`,
+ * default 8). Other knobs: `--peers N`, `--gpus N`, `--captures N`,
+ * `--queries N`, `--k N`, `--reveal N` (geohash characters a provider
+ * reveals, 5), `--concurrency N`, `--fetch-timeout MS`, `--lookup-timeout MS`
+ * (discovery's, 5,000 and 10,000).
+ */
+
+import { existsSync } from 'node:fs'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { capabilityKey, discovery, encodeGeohash } from '@shoal/discovery'
+import { Vivaldi } from '@shoal/router'
+import { createRng, createSimulation, loadLatency, pool } from '@shoal/sim'
+import { progress } from '../options.js'
+import { DATA_SET, intOption, latencyPath, quantile, round } from '../util.js'
+import type { BenchOptions, BenchResult } from '../options.js'
+import type { PeerId } from '@libp2p/interface'
+import type { Discovery, NearbyQuery, Offer, SearchSummary } from '@shoal/discovery'
+import type { NetworkCoordinate } from '@shoal/records'
+import type { Rng, SimPeer, Simulation } from '@shoal/sim'
+
+type Services = { discovery: Discovery }
+type Peer = SimPeer<Services>
+
+interface ClassSpec {
+  /** capability class (`gpu:...` or `sensor:...`) */
+  name: string
+  /** role of the peers offering it */
+  role: string
+  offer: Omit<Offer, 'geohash'>
+  query: Omit<NearbyQuery, 'geohash'>
+}
+
+const PRICE = { perUnit: 10, currency: 'USDC', unit: 'gpu-second' }
+
+const CLASSES: ClassSpec[] = [
+  {
+    name: 'gpu:consumer-24g',
+    role: 'gpu-consumer',
+    offer: { gpus: [{ model: 'RTX 4090', class: 'consumer-24g', vramMib: 24576, count: 1 }], price: PRICE, concurrency: 2 },
+    query: { gpuClass: 'consumer-24g' }
+  },
+  {
+    name: 'gpu:datacenter-80g',
+    role: 'gpu-datacenter',
+    offer: { gpus: [{ model: 'H100', class: 'datacenter-80g', vramMib: 81920, count: 1 }], price: PRICE, concurrency: 4 },
+    query: { gpuClass: 'datacenter-80g' }
+  },
+  {
+    name: 'sensor:video',
+    role: 'capture',
+    offer: { sensors: ['video'], price: { perUnit: 1, currency: 'USDC', unit: 'footage-second' } },
+    query: { sensors: ['video'] }
+  }
+]
+
+interface QueryResult {
+  cls: string
+  recall: number
+  found: number
+  tFirst?: number
+  tFifth?: number
+  messages: number
+  lookups: number
+  fetches: number
+  /** precision of the cell each result was found under */
+  precisions: number[]
+  /** oracle RTT of the results / of the k nearest, means */
+  rttRatio: number
+  baselineRecall: number
+  baselineMs?: number
+  baselineRttRatio: number
+  findProvidersMs?: number
+  lookupMs?: number
+  lookupMessages: number
+  error?: string
+}
+
+function listOption (raw: string | undefined, fallback: number[]): number[] {
+  if (raw == null) {
+    return fallback
+  }
+  const out = raw.split(',').map(s => Number.parseInt(s, 10)).filter(n => Number.isSafeInteger(n) && n >= 0 && n <= 12)
+  return out.length > 0 ? out : fallback
+}
+
+function mean (values: number[]): number {
+  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length
+}
+
+/**
+ * Recall@k with ties: a result counts when its oracle RTT is no more than
+ * the k-th nearest matching provider's (several providers share a city).
+ */
+function recallAt (k: number, results: number[], candidates: number[], rtt: (p: number) => number): { recall: number, rttRatio: number } {
+  const sorted = candidates.map(rtt).sort((a, b) => a - b)
+  const want = Math.min(k, sorted.length)
+  if (want === 0) {
+    return { recall: NaN, rttRatio: NaN }
+  }
+  const threshold = sorted[want - 1] + 1e-9
+  const hits = results.slice(0, k).filter(p => rtt(p) <= threshold).length
+  const best = mean(sorted.slice(0, want))
+  return { recall: Math.min(hits, want) / want, rttRatio: results.length === 0 ? NaN : mean(results.slice(0, k).map(rtt)) / best }
+}
+
+/** Vivaldi coordinates from oracle RTT samples (2% noise), as the router would converge to. */
+function vivaldiCoordinates (sim: Simulation<Services>, peers: Peer[], rng: Rng, rounds: number): Map<number, NetworkCoordinate> {
+  let t = 0
+  const viv = peers.map(() => new Vivaldi({ rng: () => rng.float(), now: () => t }))
+  const neighbours = peers.map((p, i) => {
+    const others = peers.map((_, j) => j).filter(j => j !== i)
+    const near = [...others].sort((a, b) => sim.rtt(p, peers[a]) - sim.rtt(p, peers[b])).slice(0, 4)
+    return [...new Set([...near, ...rng.sample(others, Math.min(28, others.length))])]
+  })
+  for (let r = 0; r < rounds; r++) {
+    t += 1000
+    for (let i = 0; i < peers.length; i++) {
+      for (let s = 0; s < 2; s++) {
+        const j = rng.pick(neighbours[i])
+        viv[i].observe(String(j), viv[j].coordinate, Math.max(0.1, sim.rtt(peers[i], peers[j]) * (1 + rng.normal(0, 0.02))))
+      }
+    }
+  }
+  return new Map(peers.map((p, i) => [p.index, viv[i].coordinate]))
+}
+
+function geohashOf (peer: Peer, precision: number): string {
+  return encodeGeohash(peer.site.lat, peer.site.lon, precision)
+}
+
+export async function run (options: BenchOptions): Promise<BenchResult> {
+  const path = latencyPath(options)
+  if (path == null || !existsSync(path)) {
+    const reason = `latency data set not found at ${options.latency ?? `../shared/data/latency/${DATA_SET}`}; pass --latency PATH`
+    progress(`skipped: ${reason}`)
+    return { skipped: reason, recall_at_5: null, baseline_recall_at_5: null, t_first_ms: null, t_fifth_ms: null, dht_lookup_ms: null }
+  }
+
+  const peersCount = intOption(options, 'peers', options.quick ? 40 : 300)
+  const gpus = intOption(options, 'gpus', options.quick ? 12 : 100)
+  const captures = intOption(options, 'captures', options.quick ? 6 : 50)
+  const queries = intOption(options, 'queries', options.quick ? 6 : 100)
+  const k = intOption(options, 'k', 5)
+  const reveal = intOption(options, 'reveal', 5)
+  const precisions = listOption(options.extra.precisions, [1]).filter(p => p > 0)
+  const coordinates = options.extra.coordinates !== 'false'
+  const maxCandidates = intOption(options, 'max-candidates', 20)
+  const concurrency = intOption(options, 'concurrency', 4)
+  const rng = createRng(options.seed)
+  const started = performance.now()
+
+  progress(`loading ${path}`)
+  const model = await loadLatency(path)
+  const located = model.sites.map(s => Number.isFinite(s.lat) && Number.isFinite(s.lon))
+  if (!located.some(Boolean)) {
+    const reason = `no site of ${path} has coordinates; discovery needs geohashes`
+    progress(`skipped: ${reason}`)
+    return { skipped: reason, recall_at_5: null, baseline_recall_at_5: null, t_first_ms: null, t_fifth_ms: null, dht_lookup_ms: null }
+  }
+
+  if (gpus + captures > peersCount) {
+    throw new RangeError(`${gpus} GPU providers and ${captures} capture peers do not fit in ${peersCount} peers`)
+  }
+  const roles = [
+    ...Array.from({ length: gpus }, (_, i) => CLASSES[i % 2].role),
+    ...Array.from({ length: captures }, () => 'capture'),
+    ...Array.from({ length: peersCount - gpus - captures }, () => 'peer')
+  ]
+  rng.fork('roles').shuffle(roles)
+
+  progress(`simulation: ${peersCount} peers (${gpus} GPU providers, ${captures} capture peers), precisions ${precisions.join(',')}${coordinates ? ', coordinates' : ''}`)
+  const sim = await createSimulation<Services>({
+    peers: peersCount,
+    latency: model,
+    seed: options.seed,
+    roles,
+    // only cities with coordinates: a provider's geohash comes from them
+    placement: { weights: (site) => located[site.id] ? (site.population ?? 1) : 0 },
+    services: (peer) => ({
+      discovery: discovery({
+        // the world cell (0) too, so the baseline's global key exists; searches are the same either way
+        precisions: [0, ...precisions],
+        maxCandidatesPerCell: maxCandidates,
+        // provides queue behind the CPU while 150 providers advertise at once
+        provideTimeout: 60_000,
+        // on a CPU-bound simulation everything is slower than real time: these scale with it
+        fetchTimeout: intOption(options, 'fetch-timeout', 5_000),
+        lookupTimeout: intOption(options, 'lookup-timeout', 10_000),
+        // every search starts cold, as a fresh requester's would
+        recordCacheTtl: 1,
+        random: () => peer.rng.float()
+      })
+    }),
+    // --quick: bootstrap the DHT sooner than the harness's default (it waits ~100 ms per peer)
+    ...(options.quick ? { dhtStartDelayMs: 1_500, dhtStartSpreadMs: 2_000 } : {}),
+    onProgress: (p) => {
+      if (p.total > 0 && (p.done === p.total || p.done % 100 === 0)) {
+        progress(`  ${p.phase} ${p.done}/${p.total}`)
+      }
+    }
+  })
+
+  try {
+    const bootS = (performance.now() - started) / 1000
+    const settleS = await sim.settle(options.quick ? { maxMs: 6_000 } : {})
+    const running = sim.running()
+    progress(`${running.length}/${peersCount} peers running after ${round(bootS, 1)} s boot + ${settleS} s settle`)
+
+    const coords = coordinates ? vivaldiCoordinates(sim, running, rng.fork('vivaldi'), 150) : undefined
+
+    // advertise
+    const providers = running.filter(p => p.role !== 'peer')
+    const byClass = new Map<string, number[]>(CLASSES.map(c => [c.name, []]))
+    let provideMessages = 0
+    let provides = 0
+    let advertiseFailed = 0
+    let retried = 0
+    const tAdv = performance.now()
+    await pool(providers, 12, async (p) => {
+      const cls = CLASSES.find(c => c.role === p.role)
+      if (cls == null || p.node == null) {
+        return
+      }
+      const offer = { ...cls.offer, geohash: geohashOf(p, reveal), coordinate: coords?.get(p.index) }
+      // a provide that reached no DHT peer is retried (advertise provides only the keys still missing)
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          const result = await p.node.services.discovery.advertise(offer, { signal: AbortSignal.timeout(120_000) })
+          provideMessages += result.messages
+          provides += result.provided.length
+          if (attempt === 0) byClass.get(cls.name)?.push(p.index)
+          if (result.failed.length === 0) return
+          retried += result.failed.length
+        } catch (err: any) {
+          progress(`  advertise of peer ${p.index} failed: ${err?.name}: ${err?.message}`)
+        }
+      }
+      advertiseFailed++
+    })
+    const advertiseS = (performance.now() - tAdv) / 1000
+    progress(`advertised ${providers.length} providers: ${provides} provides, ${provideMessages} DHT messages, ${retried} retried, ${advertiseFailed} providers with keys missing, ${round(advertiseS, 1)} s`)
+    await sim.settle({ maxMs: options.quick ? 3_000 : 15_000 })
+
+    // queries
+    const qrng = rng.fork('queries')
+    const plan = Array.from({ length: queries }, (_, i) => ({ from: qrng.pick(running), cls: CLASSES[i % CLASSES.length] }))
+    const results: QueryResult[] = []
+    const lag = monitorEventLoopDelay({ resolution: 10 })
+    lag.enable()
+    const tQueries = performance.now()
+
+    await pool(plan, concurrency, async (q, i) => {
+      const from = q.from
+      const node = from.node
+      if (node == null) {
+        return
+      }
+      const candidates = (byClass.get(q.cls.name) ?? []).filter(p => p !== from.index)
+      const rtt = (p: number): number => sim.rtt(from, p)
+      const result: QueryResult = { cls: q.cls.name, recall: NaN, found: 0, messages: 0, lookups: 0, fetches: 0, precisions: [], rttRatio: NaN, baselineRecall: NaN, baselineRttRatio: NaN, lookupMessages: 0 }
+      const indexOf = (id: PeerId): number => sim.peer(id).index
+
+      // 1. discovery
+      const query: NearbyQuery = { ...q.cls.query, geohash: geohashOf(from, Math.max(...precisions, 1)), coordinate: coords?.get(from.index) }
+      const found: number[] = []
+      let summary: SearchSummary | undefined
+      const t0 = performance.now()
+      try {
+        for await (const r of node.services.discovery.findNearby(query, {
+          k,
+          signal: AbortSignal.timeout(60_000),
+          onProgress: (evt) => { if (evt.type === 'shoal:discovery:done') summary = evt.detail as SearchSummary }
+        })) {
+          const ms = performance.now() - t0
+          found.push(indexOf(r.peerId))
+          result.precisions.push(r.found.precision)
+          if (found.length === 1) result.tFirst = ms
+          if (found.length === k) result.tFifth = ms
+        }
+      } catch (err: any) {
+        result.error = `${err?.name}: ${err?.message}`
+      }
+      result.found = found.length
+      result.messages = summary?.messages ?? 0
+      result.lookups = summary?.lookups ?? 0
+      result.fetches = summary?.fetches ?? 0
+      const own = recallAt(k, found, candidates, rtt)
+      result.recall = own.recall
+      result.rttRatio = own.rttRatio
+
+      // 2. one plain DHT lookup: getClosestPeers of a random key
+      const key = new Uint8Array(32)
+      for (let b = 0; b < key.length; b++) key[b] = qrng.int(256)
+      const t1 = performance.now()
+      try {
+        for await (const evt of node.services.dht.getClosestPeers(key, { signal: AbortSignal.timeout(30_000) })) {
+          if (evt.name === 'SEND_QUERY') result.lookupMessages++
+        }
+        result.lookupMs = performance.now() - t1
+      } catch (err: any) {
+        progress(`  query ${i}: getClosestPeers failed: ${err?.name}`)
+      }
+
+      // 3. baseline: k random providers of the global key, records fetched and verified
+      const t2 = performance.now()
+      try {
+        const entries = new Map<string, { id: PeerId, multiaddrs: any[] }>()
+        for await (const evt of node.services.dht.findProviders(capabilityKey(q.cls.name, ''), { signal: AbortSignal.timeout(30_000) })) {
+          if (evt.name === 'PROVIDER') {
+            for (const info of evt.providers) {
+              if (!info.id.equals(node.peerId)) entries.set(info.id.toString(), info)
+            }
+          }
+        }
+        result.findProvidersMs = performance.now() - t2
+        const picks = qrng.sample([...entries.values()], Math.min(k, entries.size))
+        const verified = await Promise.all(picks.map(async info => node.services.discovery.fetchRecord(info, { signal: AbortSignal.timeout(10_000) }).then(() => true, () => false)))
+        const chosen = picks.filter((_, j) => verified[j]).map(info => indexOf(info.id))
+        if (chosen.length >= Math.min(k, candidates.length)) {
+          result.baselineMs = performance.now() - t2
+        }
+        const base = recallAt(k, chosen, candidates, rtt)
+        result.baselineRecall = base.recall
+        result.baselineRttRatio = base.rttRatio
+      } catch (err: any) {
+        progress(`  query ${i}: baseline failed: ${err?.name}`)
+      }
+
+      results.push(result)
+      progress(`  query ${i + 1}/${queries} (${results.length} done) ${q.cls.name} from ${from.site.name}: recall ${round(result.recall, 2)} (baseline ${round(result.baselineRecall, 2)}), ${result.found} found, first ${round(result.tFirst ?? NaN, 0)} ms, fifth ${round(result.tFifth ?? NaN, 0)} ms, lookup ${round(result.lookupMs ?? NaN, 0)} ms, ${result.messages} msgs, cells ${result.precisions.join('')}${result.error != null ? `, ${result.error}` : ''}`)
+    })
+    lag.disable()
+    const queriesS = (performance.now() - tQueries) / 1000
+
+    const pick = (f: (r: QueryResult) => number | undefined): number[] => results.map(f).filter((x): x is number => x != null && Number.isFinite(x))
+    const tFifth = quantile(pick(r => r.tFifth), 0.5)
+    const lookup = quantile(pick(r => r.lookupMs), 0.5)
+    const recall = mean(pick(r => r.recall))
+    const perClass = Object.fromEntries(CLASSES.map(c => {
+      const rs = results.filter(r => r.cls === c.name)
+      return [c.name, {
+        providers: byClass.get(c.name)?.length ?? 0,
+        queries: rs.length,
+        recall_at_5: round(mean(rs.map(r => r.recall).filter(Number.isFinite)), 3),
+        baseline_recall_at_5: round(mean(rs.map(r => r.baselineRecall).filter(Number.isFinite)), 3),
+        t_fifth_ms: round(quantile(rs.map(r => r.tFifth).filter((x): x is number => x != null), 0.5), 0)
+      }]
+    }))
+    const cellCounts: Record<string, number> = {}
+    for (const r of results) {
+      for (const p of r.precisions) cellCounts[String(p)] = (cellCounts[String(p)] ?? 0) + 1
+    }
+
+    return {
+      latency_source: path.endsWith(DATA_SET) ? DATA_SET : path,
+      peers: peersCount,
+      running: running.length,
+      gpu_providers: gpus,
+      capture_peers: captures,
+      queries: results.length,
+      k,
+      precisions,
+      reveal_precision: reveal,
+      coordinates,
+      max_candidates_per_cell: maxCandidates,
+      query_concurrency: concurrency,
+      recall_at_5: round(recall, 3),
+      recall_at_5_p10: round(quantile(pick(r => r.recall), 0.1), 3),
+      found_k_ratio: round(results.filter(r => r.found >= k).length / results.length, 3),
+      rtt_ratio_mean: round(mean(pick(r => r.rttRatio)), 3),
+      t_first_ms: round(quantile(pick(r => r.tFirst), 0.5), 0),
+      t_first_p90_ms: round(quantile(pick(r => r.tFirst), 0.9), 0),
+      t_fifth_ms: round(tFifth, 0),
+      t_fifth_p90_ms: round(quantile(pick(r => r.tFifth), 0.9), 0),
+      messages_per_query: round(mean(pick(r => r.messages)), 1),
+      lookups_per_query: round(mean(pick(r => r.lookups)), 1),
+      fetches_per_query: round(mean(pick(r => r.fetches)), 1),
+      results_by_precision: cellCounts,
+      baseline_recall_at_5: round(mean(pick(r => r.baselineRecall)), 3),
+      baseline_rtt_ratio_mean: round(mean(pick(r => r.baselineRttRatio)), 3),
+      baseline_t_fifth_ms: round(quantile(pick(r => r.baselineMs), 0.5), 0),
+      dht_lookup_ms: round(lookup, 0),
+      dht_lookup_p90_ms: round(quantile(pick(r => r.lookupMs), 0.9), 0),
+      dht_lookup_messages: round(mean(pick(r => r.lookupMessages)), 1),
+      dht_find_providers_ms: round(quantile(pick(r => r.findProvidersMs), 0.5), 0),
+      ratio_t_fifth_vs_dht_lookup: round(tFifth / lookup, 2),
+      ratio_recall_vs_baseline: round(recall / mean(pick(r => r.baselineRecall)), 2),
+      goal_recall: recall >= 0.8,
+      goal_t_fifth: tFifth <= 2 * lookup,
+      per_class: perClass,
+      errors: results.filter(r => r.error != null).length,
+      advertise: { provides, dht_messages: provideMessages, retried_provides: retried, providers_with_missing_keys: advertiseFailed, seconds: round(advertiseS, 1) },
+      boot_s: round(bootS, 1),
+      settle_s: settleS,
+      queries_s: round(queriesS, 1),
+      loop_lag_p99_ms: round(lag.percentile(99) / 1e6, 1),
+      notes: 'recall@5: share of the 5 results whose oracle RTT is <= that of the 5th nearest matching provider (ties in a city count); rtt_ratio: mean oracle RTT of the results / of the 5 nearest; baseline: 5 random verified providers from the global key of the class (world cell, findProviders stops at 20 entries); dht_lookup_ms: getClosestPeers of a random key from the same requester; t_* and lookup: medians over queries, `query_concurrency` requesters searching at once (all three measurements share that load), record cache off; messages: DHT requests sent by the search'
+    }
+  } finally {
+    await sim.stop()
+  }
+}
