@@ -92,7 +92,7 @@
 
 import { existsSync } from 'node:fs'
 import { floodsub } from '@libp2p/floodsub'
-import { JOB_BOARD_SCORE_THRESHOLDS, jobBoard, jobBoardScoreParams, jobKey, jobTopic } from '@shoal/job-board'
+import { JOB_BOARD_SCORE_THRESHOLDS, jobBoard, jobBoardScoreParams, jobKey, jobTopic, signedMessageFastId } from '@shoal/job-board'
 import { JobKind, newRandomId } from '@shoal/records'
 import { DEFAULT_BANDWIDTH_BPS, DEFAULT_JITTER, createRng, createSimulation, loadLatency } from '@shoal/sim'
 import { progress } from '../options.js'
@@ -270,7 +270,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     floodPublish,
     idontwantMinDataSize: idontwant,
     // drop copies of a message already seen before verifying their signature again (see the header)
-    fastMsgIdFn: fastMsgId ? (msg) => hex(msg.from) + hex(msg.seqno) : undefined,
+    fastMsgIdFn: fastMsgId ? signedMessageFastId : undefined,
     scoreParams: jobBoardScoreParams({ topics: [TOPIC] }) as GossipsubOpts['scoreParams'],
     scoreThresholds: JOB_BOARD_SCORE_THRESHOLDS
   }

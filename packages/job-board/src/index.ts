@@ -69,7 +69,8 @@ export type { MessageContext, MessageVerdict, ValidatorState, VerdictReason } fr
 export { explainJob, providerMismatches } from './explain.js'
 export type { ExplainCode, ExplainInput, ExplainReason, JobExplanation, Mismatch } from './explain.js'
 export {
-  JOB_BOARD_SCORE_THRESHOLDS, SCORE_DECAY_INTERVAL_MS, allJobTopics, decayForHalfLife, jobBoardScoreParams, jobTopicScoreParams
+  JOB_BOARD_SCORE_THRESHOLDS, SCORE_DECAY_INTERVAL_MS, allJobTopics, decayForHalfLife, jobBoardScoreParams, jobTopicScoreParams,
+  signedMessageFastId
 } from './score.js'
 export type { JobBoardScoreOptions, JobBoardScoreParams, JobBoardScoreThresholds, JobTopicScoreParams } from './score.js'
 

@@ -18,7 +18,7 @@ import { parseConfig, resolveConfig } from './config.js'
 import { SHOAL_DHT_PROTOCOL } from './constants.js'
 import { ensureDataDir, loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { PortInUseError } from './errors.js'
-import { JOB_BOARD_SCORE_THRESHOLDS, jobBoardScoreParams } from '@shoal/job-board'
+import { JOB_BOARD_SCORE_THRESHOLDS, jobBoardScoreParams, signedMessageFastId } from '@shoal/job-board'
 import { shoalServices } from './services.js'
 import { VERSION } from './version.js'
 import type { ResolvedConfig, ShoalNodeConfig } from './config.js'
@@ -98,7 +98,13 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
       clientMode: dht.mode === 'client',
       peerInfoMapper: dht.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper
     }),
-    pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, scoreParams: jobBoardScoreParams(), scoreThresholds: JOB_BOARD_SCORE_THRESHOLDS }),
+    pubsub: gossipsub({
+      allowPublishToZeroTopicPeers: true,
+      scoreParams: jobBoardScoreParams(),
+      scoreThresholds: JOB_BOARD_SCORE_THRESHOLDS,
+      // drop duplicate copies before checking their signatures again
+      fastMsgIdFn: signedMessageFastId
+    }),
     ...shoalServices({ role: config.role, provider: config.provider, ...extra.services })
   }
   if (reachability.autonat) services.autonat = autoNAT()
