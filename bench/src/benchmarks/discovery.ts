@@ -35,7 +35,7 @@
  * coordinates in records and queries so each search level's results come
  * ordered by estimated RTT (`--coordinates false`: none, discovery's
  * default), `--max-candidates 20` (discovery's `maxCandidatesPerCell`,
- * default 8). Other knobs: `--peers N`, `--gpus N`, `--captures N`,
+ * default 20). Other knobs: `--peers N`, `--gpus N`, `--captures N`,
  * `--queries N`, `--k N`, `--reveal N` (geohash characters a provider
  * reveals, 5), `--concurrency N`, `--fetch-timeout MS`, `--lookup-timeout MS`
  * (discovery's, 5,000 and 10,000).
@@ -297,7 +297,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       const indexOf = (id: PeerId): number => sim.peer(id).index
 
       // 1. discovery
-      const query: NearbyQuery = { ...q.cls.query, geohash: geohashOf(from, Math.max(...precisions, 1)), coordinate: coords?.get(from.index) }
+      const query: NearbyQuery = { ...q.cls.query, geohash: geohashOf(from, Math.max(reveal, ...precisions, 1)), coordinate: coords?.get(from.index) }
       const found: number[] = []
       let summary: SearchSummary | undefined
       const t0 = performance.now()

@@ -69,11 +69,15 @@ export const DEFAULT_K = 5
 
 /**
  * Most provider entries examined (fetched) per cell in one search; the rest
- * of a crowded cell is left for coarser cells or later searches.
+ * of a crowded cell is left for coarser cells or later searches. 20 is about
+ * what one kad-dht `findProviders` returns, so in a sparse network every
+ * provider a lookup finds gets its chance to be the nearest (with 8, a
+ * coarse cell was sampled and the nearest often missed); `maxFetchesPerQuery`
+ * still bounds the whole search.
  *
- * @default 8
+ * @default 20
  */
-export const DEFAULT_MAX_CANDIDATES_PER_CELL = 8
+export const DEFAULT_MAX_CANDIDATES_PER_CELL = 20
 
 /**
  * Most provider entries read from one cell's DHT lookup; a flood beyond this
@@ -167,3 +171,22 @@ export const MAX_INBOUND_STREAMS = 4
  * @default 4
  */
 export const MAX_OUTBOUND_STREAMS = 4
+
+/**
+ * Distance light travels in optical fibre per ms (about 2/3 of c): no RTT
+ * between two places is shorter than twice their distance at this speed.
+ *
+ * @default 200
+ */
+export const FIBRE_KM_PER_MS = 200
+
+/**
+ * Round trips a record fetch takes at most when nothing else slows it (a
+ * cold dial: transport, noise handshake, muxer and protocol negotiation,
+ * request). A fetch still running after `n` ms is from a provider whose RTT
+ * is probably above `n / FETCH_ROUND_TRIPS`, so a search may yield a result
+ * estimated nearer than that without waiting for the fetch.
+ *
+ * @default 4
+ */
+export const FETCH_ROUND_TRIPS = 4

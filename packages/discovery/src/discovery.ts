@@ -9,7 +9,6 @@ import { isPeerId, peerDiscoverySymbol, serviceCapabilities, serviceDependencies
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { CapabilityRecordType, MAX_ADDR_LENGTH, MAX_ADDRS, MAX_CAPABILITY_TTL_MS, RECORD_VERSION, RecordError, RecordTooLargeError, openRecord, signRecord } from '@shoal/records'
-import { pushable } from 'it-pushable'
 import { TypedEventEmitter } from 'main-event'
 import { CustomProgressEvent } from 'progress-events'
 import {
@@ -17,12 +16,12 @@ import {
   DEFAULT_FETCH_TIMEOUT, DEFAULT_K, DEFAULT_LOOKUP_CONCURRENCY, DEFAULT_LOOKUP_TIMEOUT, DEFAULT_MAX_CANDIDATES_PER_CELL,
   DEFAULT_MAX_ENTRIES_PER_CELL, DEFAULT_MAX_FETCHES_PER_QUERY, DEFAULT_PRECISIONS, DEFAULT_PROVIDE_CONCURRENCY,
   DEFAULT_PROVIDE_TIMEOUT, DEFAULT_RECORD_CACHE_SIZE, DEFAULT_RECORD_CACHE_TTL, DEFAULT_RECORD_TTL,
-  DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS
+  DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL, FETCH_ROUND_TRIPS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS
 } from './constants.js'
 import { InvalidQueryError, MissingDhtError, NoRecordError, NotStartedError, WrongProviderError } from './errors.js'
 import { isValidGeohash, MAX_GEOHASH_PRECISION } from './geohash.js'
 import { advertisementKeys, capabilityKey, searchLevels } from './keys.js'
-import { checkAdvertisement, estimateRtt, matchRecord, queryClass } from './match.js'
+import { cellRttFloor, checkAdvertisement, estimateRtt, matchRecord, queryClass } from './match.js'
 import type { AdvertisedKey, SearchLevel } from './keys.js'
 import type { NearbyQuery } from './match.js'
 import type {
@@ -33,7 +32,6 @@ import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/inter
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CapabilityRecord, Gpu, NetworkCoordinate, Price, SignedRecord } from '@shoal/records'
-import type { Pushable } from 'it-pushable'
 import type { ProgressEvent, ProgressOptions } from 'progress-events'
 
 /** What the service needs from the node. The kad-dht is looked up by name (`init.dhtService`). */
@@ -82,7 +80,11 @@ export interface DiscoveryInit {
   provideConcurrency?: number
   /** @default 30_000 */
   provideTimeout?: number
-  /** @default 8 */
+  /**
+   * Provider entries examined per cell per search (see DEFAULT_MAX_CANDIDATES_PER_CELL)
+   *
+   * @default 20
+   */
   maxCandidatesPerCell?: number
   /** @default 256 */
   maxEntriesPerCell?: number
@@ -258,8 +260,32 @@ interface SearchState {
   messages: number
   rejected: number
   skipped: number
+  lastPrecision: number
   fetchSlots: Semaphore
+  /** cells whose lookup has not ended, with their level and the RTT floor of anyone in them */
+  pendingCells: Map<string, { level: number, floor: number }>
+  /** candidates being examined: finest level listed, RTT floor, when their fetch started */
+  running: Map<string, { level: number, floor: number, startedAt?: number }>
+  /** every cell each candidate was listed under */
+  listings: Map<string, Array<{ found: FoundUnder, level: number }>>
+  /** verified matching results not yet yielded */
+  held: HeldResult[]
+  arrivals: number
+  /** results wanted */
+  k: number
+  /** level index of each result yielded */
+  yielded: number[]
+  /** something changed: the search may yield */
+  wake(): void
   onProgress?(evt: FindNearbyProgressEvents): void
+}
+
+interface HeldResult {
+  result: NearbyProvider
+  /** level index it was examined under */
+  level: number
+  /** arrival order */
+  order: number
 }
 
 /** A counting semaphore: `run` waits for one of `n` slots. */
@@ -494,18 +520,27 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
    * Find verified providers matching `query`, nearest cells first: the
    * query's cell and its 8 neighbours at the finest precision, then the
    * same one character coarser, and so on, until `k` are found or the
-   * search is exhausted. Results come as they are verified; with a query
-   * coordinate, each level's results come sorted by estimated RTT.
+   * search is exhausted. Lookups of a coarser level start while the finer
+   * ones still run (`lookupConcurrency` at once), but a result never comes
+   * before the finer levels could still produce one: without a query
+   * coordinate, results of a level come as verified once every finer level
+   * is done; with one, a result comes as soon as no lookup or fetch still
+   * running at its level or finer could give a provider with a lower
+   * estimated RTT (see `cellRttFloor` and `FETCH_ROUND_TRIPS`), so results
+   * come roughly sorted by estimated RTT.
    */
   async * findNearby (query: NearbyQuery, options: FindNearbyOptions = {}): AsyncGenerator<NearbyProvider, void, undefined> {
     const capabilityClass = queryClass(query)
     const k = positiveInt('k', options.k, DEFAULT_K)
     const maxFetches = positiveInt('maxFetches', options.maxFetches, this.maxFetchesPerQuery)
     this.requireDht()
+    const levels = searchLevels(query.geohash, this.precisions, this.searchWorld)
     const controller = new AbortController()
     const signal = AbortSignal.any(options.signal == null ? [controller.signal, this.shutdown.signal] : [controller.signal, this.shutdown.signal, options.signal])
     setMaxListeners(Infinity, controller.signal, signal)
     let finished = false
+    let dirty = false
+    let notify: (() => void) | undefined
     const search: SearchState = {
       seen: new Set([this.components.peerId.toString()]),
       fetches: 0,
@@ -514,7 +549,21 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       messages: 0,
       rejected: 0,
       skipped: 0,
+      lastPrecision: -1,
       fetchSlots: new Semaphore(this.fetchConcurrency),
+      pendingCells: new Map(),
+      running: new Map(),
+      listings: new Map(),
+      held: [],
+      arrivals: 0,
+      k,
+      yielded: [],
+      wake: () => {
+        dirty = true
+        const n = notify
+        notify = undefined
+        n?.()
+      },
       onProgress: (evt) => {
         if (!finished) {
           options.onProgress?.(evt)
@@ -522,47 +571,70 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       }
     }
     let found = 0
-    let lastPrecision = -1
+    let timer: ReturnType<typeof setTimeout> | undefined
+    signal.addEventListener('abort', search.wake, { once: true })
 
     try {
-      for (const level of searchLevels(query.geohash, this.precisions, this.searchWorld)) {
-        signal.throwIfAborted()
-        if (search.fetches >= search.maxFetches) {
-          break
+      signal.throwIfAborted()
+      // FIFO slots: all of a level's lookups start before any of the next level's
+      const lookups = new Semaphore(this.lookupConcurrency)
+      levels.forEach((level, index) => {
+        for (const cell of level.cells) {
+          search.pendingCells.set(cell, { level: index, floor: cellRttFloor(query.geohash, cell) })
+          void lookups.run(async () => this.lookupCell(level, index, cell, capabilityClass, query, search, signal))
+            .catch(err => { this.log('lookup of %s/%s failed - %e', capabilityClass, cell, err) })
+            .finally(() => {
+              search.pendingCells.delete(cell)
+              search.wake()
+            })
         }
-        lastPrecision = level.precision
-        const out = pushable<NearbyProvider>({ objectMode: true })
-        const running = this.searchLevel(level, capabilityClass, query, search, signal, out)
-          .then(() => { out.end() }, err => { out.end(err) })
+      })
 
-        if (query.coordinate != null) {
-          const batch: NearbyProvider[] = []
-          for await (const result of out) {
-            batch.push(result)
-          }
-          batch.sort((a, b) => (a.estimatedRttMs ?? Infinity) - (b.estimatedRttMs ?? Infinity))
-          for (const result of batch) {
-            this.announce(result)
-            yield result
-            if (++found >= k) {
-              return
-            }
-          }
-        } else {
-          for await (const result of out) {
-            this.announce(result)
-            yield result
-            if (++found >= k) {
-              return
-            }
+      while (true) {
+        signal.throwIfAborted()
+        dirty = false
+        const now = performance.now()
+        let next = Infinity
+        let best: HeldResult | undefined
+        for (const held of search.held) {
+          const at = this.readyAt(held, search, query, now)
+          if (at > now) {
+            next = Math.min(next, at)
+          } else if (best == null || this.before(held, best, query, search)) {
+            best = held
           }
         }
-        await running
+        if (best != null) {
+          search.held.splice(search.held.indexOf(best), 1)
+          const result = { ...best.result, found: this.finestListing(best, search, capabilityClass) }
+          search.yielded.push(this.levelOf(best, search))
+          this.announce(result)
+          yield result
+          if (++found >= k) {
+            return
+          }
+          continue
+        }
+        if (search.pendingCells.size === 0 && search.running.size === 0 && search.held.length === 0) {
+          return
+        }
+        if (dirty) {
+          continue
+        }
+        await new Promise<void>(resolve => {
+          notify = resolve
+          if (Number.isFinite(next)) {
+            timer = setTimeout(search.wake, Math.max(1, Math.ceil(next - now)))
+          }
+        })
+        clearTimeout(timer)
       }
     } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', search.wake)
       controller.abort()
       search.onProgress?.(new CustomProgressEvent('shoal:discovery:done', {
-        found, lookups: search.lookups, messages: search.messages, fetches: search.fetches, rejected: search.rejected, skipped: search.skipped, lastPrecision
+        found, lookups: search.lookups, messages: search.messages, fetches: search.fetches, rejected: search.rejected, skipped: search.skipped, lastPrecision: search.lastPrecision
       }))
       finished = true
     }
@@ -721,68 +793,161 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     return { record, keys, provided: todo.filter(k => !failed.includes(k)), failed, messages }
   }
 
-  private async searchLevel (level: SearchLevel, capabilityClass: string, query: NearbyQuery, search: SearchState, signal: AbortSignal, out: Pushable<NearbyProvider>): Promise<void> {
-    const dht = this.requireDht()
-    const examining: Array<Promise<void>> = []
-    const lookups = new Semaphore(this.lookupConcurrency)
-
-    await Promise.all(level.cells.map(async cell => lookups.run(async () => {
-      if (signal.aborted || search.fetches >= search.maxFetches) {
-        return
-      }
-      const lookupSignal = AbortSignal.any([signal, AbortSignal.timeout(this.lookupTimeout)])
-      setMaxListeners(Infinity, lookupSignal)
-      const found: FoundUnder = { capabilityClass, cell, precision: level.precision, home: cell === level.cells[0] && level.precision > 0 }
-      let entries = 0
-      let examined = 0
-      search.lookups++
-      this.stats.lookups++
-
-      try {
-        for await (const event of dht.findProviders(capabilityKey(capabilityClass, cell), { signal: lookupSignal })) {
-          if (event.name === 'SEND_QUERY') {
-            search.messages++
-            this.stats.lookupMessages++
-            continue
-          }
-          if (event.name !== 'PROVIDER') {
-            continue
-          }
-          // a crowded cell is sampled at random (an attacker cannot sort
-          // itself first), with providers we already trust ahead of the rest
-          const batch = this.shuffle(event.providers.slice(0, Math.max(0, this.maxEntriesPerCell - entries)))
-          entries += batch.length
-          batch.sort((a, b) => Number(this.cached(b.id) != null) - Number(this.cached(a.id) != null))
-
-          for (const info of batch) {
-            const id = info.id.toString()
-            if (search.seen.has(id)) {
-              continue
-            }
-            if (this.isDenied(id) || examined >= this.maxCandidatesPerCell) {
-              search.skipped++
-              continue
-            }
-            search.seen.add(id)
-            examined++
-            examining.push(search.fetchSlots.run(async () => this.examine(info, found, query, search, signal, out)))
-          }
-          if (entries >= this.maxEntriesPerCell || examined >= this.maxCandidatesPerCell) {
-            break
-          }
-        }
-      } catch (err: any) {
-        if (!signal.aborted) {
-          this.log('lookup of %s/%s ended - %e', capabilityClass, cell, err)
-        }
-      }
-      search.onProgress?.(new CustomProgressEvent('shoal:discovery:lookup', { cell, precision: level.precision, entries, examined }))
-    })))
-
-    await Promise.all(examining)
+  /** The finest level (index) a provider was listed at. */
+  private levelOf (held: HeldResult, search: SearchState): number {
+    const listed = search.listings.get(held.result.peerId.toString()) ?? []
+    return listed.reduce((min, l) => Math.min(min, l.level), held.level)
   }
 
-  private async examine (info: PeerInfo, found: FoundUnder, query: NearbyQuery, search: SearchState, signal: AbortSignal, out: Pushable<NearbyProvider>): Promise<void> {
+  /** Whether `a` should come before `b` when both may be yielded. */
+  private before (a: HeldResult, b: HeldResult, query: NearbyQuery, search: SearchState): boolean {
+    if (query.coordinate != null) {
+      const ea = a.result.estimatedRttMs ?? Infinity
+      const eb = b.result.estimatedRttMs ?? Infinity
+      if (ea !== eb) {
+        return ea < eb
+      }
+    }
+    const la = this.levelOf(a, search)
+    const lb = this.levelOf(b, search)
+    return la !== lb ? la < lb : a.order < b.order
+  }
+
+  /**
+   * When `held` may be yielded (performance.now() time; Infinity: not until
+   * something else changes). Only lookups and candidates at its level or
+   * finer hold it back: levels come finest first, as the issue asks.
+   */
+  private readyAt (held: HeldResult, search: SearchState, query: NearbyQuery, now: number): number {
+    const level = this.levelOf(held, search)
+    if (query.coordinate == null) {
+      for (const pending of search.pendingCells.values()) {
+        if (pending.level < level) {
+          return Infinity
+        }
+      }
+      for (const running of search.running.values()) {
+        if (running.level < level) {
+          return Infinity
+        }
+      }
+      return now
+    }
+    const rtt = held.result.estimatedRttMs ?? Infinity
+    let at = now
+    for (const pending of search.pendingCells.values()) {
+      if (pending.level <= level && pending.floor < rtt) {
+        return Infinity
+      }
+    }
+    for (const running of search.running.values()) {
+      if (running.level > level || running.floor >= rtt) {
+        continue
+      }
+      if (running.startedAt == null || !Number.isFinite(rtt)) {
+        return Infinity
+      }
+      at = Math.max(at, running.startedAt + rtt * FETCH_ROUND_TRIPS)
+    }
+    return at
+  }
+
+  /** The finest cell that listed the provider and that its record lies in. */
+  private finestListing (held: HeldResult, search: SearchState, capabilityClass: string): FoundUnder {
+    const listed = [...(search.listings.get(held.result.peerId.toString()) ?? [])].sort((a, b) => a.level - b.level)
+    for (const { found } of listed) {
+      try {
+        checkAdvertisement(held.result.record.value, capabilityClass, found.cell)
+        return found
+      } catch {
+        // listed under a cell it is not in: not a place it was found
+      }
+    }
+    return held.result.found
+  }
+
+  /** Look up one cell and examine (fetch, verify, match) the providers it lists, within the caps. */
+  private async lookupCell (level: SearchLevel, index: number, cell: string, capabilityClass: string, query: NearbyQuery, search: SearchState, signal: AbortSignal): Promise<void> {
+    if (signal.aborted || search.fetches >= search.maxFetches) {
+      return
+    }
+    // k verified results from finer levels already: as when levels ran one
+    // after another, a coarser level is not searched (saves its DHT lookups)
+    const finer = search.yielded.filter(l => l < index).length + search.held.filter(h => this.levelOf(h, search) < index).length
+    if (finer >= search.k) {
+      return
+    }
+    const dht = this.requireDht()
+    const lookupSignal = AbortSignal.any([signal, AbortSignal.timeout(this.lookupTimeout)])
+    setMaxListeners(Infinity, lookupSignal)
+    const found: FoundUnder = { capabilityClass, cell, precision: level.precision, home: cell === level.cells[0] && level.precision > 0 }
+    const floor = search.pendingCells.get(cell)?.floor ?? 0
+    let entries = 0
+    let examined = 0
+    search.lookups++
+    search.lastPrecision = search.lastPrecision < 0 ? level.precision : Math.min(search.lastPrecision, level.precision)
+    this.stats.lookups++
+
+    try {
+      for await (const event of dht.findProviders(capabilityKey(capabilityClass, cell), { signal: lookupSignal })) {
+        if (event.name === 'SEND_QUERY') {
+          search.messages++
+          this.stats.lookupMessages++
+          continue
+        }
+        if (event.name !== 'PROVIDER') {
+          continue
+        }
+        // a crowded cell is sampled at random (an attacker cannot sort
+        // itself first), with providers we already trust ahead of the rest
+        const batch = this.shuffle(event.providers.slice(0, Math.max(0, this.maxEntriesPerCell - entries)))
+        entries += batch.length
+        batch.sort((a, b) => Number(this.cached(b.id) != null) - Number(this.cached(a.id) != null))
+
+        for (const info of batch) {
+          const id = info.id.toString()
+          if (search.seen.has(id)) {
+            // already claimed by another cell (maybe a coarser one, whose
+            // lookup answered first): remember the finer place it is listed
+            const listed = search.listings.get(id)
+            if (listed != null && !listed.some(l => l.found.cell === cell)) {
+              listed.push({ found, level: index })
+              const running = search.running.get(id)
+              if (running != null && index < running.level) {
+                running.level = index
+                running.floor = Math.max(running.floor, floor)
+              }
+            }
+            continue
+          }
+          if (this.isDenied(id) || examined >= this.maxCandidatesPerCell) {
+            search.skipped++
+            continue
+          }
+          search.seen.add(id)
+          search.listings.set(id, [{ found, level: index }])
+          search.running.set(id, { level: index, floor })
+          examined++
+          void search.fetchSlots.run(async () => this.examine(info, found, index, query, search, signal))
+            .catch(err => { this.log('examining %p failed - %e', info.id, err) })
+            .finally(() => {
+              search.running.delete(id)
+              search.wake()
+            })
+        }
+        if (entries >= this.maxEntriesPerCell || examined >= this.maxCandidatesPerCell) {
+          break
+        }
+      }
+    } catch (err: any) {
+      if (!signal.aborted) {
+        this.log('lookup of %s/%s ended - %e', capabilityClass, cell, err)
+      }
+    }
+    search.onProgress?.(new CustomProgressEvent('shoal:discovery:lookup', { cell, precision: level.precision, entries, examined }))
+  }
+
+  private async examine (info: PeerInfo, found: FoundUnder, level: number, query: NearbyQuery, search: SearchState, signal: AbortSignal): Promise<void> {
     if (signal.aborted) {
       return
     }
@@ -799,6 +964,10 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         }
         search.fetches++
         const start = performance.now()
+        const running = search.running.get(id)
+        if (running != null) {
+          running.startedAt = start
+        }
         record = await this.fetchRecord(info, { signal })
         fetchMs = performance.now() - start
         this.remember(record)
@@ -825,14 +994,18 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       return
     }
     if (!signal.aborted) {
-      out.push({
-        peerId: info.id,
-        record,
-        multiaddrs: this.addressesOf(record, info),
-        found,
-        reasons: match.reasons,
-        estimatedRttMs: estimateRtt(query.coordinate, record.value.coordinate),
-        fetchMs
+      search.held.push({
+        level,
+        order: search.arrivals++,
+        result: {
+          peerId: info.id,
+          record,
+          multiaddrs: this.addressesOf(record, info),
+          found,
+          reasons: match.reasons,
+          estimatedRttMs: estimateRtt(query.coordinate, record.value.coordinate),
+          fetchMs
+        }
       })
     }
   }

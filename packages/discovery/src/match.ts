@@ -4,9 +4,9 @@
  * how far it probably is.
  */
 
-import { GPU_CLASS_PREFIX, SENSOR_CLASS_PREFIX } from './constants.js'
+import { FIBRE_KM_PER_MS, GPU_CLASS_PREFIX, SENSOR_CLASS_PREFIX } from './constants.js'
 import { AdvertisementMismatchError, InvalidQueryError } from './errors.js'
-import { isValidGeohash } from './geohash.js'
+import { decodeGeohash, isValidGeohash } from './geohash.js'
 import { capabilityClasses, isCapabilityClass } from './keys.js'
 import { show } from './show.js'
 import type { CapabilityRecord, NetworkCoordinate } from '@shoal/records'
@@ -156,4 +156,30 @@ export function estimateRtt (a: NetworkCoordinate | undefined, b: NetworkCoordin
   }
   const rtt = Math.sqrt(sum) + a.height + b.height
   return Number.isFinite(rtt) ? rtt : undefined
+}
+
+/**
+ * A lower bound of the RTT, in ms, between anyone in cell `from` and anyone
+ * in cell `to` ('' = world, bound 0): the shortest great-circle distance
+ * between the two cells at the speed of light in fibre, there and back.
+ * A search uses it to know that no provider still to be found in `to` can
+ * beat a result already in hand.
+ */
+export function cellRttFloor (from: string, to: string): number {
+  if (from === '' || to === '') {
+    return 0
+  }
+  const a = decodeGeohash(from)
+  const b = decodeGeohash(to)
+  const latGap = Math.max(0, b.minLat - a.maxLat, a.minLat - b.maxLat)
+  let lonGap = Infinity
+  for (const shift of [-360, 0, 360]) {
+    lonGap = Math.min(lonGap, Math.max(0, b.minLon + shift - a.maxLon, a.minLon - b.maxLon - shift))
+  }
+  const rad = Math.PI / 180
+  // haversine with each term at its smallest over both cells: a lower bound of every pair's distance
+  const maxAbsLat = Math.max(Math.abs(a.minLat), Math.abs(a.maxLat), Math.abs(b.minLat), Math.abs(b.maxLat))
+  const h = Math.sin(latGap * rad / 2) ** 2 + (Math.cos(Math.min(90, maxAbsLat) * rad) * Math.sin(Math.min(180, lonGap) * rad / 2)) ** 2
+  const km = 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(h)))
+  return km / FIBRE_KM_PER_MS * 2
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { checkAdvertisement, estimateRtt, matchRecord, queryClass } from '../src/match.js'
+import { decodeGeohash, distanceKm, encodeGeohash, geohashNeighbours } from '../src/geohash.js'
+import { cellRttFloor, checkAdvertisement, estimateRtt, matchRecord, queryClass } from '../src/match.js'
 import type { NearbyQuery } from '../src/match.js'
 import type { CapabilityRecord } from '@shoal/records'
 
@@ -119,6 +120,29 @@ describe('matching', () => {
       const d = estimateRtt(x, y)
       assert.ok(d != null && d >= 0)
       assert.ok(Math.abs(d - (estimateRtt(y, x) ?? NaN)) < 1e-9)
+    }))
+  })
+
+  it('bounds the RTT between two cells from below by their distance at the speed of light in fibre', () => {
+    // the world, the same cell and touching cells: nothing to bound
+    assert.equal(cellRttFloor('xn7', ''), 0)
+    assert.equal(cellRttFloor('xn7', 'xn7'), 0)
+    for (const n of geohashNeighbours('xn7')) {
+      assert.equal(cellRttFloor('xn7', n), 0)
+    }
+    // Tokyo to Paris: ~9,700 km, so at least ~97 ms there and back
+    const floor = cellRttFloor('xn76', 'u09t')
+    assert.ok(floor > 80 && floor < 97, `${floor}`)
+    // a lower bound for any two places in the cells, and symmetric
+    const place = fc.record({ lat: fc.double({ min: -89, max: 89, noNaN: true }), lon: fc.double({ min: -179.9, max: 179.9, noNaN: true }) })
+    fc.assert(fc.property(place, place, fc.integer({ min: 1, max: 4 }), (a, b, precision) => {
+      const ca = encodeGeohash(a.lat, a.lon, precision)
+      const cb = encodeGeohash(b.lat, b.lon, precision)
+      const f = cellRttFloor(ca, cb)
+      assert.ok(f >= 0 && f <= distanceKm(a.lat, a.lon, b.lat, b.lon) / 100 + 1e-6)
+      assert.ok(Math.abs(f - cellRttFloor(cb, ca)) < 1e-9)
+      const da = decodeGeohash(ca)
+      assert.ok(f <= distanceKm(da.lat, da.lon, b.lat, b.lon) / 100 + 1e-6)
     }))
   })
 })
