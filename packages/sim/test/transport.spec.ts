@@ -48,7 +48,7 @@ describe('transport link model', () => {
         fc.record({ rttMs: fc.oneof(fc.double({ max: -Number.MIN_VALUE }), fc.constant(NaN), fc.constant(Infinity)) }),
         fc.record({ rttMs: fc.constant(10), loss: fc.oneof(fc.double({ min: 1.0000001, noNaN: true }), fc.double({ max: -Number.MIN_VALUE, noNaN: true }), fc.constant(NaN)) }),
         fc.record({ rttMs: fc.constant(10), jitterMs: fc.oneof(fc.double({ max: -Number.MIN_VALUE }), fc.constant(NaN)) }),
-        fc.record({ rttMs: fc.constant(10), bandwidthBps: fc.oneof(fc.double({ max: -Number.MIN_VALUE, noNaN: true }), fc.constant(NaN)) })
+        fc.record({ rttMs: fc.constant(10), bandwidthBps: fc.oneof(fc.double({ max: -Number.MIN_VALUE, noNaN: true }), fc.constant(NaN), fc.double({ min: Number.MIN_VALUE, max: 0.999, noNaN: true })) })
       )
 
       fc.assert(fc.property(bad, profile => {
@@ -61,7 +61,7 @@ describe('transport link model', () => {
         rttMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
         jitterMs: fc.double({ min: 0, max: 1e4, noNaN: true }),
         loss: fc.double({ min: 0, max: 1, noNaN: true }),
-        bandwidthBps: fc.double({ min: 0, max: 1e12, noNaN: true })
+        bandwidthBps: fc.oneof(fc.constant(0), fc.double({ min: 1, max: 1e12, noNaN: true }))
       })
 
       fc.assert(fc.property(good, profile => {
@@ -162,7 +162,7 @@ describe('transport link model', () => {
         rttMs: fc.double({ min: 0, max: 500, noNaN: true }),
         jitterMs: fc.double({ min: 0, max: 500, noNaN: true }),
         loss: fc.double({ min: 0, max: 0.5, noNaN: true }),
-        bandwidthBps: fc.double({ min: 0, max: 1e9, noNaN: true })
+        bandwidthBps: fc.oneof(fc.constant(0), fc.double({ min: 1, max: 1e9, noNaN: true }))
       })
 
       fc.assert(fc.property(profile, fc.array(chunk, { maxLength: 50 }), fc.integer(), (p, chunks, seed) => {

@@ -200,8 +200,9 @@ export function directionParams (profile: LinkProfile, tcp: TcpModel): Direction
     throw new InvalidLinkProfileError(`loss must be in [0, 1], got ${loss}`)
   }
 
-  if (!(bandwidth >= 0)) {
-    throw new InvalidLinkProfileError(`bandwidthBps must be >= 0, got ${bandwidth}`)
+  // 0 means unlimited; below 1 byte/s the per-byte time overflows to Infinity (or NaN for an empty chunk)
+  if (!(bandwidth === 0 || bandwidth >= 1)) {
+    throw new InvalidLinkProfileError(`bandwidthBps must be 0 (unlimited) or >= 1, got ${bandwidth}`)
   }
 
   return {
