@@ -104,7 +104,7 @@ function define<T> (name: RecordTypeName, codec: PayloadCodec<T>, rest: Omit<Rec
 }
 
 /** A job or data bounty, gossiped by its requester. */
-export const JobAnnouncementType: RecordType<JobAnnouncement> = define<JobAnnouncement>('JobAnnouncement', { encode: JobAnnouncement.encode, decode: bytes => JobAnnouncement.decode(bytes) }, {
+export const JobAnnouncementType: RecordType<JobAnnouncement> = define<JobAnnouncement>('JobAnnouncement', JobAnnouncement, {
   author: v => v.requester,
   created: v => v.createdMs,
   expires: v => v.expiresMs,
@@ -140,7 +140,7 @@ export const JobAnnouncementType: RecordType<JobAnnouncement> = define<JobAnnoun
 })
 
 /** The requester's withdrawal of one of its announcements. */
-export const JobWithdrawalType: RecordType<JobWithdrawal> = define<JobWithdrawal>('JobWithdrawal', { encode: JobWithdrawal.encode, decode: bytes => JobWithdrawal.decode(bytes) }, {
+export const JobWithdrawalType: RecordType<JobWithdrawal> = define<JobWithdrawal>('JobWithdrawal', JobWithdrawal, {
   author: v => v.requester,
   created: v => v.createdMs,
   check (v) {
@@ -152,7 +152,7 @@ export const JobWithdrawalType: RecordType<JobWithdrawal> = define<JobWithdrawal
 })
 
 /** What a provider offers, where, at what price. */
-export const CapabilityRecordType: RecordType<CapabilityRecord> = define<CapabilityRecord>('CapabilityRecord', { encode: CapabilityRecord.encode, decode: bytes => CapabilityRecord.decode(bytes) }, {
+export const CapabilityRecordType: RecordType<CapabilityRecord> = define<CapabilityRecord>('CapabilityRecord', CapabilityRecord, {
   author: v => v.provider,
   created: v => v.createdMs,
   expires: v => v.expiresMs,
@@ -193,7 +193,7 @@ export const CapabilityRecordType: RecordType<CapabilityRecord> = define<Capabil
 })
 
 /** A provider's signed price and ETA for a job. */
-export const QuoteType: RecordType<Quote> = define<Quote>('Quote', { encode: Quote.encode, decode: bytes => Quote.decode(bytes) }, {
+export const QuoteType: RecordType<Quote> = define<Quote>('Quote', Quote, {
   author: v => v.provider,
   created: v => v.createdMs,
   expires: v => v.expiresMs,
@@ -216,7 +216,7 @@ export const QuoteType: RecordType<Quote> = define<Quote>('Quote', { encode: Quo
  * signed quote, so it carries both parties' signatures; `openAssignment`
  * verifies the inner one too.
  */
-export const AssignmentType: RecordType<Assignment> = define<Assignment>('Assignment', { encode: Assignment.encode, decode: bytes => Assignment.decode(bytes) }, {
+export const AssignmentType: RecordType<Assignment> = define<Assignment>('Assignment', Assignment, {
   author: v => v.requester,
   created: v => v.createdMs,
   expires: v => v.expiresMs,
@@ -241,7 +241,7 @@ export const AssignmentType: RecordType<Assignment> = define<Assignment>('Assign
  * What was done, for how long, at what price, with what result: signed by
  * the provider and countersigned by the requester.
  */
-export const WorkReceiptType: RecordType<WorkReceipt> = define<WorkReceipt>('WorkReceipt', { encode: WorkReceipt.encode, decode: bytes => WorkReceipt.decode(bytes) }, {
+export const WorkReceiptType: RecordType<WorkReceipt> = define<WorkReceipt>('WorkReceipt', WorkReceipt, {
   author: v => v.provider,
   countersigner: v => v.requester,
   created: v => v.endedMs,
@@ -267,7 +267,7 @@ export const WorkReceiptType: RecordType<WorkReceipt> = define<WorkReceipt>('Wor
 })
 
 /** A capturer's "proof of recording": content hash, time, place, device key. */
-export const CaptureAttestationType: RecordType<CaptureAttestation> = define<CaptureAttestation>('CaptureAttestation', { encode: CaptureAttestation.encode, decode: bytes => CaptureAttestation.decode(bytes) }, {
+export const CaptureAttestationType: RecordType<CaptureAttestation> = define<CaptureAttestation>('CaptureAttestation', CaptureAttestation, {
   author: v => v.capturer,
   created: v => v.startedMs + v.durationMs,
   check (v) {
@@ -290,7 +290,7 @@ export const CaptureAttestationType: RecordType<CaptureAttestation> = define<Cap
 })
 
 /** A nearby witness's statement about a capture. */
-export const WitnessStatementType: RecordType<WitnessStatement> = define<WitnessStatement>('WitnessStatement', { encode: WitnessStatement.encode, decode: bytes => WitnessStatement.decode(bytes) }, {
+export const WitnessStatementType: RecordType<WitnessStatement> = define<WitnessStatement>('WitnessStatement', WitnessStatement, {
   author: v => v.witness,
   created: v => v.createdMs,
   check (v) {
@@ -305,7 +305,7 @@ export const WitnessStatementType: RecordType<WitnessStatement> = define<Witness
 })
 
 /** A payer's cumulative promise on a payment lane; only the highest nonce counts. */
-export const PaymentVoucherType: RecordType<PaymentVoucher> = define<PaymentVoucher>('PaymentVoucher', { encode: PaymentVoucher.encode, decode: bytes => PaymentVoucher.decode(bytes) }, {
+export const PaymentVoucherType: RecordType<PaymentVoucher> = define<PaymentVoucher>('PaymentVoucher', PaymentVoucher, {
   author: v => v.payer,
   created: v => v.createdMs,
   check (v) {
