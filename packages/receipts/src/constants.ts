@@ -64,3 +64,11 @@ export const LEAF_PREFIX = 0x00
 
 /** Merkle interior node hash prefix (RFC 6962 §2.1). */
 export const NODE_PREFIX = 0x01
+
+/**
+ * Providers whose computed reputation is kept in memory; the oldest entry is
+ * recomputed from the store when asked for again
+ *
+ * @default 1024
+ */
+export const MAX_REPUTATION_CACHE = 1024

@@ -22,7 +22,7 @@ import {
 } from '@shoal/records'
 import { Key } from 'interface-datastore'
 import { TypedEventEmitter } from 'main-event'
-import { DEFAULT_EPOCH_SIZE, DEFAULT_MAX_BATCH, DEFAULT_PREFIX, MAX_EPOCH_SIZE } from './constants.js'
+import { DEFAULT_EPOCH_SIZE, DEFAULT_MAX_BATCH, DEFAULT_PREFIX, MAX_EPOCH_SIZE, MAX_REPUTATION_CACHE } from './constants.js'
 import { sameClaim, sameJob } from './equivocation.js'
 import { CorruptStoreError, InvalidParametersError, ReceiptNotFoundError, StoreNotOpenError } from './errors.js'
 import { GENESIS_HASH, decodeHead, decodeLogEntry, encodeHead, encodeLogEntry, logEntryHash, sha256 } from './log.js'
@@ -313,7 +313,8 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
       const batch = this.datastore.batch()
       let length = this.length
       let hash = this.lastHash
-      let leaves = this.epochLeaves
+      // a copy, so a failed commit leaves the open epoch as it was
+      let leaves = this.epochLeaves.slice()
       const closedEpochs: number[] = []
       // index keys written by this group, which the datastore does not show yet
       const groupKeys = new Map<string, string>()
@@ -393,7 +394,7 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
 
         hash = logEntryHash(encoded)
         length++
-        leaves = [...leaves, leafHash(item.id)]
+        leaves.push(leafHash(item.id))
         if (leaves.length === this.epochSize) {
           const epoch = Math.floor(seq / this.epochSize)
           batch.put(this.epochKey(epoch), merkleRoot(leaves))
@@ -881,6 +882,14 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
     }
     const details = computeReputation(name, samples, equivocations, this.reputationOptions, ignored)
     this.reputationCache.set(name, details)
+    // bounded: one entry per provider ever asked about would grow without end
+    while (this.reputationCache.size > MAX_REPUTATION_CACHE) {
+      const oldest = this.reputationCache.keys().next().value
+      if (oldest == null) {
+        break
+      }
+      this.reputationCache.delete(oldest)
+    }
     return details
   }
 }

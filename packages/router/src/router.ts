@@ -705,6 +705,9 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
     const signal = AbortSignal.timeout(this.timeout)
     setMaxListeners(Infinity, signal)
 
+    // only what the prober sent is its fault, not a failure to encode our own reply
+    let received = false
+
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_PROBE_MESSAGE_SIZE })
       const message = decodeMessage(await lp.read({ signal }))
@@ -712,6 +715,8 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
       if (message.kind !== 'probe') {
         throw new InvalidProbeMessageError('expected a probe')
       }
+
+      received = true
 
       if (message.coordinate.vec.length === this.vivaldi.dimensions) {
         try {
@@ -726,7 +731,7 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
       await lp.write(encodeMessage({ kind: 'reply', coordinate: this.vivaldi.coordinate, load }), { signal })
       await stream.close({ signal })
     } catch (err: any) {
-      if (err?.name === 'InvalidProbeMessageError') {
+      if (!received && err?.name === 'InvalidProbeMessageError') {
         this.penalize(connection.remotePeer, 'invalid-message')
       }
 

@@ -105,13 +105,22 @@ export class PeerTrust implements TrustStore {
     this.scores.set(peer, Math.min(1, Math.max(0, next)))
 
     while (this.scores.size > this.maxPeers) {
-      const oldest = this.scores.keys().next().value
+      // forget trusted peers first: forgetting a penalised one would restore its
+      // initial trust, and throwaway peer ids could force that
+      let victim: string | undefined
+      for (const [key, score] of this.scores) {
+        if (score >= this.initial) {
+          victim = key
+          break
+        }
+      }
+      victim ??= this.scores.keys().next().value
 
-      if (oldest == null) {
+      if (victim == null) {
         break
       }
 
-      this.scores.delete(oldest)
+      this.scores.delete(victim)
     }
 
     return this.get(peer)

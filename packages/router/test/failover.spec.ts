@@ -137,4 +137,15 @@ describe('PeerTrust', () => {
     assert.ok(trust.get('b') >= 0)
     assert.equal(trust.entries().length, 2)
   })
+
+  it('forgets trusted peers before penalised ones, so throwaway ids cannot restore a liar', () => {
+    const trust = new PeerTrust({ maxPeers: 4, initial: 0.8 })
+    trust.record('liar', 'refused-with-free-slots')
+    const penalised = trust.get('liar')
+    for (let i = 0; i < 100; i++) {
+      trust.record(`throwaway-${i}`, 'success')
+    }
+    assert.equal(trust.get('liar'), penalised)
+    assert.equal(trust.entries().length, 4)
+  })
 })
