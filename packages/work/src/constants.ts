@@ -154,3 +154,18 @@ export const FAILURE_CODE = {
  * @default 64
  */
 export const MAX_STALE_ACKS = 64
+
+/**
+ * Payment lanes a provider keeps per payer; a voucher opening one more is
+ * refused, so a payer cannot grow the provider's memory without bound
+ *
+ * @default 16
+ */
+export const MAX_LANES_PER_PAYER = 16
+
+/**
+ * Resends of one running assignment that may wait for its result at once
+ *
+ * @default 8
+ */
+export const MAX_LISTENERS_PER_JOB = 8

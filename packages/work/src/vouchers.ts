@@ -7,6 +7,7 @@
 import { PaymentVoucherType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { InvalidVoucherError, VoucherAmountError, VoucherNonceError } from './errors.js'
+import { MAX_LANES_PER_PAYER } from './constants.js'
 import { equal } from './utils.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { PaymentVoucher, SignedRecord } from '@shoal/records'
@@ -86,7 +87,8 @@ export interface PayeeLane {
 }
 
 interface Account {
-  owed: number
+  /** charged, per currency */
+  owed: Map<string, number>
   lanes: Map<string, PayeeLane>
 }
 
@@ -105,7 +107,7 @@ export class VoucherBook {
   private account (payer: string): Account {
     let account = this.accounts.get(payer)
     if (account == null) {
-      account = { owed: 0, lanes: new Map() }
+      account = { owed: new Map(), lanes: new Map() }
       this.accounts.set(payer, account)
     }
     return account
@@ -128,6 +130,9 @@ export class VoucherBook {
     const account = this.account(payer)
     const laneKey = uint8ArrayToString(v.lane, 'base64')
     const lane = account.lanes.get(laneKey)
+    if (lane == null && account.lanes.size >= MAX_LANES_PER_PAYER) {
+      throw new InvalidVoucherError(`payer already has ${MAX_LANES_PER_PAYER} lanes`)
+    }
     if (lane != null) {
       if (v.currency !== lane.currency) {
         throw new InvalidVoucherError(`lane is in ${lane.currency}, voucher in ${v.currency}`)
@@ -144,28 +149,46 @@ export class VoucherBook {
     return { ...next }
   }
 
-  /** Record that `payer` owes `amount` more (a receipt was issued). */
-  charge (payer: PeerId | string, amount: number): void {
-    this.account(payer.toString()).owed += amount
+  /** Record that `payer` owes `amount` more of `currency` (a receipt was issued). */
+  charge (payer: PeerId | string, amount: number, currency: string): void {
+    const owed = this.account(payer.toString()).owed
+    owed.set(currency, (owed.get(currency) ?? 0) + amount)
   }
 
-  /** Total of the latest vouchers on all of `payer`'s lanes. */
-  paid (payer: PeerId | string): number {
+  /**
+   * Total of the latest vouchers on `payer`'s lanes in `currency` (all lanes
+   * when no currency is given). Amounts in different currencies never
+   * offset each other: a voucher in a made-up currency pays nothing.
+   */
+  paid (payer: PeerId | string, currency?: string): number {
     let sum = 0
     for (const lane of this.accounts.get(payer.toString())?.lanes.values() ?? []) {
-      sum += lane.cumulative
+      if (currency == null || lane.currency === currency) {
+        sum += lane.cumulative
+      }
     }
     return sum
   }
 
-  /** What `payer` was charged in total. */
-  owed (payer: PeerId | string): number {
-    return this.accounts.get(payer.toString())?.owed ?? 0
+  /** What `payer` was charged in `currency` (in all currencies when none is given). */
+  owed (payer: PeerId | string, currency?: string): number {
+    const owed = this.accounts.get(payer.toString())?.owed
+    if (owed == null) {
+      return 0
+    }
+    if (currency != null) {
+      return owed.get(currency) ?? 0
+    }
+    let sum = 0
+    for (const amount of owed.values()) {
+      sum += amount
+    }
+    return sum
   }
 
-  /** Charged minus paid (negative when the payer paid ahead). */
-  unpaid (payer: PeerId | string): number {
-    return this.owed(payer) - this.paid(payer)
+  /** Charged minus paid in `currency` (negative when the payer paid ahead). */
+  unpaid (payer: PeerId | string, currency: string): number {
+    return this.owed(payer, currency) - this.paid(payer, currency)
   }
 
   /** The latest voucher of every lane of `payer` (or of all payers). */

@@ -7,7 +7,7 @@ import { failover } from '@shoal/router'
 import { priceBidPolicy } from './bid-policy.js'
 import {
   ASSIGNMENT_TTL, CONCURRENCY, JOB_TIMEOUT, MAX_INBOUND_STREAMS, MAX_INPUT_BYTES, MAX_JOBS, MAX_OUTBOUND_STREAMS, MAX_OUTPUT_BYTES,
-  MAX_IDLE_STREAMS, MAX_LOCATION_LENGTH, MAX_STALE_ACKS, MAX_SEEN_ASSIGNMENTS, METER_INTERVAL, PAYMENT_REQUIRED_STATUS, MAX_UNPAID, MESSAGE_OVERHEAD_BYTES, PROTOCOL, QUOTE_TTL, STEP_TIMEOUT
+  MAX_IDLE_STREAMS, MAX_LISTENERS_PER_JOB, MAX_LOCATION_LENGTH, MAX_STALE_ACKS, MAX_SEEN_ASSIGNMENTS, METER_INTERVAL, PAYMENT_REQUIRED_STATUS, MAX_UNPAID, MESSAGE_OVERHEAD_BYTES, PROTOCOL, QUOTE_TTL, STEP_TIMEOUT
 } from './constants.js'
 import {
   AssignmentReplayedError, ExecutorError, InputMismatchError, InvalidCountersignatureError, InvalidMessageError, InvalidReceiptError,
@@ -588,7 +588,8 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       return result
     } catch (err: any) {
       channel.stream.abort(err)
-      if (!reused || options.signal?.aborted === true || (err instanceof WorkError && !(err instanceof StreamEndedError))) {
+      // retry only a stream that died under us: a timeout or refusal would recur, and resending waits twice as long
+      if (!reused || options.signal?.aborted === true || err?.name === 'TimeoutError' || err?.name === 'AbortError' || (err instanceof WorkError && !(err instanceof StreamEndedError))) {
         throw err
       }
       this.log('pooled stream to %p failed, retrying on a new one - %e', peer, err)
@@ -1151,6 +1152,10 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       if (existing.requester !== remote.toString()) {
         throw new WrongPeerError('assignment belongs to another requester')
       }
+      // a resend joins the running job; bounded, so resends cannot pile up listeners
+      if (existing.listeners.size >= MAX_LISTENERS_PER_JOB) {
+        throw new ProviderBusyError('too many resends of this assignment in flight')
+      }
       existing.listeners.add(listener)
       return existing
     }
@@ -1191,8 +1196,9 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     if (this.running >= this.concurrency) {
       throw new ProviderBusyError(`running ${this.running} of ${this.concurrency} jobs`)
     }
-    if (this.book.unpaid(remote) > this.maxUnpaid) {
-      throw new PaymentRequiredError(`owes ${this.book.unpaid(remote)}, limit is ${this.maxUnpaid}`)
+    const currency = opened.quote.value.price?.currency ?? ''
+    if (this.book.unpaid(remote, currency) > this.maxUnpaid) {
+      throw new PaymentRequiredError(`owes ${this.book.unpaid(remote, currency)} ${currency}, limit is ${this.maxUnpaid}`)
     }
 
     const controller = new AbortController()
@@ -1280,7 +1286,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
         listener(progress)
       }
       this.emit('job:progress', progress)
-      if (!stoppedUnpaid && this.book.unpaid(remote) + progress.units * price.perUnit > this.maxUnpaid) {
+      if (!stoppedUnpaid && this.book.unpaid(remote, price.currency) + progress.units * price.perUnit > this.maxUnpaid) {
         stoppedUnpaid = true
         entry.controller.abort(new PaymentRequiredError(`owes more than ${this.maxUnpaid}; job stopped`))
       }
@@ -1351,7 +1357,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       entry.output = result.output
       entry.location = result.location ?? ''
       entry.state = 'done'
-      this.book.charge(remote, receipt.value.total)
+      this.book.charge(remote, receipt.value.total, receipt.value.price?.currency ?? '')
       await this.store(receipt, {})
       this.emit('job:completed', receipt)
     } catch (err: any) {
@@ -1392,7 +1398,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       const lane = await this.acceptVoucher(remote, voucherBytes, r.price?.currency)
       return { id: both.id, paid: lane.cumulative }
     }
-    return { id: both.id, paid: this.book.paid(remote) }
+    return { id: both.id, paid: this.book.paid(remote, r.price?.currency) }
   }
 
   private async acceptVoucher (remote: PeerId, bytes: Uint8Array, currency?: string): Promise<PayeeLane> {

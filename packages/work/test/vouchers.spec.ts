@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PaymentVoucherType, openRecord, signRecord } from '@shoal/records'
 import fc from 'fast-check'
-import { VoucherBook, VoucherLanes } from '../src/index.js'
+import { MAX_LANES_PER_PAYER, VoucherBook, VoucherLanes } from '../src/index.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 describe('payment lanes', () => {
@@ -49,7 +49,7 @@ describe('payment lanes', () => {
     const book = new VoucherBook(payee)
     const v1 = await lanes.pay(payee, 10, 'USDC')
     const v2 = await lanes.pay(payee, 10, 'USDC')
-    book.charge(payer, 25)
+    book.charge(payer, 25, 'USDC')
     assert.equal(book.accept(v2).cumulative, 20)
     assert.throws(() => book.accept(v1), { name: 'VoucherNonceError' })
     assert.throws(() => book.accept(v2), { name: 'VoucherNonceError' })
@@ -58,8 +58,13 @@ describe('payment lanes', () => {
     const otherCurrency = await signRecord(PaymentVoucherType, { ...v2.value, nonce: 4, cumulative: 30, currency: 'EUR' }, payerKey)
     assert.throws(() => book.accept(otherCurrency), { name: 'InvalidVoucherError' })
     assert.equal(book.paid(payer), 20)
-    assert.equal(book.unpaid(payer), 5)
+    assert.equal(book.unpaid(payer, 'USDC'), 5)
     assert.deepEqual(book.lanes(payer)[0].voucher, v2.bytes)
+
+    // a voucher in a made-up currency pays nothing of what is owed in USDC
+    const fake = await signRecord(PaymentVoucherType, { ...v2.value, lane: new Uint8Array(16).fill(9), nonce: 1, cumulative: Number.MAX_SAFE_INTEGER, currency: 'X' }, payerKey)
+    book.accept(fake)
+    assert.equal(book.unpaid(payer, 'USDC'), 5)
   })
 
   it('refuses a voucher for another payee', async () => {
@@ -88,5 +93,21 @@ describe('payment lanes', () => {
         assert.equal(book.paid(payer), best.cumulative)
       }
     }))
+  })
+})
+
+describe('payee book bounds', () => {
+  it('refuses a payer more lanes than MAX_LANES_PER_PAYER', async () => {
+    const payerKey = await generateKeyPair('Ed25519')
+    const payer = peerIdFromPrivateKey(payerKey)
+    const payee = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const book = new VoucherBook(payee)
+    const lanes = new VoucherLanes(payerKey, payer)
+    const first = await lanes.pay(payee, 1, 'USDC')
+    for (let i = 0; i < MAX_LANES_PER_PAYER; i++) {
+      book.accept(await signRecord(PaymentVoucherType, { ...first.value, lane: new Uint8Array(16).fill(i + 1) }, payerKey))
+    }
+    const extra = await signRecord(PaymentVoucherType, { ...first.value, lane: new Uint8Array(16).fill(200) }, payerKey)
+    assert.throws(() => book.accept(extra), { name: 'InvalidVoucherError' })
   })
 })

@@ -74,7 +74,7 @@ describe('work protocol over TCP', function () {
     assert.ok(outcome.voucher != null)
     assert.equal(outcome.voucher.value.cumulative, 20)
     assert.equal(provider.services.work.book.paid(requester.peerId), 20)
-    assert.equal(provider.services.work.book.unpaid(requester.peerId), 0)
+    assert.equal(provider.services.work.book.unpaid(requester.peerId, 'USDC'), 0)
     await providerStore.stop()
     await requesterStore.stop()
   })
@@ -531,13 +531,13 @@ describe('work protocol over TCP', function () {
       await connect(requester, provider)
       let maxOwed = 0
       provider.services.work.addEventListener('job:progress', e => {
-        maxOwed = Math.max(maxOwed, provider.services.work.book.unpaid(requester.peerId) + e.detail.units * TOKEN.perUnit)
+        maxOwed = Math.max(maxOwed, provider.services.work.book.unpaid(requester.peerId, 'USDC') + e.detail.units * TOKEN.perUnit)
       })
       const outcome = await requester.services.work.run(provider.peerId, { priceCeiling: TOKEN, budget: 1000 }, enc('go'))
       assert.equal(outcome.receipt.record.value.units, 10)
       assert.equal(outcome.receipt.record.value.status, 0)
       assert.equal(provider.services.work.book.paid(requester.peerId), 200)
-      assert.equal(provider.services.work.book.unpaid(requester.peerId), 0)
+      assert.equal(provider.services.work.book.unpaid(requester.peerId, 'USDC'), 0)
       assert.ok(maxOwed <= 50 + TOKEN.perUnit, `provider was owed ${maxOwed}`)
     })
 
