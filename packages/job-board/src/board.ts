@@ -187,7 +187,8 @@ export class JobStore {
 
   /** Remember a withdrawal, evicting the oldest when full. */
   addWithdrawal (entry: WithdrawalEntry): void {
-    this.withdrawals.delete(entry.key)
+    const id = withdrawalId(entry.key, entry.requester)
+    this.withdrawals.delete(id)
     while (this.withdrawals.size >= this.init.maxWithdrawals) {
       const oldest = this.withdrawals.keys().next().value
       if (oldest == null) {
@@ -195,11 +196,16 @@ export class JobStore {
       }
       this.withdrawals.delete(oldest)
     }
-    this.withdrawals.set(entry.key, entry)
+    this.withdrawals.set(id, entry)
   }
 
-  getWithdrawal (key: string): WithdrawalEntry | undefined {
-    return this.withdrawals.get(key)
+  /**
+   * The withdrawal of job `key` by `requester` (hex of its peer id bytes).
+   * Withdrawals are kept per requester: anyone can sign one for a public
+   * job id, and a forgery must not shadow the requester's own.
+   */
+  getWithdrawal (key: string, requester: string): WithdrawalEntry | undefined {
+    return this.withdrawals.get(withdrawalId(key, requester))
   }
 
   /** Jobs held for one requester. */
@@ -212,4 +218,8 @@ export class JobStore {
     this.byRequester.clear()
     this.withdrawals.clear()
   }
+}
+
+function withdrawalId (key: string, requester: string): string {
+  return `${key}/${requester}`
 }

@@ -140,8 +140,8 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
         const entry = this.store.get(key)
         return entry == null ? undefined : { bytes: entry.record.bytes, requesterKey: uint8ArrayToString(entry.record.value.requester, 'base16') }
       },
-      withdrawal: (key: string) => {
-        const entry = this.store.getWithdrawal(key)
+      withdrawal: (key: string, requesterKey: string) => {
+        const entry = this.store.getWithdrawal(key, requesterKey)
         return entry == null ? undefined : { bytes: entry.record.bytes, requesterKey: entry.requester }
       }
     }
@@ -394,7 +394,7 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       subscribers[topic] = this.pubsub?.getSubscribers(topic).length ?? 0
     }
     const providers = options.providers ?? (this.init.providers == null ? undefined : [...await this.init.providers(options)])
-    const withdrawal = this.store.getWithdrawal(key)
+    const withdrawal = this.store.getWithdrawal(key, uint8ArrayToString(value.requester, 'base16'))
     return explainJob({
       job: value,
       jobId: key,
@@ -586,7 +586,7 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       if (entry != null && uint8ArrayToString(entry.record.value.requester, 'base16') !== verdict.requesterKey) {
         return this.ignored('not-requester')
       }
-      if (this.store.getWithdrawal(verdict.key) != null) {
+      if (this.store.getWithdrawal(verdict.key, verdict.requesterKey) != null) {
         return this.ignored('duplicate')
       }
       this.store.remove(verdict.key)

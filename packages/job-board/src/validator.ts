@@ -57,7 +57,8 @@ export interface ValidatorState {
   /** the bytes and requester (multihash hex) of a job on the board */
   job(key: string): { bytes: Uint8Array, requesterKey: string } | undefined
   /** the bytes and requester (multihash hex) of a remembered withdrawal */
-  withdrawal(key: string): { bytes: Uint8Array, requesterKey: string } | undefined
+  /** the withdrawal of job `key` by the requester with hex peer id bytes `requesterKey` */
+  withdrawal(key: string, requesterKey: string): { bytes: Uint8Array, requesterKey: string } | undefined
   /** take a rate-limit token for a requester (multihash hex); omit to skip rate limits */
   tryTake?(requesterKey: string): boolean
 }
@@ -183,8 +184,8 @@ async function validateAnnouncement (bytes: Uint8Array, value: JobAnnouncement, 
     return ignore('duplicate')
   }
 
-  const withdrawn = state.withdrawal(key)
-  if (withdrawn != null && withdrawn.requesterKey === requesterKey) {
+  const withdrawn = state.withdrawal(key, requesterKey)
+  if (withdrawn != null) {
     return ignore('withdrawn')
   }
 
@@ -230,7 +231,7 @@ async function validateWithdrawal (bytes: Uint8Array, ctx: MessageContext, state
     }
   }
 
-  const seen = state.withdrawal(key)
+  const seen = state.withdrawal(key, requesterKey)
   if (seen != null && equalBytes(seen.bytes, bytes)) {
     if (fromAuthor(ctx)) {
       return rateLimited(state, ctx, requesterKey) ?? ignore('duplicate')

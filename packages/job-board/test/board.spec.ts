@@ -56,7 +56,7 @@ describe('JobStore', () => {
     store.addWithdrawal({ record: w, key: later.key, requester: a.hex, untilMs: NOW + 3000 })
     assert.equal(store.nextExpiry(), NOW + 3000)
     store.expire(NOW + 3000)
-    assert.equal(store.getWithdrawal(later.key), undefined)
+    assert.equal(store.getWithdrawal(later.key, a.hex), undefined)
   })
 
   it('remembers at most maxWithdrawals withdrawals', async () => {
@@ -69,7 +69,20 @@ describe('JobStore', () => {
       store.addWithdrawal({ record: await signedWithdrawal(a, e.record.value.jobId), key: e.key, requester: a.hex, untilMs: NOW + 10_000 })
     }
     assert.equal(store.withdrawalCount, 2)
-    assert.ok(store.getWithdrawal(keys[4]) != null)
-    assert.equal(store.getWithdrawal(keys[0]), undefined)
+    assert.ok(store.getWithdrawal(keys[4], a.hex) != null)
+    assert.equal(store.getWithdrawal(keys[0], a.hex), undefined)
+  })
+
+  it('keeps withdrawals per requester, so a forged one cannot shadow the real one', async () => {
+    const a = await party()
+    const mallory = await party()
+    const store = new JobStore({ maxJobs: 10, maxPerRequester: 10, maxWithdrawals: 10 })
+    const job = await entry(a)
+    // anyone can sign a withdrawal naming a public job id; it is kept under its own signer
+    store.addWithdrawal({ record: await signedWithdrawal(mallory, job.record.value.jobId), key: job.key, requester: mallory.hex, untilMs: NOW + 10_000 })
+    assert.equal(store.getWithdrawal(job.key, a.hex), undefined, 'the forgery does not count as the requester\'s withdrawal')
+    store.addWithdrawal({ record: await signedWithdrawal(a, job.record.value.jobId), key: job.key, requester: a.hex, untilMs: NOW + 10_000 })
+    assert.ok(store.getWithdrawal(job.key, a.hex) != null)
+    assert.ok(store.getWithdrawal(job.key, mallory.hex) != null)
   })
 })
