@@ -501,19 +501,23 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
    * that reaches us in the meantime gets no record and skips us.
    */
   async withdraw (options: AbortOptions = {}): Promise<void> {
-    clearTimeout(this.refreshTimer)
-    const keys = [...this.advertised.values()]
-    this.record = undefined
-    this.offer = undefined
-    this.advertised.clear()
-    if (this.dht != null) {
-      for (const key of keys) {
-        await this.dht.cancelReprovide(key.cid, options).catch(err => { this.log('could not cancel reprovide of %s - %e', key.text, err) })
+    // after any advertise or refresh in flight, which would otherwise set the
+    // record and keys again once this has cleared them
+    return this.serialize(async () => {
+      clearTimeout(this.refreshTimer)
+      const keys = [...this.advertised.values()]
+      this.record = undefined
+      this.offer = undefined
+      this.advertised.clear()
+      if (this.dht != null) {
+        for (const key of keys) {
+          await this.dht.cancelReprovide(key.cid, options).catch(err => { this.log('could not cancel reprovide of %s - %e', key.text, err) })
+        }
       }
-    }
-    if (keys.length > 0) {
-      this.safeDispatchEvent('advertisement:withdrawn', { detail: keys })
-    }
+      if (keys.length > 0) {
+        this.safeDispatchEvent('advertisement:withdrawn', { detail: keys })
+      }
+    })
   }
 
   /**
