@@ -5,7 +5,10 @@
  */
 
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import type { JobAnnouncement, JobWithdrawal, SignedRecord } from '@shoal/records'
+import { REGION_PRECISION } from './constants.js'
+import { regionOf } from './topics.js'
+import type { Interests } from './topics.js'
+import type { JobAnnouncement, JobKind, JobWithdrawal, SignedRecord } from '@shoal/records'
 import type { PeerId } from '@libp2p/interface'
 
 /** How an announcement reached this peer. */
@@ -53,9 +56,67 @@ export interface JobStoreInit {
   maxWithdrawals: number
 }
 
+interface RecencyNode {
+  readonly key: string
+  readonly seq: number
+  older?: RecencyNode
+  newer?: RecencyNode
+}
+
+/** Keys in insertion order, walkable newest first and removable in O(1). */
+class RecencyList {
+  private readonly nodes = new Map<string, RecencyNode>()
+  private newest?: RecencyNode
+
+  get size (): number {
+    return this.nodes.size
+  }
+
+  add (key: string, seq: number): void {
+    const node: RecencyNode = { key, seq, older: this.newest }
+    if (this.newest != null) {
+      this.newest.newer = node
+    }
+    this.newest = node
+    this.nodes.set(key, node)
+  }
+
+  delete (key: string): void {
+    const node = this.nodes.get(key)
+    if (node == null) {
+      return
+    }
+    this.nodes.delete(key)
+    if (node.newer != null) {
+      node.newer.older = node.older
+    } else {
+      this.newest = node.older
+    }
+    if (node.older != null) {
+      node.older.newer = node.newer
+    }
+  }
+
+  * newestFirst (): Generator<RecencyNode> {
+    for (let node = this.newest; node != null; node = node.older) {
+      yield node
+    }
+  }
+}
+
+/** The index bucket of an announcement: its kind and its region (empty when it has none). */
+function bucketOf (job: Pick<JobAnnouncement, 'kind' | 'requirements'>): { kind: JobKind, region: string } {
+  return { kind: job.kind, region: regionOf(job.requirements?.region ?? '') ?? '' }
+}
+
 /** Bounded store of announcements and withdrawals. */
 export class JobStore {
   private readonly jobs = new Map<string, JobEntry>()
+  /** every announcement, newest first */
+  private readonly recent = new RecencyList()
+  /** announcements per kind, then per region ('' for none): what a sync request selects */
+  private readonly buckets = new Map<JobKind, Map<string, RecencyList>>()
+  private seq = 0
   private readonly byRequester = new Map<string, Set<string>>()
   private readonly withdrawals = new Map<string, WithdrawalEntry>()
   private readonly init: JobStoreInit
@@ -91,6 +152,58 @@ export class JobStore {
     return this.jobs.values()
   }
 
+  /**
+   * Announcements newest first; with `wants`, only those of a wanted kind
+   * whose region is none or a wanted one (as `jobMatchesInterests`). Walks
+   * the index: the cost is the number of entries taken plus the number of
+   * non-empty (kind, region) buckets, never the whole board.
+   */
+  * newest (wants?: Interests): Generator<JobEntry> {
+    if (wants == null) {
+      for (const node of this.recent.newestFirst()) {
+        const entry = this.jobs.get(node.key)
+        if (entry != null) {
+          yield entry
+        }
+      }
+      return
+    }
+    const prefixes = [...new Set((wants.regions ?? []).map(r => r.slice(0, REGION_PRECISION)))]
+    const heads: Array<{ it: Generator<RecencyNode>, node: RecencyNode }> = []
+    for (const kind of new Set(wants.kinds ?? [])) {
+      for (const [region, bucket] of this.buckets.get(kind) ?? []) {
+        if (region !== '' && !prefixes.some(p => region.startsWith(p))) {
+          continue
+        }
+        const it = bucket.newestFirst()
+        const first = it.next()
+        if (first.done !== true) {
+          heads.push({ it, node: first.value })
+        }
+      }
+    }
+    // merge the buckets by insertion order, newest first
+    while (heads.length > 0) {
+      let best = 0
+      for (let i = 1; i < heads.length; i++) {
+        if (heads[i].node.seq > heads[best].node.seq) {
+          best = i
+        }
+      }
+      const head = heads[best]
+      const entry = this.jobs.get(head.node.key)
+      const next = head.it.next()
+      if (next.done === true) {
+        heads.splice(best, 1)
+      } else {
+        head.node = next.value
+      }
+      if (entry != null) {
+        yield entry
+      }
+    }
+  }
+
   /** Withdrawals, oldest first. */
   withdrawalValues (): IterableIterator<WithdrawalEntry> {
     return this.withdrawals.values()
@@ -124,6 +237,20 @@ export class JobStore {
     }
 
     this.jobs.set(entry.key, entry)
+    const seq = this.seq++
+    this.recent.add(entry.key, seq)
+    const { kind, region } = bucketOf(entry.record.value)
+    let regions = this.buckets.get(kind)
+    if (regions == null) {
+      regions = new Map()
+      this.buckets.set(kind, regions)
+    }
+    let bucket = regions.get(region)
+    if (bucket == null) {
+      bucket = new RecencyList()
+      regions.set(region, bucket)
+    }
+    bucket.add(entry.key, seq)
     own = this.byRequester.get(requester)
     if (own == null) {
       own = new Set()
@@ -140,6 +267,17 @@ export class JobStore {
       return undefined
     }
     this.jobs.delete(key)
+    this.recent.delete(key)
+    const { kind, region } = bucketOf(entry.record.value)
+    const regions = this.buckets.get(kind)
+    const bucket = regions?.get(region)
+    bucket?.delete(key)
+    if (bucket?.size === 0) {
+      regions?.delete(region)
+      if (regions?.size === 0) {
+        this.buckets.delete(kind)
+      }
+    }
     const requester = entry.requester.toString()
     const own = this.byRequester.get(requester)
     own?.delete(key)
@@ -215,6 +353,10 @@ export class JobStore {
 
   clear (): void {
     this.jobs.clear()
+    this.buckets.clear()
+    for (const node of [...this.recent.newestFirst()]) {
+      this.recent.delete(node.key)
+    }
     this.byRequester.clear()
     this.withdrawals.clear()
   }

@@ -162,3 +162,14 @@ export const SYNC_MAX_OUTBOUND_STREAMS = 2
 
 /** Longest time the expiry timer sleeps before re-checking, ms (timers are capped anyway). */
 export const MAX_TIMER_MS = 60_000
+
+/**
+ * Largest sync request frame accepted, bytes (its kinds and regions; the
+ * largest honest one, 3 kinds and 256 regions, is about 1.1 KiB).
+ *
+ * @default 4096
+ */
+export const MAX_SYNC_REQUEST_BYTES = 4096
+
+/** Most kinds and most regions a sync request may name (one per topic at most). */
+export const MAX_SYNC_REQUEST_ITEMS = 256

@@ -62,3 +62,36 @@ export class JobBoardNotStartedError extends Error {
     this.name = 'JobBoardNotStartedError'
   }
 }
+
+/** A sync request frame is too large, does not decode, or names an unknown kind or a region that is not a geohash prefix. */
+export class InvalidSyncRequestError extends Error {
+  static override name = 'InvalidSyncRequestError'
+
+  constructor (message = 'Invalid sync request') {
+    super(message)
+    this.name = 'InvalidSyncRequestError'
+  }
+}
+
+/**
+ * Another service (often a second job board) already handles this board's
+ * sync protocol id; give each board its own `syncProtocol`, or `sync: false`.
+ */
+export class SyncProtocolInUseError extends Error {
+  static override name = 'SyncProtocolInUseError'
+
+  constructor (message = 'The sync protocol already has a handler') {
+    super(message)
+    this.name = 'SyncProtocolInUseError'
+  }
+}
+
+/** A record given to `publish()` is not a valid JobAnnouncement signed by this node. */
+export class InvalidAnnouncementError extends Error {
+  static override name = 'InvalidAnnouncementError'
+
+  constructor (message = 'Invalid announcement', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'InvalidAnnouncementError'
+  }
+}

@@ -65,6 +65,7 @@ export {
 } from './topics.js'
 export type { Interests, ParsedTopic, TopicJobKind } from './topics.js'
 export { validateJobMessage, reasonOfError } from './validator.js'
+export { SYNC_KIND_NUMBER, decodeSyncRequest, encodeSyncRequest } from './sync.js'
 export type { MessageContext, MessageVerdict, ValidatorState, VerdictReason } from './validator.js'
 export { explainJob, providerMismatches } from './explain.js'
 export type { ExplainCode, ExplainInput, ExplainReason, JobExplanation, Mismatch } from './explain.js'
@@ -220,7 +221,9 @@ export interface JobBoardInit {
   sync?: boolean
 
   /**
-   * Protocol id of the sync
+   * Protocol id of the sync. Each job board on one node needs its own: a
+   * board whose id another service already handles refuses to start with
+   * `SyncProtocolInUseError` (or pass `sync: false` to the second board).
    *
    * @default '/shoal/jobs/sync/1.0.0'
    */

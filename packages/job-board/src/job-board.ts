@@ -1,20 +1,24 @@
 import { TypedEventEmitter, serviceCapabilities, serviceDependencies, setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import {
-  JobAnnouncementType, JobWithdrawalType, MAX_SIZE, RECORD_VERSION, newRandomId, signRecord
+  JobAnnouncementType, JobWithdrawalType, MAX_SIZE, RECORD_VERSION, isVerified, newRandomId, openRecord, signRecord
 } from '@shoal/records'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { JobStore, jobKey } from './board.js'
 import {
   BAN_MS, CLOCK_SKEW_MS, DEFAULT_JOB_TTL_MS, DEFAULT_PUBSUB_SERVICE, EXPIRY_GRACE_MS, MAX_JOBS,
-  MAX_JOBS_PER_REQUESTER, MAX_PEER_PENALTY, MAX_SYNC_BYTES, MAX_SYNC_RECORDS, MAX_TIMER_MS, MAX_WITHDRAWALS,
+  MAX_JOBS_PER_REQUESTER, MAX_PEER_PENALTY, MAX_SYNC_BYTES, MAX_SYNC_RECORDS, MAX_SYNC_REQUEST_BYTES, MAX_TIMER_MS, MAX_WITHDRAWALS,
   PENALTY_HALF_LIFE_MS, RATE_LIMIT_BURST, RATE_LIMIT_MAX_KEYS, RATE_LIMIT_PER_SECOND, SERVICE_NAME,
   SYNC_INTERVAL_MS, SYNC_MAX_INBOUND_STREAMS, SYNC_MAX_OUTBOUND_STREAMS, SYNC_PROTOCOL, SYNC_TIMEOUT_MS,
   WITHDRAWAL_TTL_MS
 } from './constants.js'
-import { InvalidSyncResponseError, JobBoardNotStartedError, JobNotFoundError, MissingPubSubError, NotRequesterError } from './errors.js'
+import {
+  InvalidAnnouncementError, InvalidSyncResponseError, JobBoardNotStartedError, JobNotFoundError, MissingPubSubError, NotRequesterError,
+  SyncProtocolInUseError
+} from './errors.js'
 import { explainJob } from './explain.js'
 import { TokenBucketLimiter } from './rate-limiter.js'
+import { decodeSyncRequest, encodeSyncRequest } from './sync.js'
 import { jobMatchesInterests, topicsForAnnouncement, topicsForInterests } from './topics.js'
 import { validateJobMessage } from './validator.js'
 import type { JobEntry, JobSource } from './board.js'
@@ -91,6 +95,8 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
   private pubsub?: JobBoardPubSub
   private started = false
   private afterStarted = false
+  /** whether this board registered the sync handler (so stop() never removes another service's) */
+  private handlingSync = false
   private topologyId?: string
   private timer?: ReturnType<typeof setTimeout>
   private timerAt = Infinity
@@ -146,8 +152,9 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       }
     }
     this.gossipState = { ...board, tryTake: (key: string) => this.limiter.tryTake(key) }
-    // records learned by sync are bounded per exchange, and must not drain the requester's gossip tokens
-    this.syncState = board
+    // records learned by sync are bounded per exchange, and must not drain the requester's gossip tokens;
+    // records this peer would drop are dropped before their signature is checked
+    this.syncState = { ...board, interested: (job: JobAnnouncement) => jobMatchesInterests(job, this.interests) }
 
     this.metrics = components.metrics?.registerCounterGroup('shoal_job_board_messages_total', {
       label: 'verdict',
@@ -167,20 +174,42 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       return
     }
     this.pubsub = this.findPubSub()
+    if (this.syncEnabled) {
+      await this.handleSyncProtocol()
+    }
     this.shutdown = new AbortController()
     setMaxListeners(Infinity, this.shutdown.signal)
     this.started = true
 
     if (this.syncEnabled) {
-      await this.components.registrar.handle(this.syncProtocol, this.handleSync, {
-        maxInboundStreams: this.init.syncMaxInboundStreams ?? SYNC_MAX_INBOUND_STREAMS,
-        maxOutboundStreams: this.init.syncMaxOutboundStreams ?? SYNC_MAX_OUTBOUND_STREAMS
-      })
       this.topologyId = await this.components.registrar.register(this.syncProtocol, {
         onConnect: (peerId: PeerId) => { this.onPeerConnect(peerId) }
       })
     }
     this.scheduleExpiry()
+  }
+
+  /** Register the sync handler, refusing clearly to replace another service's (a second board on this node). */
+  private async handleSyncProtocol (): Promise<void> {
+    const inUse = (): SyncProtocolInUseError => new SyncProtocolInUseError(
+      `Another service already handles ${this.syncProtocol} on this node (a second job board?): ` +
+      'give each job board its own `syncProtocol`, or `sync: false`'
+    )
+    if (this.components.registrar.getProtocols().includes(this.syncProtocol)) {
+      throw inUse()
+    }
+    try {
+      await this.components.registrar.handle(this.syncProtocol, this.handleSync, {
+        maxInboundStreams: this.init.syncMaxInboundStreams ?? SYNC_MAX_INBOUND_STREAMS,
+        maxOutboundStreams: this.init.syncMaxOutboundStreams ?? SYNC_MAX_OUTBOUND_STREAMS
+      })
+    } catch (err: any) {
+      if (err?.name === 'DuplicateProtocolHandlerError') {
+        throw inUse()
+      }
+      throw err
+    }
+    this.handlingSync = true
   }
 
   /** Subscribe once every service has started: pubsub refuses subscriptions before. */
@@ -215,7 +244,8 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       this.components.registrar.unregister(this.topologyId)
       this.topologyId = undefined
     }
-    if (this.syncEnabled) {
+    if (this.handlingSync) {
+      this.handlingSync = false
       await this.components.registrar.unhandle(this.syncProtocol)
     }
     this.beforeStop()
@@ -277,6 +307,47 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       workload: job.workload ?? ''
     }
     const record = await signRecord(JobAnnouncementType, value, this.components.privateKey)
+    await this.publishOwn(pubsub, record, options)
+    return record
+  }
+
+  /**
+   * Publish a JobAnnouncement this node already signed (e.g. by
+   * `work.createJob()`), so a job is signed once: the exact bytes go on the
+   * board and out on its topics. The record (or its envelope bytes) must be
+   * valid now and signed by this node's key: else `NotRequesterError`, or
+   * `InvalidAnnouncementError` with the records package's error as `cause`.
+   * Publishing the same record again publishes it again.
+   */
+  async publish (record: SignedRecord<JobAnnouncement> | Uint8Array, options: AnnounceOptions = {}): Promise<SignedRecord<JobAnnouncement>> {
+    const pubsub = this.requirePubSub()
+    options.signal?.throwIfAborted()
+    let opened: SignedRecord<JobAnnouncement>
+    try {
+      // a record this process signed or opened needs no second verification, only the time check below
+      opened = isVerified(record)
+        ? record as SignedRecord<JobAnnouncement>
+        : await openRecord(JobAnnouncementType, record instanceof Uint8Array ? record : record?.bytes, { now: this.now, clockSkewMs: this.clockSkewMs })
+    } catch (err: any) {
+      throw new InvalidAnnouncementError(`Not a valid JobAnnouncement: ${err?.name ?? 'Error'}: ${err?.message ?? err}`, { cause: err })
+    }
+    if (!opened.signer.equals(this.components.peerId)) {
+      throw new NotRequesterError(`The announcement is signed by ${opened.signer.toString()}, not by this node`)
+    }
+    const now = this.now()
+    if (opened.value.expiresMs <= now) {
+      throw new InvalidAnnouncementError(`The announcement expired at ${opened.value.expiresMs}`)
+    }
+    if (topicsForAnnouncement(opened.value).length === 0) {
+      throw new InvalidAnnouncementError(`No topic for job kind ${String(opened.value.kind)}`)
+    }
+    await this.publishOwn(pubsub, opened, options)
+    return opened
+  }
+
+  /** Put one of this node's signed announcements on the board and publish it on its topics. */
+  private async publishOwn (pubsub: JobBoardPubSub, record: SignedRecord<JobAnnouncement>, options: AnnounceOptions): Promise<void> {
+    const now = this.now()
     const topics = topicsForAnnouncement(record.value, options.global === true)
     const key = jobKey(record.value.jobId)
     const entry: JobEntry = {
@@ -291,8 +362,7 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     this.store.add(entry)
     this.scheduleExpiry(record.value.expiresMs)
     this.safeDispatch('job:announced', entry)
-    entry.recipients = await this.publish(pubsub, topics, record.bytes, options)
-    return record
+    entry.recipients = await this.publishBytes(pubsub, topics, record.bytes, options)
   }
 
   /** Withdraw one of this node's jobs: sign a withdrawal and publish it on the job's topics. */
@@ -316,7 +386,7 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     this.store.remove(key)
     this.rememberWithdrawal(record, key, entry.record.value.expiresMs)
     this.safeDispatch('job:withdrawn', { key, withdrawal: record, job: entry })
-    await this.publish(pubsub, entry.topics, record.bytes, options)
+    await this.publishBytes(pubsub, entry.topics, record.bytes, options)
     return record
   }
 
@@ -447,9 +517,10 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     const stream = await this.components.connectionManager.openStream(peer, this.syncProtocol, { signal })
     let learned = 0
     try {
-      // the request is the stream itself: close our side, then read records until the peer closes
-      await stream.close({ signal })
+      // the request: what this peer serves, so the responder sends nothing it would drop; then close our side
       const lp = lpStream(stream, { maxDataLength: MAX_SIZE.JobAnnouncement })
+      await lp.write(encodeSyncRequest(this.interests), { signal })
+      await stream.close({ signal })
       let records = 0
       let bytes = 0
       while (records < this.maxSyncRecords && bytes < this.maxSyncBytes) {
@@ -538,7 +609,7 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     }
   }
 
-  private async publish (pubsub: JobBoardPubSub, topics: string[], bytes: Uint8Array, options: AbortOptions): Promise<number> {
+  private async publishBytes (pubsub: JobBoardPubSub, topics: string[], bytes: Uint8Array, options: AbortOptions): Promise<number> {
     const recipients = new Set<string>()
     for (const topic of topics) {
       options.signal?.throwIfAborted()
@@ -691,7 +762,11 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     })
   }
 
-  /** Serve a sync request: this peer's live announcements, newest first, and its withdrawals. */
+  /**
+   * Serve a sync request: this peer's withdrawals, then its live
+   * announcements the asker wants, newest first, walking the board's index
+   * and stopping at the limits.
+   */
   private async handleSync (stream: Stream, connection: Connection): Promise<void> {
     if (this.isBanned(connection.remotePeer)) {
       stream.abort(new Error('refused'))
@@ -700,7 +775,17 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     const signal = AbortSignal.timeout(this.syncTimeoutMs)
     setMaxListeners(Infinity, signal)
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_SIZE.JobAnnouncement })
+      // this side reads only the request
+      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_REQUEST_BYTES })
+      let wants: Interests | undefined
+      try {
+        wants = decodeSyncRequest(await lp.read({ signal }))
+      } catch (err: any) {
+        // an asker of the first 1.0.0 sends no request: it wants everything
+        if (!isUnexpectedEOF(err)) {
+          throw err
+        }
+      }
       const now = this.now()
       let records = 0
       let bytes = 0
@@ -721,8 +806,15 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
           }
         }
       }
-      const live = [...this.store.values()].filter(e => e.record.value.expiresMs > now).reverse()
-      for (const entry of live) {
+      // expired entries still on the board (the sweep is due) are skipped, but counted, so the walk stays bounded
+      let walked = 0
+      for (const entry of this.store.newest(wants)) {
+        if (++walked > this.maxSyncRecords * 2) {
+          break
+        }
+        if (entry.record.value.expiresMs <= now) {
+          continue
+        }
         if (!await send(entry.record.bytes)) {
           break
         }
@@ -730,6 +822,11 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       await stream.close({ signal })
     } catch (err: any) {
       this.log('sync response to %p failed - %e', connection.remotePeer, err)
+      if (err?.name === 'InvalidSyncRequestError') {
+        // garbage the asker could have checked itself: counted like a rejected message
+        this.count('reject', 'sync-request')
+        this.penalize(connection.remotePeer)
+      }
       stream.abort(err)
     }
   }

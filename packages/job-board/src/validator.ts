@@ -61,6 +61,12 @@ export interface ValidatorState {
   withdrawal(key: string, requesterKey: string): { bytes: Uint8Array, requesterKey: string } | undefined
   /** take a rate-limit token for a requester (multihash hex); omit to skip rate limits */
   tryTake?(requesterKey: string): boolean
+  /**
+   * whether this peer would keep the announcement (sync only: gossip has its
+   * topics for that); checked before the signature, so records it would drop
+   * cost no verification. Omit to keep everything.
+   */
+  interested?(job: JobAnnouncement): boolean
 }
 
 const REJECT_BY_ERROR: Record<string, VerdictReason> = {
@@ -170,6 +176,11 @@ async function validateAnnouncement (bytes: Uint8Array, value: JobAnnouncement, 
   // a job is published by its requester; anyone else publishing it is replaying it
   if (!originMatches(ctx, value.requester)) {
     return reject('origin-mismatch')
+  }
+
+  // cheap checks before the signature: a job this peer would drop is not worth verifying
+  if (state.interested != null && !state.interested(value)) {
+    return ignore('not-interested')
   }
 
   const key = jobKey(value.jobId)

@@ -10,8 +10,9 @@ import { tcp } from '@libp2p/tcp'
 import { JobAnnouncementType, JobKind, signRecord } from '@shoal/records'
 import { createLibp2p } from 'libp2p'
 import { equals } from 'uint8arrays/equals'
+import { lpStream } from '@libp2p/utils'
 import {
-  JOB_BOARD_SCORE_THRESHOLDS, JobBoard, jobBoard, jobBoardScoreParams, jobTopic
+  JOB_BOARD_SCORE_THRESHOLDS, JobBoard, SYNC_PROTOCOL, encodeSyncRequest, jobBoard, jobBoardScoreParams, jobTopic
 } from '../src/index.js'
 import { announcement, waitFor } from './fixtures.js'
 import type { JobBoardEvents, JobBoardInit } from '../src/index.js'
@@ -60,8 +61,9 @@ function gossipOptions (): Partial<GossipsubOpts> {
   }
 }
 
-async function createNode (init: JobBoardInit = {}): Promise<Node> {
+async function createNode (init: JobBoardInit = {}, privateKey?: PrivateKey): Promise<Node> {
   const node = await createLibp2p({
+    privateKey,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -377,3 +379,143 @@ describe('job board over real libp2p nodes (TCP on loopback, gossipsub)', functi
     assert.ok(downstream.services.jobs.jobs({ requester: adversary.peerId }).length <= 10)
   })
 })
+
+describe('job board: sync wants, publish, protocol ids (real libp2p nodes)', function () {
+  this.timeout(60_000)
+
+  /** Run one sync exchange by hand: write `request` (or nothing), close, read every frame the responder sends. */
+  async function rawSync (asker: Libp2p<any>, responder: Libp2p<any>, request?: Uint8Array, protocol = SYNC_PROTOCOL): Promise<Uint8Array[]> {
+    const stream = await asker.dialProtocol(responder.peerId, protocol)
+    const lp = lpStream(stream, { maxDataLength: 4096 })
+    if (request != null) await lp.write(request)
+    await stream.close()
+    const frames: Uint8Array[] = []
+    for (;;) {
+      try {
+        frames.push((await lp.read()).subarray())
+      } catch (err: any) {
+        if (err.name === 'UnexpectedEOFError') return frames
+        throw err
+      }
+    }
+  }
+
+  it('sends only the announcements the asker wants; an asker that sends no request gets them all', async () => {
+    const requester = await createNode()
+    const singapore = await requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100 })
+    const anywhere = await requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, priceCeiling: price, budget: 100 })
+    const europe = await requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'u09t' }, priceCeiling: price, budget: 100 })
+    const capture = await requester.services.jobs.announce({ kind: JobKind.CAPTURE, requirements: { region: 'w21z', sensors: ['camera'] }, priceCeiling: price, budget: 100 })
+    const asker = await createNode()
+    await connect(asker, requester)
+    const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+    const wanted = await rawSync(asker, requester, encodeSyncRequest(SINGAPORE))
+    assert.deepEqual(wanted.map(hexOf), [anywhere, singapore].map(r => hexOf(r.bytes)), 'newest first, only GPU inference in w2 or anywhere')
+
+    const captureOnly = await rawSync(asker, requester, encodeSyncRequest({ kinds: [JobKind.CAPTURE], regions: ['w'] }))
+    assert.deepEqual(captureOnly.map(hexOf), [hexOf(capture.bytes)])
+
+    const everything = await rawSync(asker, requester)
+    assert.deepEqual(everything.map(hexOf), [capture, europe, anywhere, singapore].map(r => hexOf(r.bytes)))
+
+    // a request it cannot decode gets nothing
+    // (the responder resets the stream: the asker reads nothing, or an error)
+    const refused = await rawSync(asker, requester, Uint8Array.of(0x08, 0x09)).catch(() => [])
+    assert.deepEqual(refused, [])
+    // and counts against the asker like a rejected message (5 of them, decaying, cut it off)
+    for (let i = 0; i < 10 && !requester.services.jobs.isBanned(asker.peerId); i++) {
+      await rawSync(asker, requester, Uint8Array.of(0x12, 0x01, 0x61)).catch(() => [])
+    }
+    await waitFor(() => requester.services.jobs.isBanned(asker.peerId), 'the asker to be cut off')
+  })
+
+  it('a board learns by sync only what it serves', async () => {
+    const requester = await createNode()
+    const wanted = await requester.services.jobs.announce({ kind: JobKind.CAPTURE, requirements: { region: 'u09t', sensors: ['camera'] }, priceCeiling: price, budget: 100 })
+    await requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'u09t' }, priceCeiling: price, budget: 100 })
+    const late = await createNode({ serve: { kinds: [JobKind.CAPTURE], regions: ['u0'] }, syncIntervalMs: 0 })
+    await connect(late, requester)
+    await waitFor(() => late.services.jobs.size === 1, 'the capture job by sync')
+    assert.equal(await late.services.jobs.sync(requester.peerId), 0)
+    assert.ok(late.services.jobs.get(wanted.value.jobId) != null)
+    assert.equal(late.services.jobs.size, 1)
+  })
+
+  it('publishes an announcement this node signed elsewhere, and refuses others\' and invalid ones', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const requester = await createNode({}, key)
+    const provider = await createNode({ serve: SINGAPORE })
+    await connect(requester, provider)
+    await subscribed(requester, W2, provider.peerId)
+
+    const now = Date.now()
+    const value: JobAnnouncement = { ...announcementValue(requester.peerId.toMultihash().bytes, now) }
+    const record = await signRecord(JobAnnouncementType, value, key)
+    const received = nextEvent(provider.services.jobs, 'job:announced')
+    const published = await requester.services.jobs.publish(record)
+    assert.ok(equals(published.bytes, record.bytes), 'the very bytes signed, not a second signature')
+    assert.ok(equals((await received).record.bytes, record.bytes))
+    assert.ok(equals(requester.services.jobs.get(value.jobId)?.record.bytes ?? new Uint8Array(), record.bytes))
+
+    // bytes work too
+    const again = await signRecord(JobAnnouncementType, { ...value, jobId: randomBytes(16) }, key)
+    await requester.services.jobs.publish(again.bytes)
+    assert.ok(requester.services.jobs.get(again.value.jobId) != null)
+
+    const stranger = await generateKeyPair('Ed25519')
+    const theirs = await signRecord(JobAnnouncementType, { ...value, jobId: randomBytes(16), requester: (await createNode({}, stranger)).peerId.toMultihash().bytes }, stranger)
+    await assert.rejects(requester.services.jobs.publish(theirs), { name: 'NotRequesterError' })
+    const tampered = record.bytes.slice()
+    tampered[tampered.length - 1] ^= 1
+    await assert.rejects(requester.services.jobs.publish(tampered), { name: 'InvalidAnnouncementError' })
+    const expired = await signRecord(JobAnnouncementType, { ...value, jobId: randomBytes(16), createdMs: now - 600_000, expiresMs: now - 300_000, deadlineMs: now - 300_000 }, key)
+    await assert.rejects(requester.services.jobs.publish(expired), { name: 'InvalidAnnouncementError' })
+  })
+
+  it('refuses to start a second board on the same sync protocol, and runs two with their own ids', async () => {
+    const options = (second: JobBoardInit): any => ({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify(), pubsub: gossipsub({ ...gossipOptions(), fallbackToFloodsub: false }), floodsub: floodsub(), jobs: jobBoard({ serve: SINGAPORE }), floodJobs: jobBoard({ pubsubService: 'floodsub', ...second }) }
+    })
+    await assert.rejects(createLibp2p(options({})), (err: Error) => err.name === 'SyncProtocolInUseError' && err.message.includes(SYNC_PROTOCOL))
+
+    const floodProtocol = '/shoal/jobs/sync/1.0.0/floodsub'
+    const both: Libp2p<{ jobs: JobBoard, floodJobs: JobBoard }> = await createLibp2p(options({ syncProtocol: floodProtocol }))
+    nodes.push(both)
+    assert.ok(both.getProtocols().includes(SYNC_PROTOCOL))
+    assert.ok(both.getProtocols().includes(floodProtocol))
+    const record = await both.services.floodJobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100 })
+    const asker = await createNode()
+    await connect(asker, both)
+    const frames = await rawSync(asker, both, encodeSyncRequest(SINGAPORE), floodProtocol)
+    assert.deepEqual(frames.map(f => Buffer.from(f).toString('hex')), [Buffer.from(record.bytes).toString('hex')])
+    assert.deepEqual(await rawSync(asker, both, encodeSyncRequest(SINGAPORE)), [], 'the other board has no job')
+
+    // stopping one board leaves the other's handler in place
+    await both.services.floodJobs.stop()
+    assert.ok(both.getProtocols().includes(SYNC_PROTOCOL))
+  })
+})
+
+function announcementValue (requester: Uint8Array, now: number): JobAnnouncement {
+  return {
+    version: 1,
+    jobId: randomBytes(16),
+    requester,
+    kind: JobKind.GPU_INFERENCE,
+    requirements: { gpuModel: '', gpuClass: 'consumer-24g', minVramMib: 0, gpuCount: 1, sensors: [], region: 'w21z', maxRttMs: 0 },
+    priceCeiling: price,
+    budget: 100,
+    deadlineMs: now + 60_000,
+    createdMs: now,
+    expiresMs: now + 60_000,
+    description: 'signed once, elsewhere',
+    inputHash: new Uint8Array(),
+    inputBytes: 0,
+    workload: ''
+  }
+}

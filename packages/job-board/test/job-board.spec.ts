@@ -48,6 +48,7 @@ async function harness (init: JobBoardInit = {}): Promise<Harness> {
     logger: defaultLogger(),
     pubsub,
     registrar: {
+      getProtocols: () => [],
       handle: async () => {},
       unhandle: async () => {},
       register: async () => 'topology',

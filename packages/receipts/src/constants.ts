@@ -72,3 +72,36 @@ export const NODE_PREFIX = 0x01
  * @default 1024
  */
 export const MAX_REPUTATION_CACHE = 1024
+
+/**
+ * Most provider-signed ("pending") receipts the store keeps in all. Past it
+ * the oldest pending receipt is removed, with a `receipt:expired` event.
+ *
+ * @default 10000
+ */
+export const DEFAULT_MAX_PENDING = 10_000
+
+/**
+ * Most pending receipts kept per requester (the party that has to
+ * countersign): a requester that never countersigns can push out only its
+ * own oldest receipts, never another requester's.
+ *
+ * @default 1000
+ */
+export const DEFAULT_MAX_PENDING_PER_REQUESTER = 1_000
+
+/**
+ * Age (ms, the store's clock) after which a pending receipt is removed,
+ * with a `receipt:expired` event. `Infinity` keeps them until a cap applies.
+ *
+ * @default 2592000000 (30 days)
+ */
+export const DEFAULT_PENDING_TTL_MS = 30 * 24 * 3600_000
+
+/**
+ * How often a started store looks for pending receipts past their age (ms);
+ * puts and `listPending()` also expire them.
+ *
+ * @default 600000 (10 minutes)
+ */
+export const DEFAULT_PENDING_SWEEP_MS = 10 * 60_000

@@ -18,7 +18,12 @@
  *   weighted by the diversity of the requesters that countersigned them.
  *
  * Provider-signed receipts that the requester has not countersigned yet are
- * kept apart as "pending" and never enter the log.
+ * kept apart as "pending" and never enter the log. They are bounded: at most
+ * `maxPendingPerRequester` per requester, `maxPending` in all, each for at
+ * most `pendingTtlMs`. A pending receipt is the provider's only evidence of
+ * work nobody acknowledged, so none leaves silently: each one removed is
+ * emitted as `receipt:expired`, with its bytes, for the operator to archive
+ * or chase.
  *
  * @example
  *
@@ -178,6 +183,16 @@ export interface ReceiptStoreEvents {
   'receipt:pending': CustomEvent<StoredReceipt>
   /** two receipts for one job disagree */
   'receipt:equivocation': CustomEvent<Equivocation>
+  /** a pending receipt was removed uncountersigned: too old, or pushed out by a cap (evidence of unpaid work) */
+  'receipt:expired': CustomEvent<ExpiredReceipt>
+}
+
+/** A pending receipt the store removed before its countersigned copy arrived. */
+export interface ExpiredReceipt {
+  /** the receipt, with the provider's signed envelope bytes */
+  readonly receipt: StoredReceipt
+  /** `expired`: older than `pendingTtlMs`; `evicted`: pushed out by `maxPendingPerRequester` or `maxPending` */
+  readonly reason: 'expired' | 'evicted'
 }
 
 /** What `put()` accepts: a countersigned receipt, or a provider-signed one (stored as pending). */
@@ -208,8 +223,18 @@ export interface ReceiptStore extends TypedEventTarget<ReceiptStoreEvents>, Star
   /** Countersigned receipts in log order, filtered. */
   list(options?: ListOptions): AsyncGenerator<StoredReceipt>
 
-  /** Provider-signed receipts still awaiting countersignature. */
+  /** Provider-signed receipts still awaiting countersignature, oldest first (expired ones are removed first). */
   listPending(options?: AbortOptions): AsyncGenerator<StoredReceipt>
+
+  /** Number of pending receipts held. */
+  readonly pendingCount: number
+
+  /**
+   * Remove pending receipts older than `pendingTtlMs`, emitting
+   * `receipt:expired` for each; returns how many. Runs by itself on every
+   * pending put, on `listPending()` and every `DEFAULT_PENDING_SWEEP_MS`.
+   */
+  expirePending(options?: AbortOptions): Promise<number>
 
   /** The current end of the log. */
   head(): LogHead
@@ -264,6 +289,28 @@ export interface ReceiptStoreInit {
   maxBatch?: number
   /** reputation formula parameters */
   reputation?: ReputationOptions
+  /**
+   * most pending (provider-signed only) receipts kept in all; the oldest is
+   * removed first, with a `receipt:expired` event. Counted again on every
+   * open, so a smaller value takes effect on a reopened store.
+   *
+   * @default 10000
+   */
+  maxPending?: number
+  /**
+   * most pending receipts kept per requester; that requester's oldest is
+   * removed first, with a `receipt:expired` event
+   *
+   * @default 1000
+   */
+  maxPendingPerRequester?: number
+  /**
+   * age (ms, the store's clock) after which a pending receipt is removed,
+   * with a `receipt:expired` event; `Infinity` keeps them until a cap applies
+   *
+   * @default 2592000000 (30 days)
+   */
+  pendingTtlMs?: number
 }
 
 /** What the store needs from a libp2p node. */

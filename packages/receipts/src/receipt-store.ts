@@ -22,7 +22,10 @@ import {
 } from '@shoal/records'
 import { Key } from 'interface-datastore'
 import { TypedEventEmitter } from 'main-event'
-import { DEFAULT_EPOCH_SIZE, DEFAULT_MAX_BATCH, DEFAULT_PREFIX, MAX_EPOCH_SIZE, MAX_REPUTATION_CACHE } from './constants.js'
+import {
+  DEFAULT_EPOCH_SIZE, DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_PER_REQUESTER, DEFAULT_PENDING_SWEEP_MS,
+  DEFAULT_PENDING_TTL_MS, DEFAULT_PREFIX, MAX_EPOCH_SIZE, MAX_REPUTATION_CACHE
+} from './constants.js'
 import { sameClaim, sameJob } from './equivocation.js'
 import { CorruptStoreError, InvalidParametersError, ReceiptNotFoundError, StoreNotOpenError } from './errors.js'
 import { GENESIS_HASH, decodeHead, decodeLogEntry, encodeHead, encodeLogEntry, logEntryHash, sha256 } from './log.js'
@@ -30,7 +33,7 @@ import { inclusionPath, leafHash, merkleRoot } from './merkle.js'
 import { computeReputation } from './reputation.js'
 import { equalBytes, readU64, seqHex, toHex, u64 } from './utils.js'
 import type {
-  EpochRoot, ListOptions, LogHead, LogProblem, LogVerification, ReceiptInput, ReceiptLogEntry, ReceiptStore,
+  EpochRoot, ExpiredReceipt, ListOptions, LogHead, LogProblem, LogVerification, ReceiptInput, ReceiptLogEntry, ReceiptStore,
   ReceiptStoreComponents, ReceiptStoreEvents, ReceiptStoreInit, StoredReceipt, VerifyLogOptions
 } from './index.js'
 import type { Equivocation, EquivocationKind } from './equivocation.js'
@@ -55,6 +58,12 @@ interface QueuedAppend {
   reject(err: Error): void
 }
 
+/** What the store remembers of a pending receipt to enforce its caps without reading it. */
+interface PendingMeta {
+  addedAt: number
+  requesterHex: string
+}
+
 function isNotFound (err: any): boolean {
   return err?.name === 'NotFoundError'
 }
@@ -71,6 +80,9 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
   private readonly now: () => number
   private readonly maxBatch: number
   private readonly reputationOptions: ReputationOptions
+  private readonly maxPending: number
+  private readonly maxPendingPerRequester: number
+  private readonly pendingTtlMs: number
 
   private started = false
   private length = 0
@@ -81,6 +93,13 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
   private writer?: Promise<void>
   private readonly inflight = new Map<string, Promise<StoredReceipt>>()
   private readonly reputationCache = new Map<string, ReputationDetails>()
+  /** every pending receipt by id, oldest first; rebuilt from the datastore on open */
+  private readonly pending = new Map<string, PendingMeta>()
+  /** pending receipt ids per requester, oldest first */
+  private readonly pendingBy = new Map<string, Set<string>>()
+  /** pending puts and removals run one at a time, so the caps hold under concurrency */
+  private pendingLock: Promise<unknown> = Promise.resolve()
+  private sweepTimer?: ReturnType<typeof setInterval>
 
   constructor (components: ReceiptStoreComponents, init: ReceiptStoreInit = {}) {
     super()
@@ -91,6 +110,18 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
     this.epochSize = init.epochSize ?? DEFAULT_EPOCH_SIZE
     this.maxBatch = init.maxBatch ?? DEFAULT_MAX_BATCH
     this.reputationOptions = init.reputation ?? {}
+    this.maxPending = init.maxPending ?? DEFAULT_MAX_PENDING
+    this.maxPendingPerRequester = init.maxPendingPerRequester ?? DEFAULT_MAX_PENDING_PER_REQUESTER
+    this.pendingTtlMs = init.pendingTtlMs ?? DEFAULT_PENDING_TTL_MS
+    if (!Number.isSafeInteger(this.maxPending) || this.maxPending < 1) {
+      throw new InvalidParametersError('maxPending must be a positive integer')
+    }
+    if (!Number.isSafeInteger(this.maxPendingPerRequester) || this.maxPendingPerRequester < 1) {
+      throw new InvalidParametersError('maxPendingPerRequester must be a positive integer')
+    }
+    if (typeof this.pendingTtlMs !== 'number' || Number.isNaN(this.pendingTtlMs) || this.pendingTtlMs <= 0) {
+      throw new InvalidParametersError('pendingTtlMs must be a positive number (or Infinity)')
+    }
     if (!Number.isSafeInteger(this.epochSize) || this.epochSize < 1 || this.epochSize > MAX_EPOCH_SIZE) {
       throw new InvalidParametersError(`epochSize must be 1 … ${MAX_EPOCH_SIZE}`)
     }
@@ -198,13 +229,51 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
     this.length = length
     this.lastHash = hash
     this.epochLeaves = await this.readLeaves(Math.floor(length / this.epochSize), length)
+    await this.loadPending()
     this.started = true
-    this.log_('opened with %d entries', length)
+    if (Number.isFinite(this.pendingTtlMs)) {
+      this.sweepTimer = setInterval(() => {
+        this.expirePending().catch(err => { this.log_.error('could not expire pending receipts - %e', err) })
+      }, Math.min(this.pendingTtlMs, DEFAULT_PENDING_SWEEP_MS))
+      this.sweepTimer.unref?.()
+    }
+    this.log_('opened with %d entries and %d pending receipts', length, this.pending.size)
+  }
+
+  /** Count the pending receipts on disk, so the caps hold across restarts. */
+  private async loadPending (): Promise<void> {
+    this.pending.clear()
+    this.pendingBy.clear()
+    const found: Array<{ idHex: string, meta: PendingMeta }> = []
+    const stale: Key[] = []
+    const prefix = this.key('pending').toString() + '/'
+    for await (const { key, value } of this.datastore.query({ prefix })) {
+      const stored = this.decodePending(value, key.toString())
+      const idHex = key.toString().slice(prefix.length)
+      // a countersigned copy committed while the pending one was being written
+      if (await this.datastore.has(this.seqKey(idHex))) {
+        stale.push(key)
+        continue
+      }
+      found.push({ idHex, meta: { addedAt: stored.addedAt, requesterHex: toHex(stored.value.requester) } })
+    }
+    for (const key of stale) {
+      await this.datastore.delete(key)
+    }
+    found.sort((a, b) => a.meta.addedAt - b.meta.addedAt)
+    for (const { idHex, meta } of found) {
+      this.indexPending(idHex, meta)
+    }
   }
 
   /** Wait for queued appends, then close for use (the datastore stays open: its owner closes it). */
   async stop (): Promise<void> {
+    if (this.sweepTimer != null) {
+      clearInterval(this.sweepTimer)
+      this.sweepTimer = undefined
+    }
     await this.writer
+    await this.pendingLock
     this.started = false
   }
 
@@ -276,18 +345,149 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
     if (running != null) {
       return running
     }
-    const pending = await this.getPending(idHex, options)
-    if (pending != null) {
-      return pending
+    return this.withPendingLock(async () => {
+      if (this.pending.has(idHex)) {
+        const pending = await this.getPending(idHex, options)
+        if (pending != null) {
+          return pending
+        }
+      }
+      const addedAt = this.now()
+      const requesterHex = toHex(record.value.requester)
+      const batch = this.datastore.batch()
+      const removed: ExpiredReceipt[] = []
+      const remove = async (victim: string, reason: ExpiredReceipt['reason']): Promise<void> => {
+        const stored = await this.getPending(victim, options)
+        batch.delete(this.pendingKey(victim))
+        this.unindexPending(victim)
+        if (stored != null) {
+          removed.push({ receipt: stored, reason })
+        }
+      }
+      for (const victim of this.expiredIds(addedAt)) {
+        await remove(victim, 'expired')
+      }
+      const mine = this.pendingBy.get(requesterHex)
+      while (mine != null && mine.size >= this.maxPendingPerRequester) {
+        await remove(mine.values().next().value as string, 'evicted')
+      }
+      while (this.pending.size >= this.maxPending) {
+        await remove(this.pending.keys().next().value as string, 'evicted')
+      }
+      const value = new Uint8Array(8 + record.bytes.byteLength)
+      value.set(u64(addedAt), 0)
+      value.set(record.bytes, 8)
+      batch.put(this.pendingKey(idHex), value)
+      try {
+        await batch.commit(options)
+      } catch (err) {
+        // nothing was written: put back what the batch would have removed
+        for (const r of removed) {
+          this.indexPending(toHex(r.receipt.id), { addedAt: r.receipt.addedAt, requesterHex: toHex(r.receipt.value.requester) }, true)
+        }
+        throw err
+      }
+      this.indexPending(idHex, { addedAt, requesterHex })
+      this.announceRemoved(removed)
+      // the countersigned copy may have been committed meanwhile: then the pending one is moot
+      const countersigned = await this.getCountersigned(idHex, options)
+      if (countersigned != null) {
+        await this.datastore.delete(this.pendingKey(idHex), options)
+        this.unindexPending(idHex)
+        return countersigned
+      }
+      const stored = this.storedReceipt(record.id, 'pending', record.bytes, record.bytes, record.value, addedAt)
+      this.safeDispatchEvent('receipt:pending', { detail: stored })
+      return stored
+    })
+  }
+
+  get pendingCount (): number {
+    return this.pending.size
+  }
+
+  async expirePending (options: AbortOptions = {}): Promise<number> {
+    this.requireStarted()
+    return this.withPendingLock(async () => {
+      const victims = this.expiredIds(this.now())
+      if (victims.length === 0) {
+        return 0
+      }
+      const batch = this.datastore.batch()
+      const removed: ExpiredReceipt[] = []
+      for (const victim of victims) {
+        const stored = await this.getPending(victim, options)
+        batch.delete(this.pendingKey(victim))
+        if (stored != null) {
+          removed.push({ receipt: stored, reason: 'expired' })
+        }
+      }
+      await batch.commit(options)
+      victims.forEach(v => { this.unindexPending(v) })
+      this.announceRemoved(removed)
+      return victims.length
+    })
+  }
+
+  /** Ids of pending receipts past their age at `now`, oldest first. */
+  private expiredIds (now: number): string[] {
+    const out: string[] = []
+    if (!Number.isFinite(this.pendingTtlMs)) {
+      return out
     }
-    const addedAt = this.now()
-    const value = new Uint8Array(8 + record.bytes.byteLength)
-    value.set(u64(addedAt), 0)
-    value.set(record.bytes, 8)
-    await this.datastore.put(this.pendingKey(idHex), value, options)
-    const stored = this.storedReceipt(record.id, 'pending', record.bytes, record.bytes, record.value, addedAt)
-    this.safeDispatchEvent('receipt:pending', { detail: stored })
-    return stored
+    for (const [idHex, meta] of this.pending) {
+      // insertion order is age order, save for a clock that went back: scan them all, the map is capped
+      if (meta.addedAt + this.pendingTtlMs <= now) {
+        out.push(idHex)
+      }
+    }
+    return out
+  }
+
+  private announceRemoved (removed: ExpiredReceipt[]): void {
+    for (const r of removed) {
+      this.log_('pending receipt %s %s uncountersigned (requester %p)', toHex(r.receipt.id), r.reason, r.receipt.requester)
+      this.safeDispatchEvent('receipt:expired', { detail: r })
+    }
+  }
+
+  private async withPendingLock<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.pendingLock.then(fn, fn)
+    this.pendingLock = run.catch(() => {})
+    return run
+  }
+
+  private indexPending (idHex: string, meta: PendingMeta, restore = false): void {
+    if (restore) {
+      // restore an entry in age order after a failed batch
+      const all = [...this.pending.entries(), [idHex, meta] as [string, PendingMeta]].sort((a, b) => a[1].addedAt - b[1].addedAt)
+      this.pending.clear()
+      this.pendingBy.clear()
+      for (const [id, m] of all) {
+        this.indexPending(id, m)
+      }
+      return
+    }
+    this.pending.set(idHex, meta)
+    let set = this.pendingBy.get(meta.requesterHex)
+    if (set == null) {
+      set = new Set()
+      this.pendingBy.set(meta.requesterHex, set)
+    }
+    set.add(idHex)
+  }
+
+  private unindexPending (idHex: string): void {
+    const meta = this.pending.get(idHex)
+    if (meta == null) {
+      return
+    }
+    this.pending.delete(idHex)
+    const set = this.pendingBy.get(meta.requesterHex)
+    set?.delete(idHex)
+    if (set?.size === 0) {
+      this.pendingBy.delete(meta.requesterHex)
+    }
   }
 
   private kick (): void {
@@ -421,6 +621,8 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
     }
 
     for (const { item, stored, equivocations, added } of settled) {
+      // the batch deleted any pending copy
+      this.unindexPending(item.idHex)
       item.resolve(stored)
       if (added) {
         this.reputationCache.delete(stored.provider.toString())
@@ -595,8 +797,13 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
 
   async * listPending (options: AbortOptions = {}): AsyncGenerator<StoredReceipt> {
     this.requireStarted()
-    for await (const { key, value } of this.datastore.query({ prefix: this.key('pending').toString() + '/' }, options)) {
-      yield this.decodePending(value, key.toString())
+    await this.expirePending(options)
+    for (const idHex of [...this.pending.keys()]) {
+      options.signal?.throwIfAborted()
+      const stored = await this.getPending(idHex, options)
+      if (stored != null) {
+        yield stored
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LevelDatastore } from 'datastore-level'
 import { createReceiptStore, verifyInclusion } from '../src/index.js'
+import type { ExpiredReceipt, ReceiptStore } from '../src/index.js'
 import { makeReceipt, makeReceipts, party } from './fixtures/receipts.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -71,6 +72,125 @@ describe('receipt store on LevelDB', function () {
     assert.equal((await store.verifyLog()).ok, true)
     await store.stop()
     await datastore.close()
+  })
+
+  describe('pending receipts', () => {
+    let datastore: LevelDatastore
+    let store: ReceiptStore | undefined
+    let clock = 1_000_000
+    const removed: ExpiredReceipt[] = []
+
+    const open = async (init: { maxPending?: number, maxPendingPerRequester?: number, pendingTtlMs?: number } = {}): Promise<ReceiptStore> => {
+      datastore = new LevelDatastore(dir)
+      await datastore.open()
+      store = await createReceiptStore({ datastore, now: () => clock, ...init })
+      store.addEventListener('receipt:expired', (evt) => { removed.push(evt.detail) })
+      return store
+    }
+    const close = async (): Promise<void> => {
+      await store?.stop()
+      await datastore.close()
+      store = undefined
+    }
+    const pendingIds = async (s: ReceiptStore): Promise<string[]> => {
+      const out: string[] = []
+      for await (const r of s.listPending()) out.push(hex(r.id))
+      return out
+    }
+
+    beforeEach(() => {
+      clock = 1_000_000
+      removed.length = 0
+    })
+
+    afterEach(async () => {
+      if (store != null) await close()
+    })
+
+    it('caps pending receipts per requester: a requester that never countersigns pushes out only its own oldest', async () => {
+      const provider = await party()
+      const [silent, other] = await Promise.all([party(), party()])
+      const s = await open({ maxPendingPerRequester: 3 })
+      const theirs = await makeReceipt(provider, other)
+      await s.put(theirs.signed)
+      const silents = []
+      for (let i = 0; i < 6; i++) {
+        clock++
+        const r = await makeReceipt(provider, silent)
+        silents.push(r)
+        await s.put(r.signed)
+      }
+      assert.equal(s.pendingCount, 4)
+      assert.deepEqual(removed.map(r => [r.reason, hex(r.receipt.id)]), silents.slice(0, 3).map(r => ['evicted', hex(r.signed.id)]))
+      // the evidence is in the event, whole: it still verifies as the provider's receipt
+      assert.equal(hex(removed[0].receipt.envelope), hex(silents[0].signed.bytes))
+      assert.deepEqual(new Set(await pendingIds(s)), new Set([theirs, ...silents.slice(3)].map(r => hex(r.signed.id))))
+    })
+
+    it('keeps the total cap across a restart, and applies a smaller cap to what is on disk', async () => {
+      const provider = await party()
+      const requesters = await Promise.all([party(), party(), party(), party(), party()])
+      let s = await open({ maxPending: 4 })
+      const rs = []
+      for (const requester of requesters.slice(0, 4)) {
+        clock++
+        const r = await makeReceipt(provider, requester)
+        rs.push(r)
+        await s.put(r.signed.bytes)
+      }
+      await close()
+
+      s = await open({ maxPending: 4 })
+      assert.equal(s.pendingCount, 4, 'counted on open')
+      clock++
+      const fifth = await makeReceipt(provider, requesters[4])
+      await s.put(fifth.signed)
+      assert.equal(s.pendingCount, 4)
+      assert.deepEqual(removed.map(r => hex(r.receipt.id)), [hex(rs[0].signed.id)])
+      await close()
+
+      s = await open({ maxPending: 2 })
+      assert.equal(s.pendingCount, 4, 'nothing is removed until a put needs room')
+      clock++
+      const sixth = await makeReceipt(provider, requesters[0])
+      await s.put(sixth.signed)
+      assert.equal(s.pendingCount, 2)
+      assert.deepEqual(new Set(await pendingIds(s)), new Set([fifth, sixth].map(r => hex(r.signed.id))))
+      await close()
+
+      s = await open({ maxPending: 2 })
+      assert.equal(s.pendingCount, 2)
+    })
+
+    it('expires pending receipts past their age, also after a restart, and a countersigned copy frees its slot', async () => {
+      const provider = await party()
+      const requester = await party()
+      let s = await open({ pendingTtlMs: 1000, maxPendingPerRequester: 2 })
+      const old = await makeReceipt(provider, requester)
+      await s.put(old.signed)
+      clock += 600
+      const young = await makeReceipt(provider, requester)
+      await s.put(young.signed)
+      await close()
+
+      clock += 500
+      s = await open({ pendingTtlMs: 1000, maxPendingPerRequester: 2 })
+      assert.equal(await s.expirePending(), 1)
+      assert.deepEqual(removed.map(r => [r.reason, hex(r.receipt.id)]), [['expired', hex(old.signed.id)]])
+      assert.equal(await s.has(old.signed.id, { pending: true }), false)
+
+      // countersigned: out of the pending set, into the log, never expired
+      await s.put(young.countersigned)
+      assert.equal(s.pendingCount, 0)
+      const next = [await makeReceipt(provider, requester), await makeReceipt(provider, requester)]
+      for (const r of next) await s.put(r.signed)
+      assert.equal(s.pendingCount, 2)
+      assert.equal(removed.length, 1, 'the countersigned receipt did not count against the cap')
+      clock += 5000
+      assert.deepEqual(await pendingIds(s), [], 'listPending expires first')
+      assert.equal(removed.length, 3)
+      assert.equal((await s.get(young.signed.id)).state, 'countersigned')
+    })
   })
 
   it('loses no acknowledged receipt when the writer is killed with SIGKILL, five times', async () => {

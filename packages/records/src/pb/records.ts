@@ -1305,6 +1305,153 @@ export namespace JobWithdrawal {
   }
 }
 
+export interface JobSyncRequest {
+  kinds: number[]
+  regions: string[]
+}
+
+export namespace JobSyncRequest {
+  let _codec: Codec<JobSyncRequest>
+
+  export const codec = (): Codec<JobSyncRequest> => {
+    if (_codec == null) {
+      _codec = message<JobSyncRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.kinds != null && obj.kinds.length > 0) {
+          for (const value of obj.kinds) {
+            w.uint32(8)
+            w.uint32(value)
+          }
+        }
+
+        if (obj.regions != null && obj.regions.length > 0) {
+          for (const value of obj.regions) {
+            w.uint32(18)
+            w.string(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          kinds: [],
+          regions: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.kinds != null && obj.kinds.length === opts.limits.kinds) {
+                throw new MaxLengthError('Decode error - repeated field "kinds" had too many elements')
+              }
+
+              obj.kinds.push(reader.uint32())
+              break
+            }
+            case 2: {
+              if (opts.limits?.regions != null && obj.regions.length === opts.limits.regions) {
+                throw new MaxLengthError('Decode error - repeated field "regions" had too many elements')
+              }
+
+              obj.regions.push(reader.string())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          kinds: 0,
+          regions: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.kinds != null && obj.kinds === opts.limits.kinds) {
+                throw new MaxLengthError('Streaming decode error - repeated field "kinds" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.kinds[]`,
+                index: obj.kinds,
+                value: reader.uint32()
+              }
+
+              obj.kinds++
+
+              break
+            }
+            case 2: {
+              if (opts.limits?.regions != null && obj.regions === opts.limits.regions) {
+                throw new MaxLengthError('Streaming decode error - repeated field "regions" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.regions[]`,
+                index: obj.regions,
+                value: reader.string()
+              }
+
+              obj.regions++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface JobSyncRequestKindsFieldEvent {
+    field: '$.kinds[]'
+    index: number
+    value: number
+  }
+
+  export interface JobSyncRequestRegionsFieldEvent {
+    field: '$.regions[]'
+    index: number
+    value: string
+  }
+
+  export function encode (obj: Partial<JobSyncRequest>): Uint8Array {
+    return encodeMessage(obj, JobSyncRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobSyncRequest>): JobSyncRequest {
+    return decodeMessage(buf, JobSyncRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobSyncRequest>): Generator<JobSyncRequestKindsFieldEvent | JobSyncRequestRegionsFieldEvent> {
+    return streamMessage(buf, JobSyncRequest.codec(), opts)
+  }
+}
+
 export interface CapabilityRecord {
   version: number
   provider: Uint8Array
