@@ -65,7 +65,12 @@ const PROVIDER_ROLE = 'shoal-work-bench-provider'
 if (!isMainThread && workerData?.role === PROVIDER_ROLE) {
   const provider = await createNode(true)
   parentPort?.postMessage(provider.getMultiaddrs()[0].toString())
-  parentPort?.once('message', () => {
+  parentPort?.on('message', (message) => {
+    if (message === 'cpu') {
+      // CPU time of this thread alone: unlike loop utilization it does not count time spent waiting for a core
+      parentPort?.postMessage({ cpu: process.threadCpuUsage() })
+      return
+    }
     Promise.resolve(provider.stop()).then(() => { process.exit(0) }, () => { process.exit(1) })
   })
 }
@@ -74,13 +79,15 @@ interface Provider {
   addr: string
   /** event loop utilization of the provider's thread */
   elu(): EventLoopUtilization
+  /** CPU time of the provider's thread (user + system), µs */
+  cpu(): Promise<number>
   stop(): Promise<void>
 }
 
 async function startProvider (sameProcess: boolean): Promise<Provider> {
   if (sameProcess) {
     const node = await createNode(true)
-    return { addr: node.getMultiaddrs()[0].toString(), elu: () => performance.eventLoopUtilization(), stop: async () => { await node.stop() } }
+    return { addr: node.getMultiaddrs()[0].toString(), elu: () => performance.eventLoopUtilization(), cpu: async () => threadCpu(), stop: async () => { await node.stop() } }
   }
   const worker = new Worker(new URL(import.meta.url), { workerData: { role: PROVIDER_ROLE } })
   const addr = await new Promise<string>((resolve, reject) => {
@@ -90,12 +97,23 @@ async function startProvider (sameProcess: boolean): Promise<Provider> {
   return {
     addr,
     elu: () => worker.performance.eventLoopUtilization(),
+    cpu: async () => {
+      const reply = new Promise<{ cpu: NodeJS.CpuUsage }>(resolve => worker.once('message', resolve))
+      worker.postMessage('cpu')
+      const { cpu } = await reply
+      return cpu.user + cpu.system
+    },
     stop: async () => {
       const exited = new Promise(resolve => worker.once('exit', resolve))
       worker.postMessage('stop')
       await exited
     }
   }
+}
+
+function threadCpu (): number {
+  const cpu = process.threadCpuUsage()
+  return cpu.user + cpu.system
 }
 
 function eluDelta (now: EventLoopUtilization, before: EventLoopUtilization): number {
@@ -237,6 +255,8 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     const t0 = performance.now()
     const requesterElu0 = performance.eventLoopUtilization()
     const providerElu0 = provider.elu()
+    const providerCpu0 = await provider.cpu()
+    const requesterCpu0 = threadCpu()
     await Promise.all(Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
         const s = performance.now()
@@ -255,6 +275,8 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     const elapsed = (performance.now() - t0) / 1000
     const requesterElu = performance.eventLoopUtilization(requesterElu0).utilization
     const providerEluDelta = sameProcess ? requesterElu : eluDelta(provider.elu(), providerElu0)
+    const requesterCpu = threadCpu() - requesterCpu0
+    const providerCpu = sameProcess ? requesterCpu : await provider.cpu() - providerCpu0
     inflightLatencies.sort((a, b) => a - b)
 
     progress(`ping at ${concurrency} in flight for the baseline rate`)
@@ -286,6 +308,11 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       // how busy each peer's event loop was while jobs were in flight (1 = saturated)
       requester_loop_utilization: round(requesterElu, 2),
       provider_loop_utilization: round(providerEluDelta, 2),
+      // cost per completed job while jobs were in flight, µs: CPU time of each peer's thread
+      // (robust to other load on the machine), and loop utilization × elapsed (counts waiting for a core too)
+      provider_cpu_us_per_job: Math.round(providerCpu / Math.max(1, done)),
+      requester_cpu_us_per_job: Math.round(requesterCpu / Math.max(1, done)),
+      provider_busy_us_per_job: Math.round(providerEluDelta * elapsed * 1e6 / Math.max(1, done)),
       sequential_jobs: latencies.length,
       baseline: {
         what: 'libp2p ping over the same connection',

@@ -75,12 +75,35 @@ export const CONCURRENCY = 4
 export const MAX_JOBS = 4096
 
 /**
- * Assignment ids remembered after their job was evicted, so a replay is
- * refused instead of run twice.
+ * Used quotes a provider remembers until they expire (quote expiry plus the
+ * assignment lifetime), so a quote is never assigned twice and an assignment
+ * never runs twice, even after its job was evicted. When this many unexpired
+ * used quotes are held, new assignments are refused until some expire.
  *
  * @default 65536
  */
-export const MAX_SEEN_ASSIGNMENTS = 65_536
+export const MAX_USED_QUOTES = 65_536
+
+/**
+ * Quote requests one peer may make per second on average (token bucket refill rate).
+ *
+ * @default 2000
+ */
+export const QUOTE_RATE = 2000
+
+/**
+ * Quote requests one peer may make at once (token bucket size).
+ *
+ * @default 256
+ */
+export const QUOTE_BURST = 256
+
+/**
+ * Peers whose quote buckets are tracked; beyond it, full buckets are forgotten first
+ *
+ * @default 4096
+ */
+export const MAX_QUOTE_BUCKETS = 4096
 
 /**
  * The most a provider lets a requester owe it (receipts issued minus
@@ -141,6 +164,7 @@ export const FAILURE_CODE = {
   badCountersignature: 'bad-countersignature',
   unknownJob: 'unknown-job',
   paymentRequired: 'payment-required',
+  rateLimited: 'rate-limited',
   voucherNonce: 'voucher-nonce-reused',
   voucherAmount: 'voucher-amount-decreased',
   badVoucher: 'bad-voucher',

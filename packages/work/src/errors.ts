@@ -34,6 +34,8 @@ export class InvalidMessageError extends define('InvalidMessageError', FAILURE_C
 export class QuoteDeclinedError extends define('QuoteDeclinedError', FAILURE_CODE.declined, 'Provider declined the job') {}
 /** The requester refuses a quote above its job's price ceiling or budget (nothing is sent). */
 export class QuoteUnacceptableError extends define('QuoteUnacceptableError', FAILURE_CODE.declined, 'Quote not acceptable') {}
+/** The peer asked for quotes faster than the provider's per-peer `quoteRate` allows. */
+export class QuoteRateLimitedError extends define('QuoteRateLimitedError', FAILURE_CODE.rateLimited, 'Too many quote requests') {}
 /** The provider runs as many jobs as it may. */
 export class ProviderBusyError extends define('ProviderBusyError', FAILURE_CODE.busy, 'Provider is busy') {}
 /** A record (job, quote, assignment, voucher) failed verification; `cause` is the records error. */
@@ -73,6 +75,7 @@ const BY_CODE = new Map<string, new (message?: string) => WorkError>([
   [FAILURE_CODE.badMessage, InvalidMessageError],
   [FAILURE_CODE.declined, QuoteDeclinedError],
   [FAILURE_CODE.busy, ProviderBusyError],
+  [FAILURE_CODE.rateLimited, QuoteRateLimitedError],
   [FAILURE_CODE.badRecord, InvalidRecordError],
   [FAILURE_CODE.wrongPeer, WrongPeerError],
   [FAILURE_CODE.quoteReused, QuoteReusedError],

@@ -41,7 +41,7 @@ import type { WorkComponents, WorkInit } from './work.js'
 export { Work, defaultMeter } from './work.js'
 export type {
   WorkInit, WorkComponents, WorkEvents, ReceiptSink, MeterInput, JobSpec, RunOptions, DirectRunOptions, WorkProgress,
-  JobOutcome, RunOutcome, PendingReceipt
+  JobOutcome, RunOutcome, PendingReceipt, RunningJob
 } from './work.js'
 export { functionExecutor, commandExecutor, findProgram, TIMEOUT_STATUS } from './executor.js'
 export type {

@@ -24,6 +24,14 @@ export function hex (bytes: Uint8Array): string {
   return uint8ArrayToString(bytes, 'base16')
 }
 
+/**
+ * Whether a unit is metered by time (`second`, `gpu-second`, `footage-second`...):
+ * such units accrue while a job runs, and a requester can bound them by the clock.
+ */
+export function isTimeMetered (unit: string): boolean {
+  return unit.endsWith('second')
+}
+
 /** Same amount, currency and unit. */
 export function samePrice (a?: Price, b?: Price): boolean {
   return a != null && b != null && a.perUnit === b.perUnit && a.currency === b.currency && a.unit === b.unit

@@ -149,6 +149,16 @@ export class VoucherBook {
     return { ...next }
   }
 
+  /** The lane whose latest voucher is exactly `bytes` (an accepted voucher sent again), if any. */
+  holding (payer: PeerId | string, bytes: Uint8Array): PayeeLane | undefined {
+    for (const lane of this.accounts.get(payer.toString())?.lanes.values() ?? []) {
+      if (equal(lane.voucher, bytes)) {
+        return { ...lane }
+      }
+    }
+    return undefined
+  }
+
   /** Record that `payer` owes `amount` more of `currency` (a receipt was issued). */
   charge (payer: PeerId | string, amount: number, currency: string): void {
     const owed = this.account(payer.toString()).owed

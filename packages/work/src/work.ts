@@ -1,4 +1,4 @@
-import { serviceCapabilities, setMaxListeners, TypedEventEmitter } from '@libp2p/interface'
+import { serviceCapabilities, setMaxListeners, TimeoutError, TypedEventEmitter } from '@libp2p/interface'
 import {
   AssignmentType, JobAnnouncementType, JobKind, PaymentVoucherType, QuoteType, RECORD_VERSION, RecordError,
   WorkReceiptType, Countersigned, countersign, decodeRecord, encodeRecord, recordId, newRandomId, openAssignment, openCountersigned, openRecord, signRecord
@@ -7,16 +7,17 @@ import { failover } from '@shoal/router'
 import { priceBidPolicy } from './bid-policy.js'
 import {
   ASSIGNMENT_TTL, CONCURRENCY, JOB_TIMEOUT, MAX_INBOUND_STREAMS, MAX_INPUT_BYTES, MAX_JOBS, MAX_OUTBOUND_STREAMS, MAX_OUTPUT_BYTES,
-  MAX_IDLE_STREAMS, MAX_LISTENERS_PER_JOB, MAX_LOCATION_LENGTH, MAX_STALE_ACKS, MAX_SEEN_ASSIGNMENTS, METER_INTERVAL, PAYMENT_REQUIRED_STATUS, MAX_UNPAID, MESSAGE_OVERHEAD_BYTES, PROTOCOL, QUOTE_TTL, STEP_TIMEOUT
+  MAX_IDLE_STREAMS, MAX_LISTENERS_PER_JOB, MAX_LOCATION_LENGTH, MAX_QUOTE_BUCKETS, MAX_STALE_ACKS, MAX_USED_QUOTES, METER_INTERVAL, PAYMENT_REQUIRED_STATUS, MAX_UNPAID,
+  MESSAGE_OVERHEAD_BYTES, PROTOCOL, QUOTE_BURST, QUOTE_RATE, QUOTE_TTL, STEP_TIMEOUT
 } from './constants.js'
 import {
   AssignmentReplayedError, ExecutorError, InputMismatchError, InvalidCountersignatureError, InvalidMessageError, InvalidReceiptError,
   InvalidRecordError, InvalidVoucherError, PayloadTooLargeError, PaymentRequiredError, ProviderBusyError, QuoteDeclinedError,
-  QuoteReusedError, QuoteUnacceptableError, ResultHashMismatchError, UnknownJobError, WorkError, WrongPeerError, errorFromFailure
+  QuoteRateLimitedError, QuoteReusedError, QuoteUnacceptableError, ResultHashMismatchError, UnknownJobError, VoucherNonceError, WorkError, WrongPeerError, errorFromFailure
 } from './errors.js'
 import { Channel, StreamEndedError } from './channel.js'
 import { decodeInlineJob } from './messages.js'
-import { EMPTY, equal, hex, recordFailure, samePrice, sha256 } from './utils.js'
+import { EMPTY, equal, hex, isTimeMetered, recordFailure, samePrice, sha256 } from './utils.js'
 import { VoucherBook, VoucherLanes } from './vouchers.js'
 import type { BidPolicy } from './bid-policy.js'
 import type { Executor, ExecutorProgress, ExecutorResult } from './executor.js'
@@ -163,6 +164,27 @@ export interface WorkInit {
    */
   maxOutboundStreams?: number
   /**
+   * Quote requests a peer may make per second, on average (a token bucket per peer;
+   * each quote costs a signature). Over it: QuoteRateLimitedError
+   *
+   * @default 2000
+   */
+  quoteRate?: number
+  /**
+   * Quote requests a peer may make at once before `quoteRate` applies
+   *
+   * @default 256
+   */
+  quoteBurst?: number
+  /**
+   * Used quotes remembered until they expire, so no quote is assigned twice even after
+   * its job was evicted; when this many unexpired ones are held, new assignments are
+   * refused (ProviderBusyError) until some expire
+   *
+   * @default 65536
+   */
+  maxUsedQuotes?: number
+  /**
    * Allow work over limited (relayed) connections
    *
    * @default false
@@ -283,6 +305,23 @@ export interface WorkEvents {
   'receipt:countersigned': CustomEvent<CountersignedRecord<WorkReceipt>>
   /** provider: a voucher moved a lane forward */
   'voucher:accepted': CustomEvent<PayeeLane>
+  /** requester: a pooled stream turned out dead mid-exchange and the exchange was sent again on a new stream */
+  'stream:retried': CustomEvent<{ peer: PeerId, error: Error }>
+}
+
+/** A job this provider is running (`runningJobs()`). */
+export interface RunningJob {
+  /** the assignment's record id: what a job is tracked by (one job id may be assigned to several providers) */
+  assignmentId: Uint8Array
+  jobId: Uint8Array
+  /** the quote the assignment accepted */
+  quoteId: Uint8Array
+  /** the requester */
+  peer: PeerId
+  /** when the job started, ms (the service clock) */
+  started: number
+  /** the latest progress reported, if any */
+  progress?: WorkProgress
 }
 
 interface JobEntry {
@@ -290,6 +329,9 @@ interface JobEntry {
   assignmentBytes: Uint8Array
   opened: OpenedAssignment
   requester: string
+  peer: PeerId
+  startedMs: number
+  progress?: WorkProgress
   state: 'running' | 'done' | 'failed' | 'countersigned'
   done: Promise<void>
   receipt?: SignedRecord<WorkReceipt>
@@ -299,6 +341,23 @@ interface JobEntry {
   countersigned?: CountersignedRecord<WorkReceipt>
   controller: AbortController
   listeners: Set<(p: WorkProgress) => void>
+}
+
+/** Amounts owed to one provider in one currency this turn, paid by one voucher. */
+interface PayBatch {
+  amount: number
+  voucher?: Promise<SignedRecord<PaymentVoucher>>
+}
+
+/** A voucher waiting to be verified with the others of its lane (see `acceptVoucher`). */
+interface QueuedVoucher {
+  remote: PeerId
+  bytes: Uint8Array
+  /** decoded, not yet verified */
+  value: PaymentVoucher
+  currency?: string
+  resolve(lane: PayeeLane): void
+  reject(err: Error): void
 }
 
 interface IssuedQuote {
@@ -352,10 +411,17 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
 
   /** provider: jobs by assignment id (hex), oldest first */
   private readonly jobs = new Map<string, JobEntry>()
-  /** provider: ids of assignments whose job was evicted; never run again */
-  private readonly seen = new Set<string>()
-  /** provider: quote id (hex) -> assignment id (hex) it was assigned by */
-  private readonly quoteAssigned = new Map<string, string>()
+  /**
+   * provider: quote id (hex) -> the assignment (hex) that used it and until when it could
+   * still be assigned; outlives the job, so neither a replay nor a second assignment of
+   * the quote runs once the job is evicted. Expired entries go: the quote is refused anyway.
+   */
+  private readonly usedQuotes = new Map<string, { assignment: string, until: number }>()
+  private readonly maxUsedQuotes: number
+  /** provider: quote requests allowed per peer, a token bucket each */
+  private readonly quoteBuckets = new Map<string, { tokens: number, at: number }>()
+  private readonly quoteRate: number
+  private readonly quoteBurst: number
   /** provider: quotes issued, for the executor's job context */
   private readonly issued = new Map<string, IssuedQuote>()
   /** requester: our jobs by job id (hex) */
@@ -372,9 +438,14 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   private readonly paidFor = new Map<string, number>()
   /** requester: amounts owed per provider and currency not yet in a voucher (see payEvery) */
   private readonly unvouched = new Map<string, number>()
+  /** requester: the voucher being gathered this turn per provider and currency (see payFor) */
+  private readonly payBatches = new Map<string, PayBatch>()
   private readonly payEvery: number
   private readonly meterInterval: number
   private sweeper?: ReturnType<typeof setInterval>
+  /** provider: vouchers received this turn of the event loop, verified together */
+  private voucherQueue: QueuedVoucher[] = []
+  private voucherFlush?: ReturnType<typeof setImmediate>
   private lastReceiptId: Uint8Array = EMPTY
   private running = 0
   private started = false
@@ -407,6 +478,9 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     this.runOnLimitedConnection = init.runOnLimitedConnection ?? false
     this.now = init.now ?? Date.now
     this.maxIdleStreams = Math.max(0, init.maxIdleStreams ?? MAX_IDLE_STREAMS)
+    this.maxUsedQuotes = Math.max(1, init.maxUsedQuotes ?? MAX_USED_QUOTES)
+    this.quoteRate = Math.max(0, init.quoteRate ?? QUOTE_RATE)
+    this.quoteBurst = Math.max(1, init.quoteBurst ?? QUOTE_BURST)
     // the provider drops a stream idle for stepTimeout; stop reusing ours well before that
     this.idleStreamTimeout = this.stepTimeout / 2
     this.selfBytes = components.peerId.toMultihash().bytes
@@ -428,6 +502,14 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
 
   async stop (): Promise<void> {
     clearInterval(this.sweeper)
+    if (this.voucherFlush != null) {
+      clearImmediate(this.voucherFlush)
+      this.voucherFlush = undefined
+    }
+    for (const queued of this.voucherQueue) {
+      queued.reject(new WorkError('work service stopped'))
+    }
+    this.voucherQueue = []
     await this.components.registrar.unhandle(this.protocol)
     for (const list of this.idle.values()) {
       list.forEach(channel => { channel.stream.abort(new StreamEndedError('work service stopped')) })
@@ -441,6 +523,24 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
 
   isStarted (): boolean {
     return this.started
+  }
+
+  /** The jobs this provider is running now, oldest first. */
+  runningJobs (): RunningJob[] {
+    const out: RunningJob[] = []
+    for (const job of this.jobs.values()) {
+      if (job.state === 'running') {
+        out.push({
+          assignmentId: job.opened.assignment.id,
+          jobId: job.opened.assignment.value.jobId,
+          quoteId: job.opened.quote.id,
+          peer: job.peer,
+          started: job.startedMs,
+          progress: job.progress
+        })
+      }
+    }
+    return out
   }
 
   /** Jobs this provider is running now. */
@@ -593,6 +693,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
         throw err
       }
       this.log('pooled stream to %p failed, retrying on a new one - %e', peer, err)
+      this.emit('stream:retried', { peer, error: err })
       const fresh = await this.open(peer, options)
       try {
         const result = await fn(fresh)
@@ -661,7 +762,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       maxOutboundStreams: this.maxOutboundStreams,
       negotiateFully: false
     })
-    return new Channel(stream, this.maxMessageBytes)
+    return new Channel(stream, this.maxMessageBytes, this.stepTimeout)
   }
 
   private stepOptions (options: AbortOptions): AbortOptions {
@@ -711,6 +812,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     const step = this.stepOptions(options)
     // the job itself may take long: only the caller's signal bounds it, else the job timeout
     const jobSignal = options.signal ?? AbortSignal.timeout(this.jobTimeout)
+    const sentAt = performance.now()
     await channel.send({ kind: 'assign', body: { assignment: assignment.bytes, input } }, { signal: jobSignal })
 
     const price = quote.value.price as Price
@@ -741,8 +843,11 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       const progress: WorkProgress = { assignmentId: assignment.id, units: frame.body.units, permille: frame.body.permille, message: frame.body.message }
       options.onProgress?.(progress)
       this.emit('job:progress', progress)
-      // pay for metered work as it streams, so the provider is never owed much; never beyond what was agreed
-      const accrued = Math.min(progress.units, assignment.value.maxUnits) * price.perUnit
+      // pay as the work streams only for what we can check, so the provider is never owed much and we
+      // never pay for claims: time-metered units up to the time elapsed since the assignment left,
+      // times the slots the job asked for; other units (tokens, jobs) only on the result. Never beyond what was agreed
+      const verifiable = isTimeMetered(price.unit) ? Math.ceil((performance.now() - sentAt) / 1000) * this.slotsOf(price, quote.value.jobId, job) : 0
+      const accrued = Math.min(progress.units, assignment.value.maxUnits, verifiable) * price.perUnit
       // read and update the paid amount synchronously: a concurrent send of the same assignment must not pay it again
       paidDuringJob = Math.max(paidDuringJob, this.paidFor.get(paidKey) ?? 0)
       if (this.payWithVouchers && accrued - paidDuringJob > 0 && accrued - paidDuringJob >= this.payEvery) {
@@ -812,6 +917,16 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     return { provider, output, receipt: both, quote, assignment, voucher, acknowledged }
   }
 
+  /** Units of time-metered work that may accrue per second of a job: its GPUs for `gpu-second`, else 1. */
+  private slotsOf (price: Price, jobId: Uint8Array, job?: JobAnnouncement): number {
+    if (price.unit !== 'gpu-second') {
+      return 1
+    }
+    const own = job ?? this.ownJobs.get(hex(jobId))
+    const value = own == null ? undefined : 'bytes' in own ? own.value : own
+    return Math.max(1, value?.requirements?.gpuCount ?? 1)
+  }
+
   /** Pay `amount` owed to `provider`: a voucher once at least `payEvery` is owed, else just remember it. */
   private async payFor (provider: PeerId, amount: number, currency: string, jobId: Uint8Array): Promise<SignedRecord<PaymentVoucher> | undefined> {
     const key = `${provider.toString()}/${currency}`
@@ -821,7 +936,20 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       return undefined
     }
     this.unvouched.delete(key)
-    return this.lanes.pay(provider, owed, currency, jobId)
+    // receipts paid in the same turn of the event loop share one voucher covering them all:
+    // vouchers are cumulative, so one signature does the work of many
+    let batch = this.payBatches.get(key)
+    if (batch == null) {
+      const pending: PayBatch = { amount: 0 }
+      pending.voucher = new Promise<void>(resolve => { setImmediate(resolve) }).then(async () => {
+        this.payBatches.delete(key)
+        return this.lanes.pay(provider, pending.amount, currency, jobId)
+      })
+      this.payBatches.set(key, pending)
+      batch = pending
+    }
+    batch.amount += owed
+    return batch.voucher
   }
 
   private async exchangeCountersign (channel: Channel, receipt: CountersignedRecord<WorkReceipt>, voucher: SignedRecord<PaymentVoucher> | undefined, options: AbortOptions): Promise<number> {
@@ -956,6 +1084,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     if (!equal(job.requester, requester.toMultihash().bytes)) {
       throw new WrongPeerError('job announced by another peer')
     }
+    this.takeQuoteToken(requester)
     const now = Math.floor(this.now())
     const bid = await this.bidPolicy.bid(job, { running: this.running, concurrency: this.concurrency, requester, now })
     if (bid == null) {
@@ -994,25 +1123,34 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
 
   private async handleStream (stream: Stream, connection: Connection): Promise<void> {
     const remote = connection.remotePeer
-    const channel = new Channel(stream, this.maxMessageBytes)
+    const channel = new Channel(stream, this.maxMessageBytes, this.stepTimeout)
     const tasks = new Set<Promise<void>>()
+    // a requester keeps a stream open between jobs; drop it after stepTimeout without a frame
+    // while no job of it runs (a job bounds itself). One timer per stream, re-armed per frame:
+    // a timeout signal per read costs more than the rest of the bookkeeping of a job
+    const idle = new AbortController()
+    const timer = setTimeout(function expire () {
+      if (tasks.size > 0) {
+        timer.refresh()
+        return
+      }
+      idle.abort(new TimeoutError('work stream idle'))
+    }, this.stepTimeout)
     try {
       while (true) {
-        // a requester keeps a stream open between jobs; drop it after stepTimeout idle
-        const timeout = tasks.size > 0 ? this.jobTimeout + this.stepTimeout : this.stepTimeout
-        const signal = AbortSignal.timeout(timeout)
         let frame: WorkFrame | undefined
         try {
-          frame = await channel.next({ signal })
+          frame = await channel.next(idle)
         } catch (err) {
           if (err instanceof InvalidMessageError) {
-            await channel.fail(err, this.stepOptions({})).catch(() => {})
+            await channel.fail(err).catch(() => {})
           }
-          if (signal.aborted && tasks.size === 0) {
+          if (idle.signal.aborted && tasks.size === 0) {
             break
           }
           throw err
         }
+        timer.refresh()
         if (frame == null) {
           break
         }
@@ -1029,7 +1167,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
             throw err
           }
           this.log('refused %s from %p - %e', frame.kind, remote, err)
-          await channel.fail(err, this.stepOptions({}))
+          await channel.fail(err)
         }
       }
       await Promise.all([...tasks])
@@ -1037,11 +1175,14 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     } catch (err: any) {
       this.log('work stream from %p failed - %e', remote, err)
       stream.abort(err)
+    } finally {
+      clearTimeout(timer)
     }
   }
 
   private async onFrame (channel: Channel, remote: PeerId, frame: WorkFrame): Promise<void> {
-    const step = this.stepOptions({})
+    // sends without a signal time out lazily (see Channel)
+    const step: AbortOptions = {}
     switch (frame.kind) {
       case 'quoteRequest': {
         const job = await this.openJob(frame.body.job, frame.body.inlineJob)
@@ -1106,7 +1247,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   }
 
   private async onAssign (channel: Channel, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array): Promise<void> {
-    const step = this.stepOptions({})
+    const step: AbortOptions = {}
     const forward = (p: WorkProgress): void => {
       channel.send({ kind: 'progress', body: { assignmentId: p.assignmentId, units: p.units, permille: p.permille, message: p.message } }, step).catch(() => {})
     }
@@ -1159,9 +1300,6 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       existing.listeners.add(listener)
       return existing
     }
-    if (this.seen.has(key)) {
-      throw new AssignmentReplayedError('assignment was executed before; its result is no longer kept')
-    }
 
     let opened: OpenedAssignment
     try {
@@ -1183,11 +1321,17 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       return raced
     }
     const quoteKey = hex(opened.quote.id)
-    const assignedBy = this.quoteAssigned.get(quoteKey)
-    if (assignedBy != null && assignedBy !== key) {
+    const now = this.now()
+    const used = this.usedQuotes.get(quoteKey)
+    if (used != null && used.until >= now) {
+      if (used.assignment === key) {
+        throw new AssignmentReplayedError('assignment was executed before; its result is no longer kept')
+      }
       throw new QuoteReusedError('quote was accepted by another assignment')
     }
-    if (opened.quote.value.expiresMs + this.assignmentTtl < this.now()) {
+    // a quote can be assigned until then; the used-quote record must outlive that
+    const assignableUntil = opened.quote.value.expiresMs + this.assignmentTtl
+    if (assignableUntil < now) {
       throw new InvalidRecordError('quote is too old to be assigned')
     }
     if (a.inputHash.byteLength > 0 && !equal(a.inputHash, sha256(input))) {
@@ -1201,12 +1345,16 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       throw new PaymentRequiredError(`owes ${this.book.unpaid(remote, currency)} ${currency}, limit is ${this.maxUnpaid}`)
     }
 
+    this.useQuote(quoteKey, key, assignableUntil, now)
+
     const controller = new AbortController()
     const entry: JobEntry = {
       key,
       assignmentBytes,
       opened,
       requester: remote.toString(),
+      peer: remote,
+      startedMs: now,
       state: 'running',
       done: Promise.resolve(),
       controller,
@@ -1214,7 +1362,6 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       listeners: new Set([listener])
     }
     this.addJob(entry)
-    this.quoteAssigned.set(quoteKey, key)
     this.running++
     this.emit('job:started', opened)
     entry.done = this.execute(entry, remote, input).finally(() => { this.running-- })
@@ -1245,21 +1392,71 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     if (this.jobs.size <= this.maxJobs) {
       return
     }
-    // evict the oldest finished job; keep its id so a replay is refused, never re-run
+    // evict the oldest finished job; its quote stays in usedQuotes, so a replay is refused, never re-run
     for (const [key, job] of this.jobs) {
       if (job.state !== 'running') {
         this.jobs.delete(key)
-        this.quoteAssigned.delete(hex(job.opened.quote.id))
-        this.seen.add(key)
-        if (this.seen.size > MAX_SEEN_ASSIGNMENTS) {
-          const oldest = this.seen.values().next().value
-          if (oldest != null) {
-            this.seen.delete(oldest)
-          }
-        }
         break
       }
     }
+  }
+
+  /**
+   * Record that `quoteKey` was used by `assignment`. Throws ProviderBusyError
+   * when the record is full of unexpired quotes: forgetting one would let it be
+   * assigned again.
+   */
+  private useQuote (quoteKey: string, assignment: string, until: number, now: number): void {
+    // entries come roughly in expiry order: drop expired ones from the front
+    for (const [key, entry] of this.usedQuotes) {
+      if (entry.until >= now) {
+        break
+      }
+      this.usedQuotes.delete(key)
+    }
+    if (this.usedQuotes.size >= this.maxUsedQuotes) {
+      for (const [key, entry] of this.usedQuotes) {
+        if (entry.until < now) {
+          this.usedQuotes.delete(key)
+        }
+      }
+      if (this.usedQuotes.size >= this.maxUsedQuotes) {
+        throw new ProviderBusyError(`${this.usedQuotes.size} assigned quotes not yet expired`)
+      }
+    }
+    this.usedQuotes.set(quoteKey, { assignment, until })
+  }
+
+  /** Take a token from `peer`'s quote bucket, or throw QuoteRateLimitedError. */
+  private takeQuoteToken (peer: PeerId): void {
+    const key = peer.toString()
+    const now = this.now()
+    let bucket = this.quoteBuckets.get(key)
+    if (bucket == null) {
+      if (this.quoteBuckets.size >= MAX_QUOTE_BUCKETS) {
+        // a bucket that refilled says nothing: forget those first
+        for (const [k, b] of this.quoteBuckets) {
+          if (b.tokens + (now - b.at) * this.quoteRate / 1000 >= this.quoteBurst) {
+            this.quoteBuckets.delete(k)
+          }
+        }
+        if (this.quoteBuckets.size >= MAX_QUOTE_BUCKETS) {
+          const oldest = this.quoteBuckets.keys().next().value
+          if (oldest != null) {
+            this.quoteBuckets.delete(oldest)
+          }
+        }
+      }
+      bucket = { tokens: this.quoteBurst, at: now }
+      this.quoteBuckets.set(key, bucket)
+    } else {
+      bucket.tokens = Math.min(this.quoteBurst, bucket.tokens + Math.max(0, now - bucket.at) * this.quoteRate / 1000)
+      bucket.at = now
+    }
+    if (bucket.tokens < 1) {
+      throw new QuoteRateLimitedError(`more than ${this.quoteRate} quote requests per second`)
+    }
+    bucket.tokens -= 1
   }
 
   private async execute (entry: JobEntry, remote: PeerId, input: Uint8Array): Promise<void> {
@@ -1270,7 +1467,9 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     const startedMs = Math.max(1, Math.floor(this.now()))
     const t0 = performance.now()
     const timeLeft = Math.max(1, Math.min(this.jobTimeout, a.expiresMs - this.now()))
-    const signal = AbortSignal.any([entry.controller.signal, AbortSignal.timeout(timeLeft)])
+    // a timer on the job's own controller: cheaper than AbortSignal.any over a timeout signal
+    const deadline = setTimeout(() => { entry.controller.abort(new TimeoutError(`job ran out of its ${timeLeft} ms`)) }, timeLeft)
+    const signal = entry.controller.signal
     setMaxListeners(Infinity, signal)
     const assignmentId = entry.opened.assignment.id
     const meter = this.meter ?? defaultMeter
@@ -1282,6 +1481,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     // tell the requester what it owes so far, and stop the job once it owes more than maxUnpaid
     const publish = (): void => {
       const progress: WorkProgress = { assignmentId, units: unitsNow(), permille: last.permille, message: last.message }
+      entry.progress = progress
       for (const listener of entry.listeners) {
         listener(progress)
       }
@@ -1302,7 +1502,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       publish()
     }
     // time-metered work accrues without the executor saying so
-    const ticker = price.unit.endsWith('second') ? setInterval(publish, this.meterInterval) : undefined
+    const ticker = isTimeMetered(price.unit) ? setInterval(publish, this.meterInterval) : undefined
 
     let result: ExecutorResult
     try {
@@ -1329,6 +1529,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       }
     } finally {
       clearInterval(ticker)
+      clearTimeout(deadline)
     }
 
     if (result.units != null) {
@@ -1401,7 +1602,94 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     return { id: both.id, paid: this.book.paid(remote, r.price?.currency) }
   }
 
+  /**
+   * Accept a voucher, verified together with the others of its lane that
+   * arrive in the same turn of the event loop: vouchers are cumulative, so
+   * when a payer's vouchers agree (a higher nonce never has a lower total)
+   * the newest covers the rest and is the only one whose signature is
+   * checked; the others are acknowledged as covered, never credited on
+   * their own. One voucher, or vouchers that disagree, are checked one by one.
+   */
   private async acceptVoucher (remote: PeerId, bytes: Uint8Array, currency?: string): Promise<PayeeLane> {
+    let value: PaymentVoucher
+    try {
+      // unverified: only to group it with its lane; nothing is credited before the signature is checked
+      value = decodeRecord(PaymentVoucherType, bytes)
+    } catch (err: any) {
+      if (err instanceof RecordError) {
+        throw new InvalidVoucherError(`${err.name}: ${err.message}`, { cause: err })
+      }
+      throw err
+    }
+    return new Promise<PayeeLane>((resolve, reject) => {
+      this.voucherQueue.push({ remote, bytes, value, currency, resolve, reject })
+      this.voucherFlush ??= setImmediate(() => { this.flushVouchers() })
+    })
+  }
+
+  private flushVouchers (): void {
+    this.voucherFlush = undefined
+    const groups = new Map<string, QueuedVoucher[]>()
+    for (const queued of this.voucherQueue) {
+      const key = `${queued.remote.toString()}/${hex(queued.value.lane)}`
+      const group = groups.get(key)
+      if (group == null) {
+        groups.set(key, [queued])
+      } else {
+        group.push(queued)
+      }
+    }
+    this.voucherQueue = []
+    for (const group of groups.values()) {
+      void this.acceptVoucherGroup(group)
+    }
+  }
+
+  private async acceptVoucherGroup (group: QueuedVoucher[]): Promise<void> {
+    let rest = group
+    if (group.length > 1) {
+      const newest = [...group].sort((a, b) => b.value.nonce - a.value.nonce)
+      const top = newest[0]
+      const payer = top.remote.toMultihash().bytes
+      const agree = newest.every((q, i) => equal(q.value.payer, payer) && equal(q.value.payee, this.selfBytes) &&
+        q.value.currency === top.value.currency && q.currency === top.currency &&
+        (i === 0 || equal(q.bytes, newest[i - 1].bytes) || (q.value.nonce < newest[i - 1].value.nonce && q.value.cumulative <= newest[i - 1].value.cumulative)))
+      if (agree) {
+        try {
+          const lane = await this.acceptOneVoucher(top.remote, top.bytes, top.currency)
+          for (const q of group) {
+            q.resolve({ ...lane })
+          }
+          return
+        } catch (err: any) {
+          top.reject(err)
+          rest = group.filter(q => q !== top)
+          if (err instanceof VoucherNonceError) {
+            // the lane is past the newest: it is past all the others too (refused, so nothing to verify)
+            for (const q of rest) {
+              q.reject(new VoucherNonceError(`nonce ${q.value.nonce} is not above the lane's`))
+            }
+            return
+          }
+        }
+      }
+    }
+    // in arrival order, as if each came alone
+    for (const q of rest) {
+      try {
+        q.resolve(await this.acceptOneVoucher(q.remote, q.bytes, q.currency))
+      } catch (err: any) {
+        q.reject(err)
+      }
+    }
+  }
+
+  private async acceptOneVoucher (remote: PeerId, bytes: Uint8Array, currency?: string): Promise<PayeeLane> {
+    // the lane's latest voucher sent again (a resend, or one voucher paying several receipts): already verified and held
+    const held = this.book.holding(remote, bytes)
+    if (held != null) {
+      return held
+    }
     let voucher: SignedRecord<PaymentVoucher>
     try {
       voucher = await openRecord(PaymentVoucherType, bytes, { ignoreTime: true })
@@ -1455,7 +1743,7 @@ export function defaultMeter (input: MeterInput): number {
   if (unit === 'gpu-second') {
     return Math.max(1, Math.ceil(input.wallMs * input.gpus / 1000))
   }
-  if (unit.endsWith('second')) {
+  if (isTimeMetered(unit)) {
     return Math.max(1, Math.ceil(input.wallMs / 1000))
   }
   return input.final === false ? 0 : 1

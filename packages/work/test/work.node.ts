@@ -131,9 +131,72 @@ describe('work protocol over TCP', function () {
     const streams = (): number => requester.getConnections(provider.peerId).flatMap(c => c.streams).filter(s => s.protocol === '/shoal/work/1.0.0').length
     assert.equal(streams(), 1)
     await new Promise(resolve => setTimeout(resolve, 800))
+    let retries = 0
+    requester.services.work.addEventListener('stream:retried', () => { retries++ })
+    // the provider closed the idle stream and the requester saw it: a new stream, no retry needed
     const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('three'))
     assert.equal(dec(outcome.output), 'THREE')
     assert.equal(outcome.acknowledged, true)
+    assert.equal(retries, 0)
+
+    // now the provider drops the pooled stream as the next exchange reaches it: that
+    // stream looked usable when it was taken, so only the retry on a fresh one can save the job
+    const inbound = provider.getConnections(requester.peerId).flatMap(c => c.streams).filter(s => s.protocol === '/shoal/work/1.0.0')
+    assert.equal(inbound.length, 1)
+    inbound[0].addEventListener('message', () => { inbound[0].abort(new Error('provider dropped the stream')) }, { once: true })
+    const retried = await requester.services.work.run(provider.peerId, SPEC, enc('four'))
+    assert.equal(dec(retried.output), 'FOUR')
+    assert.equal(retried.acknowledged, true)
+    assert.equal(retries, 1)
+    assert.equal(provider.services.work.book.owed(requester.peerId), 4 * PRICE.perUnit)
+  })
+
+  it('lists the jobs it runs, by assignment, with the requester and the latest progress', async () => {
+    let release: () => void = () => {}
+    const released = new Promise<void>(resolve => { release = resolve })
+    const slow = functionExecutor(async (input, { onProgress }) => {
+      onProgress({ permille: 250, message: 'a quarter' })
+      await released
+      return input
+    })
+    const provider = await node({ price: PRICE, executor: slow })
+    const requester = await node()
+    await connect(requester, provider)
+    assert.deepEqual(provider.services.work.runningJobs(), [])
+    const started = new Promise(resolve => { provider.services.work.addEventListener('job:started', resolve, { once: true }) })
+    const running = requester.services.work.run(provider.peerId, SPEC, enc('x'))
+    await started
+    const jobs = provider.services.work.runningJobs()
+    assert.equal(jobs.length, 1)
+    assert.ok(jobs[0].peer.equals(requester.peerId))
+    assert.equal(jobs[0].progress?.message, 'a quarter')
+    assert.equal(jobs[0].progress?.permille, 250)
+    assert.ok(jobs[0].started > 0)
+    release()
+    const outcome = await running
+    assert.deepEqual(jobs[0].assignmentId, outcome.assignment.id)
+    assert.deepEqual(jobs[0].jobId, outcome.receipt.record.value.jobId)
+    assert.deepEqual(jobs[0].quoteId, outcome.quote.id)
+    assert.deepEqual(provider.services.work.runningJobs(), [])
+  })
+
+  it('limits quote requests per peer (QuoteRateLimitedError), other peers unaffected', async () => {
+    let clock = Date.now()
+    const now = (): number => clock
+    const provider = await node({ price: PRICE, executor: upper, quoteBurst: 2, quoteRate: 1, now })
+    const greedy = await node({ now })
+    const other = await node({ now })
+    await connect(greedy, provider)
+    await connect(other, provider)
+    const ask = async (from: WorkNode): Promise<SignedRecord<Quote>> => from.services.work.requestQuote(provider.peerId, await from.services.work.createJob(SPEC))
+    await ask(greedy)
+    await ask(greedy)
+    await assert.rejects(ask(greedy), { name: 'QuoteRateLimitedError' })
+    await ask(other)
+    // one token back per second
+    clock += 1000
+    await ask(greedy)
+    await assert.rejects(ask(greedy), { name: 'QuoteRateLimitedError' })
   })
 
   it('declines a job the bid policy does not match, with QuoteDeclinedError', async () => {
@@ -306,6 +369,31 @@ describe('work protocol over TCP', function () {
       assert.equal(frame.body.code, 'quote-reused')
     })
 
+    it('refuses a second assignment of the same quote after the first job was evicted (QuoteReusedError)', async () => {
+      // a second job evicts the first (maxJobs: 1)
+      await requester.services.work.run(provider.peerId, SPEC, enc('b'))
+      const owed = provider.services.work.book.owed(requester.peerId)
+      const now = Date.now()
+      const again = await signRecord(AssignmentType, {
+        version: RECORD_VERSION,
+        jobId: quote.value.jobId,
+        requester: requester.peerId.toMultihash().bytes,
+        provider: provider.peerId.toMultihash().bytes,
+        quote: quote.bytes,
+        maxUnits: 10,
+        inputHash: sha256(enc('c')),
+        createdMs: now,
+        expiresMs: now + 60_000,
+        nonce: newRandomId()
+      }, requesterKey)
+      const raw = await rawStream(requester, provider)
+      await raw.send({ kind: 'assign', body: { assignment: again.bytes, input: enc('c') } })
+      const frame = await raw.read()
+      assert.equal(frame.kind, 'error')
+      assert.equal(frame.body.code, 'quote-reused')
+      assert.equal(provider.services.work.book.owed(requester.peerId), owed)
+    })
+
     it('refuses a replay after the job was evicted (AssignmentReplayedError), without running it', async () => {
       // a second job evicts the first (maxJobs: 1)
       await requester.services.work.run(provider.peerId, SPEC, enc('b'))
@@ -317,6 +405,20 @@ describe('work protocol over TCP', function () {
       assert.equal(frame.body.code, 'assignment-replayed')
       assert.equal(provider.services.work.book.owed(requester.peerId), owed)
     })
+  })
+
+  it('remembers used quotes until they expire, and refuses work rather than forget an unexpired one (ProviderBusyError)', async () => {
+    let clock = Date.now()
+    const now = (): number => clock
+    const provider = await node({ price: PRICE, executor: upper, maxUsedQuotes: 1, quoteTtl: 1000, assignmentTtl: 1000, now })
+    const requester = await node({ now, assignmentTtl: 1000 })
+    await connect(requester, provider)
+    await requester.services.work.run(provider.peerId, SPEC, enc('one'))
+    await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('two')), { name: 'ProviderBusyError' })
+    // the first quote can no longer be assigned: its record may go
+    clock += 2500
+    const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('three'))
+    assert.equal(dec(outcome.output), 'THREE')
   })
 
   it('fails over to a second provider when the first goes silent mid-job', async () => {
@@ -508,7 +610,10 @@ describe('work protocol over TCP', function () {
       const v2 = await work.lanes.pay(provider.peerId, 50, 'USDC')
       assert.equal(await work.sendVoucher(provider.peerId, v2), 150)
       await assert.rejects(work.sendVoucher(provider.peerId, v1), { name: 'VoucherNonceError' })
-      await assert.rejects(work.sendVoucher(provider.peerId, v2), { name: 'VoucherNonceError' })
+      // the same voucher again is a resend, acknowledged; another one with its nonce is not
+      assert.equal(await work.sendVoucher(provider.peerId, v2), 150)
+      const reused = await signRecord(PaymentVoucherType, { ...v2.value, cumulative: 170, createdMs: Date.now() }, requesterKey)
+      await assert.rejects(work.sendVoucher(provider.peerId, reused), { name: 'VoucherNonceError' })
 
       const lower = await signRecord(PaymentVoucherType, {
         ...v2.value, nonce: 3, cumulative: 120, createdMs: Date.now()
@@ -517,28 +622,95 @@ describe('work protocol over TCP', function () {
       assert.equal(provider.services.work.book.paid(requester.peerId), 150)
     })
 
-    it('streams vouchers as metered units accrue, so a long job never leaves the provider owed more than maxUnpaid', async () => {
-      const TOKEN = { perUnit: 20, currency: 'USDC', unit: 'token' }
-      const tokens = functionExecutor(async (_input, { onProgress }) => {
-        for (let t = 1; t <= 10; t++) {
-          await new Promise(resolve => setTimeout(resolve, 5))
-          onProgress({ units: t, permille: t * 100 })
-        }
-        return { output: enc('ten tokens'), units: 10, status: 0 }
+    it('streams vouchers as time-metered units accrue, so a long job never leaves the provider owed more than maxUnpaid', async () => {
+      this.timeout(30_000)
+      const SECOND = { perUnit: 20, currency: 'USDC', unit: 'second' }
+      const sleeper = functionExecutor(async () => {
+        await new Promise(resolve => setTimeout(resolve, 2200))
+        return enc('slept')
       })
-      const provider = await node({ price: TOKEN, executor: tokens, maxUnpaid: 50 })
+      const provider = await node({ price: SECOND, executor: sleeper, maxUnpaid: 50, meterInterval: 100 })
       const requester = await node()
       await connect(requester, provider)
       let maxOwed = 0
+      let paidDuringJob = 0
       provider.services.work.addEventListener('job:progress', e => {
-        maxOwed = Math.max(maxOwed, provider.services.work.book.unpaid(requester.peerId, 'USDC') + e.detail.units * TOKEN.perUnit)
+        maxOwed = Math.max(maxOwed, provider.services.work.book.unpaid(requester.peerId, 'USDC') + e.detail.units * SECOND.perUnit)
+        paidDuringJob = provider.services.work.book.paid(requester.peerId)
       })
-      const outcome = await requester.services.work.run(provider.peerId, { priceCeiling: TOKEN, budget: 1000 }, enc('go'))
-      assert.equal(outcome.receipt.record.value.units, 10)
+      const outcome = await requester.services.work.run(provider.peerId, { priceCeiling: SECOND, budget: 1000 }, enc('go'))
+      assert.equal(outcome.receipt.record.value.units, 3)
       assert.equal(outcome.receipt.record.value.status, 0)
+      assert.ok(paidDuringJob >= 40, `paid ${paidDuringJob} while the job ran`)
+      assert.equal(provider.services.work.book.paid(requester.peerId), 60)
+      assert.equal(provider.services.work.book.unpaid(requester.peerId, 'USDC'), 0)
+      assert.ok(maxOwed <= 50 + SECOND.perUnit, `provider was owed ${maxOwed}`)
+    })
+
+    it('pays units that are not time-metered only on the result, never for what progress reports claim', async () => {
+      const TOKEN = { perUnit: 20, currency: 'USDC', unit: 'token' }
+      // claims 50 tokens while running (all the budget allows), then receipts 10
+      const boaster = functionExecutor(async (_input, { onProgress }) => {
+        for (let t = 1; t <= 5; t++) {
+          await new Promise(resolve => setTimeout(resolve, 5))
+          onProgress({ units: t * 10, permille: t * 200 })
+        }
+        return { output: enc('ten tokens'), units: 10, status: 0 }
+      })
+      const provider = await node({ price: TOKEN, executor: boaster, maxUnpaid: 10_000 })
+      const requester = await node()
+      await connect(requester, provider)
+      let vouchersBeforeResult = 0
+      let completed = false
+      provider.services.work.addEventListener('job:completed', () => { completed = true })
+      provider.services.work.addEventListener('voucher:accepted', () => {
+        if (!completed) {
+          vouchersBeforeResult++
+        }
+      })
+      const progress: WorkProgress[] = []
+      const outcome = await requester.services.work.run(provider.peerId, { priceCeiling: TOKEN, budget: 1000 }, enc('go'), { onProgress: p => progress.push(p) })
+      assert.equal(progress.at(-1)?.units, 50)
+      assert.equal(outcome.receipt.record.value.units, 10)
+      assert.equal(vouchersBeforeResult, 0)
+      assert.equal(outcome.voucher?.value.cumulative, 200)
       assert.equal(provider.services.work.book.paid(requester.peerId), 200)
       assert.equal(provider.services.work.book.unpaid(requester.peerId, 'USDC'), 0)
-      assert.ok(maxOwed <= 50 + TOKEN.perUnit, `provider was owed ${maxOwed}`)
+    })
+
+    it('verifies vouchers arriving together by the newest, and falls back to each one when the newest is forged', async () => {
+      const requesterKey = await generateKeyPair('Ed25519')
+      const provider = await node({ price: PRICE, executor: upper })
+      const requester = await node({}, requesterKey)
+      await connect(requester, provider)
+      const work = requester.services.work
+      const vouchers = [
+        await work.lanes.pay(provider.peerId, 10, 'USDC'),
+        await work.lanes.pay(provider.peerId, 10, 'USDC'),
+        await work.lanes.pay(provider.peerId, 10, 'USDC')
+      ]
+      const results = await Promise.allSettled(vouchers.map(async v => work.sendVoucher(provider.peerId, v)))
+      // each is either covered (the lane holds at least its amount) or stale (a newer one came first)
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') {
+          assert.ok(r.value >= vouchers[i].value.cumulative)
+        } else {
+          assert.equal(r.reason.name, 'VoucherNonceError')
+        }
+      })
+      assert.equal(provider.services.work.book.paid(requester.peerId), 30)
+
+      // the newest of the next ones is signed by another key: refused, the others still count
+      const good = await work.lanes.pay(provider.peerId, 10, 'USDC')
+      const signed = await signRecord(PaymentVoucherType, { ...good.value, nonce: good.value.nonce + 1, cumulative: 1000 }, requesterKey)
+      // the signature is the envelope's last field: break its last byte
+      const forged = signed.bytes.slice()
+      forged[forged.byteLength - 1] ^= 0xff
+      const [forgedResult, goodResult] = await Promise.allSettled([work.sendVoucher(provider.peerId, forged), work.sendVoucher(provider.peerId, good)])
+      assert.equal(forgedResult.status, 'rejected')
+      assert.equal(forgedResult.reason.name, 'InvalidVoucherError')
+      assert.equal(goodResult.status, 'fulfilled')
+      assert.equal(provider.services.work.book.paid(requester.peerId), 40)
     })
 
     it('stops a job whose requester does not pay as it streams, and receipts the work done (status 402)', async () => {
