@@ -3,7 +3,7 @@ import { startApiServer } from './api.js'
 import { API_HOST } from './constants.js'
 import { defaultDataDir, removeApiInfo, writeApiInfo } from './data-dir.js'
 import { registerShoalMetrics } from './metrics.js'
-import { createJobApi, startProviderRole } from './jobs.js'
+import { createJobApi, liveJobs, startProviderRole } from './jobs.js'
 import { createShoalNode } from './node.js'
 import { drainShoalNode } from './drain.js'
 import { VERSION } from './version.js'
@@ -59,7 +59,7 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
   let metrics: ShoalNodeMetrics
   try {
     metrics = registerShoalMetrics(node)
-    providerRole = startProviderRole(node, config, live)
+    providerRole = startProviderRole(node, config)
     api = await startApiServer({
       node,
       port: config.apiPort,
@@ -68,7 +68,7 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
       startedAt,
       draining: () => draining,
       jobs: createJobApi(node, live, metrics),
-      statusExtra: async () => ({ capabilities: capabilities(node), jobs: [...live.values()] })
+      statusExtra: async () => ({ capabilities: capabilities(node), jobs: liveJobs(node, live) })
     })
   } catch (err) {
     providerRole?.stop()

@@ -15,6 +15,12 @@ export interface LiveJob {
   /** `requester` (submitted here) or `provider` (running here) */
   side: 'requester' | 'provider'
   jobId: string
+  /**
+   * provider side: the assignment's record id (hex), what a run is tracked
+   * by. One job can be assigned here more than once (a requester's retry or
+   * failover back to this node), and each assignment is its own run.
+   */
+  assignmentId?: string
   /** the other party, once known */
   peer?: string
   stage: string
@@ -24,10 +30,33 @@ export interface LiveJob {
 
 /** What `startProviderRole()` started, and how to stop it in two steps. */
 export interface ProviderRole {
-  /** stop advertising (no more retries) and stop quoting jobs from the job board; running jobs stay tracked */
+  /** stop advertising (no more retries) and stop quoting jobs from the job board; running jobs go on */
   stopOffering(): void
-  /** stop everything, including the tracking of running jobs */
+  /** stop everything */
   stop(): void
+}
+
+/**
+ * The jobs in flight on this node, as `/jobs` and `/status` show them: the
+ * requester side from `live` (jobs submitted here, by job id), the provider
+ * side from the work service's own `runningJobs()`, one entry per
+ * assignment, so a job assigned here twice (a requester's retry or failover
+ * back to this node) shows twice and each leaves when its own run ends.
+ */
+export function liveJobs (node: ShoalNode, live: Map<string, LiveJob>): LiveJob[] {
+  const out = [...live.values()].filter(job => job.side === 'requester')
+  for (const job of node.services.work.runningJobs()) {
+    out.push({
+      side: 'provider',
+      jobId: toHex(job.jobId),
+      assignmentId: toHex(job.assignmentId),
+      peer: job.peer.toString(),
+      stage: 'running',
+      since: job.started,
+      permille: job.progress?.permille
+    })
+  }
+  return out
 }
 
 /**
@@ -35,43 +64,13 @@ export interface ProviderRole {
  * until a DHT peer took it) and quote jobs that appear on the job board.
  * Discovery withdraws the advertisement itself when the node stops.
  */
-export function startProviderRole (node: ShoalNode, config: ResolvedConfig, live: Map<string, LiveJob>): ProviderRole {
-  const tracking: Array<() => void> = []
+export function startProviderRole (node: ShoalNode, config: ResolvedConfig): ProviderRole {
   const cleanup: Array<() => void> = []
   const work = node.services.work
 
-  const onStarted = (evt: CustomEvent<any>): void => {
-    const assignment = evt.detail?.assignment?.value
-    if (assignment == null) return
-    live.set(`provider:${toHex(assignment.jobId)}`, { side: 'provider', jobId: toHex(assignment.jobId), peer: evt.detail.assignment.signer?.toString(), stage: 'running', since: Date.now() })
-  }
-  const onProgress = (evt: CustomEvent<any>): void => {
-    for (const job of live.values()) {
-      if (job.side === 'provider') job.permille = evt.detail?.permille
-    }
-  }
-  const onDone = (evt: CustomEvent<any>): void => {
-    const jobId = evt.detail?.value?.jobId
-    if (jobId instanceof Uint8Array) live.delete(`provider:${toHex(jobId)}`)
-    else for (const [key, job] of live) if (job.side === 'provider' && job.stage === 'running' && evt.type === 'job:failed') live.delete(key)
-  }
-  work.addEventListener('job:started', onStarted)
-  work.addEventListener('job:progress', onProgress)
-  work.addEventListener('job:completed', onDone)
-  work.addEventListener('job:failed', onDone)
-  tracking.push(() => {
-    work.removeEventListener('job:started', onStarted)
-    work.removeEventListener('job:progress', onProgress)
-    work.removeEventListener('job:completed', onDone)
-    work.removeEventListener('job:failed', onDone)
-  })
-
   const role: ProviderRole = {
     stopOffering: () => { cleanup.splice(0).forEach(fn => { fn() }) },
-    stop: () => {
-      role.stopOffering()
-      tracking.splice(0).forEach(fn => { fn() })
-    }
+    stop: () => { role.stopOffering() }
   }
   const provider = config.provider
   if (!isProviderRole(config.role) || provider === undefined) {
@@ -171,7 +170,7 @@ function submitRequest (raw: Record<string, unknown>): SubmitRequest {
 export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metrics: ShoalNodeMetrics): JobApi {
   return {
     async list () {
-      return [...live.values()]
+      return liveJobs(node, live)
     },
     async submit (raw, progress, outerSignal) {
       let request: SubmitRequest
@@ -205,8 +204,8 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
       try {
         step({ stage: 'created', message: `job ${jobId.slice(0, 12)} signed` })
         try {
-          // Ed25519 signatures are deterministic: the board signs the very same record
-          await node.services.jobs.announce({ ...job.value, priceCeiling: spec.priceCeiling }, { signal })
+          // the record work.createJob() signed goes on the board as is: one signature per job
+          await node.services.jobs.publish(job, { signal })
           step({ stage: 'announced', message: 'published on the job board' })
         } catch (err: any) {
           step({ stage: 'announced', message: `not published on the job board (${err?.name ?? err}); continuing in direct mode` })

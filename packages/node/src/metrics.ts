@@ -3,8 +3,8 @@ import type { CounterGroup } from '@libp2p/interface'
 
 /** Counters the node keeps on top of what libp2p and the Shoal services register themselves. */
 export interface ShoalNodeMetrics {
-  /** receipts stored, by `state` (countersigned, pending) and equivocations seen */
-  receipts?: CounterGroup<'countersigned' | 'pending' | 'equivocation'>
+  /** receipts stored, by `state` (countersigned, pending), equivocations seen, and pending receipts removed uncountersigned (`expired`: unpaid work) */
+  receipts?: CounterGroup<'countersigned' | 'pending' | 'equivocation' | 'expired'>
   /** jobs seen by this node, by event */
   jobs?: CounterGroup
   /** routing choices made by this node, by outcome */
@@ -21,12 +21,14 @@ export function registerShoalMetrics (node: ShoalNode): ShoalNodeMetrics {
   if (metrics == null) return {}
   const receipts = metrics.registerCounterGroup('shoal_node_receipts_total', {
     label: 'state',
-    help: 'Work receipts stored by this node, by state, and equivocations detected'
-  }) as CounterGroup<'countersigned' | 'pending' | 'equivocation'>
+    help: 'Work receipts stored by this node, by state, equivocations detected, and pending receipts removed uncountersigned'
+  }) as CounterGroup<'countersigned' | 'pending' | 'equivocation' | 'expired'>
   const store = node.services.receipts
   store.addEventListener('receipt:added', () => { receipts.increment({ countersigned: true }) })
   store.addEventListener('receipt:pending', () => { receipts.increment({ pending: true }) })
   store.addEventListener('receipt:equivocation', () => { receipts.increment({ equivocation: true }) })
+  // work done that no requester acknowledged, now out of the store: the operator should see it
+  store.addEventListener('receipt:expired', () => { receipts.increment({ expired: true }) })
 
   metrics.registerMetric('shoal_node_receipt_log_length', {
     help: 'Entries in the hash-linked receipt log',
