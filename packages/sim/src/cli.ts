@@ -12,12 +12,14 @@ import { writeRun } from './output/write.js'
 import { ScenarioError } from './scenario/errors.js'
 import { runScenario } from './scenario/run.js'
 import { parseScenario } from './scenario/validate.js'
+import { MAX_SHARDS } from './shard/constants.js'
+import { autoShards } from './shard/sharded-simulation.js'
 import type { RunProgress } from './scenario/run.js'
 
 const HELP = `shoal-sim — hundreds of real libp2p peers on one machine, with real-world latency
 
 Usage:
-  shoal-sim run SCENARIO.json [--out DIR] [--seed N] [--duration S] [--quiet]
+  shoal-sim run SCENARIO.json [--out DIR] [--seed N] [--duration S] [--shards N|auto] [--quiet]
   shoal-sim check SCENARIO.json
   shoal-sim --help
 
@@ -32,12 +34,16 @@ Options:
   -o, --out DIR       output folder (default: out/<scenario name>)
   -s, --seed N        override the scenario's seed
   -d, --duration S    override the scenario's duration in seconds
+  -j, --shards N      run the peers in N worker threads (default 1; "auto" =
+                      one per available core). Links between shards go
+                      through a gateway after the same latency model.
   -q, --quiet         no progress bar
   -h, --help          this text
 
 Examples:
   shoal-sim run examples/simulation/world-100.json --out out/world-100
   shoal-sim run world-100.json --seed 7 --duration 30
+  shoal-sim run world-1000.json --shards auto
   shoal-sim check my-scenario.json
 
 Set DEBUG=libp2p:* to see libp2p's logs (slow with many peers).
@@ -95,6 +101,7 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
       out: { type: 'string', short: 'o' },
       seed: { type: 'string', short: 's' },
       duration: { type: 'string', short: 'd' },
+      shards: { type: 'string', short: 'j' },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
@@ -126,6 +133,14 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
     scenario.durationS = d
   }
 
+  let shards = 1
+  if (values.shards != null) {
+    shards = values.shards === 'auto' ? autoShards() : Number(values.shards)
+    if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+      throw new ScenarioError('shards', `--shards must be "auto" or an integer in 1..${MAX_SHARDS}, got ${values.shards}`)
+    }
+  }
+
   const peers = Object.values(scenario.regions).reduce((a, r) => a + r.peers, 0)
   if (command === 'check') {
     process.stdout.write(`${file}: valid scenario "${scenario.name}", ${peers} peers, ${scenario.durationS} s\n`)
@@ -133,7 +148,7 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
   }
 
   const out = resolve(values.out ?? `out/${scenario.name}`)
-  process.stderr.write(`shoal-sim: ${scenario.name}: ${peers} peers for ${scenario.durationS} s (seed ${scenario.seed ?? 1}) -> ${out}\n`)
+  process.stderr.write(`shoal-sim: ${scenario.name}: ${peers} peers${shards > 1 ? ` in ${shards} shards` : ''} for ${scenario.durationS} s (seed ${scenario.seed ?? 1}) -> ${out}\n`)
   const controller = new AbortController()
   const onSigint = (): void => {
     process.stderr.write('\nshoal-sim: interrupted, writing what was measured so far\n')
@@ -145,6 +160,7 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
     const result = await runScenario(scenario, {
       baseDir: dirname(path),
       onProgress: progressPrinter(values.quiet !== true),
+      shards,
       signal: controller.signal
     })
     const { summary, files } = await writeRun(out, result)

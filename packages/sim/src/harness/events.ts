@@ -57,6 +57,24 @@ export class EventLog extends TypedEventEmitter<EventLogEvents> {
     return event
   }
 
+  /**
+   * Adds an event stamped elsewhere (another shard's, re-based on this
+   * log's start), keeping the log in time order.
+   */
+  insert (event: SimEvent): void {
+    let i = this.events.length
+
+    while (i > 0 && this.events[i - 1].t > event.t) {
+      i--
+    }
+
+    this.events.splice(i, 0, event)
+
+    if (this.listenerCount('event') > 0) {
+      this.safeDispatchEvent('event', { detail: event })
+    }
+  }
+
   /** Every event of a type, in order. */
   ofType (type: string): SimEvent[] {
     return this.events.filter(e => e.type === type)

@@ -5,8 +5,8 @@
  * them, with the oracle RTT, churn, partitions and an event log.
  */
 
-export { createSimulation, Simulation } from './simulation.js'
-export type { ConnectReport, SettleOptions, PeerRef, PeerSpec, PeerState, PingResult, SimPeer, SimProgress, SimulationInit } from './simulation.js'
+export { createSimulation, Simulation, shardOf } from './simulation.js'
+export type { ConnectReport, SettleOptions, PeerRef, PeerSpec, PeerState, PingResult, LookupResult, SimPeer, SimProgress, SimulationInit } from './simulation.js'
 export { planDials, planJoin, pool } from './connect.js'
 export type { ConnectOptions, PlannedDial } from './connect.js'
 export { EventLog } from './events.js'

@@ -1,5 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { geographicLatency } from '../latency/geographic.js'
 import { linkProfileFor } from '../latency/link-profile.js'
@@ -28,7 +30,8 @@ import type { PlacementOptions } from '../latency/placement.js'
 import type { LatencyModel, Site } from '../latency/types.js'
 import type { Rng, Seed } from '../random.js'
 import type { SimNetworkInit } from '../transport/index.js'
-import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ServiceFactoryMap } from 'libp2p'
 
 /** What is known about a peer before its node exists (passed to the `services` factory). */
@@ -133,6 +136,21 @@ export interface SimulationInit<S extends Record<string, unknown> = Record<strin
   startConcurrency?: number
   /** Called as peers start and dials complete. */
   onProgress?(progress: SimProgress): void
+  /**
+   * The part of a sharded simulation this instance runs (set by shard
+   * workers; see {@link createShardedSimulation}): it places every peer
+   * alike, but starts only the peers {@link shardOf} gives this shard, and
+   * dials the others through a gateway. @default the whole simulation
+   */
+  shard?: { index: number, count: number }
+}
+
+/**
+ * The shard that runs peer `index` of `peers` split over `shards`:
+ * contiguous blocks, so every shard knows any peer's owner without asking.
+ */
+export function shardOf (index: number, peers: number, shards: number): number {
+  return Math.min(shards - 1, Math.floor(index * shards / peers))
 }
 
 /** Result of wiring the network. */
@@ -143,6 +161,18 @@ export interface ConnectReport {
   seconds: number
   /** connections open at the end (both ends counted once) */
   connections: number
+}
+
+/** Result of one kad-dht lookup through the simulation. */
+export interface LookupResult {
+  from: number
+  to: number
+  /** whether the DHT found the target's addresses */
+  found: boolean
+  /** peers that answered the query */
+  responses: number
+  ms: number
+  error?: string
 }
 
 /** Result of one ping through the simulation. */
@@ -183,6 +213,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
   private readonly init: SimulationInit<S>
   private readonly rng: Rng
   private readonly byPeerId = new Map<string, number>()
+  /** peer ids of other shards' peers, by index */
+  private readonly remoteIds = new Map<number, string>()
   private readonly dhtDelay: number
   private readonly dhtSpread: number
   private stopped = false
@@ -190,6 +222,7 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
   /** when (performance.now) the last peer's DHT bootstrap timer fires */
   private dhtStartsBy = 0
   private readonly lag = monitorEventLoopDelay({ resolution: 10 })
+  private readonly shard: { index: number, count: number }
   private lagTimer?: ReturnType<typeof setInterval>
 
   /** Use {@link createSimulation}; the constructor only places peers. */
@@ -207,9 +240,11 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     this.dhtSpread = init.dhtStartSpreadMs ?? Math.max(DEFAULT_DHT_START_SPREAD_MS, DEFAULT_DHT_SPREAD_PER_PEER_MS * init.peers)
 
     const link = this.link
+    this.shard = init.shard ?? { index: 0, count: 1 }
     this.network = new SimNetwork({
       ...init.network,
-      seed: this.rng.fork('network').nextUint32(),
+      // shards draw jitter and loss from streams of their own
+      seed: this.rng.fork(this.shard.count > 1 ? `network-${this.shard.index}` : 'network').nextUint32(),
       linkProfile: (from, to) => link(Number(from), Number(to))
     })
 
@@ -302,15 +337,57 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     return this.rng.fork('roles').shuffle(out)
   }
 
+  /** Whether this instance runs peer `index` (always, unless it is one shard of several). */
+  owns (index: number): boolean {
+    return this.shard.count === 1 || shardOf(index, this.peers.length, this.shard.count) === this.shard.index
+  }
+
   /** Starts every peer's node (concurrently, a few at a time); failures are reported, not thrown. */
   async start (): Promise<void> {
     this.monitorLag()
-    const total = this.peers.length
+    const mine = this.peers.filter(p => this.owns(p.index))
+    const total = mine.length
     let done = 0
-    await pool(this.peers, this.init.startConcurrency ?? DEFAULT_START_CONCURRENCY, async (peer) => {
+
+    if (mine.length < this.peers.length) {
+      // peer ids of other shards' peers, so events name them and dials can check them
+      await pool(this.peers.filter(p => !this.owns(p.index)), 16, async (peer) => {
+        const key = await this.keyOf(peer)
+        const id = peerIdFromPrivateKey(key).toString()
+        this.byPeerId.set(id, peer.index)
+        this.remoteIds.set(peer.index, id)
+      })
+    }
+
+    await pool(mine, this.init.startConcurrency ?? DEFAULT_START_CONCURRENCY, async (peer) => {
       await this.startPeer(peer)
       this.init.onProgress?.({ phase: 'start', done: ++done, total })
     })
+  }
+
+  /** The peer's private key; it derives from the seed so peer ids (hence DHT distances) repeat across runs. */
+  private async keyOf (peer: PeerSpec): Promise<PrivateKey> {
+    const seed = new Uint8Array(32)
+    const keyRng = peer.rng.fork('key')
+    for (let i = 0; i < 32; i += 4) {
+      new DataView(seed.buffer).setUint32(i, keyRng.nextUint32())
+    }
+
+    return generateKeyPairFromSeed('Ed25519', seed)
+  }
+
+  /** The dialable address of a peer, local or in another shard. */
+  private addressOf (peer: SimPeer<S>): Multiaddr {
+    if (peer.node != null) {
+      return peer.node.getMultiaddrs()[0] ?? multiaddr(`${peer.address}/p2p/${peer.node.peerId}`)
+    }
+
+    const id = this.remoteIds.get(peer.index)
+    return multiaddr(id == null ? peer.address : `${peer.address}/p2p/${id}`)
+  }
+
+  private peerIdString (peer: SimPeer<S>): string | undefined {
+    return peer.node?.peerId.toString() ?? this.remoteIds.get(peer.index)
   }
 
   private async startPeer (peer: SimPeer<S>): Promise<void> {
@@ -318,14 +395,7 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
 
     try {
       if (peer.node == null) {
-        // the key derives from the seed so peer ids (hence DHT distances) repeat across runs
-        const seed = new Uint8Array(32)
-        const keyRng = peer.rng.fork('key')
-        for (let i = 0; i < 32; i += 4) {
-          new DataView(seed.buffer).setUint32(i, keyRng.nextUint32())
-        }
-
-        const privateKey = await generateKeyPairFromSeed('Ed25519', seed)
+        const privateKey = await this.keyOf(peer)
         const dhtDelay = Math.round(this.dhtDelay + peer.rng.fork('dht').float() * this.dhtSpread)
         this.dhtStartsBy = Math.max(this.dhtStartsBy, performance.now() + dhtDelay)
         const node = await createLibp2p(simNodeOptions<S>({
@@ -481,12 +551,14 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       const from = this.peers[dial.from]
       const to = this.peers[dial.to]
       const started = performance.now()
+      // another shard's peer is dialled blind: the coordinator planned with its state
+      const toUp = this.owns(to.index) ? to.node != null && to.state === 'running' : true
 
-      if (from.node == null || to.node == null || from.state !== 'running' || to.state !== 'running') {
+      if (from.node == null || from.state !== 'running' || !toUp) {
         failed++
       } else {
         try {
-          await from.node.dial(to.node.getMultiaddrs()[0], { signal: AbortSignal.timeout(timeout) })
+          await from.node.dial(this.addressOf(to), { signal: AbortSignal.timeout(timeout) })
           this.events.record('dial', { peer: dial.from, remote: dial.to, kind: dial.kind, ok: true, ms: round(performance.now() - started), oracle_rtt_ms: round(this.rtt(dial.from, dial.to)) })
         } catch (err: any) {
           failed++
@@ -498,6 +570,14 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     })
 
     return failed
+  }
+
+  /**
+   * Runs dials planned elsewhere (by a sharded simulation's coordinator);
+   * returns how many failed. Each is recorded as a `dial` event.
+   */
+  async dialPlan (plan: readonly PlannedDial[], options: ConnectOptions = {}): Promise<number> {
+    return this.dialAll(plan, options)
   }
 
   /**
@@ -515,20 +595,22 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     let fresh = false
 
     try {
-      if (a.node == null || b.node == null || a.state !== 'running' || b.state !== 'running') {
+      const bUp = this.owns(b.index) ? b.node != null && b.state === 'running' : true
+
+      if (a.node == null || a.state !== 'running' || !bUp) {
         throw new UnknownPeerError(`peer ${a.state !== 'running' ? a.index : b.index} is not running`)
       }
 
       const signal = options.signal ?? AbortSignal.timeout(DEFAULT_PING_TIMEOUT_MS)
-      let conn = a.node.getConnections(b.node.peerId)[0]
+      const remote = this.peerIdString(b)
+      let conn = a.node.getConnections().find(c => c.remotePeer.toString() === remote)
 
       if (conn == null && options.warm !== false) {
         fresh = true
         const node = a.node
-        const remote = b.node.peerId
         const identified = new Promise<void>(resolve => {
           const onIdentify = (evt: CustomEvent<{ peerId: PeerId }>): void => {
-            if (evt.detail.peerId.equals(remote)) {
+            if (evt.detail.peerId.toString() === remote) {
               done()
             }
           }
@@ -540,11 +622,11 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
           }
           node.addEventListener('peer:identify', onIdentify)
         })
-        conn = await a.node.dial(b.node.getMultiaddrs()[0], { signal })
+        conn = await a.node.dial(this.addressOf(b), { signal })
         await identified
       }
 
-      result.rttMs = await a.node.services.ping.ping(conn?.remoteAddr ?? b.node.getMultiaddrs()[0], { signal })
+      result.rttMs = await a.node.services.ping.ping(conn?.remoteAddr ?? this.addressOf(b), { signal })
     } catch (err: any) {
       result.error = describe(err)
     }
@@ -558,6 +640,42 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       fresh_connection: fresh,
       error: result.error
     })
+    return result
+  }
+
+  /**
+   * Looks `to` up in `from`'s kad-dht (`findPeer`) and records a `lookup`
+   * event with its duration and the number of peers that answered.
+   */
+  async lookup (from: PeerRef, to: PeerRef, options: AbortOptions = {}): Promise<LookupResult> {
+    const a = this.peer(from)
+    const b = this.peer(to)
+    const started = performance.now()
+    const result: LookupResult = { from: a.index, to: b.index, found: false, responses: 0, ms: 0 }
+
+    try {
+      const target = this.peerIdString(b)
+
+      if (a.node == null || a.state !== 'running' || target == null) {
+        throw new UnknownPeerError(`peer ${a.state !== 'running' ? a.index : b.index} is not running`)
+      }
+
+      const signal = options.signal ?? AbortSignal.timeout(DEFAULT_PING_TIMEOUT_MS * 3)
+
+      for await (const evt of a.node.services.dht.findPeer(peerIdFromString(target), { signal })) {
+        if (evt.name === 'PEER_RESPONSE') {
+          result.responses++
+        } else if (evt.name === 'FINAL_PEER') {
+          result.found = true
+          break
+        }
+      }
+    } catch (err: any) {
+      result.error = describe(err)
+    }
+
+    result.ms = round(performance.now() - started)
+    this.events.record('lookup', { peer: a.index, remote: b.index, ok: result.found, ms: result.ms, responses: result.responses, error: result.error })
     return result
   }
 
@@ -627,6 +745,20 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       peer.error = describe(err)
       this.events.record('peer:crashed', { peer: peer.index, role: peer.role, region: peer.region, reason: peer.error })
     }
+  }
+
+  /**
+   * (Re)starts a stopped or crashed peer without wiring it (a sharded
+   * simulation's coordinator plans its dials); returns its new state.
+   */
+  async restart (ref: PeerRef): Promise<PeerState> {
+    const peer = this.peer(ref)
+
+    if (peer.state !== 'running' && !this.stopped) {
+      await this.startPeer(peer)
+    }
+
+    return peer.state
   }
 
   /** (Re)starts a stopped or crashed peer and wires it like a newcomer. */

@@ -8,5 +8,5 @@ export type { AdversarySpec, ChurnEvent, PartitionEvent, RegionSpec, Scenario, S
 export { MAX_SCENARIO_PEERS, parseScenario, validateScenario } from './validate.js'
 export { ScenarioError } from './errors.js'
 export { jsonLines } from './json-locate.js'
-export { runScenario, scenarioLatency, scenarioPlacement } from './run.js'
-export type { HookContext, JobArrival, PeerRow, RunProgress, RunResult, RunScenarioOptions, ScenarioHooks } from './run.js'
+export { runScenario, scenarioLatency, scenarioPlacement, latencyModelOf } from './run.js'
+export type { HookContext, JobArrival, PeerRow, RunProgress, RunResult, RunScenarioOptions, ScenarioHooks, SimulationDriver, DriverPeer } from './run.js'

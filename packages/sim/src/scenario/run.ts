@@ -5,9 +5,14 @@ import { placePeers } from '../latency/placement.js'
 import { worldCities } from '../latency/world-cities.js'
 import { createRng } from '../random.js'
 import { Simulation } from '../harness/simulation.js'
+import { autoShards, ShardedSimulation } from '../shard/sharded-simulation.js'
 import { ScenarioError } from './errors.js'
-import type { AdversarySpec, ChurnEvent, Scenario } from './types.js'
-import type { ConnectReport, PeerSpec, SimPeer, SimProgress } from '../harness/simulation.js'
+import type { AdversarySpec, ChurnEvent, Scenario, ScenarioLatency } from './types.js'
+import type { ConnectOptions } from '../harness/connect.js'
+import type { ConnectReport, PeerSpec, PeerState, PingResult, SettleOptions, SimPeer, SimProgress } from '../harness/simulation.js'
+import type { EventLog } from '../harness/events.js'
+import type { ServicesModule } from '../shard/protocol.js'
+import type { Site } from '../latency/types.js'
 import type { SimEvent } from '../harness/events.js'
 import type { LinkProfileOptions } from '../latency/link-profile.js'
 import type { LatencyModel } from '../latency/types.js'
@@ -46,6 +51,40 @@ export interface ScenarioHooks<S extends Record<string, unknown> = Record<string
   adversary?(spec: AdversarySpec, peers: Array<SimPeer<S>>, ctx: HookContext<S>): void | Promise<void>
 }
 
+/** A peer as a scenario run sees it, in one process or in a shard. */
+export interface DriverPeer {
+  index: number
+  role: string
+  region: string
+  site: Site
+  bootstrap: boolean
+  state: PeerState
+  error?: string
+  peerId?: { toString(): string }
+}
+
+/**
+ * What a scenario run needs of a simulation: implemented by
+ * {@link Simulation} (one process) and {@link ShardedSimulation} (worker
+ * threads).
+ */
+export interface SimulationDriver {
+  readonly peers: readonly DriverPeer[]
+  readonly events: EventLog
+  start(): Promise<void>
+  connect(options?: ConnectOptions): Promise<ConnectReport>
+  settle(options?: SettleOptions): Promise<number>
+  running(filter?: { role?: string, region?: string }): DriverPeer[]
+  rtt(a: number, b: number): number
+  measurePings(count: number, rng?: Rng, concurrency?: number): Promise<PingResult[]>
+  crash(ref: number, reason?: string): Promise<void>
+  leave(ref: number): Promise<void>
+  join(ref: number, options?: ConnectOptions): Promise<void>
+  partition(regionsA: readonly string[], regionsB: readonly string[]): void
+  heal(): void
+  stop(): Promise<void>
+}
+
 /** Progress of a run, for progress bars. */
 export type RunProgress = SimProgress | { phase: 'run', elapsedS: number, durationS: number } | { phase: 'stop', done: number, total: number }
 
@@ -57,6 +96,14 @@ export interface RunScenarioOptions<S extends Record<string, unknown> = Record<s
   onProgress?(progress: RunProgress): void
   /** ends the run early (the results so far are kept) */
   signal?: AbortSignal
+  /**
+   * Worker threads to run the peers in; `'auto'` = available cores. With
+   * more than one, hooks cannot be used (workers cannot receive functions):
+   * give services as a {@link ServicesModule}. @default 1
+   */
+  shards?: number | 'auto'
+  /** the per-peer services for a sharded run */
+  servicesModule?: ServicesModule
 }
 
 /** One peer of a finished run, for tables and maps. */
@@ -94,7 +141,19 @@ function resolvePath (path: string, baseDir: string): string {
 
 /** Builds the scenario's latency model and link options. */
 export async function scenarioLatency (scenario: Scenario, baseDir = process.cwd()): Promise<{ model: LatencyModel, links: LinkProfileOptions }> {
-  const l = scenario.latency ?? { model: 'geographic' as const }
+  const model = await latencyModelOf(scenario.latency, baseDir)
+  const links: LinkProfileOptions = {}
+  if (typeof scenario.links?.loss === 'number') links.loss = scenario.links.loss
+  if (scenario.links?.bandwidthMbps != null) links.bandwidthBps = scenario.links.bandwidthMbps * 125_000
+  return { model, links }
+}
+
+/**
+ * Builds a latency model from its description (as in a scenario); relative
+ * paths resolve against `baseDir`. Throws {@link ScenarioError}.
+ */
+export async function latencyModelOf (spec: ScenarioLatency | undefined, baseDir = process.cwd()): Promise<LatencyModel> {
+  const l = spec ?? { model: 'geographic' as const }
   let model: LatencyModel
 
   try {
@@ -112,10 +171,7 @@ export async function scenarioLatency (scenario: Scenario, baseDir = process.cwd
     throw new ScenarioError(l.model === 'measured' ? 'latency.path' : 'latency', err?.message ?? String(err))
   }
 
-  const links: LinkProfileOptions = {}
-  if (typeof scenario.links?.loss === 'number') links.loss = scenario.links.loss
-  if (scenario.links?.bandwidthMbps != null) links.bandwidthBps = scenario.links.bandwidthMbps * 125_000
-  return { model, links }
+  return model
 }
 
 /** Places the scenario's peers region by region: site index and role per peer, shuffled. */
@@ -144,7 +200,7 @@ export function scenarioPlacement (scenario: Scenario, model: LatencyModel, rng:
   return { sites: peers.map(p => p.site), roles: peers.map(p => p.role), regions: peers.map(p => p.region) }
 }
 
-function select<S extends Record<string, unknown>> (peers: Array<SimPeer<S>>, spec: { fraction?: number, count?: number, role?: string, region?: string }, rng: Rng): Array<SimPeer<S>> {
+function select<P extends DriverPeer> (peers: P[], spec: { fraction?: number, count?: number, role?: string, region?: string }, rng: Rng): P[] {
   const matching = peers.filter(p => (spec.role == null || p.role === spec.role) && (spec.region == null || p.region === spec.region))
   const n = spec.count ?? Math.round((spec.fraction ?? 0) * matching.length)
   return rng.sample(matching, Math.min(n, matching.length))
@@ -171,18 +227,28 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
   const { model, links } = await scenarioLatency(scenario, baseDir)
   const placement = scenarioPlacement(scenario, model, rng.fork('placement'))
   const n = placement.sites.length
-  const sim = new Simulation<S>({
+  const shards = options.shards === 'auto' ? autoShards() : options.shards ?? 1
+  const common = {
     peers: n,
     placement: placement.sites,
     roles: placement.roles,
     regions: placement.regions,
-    latency: model,
     links,
     seed: scenario.seed ?? 1,
     connect: scenario.connect ?? {},
-    services: options.hooks?.services,
-    onProgress: (p) => options.onProgress?.(p)
-  })
+    onProgress: (p: SimProgress) => options.onProgress?.(p)
+  }
+  let sim: SimulationDriver
+
+  if (shards > 1 && n > 1) {
+    if (options.hooks != null) {
+      throw new ScenarioError('shards', 'hooks cannot run in shard workers: give services as a module (servicesModule) or run with one shard')
+    }
+
+    sim = new ShardedSimulation({ ...common, shards, latency: scenario.latency, baseDir, services: options.servicesModule }, model)
+  } else {
+    sim = new Simulation<S>({ ...common, latency: model, services: options.hooks?.services })
+  }
 
   const onError = (err: unknown): void => {
     sim.events.record('error', { where: 'process', error: `${(err as any)?.name ?? 'Error'}: ${(err as any)?.message ?? String(err)}` })
@@ -197,7 +263,8 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
     const tConnected = performance.now()
     // the timeline starts once the DHT has bootstrapped and the CPU is calm, else its measurements time the CPU
     const settleS = await sim.settle()
-    const ctx = (label: string): HookContext<S> => ({ sim, scenario, rng: rng.fork(label) })
+    // hooks only run unsharded, where sim is a Simulation
+    const ctx = (label: string): HookContext<S> => ({ sim: sim as Simulation<S>, scenario, rng: rng.fork(label) })
     const actions = planTimeline(scenario, sim, rng, options.hooks, ctx)
     const pending = new Set<Promise<void>>()
     const durationMs = scenario.durationS * 1000
@@ -286,7 +353,7 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
 }
 
 /** The links of the wiring with their oracle RTT (at most 300, for the map). */
-function mapLinks<S extends Record<string, unknown>> (sim: Simulation<S>): Array<{ a: number, b: number, rtt_ms: number }> {
+function mapLinks (sim: SimulationDriver): Array<{ a: number, b: number, rtt_ms: number }> {
   const out: Array<{ a: number, b: number, rtt_ms: number }> = []
   for (const e of sim.events.events) {
     if (e.type === 'dial' && e.ok === true && typeof e.peer === 'number' && typeof e.remote === 'number') {
@@ -297,7 +364,7 @@ function mapLinks<S extends Record<string, unknown>> (sim: Simulation<S>): Array
   return out
 }
 
-function planTimeline<S extends Record<string, unknown>> (scenario: Scenario, sim: Simulation<S>, rng: Rng, hooks: ScenarioHooks<S> | undefined, ctx: (label: string) => HookContext<S>): Action[] {
+function planTimeline<S extends Record<string, unknown>> (scenario: Scenario, sim: SimulationDriver, rng: Rng, hooks: ScenarioHooks<S> | undefined, ctx: (label: string) => HookContext<S>): Action[] {
   const actions: Action[] = []
   let seq = 0
   const at = (atS: number, label: string, run: () => Promise<void> | void): void => {
@@ -350,13 +417,13 @@ function planTimeline<S extends Record<string, unknown>> (scenario: Scenario, si
       const chosen = select(pool, c, r)
       sim.events.record('churn', { index: i, action: c.action, peers: chosen.length, role: c.role ?? null, region: c.region ?? null })
       await Promise.all(chosen.map(async p => {
-        if (c.action === 'crash') await sim.crash(p, `churn[${i}]`)
-        else if (c.action === 'leave') await sim.leave(p)
-        else await sim.join(p)
+        if (c.action === 'crash') await sim.crash(p.index, `churn[${i}]`)
+        else if (c.action === 'leave') await sim.leave(p.index)
+        else await sim.join(p.index)
       }))
       if (c.rejoinAfterS != null && c.action !== 'join') {
         setTimeout(() => {
-          void Promise.all(chosen.map(async p => sim.join(p))).catch(() => {})
+          void Promise.all(chosen.map(async p => sim.join(p.index))).catch(() => {})
         }, c.rejoinAfterS * 1000).unref()
       }
     })
@@ -379,7 +446,7 @@ function planTimeline<S extends Record<string, unknown>> (scenario: Scenario, si
       for (const p of chosen) {
         sim.events.record('adversary', { peer: p.index, behaviour: a.behaviour, role: p.role })
       }
-      await hooks?.adversary?.(a, chosen, ctx(`adversary-${i}`))
+      await hooks?.adversary?.(a, chosen as Array<SimPeer<S>>, ctx(`adversary-${i}`))
     })
   })
 

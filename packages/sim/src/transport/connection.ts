@@ -16,7 +16,8 @@ import type { AbstractMultiaddrConnectionInit, SendResult } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
-const enum Kind {
+/** What travels on a pipe: data or a TCP control packet. */
+export enum Kind {
   Data,
   /** orderly close, after all data (TCP FIN) */
   Fin,
@@ -30,7 +31,8 @@ const enum Kind {
   Ack
 }
 
-interface Item {
+/** A chunk or control packet in flight on a pipe. */
+export interface Item {
   at: number
   sentAt: number
   kind: Kind
@@ -40,14 +42,26 @@ interface Item {
 /** One side of a connection as the network sees it. */
 export interface SimEndpoint {
   site: string
-  peerId: PeerId
+  /** unknown for the remote side of a connection to another shard */
+  peerId?: PeerId
   /** the address this side is known by, used as the other side's `remoteAddr` */
   addr: Multiaddr
   log: Logger
 }
 
+/**
+ * What a pipe belongs to: a whole connection in one network, or one half of
+ * a connection whose other end lives in another shard.
+ */
+export interface PipeOwner {
+  readonly network: SimNetwork
+  readonly broken: boolean
+  break(err: Error, notify?: boolean): void
+  onDrain(from: SimEndpoint): void
+}
+
 /** One direction of a connection. */
-class Pipe {
+export class Pipe {
   private readonly items: Item[] = []
   private head = 0
   private readonly state: DirectionState = { txFreeAt: -Infinity, lastDeliverAt: -Infinity }
@@ -62,7 +76,7 @@ class Pipe {
   private readonly stats: LinkStats
 
   constructor (
-    private readonly link: SimConnection,
+    private readonly link: PipeOwner,
     public readonly from: SimEndpoint,
     public readonly to: SimEndpoint,
     private readonly receive: (item: Item) => void
@@ -291,24 +305,23 @@ class Pipe {
   }
 }
 
-interface SimMultiaddrConnectionInit extends AbstractMultiaddrConnectionInit {
-  link: SimConnection
-  index: 0 | 1
+/** Options of a {@link SimMultiaddrConnection}. */
+export interface SimMultiaddrConnectionInit extends AbstractMultiaddrConnectionInit {
+  /** the direction this end writes to */
+  pipe: Pipe
 }
 
 /** One end of a simulated connection, handed to the libp2p upgrader. */
 export class SimMultiaddrConnection extends AbstractMultiaddrConnection {
-  private readonly link: SimConnection
-  private readonly index: 0 | 1
+  private readonly pipe: Pipe
 
   constructor (init: SimMultiaddrConnectionInit) {
     super(init)
-    this.link = init.link
-    this.index = init.index
+    this.pipe = init.pipe
   }
 
   sendData (data: Uint8ArrayList): SendResult {
-    const canSendMore = this.link.pipes[this.index].send(Kind.Data, data)
+    const canSendMore = this.pipe.send(Kind.Data, data)
 
     return {
       sentBytes: data.byteLength,
@@ -317,11 +330,11 @@ export class SimMultiaddrConnection extends AbstractMultiaddrConnection {
   }
 
   sendReset (): void {
-    this.link.pipes[this.index].reset()
+    this.pipe.reset()
   }
 
   async sendClose (options?: AbortOptions): Promise<void> {
-    this.link.pipes[this.index].send(Kind.Fin)
+    this.pipe.send(Kind.Fin)
     options?.signal?.throwIfAborted()
   }
 
@@ -338,13 +351,15 @@ export interface AcceptHandler {
   (maConn: SimMultiaddrConnection): boolean
 }
 
-interface Deferred<T> {
+/** A promise with its settle functions. */
+export interface Deferred<T> {
   promise: Promise<T>
   resolve(value: T): void
   reject(err: Error): void
 }
 
-function deferred<T> (): Deferred<T> {
+/** A promise settled from outside. */
+export function deferred<T> (): Deferred<T> {
   let resolve!: (value: T) => void
   let reject!: (err: Error) => void
   const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
@@ -358,7 +373,7 @@ let nextConnectionId = 0
  * handshake carried over the pipes themselves, so connecting costs one RTT
  * for the dialer (1.5 for the listener to accept), and loss and cuts apply.
  */
-export class SimConnection {
+export class SimConnection implements PipeOwner {
   public readonly id: number
   public readonly network: SimNetwork
   public readonly pipes: [Pipe, Pipe]
@@ -400,7 +415,7 @@ export class SimConnection {
       }).catch(() => {})
     }
 
-    this.network.connectionOpened(this)
+    this.network.connectionOpened(this, this.pipes[0].from.site, this.pipes[0].to.site)
     this.pipes[0].send(Kind.Syn)
 
     return this.opened.promise
@@ -441,8 +456,7 @@ export class SimConnection {
 
   private createEnd (index: 0 | 1, direction: MessageStreamDirection, remote: SimEndpoint, log: Logger, maxMessageSize: number): SimMultiaddrConnection {
     const end = new SimMultiaddrConnection({
-      link: this,
-      index,
+      pipe: this.pipes[index],
       direction,
       remoteAddr: remote.addr,
       log: log.newScope(`connection:${this.id}`),

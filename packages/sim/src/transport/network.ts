@@ -10,11 +10,12 @@ import { LinkResetError } from './errors.js'
 import { directionParams } from './link-model.js'
 import { createRng } from '../random.js'
 import { Scheduler } from './scheduler.js'
-import type { SimConnection, AcceptHandler } from './connection.js'
+import type { AcceptHandler, SimEndpoint, SimMultiaddrConnection } from './connection.js'
 import type { DirectionParams, LinkProfileFunction, RandomSource, TcpModel } from './link-model.js'
 import type { Seed } from '../random.js'
 import type { Clock } from './scheduler.js'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Options for {@link SimNetwork}. */
 export interface SimNetworkInit {
@@ -103,6 +104,26 @@ export interface SimListenerEntry {
   closed: boolean
 }
 
+/** A connection (or a shard's half of one) the network can tear down. */
+export interface OpenConnection {
+  /** the listener it was accepted by, when this network holds the accepting end */
+  readonly listener?: SimListenerEntry
+  /** whether this is the accepting half of a connection dialed from another shard (not counted again) */
+  readonly inboundHalf?: boolean
+  break(err: Error): void
+}
+
+/**
+ * Where a dial to an address that no listener of this network holds goes
+ * instead: the other shard of a sharded simulation that owns the address.
+ */
+export interface RemoteDialer {
+  /** the site of the peer listening at `address`, or undefined when no shard knows the address */
+  siteOf(address: string): string | undefined
+  /** open a connection to `address` in another shard */
+  dial(dialer: SimEndpoint, address: string, remoteAddr: Multiaddr, options: AbortOptions): Promise<SimMultiaddrConnection>
+}
+
 /** Something that stops delivering while its link is cut. */
 export interface Stallable {
   resume(): void
@@ -149,7 +170,10 @@ export class SimNetwork {
   private readonly listeners = new Map<string, SimListenerEntry>()
   private readonly cuts = new Set<string>()
   private readonly stalled = new Set<Stallable>()
-  private readonly open = new Set<SimConnection>()
+  private readonly open = new Set<OpenConnection>()
+  private inboundHalves = 0
+  /** set by a shard gateway: dials to addresses listened on in other shards */
+  public remote?: RemoteDialer
   private readonly counters = new Map<string, LinkStats>()
   private nextId = 0
 
@@ -285,7 +309,7 @@ export class SimNetwork {
 
   /** Connections currently open (handshaking included). */
   get connectionCount (): number {
-    return this.open.size
+    return this.open.size - this.inboundHalves
   }
 
   /** Tear down every connection and pending delivery, e.g. at the end of a run. */
@@ -338,14 +362,21 @@ export class SimNetwork {
   }
 
   /** @internal */
-  connectionOpened (connection: SimConnection): void {
+  connectionOpened (connection: OpenConnection, fromSite: string, toSite: string): void {
     this.open.add(connection)
-    this.linkStats(connection.pipes[0].from.site, connection.pipes[0].to.site).connections++
+
+    if (connection.inboundHalf === true) {
+      this.inboundHalves++
+    } else {
+      this.linkStats(fromSite, toSite).connections++
+    }
   }
 
   /** @internal */
-  connectionClosed (connection: SimConnection, _err?: Error): void {
-    this.open.delete(connection)
+  connectionClosed (connection: OpenConnection, _err?: Error): void {
+    if (this.open.delete(connection) && connection.inboundHalf === true) {
+      this.inboundHalves--
+    }
   }
 
   /** @internal */

@@ -4,7 +4,7 @@ import { Memory } from '@multiformats/multiaddr-matcher'
 import { SimConnection } from './connection.js'
 import { LinkResetError } from './errors.js'
 import type { SimEndpoint, SimMultiaddrConnection } from './connection.js'
-import type { SimListenerEntry, SimNetwork } from './network.js'
+import type { RemoteDialer, SimListenerEntry, SimNetwork } from './network.js'
 import type { ComponentLogger, Connection, CreateListenerOptions, DialTransportOptions, Listener, ListenerEvents, Logger, PeerId, Transport, UpgraderOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -70,14 +70,18 @@ export class SimTransport implements Transport {
 
     const key = addressKey(ma)
     const entry = this.network.listenerAt(key)
+    // an address no local listener holds may belong to a peer of another shard
+    const remoteSite = entry == null ? this.network.remote?.siteOf(key) : undefined
 
-    if (entry == null || entry.closed) {
+    if ((entry == null && remoteSite == null) || entry?.closed === true) {
       throw new ConnectionFailedError(`No simulated listener at ${ma}`)
     }
 
-    if (this.network.isCut(this.site, entry.site)) {
+    const toSite = entry?.site ?? remoteSite as string
+
+    if (this.network.isCut(this.site, toSite)) {
       await this.network.blackholeDial(options)
-      throw new ConnectionFailedError(`Link from ${this.site} to ${entry.site} is cut`)
+      throw new ConnectionFailedError(`Link from ${this.site} to ${toSite} is cut`)
     }
 
     const own = this.listening.values().next().value
@@ -86,6 +90,11 @@ export class SimTransport implements Transport {
       peerId: this.components.peerId,
       addr: multiaddr(`${own ?? `/memory/outgoing-${nextOutgoing++}`}/p2p/${this.components.peerId}`),
       log: this.log
+    }
+
+    if (entry == null) {
+      const maConn = await (this.network.remote as RemoteDialer).dial(dialer, key, ma, options)
+      return this.upgrade(maConn, options)
     }
     const listener: SimEndpoint = {
       site: entry.site,
@@ -96,7 +105,10 @@ export class SimTransport implements Transport {
 
     const connection = new SimConnection(this.network, dialer, listener, entry, this.network.maxMessageSize)
     const maConn = await connection.open(options)
+    return this.upgrade(maConn, options)
+  }
 
+  private async upgrade (maConn: SimMultiaddrConnection, options: DialTransportOptions): Promise<Connection> {
     try {
       options.signal.throwIfAborted()
 

@@ -1,0 +1,103 @@
+/**
+ * Messages between a sharded simulation's coordinator (main thread) and
+ * its shard workers. Everything here is structured-cloned.
+ */
+
+import type { ConnectOptions, PlannedDial } from '../harness/connect.js'
+import type { SimEvent } from '../harness/events.js'
+import type { LookupResult, PeerState, PingResult, SettleOptions, SimProgress, SimulationInit } from '../harness/simulation.js'
+import type { ScenarioLatency } from '../scenario/types.js'
+import type { MessagePort } from 'node:worker_threads'
+
+/**
+ * Where shard workers find the services of each peer: a module they import
+ * and the name of its export, a function `(peer: PeerSpec, options) =>
+ * ServiceFactoryMap`. Workers cannot receive functions, so the stack is
+ * named, not passed.
+ */
+export interface ServicesModule {
+  /** an absolute path, a `file:` URL or a package name the worker can import */
+  module: string
+  /** @default 'services' */
+  export?: string
+  /** second argument of the function (structured-cloned) */
+  options?: unknown
+}
+
+/** What every shard builds its part of the simulation from: the same for all shards. */
+export interface ShardPlan extends Omit<SimulationInit, 'latency' | 'services' | 'onProgress' | 'shard'> {
+  /** the latency model, as in a scenario @default { model: 'geographic' } */
+  latency?: ScenarioLatency
+  /** folder relative latency paths resolve against @default process.cwd() */
+  baseDir?: string
+  services?: ServicesModule
+}
+
+/** `workerData` of a shard worker. */
+export interface ShardWorkerData {
+  plan: ShardPlan
+  shard: number
+  shards: number
+  /** one port per other shard, for the gateway (`gateway: 'port'`) */
+  ports: Array<{ peer: number, port: MessagePort }>
+  /**
+   * How shards carry frames: `port` (MessagePorts between threads) or `tcp`
+   * (sockets on 127.0.0.1, the path shards on other machines would use).
+   */
+  gateway: 'port' | 'tcp'
+}
+
+/** State of one of the shard's peers after a change. */
+export interface PeerStatus {
+  index: number
+  state: PeerState
+  peerId?: string
+  error?: string
+}
+
+/** Counters of a shard. */
+export interface ShardStats {
+  shard: number
+  peers: number
+  /** connections open in this shard's network (a cross-shard one counted by its dialer's shard) */
+  connections: number
+  bytes: number
+  gatewayFramesSent: number
+  gatewayBytesSent: number
+  gatewayInvalidFrames: number
+}
+
+/** The requests a shard answers. */
+export interface ShardMethods {
+  start(): PeerStatus[]
+  dial(plan: PlannedDial[], options: ConnectOptions): number
+  settle(options: SettleOptions): number
+  ping(from: number, to: number, warm: boolean, timeoutMs?: number): PingResult
+  lookup(from: number, to: number): LookupResult
+  crash(index: number, reason: string): PeerStatus
+  leave(index: number): PeerStatus
+  restart(index: number): PeerStatus
+  partition(sitesA: string[], sitesB: string[]): void
+  heal(): void
+  stats(): ShardStats
+  stop(): void
+}
+
+/** Coordinator to shard. */
+export type ToShard = {
+  [M in keyof ShardMethods]: { op: 'call', id: number, method: M, args: Parameters<ShardMethods[M]> }
+}[keyof ShardMethods]
+  /** `gateway: 'tcp'`: the gateway port of every shard; connect to those below your index */
+  | { op: 'mesh', ports: number[] }
+
+/** Shard to coordinator. */
+export type FromShard =
+  | { op: 'ready' }
+  /** `gateway: 'tcp'`: this shard's gateway listens on 127.0.0.1 at `port` */
+  | { op: 'listening', port: number }
+  | { op: 'result', id: number, value: unknown }
+  | { op: 'error', id: number, name: string, message: string }
+  /** `abs`: `performance.timeOrigin + performance.now()` when it happened */
+  | { op: 'event', abs: number, event: SimEvent }
+  | { op: 'progress', progress: SimProgress }
+  | { op: 'fatal', name: string, message: string }

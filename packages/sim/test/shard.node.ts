@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createShardedSimulation, runScenario } from '../src/index.js'
+import type { ShardedSimulation } from '../src/index.js'
+
+/** The harness test's four cities, as a measured edge list a worker can load. */
+const EDGES = `a,b,rtt_ms
+Paris,Berlin,14
+Paris,New York,76
+Paris,Tokyo,220
+Berlin,New York,88
+Berlin,Tokyo,230
+New York,Tokyo,160
+`
+
+describe('sharded simulation (2 worker threads)', function () {
+  this.timeout(120_000)
+  let sim: ShardedSimulation | undefined
+  let dir: string | undefined
+
+  afterEach(async () => {
+    await sim?.stop()
+    sim = undefined
+    if (dir != null) await rm(dir, { recursive: true, force: true })
+    dir = undefined
+  })
+
+  it('connects, pings and looks up across shards, cuts cross-shard links and survives a crash', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'shoal-sim-shard-'))
+    const path = join(dir, 'edges.csv')
+    await writeFile(path, EDGES)
+    const peers = 16
+    // site i % 4: Paris, Berlin, New York, Tokyo (the order of the edge list)
+    const placement = Array.from({ length: peers }, (_, i) => i % 4)
+    const regionOfSite = ['EU', 'EU', 'NA', 'AS']
+
+    sim = await createShardedSimulation({
+      peers,
+      shards: 2,
+      latency: { model: 'measured', path },
+      placement,
+      regions: placement.map(s => regionOfSite[s]),
+      links: { loss: 0, jitter: { floorMs: 0, fraction: 0 } },
+      seed: 11,
+      connect: { bootstrap: 3, degree: 3 },
+      dhtStartDelayMs: 600_000
+    })
+
+    assert.equal(sim.shards, 2)
+    assert.equal(sim.running().length, peers)
+    assert.deepEqual([...new Set(sim.peers.map(p => p.shard))], [0, 1])
+    const wired = sim.events.ofType('wired')[0]
+    assert.equal(wired.failed, 0)
+    const dials = sim.events.ofType('dial')
+    assert.ok(dials.some(d => d.ok === true && sim?.peers[d.peer as number].shard !== sim?.peers[d.remote as number].shard), 'some dials crossed shards')
+    // events of both shards, on one clock
+    assert.deepEqual(new Set(sim.events.ofType('peer:started').map(e => e.shard)), new Set([0, 1]))
+    const ts = sim.events.events.map(e => e.t)
+    assert.deepEqual(ts, [...ts].sort((a, b) => a - b))
+
+    // pairs in different shards and at different sites: RTT through the gateway matches the oracle
+    const pairs = sim.peers.filter(p => p.shard === 0).flatMap(a => sim?.peers.filter(b => b.shard === 1 && b.siteIndex !== a.siteIndex).map(b => [a.index, b.index] as const) ?? [])
+    const bySites = new Map<string, readonly [number, number]>()
+    for (const [a, b] of pairs) bySites.set(`${sim.peers[a].siteIndex}-${sim.peers[b].siteIndex}`, [a, b])
+    assert.ok(bySites.size >= 3)
+    for (const [a, b] of bySites.values()) {
+      await sim.ping(a, b)
+      const result = await sim.ping(a, b)
+      assert.equal(result.error, undefined)
+      assert.equal(result.oracleMs, sim.rtt(a, b))
+      assert.ok(Math.abs((result.rttMs ?? NaN) - result.oracleMs) <= Math.max(4, 0.05 * result.oracleMs), `ping ${a}->${b}: ${result.rttMs} ms vs oracle ${result.oracleMs} ms`)
+    }
+
+    // a kad-dht lookup from a shard-0 peer for a shard-1 peer
+    const lookup = await sim.lookup(sim.peers.find(p => p.shard === 0 && !p.bootstrap)?.index ?? 0, peers - 1)
+    assert.equal(lookup.error, undefined)
+    assert.equal(lookup.found, true)
+
+    // a partition cuts cross-shard links: an EU peer in shard 0 cannot reach an AS peer in shard 1
+    const eu = sim.peers.find(p => p.shard === 0 && p.region === 'EU')
+    const as = sim.peers.find(p => p.shard === 1 && p.region === 'AS')
+    assert.ok(eu != null && as != null)
+    sim.partition(['EU'], ['AS'])
+    const cut = await sim.ping(eu.index, as.index, { timeoutMs: 2000 })
+    assert.notEqual(cut.error, undefined, 'ping across the partition failed')
+    sim.heal()
+    const healed = await sim.ping(eu.index, as.index)
+    assert.equal(healed.error, undefined)
+
+    // a crash in shard 1 is reported; shard 0 and the rest of shard 1 run on
+    const victim = sim.peers.find(p => p.shard === 1 && !p.bootstrap)
+    assert.ok(victim != null)
+    await sim.crash(victim.index)
+    assert.equal(victim.state, 'crashed')
+    const crashed = sim.events.ofType('peer:crashed')
+    assert.equal(crashed.length, 1)
+    assert.equal(crashed[0].peer, victim.index)
+    assert.equal(crashed[0].shard, 1)
+    assert.equal(sim.running().length, peers - 1)
+    const other = sim.peers.find(p => p.shard === 1 && p.state === 'running' && p.siteIndex !== eu.siteIndex)
+    assert.ok(other != null)
+    const after = await sim.ping(eu.index, other.index)
+    assert.equal(after.error, undefined)
+    const dead = await sim.ping(eu.index, victim.index, { timeoutMs: 2000 })
+    assert.notEqual(dead.error, undefined)
+  })
+
+  it('runs shards joined by TCP gateways on 127.0.0.1 with the same RTTs', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'shoal-sim-shard-'))
+    const path = join(dir, 'edges.csv')
+    await writeFile(path, EDGES)
+    const peers = 8
+    const placement = Array.from({ length: peers }, (_, i) => i % 4)
+
+    sim = await createShardedSimulation({
+      peers,
+      shards: 2,
+      gateway: 'tcp',
+      latency: { model: 'measured', path },
+      placement,
+      links: { loss: 0, jitter: { floorMs: 0, fraction: 0 } },
+      seed: 5,
+      connect: { bootstrap: 2, degree: 2 },
+      dhtStartDelayMs: 600_000
+    })
+
+    assert.equal(sim.running().length, peers)
+    assert.equal(sim.events.ofType('wired')[0].failed, 0)
+    // peer 1 (Berlin) in shard 0, peer 7 (Tokyo) in shard 1
+    assert.notEqual(sim.peers[1].shard, sim.peers[7].shard)
+    await sim.ping(1, 7)
+    const result = await sim.ping(1, 7)
+    assert.equal(result.error, undefined)
+    assert.ok(Math.abs((result.rttMs ?? NaN) - result.oracleMs) <= Math.max(4, 0.05 * result.oracleMs), `ping: ${result.rttMs} ms vs oracle ${result.oracleMs} ms`)
+    const stats = await sim.stats()
+    assert.ok(stats.every(s => s.gatewayFramesSent > 0 && s.gatewayInvalidFrames === 0))
+  })
+
+  it('builds services in the workers from a module, and reports peers that fail to start', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'shoal-sim-shard-'))
+    const path = join(dir, 'edges.csv')
+    await writeFile(path, EDGES)
+    const roles = ['ok', 'ok', 'ok', 'bad', 'ok', 'ok', 'bad', 'ok']
+
+    sim = await createShardedSimulation({
+      peers: roles.length,
+      shards: 2,
+      latency: { model: 'measured', path },
+      roles,
+      seed: 3,
+      connect: false,
+      dhtStartDelayMs: 600_000,
+      services: { module: fileURLToPath(new URL('./fixtures/shard-services.js', import.meta.url)), options: { failRole: 'bad' } }
+    })
+
+    assert.deepEqual(sim.peers.filter(p => p.state === 'failed').map(p => p.index), [3, 6])
+    assert.deepEqual(sim.events.ofType('peer:failed').map(e => e.peer).sort(), [3, 6])
+    assert.equal(sim.running().length, 6)
+  })
+
+  it('refuses scenario hooks in a sharded run (workers cannot receive functions)', async () => {
+    const scenario = { name: 'hooks', durationS: 1, latency: { model: 'geographic' as const }, regions: { EU: { peers: 4 } } }
+    await assert.rejects(runScenario(scenario, { shards: 2, hooks: { services: () => ({}) } }), { name: 'ScenarioError' })
+  })
+})
