@@ -30,11 +30,16 @@ export const MIN_GROUP_PAIRS = 30
 
 /**
  * Packet loss by great-circle distance, as `[km, loss]` points linearly
- * interpolated (flat beyond the ends): ~0.05% in a metro, ~0.5% regional,
- * ~3% intercontinental, rising to ~8% for antipodal paths.
- * @default [[0, 0.0005], [1000, 0.005], [5000, 0.03], [20000, 0.08]]
+ * interpolated (flat beyond the ends): ~0.01% in a metro, ~0.1% regional,
+ * ~0.3% intercontinental, rising to ~1% for the longest paths. This is the
+ * range long-running Internet measurements (PingER, RIPE Atlas) report for
+ * well-connected regions; loss is drawn per segment, and one libp2p request
+ * is several segments (noise, yamux data and window updates), so a curve in
+ * whole percents makes a large share of requests wait for a retransmission.
+ * Pass a constant or a curve of your own for lossier regions.
+ * @default [[0, 0.0001], [1000, 0.001], [5000, 0.003], [20000, 0.01]]
  */
-export const DEFAULT_LOSS_CURVE: ReadonlyArray<readonly [number, number]> = [[0, 0.0005], [1000, 0.005], [5000, 0.03], [20000, 0.08]]
+export const DEFAULT_LOSS_CURVE: ReadonlyArray<readonly [number, number]> = [[0, 0.0001], [1000, 0.001], [5000, 0.003], [20000, 0.01]]
 
 /**
  * Jitter (width of the one-way delay spread, ms, as the transport reads it)

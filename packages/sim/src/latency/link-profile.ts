@@ -30,7 +30,7 @@ export interface LinkProfileOptions {
   /**
    * Loss per link: a constant, a curve over great-circle distance, or a
    * function. Sites without coordinates use a distance estimated from the
-   * RTT. @default DEFAULT_LOSS_CURVE (0.05% metro ... 3% intercontinental ... 8% antipodal)
+   * RTT. @default DEFAULT_LOSS_CURVE (0.01% metro ... 0.3% intercontinental ... 1% for the longest paths)
    */
   loss?: number | LossCurve | ((distanceKm: number, rttMs: number, a: Site, b: Site) => number)
   /**
