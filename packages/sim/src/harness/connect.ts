@@ -146,3 +146,23 @@ export async function pool<T> (items: readonly T[], limit: number, fn: (item: T,
   })
   await Promise.all(workers)
 }
+
+/**
+ * Runs `fn` on `count` random pairs of distinct `peers` (drawn from `rng`),
+ * `concurrency` at a time, and returns the results in completion order.
+ * Fewer than two peers give no pairs.
+ */
+export async function randomPairs<P extends { index: number }, R> (peers: readonly P[], count: number, rng: Rng, concurrency: number, fn: (a: number, b: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  if (peers.length < 2) {
+    return results
+  }
+  const pairs = Array.from({ length: count }, () => {
+    const [a, b] = rng.sample(peers, 2)
+    return [a.index, b.index] as const
+  })
+  await pool(pairs, concurrency, async ([a, b]) => {
+    results.push(await fn(a, b))
+  })
+  return results
+}

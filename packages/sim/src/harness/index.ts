@@ -7,7 +7,7 @@
 
 export { createSimulation, Simulation, shardOf } from './simulation.js'
 export type { ConnectReport, SettleOptions, PeerRef, PeerSpec, PeerState, PingResult, LookupResult, SimPeer, SimProgress, SimulationInit } from './simulation.js'
-export { planDials, planJoin, pool } from './connect.js'
+export { planDials, planJoin, pool, randomPairs } from './connect.js'
 export type { ConnectOptions, PlannedDial } from './connect.js'
 export { EventLog } from './events.js'
 export type { EventLogEvents, SimEvent, SimEventValue } from './events.js'

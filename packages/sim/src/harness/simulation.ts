@@ -8,7 +8,7 @@ import { linkProfileFor } from '../latency/link-profile.js'
 import { apportion, placePeers } from '../latency/placement.js'
 import { createRng } from '../random.js'
 import { SimNetwork } from '../transport/index.js'
-import { planDials, planJoin, pool } from './connect.js'
+import { planDials, planJoin, pool, randomPairs } from './connect.js'
 import {
   DEFAULT_DHT_DELAY_PER_PEER_MS,
   DEFAULT_DHT_SPREAD_PER_PEER_MS,
@@ -681,22 +681,7 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
 
   /** Pings `count` random pairs of running peers (seeded), `concurrency` at a time. */
   async measurePings (count: number, rng: Rng = this.rng.fork('pings'), concurrency = 8): Promise<PingResult[]> {
-    const alive = this.running()
-    const results: PingResult[] = []
-
-    if (alive.length < 2) {
-      return results
-    }
-
-    const pairs = Array.from({ length: count }, () => {
-      const [a, b] = rng.sample(alive, 2)
-      return [a.index, b.index] as const
-    })
-    await pool(pairs, concurrency, async ([a, b]) => {
-      results.push(await this.ping(a, b))
-    })
-
-    return results
+    return randomPairs(this.running(), count, rng, concurrency, async (a, b) => this.ping(a, b))
   }
 
   /**

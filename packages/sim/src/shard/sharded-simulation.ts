@@ -8,7 +8,7 @@
 
 import { availableParallelism } from 'node:os'
 import { MessageChannel, Worker } from 'node:worker_threads'
-import { planDials, planJoin, pool } from '../harness/connect.js'
+import { planDials, planJoin, randomPairs } from '../harness/connect.js'
 import { DEFAULT_SIM_SEED } from '../harness/constants.js'
 import { SimulationConfigError, UnknownPeerError } from '../harness/errors.js'
 import { EventLog } from '../harness/events.js'
@@ -409,22 +409,7 @@ export class ShardedSimulation {
 
   /** Pings `count` random pairs of running peers (seeded), `concurrency` at a time. */
   async measurePings (count: number, rng: Rng = this.rng.fork('pings'), concurrency = 8): Promise<PingResult[]> {
-    const alive = this.running()
-    const results: PingResult[] = []
-
-    if (alive.length < 2) {
-      return results
-    }
-
-    const pairs = Array.from({ length: count }, () => {
-      const [a, b] = rng.sample(alive, 2)
-      return [a.index, b.index] as const
-    })
-    await pool(pairs, concurrency, async ([a, b]) => {
-      results.push(await this.ping(a, b))
-    })
-
-    return results
+    return randomPairs(this.running(), count, rng, concurrency, async (a, b) => this.ping(a, b))
   }
 
   /** Crashes a peer in its shard (connections reset, node stopped). Never throws. */
