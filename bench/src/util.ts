@@ -1,12 +1,14 @@
 /**
  * Helpers shared by the benchmarks: where the latency data set lives,
- * numeric options, quantiles and rounding.
+ * numeric options, quantiles and rounding, time dilation.
  */
 
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DEFAULT_BANDWIDTH_BPS, DEFAULT_JITTER } from '@shoal/sim'
 import type { BenchOptions } from './options.js'
+import type { LatencyModel, LinkProfileOptions, SimulationInit } from '@shoal/sim'
 
 /** The latency data set benchmarks use unless `--latency PATH` names another. */
 export const DATA_SET = 'wondernetwork-2020-07'
@@ -67,4 +69,56 @@ export function intOption (options: BenchOptions, key: string, fallback: number)
   const raw = options.extra[key]
   const value = raw == null ? fallback : Number.parseInt(raw, 10)
   return Number.isSafeInteger(value) && value > 0 ? value : fallback
+}
+
+/** A non-negative `--key X` option (fractions allowed), or the fallback. */
+export function numOption (options: BenchOptions, key: string, fallback: number): number {
+  const value = Number(options.extra[key])
+  return options.extra[key] != null && Number.isFinite(value) && value >= 0 ? value : fallback
+}
+
+/**
+ * The model with every RTT and jitter `k` times longer (time dilation).
+ * Sites, hence placement and nearby wiring, are unchanged.
+ *
+ * Why: the simulator runs every peer on one shared CPU with wall-clock
+ * timers, so the CPU a real peer would spend in parallel queues up and is
+ * counted as network delay. Stretching every delay of the network by K
+ * makes each hop's CPU K times smaller against it; times measured in wall
+ * clock are divided by K when reported.
+ */
+export function dilated (model: LatencyModel, k: number): LatencyModel {
+  if (k === 1) {
+    return model
+  }
+  const jitter = model.jitter
+  return {
+    sites: model.sites,
+    rtt: (a, b) => k * model.rtt(a, b),
+    jitter: jitter == null
+      ? undefined
+      : (a, b) => {
+          const j = jitter.call(model, a, b)
+          return j == null ? undefined : k * j
+        }
+  }
+}
+
+/** The sim's TCP retransmission timeout floor (Linux's `TCP_RTO_MIN`), ms. */
+const MIN_RTO_MS = 200
+
+/**
+ * `createSimulation` options that go with {@link dilated}: the jitter floor
+ * and the TCP model's RTO floor x `k`, bandwidth / `k`. `links` adds to the
+ * link options (e.g. `loss`).
+ */
+export function dilatedNetwork (k: number, links: LinkProfileOptions = {}): Pick<SimulationInit, 'links' | 'network'> {
+  return {
+    links: {
+      jitter: { floorMs: DEFAULT_JITTER.floorMs * k, fraction: DEFAULT_JITTER.fraction },
+      bandwidthBps: DEFAULT_BANDWIDTH_BPS / k,
+      ...links
+    },
+    network: { tcp: { minRtoMs: MIN_RTO_MS * k } }
+  }
 }

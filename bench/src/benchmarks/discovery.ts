@@ -31,23 +31,45 @@
  * Discovery runs with the options that suit this density (about 50
  * providers of a class over the world; see bench/README.md for why):
  * `--precisions 1` (searched and advertised; discovery's default is 1,2,3;
- * the world cell 0 is always advertised too, for the baseline), Vivaldi
- * coordinates in records and queries so each search level's results come
- * ordered by estimated RTT (`--coordinates false`: none, discovery's
- * default), `--max-candidates 20` (discovery's `maxCandidatesPerCell`,
- * default 20). Other knobs: `--peers N`, `--gpus N`, `--captures N`,
- * `--queries N`, `--k N`, `--reveal N` (geohash characters a provider
- * reveals, 5), `--concurrency N`, `--fetch-timeout MS`, `--lookup-timeout MS`
- * (discovery's, 5,000 and 10,000).
+ * the world cell 0 is always advertised too: the baseline uses it, and the
+ * search looks it up beside the 9 one-character cells, where one holder's
+ * answer lists every provider of the class), Vivaldi coordinates in records
+ * and queries so results come ordered by estimated RTT (`--coordinates
+ * false`: none, discovery's default), `--max-candidates 64` and
+ * `--max-fetches 64` (discovery's `maxCandidatesPerCell` and
+ * `maxFetchesPerQuery`, defaults 20 and 48: a world list of ~50 is only
+ * taken as complete if every entry is examined), `--fetch-concurrency 16`
+ * (default 8). Coordinates: the router's Vivaldi run for `--vivaldi-rounds`
+ * (600) rounds of 2 samples per peer on oracle RTTs (2% noise), to 4 nearest
+ * and 28 random peers. `vivaldi_rel_error_p50` says how good they are, and
+ * `recall_at_5_by_coordinates` what ranking every matching provider by them
+ * would score.
+ *
+ * Time dilation (`--dilate K`, default 4, `--quick` 2; as the gossip
+ * benchmark, helpers in bench/src/util.ts): 300 full-stack nodes on one
+ * shared CPU are CPU-bound, and the CPU queueing would count as network
+ * delay (a plain lookup took 13.5 s undilated). Every RTT and jitter, the
+ * jitter floor and the TCP RTO floor are K times longer, bandwidth K times
+ * smaller, and the timeouts of kad-dht (dial, ping, incoming message floors)
+ * and of discovery (provide, lookup, fetch) and of the benchmark's own
+ * waits K times longer; every time reported (`t_*`, `dht_lookup_ms`,
+ * baseline) is wall clock / K. Vivaldi runs on the dilated RTTs, so record
+ * coordinates are in dilated ms, as the search's fetch timing sees them.
+ * `--dilate 1` runs without it.
+ *
+ * Other knobs: `--peers N`, `--gpus N`, `--captures N`, `--queries N`,
+ * `--k N`, `--reveal N` (geohash characters a provider reveals, 5),
+ * `--concurrency N`, `--fetch-timeout MS`, `--lookup-timeout MS`
+ * (discovery's, 5,000 and 10,000, undilated).
  */
 
 import { existsSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { capabilityKey, discovery, encodeGeohash } from '@shoal/discovery'
+import { capabilityKey, discovery, encodeGeohash, estimateRtt } from '@shoal/discovery'
 import { Vivaldi } from '@shoal/router'
 import { createRng, createSimulation, loadLatency, pool } from '@shoal/sim'
 import { progress } from '../options.js'
-import { DATA_SET, intOption, latencyPath, quantile, round } from '../util.js'
+import { DATA_SET, dilated, dilatedNetwork, intOption, latencyPath, numOption, quantile, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Discovery, NearbyQuery, Offer, SearchSummary } from '@shoal/discovery'
@@ -103,6 +125,8 @@ interface QueryResult {
   /** oracle RTT of the results / of the k nearest, means */
   rttRatio: number
   baselineRecall: number
+  /** recall of the k nearest by coordinates among all matching providers: what a perfect search on these coordinates gets */
+  coordinateRecall: number
   baselineMs?: number
   baselineRttRatio: number
   findProvidersMs?: number
@@ -180,13 +204,19 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   const reveal = intOption(options, 'reveal', 5)
   const precisions = listOption(options.extra.precisions, [1]).filter(p => p > 0)
   const coordinates = options.extra.coordinates !== 'false'
-  const maxCandidates = intOption(options, 'max-candidates', 20)
+  const maxCandidates = intOption(options, 'max-candidates', 64)
+  const maxFetches = intOption(options, 'max-fetches', 64)
+  const fetchConcurrency = intOption(options, 'fetch-concurrency', 16)
   const concurrency = intOption(options, 'concurrency', 4)
+  const dilate = numOption(options, 'dilate', options.quick ? 2 : 4) || 1
+  // every network delay and protocol timer is `dilate` times longer: times are measured in wall clock and reported / dilate
+  const undilate = (ms: number): number => ms / dilate
   const rng = createRng(options.seed)
   const started = performance.now()
 
   progress(`loading ${path}`)
-  const model = await loadLatency(path)
+  const measured = await loadLatency(path)
+  const model = dilated(measured, dilate)
   const located = model.sites.map(s => Number.isFinite(s.lat) && Number.isFinite(s.lon))
   if (!located.some(Boolean)) {
     const reason = `no site of ${path} has coordinates; discovery needs geohashes`
@@ -210,6 +240,16 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     latency: model,
     seed: options.seed,
     roles,
+    ...dilatedNetwork(dilate),
+    // kad-dht's own timeouts (adaptive, but with floors made for a real network)
+    stack: {
+      dht: {
+        networkDialTimeout: { minTimeout: 5_000 * dilate, maxTimeout: 60_000 * dilate },
+        pingOldContactTimeout: { minTimeout: 5_000 * dilate, maxTimeout: 60_000 * dilate },
+        pingNewContactTimeout: { minTimeout: 5_000 * dilate, maxTimeout: 60_000 * dilate },
+        incomingMessageTimeout: 10_000 * dilate
+      }
+    },
     // only cities with coordinates: a provider's geohash comes from them
     placement: { weights: (site) => located[site.id] ? (site.population ?? 1) : 0 },
     services: (peer) => ({
@@ -217,11 +257,13 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
         // the world cell (0) too, so the baseline's global key exists; searches are the same either way
         precisions: [0, ...precisions],
         maxCandidatesPerCell: maxCandidates,
+        maxFetchesPerQuery: maxFetches,
+        fetchConcurrency,
         // provides queue behind the CPU while 150 providers advertise at once
-        provideTimeout: 60_000,
+        provideTimeout: 60_000 * dilate,
         // on a CPU-bound simulation everything is slower than real time: these scale with it
-        fetchTimeout: intOption(options, 'fetch-timeout', 5_000),
-        lookupTimeout: intOption(options, 'lookup-timeout', 10_000),
+        fetchTimeout: intOption(options, 'fetch-timeout', 5_000) * dilate,
+        lookupTimeout: intOption(options, 'lookup-timeout', 10_000) * dilate,
         // every search starts cold, as a fresh requester's would
         recordCacheTtl: 1,
         random: () => peer.rng.float()
@@ -242,7 +284,18 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     const running = sim.running()
     progress(`${running.length}/${peersCount} peers running after ${round(bootS, 1)} s boot + ${settleS} s settle`)
 
-    const coords = coordinates ? vivaldiCoordinates(sim, running, rng.fork('vivaldi'), 150) : undefined
+    const coords = coordinates ? vivaldiCoordinates(sim, running, rng.fork('vivaldi'), intOption(options, 'vivaldi-rounds', 600)) : undefined
+    // how good the coordinates are: relative error of the estimate over random pairs
+    const vivaldiErrors: number[] = []
+    if (coords != null) {
+      const erng = rng.fork('vivaldi-error')
+      for (let n = 0; n < 2000; n++) {
+        const [a, b] = erng.sample(running, 2)
+        const est = estimateRtt(coords.get(a.index), coords.get(b.index))
+        const truth = sim.rtt(a, b)
+        if (est != null && truth > 0) vivaldiErrors.push(Math.abs(est - truth) / truth)
+      }
+    }
 
     // advertise
     const providers = running.filter(p => p.role !== 'peer')
@@ -252,7 +305,8 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     let advertiseFailed = 0
     let retried = 0
     const tAdv = performance.now()
-    await pool(providers, 12, async (p) => {
+    // --quick: every provider at once (a small network waits on RTTs more than on the CPU)
+    await pool(providers, options.quick ? 24 : 12, async (p) => {
       const cls = CLASSES.find(c => c.role === p.role)
       if (cls == null || p.node == null) {
         return
@@ -261,7 +315,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       // a provide that reached no DHT peer is retried (advertise provides only the keys still missing)
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          const result = await p.node.services.discovery.advertise(offer, { signal: AbortSignal.timeout(120_000) })
+          const result = await p.node.services.discovery.advertise(offer, { signal: AbortSignal.timeout(120_000 * dilate) })
           provideMessages += result.messages
           provides += result.provided.length
           if (attempt === 0) byClass.get(cls.name)?.push(p.index)
@@ -293,7 +347,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       }
       const candidates = (byClass.get(q.cls.name) ?? []).filter(p => p !== from.index)
       const rtt = (p: number): number => sim.rtt(from, p)
-      const result: QueryResult = { cls: q.cls.name, recall: NaN, found: 0, messages: 0, lookups: 0, fetches: 0, precisions: [], rttRatio: NaN, baselineRecall: NaN, baselineRttRatio: NaN, lookupMessages: 0 }
+      const result: QueryResult = { cls: q.cls.name, coordinateRecall: NaN, recall: NaN, found: 0, messages: 0, lookups: 0, fetches: 0, precisions: [], rttRatio: NaN, baselineRecall: NaN, baselineRttRatio: NaN, lookupMessages: 0 }
       const indexOf = (id: PeerId): number => sim.peer(id).index
 
       // 1. discovery
@@ -304,10 +358,10 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       try {
         for await (const r of node.services.discovery.findNearby(query, {
           k,
-          signal: AbortSignal.timeout(60_000),
+          signal: AbortSignal.timeout(60_000 * dilate),
           onProgress: (evt) => { if (evt.type === 'shoal:discovery:done') summary = evt.detail as SearchSummary }
         })) {
-          const ms = performance.now() - t0
+          const ms = undilate(performance.now() - t0)
           found.push(indexOf(r.peerId))
           result.precisions.push(r.found.precision)
           if (found.length === 1) result.tFirst = ms
@@ -320,6 +374,10 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       result.messages = summary?.messages ?? 0
       result.lookups = summary?.lookups ?? 0
       result.fetches = summary?.fetches ?? 0
+      if (coords != null) {
+        const est = (p: number): number => estimateRtt(coords.get(from.index), coords.get(p)) ?? Infinity
+        result.coordinateRecall = recallAt(k, [...candidates].sort((a, b) => est(a) - est(b)), candidates, rtt).recall
+      }
       const own = recallAt(k, found, candidates, rtt)
       result.recall = own.recall
       result.rttRatio = own.rttRatio
@@ -329,10 +387,10 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       for (let b = 0; b < key.length; b++) key[b] = qrng.int(256)
       const t1 = performance.now()
       try {
-        for await (const evt of node.services.dht.getClosestPeers(key, { signal: AbortSignal.timeout(30_000) })) {
+        for await (const evt of node.services.dht.getClosestPeers(key, { signal: AbortSignal.timeout(30_000 * dilate) })) {
           if (evt.name === 'SEND_QUERY') result.lookupMessages++
         }
-        result.lookupMs = performance.now() - t1
+        result.lookupMs = undilate(performance.now() - t1)
       } catch (err: any) {
         progress(`  query ${i}: getClosestPeers failed: ${err?.name}`)
       }
@@ -341,19 +399,19 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       const t2 = performance.now()
       try {
         const entries = new Map<string, { id: PeerId, multiaddrs: any[] }>()
-        for await (const evt of node.services.dht.findProviders(capabilityKey(q.cls.name, ''), { signal: AbortSignal.timeout(30_000) })) {
+        for await (const evt of node.services.dht.findProviders(capabilityKey(q.cls.name, ''), { signal: AbortSignal.timeout(30_000 * dilate) })) {
           if (evt.name === 'PROVIDER') {
             for (const info of evt.providers) {
               if (!info.id.equals(node.peerId)) entries.set(info.id.toString(), info)
             }
           }
         }
-        result.findProvidersMs = performance.now() - t2
+        result.findProvidersMs = undilate(performance.now() - t2)
         const picks = qrng.sample([...entries.values()], Math.min(k, entries.size))
-        const verified = await Promise.all(picks.map(async info => node.services.discovery.fetchRecord(info, { signal: AbortSignal.timeout(10_000) }).then(() => true, () => false)))
+        const verified = await Promise.all(picks.map(async info => node.services.discovery.fetchRecord(info, { signal: AbortSignal.timeout(10_000 * dilate) }).then(() => true, () => false)))
         const chosen = picks.filter((_, j) => verified[j]).map(info => indexOf(info.id))
         if (chosen.length >= Math.min(k, candidates.length)) {
-          result.baselineMs = performance.now() - t2
+          result.baselineMs = undilate(performance.now() - t2)
         }
         const base = recallAt(k, chosen, candidates, rtt)
         result.baselineRecall = base.recall
@@ -399,11 +457,16 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       reveal_precision: reveal,
       coordinates,
       max_candidates_per_cell: maxCandidates,
+      max_fetches_per_query: maxFetches,
+      fetch_concurrency: fetchConcurrency,
       query_concurrency: concurrency,
+      time_dilation: dilate,
       recall_at_5: round(recall, 3),
       recall_at_5_p10: round(quantile(pick(r => r.recall), 0.1), 3),
       found_k_ratio: round(results.filter(r => r.found >= k).length / results.length, 3),
       rtt_ratio_mean: round(mean(pick(r => r.rttRatio)), 3),
+      vivaldi_rel_error_p50: round(quantile(vivaldiErrors, 0.5), 3),
+      recall_at_5_by_coordinates: round(mean(pick(r => r.coordinateRecall)), 3),
       t_first_ms: round(quantile(pick(r => r.tFirst), 0.5), 0),
       t_first_p90_ms: round(quantile(pick(r => r.tFirst), 0.9), 0),
       t_fifth_ms: round(tFifth, 0),

@@ -94,14 +94,14 @@ import { existsSync } from 'node:fs'
 import { floodsub } from '@libp2p/floodsub'
 import { JOB_BOARD_SCORE_THRESHOLDS, jobBoard, jobBoardScoreParams, jobKey, jobTopic, signedMessageFastId } from '@shoal/job-board'
 import { JobKind, newRandomId } from '@shoal/records'
-import { DEFAULT_BANDWIDTH_BPS, DEFAULT_JITTER, createRng, createSimulation, loadLatency } from '@shoal/sim'
+import { createRng, createSimulation, loadLatency } from '@shoal/sim'
 import { progress } from '../options.js'
-import { DATA_SET, intOption, latencyPath, quantile, round } from '../util.js'
+import { DATA_SET, dilated, dilatedNetwork, intOption, latencyPath, numOption, quantile, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { FloodSub } from '@libp2p/floodsub'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
 import type { JobBoard, JobBoardService, JobEntry } from '@shoal/job-board'
-import type { LatencyModel, Simulation } from '@shoal/sim'
+import type { Simulation } from '@shoal/sim'
 
 type Services = Record<string, unknown> & { jobs: JobBoard, floodJobs: JobBoard, floodsub: FloodSub }
 type Router = 'gossipsub' | 'floodsub'
@@ -147,29 +147,6 @@ function hex (bytes: Uint8Array | undefined | null): string {
 function boolOption (options: BenchOptions, key: string, fallback: boolean): boolean {
   const raw = options.extra[key]
   return raw == null ? fallback : raw !== 'false' && raw !== '0'
-}
-
-function numOption (options: BenchOptions, key: string, fallback: number): number {
-  const value = Number(options.extra[key])
-  return options.extra[key] != null && Number.isFinite(value) && value >= 0 ? value : fallback
-}
-
-/**
- * The model with every RTT and jitter `k` times longer (time dilation,
- * see the header). Sites, hence placement and nearby wiring, are unchanged.
- */
-function dilated (model: LatencyModel, k: number): LatencyModel {
-  const jitter = model.jitter
-  return {
-    sites: model.sites,
-    rtt: (a, b) => k * model.rtt(a, b),
-    jitter: jitter == null
-      ? undefined
-      : (a, b) => {
-          const j = jitter.call(model, a, b)
-          return j == null ? undefined : k * j
-        }
-  }
 }
 
 async function sleep (ms: number): Promise<void> {
@@ -257,7 +234,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
 
   progress(`loading ${path}`)
   const measured = await loadLatency(path)
-  const latency = dilate === 1 ? measured : dilated(measured, dilate)
+  const latency = dilated(measured, dilate)
 
   const gossipsubOpts: Partial<GossipsubOpts> = {
     fallbackToFloodsub: false,
@@ -284,12 +261,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     latency,
     seed: options.seed,
     // time dilation: every delay of the network model scales by the same factor
-    links: {
-      jitter: { floorMs: DEFAULT_JITTER.floorMs * dilate, fraction: DEFAULT_JITTER.fraction },
-      bandwidthBps: DEFAULT_BANDWIDTH_BPS / dilate,
-      ...(loss == null ? {} : { loss })
-    },
-    network: { tcp: { minRtoMs: 200 * dilate } },
+    ...dilatedNetwork(dilate, loss == null ? {} : { loss }),
     connect: { degree },
     // the DHT is not used here: keep its bootstrap queries out of the byte counters and the CPU
     dhtStartDelayMs: 3_600_000,

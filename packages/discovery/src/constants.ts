@@ -95,11 +95,12 @@ export const DEFAULT_MAX_ENTRIES_PER_CELL = 256
 export const DEFAULT_MAX_FETCHES_PER_QUERY = 48
 
 /**
- * DHT lookups (cells) run at once in one search: a cell and its 8 neighbours.
+ * DHT lookups (cells) run at once in one search: a cell and its 8
+ * neighbours, and the coarsest cell (the world) beside them.
  *
- * @default 9
+ * @default 10
  */
-export const DEFAULT_LOOKUP_CONCURRENCY = 9
+export const DEFAULT_LOOKUP_CONCURRENCY = 10
 
 /**
  * Record fetches run at once in one search.
@@ -186,6 +187,9 @@ export const FIBRE_KM_PER_MS = 200
  * request). A fetch still running after `n` ms is from a provider whose RTT
  * is probably above `n / FETCH_ROUND_TRIPS`, so a search may yield a result
  * estimated nearer than that without waiting for the fetch.
+ * The search adds what its completed fetches took beyond their own
+ * round trips (upper quartile): on a busy host a cold dial costs CPU time
+ * that no RTT estimate knows of.
  *
  * @default 4
  */

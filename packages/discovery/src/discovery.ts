@@ -6,7 +6,7 @@
  */
 
 import { isPeerId, peerDiscoverySymbol, serviceCapabilities, serviceDependencies, setMaxListeners } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
+import { PriorityQueue, Queue, lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { CapabilityRecordType, MAX_ADDR_LENGTH, MAX_ADDRS, MAX_CAPABILITY_TTL_MS, RECORD_VERSION, RecordError, RecordTooLargeError, openRecord, signRecord } from '@shoal/records'
 import { TypedEventEmitter } from 'main-event'
@@ -59,7 +59,8 @@ export interface DiscoveryInit {
    */
   precisions?: number[]
   /**
-   * Search the world cell '' after the coarsest precision (finds providers that reveal no location)
+   * Search the world cell '' too, ranked after the coarsest precision but looked up beside the finest
+   * (finds providers that reveal no location; often lists every provider of a sparse class at once)
    *
    * @default true
    */
@@ -90,7 +91,7 @@ export interface DiscoveryInit {
   maxEntriesPerCell?: number
   /** @default 48 */
   maxFetchesPerQuery?: number
-  /** @default 9 */
+  /** @default 10 */
   lookupConcurrency?: number
   /** @default 8 */
   fetchConcurrency?: number
@@ -180,6 +181,12 @@ export interface NearbyProvider {
   reasons: string[]
   /** RTT predicted from both network coordinates, ms */
   estimatedRttMs?: number
+  /**
+   * Time of the record's own stream on an open connection (one round trip
+   * plus both ends' processing: an upper bound of the RTT), ms; informative
+   * only (ranking by it measured worse than by coordinates on a busy host)
+   */
+  measuredRttMs?: number
   /** time to fetch the record, ms (0 when reused from cache): an upper bound of one RTT plus a dial */
   fetchMs: number
 }
@@ -261,10 +268,24 @@ interface SearchState {
   rejected: number
   skipped: number
   lastPrecision: number
-  fetchSlots: Semaphore
+  /** record fetches, nearest cells first */
+  fetchSlots: PriorityQueue<void, { priority: number, signal: AbortSignal }>
+  /** the levels searched, finest first */
+  levels: SearchLevel[]
   /** cells whose lookup has not ended, with their level and the RTT floor of anyone in them */
   pendingCells: Map<string, { level: number, floor: number }>
-  /** candidates being examined: finest level listed, RTT floor, when their fetch started */
+  /**
+   * cells a holder listed completely (fewer entries than the caps, all
+   * examined): a pending lookup of a cell inside one cannot bring a provider
+   * not already examined, so it holds no result back
+   */
+  complete: Set<string>
+  /**
+   * how much longer than FETCH_ROUND_TRIPS x their estimated RTT this
+   * search's completed fetches took (dial, handshakes and a busy CPU), ms
+   */
+  overheads: number[]
+  /** candidates being examined: finest level they may be at, RTT floor, when their fetch started */
   running: Map<string, { level: number, floor: number, startedAt?: number }>
   /** every cell each candidate was listed under */
   listings: Map<string, Array<{ found: FoundUnder, level: number }>>
@@ -286,34 +307,6 @@ interface HeldResult {
   level: number
   /** arrival order */
   order: number
-}
-
-/** A counting semaphore: `run` waits for one of `n` slots. */
-class Semaphore {
-  private free: number
-  private readonly waiting: Array<() => void> = []
-
-  constructor (n: number) {
-    this.free = n
-  }
-
-  async run<T> (fn: () => Promise<T>): Promise<T> {
-    if (this.free > 0) {
-      this.free--
-    } else {
-      await new Promise<void>(resolve => { this.waiting.push(resolve) })
-    }
-    try {
-      return await fn()
-    } finally {
-      const next = this.waiting.shift()
-      if (next != null) {
-        next()
-      } else {
-        this.free++
-      }
-    }
-  }
 }
 
 function positiveInt (name: string, value: number | undefined, fallback: number): number {
@@ -358,6 +351,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   private readonly fetchTimeout: number
   private readonly recordCacheTtl: number
   private readonly recordCacheSize: number
+  /** RTT measured while fetching a record (see fetchRecord) */
+  private readonly measured = new WeakMap<SignedRecord<CapabilityRecord>, number>()
   private readonly denyTtl: number
   private readonly skipTtl: number
   private readonly denySize: number
@@ -524,14 +519,18 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
    * Find verified providers matching `query`, nearest cells first: the
    * query's cell and its 8 neighbours at the finest precision, then the
    * same one character coarser, and so on, until `k` are found or the
-   * search is exhausted. Lookups of a coarser level start while the finer
-   * ones still run (`lookupConcurrency` at once), but a result never comes
-   * before the finer levels could still produce one: without a query
-   * coordinate, results of a level come as verified once every finer level
-   * is done; with one, a result comes as soon as no lookup or fetch still
-   * running at its level or finer could give a provider with a lower
-   * estimated RTT (see `cellRttFloor` and `FETCH_ROUND_TRIPS`), so results
-   * come roughly sorted by estimated RTT.
+   * search is exhausted. The world cell is looked up beside the finest level
+   * and lookups of a coarser level start while the finer ones still run
+   * (`lookupConcurrency` at once), but a result never comes before the
+   * finer levels could still produce one: without a query coordinate,
+   * results of a level (where the signed record says the provider is) come
+   * as verified once every finer level is done; with one, a result comes as
+   * soon as no lookup or fetch still running at its level or finer could
+   * give a provider with a lower estimated RTT (see `cellRttFloor` and
+   * `FETCH_ROUND_TRIPS`), so results come roughly sorted by estimated RTT.
+   * A lookup of a cell inside one that a holder listed completely holds
+   * nothing back (see the README's "Complete listings"). Once `k` results
+   * are out, what still runs is aborted.
    */
   async * findNearby (query: NearbyQuery, options: FindNearbyOptions = {}): AsyncGenerator<NearbyProvider, void, undefined> {
     const capabilityClass = queryClass(query)
@@ -554,8 +553,11 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       rejected: 0,
       skipped: 0,
       lastPrecision: -1,
-      fetchSlots: new Semaphore(this.fetchConcurrency),
+      fetchSlots: new PriorityQueue({ concurrency: this.fetchConcurrency }),
+      levels,
       pendingCells: new Map(),
+      complete: new Set(),
+      overheads: [],
       running: new Map(),
       listings: new Map(),
       held: [],
@@ -580,19 +582,28 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
 
     try {
       signal.throwIfAborted()
-      // FIFO slots: all of a level's lookups start before any of the next level's
-      const lookups = new Semaphore(this.lookupConcurrency)
-      levels.forEach((level, index) => {
+      // FIFO: the finest level's cells and the coarsest cell (the world)
+      // first, then the levels between. The coarsest cell is one lookup that
+      // often lists every provider of a sparse class (a holder answers with
+      // all it has), while a sparse fine cell's lookup only ends when it
+      // converges: listed completely, the world stops the fine cells from
+      // holding results back.
+      const lookups = new Queue<void, { signal: AbortSignal }>({ concurrency: this.lookupConcurrency })
+      const order = levels.map((level, index) => ({ level, index }))
+      if (order.length > 2) {
+        order.splice(1, 0, ...order.splice(order.length - 1, 1))
+      }
+      for (const { level, index } of order) {
         for (const cell of level.cells) {
           search.pendingCells.set(cell, { level: index, floor: cellRttFloor(query.geohash, cell) })
-          void lookups.run(async () => this.lookupCell(level, index, cell, capabilityClass, query, search, signal))
-            .catch(err => { this.log('lookup of %s/%s failed - %e', capabilityClass, cell, err) })
+          void lookups.add(async () => this.lookupCell(level, index, cell, capabilityClass, query, search, signal), { signal })
+            .catch(err => { if (!signal.aborted) this.log('lookup of %s/%s failed - %e', capabilityClass, cell, err) })
             .finally(() => {
               search.pendingCells.delete(cell)
               search.wake()
             })
         }
-      })
+      }
 
       while (true) {
         signal.throwIfAborted()
@@ -637,6 +648,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       clearTimeout(timer)
       signal.removeEventListener('abort', search.wake)
       controller.abort()
+      search.fetchSlots.abort()
       search.onProgress?.(new CustomProgressEvent('shoal:discovery:done', {
         found, lookups: search.lookups, messages: search.messages, fetches: search.fetches, rejected: search.rejected, skipped: search.skipped, lastPrecision: search.lastPrecision
       }))
@@ -659,11 +671,18 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       ? peer.multiaddrs.map(ma => ma.toString().includes('/p2p/') ? ma : ma.encapsulate(`/p2p/${id.toString()}`))
       : id
     this.stats.fetches++
-    const stream = await this.components.connectionManager.openStream(target, CAPABILITY_PROTOCOL, { signal })
+    if (!connected) {
+      // dial first, so the stream alone times one round trip
+      await this.components.connectionManager.openConnection(target, { signal })
+    }
+    const opened = performance.now()
+    const stream = await this.components.connectionManager.openStream(id, CAPABILITY_PROTOCOL, { signal })
     let bytes: Uint8Array
+    let streamMs: number
     try {
       const lp = lpStream(stream, { maxDataLength: CapabilityRecordType.maxSize })
       bytes = (await lp.read({ signal })).subarray()
+      streamMs = performance.now() - opened
       await stream.close({ signal }).catch(() => {})
     } catch (err: any) {
       stream.abort(err)
@@ -679,6 +698,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     if (!record.signer.equals(id)) {
       throw new WrongProviderError(`${id} served the record of ${record.signer}`)
     }
+    this.measured.set(record, streamMs)
     return record
   }
 
@@ -767,9 +787,9 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     const todo = keys.filter(k => !this.advertised.has(k.text))
     const failed: AdvertisedKey[] = []
     let messages = 0
-    const slots = new Semaphore(this.provideConcurrency)
+    const slots = new Queue<void, AbortOptions>({ concurrency: this.provideConcurrency })
 
-    await Promise.all(todo.map(async key => slots.run(async () => {
+    await Promise.all(todo.map(async key => slots.add(async () => {
       const signal = AbortSignal.any(options.signal == null ? [AbortSignal.timeout(this.provideTimeout)] : [AbortSignal.timeout(this.provideTimeout), options.signal])
       setMaxListeners(Infinity, signal)
       let stored = 0
@@ -791,6 +811,11 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       } else {
         failed.push(key)
       }
+    }, { signal: options.signal }).catch(() => {
+      // aborted while queued
+      if (!failed.includes(key)) {
+        failed.push(key)
+      }
     })))
 
     this.log('advertised %s under %d keys (%d provided now, %d failed, %d messages)', record.value.seq, keys.length, todo.length - failed.length, failed.length, messages)
@@ -806,8 +831,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   /** Whether `a` should come before `b` when both may be yielded. */
   private before (a: HeldResult, b: HeldResult, query: NearbyQuery, search: SearchState): boolean {
     if (query.coordinate != null) {
-      const ea = a.result.estimatedRttMs ?? Infinity
-      const eb = b.result.estimatedRttMs ?? Infinity
+      const ea = this.rankRtt(a.result)
+      const eb = this.rankRtt(b.result)
       if (ea !== eb) {
         return ea < eb
       }
@@ -825,8 +850,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   private readyAt (held: HeldResult, search: SearchState, query: NearbyQuery, now: number): number {
     const level = this.levelOf(held, search)
     if (query.coordinate == null) {
-      for (const pending of search.pendingCells.values()) {
-        if (pending.level < level) {
+      for (const [cell, pending] of search.pendingCells) {
+        if (pending.level < level && !this.covered(cell, search)) {
           return Infinity
         }
       }
@@ -837,10 +862,11 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       }
       return now
     }
-    const rtt = held.result.estimatedRttMs ?? Infinity
+    const rtt = this.rankRtt(held.result)
+    const overhead = this.fetchOverhead(search)
     let at = now
-    for (const pending of search.pendingCells.values()) {
-      if (pending.level <= level && pending.floor < rtt) {
+    for (const [cell, pending] of search.pendingCells) {
+      if (pending.level <= level && pending.floor < rtt && !this.covered(cell, search)) {
         return Infinity
       }
     }
@@ -851,9 +877,57 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       if (running.startedAt == null || !Number.isFinite(rtt)) {
         return Infinity
       }
-      at = Math.max(at, running.startedAt + rtt * FETCH_ROUND_TRIPS)
+      at = Math.max(at, running.startedAt + rtt * FETCH_ROUND_TRIPS + overhead)
     }
     return at
+  }
+
+  /** The RTT a result is ranked by. */
+  private rankRtt (result: NearbyProvider): number {
+    return result.estimatedRttMs ?? Infinity
+  }
+
+  /**
+   * What a fetch takes beyond its round trips here and now: the upper
+   * quartile of the completed fetches' excess (0 before any completed).
+   */
+  private fetchOverhead (search: SearchState): number {
+    if (search.overheads.length === 0) {
+      return 0
+    }
+    const sorted = [...search.overheads].sort((a, b) => a - b)
+    return sorted[Math.floor((sorted.length - 1) * 0.75)]
+  }
+
+  /** Whether a holder listed a cell containing `cell` completely. */
+  private covered (cell: string, search: SearchState): boolean {
+    for (const c of search.complete) {
+      if (cell.startsWith(c)) {
+        return true
+      }
+    }
+    return false
+  }
+
+  /** The finest level a provider listed under `cell` (a cell of level `index`) may be at. */
+  private possibleLevel (cell: string, index: number, levels: SearchLevel[]): number {
+    for (let j = 0; j < index; j++) {
+      if (levels[j].cells.some(c => c.startsWith(cell))) {
+        return j
+      }
+    }
+    return index
+  }
+
+  /** The finest level one of whose cells holds the record's (signed) location. */
+  private recordLevel (record: CapabilityRecord, levels: SearchLevel[], fallback: number): number {
+    for (let j = 0; j < fallback; j++) {
+      const p = levels[j].precision
+      if (p > 0 && record.geohash.length >= p && levels[j].cells.includes(record.geohash.slice(0, p))) {
+        return j
+      }
+    }
+    return fallback
   }
 
   /** The finest cell that listed the provider and that its record lies in. */
@@ -886,8 +960,13 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     setMaxListeners(Infinity, lookupSignal)
     const found: FoundUnder = { capabilityClass, cell, precision: level.precision, home: cell === level.cells[0] && level.precision > 0 }
     const floor = search.pendingCells.get(cell)?.floor ?? 0
+    const possible = this.possibleLevel(cell, index, search.levels)
+    // precision of the listing: among candidates at the same RTT floor, fetch the better located first
+    const priority = -Math.round(floor) * 100 + level.precision
     let entries = 0
     let examined = 0
+    let capped = false
+    let answered = false
     search.lookups++
     search.lastPrecision = search.lastPrecision < 0 ? level.precision : Math.min(search.lastPrecision, level.precision)
     this.stats.lookups++
@@ -899,12 +978,25 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
           this.stats.lookupMessages++
           continue
         }
+        if (event.name === 'PEER_RESPONSE' && event.providers.length > 0) {
+          // a holder's answer is all it has: if nothing of it is left
+          // unexamined (its PROVIDER event follows), the cell is listed
+          if (event.providers.length >= this.maxEntriesPerCell) {
+            capped = true
+          }
+          answered = true
+          continue
+        }
         if (event.name !== 'PROVIDER') {
+          this.markComplete(cell, answered && !capped, search)
           continue
         }
         // a crowded cell is sampled at random (an attacker cannot sort
         // itself first), with providers we already trust ahead of the rest
         const batch = this.shuffle(event.providers.slice(0, Math.max(0, this.maxEntriesPerCell - entries)))
+        if (batch.length < event.providers.length) {
+          capped = true
+        }
         entries += batch.length
         batch.sort((a, b) => Number(this.cached(b.id) != null) - Number(this.cached(a.id) != null))
 
@@ -917,28 +1009,34 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
             if (listed != null && !listed.some(l => l.found.cell === cell)) {
               listed.push({ found, level: index })
               const running = search.running.get(id)
-              if (running != null && index < running.level) {
-                running.level = index
+              if (running != null) {
+                running.level = Math.min(running.level, possible)
                 running.floor = Math.max(running.floor, floor)
               }
             }
             continue
           }
-          if (this.isDenied(id) || examined >= this.maxCandidatesPerCell) {
+          if (this.isDenied(id)) {
             search.skipped++
+            continue
+          }
+          if (examined >= this.maxCandidatesPerCell) {
+            search.skipped++
+            capped = true
             continue
           }
           search.seen.add(id)
           search.listings.set(id, [{ found, level: index }])
-          search.running.set(id, { level: index, floor })
+          search.running.set(id, { level: possible, floor })
           examined++
-          void search.fetchSlots.run(async () => this.examine(info, found, index, query, search, signal))
-            .catch(err => { this.log('examining %p failed - %e', info.id, err) })
+          void search.fetchSlots.add(async () => this.examine(info, found, index, query, search, signal), { priority, signal })
+            .catch(err => { if (!signal.aborted) this.log('examining %p failed - %e', info.id, err) })
             .finally(() => {
               search.running.delete(id)
               search.wake()
             })
         }
+        this.markComplete(cell, answered && !capped, search)
         if (entries >= this.maxEntriesPerCell || examined >= this.maxCandidatesPerCell) {
           break
         }
@@ -948,7 +1046,15 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         this.log('lookup of %s/%s ended - %e', capabilityClass, cell, err)
       }
     }
+    this.markComplete(cell, answered && !capped, search)
     search.onProgress?.(new CustomProgressEvent('shoal:discovery:lookup', { cell, precision: level.precision, entries, examined }))
+  }
+
+  private markComplete (cell: string, complete: boolean, search: SearchState): void {
+    if (complete && !search.complete.has(cell)) {
+      search.complete.add(cell)
+      search.wake()
+    }
   }
 
   private async examine (info: PeerInfo, found: FoundUnder, level: number, query: NearbyQuery, search: SearchState, signal: AbortSignal): Promise<void> {
@@ -964,6 +1070,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         if (search.fetches >= search.maxFetches) {
           search.skipped++
           search.seen.delete(id)
+          // a listing with someone left unexamined is no longer complete
+          search.complete.clear()
           return
         }
         search.fetches++
@@ -975,6 +1083,10 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         record = await this.fetchRecord(info, { signal })
         fetchMs = performance.now() - start
         this.remember(record)
+        const estimate = estimateRtt(query.coordinate, record.value.coordinate)
+        if (estimate != null) {
+          search.overheads.push(Math.max(0, fetchMs - estimate * FETCH_ROUND_TRIPS))
+        }
       }
       checkAdvertisement(record.value, found.capabilityClass, found.cell)
     } catch (err: any) {
@@ -999,7 +1111,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     }
     if (!signal.aborted) {
       search.held.push({
-        level,
+        level: this.recordLevel(record.value, search.levels, level),
         order: search.arrivals++,
         result: {
           peerId: info.id,
@@ -1008,6 +1120,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
           found,
           reasons: match.reasons,
           estimatedRttMs: estimateRtt(query.coordinate, record.value.coordinate),
+          measuredRttMs: fetchMs > 0 ? this.measured.get(record) : undefined,
           fetchMs
         }
       })

@@ -102,6 +102,8 @@ describe('@shoal/discovery on real nodes', function () {
     assert.ok(!ids(gpus.results).includes(tokyoDear.peerId.toString()))
     assert.ok(atTokyo != null && atTokyo.multiaddrs.length > 0)
     assert.equal(atTokyo?.record.value.geohash, 'xn76u')
+    // its record's stream timed one round trip (on loopback: well under the fetch, dial included)
+    assert.ok(atTokyo?.measuredRttMs != null && atTokyo.measuredRttMs >= 0 && atTokyo.measuredRttMs <= atTokyo.fetchMs)
     // the node's peer discovery saw them too
     assert.deepEqual([...announced].sort(), ids(gpus.results))
 
@@ -125,20 +127,34 @@ describe('@shoal/discovery on real nodes', function () {
   })
 
   it('re-signs its record before expiry without re-providing, moves its keys, and is gone after stop', async () => {
-    const [searcher, provider, ...rest] = await discoveryNodes(6, { recordTtl: 1500, refreshFraction: 0.5 })
+    // one clock for every node, moved by the test: records expire when it says so. The refresh timer
+    // runs in real time (refreshFraction of the lifetime): a tiny fraction makes it fire every ~300 ms
+    const start = Date.now()
+    let clock = start
+    const ttl = 10 * 60_000
+    const [searcher, provider, ...rest] = await discoveryNodes(6, { recordTtl: ttl, refreshFraction: 300 / ttl, now: () => clock })
     await connect([searcher, provider, ...rest])
     const first = await provider.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10), concurrency: 2 })
     assert.equal(provider.services.discovery.stats.provides, 3)
 
     const before = await searcher.services.discovery.fetchRecord(provider.peerId)
-    assert.equal(before.value.seq, first.record.value.seq)
+    assert.ok(before.value.seq >= first.record.value.seq)
 
-    // wait past the first record's lifetime: a fresh one is served, no provide ran
-    await new Promise(resolve => setTimeout(resolve, 2000))
+    // past the lifetime of what was served: the next refresh signs a fresh record, and no provide runs
+    clock = start + ttl + 1
+    await new Promise<void>(resolve => {
+      const onSigned = (evt: CustomEvent<{ value: { createdMs: number } }>): void => {
+        if (evt.detail.value.createdMs >= clock) {
+          provider.services.discovery.removeEventListener('record:signed', onSigned)
+          resolve()
+        }
+      }
+      provider.services.discovery.addEventListener('record:signed', onSigned)
+    })
     const after = await searcher.services.discovery.fetchRecord(provider.peerId)
     assert.ok(after.value.seq > before.value.seq)
-    assert.ok(after.value.expiresMs > Date.now())
-    assert.ok(before.value.expiresMs < Date.now())
+    assert.ok(after.value.expiresMs > clock)
+    assert.ok(before.value.expiresMs < clock)
     assert.equal(provider.services.discovery.stats.provides, 3)
 
     // a price or load change costs no DHT operation

@@ -74,7 +74,18 @@ export async function connect (nodes: Array<Libp2p<{ dht: KadDHT }>>, minPeers =
     for (const step of [1, 2]) {
       const other = nodes[(i + step) % nodes.length]
       if (other !== nodes[i]) {
-        await nodes[i].dial(other.getMultiaddrs())
+        // a dial crossing the other side's own dial to us can be reset on a busy host: try again
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await nodes[i].dial(other.getMultiaddrs())
+            break
+          } catch (err) {
+            if (attempt >= 2) {
+              throw err
+            }
+            await new Promise(resolve => setTimeout(resolve, 100))
+          }
+        }
       }
     }
   }

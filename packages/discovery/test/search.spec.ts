@@ -35,7 +35,8 @@ async function until (signal: AbortSignal | undefined, ...waits: Array<Promise<v
 /** Lists given providers under given cells; a cell's answer can wait for a gate. */
 class ScriptedDht {
   readonly started: string[] = []
-  readonly cells = new Map<string, { providers: PeerInfo[], gate?: Promise<void> }>()
+  /** `holder`: the answer comes as a holder's reply (PEER_RESPONSE with its whole list), as kad-dht gives it */
+  readonly cells = new Map<string, { providers: PeerInfo[], gate?: Promise<void>, holder?: boolean }>()
   private readonly byKey = new Map<string, string>()
 
   constructor (query: string, precisions: number[]) {
@@ -53,6 +54,9 @@ class ScriptedDht {
     const entry = this.cells.get(cell)
     if (entry?.gate != null) {
       await until(options.signal, entry.gate)
+    }
+    if (entry?.holder === true) {
+      yield { name: 'PEER_RESPONSE', providers: entry.providers, closer: [] }
     }
     if (entry != null && entry.providers.length > 0) {
       yield { name: 'PROVIDER', providers: entry.providers }
@@ -121,11 +125,12 @@ describe('search scheduling (scripted DHT)', () => {
     services = []
   })
 
-  it('starts the next level while a finer lookup is still running, yet yields finer levels first with the finest cell found', async () => {
+  it('looks up the world beside the finest level, yields a provider by where its record is, and holds coarser ones until the finer levels are done', async () => {
     const query: NearbyQuery = { geohash: 'xn76g', gpuClass: 'consumer-24g' }
     const dht = new ScriptedDht(query.geohash, [2, 1])
     const home = await provider('xn76u')
-    const coarse = await provider('xp123')
+    // in 'x' but in none of the 9 cells around 'xn'
+    const coarse = await provider('xb123')
     const homeLookup = gate()
     // `home` is listed at the world and at 'x' (which answer at once) and at its own cell 'xn' (which waits)
     dht.cells.set('xn', { providers: [home.info], gate: homeLookup.promise })
@@ -135,22 +140,25 @@ describe('search scheduling (scripted DHT)', () => {
     services.push(service)
 
     const search = service.findNearby(query, { k: 5 })
-    let settled = false
-    const first = search.next().finally(() => { settled = true })
+    const next = search.next()
+    // the world was looked up with the finest level, before the coarser level
     await tick()
-    // the coarser level and the world were looked up while the own cell still ran
-    assert.ok(dht.started.includes('x'))
-    assert.ok(dht.started.includes(''))
+    assert.deepEqual(dht.started.slice(0, 10), [...searchLevels(query.geohash, [2])[0].cells, ''])
+    // `home` signed a location in the finest level: it comes while that level still runs
+    const first = await next
     assert.ok(!homeLookup.opened)
-    // both providers are verified, but nothing from a coarser level comes before the own level is done
-    assert.equal(settled, false)
+    assert.deepEqual(name([first.value], { home, coarse }), ['home'])
+    // found under the finest cell that listed it so far and holds its record
+    assert.deepEqual(first.value?.found, { capabilityClass: CLASS, cell: 'x', precision: 1, home: true })
 
+    // `coarse` is verified too, but nothing from a coarser level comes before the finest level is done
+    let settled = false
+    const second = search.next().finally(() => { settled = true })
+    await tick()
+    assert.equal(settled, false)
     homeLookup.open()
-    const results = [(await first).value, (await search.next()).value]
+    assert.deepEqual(name([(await second).value], { home, coarse }), ['coarse'])
     assert.equal((await search.next()).done, true)
-    assert.deepEqual(name(results, { home, coarse }), ['home', 'coarse'])
-    assert.deepEqual(results[0]?.found, { capabilityClass: CLASS, cell: 'xn', precision: 2, home: true })
-    assert.deepEqual(results[1]?.found, { capabilityClass: CLASS, cell: 'x', precision: 1, home: true })
   })
 
   it('with a coordinate, yields a verified result once no running fetch can beat it, and holds one that a running fetch may beat', async () => {
@@ -204,12 +212,40 @@ describe('search scheduling (scripted DHT)', () => {
     await tick()
     assert.equal(fetched.length, 2)
     // the neighbours may still hold someone nearer: nothing yet, and the coarser level waits for a slot
-    assert.deepEqual(dht.started.filter(c => c.length < 2), [])
+    // (the world, looked up beside the finest level, listed nobody)
+    assert.deepEqual(dht.started.filter(c => c.length < 2), [''])
     neighbours.open()
     const results = [(await first).value, (await search.next()).value]
     assert.deepEqual(name(results, { a, b }), ['a', 'b'])
     assert.equal((await search.next()).done, true)
     // the slots the neighbours freed did not go to the coarser level's lookups
-    assert.deepEqual(dht.started.filter(c => c.length < 2), [])
+    assert.deepEqual(dht.started.filter(c => c.length < 2), [''])
   })
+
+  for (const holder of [true, false]) {
+    it(`with a coordinate, ${holder ? 'yields while fine cells still run once a holder listed the world completely' : 'waits for the fine cells when the world was not listed by a holder'}`, async () => {
+      const query: NearbyQuery = { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }
+      const dht = new ScriptedDht(query.geohash, [1])
+      const a = await provider('xn76u', { vec: [3, 4], height: 1, error: 0.2 })
+      const b = await provider('u4pru', { vec: [6, 8], height: 1, error: 0.2 })
+      const fine = gate()
+      for (const cell of searchLevels(query.geohash, [1])[0].cells) {
+        dht.cells.set(cell, { providers: [], gate: fine.promise })
+      }
+      dht.cells.set('', { providers: [a.info, b.info], holder })
+      const service = await searcher(dht, [a, b], new Map(), { precisions: [1] })
+      services.push(service)
+
+      const search = service.findNearby(query, { k: 2 })
+      let settled = false
+      const first = search.next().finally(() => { settled = true })
+      await tick()
+      // the empty fine cells (RTT floor 0 for the query's own) could still list someone nearer, unless the world list is complete
+      assert.equal(settled, holder)
+      fine.open()
+      const results = [(await first).value, (await search.next()).value]
+      assert.deepEqual(name(results, { a, b }), ['a', 'b'])
+      assert.equal((await search.next()).done, true)
+    })
+  }
 })
