@@ -59,6 +59,9 @@
  *
  * Other knobs: `--peers N`, `--gpus N`, `--captures N`, `--queries N`,
  * `--k N`, `--reveal N` (geohash characters a provider reveals, 5),
+ * `--confirm N` (candidates whose RTT a search measures before ranking,
+ * discovery's `confirm.candidates`, default 2 k; 0: rank by coordinates
+ * only), `--probes P` (probes per candidate, the minimum counts; 3),
  * `--concurrency N`, `--fetch-timeout MS`, `--lookup-timeout MS`
  * (discovery's, 5,000 and 10,000, undilated).
  */
@@ -208,6 +211,8 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   const maxFetches = intOption(options, 'max-fetches', 64)
   const fetchConcurrency = intOption(options, 'fetch-concurrency', 16)
   const concurrency = intOption(options, 'concurrency', 4)
+  const confirm = options.extra.confirm == null ? undefined : intOption(options, 'confirm', 0)
+  const probes = options.extra.probes == null ? undefined : intOption(options, 'probes', 3)
   const dilate = numOption(options, 'dilate', options.quick ? 2 : 4) || 1
   // every network delay and protocol timer is `dilate` times longer: times are measured in wall clock and reported / dilate
   const undilate = (ms: number): number => ms / dilate
@@ -259,6 +264,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
         maxCandidatesPerCell: maxCandidates,
         maxFetchesPerQuery: maxFetches,
         fetchConcurrency,
+        confirm: { candidates: confirm, probes },
         // provides queue behind the CPU while 150 providers advertise at once
         provideTimeout: 60_000 * dilate,
         // on a CPU-bound simulation everything is slower than real time: these scale with it
@@ -460,6 +466,8 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       max_fetches_per_query: maxFetches,
       fetch_concurrency: fetchConcurrency,
       query_concurrency: concurrency,
+      confirm_candidates: confirm ?? 2 * k,
+      confirm_probes: probes ?? 3,
       time_dilation: dilate,
       recall_at_5: round(recall, 3),
       recall_at_5_p10: round(quantile(pick(r => r.recall), 0.1), 3),

@@ -194,3 +194,45 @@ export const FIBRE_KM_PER_MS = 200
  * @default 4
  */
 export const FETCH_ROUND_TRIPS = 4
+
+/**
+ * Name under which libp2p's ping service is registered on the node; the
+ * confirmation probes use it, or a capability request when there is none.
+ *
+ * @default 'ping'
+ */
+export const DEFAULT_PING_SERVICE = 'ping'
+
+/** Protocol of libp2p's ping, used when the ping service does not name its own. */
+export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+
+/** Payload size of one ping round (libp2p ping spec). */
+export const PING_LENGTH = 32
+
+/**
+ * Candidates whose RTT a search measures before ranking, per result wanted
+ * (`k`): the best `2 k` by estimated RTT. Network coordinates order
+ * providers only roughly (a perfect ranking by Vivaldi coordinates finds
+ * about 63% of the 5 truly nearest in the simulator), a probe over the
+ * connection the record fetch opened is one round trip.
+ *
+ * @default 2
+ */
+export const DEFAULT_CONFIRM_CANDIDATES_PER_RESULT = 2
+
+/**
+ * Probes per confirmed candidate; its RTT is the minimum (a busy CPU only
+ * ever adds to a sample).
+ *
+ * @default 3
+ */
+export const DEFAULT_CONFIRM_PROBES = 3
+
+/**
+ * How far off a network coordinate estimate plausibly is: a candidate whose
+ * probe is still running can beat a measured RTT `m` only if its estimate is
+ * below `CONFIRM_ESTIMATE_SLACK x m`.
+ *
+ * @default 2
+ */
+export const CONFIRM_ESTIMATE_SLACK = 2

@@ -6,17 +6,20 @@
  */
 
 import { isPeerId, peerDiscoverySymbol, serviceCapabilities, serviceDependencies, setMaxListeners } from '@libp2p/interface'
-import { PriorityQueue, Queue, lpStream } from '@libp2p/utils'
+import { randomBytes } from 'node:crypto'
+import { PriorityQueue, Queue, byteStream, lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { CapabilityRecordType, MAX_ADDR_LENGTH, MAX_ADDRS, MAX_CAPABILITY_TTL_MS, RECORD_VERSION, RecordError, RecordTooLargeError, openRecord, signRecord } from '@shoal/records'
 import { TypedEventEmitter } from 'main-event'
+import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { CustomProgressEvent } from 'progress-events'
 import {
   CAPABILITY_PROTOCOL, DEFAULT_DENY_SIZE, DEFAULT_DENY_TTL, DEFAULT_DHT_SERVICE, DEFAULT_FETCH_CONCURRENCY,
   DEFAULT_FETCH_TIMEOUT, DEFAULT_K, DEFAULT_LOOKUP_CONCURRENCY, DEFAULT_LOOKUP_TIMEOUT, DEFAULT_MAX_CANDIDATES_PER_CELL,
   DEFAULT_MAX_ENTRIES_PER_CELL, DEFAULT_MAX_FETCHES_PER_QUERY, DEFAULT_PRECISIONS, DEFAULT_PROVIDE_CONCURRENCY,
   DEFAULT_PROVIDE_TIMEOUT, DEFAULT_RECORD_CACHE_SIZE, DEFAULT_RECORD_CACHE_TTL, DEFAULT_RECORD_TTL,
-  DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL, FETCH_ROUND_TRIPS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS
+  DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL, FETCH_ROUND_TRIPS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS,
+  CONFIRM_ESTIMATE_SLACK, DEFAULT_CONFIRM_CANDIDATES_PER_RESULT, DEFAULT_CONFIRM_PROBES, DEFAULT_PING_SERVICE, PING_LENGTH, PING_PROTOCOL
 } from './constants.js'
 import { InvalidQueryError, MissingDhtError, NoRecordError, NotStartedError, WrongProviderError } from './errors.js'
 import { isValidGeohash, MAX_GEOHASH_PRECISION } from './geohash.js'
@@ -44,8 +47,42 @@ export interface DiscoveryComponents {
   logger: ComponentLogger
 }
 
+/**
+ * Confirmation of the nearest candidates by measurement: after their records
+ * are fetched and verified, the best `candidates` by estimated RTT are
+ * probed `probes` times over the connection the fetch opened (libp2p ping,
+ * or a capability request without a ping service), and results are ranked
+ * and yielded by the minimum measured RTT. Needs a query coordinate.
+ */
+export interface ConfirmOptions {
+  /**
+   * Candidates measured (0: none, rank by estimate only)
+   *
+   * @default 2 x k
+   */
+  candidates?: number
+  /**
+   * Probes per candidate; the minimum counts
+   *
+   * @default 3
+   */
+  probes?: number
+}
+
 /** Options of the discovery service; every field is optional. */
 export interface DiscoveryInit {
+  /**
+   * Name of libp2p's ping service on the node, used to measure candidates
+   *
+   * @default 'ping'
+   */
+  pingService?: string
+  /**
+   * Confirm the nearest candidates by measuring their RTT (see ConfirmOptions); `findNearby` may override it
+   *
+   * @default { candidates: 2 x k, probes: 3 }
+   */
+  confirm?: ConfirmOptions
   /**
    * Name of the kad-dht service on the node (`services: { dht: kadDHT() }`)
    *
@@ -182,9 +219,10 @@ export interface NearbyProvider {
   /** RTT predicted from both network coordinates, ms */
   estimatedRttMs?: number
   /**
-   * Time of the record's own stream on an open connection (one round trip
-   * plus both ends' processing: an upper bound of the RTT), ms; informative
-   * only (ranking by it measured worse than by coordinates on a busy host)
+   * RTT measured, ms: with confirmation, the minimum of the probes (results
+   * are ranked by it); without, the time of the record's own stream on an
+   * open connection (one round trip plus both ends' processing: an upper
+   * bound of the RTT, informative only)
    */
   measuredRttMs?: number
   /** time to fetch the record, ms (0 when reused from cache): an upper bound of one RTT plus a dial */
@@ -222,6 +260,8 @@ export interface FindNearbyOptions extends AbortOptions, ProgressOptions<FindNea
   k?: number
   /** records fetched at most @default init.maxFetchesPerQuery */
   maxFetches?: number
+  /** confirmation by measurement for this search (see ConfirmOptions) @default init.confirm */
+  confirm?: ConfirmOptions
 }
 
 /** Counters since start. */
@@ -296,6 +336,10 @@ interface SearchState {
   k: number
   /** level index of each result yielded */
   yielded: number[]
+  /** confirmation of this search (a query coordinate and candidates > 0), else undefined */
+  confirm?: { candidates: number, probes: number }
+  /** estimated RTT of every verified matching result, to rank a new one among them */
+  estimates: number[]
   /** something changed: the search may yield */
   wake(): void
   onProgress?(evt: FindNearbyProgressEvents): void
@@ -307,6 +351,8 @@ interface HeldResult {
   level: number
   /** arrival order */
   order: number
+  /** confirmation probe: running, measured (`result.measuredRttMs`), failed, or not probed */
+  probe?: 'running' | 'measured' | 'failed'
 }
 
 function positiveInt (name: string, value: number | undefined, fallback: number): number {
@@ -358,6 +404,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   private readonly denySize: number
   private readonly maxInboundStreams: number
   private readonly maxOutboundStreams: number
+  private readonly pingService: string
+  private readonly confirm: ConfirmOptions
   private readonly watch?: { query: NearbyQuery, k?: number, interval?: number }
   private readonly now: () => number
   private readonly random: () => number
@@ -403,6 +451,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     this.denySize = init.denySize ?? DEFAULT_DENY_SIZE
     this.maxInboundStreams = init.maxInboundStreams ?? MAX_INBOUND_STREAMS
     this.maxOutboundStreams = init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS
+    this.pingService = init.pingService ?? DEFAULT_PING_SERVICE
+    this.confirm = init.confirm ?? {}
     this.watch = init.watch
     this.now = init.now ?? Date.now
     this.random = init.random ?? Math.random
@@ -529,8 +579,11 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
    * give a provider with a lower estimated RTT (see `cellRttFloor` and
    * `FETCH_ROUND_TRIPS`), so results come roughly sorted by estimated RTT.
    * A lookup of a cell inside one that a holder listed completely holds
-   * nothing back (see the README's "Complete listings"). Once `k` results
-   * are out, what still runs is aborted.
+   * nothing back (see the README's "Complete listings"). With a query
+   * coordinate the best `confirm.candidates` by estimate are also measured
+   * (`measureRtt`) and results are ranked by the measured RTT (see
+   * `ConfirmOptions` and the README's "Confirmed by measurement"). Once `k`
+   * results are out, what still runs is aborted.
    */
   async * findNearby (query: NearbyQuery, options: FindNearbyOptions = {}): AsyncGenerator<NearbyProvider, void, undefined> {
     const capabilityClass = queryClass(query)
@@ -538,6 +591,13 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     const maxFetches = positiveInt('maxFetches', options.maxFetches, this.maxFetchesPerQuery)
     this.requireDht()
     const levels = searchLevels(query.geohash, this.precisions, this.searchWorld)
+    const confirm = { ...this.confirm, ...options.confirm }
+    const candidates = confirm.candidates ?? DEFAULT_CONFIRM_CANDIDATES_PER_RESULT * k
+    const probes = confirm.probes ?? DEFAULT_CONFIRM_PROBES
+    if (!Number.isSafeInteger(candidates) || candidates < 0) {
+      throw new InvalidQueryError('confirm.candidates must be a non-negative integer')
+    }
+    positiveInt('confirm.probes', probes, DEFAULT_CONFIRM_PROBES)
     const controller = new AbortController()
     const signal = AbortSignal.any(options.signal == null ? [controller.signal, this.shutdown.signal] : [controller.signal, this.shutdown.signal, options.signal])
     setMaxListeners(Infinity, controller.signal, signal)
@@ -564,6 +624,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       arrivals: 0,
       k,
       yielded: [],
+      confirm: query.coordinate != null && candidates > 0 ? { candidates, probes } : undefined,
+      estimates: [],
       wake: () => {
         dirty = true
         const n = notify
@@ -830,7 +892,19 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
 
   /** Whether `a` should come before `b` when both may be yielded. */
   private before (a: HeldResult, b: HeldResult, query: NearbyQuery, search: SearchState): boolean {
-    if (query.coordinate != null) {
+    if (search.confirm != null) {
+      // measured first, by measurement; the others after, by estimate
+      const ma = a.probe === 'measured'
+      const mb = b.probe === 'measured'
+      if (ma !== mb) {
+        return ma
+      }
+      const ra = ma ? a.result.measuredRttMs ?? Infinity : this.rankRtt(a.result)
+      const rb = mb ? b.result.measuredRttMs ?? Infinity : this.rankRtt(b.result)
+      if (ra !== rb) {
+        return ra < rb
+      }
+    } else if (query.coordinate != null) {
       const ea = this.rankRtt(a.result)
       const eb = this.rankRtt(b.result)
       if (ea !== eb) {
@@ -862,7 +936,26 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       }
       return now
     }
-    const rtt = this.rankRtt(held.result)
+    let rtt = this.rankRtt(held.result)
+    if (search.confirm != null) {
+      if (held.probe === 'running') {
+        return Infinity
+      }
+      if (held.probe === 'measured') {
+        // a candidate still being measured may beat it if its estimate is plausibly below
+        rtt = held.result.measuredRttMs ?? Infinity
+        for (const other of search.held) {
+          if (other !== held && other.probe === 'running' && !((other.result.estimatedRttMs ?? 0) >= CONFIRM_ESTIMATE_SLACK * rtt)) {
+            return Infinity
+          }
+        }
+      } else {
+        // unmeasured results come after every measured one
+        if (search.held.some(other => other.probe === 'running')) {
+          return Infinity
+        }
+      }
+    }
     const overhead = this.fetchOverhead(search)
     let at = now
     for (const [cell, pending] of search.pendingCells) {
@@ -1110,7 +1203,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       return
     }
     if (!signal.aborted) {
-      search.held.push({
+      const estimatedRttMs = estimateRtt(query.coordinate, record.value.coordinate)
+      const held: HeldResult = {
         level: this.recordLevel(record.value, search.levels, level),
         order: search.arrivals++,
         result: {
@@ -1119,11 +1213,93 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
           multiaddrs: this.addressesOf(record, info),
           found,
           reasons: match.reasons,
-          estimatedRttMs: estimateRtt(query.coordinate, record.value.coordinate),
-          measuredRttMs: fetchMs > 0 ? this.measured.get(record) : undefined,
+          estimatedRttMs,
+          measuredRttMs: search.confirm == null && fetchMs > 0 ? this.measured.get(record) : undefined,
           fetchMs
         }
+      }
+      search.held.push(held)
+      if (search.confirm != null) {
+        // among the best `candidates` by estimate of all verified so far: measure it
+        const estimate = estimatedRttMs ?? Infinity
+        const rank = search.estimates.filter(e => e < estimate).length
+        search.estimates.push(estimate)
+        if (rank < search.confirm.candidates) {
+          this.confirmResult(held, search, signal)
+        }
+      }
+    }
+  }
+
+  /** Probe a verified result in the background; the search waits for it where it could change the order. */
+  private confirmResult (held: HeldResult, search: SearchState, signal: AbortSignal): void {
+    held.probe = 'running'
+    void this.measureRtt(held.result.peerId, { probes: search.confirm?.probes, signal })
+      .then(rtt => {
+        held.result.measuredRttMs = rtt
+        held.probe = 'measured'
+      }, err => {
+        held.probe = 'failed'
+        if (!isAbort(err, signal)) {
+          this.log('could not measure %p - %e', held.result.peerId, err)
+        }
       })
+      .finally(() => { search.wake() })
+  }
+
+  /**
+   * Measure the RTT to `peer`, ms: the minimum of `probes` sequential
+   * probes (libp2p ping if the node has it, else a capability request),
+   * over an existing connection if there is one. Throws if every probe fails.
+   */
+  async measureRtt (peer: PeerId, options: AbortOptions & { probes?: number } = {}): Promise<number> {
+    const probes = Math.max(1, options.probes ?? DEFAULT_CONFIRM_PROBES)
+    const ping = (this.components as unknown as Record<string, unknown>)[this.pingService] as { protocol?: unknown } | undefined
+    const signal = AbortSignal.any(options.signal == null ? [AbortSignal.timeout(this.fetchTimeout)] : [AbortSignal.timeout(this.fetchTimeout), options.signal])
+    setMaxListeners(Infinity, signal)
+    if (ping != null) {
+      return this.pingRounds(peer, typeof ping.protocol === 'string' ? ping.protocol : PING_PROTOCOL, probes, signal)
+    }
+    // no ping service: time capability requests, one after another
+    let best = Infinity
+    for (let i = 0; i < probes; i++) {
+      const record = await this.fetchRecord(peer, { signal })
+      best = Math.min(best, this.measured.get(record) ?? Infinity)
+    }
+    if (!Number.isFinite(best)) {
+      throw new Error(`could not measure ${peer}`)
+    }
+    return best
+  }
+
+  /**
+   * `probes` rounds of the ping protocol on ONE stream (the protocol allows
+   * repeated payloads on a stream, and a dialer keeps at most one ping stream
+   * per peer), each timed from send to echo: 1 + probes round trips in all,
+   * not 2 per probe as separate `ping()` calls would cost. Returns the
+   * minimum, since CPU delays only ever add.
+   */
+  private async pingRounds (peer: PeerId, protocol: string, probes: number, signal: AbortSignal): Promise<number> {
+    const stream = await this.components.connectionManager.openStream(peer, protocol, { signal })
+    try {
+      const bytes = byteStream(stream)
+      let best = Infinity
+      for (let i = 0; i < probes; i++) {
+        const data = randomBytes(PING_LENGTH)
+        const start = performance.now()
+        await bytes.write(data, { signal })
+        const echo = await bytes.read({ bytes: PING_LENGTH, signal })
+        const rtt = performance.now() - start
+        if (!uint8ArrayEquals(echo.subarray(), data)) {
+          throw new Error(`wrong ping echo from ${peer}`)
+        }
+        best = Math.min(best, rtt)
+      }
+      await stream.close({ signal }).catch(() => {})
+      return best
+    } catch (err: any) {
+      stream.abort(err)
+      throw err
     }
   }
 

@@ -39,7 +39,7 @@ import type { DiscoveryComponents, DiscoveryInit } from './discovery.js'
 
 export { Discovery } from './discovery.js'
 export type {
-  AdvertiseResult, DiscoveryComponents, DiscoveryEvents, DiscoveryInit, DiscoveryStats, FindNearbyOptions,
+  AdvertiseResult, ConfirmOptions, DiscoveryComponents, DiscoveryEvents, DiscoveryInit, DiscoveryStats, FindNearbyOptions,
   FindNearbyProgressEvents, FoundUnder, NearbyProvider, Offer, SearchSummary
 } from './discovery.js'
 export * from './constants.js'

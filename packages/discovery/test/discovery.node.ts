@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { identify } from '@libp2p/identify'
-import { ping } from '@libp2p/ping'
+import { PING_PROTOCOL, ping } from '@libp2p/ping'
 import { RecordEnvelope } from '@libp2p/peer-record'
 import { lpStream } from '@libp2p/utils'
 import { CapabilityRecord, CapabilityRecordType } from '@shoal/records'
@@ -121,9 +121,33 @@ describe('@shoal/discovery on real nodes', function () {
     await far.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10), coordinate: { vec: [90, 0], height: 1, error: 0.2 } })
     await near.services.discovery.advertise({ geohash: 'xn76v', gpus: [RTX_4090], price: USDC(10), coordinate: { vec: [3, 4], height: 1, error: 0.2 } })
 
-    const found = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }, { k: 2 })
+    // on loopback every RTT is about the same: rank by the estimate alone
+    const found = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }, { k: 2, confirm: { candidates: 0 } })
     assert.deepEqual(found.results.map(r => r.peerId.toString()), [near.peerId.toString(), far.peerId.toString()])
     assert.deepEqual(found.results.map(r => r.estimatedRttMs), [7, 92])
+  })
+
+  it('confirms candidates by measuring them: a provider nearer by measurement comes before one nearer by estimate only', async () => {
+    const [searcher, liar, honest, ...rest] = await discoveryNodes(6)
+    await connect([searcher, liar, honest, ...rest])
+    // `liar` claims a coordinate next to the searcher's, but answers pings 60 ms late
+    await liar.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10), coordinate: { vec: [3, 4], height: 1, error: 0.2 } })
+    await honest.services.discovery.advertise({ geohash: 'xn76v', gpus: [RTX_4090], price: USDC(10), coordinate: { vec: [90, 0], height: 1, error: 0.2 } })
+    await liar.unhandle(PING_PROTOCOL)
+    await liar.handle(PING_PROTOCOL, async (stream: Stream) => {
+      for await (const buf of stream) {
+        await new Promise(resolve => setTimeout(resolve, 60))
+        stream.send(buf)
+      }
+      await stream.close()
+    })
+
+    const found = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }, { k: 2, confirm: { candidates: 4, probes: 2 } })
+    assert.deepEqual(found.results.map(r => r.peerId.toString()), [honest.peerId.toString(), liar.peerId.toString()])
+    assert.deepEqual(found.results.map(r => r.estimatedRttMs), [92, 7])
+    const [h, l] = found.results.map(r => r.measuredRttMs)
+    assert.ok(h != null && l != null, 'both measured')
+    assert.ok(l >= 60 && h < l, `measured ${h} and ${l} ms`)
   })
 
   it('re-signs its record before expiry without re-providing, moves its keys, and is gone after stop', async () => {
@@ -165,7 +189,8 @@ describe('@shoal/discovery on real nodes', function () {
     // moving does: new cells provided, old ones no longer re-provided
     const moved = await provider.services.discovery.update({ geohash: 'u4pru' })
     assert.deepEqual(moved.provided.map(k => k.cell), ['u4p', 'u4', 'u'])
-    assert.deepEqual(provider.services.discovery.advertisedKeys.map(k => k.cell), ['u4p', 'u4', 'u'])
+    // (in the order the provides completed)
+    assert.deepEqual(provider.services.discovery.advertisedKeys.map(k => k.cell).sort(), ['u', 'u4', 'u4p'])
     // the old cells still list it in the DHT until those entries expire, but its record no longer matches them
     const oldCell = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g' }, { k: 1 })
     assert.deepEqual(oldCell.results, [])

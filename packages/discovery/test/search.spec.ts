@@ -80,7 +80,10 @@ async function provider (geohash: string, coordinate?: NetworkCoordinate): Promi
   return { id, info: { id, multiaddrs: [] }, record: await sign(capability(key, { geohash, coordinate }), key) }
 }
 
-async function searcher (dht: ScriptedDht, providers: Provider[], fetchGates: Map<string, Promise<void>>, init: DiscoveryInit): Promise<Discovery> {
+/** A scripted probe: the RTT it measures (undefined: the provider does not answer), released by an optional gate. */
+interface Probe { rtt?: number, gate?: Promise<void> }
+
+async function searcher (dht: ScriptedDht, providers: Provider[], fetchGates: Map<string, Promise<void>>, init: DiscoveryInit, probes = new Map<string, Probe>(), probed: string[] = []): Promise<Discovery> {
   const key = await newKey()
   const components: any = {
     peerId: peerIdFromPrivateKey(key),
@@ -103,6 +106,18 @@ async function searcher (dht: ScriptedDht, providers: Provider[], fetchGates: Ma
       await until(options.signal, g)
     }
     return p.record
+  }
+  // measurements too: a provider without a scripted probe does not answer
+  service.measureRtt = async (peer, options = {}) => {
+    probed.push(peer.toString())
+    const probe = probes.get(peer.toString())
+    if (probe?.gate != null) {
+      await until(options.signal, probe.gate)
+    }
+    if (probe?.rtt == null) {
+      throw new Error('no answer')
+    }
+    return probe.rtt
   }
   return service
 }
@@ -248,4 +263,110 @@ describe('search scheduling (scripted DHT)', () => {
       assert.equal((await search.next()).done, true)
     })
   }
+
+  describe('confirmation by measurement', () => {
+    const query: NearbyQuery = { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }
+    const at = (x: number): NetworkCoordinate => ({ vec: [x, 0], height: 1, error: 0.2 })
+
+    it('measures the best candidates by estimate, waits for a probe that may beat the best measured, and yields by measured RTT', async () => {
+      const dht = new ScriptedDht(query.geohash, [1])
+      // estimates 5, 10, 20 and 900 ms
+      const a = await provider('xn76u', at(3))
+      const b = await provider('xn76v', at(8))
+      const c = await provider('xn77b', at(18))
+      const d = await provider('xn76s', at(898))
+      dht.cells.set('x', { providers: [a.info, b.info, c.info, d.info] })
+      const aProbe = gate()
+      const probed: string[] = []
+      const probes = new Map<string, Probe>([
+        [a.id.toString(), { rtt: 50, gate: aProbe.promise }],
+        [b.id.toString(), { rtt: 8 }],
+        [c.id.toString(), { rtt: 12 }],
+        [d.id.toString(), { rtt: 1 }]
+      ])
+      // `d` arrives last: 3 verified ones have better estimates, it is not measured
+      const dFetch = gate()
+      const service = await searcher(dht, [a, b, c, d], new Map([[d.id.toString(), dFetch.promise]]), { precisions: [1], searchWorld: false, confirm: { candidates: 3 } }, probes, probed)
+      services.push(service)
+
+      const search = service.findNearby(query, { k: 2 })
+      let settled = false
+      const first = search.next().finally(() => { settled = true })
+      await tick()
+      dFetch.open()
+      await tick()
+      // `a` (estimate 5 ms) could still measure below `b`'s 8 ms
+      assert.equal(settled, false)
+      aProbe.open()
+      const results = [(await first).value, (await search.next()).value]
+      assert.deepEqual(name(results, { a, b, c, d }), ['b', 'c'])
+      assert.deepEqual(results.map(r => r?.measuredRttMs), [8, 12])
+      assert.equal((await search.next()).done, true)
+      // only the 3 best by estimate were measured
+      assert.equal(probed.includes(d.id.toString()), false)
+      assert.equal(probed.length, 3)
+    })
+
+    it('yields a measured result while a candidate that cannot plausibly beat it is still measured', async () => {
+      const dht = new ScriptedDht(query.geohash, [1])
+      const near = await provider('xn76u', at(3))
+      const far = await provider('xn76v', at(898))
+      dht.cells.set('x', { providers: [near.info, far.info] })
+      const farProbe = gate()
+      const probes = new Map<string, Probe>([
+        [near.id.toString(), { rtt: 4 }],
+        [far.id.toString(), { rtt: 1, gate: farProbe.promise }]
+      ])
+      const service = await searcher(dht, [near, far], new Map(), { precisions: [1], searchWorld: false }, probes)
+      services.push(service)
+
+      const results = []
+      for await (const r of service.findNearby(query, { k: 1 })) {
+        results.push(r)
+      }
+      assert.equal(farProbe.opened, false)
+      assert.deepEqual(name(results, { near, far }), ['near'])
+      assert.equal(results[0].measuredRttMs, 4)
+    })
+
+    it('ranks a provider that does not answer probes after the measured ones, by its estimate, without dropping it', async () => {
+      const dht = new ScriptedDht(query.geohash, [1])
+      const silent = await provider('xn76u', at(3))
+      const b = await provider('xn76v', at(8))
+      const c = await provider('xn77b', at(18))
+      const d = await provider('xn76s', at(898))
+      dht.cells.set('x', { providers: [silent.info, b.info, c.info, d.info] })
+      const probes = new Map<string, Probe>([
+        [b.id.toString(), { rtt: 30 }],
+        [c.id.toString(), { rtt: 12 }]
+      ])
+      const service = await searcher(dht, [silent, b, c, d], new Map(), { precisions: [1], searchWorld: false, confirm: { candidates: 3 } }, probes)
+      services.push(service)
+
+      const results = []
+      for await (const r of service.findNearby(query, { k: 4 })) {
+        results.push(r)
+      }
+      assert.deepEqual(name(results, { silent, b, c, d }), ['c', 'b', 'silent', 'd'])
+      assert.deepEqual(results.map(r => r.measuredRttMs), [12, 30, undefined, undefined])
+    })
+
+    it('ranks by estimate only with confirm.candidates 0', async () => {
+      const dht = new ScriptedDht(query.geohash, [1])
+      const a = await provider('xn76u', at(3))
+      const b = await provider('xn76v', at(8))
+      dht.cells.set('x', { providers: [a.info, b.info] })
+      const probed: string[] = []
+      const probes = new Map<string, Probe>([[a.id.toString(), { rtt: 30 }], [b.id.toString(), { rtt: 2 }]])
+      const service = await searcher(dht, [a, b], new Map(), { precisions: [1], searchWorld: false }, probes, probed)
+      services.push(service)
+
+      const results = []
+      for await (const r of service.findNearby(query, { k: 2, confirm: { candidates: 0 } })) {
+        results.push(r)
+      }
+      assert.deepEqual(name(results, { a, b }), ['a', 'b'])
+      assert.deepEqual(probed, [])
+    })
+  })
 })
