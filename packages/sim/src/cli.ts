@@ -13,13 +13,17 @@ import { ScenarioError } from './scenario/errors.js'
 import { runScenario } from './scenario/run.js'
 import { parseScenario } from './scenario/validate.js'
 import { MAX_SHARDS } from './shard/constants.js'
+import { parseHostPort } from './shard/control.js'
 import { autoShards } from './shard/sharded-simulation.js'
+import { joinCoordinator } from './shard/shard-runner.js'
 import type { RunProgress } from './scenario/run.js'
 
 const HELP = `shoal-sim — hundreds of real libp2p peers on one machine, with real-world latency
 
 Usage:
-  shoal-sim run SCENARIO.json [--out DIR] [--seed N] [--duration S] [--shards N|auto] [--quiet]
+  shoal-sim run SCENARIO.json [--out DIR] [--seed N] [--duration S] [--shards N|auto]
+                [--shard-host thread|process|remote] [--listen HOST:PORT] [--quiet]
+  shoal-sim shard --join HOST:PORT [--bind ADDR[:PORT]]
   shoal-sim check SCENARIO.json
   shoal-sim --help
 
@@ -28,6 +32,11 @@ Commands:
            (jobs, pings, churn, partitions) and write the results to DIR:
            run.json, summary.json, events.csv, peers.csv and SVG plots
            (rtt-cdf, rtt-error-cdf, connect-cdf, world-map)
+  shard    run one shard of a "--shard-host remote" run on this machine:
+           connect to its coordinator, receive the plan and this shard's
+           index, run its peers until the coordinator ends the run. Every
+           machine needs the same checkout (built) at the same path, with
+           the same latency data: paths in the plan are the coordinator's.
   check    validate a scenario file and exit (0 when valid)
 
 Options:
@@ -37,6 +46,18 @@ Options:
   -j, --shards N      run the peers in N worker threads (default 1; "auto" =
                       one per available core). Links between shards go
                       through a gateway after the same latency model.
+      --shard-host H  where shards run: thread (default: worker threads of
+                      this process), process (child processes) or remote
+                      (processes on any machine that join with "shoal-sim
+                      shard --join"). Processes and remote shards exchange
+                      packets over TCP, with the same latency model.
+      --listen A      remote: HOST:PORT the coordinator waits on for the
+                      --shards shards to join (default 0.0.0.0:7400)
+      --join A        shard: the coordinator's HOST:PORT
+      --bind A        shard: ADDR[:PORT] this shard's gateway listens on for
+                      the other shards (default: the interface that reaches
+                      the coordinator, any port; give a port to open it in a
+                      firewall)
   -q, --quiet         no progress bar
   -h, --help          this text
 
@@ -44,7 +65,14 @@ Examples:
   shoal-sim run examples/simulation/world-100.json --out out/world-100
   shoal-sim run world-100.json --seed 7 --duration 30
   shoal-sim run world-1000.json --shards auto
+  shoal-sim run world-1000.json --shards 2 --shard-host process
   shoal-sim check my-scenario.json
+
+  # 10,000 peers on 4 machines: the coordinator on machine A ...
+  shoal-sim run world-10k.json --shards 8 --shard-host remote --listen 0.0.0.0:7400
+  # ... and on each of A, B, C, D (two shards per machine):
+  shoal-sim shard --join A:7400 --bind 0.0.0.0:7401
+  shoal-sim shard --join A:7400 --bind 0.0.0.0:7402
 
 Set DEBUG=libp2p:* to see libp2p's logs (slow with many peers).
 `
@@ -102,6 +130,10 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
       seed: { type: 'string', short: 's' },
       duration: { type: 'string', short: 'd' },
       shards: { type: 'string', short: 'j' },
+      'shard-host': { type: 'string' },
+      listen: { type: 'string' },
+      join: { type: 'string' },
+      bind: { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
@@ -114,8 +146,28 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
     return command == null && values.help !== true ? 2 : 0
   }
 
+  if (command === 'shard') {
+    if (values.join == null) {
+      process.stderr.write(`shoal-sim: "shard" needs --join HOST:PORT (the coordinator)\n\n${HELP}`)
+      return 2
+    }
+    for (const [name, text] of [['join', values.join], ['bind', values.bind]] as const) {
+      try {
+        if (text != null) parseHostPort(text, { host: '0.0.0.0', port: 0 })
+      } catch (err: any) {
+        throw new ScenarioError(name, `--${name}: ${err.message}`)
+      }
+    }
+    await joinCoordinator({
+      join: values.join,
+      bind: values.bind,
+      log: (line) => { process.stderr.write(`shoal-sim shard: ${line}\n`) }
+    })
+    return 0
+  }
+
   if ((command !== 'run' && command !== 'check') || file == null) {
-    process.stderr.write(`shoal-sim: expected "run SCENARIO.json" or "check SCENARIO.json"\n\n${HELP}`)
+    process.stderr.write(`shoal-sim: expected "run SCENARIO.json", "shard --join HOST:PORT" or "check SCENARIO.json"\n\n${HELP}`)
     return 2
   }
 
@@ -141,6 +193,21 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
     }
   }
 
+  const shardHost = values['shard-host'] ?? 'thread'
+  if (shardHost !== 'thread' && shardHost !== 'process' && shardHost !== 'remote') {
+    throw new ScenarioError('shardHost', `--shard-host must be thread, process or remote, got ${shardHost}`)
+  }
+  if (values.listen != null && shardHost !== 'remote') {
+    throw new ScenarioError('listen', '--listen is for --shard-host remote')
+  }
+  if (values.listen != null) {
+    try {
+      parseHostPort(values.listen, { host: '0.0.0.0', port: 0 })
+    } catch (err: any) {
+      throw new ScenarioError('listen', `--listen: ${err.message}`)
+    }
+  }
+
   const peers = Object.values(scenario.regions).reduce((a, r) => a + r.peers, 0)
   if (command === 'check') {
     process.stdout.write(`${file}: valid scenario "${scenario.name}", ${peers} peers, ${scenario.durationS} s\n`)
@@ -148,7 +215,8 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
   }
 
   const out = resolve(values.out ?? `out/${scenario.name}`)
-  process.stderr.write(`shoal-sim: ${scenario.name}: ${peers} peers${shards > 1 ? ` in ${shards} shards` : ''} for ${scenario.durationS} s (seed ${scenario.seed ?? 1}) -> ${out}\n`)
+  const where = shardHost === 'thread' ? (shards > 1 ? ` in ${shards} shards` : '') : ` in ${shards} ${shardHost === 'process' ? 'shard processes' : 'remote shards'}`
+  process.stderr.write(`shoal-sim: ${scenario.name}: ${peers} peers${where} for ${scenario.durationS} s (seed ${scenario.seed ?? 1}) -> ${out}\n`)
   const controller = new AbortController()
   const onSigint = (): void => {
     process.stderr.write('\nshoal-sim: interrupted, writing what was measured so far\n')
@@ -161,6 +229,16 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
       baseDir: dirname(path),
       onProgress: progressPrinter(values.quiet !== true),
       shards,
+      sharding: {
+        shardHost,
+        listen: values.listen,
+        onListening: ({ host, port }) => {
+          process.stderr.write(`shoal-sim: waiting for ${shards} shard(s) on ${host}:${port}; on each machine run: shoal-sim shard --join <this machine>:${port}\n`)
+        },
+        onShardJoined: (shard, address) => {
+          process.stderr.write(`shoal-sim: shard ${shard} joined from ${address}\n`)
+        }
+      },
       signal: controller.signal
     })
     const { summary, files } = await writeRun(out, result)

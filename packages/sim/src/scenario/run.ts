@@ -6,6 +6,7 @@ import { worldCities } from '../latency/world-cities.js'
 import { createRng } from '../random.js'
 import { Simulation } from '../harness/simulation.js'
 import { autoShards, ShardedSimulation } from '../shard/sharded-simulation.js'
+import type { ShardedSimulationInit } from '../shard/sharded-simulation.js'
 import { ScenarioError } from './errors.js'
 import type { AdversarySpec, ChurnEvent, Scenario, ScenarioLatency } from './types.js'
 import type { ConnectOptions } from '../harness/connect.js'
@@ -104,6 +105,13 @@ export interface RunScenarioOptions<S extends Record<string, unknown> = Record<s
   shards?: number | 'auto'
   /** the per-peer services for a sharded run */
   servicesModule?: ServicesModule
+  /**
+   * Where shards run and how they are reached (see
+   * {@link ShardedSimulationInit}): `shardHost: 'process'` forks child
+   * processes, `'remote'` waits on `listen` for `shards` processes started
+   * with `shoal-sim shard --join`. With either, even one shard is run apart.
+   */
+  sharding?: Pick<ShardedSimulationInit, 'shardHost' | 'listen' | 'joinTimeoutMs' | 'onListening' | 'onShardJoined' | 'gateway'>
 }
 
 /** One peer of a finished run, for tables and maps. */
@@ -129,7 +137,7 @@ export interface RunResult {
   connect: ConnectReport
   peers: PeerRow[]
   events: SimEvent[]
-  /** process memory at the end of the run (before stopping), MB */
+  /** memory at the end of the run (before stopping), MB: this process plus shard processes, if any */
   memory: { rss_mb: number, heap_mb: number, rss_mb_per_peer: number }
   /** a few links with their oracle RTT, for the map */
   links: Array<{ a: number, b: number, rtt_ms: number }>
@@ -240,12 +248,14 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
   }
   let sim: SimulationDriver
 
-  if (shards > 1 && n > 1) {
+  const apart = options.sharding?.shardHost != null && options.sharding.shardHost !== 'thread'
+
+  if ((shards > 1 || apart) && n > 1) {
     if (options.hooks != null) {
       throw new ScenarioError('shards', 'hooks cannot run in shard workers: give services as a module (servicesModule) or run with one shard')
     }
 
-    sim = new ShardedSimulation({ ...common, shards, latency: scenario.latency, baseDir, services: options.servicesModule }, model)
+    sim = new ShardedSimulation({ ...common, ...options.sharding, shards, latency: scenario.latency, baseDir, services: options.servicesModule }, model)
   } else {
     sim = new Simulation<S>({ ...common, latency: model, services: options.hooks?.services })
   }
@@ -312,6 +322,17 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
     options.onProgress?.({ phase: 'run', elapsedS: scenario.durationS, durationS: scenario.durationS })
 
     const mem = process.memoryUsage()
+    let rss = mem.rss
+    let heap = mem.heapUsed
+
+    if (sim instanceof ShardedSimulation && sim.shardHost !== 'thread') {
+      // shards in other processes: their memory counts too (threads share this process's)
+      for (const st of await sim.stats()) {
+        rss += st.rssBytes ?? 0
+        heap += st.heapBytes ?? 0
+      }
+    }
+
     const tRun = performance.now()
     const result: RunResult = {
       scenario,
@@ -325,7 +346,7 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
       connect,
       peers: [],
       events: sim.events.events,
-      memory: { rss_mb: round(mem.rss / 1e6), heap_mb: round(mem.heapUsed / 1e6), rss_mb_per_peer: round(mem.rss / 1e6 / n) },
+      memory: { rss_mb: round(rss / 1e6), heap_mb: round(heap / 1e6), rss_mb_per_peer: round(rss / 1e6 / n) },
       links: mapLinks(sim)
     }
 

@@ -28,3 +28,28 @@ export const MAX_FRAME_STRING_BYTES = 1024
  * @default 1024
  */
 export const MAX_SHARDS = 1024
+
+/**
+ * Largest control message (coordinator <-> shard over TCP, length prefix
+ * excluded): the plan of a 10,000-peer run with explicit placement fits
+ * with room to spare.
+ *
+ * @default 67108864
+ */
+export const DEFAULT_MAX_CONTROL_FRAME_BYTES = 64 * 1024 * 1024
+
+/**
+ * How long a `remote` coordinator waits for all its shards to join before
+ * giving up.
+ *
+ * @default 600000
+ */
+export const DEFAULT_JOIN_TIMEOUT_MS = 600_000
+
+/**
+ * Port a `remote` coordinator listens on when `listen` names none.
+ *
+ * @default 7400
+ */
+export const DEFAULT_CONTROL_PORT = 7400
+

@@ -26,3 +26,20 @@ export class ShardError extends Error {
     this.shard = shard
   }
 }
+
+/**
+ * Bytes received on a shard control connection (coordinator <-> shard over
+ * TCP) that are not a valid control message: a bad length prefix, bytes
+ * that do not deserialize, or a value that is not a known message. The
+ * connection is dropped: framing, or the peer, cannot be trusted.
+ */
+export class InvalidControlFrameError extends Error {
+  /** what is wrong, e.g. `not a control message` */
+  readonly reason: string
+
+  constructor (reason: string) {
+    super(`Invalid control frame: ${reason}`)
+    this.name = 'InvalidControlFrameError'
+    this.reason = reason
+  }
+}

@@ -181,9 +181,17 @@ function decodeSyn (payload: Uint8Array): SynPayload {
 export class FrameReader {
   private buffer: Uint8Array = new Uint8Array(0)
   private readonly maxFrameBytes: number
+  private readonly minFrameBytes: number
+  private readonly invalid: (reason: string) => Error
 
-  constructor (maxFrameBytes: number) {
+  /**
+   * `minFrameBytes` and `invalid` let other framed streams (the shard
+   * control connection) reuse the reader with their own bounds and error.
+   */
+  constructor (maxFrameBytes: number, minFrameBytes = FRAME_HEADER_BYTES, invalid: (reason: string) => Error = (reason) => new InvalidGatewayFrameError(reason)) {
     this.maxFrameBytes = maxFrameBytes
+    this.minFrameBytes = minFrameBytes
+    this.invalid = invalid
   }
 
   /** Appends bytes and returns every frame now complete. */
@@ -206,9 +214,9 @@ export class FrameReader {
     while (this.buffer.byteLength - offset >= 4) {
       const len = new DataView(this.buffer.buffer, this.buffer.byteOffset + offset, 4).getUint32(0)
 
-      if (len < FRAME_HEADER_BYTES || len > this.maxFrameBytes) {
+      if (len < this.minFrameBytes || len > this.maxFrameBytes) {
         this.buffer = new Uint8Array(0)
-        throw new InvalidGatewayFrameError(`length prefix ${len} outside ${FRAME_HEADER_BYTES}..${this.maxFrameBytes}`)
+        throw this.invalid(`length prefix ${len} outside ${this.minFrameBytes}..${this.maxFrameBytes}`)
       }
 
       if (this.buffer.byteLength - offset - 4 < len) {

@@ -1,6 +1,7 @@
 /**
- * Messages between a sharded simulation's coordinator (main thread) and
- * its shard workers. Everything here is structured-cloned.
+ * Messages between a sharded simulation's coordinator and its shards
+ * (worker threads, child processes or remote processes). Everything here
+ * is structured-cloned or `v8.serialize`d.
  */
 
 import type { ConnectOptions, PlannedDial } from '../harness/connect.js'
@@ -47,6 +48,15 @@ export interface ShardWorkerData {
   gateway: 'port' | 'tcp'
 }
 
+/** What a shard in a child process or on another machine receives first: its part of the run. */
+export type ShardInit = Omit<ShardWorkerData, 'ports'>
+
+/** Where a shard's TCP gateway listens, as the other shards reach it. */
+export interface GatewayAddress {
+  host: string
+  port: number
+}
+
 /** State of one of the shard's peers after a change. */
 export interface PeerStatus {
   index: number
@@ -65,6 +75,9 @@ export interface ShardStats {
   gatewayFramesSent: number
   gatewayBytesSent: number
   gatewayInvalidFrames: number
+  /** the shard's process memory (a worker thread reports its whole process) */
+  rssBytes?: number
+  heapBytes?: number
 }
 
 /** The requests a shard answers. */
@@ -81,20 +94,30 @@ export interface ShardMethods {
   heal(): void
   stats(): ShardStats
   stop(): void
+  /** the shard's clock, `performance.timeOrigin + performance.now()` (answered at once, even while building) */
+  clock(): number
 }
 
 /** Coordinator to shard. */
 export type ToShard = {
   [M in keyof ShardMethods]: { op: 'call', id: number, method: M, args: Parameters<ShardMethods[M]> }
 }[keyof ShardMethods]
-  /** `gateway: 'tcp'`: the gateway port of every shard; connect to those below your index */
-  | { op: 'mesh', ports: number[] }
+  /** `gateway: 'tcp'`: the gateway address of every shard; connect to those below your index */
+  | { op: 'mesh', addresses: GatewayAddress[] }
+  /** a shard in a child process or on another machine: the plan and its index */
+  | { op: 'init', data: ShardInit }
 
 /** Shard to coordinator. */
 export type FromShard =
   | { op: 'ready' }
-  /** `gateway: 'tcp'`: this shard's gateway listens on 127.0.0.1 at `port` */
-  | { op: 'listening', port: number }
+  /** a remote shard's first message on its control connection */
+  | { op: 'join', version: number }
+  /**
+   * `gateway: 'tcp'`: this shard's gateway listens at `port`, on `host`
+   * (absent: the address the coordinator sees the shard's control
+   * connection come from)
+   */
+  | { op: 'listening', host?: string, port: number }
   | { op: 'result', id: number, value: unknown }
   | { op: 'error', id: number, name: string, message: string }
   /** `abs`: `performance.timeOrigin + performance.now()` when it happened */

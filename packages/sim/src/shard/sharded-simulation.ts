@@ -6,7 +6,11 @@
  * shards' event logs on one clock.
  */
 
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
 import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { planDials, planJoin, randomPairs } from '../harness/connect.js'
 import { DEFAULT_SIM_SEED } from '../harness/constants.js'
@@ -15,9 +19,12 @@ import { EventLog } from '../harness/events.js'
 import { Simulation, shardOf } from '../harness/simulation.js'
 import { latencyModelOf } from '../scenario/run.js'
 import { createRng } from '../random.js'
-import { MAX_SHARDS } from './constants.js'
+import { DEFAULT_CONTROL_PORT, DEFAULT_JOIN_TIMEOUT_MS, MAX_SHARDS } from './constants.js'
+import { ProcessLink, SocketLink, WorkerLink, parseHostPort } from './control.js'
 import { ShardError } from './errors.js'
-import type { PeerStatus, ServicesModule, ShardMethods, ShardPlan, ShardStats, ShardWorkerData, FromShard, ToShard } from './protocol.js'
+import type { ControlLink } from './control.js'
+import type { GatewayAddress, PeerStatus, ServicesModule, ShardInit, ShardMethods, ShardPlan, ShardStats, ShardWorkerData, FromShard, ToShard } from './protocol.js'
+import type { Server } from 'node:net'
 import type { ConnectOptions, PlannedDial } from '../harness/connect.js'
 import type { ConnectReport, LookupResult, PeerSpec, PeerState, PingResult, SettleOptions, SimProgress } from '../harness/simulation.js'
 import type { LatencyModel } from '../latency/types.js'
@@ -28,9 +35,29 @@ export interface ShardedSimulationInit extends ShardPlan {
   /** worker threads to spread the peers over; `'auto'` = available cores @default 'auto' */
   shards?: number | 'auto'
   /**
+   * Where shards run: `thread` (worker threads of this process),
+   * `process` (child processes of this one, `child_process.fork`) or
+   * `remote` (processes anywhere that join with `shoal-sim shard --join
+   * HOST:PORT`, see `listen`). Processes and remote shards always exchange
+   * packets over the TCP gateway. @default 'thread'
+   */
+  shardHost?: 'thread' | 'process' | 'remote'
+  /**
+   * `shardHost: 'remote'`: the `HOST:PORT` the coordinator listens on for
+   * shards to join (port 0: any free port, see `onListening`).
+   * @default '0.0.0.0:7400'
+   */
+  listen?: string
+  /** `shardHost: 'remote'`: how long to wait for every shard to join @default 600000 */
+  joinTimeoutMs?: number
+  /** `shardHost: 'remote'`: called once the coordinator listens, with where */
+  onListening?(address: GatewayAddress): void
+  /** `shardHost: 'remote'`: called as each shard joins, with its index and address */
+  onShardJoined?(shard: number, address: string): void
+  /**
    * How shards exchange packets: `port` (MessagePorts between threads) or
-   * `tcp` (length-prefixed frames over sockets on 127.0.0.1, the path
-   * shards on other machines take). @default 'port'
+   * `tcp` (length-prefixed frames over sockets, the path shards in other
+   * processes and on other machines take). @default 'port' for threads, else 'tcp'
    */
   gateway?: 'port' | 'tcp'
   /** Called as peers start and dials complete (summed over shards). */
@@ -55,16 +82,22 @@ interface Pending {
   reject(err: Error): void
 }
 
+type Link = ControlLink<FromShard, ToShard>
+
 class ShardHandle {
-  readonly worker: Worker
+  readonly link: Link
   readonly pending = new Map<number, Pending>()
   nextId = 0
   alive = true
   progress: Partial<Record<SimProgress['phase'], number>> = {}
   settleTotal?: number
+  /** this shard's clock minus the coordinator's, ms */
+  clockOffset = 0
+  /** the host other shards reach this one's gateway on, when it reports none */
+  host = '127.0.0.1'
 
-  constructor (readonly index: number, worker: Worker) {
-    this.worker = worker
+  constructor (readonly index: number, link: Link) {
+    this.link = link
   }
 
   async call<M extends keyof ShardMethods> (method: M, ...args: Parameters<ShardMethods[M]>): Promise<Result<M>> {
@@ -75,7 +108,7 @@ class ShardHandle {
     const id = this.nextId++
     return new Promise<Result<M>>((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.worker.postMessage({ op: 'call', id, method, args } as unknown as ToShard)
+      this.link.send({ op: 'call', id, method, args } as unknown as ToShard)
     })
   }
 
@@ -124,7 +157,8 @@ export class ShardedSimulation {
   private joins = 0
   private stopped = false
   private connectTotal = 0
-  private readonly gatewayPorts: number[] = []
+  private readonly gatewayAddresses: GatewayAddress[] = []
+  private server?: Server
 
   /** Use {@link createShardedSimulation}; `latency` is the model built from `init.latency`. */
   constructor (init: ShardedSimulationInit, latency: LatencyModel) {
@@ -134,7 +168,15 @@ export class ShardedSimulation {
       throw new SimulationConfigError('shards', `must be an integer in 1..${MAX_SHARDS}, got ${String(init.shards)}`)
     }
 
-    const { shards: _s, onProgress: _p, gateway: _g, ...plan } = init
+    if (init.shardHost != null && !['thread', 'process', 'remote'].includes(init.shardHost)) {
+      throw new SimulationConfigError('shardHost', `must be "thread", "process" or "remote", got ${String(init.shardHost)}`)
+    }
+
+    if (init.shardHost != null && init.shardHost !== 'thread' && init.gateway === 'port') {
+      throw new SimulationConfigError('gateway', `shards in ${init.shardHost === 'process' ? 'processes' : 'remote processes'} exchange packets over TCP, not MessagePorts`)
+    }
+
+    const { shards: _s, onProgress: _p, gateway: _g, shardHost: _h, listen: _l, joinTimeoutMs: _j, onListening: _o, onShardJoined: _oj, ...plan } = init
     this.init = init
     this.plan = plan
     this.latency = latency
@@ -156,9 +198,29 @@ export class ShardedSimulation {
     }))
   }
 
-  /** Starts the shard workers, then every peer in them. */
+  /** How shards run and exchange packets. */
+  get shardHost (): 'thread' | 'process' | 'remote' {
+    return this.init.shardHost ?? 'thread'
+  }
+
+  private get tcp (): boolean {
+    return this.shardHost !== 'thread' || this.init.gateway === 'tcp'
+  }
+
+  /** The OS process id of shard `index` when it runs as a child process (`shardHost: 'process'`). */
+  shardPid (index: number): number | undefined {
+    return this.handles[index]?.link.pid
+  }
+
+  /** Starts the shards (threads, processes, or waits for remote ones to join), then every peer in them. */
   async start (): Promise<void> {
-    this.spawn()
+    if (this.shardHost === 'remote') {
+      await this.acceptRemote()
+    } else {
+      this.spawn()
+    }
+
+    await Promise.all(this.handles.map(async h => { await this.syncClock(h) }))
     const statuses = await Promise.allSettled(this.handles.map(async h => h.call('start')))
     statuses.forEach((s, i) => {
       if (s.status === 'fulfilled') {
@@ -169,10 +231,108 @@ export class ShardedSimulation {
     })
   }
 
+  /**
+   * Estimates a shard's clock offset from the quickest of a few round trips
+   * (as NTP does), so that events of shards on other machines land on the
+   * coordinator's one timeline.
+   */
+  private async syncClock (h: ShardHandle): Promise<void> {
+    let best = Infinity
+
+    for (let i = 0; i < 5 && h.alive; i++) {
+      const t0 = performance.timeOrigin + performance.now()
+      let remote: number
+
+      try {
+        remote = await h.call('clock')
+      } catch {
+        return
+      }
+
+      const t1 = performance.timeOrigin + performance.now()
+
+      if (t1 - t0 < best) {
+        best = t1 - t0
+        h.clockOffset = remote - (t0 + t1) / 2
+      }
+    }
+  }
+
+  private shardInit (i: number): ShardInit {
+    return { plan: this.plan, shard: i, shards: this.shards, gateway: this.tcp ? 'tcp' : 'port' }
+  }
+
+  private attach (handle: ShardHandle): void {
+    this.handles[handle.index] = handle
+    handle.link.onMessage((msg: FromShard) => { this.onMessage(handle, msg) })
+    handle.link.onExit((err) => {
+      if (!this.stopped || handle.alive) {
+        this.shardFailed(handle.index, err ?? new ShardError(handle.index, 'exited'))
+      }
+    })
+  }
+
+  /** Listens on `listen` and waits for `shards` shards to join; each receives the plan and its index. */
+  private async acceptRemote (): Promise<void> {
+    let address: { host: string, port: number }
+
+    try {
+      address = parseHostPort(this.init.listen ?? '', { host: '0.0.0.0', port: DEFAULT_CONTROL_PORT })
+    } catch (err: any) {
+      throw new SimulationConfigError('listen', err.message)
+    }
+
+    const server = createServer()
+    this.server = server
+    server.listen(address.port, address.host)
+    await once(server, 'listening')
+    const bound = server.address() as { address: string, port: number }
+    this.init.onListening?.({ host: bound.address, port: bound.port })
+    const timeoutMs = this.init.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS
+
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new ShardError(this.handles.length, `did not join within ${timeoutMs} ms (${this.handles.length} of ${this.shards} joined at ${bound.address}:${bound.port})`))
+        }, timeoutMs)
+        server.on('connection', (socket) => {
+          socket.on('error', () => {})
+          const link = new SocketLink<FromShard, ToShard>(socket)
+          // until it says `join`, a connection is nobody: bad bytes or silence drop it
+          const hello = setTimeout(() => { socket.destroy() }, 10_000)
+          link.onExit(() => { clearTimeout(hello) })
+          link.onMessage((msg) => {
+            clearTimeout(hello)
+
+            if (msg.op !== 'join' || this.handles.length >= this.shards || this.stopped) {
+              socket.destroy()
+              return
+            }
+
+            const handle = new ShardHandle(this.handles.length, link)
+            handle.host = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1'
+            this.attach(handle)
+            link.send({ op: 'init', data: this.shardInit(handle.index) })
+            this.init.onShardJoined?.(handle.index, `${handle.host}:${socket.remotePort ?? '?'}`)
+
+            if (this.handles.length === this.shards) {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+        })
+      })
+    } finally {
+      // every shard is here (or the run gives up): nobody else may join
+      server.close()
+      this.server = undefined
+    }
+  }
+
   private spawn (): void {
     const ports = Array.from({ length: this.shards }, () => [] as ShardWorkerData['ports'])
 
-    for (let i = 0; i < this.shards && this.init.gateway !== 'tcp'; i++) {
+    for (let i = 0; i < this.shards && !this.tcp; i++) {
       for (let j = i + 1; j < this.shards; j++) {
         const { port1, port2 } = new MessageChannel()
         ports[i].push({ peer: j, port: port1 })
@@ -183,25 +343,24 @@ export class ShardedSimulation {
     const url = new URL('./worker.js', import.meta.url)
 
     for (let i = 0; i < this.shards; i++) {
-      const tcp = this.init.gateway === 'tcp'
-      const data: ShardWorkerData = { plan: this.plan, shard: i, shards: this.shards, ports: tcp ? [] : ports[i], gateway: tcp ? 'tcp' : 'port' }
-      let worker: Worker
+      let link: Link
 
-      try {
-        worker = new Worker(url, { workerData: data, transferList: tcp ? [] : ports[i].map(p => p.port) })
-      } catch (err: any) {
-        throw new SimulationConfigError('shards', `cannot hand the simulation to a worker (every option must be plain data): ${describe(err)}`)
+      if (this.shardHost === 'process') {
+        // 'advanced': the same structured clone as threads (typed arrays, Maps), not JSON
+        const child = fork(fileURLToPath(url), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+        link = new ProcessLink<FromShard, ToShard>(child)
+        link.send({ op: 'init', data: this.shardInit(i) })
+      } else {
+        const data: ShardWorkerData = { ...this.shardInit(i), ports: this.tcp ? [] : ports[i] }
+
+        try {
+          link = new WorkerLink<FromShard, ToShard>(new Worker(url, { workerData: data, transferList: this.tcp ? [] : ports[i].map(p => p.port) }))
+        } catch (err: any) {
+          throw new SimulationConfigError('shards', `cannot hand the simulation to a worker (every option must be plain data): ${describe(err)}`)
+        }
       }
 
-      const handle = new ShardHandle(i, worker)
-      this.handles.push(handle)
-      worker.on('message', (msg: FromShard) => { this.onMessage(handle, msg) })
-      worker.on('error', (err) => { this.shardFailed(i, err) })
-      worker.on('exit', (code) => {
-        if (!this.stopped || handle.alive) {
-          this.shardFailed(i, new ShardError(i, `worker exited with code ${code}`))
-        }
-      })
+      this.attach(new ShardHandle(i, link))
     }
   }
 
@@ -219,15 +378,15 @@ export class ShardedSimulation {
         break
       }
       case 'event': {
-        // re-based on this log's start: every shard shares the machine's clock
-        const t = msg.abs - (performance.timeOrigin + performance.now()) + this.events.now()
+        // re-based on this log's start, through the shard's clock offset: one timeline
+        const t = msg.abs - handle.clockOffset - (performance.timeOrigin + performance.now()) + this.events.now()
         this.events.insert({ ...msg.event, t: round(t) })
         break
       }
       case 'listening':
-        this.gatewayPorts[handle.index] = msg.port
-        if (this.gatewayPorts.filter(p => p != null).length === this.shards) {
-          for (const h of this.handles) h.worker.postMessage({ op: 'mesh', ports: this.gatewayPorts } satisfies ToShard)
+        this.gatewayAddresses[handle.index] = { host: msg.host ?? handle.host, port: msg.port }
+        if (this.gatewayAddresses.filter(p => p != null).length === this.shards) {
+          for (const h of this.handles) h.link.send({ op: 'mesh', addresses: this.gatewayAddresses })
         }
         break
       case 'progress':
@@ -504,16 +663,18 @@ export class ShardedSimulation {
       if (p.state === 'running') p.state = 'stopped'
     }
 
+    this.server?.close()
     await Promise.allSettled(this.handles.map(async h => {
       h.alive = false
-      await h.worker.terminate()
+      await h.link.close()
     }))
     this.events.record('stopped')
   }
 }
 
 /**
- * Places peers, starts them in `shards` worker threads and (unless
+ * Places peers, starts them in `shards` worker threads (or child processes,
+ * or remote shards that join, see `shardHost`) and (unless
  * `connect: false`) wires them. Every option must be plain data (workers
  * cannot receive functions): the latency model is described as in a
  * scenario, services by a {@link ServicesModule}.
