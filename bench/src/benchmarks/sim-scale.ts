@@ -119,7 +119,6 @@ function memoryNow (): { rss: number, heap: number } {
   return { rss: m.rss, heap: m.heapUsed }
 }
 
-/** One full-stack simulation of `job.peers` peers, in this process. */
 /**
  * Stock libp2p settings on the simulated network (same latency, wiring and
  * dial pool), to isolate what the harness's configuration buys.
@@ -155,11 +154,8 @@ async function measureSharded (job: Job): Promise<Measurement> {
   try {
     await sim.start()
     const t1 = performance.now()
-    let capped = false
-    const report = await Promise.race([
-      sim.connect(),
-      new Promise<undefined>(resolve => setTimeout(() => { capped = true; resolve(undefined) }, job.capS * 1000).unref())
-    ])
+    const report = await connectWithin(sim, job.capS)
+    const capped = report == null
     const t2 = performance.now()
     // workers share this process: its RSS covers every shard
     const after = memoryNow()
@@ -191,6 +187,20 @@ async function measureSharded (job: Job): Promise<Measurement> {
   }
 }
 
+/** Runs the simulation's wiring plan; undefined when it is not done within `capS` seconds. */
+async function connectWithin<R> (sim: { connect(): Promise<R> }, capS: number): Promise<R | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([
+      sim.connect(),
+      new Promise<undefined>(resolve => { timer = setTimeout(resolve, capS * 1000, undefined) })
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** One full-stack simulation of `job.peers` peers, in this process (or in shards, see measureSharded). */
 async function measureSim (job: Job): Promise<Measurement> {
   if (job.shards > 1) {
     return measureSharded(job)
@@ -217,11 +227,8 @@ async function measureSim (job: Job): Promise<Measurement> {
   try {
     await sim.start()
     const t1 = performance.now()
-    let capped = false
-    const report = await Promise.race([
-      sim.connect(),
-      new Promise<undefined>(resolve => setTimeout(() => { capped = true; resolve(undefined) }, job.capS * 1000).unref())
-    ])
+    const report = await connectWithin(sim, job.capS)
+    const capped = report == null
     const t2 = performance.now()
 
     if (report == null || capped) {
