@@ -11,7 +11,7 @@ import { MemoryDatastore } from 'datastore-core'
 import { functionExecutor } from '../src/index.js'
 import { ArraySink, connect, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
 import type { WorkNode } from './helpers.js'
-import type { JobSpec, WorkProgress } from '../src/index.js'
+import type { JobSpec, WorkFrame, WorkProgress } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
@@ -348,7 +348,8 @@ describe('work protocol over TCP', function () {
       assert.equal(frame.body.code, 'wrong-peer')
     })
 
-    it('refuses a second assignment of the same quote (QuoteReusedError)', async () => {
+    /** Signs another assignment of the same quote, with `input`, sends it and returns the provider's answer. */
+    async function assignQuoteAgain (input: string): Promise<WorkFrame> {
       const now = Date.now()
       const again = await signRecord(AssignmentType, {
         version: RECORD_VERSION,
@@ -357,14 +358,18 @@ describe('work protocol over TCP', function () {
         provider: provider.peerId.toMultihash().bytes,
         quote: quote.bytes,
         maxUnits: 10,
-        inputHash: sha256(enc('b')),
+        inputHash: sha256(enc(input)),
         createdMs: now,
         expiresMs: now + 60_000,
         nonce: newRandomId()
       }, requesterKey)
       const raw = await rawStream(requester, provider)
-      await raw.send({ kind: 'assign', body: { assignment: again.bytes, input: enc('b') } })
-      const frame = await raw.read()
+      await raw.send({ kind: 'assign', body: { assignment: again.bytes, input: enc(input) } })
+      return raw.read()
+    }
+
+    it('refuses a second assignment of the same quote (QuoteReusedError)', async () => {
+      const frame = await assignQuoteAgain('b')
       assert.equal(frame.kind, 'error')
       assert.equal(frame.body.code, 'quote-reused')
     })
@@ -373,22 +378,7 @@ describe('work protocol over TCP', function () {
       // a second job evicts the first (maxJobs: 1)
       await requester.services.work.run(provider.peerId, SPEC, enc('b'))
       const owed = provider.services.work.book.owed(requester.peerId)
-      const now = Date.now()
-      const again = await signRecord(AssignmentType, {
-        version: RECORD_VERSION,
-        jobId: quote.value.jobId,
-        requester: requester.peerId.toMultihash().bytes,
-        provider: provider.peerId.toMultihash().bytes,
-        quote: quote.bytes,
-        maxUnits: 10,
-        inputHash: sha256(enc('c')),
-        createdMs: now,
-        expiresMs: now + 60_000,
-        nonce: newRandomId()
-      }, requesterKey)
-      const raw = await rawStream(requester, provider)
-      await raw.send({ kind: 'assign', body: { assignment: again.bytes, input: enc('c') } })
-      const frame = await raw.read()
+      const frame = await assignQuoteAgain('c')
       assert.equal(frame.kind, 'error')
       assert.equal(frame.body.code, 'quote-reused')
       assert.equal(provider.services.work.book.owed(requester.peerId), owed)
