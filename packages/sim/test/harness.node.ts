@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { createSimulation, Simulation, geographicLatency, runScenario, summarize } from '../src/index.js'
 import type { LatencyModel, Scenario, Site } from '../src/index.js'
 import type { Startable } from '@libp2p/interface'
+import { assertNearOracle } from './fixtures/four-cities.js'
 
 /** Four cities with a clean RTT table, so measured RTTs can be compared with the oracle exactly. */
 function fourCities (): LatencyModel {
@@ -67,7 +68,7 @@ describe('simulation harness', function () {
       assert.equal(result.error, undefined)
       assert.equal(result.oracleMs, sim.rtt(a, b))
       // ping reports whole ms; allow the rounding plus a few ms of event-loop delay
-      assert.ok(Math.abs((result.rttMs ?? NaN) - result.oracleMs) <= Math.max(4, 0.05 * result.oracleMs), `ping ${a}->${b}: ${result.rttMs} ms vs oracle ${result.oracleMs} ms`)
+      assertNearOracle(result, `ping ${a}->${b}`)
     }
 
     const victim = sim.peers.find(p => !p.bootstrap && (p.node?.getConnections().length ?? 0) > 0)

@@ -1,43 +1,26 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createShardedSimulation, SocketLink, InvalidControlFrameError } from '../src/index.js'
+import { assertNearOracle, quietWorld, writeEdges } from './fixtures/four-cities.js'
+import type { EdgeFile } from './fixtures/four-cities.js'
 import type { ShardedSimulation } from '../src/index.js'
 import type { ChildProcess } from 'node:child_process'
 import type { Server, Socket } from 'node:net'
 
-/** Four cities as a measured edge list, which every shard process loads from the same path. */
-const EDGES = `a,b,rtt_ms
-Paris,Berlin,14
-Paris,New York,76
-Paris,Tokyo,220
-Berlin,New York,88
-Berlin,Tokyo,230
-New York,Tokyo,160
-`
-
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url))
-
-function closeTo (rttMs: number | undefined, oracleMs: number): boolean {
-  return Math.abs((rttMs ?? NaN) - oracleMs) <= Math.max(4, 0.05 * oracleMs)
-}
 
 describe('sharded simulation across OS processes', function () {
   this.timeout(90_000)
   let sim: ShardedSimulation | undefined
-  let dir: string | undefined
+  let edgeFile: EdgeFile | undefined
   let children: ChildProcess[] = []
 
   async function edges (): Promise<string> {
-    dir = await mkdtemp(join(tmpdir(), 'shoal-sim-proc-'))
-    const path = join(dir, 'edges.csv')
-    await writeFile(path, EDGES)
-    return path
+    edgeFile = await writeEdges('shoal-sim-proc-')
+    return edgeFile.path
   }
 
   afterEach(async () => {
@@ -51,25 +34,18 @@ describe('sharded simulation across OS processes', function () {
       }
     }))
     children = []
-    if (dir != null) await rm(dir, { recursive: true, force: true })
-    dir = undefined
+    await edgeFile?.remove()
+    edgeFile = undefined
   })
 
   it('runs two shards as child processes, pings across them, and survives a shard process killed with SIGKILL', async () => {
     const path = await edges()
     const peers = 8
-    const placement = Array.from({ length: peers }, (_, i) => i % 4)
 
     sim = await createShardedSimulation({
-      peers,
+      ...quietWorld(path, peers),
       shards: 2,
-      shardHost: 'process',
-      latency: { model: 'measured', path },
-      placement,
-      links: { loss: 0, jitter: { floorMs: 0, fraction: 0 } },
-      seed: 5,
-      connect: { bootstrap: 2, degree: 2 },
-      dhtStartDelayMs: 600_000
+      shardHost: 'process'
     })
 
     assert.equal(sim.shardHost, 'process')
@@ -84,7 +60,7 @@ describe('sharded simulation across OS processes', function () {
     await sim.ping(1, 7)
     const result = await sim.ping(1, 7)
     assert.equal(result.error, undefined)
-    assert.ok(closeTo(result.rttMs, result.oracleMs), `ping: ${result.rttMs} ms vs oracle ${result.oracleMs} ms`)
+    assertNearOracle(result)
     const stats = await sim.stats()
     assert.equal(stats.length, 2)
     assert.ok(stats.every(s => s.gatewayFramesSent > 0 && s.gatewayInvalidFrames === 0))
@@ -116,11 +92,10 @@ describe('sharded simulation across OS processes', function () {
   it('runs a remote coordinator with two `shoal-sim shard --join` processes on 127.0.0.1', async () => {
     const path = await edges()
     const peers = 8
-    const placement = Array.from({ length: peers }, (_, i) => i % 4)
     const joined: number[] = []
 
     sim = await createShardedSimulation({
-      peers,
+      ...quietWorld(path, peers),
       shards: 2,
       shardHost: 'remote',
       listen: '127.0.0.1:0',
@@ -132,13 +107,7 @@ describe('sharded simulation across OS processes', function () {
           children.push(child)
         }
       },
-      onShardJoined: (shard) => { joined.push(shard) },
-      latency: { model: 'measured', path },
-      placement,
-      links: { loss: 0, jitter: { floorMs: 0, fraction: 0 } },
-      seed: 5,
-      connect: { bootstrap: 2, degree: 2 },
-      dhtStartDelayMs: 600_000
+      onShardJoined: (shard) => { joined.push(shard) }
     })
 
     assert.deepEqual(joined, [0, 1])
@@ -148,10 +117,10 @@ describe('sharded simulation across OS processes', function () {
     await sim.ping(1, 7)
     const result = await sim.ping(1, 7)
     assert.equal(result.error, undefined)
-    assert.ok(closeTo(result.rttMs, result.oracleMs), `ping: ${result.rttMs} ms vs oracle ${result.oracleMs} ms`)
+    assertNearOracle(result)
     const back = await sim.ping(6, 0)
     assert.equal(back.error, undefined)
-    assert.ok(closeTo(back.rttMs, back.oracleMs), `ping: ${back.rttMs} ms vs oracle ${back.oracleMs} ms`)
+    assertNearOracle(back)
 
     // stopping the run ends the shard processes
     const exits = children.map(async c => once(c, 'exit'))

@@ -1,37 +1,25 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createShardedSimulation, runScenario } from '../src/index.js'
+import { assertNearOracle, quietWorld, writeEdges } from './fixtures/four-cities.js'
+import type { EdgeFile } from './fixtures/four-cities.js'
 import type { ShardedSimulation } from '../src/index.js'
-
-/** The harness test's four cities, as a measured edge list a worker can load. */
-const EDGES = `a,b,rtt_ms
-Paris,Berlin,14
-Paris,New York,76
-Paris,Tokyo,220
-Berlin,New York,88
-Berlin,Tokyo,230
-New York,Tokyo,160
-`
 
 describe('sharded simulation (2 worker threads)', function () {
   this.timeout(120_000)
   let sim: ShardedSimulation | undefined
-  let dir: string | undefined
+  let edgeFile: EdgeFile | undefined
 
   afterEach(async () => {
     await sim?.stop()
     sim = undefined
-    if (dir != null) await rm(dir, { recursive: true, force: true })
-    dir = undefined
+    await edgeFile?.remove()
+    edgeFile = undefined
   })
 
   it('connects, pings and looks up across shards, cuts cross-shard links and survives a crash', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'shoal-sim-shard-'))
-    const path = join(dir, 'edges.csv')
-    await writeFile(path, EDGES)
+    edgeFile = await writeEdges('shoal-sim-shard-')
+    const { path } = edgeFile
     const peers = 16
     // site i % 4: Paris, Berlin, New York, Tokyo (the order of the edge list)
     const placement = Array.from({ length: peers }, (_, i) => i % 4)
@@ -71,7 +59,7 @@ describe('sharded simulation (2 worker threads)', function () {
       const result = await sim.ping(a, b)
       assert.equal(result.error, undefined)
       assert.equal(result.oracleMs, sim.rtt(a, b))
-      assert.ok(Math.abs((result.rttMs ?? NaN) - result.oracleMs) <= Math.max(4, 0.05 * result.oracleMs), `ping ${a}->${b}: ${result.rttMs} ms vs oracle ${result.oracleMs} ms`)
+      assertNearOracle(result, `ping ${a}->${b}`)
     }
 
     // a kad-dht lookup from a shard-0 peer for a shard-1 peer
@@ -109,23 +97,10 @@ describe('sharded simulation (2 worker threads)', function () {
   })
 
   it('runs shards joined by TCP gateways on 127.0.0.1 with the same RTTs', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'shoal-sim-shard-'))
-    const path = join(dir, 'edges.csv')
-    await writeFile(path, EDGES)
+    edgeFile = await writeEdges('shoal-sim-shard-')
+    const { path } = edgeFile
     const peers = 8
-    const placement = Array.from({ length: peers }, (_, i) => i % 4)
-
-    sim = await createShardedSimulation({
-      peers,
-      shards: 2,
-      gateway: 'tcp',
-      latency: { model: 'measured', path },
-      placement,
-      links: { loss: 0, jitter: { floorMs: 0, fraction: 0 } },
-      seed: 5,
-      connect: { bootstrap: 2, degree: 2 },
-      dhtStartDelayMs: 600_000
-    })
+    sim = await createShardedSimulation({ ...quietWorld(path, peers), shards: 2, gateway: 'tcp' })
 
     assert.equal(sim.running().length, peers)
     assert.equal(sim.events.ofType('wired')[0].failed, 0)
@@ -134,15 +109,14 @@ describe('sharded simulation (2 worker threads)', function () {
     await sim.ping(1, 7)
     const result = await sim.ping(1, 7)
     assert.equal(result.error, undefined)
-    assert.ok(Math.abs((result.rttMs ?? NaN) - result.oracleMs) <= Math.max(4, 0.05 * result.oracleMs), `ping: ${result.rttMs} ms vs oracle ${result.oracleMs} ms`)
+    assertNearOracle(result)
     const stats = await sim.stats()
     assert.ok(stats.every(s => s.gatewayFramesSent > 0 && s.gatewayInvalidFrames === 0))
   })
 
   it('builds services in the workers from a module, and reports peers that fail to start', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'shoal-sim-shard-'))
-    const path = join(dir, 'edges.csv')
-    await writeFile(path, EDGES)
+    edgeFile = await writeEdges('shoal-sim-shard-')
+    const { path } = edgeFile
     const roles = ['ok', 'ok', 'ok', 'bad', 'ok', 'ok', 'bad', 'ok']
 
     sim = await createShardedSimulation({
