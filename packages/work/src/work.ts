@@ -426,8 +426,8 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   private readonly issued = new Map<string, IssuedQuote>()
   /** requester: our jobs by job id (hex) */
   private readonly ownJobs = new Map<string, SignedRecord<JobAnnouncement> | JobAnnouncement>()
-  /** requester: assignments made, by quote id (hex), so a resend reuses the same one */
-  private readonly assignments = new Map<string, SignedRecord<Assignment>>()
+  /** requester: assignments made (or being signed), by quote id (hex), so a resend reuses the same one */
+  private readonly assignments = new Map<string, Promise<SignedRecord<Assignment>>>()
   /** requester: quotes offered for our jobs in the open market, by job id (hex) */
   private readonly offers = new Map<string, Array<SignedRecord<Quote>>>()
   /** requester: idle work streams by peer, reused by the next job */
@@ -979,10 +979,17 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
 
   private async assignmentFor (quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions, job?: JobAnnouncement): Promise<SignedRecord<Assignment>> {
     const key = hex(quote.id)
-    const existing = this.assignments.get(key)
-    if (existing != null) {
-      return existing
+    let assignment = this.assignments.get(key)
+    if (assignment == null) {
+      // remembered before it is signed: two sends of one quote at once must carry one assignment
+      assignment = this.signAssignment(quote, input, options, job)
+      this.remember(this.assignments, key, assignment, this.maxJobs)
+      assignment.catch(() => { this.assignments.delete(key) })
     }
+    return assignment
+  }
+
+  private async signAssignment (quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions, job?: JobAnnouncement): Promise<SignedRecord<Assignment>> {
     const q = quote.value
     const perUnit = q.price?.perUnit ?? 0
     const own = this.ownJobs.get(hex(q.jobId))
@@ -990,7 +997,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     let maxUnits = options.maxUnits ?? (budget != null && perUnit > 0 ? Math.floor(budget / perUnit) : Math.max(1, q.estUnits))
     maxUnits = Math.max(1, maxUnits)
     const now = Math.floor(this.now())
-    const assignment = await signRecord(AssignmentType, {
+    return signRecord(AssignmentType, {
       version: RECORD_VERSION,
       jobId: q.jobId,
       requester: this.selfBytes,
@@ -1002,8 +1009,6 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       expiresMs: now + this.assignmentTtl,
       nonce: newRandomId()
     }, this.components.privateKey)
-    this.remember(this.assignments, key, assignment, this.maxJobs)
-    return assignment
   }
 
   /** Tell the node's router (if it has one) how a provider did. */
