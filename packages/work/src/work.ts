@@ -1115,14 +1115,19 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     return quote
   }
 
+  /**
+   * Forget quotes from the oldest while the record is full or they have
+   * expired. Quotes are issued in (nearly) expiry order, so the walk stops
+   * at the first one still wanted: walking the whole record on every quote
+   * once it was full cost more than signing the quote.
+   */
   private pruneIssued (now: number): void {
-    if (this.issued.size < this.maxJobs * 4) {
-      return
-    }
+    const max = this.maxJobs * 4
     for (const [key, q] of this.issued) {
-      if (q.expiresMs < now || this.issued.size >= this.maxJobs * 4) {
-        this.issued.delete(key)
+      if (q.expiresMs >= now && this.issued.size < max) {
+        break
       }
+      this.issued.delete(key)
     }
   }
 

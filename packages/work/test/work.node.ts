@@ -397,6 +397,23 @@ describe('work protocol over TCP', function () {
     })
   })
 
+  it('still accepts an assignment of a quote its record of issued quotes has let go (checked in full)', async () => {
+    // maxJobs 1: the provider keeps its 4 newest quotes, each prune stopping at the first one it keeps
+    const provider = await node({ price: PRICE, executor: upper, maxJobs: 1 })
+    const requester = await node()
+    await connect(requester, provider)
+    const job = await requester.services.work.createJob(SPEC)
+    const quotes: Array<SignedRecord<Quote>> = []
+    for (let i = 0; i < 7; i++) {
+      quotes.push(await requester.services.work.requestQuote(provider.peerId, job))
+    }
+    const oldest = await requester.services.work.assign(quotes[0], enc('first'))
+    assert.equal(dec(oldest.output), 'FIRST')
+    const newest = await requester.services.work.assign(quotes[6], enc('last'))
+    assert.equal(dec(newest.output), 'LAST')
+    assert.equal(newest.acknowledged, true)
+  })
+
   it('remembers used quotes until they expire, and refuses work rather than forget an unexpired one (ProviderBusyError)', async () => {
     let clock = Date.now()
     const now = (): number => clock
