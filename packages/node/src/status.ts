@@ -1,6 +1,7 @@
 import { peerIdFromBytes } from '@shoal/records'
 import { STATUS_RECENT_RECEIPTS } from './constants.js'
 import { nodeConfig } from './node.js'
+import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import type { ShoalNode } from './node.js'
 import type { StoredReceipt } from '@shoal/receipts'
 
@@ -60,7 +61,7 @@ export interface NodeStatus {
 
 /** Lowercase hex of some bytes. */
 export function toHex (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+  return uint8ArrayToString(bytes, 'base16')
 }
 
 function peerString (bytes: Uint8Array): string {

@@ -6,6 +6,7 @@
 
 import { createPrivateKey, hash, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
 import { publicKeyFromProtobuf, publicKeyFromRaw, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import * as varint from 'uint8-varint'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { InvalidSignatureError, MalformedRecordError, RecordTooLargeError, WrongRecordTypeError } from './errors.js'
 import { Envelope } from './pb/records.js'
@@ -88,29 +89,10 @@ function ed25519PrivateKeyObject (key: PrivateKey): KeyObject {
   return obj
 }
 
-function varintLength (n: number): number {
-  let len = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 128)
-    len++
-  }
-  return len
-}
-
+/** Write `n` as a varint at `offset`; returns the offset after it. */
 function writeVarint (buf: Uint8Array, offset: number, n: number): number {
-  while (n >= 0x80) {
-    buf[offset++] = (n & 0x7f) | 0x80
-    n = Math.floor(n / 128)
-  }
-  buf[offset++] = n
-  return offset
-}
-
-/** Encode an unsigned integer as a varint (multicodec codes, lengths). */
-export function encodeVarint (n: number): Uint8Array {
-  const buf = new Uint8Array(varintLength(n))
-  writeVarint(buf, 0, n)
-  return buf
+  varint.encode(n, buf, offset)
+  return offset + varint.encodingLength(n)
 }
 
 const domainBytesCache = new Map<string, Uint8Array>()
@@ -130,9 +112,9 @@ function domainBytes (domain: string): Uint8Array {
  */
 export function signingPayload (domain: string, payloadType: Uint8Array, payload: Uint8Array): Uint8Array {
   const d = domainBytes(domain)
-  const size = varintLength(d.byteLength) + d.byteLength +
-    varintLength(payloadType.byteLength) + payloadType.byteLength +
-    varintLength(payload.byteLength) + payload.byteLength
+  const size = varint.encodingLength(d.byteLength) + d.byteLength +
+    varint.encodingLength(payloadType.byteLength) + payloadType.byteLength +
+    varint.encodingLength(payload.byteLength) + payload.byteLength
   const out = new Uint8Array(size)
   let offset = writeVarint(out, 0, d.byteLength)
   out.set(d, offset)

@@ -3,12 +3,12 @@
  * payload type, size limit, codec, author field and value checks.
  */
 
+import * as varint from 'uint8-varint'
 import {
   DOMAIN, MAX_ADDR_LENGTH, MAX_ADDRS, MAX_CAPABILITY_TTL_MS, MAX_CAPTURE_DURATION_MS, MAX_COORDINATE_DIMENSIONS,
   MAX_COORDINATE_ERROR, MAX_COORDINATE_MS, MAX_GPUS, MAX_JOB_TTL_MS, MAX_QUOTE_TTL_MS, MAX_SIZE, MAX_TEXT_LENGTH, PAYLOAD_CODE,
   RANDOM_ID_LENGTH, RECORD_ID_LENGTH, RECORD_VERSION
 } from './constants.js'
-import { encodeVarint } from './envelope.js'
 import { InvalidFieldError } from './errors.js'
 import {
   Assignment, CapabilityRecord, CaptureAttestation, JobAnnouncement, JobKind, JobWithdrawal, PaymentVoucher, Quote,
@@ -96,7 +96,7 @@ function define<T> (name: RecordTypeName, codec: PayloadCodec<T>, rest: Omit<Rec
   return Object.freeze({
     name,
     domain: DOMAIN[name],
-    payloadType: encodeVarint(PAYLOAD_CODE[name]),
+    payloadType: varint.encode(PAYLOAD_CODE[name]),
     maxSize: MAX_SIZE[name],
     codec,
     ...rest
