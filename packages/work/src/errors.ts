@@ -99,3 +99,6 @@ export function errorFromFailure (code: string, message: string): WorkError {
   const text = `remote: ${message}`
   return cls != null ? new cls(text) : new WorkError(text, code)
 }
+
+/** A payment entry saved by an earlier run does not decode; it is skipped, never trusted. */
+export class CorruptLedgerError extends define('CorruptLedgerError', FAILURE_CODE.internal, 'Saved payment state is corrupt') {}

@@ -4,12 +4,14 @@
  * payment channel: the last voucher is all a chain would need to settle.
  */
 
-import { PaymentVoucherType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
+import { PaymentVoucherType, RECORD_VERSION, newRandomId, openRecord, signRecord } from '@shoal/records'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { InvalidVoucherError, VoucherAmountError, VoucherNonceError } from './errors.js'
+import { CorruptLedgerError, InvalidVoucherError, VoucherAmountError, VoucherNonceError } from './errors.js'
+import { CHARGES_PREFIX, LedgerWriter, PAYEE_VOUCHERS_PREFIX, PAYER_LANES_PREFIX, decodeCharge, decodePayerLane, encodeCharge, encodePayerLane, ledgerKey } from './ledger.js'
 import { MAX_LANES_PER_PAYER } from './constants.js'
 import { equal } from './utils.js'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
 import type { PaymentVoucher, SignedRecord } from '@shoal/records'
 
 /** The payer's state of one lane. */
@@ -21,17 +23,51 @@ export interface PayerLane {
   cumulative: number
 }
 
-/** The payer side: one lane per (payee, currency), vouchers issued in order. */
+/** What went wrong loading saved payment state: entries skipped, with why. */
+export interface LedgerLoad {
+  loaded: number
+  skipped: Array<{ key: string, error: Error }>
+}
+
+/**
+ * The payer side: one lane per (payee, currency), vouchers issued in order.
+ * With a datastore, a lane's nonce and total are saved before a voucher
+ * carrying them is signed, and `load()` picks the lanes up after a restart.
+ */
 export class VoucherLanes {
   private readonly key: PrivateKey
   private readonly payer: Uint8Array
   private readonly lanes = new Map<string, PayerLane>()
   private readonly now: () => number
+  private readonly writer?: LedgerWriter
 
-  constructor (key: PrivateKey, payer: PeerId, now: () => number = Date.now) {
+  constructor (key: PrivateKey, payer: PeerId, now: () => number = Date.now, datastore?: Datastore) {
     this.key = key
     this.payer = payer.toMultihash().bytes
     this.now = now
+    this.writer = datastore == null ? undefined : new LedgerWriter(datastore)
+  }
+
+  /** Take up the lanes an earlier run saved; malformed entries are skipped. */
+  async load (options?: AbortOptions): Promise<LedgerLoad> {
+    const result: LedgerLoad = { loaded: 0, skipped: [] }
+    for await (const { key, value } of this.writer?.entries(PAYER_LANES_PREFIX, options) ?? []) {
+      try {
+        const saved = decodePayerLane(value)
+        const id = `${saved.payee}/${saved.currency}`
+        if (ledgerKey(PAYER_LANES_PREFIX, saved.payee, saved.currency).toString() !== key.toString()) {
+          throw new CorruptLedgerError('saved lane is under another key')
+        }
+        const current = this.lanes.get(id)
+        if (current == null || current.nonce < saved.nonce) {
+          this.lanes.set(id, { ...saved })
+        }
+        result.loaded++
+      } catch (err: any) {
+        result.skipped.push({ key: key.toString(), error: err })
+      }
+    }
+    return result
   }
 
   /** The lane to `payee` in `currency`, made on first use. */
@@ -56,13 +92,16 @@ export class VoucherLanes {
     const lane = this.lane(payee, currency)
     lane.nonce++
     lane.cumulative += amount
+    const { nonce, cumulative } = lane
+    // saved before the voucher exists: after a crash the lane never goes back to a nonce or total already signed
+    await this.writer?.write(ledgerKey(PAYER_LANES_PREFIX, lane.payee, currency), () => encodePayerLane(lane))
     return signRecord(PaymentVoucherType, {
       version: RECORD_VERSION,
       lane: lane.lane,
       payer: this.payer,
       payee: payee.toMultihash().bytes,
-      nonce: lane.nonce,
-      cumulative: lane.cumulative,
+      nonce,
+      cumulative,
       currency,
       jobId: jobId ?? new Uint8Array(),
       createdMs: Math.max(1, Math.floor(this.now()))
@@ -94,14 +133,73 @@ interface Account {
 
 /**
  * The payee side: accepts only vouchers that move a lane forward (higher
- * nonce, no lower total) and tracks what each payer owes.
+ * nonce, no lower total) and tracks what each payer owes. With a datastore,
+ * `save()` keeps each lane's latest voucher and `saveCharge()` each payer's
+ * charges, and `load()` takes them up after a restart.
  */
 export class VoucherBook {
   private readonly payee: Uint8Array
   private readonly accounts = new Map<string, Account>()
+  private readonly writer?: LedgerWriter
 
-  constructor (payee: PeerId) {
+  constructor (payee: PeerId, datastore?: Datastore) {
     this.payee = payee.toMultihash().bytes
+    this.writer = datastore == null ? undefined : new LedgerWriter(datastore)
+  }
+
+  /**
+   * Take up what an earlier run saved: every saved voucher is verified again
+   * (a malformed or forged one is skipped), and the charges are restored.
+   */
+  async load (options?: AbortOptions): Promise<LedgerLoad> {
+    const result: LedgerLoad = { loaded: 0, skipped: [] }
+    for await (const { key, value } of this.writer?.entries(PAYEE_VOUCHERS_PREFIX, options) ?? []) {
+      try {
+        let voucher: SignedRecord<PaymentVoucher>
+        try {
+          voucher = await openRecord(PaymentVoucherType, value, { ignoreTime: true })
+        } catch (err: any) {
+          throw new CorruptLedgerError(`saved voucher does not open: ${err?.message ?? err}`, { cause: err })
+        }
+        if (ledgerKey(PAYEE_VOUCHERS_PREFIX, voucher.signer.toString(), uint8ArrayToString(voucher.value.lane, 'base64')).toString() !== key.toString()) {
+          throw new CorruptLedgerError('saved voucher is under another key')
+        }
+        const held = this.accounts.get(voucher.signer.toString())?.lanes.get(uint8ArrayToString(voucher.value.lane, 'base64'))
+        if (held == null || held.nonce < voucher.value.nonce) {
+          this.accept(voucher)
+        }
+        result.loaded++
+      } catch (err: any) {
+        result.skipped.push({ key: key.toString(), error: err })
+      }
+    }
+    for await (const { key, value } of this.writer?.entries(CHARGES_PREFIX, options) ?? []) {
+      try {
+        const saved = decodeCharge(value)
+        if (ledgerKey(CHARGES_PREFIX, saved.payer, saved.currency).toString() !== key.toString()) {
+          throw new CorruptLedgerError('saved charge is under another key')
+        }
+        const owed = this.account(saved.payer).owed
+        owed.set(saved.currency, Math.max(owed.get(saved.currency) ?? 0, saved.owed))
+        result.loaded++
+      } catch (err: any) {
+        result.skipped.push({ key: key.toString(), error: err })
+      }
+    }
+    return result
+  }
+
+  /** Save `lane`'s latest voucher (a no-op without a datastore); resolves once it is saved. */
+  async save (lane: PayeeLane, options?: AbortOptions): Promise<void> {
+    const held = this.accounts.get(lane.payer)?.lanes
+    const laneKey = uint8ArrayToString(lane.lane, 'base64')
+    await this.writer?.write(ledgerKey(PAYEE_VOUCHERS_PREFIX, lane.payer, laneKey), () => held?.get(laneKey)?.voucher ?? lane.voucher, options)
+  }
+
+  /** Save what `payer` was charged in `currency` (a no-op without a datastore); resolves once it is saved. */
+  async saveCharge (payer: PeerId | string, currency: string, options?: AbortOptions): Promise<void> {
+    const id = payer.toString()
+    await this.writer?.write(ledgerKey(CHARGES_PREFIX, id, currency), () => encodeCharge({ payer: id, currency, owed: this.owed(id, currency) }), options)
   }
 
   private account (payer: string): Account {

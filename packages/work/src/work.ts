@@ -24,6 +24,7 @@ import type { Executor, ExecutorProgress, ExecutorResult } from './executor.js'
 import type { WorkFrame } from './messages.js'
 import type { PayeeLane } from './vouchers.js'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { AttemptRecord, TrustEvent } from '@shoal/router'
 import type {
@@ -206,6 +207,8 @@ export interface WorkComponents {
   connectionManager: ConnectionManager
   logger: ComponentLogger
   receipts?: ReceiptSink
+  /** where payment state survives restarts: the payer's lanes, the payee's latest vouchers and charges */
+  datastore?: Datastore
   /** the node's router, told how each provider did so failed ones lose its trust */
   router?: OutcomeSink
 }
@@ -484,12 +487,18 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     // the provider drops a stream idle for stepTimeout; stop reusing ours well before that
     this.idleStreamTimeout = this.stepTimeout / 2
     this.selfBytes = components.peerId.toMultihash().bytes
-    this.book = new VoucherBook(components.peerId)
-    this.lanes = new VoucherLanes(components.privateKey, components.peerId, this.now)
+    this.book = new VoucherBook(components.peerId, components.datastore)
+    this.lanes = new VoucherLanes(components.privateKey, components.peerId, this.now, components.datastore)
     this.handleStream = this.handleStream.bind(this)
   }
 
   async start (): Promise<void> {
+    // payment state of earlier runs first: a voucher accepted before a restart still counts
+    for (const loaded of [await this.lanes.load(), await this.book.load()]) {
+      for (const { key, error } of loaded.skipped) {
+        this.log.error('skipped saved payment entry %s - %e', key, error)
+      }
+    }
     await this.components.registrar.handle(this.protocol, this.handleStream, {
       maxInboundStreams: this.maxInboundStreams,
       maxOutboundStreams: this.maxOutboundStreams,
@@ -1569,7 +1578,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       entry.location = result.location ?? ''
       entry.state = 'done'
       this.book.charge(remote, receipt.value.total, receipt.value.price?.currency ?? '')
-      await this.store(receipt, {})
+      await Promise.all([this.store(receipt, {}), this.book.saveCharge(remote, receipt.value.price?.currency ?? '')])
       this.emit('job:completed', receipt)
     } catch (err: any) {
       entry.state = 'failed'
@@ -1713,6 +1722,8 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       throw new InvalidVoucherError('voucher from another payer than the sender')
     }
     const lane = this.book.accept(voucher, currency)
+    // saved before it is acknowledged: an acknowledged voucher survives a crash
+    await this.book.save(lane)
     this.emit('voucher:accepted', lane)
     return lane
   }

@@ -11,14 +11,16 @@ import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
+import type { Datastore } from 'interface-datastore'
 
 /** A node with the work service. */
 export type WorkNode = Libp2p<{ identify: Identify, ping: Ping, work: Work }>
 
-/** Start a real node on TCP loopback with the work service. */
-export async function createWorkNode (init: WorkInit = {}, privateKey?: PrivateKey): Promise<WorkNode> {
+/** Start a real node on TCP loopback with the work service (and the given datastore, else memory). */
+export async function createWorkNode (init: WorkInit = {}, privateKey?: PrivateKey, datastore?: Datastore): Promise<WorkNode> {
   return createLibp2p({
     privateKey,
+    datastore,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],

@@ -8,6 +8,10 @@ import {
 } from '@shoal/records'
 import { createReceiptStore } from '@shoal/receipts'
 import { MemoryDatastore } from 'datastore-core'
+import { LevelDatastore } from 'datastore-level'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { functionExecutor } from '../src/index.js'
 import { ArraySink, connect, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
 import type { WorkNode } from './helpers.js'
@@ -395,6 +399,58 @@ describe('work protocol over TCP', function () {
       assert.equal(frame.body.code, 'assignment-replayed')
       assert.equal(provider.services.work.book.owed(requester.peerId), owed)
     })
+  })
+
+  it('keeps what a requester paid and owes across restarts of both peers (LevelDB on disk)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shoal-work-ledger-'))
+    const providerKey = await generateKeyPair('Ed25519')
+    const requesterKey = await generateKeyPair('Ed25519')
+    const stores: LevelDatastore[] = []
+    const start = async (): Promise<{ provider: WorkNode, requester: WorkNode }> => {
+      const [p, r] = [new LevelDatastore(join(dir, 'provider')), new LevelDatastore(join(dir, 'requester'))]
+      await Promise.all([p.open(), r.open()])
+      stores.push(p, r)
+      const provider = await node({ price: PRICE, executor: upper }, providerKey, p)
+      const requester = await node({}, requesterKey, r)
+      await connect(requester, provider)
+      return { provider, requester }
+    }
+    const stop = async (...peers: WorkNode[]): Promise<void> => {
+      await Promise.all(peers.map(async peer => peer.stop()))
+      await Promise.all(stores.splice(0).map(async store => store.close()))
+    }
+    try {
+      let { provider, requester } = await start()
+      await requester.services.work.run(provider.peerId, SPEC, enc('one'))
+      await requester.services.work.run(provider.peerId, SPEC, enc('two'))
+      const book = provider.services.work.book
+      const paid = book.paid(requester.peerId, PRICE.currency)
+      const owed = book.owed(requester.peerId, PRICE.currency)
+      assert.ok(paid > 0)
+      assert.equal(paid, owed)
+      const [lane] = book.lanes(requester.peerId)
+      await stop(provider, requester);
+
+      ({ provider, requester } = await start())
+      // the provider still holds the latest voucher and the charges
+      const restored = provider.services.work.book
+      assert.equal(restored.paid(requester.peerId, PRICE.currency), paid)
+      assert.equal(restored.owed(requester.peerId, PRICE.currency), owed)
+      assert.deepEqual(restored.lanes(requester.peerId)[0].voucher, lane.voucher)
+      // the requester goes on paying on its old lane: accepted, no new lane opened
+      const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('three'))
+      assert.equal(outcome.acknowledged, true)
+      const lanes = restored.lanes(requester.peerId)
+      assert.equal(lanes.length, 1)
+      assert.deepEqual(lanes[0].lane, lane.lane)
+      assert.ok(lanes[0].nonce > lane.nonce)
+      assert.equal(restored.paid(requester.peerId, PRICE.currency), restored.owed(requester.peerId, PRICE.currency))
+      assert.equal(restored.owed(requester.peerId, PRICE.currency), owed * 3 / 2)
+      await stop(provider, requester)
+    } finally {
+      await Promise.all(stores.map(async store => store.close().catch(() => {})))
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('still accepts an assignment of a quote its record of issued quotes has let go (checked in full)', async () => {
