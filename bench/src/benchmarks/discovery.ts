@@ -61,14 +61,16 @@
  * `--k N`, `--reveal N` (geohash characters a provider reveals, 5),
  * `--confirm N` (candidates whose RTT a search measures before ranking,
  * discovery's `confirm.candidates`, default 2 k; 0: rank by coordinates
- * only), `--probes P` (probes per candidate, the minimum counts; 3),
+ * only), `--probes P` (ping rounds per candidate, the minimum with the
+ * record stream's and the ping stream opening's times counts; discovery's
+ * default, 1),
  * `--concurrency N`, `--fetch-timeout MS`, `--lookup-timeout MS`
  * (discovery's, 5,000 and 10,000, undilated).
  */
 
 import { existsSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { capabilityKey, discovery, encodeGeohash, estimateRtt } from '@shoal/discovery'
+import { DEFAULT_CONFIRM_PROBES, capabilityKey, discovery, encodeGeohash, estimateRtt } from '@shoal/discovery'
 import { Vivaldi } from '@shoal/router'
 import { createRng, createSimulation, loadLatency, pool } from '@shoal/sim'
 import { progress } from '../options.js'
@@ -467,7 +469,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       fetch_concurrency: fetchConcurrency,
       query_concurrency: concurrency,
       confirm_candidates: confirm ?? 2 * k,
-      confirm_probes: probes ?? 3,
+      confirm_probes: probes ?? DEFAULT_CONFIRM_PROBES,
       time_dilation: dilate,
       recall_at_5: round(recall, 3),
       recall_at_5_p10: round(quantile(pick(r => r.recall), 0.1), 3),

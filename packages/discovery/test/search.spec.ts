@@ -89,7 +89,8 @@ async function searcher (dht: ScriptedDht, providers: Provider[], fetchGates: Ma
     peerId: peerIdFromPrivateKey(key),
     privateKey: key,
     registrar: { handle: async () => {}, unhandle: async () => {} },
-    connectionManager: {},
+    // no connection is ever open: every fetch counts as a cold dial
+    connectionManager: { getConnections: () => [] },
     addressManager: { getAddresses: () => [] },
     logger: defaultLogger(),
     dht
