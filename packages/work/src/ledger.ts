@@ -141,10 +141,35 @@ export class LedgerWriter {
     }
   }
 
-  /** Every saved entry under `prefix`. */
-  async * entries (prefix: string, options?: AbortOptions): AsyncGenerator<{ key: Key, value: Uint8Array }> {
-    for await (const pair of this.datastore.query({ prefix }, options)) {
-      yield pair
+  /**
+   * Open every saved entry under `prefix` with `open`, which decodes it (or
+   * throws) and says which key it belongs under; it is applied only if it
+   * was found there. What fails is skipped and reported, never trusted.
+   */
+  async read (prefix: string, open: (value: Uint8Array) => LedgerEntry | Promise<LedgerEntry>, result: LedgerLoad, options?: AbortOptions): Promise<void> {
+    for await (const { key, value } of this.datastore.query({ prefix }, options)) {
+      try {
+        const entry = await open(value)
+        if (entry.key.toString() !== key.toString()) {
+          throw new CorruptLedgerError('saved entry is under another key')
+        }
+        entry.apply()
+        result.loaded++
+      } catch (err: any) {
+        result.skipped.push({ key: key.toString(), error: err })
+      }
     }
   }
+}
+
+/** A decoded saved entry: the key it belongs under, and how to take it up. */
+export interface LedgerEntry {
+  key: Key
+  apply(): void
+}
+
+/** What loading saved payment state did: entries taken, and entries skipped with why. */
+export interface LedgerLoad {
+  loaded: number
+  skipped: Array<{ key: string, error: Error }>
 }

@@ -10,6 +10,7 @@ import { CorruptLedgerError, InvalidVoucherError, VoucherAmountError, VoucherNon
 import { CHARGES_PREFIX, LedgerWriter, PAYEE_VOUCHERS_PREFIX, PAYER_LANES_PREFIX, decodeCharge, decodePayerLane, encodeCharge, encodePayerLane, ledgerKey } from './ledger.js'
 import { MAX_LANES_PER_PAYER } from './constants.js'
 import { equal } from './utils.js'
+import type { LedgerLoad } from './ledger.js'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { PaymentVoucher, SignedRecord } from '@shoal/records'
@@ -21,12 +22,6 @@ export interface PayerLane {
   currency: string
   nonce: number
   cumulative: number
-}
-
-/** What went wrong loading saved payment state: entries skipped, with why. */
-export interface LedgerLoad {
-  loaded: number
-  skipped: Array<{ key: string, error: Error }>
 }
 
 /**
@@ -51,22 +46,18 @@ export class VoucherLanes {
   /** Take up the lanes an earlier run saved; malformed entries are skipped. */
   async load (options?: AbortOptions): Promise<LedgerLoad> {
     const result: LedgerLoad = { loaded: 0, skipped: [] }
-    for await (const { key, value } of this.writer?.entries(PAYER_LANES_PREFIX, options) ?? []) {
-      try {
-        const saved = decodePayerLane(value)
-        const id = `${saved.payee}/${saved.currency}`
-        if (ledgerKey(PAYER_LANES_PREFIX, saved.payee, saved.currency).toString() !== key.toString()) {
-          throw new CorruptLedgerError('saved lane is under another key')
+    await this.writer?.read(PAYER_LANES_PREFIX, value => {
+      const saved = decodePayerLane(value)
+      const id = `${saved.payee}/${saved.currency}`
+      return {
+        key: ledgerKey(PAYER_LANES_PREFIX, saved.payee, saved.currency),
+        apply: () => {
+          if ((this.lanes.get(id)?.nonce ?? -1) < saved.nonce) {
+            this.lanes.set(id, saved)
+          }
         }
-        const current = this.lanes.get(id)
-        if (current == null || current.nonce < saved.nonce) {
-          this.lanes.set(id, { ...saved })
-        }
-        result.loaded++
-      } catch (err: any) {
-        result.skipped.push({ key: key.toString(), error: err })
       }
-    }
+    }, result, options)
     return result
   }
 
@@ -153,39 +144,34 @@ export class VoucherBook {
    */
   async load (options?: AbortOptions): Promise<LedgerLoad> {
     const result: LedgerLoad = { loaded: 0, skipped: [] }
-    for await (const { key, value } of this.writer?.entries(PAYEE_VOUCHERS_PREFIX, options) ?? []) {
+    await this.writer?.read(PAYEE_VOUCHERS_PREFIX, async value => {
+      let voucher: SignedRecord<PaymentVoucher>
       try {
-        let voucher: SignedRecord<PaymentVoucher>
-        try {
-          voucher = await openRecord(PaymentVoucherType, value, { ignoreTime: true })
-        } catch (err: any) {
-          throw new CorruptLedgerError(`saved voucher does not open: ${err?.message ?? err}`, { cause: err })
-        }
-        if (ledgerKey(PAYEE_VOUCHERS_PREFIX, voucher.signer.toString(), uint8ArrayToString(voucher.value.lane, 'base64')).toString() !== key.toString()) {
-          throw new CorruptLedgerError('saved voucher is under another key')
-        }
-        const held = this.accounts.get(voucher.signer.toString())?.lanes.get(uint8ArrayToString(voucher.value.lane, 'base64'))
-        if (held == null || held.nonce < voucher.value.nonce) {
-          this.accept(voucher)
-        }
-        result.loaded++
+        voucher = await openRecord(PaymentVoucherType, value, { ignoreTime: true })
       } catch (err: any) {
-        result.skipped.push({ key: key.toString(), error: err })
+        throw new CorruptLedgerError(`saved voucher does not open: ${err?.message ?? err}`, { cause: err })
       }
-    }
-    for await (const { key, value } of this.writer?.entries(CHARGES_PREFIX, options) ?? []) {
-      try {
-        const saved = decodeCharge(value)
-        if (ledgerKey(CHARGES_PREFIX, saved.payer, saved.currency).toString() !== key.toString()) {
-          throw new CorruptLedgerError('saved charge is under another key')
+      const payer = voucher.signer.toString()
+      const laneKey = uint8ArrayToString(voucher.value.lane, 'base64')
+      return {
+        key: ledgerKey(PAYEE_VOUCHERS_PREFIX, payer, laneKey),
+        apply: () => {
+          if ((this.accounts.get(payer)?.lanes.get(laneKey)?.nonce ?? -1) < voucher.value.nonce) {
+            this.accept(voucher)
+          }
         }
-        const owed = this.account(saved.payer).owed
-        owed.set(saved.currency, Math.max(owed.get(saved.currency) ?? 0, saved.owed))
-        result.loaded++
-      } catch (err: any) {
-        result.skipped.push({ key: key.toString(), error: err })
       }
-    }
+    }, result, options)
+    await this.writer?.read(CHARGES_PREFIX, value => {
+      const saved = decodeCharge(value)
+      return {
+        key: ledgerKey(CHARGES_PREFIX, saved.payer, saved.currency),
+        apply: () => {
+          const owed = this.account(saved.payer).owed
+          owed.set(saved.currency, Math.max(owed.get(saved.currency) ?? 0, saved.owed))
+        }
+      }
+    }, result, options)
     return result
   }
 

@@ -993,7 +993,12 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       // remembered before it is signed: two sends of one quote at once must carry one assignment
       assignment = this.signAssignment(quote, input, options, job)
       this.remember(this.assignments, key, assignment, this.maxJobs)
-      assignment.catch(() => { this.assignments.delete(key) })
+      const signing = assignment
+      signing.catch(() => {
+        if (this.assignments.get(key) === signing) {
+          this.assignments.delete(key)
+        }
+      })
     }
     return assignment
   }
