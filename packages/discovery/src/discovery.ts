@@ -315,8 +315,11 @@ interface SearchState {
   fetchSlots: PriorityQueue<void, { priority: number, signal: AbortSignal }>
   /** the levels searched, finest first */
   levels: SearchLevel[]
-  /** cells whose lookup has not ended, with their level and the RTT floor of anyone in them */
-  pendingCells: Map<string, { level: number, floor: number }>
+  /**
+   * cells whose lookup has not ended, with their level, the RTT floor of
+   * anyone in them, and what ends the lookup once a listing covers the cell
+   */
+  pendingCells: Map<string, { level: number, floor: number, covered: AbortController }>
   /**
    * cells a holder listed completely (fewer entries than the caps, all
    * examined): a pending lookup of a cell inside one cannot bring a provider
@@ -671,7 +674,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       }
       for (const { level, index } of order) {
         for (const cell of level.cells) {
-          search.pendingCells.set(cell, { level: index, floor: cellRttFloor(query.geohash, cell) })
+          search.pendingCells.set(cell, { level: index, floor: cellRttFloor(query.geohash, cell), covered: new AbortController() })
           void lookups.add(async () => this.lookupCell(level, index, cell, capabilityClass, query, search, signal), { signal })
             .catch(err => { if (!signal.aborted) this.log('lookup of %s/%s failed - %e', capabilityClass, cell, err) })
             .finally(() => {
@@ -1080,11 +1083,16 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     if (finer >= search.k) {
       return
     }
+    // inside a cell a holder listed completely: nothing new to find (see markComplete)
+    const pending = search.pendingCells.get(cell)
+    if (pending == null || pending.covered.signal.aborted) {
+      return
+    }
     const dht = this.requireDht()
-    const lookupSignal = AbortSignal.any([signal, AbortSignal.timeout(this.lookupTimeout)])
+    const lookupSignal = AbortSignal.any([signal, pending.covered.signal, AbortSignal.timeout(this.lookupTimeout)])
     setMaxListeners(Infinity, lookupSignal)
     const found: FoundUnder = { capabilityClass, cell, precision: level.precision, home: cell === level.cells[0] && level.precision > 0 }
-    const floor = search.pendingCells.get(cell)?.floor ?? 0
+    const floor = pending.floor
     const possible = this.possibleLevel(cell, index, search.levels)
     // precision of the listing: among candidates at the same RTT floor, fetch the better located first
     const priority = -Math.round(floor) * 100 + level.precision
@@ -1167,7 +1175,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         }
       }
     } catch (err: any) {
-      if (!signal.aborted) {
+      if (!signal.aborted && !pending.covered.signal.aborted) {
         this.log('lookup of %s/%s ended - %e', capabilityClass, cell, err)
       }
     }
@@ -1175,9 +1183,21 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     search.onProgress?.(new CustomProgressEvent('shoal:discovery:lookup', { cell, precision: level.precision, entries, examined }))
   }
 
+  /**
+   * Note a cell a holder listed completely. Lookups of the cells inside it
+   * (other than its own) end: each would run to convergence, many DHT
+   * requests, to find no provider that is not already examined. Were the
+   * listing later found incomplete (`maxFetches` reached), the examined
+   * candidates are already more than the search can fetch.
+   */
   private markComplete (cell: string, complete: boolean, search: SearchState): void {
     if (complete && !search.complete.has(cell)) {
       search.complete.add(cell)
+      for (const [other, pending] of search.pendingCells) {
+        if (other !== cell && other.startsWith(cell)) {
+          pending.covered.abort()
+        }
+      }
       search.wake()
     }
   }
