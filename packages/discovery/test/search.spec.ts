@@ -35,6 +35,8 @@ async function until (signal: AbortSignal | undefined, ...waits: Array<Promise<v
 /** Lists given providers under given cells; a cell's answer can wait for a gate. */
 class ScriptedDht {
   readonly started: string[] = []
+  /** cells whose lookup was aborted while it waited for its gate */
+  readonly aborted: string[] = []
   /** `holder`: the answer comes as a holder's reply (PEER_RESPONSE with its whole list), as kad-dht gives it */
   readonly cells = new Map<string, { providers: PeerInfo[], gate?: Promise<void>, holder?: boolean }>()
   private readonly byKey = new Map<string, string>()
@@ -53,7 +55,10 @@ class ScriptedDht {
     yield { name: 'SEND_QUERY' }
     const entry = this.cells.get(cell)
     if (entry?.gate != null) {
-      await until(options.signal, entry.gate)
+      await until(options.signal, entry.gate).catch(err => {
+        this.aborted.push(cell)
+        throw err
+      })
     }
     if (entry?.holder === true) {
       yield { name: 'PEER_RESPONSE', providers: entry.providers, closer: [] }
@@ -264,6 +269,34 @@ describe('search scheduling (scripted DHT)', () => {
       assert.equal((await search.next()).done, true)
     })
   }
+
+  it('ends the lookups of the cells inside a cell a holder listed completely, and ends the search with them', async () => {
+    const query: NearbyQuery = { geohash: 'xn76g', gpuClass: 'consumer-24g' }
+    const dht = new ScriptedDht(query.geohash, [1])
+    const a = await provider('xn76u')
+    const b = await provider('u4pru')
+    // the fine cells would never answer
+    const never = gate()
+    const fine = searchLevels(query.geohash, [1])[0].cells
+    for (const cell of fine) {
+      dht.cells.set(cell, { providers: [], gate: never.promise })
+    }
+    dht.cells.set('', { providers: [a.info, b.info], holder: true })
+    // no lookup timeout within the test's: only the listing can end the fine cells' lookups
+    const service = await searcher(dht, [a, b], new Map(), { precisions: [1], lookupTimeout: 60_000 })
+    services.push(service)
+
+    // k beyond what exists: the search ends only when every lookup has
+    const results: NearbyProvider[] = []
+    for await (const result of service.findNearby(query, { k: 3 })) {
+      results.push(result)
+    }
+    assert.deepEqual(name(results, { a, b }).sort(), ['a', 'b'])
+    assert.equal(never.opened, false)
+    // every fine cell that was looked up was ended by the world's complete listing
+    assert.ok(dht.started.includes(''))
+    assert.deepEqual([...dht.aborted].sort(), dht.started.filter(c => c !== '').sort())
+  })
 
   describe('confirmation by measurement', () => {
     const query: NearbyQuery = { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }
