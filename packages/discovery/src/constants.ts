@@ -244,6 +244,38 @@ export const DEFAULT_CONFIRM_PROBES = 1
 export const CONFIRM_ESTIMATE_SLACK = 2
 
 /**
+ * Holders whose complete listing of a cell ends the lookups of the cells
+ * inside it while the cell's own lookup still runs (once it has ended, its
+ * listing does so alone).
+ *
+ * @default 2
+ */
+export const COMPLETE_LISTING_QUORUM = 2
+
+/**
+ * How far a measurement may put a candidate behind its estimate while the
+ * requester's event loop is busy: a measured RTT `m` with estimate `e` ranks
+ * by `max(min(m, ratio x e), m - L)`, `L` the largest lateness of the
+ * search's loop-lag timer. A sample is an upper bound of the RTT (a busy CPU
+ * or a queue only ever adds to it), so a measurement below the estimate is
+ * believed whole, and on a calm loop (`L` near 0) so is one above it: a
+ * provider that lies about its coordinate is ranked by what it measures. In
+ * the simulator at 300 peers on one core (event-loop lag p99 3 s), fully
+ * trusted measurements scored below the estimates alone.
+ *
+ * @default 1.5
+ */
+export const DEFAULT_CONFIRM_TRUST_RATIO = 1.5
+
+/**
+ * Period of the loop-lag timer that runs while a search measures
+ * candidates; its lateness is the sample (see DEFAULT_CONFIRM_TRUST_RATIO).
+ *
+ * @default 20
+ */
+export const LOOP_LAG_PERIOD_MS = 20
+
+/**
  * Ping rounds a confirmed candidate gets beyond `probes` once it counts as
  * measured: they lower its RTT (a minimum over more samples) while the search
  * waits for something else anyway, and hold nothing back. Near candidates,

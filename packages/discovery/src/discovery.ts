@@ -19,13 +19,15 @@ import {
   DEFAULT_MAX_ENTRIES_PER_CELL, DEFAULT_MAX_FETCHES_PER_QUERY, DEFAULT_PRECISIONS, DEFAULT_PROVIDE_CONCURRENCY,
   DEFAULT_PROVIDE_TIMEOUT, DEFAULT_RECORD_CACHE_SIZE, DEFAULT_RECORD_CACHE_TTL, DEFAULT_RECORD_TTL,
   DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL, FETCH_ROUND_TRIPS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS,
-  CONFIRM_ESTIMATE_SLACK, CONFIRM_REFINE_ROUNDS, DEFAULT_CONFIRM_CANDIDATES_PER_RESULT, DEFAULT_CONFIRM_PROBES, DEFAULT_PING_SERVICE, PING_LENGTH, PING_PROTOCOL
+  COMPLETE_LISTING_QUORUM, CONFIRM_ESTIMATE_SLACK, CONFIRM_REFINE_ROUNDS, DEFAULT_CONFIRM_CANDIDATES_PER_RESULT, DEFAULT_CONFIRM_PROBES, DEFAULT_CONFIRM_TRUST_RATIO, DEFAULT_PING_SERVICE, LOOP_LAG_PERIOD_MS, PING_LENGTH, PING_PROTOCOL
 } from './constants.js'
 import { InvalidQueryError, MissingDhtError, NoRecordError, NotStartedError, WrongProviderError } from './errors.js'
 import { isValidGeohash, MAX_GEOHASH_PRECISION } from './geohash.js'
 import { advertisementKeys, capabilityKey, searchLevels } from './keys.js'
+import { LoopLag } from './loop-lag.js'
 import { cellRttFloor, checkAdvertisement, estimateRtt, matchRecord, queryClass } from './match.js'
 import type { AdvertisedKey, SearchLevel } from './keys.js'
+import type { LagWatch } from './loop-lag.js'
 import type { NearbyQuery } from './match.js'
 import type {
   AbortOptions, ComponentLogger, Connection, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerInfo,
@@ -53,8 +55,8 @@ export interface DiscoveryComponents {
  * probed `probes` times over the connection the fetch opened (libp2p ping
  * on a stream opened beside the record's, or a capability request without a
  * ping service), and results are ranked and yielded by the minimum measured
- * RTT, the record stream's and the ping stream opening's times included.
- * Needs a query coordinate.
+ * RTT, the record stream's and the ping stream opening's times included,
+ * believed up to `trustRatio` x the estimate. Needs a query coordinate.
  */
 export interface ConfirmOptions {
   /**
@@ -69,6 +71,16 @@ export interface ConfirmOptions {
    * @default 1
    */
   probes?: number
+  /**
+   * How far above `trustRatio` x its estimate a measurement may put a
+   * candidate while the requester's own event loop is busy: the excess
+   * counts only beyond the largest loop lag the search has seen (a sample
+   * only ever overstates the RTT, and a busy CPU adds to it). On a calm
+   * loop measurements count whole; `Infinity` always trusts them whole.
+   *
+   * @default 1.5
+   */
+  trustRatio?: number
 }
 
 /** Options of the discovery service; every field is optional. */
@@ -223,7 +235,8 @@ export interface NearbyProvider {
   /**
    * RTT measured, ms: with confirmation, the minimum of the ping rounds,
    * the ping stream's opening and the record's stream (results are ranked
-   * by it); without, the time of the record's own stream on an
+   * by it, believed up to `confirm.trustRatio` x `estimatedRttMs` while the
+   * event loop is busy); without, the time of the record's own stream on an
    * open connection (one round trip plus both ends' processing: an upper
    * bound of the RTT, informative only)
    */
@@ -344,9 +357,11 @@ interface SearchState {
   /** level index of each result yielded */
   yielded: number[]
   /** confirmation of this search (a query coordinate and candidates > 0), else undefined */
-  confirm?: { candidates: number, probes: number }
+  confirm?: { candidates: number, probes: number, trustRatio: number }
   /** estimated RTT of every verified matching result, to rank a new one among them */
   estimates: number[]
+  /** the event loop's lateness while this search measures candidates (with confirm) */
+  lag?: LagWatch
   /** something changed: the search may yield */
   wake(): void
   onProgress?(evt: FindNearbyProgressEvents): void
@@ -416,6 +431,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   private readonly recordCacheSize: number
   /** RTT measured while fetching a record (see fetchRecord) */
   private readonly measured = new WeakMap<SignedRecord<CapabilityRecord>, number>()
+  /** how late timers run while searches measure (see confirmedRtt) */
+  private readonly loopLag = new LoopLag(LOOP_LAG_PERIOD_MS)
   private readonly denyTtl: number
   private readonly skipTtl: number
   private readonly denySize: number
@@ -598,7 +615,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
    * A lookup of a cell inside one that a holder listed completely holds
    * nothing back (see the README's "Complete listings"). With a query
    * coordinate the best `confirm.candidates` by estimate are also measured
-   * (`measureRtt`) and results are ranked by the measured RTT (see
+   * (`measureRtt`) and results are ranked by the measured RTT, its excess
+   * over `trustRatio` x the estimate discounted by the loop lag seen (see
    * `ConfirmOptions` and the README's "Confirmed by measurement"). Once `k`
    * results are out, what still runs is aborted.
    */
@@ -615,6 +633,10 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       throw new InvalidQueryError('confirm.candidates must be a non-negative integer')
     }
     positiveInt('confirm.probes', probes, DEFAULT_CONFIRM_PROBES)
+    const trustRatio = confirm.trustRatio ?? DEFAULT_CONFIRM_TRUST_RATIO
+    if (Number.isNaN(trustRatio) || trustRatio < 1) {
+      throw new InvalidQueryError('confirm.trustRatio must be at least 1')
+    }
     const controller = new AbortController()
     const signal = AbortSignal.any(options.signal == null ? [controller.signal, this.shutdown.signal] : [controller.signal, this.shutdown.signal, options.signal])
     setMaxListeners(Infinity, controller.signal, signal)
@@ -641,8 +663,9 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       arrivals: 0,
       k,
       yielded: [],
-      confirm: query.coordinate != null && candidates > 0 ? { candidates, probes } : undefined,
+      confirm: query.coordinate != null && candidates > 0 ? { candidates, probes, trustRatio } : undefined,
       estimates: [],
+      lag: query.coordinate != null && candidates > 0 ? this.loopLag.watch() : undefined,
       wake: () => {
         dirty = true
         const n = notify
@@ -725,6 +748,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       }
     } finally {
       clearTimeout(timer)
+      search.lag?.stop()
       signal.removeEventListener('abort', search.wake)
       controller.abort()
       search.fetchSlots.abort()
@@ -922,8 +946,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       if (ma !== mb) {
         return ma
       }
-      const ra = ma ? a.result.measuredRttMs ?? Infinity : this.rankRtt(a.result)
-      const rb = mb ? b.result.measuredRttMs ?? Infinity : this.rankRtt(b.result)
+      const ra = ma ? this.confirmedRtt(a.result, search) : this.rankRtt(a.result)
+      const rb = mb ? this.confirmedRtt(b.result, search) : this.rankRtt(b.result)
       if (ra !== rb) {
         return ra < rb
       }
@@ -966,7 +990,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         return Infinity
       }
       if (held.probe === 'measured') {
-        rtt = held.result.measuredRttMs ?? Infinity
+        rtt = this.confirmedRtt(held.result, search)
         for (const other of search.held) {
           if (other === held || other.probe !== 'running') {
             continue
@@ -1013,6 +1037,19 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   /** The RTT a result is ranked by. */
   private rankRtt (result: NearbyProvider): number {
     return result.estimatedRttMs ?? Infinity
+  }
+
+  /**
+   * The RTT a measured result is ranked by: its measurement `m`, except that
+   * the part of `m` above `trustRatio` x its estimate counts only beyond the
+   * largest event-loop lag `L` this search has seen (what the requester's
+   * own CPU may have added to the sample): `max(min(m, trustRatio x e),
+   * m - L)`. On a calm loop that is `m`.
+   */
+  private confirmedRtt (result: NearbyProvider, search: SearchState): number {
+    const measured = result.measuredRttMs ?? Infinity
+    const plausible = Math.min(measured, (search.confirm?.trustRatio ?? Infinity) * (result.estimatedRttMs ?? Infinity))
+    return Math.max(plausible, measured - (search.lag?.max ?? 0))
   }
 
   /**
@@ -1083,7 +1120,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     if (finer >= search.k) {
       return
     }
-    // inside a cell a holder listed completely: nothing new to find (see markComplete)
+    // inside a cell listed completely: nothing new to find (see markComplete)
     const pending = search.pendingCells.get(cell)
     if (pending == null || pending.covered.signal.aborted) {
       return
@@ -1099,7 +1136,9 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     let entries = 0
     let examined = 0
     let capped = false
-    let answered = false
+    /** holders whose whole answer fit under the caps */
+    const holders = new Set<string>()
+    let ended = false
     search.lookups++
     search.lastPrecision = search.lastPrecision < 0 ? level.precision : Math.min(search.lastPrecision, level.precision)
     this.stats.lookups++
@@ -1116,12 +1155,17 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
           // unexamined (its PROVIDER event follows), the cell is listed
           if (event.providers.length >= this.maxEntriesPerCell) {
             capped = true
+          } else {
+            holders.add(event.from.toString())
           }
-          answered = true
+          // a further holder listing nobody new gets no PROVIDER event
+          if (event.providers.every(p => search.seen.has(p.id.toString()) || this.isDenied(p.id.toString()))) {
+            this.markComplete(cell, holders, capped, ended, search)
+          }
           continue
         }
         if (event.name !== 'PROVIDER') {
-          this.markComplete(cell, answered && !capped, search)
+          this.markComplete(cell, holders, capped, ended, search)
           continue
         }
         // a crowded cell is sampled at random (an attacker cannot sort
@@ -1169,36 +1213,48 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
               search.wake()
             })
         }
-        this.markComplete(cell, answered && !capped, search)
+        this.markComplete(cell, holders, capped, ended, search)
         if (entries >= this.maxEntriesPerCell || examined >= this.maxCandidatesPerCell) {
           break
         }
       }
+      // the DHT has nothing more for this cell (and not because the caps cut it short)
+      ended = entries < this.maxEntriesPerCell && examined < this.maxCandidatesPerCell
     } catch (err: any) {
       if (!signal.aborted && !pending.covered.signal.aborted) {
         this.log('lookup of %s/%s ended - %e', capabilityClass, cell, err)
       }
     }
-    this.markComplete(cell, answered && !capped, search)
+    this.markComplete(cell, holders, capped, ended, search)
     search.onProgress?.(new CustomProgressEvent('shoal:discovery:lookup', { cell, precision: level.precision, entries, examined }))
   }
 
   /**
-   * Note a cell a holder listed completely. Lookups of the cells inside it
-   * (other than its own) end: each would run to convergence, many DHT
-   * requests, to find no provider that is not already examined. Were the
-   * listing later found incomplete (`maxFetches` reached), the examined
-   * candidates are already more than the search can fetch.
+   * Note what a cell's listing says so far. Complete (a holder answered
+   * under the caps and every entry is examined): a finer cell's lookup no
+   * longer holds results back. Covering (complete, and either
+   * `COMPLETE_LISTING_QUORUM` holders answered so or the cell's own lookup
+   * has ended): the lookups of the cells inside it end, as each would run
+   * to convergence, many DHT requests, to find no provider not already
+   * examined. One holder alone does not end them while others may still
+   * answer: a stale or lying holder's short list cannot hide the providers
+   * the finer cells list (kad-dht itself stops a lookup once it has
+   * `kBucketSize` providers, from however few holders).
    */
-  private markComplete (cell: string, complete: boolean, search: SearchState): void {
-    if (complete && !search.complete.has(cell)) {
+  private markComplete (cell: string, holders: Set<string>, capped: boolean, ended: boolean, search: SearchState): void {
+    if (capped || holders.size === 0) {
+      return
+    }
+    if (!search.complete.has(cell)) {
       search.complete.add(cell)
+      search.wake()
+    }
+    if (ended || holders.size >= COMPLETE_LISTING_QUORUM) {
       for (const [other, pending] of search.pendingCells) {
         if (other !== cell && other.startsWith(cell)) {
           pending.covered.abort()
         }
       }
-      search.wake()
     }
   }
 

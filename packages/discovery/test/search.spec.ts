@@ -37,8 +37,12 @@ class ScriptedDht {
   readonly started: string[] = []
   /** cells whose lookup was aborted while it waited for its gate */
   readonly aborted: string[] = []
-  /** `holder`: the answer comes as a holder's reply (PEER_RESPONSE with its whole list), as kad-dht gives it */
-  readonly cells = new Map<string, { providers: PeerInfo[], gate?: Promise<void>, holder?: boolean }>()
+  /**
+   * `holder`: the answer comes as a holder's reply (PEER_RESPONSE with its
+   * whole list), as kad-dht gives it; `holders`: that many holders reply so;
+   * `hold`: the lookup runs on after the answers until it opens
+   */
+  readonly cells = new Map<string, { providers: PeerInfo[], gate?: Promise<void>, holder?: boolean, holders?: number, hold?: Promise<void> }>()
   private readonly byKey = new Map<string, string>()
 
   constructor (query: string, precisions: number[]) {
@@ -60,11 +64,19 @@ class ScriptedDht {
         throw err
       })
     }
-    if (entry?.holder === true) {
-      yield { name: 'PEER_RESPONSE', providers: entry.providers, closer: [] }
+    const holders = entry?.holders ?? (entry?.holder === true ? 1 : 0)
+    for (let i = 0; i < holders; i++) {
+      yield { name: 'PEER_RESPONSE', from: `holder-${i}`, providers: entry?.providers ?? [], closer: [] }
+      // as kad-dht: a PROVIDER event with those not given before
+      if (i === 0 && entry != null && entry.providers.length > 0) {
+        yield { name: 'PROVIDER', providers: entry.providers }
+      }
     }
-    if (entry != null && entry.providers.length > 0) {
+    if (holders === 0 && entry != null && entry.providers.length > 0) {
       yield { name: 'PROVIDER', providers: entry.providers }
+    }
+    if (entry?.hold != null) {
+      await until(options.signal, entry.hold)
     }
   }
 
@@ -270,32 +282,62 @@ describe('search scheduling (scripted DHT)', () => {
     })
   }
 
-  it('ends the lookups of the cells inside a cell a holder listed completely, and ends the search with them', async () => {
+  describe('complete listings', () => {
     const query: NearbyQuery = { geohash: 'xn76g', gpuClass: 'consumer-24g' }
-    const dht = new ScriptedDht(query.geohash, [1])
-    const a = await provider('xn76u')
-    const b = await provider('u4pru')
-    // the fine cells would never answer
-    const never = gate()
-    const fine = searchLevels(query.geohash, [1])[0].cells
-    for (const cell of fine) {
-      dht.cells.set(cell, { providers: [], gate: never.promise })
-    }
-    dht.cells.set('', { providers: [a.info, b.info], holder: true })
-    // no lookup timeout within the test's: only the listing can end the fine cells' lookups
-    const service = await searcher(dht, [a, b], new Map(), { precisions: [1], lookupTimeout: 60_000 })
-    services.push(service)
 
-    // k beyond what exists: the search ends only when every lookup has
-    const results: NearbyProvider[] = []
-    for await (const result of service.findNearby(query, { k: 3 })) {
-      results.push(result)
+    /** the world lists a and b; the fine cells never answer; no lookup timeout within the test's */
+    async function world (entry: { holders: number, hold?: Promise<void> }): Promise<{ dht: ScriptedDht, service: Discovery, named: Record<string, Provider> }> {
+      const dht = new ScriptedDht(query.geohash, [1])
+      const a = await provider('xn76u')
+      const b = await provider('u4pru')
+      for (const cell of searchLevels(query.geohash, [1])[0].cells) {
+        dht.cells.set(cell, { providers: [], gate: new Promise(() => {}) })
+      }
+      dht.cells.set('', { providers: [a.info, b.info], ...entry })
+      const service = await searcher(dht, [a, b], new Map(), { precisions: [1], lookupTimeout: 60_000 })
+      services.push(service)
+      return { dht, service, named: { a, b } }
     }
-    assert.deepEqual(name(results, { a, b }).sort(), ['a', 'b'])
-    assert.equal(never.opened, false)
-    // every fine cell that was looked up was ended by the world's complete listing
-    assert.ok(dht.started.includes(''))
-    assert.deepEqual([...dht.aborted].sort(), dht.started.filter(c => c !== '').sort())
+
+    async function all (search: AsyncIterable<NearbyProvider>): Promise<NearbyProvider[]> {
+      const results: NearbyProvider[] = []
+      for await (const result of search) {
+        results.push(result)
+      }
+      return results
+    }
+
+    it('end the lookups of the cells inside once the listing cell\'s own lookup has ended, and the search with them', async () => {
+      const { dht, service, named } = await world({ holders: 1 })
+      // k beyond what exists: the search ends only when every lookup has
+      const results = await all(service.findNearby(query, { k: 3 }))
+      assert.deepEqual(name(results, named).sort(), ['a', 'b'])
+      assert.ok(dht.started.includes(''))
+      assert.deepEqual([...dht.aborted].sort(), dht.started.filter(c => c !== '').sort())
+    })
+
+    it('end them while the listing cell\'s lookup runs only once a second holder listed it so', async () => {
+      const hold = gate()
+      const { dht, service, named } = await world({ holders: 2, hold: hold.promise })
+      const search = all(service.findNearby(query, { k: 3 }))
+      await tick(50)
+      assert.ok(dht.started.length > 1)
+      assert.deepEqual([...dht.aborted].sort(), dht.started.filter(c => c !== '').sort())
+      hold.open()
+      assert.deepEqual(name(await search, named).sort(), ['a', 'b'])
+    })
+
+    it('from one holder while the lookup runs, do not end them: a short list cannot hide what finer cells list', async () => {
+      const hold = gate()
+      const { dht, service, named } = await world({ holders: 1, hold: hold.promise })
+      const search = all(service.findNearby(query, { k: 3 }))
+      await tick(50)
+      assert.ok(dht.started.length > 1)
+      assert.deepEqual(dht.aborted, [])
+      hold.open()
+      assert.deepEqual(name(await search, named).sort(), ['a', 'b'])
+      assert.deepEqual([...dht.aborted].sort(), dht.started.filter(c => c !== '').sort())
+    })
   })
 
   describe('confirmation by measurement', () => {
@@ -341,6 +383,39 @@ describe('search scheduling (scripted DHT)', () => {
       assert.equal(probed.length, 3)
     })
 
+    // `a`: estimate 5 ms, measures 50; `b`: estimate 10, measures 8. While `a` is measured the
+    // requester's loop is stuck (busy) or not: 45 ms above 1.5 x its estimate is then its own CPU or not
+    for (const { label, busyMs, trustRatio, expected } of [
+      { label: 'on a calm loop, believes a measurement far above the estimate', busyMs: 0, trustRatio: undefined, expected: ['b', 'a'] },
+      { label: 'on a busy loop, believes a measurement above trustRatio x the estimate only beyond the lag seen', busyMs: 120, trustRatio: undefined, expected: ['a', 'b'] },
+      { label: 'with trustRatio Infinity, believes a measurement whole on a busy loop too', busyMs: 120, trustRatio: Infinity, expected: ['b', 'a'] }
+    ]) {
+      it(label, async () => {
+        const dht = new ScriptedDht(query.geohash, [1])
+        const a = await provider('xn76u', at(3))
+        const b = await provider('xn76v', at(8))
+        dht.cells.set('x', { providers: [a.info, b.info] })
+        const aProbe = gate()
+        const probes = new Map<string, Probe>([[a.id.toString(), { rtt: 50, gate: aProbe.promise }], [b.id.toString(), { rtt: 8 }]])
+        const service = await searcher(dht, [a, b], new Map(), { precisions: [1], searchWorld: false, confirm: { trustRatio } }, probes)
+        services.push(service)
+
+        const search = service.findNearby(query, { k: 2 })
+        const first = search.next()
+        await tick()
+        const until = performance.now() + busyMs
+        while (performance.now() < until) {
+          // the requester's CPU is busy
+        }
+        // the loop-lag timer runs (late, after a busy stretch)
+        await new Promise(resolve => setTimeout(resolve, 50))
+        aProbe.open()
+        const results = [(await first).value, (await search.next()).value]
+        assert.deepEqual(name(results, { a, b }), expected)
+        assert.deepEqual(results.map(r => r?.measuredRttMs), expected.map(n => n === 'a' ? 50 : 8))
+      })
+    }
+
     it('yields a measured result while a candidate that cannot plausibly beat it is still measured', async () => {
       const dht = new ScriptedDht(query.geohash, [1])
       const near = await provider('xn76u', at(3))
@@ -383,6 +458,16 @@ describe('search scheduling (scripted DHT)', () => {
       }
       assert.deepEqual(name(results, { silent, b, c, d }), ['c', 'b', 'silent', 'd'])
       assert.deepEqual(results.map(r => r.measuredRttMs), [12, 30, undefined, undefined])
+    })
+
+    it('refuses bad search options with InvalidQueryError before any lookup', async () => {
+      const dht = new ScriptedDht(query.geohash, [1])
+      const service = await searcher(dht, [], new Map(), { precisions: [1], searchWorld: false })
+      services.push(service)
+      for (const options of [{ k: 0 }, { maxFetches: 1.5 }, { confirm: { candidates: -1 } }, { confirm: { probes: 0 } }, { confirm: { trustRatio: 0.5 } }, { confirm: { trustRatio: NaN } }]) {
+        await assert.rejects(service.findNearby(query, options).next(), { name: 'InvalidQueryError' }, JSON.stringify(options))
+      }
+      assert.deepEqual(dht.started, [])
     })
 
     it('ranks by estimate only with confirm.candidates 0', async () => {
