@@ -43,7 +43,8 @@
  * (600) rounds of 2 samples per peer on oracle RTTs (2% noise), to 4 nearest
  * and 28 random peers. `vivaldi_rel_error_p50` says how good they are, and
  * `recall_at_5_by_coordinates` what ranking every matching provider by them
- * would score.
+ * would score, and `recall_at_5_confirm_ceiling` what measuring the best
+ * `--confirm` of them by coordinates without error would score.
  *
  * Time dilation (`--dilate K`, default 4, `--quick` 2; as the gossip
  * benchmark, helpers in bench/src/util.ts): 300 full-stack nodes on one
@@ -63,14 +64,16 @@
  * discovery's `confirm.candidates`, default 2 k; 0: rank by coordinates
  * only), `--probes P` (ping rounds per candidate, the minimum with the
  * record stream's and the ping stream opening's times counts; discovery's
- * default, 1),
+ * default, 1), `--trust R` (discovery's `confirm.trustRatio`: a measured
+ * candidate ranks by min(measured, R x estimated); default 1.5, `Infinity`
+ * trusts measurements whole),
  * `--concurrency N`, `--fetch-timeout MS`, `--lookup-timeout MS`
  * (discovery's, 5,000 and 10,000, undilated).
  */
 
 import { existsSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { DEFAULT_CONFIRM_PROBES, capabilityKey, discovery, encodeGeohash, estimateRtt } from '@shoal/discovery'
+import { DEFAULT_CONFIRM_PROBES, DEFAULT_CONFIRM_TRUST_RATIO, capabilityKey, discovery, encodeGeohash, estimateRtt } from '@shoal/discovery'
 import { Vivaldi } from '@shoal/router'
 import { createRng, createSimulation, loadLatency, pool } from '@shoal/sim'
 import { progress } from '../options.js'
@@ -132,6 +135,8 @@ interface QueryResult {
   baselineRecall: number
   /** recall of the k nearest by coordinates among all matching providers: what a perfect search on these coordinates gets */
   coordinateRecall: number
+  /** recall of the k nearest by oracle RTT among the best `confirm` candidates by coordinates: what perfect measurement of those gets */
+  confirmRecall: number
   baselineMs?: number
   baselineRttRatio: number
   findProvidersMs?: number
@@ -215,6 +220,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   const concurrency = intOption(options, 'concurrency', 4)
   const confirm = options.extra.confirm == null ? undefined : intOption(options, 'confirm', 0)
   const probes = options.extra.probes == null ? undefined : intOption(options, 'probes', 3)
+  const trustRatio = options.extra.trust == null ? undefined : options.extra.trust === 'Infinity' ? Infinity : numOption(options, 'trust', DEFAULT_CONFIRM_TRUST_RATIO)
   const dilate = numOption(options, 'dilate', options.quick ? 2 : 4) || 1
   // every network delay and protocol timer is `dilate` times longer: times are measured in wall clock and reported / dilate
   const undilate = (ms: number): number => ms / dilate
@@ -266,7 +272,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
         maxCandidatesPerCell: maxCandidates,
         maxFetchesPerQuery: maxFetches,
         fetchConcurrency,
-        confirm: { candidates: confirm, probes },
+        confirm: { candidates: confirm, probes, trustRatio },
         // provides queue behind the CPU while 150 providers advertise at once
         provideTimeout: 60_000 * dilate,
         // on a CPU-bound simulation everything is slower than real time: these scale with it
@@ -355,7 +361,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       }
       const candidates = (byClass.get(q.cls.name) ?? []).filter(p => p !== from.index)
       const rtt = (p: number): number => sim.rtt(from, p)
-      const result: QueryResult = { cls: q.cls.name, coordinateRecall: NaN, recall: NaN, found: 0, messages: 0, lookups: 0, fetches: 0, precisions: [], rttRatio: NaN, baselineRecall: NaN, baselineRttRatio: NaN, lookupMessages: 0 }
+      const result: QueryResult = { cls: q.cls.name, coordinateRecall: NaN, confirmRecall: NaN, recall: NaN, found: 0, messages: 0, lookups: 0, fetches: 0, precisions: [], rttRatio: NaN, baselineRecall: NaN, baselineRttRatio: NaN, lookupMessages: 0 }
       const indexOf = (id: PeerId): number => sim.peer(id).index
 
       // 1. discovery
@@ -384,7 +390,9 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       result.fetches = summary?.fetches ?? 0
       if (coords != null) {
         const est = (p: number): number => estimateRtt(coords.get(from.index), coords.get(p)) ?? Infinity
-        result.coordinateRecall = recallAt(k, [...candidates].sort((a, b) => est(a) - est(b)), candidates, rtt).recall
+        const byEstimate = [...candidates].sort((a, b) => est(a) - est(b))
+        result.coordinateRecall = recallAt(k, byEstimate, candidates, rtt).recall
+        result.confirmRecall = recallAt(k, byEstimate.slice(0, Math.max(k, confirm ?? 2 * k)).sort((a, b) => rtt(a) - rtt(b)), candidates, rtt).recall
       }
       const own = recallAt(k, found, candidates, rtt)
       result.recall = own.recall
@@ -470,6 +478,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       query_concurrency: concurrency,
       confirm_candidates: confirm ?? 2 * k,
       confirm_probes: probes ?? DEFAULT_CONFIRM_PROBES,
+      confirm_trust_ratio: trustRatio ?? DEFAULT_CONFIRM_TRUST_RATIO,
       time_dilation: dilate,
       recall_at_5: round(recall, 3),
       recall_at_5_p10: round(quantile(pick(r => r.recall), 0.1), 3),
@@ -477,6 +486,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       rtt_ratio_mean: round(mean(pick(r => r.rttRatio)), 3),
       vivaldi_rel_error_p50: round(quantile(vivaldiErrors, 0.5), 3),
       recall_at_5_by_coordinates: round(mean(pick(r => r.coordinateRecall)), 3),
+      recall_at_5_confirm_ceiling: round(mean(pick(r => r.confirmRecall)), 3),
       t_first_ms: round(quantile(pick(r => r.tFirst), 0.5), 0),
       t_first_p90_ms: round(quantile(pick(r => r.tFirst), 0.9), 0),
       t_fifth_ms: round(tFifth, 0),
