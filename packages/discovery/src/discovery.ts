@@ -250,7 +250,21 @@ export type FindNearbyProgressEvents =
   | ProgressEvent<'shoal:discovery:lookup', { cell: string, precision: number, entries: number, examined: number }>
   | ProgressEvent<'shoal:discovery:rejected', { peerId: PeerId, cell: string, error: Error }>
   | ProgressEvent<'shoal:discovery:unmatched', { peerId: PeerId, reason: string }>
+  | ProgressEvent<'shoal:discovery:measured', MeasuredCandidate>
   | ProgressEvent<'shoal:discovery:done', SearchSummary>
+
+/**
+ * A candidate's RTT as confirmation measured it (with `confirm`): sent when
+ * its probe rounds are done, and again whenever a later sample lowers it;
+ * whether or not the candidate ends up among the results.
+ */
+export interface MeasuredCandidate {
+  peerId: PeerId
+  /** lowest sample so far, ms (`NearbyProvider.measuredRttMs`) */
+  rttMs: number
+  /** RTT estimated from the coordinates, ms */
+  estimatedRttMs?: number
+}
 
 /** Counts of one search. */
 export interface SearchSummary {
@@ -1392,8 +1406,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
           rounds++
           held.bound = Math.min(held.bound ?? Infinity, rtt)
           if (rounds >= probes) {
-            held.result.measuredRttMs = held.bound
-            held.probe = 'measured'
+            this.noteMeasured(held, held.bound, search)
           }
           search.wake()
         }, () => search.held.includes(held)))
@@ -1402,8 +1415,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     )
     void measure
       .then(rtt => {
-        held.result.measuredRttMs = Math.min(rtt, sample ?? Infinity)
-        held.probe = 'measured'
+        this.noteMeasured(held, Math.min(rtt, sample ?? Infinity), search)
       }, err => {
         if (held.probe === 'measured') {
           // a refining round failed: the rounds before count
@@ -1415,6 +1427,16 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         }
       })
       .finally(() => { search.wake() })
+  }
+
+  /** Record a candidate's measured RTT and report it if it is new or lower. */
+  private noteMeasured (held: HeldResult, rtt: number, search: SearchState): void {
+    const before = held.probe === 'measured' ? held.result.measuredRttMs : undefined
+    held.result.measuredRttMs = rtt
+    held.probe = 'measured'
+    if (before == null || rtt < before) {
+      search.onProgress?.(new CustomProgressEvent('shoal:discovery:measured', { peerId: held.result.peerId, rttMs: rtt, estimatedRttMs: held.result.estimatedRttMs }))
+    }
   }
 
   /**

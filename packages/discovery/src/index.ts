@@ -40,7 +40,7 @@ import type { DiscoveryComponents, DiscoveryInit } from './discovery.js'
 export { Discovery } from './discovery.js'
 export type {
   AdvertiseResult, ConfirmOptions, DiscoveryComponents, DiscoveryEvents, DiscoveryInit, DiscoveryStats, FindNearbyOptions,
-  FindNearbyProgressEvents, FoundUnder, NearbyProvider, Offer, SearchSummary
+  FindNearbyProgressEvents, FoundUnder, MeasuredCandidate, NearbyProvider, Offer, SearchSummary
 } from './discovery.js'
 export * from './constants.js'
 export * from './errors.js'

@@ -365,7 +365,15 @@ describe('search scheduling (scripted DHT)', () => {
       const service = await searcher(dht, [a, b, c, d], new Map([[d.id.toString(), dFetch.promise]]), { precisions: [1], searchWorld: false, confirm: { candidates: 3 } }, probes, probed)
       services.push(service)
 
-      const search = service.findNearby(query, { k: 2 })
+      const measured = new Map<string, { rttMs: number, estimatedRttMs?: number }>()
+      const search = service.findNearby(query, {
+        k: 2,
+        onProgress: (evt) => {
+          if (evt.type === 'shoal:discovery:measured') {
+            measured.set(evt.detail.peerId.toString(), evt.detail)
+          }
+        }
+      })
       let settled = false
       const first = search.next().finally(() => { settled = true })
       await tick()
@@ -381,6 +389,11 @@ describe('search scheduling (scripted DHT)', () => {
       // only the 3 best by estimate were measured
       assert.equal(probed.includes(d.id.toString()), false)
       assert.equal(probed.length, 3)
+      // every measured candidate is reported, `a` too, though it is no result
+      const byName = Object.fromEntries(Object.entries({ a, b, c }).map(([n, p]) => [n, measured.get(p.id.toString())?.rttMs]))
+      assert.deepEqual(byName, { a: 50, b: 8, c: 12 })
+      assert.equal(measured.size, 3)
+      assert.ok([...measured.values()].every(m => m.estimatedRttMs != null && m.estimatedRttMs < 25))
     })
 
     // `a`: estimate 5 ms, measures 50; `b`: estimate 10, measures 8. While `a` is measured the
