@@ -45,6 +45,14 @@
  * `recall_at_5_by_coordinates` what ranking every matching provider by them
  * would score, and `recall_at_5_confirm_ceiling` what measuring the best
  * `--confirm` of them by coordinates without error would score.
+ * Where the rest goes: `missed_per_query` splits the k nearest matching
+ * providers by oracle RTT (ties broken arbitrarily) that are not results
+ * into those the search measured (and ranked below its results),
+ * those among the best `--confirm` by coordinates it did not measure
+ * (it stopped first), and those outside them (the coordinates' error);
+ * `measured_rtt_excess_p50` / `_p90` is how far above the oracle RTT
+ * the search's measurements were ((measured - oracle) / oracle, every
+ * measured candidate): the CPU's share of a sample.
  *
  * Time dilation (`--dilate K`, default 4, `--quick` 2; as the gossip
  * benchmark, helpers in bench/src/util.ts): 300 full-stack nodes on one
@@ -137,6 +145,10 @@ interface QueryResult {
   coordinateRecall: number
   /** recall of the k nearest by oracle RTT among the best `confirm` candidates by coordinates: what perfect measurement of those gets */
   confirmRecall: number
+  /** the k nearest by oracle RTT that are not results: measured by the search, among the best `confirm` by coordinates but not measured, or outside them */
+  missed: { measured: number, unmeasured: number, outside: number }
+  /** (measured - oracle RTT) / oracle RTT of every candidate the search measured */
+  measuredExcess: number[]
   baselineMs?: number
   baselineRttRatio: number
   findProvidersMs?: number
@@ -361,19 +373,24 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       }
       const candidates = (byClass.get(q.cls.name) ?? []).filter(p => p !== from.index)
       const rtt = (p: number): number => sim.rtt(from, p)
-      const result: QueryResult = { cls: q.cls.name, coordinateRecall: NaN, confirmRecall: NaN, recall: NaN, found: 0, messages: 0, lookups: 0, fetches: 0, precisions: [], rttRatio: NaN, baselineRecall: NaN, baselineRttRatio: NaN, lookupMessages: 0 }
+      const result: QueryResult = { cls: q.cls.name, coordinateRecall: NaN, confirmRecall: NaN, missed: { measured: 0, unmeasured: 0, outside: 0 }, measuredExcess: [], recall: NaN, found: 0, messages: 0, lookups: 0, fetches: 0, precisions: [], rttRatio: NaN, baselineRecall: NaN, baselineRttRatio: NaN, lookupMessages: 0 }
       const indexOf = (id: PeerId): number => sim.peer(id).index
 
       // 1. discovery
       const query: NearbyQuery = { ...q.cls.query, geohash: geohashOf(from, Math.max(reveal, ...precisions, 1)), coordinate: coords?.get(from.index) }
       const found: number[] = []
       let summary: SearchSummary | undefined
+      /** lowest measured RTT of each candidate the search measured, in the simulation's (dilated) ms */
+      const measured = new Map<number, number>()
       const t0 = performance.now()
       try {
         for await (const r of node.services.discovery.findNearby(query, {
           k,
           signal: AbortSignal.timeout(60_000 * dilate),
-          onProgress: (evt) => { if (evt.type === 'shoal:discovery:done') summary = evt.detail as SearchSummary }
+          onProgress: (evt) => {
+            if (evt.type === 'shoal:discovery:done') summary = evt.detail
+            if (evt.type === 'shoal:discovery:measured') measured.set(indexOf(evt.detail.peerId), evt.detail.rttMs)
+          }
         })) {
           const ms = undilate(performance.now() - t0)
           found.push(indexOf(r.peerId))
@@ -392,7 +409,15 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
         const est = (p: number): number => estimateRtt(coords.get(from.index), coords.get(p)) ?? Infinity
         const byEstimate = [...candidates].sort((a, b) => est(a) - est(b))
         result.coordinateRecall = recallAt(k, byEstimate, candidates, rtt).recall
-        result.confirmRecall = recallAt(k, byEstimate.slice(0, Math.max(k, confirm ?? 2 * k)).sort((a, b) => rtt(a) - rtt(b)), candidates, rtt).recall
+        const confirmSet = byEstimate.slice(0, Math.max(k, confirm ?? 2 * k))
+        result.confirmRecall = recallAt(k, [...confirmSet].sort((a, b) => rtt(a) - rtt(b)), candidates, rtt).recall
+        const nearest = [...candidates].sort((a, b) => rtt(a) - rtt(b)).slice(0, k)
+        for (const p of nearest.filter(p => !found.includes(p))) {
+          result.missed[measured.has(p) ? 'measured' : confirmSet.includes(p) ? 'unmeasured' : 'outside']++
+        }
+      }
+      for (const [p, ms] of measured) {
+        result.measuredExcess.push((ms - rtt(p)) / rtt(p))
       }
       const own = recallAt(k, found, candidates, rtt)
       result.recall = own.recall
@@ -487,6 +512,9 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       vivaldi_rel_error_p50: round(quantile(vivaldiErrors, 0.5), 3),
       recall_at_5_by_coordinates: round(mean(pick(r => r.coordinateRecall)), 3),
       recall_at_5_confirm_ceiling: round(mean(pick(r => r.confirmRecall)), 3),
+      missed_per_query: Object.fromEntries((['measured', 'unmeasured', 'outside'] as const).map(m => [m, round(mean(results.map(r => r.missed[m])), 2)])),
+      measured_rtt_excess_p50: round(quantile(results.flatMap(r => r.measuredExcess), 0.5), 3),
+      measured_rtt_excess_p90: round(quantile(results.flatMap(r => r.measuredExcess), 0.9), 3),
       t_first_ms: round(quantile(pick(r => r.tFirst), 0.5), 0),
       t_first_p90_ms: round(quantile(pick(r => r.tFirst), 0.9), 0),
       t_fifth_ms: round(tFifth, 0),
