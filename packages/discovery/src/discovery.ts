@@ -1429,12 +1429,12 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       .finally(() => { search.wake() })
   }
 
-  /** Record a candidate's measured RTT and report it if it is new or lower. */
+  /** Keep a candidate's lowest measured RTT, and report it when it is new or lower. */
   private noteMeasured (held: HeldResult, rtt: number, search: SearchState): void {
-    const before = held.probe === 'measured' ? held.result.measuredRttMs : undefined
-    held.result.measuredRttMs = rtt
+    const before = held.probe === 'measured' ? held.result.measuredRttMs ?? Infinity : Infinity
     held.probe = 'measured'
-    if (before == null || rtt < before) {
+    if (rtt < before) {
+      held.result.measuredRttMs = rtt
       search.onProgress?.(new CustomProgressEvent('shoal:discovery:measured', { peerId: held.result.peerId, rttMs: rtt, estimatedRttMs: held.result.estimatedRttMs }))
     }
   }

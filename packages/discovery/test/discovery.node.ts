@@ -19,10 +19,12 @@ interface Search {
   summary: SearchSummary
   lookups: Array<{ cell: string, precision: number, entries: number, examined: number }>
   rejections: string[]
+  /** every RTT reported for each measured candidate, in order */
+  measured: Map<string, number[]>
 }
 
 async function search (node: DiscoveryNode, query: NearbyQuery, options: FindNearbyOptions = {}): Promise<Search> {
-  const out: Search = { results: [], summary: undefined as any, lookups: [], rejections: [] }
+  const out: Search = { results: [], summary: undefined as any, lookups: [], rejections: [], measured: new Map() }
   const onProgress = (evt: FindNearbyProgressEvents): void => {
     options.onProgress?.(evt)
     if (evt.type === 'shoal:discovery:done') {
@@ -31,6 +33,9 @@ async function search (node: DiscoveryNode, query: NearbyQuery, options: FindNea
       out.lookups.push(evt.detail)
     } else if (evt.type === 'shoal:discovery:rejected') {
       out.rejections.push(evt.detail.error.name)
+    } else if (evt.type === 'shoal:discovery:measured') {
+      const id = evt.detail.peerId.toString()
+      out.measured.set(id, [...out.measured.get(id) ?? [], evt.detail.rttMs])
     }
   }
   for await (const result of node.services.discovery.findNearby(query, { ...options, onProgress })) {
@@ -172,6 +177,12 @@ describe('@shoal/discovery on real nodes', function () {
     const [h, l] = found.results.map(r => r.measuredRttMs)
     assert.ok(h != null && l != null, 'both measured')
     assert.ok(l >= 60 && h < l, `measured ${h} and ${l} ms`)
+    // each measurement is reported as it gets lower (2 rounds and the stream openings), ending at the result's
+    for (const r of found.results) {
+      const reported = found.measured.get(r.peerId.toString()) ?? []
+      assert.ok(reported.length > 0 && reported.every((ms, i) => i === 0 || ms < reported[i - 1]), `reported ${reported.join(', ')}`)
+      assert.equal(reported.at(-1), r.measuredRttMs)
+    }
   })
 
   it('yields a measured result once a candidate\'s ping round has been out longer than its RTT, without waiting for that probe', async function () {
