@@ -49,7 +49,8 @@
  * providers by oracle RTT (ties broken arbitrarily) that are not results
  * into those the search measured (and ranked below its results),
  * those among the best `--confirm` by coordinates it did not measure
- * (it stopped first), and those outside them (the coordinates' error);
+ * (not fetched, not answering, or the search stopped first), and those
+ * outside them (the coordinates' error);
  * `measured_rtt_excess_p50` / `_p90` is how far above the oracle RTT
  * the search's measurements were ((measured - oracle) / oracle, every
  * measured candidate): the CPU's share of a sample.
