@@ -105,3 +105,10 @@ export const DEFAULT_PENDING_TTL_MS = 30 * 24 * 3600_000
  * @default 600000 (10 minutes)
  */
 export const DEFAULT_PENDING_SWEEP_MS = 10 * 60_000
+
+/**
+ * Most problems `verifyLog()` reports before it stops walking.
+ *
+ * @default 100
+ */
+export const DEFAULT_MAX_LOG_PROBLEMS = 100

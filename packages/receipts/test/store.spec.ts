@@ -117,7 +117,7 @@ describe('receipt store', () => {
     await assert.rejects(countersign(other.signed, stranger.key), { name: 'WrongSignerError' })
 
     for (const [bytes, names] of bad) {
-      await assert.rejects(store.put(bytes), (err: any) => {
+      await assert.rejects(store.put(bytes), (err: Error) => {
         assert.match(err.name, /Error$/)
         assert.ok(err.name !== 'CorruptStoreError' && err.name !== 'TypeError', err.name)
         if (names.length > 0) {
