@@ -393,8 +393,8 @@ describe('job board: sync wants, publish, protocol ids (real libp2p nodes)', fun
     for (;;) {
       try {
         frames.push((await lp.read()).subarray())
-      } catch (err: any) {
-        if (err.name === 'UnexpectedEOFError') return frames
+      } catch (err: unknown) {
+        if (err instanceof Error && err.name === 'UnexpectedEOFError') return frames
         throw err
       }
     }

@@ -43,7 +43,8 @@ describe('sync request (JobSyncRequest)', () => {
         // what it accepts is well formed
         assert.ok((wants.kinds ?? []).every(k => (JOB_KINDS as readonly JobKind[]).includes(k)))
         assert.ok((wants.regions ?? []).every(r => r.length >= 1 && r.length <= 2 && [...r].every(c => GEOHASH.includes(c))))
-      } catch (err: any) {
+      } catch (err: unknown) {
+        assert.ok(err instanceof Error)
         assert.equal(err.name, 'InvalidSyncRequestError', String(err))
       }
     }), { numRuns: 2000 })
