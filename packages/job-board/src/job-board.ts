@@ -3,6 +3,8 @@
  * one `BoardContext`:
  *
  * - `board.ts`: the bounded local board (`JobStore`)
+ * - `publisher.ts`: this node's own announcements and withdrawals
+ * - `subscriptions.ts`: the topics of this node's interests
  * - `validator.ts` and `ingest.ts`: checking received messages and applying them
  * - `penalties.ts`: rejected messages counted against their senders, bans
  * - `expiry.ts`: the expiry timer
@@ -10,9 +12,6 @@
  */
 
 import { TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
-import {
-  JobAnnouncementType, JobWithdrawalType, RECORD_VERSION, isVerified, newRandomId, openRecord, signRecord
-} from '@shoal/records'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { JobStore, jobKey } from './board.js'
 import {
@@ -21,15 +20,14 @@ import {
   PENALTY_HALF_LIFE_MS, RATE_LIMIT_BURST, RATE_LIMIT_MAX_KEYS, RATE_LIMIT_PER_SECOND, SERVICE_NAME,
   SYNC_INTERVAL_MS, SYNC_PROTOCOL, SYNC_TIMEOUT_MS, WITHDRAWAL_TTL_MS
 } from './constants.js'
-import { describeError, dispatch } from './context.js'
-import {
-  InvalidAnnouncementError, JobBoardNotStartedError, JobNotFoundError, MissingPubSubError, NotRequesterError
-} from './errors.js'
+import { JobBoardNotStartedError, JobNotFoundError, MissingPubSubError } from './errors.js'
 import { ExpiryTimer } from './expiry.js'
 import { explainJob } from './explain.js'
 import { MessageIngest } from './ingest.js'
 import { PeerPenalties } from './penalties.js'
 import { TokenBucketLimiter } from './rate-limiter.js'
+import { JobPublisher } from './publisher.js'
+import { TopicSubscriptions } from './subscriptions.js'
 import { JobSync } from './sync.js'
 import { topicsForAnnouncement, topicsForInterests } from './topics.js'
 import type { JobEntry } from './board.js'
@@ -69,12 +67,12 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
   private readonly ctx: BoardContext
   private readonly init: JobBoardInit
   private readonly pubsubService: string
-  private readonly defaultTtlMs: number
   private readonly penalties: PeerPenalties
   private readonly expiry: ExpiryTimer
   private readonly ingest: MessageIngest
   private readonly jobSync: JobSync
-  private subscribed = new Set<string>()
+  private readonly subscriptions: TopicSubscriptions
+  private readonly publisher: JobPublisher
   private pubsub?: JobBoardPubSub
   private started = false
   private afterStarted = false
@@ -84,7 +82,6 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     this.components = components
     this.init = init
     this.pubsubService = init.pubsubService ?? DEFAULT_PUBSUB_SERVICE
-    this.defaultTtlMs = init.defaultTtlMs ?? DEFAULT_JOB_TTL_MS
     const interests = { kinds: [...(init.serve?.kinds ?? [])], regions: [...(init.serve?.regions ?? [])] }
     // fail at construction, not at start, on impossible interests
     topicsForInterests(interests)
@@ -123,6 +120,8 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       expiryGraceMs: init.expiryGraceMs ?? EXPIRY_GRACE_MS,
       withdrawalTtlMs: init.withdrawalTtlMs ?? WITHDRAWAL_TTL_MS
     })
+    this.subscriptions = new TopicSubscriptions(this.ctx, this.ingest.validate)
+    this.publisher = new JobPublisher(this.ctx, this.expiry, this.ingest, init.defaultTtlMs ?? DEFAULT_JOB_TTL_MS)
     this.jobSync = new JobSync(this.ctx, this.ingest, this.penalties, {
       enabled: init.sync !== false,
       protocol: init.syncProtocol ?? SYNC_PROTOCOL,
@@ -153,17 +152,14 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
   afterStart (): void {
     if (this.started) {
       this.afterStarted = true
-      this.applyInterests()
+      this.subscriptions.apply(this.requirePubSub())
     }
   }
 
   /** Leave the topics while pubsub still runs. */
   beforeStop (): void {
     this.afterStarted = false
-    for (const topic of this.subscribed) {
-      this.unsubscribeTopic(topic)
-    }
-    this.subscribed.clear()
+    this.subscriptions.leaveAll(this.pubsub)
   }
 
   async stop (): Promise<void> {
@@ -186,13 +182,13 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     topicsForInterests(interests)
     this.ctx.interests = { kinds: [...(interests.kinds ?? [])], regions: [...(interests.regions ?? [])] }
     if (this.started && this.afterStarted) {
-      this.applyInterests()
+      this.subscriptions.apply(this.requirePubSub())
     }
   }
 
   /** The topics this board is subscribed to. */
   getTopics (): string[] {
-    return [...this.subscribed]
+    return this.subscriptions.topics()
   }
 
   /**
@@ -202,38 +198,7 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
    * requirements.
    */
   async announce (job: JobAnnouncementInit, options: AnnounceOptions = {}): Promise<SignedRecord<JobAnnouncement>> {
-    const pubsub = this.requirePubSub()
-    options.signal?.throwIfAborted()
-    const now = this.ctx.now()
-    const expiresMs = job.expiresMs ?? now + this.defaultTtlMs
-    const value: JobAnnouncement = {
-      version: job.version ?? RECORD_VERSION,
-      jobId: job.jobId ?? newRandomId(),
-      requester: job.requester ?? this.components.peerId.toMultihash().bytes,
-      kind: job.kind,
-      requirements: {
-        gpuModel: '',
-        gpuClass: '',
-        minVramMib: 0,
-        gpuCount: 0,
-        sensors: [],
-        region: '',
-        maxRttMs: 0,
-        ...job.requirements
-      },
-      priceCeiling: job.priceCeiling,
-      budget: job.budget,
-      deadlineMs: job.deadlineMs ?? expiresMs,
-      createdMs: job.createdMs ?? now,
-      expiresMs,
-      description: job.description ?? '',
-      inputHash: job.inputHash ?? new Uint8Array(),
-      inputBytes: job.inputBytes ?? 0,
-      workload: job.workload ?? ''
-    }
-    const record = await signRecord(JobAnnouncementType, value, this.components.privateKey)
-    await this.publishOwn(pubsub, record, options)
-    return record
+    return this.publisher.announce(this.requirePubSub(), job, options)
   }
 
   /**
@@ -245,74 +210,12 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
    * Publishing the same record again publishes it again.
    */
   async publish (record: SignedRecord<JobAnnouncement> | Uint8Array, options: AnnounceOptions = {}): Promise<SignedRecord<JobAnnouncement>> {
-    const pubsub = this.requirePubSub()
-    options.signal?.throwIfAborted()
-    let opened: SignedRecord<JobAnnouncement>
-    try {
-      // a record this process signed or opened needs no second verification, only the time check below
-      opened = isVerified(record)
-        ? record as SignedRecord<JobAnnouncement>
-        : await openRecord(JobAnnouncementType, record instanceof Uint8Array ? record : record?.bytes, { now: this.ctx.now, clockSkewMs: this.ctx.clockSkewMs })
-    } catch (err: unknown) {
-      throw new InvalidAnnouncementError(`Not a valid JobAnnouncement: ${describeError(err)}`, { cause: err })
-    }
-    if (!opened.signer.equals(this.components.peerId)) {
-      throw new NotRequesterError(`The announcement is signed by ${opened.signer.toString()}, not by this node`)
-    }
-    const now = this.ctx.now()
-    if (opened.value.expiresMs <= now) {
-      throw new InvalidAnnouncementError(`The announcement expired at ${opened.value.expiresMs}`)
-    }
-    if (topicsForAnnouncement(opened.value).length === 0) {
-      throw new InvalidAnnouncementError(`No topic for job kind ${String(opened.value.kind)}`)
-    }
-    await this.publishOwn(pubsub, opened, options)
-    return opened
-  }
-
-  /** Put one of this node's signed announcements on the board and publish it on its topics. */
-  private async publishOwn (pubsub: JobBoardPubSub, record: SignedRecord<JobAnnouncement>, options: AnnounceOptions): Promise<void> {
-    const now = this.ctx.now()
-    const topics = topicsForAnnouncement(record.value, options.global === true)
-    const key = jobKey(record.value.jobId)
-    const entry: JobEntry = {
-      record,
-      key,
-      requester: this.components.peerId,
-      topics,
-      receivedMs: now,
-      source: 'local'
-    }
-    this.ctx.store.remove(key)
-    this.ctx.store.add(entry)
-    this.expiry.schedule(record.value.expiresMs)
-    dispatch(this.ctx, 'job:announced', entry)
-    entry.recipients = await this.publishBytes(pubsub, topics, record.bytes, options)
+    return this.publisher.publish(this.requirePubSub(), record, options)
   }
 
   /** Withdraw one of this node's jobs: sign a withdrawal and publish it on the job's topics. */
   async withdraw (jobId: JobRef, options: AbortOptions = {}): Promise<SignedRecord<JobWithdrawal>> {
-    const pubsub = this.requirePubSub()
-    options.signal?.throwIfAborted()
-    const key = this.keyOf(jobId)
-    const entry = this.ctx.store.get(key)
-    if (entry == null) {
-      throw new JobNotFoundError(`Job ${key} is not on the board`)
-    }
-    if (!entry.requester.equals(this.components.peerId)) {
-      throw new NotRequesterError(`Job ${key} was announced by ${entry.requester.toString()}`)
-    }
-    const record = await signRecord(JobWithdrawalType, {
-      version: RECORD_VERSION,
-      jobId: entry.record.value.jobId,
-      requester: this.components.peerId.toMultihash().bytes,
-      createdMs: this.ctx.now()
-    }, this.components.privateKey)
-    this.ctx.store.remove(key)
-    this.ingest.rememberWithdrawal(record, key, entry.record.value.expiresMs)
-    dispatch(this.ctx, 'job:withdrawn', { key, withdrawal: record, job: entry })
-    await this.publishBytes(pubsub, entry.topics, record.bytes, options)
-    return record
+    return this.publisher.withdraw(this.requirePubSub(), this.keyOf(jobId), options)
   }
 
   /** The live jobs on the board, oldest first, optionally filtered. */
@@ -440,51 +343,5 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
 
   private keyOf (jobId: JobRef): string {
     return typeof jobId === 'string' ? jobId.toLowerCase() : jobKey(jobId)
-  }
-
-  private applyInterests (): void {
-    const wanted = new Set(topicsForInterests(this.ctx.interests))
-    for (const topic of this.subscribed) {
-      if (!wanted.has(topic)) {
-        this.unsubscribeTopic(topic)
-        this.subscribed.delete(topic)
-      }
-    }
-    for (const topic of wanted) {
-      if (!this.subscribed.has(topic)) {
-        this.pubsub?.topicValidators.set(topic, this.ingest.validate)
-        this.pubsub?.subscribe(topic)
-        this.subscribed.add(topic)
-      }
-    }
-    this.ctx.log('subscribed to %d topics', this.subscribed.size)
-  }
-
-  private unsubscribeTopic (topic: string): void {
-    try {
-      this.pubsub?.unsubscribe(topic)
-    } catch (err) {
-      this.ctx.log.error('could not unsubscribe from %s - %e', topic, err)
-    }
-    if (this.pubsub?.topicValidators.get(topic) === this.ingest.validate) {
-      this.pubsub.topicValidators.delete(topic)
-    }
-  }
-
-  private async publishBytes (pubsub: JobBoardPubSub, topics: string[], bytes: Uint8Array, options: AbortOptions): Promise<number> {
-    const recipients = new Set<string>()
-    for (const topic of topics) {
-      options.signal?.throwIfAborted()
-      try {
-        const result = await pubsub.publish(topic, bytes)
-        for (const peer of result?.recipients ?? []) {
-          recipients.add(peer.toString())
-        }
-      } catch (err) {
-        // no subscribed peer yet: the job stays on the board and is served to peers that sync later
-        this.ctx.log('publishing on %s reached no peer - %e', topic, err)
-      }
-    }
-    return recipients.size
   }
 }
