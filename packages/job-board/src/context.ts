@@ -54,8 +54,12 @@ export function trimPeers (map: Map<string, unknown>): void {
   }
 }
 
+/** The name of anything thrown (streams and the registrar throw errors told apart by name). */
+export function nameOf (err: unknown): unknown {
+  return (err as { name?: unknown } | null | undefined)?.name
+}
+
 /** `Name: message` of anything thrown. */
 export function describeError (err: unknown): string {
-  const e = err as { name?: unknown, message?: unknown } | null
-  return `${String(e?.name ?? 'Error')}: ${String(e?.message ?? err)}`
+  return `${String(nameOf(err) ?? 'Error')}: ${String((err as { message?: unknown } | null | undefined)?.message ?? err)}`
 }

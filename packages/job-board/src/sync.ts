@@ -12,7 +12,7 @@ import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { JobKind, JobSyncRequest, MAX_SIZE, decodeMessage, isGeohash } from '@shoal/records'
 import { REGION_PRECISION, MAX_SYNC_REQUEST_BYTES, MAX_SYNC_REQUEST_ITEMS, SYNC_MAX_INBOUND_STREAMS, SYNC_MAX_OUTBOUND_STREAMS } from './constants.js'
-import { count, describeError, trimPeers } from './context.js'
+import { count, describeError, nameOf, trimPeers } from './context.js'
 import { InvalidSyncRequestError, InvalidSyncResponseError, JobBoardNotStartedError, SyncProtocolInUseError } from './errors.js'
 import { isTopicJobKind } from './topics.js'
 import type { BoardContext } from './context.js'
@@ -76,7 +76,7 @@ export function decodeSyncRequest (bytes: Uint8Array | { subarray(): Uint8Array 
 }
 
 function isUnexpectedEOF (err: unknown): boolean {
-  return (err as { name?: unknown } | null)?.name === 'UnexpectedEOFError'
+  return nameOf(err) === 'UnexpectedEOFError'
 }
 
 /** Options of the sync. */
@@ -159,7 +159,7 @@ export class JobSync {
         maxOutboundStreams: this.init.maxOutboundStreams ?? SYNC_MAX_OUTBOUND_STREAMS
       })
     } catch (err: unknown) {
-      if ((err as { name?: unknown } | null)?.name === 'DuplicateProtocolHandlerError') {
+      if (nameOf(err) === 'DuplicateProtocolHandlerError') {
         throw inUse()
       }
       throw err
@@ -276,7 +276,7 @@ export class JobSync {
       await stream.close({ signal })
     } catch (err: unknown) {
       this.ctx.log('sync response to %p failed - %e', connection.remotePeer, err)
-      if ((err as { name?: unknown } | null)?.name === 'InvalidSyncRequestError') {
+      if (nameOf(err) === 'InvalidSyncRequestError') {
         // garbage the asker could have checked itself: counted like a rejected message
         count(this.ctx, 'reject', 'sync-request')
         this.penalties.penalize(connection.remotePeer)

@@ -4,6 +4,7 @@
  */
 
 import { Key } from 'interface-datastore'
+import { nameOf } from './thrown.js'
 import { seqHex, toHex, u64 } from './utils.js'
 import type { EquivocationKind } from './equivocation.js'
 import type { AbortOptions } from '@libp2p/interface'
@@ -50,7 +51,7 @@ export async function getOrUndefined (datastore: Datastore, key: Key, options?: 
   try {
     return await datastore.get(key, options)
   } catch (err: unknown) {
-    if ((err as { name?: unknown } | null)?.name === 'NotFoundError') {
+    if (nameOf(err) === 'NotFoundError') {
       return undefined
     }
     throw err

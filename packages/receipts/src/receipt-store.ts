@@ -34,6 +34,7 @@ import { getCountersigned, getPending, indexSeqs, readAt } from './reads.js'
 import { recoverLog } from './recovery.js'
 import { computeReputation } from './reputation.js'
 import { checkId, inputBytes, isEnvelope } from './stored-receipt.js'
+import { nameOf } from './thrown.js'
 import { toHex } from './utils.js'
 import { verifyLog } from './verify-log.js'
 import type { StoreContext } from './context.js'
@@ -147,7 +148,7 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
       cs = await openCountersigned(WorkReceiptType, bytes, { ...options, ignoreTime: true })
     } catch (err: unknown) {
       // a provider-signed envelope is no Countersigned wrapper; tell them apart only on this (rare) path
-      if ((err as { name?: unknown } | null)?.name !== 'MalformedRecordError' || !isEnvelope(bytes)) {
+      if (nameOf(err) !== 'MalformedRecordError' || !isEnvelope(bytes)) {
         throw err
       }
       const record = await openRecord(WorkReceiptType, bytes, { ...options, ignoreTime: true })

@@ -8,6 +8,7 @@ import {
   Countersigned, MalformedRecordError, WorkReceiptType, decodeEnvelope, decodeRecord, peerIdFromBytes, recordId
 } from '@shoal/records'
 import { CorruptStoreError, InvalidParametersError } from './errors.js'
+import { messageOf } from './thrown.js'
 import { readU64, toHex, u64 } from './utils.js'
 import type { ReceiptInput, ReceiptState, StoredReceipt } from './index.js'
 import type { PeerId } from '@libp2p/interface'
@@ -37,11 +38,6 @@ export class LazyStoredReceipt implements StoredReceipt {
     this._requester ??= peerIdFromBytes(this.value.requester, 'requester')
     return this._requester
   }
-}
-
-/** The message of anything thrown, for a problem report. */
-export function messageOf (err: unknown): string {
-  return String((err as { message?: unknown } | null)?.message ?? err)
 }
 
 /** Decode countersigned bytes this store wrote (verified when stored): no signature checks. */

@@ -11,7 +11,8 @@ import { DEFAULT_MAX_LOG_PROBLEMS } from './constants.js'
 import { getOrUndefined } from './keys.js'
 import { GENESIS_HASH, decodeHead, decodeLogEntry, logEntryHash, sha256 } from './log.js'
 import { leafHash, merkleRoot } from './merkle.js'
-import { decodeStoredValue, messageOf } from './stored-receipt.js'
+import { decodeStoredValue } from './stored-receipt.js'
+import { messageOf, nameOf } from './thrown.js'
 import { equalBytes, readU64, toHex } from './utils.js'
 import type { StoreContext } from './context.js'
 import type { LogHead, LogProblem, LogVerification, VerifyLogOptions } from './index.js'
@@ -155,7 +156,7 @@ class LogWalk {
       try {
         await openCountersigned(WorkReceiptType, bytes, { ignoreTime: true })
       } catch (err: unknown) {
-        this.problem(rk, `receipt does not verify: ${(err as { name?: unknown } | null)?.name}`, seq)
+        this.problem(rk, `receipt does not verify: ${String(nameOf(err))}`, seq)
       }
     }
     if (value != null) {
