@@ -12,6 +12,11 @@
  * - `shoalServices(init)` returns just the Shoal services as libp2p service
  *   factories, to spread into the `services` of a node you build yourself.
  *
+ * On either, `submitJob(node.services, spec)` runs the requester's flow
+ * (publish, find, rank, run with failover, countersigned receipt) as an
+ * async generator of progress events, and `startProvider(node.services,
+ * offer)` the provider's (advertise with retry, quote announced jobs).
+ *
  * @example
  *
  * ```ts
