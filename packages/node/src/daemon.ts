@@ -10,7 +10,7 @@ import { VERSION } from './version.js'
 import type { ApiServer } from './api.js'
 import type { DrainResult } from './drain.js'
 import type { ResolvedConfig } from './config.js'
-import type { Provider } from './flows/start-provider.js'
+import type { ProviderHandle } from './flows/start-provider.js'
 import type { LiveJob } from './jobs.js'
 import type { ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
@@ -54,7 +54,7 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
   const startedAt = Date.now()
   const token = randomBytes(24).toString('base64url')
   const live = new Map<string, LiveJob>()
-  let providerRole: Provider | undefined
+  let providerRole: ProviderHandle | undefined
   let draining = false
   let api: ApiServer
   let metrics: ShoalNodeMetrics

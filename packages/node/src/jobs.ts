@@ -6,7 +6,7 @@ import { gpusFromConfig, isProviderRole } from './services.js'
 import { receiptToJson, toHex } from './status.js'
 import type { JobApi, JobProgress } from './api.js'
 import type { ResolvedConfig } from './config.js'
-import type { Provider } from './flows/start-provider.js'
+import type { ProviderHandle } from './flows/start-provider.js'
 import type { SubmitJobEvent } from './flows/submit-job.js'
 import type { ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
@@ -58,7 +58,7 @@ export function liveJobs (node: ShoalNode, live: Map<string, LiveJob>): LiveJob[
  * config describes (nothing for the other roles), its failures in the
  * node's log.
  */
-export function startProviderRole (node: ShoalNode, config: ResolvedConfig): Provider | undefined {
+export function startProviderRole (node: ShoalNode, config: ResolvedConfig): ProviderHandle | undefined {
   const provider = config.provider
   if (!isProviderRole(config.role) || provider === undefined) {
     return undefined

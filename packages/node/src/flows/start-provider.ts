@@ -51,7 +51,7 @@ export interface ProviderEvents {
 }
 
 /** What `startProvider` returns. */
-export interface Provider extends TypedEventTarget<ProviderEvents> {
+export interface ProviderHandle extends TypedEventTarget<ProviderEvents> {
   /** resolves with the first advertisement that reached a DHT peer for every key (rejects if stopped before) */
   readonly advertised: Promise<AdvertiseResult>
   /** stop advertising (no more retries) and stop quoting announced jobs; jobs already running go on */
@@ -62,7 +62,7 @@ const DEFAULT_RETRY_DELAY = 1_000
 const DEFAULT_MAX_RETRY_DELAY = 60_000
 const DEFAULT_ADVERTISE_TIMEOUT = 30_000
 
-class ProviderRole extends TypedEventEmitter<ProviderEvents> implements Provider {
+class ProviderRole extends TypedEventEmitter<ProviderEvents> implements ProviderHandle {
   readonly advertised: Promise<AdvertiseResult>
   private readonly services: StartProviderServices
   private readonly offer: Offer
@@ -148,6 +148,6 @@ class ProviderRole extends TypedEventEmitter<ProviderEvents> implements Provider
  * await provider.advertised
  * ```
  */
-export function startProvider (services: StartProviderServices, offer: Offer, options: StartProviderOptions = {}): Provider {
+export function startProvider (services: StartProviderServices, offer: Offer, options: StartProviderOptions = {}): ProviderHandle {
   return new ProviderRole(services, offer, options)
 }
