@@ -1,22 +1,23 @@
 /**
  * The embedder's path, end to end over TCP on 127.0.0.1: plain libp2p 3
- * nodes with the Shoal services from `shoalServices()`, and one open-market
- * job from announcement to the countersigned receipt both sides keep.
+ * nodes with the Shoal services from `shoalServices()`, providers started
+ * with `startProvider()` and one open-market job run with `submitJob()`,
+ * from announcement to the countersigned receipt both sides keep.
  */
 
 import assert from 'node:assert/strict'
 import { jobTopic } from '@shoal/job-board'
+import { startProvider, submitJob } from '@shoal/node'
 import { JobKind, WorkReceiptType, openCountersigned } from '@shoal/records'
-import { candidateFromCapability } from '@shoal/router'
 import { functionExecutor } from '@shoal/work'
 import { FOOTAGE_BYTES_PER_SECOND, captureProvider, gpuProvider, sha256 } from './helpers/market.js'
-import { connectAll, createEmbedderNode, offerWork, waitFor, waitForSubscribers } from './helpers/network.js'
+import { connectAll, createEmbedderNode, waitFor, waitForSubscribers } from './helpers/network.js'
 import type { Behaviour } from './helpers/market.js'
 import type { EmbedderNode } from './helpers/network.js'
-import type { NearbyProvider, NearbyQuery } from '@shoal/discovery'
 import type { TopicJobKind } from '@shoal/job-board'
-import type { ShoalServicesInit } from '@shoal/node'
+import type { ProviderCandidate, ShoalServicesInit, SubmitJobEvent } from '@shoal/node'
 import type { Price } from '@shoal/records'
+import type { RoutingDecision } from '@shoal/router'
 import type { JobSpec, RunOutcome } from '@shoal/work'
 
 /** A provider of the scenario: where it is and how it is built. */
@@ -31,7 +32,8 @@ interface Scenario {
   providers: ProviderSpec[]
   job: JobSpec & { kind: TopicJobKind, requirements: { region: string } }
   input: Uint8Array
-  query: NearbyQuery
+  /** where the requester is */
+  geohash: string
 }
 
 interface Provider {
@@ -50,8 +52,6 @@ interface MarketResult {
   winner: Provider
   outcome: RunOutcome
 }
-
-const byId = (p: { peerId: { toString(): string } }): string => p.peerId.toString()
 
 /** Byte equality whatever the view (decoders may hand out Buffers, signers Uint8Arrays). */
 function assertSameBytes (actual: Uint8Array, expected: Uint8Array, message?: string): void {
@@ -76,8 +76,11 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
   })
 
   /**
-   * Announce, quote, discover, route, run with failover, countersign: the
-   * steps every open-market job takes, whatever its kind.
+   * The open market through the library flows: providers `startProvider()`
+   * (advertise, quote announced jobs), the requester `submitJob()`
+   * (publish, discover, rank, run with failover, countersign), and the test
+   * checks each step as the flow yields it, making the best candidate fail
+   * before the run starts.
    */
   async function openMarket (scenario: Scenario): Promise<MarketResult> {
     const requester = await node()
@@ -88,75 +91,80 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
     }
     await connectAll([requester, ...providers.map(p => p.node)])
     for (const p of providers) {
-      unwire.push(await offerWork(p.node, { geohash: p.spec.geohash, ...p.spec.offer }))
+      const provider = startProvider(p.node.services, { geohash: p.spec.geohash, ...p.spec.offer })
+      unwire.push(() => { provider.stop() })
+      await provider.advertised
     }
     const region = scenario.job.requirements.region
     const kind = scenario.job.kind
     const capture = kind === JobKind.CAPTURE
     const inRegion = providers.filter(p => p.spec.geohash.startsWith(region) && (capture ? p.spec.offer.sensors : p.spec.offer.gpus) != null)
     const outside = providers.filter(p => !inRegion.includes(p))
-
-    // 1. announce on the job board; providers of the region see it and quote
-    await waitForSubscribers(requester, jobTopic(kind, region), inRegion.map(p => p.node))
-    // the work service signs the job (so it accepts quotes for it); the board signs the same
-    // fields again, and Ed25519 being deterministic, publishes the very same record
-    const job = await requester.services.work.createJob({ ...scenario.job, input: scenario.input })
-    const announced = await requester.services.jobs.announce({ ...job.value, priceCeiling: scenario.job.priceCeiling })
-    assertSameBytes(announced.bytes, job.bytes, 'the board published the record the work service signed')
-    const jobId = job.value.jobId
-
-    await waitFor(() => requester.services.work.offersFor(jobId).length >= inRegion.length, 'quotes from every provider in the region')
-    const quoted = requester.services.work.offersFor(jobId).map(q => q.signer.toString()).sort()
-    assert.deepEqual(quoted, inRegion.map(p => p.node.peerId.toString()).sort(), 'every provider serving the region quoted, and only they')
-    for (const p of inRegion) {
-      const entry = p.node.services.jobs.get(jobId)
-      assert.ok(entry != null, `${p.spec.name} has the job on its board`)
-      assert.equal(entry.source, 'gossip')
-      assert.ok(entry.requester.equals(requester.peerId))
-    }
-    for (const p of outside) {
-      assert.equal(p.node.services.jobs.get(jobId), undefined, `${p.spec.name} serves another region or kind and never saw the job`)
-    }
-
-    // 2. discovery: providers near the requester, from their signed capability records
-    const found: NearbyProvider[] = []
-    for await (const p of requester.services.discovery.findNearby(scenario.query, { k: providers.length, signal: AbortSignal.timeout(20_000) })) {
-      found.push(p)
-    }
-    const nearby = found.filter(p => p.record.value.geohash.startsWith(region))
-    assert.deepEqual(nearby.map(byId).sort(), inRegion.map(p => p.node.peerId.toString()).sort(), 'discovery finds every provider in the region')
-
-    // 3. the router ranks them by expected completion time
-    const decision = await requester.services.router.choose(
-      nearby.map(p => candidateFromCapability(p.record.value)),
-      { computeTime: 1000, transferBytes: scenario.input.byteLength, priceCeiling: scenario.job.priceCeiling.perUnit }
-    )
-    assert.equal(decision.rejected.length, 0, `no candidate rejected: ${decision.rejected.map(r => r.reason).join('; ')}`)
-    assert.equal(decision.choices.length, inRegion.length)
-    for (const choice of decision.choices) {
-      assert.match(choice.explain, /ms expected/)
-    }
-    const order = decision.choices.map(c => c.peerId)
+    const ids = (list: Array<{ toString(): string }>): string[] => list.map(String).sort()
     const providerOf = (id: { toString(): string }): Provider => {
       const p = providers.find(p => p.node.peerId.toString() === id.toString())
       assert.ok(p != null)
       return p
     }
+    await waitForSubscribers(requester, jobTopic(kind, region), inRegion.map(p => p.node))
 
-    // 4. the best candidate breaks; work fails over to the next one
-    const failed = providerOf(order[0])
-    failed.behaviour.fail = true
-    const trustBefore = requester.services.router.trust.get(order[0].toString())
-    const outcome = await requester.services.work.run(order, job, scenario.input, { attemptTimeout: 15_000, timeout: 40_000 })
+    const steps: Array<SubmitJobEvent['type']> = []
+    let decision: RoutingDecision<ProviderCandidate> | undefined
+    let failed: Provider | undefined
+    let trustBefore = NaN
+    let outcome: RunOutcome | undefined
+    // on loopback every peer is as near as any other: leave the coordinate out so discovery orders by geohash cell
+    const flow = submitJob(requester.services, { ...scenario.job, input: scenario.input }, {
+      geohash: scenario.geohash, k: inRegion.length, query: { coordinate: undefined }, profile: { computeTime: 1000 }, attemptTimeout: 15_000, timeout: 40_000
+    })
+    for await (const event of flow) {
+      if (event.type !== 'searched' && event.type !== 'progress') steps.push(event.type)
+      if (event.type === 'published') {
+        // 1. the job board: providers of the region see the job and quote, the others never see it
+        const jobId = event.detail.job.value.jobId
+        await waitFor(() => requester.services.work.offersFor(jobId).length >= inRegion.length, 'quotes from every provider in the region')
+        assert.deepEqual(ids(requester.services.work.offersFor(jobId).map(q => q.signer)), ids(inRegion.map(p => p.node.peerId)), 'every provider serving the region quoted, and only they')
+        for (const p of inRegion) {
+          const entry = p.node.services.jobs.get(jobId)
+          assert.ok(entry != null, `${p.spec.name} has the job on its board`)
+          assert.equal(entry.source, 'gossip')
+          assert.ok(entry.requester.equals(requester.peerId))
+        }
+        for (const p of outside) {
+          assert.equal(p.node.services.jobs.get(jobId), undefined, `${p.spec.name} serves another region or kind and never saw the job`)
+        }
+      }
+      if (event.type === 'ranked') {
+        // 2. discovery found every provider in the region; 3. the router ranked them by expected completion time
+        decision = event.detail.decision
+        assert.equal(decision.rejected.length, 0, `no candidate rejected: ${decision.rejected.map(r => r.reason).join('; ')}`)
+        assert.deepEqual(ids(decision.choices.map(c => c.peerId)), ids(inRegion.map(p => p.node.peerId)), 'discovery finds every provider in the region')
+        for (const choice of decision.choices) {
+          assert.match(choice.explain, /ms expected/)
+        }
+        // 4. the best candidate breaks before the run starts
+        failed = providerOf(decision.choices[0].peerId)
+        failed.behaviour.fail = true
+        trustBefore = requester.services.router.trust.get(failed.node.peerId.toString())
+      }
+      if (event.type === 'failed-over') {
+        assert.ok(failed != null && event.detail.attempt.candidate.equals(failed.node.peerId))
+        assert.equal(event.detail.attempt.error?.name, 'ExecutorError')
+      }
+      if (event.type === 'receipt') {
+        outcome = event.detail.outcome
+        assert.equal(event.detail.stored?.state, 'countersigned')
+      }
+    }
+    assert.deepEqual(steps, ['created', 'published', 'ranked', 'failed-over', 'receipt'])
+    assert.ok(decision != null && failed != null && outcome != null)
+    const order = decision.choices.map(c => c.peerId)
     assert.ok(requester.services.router.trust.get(order[0].toString()) < trustBefore, 'the provider that failed lost the router\'s trust')
     assert.ok(requester.services.router.trust.get(order[1].toString()) >= trustBefore, 'the one that delivered did not')
     const winner = providerOf(outcome.provider)
     assert.ok(outcome.provider.equals(order[1]), 'the job went to the second choice')
     assert.equal(failed.behaviour.runs, 1, 'the first choice did run the job')
     assert.equal(outcome.attempts.length, 2)
-    assert.equal(outcome.attempts[0].ok, false)
-    assert.ok(outcome.attempts[0].candidate.equals(order[0]))
-    assert.equal(outcome.attempts[0].error?.name, 'ExecutorError')
     assert.equal(outcome.attempts[1].ok, true)
     assert.equal(outcome.acknowledged, true, 'the provider acknowledged the countersignature')
     return { requester, providers, inRegion, failed, winner, outcome }
@@ -224,7 +232,7 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
         deadlineIn: 60_000
       },
       input: new TextEncoder().encode('hello shoal'),
-      query: { geohash: 'w21z', gpuClass: 'consumer-24g', minVramMib: 16384, maxPrice: { perUnit: 5, currency: 'USDC' } }
+      geohash: 'w21z'
     })
     assert.equal(new TextDecoder().decode(result.outcome.output), '[llama-7b] HELLO SHOAL')
     assert.ok(result.outcome.receipt.record.value.units >= 1, 'GPU-seconds are rounded up')
@@ -262,7 +270,7 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
         deadlineIn: 60_000
       },
       input: new TextEncoder().encode(JSON.stringify({ seconds: 4 })),
-      query: { geohash: 'w21z', sensors: ['video'], maxPrice: { perUnit: 3, currency: 'USDC' } }
+      geohash: 'w21z'
     })
     assert.ok(!result.inRegion.some(p => p.spec.name === 'singapore-gpu'), 'a GPU next door neither quotes for nor is found for a capture job')
     const receipt = result.outcome.receipt.record.value

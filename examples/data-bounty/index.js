@@ -4,7 +4,7 @@
 // countersign it with a WitnessStatement, and is paid for the seconds the
 // requester verified. Three nodes in one process, TCP on 127.0.0.1.
 //
-//   npm run build && node examples/data-bounty/index.js
+//   npm run build && npm start -w @shoal/example-data-bounty
 
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -20,7 +20,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { jobTopic } from '@shoal/job-board'
-import { SHOAL_DHT_PROTOCOL, shoalServices } from '@shoal/node'
+import { SHOAL_DHT_PROTOCOL, shoalServices, startProvider, submitJob } from '@shoal/node'
 import {
   CaptureAttestationType, JobKind, RECORD_VERSION, WitnessStatementType, WorkReceiptType, openCountersigned, openRecord,
   peerIdFromBytes, recordId, signRecord
@@ -170,10 +170,6 @@ await capturer.handle(CAPTURE_PROTOCOL, async (stream) => {
   }
 })
 
-// open market: quote for bounties gossiped on the job board
-capturer.services.jobs.addEventListener('job:announced', (evt) => {
-  if (evt.detail.source !== 'local') capturer.services.work.onJobAnnounced(evt.detail.record).catch(() => {})
-})
 
 // ------------------------------------------------------------------ the requester
 const requester = await createNode()
@@ -219,6 +215,7 @@ async function fetchCapture (location, receipt) {
   return footage
 }
 
+let offering
 try {
   await requester.dial(capturer.getMultiaddrs())
   await requester.dial(witness.getMultiaddrs())
@@ -226,6 +223,10 @@ try {
   console.log('requester', requester.peerId.toString())
   console.log('capturer ', capturer.peerId.toString(), 'at', CAPTURER_AT)
   console.log('witness  ', witness.peerId.toString(), 'at', WITNESS_AT)
+
+  // the capturer's side: advertise the camera in the DHT, quote bounties gossiped on the job board
+  offering = startProvider(capturer.services, { geohash: CAPTURER_AT, sensors: ['video'], price: PRICE, concurrency: 1 })
+  await offering.advertised
 
   // 1. the bounty: CAPTURE, video, region `w`, per footage-second
   const bounty = {
@@ -235,22 +236,24 @@ try {
     requirements: { sensors: ['video'], region: REGION },
     priceCeiling: { perUnit: 3, currency: 'USDC', unit: 'footage-second' },
     budget: 120,
-    deadlineIn: 120_000
+    deadlineIn: 120_000,
+    input: new TextEncoder().encode(JSON.stringify({ seconds: 6 }))
   }
-  const input = new TextEncoder().encode(JSON.stringify({ seconds: 6 }))
   // a one-character region has no regional topic: the bounty goes on the global capture topic
   await waitFor(() => requester.services.pubsub.getSubscribers(jobTopic(JobKind.CAPTURE)).some(p => p.equals(capturer.peerId)), 'the capturer to subscribe')
-  const job = await requester.services.work.createJob({ ...bounty, input })
-  const quoted = new Promise(resolve => requester.services.work.addEventListener('quote:received', (evt) => resolve(evt.detail), { once: true }))
-  await requester.services.jobs.announce({ ...job.value, priceCeiling: bounty.priceCeiling })
-  console.log('bounty   ', hex(job.value.jobId), `"${bounty.description}"`)
 
-  // 2. the capturer saw it on the job board and quoted
-  const quote = await quoted
+  // 2. the requester's flow: publish the bounty, find capture providers in the region, rank them,
+  //    and run it; the capture is fetched and checked (fetchCapture) before the receipt is countersigned
+  let outcome
+  for await (const event of submitJob(requester.services, bounty, { fetchOutput: fetchCapture, timeout: 30_000 })) {
+    if (event.type === 'published') console.log('bounty   ', hex(event.detail.job.value.jobId), `"${bounty.description}"`)
+    if (event.type === 'ranked') console.log('ranked   ', event.detail.decision.choices.map(c => `${c.peerId.toString().slice(0, 16)}… at ${c.input.provider.record.value.geohash}`))
+    if (event.type === 'receipt') outcome = event.detail.outcome
+  }
+
+  // 3. the quote the capturer signed, which the assignment embeds
+  const quote = outcome.quote
   console.log('quote    ', `${quote.value.price.perUnit} ${quote.value.price.currency} per ${quote.value.price.unit} from ${quote.signer.toString().slice(0, 16)}…`)
-
-  // 3. assign; the capture is fetched and checked before the receipt is countersigned
-  const outcome = await requester.services.work.assign(quote, input, { fetchOutput: fetchCapture, signal: AbortSignal.timeout(30_000) })
 
   // 4. the receipt: units = seconds of valid footage, signed by both
   const { record, countersigner } = await openCountersigned(WorkReceiptType, outcome.receipt.bytes)
@@ -268,6 +271,7 @@ try {
   console.log('stores   ', `requester: ${mine.state}, capturer: ${theirs.state}, same bytes: ${equal(mine.bytes, theirs.bytes)}`)
   console.log('paid     ', capturer.services.work.book.paid(requester.peerId), 'USDC')
 } finally {
+  offering?.stop()
   await Promise.all([requester.stop(), capturer.stop(), witness.stop()])
   await rm(workDir, { recursive: true, force: true })
 }

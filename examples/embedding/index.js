@@ -1,5 +1,6 @@
 // Add the Shoal services to a libp2p node of your own, then run one job
-// between two such nodes in this process and print the receipt both signed.
+// between two such nodes in this process with the library flows
+// (startProvider, submitJob) and print the receipt both signed.
 //
 //   npm run build && node examples/embedding/index.js
 
@@ -10,7 +11,7 @@ import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { SHOAL_DHT_PROTOCOL, shoalServices } from '@shoal/node'
+import { SHOAL_DHT_PROTOCOL, shoalServices, startProvider, submitJob } from '@shoal/node'
 import { JobKind, WorkReceiptType, openCountersigned } from '@shoal/records'
 import { functionExecutor } from '@shoal/work'
 import { MemoryDatastore } from 'datastore-core'
@@ -42,9 +43,10 @@ async function createNode (init = {}) {
 
 // 2. A GPU provider: what it offers, its price, and the executor that does the work.
 const price = { perUnit: 2, currency: 'USDC', unit: 'gpu-second' }
+const where = 'u33dc'               // a geohash: Berlin, to ~5 km
 const provider = await createNode({
   role: 'gpu-provider',
-  provider: { gpus: [{ model: 'RTX 4090', vramMib: 24576 }], price, concurrency: 2 },
+  provider: { region: where, gpus: [{ model: 'RTX 4090', vramMib: 24576 }], price, concurrency: 2 },
   work: {
     // stands in for a real model: any async function of the input bytes will do
     executor: functionExecutor(async (input) => {
@@ -58,24 +60,43 @@ const requester = await createNode()
 console.log('provider ', provider.peerId.toString())
 console.log('requester', requester.peerId.toString())
 
+let offering
 try {
-  // 4. Connect them. On a real network: bootstrap peers, then discovery.findNearby().
+  // 4. Connect them. On a real network: dial bootstrap peers; discovery finds the rest.
   await requester.dial(provider.getMultiaddrs())
 
-  // 5. Run a job in direct mode: quote, signed assignment, run, result, receipt, countersignature, voucher.
-  const outcome = await requester.services.work.run(provider.peerId, {
+  // 5. The provider's flow: advertise the offer in the DHT (retrying until a DHT peer
+  //    takes it) and quote jobs announced on the job board.
+  offering = startProvider(provider.services, {
+    geohash: where,
+    gpus: [{ model: 'RTX 4090', class: 'consumer-24g', vramMib: 24576, count: 1 }],
+    price,
+    concurrency: 2
+  })
+  await offering.advertised
+
+  // 6. The requester's flow: sign and publish the job, find providers near `where`, rank
+  //    them (RTT, coordinates, load, price, reputation), run it down the ranking with
+  //    failover, countersign the receipt. Each step is an event.
+  let outcome
+  const job = {
     kind: JobKind.GPU_INFERENCE,
     workload: 'echo',
-    requirements: { gpuClass: 'consumer-24g', gpuCount: 1 },
+    requirements: { gpuClass: 'consumer-24g', gpuCount: 1, region: where },
     priceCeiling: { perUnit: 5, currency: 'USDC', unit: 'gpu-second' },
-    budget: 100
-  }, new TextEncoder().encode('hello shoal'), {
-    timeout: 30_000,
-    onProgress: (p) => { console.log(`progress ${p.permille / 10}% ${p.units} units ${p.message}`) }
-  })
+    budget: 100,
+    input: new TextEncoder().encode('hello shoal')
+  }
+  for await (const event of submitJob(requester.services, job, { timeout: 30_000 })) {
+    if (event.type === 'published') console.log('published', hex(event.detail.job.value.jobId))
+    if (event.type === 'searched') console.log('found    ', event.detail.found.map(p => p.peerId.toString()))
+    if (event.type === 'ranked') console.log('ranked   ', event.detail.decision.choices.map(c => c.explain))
+    if (event.type === 'progress') console.log(`progress  ${event.detail.permille / 10}% ${event.detail.units} units ${event.detail.message}`)
+    if (event.type === 'receipt') outcome = event.detail.outcome
+  }
   console.log('output   ', new TextDecoder().decode(outcome.output))
 
-  // 6. The receipt: signed by the provider, countersigned by the requester. Anyone can check it.
+  // 7. The receipt: signed by the provider, countersigned by the requester. Anyone can check it.
   const { record, countersigner } = await openCountersigned(WorkReceiptType, outcome.receipt.bytes)
   const r = record.value
   console.log('receipt', {
@@ -92,7 +113,7 @@ try {
   // payment: cumulative vouchers, streamed while metered work runs and topped up with the countersignature
   console.log('paid     ', provider.services.work.book.paid(requester.peerId), 'USDC, owed', provider.services.work.book.unpaid(requester.peerId))
 
-  // 7. Both sides keep the same countersigned receipt in a hash-linked log.
+  // 8. Both sides keep the same countersigned receipt in a hash-linked log.
   const theirs = await provider.services.receipts.get(outcome.receipt.id)
   const mine = await requester.services.receipts.get(outcome.receipt.id)
   console.log('stores   ', `requester: ${mine.state}, provider: ${theirs.state}, same bytes: ${Buffer.from(mine.bytes).equals(theirs.bytes)}`)
@@ -100,6 +121,7 @@ try {
   console.log('log      ', `ok: ${log.ok}, length: ${log.length}`)
   console.log('reputation of the provider', (await requester.services.receipts.reputation(provider.peerId)).toFixed(3))
 } finally {
-  // 8. Stop: services stop with the node (the receipt store flushes first).
+  // 9. Stop: services stop with the node (discovery withdraws the offer, the receipt store flushes first).
+  offering?.stop()
   await Promise.all([requester.stop(), provider.stop()])
 }

@@ -2,8 +2,8 @@
  * The embedder's node: a plain libp2p 3 node built the way a user builds
  * their own (TCP on 127.0.0.1, noise, yamux, identify, ping, kad-dht,
  * gossipsub), with the Shoal services spread in from `shoalServices()`.
- * Plus the few steps an embedder wires by hand: advertise the offer,
- * answer announced jobs with quotes.
+ * The flows that run on it (`startProvider`, `submitJob`) come from
+ * `@shoal/node` as they are.
  */
 
 import { noise } from '@chainsafe/libp2p-noise'
@@ -22,8 +22,6 @@ import type { Identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
-import type { Offer } from '@shoal/discovery'
-import type { JobEntry } from '@shoal/job-board'
 import type { ShoalCoreServices, ShoalServicesInit } from '@shoal/node'
 
 /** A user's own libp2p node with the Shoal services added. */
@@ -56,24 +54,6 @@ export async function connectAll (nodes: EmbedderNode[]): Promise<void> {
     }
   }
   await waitFor(() => nodes.every(n => (n.services.dht as any).routingTable.size >= nodes.length - 1), 'DHT routing tables to fill')
-}
-
-/**
- * What an embedder does for a provider role (the full node does the same):
- * advertise the offer in the DHT, and answer jobs gossiped on the board
- * with a quote to their requester. Returns a function that unwires it.
- */
-export async function offerWork (node: EmbedderNode, offer: Offer): Promise<() => void> {
-  const result = await node.services.discovery.advertise(offer, { signal: AbortSignal.timeout(20_000) })
-  if (result.failed.length > 0) {
-    throw new Error(`advertising ${node.peerId} reached no DHT peer for ${result.failed.length} key(s)`)
-  }
-  const onAnnounced = (evt: CustomEvent<JobEntry>): void => {
-    if (evt.detail.source === 'local') return
-    node.services.work.onJobAnnounced(evt.detail.record).catch(() => {})
-  }
-  node.services.jobs.addEventListener('job:announced', onAnnounced)
-  return () => { node.services.jobs.removeEventListener('job:announced', onAnnounced) }
 }
 
 /** Wait until the publisher knows `peers` are subscribed to `topic` (gossipsub learns subscriptions after connecting). */

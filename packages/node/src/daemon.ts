@@ -10,7 +10,8 @@ import { VERSION } from './version.js'
 import type { ApiServer } from './api.js'
 import type { DrainResult } from './drain.js'
 import type { ResolvedConfig } from './config.js'
-import type { LiveJob, ProviderRole } from './jobs.js'
+import type { ProviderHandle } from './flows/start-provider.js'
+import type { LiveJob } from './jobs.js'
 import type { ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
 
@@ -53,7 +54,7 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
   const startedAt = Date.now()
   const token = randomBytes(24).toString('base64url')
   const live = new Map<string, LiveJob>()
-  let providerRole: ProviderRole | undefined
+  let providerRole: ProviderHandle | undefined
   let draining = false
   let api: ApiServer
   let metrics: ShoalNodeMetrics
@@ -89,7 +90,7 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
         const requesting = (): number => [...live.values()].filter(j => j.side === 'requester').length
         draining = true
         // no more quotes from the job board, no re-advertising; running jobs stay listed
-        providerRole?.stopOffering()
+        providerRole?.stop()
         const running = node.services.work.load.running
         if (running > 0 || requesting() > 0) {
           options.log?.(`draining: ${running} running job(s), ${requesting()} submitted job(s); waiting up to ${grace} ms`)
@@ -97,7 +98,6 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
         const result = await drainShoalNode(node, { timeout: grace, busy: () => requesting() > 0 })
         options.onDrained?.(result)
         if (result.handedBack > 0) options.log?.(`handed back ${result.handedBack} job(s) still running after ${grace} ms`)
-        providerRole?.stop()
         await removeApiInfo(dataDir)
         await api.close()
         // services stop (discovery withdraws, the receipt store drains its writes); the datastore closes last

@@ -103,6 +103,19 @@ export class ServiceUnavailableError extends Error {
   }
 }
 
+/** Discovery found no provider for a job, or the router refused every one it found (`reasons` says why, one per provider). */
+export class NoProviderError extends Error {
+  static override name = 'NoProviderError'
+  /** why each provider found was refused (empty when none was found) */
+  readonly reasons: string[]
+
+  constructor (message: string, reasons: string[] = []) {
+    super(message)
+    this.name = 'NoProviderError'
+    this.reasons = reasons
+  }
+}
+
 /** The errors the CLI reports as one clear line (and a non-zero exit) instead of a stack trace. */
 export const OPERATOR_ERRORS: ReadonlySet<string> = new Set([
   ConfigError.name, DataDirError.name, IdentityError.name, StoreError.name,

@@ -12,6 +12,11 @@
  * - `shoalServices(init)` returns just the Shoal services as libp2p service
  *   factories, to spread into the `services` of a node you build yourself.
  *
+ * On either, `submitJob(node.services, spec)` runs the requester's flow
+ * (publish, find, rank, run with failover, countersigned receipt) as an
+ * async generator of progress events, and `startProvider(node.services,
+ * offer)` the provider's (advertise with retry, quote announced jobs).
+ *
  * @example
  *
  * ```ts
@@ -49,5 +54,9 @@ export { shoalServices } from './services.js'
 export type { ShoalCoreServices, ShoalServiceFactories, ShoalServicesInit } from './services.js'
 export { defaultDataDir, loadOrCreateIdentity, openDatastore, PersistentDatastore, readApiInfo } from './data-dir.js'
 export type { ApiInfo } from './data-dir.js'
+export { submitJob, nearbyQuery } from './flows/submit-job.js'
+export type { SubmitJobServices, SubmitJobOptions, SubmitJobEvent, SubmitJobResult, ProviderCandidate } from './flows/submit-job.js'
+export { startProvider } from './flows/start-provider.js'
+export type { StartProviderServices, StartProviderOptions, ProviderHandle, ProviderEvents } from './flows/start-provider.js'
 export { drainShoalNode, WorkGate, workGate } from './drain.js'
 export type { DrainOptions, DrainResult } from './drain.js'

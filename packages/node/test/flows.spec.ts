@@ -1,0 +1,284 @@
+import { strict as assert } from 'node:assert'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { TypedEventEmitter } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { JobKind } from '@shoal/records'
+import { NoProviderError, startProvider, submitJob } from '../src/index.js'
+import type { StartProviderServices, SubmitJobEvent, SubmitJobServices, ProviderCandidate } from '../src/index.js'
+import type { PeerId } from '@libp2p/interface'
+import type { AdvertiseResult, NearbyProvider, NearbyQuery, Offer } from '@shoal/discovery'
+import type { JobBoardEvents, JobEntry } from '@shoal/job-board'
+import type { StoredReceipt } from '@shoal/receipts'
+import type { CapabilityRecord, JobAnnouncement, Quote, SignedRecord } from '@shoal/records'
+import type { JobProfile, RoutingDecision } from '@shoal/router'
+import type { DirectRunOptions, JobSpec, RunOutcome } from '@shoal/work'
+
+const SPEC: JobSpec = {
+  kind: JobKind.GPU_INFERENCE,
+  requirements: { gpuClass: 'consumer-24g', minVramMib: 16384, region: 'w2' },
+  priceCeiling: { perUnit: 5, currency: 'USDC', unit: 'gpu-second' },
+  budget: 100,
+  input: new TextEncoder().encode('hello')
+}
+const COORDINATE = { vec: [1, 2], height: 3, error: 0.4 }
+
+async function peer (): Promise<PeerId> {
+  return peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+}
+
+function nearby (peerId: PeerId, price = 2): NearbyProvider {
+  const value = {
+    provider: peerId.toMultihash().bytes,
+    coordinate: { vec: [10, 20], height: 1, error: 0.2 },
+    price: { perUnit: price, currency: 'USDC', unit: 'gpu-second' },
+    concurrency: 2,
+    freeSlots: 1
+  } as unknown as CapabilityRecord
+  return { peerId, record: { value } as unknown as SignedRecord<CapabilityRecord>, multiaddrs: [], found: { capabilityClass: 'gpu:consumer-24g', cell: 'w2', precision: 2, home: true }, reasons: [], fetchMs: 0 }
+}
+
+/** A requester's services that record what the flow asked of them. */
+class Requester {
+  readonly job = { value: { jobId: new Uint8Array(16).fill(7) } } as unknown as SignedRecord<JobAnnouncement>
+  readonly queries: NearbyQuery[] = []
+  readonly ranked: Array<{ candidates: ProviderCandidate[], profile: JobProfile }> = []
+  runs: Array<{ order: PeerId[], options: DirectRunOptions }> = []
+  publishError?: Error
+  rounds: Array<NearbyProvider[] | Error> = []
+  refuse = false
+  reputation = new Map<string, number>()
+  run: (order: PeerId[], options: DirectRunOptions) => Promise<RunOutcome> = async (order) => this.outcome(order[0])
+
+  services (): SubmitJobServices {
+    return {
+      jobs: { publish: async () => { if (this.publishError != null) throw this.publishError; return this.job } },
+      discovery: {
+        findNearby: (query: NearbyQuery) => {
+          this.queries.push(query)
+          const round = this.rounds.shift() ?? []
+          return (async function * () {
+            if (round instanceof Error) throw round
+            yield * round
+          })()
+        }
+      },
+      router: {
+        coordinate: COORDINATE,
+        choose: async <T extends ProviderCandidate>(candidates: T[], profile: JobProfile = {}): Promise<RoutingDecision<T>> => {
+          this.ranked.push({ candidates, profile })
+          if (this.refuse) {
+            return { choices: [], rejected: candidates.map(c => ({ candidate: { id: c.peerId.toString() }, reason: 'untrusted', explain: `${c.peerId.toString()}: refused, untrusted`, peerId: c.peerId, input: c })), probes: 0 }
+          }
+          // best first: the cheapest
+          const sorted = [...candidates].sort((a, b) => (a.price ?? 0) - (b.price ?? 0))
+          return { choices: sorted.map(c => ({ candidate: { id: c.peerId.toString() }, score: 1, breakdown: {} as never, reasons: [], explain: 'ok', peerId: c.peerId, input: c })), rejected: [], probes: 0 }
+        }
+      } as unknown as SubmitJobServices['router'],
+      work: {
+        createJob: async () => this.job,
+        run: async (target: PeerId | PeerId[], _job: unknown, _input: Uint8Array, options: DirectRunOptions = {}) => {
+          const order = Array.isArray(target) ? target : [target]
+          this.runs.push({ order, options })
+          return this.run(order, options)
+        }
+      } as unknown as SubmitJobServices['work'],
+      receipts: {
+        reputation: async (peerId: PeerId) => this.reputation.get(peerId.toString()) ?? 0.5,
+        get: async () => ({ state: 'countersigned' }) as unknown as StoredReceipt
+      } as unknown as SubmitJobServices['receipts']
+    }
+  }
+
+  outcome (provider: PeerId, attempts: RunOutcome['attempts'] = [{ candidate: provider, ok: true, cancelled: false, elapsed: 1 }]): RunOutcome {
+    return { provider, output: new Uint8Array([1]), receipt: { id: new Uint8Array(32) }, acknowledged: true, attempts } as unknown as RunOutcome
+  }
+}
+
+async function collect (events: AsyncIterable<SubmitJobEvent>): Promise<SubmitJobEvent[]> {
+  const out: SubmitJobEvent[] = []
+  for await (const event of events) out.push(event)
+  return out
+}
+
+describe('submitJob: the requester flow with stubbed services', () => {
+  it('publishes, finds, ranks with coordinates and reputation, runs down the ranking and ends with the receipt', async () => {
+    const [cheap, dear] = [await peer(), await peer()]
+    const r = new Requester()
+    r.rounds = [[nearby(dear, 4), nearby(cheap, 2)]]
+    r.reputation.set(dear.toString(), 0.9)
+    const events = await collect(submitJob(r.services(), SPEC, { geohash: 'w21z', timeout: 60_000 }))
+
+    assert.deepEqual(events.map(e => e.type), ['created', 'published', 'searched', 'ranked', 'receipt'])
+    assert.equal(r.queries[0].geohash, 'w21z', 'searched from where the requester is')
+    assert.deepEqual(r.queries[0].coordinate, COORDINATE, 'with the requester\'s coordinate')
+    assert.equal(r.queries[0].gpuClass, 'consumer-24g')
+    assert.deepEqual(r.queries[0].maxPrice, { perUnit: 5, currency: 'USDC' })
+    const { candidates, profile } = r.ranked[0]
+    assert.deepEqual(candidates.map(c => c.reputation), [0.9, 0.5], 'reputation from the receipt store')
+    assert.deepEqual(candidates[0].coordinate, { vec: [10, 20], height: 1, error: 0.2 }, 'the provider\'s coordinate from its record')
+    assert.equal(profile.priceCeiling, 5)
+    assert.equal(profile.transferBytes, 5)
+    assert.deepEqual(r.runs[0].order.map(String), [cheap.toString(), dear.toString()], 'run in the router\'s order')
+    assert.equal(r.runs[0].options.attemptTimeout, 30_000, 'the time shared between the candidates')
+    const last = events[events.length - 1]
+    assert.ok(last.type === 'receipt')
+    assert.ok(last.detail.outcome.provider.equals(cheap))
+    assert.equal(last.detail.stored?.state, 'countersigned')
+  })
+
+  it('goes on in direct mode when the job board cannot publish, and says so', async () => {
+    const r = new Requester()
+    r.publishError = Object.assign(new Error('no pubsub'), { name: 'NotStartedError' })
+    r.rounds = [[nearby(await peer())]]
+    const events = await collect(submitJob(r.services(), SPEC))
+    const failed = events.find(e => e.type === 'publish-failed')
+    assert.ok(failed?.type === 'publish-failed')
+    assert.equal(failed.detail.error.name, 'NotStartedError')
+    assert.equal(events[events.length - 1].type, 'receipt')
+  })
+
+  it('searches again while nobody is found, reports a round that broke off, then throws NoProviderError', async () => {
+    const r = new Requester()
+    r.rounds = [[], new Error('lookup broke')]
+    const events: SubmitJobEvent[] = []
+    await assert.rejects(async () => {
+      for await (const event of submitJob(r.services(), SPEC, { searchAttempts: 3, searchDelay: 1 })) events.push(event)
+    }, (err: Error) => err.name === 'NoProviderError')
+    const rounds = events.filter(e => e.type === 'searched')
+    assert.equal(rounds.length, 3)
+    assert.ok(rounds[1].type === 'searched' && rounds[1].detail.error?.message === 'lookup broke')
+    assert.equal(r.runs.length, 0)
+  })
+
+  it('stops at once on a query discovery refuses', async () => {
+    const r = new Requester()
+    r.rounds = [Object.assign(new Error('bad geohash'), { name: 'InvalidQueryError' })]
+    await assert.rejects(collect(submitJob(r.services(), SPEC, { searchAttempts: 3, searchDelay: 1 })), { name: 'InvalidQueryError' })
+    assert.equal(r.queries.length, 1)
+  })
+
+  it('throws NoProviderError with the router\'s reasons when it refuses everyone, and runs nothing', async () => {
+    const r = new Requester()
+    r.rounds = [[nearby(await peer())]]
+    r.refuse = true
+    await assert.rejects(collect(submitJob(r.services(), SPEC)), (err: unknown) => {
+      assert.ok(err instanceof NoProviderError)
+      assert.match(err.reasons[0], /untrusted/)
+      return true
+    })
+    assert.equal(r.runs.length, 0)
+  })
+
+  it('yields the provider\'s progress while the job runs and each failover after it', async () => {
+    const [first, second] = [await peer(), await peer()]
+    const r = new Requester()
+    r.rounds = [[nearby(first, 1), nearby(second, 2)]]
+    const failure = Object.assign(new Error('boom'), { name: 'ExecutorError' })
+    r.run = async (order, options) => {
+      options.onProgress?.({ assignmentId: new Uint8Array(), units: 1, permille: 500, message: 'half' })
+      await new Promise(resolve => setTimeout(resolve, 5))
+      return r.outcome(order[1], [{ candidate: order[0], ok: false, error: failure, cancelled: false, elapsed: 1 }, { candidate: order[1], ok: true, cancelled: false, elapsed: 1 }])
+    }
+    const events = await collect(submitJob(r.services(), SPEC))
+    assert.deepEqual(events.map(e => e.type), ['created', 'published', 'searched', 'ranked', 'progress', 'failed-over', 'receipt'])
+    const over = events[5]
+    assert.ok(over.type === 'failed-over')
+    assert.ok(over.detail.attempt.candidate.equals(first))
+    assert.equal(over.detail.attempt.error?.name, 'ExecutorError')
+  })
+
+  it('aborts the run when the consumer stops iterating', async () => {
+    const r = new Requester()
+    r.rounds = [[nearby(await peer())]]
+    let aborted = false
+    r.run = async (_order, options) => {
+      options.onProgress?.({ assignmentId: new Uint8Array(), units: 0, permille: 1, message: '' })
+      return new Promise((_resolve, reject) => {
+        options.signal?.addEventListener('abort', () => { aborted = true; reject(options.signal?.reason) })
+      })
+    }
+    for await (const event of submitJob(r.services(), SPEC)) {
+      if (event.type === 'progress') break
+    }
+    assert.equal(aborted, true)
+  })
+})
+
+/** A provider's services: discovery that fails `failures` times, a job board to announce on, quotes recorded. */
+class ProviderStub {
+  readonly board = new TypedEventEmitter<JobBoardEvents>()
+  readonly advertised: Offer[] = []
+  readonly quoted: Array<SignedRecord<JobAnnouncement>> = []
+  failures = 0
+  quoteError?: Error
+
+  services (): StartProviderServices {
+    return {
+      discovery: {
+        advertise: async (offer: Offer) => {
+          this.advertised.push(offer)
+          if (this.failures-- > 0) throw new Error('no DHT peer')
+          return { failed: [] } as unknown as AdvertiseResult
+        }
+      },
+      jobs: this.board,
+      work: {
+        onJobAnnounced: async (record: SignedRecord<JobAnnouncement>) => {
+          this.quoted.push(record)
+          if (this.quoteError != null) throw this.quoteError
+          return {} as SignedRecord<Quote>
+        }
+      } as unknown as StartProviderServices['work']
+    }
+  }
+
+  announce (source: JobEntry['source']): void {
+    this.board.safeDispatchEvent('job:announced', { detail: { record: {} as SignedRecord<JobAnnouncement>, key: 'ab', source } as unknown as JobEntry })
+  }
+}
+
+const OFFER: Offer = { geohash: 'w21z7', price: { perUnit: 2, currency: 'USDC', unit: 'gpu-second' } }
+
+describe('startProvider: the provider flow with stubbed services', () => {
+  it('advertises again after a failure, reporting it, until the offer is out', async () => {
+    const p = new ProviderStub()
+    p.failures = 2
+    const provider = startProvider(p.services(), OFFER, { retryDelay: 1 })
+    const failures: Array<Error | undefined> = []
+    provider.addEventListener('advertise:failed', (evt) => { failures.push(evt.detail.error) })
+    await provider.advertised
+    provider.stop()
+    assert.equal(p.advertised.length, 3)
+    assert.deepEqual(failures.map(e => e?.message), ['no DHT peer', 'no DHT peer'])
+  })
+
+  it('stop() ends the retries and rejects `advertised`', async () => {
+    const p = new ProviderStub()
+    p.failures = Infinity
+    const provider = startProvider(p.services(), OFFER, { retryDelay: 1 })
+    await new Promise(resolve => setTimeout(resolve, 20))
+    provider.stop()
+    await assert.rejects(provider.advertised, { name: 'AbortError' })
+    const attempts = p.advertised.length
+    await new Promise(resolve => setTimeout(resolve, 20))
+    assert.equal(p.advertised.length, attempts, 'no attempt after stop')
+  })
+
+  it('quotes jobs other peers announced, not its own, reports a failed quote, and stops quoting on stop()', async () => {
+    const p = new ProviderStub()
+    const provider = startProvider(p.services(), OFFER)
+    await provider.advertised
+    p.announce('local')
+    p.announce('gossip')
+    assert.equal(p.quoted.length, 1)
+
+    p.quoteError = new Error('rate limited')
+    const failed = new Promise<Error>(resolve => { provider.addEventListener('quote:failed', (evt) => { resolve(evt.detail.error) }, { once: true }) })
+    p.announce('sync')
+    assert.equal((await failed).message, 'rate limited')
+
+    provider.stop()
+    p.announce('gossip')
+    assert.equal(p.quoted.length, 2)
+  })
+})
