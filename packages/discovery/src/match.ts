@@ -28,6 +28,8 @@ export interface NearbyQuery {
   geohash: string
   /** GPU class wanted, e.g. `consumer-24g` (searched under `gpu:<class>`) */
   gpuClass?: string
+  /** exact GPU model wanted, e.g. `NVIDIA GeForce RTX 4090` (a filter: searched under the class) */
+  gpuModel?: string
   /** least VRAM per GPU, MiB */
   minVramMib?: number
   /** least number of matching GPUs in total */
@@ -63,6 +65,9 @@ export function queryClass (query: NearbyQuery): string {
   if (query.maxPrice != null && (!Number.isSafeInteger(query.maxPrice.perUnit) || query.maxPrice.perUnit < 0 || typeof query.maxPrice.currency !== 'string')) {
     throw new InvalidQueryError('maxPrice must have a non-negative integer perUnit and a currency')
   }
+  if (query.gpuModel != null && typeof query.gpuModel !== 'string') {
+    throw new InvalidQueryError('gpuModel must be a string')
+  }
   if (query.sensors != null && (!Array.isArray(query.sensors) || query.sensors.some(s => typeof s !== 'string' || !isCapabilityClass(SENSOR_CLASS_PREFIX + s)))) {
     throw new InvalidQueryError('sensors must be sensor names')
   }
@@ -86,11 +91,11 @@ export function queryClass (query: NearbyQuery): string {
  * a price unit accepts the record's unit. Free slots are checked last.
  */
 export function matchRecord (query: NearbyQuery, record: CapabilityRecord): MatchResult {
-  const wantsGpu = query.gpuClass != null || query.minVramMib != null || query.gpuCount != null
+  const wantsGpu = query.gpuClass != null || query.gpuModel != null || query.minVramMib != null || query.gpuCount != null
   const terms: JobTerms = {
     kind: wantsGpu ? JobKind.GPU_INFERENCE : JobKind.CAPTURE,
     requirements: {
-      gpuModel: '',
+      gpuModel: query.gpuModel ?? '',
       gpuClass: query.gpuClass ?? '',
       minVramMib: query.minVramMib ?? 0,
       gpuCount: query.gpuCount ?? 0,
