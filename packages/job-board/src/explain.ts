@@ -3,8 +3,8 @@
  * the peer knows (topic subscribers, providers' capability records, quotes).
  */
 
-import { JobKind, matchOffer } from '@shoal/records'
-import type { CapabilityRecord, JobAnnouncement, MismatchCode, Price, Quote } from '@shoal/records'
+import { JobKind, matchOffer, priceMismatch } from '@shoal/records'
+import type { CapabilityRecord, JobAnnouncement, MismatchCode, Quote } from '@shoal/records'
 
 /** A reason a job may get no offers. */
 export type ExplainCode =
@@ -36,10 +36,6 @@ export interface JobExplanation {
 
 /** Ways a provider may fail a job's requirements (@shoal/records' MismatchCode). */
 export type Mismatch = MismatchCode
-
-function sameUnit (a: Price, b: Price): boolean {
-  return a.currency === b.currency && a.unit === b.unit
-}
 
 /**
  * How a provider's capability record fails a job (empty: it matches), by
@@ -122,9 +118,11 @@ export function explainJob (input: ExplainInput): JobExplanation {
     }
   }
 
-  const quotes = (input.quotes ?? []).filter(q => q.price != null && job.priceCeiling != null && sameUnit(q.price, job.priceCeiling))
-  if (quotes.length > 0 && job.priceCeiling != null && quotes.every(q => (q.price?.perUnit ?? 0) > (job.priceCeiling?.perUnit ?? 0))) {
-    add('price-ceiling-below-all-quotes', `the price ceiling ${job.priceCeiling.perUnit} is below all ${quotes.length} quotes (lowest ${Math.min(...quotes.map(q => q.price?.perUnit ?? 0))})`)
+  // quotes in the ceiling's currency and unit; each then fails only by being above the ceiling (matchOffer's price rules)
+  const ceiling = job.priceCeiling
+  const quotes = ceiling == null ? [] : (input.quotes ?? []).filter(q => priceMismatch(ceiling, q.price)?.code !== 'currency')
+  if (ceiling != null && quotes.length > 0 && quotes.every(q => priceMismatch(ceiling, q.price) != null)) {
+    add('price-ceiling-below-all-quotes', `the price ceiling ${ceiling.perUnit} is below all ${quotes.length} quotes (lowest ${Math.min(...quotes.map(q => q.price?.perUnit ?? 0))})`)
   }
 
   if (job.priceCeiling != null && job.budget < job.priceCeiling.perUnit) {

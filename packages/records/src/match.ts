@@ -122,17 +122,30 @@ export function matchOffer (job: JobTerms, offer: Offer): OfferMatch {
 
   const ceiling = job.priceCeiling
   if (ceiling != null) {
-    const price = offer.price
-    if (price == null || price.currency !== ceiling.currency) {
-      mismatches.push({ code: 'currency', reason: `not priced in ${ceiling.currency}` })
-    } else if (price.unit !== ceiling.unit) {
-      mismatches.push({ code: 'currency', reason: `priced per ${price.unit}, not per ${ceiling.unit}` })
-    } else if (price.perUnit > ceiling.perUnit) {
-      mismatches.push({ code: 'price', reason: `price ${price.perUnit} above ${ceiling.perUnit}` })
-    } else {
-      reasons.push(`price ${price.perUnit} ${price.currency}/${price.unit} <= ${ceiling.perUnit}`)
+    const mismatch = priceMismatch(ceiling, offer.price)
+    if (mismatch != null) {
+      mismatches.push(mismatch)
+    } else if (offer.price != null) {
+      reasons.push(`price ${offer.price.perUnit} ${offer.price.currency}/${offer.price.unit} <= ${ceiling.perUnit}`)
     }
   }
 
   return { mismatches, reasons }
+}
+
+/**
+ * How a price (an offer's, a quote's) fails a job's price ceiling, by the
+ * currency and price rules of matchOffer; undefined when it fits.
+ */
+export function priceMismatch (ceiling: Price, price: Price | undefined): Mismatch | undefined {
+  if (price == null || price.currency !== ceiling.currency) {
+    return { code: 'currency', reason: `not priced in ${ceiling.currency}` }
+  }
+  if (price.unit !== ceiling.unit) {
+    return { code: 'currency', reason: `priced per ${price.unit}, not per ${ceiling.unit}` }
+  }
+  if (price.perUnit > ceiling.perUnit) {
+    return { code: 'price', reason: `price ${price.perUnit} above ${ceiling.perUnit}` }
+  }
+  return undefined
 }
