@@ -5,6 +5,7 @@
  * of the wire meaning (docs/spec.md) and lives here, once.
  */
 
+import { show } from '@shoal/utils'
 import { MAX_GEOHASH_LENGTH } from './constants.js'
 import { InvalidGeohashError } from './errors.js'
 
@@ -44,11 +45,6 @@ export function isGeohash (value: unknown): value is string {
     }
   }
   return true
-}
-
-/** A short, safe rendering of an untrusted value for error messages (never calls its toString). */
-function show (value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : `(${value === null ? 'null' : typeof value})`
 }
 
 function requireGeohash (hash: string): void {

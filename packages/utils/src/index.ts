@@ -2,8 +2,8 @@
  * @packageDocumentation
  *
  * Small helpers shared by the Shoal packages, in the spirit of
- * `@libp2p/utils`: a per-key token bucket rate limiter, a size-bounded map
- * and byte helpers. Nothing here knows about Shoal's records or protocols.
+ * `@libp2p/utils`: a per-key token bucket rate limiter, a size-bounded map,
+ * byte helpers and a safe rendering of untrusted values for error messages. Nothing here knows about Shoal's records or protocols.
  *
  * @example
  *
@@ -26,3 +26,4 @@ export { TokenBucketLimiter } from './token-bucket.js'
 export type { TokenBucketInit } from './token-bucket.js'
 export { BoundedMap } from './bounded-map.js'
 export { EMPTY_BYTES, equalBytes, sha256, toHex } from './bytes.js'
+export { show } from './show.js'

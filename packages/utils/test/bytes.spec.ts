@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { EMPTY_BYTES, equalBytes, sha256, toHex } from '../src/index.js'
+import { EMPTY_BYTES, equalBytes, sha256, show, toHex } from '../src/index.js'
 
 describe('bytes', () => {
   it('hashes, hexes and compares', () => {
@@ -8,5 +8,14 @@ describe('bytes', () => {
     assert.equal(equalBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 2)), true)
     assert.equal(equalBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 3)), false)
     assert.equal(EMPTY_BYTES.byteLength, 0)
+  })
+})
+
+describe('show', () => {
+  it('renders strings quoted and cut, anything else by its type only', () => {
+    assert.equal(show('ab"c'), '"ab\\"c"')
+    assert.equal(show('x'.repeat(100)).length, 82)
+    assert.equal(show(null), '(null)')
+    assert.equal(show({ toString () { throw new Error('never called') } }), '(object)')
   })
 })
