@@ -9,12 +9,11 @@
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { matchRecord } from '@shoal/discovery'
+import { matchRecord, queryForJob } from '@shoal/discovery'
 import { providerMismatches } from '@shoal/job-board'
 import { JobKind } from '@shoal/records'
 import { matchJob } from '@shoal/work'
 import fc from 'fast-check'
-import type { NearbyQuery } from '@shoal/discovery'
 import type { CapabilityRecord, JobAnnouncement, Requirements } from '@shoal/records'
 import type { BidContext } from '@shoal/work'
 
@@ -88,30 +87,6 @@ const jobArb: fc.Arbitrary<JobAnnouncement> = fc.record({
   workload: 'llama-7b'
 }))
 
-/** The discovery search a requester makes for a job: its GPU and sensor needs and its price ceiling. */
-function queryFor (job: JobAnnouncement): NearbyQuery {
-  const r = job.requirements
-  const query: NearbyQuery = { geohash: r?.region ?? '' }
-  const namesGpu = r != null && (r.gpuModel !== '' || r.gpuClass !== '' || r.minVramMib > 0 || r.gpuCount > 0)
-  if (job.kind !== JobKind.CAPTURE || namesGpu) {
-    query.gpuCount = r?.gpuCount ?? 0
-    query.minVramMib = r?.minVramMib ?? 0
-    if (r != null && r.gpuClass !== '') {
-      query.gpuClass = r.gpuClass
-    }
-    if (r != null && r.gpuModel !== '') {
-      query.gpuModel = r.gpuModel
-    }
-  }
-  if (r != null && r.sensors.length > 0) {
-    query.sensors = r.sensors
-  }
-  if (job.priceCeiling != null) {
-    query.maxPrice = { ...job.priceCeiling }
-  }
-  return query
-}
-
 describe('matching a job to an offer', () => {
   let context: BidContext
 
@@ -131,7 +106,7 @@ describe('matching a job to an offer', () => {
         geohash: record.geohash
       })
       // a search looks in the job's region (the cell a record was found under contains it), then matches the record
-      const query = queryFor(job)
+      const query = queryForJob(job)
       const found = record.geohash.startsWith(query.geohash) && matchRecord(query, record).matches
       assert.equal(bids, explained, 'explain() and the bid policy disagree')
       assert.equal(found, explained, 'explain() and discovery disagree')

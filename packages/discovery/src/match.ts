@@ -9,7 +9,7 @@ import { AdvertisementMismatchError, InvalidQueryError } from './errors.js'
 import { isValidGeohash } from './geohash.js'
 import { capabilityClasses, isCapabilityClass } from './keys.js'
 import { show } from './show.js'
-import { JobKind, geohashGapKm, matchOffer } from '@shoal/records'
+import { JobKind, geohashGapKm, matchOffer, needsGpu } from '@shoal/records'
 import type { CapabilityRecord, JobTerms, NetworkCoordinate } from '@shoal/records'
 
 /** Highest acceptable price in a query. */
@@ -120,6 +120,35 @@ export function matchRecord (query: NearbyQuery, record: CapabilityRecord): Matc
   }
 
   return { matches: true, reasons }
+}
+
+/**
+ * The search for providers of a job: its GPU needs (for a GPU job, or one
+ * naming any), its sensors and its price ceiling (currency and unit), near
+ * `geohash` (default: the job's region). A record matchRecord accepts for
+ * it, in a cell inside the job's region, is one whose provider would bid
+ * (docs/spec.md §1.6). Searching needs a GPU class or a sensor (queryClass).
+ */
+export function queryForJob (job: JobTerms, geohash?: string): NearbyQuery {
+  const r = job.requirements
+  const query: NearbyQuery = { geohash: geohash ?? r?.region ?? '' }
+  if (needsGpu(job)) {
+    query.gpuCount = r?.gpuCount ?? 0
+    query.minVramMib = r?.minVramMib ?? 0
+    if (r != null && r.gpuClass !== '') {
+      query.gpuClass = r.gpuClass
+    }
+    if (r != null && r.gpuModel !== '') {
+      query.gpuModel = r.gpuModel
+    }
+  }
+  if (r != null && r.sensors.length > 0) {
+    query.sensors = [...r.sensors]
+  }
+  if (job.priceCeiling != null) {
+    query.maxPrice = { ...job.priceCeiling }
+  }
+  return query
 }
 
 /**

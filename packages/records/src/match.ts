@@ -57,9 +57,10 @@ export interface OfferMatch {
   reasons: string[]
 }
 
-/** Whether a job kind runs on GPUs. */
-function isGpuKind (kind: JobKind): boolean {
-  return kind !== JobKind.CAPTURE
+/** Whether a job needs GPUs: any kind but capture, or one naming a GPU model, class, VRAM or count. */
+export function needsGpu (job: Pick<JobTerms, 'kind' | 'requirements'>): boolean {
+  const r = job.requirements
+  return job.kind !== JobKind.CAPTURE || (r != null && (r.gpuModel !== '' || r.gpuClass !== '' || r.minVramMib > 0 || r.gpuCount > 0))
 }
 
 /**
@@ -93,8 +94,7 @@ export function matchOffer (job: JobTerms, offer: Offer): OfferMatch {
     mismatches.push({ code: 'region', reason: `at ${JSON.stringify(offer.geohash ?? '')}, not in region ${JSON.stringify(region)}` })
   }
 
-  const namesGpu = r != null && (r.gpuModel !== '' || r.gpuClass !== '' || r.minVramMib > 0 || r.gpuCount > 0)
-  if (offer.gpus != null && (isGpuKind(job.kind) || namesGpu)) {
+  if (offer.gpus != null && needsGpu(job)) {
     const minVram = r?.minVramMib ?? 0
     const fits = offer.gpus.filter(g =>
       (r == null || r.gpuModel === '' || g.model === r.gpuModel) &&
