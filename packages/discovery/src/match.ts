@@ -1,15 +1,16 @@
 /**
  * Pure matching of capability records against a search query: why a record
- * matches (or does not), whether it fits the key it was found under, and
- * how far it probably is.
+ * matches (or does not, by @shoal/records' matchOffer, the rules a provider
+ * bids by), whether it fits the key it was found under, and how far it
+ * probably is.
  */
 
+import { JobKind, geohashGapKm, matchOffer, needsGpu } from '@shoal/records'
 import { FIBRE_KM_PER_MS, GPU_CLASS_PREFIX, SENSOR_CLASS_PREFIX } from './constants.js'
 import { AdvertisementMismatchError, InvalidQueryError } from './errors.js'
 import { isValidGeohash } from './geohash.js'
 import { capabilityClasses, isCapabilityClass } from './keys.js'
 import { show } from './show.js'
-import { JobKind, geohashGapKm, matchOffer, needsGpu } from '@shoal/records'
 import type { CapabilityRecord, JobTerms, NetworkCoordinate } from '@shoal/records'
 
 /** Highest acceptable price in a query. */

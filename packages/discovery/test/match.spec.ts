@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
+import { JobKind } from '@shoal/records'
 import fc from 'fast-check'
 import { decodeGeohash, distanceKm, encodeGeohash, geohashNeighbours } from '../src/geohash.js'
-import { JobKind } from '@shoal/records'
 import { cellRttFloor, checkAdvertisement, estimateRtt, matchRecord, queryClass, queryForJob } from '../src/match.js'
 import type { NearbyQuery } from '../src/match.js'
 import type { CapabilityRecord } from '@shoal/records'
