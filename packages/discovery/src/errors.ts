@@ -4,15 +4,8 @@
  * ExpiredRecordError, InvalidFieldError, ...).
  */
 
-/** A string that should be a geohash is not one, or a position is out of range. */
-export class InvalidGeohashError extends Error {
-  static override name = 'InvalidGeohashError'
-
-  constructor (message = 'Invalid geohash') {
-    super(message)
-    this.name = 'InvalidGeohashError'
-  }
-}
+/** A string that should be a geohash is not one, or a position is out of range (defined by @shoal/records' geohash helpers). */
+export { InvalidGeohashError } from '@shoal/records'
 
 /** A capability class cannot be made into a key (empty, too long, or with characters outside the key alphabet). */
 export class InvalidClassError extends Error {

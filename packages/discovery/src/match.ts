@@ -1,15 +1,17 @@
 /**
  * Pure matching of capability records against a search query: why a record
- * matches (or does not), whether it fits the key it was found under, and
- * how far it probably is.
+ * matches (or does not, by @shoal/records' matchOffer, the rules a provider
+ * bids by), whether it fits the key it was found under, and how far it
+ * probably is.
  */
 
+import { JobKind, geohashGapKm, matchOffer, needsGpu } from '@shoal/records'
 import { FIBRE_KM_PER_MS, GPU_CLASS_PREFIX, SENSOR_CLASS_PREFIX } from './constants.js'
 import { AdvertisementMismatchError, InvalidQueryError } from './errors.js'
-import { decodeGeohash, isValidGeohash } from './geohash.js'
+import { isValidGeohash } from './geohash.js'
 import { capabilityClasses, isCapabilityClass } from './keys.js'
 import { show } from './show.js'
-import type { CapabilityRecord, NetworkCoordinate } from '@shoal/records'
+import type { CapabilityRecord, JobTerms, NetworkCoordinate } from '@shoal/records'
 
 /** Highest acceptable price in a query. */
 export interface PriceCeiling {
@@ -27,6 +29,8 @@ export interface NearbyQuery {
   geohash: string
   /** GPU class wanted, e.g. `consumer-24g` (searched under `gpu:<class>`) */
   gpuClass?: string
+  /** exact GPU model wanted, e.g. `NVIDIA GeForce RTX 4090` (a filter: searched under the class) */
+  gpuModel?: string
   /** least VRAM per GPU, MiB */
   minVramMib?: number
   /** least number of matching GPUs in total */
@@ -62,6 +66,9 @@ export function queryClass (query: NearbyQuery): string {
   if (query.maxPrice != null && (!Number.isSafeInteger(query.maxPrice.perUnit) || query.maxPrice.perUnit < 0 || typeof query.maxPrice.currency !== 'string')) {
     throw new InvalidQueryError('maxPrice must have a non-negative integer perUnit and a currency')
   }
+  if (query.gpuModel != null && typeof query.gpuModel !== 'string') {
+    throw new InvalidQueryError('gpuModel must be a string')
+  }
   if (query.sensors != null && (!Array.isArray(query.sensors) || query.sensors.some(s => typeof s !== 'string' || !isCapabilityClass(SENSOR_CLASS_PREFIX + s)))) {
     throw new InvalidQueryError('sensors must be sensor names')
   }
@@ -78,44 +85,32 @@ export function queryClass (query: NearbyQuery): string {
   throw new InvalidQueryError('a query names a GPU class or at least one sensor')
 }
 
-/** Match a record's offer against a query (location aside: that is where it was found). */
+/**
+ * Match a record's offer against a query (location aside: that is where it
+ * was found). The query is read as a job's terms and matched by
+ * @shoal/records' matchOffer, the rules a provider bids by; a query without
+ * a price unit accepts the record's unit. Free slots are checked last.
+ */
 export function matchRecord (query: NearbyQuery, record: CapabilityRecord): MatchResult {
-  const reasons: string[] = []
-  const wantsGpu = query.gpuClass != null || query.minVramMib != null || query.gpuCount != null
-
-  if (wantsGpu) {
-    const minVram = query.minVramMib ?? 0
-    const gpus = record.gpus.filter(g => (query.gpuClass == null || g.class === query.gpuClass) && g.vramMib >= minVram)
-    const count = gpus.reduce((n, g) => n + g.count, 0)
-    const wanted = Math.max(1, query.gpuCount ?? 1)
-    if (count < wanted) {
-      return { matches: false, reason: count === 0 ? 'no matching GPU' : `${count} matching GPUs, ${wanted} wanted` }
-    }
-    const best = gpus.reduce((a, b) => (b.vramMib > a.vramMib ? b : a))
-    reasons.push(`gpu ${best.class === '' ? best.model : best.class} x${count}, ${best.vramMib} MiB${minVram > 0 ? ` >= ${minVram}` : ''}`)
+  const wantsGpu = query.gpuClass != null || query.gpuModel != null || query.minVramMib != null || query.gpuCount != null
+  const terms: JobTerms = {
+    kind: wantsGpu ? JobKind.GPU_INFERENCE : JobKind.CAPTURE,
+    requirements: {
+      gpuModel: query.gpuModel ?? '',
+      gpuClass: query.gpuClass ?? '',
+      minVramMib: query.minVramMib ?? 0,
+      gpuCount: query.gpuCount ?? 0,
+      sensors: query.sensors ?? [],
+      region: '',
+      maxRttMs: 0
+    },
+    priceCeiling: query.maxPrice == null
+      ? undefined
+      : { perUnit: query.maxPrice.perUnit, currency: query.maxPrice.currency, unit: query.maxPrice.unit ?? record.price?.unit ?? '' }
   }
-
-  for (const sensor of query.sensors ?? []) {
-    if (!record.sensors.includes(sensor)) {
-      return { matches: false, reason: `no ${sensor} sensor` }
-    }
-  }
-  if (query.sensors != null && query.sensors.length > 0) {
-    reasons.push(`sensors ${query.sensors.join(', ')}`)
-  }
-
-  if (query.maxPrice != null) {
-    const price = record.price
-    if (price == null || price.currency !== query.maxPrice.currency) {
-      return { matches: false, reason: `not priced in ${query.maxPrice.currency}` }
-    }
-    if (query.maxPrice.unit != null && price.unit !== query.maxPrice.unit) {
-      return { matches: false, reason: `priced per ${price.unit}, not per ${query.maxPrice.unit}` }
-    }
-    if (price.perUnit > query.maxPrice.perUnit) {
-      return { matches: false, reason: `price ${price.perUnit} above ${query.maxPrice.perUnit}` }
-    }
-    reasons.push(`price ${price.perUnit} ${price.currency}/${price.unit} <= ${query.maxPrice.perUnit}`)
+  const { mismatches, reasons } = matchOffer(terms, record)
+  if (mismatches.length > 0) {
+    return { matches: false, reason: mismatches[0].reason }
   }
 
   if (query.minFreeSlots != null) {
@@ -126,6 +121,35 @@ export function matchRecord (query: NearbyQuery, record: CapabilityRecord): Matc
   }
 
   return { matches: true, reasons }
+}
+
+/**
+ * The search for providers of a job: its GPU needs (for a GPU job, or one
+ * naming any), its sensors and its price ceiling (currency and unit), near
+ * `geohash` (default: the job's region). A record matchRecord accepts for
+ * it, in a cell inside the job's region, is one whose provider would bid
+ * (docs/spec.md §1.6). Searching needs a GPU class or a sensor (queryClass).
+ */
+export function queryForJob (job: JobTerms, geohash?: string): NearbyQuery {
+  const r = job.requirements
+  const query: NearbyQuery = { geohash: geohash ?? r?.region ?? '' }
+  if (needsGpu(job)) {
+    query.gpuCount = r?.gpuCount ?? 0
+    query.minVramMib = r?.minVramMib ?? 0
+    if (r != null && r.gpuClass !== '') {
+      query.gpuClass = r.gpuClass
+    }
+    if (r != null && r.gpuModel !== '') {
+      query.gpuModel = r.gpuModel
+    }
+  }
+  if (r != null && r.sensors.length > 0) {
+    query.sensors = [...r.sensors]
+  }
+  if (job.priceCeiling != null) {
+    query.maxPrice = { ...job.priceCeiling }
+  }
+  return query
 }
 
 /**
@@ -142,21 +166,8 @@ export function checkAdvertisement (record: CapabilityRecord, capabilityClass: s
   }
 }
 
-/**
- * RTT predicted by two Vivaldi coordinates (distance plus both heights), in
- * ms; undefined when either is missing or their dimensions differ.
- */
-export function estimateRtt (a: NetworkCoordinate | undefined, b: NetworkCoordinate | undefined): number | undefined {
-  if (a == null || b == null || a.vec.length !== b.vec.length || a.vec.length === 0) {
-    return undefined
-  }
-  let sum = 0
-  for (let i = 0; i < a.vec.length; i++) {
-    sum += (a.vec[i] - b.vec[i]) ** 2
-  }
-  const rtt = Math.sqrt(sum) + a.height + b.height
-  return Number.isFinite(rtt) ? rtt : undefined
-}
+/** RTT predicted by two Vivaldi coordinates, ms (defined by @shoal/records). */
+export { estimateRtt } from '@shoal/records'
 
 /**
  * A lower bound of the RTT, in ms, between anyone in cell `from` and anyone
@@ -166,20 +177,6 @@ export function estimateRtt (a: NetworkCoordinate | undefined, b: NetworkCoordin
  * beat a result already in hand.
  */
 export function cellRttFloor (from: string, to: string): number {
-  if (from === '' || to === '') {
-    return 0
-  }
-  const a = decodeGeohash(from)
-  const b = decodeGeohash(to)
-  const latGap = Math.max(0, b.minLat - a.maxLat, a.minLat - b.maxLat)
-  let lonGap = Infinity
-  for (const shift of [-360, 0, 360]) {
-    lonGap = Math.min(lonGap, Math.max(0, b.minLon + shift - a.maxLon, a.minLon - b.maxLon - shift))
-  }
-  const rad = Math.PI / 180
-  // haversine with each term at its smallest over both cells: a lower bound of every pair's distance
-  const maxAbsLat = Math.max(Math.abs(a.minLat), Math.abs(a.maxLat), Math.abs(b.minLat), Math.abs(b.maxLat))
-  const h = Math.sin(latGap * rad / 2) ** 2 + (Math.cos(Math.min(90, maxAbsLat) * rad) * Math.sin(Math.min(180, lonGap) * rad / 2)) ** 2
-  const km = 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(h)))
+  const km = geohashGapKm(from, to)
   return km / FIBRE_KM_PER_MS * 2
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
+import { JobKind } from '@shoal/records'
 import fc from 'fast-check'
 import { decodeGeohash, distanceKm, encodeGeohash, geohashNeighbours } from '../src/geohash.js'
-import { cellRttFloor, checkAdvertisement, estimateRtt, matchRecord, queryClass } from '../src/match.js'
+import { cellRttFloor, checkAdvertisement, estimateRtt, matchRecord, queryClass, queryForJob } from '../src/match.js'
 import type { NearbyQuery } from '../src/match.js'
 import type { CapabilityRecord } from '@shoal/records'
 
@@ -83,6 +84,18 @@ describe('matching', () => {
         assert.ok(matchRecord({ ...query, maxPrice: { ...query.maxPrice, perUnit: query.maxPrice.perUnit + 1 } }, r).matches)
       }
     }), { numRuns: 2000 })
+  })
+
+  it('searches for a job by its GPU needs, sensors and price ceiling, in its region', () => {
+    const requirements = { gpuModel: '', gpuClass: 'consumer-24g', minVramMib: 16384, gpuCount: 0, sensors: [], region: 'xn7', maxRttMs: 0 }
+    const priceCeiling = { perUnit: 20, currency: 'USDC', unit: 'gpu-second' }
+    assert.deepEqual(queryForJob({ kind: JobKind.GPU_INFERENCE, requirements, priceCeiling }),
+      { geohash: 'xn7', gpuClass: 'consumer-24g', minVramMib: 16384, gpuCount: 0, maxPrice: priceCeiling })
+    const capture = { ...requirements, gpuClass: '', minVramMib: 0, sensors: ['video'] }
+    assert.deepEqual(queryForJob({ kind: JobKind.CAPTURE, requirements: capture, priceCeiling }, 'xn76u'),
+      { geohash: 'xn76u', sensors: ['video'], maxPrice: priceCeiling })
+    // a record priced per another unit is one whose provider would not bid
+    assert.equal(matchRecord(queryForJob({ kind: JobKind.GPU_INFERENCE, requirements, priceCeiling: { ...priceCeiling, unit: 'token' } }), record()).matches, false)
   })
 
   it('derives the searched class from the query and refuses bad queries with InvalidQueryError only', () => {

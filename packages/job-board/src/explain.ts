@@ -3,8 +3,8 @@
  * the peer knows (topic subscribers, providers' capability records, quotes).
  */
 
-import { JobKind } from '@shoal/records'
-import type { CapabilityRecord, JobAnnouncement, Price, Quote } from '@shoal/records'
+import { JobKind, matchOffer, priceMismatch } from '@shoal/records'
+import type { CapabilityRecord, JobAnnouncement, MismatchCode, Quote } from '@shoal/records'
 
 /** A reason a job may get no offers. */
 export type ExplainCode =
@@ -34,53 +34,16 @@ export interface JobExplanation {
   reasons: ExplainReason[]
 }
 
-/** Ways a provider may fail a job's requirements. */
-export type Mismatch = 'region' | 'hardware' | 'sensors' | 'currency' | 'price'
-
-function samePrefix (a: string, b: string): boolean {
-  const n = Math.min(a.length, b.length)
-  return a.slice(0, n) === b.slice(0, n)
-}
-
-function sameUnit (a: Price, b: Price): boolean {
-  return a.currency === b.currency && a.unit === b.unit
-}
+/** Ways a provider may fail a job's requirements (@shoal/records' MismatchCode). */
+export type Mismatch = MismatchCode
 
 /**
- * How a provider's capability record fails a job (empty: it matches).
- * Regions match when one geohash is a prefix of the other, so a provider
- * revealing only a coarse cell is not ruled out.
+ * How a provider's capability record fails a job (empty: it matches), by
+ * @shoal/records' matchOffer: the rules a provider bids by, so a provider
+ * called a match here is one whose default bid policy would quote.
  */
 export function providerMismatches (job: JobAnnouncement, provider: CapabilityRecord): Mismatch[] {
-  const out: Mismatch[] = []
-  const r = job.requirements
-  if (r != null && r.region !== '' && !samePrefix(r.region, provider.geohash)) {
-    out.push('region')
-  }
-  if (job.kind === JobKind.CAPTURE) {
-    if (!(r?.sensors ?? []).every(s => provider.sensors.includes(s))) {
-      out.push('sensors')
-    }
-  } else {
-    const fits = provider.gpus.filter(g =>
-      (r == null || r.gpuClass === '' || g.class === r.gpuClass) &&
-      (r == null || r.gpuModel === '' || g.model === r.gpuModel) &&
-      (r == null || g.vramMib >= r.minVramMib)
-    )
-    const count = fits.reduce((n, g) => n + g.count, 0)
-    if (fits.length === 0 || count < Math.max(1, r?.gpuCount ?? 1)) {
-      out.push('hardware')
-    }
-  }
-  const ceiling = job.priceCeiling
-  if (ceiling != null && provider.price != null) {
-    if (!sameUnit(ceiling, provider.price)) {
-      out.push('currency')
-    } else if (provider.price.perUnit > ceiling.perUnit) {
-      out.push('price')
-    }
-  }
-  return out
+  return matchOffer(job, provider).mismatches.map(m => m.code)
 }
 
 /** What explainJob needs to know. */
@@ -155,9 +118,11 @@ export function explainJob (input: ExplainInput): JobExplanation {
     }
   }
 
-  const quotes = (input.quotes ?? []).filter(q => q.price != null && job.priceCeiling != null && sameUnit(q.price, job.priceCeiling))
-  if (quotes.length > 0 && job.priceCeiling != null && quotes.every(q => (q.price?.perUnit ?? 0) > (job.priceCeiling?.perUnit ?? 0))) {
-    add('price-ceiling-below-all-quotes', `the price ceiling ${job.priceCeiling.perUnit} is below all ${quotes.length} quotes (lowest ${Math.min(...quotes.map(q => q.price?.perUnit ?? 0))})`)
+  // quotes in the ceiling's currency and unit; each then fails only by being above the ceiling (matchOffer's price rules)
+  const ceiling = job.priceCeiling
+  const quotes = ceiling == null ? [] : (input.quotes ?? []).filter(q => priceMismatch(ceiling, q.price)?.code !== 'currency')
+  if (ceiling != null && quotes.length > 0 && quotes.every(q => priceMismatch(ceiling, q.price) != null)) {
+    add('price-ceiling-below-all-quotes', `the price ceiling ${ceiling.perUnit} is below all ${quotes.length} quotes (lowest ${Math.min(...quotes.map(q => q.price?.perUnit ?? 0))})`)
   }
 
   if (job.priceCeiling != null && job.budget < job.priceCeiling.perUnit) {

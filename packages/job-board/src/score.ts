@@ -5,6 +5,7 @@
  * `gossipsub({ scoreParams: jobBoardScoreParams(), scoreThresholds: JOB_BOARD_SCORE_THRESHOLDS })`.
  */
 
+import { geohashChildren } from '@shoal/records'
 import { GLOBAL_REGION, REGION_PRECISION, TOPIC_PREFIX } from './constants.js'
 import { JOB_KINDS, KIND_SEGMENT } from './topics.js'
 
@@ -99,11 +100,7 @@ export function decayForHalfLife (halfLifeMs: number, intervalMs = SCORE_DECAY_I
 
 /** Every job topic name (all kinds, all regions and the global topics). */
 export function allJobTopics (): string[] {
-  const alphabet = '0123456789bcdefghjkmnpqrstuvwxyz'
-  let regions = ['']
-  for (let i = 0; i < REGION_PRECISION; i++) {
-    regions = regions.flatMap(r => [...alphabet].map(c => r + c))
-  }
+  const regions = geohashChildren('', REGION_PRECISION)
   return JOB_KINDS.flatMap(kind => [GLOBAL_REGION, ...regions].map(r => `${TOPIC_PREFIX}/${KIND_SEGMENT[kind]}/${r}`))
 }
 

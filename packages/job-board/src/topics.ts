@@ -3,7 +3,7 @@
  * region), so a capture bounty in Jakarta does not wake every GPU in Europe.
  */
 
-import { JobKind, isGeohash } from '@shoal/records'
+import { JobKind, geohashChildren, isGeohash } from '@shoal/records'
 import { GLOBAL_REGION, REGION_PRECISION, TOPIC_PREFIX } from './constants.js'
 import { InvalidInterestsError } from './errors.js'
 import type { JobAnnouncement } from '@shoal/records'
@@ -24,8 +24,6 @@ const SEGMENT_KIND = new Map<string, TopicJobKind>(
 
 /** Every job kind with topics. */
 export const JOB_KINDS: readonly TopicJobKind[] = Object.freeze([JobKind.GPU_INFERENCE, JobKind.GPU_BATCH, JobKind.CAPTURE])
-
-const GEOHASH_ALPHABET = '0123456789bcdefghjkmnpqrstuvwxyz'
 
 /** Most topics one board subscribes to: gossipsub peers budget about 1,000 topics per peer. */
 export const MAX_SUBSCRIBED_TOPICS = 256
@@ -145,7 +143,7 @@ export function topicsForInterests (interests: Interests): string[] {
     if (prefix.length >= REGION_PRECISION) {
       regions.add(prefix.slice(0, REGION_PRECISION))
     } else {
-      for (const expanded of expand(prefix, REGION_PRECISION)) {
+      for (const expanded of geohashChildren(prefix, REGION_PRECISION)) {
         regions.add(expanded)
       }
     }
@@ -163,13 +161,6 @@ export function topicsForInterests (interests: Interests): string[] {
     throw new InvalidInterestsError(`Interests need ${topics.size} topics, at most ${MAX_SUBSCRIBED_TOPICS} are allowed`)
   }
   return [...topics]
-}
-
-function expand (prefix: string, length: number): string[] {
-  if (prefix.length >= length) {
-    return [prefix]
-  }
-  return [...GEOHASH_ALPHABET].flatMap(c => expand(prefix + c, length))
 }
 
 /**

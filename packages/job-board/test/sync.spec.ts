@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { JobAnnouncement, JobKind, JobSyncRequest } from '@shoal/records'
+import { GEOHASH_ALPHABET, JobAnnouncement, JobKind, JobSyncRequest } from '@shoal/records'
 import fc from 'fast-check'
 import {
   JOB_KINDS, JobStore, MAX_SYNC_REQUEST_BYTES, SYNC_KIND_NUMBER, decodeSyncRequest, encodeSyncRequest, jobMatchesInterests, validateJobMessage
@@ -8,8 +8,7 @@ import { NOW, announcement, party, signedAnnouncement, stubState } from './fixtu
 import type { Interests, JobEntry, TopicJobKind } from '../src/index.js'
 import type { Party } from './fixtures.js'
 
-const GEOHASH = '0123456789bcdefghjkmnpqrstuvwxyz'
-const geohashChar = fc.constantFrom(...GEOHASH)
+const geohashChar = fc.constantFrom(...GEOHASH_ALPHABET)
 const prefix = fc.oneof(geohashChar, fc.tuple(geohashChar, geohashChar).map(([a, b]) => a + b))
 const interests: fc.Arbitrary<Interests> = fc.record({
   kinds: fc.subarray([...JOB_KINDS]),
@@ -42,7 +41,7 @@ describe('sync request (JobSyncRequest)', () => {
         const wants = decodeSyncRequest(bytes)
         // what it accepts is well formed
         assert.ok((wants.kinds ?? []).every(k => (JOB_KINDS as readonly JobKind[]).includes(k)))
-        assert.ok((wants.regions ?? []).every(r => r.length >= 1 && r.length <= 2 && [...r].every(c => GEOHASH.includes(c))))
+        assert.ok((wants.regions ?? []).every(r => r.length >= 1 && r.length <= 2 && [...r].every(c => GEOHASH_ALPHABET.includes(c))))
       } catch (err: unknown) {
         assert.ok(err instanceof Error)
         assert.equal(err.name, 'InvalidSyncRequestError', String(err))

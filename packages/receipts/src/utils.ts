@@ -2,15 +2,8 @@
  * Small byte helpers shared by the modules of this package.
  */
 
-import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-
-/** Byte-wise equality. */
-export { equals as equalBytes } from 'uint8arrays/equals'
-
-/** Lower-case hex. */
-export function toHex (bytes: Uint8Array): string {
-  return uint8ArrayToString(bytes, 'base16')
-}
+/** Byte equality and hex, from @shoal/utils. */
+export { equalBytes, toHex } from '@shoal/utils'
 
 /** A non-negative safe integer as 16 hex digits, so keys sort in numeric order. */
 export function seqHex (n: number): string {

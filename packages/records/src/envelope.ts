@@ -8,6 +8,7 @@ import { createPrivateKey, hash, createPublicKey, sign as nodeSign, verify as no
 import { publicKeyFromProtobuf, publicKeyFromRaw, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import * as varint from 'uint8-varint'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { BoundedMap } from '@shoal/utils'
 import { InvalidSignatureError, MalformedRecordError, RecordTooLargeError, WrongRecordTypeError } from './errors.js'
 import { Envelope } from './pb/records.js'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
@@ -41,7 +42,7 @@ interface CachedKey {
  * costs about as much as a verification, so decoded keys are kept in a
  * bounded cache keyed by their protobuf bytes (oldest entry evicted first).
  */
-const keyCache = new Map<string, CachedKey>()
+const keyCache = new BoundedMap<string, CachedKey>(KEY_CACHE_SIZE)
 
 function cachedKey (protobufKey: Uint8Array): CachedKey {
   const cacheKey = Buffer.from(protobufKey.buffer, protobufKey.byteOffset, protobufKey.byteLength).toString('latin1')
@@ -55,13 +56,6 @@ function cachedKey (protobufKey: Uint8Array): CachedKey {
         ? createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: uint8ArrayToString(publicKey.raw, 'base64url') } })
         : undefined,
       signerBytes: peerIdBytesOf(protobufKey)
-    }
-
-    if (keyCache.size >= KEY_CACHE_SIZE) {
-      const oldest = keyCache.keys().next().value
-      if (oldest != null) {
-        keyCache.delete(oldest)
-      }
     }
 
     keyCache.set(cacheKey, entry)

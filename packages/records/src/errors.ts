@@ -114,3 +114,17 @@ export class InvalidCountersignatureError extends RecordError {
     this.name = 'InvalidCountersignatureError'
   }
 }
+
+/**
+ * A string that should be a geohash is not one, or a position is out of
+ * range. Raised for bad arguments to the geohash helpers, not for bad
+ * records (those raise InvalidFieldError), so it is not a RecordError.
+ */
+export class InvalidGeohashError extends Error {
+  static override name = 'InvalidGeohashError'
+
+  constructor (message = 'Invalid geohash') {
+    super(message)
+    this.name = 'InvalidGeohashError'
+  }
+}

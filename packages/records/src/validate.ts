@@ -5,16 +5,10 @@
 
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { MAX_GEOHASH_LENGTH, MAX_LIST_LENGTH, MAX_NAME_LENGTH, MAX_SAFE_AMOUNT } from './constants.js'
+import { MAX_LIST_LENGTH, MAX_NAME_LENGTH, MAX_SAFE_AMOUNT } from './constants.js'
 import { InvalidFieldError } from './errors.js'
+import { isGeohash } from './geo.js'
 import type { PeerId } from '@libp2p/interface'
-
-const GEOHASH_ALPHABET = /^[0123456789bcdefghjkmnpqrstuvwxyz]*$/
-
-/** Whether a string is a geohash (or prefix) of at most MAX_GEOHASH_LENGTH characters; empty is allowed. */
-export function isGeohash (value: string): boolean {
-  return value.length <= MAX_GEOHASH_LENGTH && GEOHASH_ALPHABET.test(value)
-}
 
 /** Decode peer id multihash bytes, or throw InvalidFieldError for `field`. */
 export function peerIdFromBytes (bytes: Uint8Array, field = 'peer'): PeerId {

@@ -13,6 +13,7 @@ import {
 } from './constants.js'
 import { InvalidCoordinateError } from './errors.js'
 import { RttFilter, validateRtt } from './rtt.js'
+import { estimateRtt } from '@shoal/records'
 import type { NetworkCoordinate } from '@shoal/records'
 
 /**
@@ -178,9 +179,13 @@ export function distance (a: Coordinate, b: Coordinate): number {
     throw new InvalidCoordinateError(`dimension mismatch: ${a.vec.length} vs ${b.vec.length}`)
   }
 
-  // heights summed first: IEEE addition is commutative but not associative,
-  // and distance(a, b) must equal distance(b, a) exactly
-  return norm(sub(a.vec, b.vec)) + (a.height + b.height)
+  // the formula is @shoal/records' (what a coordinate in a record means); it
+  // declines only empty or non-finite input, which validated coordinates are not
+  const rtt = estimateRtt(a, b)
+  if (rtt == null) {
+    throw new InvalidCoordinateError('coordinate is empty or not finite')
+  }
+  return rtt
 }
 
 /**

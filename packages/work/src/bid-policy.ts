@@ -2,8 +2,8 @@
  * Bid policies: whether a provider quotes for a job, and at what price.
  */
 
-import { JobKind } from '@shoal/records'
-import type { Gpu, JobAnnouncement, Price } from '@shoal/records'
+import { matchOffer } from '@shoal/records'
+import type { Gpu, JobAnnouncement, JobKind, Price } from '@shoal/records'
 import type { PeerId } from '@libp2p/interface'
 
 /** What a provider knows about itself when it bids. */
@@ -48,11 +48,11 @@ export interface PriceBidPolicyInit {
   kinds?: JobKind[]
   /** workloads served (exact names); any if absent */
   workloads?: string[]
-  /** GPUs offered; if given, a job's GPU requirements must be met by one entry */
+  /** GPUs offered; if given, a GPU job needs enough of them (summed over the entries meeting its model, class and VRAM) */
   gpus?: Gpu[]
   /** sensors offered; a job's sensors must all be among them (checked when the job names any) */
   sensors?: string[]
-  /** the provider's geohash; a job with a region needs it to start with that region */
+  /** the provider's geohash; a job with a region needs it to start with that region (absent: only jobs without a region) */
   geohash?: string
 }
 
@@ -75,50 +75,22 @@ function makeBid (job: JobAnnouncement, init: PriceBidPolicyInit): Bid {
   return { price: { ...init.price }, estUnits: Math.max(0, Math.floor(estUnits)), etaMs: Math.max(0, Math.floor(etaMs)) }
 }
 
-/** Whether the job fits the provider (pure; exported for tests and custom policies). */
+/**
+ * Whether the job fits the provider (pure; exported for tests and custom
+ * policies): a free slot, a deadline not passed, the offer matching the
+ * job by @shoal/records' matchOffer (kind, workload, region, GPUs, sensors,
+ * currency and unit, price ceiling), and the budget paying the estimate.
+ */
 export function matchJob (job: JobAnnouncement, context: BidContext, init: PriceBidPolicyInit): boolean {
   if (context.running >= context.concurrency) {
-    return false
-  }
-  if (init.kinds != null && !init.kinds.includes(job.kind)) {
-    return false
-  }
-  if (init.workloads != null && !init.workloads.includes(job.workload)) {
     return false
   }
   if (job.deadlineMs < context.now) {
     return false
   }
-  const ceiling = job.priceCeiling
-  if (ceiling == null || ceiling.currency !== init.price.currency || ceiling.unit !== init.price.unit || init.price.perUnit > ceiling.perUnit) {
+  if (matchOffer(job, init).mismatches.length > 0) {
     return false
   }
   const bid = makeBid(job, init)
-  if (bid.estUnits * init.price.perUnit > job.budget) {
-    return false
-  }
-  const req = job.requirements
-  if (req != null) {
-    if (req.region !== '' && !(init.geohash ?? '').startsWith(req.region)) {
-      return false
-    }
-    const wantsGpu = req.gpuModel !== '' || req.gpuClass !== '' || req.minVramMib > 0 || req.gpuCount > 0
-    if (wantsGpu && init.gpus != null) {
-      const ok = init.gpus.some(g =>
-        (req.gpuModel === '' || g.model === req.gpuModel) &&
-        (req.gpuClass === '' || g.class === req.gpuClass) &&
-        g.vramMib >= req.minVramMib &&
-        g.count >= Math.max(1, req.gpuCount))
-      if (!ok) {
-        return false
-      }
-    }
-    if (req.sensors.length > 0 && init.sensors != null && !req.sensors.every(s => init.sensors?.includes(s) === true)) {
-      return false
-    }
-  }
-  if (job.kind === JobKind.CAPTURE && init.sensors != null && init.sensors.length === 0) {
-    return false
-  }
-  return true
+  return bid.estUnits * init.price.perUnit <= job.budget
 }

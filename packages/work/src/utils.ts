@@ -2,27 +2,12 @@
  * Small helpers shared by the work service's modules.
  */
 
-import { createHash } from 'node:crypto'
 import { RecordError } from '@shoal/records'
-import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { InvalidRecordError, WorkError } from './errors.js'
 import type { Price } from '@shoal/records'
 
-/** Byte-wise equality. */
-export { equals as equal } from 'uint8arrays/equals'
-
-/** An empty byte array (absent optional bytes fields). */
-export const EMPTY = new Uint8Array(0)
-
-/** SHA-256 of `bytes`. */
-export function sha256 (bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(bytes).digest())
-}
-
-/** Lowercase hex of `bytes` (map keys). */
-export function hex (bytes: Uint8Array): string {
-  return uint8ArrayToString(bytes, 'base16')
-}
+/** Byte helpers from @shoal/utils, under the names this package's modules use. */
+export { EMPTY_BYTES as EMPTY, equalBytes as equal, toHex as hex, sha256 } from '@shoal/utils'
 
 /**
  * Whether a unit is metered by time (`second`, `gpu-second`, `footage-second`...):

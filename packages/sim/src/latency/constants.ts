@@ -6,8 +6,8 @@ import type { GeoParams } from './fit.js'
  * pairs); re-run it to refit on another data set.
  */
 
-/** Mean Earth radius used for great-circle distances. @default 6371.0088 */
-export const EARTH_RADIUS_KM = 6371.0088
+/** Mean Earth radius used for great-circle distances (@shoal/records' constant). @default 6371.0088 */
+export { EARTH_RADIUS_KM } from '@shoal/records'
 
 /**
  * Kilometres of great-circle distance per millisecond of RTT over fiber:

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { TokenBucketLimiter } from '../src/rate-limiter.js'
+import { TokenBucketLimiter } from '../src/index.js'
 
 describe('TokenBucketLimiter', () => {
   it('allows a burst, then refills at the configured rate', () => {

@@ -1,0 +1,36 @@
+/**
+ * A Map that never grows past a size: caches and per-peer state fed by the
+ * network must stay bounded however many keys peers make up.
+ */
+
+/**
+ * A Map holding at most `maxSize` entries. `set` makes its key the newest
+ * (re-inserting an existing one) and, when that takes the map past
+ * `maxSize`, forgets the oldest entries. Reads do not refresh an entry.
+ */
+export class BoundedMap<K, V> extends Map<K, V> {
+  /** most entries held */
+  readonly maxSize: number
+
+  constructor (maxSize: number) {
+    super()
+    if (!Number.isSafeInteger(maxSize) || maxSize < 1) {
+      throw new RangeError(`maxSize must be a positive integer, got ${maxSize}`)
+    }
+    this.maxSize = maxSize
+  }
+
+  /** Set `key` as the newest entry, forgetting the oldest ones beyond maxSize. */
+  override set (key: K, value: V): this {
+    super.delete(key)
+    super.set(key, value)
+    while (this.size > this.maxSize) {
+      const oldest = this.keys().next()
+      if (oldest.done === true) {
+        break
+      }
+      this.delete(oldest.value)
+    }
+    return this
+  }
+}
