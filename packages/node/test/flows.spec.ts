@@ -112,7 +112,8 @@ describe('submitJob: the requester flow with stubbed services', () => {
     assert.equal(r.queries[0].geohash, 'w21z', 'searched from where the requester is')
     assert.deepEqual(r.queries[0].coordinate, COORDINATE, 'with the requester\'s coordinate')
     assert.equal(r.queries[0].gpuClass, 'consumer-24g')
-    assert.deepEqual(r.queries[0].maxPrice, { perUnit: 5, currency: 'USDC' })
+    // the unit too: a provider priced per another unit would not bid
+    assert.deepEqual(r.queries[0].maxPrice, { perUnit: 5, currency: 'USDC', unit: 'gpu-second' })
     const { candidates, profile } = r.ranked[0]
     assert.deepEqual(candidates.map(c => c.reputation), [0.9, 0.5], 'reputation from the receipt store')
     assert.deepEqual(candidates[0].coordinate, { vec: [10, 20], height: 1, error: 0.2 }, 'the provider\'s coordinate from its record')

@@ -57,6 +57,11 @@ export interface OfferMatch {
   reasons: string[]
 }
 
+/** Requirements with every field present: what a job that names none of them asks for (anything, anywhere). */
+export function requirementsOf (partial: Partial<Requirements> = {}): Requirements {
+  return { gpuModel: '', gpuClass: '', minVramMib: 0, gpuCount: 0, sensors: [], region: '', maxRttMs: 0, ...partial }
+}
+
 /** Whether a job needs GPUs: any kind but capture, or one naming a GPU model, class, VRAM or count. */
 export function needsGpu (job: Pick<JobTerms, 'kind' | 'requirements'>): boolean {
   const r = job.requirements

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { JobKind } from '@shoal/records'
+import { queryForJob } from '@shoal/discovery'
+import { JobKind, requirementsOf } from '@shoal/records'
 import { candidateFromCapability } from '@shoal/router'
 import { NoProviderError } from '../errors.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
@@ -180,17 +181,8 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
 
 /** The discovery query a job asks for: its requirements, its price ceiling, where the requester is. */
 export function nearbyQuery (spec: JobSpec, coordinate: NearbyQuery['coordinate'], options: Pick<SubmitJobOptions, 'geohash' | 'query'> = {}): NearbyQuery {
-  const r = spec.requirements ?? {}
-  const capture = spec.kind === JobKind.CAPTURE
-  return {
-    geohash: options.geohash ?? r.region ?? '',
-    gpuClass: capture || r.gpuClass == null || r.gpuClass === '' ? undefined : r.gpuClass,
-    minVramMib: r.minVramMib,
-    sensors: r.sensors != null && r.sensors.length > 0 ? r.sensors : undefined,
-    maxPrice: { perUnit: spec.priceCeiling.perUnit, currency: spec.priceCeiling.currency },
-    coordinate,
-    ...options.query
-  }
+  const job = { kind: spec.kind ?? JobKind.GPU_INFERENCE, requirements: requirementsOf(spec.requirements), priceCeiling: spec.priceCeiling }
+  return { ...queryForJob(job, options.geohash), coordinate, ...options.query }
 }
 
 /**
