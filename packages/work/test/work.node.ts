@@ -127,7 +127,7 @@ describe('work protocol over TCP', function () {
 
   it('reuses idle streams, and retries on a fresh one when the provider dropped the idle stream', async () => {
     // the provider drops streams idle for 300 ms; the requester would reuse them for 5 s
-    const provider = await node({ price: PRICE, executor: upper, stepTimeout: 300 })
+    const provider = await node({ price: PRICE, executor: upper, stepTimeoutMs: 300 })
     const requester = await node()
     await connect(requester, provider)
     await requester.services.work.run(provider.peerId, SPEC, enc('one'))
@@ -473,8 +473,8 @@ describe('work protocol over TCP', function () {
   it('remembers used quotes until they expire, and refuses work rather than forget an unexpired one (ProviderBusyError)', async () => {
     let clock = Date.now()
     const now = (): number => clock
-    const provider = await node({ price: PRICE, executor: upper, maxUsedQuotes: 1, quoteTtl: 1000, assignmentTtl: 1000, now })
-    const requester = await node({ now, assignmentTtl: 1000 })
+    const provider = await node({ price: PRICE, executor: upper, maxUsedQuotes: 1, quoteTtlMs: 1000, assignmentTtlMs: 1000, now })
+    const requester = await node({ now, assignmentTtlMs: 1000 })
     await connect(requester, provider)
     await requester.services.work.run(provider.peerId, SPEC, enc('one'))
     await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('two')), { name: 'ProviderBusyError' })
@@ -692,7 +692,7 @@ describe('work protocol over TCP', function () {
         await new Promise(resolve => setTimeout(resolve, 2200))
         return enc('slept')
       })
-      const provider = await node({ price: SECOND, executor: sleeper, maxUnpaid: 50, meterInterval: 100 })
+      const provider = await node({ price: SECOND, executor: sleeper, maxUnpaid: 50, meterIntervalMs: 100 })
       const requester = await node()
       await connect(requester, provider)
       let maxOwed = 0
