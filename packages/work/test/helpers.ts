@@ -4,12 +4,14 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
+import { router } from '@shoal/router'
 import { createLibp2p } from 'libp2p'
 import { PROTOCOL, decodeFrame, encodeFrame, work } from '../src/index.js'
 import type { Work, WorkFrame, WorkInit } from '../src/index.js'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
+import type { Router, RouterInit } from '@shoal/router'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
 import type { Datastore } from 'interface-datastore'
 
@@ -29,6 +31,25 @@ export async function createWorkNode (init: WorkInit = {}, privateKey?: PrivateK
       identify: identify(),
       ping: ping(),
       work: work(init)
+    }
+  })
+}
+
+/** A node with the work service and a router. */
+export type RoutedWorkNode = Libp2p<{ identify: Identify, ping: Ping, work: Work, router: Router }>
+
+/** Start a real node on TCP loopback with the work service and a router. */
+export async function createRoutedWorkNode (init: WorkInit = {}, routerInit: RouterInit = {}): Promise<RoutedWorkNode> {
+  return createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      work: work(init),
+      router: router(routerInit)
     }
   })
 }

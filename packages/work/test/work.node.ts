@@ -13,8 +13,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { functionExecutor } from '../src/index.js'
-import { ArraySink, connect, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
-import type { WorkNode } from './helpers.js'
+import { ArraySink, connect, createRoutedWorkNode, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
+import type { RoutedWorkNode, WorkNode } from './helpers.js'
 import type { JobSpec, WorkFrame, WorkProgress } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Quote, SignedRecord, WorkReceipt } from '@shoal/records'
@@ -28,12 +28,23 @@ const upper = functionExecutor((input, { onProgress }) => {
   return enc(dec(input).toUpperCase())
 })
 
+// takes the job and never answers until aborted
+const silentExecutor = functionExecutor(async (_input, { signal }) => new Promise((_resolve, reject) => {
+  signal.addEventListener('abort', () => { reject(signal.reason) })
+}))
+
 describe('work protocol over TCP', function () {
   this.timeout(30_000)
-  let nodes: WorkNode[] = []
+  let nodes: Array<WorkNode | RoutedWorkNode> = []
 
   async function node (...args: Parameters<typeof createWorkNode>): Promise<WorkNode> {
     const n = await createWorkNode(...args)
+    nodes.push(n)
+    return n
+  }
+
+  async function routedNode (...args: Parameters<typeof createRoutedWorkNode>): Promise<RoutedWorkNode> {
+    const n = await createRoutedWorkNode(...args)
     nodes.push(n)
     return n
   }
@@ -485,13 +496,7 @@ describe('work protocol over TCP', function () {
   })
 
   it('fails over to a second provider when the first goes silent mid-job', async () => {
-    const silent = await node({
-      price: PRICE,
-      // takes the job and never answers until aborted
-      executor: functionExecutor(async (_input, { signal }) => new Promise((_resolve, reject) => {
-        signal.addEventListener('abort', () => { reject(signal.reason) })
-      }))
-    })
+    const silent = await node({ price: PRICE, executor: silentExecutor })
     const good = await node({ price: PRICE, executor: upper })
     const requester = await node()
     await connect(requester, silent)
@@ -504,6 +509,26 @@ describe('work protocol over TCP', function () {
     assert.equal(outcome.attempts[0].ok, false)
     assert.ok(outcome.attempts[0].candidate.equals(silent.peerId))
     assert.equal(outcome.attempts[1].ok, true)
+  })
+
+  it('fails over through the node\'s router, so a provider that claimed free slots and then went silent loses trust for it', async () => {
+    const silent = await routedNode({ price: PRICE, executor: silentExecutor }, { load: () => ({ freeSlots: 2, concurrency: 2 }) })
+    const good = await node({ price: PRICE, executor: upper })
+    const requester = await routedNode()
+    await connect(requester, silent)
+    await connect(requester, good)
+    // the router hears silent claim free slots
+    await requester.services.router.probe(silent.peerId, { load: true })
+    const penalties: string[] = []
+    requester.services.router.addEventListener('peer:penalized', evt => { penalties.push(`${evt.detail.peerId.toString()} ${evt.detail.event}`) })
+    const trustBefore = requester.services.router.trust.get(good.peerId.toString())
+
+    const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('routed'), { attemptTimeout: 1000, timeout: 20_000 })
+    assert.equal(dec(outcome.output), 'ROUTED')
+    assert.ok(outcome.attempts[0].candidate.equals(silent.peerId))
+    assert.ok(outcome.attempts[1].candidate.equals(good.peerId))
+    assert.deepEqual(penalties, [`${silent.peerId.toString()} refused-with-free-slots`])
+    assert.ok(requester.services.router.trust.get(good.peerId.toString()) >= trustBefore)
   })
 
   describe('a misbehaving provider', () => {
