@@ -3,13 +3,18 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { TypedEventEmitter } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { router } from '@shoal/router'
 import { createLibp2p } from 'libp2p'
+import { workContext, workSettings } from '../src/context.js'
 import { PROTOCOL, decodeFrame, encodeFrame, work } from '../src/index.js'
-import type { Work, WorkFrame, WorkInit } from '../src/index.js'
+import type { WorkContext } from '../src/context.js'
+import type { Work, WorkComponents, WorkEvents, WorkFrame, WorkInit } from '../src/index.js'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Libp2p, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Router, RouterInit } from '@shoal/router'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
@@ -123,4 +128,36 @@ export class ArraySink {
   get pending (): Array<SignedRecord<WorkReceipt>> {
     return this.items.filter((r): r is SignedRecord<WorkReceipt> => !('countersignature' in r))
   }
+}
+
+/** A logger that drops everything. */
+const silentLogger: ComponentLogger = {
+  forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {}, newScope: () => silentLogger.forComponent(''), enabled: false }) as unknown as Logger
+}
+
+/** A role's context without a node: its own key, a settable clock, events to listen to. */
+export interface StubContext {
+  ctx: WorkContext
+  key: PrivateKey
+  peerId: PeerId
+  events: TypedEventEmitter<WorkEvents>
+  /** the context's clock, ms; set it to move time */
+  clock: { now: number }
+}
+
+/** Make the context a requester or provider role runs in, with no libp2p node behind it (no streams). */
+export async function stubContext (init: WorkInit = {}): Promise<StubContext> {
+  const key = await generateKeyPair('Ed25519')
+  const peerId = peerIdFromPrivateKey(key)
+  const events = new TypedEventEmitter<WorkEvents>()
+  const clock = { now: Date.now() }
+  const components = { peerId, privateKey: key, logger: silentLogger } as unknown as WorkComponents
+  const ctx = workContext(components, workSettings(init), {
+    events,
+    now: () => clock.now,
+    isStarted: () => true,
+    receipts: () => undefined,
+    router: () => undefined
+  })
+  return { ctx, key, peerId, events, clock }
 }
