@@ -22,6 +22,9 @@ import type { PayeeLane, VoucherBook } from './vouchers.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { CountersignedRecord, JobAnnouncement, OpenedAssignment, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
+/** What the provider needs of a stream to answer an assignment on it. */
+export type ReplyChannel = Pick<Channel, 'send' | 'fail'>
+
 interface IssuedQuote {
   quote: SignedRecord<Quote>
   job: JobAnnouncement
@@ -190,7 +193,7 @@ export class Provider {
   // ------------------------------------------------------------------ jobs
 
   /** An assignment on `channel`: admit it (or join its job), forward progress, send the result. */
-  async onAssign (channel: Channel, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array): Promise<void> {
+  async onAssign (channel: ReplyChannel, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array): Promise<void> {
     const step: AbortOptions = {}
     const forward = (p: WorkProgress): void => {
       channel.send({ kind: 'progress', body: { assignmentId: p.assignmentId, units: p.units, permille: p.permille, message: p.message } }, step).catch(() => {})

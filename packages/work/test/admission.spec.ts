@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { AssignmentType, QuoteType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
 import { Admission } from '../src/admission.js'
 import { functionExecutor } from '../src/index.js'
-import { stubContext } from './helpers.js'
+import { assignmentOf, quoteFrom, stubContext } from './helpers.js'
 import type { AdmissionState, Admitted } from '../src/admission.js'
 import type { JobEntry } from '../src/run-job.js'
 import type { StubContext } from './helpers.js'
@@ -15,7 +13,6 @@ import type { Quote, SignedRecord } from '@shoal/records'
 
 const PRICE = { perUnit: 20, currency: 'USDC', unit: 'job' }
 const INPUT = new TextEncoder().encode('input')
-const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest())
 const noop = (): void => {}
 
 /** Provider state the test sets directly: the jobs admission may find, slots taken, debts. */
@@ -61,37 +58,11 @@ describe('provider admission', () => {
   }
 
   async function quote (): Promise<SignedRecord<Quote>> {
-    const now = provider.clock.now
-    return signRecord(QuoteType, {
-      version: RECORD_VERSION,
-      jobId: newRandomId(),
-      requester: requester.toMultihash().bytes,
-      provider: provider.ctx.self,
-      price: PRICE,
-      estUnits: 1,
-      etaMs: 10,
-      freeSlots: 1,
-      createdMs: now,
-      expiresMs: now + 60_000,
-      nonce: newRandomId()
-    }, provider.key)
+    return quoteFrom(provider, requester, PRICE)
   }
 
-  async function assignment (q: SignedRecord<Quote>, signer: PrivateKey = requesterKey): Promise<Uint8Array> {
-    const now = provider.clock.now
-    const signed = await signRecord(AssignmentType, {
-      version: RECORD_VERSION,
-      jobId: q.value.jobId,
-      requester: peerIdFromPrivateKey(signer).toMultihash().bytes,
-      provider: q.value.provider,
-      quote: q.bytes,
-      maxUnits: 10,
-      inputHash: sha256(INPUT),
-      createdMs: now,
-      expiresMs: now + 60_000,
-      nonce: newRandomId()
-    }, signer)
-    return signed.bytes
+  async function assignment (q: SignedRecord<Quote>): Promise<Uint8Array> {
+    return (await assignmentOf(q, requesterKey, INPUT, provider.clock.now)).bytes
   }
 
   before(async () => {

@@ -8,7 +8,9 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { router } from '@shoal/router'
+import { AssignmentType, QuoteType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
 import { createLibp2p } from 'libp2p'
+import { createHash } from 'node:crypto'
 import { workContext, workSettings } from '../src/context.js'
 import { PROTOCOL, decodeFrame, encodeFrame, work } from '../src/index.js'
 import type { WorkContext } from '../src/context.js'
@@ -17,7 +19,7 @@ import type { Identify } from '@libp2p/identify'
 import type { ComponentLogger, Libp2p, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Router, RouterInit } from '@shoal/router'
-import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
+import type { Assignment, CountersignedRecord, Price, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 import type { Datastore } from 'interface-datastore'
 
 /** A node with the work service. */
@@ -160,4 +162,38 @@ export async function stubContext (init: WorkInit = {}): Promise<StubContext> {
     router: () => undefined
   })
   return { ctx, key, peerId, events, clock }
+}
+
+/** A quote `provider` signs for `requester`, valid for a minute of the provider's clock. */
+export async function quoteFrom (provider: StubContext, requester: PeerId, price: Price): Promise<SignedRecord<Quote>> {
+  const now = provider.clock.now
+  return signRecord(QuoteType, {
+    version: RECORD_VERSION,
+    jobId: newRandomId(),
+    requester: requester.toMultihash().bytes,
+    provider: provider.ctx.self,
+    price,
+    estUnits: 1,
+    etaMs: 10,
+    freeSlots: 1,
+    createdMs: now,
+    expiresMs: now + 60_000,
+    nonce: newRandomId()
+  }, provider.key)
+}
+
+/** The requester's assignment of `quote` for `input`, allowing 10 units. */
+export async function assignmentOf (quote: SignedRecord<Quote>, requesterKey: PrivateKey, input: Uint8Array, now: number): Promise<SignedRecord<Assignment>> {
+  return signRecord(AssignmentType, {
+    version: RECORD_VERSION,
+    jobId: quote.value.jobId,
+    requester: peerIdFromPrivateKey(requesterKey).toMultihash().bytes,
+    provider: quote.value.provider,
+    quote: quote.bytes,
+    maxUnits: 10,
+    inputHash: new Uint8Array(createHash('sha256').update(input).digest()),
+    createdMs: now,
+    expiresMs: now + 60_000,
+    nonce: newRandomId()
+  }, requesterKey)
 }
