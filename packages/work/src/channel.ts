@@ -72,8 +72,8 @@ export class Channel {
     }
     try {
       this.cut()
-    } catch (err: any) {
-      this.failure = err
+    } catch (err: unknown) {
+      this.failure = err instanceof Error ? err : new InvalidMessageError(String(err))
       this.chunks.length = 0
       this.buffered = 0
     }

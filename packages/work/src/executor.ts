@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process'
 import { accessSync, constants as fsConstants } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import { CommandError, ExecutorError } from './errors.js'
+import { CommandError, ExecutorError, messageOf } from './errors.js'
 import type { JobAnnouncement, Quote } from '@shoal/records'
 import type { PeerId } from '@libp2p/interface'
 
@@ -67,11 +67,11 @@ export function functionExecutor (fn: (input: Uint8Array, options: ExecuteOption
       let out: FunctionExecutorOutput
       try {
         out = await fn(input, options)
-      } catch (err: any) {
+      } catch (err: unknown) {
         if (options.signal.aborted) {
           throw err
         }
-        throw new ExecutorError(`function executor threw: ${err?.message ?? err}`, { cause: err })
+        throw new ExecutorError(`function executor threw: ${messageOf(err)}`, { cause: err })
       }
       if (out instanceof Uint8Array) {
         return { output: out, status: 0 }
@@ -216,8 +216,8 @@ export function commandExecutor (init: CommandExecutorInit): CommandExecutor {
       let child
       try {
         child = spawn(command, argv, { env: init.env, cwd: init.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
-      } catch (err: any) {
-        reject(new CommandError(`cannot start ${init.command}: ${err?.message ?? err}`, { cause: err }))
+      } catch (err: unknown) {
+        reject(new CommandError(`cannot start ${init.command}: ${messageOf(err)}`, { cause: err }))
         return
       }
       const chunks: Buffer[] = []

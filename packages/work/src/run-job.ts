@@ -7,7 +7,7 @@
 import { setMaxListeners, TimeoutError } from '@libp2p/interface'
 import { RECORD_VERSION, WorkReceiptType, signRecord } from '@shoal/records'
 import { MAX_LOCATION_LENGTH, PAYMENT_REQUIRED_STATUS } from './constants.js'
-import { ExecutorError, PayloadTooLargeError, PaymentRequiredError, WorkError } from './errors.js'
+import { ExecutorError, PayloadTooLargeError, PaymentRequiredError, WorkError, messageOf } from './errors.js'
 import { EMPTY, isTimeMetered, sha256 } from './utils.js'
 import type { WorkContext } from './context.js'
 import type { Executor, ExecutorProgress, ExecutorResult } from './executor.js'
@@ -61,7 +61,7 @@ export async function runJob (ctx: WorkContext, entry: JobEntry, input: Uint8Arr
     result = await execute(ctx, entry, input, init, meter)
   } catch (err: unknown) {
     if (!meter.stoppedUnpaid) {
-      fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`executor failed: ${message(err)}`, { cause: err }))
+      fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`executor failed: ${messageOf(err)}`, { cause: err }))
       return
     }
     // the work done so far is still owed: receipt it, with no output and status 402
@@ -73,7 +73,7 @@ export async function runJob (ctx: WorkContext, entry: JobEntry, input: Uint8Arr
   try {
     await settle(ctx, entry, result, meter.units(true), startedMs, init)
   } catch (err: unknown) {
-    fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`could not sign receipt: ${message(err)}`, { cause: err }))
+    fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`could not sign receipt: ${messageOf(err)}`, { cause: err }))
   }
 }
 
@@ -149,10 +149,6 @@ function fail (ctx: WorkContext, entry: JobEntry, error: WorkError): void {
   entry.state = 'failed'
   entry.error = error
   ctx.emit('job:failed', { assignmentId: entry.opened.assignment.id, error })
-}
-
-function message (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }
 
 /**

@@ -17,7 +17,7 @@ import { ArraySink, connect, createRoutedWorkNode, createWorkNode, dec, enc, raw
 import type { RoutedWorkNode, WorkNode } from './helpers.js'
 import type { JobSpec, WorkFrame, WorkProgress } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
-import type { Quote, SignedRecord, WorkReceipt } from '@shoal/records'
+import type { Assignment, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
 const PRICE = { perUnit: 20, currency: 'USDC', unit: 'job' }
 const SPEC: JobSpec = { priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'job' }, budget: 1000, workload: 'upper' }
@@ -538,7 +538,7 @@ describe('work protocol over TCP', function () {
     let failures: string[]
 
     /** A provider that quotes honestly, then answers the assignment with `result(assignment)`. */
-    async function script (result: (assignment: SignedRecord<any>, quote: SignedRecord<Quote>) => Promise<{ receipt: Uint8Array, output: Uint8Array }>): Promise<void> {
+    async function script (result: (assignment: SignedRecord<Assignment>, quote: SignedRecord<Quote>) => Promise<{ receipt: Uint8Array, output: Uint8Array }>): Promise<void> {
       await scriptProvider(provider, async (peer) => {
         const request = await peer.read()
         assert.equal(request.kind, 'quoteRequest')
@@ -562,7 +562,7 @@ describe('work protocol over TCP', function () {
       })
     }
 
-    async function receipt (signer: PrivateKey, assignment: SignedRecord<any>, output: Uint8Array): Promise<SignedRecord<WorkReceipt>> {
+    async function receipt (signer: PrivateKey, assignment: SignedRecord<Assignment>, output: Uint8Array): Promise<SignedRecord<WorkReceipt>> {
       const now = Date.now()
       return signRecord(WorkReceiptType, {
         version: RECORD_VERSION, jobId: assignment.value.jobId, assignmentId: assignment.id,
@@ -598,9 +598,9 @@ describe('work protocol over TCP', function () {
         bytes[bytes.length - 1] ^= 1
         return { receipt: bytes, output: enc('out') }
       })
-      await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x')), (err: any) => {
+      await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x')), (err: Error) => {
         assert.equal(err.name, 'InvalidReceiptError')
-        assert.equal(err.cause?.name, 'InvalidSignatureError')
+        assert.equal(err.cause instanceof Error ? err.cause.name : err.cause, 'InvalidSignatureError')
         return true
       })
     })
