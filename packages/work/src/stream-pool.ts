@@ -47,11 +47,8 @@ export class StreamPool {
       return this.runOn(peer, await this.open(peer, options), fn)
     }
     try {
-      const result = await fn(pooled)
-      this.give(peer, pooled)
-      return result
+      return await this.runOn(peer, pooled, fn)
     } catch (err: unknown) {
-      pooled.stream.abort(err instanceof Error ? err : new Error(String(err)))
       if (!this.deadUnderUs(err, options)) {
         throw err
       }
@@ -61,7 +58,7 @@ export class StreamPool {
     }
   }
 
-  /** Run `fn` on a fresh stream; keep it for later if the exchange ended cleanly. */
+  /** Run `fn` on `channel`; keep it for later if the exchange ended cleanly, else abort it. */
   private async runOn<T> (peer: PeerId, channel: Channel, fn: (channel: Channel) => Promise<T>): Promise<T> {
     try {
       const result = await fn(channel)

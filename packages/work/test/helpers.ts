@@ -25,15 +25,20 @@ import type { Datastore } from 'interface-datastore'
 /** A node with the work service. */
 export type WorkNode = Libp2p<{ identify: Identify, ping: Ping, work: Work }>
 
+/** TCP on loopback, noise, yamux: how every test node connects. */
+const LOOPBACK = {
+  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  transports: [tcp()],
+  connectionEncrypters: [noise()],
+  streamMuxers: [yamux()]
+}
+
 /** Start a real node on TCP loopback with the work service (and the given datastore, else memory). */
 export async function createWorkNode (init: WorkInit = {}, privateKey?: PrivateKey, datastore?: Datastore): Promise<WorkNode> {
   return createLibp2p({
+    ...LOOPBACK,
     privateKey,
     datastore,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
     services: {
       identify: identify(),
       ping: ping(),
@@ -48,10 +53,7 @@ export type RoutedWorkNode = Libp2p<{ identify: Identify, ping: Ping, work: Work
 /** Start a real node on TCP loopback with the work service and a router. */
 export async function createRoutedWorkNode (init: WorkInit = {}, routerInit: RouterInit = {}): Promise<RoutedWorkNode> {
   return createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    ...LOOPBACK,
     services: {
       identify: identify(),
       ping: ping(),

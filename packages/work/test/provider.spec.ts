@@ -10,6 +10,7 @@ import type { StubContext } from './helpers.js'
 import type { WorkError, WorkFrame } from '../src/index.js'
 import type { ReplyChannel } from '../src/provider.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { SignedRecord, WorkReceipt } from '@shoal/records'
 
 const PRICE = { perUnit: 20, currency: 'USDC', unit: 'job' }
 const INPUT = new TextEncoder().encode('abc')
@@ -51,13 +52,18 @@ describe('provider', () => {
     await provider.onAssign(channel, requester, assignment.bytes, INPUT)
   }
 
-  it('runs an admitted assignment, answers with the output and a receipt it signed, and charges the requester', async () => {
+  /** Assign a job; the result frame the provider sent and the receipt in it. */
+  async function runJob (): Promise<{ output: Uint8Array, receipt: SignedRecord<WorkReceipt> }> {
     const channel = new RecordingChannel()
     await assign(channel)
     const result = channel.sent.find(f => f.kind === 'result')
-    assert.ok(result?.kind === 'result')
-    assert.deepEqual(result.body.output, INPUT.slice().reverse())
-    const receipt = await openRecord(WorkReceiptType, result.body.receipt)
+    assert.ok(result?.kind === 'result', `no result in ${channel.sent.map(f => f.kind).join()}`)
+    return { output: result.body.output, receipt: await openRecord(WorkReceiptType, result.body.receipt) }
+  }
+
+  it('runs an admitted assignment, answers with the output and a receipt it signed, and charges the requester', async () => {
+    const { output, receipt } = await runJob()
+    assert.deepEqual(output, INPUT.slice().reverse())
     assert.ok(receipt.signer.equals(ctx.peerId))
     assert.deepEqual([receipt.value.units, receipt.value.total], [1, 20])
     assert.equal(book.unpaid(requester, 'USDC'), 20)
@@ -65,11 +71,7 @@ describe('provider', () => {
   })
 
   it('takes the countersignature and the voucher paying it, so the requester owes nothing', async () => {
-    const channel = new RecordingChannel()
-    await assign(channel)
-    const result = channel.sent.find(f => f.kind === 'result')
-    assert.ok(result?.kind === 'result')
-    const both = await countersign(await openRecord(WorkReceiptType, result.body.receipt), requesterKey)
+    const both = await countersign((await runJob()).receipt, requesterKey)
     const voucher = await new VoucherLanes(requesterKey, requester).pay(ctx.peerId, 20, 'USDC')
     const ack = await provider.onCountersign(requester, both.bytes, voucher.bytes)
     assert.deepEqual(ack, { id: both.id, paid: 20 })
@@ -78,11 +80,7 @@ describe('provider', () => {
   })
 
   it('refuses a forged countersignature (InvalidCountersignatureError)', async () => {
-    const channel = new RecordingChannel()
-    await assign(channel)
-    const result = channel.sent.find(f => f.kind === 'result')
-    assert.ok(result?.kind === 'result')
-    const forged = (await countersign(await openRecord(WorkReceiptType, result.body.receipt), requesterKey)).bytes.slice()
+    const forged = (await countersign((await runJob()).receipt, requesterKey)).bytes.slice()
     forged[forged.length - 1] ^= 1
     await assert.rejects(provider.onCountersign(requester, forged, new Uint8Array()), { name: 'InvalidCountersignatureError' })
     assert.equal(provider.pendingReceipts().length, 1)
