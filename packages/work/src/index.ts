@@ -30,8 +30,8 @@
  *   priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'job' },
  *   budget: 100
  * }, new TextEncoder().encode('world'))
- * console.log(new TextDecoder().decode(outcome.output)) // hello world
- * console.log(outcome.receipt.bytes) // signed by both
+ * console.info(new TextDecoder().decode(outcome.output)) // hello world
+ * console.info(outcome.receipt.bytes) // signed by both
  * ```
  */
 
