@@ -89,68 +89,56 @@ export type WorkRouter = NonNullable<WorkComponents['router']>
 /** The detail type of a work event. */
 export type WorkEventDetail<K extends keyof WorkEvents> = WorkEvents[K] extends CustomEvent<infer D> ? D : never
 
-/** What the requester and provider roles share. */
-export interface WorkContext {
+/**
+ * What the requester and provider roles share. The service sets what it
+ * learns at start: the optional services, and that it runs.
+ */
+export class WorkContext {
   readonly components: WorkComponents
   readonly settings: WorkSettings
   readonly log: Logger
   /** our peer id's multihash, as records name peers */
   readonly self: Uint8Array
   /** the service clock, ms */
-  now(): number
+  readonly now: () => number
   /** whether the service is started (a stopped one pools no streams) */
-  isStarted(): boolean
-  /** dispatch an event on the service; a listener that throws is logged, never thrown into the protocol */
-  emit<K extends keyof WorkEvents>(type: K, detail: WorkEventDetail<K>): void
-  /** the node's router, if it has one (resolved when the service starts) */
-  router(): WorkRouter | undefined
-  /** keep a receipt in the receipt store, if there is one; a failing store is logged */
-  store(receipt: SignedRecord<WorkReceipt> | CountersignedRecord<WorkReceipt>, options?: AbortOptions): Promise<void>
-}
+  started = false
+  /** where receipts go, if anywhere (`init.receipts`, else the node's receipt store, found at start) */
+  receipts?: ReceiptSink
+  /** the node's router, if it has one (found at start) */
+  router?: WorkRouter
+  private readonly events: TypedEventTarget<WorkEvents>
 
-/** The parts of a context that come from the service itself. */
-export interface WorkContextInit {
-  events: TypedEventTarget<WorkEvents>
-  /** the receipt store, resolved when the service starts (other services may not exist before) */
-  receipts(): ReceiptSink | undefined
-  /** the router, resolved when the service starts */
-  router(): WorkRouter | undefined
-  now(): number
-  isStarted(): boolean
-}
+  constructor (components: WorkComponents, settings: WorkSettings, events: TypedEventTarget<WorkEvents>, now: () => number = Date.now) {
+    this.components = components
+    this.settings = settings
+    this.events = events
+    this.now = now
+    this.log = components.logger.forComponent('shoal:work')
+    this.self = components.peerId.toMultihash().bytes
+  }
 
-/** Make the context the service's roles share. */
-export function workContext (components: WorkComponents, settings: WorkSettings, init: WorkContextInit): WorkContext {
-  const log = components.logger.forComponent('shoal:work')
-  const { events, receipts, router, now, isStarted } = init
-  return {
-    components,
-    settings,
-    log,
-    self: components.peerId.toMultihash().bytes,
-    now,
-    isStarted,
-    router,
-    emit (type, detail) {
-      if (events.listenerCount(type) === 0) {
-        return
-      }
-      try {
-        events.safeDispatchEvent(type, { detail })
-      } catch (err) {
-        log.error('event listener for %s threw - %e', type, err)
-      }
-    },
-    async store (receipt, options = {}) {
-      const sink = receipts()
-      if (sink == null) {
-        return
-      }
-      try {
-        await sink.put(receipt, options)
-      } catch (err) {
-        log.error('could not store receipt - %e', err)
-      }
+  /** Dispatch an event on the service; a listener that throws is logged, never thrown into the protocol. */
+  emit<K extends keyof WorkEvents> (type: K, detail: WorkEventDetail<K>): void {
+    if (this.events.listenerCount(type) === 0) {
+      return
+    }
+    try {
+      this.events.safeDispatchEvent(type, { detail })
+    } catch (err) {
+      this.log.error('event listener for %s threw - %e', type, err)
+    }
+  }
+
+  /** Keep a receipt in the receipt store, if there is one; a failing store is logged. */
+  async store (receipt: SignedRecord<WorkReceipt> | CountersignedRecord<WorkReceipt>, options: AbortOptions = {}): Promise<void> {
+    if (this.receipts == null) {
+      return
+    }
+    try {
+      await this.receipts.put(receipt, options)
+    } catch (err) {
+      this.log.error('could not store receipt - %e', err)
     }
   }
 }

@@ -183,7 +183,7 @@ export class Requester {
    * slots and then failed loses more); else the bare failover.
    */
   private async runWithFailover (candidates: PeerId[], job: JobToSend, input: Uint8Array, options: DirectRunOptions, timeout?: number): Promise<RunOutcome> {
-    const router = this.ctx.router()
+    const router = this.ctx.router
     const failoverOptions = { signal: options.signal, timeout, attemptTimeout: options.attemptTimeout }
     if (router == null) {
       const routed = await failover(candidates, async (peer, signal) => this.runOn(peer, job, input, { ...options, signal }), failoverOptions)
@@ -196,7 +196,7 @@ export class Requester {
   /** Tell the node's router (if it has one) how a provider did on work sent outside its failover. */
   private report (peer: PeerId, event: 'success' | 'failure' | 'timeout'): void {
     try {
-      this.ctx.router()?.report(peer, event)
+      this.ctx.router?.report(peer, event)
     } catch (err) {
       this.ctx.log.error('router report failed - %e', err)
     }

@@ -104,7 +104,7 @@ export class StreamPool {
       list = []
       this.idle.set(key, list)
     }
-    if (!channel.usable() || list.length >= this.ctx.settings.maxIdleStreams || !this.ctx.isStarted()) {
+    if (!channel.usable() || list.length >= this.ctx.settings.maxIdleStreams || !this.ctx.started) {
       channel.stream.close().catch(() => {})
       return
     }

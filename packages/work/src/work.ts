@@ -7,15 +7,15 @@
 import { serviceCapabilities, serviceDependencies, TimeoutError, TypedEventEmitter } from '@libp2p/interface'
 import { recordId } from '@shoal/records'
 import { Channel } from './channel.js'
-import { workContext, workSettings } from './context.js'
+import { WorkContext, workSettings } from './context.js'
 import { InvalidMessageError, WorkError } from './errors.js'
 import { Provider } from './provider.js'
 import { Requester } from './requester.js'
 import { StreamPool } from './stream-pool.js'
 import { VoucherBook, VoucherLanes } from './vouchers.js'
-import type { WorkContext, WorkRouter, WorkSettings } from './context.js'
+import type { WorkSettings } from './context.js'
 import type {
-  DirectRunOptions, JobOutcome, JobSpec, PendingReceipt, ReceiptSink, RunOptions, RunOutcome, RunningJob, WorkComponents, WorkEvents, WorkInit
+  DirectRunOptions, JobOutcome, JobSpec, PendingReceipt, RunOptions, RunOutcome, RunningJob, WorkComponents, WorkEvents, WorkInit
 } from './index.js'
 import type { WorkFrame } from './messages.js'
 import type { AbortOptions, Connection, PeerId, Startable, Stream } from '@libp2p/interface'
@@ -45,26 +45,16 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   private readonly pool: StreamPool
   private readonly requester: Requester
   private readonly provider: Provider
-  private receipts?: ReceiptSink
-  private router?: WorkRouter
-  private started = false
 
   constructor (components: WorkComponents, init: WorkInit = {}) {
     super()
     this.components = components
     this.settings = workSettings(init)
     this.protocol = this.settings.protocol
-    this.receipts = init.receipts
-    const now = init.now ?? Date.now
-    this.ctx = workContext(components, this.settings, {
-      events: this,
-      now,
-      isStarted: () => this.started,
-      receipts: () => this.receipts,
-      router: () => this.router
-    })
+    this.ctx = new WorkContext(components, this.settings, this, init.now)
+    this.ctx.receipts = init.receipts
     this.book = new VoucherBook(components.peerId, components.datastore)
-    this.lanes = new VoucherLanes(components.privateKey, components.peerId, now, components.datastore)
+    this.lanes = new VoucherLanes(components.privateKey, components.peerId, this.ctx.now, components.datastore)
     this.pool = new StreamPool(this.ctx)
     this.requester = new Requester(this.ctx, this.lanes, this.pool)
     this.provider = new Provider(this.ctx, this.book, this.pool)
@@ -79,26 +69,26 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       }
     }
     // every service exists by now, whatever order the node listed them in
-    this.receipts ??= optionalService(() => this.components.receipts)
-    this.router = optionalService(() => this.components.router)
+    this.ctx.receipts ??= optionalService(() => this.components.receipts)
+    this.ctx.router = optionalService(() => this.components.router)
     await this.components.registrar.handle(this.protocol, this.handleStream, {
       maxInboundStreams: this.settings.maxInboundStreams,
       maxOutboundStreams: this.settings.maxOutboundStreams,
       runOnLimitedConnection: this.settings.runOnLimitedConnection
     })
     this.pool.start()
-    this.started = true
+    this.ctx.started = true
   }
 
   async stop (): Promise<void> {
     await this.components.registrar.unhandle(this.protocol)
     this.pool.stop()
     this.provider.stop()
-    this.started = false
+    this.ctx.started = false
   }
 
   isStarted (): boolean {
-    return this.started
+    return this.ctx.started
   }
 
   // ------------------------------------------------------------------ requester

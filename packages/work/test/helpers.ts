@@ -11,9 +11,8 @@ import { router } from '@shoal/router'
 import { AssignmentType, QuoteType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
 import { createLibp2p } from 'libp2p'
 import { createHash } from 'node:crypto'
-import { workContext, workSettings } from '../src/context.js'
+import { WorkContext, workSettings } from '../src/context.js'
 import { PROTOCOL, decodeFrame, encodeFrame, work } from '../src/index.js'
-import type { WorkContext } from '../src/context.js'
 import type { Work, WorkComponents, WorkEvents, WorkFrame, WorkInit } from '../src/index.js'
 import type { Identify } from '@libp2p/identify'
 import type { ComponentLogger, Libp2p, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
@@ -156,13 +155,8 @@ export async function stubContext (init: WorkInit = {}): Promise<StubContext> {
   const events = new TypedEventEmitter<WorkEvents>()
   const clock = { now: Date.now() }
   const components = { peerId, privateKey: key, logger: silentLogger } as unknown as WorkComponents
-  const ctx = workContext(components, workSettings(init), {
-    events,
-    now: () => clock.now,
-    isStarted: () => true,
-    receipts: () => undefined,
-    router: () => undefined
-  })
+  const ctx = new WorkContext(components, workSettings(init), events, () => clock.now)
+  ctx.started = true
   return { ctx, key, peerId, events, clock }
 }
 
