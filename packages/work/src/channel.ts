@@ -44,10 +44,10 @@ export class Channel {
   private failure?: Error
   private wake?: () => void
 
-  constructor (stream: Stream, maxBytes: number, stepTimeout: number) {
+  constructor (stream: Stream, maxBytes: number, stepTimeoutMs: number) {
     this.stream = stream
     this.maxBytes = maxBytes
-    this.lazyStep = { get signal () { return AbortSignal.timeout(stepTimeout) } }
+    this.lazyStep = { get signal () { return AbortSignal.timeout(stepTimeoutMs) } }
     stream.addEventListener('message', (evt: StreamMessageEvent) => {
       this.receive(evt.data)
     })

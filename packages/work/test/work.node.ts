@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
-  AssignmentType, JobAnnouncementType, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, countersign, newRandomId, openAssignment,
+  JobAnnouncementType, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, countersign, newRandomId, openAssignment,
   openCountersigned, openRecord, signRecord
 } from '@shoal/records'
 import { createReceiptStore } from '@shoal/receipts'
@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { functionExecutor } from '../src/index.js'
-import { ArraySink, connect, createRoutedWorkNode, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
+import { ArraySink, assignmentOf, connect, createRoutedWorkNode, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
 import type { RoutedWorkNode, WorkNode } from './helpers.js'
 import type { JobSpec, WorkFrame, WorkProgress } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
@@ -299,12 +299,7 @@ describe('work protocol over TCP', function () {
     await connect(requester, provider)
     const job = await requester.services.work.createJob(SPEC)
     const quote = await requester.services.work.requestQuote(provider.peerId, job)
-    const now = Date.now()
-    const assignment = await signRecord(AssignmentType, {
-      version: RECORD_VERSION, jobId: quote.value.jobId, requester: requester.peerId.toMultihash().bytes,
-      provider: provider.peerId.toMultihash().bytes, quote: quote.bytes, maxUnits: 10, inputHash: sha256(enc('agreed')),
-      createdMs: now, expiresMs: now + 60_000, nonce: newRandomId()
-    }, requesterKey)
+    const assignment = await assignmentOf(quote, requesterKey, enc('agreed'), Date.now())
     const raw = await rawStream(requester, provider)
     await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc('swapped') } })
     const frame = await raw.read()
@@ -365,19 +360,7 @@ describe('work protocol over TCP', function () {
 
     /** Signs another assignment of the same quote, with `input`, sends it and returns the provider's answer. */
     async function assignQuoteAgain (input: string): Promise<WorkFrame> {
-      const now = Date.now()
-      const again = await signRecord(AssignmentType, {
-        version: RECORD_VERSION,
-        jobId: quote.value.jobId,
-        requester: requester.peerId.toMultihash().bytes,
-        provider: provider.peerId.toMultihash().bytes,
-        quote: quote.bytes,
-        maxUnits: 10,
-        inputHash: sha256(enc(input)),
-        createdMs: now,
-        expiresMs: now + 60_000,
-        nonce: newRandomId()
-      }, requesterKey)
+      const again = await assignmentOf(quote, requesterKey, enc(input), Date.now())
       const raw = await rawStream(requester, provider)
       await raw.send({ kind: 'assign', body: { assignment: again.bytes, input: enc(input) } })
       return raw.read()
@@ -615,12 +598,7 @@ describe('work protocol over TCP', function () {
       await connect(requester, provider)
       const job = await requester.services.work.createJob(SPEC)
       const quote = await requester.services.work.requestQuote(provider.peerId, job)
-      const now = Date.now()
-      const assignment = await signRecord(AssignmentType, {
-        version: RECORD_VERSION, jobId: quote.value.jobId, requester: requester.peerId.toMultihash().bytes,
-        provider: provider.peerId.toMultihash().bytes, quote: quote.bytes, maxUnits: 10, inputHash: sha256(enc('q')),
-        createdMs: now, expiresMs: now + 60_000, nonce: newRandomId()
-      }, requesterKey)
+      const assignment = await assignmentOf(quote, requesterKey, enc('q'), Date.now())
 
       const raw = await rawStream(requester, provider)
       await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc('q') } })
