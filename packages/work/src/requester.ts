@@ -1,56 +1,27 @@
 /**
- * The requester's role: sign jobs, ask for quotes, assign them, follow the
- * job's progress (paying time-metered work as it accrues), check the result
- * and receipt, countersign and pay. Direct runs fail over between providers.
+ * The requester's role: sign jobs, ask for quotes, assign them (each job is
+ * then followed to its countersigned receipt by `job-exchange.ts`), take
+ * quotes offered in the open market. Direct runs fail over between providers.
  */
 
-import {
-  AssignmentType, JobAnnouncementType, JobKind, QuoteType, RECORD_VERSION, RecordError, WorkReceiptType,
-  countersign, encodeRecord, newRandomId, openRecord, signRecord
-} from '@shoal/records'
+import { AssignmentType, JobAnnouncementType, JobKind, QuoteType, RECORD_VERSION, encodeRecord, newRandomId, openRecord, signRecord } from '@shoal/records'
 import { failover } from '@shoal/router'
 import { remember, stepOptions } from './context.js'
-import { MAX_STALE_ACKS } from './constants.js'
-import {
-  InvalidMessageError, InvalidReceiptError, QuoteUnacceptableError, ResultHashMismatchError, UnknownJobError, WrongPeerError, errorFromFailure
-} from './errors.js'
+import { QuoteUnacceptableError, UnknownJobError, WrongPeerError } from './errors.js'
+import { exchangeCountersign, exchangeJob } from './job-exchange.js'
 import { Payer } from './payer.js'
 import { StreamPool } from './stream-pool.js'
-import { EMPTY, equal, hex, isTimeMetered, recordFailure, samePrice, sha256 } from './utils.js'
+import { EMPTY, equal, hex, recordFailure, sha256 } from './utils.js'
 import type { Channel } from './channel.js'
 import type { WorkContext } from './context.js'
-import type { DirectRunOptions, JobOutcome, JobSpec, RunOptions, RunOutcome, WorkProgress } from './index.js'
-import type { WorkFrame } from './messages.js'
-import type { AssignmentPayment } from './payer.js'
+import type { DirectRunOptions, JobOutcome, JobSpec, RunOptions, RunOutcome } from './index.js'
 import type { VoucherLanes } from './vouchers.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
-import type {
-  Assignment, CountersignedRecord, JobAnnouncement, PaymentVoucher, Price, Quote, SignedRecord, WorkReceipt
-} from '@shoal/records'
+import type { Assignment, CountersignedRecord, JobAnnouncement, PaymentVoucher, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 import type { RouterChoice } from '@shoal/router'
 
 /** A job as the requester sends it: a signed announcement, or inline (unsigned) in direct mode. */
 export type JobToSend = SignedRecord<JobAnnouncement> | JobAnnouncement
-
-type ResultBody = Extract<WorkFrame, { kind: 'result' }>['body']
-
-/** One send of an assignment and what the steps of its exchange share. */
-interface JobExchange {
-  channel: Channel
-  quote: SignedRecord<Quote>
-  assignment: SignedRecord<Assignment>
-  provider: PeerId
-  price: Price
-  job?: JobAnnouncement
-  options: RunOptions
-  /** bounds one step (a voucher, the countersignature) */
-  step: AbortOptions
-  /** bounds the whole job: the caller's signal, else the job timeout */
-  jobSignal: AbortSignal
-  /** when the assignment left (performance.now), bounding what time-metered work can have accrued */
-  sentAt: number
-  payment: AssignmentPayment
-}
 
 /** The requester role of the work service. */
 export class Requester {
@@ -106,7 +77,7 @@ export class Requester {
 
   /** Send a countersigned receipt (and voucher) again. */
   async resendCountersign (peer: PeerId, receipt: CountersignedRecord<WorkReceipt>, voucher?: SignedRecord<PaymentVoucher>, options: AbortOptions = {}): Promise<number> {
-    return this.pool.withChannel(peer, options, async channel => this.exchangeCountersign(channel, receipt, voucher, stepOptions(this.ctx.settings, options)))
+    return this.pool.withChannel(peer, options, async channel => exchangeCountersign(this.lanes, channel, receipt, voucher, stepOptions(this.ctx.settings, options)))
   }
 
   /** Send a voucher on its own; resolves to the lane total the payee now holds. */
@@ -310,188 +281,24 @@ export class Requester {
     }, this.ctx.components.privateKey)
   }
 
-  private ownJob (jobId: Uint8Array): JobAnnouncement | undefined {
-    const own = this.ownJobs.get(hex(jobId))
-    return own == null ? undefined : 'bytes' in own ? own.value : own
-  }
-
-  // ------------------------------------------------------------------ one job
-
-  /** Assign, follow the job to its result, check it, countersign and pay. */
+  /** Assign `quote` on `channel` and follow the job to its countersigned receipt (`job-exchange.ts`). */
   private async exchangeJob (channel: Channel, quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions, job?: JobAnnouncement): Promise<JobOutcome> {
     const assignment = await this.assignmentFor(quote, input, options, job)
-    // the job itself may take long: only the caller's signal bounds it, else the job timeout
-    const step = stepOptions(this.ctx.settings, options)
-    const jobSignal = options.signal ?? AbortSignal.timeout(this.ctx.settings.jobTimeoutMs)
-    const sentAt = performance.now()
-    await channel.send({ kind: 'assign', body: { assignment: assignment.bytes, input } }, { signal: jobSignal })
-    const exchange: JobExchange = {
+    return exchangeJob(this.ctx, this.lanes, {
       channel,
       quote,
       assignment,
-      provider: quote.signer,
-      price: quote.value.price as Price,
-      job,
+      input,
       options,
-      step,
-      jobSignal,
-      sentAt,
+      job: job ?? this.ownJob(quote.value.jobId),
       // paid for this assignment so far: streamed while it ran, or on an earlier send of it (never pay twice)
       payment: this.payer.forAssignment(assignment.id, quote.signer)
-    }
-    const result = await this.awaitResult(exchange)
-    const receipt = await this.openReceipt(exchange, result.receipt)
-    const output = await this.verifiedOutput(exchange, result, receipt.value)
-    return this.countersignAndPay(exchange, receipt, output)
+    })
   }
 
-  /** Read frames until the result: progress is forwarded (and time-metered work paid), stale acks skipped. */
-  private async awaitResult (exchange: JobExchange): Promise<ResultBody> {
-    while (true) {
-      const frame = await exchange.channel.expect(['progress', 'result', 'ack', 'error'], { signal: exchange.jobSignal })
-      switch (frame.kind) {
-        case 'result':
-          return frame.body
-        case 'ack':
-          continue
-        case 'error': {
-          const err = errorFromFailure(frame.body.code, frame.body.message)
-          // a streamed voucher overtaken by a later one (another job's) is covered by it
-          if (err.name === 'VoucherNonceError') {
-            continue
-          }
-          throw err
-        }
-        case 'progress':
-          await this.onProgress(exchange, frame.body)
-      }
-    }
-  }
-
-  private async onProgress (exchange: JobExchange, body: Extract<WorkFrame, { kind: 'progress' }>['body']): Promise<void> {
-    const { assignment, price } = exchange
-    if (!equal(body.assignmentId, assignment.id)) {
-      throw new InvalidMessageError('progress for another assignment')
-    }
-    const progress: WorkProgress = { assignmentId: assignment.id, units: body.units, permille: body.permille, message: body.message }
-    exchange.options.onProgress?.(progress)
-    this.ctx.emit('job:progress', progress)
-    const accrued = Math.min(progress.units, assignment.value.maxUnits, this.verifiableUnits(exchange)) * price.perUnit
-    const voucher = await exchange.payment.accrued(accrued, price.currency, exchange.quote.value.jobId)
-    if (voucher != null) {
-      await exchange.channel.send({ kind: 'voucher', body: { voucher: voucher.bytes } }, exchange.step)
-    }
-  }
-
-  /**
-   * Units that can have accrued so far by what we can check ourselves:
-   * time-metered units up to the time elapsed since the assignment left,
-   * times the slots the job asked for. Other units (tokens, jobs) are paid
-   * only on the result, so a provider's claims in progress reports are never paid.
-   */
-  private verifiableUnits (exchange: JobExchange): number {
-    const { price, quote, job, sentAt } = exchange
-    if (!isTimeMetered(price.unit)) {
-      return 0
-    }
-    return Math.ceil((performance.now() - sentAt) / 1000) * this.slotsOf(price, quote.value.jobId, job)
-  }
-
-  /** Units of time-metered work that may accrue per second of a job: its GPUs for `gpu-second`, else 1. */
-  private slotsOf (price: Price, jobId: Uint8Array, job?: JobAnnouncement): number {
-    if (price.unit !== 'gpu-second') {
-      return 1
-    }
-    return Math.max(1, (job ?? this.ownJob(jobId))?.requirements?.gpuCount ?? 1)
-  }
-
-  /** Open the provider's receipt and check it is for this assignment, at the quoted price, within its units. */
-  private async openReceipt (exchange: JobExchange, bytes: Uint8Array): Promise<SignedRecord<WorkReceipt>> {
-    const { quote, assignment } = exchange
-    let receipt: SignedRecord<WorkReceipt>
-    try {
-      receipt = await openRecord(WorkReceiptType, bytes, { now: this.ctx.now })
-    } catch (err: unknown) {
-      if (err instanceof RecordError) {
-        throw new InvalidReceiptError(`receipt: ${err.name}: ${err.message}`, { cause: err })
-      }
-      throw err
-    }
-    const r = receipt.value
-    if (!equal(r.provider, quote.value.provider) || !equal(r.requester, this.ctx.self)) {
-      throw new InvalidReceiptError('receipt is between other peers')
-    }
-    if (!equal(r.assignmentId, assignment.id) || !equal(r.jobId, quote.value.jobId)) {
-      throw new InvalidReceiptError('receipt is for another assignment')
-    }
-    if (!samePrice(r.price, quote.value.price)) {
-      throw new InvalidReceiptError('receipt price differs from the quote')
-    }
-    if (r.units > assignment.value.maxUnits) {
-      throw new InvalidReceiptError(`receipt charges ${r.units} units, assignment allows ${assignment.value.maxUnits}`)
-    }
-    return receipt
-  }
-
-  /** The output, fetched if it is at a location, and checked against the receipt's result hash. */
-  private async verifiedOutput (exchange: JobExchange, result: ResultBody, receipt: WorkReceipt): Promise<Uint8Array> {
-    let output = result.output
-    if (output.byteLength === 0 && result.location !== '') {
-      if (exchange.options.fetchOutput == null) {
-        throw new InvalidReceiptError(`output is at ${result.location} and no fetchOutput was given`)
-      }
-      output = await exchange.options.fetchOutput(result.location, receipt, { signal: exchange.jobSignal })
-    }
-    if (!equal(sha256(output), receipt.resultHash)) {
-      const err = new ResultHashMismatchError('output does not hash to the receipt\'s resultHash')
-      // tell the provider why it gets no countersignature, then give up on it
-      await exchange.channel.fail(err, exchange.step).catch(() => {})
-      throw err
-    }
-    return output
-  }
-
-  private async countersignAndPay (exchange: JobExchange, receipt: SignedRecord<WorkReceipt>, output: Uint8Array): Promise<JobOutcome> {
-    const { provider, quote, assignment, options } = exchange
-    const both = await countersign(receipt, this.ctx.components.privateKey)
-    await this.ctx.store(both, options)
-    this.ctx.emit('receipt:countersigned', both)
-    const r = receipt.value
-    const voucher = r.price == null ? undefined : await exchange.payment.settle(r.total, r.price.currency, r.jobId)
-    let acknowledged = false
-    try {
-      await this.exchangeCountersign(exchange.channel, both, voucher, exchange.step)
-      acknowledged = true
-    } catch (err) {
-      // the work is done and we hold both copies; the provider can get the countersignature again
-      this.ctx.log('countersignature to %p not acknowledged - %e', provider, err)
-    }
-    return { provider, output, receipt: both, quote, assignment, voucher, acknowledged }
-  }
-
-  private async exchangeCountersign (channel: Channel, receipt: CountersignedRecord<WorkReceipt>, voucher: SignedRecord<PaymentVoucher> | undefined, options: AbortOptions): Promise<number> {
-    await channel.send({ kind: 'countersign', body: { receipt: receipt.bytes, voucher: voucher?.bytes ?? EMPTY } }, options)
-    try {
-      // acks of vouchers sent while the job ran may come first: skip to the one naming this receipt
-      for (let skipped = 0; ; skipped++) {
-        const ack = await channel.expect(['ack'], options)
-        if (equal(ack.body.id, receipt.id)) {
-          return ack.body.paid
-        }
-        if (skipped >= MAX_STALE_ACKS) {
-          throw new InvalidMessageError('no acknowledgement of the countersigned receipt')
-        }
-      }
-    } catch (err: unknown) {
-      // a voucher overtaken by a later one on another stream is stale, not wrong: the later one covers it
-      if (err instanceof Error && err.name === 'VoucherNonceError' && voucher != null) {
-        const lane = this.lanes.lane(receipt.record.signer, voucher.value.currency)
-        if (lane.nonce > voucher.value.nonce) {
-          return lane.cumulative
-        }
-      }
-      throw err
-    }
+  private ownJob (jobId: Uint8Array): JobAnnouncement | undefined {
+    const own = this.ownJobs.get(hex(jobId))
+    return own == null ? undefined : 'bytes' in own ? own.value : own
   }
 }
 
