@@ -44,10 +44,10 @@ export class Channel {
   private failure?: Error
   private wake?: () => void
 
-  constructor (stream: Stream, maxBytes: number, stepTimeout: number) {
+  constructor (stream: Stream, maxBytes: number, stepTimeoutMs: number) {
     this.stream = stream
     this.maxBytes = maxBytes
-    this.lazyStep = { get signal () { return AbortSignal.timeout(stepTimeout) } }
+    this.lazyStep = { get signal () { return AbortSignal.timeout(stepTimeoutMs) } }
     stream.addEventListener('message', (evt: StreamMessageEvent) => {
       this.receive(evt.data)
     })
@@ -72,8 +72,8 @@ export class Channel {
     }
     try {
       this.cut()
-    } catch (err: any) {
-      this.failure = err
+    } catch (err: unknown) {
+      this.failure = err instanceof Error ? err : new InvalidMessageError(String(err))
       this.chunks.length = 0
       this.buffered = 0
     }

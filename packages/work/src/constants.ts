@@ -36,28 +36,28 @@ export const MAX_LOCATION_LENGTH = 1024
  *
  * @default 10000
  */
-export const STEP_TIMEOUT = 10_000
+export const STEP_TIMEOUT_MS = 10_000
 
 /**
  * Time a whole job may take from assignment to result when the caller gives no deadline, ms.
  *
  * @default 600000
  */
-export const JOB_TIMEOUT = 10 * 60_000
+export const JOB_TIMEOUT_MS = 10 * 60_000
 
 /**
  * How long a quote is valid, ms.
  *
  * @default 60000
  */
-export const QUOTE_TTL = 60_000
+export const QUOTE_TTL_MS = 60_000
 
 /**
  * How long an assignment is valid, ms (the provider refuses it afterwards).
  *
  * @default 600000
  */
-export const ASSIGNMENT_TTL = 10 * 60_000
+export const ASSIGNMENT_TTL_MS = 10 * 60_000
 
 /**
  * Jobs run at once by the provider; further assignments are refused.
@@ -128,7 +128,7 @@ export const MAX_IDLE_STREAMS = 64
  *
  * @default 1000
  */
-export const METER_INTERVAL = 1000
+export const METER_INTERVAL_MS = 1000
 
 /** Receipt status of a job the provider stopped because the requester owed more than `maxUnpaid`. */
 export const PAYMENT_REQUIRED_STATUS = 402

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process'
 import { accessSync, constants as fsConstants } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import { CommandError, ExecutorError } from './errors.js'
+import { CommandError, ExecutorError, messageOf } from './errors.js'
 import type { JobAnnouncement, Quote } from '@shoal/records'
 import type { PeerId } from '@libp2p/interface'
 
@@ -67,11 +67,11 @@ export function functionExecutor (fn: (input: Uint8Array, options: ExecuteOption
       let out: FunctionExecutorOutput
       try {
         out = await fn(input, options)
-      } catch (err: any) {
+      } catch (err: unknown) {
         if (options.signal.aborted) {
           throw err
         }
-        throw new ExecutorError(`function executor threw: ${err?.message ?? err}`, { cause: err })
+        throw new ExecutorError(`function executor threw: ${messageOf(err)}`, { cause: err })
       }
       if (out instanceof Uint8Array) {
         return { output: out, status: 0 }
@@ -153,137 +153,173 @@ function isNode (command: string): boolean {
   return command === 'node' || command === process.execPath
 }
 
+/** A program and its arguments, wrapped so its memory is limited where the system allows. */
+interface LimitedCommand {
+  command: string
+  argv: string[]
+  enforcement: MemoryLimitEnforcement
+}
+
+/** Wrap `init`'s program to enforce `memoryLimitMb`: node's heap flag for node scripts, else `prlimit` if installed. */
+function limitMemory (init: CommandExecutorInit): LimitedCommand {
+  const args = init.args ?? []
+  if (init.memoryLimitMb == null) {
+    return { command: init.command, argv: args, enforcement: 'none' }
+  }
+  const mb = Math.max(1, Math.floor(init.memoryLimitMb))
+  const prlimit = findProgram('prlimit')
+  if (isNode(init.command)) {
+    return { command: init.command, argv: [`--max-old-space-size=${mb}`, ...args], enforcement: 'node-heap' }
+  }
+  if (prlimit != null) {
+    return { command: prlimit, argv: [`--as=${mb * 1024 * 1024}`, '--', init.command, ...args], enforcement: 'prlimit' }
+  }
+  return { command: init.command, argv: args, enforcement: 'none' }
+}
+
+/** At most `size` holders at once; the others wait in order, and give up when their signal aborts. */
+class Slots {
+  running = 0
+  private readonly size: number
+  private readonly waiting: Array<() => void> = []
+
+  constructor (size: number) {
+    this.size = size
+  }
+
+  get queued (): number {
+    return this.waiting.length
+  }
+
+  async acquire (signal: AbortSignal): Promise<void> {
+    if (this.running < this.size) {
+      this.running++
+      return
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(grant)
+        if (i >= 0) {
+          this.waiting.splice(i, 1)
+        }
+        reject(signal.reason)
+      }
+      const grant = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        this.running++
+        resolve()
+      }
+      this.waiting.push(grant)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  release (): void {
+    this.running--
+    this.waiting.shift()?.()
+  }
+}
+
+/** What one run of a program is bounded by. */
+interface ProgramLimits {
+  /** the command as configured, for messages */
+  name: string
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  timeoutMs: number
+  maxOutputBytes: number
+}
+
+/** Run the program once: `input` on stdin, stdout the output, killed on timeout, abort or too much output. */
+async function runProgram (program: LimitedCommand, limits: ProgramLimits, input: Uint8Array, signal: AbortSignal): Promise<ExecutorResult> {
+  const { name, timeoutMs, maxOutputBytes } = limits
+  return new Promise<ExecutorResult>((resolve, reject) => {
+    let child
+    try {
+      child = spawn(program.command, program.argv, { env: limits.env, cwd: limits.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    } catch (err: unknown) {
+      reject(new CommandError(`cannot start ${name}: ${messageOf(err)}`, { cause: err }))
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    let stderr = ''
+    let failure: Error | undefined
+    let timedOut = false
+
+    const kill = (): void => {
+      if (child.exitCode == null && child.signalCode == null) {
+        child.kill('SIGKILL')
+      }
+    }
+    const timer = setTimeout(() => { timedOut = true; kill() }, timeoutMs)
+    const onAbort = (): void => { failure ??= signal.reason; kill() }
+    signal.addEventListener('abort', onAbort, { once: true })
+
+    child.stdout.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength
+      if (size > maxOutputBytes) {
+        failure ??= new CommandError(`${name} wrote more than ${maxOutputBytes} bytes`)
+        kill()
+        return
+      }
+      chunks.push(chunk)
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < 4096) {
+        stderr += chunk.toString('utf8')
+      }
+    })
+    // a program that exits without reading its stdin makes our write fail with EPIPE: not an error of the run
+    child.stdin.on('error', () => {})
+    child.on('error', (err) => {
+      failure ??= new CommandError(`cannot run ${name}: ${err.message}`, { cause: err })
+    })
+    child.on('close', (code, sig) => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+      if (failure != null) {
+        reject(failure)
+        return
+      }
+      const output = new Uint8Array(Buffer.concat(chunks, Math.min(size, maxOutputBytes)))
+      if (timedOut) {
+        resolve({ output, status: TIMEOUT_STATUS })
+        return
+      }
+      const status = code ?? (sig != null ? 128 + (SIGNALS[sig] ?? 0) : 1)
+      resolve({ output, status })
+    })
+    child.stdin.end(input)
+  })
+}
+
 /**
  * Run jobs as a program: the input on stdin, the output from stdout. Enforces
  * a timeout, an output size limit, a concurrency limit and, where the system
  * allows, a memory limit; reports the exit status.
  */
 export function commandExecutor (init: CommandExecutorInit): CommandExecutor {
-  const timeoutMs = init.timeoutMs ?? 60_000
-  const maxOutputBytes = init.maxOutputBytes ?? 1024 * 1024
-  const concurrency = Math.max(1, init.concurrency ?? 1)
-  const args = init.args ?? []
-  let enforcement: MemoryLimitEnforcement = 'none'
-  let command = init.command
-  let argv = args
-
-  if (init.memoryLimitMb != null) {
-    const mb = Math.max(1, Math.floor(init.memoryLimitMb))
-    const prlimit = findProgram('prlimit')
-    if (isNode(init.command)) {
-      enforcement = 'node-heap'
-      argv = [`--max-old-space-size=${mb}`, ...args]
-    } else if (prlimit != null) {
-      enforcement = 'prlimit'
-      command = prlimit
-      argv = [`--as=${mb * 1024 * 1024}`, '--', init.command, ...args]
-    }
+  const program = limitMemory(init)
+  const limits: ProgramLimits = {
+    name: init.command,
+    env: init.env,
+    cwd: init.cwd,
+    timeoutMs: init.timeoutMs ?? 60_000,
+    maxOutputBytes: init.maxOutputBytes ?? 1024 * 1024
   }
-
-  let running = 0
-  const waiting: Array<() => void> = []
-
-  async function acquire (signal: AbortSignal): Promise<void> {
-    if (running < concurrency) {
-      running++
-      return
-    }
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        const i = waiting.indexOf(grant)
-        if (i >= 0) {
-          waiting.splice(i, 1)
-        }
-        reject(signal.reason)
-      }
-      const grant = (): void => {
-        signal.removeEventListener('abort', onAbort)
-        running++
-        resolve()
-      }
-      waiting.push(grant)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
-  }
-
-  function release (): void {
-    running--
-    waiting.shift()?.()
-  }
-
-  async function runOnce (input: Uint8Array, signal: AbortSignal): Promise<ExecutorResult> {
-    return new Promise<ExecutorResult>((resolve, reject) => {
-      let child
-      try {
-        child = spawn(command, argv, { env: init.env, cwd: init.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
-      } catch (err: any) {
-        reject(new CommandError(`cannot start ${init.command}: ${err?.message ?? err}`, { cause: err }))
-        return
-      }
-      const chunks: Buffer[] = []
-      let size = 0
-      let stderr = ''
-      let failure: Error | undefined
-      let timedOut = false
-
-      const kill = (): void => {
-        if (child.exitCode == null && child.signalCode == null) {
-          child.kill('SIGKILL')
-        }
-      }
-      const timer = setTimeout(() => { timedOut = true; kill() }, timeoutMs)
-      const onAbort = (): void => { failure ??= signal.reason; kill() }
-      signal.addEventListener('abort', onAbort, { once: true })
-
-      child.stdout.on('data', (chunk: Buffer) => {
-        size += chunk.byteLength
-        if (size > maxOutputBytes) {
-          failure ??= new CommandError(`${init.command} wrote more than ${maxOutputBytes} bytes`)
-          kill()
-          return
-        }
-        chunks.push(chunk)
-      })
-      child.stderr.on('data', (chunk: Buffer) => {
-        if (stderr.length < 4096) {
-          stderr += chunk.toString('utf8')
-        }
-      })
-      // a program that exits without reading its stdin makes our write fail with EPIPE: not an error of the run
-      child.stdin.on('error', () => {})
-      child.on('error', (err) => {
-        failure ??= new CommandError(`cannot run ${init.command}: ${err.message}`, { cause: err })
-      })
-      child.on('close', (code, sig) => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', onAbort)
-        if (failure != null) {
-          reject(failure)
-          return
-        }
-        const output = new Uint8Array(Buffer.concat(chunks, Math.min(size, maxOutputBytes)))
-        if (timedOut) {
-          resolve({ output, status: TIMEOUT_STATUS })
-          return
-        }
-        const status = code ?? (sig != null ? 128 + (SIGNALS[sig] ?? 0) : 1)
-        resolve({ output, status })
-      })
-      child.stdin.end(input)
-    })
-  }
-
+  const slots = new Slots(Math.max(1, init.concurrency ?? 1))
   return {
-    memoryLimitEnforcement: enforcement,
-    get running () { return running },
-    get queued () { return waiting.length },
+    memoryLimitEnforcement: program.enforcement,
+    get running () { return slots.running },
+    get queued () { return slots.queued },
     async run (input, options) {
       options.signal.throwIfAborted()
-      await acquire(options.signal)
+      await slots.acquire(options.signal)
       try {
-        return await runOnce(input, options.signal)
+        return await runProgram(program, limits, input, options.signal)
       } finally {
-        release()
+        slots.release()
       }
     }
   }

@@ -30,19 +30,320 @@
  *   priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'job' },
  *   budget: 100
  * }, new TextEncoder().encode('world'))
- * console.log(new TextDecoder().decode(outcome.output)) // hello world
- * console.log(outcome.receipt.bytes) // signed by both
+ * console.info(new TextDecoder().decode(outcome.output)) // hello world
+ * console.info(outcome.receipt.bytes) // signed by both
  * ```
  */
 
 import { Work } from './work.js'
-import type { WorkComponents, WorkInit } from './work.js'
+import type { BidPolicy } from './bid-policy.js'
+import type { Executor } from './executor.js'
+import type { AbortOptions, ComponentLogger, PeerId, PrivateKey } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { AttemptRecord, Router } from '@shoal/router'
+import type {
+  Assignment, CountersignedRecord, JobKind, OpenedAssignment, PaymentVoucher, Price, Quote, Requirements, SignedRecord, WorkReceipt
+} from '@shoal/records'
+import type { Datastore } from 'interface-datastore'
+import type { PayeeLane } from './vouchers.js'
 
-export { Work, defaultMeter } from './work.js'
-export type {
-  WorkInit, WorkComponents, WorkEvents, ReceiptSink, MeterInput, JobSpec, RunOptions, DirectRunOptions, WorkProgress,
-  JobOutcome, RunOutcome, PendingReceipt, RunningJob
-} from './work.js'
+export { Work } from './work.js'
+export { defaultMeter } from './run-job.js'
+
+/**
+ * Where receipts go: a `@shoal/receipts` store fits (its `put` takes both a
+ * provider-signed receipt, kept as pending, and a countersigned one).
+ */
+export interface ReceiptSink {
+  put(receipt: SignedRecord<WorkReceipt> | CountersignedRecord<WorkReceipt>, options?: AbortOptions): Promise<unknown>
+}
+
+/** What the provider meters a run from. */
+export interface MeterInput {
+  /** wall time of the run, ms */
+  wallMs: number
+  /** units the executor reported, if any */
+  reported?: number
+  /** the quoted price (its `unit` says what a unit is) */
+  price: Price
+  /** GPUs the provider devotes to a job */
+  gpus: number
+  /** true for the final count (the receipt), false while the job runs */
+  final?: boolean
+}
+
+/** Options of the work service. Every field is optional. */
+export interface WorkInit {
+  /**
+   * Protocol id
+   *
+   * @default '/shoal/work/1.0.0'
+   */
+  protocol?: string
+  /** Runs jobs. Without one the node only requests work (quote requests are declined). */
+  executor?: Executor
+  /** Decides what to quote; default: `priceBidPolicy({ price })` when `price` is set */
+  bidPolicy?: BidPolicy
+  /** The price the default bid policy asks */
+  price?: Price
+  /**
+   * Jobs run at once
+   *
+   * @default 4
+   */
+  concurrency?: number
+  /** Where receipts are stored; default: `components.receipts` if present, else kept in memory only */
+  receipts?: ReceiptSink
+  /**
+   * Largest inline job input, bytes
+   *
+   * @default 1048576
+   */
+  maxInputBytes?: number
+  /**
+   * Largest inline job output, bytes
+   *
+   * @default 1048576
+   */
+  maxOutputBytes?: number
+  /**
+   * Time one exchange (quote, countersign) may take, ms
+   *
+   * @default 10000
+   */
+  stepTimeoutMs?: number
+  /**
+   * Time a job may run when the caller gives no deadline, ms
+   *
+   * @default 600000
+   */
+  jobTimeoutMs?: number
+  /**
+   * Quote lifetime, ms
+   *
+   * @default 60000
+   */
+  quoteTtlMs?: number
+  /**
+   * Assignment lifetime, ms
+   *
+   * @default 600000
+   */
+  assignmentTtlMs?: number
+  /**
+   * Finished jobs kept to answer resent assignments
+   *
+   * @default 4096
+   */
+  maxJobs?: number
+  /**
+   * Most a requester may owe this provider (receipts minus vouchers)
+   *
+   * @default 100000
+   */
+  maxUnpaid?: number
+  /**
+   * As requester: pay each receipt with a cumulative voucher sent with the countersignature
+   *
+   * @default true
+   */
+  vouchers?: boolean
+  /**
+   * As requester: sign a voucher only once this much is owed to a provider
+   * (fewer signatures for many small jobs); keep it below the provider's `maxUnpaid`
+   *
+   * @default 0
+   */
+  payEvery?: number
+  /**
+   * How often a time-metered job (unit `*second`) reports its units, ms
+   *
+   * @default 1000
+   */
+  meterIntervalMs?: number
+  /**
+   * GPUs devoted to a job, for GPU-second metering
+   *
+   * @default 1
+   */
+  gpusPerJob?: number
+  /** Units of a run; default: the executor's units, else wall seconds (× GPUs for `gpu-second`) rounded up, else 1 */
+  meter?(input: MeterInput): number
+  /**
+   * Idle work streams kept open per peer for the next job (0: a new stream per exchange)
+   *
+   * @default 64
+   */
+  maxIdleStreams?: number
+  /**
+   * @default 256
+   */
+  maxInboundStreams?: number
+  /**
+   * @default 256
+   */
+  maxOutboundStreams?: number
+  /**
+   * Quote requests a peer may make per second, on average (a token bucket per peer;
+   * each quote costs a signature). Over it: QuoteRateLimitedError
+   *
+   * @default 2000
+   */
+  quoteRate?: number
+  /**
+   * Quote requests a peer may make at once before `quoteRate` applies
+   *
+   * @default 256
+   */
+  quoteBurst?: number
+  /**
+   * Used quotes remembered until they expire, so no quote is assigned twice even after
+   * its job was evicted; when this many unexpired ones are held, new assignments are
+   * refused (ProviderBusyError) until some expire
+   *
+   * @default 65536
+   */
+  maxUsedQuotes?: number
+  /**
+   * Allow work over limited (relayed) connections
+   *
+   * @default false
+   */
+  runOnLimitedConnection?: boolean
+  /**
+   * Clock, ms
+   *
+   * @default Date.now
+   */
+  now?(): number
+}
+
+/** What the work service uses from libp2p. `receipts` is an optional receipt store service. */
+export interface WorkComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+  receipts?: ReceiptSink
+  /** where payment state survives restarts: the payer's lanes, the payee's latest vouchers and charges */
+  datastore?: Datastore
+  /**
+   * The node's router, if it has one: direct runs fail over through it, so
+   * providers that fail or go silent lose its trust
+   */
+  router?: Pick<Router, 'failover' | 'report'>
+}
+
+/** A job described by its fields; `createJob` signs it into a JobAnnouncement. */
+export interface JobSpec {
+  kind?: JobKind
+  workload?: string
+  description?: string
+  requirements?: Partial<Requirements>
+  /** highest acceptable price per unit */
+  priceCeiling: Price
+  /** most the requester pays in total */
+  budget: number
+  /** ms from now until the work must be done @default 600000 */
+  deadlineIn?: number
+  /** the input, to put its hash and size in the announcement */
+  input?: Uint8Array
+}
+
+/** Options of a job run (`assign`, `run`). */
+export interface RunOptions extends AbortOptions {
+  /** progress reports from the provider */
+  onProgress?(progress: WorkProgress): void
+  /** most units paid for; default: the job's budget divided by the price */
+  maxUnits?: number
+  /** fetch the output when the provider returns a location instead of the bytes */
+  fetchOutput?(location: string, receipt: WorkReceipt, options: AbortOptions): Promise<Uint8Array>
+}
+
+/** Options of `run`. */
+export interface DirectRunOptions extends RunOptions {
+  /** give up after this many ms overall */
+  timeout?: number
+  /** absolute time (ms, the service clock) by which the job must be done */
+  deadline?: number
+  /** move to the next candidate after this many ms */
+  attemptTimeout?: number
+}
+
+/** Progress of a running job. */
+export interface WorkProgress {
+  assignmentId: Uint8Array
+  units: number
+  permille: number
+  message: string
+}
+
+/** A completed job as the requester holds it. */
+export interface JobOutcome {
+  provider: PeerId
+  /** the verified output (its hash is the receipt's `resultHash`) */
+  output: Uint8Array
+  /** the receipt, signed by the provider and countersigned by us */
+  receipt: CountersignedRecord<WorkReceipt>
+  quote: SignedRecord<Quote>
+  assignment: SignedRecord<Assignment>
+  /** the voucher that paid for it, if vouchers are on */
+  voucher?: SignedRecord<PaymentVoucher>
+  /** whether the provider acknowledged the countersignature (else `resendCountersign` later) */
+  acknowledged: boolean
+}
+
+/** A direct run's outcome, with every attempt made. */
+export interface RunOutcome extends JobOutcome {
+  attempts: Array<AttemptRecord<PeerId>>
+}
+
+/** A job the provider holds a one-sided receipt for. */
+export interface PendingReceipt {
+  /** the requester-signed assignment: its signed request for the work */
+  assignment: Uint8Array
+  /** the provider-signed receipt the requester has not countersigned */
+  receipt: SignedRecord<WorkReceipt>
+}
+
+/** Events of the work service. */
+export interface WorkEvents {
+  /** provider: a quote was signed and sent */
+  'quote:issued': CustomEvent<SignedRecord<Quote>>
+  /** requester: a provider offered a quote unsolicited (open market) */
+  'quote:received': CustomEvent<SignedRecord<Quote>>
+  /** provider: an assignment was accepted and the job started */
+  'job:started': CustomEvent<OpenedAssignment>
+  /** both sides: progress of a job */
+  'job:progress': CustomEvent<WorkProgress>
+  /** provider: a job finished and its receipt was signed (pending countersignature) */
+  'job:completed': CustomEvent<SignedRecord<WorkReceipt>>
+  /** provider: a job failed */
+  'job:failed': CustomEvent<{ assignmentId: Uint8Array, error: Error }>
+  /** both sides: a receipt was countersigned (requester) or a countersigned one received (provider) */
+  'receipt:countersigned': CustomEvent<CountersignedRecord<WorkReceipt>>
+  /** provider: a voucher moved a lane forward */
+  'voucher:accepted': CustomEvent<PayeeLane>
+  /** requester: a pooled stream turned out dead mid-exchange and the exchange was sent again on a new stream */
+  'stream:retried': CustomEvent<{ peer: PeerId, error: Error }>
+}
+
+/** A job this provider is running (`runningJobs()`). */
+export interface RunningJob {
+  /** the assignment's record id: what a job is tracked by (one job id may be assigned to several providers) */
+  assignmentId: Uint8Array
+  jobId: Uint8Array
+  /** the quote the assignment accepted */
+  quoteId: Uint8Array
+  /** the requester */
+  peer: PeerId
+  /** when the job started, ms (the service clock) */
+  started: number
+  /** the latest progress reported, if any */
+  progress?: WorkProgress
+}
+
 export { functionExecutor, commandExecutor, findProgram, TIMEOUT_STATUS } from './executor.js'
 export type {
   Executor, ExecuteOptions, ExecutorProgress, ExecutorResult, FunctionExecutorOutput, CommandExecutorInit, CommandExecutor,

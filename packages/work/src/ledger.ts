@@ -155,8 +155,8 @@ export class LedgerWriter {
         }
         entry.apply()
         result.loaded++
-      } catch (err: any) {
-        result.skipped.push({ key: key.toString(), error: err })
+      } catch (err: unknown) {
+        result.skipped.push({ key: key.toString(), error: err instanceof Error ? err : new CorruptLedgerError(String(err)) })
       }
     }
   }

@@ -6,7 +6,7 @@
 
 import { DEFAULT_CLOCK_SKEW_MS, JobAnnouncementType, MAX_SIZE, RecordError } from '@shoal/records'
 import { MAX_CODE_LENGTH, MAX_LOCATION_LENGTH, MAX_MESSAGE_TEXT } from './constants.js'
-import { InvalidMessageError, InvalidRecordError } from './errors.js'
+import { InvalidMessageError, InvalidRecordError, messageOf } from './errors.js'
 import { WorkMessage } from '@shoal/records'
 import type { JobAnnouncement } from '@shoal/records'
 import type { WorkAck as Ack, WorkAssign as Assign, WorkCountersign as Countersign, WorkFailure as Failure, WorkProgress as Progress, WorkQuoteReply as QuoteReply, WorkQuoteRequest as QuoteRequest, WorkResult as Result, WorkVoucher as Voucher } from '@shoal/records'
@@ -44,8 +44,8 @@ export function decodeFrame (bytes: Uint8Array, maxBytes: number): WorkFrame {
   let message: WorkMessage
   try {
     message = WorkMessage.decode(bytes)
-  } catch (err: any) {
-    throw new InvalidMessageError(`message does not decode: ${err?.message ?? err}`)
+  } catch (err: unknown) {
+    throw new InvalidMessageError(`message does not decode: ${messageOf(err)}`)
   }
   let frame: WorkFrame | undefined
   for (const kind of KINDS) {
@@ -104,9 +104,9 @@ export function decodeInlineJob (bytes: Uint8Array, now: number): JobAnnouncemen
   try {
     job = JobAnnouncementType.codec.decode(bytes)
     JobAnnouncementType.check(job)
-  } catch (err: any) {
+  } catch (err: unknown) {
     const name = err instanceof RecordError ? `${err.name}: ` : ''
-    throw new InvalidRecordError(`inline job: ${name}${err?.message ?? err}`, { cause: err })
+    throw new InvalidRecordError(`inline job: ${name}${messageOf(err)}`, { cause: err })
   }
   if (job.expiresMs + DEFAULT_CLOCK_SKEW_MS < now) {
     throw new InvalidRecordError('inline job expired')

@@ -6,7 +6,7 @@
 
 import { PaymentVoucherType, RECORD_VERSION, newRandomId, openRecord, signRecord } from '@shoal/records'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { CorruptLedgerError, InvalidVoucherError, VoucherAmountError, VoucherNonceError } from './errors.js'
+import { CorruptLedgerError, InvalidVoucherError, VoucherAmountError, VoucherNonceError, messageOf } from './errors.js'
 import { CHARGES_PREFIX, LedgerWriter, PAYEE_VOUCHERS_PREFIX, PAYER_LANES_PREFIX, decodeCharge, decodePayerLane, encodeCharge, encodePayerLane, ledgerKey } from './ledger.js'
 import { MAX_LANES_PER_PAYER } from './constants.js'
 import { equal } from './utils.js'
@@ -148,8 +148,8 @@ export class VoucherBook {
       let voucher: SignedRecord<PaymentVoucher>
       try {
         voucher = await openRecord(PaymentVoucherType, value, { ignoreTime: true })
-      } catch (err: any) {
-        throw new CorruptLedgerError(`saved voucher does not open: ${err?.message ?? err}`, { cause: err })
+      } catch (err: unknown) {
+        throw new CorruptLedgerError(`saved voucher does not open: ${messageOf(err)}`, { cause: err })
       }
       const payer = voucher.signer.toString()
       const laneKey = uint8ArrayToString(voucher.value.lane, 'base64')

@@ -6,7 +6,7 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b)
 
 function options (signal = new AbortController().signal): ExecuteOptions {
-  return { signal, onProgress: () => {}, quote: {} as any, requester: {} as any }
+  return { signal, onProgress: () => {}, quote: {} as unknown as ExecuteOptions['quote'], requester: {} as unknown as ExecuteOptions['requester'] }
 }
 
 describe('command executor', function () {

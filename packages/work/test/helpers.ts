@@ -3,32 +3,61 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { TypedEventEmitter } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
+import { router } from '@shoal/router'
+import { AssignmentType, QuoteType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
 import { createLibp2p } from 'libp2p'
+import { createHash } from 'node:crypto'
+import { WorkContext, workSettings } from '../src/context.js'
 import { PROTOCOL, decodeFrame, encodeFrame, work } from '../src/index.js'
-import type { Work, WorkFrame, WorkInit } from '../src/index.js'
+import type { Work, WorkComponents, WorkEvents, WorkFrame, WorkInit } from '../src/index.js'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Libp2p, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
-import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
+import type { Router, RouterInit } from '@shoal/router'
+import type { Assignment, CountersignedRecord, Price, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 import type { Datastore } from 'interface-datastore'
 
 /** A node with the work service. */
 export type WorkNode = Libp2p<{ identify: Identify, ping: Ping, work: Work }>
 
+/** TCP on loopback, noise, yamux: how every test node connects. */
+const LOOPBACK = {
+  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  transports: [tcp()],
+  connectionEncrypters: [noise()],
+  streamMuxers: [yamux()]
+}
+
 /** Start a real node on TCP loopback with the work service (and the given datastore, else memory). */
 export async function createWorkNode (init: WorkInit = {}, privateKey?: PrivateKey, datastore?: Datastore): Promise<WorkNode> {
   return createLibp2p({
+    ...LOOPBACK,
     privateKey,
     datastore,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
     services: {
       identify: identify(),
       ping: ping(),
       work: work(init)
+    }
+  })
+}
+
+/** A node with the work service and a router. */
+export type RoutedWorkNode = Libp2p<{ identify: Identify, ping: Ping, work: Work, router: Router }>
+
+/** Start a real node on TCP loopback with the work service and a router. */
+export async function createRoutedWorkNode (init: WorkInit = {}, routerInit: RouterInit = {}): Promise<RoutedWorkNode> {
+  return createLibp2p({
+    ...LOOPBACK,
+    services: {
+      identify: identify(),
+      ping: ping(),
+      work: work(init),
+      router: router(routerInit)
     }
   })
 }
@@ -102,4 +131,65 @@ export class ArraySink {
   get pending (): Array<SignedRecord<WorkReceipt>> {
     return this.items.filter((r): r is SignedRecord<WorkReceipt> => !('countersignature' in r))
   }
+}
+
+/** A logger that drops everything. */
+const silentLogger: ComponentLogger = {
+  forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {}, newScope: () => silentLogger.forComponent(''), enabled: false }) as unknown as Logger
+}
+
+/** A role's context without a node: its own key, a settable clock, events to listen to. */
+export interface StubContext {
+  ctx: WorkContext
+  key: PrivateKey
+  peerId: PeerId
+  events: TypedEventEmitter<WorkEvents>
+  /** the context's clock, ms; set it to move time */
+  clock: { now: number }
+}
+
+/** Make the context a requester or provider role runs in, with no libp2p node behind it (no streams). */
+export async function stubContext (init: WorkInit = {}): Promise<StubContext> {
+  const key = await generateKeyPair('Ed25519')
+  const peerId = peerIdFromPrivateKey(key)
+  const events = new TypedEventEmitter<WorkEvents>()
+  const clock = { now: Date.now() }
+  const components = { peerId, privateKey: key, logger: silentLogger } as unknown as WorkComponents
+  const ctx = new WorkContext(components, workSettings(init), events, () => clock.now)
+  ctx.started = true
+  return { ctx, key, peerId, events, clock }
+}
+
+/** A quote `provider` signs for `requester`, valid for a minute of the provider's clock. */
+export async function quoteFrom (provider: StubContext, requester: PeerId, price: Price): Promise<SignedRecord<Quote>> {
+  const now = provider.clock.now
+  return signRecord(QuoteType, {
+    version: RECORD_VERSION,
+    jobId: newRandomId(),
+    requester: requester.toMultihash().bytes,
+    provider: provider.ctx.self,
+    price,
+    estUnits: 1,
+    etaMs: 10,
+    freeSlots: 1,
+    createdMs: now,
+    expiresMs: now + 60_000,
+    nonce: newRandomId()
+  }, provider.key)
+}
+
+/** The requester's assignment of `quote` for `input`, allowing 10 units. */
+export async function assignmentOf (quote: SignedRecord<Quote>, requesterKey: PrivateKey, input: Uint8Array, now: number): Promise<SignedRecord<Assignment>> {
+  return signRecord(AssignmentType, {
+    version: RECORD_VERSION,
+    jobId: quote.value.jobId,
+    requester: peerIdFromPrivateKey(requesterKey).toMultihash().bytes,
+    provider: quote.value.provider,
+    quote: quote.bytes,
+    maxUnits: 10,
+    inputHash: new Uint8Array(createHash('sha256').update(input).digest()),
+    createdMs: now,
+    expiresMs: now + 60_000,
+    nonce: newRandomId()
+  }, requesterKey)
 }

@@ -101,8 +101,8 @@ describe('saved payment state', () => {
     const typed = (fn: () => unknown): void => {
       try {
         fn()
-      } catch (err: any) {
-        assert.equal(err.name, 'CorruptLedgerError')
+      } catch (err: unknown) {
+        assert.equal(err instanceof Error ? err.name : err, 'CorruptLedgerError')
       }
     }
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), bytes => {

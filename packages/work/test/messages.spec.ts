@@ -35,8 +35,8 @@ describe('work message framing', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), data => {
       try {
         decodeFrame(data, LIMIT)
-      } catch (err: any) {
-        assert.equal(err.name, 'InvalidMessageError')
+      } catch (err: unknown) {
+        assert.equal(err instanceof Error ? err.name : err, 'InvalidMessageError')
       }
     }), { numRuns: 20_000 })
   })
@@ -49,8 +49,8 @@ describe('work message framing', () => {
       }
       try {
         decodeFrame(data, LIMIT)
-      } catch (err: any) {
-        assert.equal(err.name, 'InvalidMessageError')
+      } catch (err: unknown) {
+        assert.equal(err instanceof Error ? err.name : err, 'InvalidMessageError')
       }
     }), { numRuns: 20_000 })
   })
@@ -96,8 +96,8 @@ describe('inline jobs', () => {
     const check = (data: Uint8Array): void => {
       try {
         decodeInlineJob(data, now)
-      } catch (err: any) {
-        assert.equal(err.name, 'InvalidRecordError')
+      } catch (err: unknown) {
+        assert.equal(err instanceof Error ? err.name : err, 'InvalidRecordError')
       }
     }
     fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), check), { numRuns: 10_000 })

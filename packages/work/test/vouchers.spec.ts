@@ -88,7 +88,7 @@ describe('payment lanes', () => {
           book.accept(v)
           best = v.value
         } else {
-          assert.throws(() => book.accept(v), (err: any) => err.name === 'VoucherNonceError' || err.name === 'VoucherAmountError')
+          assert.throws(() => book.accept(v), (err: Error) => err.name === 'VoucherNonceError' || err.name === 'VoucherAmountError')
         }
         assert.equal(book.paid(payer), best.cumulative)
       }

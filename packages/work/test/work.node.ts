@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
-  AssignmentType, JobAnnouncementType, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, countersign, newRandomId, openAssignment,
+  JobAnnouncementType, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, countersign, newRandomId, openAssignment,
   openCountersigned, openRecord, signRecord
 } from '@shoal/records'
 import { createReceiptStore } from '@shoal/receipts'
@@ -13,11 +13,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { functionExecutor } from '../src/index.js'
-import { ArraySink, connect, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
-import type { WorkNode } from './helpers.js'
+import { ArraySink, assignmentOf, connect, createRoutedWorkNode, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
+import type { RoutedWorkNode, WorkNode } from './helpers.js'
 import type { JobSpec, WorkFrame, WorkProgress } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
-import type { Quote, SignedRecord, WorkReceipt } from '@shoal/records'
+import type { Assignment, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
 const PRICE = { perUnit: 20, currency: 'USDC', unit: 'job' }
 const SPEC: JobSpec = { priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'job' }, budget: 1000, workload: 'upper' }
@@ -28,12 +28,23 @@ const upper = functionExecutor((input, { onProgress }) => {
   return enc(dec(input).toUpperCase())
 })
 
+// takes the job and never answers until aborted
+const silentExecutor = functionExecutor(async (_input, { signal }) => new Promise((_resolve, reject) => {
+  signal.addEventListener('abort', () => { reject(signal.reason) })
+}))
+
 describe('work protocol over TCP', function () {
   this.timeout(30_000)
-  let nodes: WorkNode[] = []
+  let nodes: Array<WorkNode | RoutedWorkNode> = []
 
   async function node (...args: Parameters<typeof createWorkNode>): Promise<WorkNode> {
     const n = await createWorkNode(...args)
+    nodes.push(n)
+    return n
+  }
+
+  async function routedNode (...args: Parameters<typeof createRoutedWorkNode>): Promise<RoutedWorkNode> {
+    const n = await createRoutedWorkNode(...args)
     nodes.push(n)
     return n
   }
@@ -127,7 +138,7 @@ describe('work protocol over TCP', function () {
 
   it('reuses idle streams, and retries on a fresh one when the provider dropped the idle stream', async () => {
     // the provider drops streams idle for 300 ms; the requester would reuse them for 5 s
-    const provider = await node({ price: PRICE, executor: upper, stepTimeout: 300 })
+    const provider = await node({ price: PRICE, executor: upper, stepTimeoutMs: 300 })
     const requester = await node()
     await connect(requester, provider)
     await requester.services.work.run(provider.peerId, SPEC, enc('one'))
@@ -288,12 +299,7 @@ describe('work protocol over TCP', function () {
     await connect(requester, provider)
     const job = await requester.services.work.createJob(SPEC)
     const quote = await requester.services.work.requestQuote(provider.peerId, job)
-    const now = Date.now()
-    const assignment = await signRecord(AssignmentType, {
-      version: RECORD_VERSION, jobId: quote.value.jobId, requester: requester.peerId.toMultihash().bytes,
-      provider: provider.peerId.toMultihash().bytes, quote: quote.bytes, maxUnits: 10, inputHash: sha256(enc('agreed')),
-      createdMs: now, expiresMs: now + 60_000, nonce: newRandomId()
-    }, requesterKey)
+    const assignment = await assignmentOf(quote, requesterKey, enc('agreed'), Date.now())
     const raw = await rawStream(requester, provider)
     await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc('swapped') } })
     const frame = await raw.read()
@@ -354,19 +360,7 @@ describe('work protocol over TCP', function () {
 
     /** Signs another assignment of the same quote, with `input`, sends it and returns the provider's answer. */
     async function assignQuoteAgain (input: string): Promise<WorkFrame> {
-      const now = Date.now()
-      const again = await signRecord(AssignmentType, {
-        version: RECORD_VERSION,
-        jobId: quote.value.jobId,
-        requester: requester.peerId.toMultihash().bytes,
-        provider: provider.peerId.toMultihash().bytes,
-        quote: quote.bytes,
-        maxUnits: 10,
-        inputHash: sha256(enc(input)),
-        createdMs: now,
-        expiresMs: now + 60_000,
-        nonce: newRandomId()
-      }, requesterKey)
+      const again = await assignmentOf(quote, requesterKey, enc(input), Date.now())
       const raw = await rawStream(requester, provider)
       await raw.send({ kind: 'assign', body: { assignment: again.bytes, input: enc(input) } })
       return raw.read()
@@ -473,8 +467,8 @@ describe('work protocol over TCP', function () {
   it('remembers used quotes until they expire, and refuses work rather than forget an unexpired one (ProviderBusyError)', async () => {
     let clock = Date.now()
     const now = (): number => clock
-    const provider = await node({ price: PRICE, executor: upper, maxUsedQuotes: 1, quoteTtl: 1000, assignmentTtl: 1000, now })
-    const requester = await node({ now, assignmentTtl: 1000 })
+    const provider = await node({ price: PRICE, executor: upper, maxUsedQuotes: 1, quoteTtlMs: 1000, assignmentTtlMs: 1000, now })
+    const requester = await node({ now, assignmentTtlMs: 1000 })
     await connect(requester, provider)
     await requester.services.work.run(provider.peerId, SPEC, enc('one'))
     await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('two')), { name: 'ProviderBusyError' })
@@ -485,13 +479,7 @@ describe('work protocol over TCP', function () {
   })
 
   it('fails over to a second provider when the first goes silent mid-job', async () => {
-    const silent = await node({
-      price: PRICE,
-      // takes the job and never answers until aborted
-      executor: functionExecutor(async (_input, { signal }) => new Promise((_resolve, reject) => {
-        signal.addEventListener('abort', () => { reject(signal.reason) })
-      }))
-    })
+    const silent = await node({ price: PRICE, executor: silentExecutor })
     const good = await node({ price: PRICE, executor: upper })
     const requester = await node()
     await connect(requester, silent)
@@ -506,6 +494,26 @@ describe('work protocol over TCP', function () {
     assert.equal(outcome.attempts[1].ok, true)
   })
 
+  it('fails over through the node\'s router, so a provider that claimed free slots and then went silent loses trust for it', async () => {
+    const silent = await routedNode({ price: PRICE, executor: silentExecutor }, { load: () => ({ freeSlots: 2, concurrency: 2 }) })
+    const good = await node({ price: PRICE, executor: upper })
+    const requester = await routedNode()
+    await connect(requester, silent)
+    await connect(requester, good)
+    // the router hears silent claim free slots
+    await requester.services.router.probe(silent.peerId, { load: true })
+    const penalties: string[] = []
+    requester.services.router.addEventListener('peer:penalized', evt => { penalties.push(`${evt.detail.peerId.toString()} ${evt.detail.event}`) })
+    const trustBefore = requester.services.router.trust.get(good.peerId.toString())
+
+    const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('routed'), { attemptTimeout: 1000, timeout: 20_000 })
+    assert.equal(dec(outcome.output), 'ROUTED')
+    assert.ok(outcome.attempts[0].candidate.equals(silent.peerId))
+    assert.ok(outcome.attempts[1].candidate.equals(good.peerId))
+    assert.deepEqual(penalties, [`${silent.peerId.toString()} refused-with-free-slots`])
+    assert.ok(requester.services.router.trust.get(good.peerId.toString()) >= trustBefore)
+  })
+
   describe('a misbehaving provider', () => {
     let providerKey: PrivateKey
     let provider: WorkNode
@@ -513,7 +521,7 @@ describe('work protocol over TCP', function () {
     let failures: string[]
 
     /** A provider that quotes honestly, then answers the assignment with `result(assignment)`. */
-    async function script (result: (assignment: SignedRecord<any>, quote: SignedRecord<Quote>) => Promise<{ receipt: Uint8Array, output: Uint8Array }>): Promise<void> {
+    async function script (result: (assignment: SignedRecord<Assignment>, quote: SignedRecord<Quote>) => Promise<{ receipt: Uint8Array, output: Uint8Array }>): Promise<void> {
       await scriptProvider(provider, async (peer) => {
         const request = await peer.read()
         assert.equal(request.kind, 'quoteRequest')
@@ -537,7 +545,7 @@ describe('work protocol over TCP', function () {
       })
     }
 
-    async function receipt (signer: PrivateKey, assignment: SignedRecord<any>, output: Uint8Array): Promise<SignedRecord<WorkReceipt>> {
+    async function receipt (signer: PrivateKey, assignment: SignedRecord<Assignment>, output: Uint8Array): Promise<SignedRecord<WorkReceipt>> {
       const now = Date.now()
       return signRecord(WorkReceiptType, {
         version: RECORD_VERSION, jobId: assignment.value.jobId, assignmentId: assignment.id,
@@ -573,9 +581,9 @@ describe('work protocol over TCP', function () {
         bytes[bytes.length - 1] ^= 1
         return { receipt: bytes, output: enc('out') }
       })
-      await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x')), (err: any) => {
+      await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x')), (err: Error) => {
         assert.equal(err.name, 'InvalidReceiptError')
-        assert.equal(err.cause?.name, 'InvalidSignatureError')
+        assert.equal(err.cause instanceof Error ? err.cause.name : err.cause, 'InvalidSignatureError')
         return true
       })
     })
@@ -590,12 +598,7 @@ describe('work protocol over TCP', function () {
       await connect(requester, provider)
       const job = await requester.services.work.createJob(SPEC)
       const quote = await requester.services.work.requestQuote(provider.peerId, job)
-      const now = Date.now()
-      const assignment = await signRecord(AssignmentType, {
-        version: RECORD_VERSION, jobId: quote.value.jobId, requester: requester.peerId.toMultihash().bytes,
-        provider: provider.peerId.toMultihash().bytes, quote: quote.bytes, maxUnits: 10, inputHash: sha256(enc('q')),
-        createdMs: now, expiresMs: now + 60_000, nonce: newRandomId()
-      }, requesterKey)
+      const assignment = await assignmentOf(quote, requesterKey, enc('q'), Date.now())
 
       const raw = await rawStream(requester, provider)
       await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc('q') } })
@@ -692,7 +695,7 @@ describe('work protocol over TCP', function () {
         await new Promise(resolve => setTimeout(resolve, 2200))
         return enc('slept')
       })
-      const provider = await node({ price: SECOND, executor: sleeper, maxUnpaid: 50, meterInterval: 100 })
+      const provider = await node({ price: SECOND, executor: sleeper, maxUnpaid: 50, meterIntervalMs: 100 })
       const requester = await node()
       await connect(requester, provider)
       let maxOwed = 0

@@ -1,0 +1,331 @@
+/**
+ * The provider's role: quote jobs its bid policy bids on, admit assignments
+ * (`admission.ts`), run them (`run-job.ts`), return results with signed
+ * receipts, and take countersignatures and vouchers (`payee.ts`).
+ */
+
+import { Countersigned, JobAnnouncementType, QuoteType, RECORD_VERSION, RecordError, WorkReceiptType, decodeRecord, newRandomId, openCountersigned, openRecord, signRecord } from '@shoal/records'
+import { Admission } from './admission.js'
+import { stepOptions } from './context.js'
+import { ExecutorError, InvalidCountersignatureError, InvalidReceiptError, QuoteDeclinedError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
+import { decodeInlineJob } from './messages.js'
+import { Payee } from './payee.js'
+import { runJob } from './run-job.js'
+import { EMPTY, equal, hex, recordFailure } from './utils.js'
+import type { Channel } from './channel.js'
+import type { WorkContext } from './context.js'
+import type { Executor } from './executor.js'
+import type { PendingReceipt, RunningJob, WorkProgress } from './index.js'
+import type { JobEntry } from './run-job.js'
+import type { StreamPool } from './stream-pool.js'
+import type { PayeeLane, VoucherBook } from './vouchers.js'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { CountersignedRecord, JobAnnouncement, OpenedAssignment, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
+
+/** What the provider needs of a stream to answer an assignment on it. */
+export type ReplyChannel = Pick<Channel, 'send' | 'fail'>
+
+interface IssuedQuote {
+  quote: SignedRecord<Quote>
+  job: JobAnnouncement
+  expiresMs: number
+}
+
+/** The provider role of the work service. */
+export class Provider {
+  private readonly ctx: WorkContext
+  private readonly book: VoucherBook
+  private readonly pool: StreamPool
+  private readonly admission: Admission
+  private readonly payee: Payee
+  /** jobs by assignment id (hex), oldest first */
+  private readonly jobs = new Map<string, JobEntry>()
+  /** quotes issued, for the executor's job context and to skip re-verifying our own signature */
+  private readonly issued = new Map<string, IssuedQuote>()
+  /** the latest receipt signed here: the next one names it */
+  private readonly chain = { last: EMPTY }
+  private running = 0
+
+  constructor (ctx: WorkContext, book: VoucherBook, pool: StreamPool) {
+    this.ctx = ctx
+    this.book = book
+    this.pool = pool
+    this.payee = new Payee(ctx, book)
+    this.admission = new Admission(ctx, {
+      job: key => this.jobs.get(key),
+      issuedQuote: key => this.issued.get(key)?.quote,
+      running: () => this.running,
+      unpaid: (peer, currency) => this.book.unpaid(peer, currency)
+    })
+  }
+
+  /** Stop running jobs and refuse the vouchers still waiting. */
+  stop (): void {
+    this.payee.stop()
+    for (const job of this.jobs.values()) {
+      job.controller.abort(new WorkError('work service stopped'))
+    }
+  }
+
+  /** Jobs running now, and how many may. */
+  get load (): { running: number, concurrency: number } {
+    return { running: this.running, concurrency: this.ctx.settings.concurrency }
+  }
+
+  /** The jobs running now, oldest first. */
+  runningJobs (): RunningJob[] {
+    const out: RunningJob[] = []
+    for (const job of this.jobs.values()) {
+      if (job.state === 'running') {
+        out.push({
+          assignmentId: job.opened.assignment.id,
+          jobId: job.opened.assignment.value.jobId,
+          quoteId: job.opened.quote.id,
+          peer: job.peer,
+          started: job.startedMs,
+          progress: job.progress
+        })
+      }
+    }
+    return out
+  }
+
+  /** One-sided receipts: jobs done whose requester has not countersigned. */
+  pendingReceipts (): PendingReceipt[] {
+    const out: PendingReceipt[] = []
+    for (const job of this.jobs.values()) {
+      if (job.state === 'done' && job.receipt != null) {
+        out.push({ assignment: job.assignmentBytes, receipt: job.receipt })
+      }
+    }
+    return out
+  }
+
+  // ------------------------------------------------------------------ quotes
+
+  /** Open market: bid on an announced job and push the quote to its requester. */
+  async onJobAnnounced (job: SignedRecord<JobAnnouncement> | Uint8Array, options: AbortOptions = {}): Promise<SignedRecord<Quote> | undefined> {
+    let opened: SignedRecord<JobAnnouncement>
+    try {
+      opened = job instanceof Uint8Array ? await openRecord(JobAnnouncementType, job, { now: this.ctx.now }) : job
+    } catch (err) {
+      throw recordFailure(err, 'job')
+    }
+    const quote = await this.makeQuote(opened.value, opened.signer)
+    if (quote == null) {
+      return undefined
+    }
+    await this.pool.withChannel(opened.signer, options, async channel => {
+      const step = stepOptions(this.ctx.settings, options)
+      await channel.send({ kind: 'quote', body: { quote: quote.bytes } }, step)
+      await channel.expect(['ack'], step)
+    })
+    return quote
+  }
+
+  /** A quote request: the job signed, or inline (checked like a signed one). Throws QuoteDeclinedError without a bid. */
+  async onQuoteRequest (remote: PeerId, signed: Uint8Array, inline: Uint8Array): Promise<SignedRecord<Quote>> {
+    let job: JobAnnouncement
+    try {
+      job = signed.byteLength > 0
+        ? (await openRecord(JobAnnouncementType, signed, { now: this.ctx.now })).value
+        : decodeInlineJob(inline, this.ctx.now())
+    } catch (err) {
+      throw recordFailure(err, 'job')
+    }
+    const quote = await this.makeQuote(job, remote)
+    if (quote == null) {
+      throw new QuoteDeclinedError('no bid for this job')
+    }
+    return quote
+  }
+
+  private async makeQuote (job: JobAnnouncement, requester: PeerId): Promise<SignedRecord<Quote> | undefined> {
+    const { executor, bidPolicy, concurrency, quoteTtlMs } = this.ctx.settings
+    if (executor == null || bidPolicy == null) {
+      return undefined
+    }
+    if (!equal(job.requester, requester.toMultihash().bytes)) {
+      throw new WrongPeerError('job announced by another peer')
+    }
+    this.admission.takeQuoteToken(requester)
+    const now = Math.floor(this.ctx.now())
+    const bid = await bidPolicy.bid(job, { running: this.running, concurrency, requester, now })
+    if (bid == null) {
+      return undefined
+    }
+    const expiresMs = now + Math.max(1, Math.min(quoteTtlMs, Math.max(1, job.deadlineMs - now)))
+    const quote = await signRecord(QuoteType, {
+      version: RECORD_VERSION,
+      jobId: job.jobId,
+      requester: job.requester,
+      provider: this.ctx.self,
+      price: bid.price,
+      estUnits: bid.estUnits,
+      etaMs: bid.etaMs,
+      freeSlots: Math.max(0, concurrency - this.running),
+      createdMs: now,
+      expiresMs,
+      nonce: newRandomId()
+    }, this.ctx.components.privateKey)
+    this.pruneIssued(now)
+    this.issued.set(hex(quote.id), { quote, job, expiresMs })
+    this.ctx.emit('quote:issued', quote)
+    return quote
+  }
+
+  /**
+   * Forget quotes from the oldest while the record is full or they have
+   * expired. Quotes are issued in (nearly) expiry order, so the walk stops
+   * at the first one still wanted: walking the whole record on every quote
+   * once it was full cost more than signing the quote.
+   */
+  private pruneIssued (now: number): void {
+    const max = this.ctx.settings.maxJobs * 4
+    for (const [key, q] of this.issued) {
+      if (q.expiresMs >= now && this.issued.size < max) {
+        break
+      }
+      this.issued.delete(key)
+    }
+  }
+
+  // ------------------------------------------------------------------ jobs
+
+  /** An assignment on `channel`: admit it (or join its job), forward progress, send the result. */
+  async onAssign (channel: ReplyChannel, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array): Promise<void> {
+    const step: AbortOptions = {}
+    const forward = (p: WorkProgress): void => {
+      channel.send({ kind: 'progress', body: { assignmentId: p.assignmentId, units: p.units, permille: p.permille, message: p.message } }, step).catch(() => {})
+    }
+    let job: JobEntry
+    try {
+      job = await this.admit(remote, assignmentBytes, input, forward)
+    } catch (err) {
+      if (!(err instanceof WorkError)) {
+        this.ctx.log.error('assignment from %p failed - %e', remote, err)
+        await channel.fail(new WorkError('internal error'), step).catch(() => {})
+        return
+      }
+      this.ctx.log('refused assignment from %p - %e', remote, err)
+      await channel.fail(err, step).catch(() => {})
+      return
+    }
+
+    try {
+      await job.done
+    } finally {
+      job.listeners.delete(forward)
+    }
+    if (job.error != null || job.receipt == null || job.output == null) {
+      await channel.fail(job.error ?? new ExecutorError('job failed'), step).catch(() => {})
+      return
+    }
+    await channel.send({ kind: 'result', body: { receipt: job.receipt.bytes, output: job.output, location: job.location ?? '' } }, step).catch((err) => {
+      this.ctx.log('could not send result to %p - %e', remote, err)
+    })
+  }
+
+  /** Admit an assignment (or find the job it already started) and start the job. */
+  private async admit (remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): Promise<JobEntry> {
+    const admitted = await this.admission.admit(remote, assignmentBytes, input, listener)
+    if (admitted.joined != null) {
+      return admitted.joined
+    }
+    return this.start(admitted.key, admitted.opened, admitted.now, remote, assignmentBytes, input, listener)
+  }
+
+  private start (key: string, opened: OpenedAssignment, now: number, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): JobEntry {
+    const entry: JobEntry = {
+      key,
+      assignmentBytes,
+      opened,
+      requester: remote.toString(),
+      peer: remote,
+      startedMs: now,
+      state: 'running',
+      done: Promise.resolve(),
+      controller: new AbortController(),
+      // listen before the executor starts: it may report progress synchronously
+      listeners: new Set([listener])
+    }
+    this.addJob(entry)
+    this.running++
+    this.ctx.emit('job:started', opened)
+    entry.done = runJob(this.ctx, entry, input, {
+      executor: this.ctx.settings.executor as Executor,
+      book: this.book,
+      job: this.issued.get(hex(opened.quote.id))?.job,
+      chain: this.chain
+    }).finally(() => { this.running-- })
+    return entry
+  }
+
+  private addJob (entry: JobEntry): void {
+    this.jobs.set(entry.key, entry)
+    if (this.jobs.size <= this.ctx.settings.maxJobs) {
+      return
+    }
+    // evict the oldest finished job; its quote stays used (see Admission), so a replay is refused, never re-run
+    for (const [key, job] of this.jobs) {
+      if (job.state !== 'running') {
+        this.jobs.delete(key)
+        break
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ countersignatures and vouchers
+
+  /** A countersigned receipt (and the voucher paying it): kept, acknowledged with the lane's total. */
+  async onCountersign (remote: PeerId, bytes: Uint8Array, voucherBytes: Uint8Array): Promise<{ id: Uint8Array, paid: number }> {
+    const both = await this.openCountersignature(bytes)
+    const r = both.record.value
+    if (!equal(r.provider, this.ctx.self)) {
+      throw new InvalidReceiptError('receipt of another provider')
+    }
+    const job = this.jobs.get(hex(r.assignmentId))
+    if (job?.receipt == null || !equal(job.receipt.bytes, both.record.bytes)) {
+      throw new UnknownJobError('no such receipt issued here')
+    }
+    if (job.state !== 'countersigned') {
+      job.state = 'countersigned'
+      job.countersigned = both
+      await this.ctx.store(both, {})
+      this.ctx.emit('receipt:countersigned', both)
+    }
+    if (voucherBytes.byteLength > 0) {
+      const lane = await this.payee.accept(remote, voucherBytes, r.price?.currency)
+      return { id: both.id, paid: lane.cumulative }
+    }
+    return { id: both.id, paid: this.book.paid(remote, r.price?.currency) }
+  }
+
+  /** A voucher on its own. */
+  async onVoucher (remote: PeerId, bytes: Uint8Array): Promise<PayeeLane> {
+    return this.payee.accept(remote, bytes)
+  }
+
+  private async openCountersignature (bytes: Uint8Array): Promise<CountersignedRecord<WorkReceipt>> {
+    try {
+      // our own receipt inside was signed here: only the countersignature needs checking
+      const assignmentId = receiptAssignmentId(bytes)
+      const own = assignmentId == null ? undefined : this.jobs.get(hex(assignmentId))?.receipt
+      return await openCountersigned(WorkReceiptType, bytes, { ignoreTime: true, knownRecord: own })
+    } catch (err: unknown) {
+      if (err instanceof RecordError) {
+        throw new InvalidCountersignatureError(`${err.name}: ${err.message}`, { cause: err })
+      }
+      throw err
+    }
+  }
+}
+
+/** The assignment id inside countersigned receipt bytes, read without checking signatures (a lookup key only). */
+function receiptAssignmentId (bytes: Uint8Array): Uint8Array | undefined {
+  try {
+    return decodeRecord(WorkReceiptType, Countersigned.decode(bytes).envelope).assignmentId
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * The requester's role: sign jobs, ask for quotes, assign them (each job is
+ * then followed to its countersigned receipt by `job-exchange.ts`), take
+ * quotes offered in the open market. Direct runs fail over between providers.
+ */
+
+import { AssignmentType, JobAnnouncementType, JobKind, QuoteType, RECORD_VERSION, encodeRecord, newRandomId, openRecord, signRecord } from '@shoal/records'
+import { failover } from '@shoal/router'
+import { remember, stepOptions } from './context.js'
+import { QuoteUnacceptableError, UnknownJobError, WrongPeerError } from './errors.js'
+import { exchangeCountersign, exchangeJob } from './job-exchange.js'
+import { Payer } from './payer.js'
+import { StreamPool } from './stream-pool.js'
+import { EMPTY, equal, hex, recordFailure, sha256 } from './utils.js'
+import type { Channel } from './channel.js'
+import type { WorkContext } from './context.js'
+import type { DirectRunOptions, JobOutcome, JobSpec, RunOptions, RunOutcome } from './index.js'
+import type { VoucherLanes } from './vouchers.js'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { Assignment, CountersignedRecord, JobAnnouncement, PaymentVoucher, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
+import type { RouterChoice } from '@shoal/router'
+
+/** A job as the requester sends it: a signed announcement, or inline (unsigned) in direct mode. */
+export type JobToSend = SignedRecord<JobAnnouncement> | JobAnnouncement
+
+/** The requester role of the work service. */
+export class Requester {
+  private readonly ctx: WorkContext
+  private readonly lanes: VoucherLanes
+  private readonly pool: StreamPool
+  private readonly payer: Payer
+  /** our jobs by job id (hex) */
+  private readonly ownJobs = new Map<string, JobToSend>()
+  /** assignments made (or being signed), by quote id (hex), so a resend reuses the same one */
+  private readonly assignments = new Map<string, Promise<SignedRecord<Assignment>>>()
+  /** quotes offered for our jobs in the open market, by job id (hex) */
+  private readonly offers = new Map<string, Array<SignedRecord<Quote>>>()
+
+  constructor (ctx: WorkContext, lanes: VoucherLanes, pool: StreamPool) {
+    this.ctx = ctx
+    this.lanes = lanes
+    this.pool = pool
+    this.payer = new Payer(ctx, lanes)
+  }
+
+  /** Sign a job announcement for `spec`. */
+  async createJob (spec: JobSpec): Promise<SignedRecord<JobAnnouncement>> {
+    const job = await signRecord(JobAnnouncementType, this.jobValue(spec), this.ctx.components.privateKey)
+    this.rememberJob(job)
+    return job
+  }
+
+  /** Ask `peer` for a signed quote for `job`. */
+  async requestQuote (peer: PeerId, job: JobToSend, options: AbortOptions = {}): Promise<SignedRecord<Quote>> {
+    return this.pool.withChannel(peer, options, async channel => this.exchangeQuote(channel, peer, job, options))
+  }
+
+  /** Accept `quote` and run the job; a resend of the same quote carries the same assignment. */
+  async assign (quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions = {}): Promise<JobOutcome> {
+    return this.pool.withChannel(quote.signer, options, async channel => this.exchangeJob(channel, quote, input, options))
+  }
+
+  /** Direct mode: quote and assign on each candidate in turn until one completes the job. */
+  async run (target: PeerId | PeerId[], job: SignedRecord<JobAnnouncement> | JobSpec, input: Uint8Array, options: DirectRunOptions = {}): Promise<RunOutcome> {
+    // a spec goes inline and unsigned: the signed assignment is what binds the requester
+    const toSend = 'bytes' in job ? job : this.jobValue({ ...job, input })
+    if (!('bytes' in toSend)) {
+      this.rememberJob(toSend)
+    }
+    const candidates = Array.isArray(target) ? target : [target]
+    const timeout = this.timeLeft(options)
+    if (candidates.length === 1 && options.attemptTimeout == null) {
+      return this.runAlone(candidates[0], toSend, input, options, timeout)
+    }
+    return this.runWithFailover(candidates, toSend, input, options, timeout)
+  }
+
+  /** Send a countersigned receipt (and voucher) again. */
+  async resendCountersign (peer: PeerId, receipt: CountersignedRecord<WorkReceipt>, voucher?: SignedRecord<PaymentVoucher>, options: AbortOptions = {}): Promise<number> {
+    return this.pool.withChannel(peer, options, async channel => exchangeCountersign(this.lanes, channel, receipt, voucher, stepOptions(this.ctx.settings, options)))
+  }
+
+  /** Send a voucher on its own; resolves to the lane total the payee now holds. */
+  async sendVoucher (peer: PeerId, voucher: SignedRecord<PaymentVoucher> | Uint8Array, options: AbortOptions = {}): Promise<number> {
+    const bytes = voucher instanceof Uint8Array ? voucher : voucher.bytes
+    return this.pool.withChannel(peer, options, async channel => {
+      const step = stepOptions(this.ctx.settings, options)
+      await channel.send({ kind: 'voucher', body: { voucher: bytes } }, step)
+      const ack = await channel.expect(['ack'], step)
+      return ack.body.paid
+    })
+  }
+
+  /** Quotes providers offered for our job in the open market. */
+  offersFor (jobId: Uint8Array): Array<SignedRecord<Quote>> {
+    return [...(this.offers.get(hex(jobId)) ?? [])]
+  }
+
+  /** Open market: a provider offers `bytes`, a quote for one of our jobs; kept if it is acceptable. */
+  async onQuoteOffered (remote: PeerId, bytes: Uint8Array): Promise<SignedRecord<Quote>> {
+    let quote: SignedRecord<Quote>
+    try {
+      quote = await openRecord(QuoteType, bytes, { now: this.ctx.now })
+    } catch (err) {
+      throw recordFailure(err, 'quote')
+    }
+    const key = hex(quote.value.jobId)
+    const job = this.ownJobs.get(key)
+    if (job == null) {
+      throw new UnknownJobError('no such job of ours')
+    }
+    this.checkQuote(quote, remote, 'bytes' in job ? job.value : job)
+    const list = this.offers.get(key) ?? []
+    if (list.length < 64) {
+      list.push(quote)
+    }
+    remember(this.offers, key, list, this.ctx.settings.maxJobs)
+    this.ctx.emit('quote:received', quote)
+    return quote
+  }
+
+  // ------------------------------------------------------------------ direct mode
+
+  /** The caller's `timeout`, shortened to what is left before its `deadline`. */
+  private timeLeft (options: DirectRunOptions): number | undefined {
+    if (options.deadline == null) {
+      return options.timeout
+    }
+    const left = Math.max(0, options.deadline - this.ctx.now())
+    return options.timeout == null ? left : Math.min(options.timeout, left)
+  }
+
+  /** One candidate, no attempt timeout: its own error reaches the caller, not a failover summary. */
+  private async runAlone (peer: PeerId, job: JobToSend, input: Uint8Array, options: DirectRunOptions, timeout?: number): Promise<RunOutcome> {
+    const signals = [options.signal, timeout != null ? AbortSignal.timeout(timeout) : undefined].filter((s): s is AbortSignal => s != null)
+    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals)
+    const started = performance.now()
+    let outcome: JobOutcome
+    try {
+      outcome = await this.runOn(peer, job, input, { ...options, signal })
+    } catch (err: unknown) {
+      if (options.signal?.aborted !== true) {
+        this.report(peer, err instanceof Error && err.name === 'TimeoutError' ? 'timeout' : 'failure')
+      }
+      throw err
+    }
+    this.report(peer, 'success')
+    return { ...outcome, attempts: [{ candidate: peer, ok: true, cancelled: false, elapsed: performance.now() - started }] }
+  }
+
+  /**
+   * Several candidates: the router's failover when the node has a router,
+   * which records every outcome in its trust (a provider that claimed free
+   * slots and then failed loses more); else the bare failover.
+   */
+  private async runWithFailover (candidates: PeerId[], job: JobToSend, input: Uint8Array, options: DirectRunOptions, timeout?: number): Promise<RunOutcome> {
+    const router = this.ctx.router
+    const failoverOptions = { signal: options.signal, timeout, attemptTimeout: options.attemptTimeout }
+    if (router == null) {
+      const routed = await failover(candidates, async (peer, signal) => this.runOn(peer, job, input, { ...options, signal }), failoverOptions)
+      return { ...routed.result, attempts: routed.attempts }
+    }
+    const routed = await router.failover(candidates.map(callerOrdered), async (choice, signal) => this.runOn(choice.peerId, job, input, { ...options, signal }), failoverOptions)
+    return { ...routed.result, attempts: routed.attempts.map(attempt => ({ ...attempt, candidate: attempt.candidate.peerId })) }
+  }
+
+  /** Tell the node's router (if it has one) how a provider did on work sent outside its failover. */
+  private report (peer: PeerId, event: 'success' | 'failure' | 'timeout'): void {
+    try {
+      this.ctx.router?.report(peer, event)
+    } catch (err) {
+      this.ctx.log.error('router report failed - %e', err)
+    }
+  }
+
+  private async runOn (peer: PeerId, job: JobToSend, input: Uint8Array, options: RunOptions): Promise<JobOutcome> {
+    return this.pool.withChannel(peer, options, async channel => {
+      const quote = await this.exchangeQuote(channel, peer, job, options)
+      return this.exchangeJob(channel, quote, input, options, 'bytes' in job ? job.value : job)
+    })
+  }
+
+  // ------------------------------------------------------------------ jobs and quotes
+
+  /** The announcement value for `spec`, with a fresh job id. */
+  private jobValue (spec: JobSpec): JobAnnouncement {
+    const now = Math.floor(this.ctx.now())
+    const deadline = now + (spec.deadlineIn ?? this.ctx.settings.assignmentTtlMs)
+    return {
+      version: RECORD_VERSION,
+      jobId: newRandomId(),
+      requester: this.ctx.self,
+      kind: spec.kind ?? JobKind.GPU_INFERENCE,
+      requirements: { gpuModel: '', gpuClass: '', minVramMib: 0, gpuCount: 0, sensors: [], region: '', maxRttMs: 0, ...spec.requirements },
+      priceCeiling: spec.priceCeiling,
+      budget: spec.budget,
+      deadlineMs: deadline,
+      createdMs: now,
+      expiresMs: deadline,
+      description: spec.description ?? '',
+      inputHash: spec.input != null ? sha256(spec.input) : EMPTY,
+      inputBytes: spec.input?.byteLength ?? 0,
+      workload: spec.workload ?? ''
+    }
+  }
+
+  private rememberJob (job: JobToSend): void {
+    const value = 'bytes' in job ? job.value : job
+    remember(this.ownJobs, hex(value.jobId), job, this.ctx.settings.maxJobs)
+  }
+
+  private async exchangeQuote (channel: Channel, peer: PeerId, job: JobToSend, options: AbortOptions): Promise<SignedRecord<Quote>> {
+    const step = stepOptions(this.ctx.settings, options)
+    const body = 'bytes' in job
+      ? { job: job.bytes, inlineJob: EMPTY }
+      : { job: EMPTY, inlineJob: encodeRecord(JobAnnouncementType, job) }
+    await channel.send({ kind: 'quoteRequest', body }, step)
+    const reply = await channel.expect(['quote'], step)
+    let quote: SignedRecord<Quote>
+    try {
+      quote = await openRecord(QuoteType, reply.body.quote, { now: this.ctx.now })
+    } catch (err) {
+      throw recordFailure(err, 'quote')
+    }
+    this.checkQuote(quote, peer, 'bytes' in job ? job.value : job)
+    return quote
+  }
+
+  private checkQuote (quote: SignedRecord<Quote>, peer: PeerId, job: JobAnnouncement): void {
+    const q = quote.value
+    if (!equal(q.provider, peer.toMultihash().bytes) || !equal(q.requester, this.ctx.self)) {
+      throw new WrongPeerError('quote is between other peers')
+    }
+    if (!equal(q.jobId, job.jobId)) {
+      throw new WrongPeerError('quote is for another job')
+    }
+    const ceiling = job.priceCeiling
+    if (ceiling == null || q.price == null || q.price.currency !== ceiling.currency || q.price.unit !== ceiling.unit || q.price.perUnit > ceiling.perUnit) {
+      throw new QuoteUnacceptableError('quote is above the price ceiling or in another currency or unit')
+    }
+    if (q.estUnits * q.price.perUnit > job.budget) {
+      throw new QuoteUnacceptableError('quote exceeds the budget')
+    }
+  }
+
+  private async assignmentFor (quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions, job?: JobAnnouncement): Promise<SignedRecord<Assignment>> {
+    const key = hex(quote.id)
+    let assignment = this.assignments.get(key)
+    if (assignment == null) {
+      // remembered before it is signed: two sends of one quote at once must carry one assignment
+      assignment = this.signAssignment(quote, input, options, job)
+      remember(this.assignments, key, assignment, this.ctx.settings.maxJobs)
+      const signing = assignment
+      signing.catch(() => {
+        if (this.assignments.get(key) === signing) {
+          this.assignments.delete(key)
+        }
+      })
+    }
+    return assignment
+  }
+
+  private async signAssignment (quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions, job?: JobAnnouncement): Promise<SignedRecord<Assignment>> {
+    const q = quote.value
+    const perUnit = q.price?.perUnit ?? 0
+    const budget = (job ?? this.ownJob(q.jobId))?.budget
+    let maxUnits = options.maxUnits ?? (budget != null && perUnit > 0 ? Math.floor(budget / perUnit) : Math.max(1, q.estUnits))
+    maxUnits = Math.max(1, maxUnits)
+    const now = Math.floor(this.ctx.now())
+    return signRecord(AssignmentType, {
+      version: RECORD_VERSION,
+      jobId: q.jobId,
+      requester: this.ctx.self,
+      provider: q.provider,
+      quote: quote.bytes,
+      maxUnits,
+      inputHash: sha256(input),
+      createdMs: now,
+      expiresMs: now + this.ctx.settings.assignmentTtlMs,
+      nonce: newRandomId()
+    }, this.ctx.components.privateKey)
+  }
+
+  /** Assign `quote` on `channel` and follow the job to its countersigned receipt (`job-exchange.ts`). */
+  private async exchangeJob (channel: Channel, quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions, job?: JobAnnouncement): Promise<JobOutcome> {
+    const assignment = await this.assignmentFor(quote, input, options, job)
+    return exchangeJob(this.ctx, this.lanes, {
+      channel,
+      quote,
+      assignment,
+      input,
+      options,
+      job: job ?? this.ownJob(quote.value.jobId),
+      // paid for this assignment so far: streamed while it ran, or on an earlier send of it (never pay twice)
+      payment: this.payer.forAssignment(assignment.id, quote.signer)
+    })
+  }
+
+  private ownJob (jobId: Uint8Array): JobAnnouncement | undefined {
+    const own = this.ownJobs.get(hex(jobId))
+    return own == null ? undefined : 'bytes' in own ? own.value : own
+  }
+}
+
+/** A router choice for a provider the caller put in order itself: the router did not score it, only hears how it did. */
+function callerOrdered (peerId: PeerId): RouterChoice {
+  const id = peerId.toString()
+  return {
+    peerId,
+    input: { peerId },
+    candidate: { id },
+    score: 0,
+    breakdown: { rtt: 0, rttSource: 'assumed', latency: 0, transfer: 0, queue: 0, compute: 0, lossPenalty: 0, reputationFactor: 1, total: 0 },
+    reasons: [],
+    explain: `${id}: in the caller's order`
+  }
+}

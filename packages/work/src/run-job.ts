@@ -1,0 +1,228 @@
+/**
+ * The provider runs one admitted job: the executor with a deadline, metering
+ * its units and reporting them as progress (stopping the job once the
+ * requester owes too much), then the receipt it signs for the work done.
+ */
+
+import { setMaxListeners, TimeoutError } from '@libp2p/interface'
+import { RECORD_VERSION, WorkReceiptType, signRecord } from '@shoal/records'
+import { MAX_LOCATION_LENGTH, PAYMENT_REQUIRED_STATUS } from './constants.js'
+import { ExecutorError, PayloadTooLargeError, PaymentRequiredError, WorkError, messageOf } from './errors.js'
+import { EMPTY, isTimeMetered, sha256 } from './utils.js'
+import type { WorkContext } from './context.js'
+import type { Executor, ExecutorProgress, ExecutorResult } from './executor.js'
+import type { MeterInput, WorkProgress } from './index.js'
+import type { VoucherBook } from './vouchers.js'
+import type { PeerId } from '@libp2p/interface'
+import type { CountersignedRecord, JobAnnouncement, OpenedAssignment, Price, SignedRecord, WorkReceipt } from '@shoal/records'
+
+/** A job the provider admitted: running, or finished and kept to answer resends. */
+export interface JobEntry {
+  /** the assignment's record id, hex */
+  key: string
+  assignmentBytes: Uint8Array
+  opened: OpenedAssignment
+  requester: string
+  peer: PeerId
+  startedMs: number
+  progress?: WorkProgress
+  state: 'running' | 'done' | 'failed' | 'countersigned'
+  done: Promise<void>
+  receipt?: SignedRecord<WorkReceipt>
+  output?: Uint8Array
+  location?: string
+  error?: WorkError
+  countersigned?: CountersignedRecord<WorkReceipt>
+  controller: AbortController
+  /** where progress goes: each send of the assignment waiting for its result */
+  listeners: Set<(p: WorkProgress) => void>
+}
+
+/** What a job run needs besides the context. */
+export interface RunJobInit {
+  executor: Executor
+  /** what requesters owe, charged with the receipt */
+  book: VoucherBook
+  /** the announcement the quote answered, for the executor */
+  job?: JobAnnouncement
+  /** the provider's receipts form a chain: each names the one before */
+  chain: { last: Uint8Array }
+}
+
+/**
+ * Run `entry`'s job on the executor and settle it: a signed receipt, the
+ * requester charged, or the job marked failed. Never throws.
+ */
+export async function runJob (ctx: WorkContext, entry: JobEntry, input: Uint8Array, init: RunJobInit): Promise<void> {
+  const startedMs = Math.max(1, Math.floor(ctx.now()))
+  const meter = new JobMeter(ctx, entry, init.book)
+  let result: ExecutorResult
+  try {
+    result = await execute(ctx, entry, input, init, meter)
+  } catch (err: unknown) {
+    if (!meter.stoppedUnpaid) {
+      fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`executor failed: ${messageOf(err)}`, { cause: err }))
+      return
+    }
+    // the work done so far is still owed: receipt it, with no output and status 402
+    result = { output: EMPTY, units: meter.reported, status: PAYMENT_REQUIRED_STATUS }
+  }
+  if (result.units != null) {
+    meter.reported = result.units
+  }
+  try {
+    await settle(ctx, entry, result, meter.units(true), startedMs, init)
+  } catch (err: unknown) {
+    fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`could not sign receipt: ${messageOf(err)}`, { cause: err }))
+  }
+}
+
+/** The executor's result, within the job's time, with progress metered; throws if it is unusable. */
+async function execute (ctx: WorkContext, entry: JobEntry, input: Uint8Array, init: RunJobInit, meter: JobMeter): Promise<ExecutorResult> {
+  const a = entry.opened.assignment.value
+  const timeLeft = Math.max(1, Math.min(ctx.settings.jobTimeoutMs, a.expiresMs - ctx.now()))
+  // a timer on the job's own controller: cheaper than AbortSignal.any over a timeout signal
+  const deadline = setTimeout(() => { entry.controller.abort(new TimeoutError(`job ran out of its ${timeLeft} ms`)) }, timeLeft)
+  const signal = entry.controller.signal
+  setMaxListeners(Infinity, signal)
+  // time-metered work accrues without the executor saying so
+  const ticker = isTimeMetered(meter.price.unit) ? setInterval(() => { meter.publish() }, ctx.settings.meterIntervalMs) : undefined
+  try {
+    const result = await init.executor.run(input, {
+      signal,
+      onProgress: p => { meter.onProgress(p) },
+      job: init.job,
+      quote: entry.opened.quote.value,
+      requester: entry.peer
+    })
+    checkResult(ctx, result)
+    return result
+  } finally {
+    clearInterval(ticker)
+    clearTimeout(deadline)
+  }
+}
+
+function checkResult (ctx: WorkContext, result: ExecutorResult | undefined): asserts result is ExecutorResult {
+  if (!(result?.output instanceof Uint8Array)) {
+    throw new ExecutorError('executor returned no output')
+  }
+  if (result.output.byteLength > ctx.settings.maxOutputBytes) {
+    throw new PayloadTooLargeError(`output is ${result.output.byteLength} bytes, limit is ${ctx.settings.maxOutputBytes}; return a location instead`)
+  }
+  if (result.location != null && (result.location === '' || result.location.length > MAX_LOCATION_LENGTH || result.outputHash?.byteLength !== 32 || result.output.byteLength !== 0)) {
+    throw new ExecutorError('an output at a location needs a location of 1..1024 characters, a 32-byte outputHash and no inline output')
+  }
+}
+
+/** Sign the receipt for `units`, charge the requester and keep both. */
+async function settle (ctx: WorkContext, entry: JobEntry, result: ExecutorResult, units: number, startedMs: number, init: RunJobInit): Promise<void> {
+  const a = entry.opened.assignment.value
+  const price = entry.opened.quote.value.price as Price
+  const receipt = await signRecord(WorkReceiptType, {
+    version: RECORD_VERSION,
+    jobId: a.jobId,
+    assignmentId: entry.opened.assignment.id,
+    requester: a.requester,
+    provider: ctx.self,
+    units,
+    price,
+    total: units * price.perUnit,
+    resultHash: result.location != null ? result.outputHash as Uint8Array : sha256(result.output),
+    startedMs,
+    endedMs: Math.max(startedMs, Math.floor(ctx.now())),
+    status: Number.isInteger(result.status) ? result.status : 1,
+    prev: init.chain.last
+  }, ctx.components.privateKey)
+  init.chain.last = receipt.id
+  entry.receipt = receipt
+  entry.output = result.output
+  entry.location = result.location ?? ''
+  entry.state = 'done'
+  const currency = receipt.value.price?.currency ?? ''
+  init.book.charge(entry.peer, receipt.value.total, currency)
+  await Promise.all([ctx.store(receipt, {}), init.book.saveCharge(entry.peer, currency)])
+  ctx.emit('job:completed', receipt)
+}
+
+function fail (ctx: WorkContext, entry: JobEntry, error: WorkError): void {
+  entry.state = 'failed'
+  entry.error = error
+  ctx.emit('job:failed', { assignmentId: entry.opened.assignment.id, error })
+}
+
+/**
+ * Meters a running job: its units so far, published as progress to the
+ * sends waiting for it, and a stop once the requester would owe more than `maxUnpaid`.
+ */
+class JobMeter {
+  readonly price: Price
+  /** units the executor reported last, if any */
+  reported?: number
+  /** set once the job was stopped because the requester owes too much */
+  stoppedUnpaid = false
+  private readonly ctx: WorkContext
+  private readonly entry: JobEntry
+  private readonly book: VoucherBook
+  private readonly t0 = performance.now()
+  private last = { permille: 0, message: '' }
+
+  constructor (ctx: WorkContext, entry: JobEntry, book: VoucherBook) {
+    this.ctx = ctx
+    this.entry = entry
+    this.book = book
+    this.price = entry.opened.quote.value.price as Price
+  }
+
+  /** Units of the work so far (`final`: for the receipt), never above the assignment's `maxUnits`. */
+  units (final = false): number {
+    const meter = this.ctx.settings.meter ?? defaultMeter
+    const metered = meter({ wallMs: performance.now() - this.t0, reported: this.reported, price: this.price, gpus: this.ctx.settings.gpusPerJob, final })
+    return Math.min(Math.max(0, Math.floor(metered)), this.entry.opened.assignment.value.maxUnits)
+  }
+
+  onProgress (p: ExecutorProgress): void {
+    if (p.units != null && Number.isFinite(p.units)) {
+      this.reported = p.units
+    }
+    this.last = {
+      permille: Math.max(0, Math.min(1000, Math.floor(p.permille ?? this.last.permille))),
+      message: (p.message ?? '').slice(0, 500)
+    }
+    this.publish()
+  }
+
+  /** Tell the requester what it owes so far, and stop the job once it owes more than `maxUnpaid`. */
+  publish (): void {
+    const { entry, price } = this
+    const progress: WorkProgress = { assignmentId: entry.opened.assignment.id, units: this.units(), permille: this.last.permille, message: this.last.message }
+    entry.progress = progress
+    for (const listener of entry.listeners) {
+      listener(progress)
+    }
+    this.ctx.emit('job:progress', progress)
+    const maxUnpaid = this.ctx.settings.maxUnpaid
+    if (!this.stoppedUnpaid && this.book.unpaid(entry.peer, price.currency) + progress.units * price.perUnit > maxUnpaid) {
+      this.stoppedUnpaid = true
+      entry.controller.abort(new PaymentRequiredError(`owes more than ${maxUnpaid}; job stopped`))
+    }
+  }
+}
+
+/**
+ * Default metering: the executor's units, else wall seconds (× GPUs for
+ * `gpu-second`) rounded up, else one per job (accrued when it finishes).
+ */
+export function defaultMeter (input: MeterInput): number {
+  if (input.reported != null && Number.isFinite(input.reported)) {
+    return Math.max(0, Math.ceil(input.reported))
+  }
+  const unit = input.price.unit
+  if (unit === 'gpu-second') {
+    return Math.max(1, Math.ceil(input.wallMs * input.gpus / 1000))
+  }
+  if (isTimeMetered(unit)) {
+    return Math.max(1, Math.ceil(input.wallMs / 1000))
+  }
+  return input.final === false ? 0 : 1
+}

@@ -1,0 +1,149 @@
+/**
+ * The requester's pool of work streams: an exchange takes an idle stream to
+ * its peer or opens one, and gives it back when the exchange ended cleanly,
+ * saving the next job the stream setup (yamux open and protocol negotiation).
+ */
+
+import { setMaxListeners } from '@libp2p/interface'
+import { Channel, StreamEndedError } from './channel.js'
+import { WorkError } from './errors.js'
+import type { WorkContext } from './context.js'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+
+/** Idle work streams by peer, reused by the next exchange with that peer. */
+export class StreamPool {
+  private readonly ctx: WorkContext
+  private readonly idle = new Map<string, Channel[]>()
+  private sweeper?: ReturnType<typeof setInterval>
+
+  constructor (ctx: WorkContext) {
+    this.ctx = ctx
+  }
+
+  /** Start closing streams idle too long, before the provider drops them. */
+  start (): void {
+    this.sweeper = setInterval(() => { this.sweep() }, this.ctx.settings.idleStreamTimeoutMs)
+    this.sweeper.unref?.()
+  }
+
+  stop (): void {
+    clearInterval(this.sweeper)
+    for (const list of this.idle.values()) {
+      list.forEach(channel => { channel.stream.abort(new StreamEndedError('work service stopped')) })
+    }
+    this.idle.clear()
+  }
+
+  /**
+   * Run `fn` on a work stream to `peer`: an idle one from the pool, else a
+   * new one. A stream that finished its exchange cleanly goes back to the
+   * pool. If a pooled stream turns out dead (the provider dropped it while
+   * idle), `fn` runs again on a fresh stream: every step is idempotent, so
+   * a resend is always safe.
+   */
+  async withChannel<T> (peer: PeerId, options: AbortOptions, fn: (channel: Channel) => Promise<T>): Promise<T> {
+    const pooled = this.take(peer)
+    if (pooled == null) {
+      return this.runOn(peer, await this.open(peer, options), fn)
+    }
+    try {
+      return await this.runOn(peer, pooled, fn)
+    } catch (err: unknown) {
+      if (!this.deadUnderUs(err, options)) {
+        throw err
+      }
+      this.ctx.log('pooled stream to %p failed, retrying on a new one - %e', peer, err)
+      this.ctx.emit('stream:retried', { peer, error: err })
+      return this.runOn(peer, await this.open(peer, options), fn)
+    }
+  }
+
+  /** Run `fn` on `channel`; keep it for later if the exchange ended cleanly, else abort it. */
+  private async runOn<T> (peer: PeerId, channel: Channel, fn: (channel: Channel) => Promise<T>): Promise<T> {
+    try {
+      const result = await fn(channel)
+      this.give(peer, channel)
+      return result
+    } catch (err: unknown) {
+      channel.stream.abort(err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
+  }
+
+  /**
+   * Whether a pooled stream failed because it died under us: only then is a
+   * retry worth it. A timeout or refusal would recur, and resending waits twice as long.
+   */
+  private deadUnderUs (err: unknown, options: AbortOptions): err is Error {
+    if (options.signal?.aborted === true || !(err instanceof Error)) {
+      return false
+    }
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+      return false
+    }
+    return !(err instanceof WorkError) || err instanceof StreamEndedError
+  }
+
+  private take (peer: PeerId): Channel | undefined {
+    const list = this.idle.get(peer.toString())
+    const now = performance.now()
+    while (list != null && list.length > 0) {
+      const channel = list.pop() as Channel
+      if (this.fresh(channel, now)) {
+        return channel
+      }
+      channel.stream.abort(new StreamEndedError('idle too long'))
+    }
+    return undefined
+  }
+
+  private give (peer: PeerId, channel: Channel): void {
+    const key = peer.toString()
+    let list = this.idle.get(key)
+    if (list == null) {
+      list = []
+      this.idle.set(key, list)
+    }
+    if (!channel.usable() || list.length >= this.ctx.settings.maxIdleStreams || !this.ctx.started) {
+      channel.stream.close().catch(() => {})
+      return
+    }
+    channel.idleSince = performance.now()
+    list.push(channel)
+  }
+
+  private fresh (channel: Channel, now: number): boolean {
+    return channel.usable() && now - channel.idleSince < this.ctx.settings.idleStreamTimeoutMs
+  }
+
+  /** Close pooled streams idle too long. */
+  private sweep (): void {
+    const now = performance.now()
+    for (const [key, list] of this.idle) {
+      const keep = list.filter(channel => this.fresh(channel, now))
+      for (const channel of list) {
+        if (!keep.includes(channel)) {
+          channel.stream.close().catch(() => {})
+        }
+      }
+      if (keep.length === 0) {
+        this.idle.delete(key)
+      } else {
+        this.idle.set(key, keep)
+      }
+    }
+  }
+
+  private async open (peer: PeerId, options: AbortOptions): Promise<Channel> {
+    const { settings, components } = this.ctx
+    const signal = options.signal ?? AbortSignal.timeout(settings.stepTimeoutMs)
+    setMaxListeners(Infinity, signal)
+    const stream = await components.connectionManager.openStream(peer, settings.protocol, {
+      signal,
+      runOnLimitedConnection: settings.runOnLimitedConnection,
+      maxOutboundStreams: settings.maxOutboundStreams,
+      negotiateFully: false
+    })
+    return new Channel(stream, settings.maxMessageBytes, settings.stepTimeoutMs)
+  }
+}
