@@ -8,6 +8,7 @@
  */
 
 import { AssignmentType, openAssignment, openRecord } from '@shoal/records'
+import { TokenBucketLimiter } from '@shoal/utils'
 import { MAX_LISTENERS_PER_JOB, MAX_QUOTE_BUCKETS } from './constants.js'
 import {
   AssignmentReplayedError, InputMismatchError, InvalidRecordError, PayloadTooLargeError, PaymentRequiredError, ProviderBusyError,
@@ -50,49 +51,19 @@ export class Admission {
    */
   private readonly usedQuotes = new Map<string, { assignment: string, until: number }>()
   /** quote requests allowed per peer, a token bucket each */
-  private readonly quoteBuckets = new Map<string, { tokens: number, at: number }>()
+  private readonly quoteBuckets: TokenBucketLimiter
 
   constructor (ctx: WorkContext, state: AdmissionState) {
     this.ctx = ctx
     this.state = state
+    const { quoteRate, quoteBurst } = ctx.settings
+    this.quoteBuckets = new TokenBucketLimiter({ burst: quoteBurst, perSecond: quoteRate, maxKeys: MAX_QUOTE_BUCKETS, now: () => ctx.now() })
   }
 
   /** Take a token from `peer`'s quote bucket, or throw QuoteRateLimitedError. */
   takeQuoteToken (peer: PeerId): void {
-    const { quoteRate, quoteBurst } = this.ctx.settings
-    const key = peer.toString()
-    const now = this.ctx.now()
-    let bucket = this.quoteBuckets.get(key)
-    if (bucket == null) {
-      this.makeRoomForBucket(now)
-      bucket = { tokens: quoteBurst, at: now }
-      this.quoteBuckets.set(key, bucket)
-    } else {
-      bucket.tokens = Math.min(quoteBurst, bucket.tokens + Math.max(0, now - bucket.at) * quoteRate / 1000)
-      bucket.at = now
-    }
-    if (bucket.tokens < 1) {
-      throw new QuoteRateLimitedError(`more than ${quoteRate} quote requests per second`)
-    }
-    bucket.tokens -= 1
-  }
-
-  private makeRoomForBucket (now: number): void {
-    if (this.quoteBuckets.size < MAX_QUOTE_BUCKETS) {
-      return
-    }
-    const { quoteRate, quoteBurst } = this.ctx.settings
-    // a bucket that refilled says nothing: forget those first
-    for (const [k, b] of this.quoteBuckets) {
-      if (b.tokens + (now - b.at) * quoteRate / 1000 >= quoteBurst) {
-        this.quoteBuckets.delete(k)
-      }
-    }
-    if (this.quoteBuckets.size >= MAX_QUOTE_BUCKETS) {
-      const oldest = this.quoteBuckets.keys().next().value
-      if (oldest != null) {
-        this.quoteBuckets.delete(oldest)
-      }
+    if (!this.quoteBuckets.tryTake(peer.toString())) {
+      throw new QuoteRateLimitedError(`more than ${this.ctx.settings.quoteRate} quote requests per second`)
     }
   }
 

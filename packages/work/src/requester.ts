@@ -4,7 +4,7 @@
  * quotes offered in the open market. Direct runs fail over between providers.
  */
 
-import { AssignmentType, JobAnnouncementType, JobKind, QuoteType, RECORD_VERSION, encodeRecord, newRandomId, openRecord, signRecord } from '@shoal/records'
+import { AssignmentType, JobAnnouncementType, JobKind, QuoteType, RECORD_VERSION, encodeRecord, newRandomId, openRecord, priceMismatch, requirementsOf, signRecord } from '@shoal/records'
 import { failover } from '@shoal/router'
 import { remember, stepOptions } from './context.js'
 import { QuoteUnacceptableError, UnknownJobError, WrongPeerError } from './errors.js'
@@ -191,7 +191,7 @@ export class Requester {
       jobId: newRandomId(),
       requester: this.ctx.self,
       kind: spec.kind ?? JobKind.GPU_INFERENCE,
-      requirements: { gpuModel: '', gpuClass: '', minVramMib: 0, gpuCount: 0, sensors: [], region: '', maxRttMs: 0, ...spec.requirements },
+      requirements: requirementsOf(spec.requirements),
       priceCeiling: spec.priceCeiling,
       budget: spec.budget,
       deadlineMs: deadline,
@@ -235,8 +235,9 @@ export class Requester {
       throw new WrongPeerError('quote is for another job')
     }
     const ceiling = job.priceCeiling
-    if (ceiling == null || q.price == null || q.price.currency !== ceiling.currency || q.price.unit !== ceiling.unit || q.price.perUnit > ceiling.perUnit) {
-      throw new QuoteUnacceptableError('quote is above the price ceiling or in another currency or unit')
+    const mismatch = ceiling == null ? { reason: 'the job has no price ceiling' } : priceMismatch(ceiling, q.price)
+    if (mismatch != null || q.price == null) {
+      throw new QuoteUnacceptableError(`quote does not fit the price ceiling: ${mismatch?.reason ?? 'no price'}`)
     }
     if (q.estUnits * q.price.perUnit > job.budget) {
       throw new QuoteUnacceptableError('quote exceeds the budget')
