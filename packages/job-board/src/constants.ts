@@ -173,3 +173,10 @@ export const MAX_SYNC_REQUEST_BYTES = 4096
 
 /** Most kinds and most regions a sync request may name (one per topic at most). */
 export const MAX_SYNC_REQUEST_ITEMS = 256
+
+/**
+ * Peers remembered per map (penalties, bans, last syncs); past it the oldest is forgotten
+ *
+ * @default 10000
+ */
+export const MAX_TRACKED_PEERS = 10_000

@@ -10,9 +10,6 @@ import type { JobBoardComponents, JobBoardEvents } from './index.js'
 import type { Interests } from './topics.js'
 import type { CounterGroup, Logger, TypedEventEmitter } from '@libp2p/interface'
 
-/** Peers remembered per map (penalties, bans, last syncs); past it the oldest is forgotten. */
-const MAX_TRACKED_PEERS = 10_000
-
 /** The state and services every role of the board works with. */
 export interface BoardContext {
   readonly components: JobBoardComponents
@@ -41,17 +38,6 @@ export function dispatch<K extends keyof JobBoardEvents> (ctx: BoardContext, typ
 /** Count a message by verdict and reason. */
 export function count (ctx: BoardContext, result: string, reason: string): void {
   ctx.metrics?.increment({ [`${result}:${reason}`]: true })
-}
-
-/** Forget the oldest entries of a per-peer map past `MAX_TRACKED_PEERS`. */
-export function trimPeers (map: Map<string, unknown>): void {
-  while (map.size > MAX_TRACKED_PEERS) {
-    const oldest = map.keys().next().value
-    if (oldest == null) {
-      return
-    }
-    map.delete(oldest)
-  }
 }
 
 /** The name of anything thrown (streams and the registrar throw errors told apart by name). */

@@ -7,7 +7,9 @@
  * covers sync and floodsub, and cuts the peer off at once.
  */
 
-import { dispatch, trimPeers } from './context.js'
+import { BoundedMap } from '@shoal/utils'
+import { MAX_TRACKED_PEERS } from './constants.js'
+import { dispatch } from './context.js'
 import type { BoardContext } from './context.js'
 import type { PeerId } from '@libp2p/interface'
 
@@ -27,8 +29,8 @@ interface Penalty {
 export class PeerPenalties {
   private readonly ctx: BoardContext
   private readonly init: PenaltyInit
-  private readonly penalties = new Map<string, Penalty>()
-  private readonly banned = new Map<string, number>()
+  private readonly penalties = new BoundedMap<string, Penalty>(MAX_TRACKED_PEERS)
+  private readonly banned = new BoundedMap<string, number>(MAX_TRACKED_PEERS)
 
   constructor (ctx: BoardContext, init: PenaltyInit) {
     this.ctx = ctx
@@ -54,14 +56,11 @@ export class PeerPenalties {
     const now = this.ctx.now()
     const old = this.penalties.get(id)
     const score = (old == null ? 0 : old.score * Math.pow(0.5, (now - old.at) / this.init.penaltyHalfLifeMs)) + 1
-    this.penalties.delete(id)
     this.penalties.set(id, { score, at: now })
-    trimPeers(this.penalties)
 
     if (score >= this.init.maxPeerPenalty && !this.isBanned(peer)) {
       this.ctx.log('cutting off %p after %d invalid messages', peer, Math.round(score))
       this.banned.set(id, now + this.init.banMs)
-      trimPeers(this.banned)
       dispatch(this.ctx, 'peer:banned', peer)
       this.ctx.components.connectionManager.closeConnections(peer).catch(err => {
         this.ctx.log.error('could not close connections to %p - %e', peer, err)

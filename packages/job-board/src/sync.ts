@@ -10,9 +10,10 @@
 
 import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { BoundedMap } from '@shoal/utils'
 import { JobKind, JobSyncRequest, MAX_SIZE, decodeMessage, isGeohash } from '@shoal/records'
-import { REGION_PRECISION, MAX_SYNC_REQUEST_BYTES, MAX_SYNC_REQUEST_ITEMS, SYNC_MAX_INBOUND_STREAMS, SYNC_MAX_OUTBOUND_STREAMS } from './constants.js'
-import { count, describeError, nameOf, trimPeers } from './context.js'
+import { MAX_TRACKED_PEERS, REGION_PRECISION, MAX_SYNC_REQUEST_BYTES, MAX_SYNC_REQUEST_ITEMS, SYNC_MAX_INBOUND_STREAMS, SYNC_MAX_OUTBOUND_STREAMS } from './constants.js'
+import { count, describeError, nameOf } from './context.js'
 import { InvalidSyncRequestError, InvalidSyncResponseError, JobBoardNotStartedError, SyncProtocolInUseError } from './errors.js'
 import { isTopicJobKind } from './topics.js'
 import type { BoardContext } from './context.js'
@@ -99,7 +100,7 @@ export class JobSync {
   private readonly penalties: PeerPenalties
   private readonly init: JobSyncInit
   /** when this peer last asked each peer */
-  private readonly lastSync = new Map<string, number>()
+  private readonly lastSync = new BoundedMap<string, number>(MAX_TRACKED_PEERS)
   private running = false
   /** whether this board registered the handler (so stop() never removes another service's) */
   private handling = false
@@ -190,9 +191,7 @@ export class JobSync {
       throw new JobBoardNotStartedError()
     }
     const signal = this.exchangeSignal(options)
-    this.lastSync.delete(peer.toString())
     this.lastSync.set(peer.toString(), this.ctx.now())
-    trimPeers(this.lastSync)
 
     const stream = await this.ctx.components.connectionManager.openStream(peer, this.init.protocol, { signal })
     let learned = 0

@@ -1,7 +1,7 @@
 import { peerIdFromBytes } from '@shoal/records'
+import { toHex } from '@shoal/utils'
 import { STATUS_RECENT_RECEIPTS } from './constants.js'
 import { nodeConfig } from './node.js'
-import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import type { ShoalNode } from './node.js'
 import type { StoredReceipt } from '@shoal/receipts'
 
@@ -60,9 +60,7 @@ export interface NodeStatus {
 }
 
 /** Lowercase hex of some bytes. */
-export function toHex (bytes: Uint8Array): string {
-  return uint8ArrayToString(bytes, 'base16')
-}
+export { toHex }
 
 function peerString (bytes: Uint8Array): string {
   try {

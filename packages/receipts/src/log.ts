@@ -3,7 +3,7 @@
  * so an entry's hash is well defined without a serialisation library.
  */
 
-import { createHash } from 'node:crypto'
+import { sha256 } from '@shoal/utils'
 import { HEAD_LENGTH, LOG_ENTRY_LENGTH, LOG_FORMAT_VERSION } from './constants.js'
 import { CorruptStoreError } from './errors.js'
 
@@ -24,11 +24,8 @@ export interface LogEntry {
 /** The previous-hash of the first entry: 32 zero bytes. */
 export const GENESIS_HASH: Uint8Array = new Uint8Array(32)
 
-/** SHA-256 of some bytes. */
-export function sha256 (bytes: Uint8Array): Uint8Array {
-  const d = createHash('sha256').update(bytes).digest()
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
-}
+/** SHA-256 of some bytes (re-exported for the store's parts). */
+export { sha256 }
 
 /** Encode an entry: version(1) seq(8, BE) addedAt(8, BE) prevHash(32) receiptId(32) bytesHash(32). */
 export function encodeLogEntry (entry: LogEntry): Uint8Array {
