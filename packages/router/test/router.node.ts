@@ -107,7 +107,7 @@ describe('router (real libp2p nodes over the memory transport)', function () {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       // the types already forbid this; check the run-time guard for JS users
-      services: { router: router({ probeInterval: 0 }) as (components: any) => Router }
+      services: { router: router({ probeInterval: 0 }) as unknown as (components: Record<string, unknown>) => Router }
     }), /ping/)
   })
 

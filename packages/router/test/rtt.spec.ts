@@ -116,9 +116,9 @@ describe('rtt', () => {
 
         try {
           filter.addSample(x)
-        } catch (err: any) {
+        } catch (err: unknown) {
           threw = true
-          assert.equal(err.name, 'InvalidRttSampleError')
+          assert.equal((err as Error).name, 'InvalidRttSampleError')
         }
 
         assert.equal(threw, !(Number.isFinite(x) && x >= 0 && x <= 60_000))

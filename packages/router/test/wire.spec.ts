@@ -40,8 +40,8 @@ describe('wire (stopgap coordinate protocol format)', () => {
       try {
         const message = decodeMessage(bytes)
         assert.ok(message.coordinate.vec.every(Number.isFinite))
-      } catch (err: any) {
-        assert.equal(err.name, 'InvalidProbeMessageError')
+      } catch (err: unknown) {
+        assert.equal((err as Error).name, 'InvalidProbeMessageError')
       }
     }))
   })
@@ -58,8 +58,8 @@ describe('wire (stopgap coordinate protocol format)', () => {
 
       try {
         decodeMessage(bytes)
-      } catch (err: any) {
-        assert.equal(err.name, 'InvalidProbeMessageError')
+      } catch (err: unknown) {
+        assert.equal((err as Error).name, 'InvalidProbeMessageError')
       }
     }))
   })
