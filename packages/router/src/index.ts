@@ -84,14 +84,18 @@ export interface RouterInit {
    *
    * @default 5000
    */
-  timeout?: number
+  timeoutMs?: number
 
   /**
+   * Concurrent inbound coordinate streams per connection
+   *
    * @default 2
    */
   maxInboundStreams?: number
 
   /**
+   * Concurrent outbound coordinate streams per connection
+   *
    * @default 2
    */
   maxOutboundStreams?: number
@@ -108,13 +112,13 @@ export interface RouterInit {
    *
    * @default 15000
    */
-  probeInterval?: number
+  probeIntervalMs?: number
 
   /**
    * How many of the best predicted candidates `choose` probes for load
    * before assigning (late binding)
    *
-   * @default 2
+   * @default 4
    */
   lateBindingProbes?: number
 

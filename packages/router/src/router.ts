@@ -2,10 +2,10 @@ import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@li
 import { Chooser } from './choice.js'
 import {
   COORDINATE_PROTOCOL,
-  PROBE_TIMEOUT,
+  PROBE_TIMEOUT_MS,
   MAX_INBOUND_STREAMS,
   MAX_OUTBOUND_STREAMS,
-  PROBE_INTERVAL,
+  PROBE_INTERVAL_MS,
   LATE_BINDING_PROBES,
   TRUST_MIN,
   COORDINATE_LIE_FACTOR
@@ -51,7 +51,7 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
   readonly protocol: string
 
   private readonly components: RouterComponents
-  private readonly timeout: number
+  private readonly timeoutMs: number
   private readonly maxInboundStreams: number
   private readonly maxOutboundStreams: number
   private readonly runOnLimitedConnection: boolean
@@ -68,7 +68,7 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
     const log = components.logger.forComponent('shoal:router')
     this.components = components
     this.protocol = init.protocol ?? COORDINATE_PROTOCOL
-    this.timeout = init.timeout ?? PROBE_TIMEOUT
+    this.timeoutMs = init.timeoutMs ?? PROBE_TIMEOUT_MS
     this.maxInboundStreams = init.maxInboundStreams ?? MAX_INBOUND_STREAMS
     this.maxOutboundStreams = init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS
     this.runOnLimitedConnection = init.runOnLimitedConnection ?? true
@@ -95,16 +95,16 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
       book: this.book,
       log,
       protocol: this.protocol,
-      timeoutMs: this.timeout,
+      timeoutMs: this.timeoutMs,
       runOnLimitedConnection: this.runOnLimitedConnection
     })
-    this.handler = new CoordinateHandler({ book: this.book, log, timeoutMs: this.timeout, load: init.load })
+    this.handler = new CoordinateHandler({ book: this.book, log, timeoutMs: this.timeoutMs, load: init.load })
     this.prober = new BackgroundProber({
       connectionManager: components.connectionManager,
       client: this.client,
       log,
-      intervalMs: init.probeInterval ?? PROBE_INTERVAL,
-      timeoutMs: this.timeout
+      intervalMs: init.probeIntervalMs ?? PROBE_INTERVAL_MS,
+      timeoutMs: this.timeoutMs
     })
     this.chooser = new Chooser({
       peerId: components.peerId,
@@ -174,7 +174,7 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
    */
   async ping (peer: PeerId, options: AbortOptions = {}): Promise<number> {
     try {
-      const signal = AbortSignal.any([AbortSignal.timeout(this.timeout), ...(options.signal != null ? [options.signal] : [])])
+      const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), ...(options.signal != null ? [options.signal] : [])])
       const rtt = await this.components.ping.ping(peer, { signal })
       this.book.recordRtt(peer, rtt)
       const coordinate = this.book.knownCoordinate(peer)

@@ -33,7 +33,7 @@ describe('injectable clock', () => {
       logger,
       ping: { ping: async () => 25 }
     } as unknown as RouterComponents
-    const router = new Router(components, { now: () => now, probeInterval: 0 })
+    const router = new Router(components, { now: () => now, probeIntervalMs: 0 })
 
     assert.equal(await router.ping(peer), 25)
     assert.equal(router.measured(peer)?.updated, FROZEN)
