@@ -16,7 +16,7 @@ import { MAX_SHARDS } from './shard/constants.js'
 import { parseHostPort } from './shard/control.js'
 import { autoShards } from './shard/sharded-simulation.js'
 import { joinCoordinator } from './shard/shard-runner.js'
-import type { RunProgress } from './scenario/run.js'
+import type { RunProgress } from './scenario/driver.js'
 
 const HELP = `shoal-sim — hundreds of real libp2p peers on one machine, with real-world latency
 
