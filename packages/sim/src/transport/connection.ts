@@ -118,6 +118,7 @@ export class Pipe {
     }
 
     this.stats.retransmits += plan.retransmits
+    this.stats.serializationMs += plan.txDone - plan.txStart
 
     if (plan.breakAt != null) {
       // every byte behind the undeliverable one is stuck too, until the
