@@ -1,6 +1,6 @@
 import type { HookContext, JobArrival, ScenarioHooks, SimulationDriver, DriverPeer } from './driver.js'
 import type { Scenario } from './types.js'
-import type { SimPeer } from '../harness/simulation.js'
+import type { SimPeer } from '../harness/peer.js'
 import type { Rng } from '../random.js'
 
 /** One thing the timeline does at a scheduled time. */

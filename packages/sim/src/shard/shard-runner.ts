@@ -18,7 +18,7 @@ import { SocketLink, parseHostPort } from './control.js'
 import { SimGateway } from './gateway.js'
 import type { ControlLink } from './control.js'
 import type { GatewayAddress, PeerStatus, ShardMethods, ShardInit, ShardWorkerData, ToShard, FromShard } from './protocol.js'
-import type { PeerSpec } from '../harness/simulation.js'
+import type { PeerSpec } from '../harness/peer.js'
 import type { ServiceFactoryMap } from 'libp2p'
 import type { Socket } from 'node:net'
 
