@@ -32,3 +32,8 @@ export function errorCodeOrMessage (err: unknown): string {
   const code = err != null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined
   return typeof code === 'string' ? code : errorMessage(err)
 }
+
+/** A thrown value as an `Error` (wrapped when it is not one), for APIs that take an `Error`. */
+export function asError (err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
+}

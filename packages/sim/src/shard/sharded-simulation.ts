@@ -22,6 +22,7 @@ import { createRng } from '../random.js'
 import { DEFAULT_CONTROL_PORT, DEFAULT_JOIN_TIMEOUT_MS, MAX_SHARDS } from './constants.js'
 import { ProcessLink, SocketLink, WorkerLink, parseHostPort } from './control.js'
 import { ShardError } from './errors.js'
+import { describeError, errorMessage } from '../error-text.js'
 import type { ControlLink } from './control.js'
 import type { GatewayAddress, PeerStatus, ServicesModule, ShardInit, ShardMethods, ShardPlan, ShardStats, ShardWorkerData, FromShard, ToShard } from './protocol.js'
 import type { Server } from 'node:net'
@@ -127,10 +128,6 @@ class ShardHandle {
 
 function round (x: number): number {
   return Math.round(x * 1000) / 1000
-}
-
-function describe (err: any): string {
-  return `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}`
 }
 
 /** The number of shards `--shards auto` means: the cores available to this process. */
@@ -280,8 +277,8 @@ export class ShardedSimulation {
 
     try {
       address = parseHostPort(this.init.listen ?? '', { host: '0.0.0.0', port: DEFAULT_CONTROL_PORT })
-    } catch (err: any) {
-      throw new SimulationConfigError('listen', err.message)
+    } catch (err: unknown) {
+      throw new SimulationConfigError('listen', errorMessage(err))
     }
 
     const server = createServer()
@@ -357,8 +354,8 @@ export class ShardedSimulation {
 
         try {
           link = new WorkerLink<FromShard, ToShard>(new Worker(url, { workerData: data, transferList: this.tcp ? [] : ports[i].map(p => p.port) }))
-        } catch (err: any) {
-          throw new SimulationConfigError('shards', `cannot hand the simulation to a worker (every option must be plain data): ${describe(err)}`)
+        } catch (err: unknown) {
+          throw new SimulationConfigError('shards', `cannot hand the simulation to a worker (every option must be plain data): ${describeError(err)}`)
         }
       }
 
@@ -434,7 +431,7 @@ export class ShardedSimulation {
       return
     }
 
-    this.events.record('shard:failed', { shard: index, error: describe(err) })
+    this.events.record('shard:failed', { shard: index, error: describeError(err) })
 
     for (const p of this.peers) {
       if (p.shard === index && p.state === 'running') {
@@ -551,8 +548,8 @@ export class ShardedSimulation {
       }
 
       return await this.handles[a.shard].call('ping', a.index, b.index, options.warm !== false, options.timeoutMs)
-    } catch (err: any) {
-      return { from: a.index, to: b.index, oracleMs: this.rtt(a, b), error: describe(err) }
+    } catch (err: unknown) {
+      return { from: a.index, to: b.index, oracleMs: this.rtt(a, b), error: describeError(err) }
     }
   }
 
@@ -563,8 +560,8 @@ export class ShardedSimulation {
 
     try {
       return await this.handles[a.shard].call('lookup', a.index, b.index)
-    } catch (err: any) {
-      return { from: a.index, to: b.index, found: false, responses: 0, ms: 0, error: describe(err) }
+    } catch (err: unknown) {
+      return { from: a.index, to: b.index, found: false, responses: 0, ms: 0, error: describeError(err) }
     }
   }
 
@@ -581,9 +578,9 @@ export class ShardedSimulation {
 
     try {
       this.update(await this.handles[peer.shard].call('crash', peer.index, reason))
-    } catch (err: any) {
+    } catch (err: unknown) {
       peer.state = 'crashed'
-      peer.error = describe(err)
+      peer.error = describeError(err)
     }
   }
 
@@ -595,9 +592,9 @@ export class ShardedSimulation {
 
     try {
       this.update(await this.handles[peer.shard].call('leave', peer.index))
-    } catch (err: any) {
+    } catch (err: unknown) {
       peer.state = 'crashed'
-      peer.error = describe(err)
+      peer.error = describeError(err)
     }
   }
 
@@ -609,9 +606,9 @@ export class ShardedSimulation {
 
     try {
       this.update(await this.handles[peer.shard].call('restart', peer.index))
-    } catch (err: any) {
+    } catch (err: unknown) {
       peer.state = 'failed'
-      peer.error = describe(err)
+      peer.error = describeError(err)
     }
 
     if ((peer.state as PeerState) !== 'running') return
