@@ -2,6 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { describeError } from '../error-text.js'
 import { DEFAULT_PING_TIMEOUT_MS } from './constants.js'
 import { UnknownPeerError } from './errors.js'
+import { round } from '../round.js'
 import type { EventLog } from './events.js'
 import type { SimPeer } from './peer.js'
 import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
@@ -147,8 +148,4 @@ async function identifiedBy (node: Libp2p, remote: string | undefined, maxMs: nu
     }
     node.addEventListener('peer:identify', onIdentify)
   })
-}
-
-function round (x: number): number {
-  return Math.round(x * 1000) / 1000
 }

@@ -25,6 +25,7 @@ import { EventLog } from './events.js'
 import { assignRoles, placeSites, regionOf } from './placement.js'
 import { lookupPeer, pingPeer } from './probes.js'
 import { simNodeOptions } from './stack.js'
+import { round } from '../round.js'
 import type { ConnectOptions, PlannedDial } from './connect.js'
 import type { PeerRef, PeerSpec, PeerState, SimPeer } from './peer.js'
 import type { LookupResult, PingOptions, PingResult, ProbeContext } from './probes.js'
@@ -546,10 +547,6 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     this.network.close()
     this.events.record('stopped')
   }
-}
-
-function round (x: number): number {
-  return Math.round(x * 1000) / 1000
 }
 
 /**

@@ -6,6 +6,7 @@ import { ScenarioError } from './errors.js'
 import { scenarioLatency } from './latency-model.js'
 import { scenarioPlacement } from './placement.js'
 import { planTimeline } from './timeline.js'
+import { round } from '../round.js'
 import type { HookContext, PeerRow, RunResult, RunScenarioOptions, SimulationDriver } from './driver.js'
 import type { Action } from './timeline.js'
 import type { Scenario } from './types.js'
@@ -226,8 +227,4 @@ async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true })
   })
-}
-
-function round (x: number): number {
-  return Math.round(x * 1000) / 1000
 }

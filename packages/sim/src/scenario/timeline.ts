@@ -1,3 +1,4 @@
+import { round } from '../round.js'
 import type { HookContext, JobArrival, ScenarioHooks, SimulationDriver, DriverPeer } from './driver.js'
 import type { Scenario } from './types.js'
 import type { SimPeer } from '../harness/peer.js'
@@ -83,8 +84,8 @@ function planPings<S extends Record<string, unknown>> ({ scenario, sim, rng, at 
   if (pings == null || !(pings.pairs > 0)) return
 
   const pingRng = rng.fork('pings')
-  for (let t = pings.everyS, round = 0; t <= scenario.durationS; t += pings.everyS, round++) {
-    const r = pingRng.fork(`round-${round}`)
+  for (let t = pings.everyS, n = 0; t <= scenario.durationS; t += pings.everyS, n++) {
+    const r = pingRng.fork(`round-${n}`)
     at(t, 'pings', async () => {
       await sim.measurePings(pings.pairs, r)
     })
@@ -148,8 +149,4 @@ function select<P extends DriverPeer> (peers: P[], spec: { fraction?: number, co
   const matching = peers.filter(p => (spec.role == null || p.role === spec.role) && (spec.region == null || p.region === spec.region))
   const n = spec.count ?? Math.round((spec.fraction ?? 0) * matching.length)
   return rng.sample(matching, Math.min(n, matching.length))
-}
-
-function round (x: number): number {
-  return Math.round(x * 1000) / 1000
 }

@@ -23,6 +23,7 @@ import { DEFAULT_CONTROL_PORT, DEFAULT_JOIN_TIMEOUT_MS, MAX_SHARDS } from './con
 import { ProcessLink, SocketLink, WorkerLink, parseHostPort } from './control.js'
 import { ShardError } from './errors.js'
 import { describeError, errorMessage } from '../error-text.js'
+import { round } from '../round.js'
 import type { ControlLink } from './control.js'
 import type { GatewayAddress, PeerStatus, ServicesModule, ShardInit, ShardMethods, ShardPlan, ShardStats, ShardWorkerData, FromShard, ToShard } from './protocol.js'
 import type { Server } from 'node:net'
@@ -124,10 +125,6 @@ class ShardHandle {
 
     this.pending.clear()
   }
-}
-
-function round (x: number): number {
-  return Math.round(x * 1000) / 1000
 }
 
 /** The number of shards `--shards auto` means: the cores available to this process. */
