@@ -184,6 +184,19 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       linkProfile: (from, to) => link(Number(from), Number(to))
     })
 
+    this.peers.push(...this.placePeers())
+    this.probeContext = {
+      events: this.events,
+      isUp: (peer) => this.isUp(peer),
+      addressOf: (peer) => this.addressOf(peer),
+      peerIdOf: (peer) => this.peerIdString(peer),
+      rtt: (a, b) => this.rtt(a, b)
+    }
+  }
+
+  /** Every peer, placed, with its role and region, not yet started. */
+  private placePeers (): Array<SimPeer<S>> {
+    const init = this.init
     const sites = placeSites(init.placement, init.peers, this.latency, this.rng.fork('placement'))
     const roles = assignRoles(init.roles, init.peers, this.rng.fork('roles'))
     const bootstrap = Math.min((init.connect === false ? undefined : init.connect?.bootstrap) ?? 3, init.peers)
@@ -192,28 +205,20 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       throw new SimulationConfigError('regions', `lists ${init.regions.length} regions for ${init.peers} peers`)
     }
 
-    for (let i = 0; i < init.peers; i++) {
-      const site = this.latency.sites[sites[i]]
-      this.peers.push({
+    return sites.map((siteIndex, i) => {
+      const site = this.latency.sites[siteIndex]
+      return {
         index: i,
         role: roles[i],
-        siteIndex: sites[i],
+        siteIndex,
         site,
         region: init.regions?.[i] ?? regionOf(site),
         bootstrap: i < bootstrap,
         rng: this.rng.fork(`peer-${i}`),
         address: `/memory/peer-${i}`,
         state: 'stopped'
-      })
-    }
-
-    this.probeContext = {
-      events: this.events,
-      isUp: (peer) => this.isUp(peer),
-      addressOf: (peer) => this.addressOf(peer),
-      peerIdOf: (peer) => this.peerIdString(peer),
-      rtt: (a, b) => this.rtt(a, b)
-    }
+      }
+    })
   }
 
   /** Whether this instance runs peer `index` (always, unless it is one shard of several). */
