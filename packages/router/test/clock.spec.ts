@@ -1,28 +1,15 @@
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { TypedEventEmitter } from '@libp2p/interface'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { PeerBook } from '../src/peer-book.js'
 import { Router } from '../src/index.js'
+import { PeerBook } from '../src/peer-book.js'
 import { RttTracker } from '../src/rtt.js'
 import { PeerTrust } from '../src/trust.js'
 import { Vivaldi } from '../src/vivaldi.js'
+import { newPeerId, silentComponentLogger, silentLogger } from './fixtures/stubs.js'
 import type { RouterComponents, RouterEvents } from '../src/index.js'
-import type { ComponentLogger, Logger, PeerId } from '@libp2p/interface'
 
 // a clock far from the wall clock, so a Date.now() anywhere shows
 const FROZEN = 1_000_000
-
-function silentLogger (): Logger {
-  const log = Object.assign(() => {}, { enabled: false, trace: () => {}, error: () => {}, newScope: () => log })
-  return log as unknown as Logger
-}
-
-const logger: ComponentLogger = { forComponent: () => silentLogger() }
-
-async function newPeerId (): Promise<PeerId> {
-  return peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-}
 
 describe('injectable clock', () => {
   it('times RTT samples, and expires them, by the router\'s `now`', async () => {
@@ -30,7 +17,7 @@ describe('injectable clock', () => {
     const peer = await newPeerId()
     const components = {
       peerId: await newPeerId(),
-      logger,
+      logger: silentComponentLogger,
       ping: { ping: async () => 25 }
     } as unknown as RouterComponents
     const router = new Router(components, { now: () => now, probeIntervalMs: 0 })
