@@ -1,5 +1,5 @@
 import { peerIdFromBytes } from '@shoal/records'
-import type { RouterCandidate } from './router.js'
+import type { RouterCandidate } from './index.js'
 import type { CapabilityRecord } from '@shoal/records'
 
 /**

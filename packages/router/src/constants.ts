@@ -17,7 +17,7 @@ export const MAX_PROBE_MESSAGE_SIZE = MAX_MESSAGE_SIZE.CoordinateMessage
  *
  * @default 5000
  */
-export const PROBE_TIMEOUT = 5_000
+export const PROBE_TIMEOUT_MS = 5_000
 
 /**
  * Inbound coordinate streams allowed per connection
@@ -38,7 +38,7 @@ export const MAX_OUTBOUND_STREAMS = 2
  *
  * @default 15000
  */
-export const PROBE_INTERVAL = 15_000
+export const PROBE_INTERVAL_MS = 15_000
 
 /**
  * How many of the best predicted candidates `choose` probes for current load
@@ -74,14 +74,14 @@ export const LOSS_EWMA_ALPHA = 0.1
  *
  * @default 300000
  */
-export const RTT_SAMPLE_MAX_AGE = 300_000
+export const RTT_SAMPLE_MAX_AGE_MS = 300_000
 
 /**
  * RTT samples above this are rejected, ms
  *
  * @default 60000
  */
-export const RTT_MAX_SAMPLE = 60_000
+export const RTT_MAX_SAMPLE_MS = 60_000
 
 /**
  * Most peers whose RTT is tracked
@@ -152,7 +152,7 @@ export const VIVALDI_MAX_NEIGHBOURS = 32
  *
  * @default 600000
  */
-export const VIVALDI_NEIGHBOUR_MAX_AGE = 600_000
+export const VIVALDI_NEIGHBOUR_MAX_AGE_MS = 600_000
 
 /**
  * Samples in the per-neighbour latency filter fed into Vivaldi
@@ -196,7 +196,7 @@ export const DEFAULT_ROUND_TRIPS = 2
  *
  * @default 250
  */
-export const DEFAULT_RTT = 250
+export const DEFAULT_RTT_MS = 250
 
 /**
  * Link bandwidth assumed when a candidate does not say, bytes per second
@@ -210,7 +210,7 @@ export const DEFAULT_BANDWIDTH = 12_500_000
  *
  * @default 200
  */
-export const MIN_RTO = 200
+export const MIN_RTO_MS = 200
 
 /**
  * Candidates with a higher loss estimate are not chosen

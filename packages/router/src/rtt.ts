@@ -3,8 +3,8 @@ import {
   RTT_WINDOW_SIZE,
   RTT_EWMA_ALPHA,
   LOSS_EWMA_ALPHA,
-  RTT_SAMPLE_MAX_AGE,
-  RTT_MAX_SAMPLE,
+  RTT_SAMPLE_MAX_AGE_MS,
+  RTT_MAX_SAMPLE_MS,
   RTT_MAX_PEERS
 } from './constants.js'
 
@@ -38,14 +38,14 @@ export interface RttFilterInit {
    *
    * @default 300000
    */
-  maxAge?: number
+  maxAgeMs?: number
 
   /**
    * Samples above this (ms) are rejected as absurd
    *
    * @default 60000
    */
-  maxSample?: number
+  maxSampleMs?: number
 
   /**
    * Clock in milliseconds, injectable for tests and the simulator
@@ -81,9 +81,9 @@ interface Sample {
 /**
  * Throws {@link InvalidRttSampleError} unless `rtt` is a usable sample.
  */
-export function validateRtt (rtt: number, maxSample: number = RTT_MAX_SAMPLE): void {
-  if (typeof rtt !== 'number' || !Number.isFinite(rtt) || rtt < 0 || rtt > maxSample) {
-    throw new InvalidRttSampleError(`RTT sample ${String(rtt)} is not a number of ms in [0, ${maxSample}]`)
+export function validateRtt (rtt: number, maxSampleMs: number = RTT_MAX_SAMPLE_MS): void {
+  if (typeof rtt !== 'number' || !Number.isFinite(rtt) || rtt < 0 || rtt > maxSampleMs) {
+    throw new InvalidRttSampleError(`RTT sample ${String(rtt)} is not a number of ms in [0, ${maxSampleMs}]`)
   }
 }
 
@@ -110,8 +110,8 @@ export class RttFilter {
   private readonly windowSize: number
   private readonly alpha: number
   private readonly lossAlpha: number
-  private readonly maxAge: number
-  private readonly maxSample: number
+  private readonly maxAgeMs: number
+  private readonly maxSampleMs: number
   private readonly now: () => number
   private window: Sample[]
   private ewma?: number
@@ -122,8 +122,8 @@ export class RttFilter {
     this.windowSize = Math.max(1, Math.floor(init.windowSize ?? RTT_WINDOW_SIZE))
     this.alpha = clamp01(init.alpha ?? RTT_EWMA_ALPHA)
     this.lossAlpha = clamp01(init.lossAlpha ?? LOSS_EWMA_ALPHA)
-    this.maxAge = init.maxAge ?? RTT_SAMPLE_MAX_AGE
-    this.maxSample = init.maxSample ?? RTT_MAX_SAMPLE
+    this.maxAgeMs = init.maxAgeMs ?? RTT_SAMPLE_MAX_AGE_MS
+    this.maxSampleMs = init.maxSampleMs ?? RTT_MAX_SAMPLE_MS
     this.now = init.now ?? Date.now
     this.window = []
     this.lossEwma = 0
@@ -134,7 +134,7 @@ export class RttFilter {
    * Throws {@link InvalidRttSampleError} for a non-finite, negative or absurd sample.
    */
   addSample (rtt: number): number {
-    validateRtt(rtt, this.maxSample)
+    validateRtt(rtt, this.maxSampleMs)
     this.expire()
     const at = this.now()
     this.window.push({ rtt, at })
@@ -212,7 +212,7 @@ export class RttFilter {
   }
 
   private expire (): void {
-    const cutoff = this.now() - this.maxAge
+    const cutoff = this.now() - this.maxAgeMs
 
     if (this.window.length > 0 && this.window[0].at < cutoff) {
       this.window = this.window.filter(s => s.at >= cutoff)
@@ -262,7 +262,7 @@ export class RttTracker {
    */
   addSample (peer: string, rtt: number): number {
     // validate before touching so a bad sample cannot evict a good peer
-    validateRtt(rtt, this.init.maxSample ?? RTT_MAX_SAMPLE)
+    validateRtt(rtt, this.init.maxSampleMs ?? RTT_MAX_SAMPLE_MS)
     return this.touch(peer).addSample(rtt)
   }
 

@@ -1,8 +1,8 @@
 import {
   DEFAULT_ROUND_TRIPS,
-  DEFAULT_RTT,
+  DEFAULT_RTT_MS,
   DEFAULT_BANDWIDTH,
-  MIN_RTO,
+  MIN_RTO_MS,
   MAX_LOSS,
   DEFAULT_REPUTATION,
   REPUTATION_WEIGHT,
@@ -137,7 +137,7 @@ export interface CompletionTimePolicyInit {
    *
    * @default 250
    */
-  defaultRtt?: number
+  defaultRttMs?: number
   /**
    * Bandwidth assumed when unknown, bytes/s
    *
@@ -149,7 +149,7 @@ export interface CompletionTimePolicyInit {
    *
    * @default 200
    */
-  minRto?: number
+  minRtoMs?: number
   /**
    * Loss above which a candidate is refused
    *
@@ -189,18 +189,18 @@ const MATHIS_C = 1.22
  */
 export class CompletionTimePolicy implements RoutingPolicy {
   readonly name = 'completion-time'
-  private readonly defaultRtt: number
+  private readonly defaultRttMs: number
   private readonly defaultBandwidth: number
-  private readonly minRto: number
+  private readonly minRtoMs: number
   private readonly maxLoss: number
   private readonly defaultReputation: number
   private readonly reputationWeight: number
   private readonly unknownLoadFactor: number
 
   constructor (init: CompletionTimePolicyInit = {}) {
-    this.defaultRtt = init.defaultRtt ?? DEFAULT_RTT
+    this.defaultRttMs = init.defaultRttMs ?? DEFAULT_RTT_MS
     this.defaultBandwidth = init.defaultBandwidth ?? DEFAULT_BANDWIDTH
-    this.minRto = init.minRto ?? MIN_RTO
+    this.minRtoMs = init.minRtoMs ?? MIN_RTO_MS
     this.maxLoss = init.maxLoss ?? MAX_LOSS
     this.defaultReputation = init.defaultReputation ?? DEFAULT_REPUTATION
     this.reputationWeight = init.reputationWeight ?? REPUTATION_WEIGHT
@@ -236,7 +236,7 @@ export class CompletionTimePolicy implements RoutingPolicy {
       rtt = c.predictedRtt as number
       rttSource = 'predicted'
     } else {
-      rtt = this.defaultRtt
+      rtt = this.defaultRttMs
       rttSource = 'assumed'
     }
 
@@ -260,7 +260,7 @@ export class CompletionTimePolicy implements RoutingPolicy {
 
     // a lost request or response costs a retransmission timeout; the expected
     // number of retransmissions of one message is p / (1 - p)
-    const rto = Math.max(this.minRto, 2 * rtt)
+    const rto = Math.max(this.minRtoMs, 2 * rtt)
     const lossPenalty = roundTrips * (loss / (1 - loss)) * rto
 
     if (loss > 0) {

@@ -7,9 +7,9 @@ import {
   VIVALDI_GRAVITY_RHO,
   VIVALDI_MAX_MAGNITUDE,
   VIVALDI_MAX_NEIGHBOURS,
-  VIVALDI_NEIGHBOUR_MAX_AGE,
+  VIVALDI_NEIGHBOUR_MAX_AGE_MS,
   VIVALDI_LATENCY_FILTER_SIZE,
-  RTT_MAX_SAMPLE
+  RTT_MAX_SAMPLE_MS
 } from './constants.js'
 import { InvalidCoordinateError } from './errors.js'
 import { RttFilter, validateRtt } from './rtt.js'
@@ -89,7 +89,7 @@ export interface VivaldiInit extends CoordinateLimits {
    *
    * @default 600000
    */
-  neighbourMaxAge?: number
+  neighbourMaxAgeMs?: number
 
   /**
    * Samples in each neighbour's moving-median latency filter
@@ -226,7 +226,7 @@ export class Vivaldi {
   private readonly gravityRho: number
   private readonly neighbourDecay: boolean
   private readonly maxNeighbours: number
-  private readonly neighbourMaxAge: number
+  private readonly neighbourMaxAgeMs: number
   private readonly latencyFilterSize: number
   private readonly rng: () => number
   private readonly now: () => number
@@ -244,7 +244,7 @@ export class Vivaldi {
     this.gravityRho = init.gravityRho ?? VIVALDI_GRAVITY_RHO
     this.neighbourDecay = init.neighbourDecay ?? true
     this.maxNeighbours = Math.max(1, init.maxNeighbours ?? VIVALDI_MAX_NEIGHBOURS)
-    this.neighbourMaxAge = init.neighbourMaxAge ?? VIVALDI_NEIGHBOUR_MAX_AGE
+    this.neighbourMaxAgeMs = init.neighbourMaxAgeMs ?? VIVALDI_NEIGHBOUR_MAX_AGE_MS
     this.latencyFilterSize = init.latencyFilterSize ?? VIVALDI_LATENCY_FILTER_SIZE
     this.rng = init.rng ?? Math.random
     this.now = init.now ?? Date.now
@@ -302,7 +302,7 @@ export class Vivaldi {
    */
   observe (peer: string, remote: Coordinate, rtt: number): Coordinate {
     this.validate(remote)
-    validateRtt(rtt, RTT_MAX_SAMPLE)
+    validateRtt(rtt, RTT_MAX_SAMPLE_MS)
 
     const now = this.now()
     let neighbour = this.neighbours.get(peer)
@@ -310,7 +310,7 @@ export class Vivaldi {
     if (neighbour == null) {
       neighbour = {
         coordinate: copy(remote),
-        filter: new RttFilter({ windowSize: this.latencyFilterSize, maxAge: this.neighbourMaxAge, now: this.now }),
+        filter: new RttFilter({ windowSize: this.latencyFilterSize, maxAgeMs: this.neighbourMaxAgeMs, now: this.now }),
         rtt,
         at: now
       }
@@ -374,7 +374,7 @@ export class Vivaldi {
 
   private evictNeighbours (now: number): void {
     for (const [peer, n] of this.neighbours) {
-      if (now - n.at > this.neighbourMaxAge || this.neighbours.size > this.maxNeighbours) {
+      if (now - n.at > this.neighbourMaxAgeMs || this.neighbours.size > this.maxNeighbours) {
         this.neighbours.delete(peer)
       } else {
         // Map order is oldest update first: the rest are younger
@@ -409,7 +409,7 @@ export class Vivaldi {
     const weights: Array<[Neighbour, number]> = []
 
     for (const n of this.neighbours.values()) {
-      const w = Math.max(this.neighbourMaxAge - (now - n.at), 0) + ZERO
+      const w = Math.max(this.neighbourMaxAgeMs - (now - n.at), 0) + ZERO
       weights.push([n, w])
       totalWeight += w
     }

@@ -77,8 +77,8 @@ export function decodeMessage (input: Uint8Array | { subarray(): Uint8Array }): 
   let msg: CoordinateMessagePb
   try {
     msg = decodeWire('CoordinateMessage', bytes => CoordinateMessagePb.decode(bytes, { limits: { probe: { coordinate: { vec: 16 } }, reply: { coordinate: { vec: 16 } } } }), input, MAX_MESSAGE_SIZE.CoordinateMessage)
-  } catch (err: any) {
-    throw new InvalidProbeMessageError(err?.message ?? String(err))
+  } catch (err: unknown) {
+    throw new InvalidProbeMessageError(errorMessage(err))
   }
 
   if ((msg.probe == null) === (msg.reply == null)) {
@@ -103,8 +103,8 @@ function checkedCoordinate (decoded: NetworkCoordinate | undefined): Coordinate 
   }
   try {
     checkCoordinate('coordinate', decoded)
-  } catch (err: any) {
-    throw new InvalidProbeMessageError(`bad coordinate: ${err?.message ?? String(err)}`)
+  } catch (err: unknown) {
+    throw new InvalidProbeMessageError(`bad coordinate: ${errorMessage(err)}`)
   }
 
   return { vec: [...decoded.vec], height: decoded.height, error: decoded.error }
@@ -113,8 +113,8 @@ function checkedCoordinate (decoded: NetworkCoordinate | undefined): Coordinate 
 function checkOutgoing (message: CoordinateMessage): void {
   try {
     checkCoordinate('coordinate', message.coordinate)
-  } catch (err: any) {
-    throw new InvalidProbeMessageError(`bad coordinate: ${err?.message ?? String(err)}`)
+  } catch (err: unknown) {
+    throw new InvalidProbeMessageError(`bad coordinate: ${errorMessage(err)}`)
   }
 
   if (message.kind === 'reply' && message.load != null) {
@@ -124,4 +124,8 @@ function checkOutgoing (message: CoordinateMessage): void {
       }
     }
   }
+}
+
+function errorMessage (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
 }

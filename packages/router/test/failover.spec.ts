@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { AllCandidatesFailedError } from '../src/errors.js'
 import { failover, hedge } from '../src/failover.js'
 import { PeerTrust } from '../src/trust.js'
 
@@ -46,9 +47,9 @@ describe('failover and hedging', () => {
   })
 
   it('reports AllCandidatesFailedError with every error', async () => {
-    await assert.rejects(failover(['a', 'b'], async (c) => { throw new Error(c) }), (err: any) => {
-      assert.equal(err.name, 'AllCandidatesFailedError')
-      assert.deepEqual(err.errors.map((e: Error) => e.message), ['a', 'b'])
+    await assert.rejects(failover(['a', 'b'], async (c) => { throw new Error(c) }), (err: unknown) => {
+      assert.ok(err instanceof AllCandidatesFailedError)
+      assert.deepEqual(err.errors.map(e => e.message), ['a', 'b'])
       return true
     })
     await assert.rejects(failover([], async () => 1), { name: 'AllCandidatesFailedError' })

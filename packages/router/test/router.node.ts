@@ -34,7 +34,7 @@ async function createNode (opts: NodeOptions = {}): Promise<Node> {
     services: {
       identify: identify(),
       ping: ping(),
-      router: router({ probeInterval: 0, ...opts.router })
+      router: router({ probeIntervalMs: 0, ...opts.router })
     }
   })
 
@@ -107,7 +107,7 @@ describe('router (real libp2p nodes over the memory transport)', function () {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       // the types already forbid this; check the run-time guard for JS users
-      services: { router: router({ probeInterval: 0 }) as (components: any) => Router }
+      services: { router: router({ probeIntervalMs: 0 }) as unknown as (components: Record<string, unknown>) => Router }
     }), /ping/)
   })
 
@@ -148,7 +148,7 @@ describe('router (real libp2p nodes over the memory transport)', function () {
   })
 
   it('probes connected peers in the background', async () => {
-    const requester = await start({ router: { probeInterval: 50 } })
+    const requester = await start({ router: { probeIntervalMs: 50 } })
     const provider = await start({ latency: 5 })
 
     const measured = new Promise<PeerId>(resolve => {
@@ -161,7 +161,7 @@ describe('router (real libp2p nodes over the memory transport)', function () {
   })
 
   it('counts probes that go unanswered as loss, but not peers without the protocol', async () => {
-    const requester = await start({ router: { timeout: 300 } })
+    const requester = await start({ router: { timeoutMs: 300 } })
     const silent = await start()
     const other = await start()
     await connect(requester, silent)

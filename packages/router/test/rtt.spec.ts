@@ -64,7 +64,7 @@ describe('rtt', () => {
 
     it('expires samples and loss with the injected clock', () => {
       let now = 0
-      const filter = new RttFilter({ maxAge: 1000, now: () => now })
+      const filter = new RttFilter({ maxAgeMs: 1000, now: () => now })
       filter.addSample(10)
       filter.addFailure()
       now = 600
@@ -116,9 +116,9 @@ describe('rtt', () => {
 
         try {
           filter.addSample(x)
-        } catch (err: any) {
+        } catch (err: unknown) {
           threw = true
-          assert.equal(err.name, 'InvalidRttSampleError')
+          assert.equal((err as Error).name, 'InvalidRttSampleError')
         }
 
         assert.equal(threw, !(Number.isFinite(x) && x >= 0 && x <= 60_000))
@@ -162,7 +162,7 @@ describe('rtt', () => {
 
     it('prunes peers whose samples expired', () => {
       let now = 0
-      const tracker = new RttTracker({ maxAge: 100, now: () => now })
+      const tracker = new RttTracker({ maxAgeMs: 100, now: () => now })
       tracker.addSample('a', 1)
       now = 1000
       tracker.prune()

@@ -5,7 +5,7 @@ import type { CoordinateMessage } from '../src/wire.js'
 
 const coordinate = { vec: [1.5, -2, 30, 0], height: 4, error: 0.25 }
 
-describe('wire (stopgap coordinate protocol format)', () => {
+describe('wire (coordinate protocol messages)', () => {
   it('round-trips a probe and a reply with load', () => {
     const probe: CoordinateMessage = { kind: 'probe', coordinate, wantLoad: true }
     const reply: CoordinateMessage = { kind: 'reply', coordinate, load: { freeSlots: 2, concurrency: 4, queueLength: 0 } }
@@ -40,8 +40,8 @@ describe('wire (stopgap coordinate protocol format)', () => {
       try {
         const message = decodeMessage(bytes)
         assert.ok(message.coordinate.vec.every(Number.isFinite))
-      } catch (err: any) {
-        assert.equal(err.name, 'InvalidProbeMessageError')
+      } catch (err: unknown) {
+        assert.equal((err as Error).name, 'InvalidProbeMessageError')
       }
     }))
   })
@@ -58,8 +58,8 @@ describe('wire (stopgap coordinate protocol format)', () => {
 
       try {
         decodeMessage(bytes)
-      } catch (err: any) {
-        assert.equal(err.name, 'InvalidProbeMessageError')
+      } catch (err: unknown) {
+        assert.equal((err as Error).name, 'InvalidProbeMessageError')
       }
     }))
   })

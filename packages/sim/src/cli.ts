@@ -16,7 +16,8 @@ import { MAX_SHARDS } from './shard/constants.js'
 import { parseHostPort } from './shard/control.js'
 import { autoShards } from './shard/sharded-simulation.js'
 import { joinCoordinator } from './shard/shard-runner.js'
-import type { RunProgress } from './scenario/run.js'
+import { errorCodeOrMessage, errorMessage, errorParts } from './error-text.js'
+import type { RunProgress } from './scenario/driver.js'
 
 const HELP = `shoal-sim — hundreds of real libp2p peers on one machine, with real-world latency
 
@@ -115,8 +116,8 @@ async function load (path: string): Promise<ReturnType<typeof parseScenario>> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
-  } catch (err: any) {
-    throw new ScenarioError('', `cannot read: ${err?.code ?? err?.message}`, undefined, path)
+  } catch (err: unknown) {
+    throw new ScenarioError('', `cannot read: ${errorCodeOrMessage(err)}`, undefined, path)
   }
   return parseScenario(text, path)
 }
@@ -154,8 +155,8 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
     for (const [name, text] of [['join', values.join], ['bind', values.bind]] as const) {
       try {
         if (text != null) parseHostPort(text, { host: '0.0.0.0', port: 0 })
-      } catch (err: any) {
-        throw new ScenarioError(name, `--${name}: ${err.message}`)
+      } catch (err: unknown) {
+        throw new ScenarioError(name, `--${name}: ${errorMessage(err)}`)
       }
     }
     await joinCoordinator({
@@ -203,8 +204,8 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
   if (values.listen != null) {
     try {
       parseHostPort(values.listen, { host: '0.0.0.0', port: 0 })
-    } catch (err: any) {
-      throw new ScenarioError('listen', `--listen: ${err.message}`)
+    } catch (err: unknown) {
+      throw new ScenarioError('listen', `--listen: ${errorMessage(err)}`)
     }
   }
 
@@ -253,12 +254,14 @@ main().then(code => {
   process.exitCode = code
   // libp2p leaves unref'd timers only, but a hook may not: do not hang after the run
   setTimeout(() => process.exit(code), 2000).unref()
-}, (err: any) => {
-  if (err?.name === 'ScenarioError' || err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    process.stderr.write(`shoal-sim: ${err.message}\n`)
+}, (err: unknown) => {
+  const { name, message } = errorParts(err)
+  const code = err != null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined
+  if (name === 'ScenarioError' || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    process.stderr.write(`shoal-sim: ${message}\n`)
     process.exitCode = 2
   } else {
-    process.stderr.write(`shoal-sim: ${err?.stack ?? err}\n`)
+    process.stderr.write(`shoal-sim: ${err instanceof Error ? err.stack ?? String(err) : String(err)}\n`)
     process.exitCode = 1
   }
 })

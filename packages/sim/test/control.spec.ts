@@ -27,8 +27,8 @@ describe('shard control frames', () => {
       try {
         const msg = decodeControlMessage(bytes)
         assert.equal(typeof msg.op, 'string')
-      } catch (err: any) {
-        assert.equal(err?.name, 'InvalidControlFrameError', String(err))
+      } catch (err: unknown) {
+        assert.equal((err as Error).name, 'InvalidControlFrameError', String(err))
       }
     }), { numRuns: 2000 })
   })
@@ -40,8 +40,8 @@ describe('shard control frames', () => {
       for (const [i, b] of edits) bytes[i] = b
       try {
         decodeControlMessage(bytes.subarray(0, Math.max(cut, 1)))
-      } catch (err: any) {
-        assert.equal(err?.name, 'InvalidControlFrameError', String(err))
+      } catch (err: unknown) {
+        assert.equal((err as Error).name, 'InvalidControlFrameError', String(err))
       }
     }), { numRuns: 2000 })
   })

@@ -38,8 +38,8 @@ describe('gateway frames', () => {
         const frame = decodeFrame(bytes)
         // whatever decodes must re-encode to the same bytes: the format has one spelling
         assert.deepEqual(encodeFrame(frame), bytes)
-      } catch (err: any) {
-        assert.equal(err.name, 'InvalidGatewayFrameError')
+      } catch (err: unknown) {
+        assert.equal((err as Error).name, 'InvalidGatewayFrameError')
       }
     }), { numRuns: 2000 })
   })

@@ -48,9 +48,9 @@ const PINGS = `source,destination,min,avg,max,mdev
 function expectFileError (fn: () => unknown, line: number, field: string | RegExp): LatencyFileError {
   try {
     fn()
-  } catch (err: any) {
-    assert.equal(err?.name, 'LatencyFileError', `expected LatencyFileError, got ${err?.name}: ${err?.message}`)
-    assert.ok(err instanceof LatencyFileError)
+  } catch (err: unknown) {
+    assert.ok(err instanceof LatencyFileError, `expected LatencyFileError, got ${String(err)}`)
+    assert.equal(err.name, 'LatencyFileError')
     assert.equal(err.line, line, err.message)
     if (typeof field === 'string') assert.equal(err.field, field, err.message)
     else assert.match(err.field, field, err.message)
@@ -62,9 +62,9 @@ function expectFileError (fn: () => unknown, line: number, field: string | RegEx
 function onlyFileErrors (fn: () => unknown): void {
   try {
     fn()
-  } catch (err: any) {
+  } catch (err: unknown) {
     if (!(err instanceof LatencyFileError)) {
-      throw new Error(`threw a foreign error: ${err?.name}: ${err?.message}`)
+      throw new Error(`threw a foreign error: ${String(err)}`)
     }
     assert.ok(Number.isInteger(err.line) && err.line >= 0)
     assert.equal(typeof err.field, 'string')
@@ -306,9 +306,9 @@ describe('latency', () => {
     })
 
     it('names the missing path or file', async () => {
-      await assert.rejects(loadLatency(join(dir, 'nope.csv')), (err: any) => err.name === 'LatencyFileError' && err.field === 'path')
+      await assert.rejects(loadLatency(join(dir, 'nope.csv')), (err: unknown) => err instanceof LatencyFileError && err.field === 'path')
       const empty = mkdtempSync(join(dir, 'empty-'))
-      await assert.rejects(loadLatency(empty), (err: any) => err.name === 'LatencyFileError' && /pings\.csv$/.test(err.file))
+      await assert.rejects(loadLatency(empty), (err: unknown) => err instanceof LatencyFileError && /pings\.csv$/.test(err.file))
     })
   })
 
@@ -466,7 +466,7 @@ describe('latency', () => {
 
     before(async function () {
       if (!HAVE_WN) {
-        console.log(`      skipped: WonderNetwork data not found at ../shared/data/latency/wondernetwork-2020-07 (relative to the repository root)`)
+        // the data set lives outside the repository (../shared/data/latency/wondernetwork-2020-07)
         this.skip()
       }
       dataset = await loadLatencyDataset(WN_DIR)

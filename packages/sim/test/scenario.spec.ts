@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { createRng, eventsToCsv, cdfPlot, geographicLatency, jsonLines, niceTicks, parseScenario, planDials, scenarioPlacement, validateScenario, worldMap } from '../src/index.js'
+import { createRng, eventsToCsv, cdfPlot, geographicLatency, jsonLines, niceTicks, parseScenario, planDials, ScenarioError, scenarioPlacement, validateScenario, worldMap } from '../src/index.js'
 import type { Scenario } from '../src/index.js'
 
 const VALID: Scenario = {
@@ -21,17 +21,17 @@ const VALID: Scenario = {
 }
 
 function rejects (value: unknown, field: string): void {
-  assert.throws(() => validateScenario(value), (err: any) => {
-    assert.equal(err.name, 'ScenarioError')
+  assert.throws(() => validateScenario(value), (err: unknown) => {
+    assert.ok(err instanceof ScenarioError, String(err))
     assert.equal(err.field, field, `expected field ${field}, got ${err.field} (${err.message})`)
     return true
   })
 }
 
 function mutate (path: Array<string | number>, value: unknown): unknown {
-  const copy = structuredClone(VALID) as any
+  const copy = structuredClone(VALID) as unknown as Record<string | number, unknown>
   let o = copy
-  for (const k of path.slice(0, -1)) o = o[k]
+  for (const k of path.slice(0, -1)) o = o[k] as Record<string | number, unknown>
   const last = path[path.length - 1]
   if (value === undefined) delete o[last]
   else o[last] = value
@@ -64,18 +64,18 @@ describe('scenario validation', () => {
 
   it('reports the line of the bad field in a file', () => {
     const text = JSON.stringify(mutate(['churn', 0, 'fraction'], 7), null, 2)
-    assert.throws(() => parseScenario(text, 'bad.json'), (err: any) => {
-      assert.equal(err.name, 'ScenarioError')
+    assert.throws(() => parseScenario(text, 'bad.json'), (err: unknown) => {
+      assert.ok(err instanceof ScenarioError, String(err))
       assert.equal(err.field, 'churn[0].fraction')
-      assert.equal(text.split('\n')[err.line - 1].trim(), '"fraction": 7,')
+      assert.equal(text.split('\n')[(err.line ?? 0) - 1].trim(), '"fraction": 7,')
       assert.match(err.message, /^bad\.json:\d+: churn\[0\]\.fraction/)
       return true
     })
   })
 
   it('reports the line of a JSON syntax error', () => {
-    assert.throws(() => parseScenario('{\n  "name": "x",\n  "durationS": 1,,\n}', 's.json'), (err: any) => {
-      assert.equal(err.name, 'ScenarioError')
+    assert.throws(() => parseScenario('{\n  "name": "x",\n  "durationS": 1,,\n}', 's.json'), (err: unknown) => {
+      assert.ok(err instanceof ScenarioError, String(err))
       assert.equal(err.line, 3)
       return true
     })
@@ -88,8 +88,8 @@ describe('scenario validation', () => {
       const candidate = mutate(path, value)
       try {
         validateScenario(candidate)
-      } catch (err: any) {
-        assert.equal(err.name, 'ScenarioError', String(err?.stack))
+      } catch (err: unknown) {
+        assert.ok(err instanceof ScenarioError, err instanceof Error ? err.stack : String(err))
         assert.equal(typeof err.field, 'string')
       }
     }), { numRuns: 400 })
@@ -99,8 +99,8 @@ describe('scenario validation', () => {
     fc.assert(fc.property(fc.oneof(fc.json(), fc.string({ maxLength: 200 })), text => {
       try {
         parseScenario(text)
-      } catch (err: any) {
-        assert.equal(err.name, 'ScenarioError', String(err?.stack))
+      } catch (err: unknown) {
+        assert.ok(err instanceof ScenarioError, err instanceof Error ? err.stack : String(err))
       }
     }), { numRuns: 300 })
   })

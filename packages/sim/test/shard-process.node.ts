@@ -154,7 +154,7 @@ describe('shard control connection (TCP)', function () {
     server = undefined
   })
 
-  async function pair (): Promise<{ link: SocketLink<any, any>, raw: Socket, invalid: Error[] }> {
+  async function pair (): Promise<{ link: SocketLink<unknown, unknown>, raw: Socket, invalid: Error[] }> {
     server = createServer()
     server.listen(0, '127.0.0.1')
     await once(server, 'listening')

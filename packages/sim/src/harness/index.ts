@@ -6,7 +6,9 @@
  */
 
 export { createSimulation, Simulation, shardOf } from './simulation.js'
-export type { ConnectReport, SettleOptions, PeerRef, PeerSpec, PeerState, PingResult, LookupResult, SimPeer, SimProgress, SimulationInit } from './simulation.js'
+export type { ConnectReport, SettleOptions, SimProgress, SimulationInit } from './simulation.js'
+export type { PeerRef, PeerSpec, PeerState, SimPeer } from './peer.js'
+export type { LookupResult, PingOptions, PingResult } from './probes.js'
 export { planDials, planJoin, pool, randomPairs } from './connect.js'
 export type { ConnectOptions, PlannedDial } from './connect.js'
 export { EventLog } from './events.js'

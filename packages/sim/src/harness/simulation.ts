@@ -1,14 +1,15 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { geographicLatency } from '../latency/geographic.js'
 import { linkProfileFor } from '../latency/link-profile.js'
-import { apportion, placePeers } from '../latency/placement.js'
+import { describeError } from '../error-text.js'
 import { createRng } from '../random.js'
 import { SimNetwork } from '../transport/index.js'
-import { planDials, planJoin, pool, randomPairs } from './connect.js'
+import { crashPeer, joinPeer, leavePeer, partitionRegions } from './churn.js'
+import { planDials, pool, randomPairs } from './connect.js'
 import {
   DEFAULT_DHT_DELAY_PER_PEER_MS,
   DEFAULT_DHT_SPREAD_PER_PEER_MS,
@@ -16,58 +17,27 @@ import {
   DEFAULT_DHT_START_SPREAD_MS,
   DEFAULT_DIAL_CONCURRENCY,
   DEFAULT_DIAL_TIMEOUT_MS,
-  DEFAULT_PING_TIMEOUT_MS,
   DEFAULT_SIM_SEED,
   DEFAULT_START_CONCURRENCY
 } from './constants.js'
 import { SimulationConfigError, UnknownPeerError } from './errors.js'
 import { EventLog } from './events.js'
+import { assignRoles, placeSites, regionOf } from './placement.js'
+import { lookupPeer, pingPeer } from './probes.js'
 import { simNodeOptions } from './stack.js'
+import { round } from '../round.js'
 import type { ConnectOptions, PlannedDial } from './connect.js'
+import type { PeerRef, PeerSpec, PeerState, SimPeer } from './peer.js'
+import type { LookupResult, PingOptions, PingResult, ProbeContext } from './probes.js'
 import type { SimServices, SimStackOptions } from './stack.js'
 import type { LinkProfileOptions, SiteLinkProfile } from '../latency/link-profile.js'
 import type { PlacementOptions } from '../latency/placement.js'
-import type { LatencyModel, Site } from '../latency/types.js'
+import type { LatencyModel } from '../latency/types.js'
 import type { Rng, Seed } from '../random.js'
 import type { SimNetworkInit } from '../transport/index.js'
 import type { AbortOptions, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ServiceFactoryMap } from 'libp2p'
-
-/** What is known about a peer before its node exists (passed to the `services` factory). */
-export interface PeerSpec {
-  /** index of the peer in the simulation, 0..peers-1 */
-  index: number
-  /** the role it plays, e.g. `gpu`, `requester` */
-  role: string
-  /** index of its site in the latency model */
-  siteIndex: number
-  site: Site
-  /** its region label: as given, else the continent code of its site, else its country, else `??` */
-  region: string
-  /** whether other peers dial it first */
-  bootstrap: boolean
-  /** a seeded generator of its own, for deterministic services */
-  rng: Rng
-}
-
-/** Lifecycle of a simulated peer. */
-export type PeerState = 'running' | 'stopped' | 'crashed' | 'failed'
-
-/** A peer of a running simulation. */
-export interface SimPeer<S extends Record<string, unknown> = Record<string, unknown>> extends PeerSpec {
-  /** its libp2p node (undefined only when it failed to start) */
-  node?: Libp2p<SimServices & S>
-  peerId?: PeerId
-  /** its listen address on the sim network */
-  address: string
-  state: PeerState
-  /** why it crashed or failed to start */
-  error?: string
-}
-
-/** A peer given by index, as a peer object or by libp2p peer id. */
-export type PeerRef = number | PeerSpec | PeerId
 
 /** Progress of the long phases, for progress bars. */
 export interface SimProgress {
@@ -163,41 +133,6 @@ export interface ConnectReport {
   connections: number
 }
 
-/** Result of one kad-dht lookup through the simulation. */
-export interface LookupResult {
-  from: number
-  to: number
-  /** whether the DHT found the target's addresses */
-  found: boolean
-  /** peers that answered the query */
-  responses: number
-  ms: number
-  error?: string
-}
-
-/** Result of one ping through the simulation. */
-export interface PingResult {
-  from: number
-  to: number
-  /** RTT measured by libp2p ping, ms; undefined when it failed */
-  rttMs?: number
-  /** true RTT from the latency model, ms */
-  oracleMs: number
-  error?: string
-}
-
-function describe (err: any): string {
-  return `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}`
-}
-
-function regionOf (site: Site): string {
-  return site.continent ?? site.country ?? '??'
-}
-
-function isPlacementList (p: SimulationInit['placement']): p is readonly number[] {
-  return Array.isArray(p)
-}
-
 /**
  * N real libp2p nodes in one process on a simulated network: placement,
  * link profiles from a latency model, the full stock stack plus the
@@ -224,6 +159,7 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
   private readonly lag = monitorEventLoopDelay({ resolution: 10 })
   private readonly shard: { index: number, count: number }
   private lagTimer?: ReturnType<typeof setInterval>
+  private readonly probeContext: ProbeContext<S>
 
   /** Use {@link createSimulation}; the constructor only places peers. */
   constructor (init: SimulationInit<S>) {
@@ -248,93 +184,41 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       linkProfile: (from, to) => link(Number(from), Number(to))
     })
 
-    const sites = this.place()
-    const roles = this.assignRoles()
+    this.peers.push(...this.placePeers())
+    this.probeContext = {
+      events: this.events,
+      isUp: (peer) => this.isUp(peer),
+      addressOf: (peer) => this.addressOf(peer),
+      peerIdOf: (peer) => this.peerIdString(peer),
+      rtt: (a, b) => this.rtt(a, b)
+    }
+  }
+
+  /** Every peer, placed, with its role and region, not yet started. */
+  private placePeers (): Array<SimPeer<S>> {
+    const init = this.init
+    const sites = placeSites(init.placement, init.peers, this.latency, this.rng.fork('placement'))
+    const roles = assignRoles(init.roles, init.peers, this.rng.fork('roles'))
     const bootstrap = Math.min((init.connect === false ? undefined : init.connect?.bootstrap) ?? 3, init.peers)
 
     if (init.regions != null && init.regions.length !== init.peers) {
       throw new SimulationConfigError('regions', `lists ${init.regions.length} regions for ${init.peers} peers`)
     }
 
-    for (let i = 0; i < init.peers; i++) {
-      const site = this.latency.sites[sites[i]]
-      this.peers.push({
+    return sites.map((siteIndex, i) => {
+      const site = this.latency.sites[siteIndex]
+      return {
         index: i,
         role: roles[i],
-        siteIndex: sites[i],
+        siteIndex,
         site,
         region: init.regions?.[i] ?? regionOf(site),
         bootstrap: i < bootstrap,
         rng: this.rng.fork(`peer-${i}`),
         address: `/memory/peer-${i}`,
         state: 'stopped'
-      })
-    }
-  }
-
-  private place (): number[] {
-    const placement = this.init.placement
-    const n = this.init.peers
-
-    if (isPlacementList(placement)) {
-      if (placement.length !== n) {
-        throw new SimulationConfigError('placement', `lists ${placement.length} sites for ${n} peers`)
-      }
-
-      placement.forEach((s, i) => {
-        if (!Number.isSafeInteger(s) || s < 0 || s >= this.latency.sites.length) {
-          throw new SimulationConfigError(`placement[${i}]`, `no site ${s} in a model of ${this.latency.sites.length} sites`)
-        }
-      })
-
-      return [...placement]
-    }
-
-    try {
-      return placePeers(this.latency, n, this.rng.fork('placement'), placement)
-    } catch (err: any) {
-      throw new SimulationConfigError('placement', err?.message ?? String(err))
-    }
-  }
-
-  private assignRoles (): string[] {
-    const roles = this.init.roles
-    const n = this.init.peers
-
-    if (roles == null) {
-      return new Array<string>(n).fill('peer')
-    }
-
-    if (Array.isArray(roles)) {
-      if (roles.length !== n) {
-        throw new SimulationConfigError('roles', `lists ${roles.length} roles for ${n} peers`)
-      }
-
-      return [...roles]
-    }
-
-    const names = Object.keys(roles)
-    const shares = names.map(name => (roles as Record<string, number>)[name])
-
-    shares.forEach((s, i) => {
-      if (!(s >= 0) || !Number.isFinite(s)) {
-        throw new SimulationConfigError(`roles.${names[i]}`, `must be a finite share >= 0, got ${s}`)
       }
     })
-
-    if (!(shares.reduce((a, b) => a + b, 0) > 0)) {
-      throw new SimulationConfigError('roles', 'shares must have a positive sum')
-    }
-
-    const counts = apportion(n, shares)
-    const out: string[] = []
-    names.forEach((name, r) => {
-      for (let k = 0; k < counts[r]; k++) {
-        out.push(name)
-      }
-    })
-
-    return this.rng.fork('roles').shuffle(out)
   }
 
   /** Whether this instance runs peer `index` (always, unless it is one shard of several). */
@@ -386,6 +270,11 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     return multiaddr(id == null ? peer.address : `${peer.address}/p2p/${id}`)
   }
 
+  /** Whether `peer` can be reached: running here, or in another shard (dialled blind: the coordinator planned with its state). */
+  private isUp (peer: SimPeer<S>): boolean {
+    return this.owns(peer.index) ? peer.node != null && peer.state === 'running' : true
+  }
+
   private peerIdString (peer: SimPeer<S>): string | undefined {
     return peer.node?.peerId.toString() ?? this.remoteIds.get(peer.index)
   }
@@ -418,9 +307,9 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       peer.state = 'running'
       peer.error = undefined
       this.events.record('peer:started', { peer: peer.index, role: peer.role, region: peer.region, site: peer.site.name, ms: round(performance.now() - started) })
-    } catch (err: any) {
+    } catch (err: unknown) {
       peer.state = 'failed'
-      peer.error = describe(err)
+      peer.error = describeError(err)
       this.events.record('peer:failed', { peer: peer.index, role: peer.role, error: peer.error })
     }
   }
@@ -551,18 +440,15 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       const from = this.peers[dial.from]
       const to = this.peers[dial.to]
       const started = performance.now()
-      // another shard's peer is dialled blind: the coordinator planned with its state
-      const toUp = this.owns(to.index) ? to.node != null && to.state === 'running' : true
-
-      if (from.node == null || from.state !== 'running' || !toUp) {
+      if (from.node == null || from.state !== 'running' || !this.isUp(to)) {
         failed++
       } else {
         try {
           await from.node.dial(this.addressOf(to), { signal: AbortSignal.timeout(timeout) })
           this.events.record('dial', { peer: dial.from, remote: dial.to, kind: dial.kind, ok: true, ms: round(performance.now() - started), oracle_rtt_ms: round(this.rtt(dial.from, dial.to)) })
-        } catch (err: any) {
+        } catch (err: unknown) {
           failed++
-          this.events.record('dial', { peer: dial.from, remote: dial.to, kind: dial.kind, ok: false, ms: round(performance.now() - started), error: describe(err) })
+          this.events.record('dial', { peer: dial.from, remote: dial.to, kind: dial.kind, ok: false, ms: round(performance.now() - started), error: describeError(err) })
         }
       }
 
@@ -580,103 +466,14 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     return this.dialAll(plan, options)
   }
 
-  /**
-   * Pings `to` from `from` with libp2p ping and records a `ping` event with
-   * the oracle RTT. Unless `warm` is false, a pair with no connection is
-   * first dialled and identified, so the ping times a round trip on an
-   * established connection rather than queued behind the new connection's
-   * handshakes (with loss, a segment lost there delays everything after it).
-   */
-  async ping (from: PeerRef, to: PeerRef, options: AbortOptions & { warm?: boolean } = {}): Promise<PingResult> {
-    const a = this.peer(from)
-    const b = this.peer(to)
-    const oracleMs = this.rtt(a, b)
-    const result: PingResult = { from: a.index, to: b.index, oracleMs }
-    let fresh = false
-
-    try {
-      const bUp = this.owns(b.index) ? b.node != null && b.state === 'running' : true
-
-      if (a.node == null || a.state !== 'running' || !bUp) {
-        throw new UnknownPeerError(`peer ${a.state !== 'running' ? a.index : b.index} is not running`)
-      }
-
-      const signal = options.signal ?? AbortSignal.timeout(DEFAULT_PING_TIMEOUT_MS)
-      const remote = this.peerIdString(b)
-      let conn = a.node.getConnections().find(c => c.remotePeer.toString() === remote)
-
-      if (conn == null && options.warm !== false) {
-        fresh = true
-        const node = a.node
-        const identified = new Promise<void>(resolve => {
-          const onIdentify = (evt: CustomEvent<{ peerId: PeerId }>): void => {
-            if (evt.detail.peerId.toString() === remote) {
-              done()
-            }
-          }
-          const timer = setTimeout(done, 5_000)
-          function done (): void {
-            clearTimeout(timer)
-            node.removeEventListener('peer:identify', onIdentify)
-            resolve()
-          }
-          node.addEventListener('peer:identify', onIdentify)
-        })
-        conn = await a.node.dial(this.addressOf(b), { signal })
-        await identified
-      }
-
-      result.rttMs = await a.node.services.ping.ping(conn?.remoteAddr ?? this.addressOf(b), { signal })
-    } catch (err: any) {
-      result.error = describe(err)
-    }
-
-    this.events.record('ping', {
-      peer: a.index,
-      remote: b.index,
-      ok: result.rttMs != null,
-      rtt_ms: result.rttMs ?? null,
-      oracle_rtt_ms: round(oracleMs),
-      fresh_connection: fresh,
-      error: result.error
-    })
-    return result
+  /** Pings `to` from `from` and records a `ping` event with the oracle RTT; see {@link pingPeer}. */
+  async ping (from: PeerRef, to: PeerRef, options: PingOptions = {}): Promise<PingResult> {
+    return pingPeer(this.probeContext, this.peer(from), this.peer(to), options)
   }
 
-  /**
-   * Looks `to` up in `from`'s kad-dht (`findPeer`) and records a `lookup`
-   * event with its duration and the number of peers that answered.
-   */
+  /** Looks `to` up in `from`'s kad-dht and records a `lookup` event; see {@link lookupPeer}. */
   async lookup (from: PeerRef, to: PeerRef, options: AbortOptions = {}): Promise<LookupResult> {
-    const a = this.peer(from)
-    const b = this.peer(to)
-    const started = performance.now()
-    const result: LookupResult = { from: a.index, to: b.index, found: false, responses: 0, ms: 0 }
-
-    try {
-      const target = this.peerIdString(b)
-
-      if (a.node == null || a.state !== 'running' || target == null) {
-        throw new UnknownPeerError(`peer ${a.state !== 'running' ? a.index : b.index} is not running`)
-      }
-
-      const signal = options.signal ?? AbortSignal.timeout(DEFAULT_PING_TIMEOUT_MS * 3)
-
-      for await (const evt of a.node.services.dht.findPeer(peerIdFromString(target), { signal })) {
-        if (evt.name === 'PEER_RESPONSE') {
-          result.responses++
-        } else if (evt.name === 'FINAL_PEER') {
-          result.found = true
-          break
-        }
-      }
-    } catch (err: any) {
-      result.error = describe(err)
-    }
-
-    result.ms = round(performance.now() - started)
-    this.events.record('lookup', { peer: a.index, remote: b.index, ok: result.found, ms: result.ms, responses: result.responses, error: result.error })
-    return result
+    return lookupPeer(this.probeContext, this.peer(from), this.peer(to), options)
   }
 
   /** Pings `count` random pairs of running peers (seeded), `concurrency` at a time. */
@@ -684,52 +481,14 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     return randomPairs(this.running(), count, rng, concurrency, async (a, b) => this.ping(a, b))
   }
 
-  /**
-   * Crashes a peer: its connections are aborted (peers see a reset, as
-   * when a machine dies), then its node stops. Never throws.
-   */
+  /** Crashes a peer (connections reset, node stopped); see {@link crashPeer}. Never throws. */
   async crash (ref: PeerRef, reason = 'simulated crash'): Promise<void> {
-    const peer = this.peer(ref)
-
-    if (peer.state !== 'running' || peer.node == null) {
-      return
-    }
-
-    peer.state = 'crashed'
-    peer.error = reason
-    const err = new Error(reason)
-
-    for (const conn of peer.node.getConnections()) {
-      conn.abort(err)
-    }
-
-    try {
-      await peer.node.stop()
-    } catch {
-      // a crashed node need not stop cleanly
-    }
-
-    this.events.record('peer:crashed', { peer: peer.index, role: peer.role, region: peer.region, reason })
+    await crashPeer(this.peer(ref), this.events, reason)
   }
 
-  /** Stops a peer gracefully (connections closed, services stopped). */
+  /** Stops a peer gracefully (connections closed, services stopped); see {@link leavePeer}. */
   async leave (ref: PeerRef): Promise<void> {
-    const peer = this.peer(ref)
-
-    if (peer.state !== 'running' || peer.node == null) {
-      return
-    }
-
-    peer.state = 'stopped'
-
-    try {
-      await peer.node.stop()
-      this.events.record('peer:left', { peer: peer.index, role: peer.role, region: peer.region })
-    } catch (err: any) {
-      peer.state = 'crashed'
-      peer.error = describe(err)
-      this.events.record('peer:crashed', { peer: peer.index, role: peer.role, region: peer.region, reason: peer.error })
-    }
+    await leavePeer(this.peer(ref), this.events)
   }
 
   /**
@@ -746,7 +505,7 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     return peer.state
   }
 
-  /** (Re)starts a stopped or crashed peer and wires it like a newcomer. */
+  /** (Re)starts a stopped or crashed peer and wires it like a newcomer; see {@link joinPeer}. */
   async join (ref: PeerRef, options: ConnectOptions = this.init.connect === false ? {} : this.init.connect ?? {}): Promise<void> {
     const peer = this.peer(ref)
 
@@ -754,26 +513,19 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       return
     }
 
-    await this.startPeer(peer)
-
-    if ((peer.state as PeerState) !== 'running') {
-      return
-    }
-
-    const alive = this.running().map(p => p.index)
-    const plan = planJoin(peer.index, alive, (a, b) => this.rtt(a, b), this.rng.fork(`join-${this.joins++}`), options)
-    const failed = await this.dialAll(plan, { ...options, concurrency: Math.min(4, options.concurrency ?? 4) })
-    this.events.record('peer:joined', { peer: peer.index, role: peer.role, region: peer.region, dials: plan.length, failed })
+    await joinPeer({
+      events: this.events,
+      start: async (p) => { await this.startPeer(p) },
+      alive: () => this.running().map(p => p.index),
+      rtt: (a, b) => this.rtt(a, b),
+      joinRng: () => this.rng.fork(`join-${this.joins++}`),
+      dial: async (plan, opts) => this.dialAll(plan, opts)
+    }, peer, options)
   }
 
   /** Cuts every link between the peers of two groups of regions (see {@link SimNetwork.partition}). */
   partition (regionsA: readonly string[], regionsB: readonly string[]): void {
-    const sitesOf = (regions: readonly string[]): Set<string> =>
-      new Set(this.peers.filter(p => regions.includes(p.region)).map(p => String(p.siteIndex)))
-    const a = sitesOf(regionsA)
-    const b = sitesOf(regionsB)
-    this.network.partition(a, b)
-    this.events.record('partition', { a: regionsA.join('+'), b: regionsB.join('+'), sites_a: a.size, sites_b: b.size })
+    partitionRegions(this.network, this.peers, regionsA, regionsB, this.events)
   }
 
   /** Heals every cut. */
@@ -800,10 +552,6 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     this.network.close()
     this.events.record('stopped')
   }
-}
-
-function round (x: number): number {
-  return Math.round(x * 1000) / 1000
 }
 
 /**

@@ -5,6 +5,7 @@ import { LatencyFileError } from './errors.js'
 import { measuredLatency } from './measured.js'
 import { parseLatencyFile, parseWonderNetwork } from './parse.js'
 import { geocodeCity } from './world-cities.js'
+import { errorCodeOrMessage } from '../error-text.js'
 import type { MeasuredLatency, MeasuredLatencyOptions } from './measured.js'
 import type { LatencyDataset } from './types.js'
 
@@ -22,8 +23,8 @@ export interface LoadLatencyOptions extends MeasuredLatencyOptions {
 async function readText (path: string, label: string): Promise<string> {
   try {
     return await readFile(path, 'utf8')
-  } catch (err: any) {
-    throw new LatencyFileError(label, 0, 'file', `cannot read: ${err?.code ?? err?.message ?? String(err)}`)
+  } catch (err: unknown) {
+    throw new LatencyFileError(label, 0, 'file', `cannot read: ${errorCodeOrMessage(err)}`)
   }
 }
 

@@ -1,5 +1,5 @@
 import { quantile } from '../latency/calibrate.js'
-import type { RunResult } from '../scenario/run.js'
+import type { RunResult } from '../scenario/driver.js'
 
 /** The headline figures of a run. */
 export interface RunSummary {

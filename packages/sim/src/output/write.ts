@@ -4,7 +4,7 @@ import { eventsToCsv, rowsToCsv } from './csv.js'
 import { summarize } from './summary.js'
 import { cdfPlot, worldMap } from './svg.js'
 import type { RunSummary } from './summary.js'
-import type { RunResult } from '../scenario/run.js'
+import type { RunResult } from '../scenario/driver.js'
 
 /** The plots of a run, as SVG text by file name. */
 export function runPlots (result: RunResult): Record<string, string> {

@@ -1,3 +1,4 @@
+import { errorMessage } from '../error-text.js'
 import { ScenarioError } from './errors.js'
 import { jsonLines, lineOf } from './json-locate.js'
 import type { Scenario } from './types.js'
@@ -104,6 +105,18 @@ function join (field: string, key: string): string {
   return field === '' ? key : `${field}.${key}`
 }
 
+/** What later sections are checked against: the regions, their peers and roles. */
+interface Known {
+  /** region names */
+  names: string[]
+  /** every role some region has */
+  roles: Set<string>
+  /** peers over all regions */
+  total: number
+  /** the scenario's duration, s: timeline times must fall within it */
+  durationS: number
+}
+
 /**
  * Checks that `value` is a well-formed {@link Scenario} and returns it. The
  * first problem is thrown as a {@link ScenarioError} naming the field (and
@@ -114,34 +127,47 @@ export function validateScenario (value: unknown, ctx: Ctx = {}): Scenario {
   const c = new Checker(ctx)
   const s = c.object(value, '')
   c.keys(s, '', TOP_KEYS)
+  checkHeader(c, s)
+  if (s.latency != null) checkLatency(c, c.object(s.latency, 'latency'))
+  if (s.links != null) checkLinks(c, c.object(s.links, 'links'))
+  const known = checkRegions(c, c.object(s.regions, 'regions'), s.durationS as number)
+  if (s.connect != null) checkConnect(c, c.object(s.connect, 'connect'), known)
+  if (s.workload != null) checkWorkload(c, c.object(s.workload, 'workload'), known)
+  if (s.churn != null) c.array(s.churn, 'churn').forEach((e, i) => { checkChurn(c, e, `churn[${i}]`, known) })
+  if (s.partitions != null) c.array(s.partitions, 'partitions').forEach((e, i) => { checkPartition(c, e, `partitions[${i}]`, known) })
+  if (s.adversaries != null) c.array(s.adversaries, 'adversaries').forEach((e, i) => { checkAdversary(c, e, `adversaries[${i}]`, known) })
+  return s as unknown as Scenario
+}
+
+function checkHeader (c: Checker, s: Obj): void {
   c.string(s.name, 'name')
   if (s.description != null) c.string(s.description, 'description')
   if (s.seed != null) c.number(s.seed, 'seed', { int: true })
   c.number(s.durationS, 'durationS', { min: 0, max: 7 * 24 * 3600 })
+}
 
-  if (s.latency != null) {
-    const l = c.object(s.latency, 'latency')
-    if (l.model === 'geographic') {
-      c.keys(l, 'latency', ['model', 'minPopulation', 'lastMileMs', 'backbone'])
-      if (l.minPopulation != null) c.number(l.minPopulation, 'latency.minPopulation', { min: 1000 })
-      if (l.lastMileMs != null) c.number(l.lastMileMs, 'latency.lastMileMs', { min: 0, max: 10_000 })
-      if (l.backbone != null) c.string(l.backbone, 'latency.backbone')
-    } else if (l.model === 'measured') {
-      c.keys(l, 'latency', ['model', 'path'])
-      c.string(l.path, 'latency.path')
-    } else {
-      c.fail('latency.model', `must be "geographic" or "measured", got ${kind(l.model)}`)
-    }
+function checkLatency (c: Checker, l: Obj): void {
+  if (l.model === 'geographic') {
+    c.keys(l, 'latency', ['model', 'minPopulation', 'lastMileMs', 'backbone'])
+    if (l.minPopulation != null) c.number(l.minPopulation, 'latency.minPopulation', { min: 1000 })
+    if (l.lastMileMs != null) c.number(l.lastMileMs, 'latency.lastMileMs', { min: 0, max: 10_000 })
+    if (l.backbone != null) c.string(l.backbone, 'latency.backbone')
+  } else if (l.model === 'measured') {
+    c.keys(l, 'latency', ['model', 'path'])
+    c.string(l.path, 'latency.path')
+  } else {
+    c.fail('latency.model', `must be "geographic" or "measured", got ${kind(l.model)}`)
   }
+}
 
-  if (s.links != null) {
-    const l = c.object(s.links, 'links')
-    c.keys(l, 'links', ['loss', 'bandwidthMbps'])
-    if (l.loss != null && l.loss !== 'distance') c.number(l.loss, 'links.loss', { min: 0, max: 0.99 })
-    if (l.bandwidthMbps != null) c.number(l.bandwidthMbps, 'links.bandwidthMbps', { min: 0, exclusiveMin: true, max: 1e6 })
-  }
+function checkLinks (c: Checker, l: Obj): void {
+  c.keys(l, 'links', ['loss', 'bandwidthMbps'])
+  if (l.loss != null && l.loss !== 'distance') c.number(l.loss, 'links.loss', { min: 0, max: 0.99 })
+  if (l.bandwidthMbps != null) c.number(l.bandwidthMbps, 'links.bandwidthMbps', { min: 0, exclusiveMin: true, max: 1e6 })
+}
 
-  const regions = c.object(s.regions, 'regions')
+/** Each region's peers and role counts; returns what later sections refer to. */
+function checkRegions (c: Checker, regions: Obj, durationS: number): Known {
   const names = Object.keys(regions)
   if (names.length === 0) c.fail('regions', 'must name at least one region')
   let total = 0
@@ -166,97 +192,89 @@ export function validateScenario (value: unknown, ctx: Ctx = {}): Scenario {
   }
   if (total < 1) c.fail('regions', 'must hold at least one peer')
   if (total > MAX_SCENARIO_PEERS) c.fail('regions', `hold ${total} peers, more than ${MAX_SCENARIO_PEERS}`)
+  return { names, roles, total, durationS }
+}
 
-  if (s.connect != null) {
-    const k = c.object(s.connect, 'connect')
-    c.keys(k, 'connect', ['bootstrap', 'degree', 'nearby'])
-    if (k.bootstrap != null) c.number(k.bootstrap, 'connect.bootstrap', { int: true, min: 0, max: total })
-    if (k.degree != null) c.number(k.degree, 'connect.degree', { int: true, min: 0, max: 1000 })
-    if (k.nearby != null) c.number(k.nearby, 'connect.nearby', { min: 0, max: 1 })
-  }
+function checkConnect (c: Checker, k: Obj, { total }: Known): void {
+  c.keys(k, 'connect', ['bootstrap', 'degree', 'nearby'])
+  if (k.bootstrap != null) c.number(k.bootstrap, 'connect.bootstrap', { int: true, min: 0, max: total })
+  if (k.degree != null) c.number(k.degree, 'connect.degree', { int: true, min: 0, max: 1000 })
+  if (k.nearby != null) c.number(k.nearby, 'connect.nearby', { min: 0, max: 1 })
+}
 
-  const duration = s.durationS as number
-  const atField = (v: unknown, field: string): number => c.number(v, field, { min: 0, max: duration })
-
-  if (s.workload != null) {
-    const w = c.object(s.workload, 'workload')
-    c.keys(w, 'workload', ['jobs', 'pings'])
-    if (w.jobs != null) {
-      const j = c.object(w.jobs, 'workload.jobs')
-      c.keys(j, 'workload.jobs', ['ratePerS', 'from', 'kinds'])
-      c.number(j.ratePerS, 'workload.jobs.ratePerS', { min: 0, max: 10_000 })
-      if (j.from != null) {
-        c.strings(j.from, 'workload.jobs.from').forEach((role, i) => {
-          if (!roles.has(role)) c.fail(`workload.jobs.from[${i}]`, `no region has role "${role}"`)
-        })
-      }
-      if (j.kinds != null) c.strings(j.kinds, 'workload.jobs.kinds')
+function checkWorkload (c: Checker, w: Obj, { roles }: Known): void {
+  c.keys(w, 'workload', ['jobs', 'pings'])
+  if (w.jobs != null) {
+    const j = c.object(w.jobs, 'workload.jobs')
+    c.keys(j, 'workload.jobs', ['ratePerS', 'from', 'kinds'])
+    c.number(j.ratePerS, 'workload.jobs.ratePerS', { min: 0, max: 10_000 })
+    if (j.from != null) {
+      c.strings(j.from, 'workload.jobs.from').forEach((role, i) => {
+        if (!roles.has(role)) c.fail(`workload.jobs.from[${i}]`, `no region has role "${role}"`)
+      })
     }
-    if (w.pings != null) {
-      const p = c.object(w.pings, 'workload.pings')
-      c.keys(p, 'workload.pings', ['everyS', 'pairs'])
-      c.number(p.everyS, 'workload.pings.everyS', { min: 0, exclusiveMin: true })
-      c.number(p.pairs, 'workload.pings.pairs', { int: true, min: 0, max: 100_000 })
-    }
+    if (j.kinds != null) c.strings(j.kinds, 'workload.jobs.kinds')
   }
-
-  const selector = (o: Obj, field: string): void => {
-    if (o.fraction == null && o.count == null) c.fail(field, 'needs "fraction" or "count"')
-    if (o.fraction != null && o.count != null) c.fail(`${field}.count`, 'give "fraction" or "count", not both')
-    if (o.fraction != null) c.number(o.fraction, `${field}.fraction`, { min: 0, max: 1 })
-    if (o.count != null) c.number(o.count, `${field}.count`, { int: true, min: 0, max: total })
-    if (o.role != null && !roles.has(c.string(o.role, `${field}.role`))) c.fail(`${field}.role`, `no region has role "${String(o.role)}"`)
-    if (o.region != null && !names.includes(c.string(o.region, `${field}.region`))) c.fail(`${field}.region`, `not a region of this scenario (${names.join(', ')})`)
+  if (w.pings != null) {
+    const p = c.object(w.pings, 'workload.pings')
+    c.keys(p, 'workload.pings', ['everyS', 'pairs'])
+    c.number(p.everyS, 'workload.pings.everyS', { min: 0, exclusiveMin: true })
+    c.number(p.pairs, 'workload.pings.pairs', { int: true, min: 0, max: 100_000 })
   }
+}
 
-  if (s.churn != null) {
-    c.array(s.churn, 'churn').forEach((e, i) => {
-      const field = `churn[${i}]`
-      const o = c.object(e, field)
-      c.keys(o, field, ['atS', 'action', 'fraction', 'count', 'role', 'region', 'rejoinAfterS'])
-      atField(o.atS, `${field}.atS`)
-      if (o.action !== 'crash' && o.action !== 'leave' && o.action !== 'join') {
-        c.fail(`${field}.action`, `must be "crash", "leave" or "join", got ${kind(o.action)}`)
-      }
-      selector(o, field)
-      if (o.rejoinAfterS != null) {
-        if (o.action === 'join') c.fail(`${field}.rejoinAfterS`, 'only applies to "crash" and "leave"')
-        c.number(o.rejoinAfterS, `${field}.rejoinAfterS`, { min: 0 })
-      }
+/** A time on the timeline, s: within the run. */
+function checkTime (c: Checker, v: unknown, field: string, { durationS }: Known): number {
+  return c.number(v, field, { min: 0, max: durationS })
+}
+
+/** Which peers a churn event or adversary picks: a fraction or a count, of a role and/or region. */
+function checkSelector (c: Checker, o: Obj, field: string, { names, roles, total }: Known): void {
+  if (o.fraction == null && o.count == null) c.fail(field, 'needs "fraction" or "count"')
+  if (o.fraction != null && o.count != null) c.fail(`${field}.count`, 'give "fraction" or "count", not both')
+  if (o.fraction != null) c.number(o.fraction, `${field}.fraction`, { min: 0, max: 1 })
+  if (o.count != null) c.number(o.count, `${field}.count`, { int: true, min: 0, max: total })
+  if (o.role != null && !roles.has(c.string(o.role, `${field}.role`))) c.fail(`${field}.role`, `no region has role "${String(o.role)}"`)
+  if (o.region != null && !names.includes(c.string(o.region, `${field}.region`))) c.fail(`${field}.region`, `not a region of this scenario (${names.join(', ')})`)
+}
+
+function checkChurn (c: Checker, e: unknown, field: string, known: Known): void {
+  const o = c.object(e, field)
+  c.keys(o, field, ['atS', 'action', 'fraction', 'count', 'role', 'region', 'rejoinAfterS'])
+  checkTime(c, o.atS, `${field}.atS`, known)
+  if (o.action !== 'crash' && o.action !== 'leave' && o.action !== 'join') {
+    c.fail(`${field}.action`, `must be "crash", "leave" or "join", got ${kind(o.action)}`)
+  }
+  checkSelector(c, o, field, known)
+  if (o.rejoinAfterS != null) {
+    if (o.action === 'join') c.fail(`${field}.rejoinAfterS`, 'only applies to "crash" and "leave"')
+    c.number(o.rejoinAfterS, `${field}.rejoinAfterS`, { min: 0 })
+  }
+}
+
+function checkPartition (c: Checker, e: unknown, field: string, known: Known): void {
+  const { names } = known
+  const o = c.object(e, field)
+  c.keys(o, field, ['atS', 'healAtS', 'a', 'b'])
+  const at = checkTime(c, o.atS, `${field}.atS`, known)
+  if (o.healAtS != null && c.number(o.healAtS, `${field}.healAtS`, { min: 0 }) <= at) {
+    c.fail(`${field}.healAtS`, `must be after atS (${at})`)
+  }
+  for (const side of ['a', 'b'] as const) {
+    c.strings(o[side], `${field}.${side}`).forEach((r, k) => {
+      if (!names.includes(r)) c.fail(`${field}.${side}[${k}]`, `not a region of this scenario (${names.join(', ')})`)
     })
   }
+  const overlap = (o.a as string[]).find(r => (o.b as string[]).includes(r))
+  if (overlap != null) c.fail(`${field}.b`, `region "${overlap}" is on both sides`)
+}
 
-  if (s.partitions != null) {
-    c.array(s.partitions, 'partitions').forEach((e, i) => {
-      const field = `partitions[${i}]`
-      const o = c.object(e, field)
-      c.keys(o, field, ['atS', 'healAtS', 'a', 'b'])
-      const at = atField(o.atS, `${field}.atS`)
-      if (o.healAtS != null && c.number(o.healAtS, `${field}.healAtS`, { min: 0 }) <= at) {
-        c.fail(`${field}.healAtS`, `must be after atS (${at})`)
-      }
-      for (const side of ['a', 'b'] as const) {
-        c.strings(o[side], `${field}.${side}`).forEach((r, k) => {
-          if (!names.includes(r)) c.fail(`${field}.${side}[${k}]`, `not a region of this scenario (${names.join(', ')})`)
-        })
-      }
-      const overlap = (o.a as string[]).find(r => (o.b as string[]).includes(r))
-      if (overlap != null) c.fail(`${field}.b`, `region "${overlap}" is on both sides`)
-    })
-  }
-
-  if (s.adversaries != null) {
-    c.array(s.adversaries, 'adversaries').forEach((e, i) => {
-      const field = `adversaries[${i}]`
-      const o = c.object(e, field)
-      c.keys(o, field, ['behaviour', 'fraction', 'count', 'role', 'region', 'fromS'])
-      c.string(o.behaviour, `${field}.behaviour`)
-      selector(o, field)
-      if (o.fromS != null) atField(o.fromS, `${field}.fromS`)
-    })
-  }
-
-  return s as unknown as Scenario
+function checkAdversary (c: Checker, e: unknown, field: string, known: Known): void {
+  const o = c.object(e, field)
+  c.keys(o, field, ['behaviour', 'fraction', 'count', 'role', 'region', 'fromS'])
+  c.string(o.behaviour, `${field}.behaviour`)
+  checkSelector(c, o, field, known)
+  if (o.fromS != null) checkTime(c, o.fromS, `${field}.fromS`, known)
 }
 
 /**
@@ -268,11 +286,12 @@ export function parseScenario (text: string, source?: string): Scenario {
 
   try {
     value = JSON.parse(text)
-  } catch (err: any) {
-    const pos = /position (\d+)/.exec(err?.message ?? '')
-    const lc = /line (\d+)/.exec(err?.message ?? '')
+  } catch (err: unknown) {
+    const message = errorMessage(err)
+    const pos = /position (\d+)/.exec(message)
+    const lc = /line (\d+)/.exec(message)
     const line = pos != null ? lineOf(text, Number(pos[1])) : lc != null ? Number(lc[1]) : undefined
-    throw new ScenarioError('', `not valid JSON (${String(err?.message ?? err)})`, line, source)
+    throw new ScenarioError('', `not valid JSON (${message})`, line, source)
   }
 
   return validateScenario(value, { lines: jsonLines(text), source })

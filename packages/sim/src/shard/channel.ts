@@ -7,6 +7,7 @@
 import { DEFAULT_MAX_FRAME_BYTES } from './constants.js'
 import { InvalidGatewayFrameError } from './errors.js'
 import { FrameReader, lengthPrefixed } from './frame.js'
+import { asError } from '../error-text.js'
 import type { Socket } from 'node:net'
 import type { MessagePort } from 'node:worker_threads'
 
@@ -124,8 +125,8 @@ export class SocketChannel implements GatewayChannel {
 
       try {
         frames = this.reader.push(chunk)
-      } catch (err: any) {
-        handler.error(err)
+      } catch (err: unknown) {
+        handler.error(asError(err))
         this.socket.destroy()
         return
       }

@@ -10,6 +10,7 @@ import { deserialize, serialize } from 'node:v8'
 import { DEFAULT_MAX_CONTROL_FRAME_BYTES } from './constants.js'
 import { InvalidControlFrameError } from './errors.js'
 import { FrameReader, lengthPrefixed } from './frame.js'
+import { errorMessage } from '../error-text.js'
 import type { ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
 import type { MessagePort, Worker } from 'node:worker_threads'
@@ -172,8 +173,8 @@ export function decodeControlMessage (bytes: Uint8Array): { op: string } & Recor
 
   try {
     value = deserialize(bytes)
-  } catch (err: any) {
-    throw new InvalidControlFrameError(`does not deserialize (${err?.message ?? String(err)})`)
+  } catch (err: unknown) {
+    throw new InvalidControlFrameError(`does not deserialize (${errorMessage(err)})`)
   }
 
   if (!isRecord(value) || typeof value.op !== 'string') {
@@ -285,9 +286,11 @@ export class SocketLink<In, Out> implements ControlLink<In, Out> {
 
     try {
       msgs = this.reader.push(chunk).map(frame => decodeControlMessage(frame) as In)
-    } catch (err: any) {
-      this.error = err
-      this.init.onInvalid?.(err)
+    } catch (err: unknown) {
+      // the reader and the decoder throw nothing else
+      const invalid = err instanceof InvalidControlFrameError ? err : new InvalidControlFrameError(errorMessage(err))
+      this.error = invalid
+      this.init.onInvalid?.(invalid)
       this.socket.destroy()
       return
     }

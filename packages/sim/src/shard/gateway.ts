@@ -13,6 +13,7 @@ import { deferred, Kind, Pipe, SimMultiaddrConnection } from '../transport/conne
 import { LinkResetError, LinkTimeoutError } from '../transport/errors.js'
 import { silentLogger } from '../harness/logger.js'
 import { decodeFrame, encodeFrame, FLAG_FROM_DIALER, FLAG_TIMEOUT, FrameKind } from './frame.js'
+import { asError } from '../error-text.js'
 import type { GatewayChannel } from './channel.js'
 import type { GatewayFrame, SynPayload } from './frame.js'
 import type { Deferred, Item, PipeOwner, SimEndpoint } from '../transport/connection.js'
@@ -360,10 +361,10 @@ export class SimGateway implements RemoteDialer {
 
     try {
       frame = decodeFrame(bytes)
-    } catch (err: any) {
+    } catch (err: unknown) {
       this.stats.invalidFrames++
       this.log?.error('invalid frame from shard %d - %e', peer, err)
-      this.init.onInvalidFrame?.(err, peer)
+      this.init.onInvalidFrame?.(asError(err), peer)
       return
     }
 
@@ -399,9 +400,9 @@ export class SimGateway implements RemoteDialer {
 
     try {
       dialerAddr = multiaddr(syn.dialerAddr)
-    } catch (err: any) {
+    } catch (err: unknown) {
       this.stats.invalidFrames++
-      this.init.onInvalidFrame?.(err, peer)
+      this.init.onInvalidFrame?.(asError(err), peer)
       return
     }
 

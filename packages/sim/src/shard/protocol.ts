@@ -6,7 +6,9 @@
 
 import type { ConnectOptions, PlannedDial } from '../harness/connect.js'
 import type { SimEvent } from '../harness/events.js'
-import type { LookupResult, PeerState, PingResult, SettleOptions, SimProgress, SimulationInit } from '../harness/simulation.js'
+import type { SettleOptions, SimProgress, SimulationInit } from '../harness/simulation.js'
+import type { PeerState } from '../harness/peer.js'
+import type { LookupResult, PingResult } from '../harness/probes.js'
 import type { ScenarioLatency } from '../scenario/types.js'
 import type { MessagePort } from 'node:worker_threads'
 

@@ -12,13 +12,14 @@ import { createServer, connect } from 'node:net'
 import { isAbsolute } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Simulation, shardOf } from '../harness/simulation.js'
-import { latencyModelOf } from '../scenario/run.js'
+import { latencyModelOf } from '../scenario/latency-model.js'
 import { MessagePortChannel, SocketChannel } from './channel.js'
 import { SocketLink, parseHostPort } from './control.js'
 import { SimGateway } from './gateway.js'
+import { describeError, errorCodeOrMessage, errorParts } from '../error-text.js'
 import type { ControlLink } from './control.js'
 import type { GatewayAddress, PeerStatus, ShardMethods, ShardInit, ShardWorkerData, ToShard, FromShard } from './protocol.js'
-import type { PeerSpec } from '../harness/simulation.js'
+import type { PeerSpec } from '../harness/peer.js'
 import type { ServiceFactoryMap } from 'libp2p'
 import type { Socket } from 'node:net'
 
@@ -38,10 +39,6 @@ export interface ShardBindOptions {
   advertise?: string
   /** progress lines (a remote shard's CLI prints them) */
   log?(line: string): void
-}
-
-function describe (err: any): { name: string, message: string } {
-  return { name: err?.name ?? 'Error', message: err?.message ?? String(err) }
 }
 
 function clock (): number {
@@ -133,14 +130,14 @@ export async function runShard (link: Link, data?: ShardWorkerData, bind: ShardB
     } else if (msg?.op === 'call') {
       methodsReady
         .then(async methods => (methods[msg.method] as (...args: unknown[]) => Promise<unknown>)(...msg.args))
-        .then(value => { post({ op: 'result', id: msg.id, value }) }, err => { post({ op: 'error', id: msg.id, ...describe(err) }) })
+        .then(value => { post({ op: 'result', id: msg.id, value }) }, err => { post({ op: 'error', id: msg.id, ...errorParts(err) }) })
     }
   })
 
   try {
     await build(data ?? await init, data?.ports ?? [], bind, post, mesh, resolveMethods)
   } catch (err) {
-    post({ op: 'fatal', ...describe(err) })
+    post({ op: 'fatal', ...errorParts(err) })
   }
 }
 
@@ -198,7 +195,7 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
 
   // a peer's failure must not take the shard (and every peer in it) down
   const onError = (err: unknown): void => {
-    sim.events.record('error', { where: 'process', error: `${(err as any)?.name ?? 'Error'}: ${(err as any)?.message ?? String(err)}` })
+    sim.events.record('error', { where: 'process', error: describeError(err) })
   }
   process.on('uncaughtException', onError)
   process.on('unhandledRejection', onError)
@@ -281,9 +278,9 @@ export async function joinCoordinator (options: JoinOptions): Promise<void> {
     try {
       await once(socket, 'connect')
       break
-    } catch (err: any) {
+    } catch (err: unknown) {
       socket.destroy()
-      if (Date.now() > deadline) throw new Error(`cannot reach the coordinator at ${target.host}:${target.port}: ${err?.code ?? err?.message}`)
+      if (Date.now() > deadline) throw new Error(`cannot reach the coordinator at ${target.host}:${target.port}: ${errorCodeOrMessage(err)}`)
       await new Promise(resolve => setTimeout(resolve, 1_000))
     }
   }

@@ -17,16 +17,20 @@ import { DEFAULT_SIM_SEED } from '../harness/constants.js'
 import { SimulationConfigError, UnknownPeerError } from '../harness/errors.js'
 import { EventLog } from '../harness/events.js'
 import { Simulation, shardOf } from '../harness/simulation.js'
-import { latencyModelOf } from '../scenario/run.js'
+import { latencyModelOf } from '../scenario/latency-model.js'
 import { createRng } from '../random.js'
 import { DEFAULT_CONTROL_PORT, DEFAULT_JOIN_TIMEOUT_MS, MAX_SHARDS } from './constants.js'
 import { ProcessLink, SocketLink, WorkerLink, parseHostPort } from './control.js'
 import { ShardError } from './errors.js'
+import { describeError, errorMessage } from '../error-text.js'
+import { round } from '../round.js'
 import type { ControlLink } from './control.js'
 import type { GatewayAddress, PeerStatus, ServicesModule, ShardInit, ShardMethods, ShardPlan, ShardStats, ShardWorkerData, FromShard, ToShard } from './protocol.js'
 import type { Server } from 'node:net'
 import type { ConnectOptions, PlannedDial } from '../harness/connect.js'
-import type { ConnectReport, LookupResult, PeerSpec, PeerState, PingResult, SettleOptions, SimProgress } from '../harness/simulation.js'
+import type { ConnectReport, SettleOptions, SimProgress } from '../harness/simulation.js'
+import type { PeerSpec, PeerState } from '../harness/peer.js'
+import type { LookupResult, PingResult } from '../harness/probes.js'
 import type { LatencyModel } from '../latency/types.js'
 import type { Rng } from '../random.js'
 
@@ -121,14 +125,6 @@ class ShardHandle {
 
     this.pending.clear()
   }
-}
-
-function round (x: number): number {
-  return Math.round(x * 1000) / 1000
-}
-
-function describe (err: any): string {
-  return `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}`
 }
 
 /** The number of shards `--shards auto` means: the cores available to this process. */
@@ -278,8 +274,8 @@ export class ShardedSimulation {
 
     try {
       address = parseHostPort(this.init.listen ?? '', { host: '0.0.0.0', port: DEFAULT_CONTROL_PORT })
-    } catch (err: any) {
-      throw new SimulationConfigError('listen', err.message)
+    } catch (err: unknown) {
+      throw new SimulationConfigError('listen', errorMessage(err))
     }
 
     const server = createServer()
@@ -355,8 +351,8 @@ export class ShardedSimulation {
 
         try {
           link = new WorkerLink<FromShard, ToShard>(new Worker(url, { workerData: data, transferList: this.tcp ? [] : ports[i].map(p => p.port) }))
-        } catch (err: any) {
-          throw new SimulationConfigError('shards', `cannot hand the simulation to a worker (every option must be plain data): ${describe(err)}`)
+        } catch (err: unknown) {
+          throw new SimulationConfigError('shards', `cannot hand the simulation to a worker (every option must be plain data): ${describeError(err)}`)
         }
       }
 
@@ -432,7 +428,7 @@ export class ShardedSimulation {
       return
     }
 
-    this.events.record('shard:failed', { shard: index, error: describe(err) })
+    this.events.record('shard:failed', { shard: index, error: describeError(err) })
 
     for (const p of this.peers) {
       if (p.shard === index && p.state === 'running') {
@@ -549,8 +545,8 @@ export class ShardedSimulation {
       }
 
       return await this.handles[a.shard].call('ping', a.index, b.index, options.warm !== false, options.timeoutMs)
-    } catch (err: any) {
-      return { from: a.index, to: b.index, oracleMs: this.rtt(a, b), error: describe(err) }
+    } catch (err: unknown) {
+      return { from: a.index, to: b.index, oracleMs: this.rtt(a, b), error: describeError(err) }
     }
   }
 
@@ -561,8 +557,8 @@ export class ShardedSimulation {
 
     try {
       return await this.handles[a.shard].call('lookup', a.index, b.index)
-    } catch (err: any) {
-      return { from: a.index, to: b.index, found: false, responses: 0, ms: 0, error: describe(err) }
+    } catch (err: unknown) {
+      return { from: a.index, to: b.index, found: false, responses: 0, ms: 0, error: describeError(err) }
     }
   }
 
@@ -579,9 +575,9 @@ export class ShardedSimulation {
 
     try {
       this.update(await this.handles[peer.shard].call('crash', peer.index, reason))
-    } catch (err: any) {
+    } catch (err: unknown) {
       peer.state = 'crashed'
-      peer.error = describe(err)
+      peer.error = describeError(err)
     }
   }
 
@@ -593,9 +589,9 @@ export class ShardedSimulation {
 
     try {
       this.update(await this.handles[peer.shard].call('leave', peer.index))
-    } catch (err: any) {
+    } catch (err: unknown) {
       peer.state = 'crashed'
-      peer.error = describe(err)
+      peer.error = describeError(err)
     }
   }
 
@@ -607,9 +603,9 @@ export class ShardedSimulation {
 
     try {
       this.update(await this.handles[peer.shard].call('restart', peer.index))
-    } catch (err: any) {
+    } catch (err: unknown) {
       peer.state = 'failed'
-      peer.error = describe(err)
+      peer.error = describeError(err)
     }
 
     if ((peer.state as PeerState) !== 'running') return

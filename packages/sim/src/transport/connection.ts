@@ -8,6 +8,7 @@ import { ConnectionFailedError } from '@libp2p/interface'
 import { AbstractMultiaddrConnection } from '@libp2p/utils'
 import { LinkResetError, LinkTimeoutError } from './errors.js'
 import { backlogBytes, backlogFallsTo, giveUpAfter, planChunk } from './link-model.js'
+import { asError } from '../error-text.js'
 import type { DirectionParams, DirectionState } from './link-model.js'
 import type { LinkStats, SimListenerEntry, SimNetwork } from './network.js'
 import type { ScheduledTask } from './scheduler.js'
@@ -118,6 +119,7 @@ export class Pipe {
     }
 
     this.stats.retransmits += plan.retransmits
+    this.stats.serializationMs += plan.txDone - plan.txStart
 
     if (plan.breakAt != null) {
       // every byte behind the undeliverable one is stuck too, until the
@@ -272,10 +274,10 @@ export class Pipe {
 
       try {
         this.receive(item)
-      } catch (err: any) {
+      } catch (err: unknown) {
         // a receiver that throws would otherwise leave the rest of this
         // direction undelivered forever; fail the connection visibly instead
-        this.link.break(err)
+        this.link.break(asError(err))
       }
 
       if (this.link.broken) {

@@ -92,6 +92,8 @@ export interface LinkStats {
   timeouts: number
   /** connections dialed in this direction */
   connections: number
+  /** simulated time this direction spent serializing what it carried (bytes / bandwidth), ms */
+  serializationMs: number
 }
 
 /** What the network knows about a listening endpoint. */
@@ -272,7 +274,7 @@ export class SimNetwork {
     let stats = this.counters.get(key)
 
     if (stats == null) {
-      stats = { from: fromSite, to: toSite, bytes: 0, chunks: 0, retransmits: 0, timeouts: 0, connections: 0 }
+      stats = { from: fromSite, to: toSite, bytes: 0, chunks: 0, retransmits: 0, timeouts: 0, connections: 0, serializationMs: 0 }
       this.counters.set(key, stats)
     }
 
@@ -286,7 +288,7 @@ export class SimNetwork {
 
   /** Sum of every direction's counters. */
   totals (): Omit<LinkStats, 'from' | 'to'> {
-    const total = { bytes: 0, chunks: 0, retransmits: 0, timeouts: 0, connections: 0 }
+    const total = { bytes: 0, chunks: 0, retransmits: 0, timeouts: 0, connections: 0, serializationMs: 0 }
 
     for (const s of this.counters.values()) {
       total.bytes += s.bytes
@@ -294,6 +296,7 @@ export class SimNetwork {
       total.retransmits += s.retransmits
       total.timeouts += s.timeouts
       total.connections += s.connections
+      total.serializationMs += s.serializationMs
     }
 
     return total
@@ -303,7 +306,7 @@ export class SimNetwork {
   resetStats (): void {
     // zeroed in place: live connections hold references to these objects
     for (const s of this.counters.values()) {
-      s.bytes = s.chunks = s.retransmits = s.timeouts = s.connections = 0
+      s.bytes = s.chunks = s.retransmits = s.timeouts = s.connections = s.serializationMs = 0
     }
   }
 

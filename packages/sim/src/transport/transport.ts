@@ -3,6 +3,7 @@ import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { Memory } from '@multiformats/multiaddr-matcher'
 import { SimConnection } from './connection.js'
 import { LinkResetError } from './errors.js'
+import { asError } from '../error-text.js'
 import type { SimEndpoint, SimMultiaddrConnection } from './connection.js'
 import type { RemoteDialer, SimListenerEntry, SimNetwork } from './network.js'
 import type { ComponentLogger, Connection, CreateListenerOptions, DialTransportOptions, Listener, ListenerEvents, Logger, PeerId, Transport, UpgraderOptions } from '@libp2p/interface'
@@ -116,8 +117,8 @@ export class SimTransport implements Transport {
         ...options,
         ...this.init.upgraderOptions
       })
-    } catch (err: any) {
-      maConn.abort(err)
+    } catch (err: unknown) {
+      maConn.abort(asError(err))
       throw err
     }
   }

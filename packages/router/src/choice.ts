@@ -1,0 +1,180 @@
+import { failover, hedge } from './failover.js'
+import { rankCandidates } from './score.js'
+import type { CoordinateClient } from './coordinate-client.js'
+import type { Attempt, AttemptRecord, FailoverOptions, HedgeOptions, RoutedResult } from './failover.js'
+import type { ChooseOptions, ProbeResult, RouterCandidate, RouterChoice, RouterRejection, RoutingDecision } from './index.js'
+import type { PeerBook } from './peer-book.js'
+import type { JobProfile, RoutingPolicy, ScoreCandidate } from './score.js'
+import type { PeerId } from '@libp2p/interface'
+
+/**
+ * What a {@link Chooser} needs.
+ */
+export interface ChooserInit {
+  /** Our own id: never a candidate */
+  peerId: PeerId
+  book: PeerBook
+  client: CoordinateClient
+  policy: RoutingPolicy
+  /** Default late-binding probes per decision */
+  lateBindingProbes: number
+  /** Peers below this trust are refused */
+  minTrust: number
+}
+
+/**
+ * Choice and failover glue: ranks candidates with what the peer book knows,
+ * probes the best few for load (late binding), and turns the outcome of
+ * each attempt into trust.
+ */
+export class Chooser {
+  private readonly peerId: PeerId
+  private readonly book: PeerBook
+  private readonly client: CoordinateClient
+  private readonly policy: RoutingPolicy
+  private readonly lateBindingProbes: number
+  private readonly minTrust: number
+
+  constructor (init: ChooserInit) {
+    this.peerId = init.peerId
+    this.book = init.book
+    this.client = init.client
+    this.policy = init.policy
+    this.lateBindingProbes = Math.max(0, init.lateBindingProbes)
+    this.minTrust = init.minTrust
+  }
+
+  /**
+   * Rank `candidates` for `job`, probe the `d` best for load and coordinate,
+   * and rank again with what they answered.
+   */
+  async choose<T extends RouterCandidate> (candidates: T[], job: JobProfile = {}, options: ChooseOptions = {}): Promise<RoutingDecision<T>> {
+    const policy = options.policy ?? this.policy
+    const d = Math.max(0, options.probes ?? this.lateBindingProbes)
+    const unique = new Map<string, T>()
+
+    for (const c of candidates) {
+      if (!c.peerId.equals(this.peerId)) {
+        unique.set(c.peerId.toString(), c)
+      }
+    }
+
+    const probes = new Map<string, ProbeResult>()
+    const probeFailures = new Map<string, string>()
+    let decision = this.rank([...unique.values()], job, policy, probes, probeFailures)
+    const toProbe = decision.choices.slice(0, d)
+
+    if (toProbe.length > 0) {
+      await Promise.all(toProbe.map(async (choice) => {
+        try {
+          probes.set(choice.candidate.id, await this.client.probe(choice.peerId, { load: true, signal: options.signal }))
+        } catch (err: unknown) {
+          probeFailures.set(choice.candidate.id, `probe failed: ${err instanceof Error ? err.name : 'Error'}`)
+        }
+      }))
+
+      decision = this.rank([...unique.values()], job, policy, probes, probeFailures)
+    }
+
+    return { ...decision, probes: toProbe.length }
+  }
+
+  /** {@link failover} with outcomes recorded as trust */
+  async failover<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: FailoverOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {
+    return failover(choices, attempt, { ...options, onOutcome: this.outcomeHandler(options.onOutcome) })
+  }
+
+  /** {@link hedge} with outcomes recorded as trust */
+  async hedge<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: HedgeOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {
+    return hedge(choices, attempt, { ...options, onOutcome: this.outcomeHandler(options.onOutcome) })
+  }
+
+  private outcomeHandler<T extends RouterCandidate> (user?: (record: AttemptRecord<RouterChoice<T>>) => void): (record: AttemptRecord<RouterChoice<T>>) => void {
+    return (record) => {
+      const peer = record.candidate.peerId
+
+      if (record.ok) {
+        this.book.reward(peer)
+      } else if (this.book.claimedFreeSlots(peer)) {
+        // it told us it had room a moment ago: failing now is either a lie or
+        // a very unlucky race, and lies must cost more than bad luck
+        this.book.penalize(peer, 'refused-with-free-slots')
+      } else {
+        this.book.penalize(peer, record.error?.name === 'TimeoutError' ? 'timeout' : 'failure')
+      }
+
+      user?.(record)
+    }
+  }
+
+  private rank<T extends RouterCandidate> (candidates: T[], job: JobProfile, policy: RoutingPolicy, probes: Map<string, ProbeResult>, probeFailures: Map<string, string>): Omit<RoutingDecision<T>, 'probes'> {
+    const rejected: Array<RouterRejection<T>> = []
+    const scored: Array<ScoreCandidate & { input: T }> = []
+
+    for (const input of candidates) {
+      const refusal = this.refusal(input, probeFailures)
+
+      if (refusal != null) {
+        const id = input.peerId.toString()
+        rejected.push({ candidate: { id }, reason: refusal, explain: `${id}: refused, ${refusal}`, peerId: input.peerId, input })
+      } else {
+        scored.push(this.toScoreCandidate(input, probes.get(input.peerId.toString())))
+      }
+    }
+
+    const ranking = rankCandidates(scored, job, policy)
+
+    for (const r of ranking.rejected) {
+      rejected.push({ ...r, peerId: r.candidate.input.peerId, input: r.candidate.input })
+    }
+
+    return {
+      choices: ranking.choices.map(c => {
+        const probe = probes.get(c.candidate.id)
+        const { input, ...candidate } = c.candidate
+        const explain = probe != null ? `${c.explain} (probed)` : c.explain
+        return { ...c, candidate, explain, peerId: input.peerId, input, probe }
+      }),
+      rejected
+    }
+  }
+
+  /** Why `input` is refused before scoring (untrusted, failed its probe), if it is */
+  private refusal (input: RouterCandidate, probeFailures: Map<string, string>): string | undefined {
+    const id = input.peerId.toString()
+    const trust = this.book.trust.get(id)
+
+    if (trust < this.minTrust) {
+      return `untrusted (trust ${trust.toFixed(2)})`
+    }
+
+    return probeFailures.get(id)
+  }
+
+  /** What the policy scores: the claims, overridden by what we measured and probed */
+  private toScoreCandidate<T extends RouterCandidate> (input: T, probe?: ProbeResult): ScoreCandidate & { input: T } {
+    const id = input.peerId.toString()
+    const trust = this.book.trust.get(id)
+    const { peerId, coordinate, ...claims } = input
+    const candidate: ScoreCandidate & { input: T } = {
+      ...claims,
+      id,
+      input,
+      rtt: this.book.rtt.get(id)?.smoothed,
+      predictedRtt: this.book.predict(probe?.coordinate ?? coordinate ?? this.book.knownCoordinate(peerId)),
+      loss: this.book.rtt.loss(id),
+      // trust caps the caller's reputation: a peer caught lying is worth less
+      // whatever others say about it
+      reputation: Math.min(claims.reputation ?? trust, trust)
+    }
+
+    if (probe?.load != null) {
+      // the fresh answer replaces the (possibly stale) advertised capacity
+      candidate.freeSlots = probe.load.freeSlots
+      candidate.concurrency = probe.load.concurrency
+      candidate.queueLength = probe.load.queueLength
+    }
+
+    return candidate
+  }
+}
