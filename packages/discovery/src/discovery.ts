@@ -13,11 +13,11 @@ import { Advertiser } from './advertiser.js'
 import { CapabilityProtocol } from './capability-protocol.js'
 import {
   DEFAULT_CONFIRM_CANDIDATES_PER_RESULT, DEFAULT_CONFIRM_PROBES, DEFAULT_CONFIRM_TRUST_RATIO, DEFAULT_DENY_SIZE,
-  DEFAULT_DENY_TTL, DEFAULT_DHT_SERVICE, DEFAULT_FETCH_CONCURRENCY, DEFAULT_FETCH_TIMEOUT, DEFAULT_K,
-  DEFAULT_LOOKUP_CONCURRENCY, DEFAULT_LOOKUP_TIMEOUT, DEFAULT_MAX_CANDIDATES_PER_CELL, DEFAULT_MAX_ENTRIES_PER_CELL,
+  DEFAULT_DENY_TTL_MS, DEFAULT_DHT_SERVICE, DEFAULT_FETCH_CONCURRENCY, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_K,
+  DEFAULT_LOOKUP_CONCURRENCY, DEFAULT_LOOKUP_TIMEOUT_MS, DEFAULT_MAX_CANDIDATES_PER_CELL, DEFAULT_MAX_ENTRIES_PER_CELL,
   DEFAULT_MAX_FETCHES_PER_QUERY, DEFAULT_PING_SERVICE, DEFAULT_PRECISIONS, DEFAULT_PROVIDE_CONCURRENCY,
-  DEFAULT_PROVIDE_TIMEOUT, DEFAULT_RECORD_CACHE_SIZE, DEFAULT_RECORD_CACHE_TTL, DEFAULT_RECORD_TTL,
-  DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL, LOOP_LAG_PERIOD_MS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS,
+  DEFAULT_PROVIDE_TIMEOUT_MS, DEFAULT_RECORD_CACHE_SIZE, DEFAULT_RECORD_CACHE_TTL_MS, DEFAULT_RECORD_TTL_MS,
+  DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL_MS, DEFAULT_WATCH_INTERVAL_MS, LOOP_LAG_PERIOD_MS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS,
   PING_PROTOCOL
 } from './constants.js'
 import { InvalidQueryError, MissingDhtError, NotStartedError } from './errors.js'
@@ -63,12 +63,12 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   private readonly maxFetchesPerQuery: number
   private readonly lookupConcurrency: number
   private readonly fetchConcurrency: number
-  private readonly lookupTimeout: number
-  private readonly fetchTimeout: number
-  private readonly denyTtl: number
-  private readonly skipTtl: number
+  private readonly lookupTimeoutMs: number
+  private readonly fetchTimeoutMs: number
+  private readonly denyTtlMs: number
+  private readonly skipTtlMs: number
   private readonly confirm: ConfirmOptions
-  private readonly watch?: { query: NearbyQuery, k?: number, interval?: number }
+  private readonly watch?: { query: NearbyQuery, k?: number, intervalMs?: number }
   private readonly random: () => number
   private readonly advertiser: Advertiser
   private readonly protocol: CapabilityProtocol
@@ -99,20 +99,20 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     this.maxFetchesPerQuery = init.maxFetchesPerQuery ?? DEFAULT_MAX_FETCHES_PER_QUERY
     this.lookupConcurrency = init.lookupConcurrency ?? DEFAULT_LOOKUP_CONCURRENCY
     this.fetchConcurrency = init.fetchConcurrency ?? DEFAULT_FETCH_CONCURRENCY
-    this.lookupTimeout = init.lookupTimeout ?? DEFAULT_LOOKUP_TIMEOUT
-    this.fetchTimeout = init.fetchTimeout ?? DEFAULT_FETCH_TIMEOUT
-    this.denyTtl = init.denyTtl ?? DEFAULT_DENY_TTL
-    this.skipTtl = init.skipTtl ?? DEFAULT_SKIP_TTL
+    this.lookupTimeoutMs = init.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS
+    this.fetchTimeoutMs = init.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS
+    this.denyTtlMs = init.denyTtlMs ?? DEFAULT_DENY_TTL_MS
+    this.skipTtlMs = init.skipTtlMs ?? DEFAULT_SKIP_TTL_MS
     this.confirm = init.confirm ?? {}
     this.watch = init.watch
     this.random = init.random ?? Math.random
     const now = init.now ?? Date.now
     this.advertiser = new Advertiser(components, {
       precisions: this.precisions,
-      recordTtlMs: Math.min(init.recordTtl ?? DEFAULT_RECORD_TTL, MAX_CAPABILITY_TTL_MS),
+      recordTtlMs: Math.min(init.recordTtlMs ?? DEFAULT_RECORD_TTL_MS, MAX_CAPABILITY_TTL_MS),
       refreshFraction: init.refreshFraction ?? DEFAULT_REFRESH_FRACTION,
       provideConcurrency: init.provideConcurrency ?? DEFAULT_PROVIDE_CONCURRENCY,
-      provideTimeoutMs: init.provideTimeout ?? DEFAULT_PROVIDE_TIMEOUT,
+      provideTimeoutMs: init.provideTimeoutMs ?? DEFAULT_PROVIDE_TIMEOUT_MS,
       now,
       dht: () => this.requireDht(),
       isStarted: () => this.started,
@@ -122,7 +122,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       log: this.log
     })
     this.protocol = new CapabilityProtocol(components, {
-      fetchTimeoutMs: this.fetchTimeout,
+      fetchTimeoutMs: this.fetchTimeoutMs,
       maxInboundStreams: init.maxInboundStreams ?? MAX_INBOUND_STREAMS,
       maxOutboundStreams: init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS,
       now,
@@ -130,8 +130,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       stats: this.stats,
       log: this.log
     })
-    this.probe = new RttProbe(components, { timeoutMs: this.fetchTimeout })
-    this.cache = new RecordCache({ ttlMs: init.recordCacheTtl ?? DEFAULT_RECORD_CACHE_TTL, size: init.recordCacheSize ?? DEFAULT_RECORD_CACHE_SIZE, now })
+    this.probe = new RttProbe(components, { timeoutMs: this.fetchTimeoutMs })
+    this.cache = new RecordCache({ ttlMs: init.recordCacheTtlMs ?? DEFAULT_RECORD_CACHE_TTL_MS, size: init.recordCacheSize ?? DEFAULT_RECORD_CACHE_SIZE, now })
     this.denied = new DenyList({ size: init.denySize ?? DEFAULT_DENY_SIZE, now })
   }
 
@@ -253,7 +253,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       maxEntriesPerCell: this.maxEntriesPerCell,
       lookupConcurrency: this.lookupConcurrency,
       fetchConcurrency: this.fetchConcurrency,
-      lookupTimeoutMs: this.lookupTimeout,
+      lookupTimeoutMs: this.lookupTimeoutMs,
       // late bound: tests replace these on the service
       fetchRecord: async (peer, opts) => this.fetchRecord(peer, opts),
       measureRtt: async (peer, opts) => this.measureRtt(peer, opts),
@@ -315,7 +315,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   async measureRtt (peer: PeerId, options: AbortOptions & { probes?: number } = {}): Promise<number> {
     const probes = Math.max(1, options.probes ?? DEFAULT_CONFIRM_PROBES)
     const protocol = this.pingProtocol()
-    const signal = timeoutSignal(this.fetchTimeout, options.signal)
+    const signal = timeoutSignal(this.fetchTimeoutMs, options.signal)
     if (protocol != null) {
       return this.probe.rounds(peer, protocol, probes, signal)
     }
@@ -356,7 +356,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   private reject (peer: PeerId, err: Error): void {
     const id = peer.toString()
     const bad = err instanceof RecordError || err.name === 'WrongProviderError'
-    this.denied.add(id, bad ? this.denyTtl : this.skipTtl)
+    this.denied.add(id, bad ? this.denyTtlMs : this.skipTtlMs)
     this.cache.delete(id)
     this.stats.rejected++
     this.log('rejected %p - %s: %s', peer, err.name, err.message)
@@ -377,7 +377,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         } catch (err) {
           this.log('watch search failed - %e', err)
         }
-        this.scheduleWatch(watch.interval ?? 5 * 60_000)
+        this.scheduleWatch(watch.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS)
       })()
     }, delay)
     this.watchTimer.unref?.()

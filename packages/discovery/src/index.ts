@@ -132,7 +132,7 @@ export interface DiscoveryInit {
    *
    * @default 1_800_000
    */
-  recordTtl?: number
+  recordTtlMs?: number
   /**
    * Fraction of the lifetime after which the record is re-signed
    *
@@ -142,7 +142,7 @@ export interface DiscoveryInit {
   /** @default 3 */
   provideConcurrency?: number
   /** @default 30_000 */
-  provideTimeout?: number
+  provideTimeoutMs?: number
   /**
    * Provider entries examined per cell per search (see DEFAULT_MAX_CANDIDATES_PER_CELL)
    *
@@ -158,25 +158,25 @@ export interface DiscoveryInit {
   /** @default 8 */
   fetchConcurrency?: number
   /** @default 10_000 */
-  lookupTimeout?: number
+  lookupTimeoutMs?: number
   /** @default 5_000 */
-  fetchTimeout?: number
+  fetchTimeoutMs?: number
   /** @default 60_000 */
-  recordCacheTtl?: number
+  recordCacheTtlMs?: number
   /** @default 1024 */
   recordCacheSize?: number
   /** @default 600_000 */
-  denyTtl?: number
+  denyTtlMs?: number
   /** @default 60_000 */
-  skipTtl?: number
+  skipTtlMs?: number
   /** @default 4096 */
   denySize?: number
   /** @default 4 */
   maxInboundStreams?: number
   /** @default 4 */
   maxOutboundStreams?: number
-  /** A search run periodically while started; its results feed the peer store ('peer' events). */
-  watch?: { query: NearbyQuery, k?: number, interval?: number }
+  /** A search run periodically while started, every `intervalMs` (default 300_000); its results feed the peer store ('peer' events). */
+  watch?: { query: NearbyQuery, k?: number, intervalMs?: number }
   /** The clock, ms (inject in tests and simulations) @default Date.now */
   now?(): number
   /** Randomness in [0, 1) used to sample crowded cells @default Math.random */

@@ -186,10 +186,10 @@ describe('@shoal/discovery on real nodes', function () {
   })
 
   it('yields a measured result once a candidate\'s ping round has been out longer than its RTT, without waiting for that probe', async function () {
-    // a probe that does not end before fetchTimeout (30 s): without that rule the search would wait for it,
+    // a probe that does not end before fetchTimeoutMs (30 s): without that rule the search would wait for it,
     // past this test's own limit
     this.timeout(15_000)
-    const [searcher, near, silent, ...rest] = await discoveryNodes(6, { fetchTimeout: 30_000 })
+    const [searcher, near, silent, ...rest] = await discoveryNodes(6, { fetchTimeoutMs: 30_000 })
     await connect([searcher, near, silent, ...rest])
     // both claim the same plausible coordinate; `near` is 40 ms away (its echo takes 400 ms, which the
     // record and ping streams' own round trips undercut), `silent` 200 ms away and never echoes: its
@@ -225,7 +225,7 @@ describe('@shoal/discovery on real nodes', function () {
     const start = Date.now()
     let clock = start
     const ttl = 10 * 60_000
-    const [searcher, provider, ...rest] = await discoveryNodes(6, { recordTtl: ttl, refreshFraction: 300 / ttl, now: () => clock })
+    const [searcher, provider, ...rest] = await discoveryNodes(6, { recordTtlMs: ttl, refreshFraction: 300 / ttl, now: () => clock })
     await connect([searcher, provider, ...rest])
     const first = await provider.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10), concurrency: 2 })
     assert.equal(provider.services.discovery.stats.provides, 3)
@@ -272,7 +272,7 @@ describe('@shoal/discovery on real nodes', function () {
     provider.services.discovery.addEventListener('advertisement:withdrawn', evt => { withdrawn = evt.detail.length })
     await provider.stop()
     assert.equal(withdrawn, 3)
-    // (a searcher that has no cached copy of its record; caches keep records up to recordCacheTtl)
+    // (a searcher that has no cached copy of its record; caches keep records up to recordCacheTtlMs)
     const gone = await search(rest[0], { geohash: 'u4pru', gpuClass: 'consumer-24g' }, { k: 1, maxFetches: 4 })
     assert.deepEqual(gone.results, [])
     assert.ok(gone.summary.rejected >= 1)

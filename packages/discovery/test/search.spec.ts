@@ -294,7 +294,7 @@ describe('search scheduling (scripted DHT)', () => {
         dht.cells.set(cell, { providers: [], gate: new Promise(() => {}) })
       }
       dht.cells.set('', { providers: [a.info, b.info], ...entry })
-      const service = await searcher(dht, [a, b], new Map(), { precisions: [1], lookupTimeout: 60_000 })
+      const service = await searcher(dht, [a, b], new Map(), { precisions: [1], lookupTimeoutMs: 60_000 })
       services.push(service)
       return { dht, service, named: { a, b } }
     }
