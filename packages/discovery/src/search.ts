@@ -585,8 +585,16 @@ export class Search {
       .finally(() => { search.wake() })
   }
 
-  /** Keep a candidate's lowest measured RTT, and report it when it is new or lower. */
+  /**
+   * Keep a candidate's lowest measured RTT, and report it when it is new or
+   * lower. A result already yielded keeps the RTT it went out with: a
+   * refining round still in flight when it was yielded is not reported, so
+   * the last report of a result is its `measuredRttMs`.
+   */
   private measured (held: HeldResult, rtt: number): void {
+    if (held.probe === 'measured' && !this.state.held.includes(held)) {
+      return
+    }
     const before = held.probe === 'measured' ? held.result.measuredRttMs ?? Infinity : Infinity
     held.probe = 'measured'
     if (rtt < before) {
