@@ -133,6 +133,12 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     this.probe = new RttProbe(components, { timeoutMs: this.fetchTimeoutMs })
     this.cache = new RecordCache({ ttlMs: init.recordCacheTtlMs ?? DEFAULT_RECORD_CACHE_TTL_MS, size: init.recordCacheSize ?? DEFAULT_RECORD_CACHE_SIZE, now })
     this.denied = new DenyList({ size: init.denySize ?? DEFAULT_DENY_SIZE, now })
+    // the counters are `stats`: the registry reads them when it is scraped
+    components.metrics?.registerCounterGroup('shoal_discovery_operations_total', {
+      label: 'operation',
+      help: 'Discovery provides, lookups and record fetches, the DHT messages they sent, records rejected and served',
+      calculate: () => ({ ...this.stats })
+    })
   }
 
   /** libp2p registers us as a peer discovery module: matching providers reach the peer store. */

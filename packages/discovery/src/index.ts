@@ -37,7 +37,7 @@
 import { Discovery } from './discovery.js'
 import type { AdvertisedKey } from './keys.js'
 import type { NearbyQuery } from './match.js'
-import type { AbortOptions, ComponentLogger, PeerDiscoveryEvents, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Metrics, PeerDiscoveryEvents, PeerId, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CapabilityRecord, Gpu, NetworkCoordinate, Price, SignedRecord } from '@shoal/records'
@@ -58,6 +58,7 @@ export interface DiscoveryComponents {
   connectionManager: ConnectionManager
   addressManager: AddressManager
   logger: ComponentLogger
+  metrics?: Metrics
 }
 
 /**
@@ -305,7 +306,7 @@ export interface FindNearbyOptions extends AbortOptions, ProgressOptions<FindNea
   confirm?: ConfirmOptions
 }
 
-/** Counters since start. */
+/** Counters since start (also the `shoal_discovery_operations_total` metric, labelled by field). */
 export interface DiscoveryStats {
   /** provide operations run */
   provides: number
