@@ -25,13 +25,6 @@ export const SENSOR_CLASS_PREFIX = 'sensor:'
 export const DEFAULT_PRECISIONS: readonly number[] = Object.freeze([1, 2, 3])
 
 /**
- * Name under which the kad-dht service is registered on the node.
- *
- * @default 'dht'
- */
-export const DEFAULT_DHT_SERVICE = 'dht'
-
-/**
  * Lifetime of our signed capability record, in ms.
  *
  * @default 1_800_000 (30 minutes)
@@ -202,14 +195,6 @@ export const FIBRE_KM_PER_MS = 200
  * @default 4
  */
 export const FETCH_ROUND_TRIPS = 4
-
-/**
- * Name under which libp2p's ping service is registered on the node; the
- * confirmation probes use it, or a capability request when there is none.
- *
- * @default 'ping'
- */
-export const DEFAULT_PING_SERVICE = 'ping'
 
 /** Protocol of libp2p's ping, used when the ping service does not name its own. */
 export const PING_PROTOCOL = '/ipfs/ping/1.0.0'

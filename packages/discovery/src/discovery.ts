@@ -13,9 +13,9 @@ import { Advertiser } from './advertiser.js'
 import { CapabilityProtocol } from './capability-protocol.js'
 import {
   DEFAULT_CONFIRM_CANDIDATES_PER_RESULT, DEFAULT_CONFIRM_PROBES, DEFAULT_CONFIRM_TRUST_RATIO, DEFAULT_DENY_SIZE,
-  DEFAULT_DENY_TTL_MS, DEFAULT_DHT_SERVICE, DEFAULT_FETCH_CONCURRENCY, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_K,
+  DEFAULT_DENY_TTL_MS, DEFAULT_FETCH_CONCURRENCY, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_K,
   DEFAULT_LOOKUP_CONCURRENCY, DEFAULT_LOOKUP_TIMEOUT_MS, DEFAULT_MAX_CANDIDATES_PER_CELL, DEFAULT_MAX_ENTRIES_PER_CELL,
-  DEFAULT_MAX_FETCHES_PER_QUERY, DEFAULT_PING_SERVICE, DEFAULT_PRECISIONS, DEFAULT_PROVIDE_CONCURRENCY,
+  DEFAULT_MAX_FETCHES_PER_QUERY, DEFAULT_PRECISIONS, DEFAULT_PROVIDE_CONCURRENCY,
   DEFAULT_PROVIDE_TIMEOUT_MS, DEFAULT_RECORD_CACHE_SIZE, DEFAULT_RECORD_CACHE_TTL_MS, DEFAULT_RECORD_TTL_MS,
   DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL_MS, DEFAULT_WATCH_INTERVAL_MS, LOOP_LAG_PERIOD_MS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS,
   PING_PROTOCOL
@@ -54,8 +54,6 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
 
   private readonly components: DiscoveryComponents
   private readonly log: Logger
-  private readonly dhtService: string
-  private readonly pingService: string
   private readonly precisions: number[]
   private readonly searchWorld: boolean
   private readonly maxCandidatesPerCell: number
@@ -87,8 +85,6 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     super()
     this.components = components
     this.log = components.logger.forComponent('shoal:discovery')
-    this.dhtService = init.dhtService ?? DEFAULT_DHT_SERVICE
-    this.pingService = init.pingService ?? DEFAULT_PING_SERVICE
     this.precisions = [...new Set(init.precisions ?? DEFAULT_PRECISIONS)].sort((a, b) => b - a)
     if (this.precisions.length === 0 || this.precisions.some(p => !Number.isInteger(p) || p < 0 || p > MAX_GEOHASH_PRECISION)) {
       throw new InvalidQueryError(`precisions must be integers in 0..${MAX_GEOHASH_PRECISION}`)
@@ -147,9 +143,9 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   }
 
   async start (): Promise<void> {
-    const dht = (this.components as unknown as Record<string, unknown>)[this.dhtService] as KadDHT | undefined
-    if (dht == null || typeof dht.provide !== 'function' || typeof dht.findProviders !== 'function') {
-      throw new MissingDhtError(`no kad-dht service named "${this.dhtService}"`)
+    const dht = this.components.dht
+    if (typeof dht?.provide !== 'function' || typeof dht.findProviders !== 'function') {
+      throw new MissingDhtError('no kad-dht service named "dht"')
     }
     this.dht = dht
     this.shutdown = new AbortController()
@@ -346,7 +342,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
 
   /** The protocol id of the node's ping service, undefined without one. */
   private pingProtocol (): string | undefined {
-    const ping = (this.components as unknown as Record<string, unknown>)[this.pingService] as { protocol?: unknown } | undefined
+    const ping = this.components.ping
     if (ping == null) {
       return undefined
     }

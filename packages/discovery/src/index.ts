@@ -37,8 +37,9 @@
 import { Discovery } from './discovery.js'
 import type { AdvertisedKey } from './keys.js'
 import type { NearbyQuery } from './match.js'
-import type { AbortOptions, ComponentLogger, Metrics, PeerDiscoveryEvents, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, DialProtocolOptions, DialTarget, Metrics, PeerDiscoveryEvents, PeerId, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { KadDHT } from '@libp2p/kad-dht'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CapabilityRecord, Gpu, NetworkCoordinate, Price, SignedRecord } from '@shoal/records'
 import type { ProgressEvent, ProgressOptions } from 'progress-events'
@@ -50,7 +51,11 @@ export * from './geohash.js'
 export * from './keys.js'
 export * from './match.js'
 
-/** What the service needs from the node. The kad-dht is looked up by name (`init.dhtService`). */
+/**
+ * What the service needs from the node. Other services by the names
+ * js-libp2p gives them, as kad-dht itself finds `ping`:
+ * `services: { dht: kadDHT(), ping: ping(), discovery: discovery() }`.
+ */
 export interface DiscoveryComponents {
   peerId: PeerId
   privateKey: PrivateKey
@@ -59,6 +64,20 @@ export interface DiscoveryComponents {
   addressManager: AddressManager
   logger: ComponentLogger
   metrics?: Metrics
+  /**
+   * the kad-dht: a declared dependency, so a node without one fails at
+   * start; optional here only for harnesses that add it to services their
+   * types do not list (the simulator's stock stack)
+   */
+  dht?: KadDHT
+  /** libp2p's ping service, whose protocol the confirmation probes speak; without one, they time capability requests (kad-dht needs it anyway) */
+  ping?: PingService
+}
+
+/** libp2p's ping service (@libp2p/ping's `Ping`); discovery speaks the protocol it answers, `PING_PROTOCOL` if it does not say. */
+export interface PingService {
+  ping(peer: DialTarget, options?: DialProtocolOptions): Promise<number>
+  protocol?: string
 }
 
 /**
@@ -98,23 +117,11 @@ export interface ConfirmOptions {
 /** Options of the discovery service; every field is optional. */
 export interface DiscoveryInit {
   /**
-   * Name of libp2p's ping service on the node, used to measure candidates
-   *
-   * @default 'ping'
-   */
-  pingService?: string
-  /**
    * Confirm the nearest candidates by measuring their RTT (see ConfirmOptions); `findNearby` may override it
    *
    * @default { candidates: 2 x k, probes: 1 }
    */
   confirm?: ConfirmOptions
-  /**
-   * Name of the kad-dht service on the node (`services: { dht: kadDHT() }`)
-   *
-   * @default 'dht'
-   */
-  dhtService?: string
   /**
    * Geohash precisions advertised and searched; 0 is the world cell
    *
@@ -336,7 +343,7 @@ export interface DiscoveryEvents extends PeerDiscoveryEvents {
   'advertisement:withdrawn': CustomEvent<AdvertisedKey[]>
 }
 
-/** Create the discovery service: `services: { discovery: discovery() }` (needs a kad-dht service, by default named `dht`). */
+/** Create the discovery service: `services: { discovery: discovery() }` (needs a kad-dht service named `dht`). */
 export function discovery (init: DiscoveryInit = {}): (components: DiscoveryComponents) => Discovery {
   return (components) => new Discovery(components, init)
 }
