@@ -35,7 +35,7 @@ import type {
 } from './index.js'
 import type { AdvertisedKey } from './keys.js'
 import type { NearbyQuery } from './match.js'
-import type { SearchParams } from './search.js'
+import type { SearchParams } from './search-state.js'
 import type { AbortOptions, Logger, PeerDiscovery, PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { CapabilityRecord, SignedRecord } from '@shoal/records'

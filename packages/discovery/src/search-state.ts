@@ -1,14 +1,71 @@
 /**
  * What one search knows while it runs, and where its candidates were
- * found: shared by the search (search.ts) and its ranking (ranking.ts).
+ * found: shared by the search (search.ts), its steps (lookup.ts,
+ * examine.ts) and its ranking (ranking.ts).
  */
 
 import { checkAdvertisement } from './match.js'
-import type { FindNearbyProgressEvents, FoundUnder, NearbyProvider } from './index.js'
+import type { CapabilityProtocol } from './capability-protocol.js'
+import type { DiscoveryStats, FindNearbyProgressEvents, FoundUnder, NearbyProvider } from './index.js'
 import type { SearchLevel } from './keys.js'
-import type { LagWatch } from './loop-lag.js'
+import type { LagWatch, LoopLag } from './loop-lag.js'
+import type { NearbyQuery } from './match.js'
+import type { DenyList, RecordCache } from './record-cache.js'
+import type { RttProbe } from './rtt-probe.js'
+import type { AbortOptions, Logger, PeerId, PeerInfo } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
 import type { PriorityQueue } from '@libp2p/utils'
-import type { CapabilityRecord } from '@shoal/records'
+import type { CapabilityRecord, SignedRecord } from '@shoal/records'
+
+/** What a search uses of the service: its roles, memory and limits. */
+export interface SearchContext {
+  peerId: PeerId
+  dht: KadDHT
+  log: Logger
+  /** counters shared with the service (`lookups`, `lookupMessages`, `rejected`) */
+  stats: DiscoveryStats
+  protocol: CapabilityProtocol
+  probe: RttProbe
+  cache: RecordCache
+  denied: DenyList
+  loopLag: LoopLag
+  maxCandidatesPerCell: number
+  maxEntriesPerCell: number
+  lookupConcurrency: number
+  fetchConcurrency: number
+  lookupTimeoutMs: number
+  /** the service's (tests replace it on the service) */
+  fetchRecord(peer: PeerInfo, options: AbortOptions): Promise<SignedRecord<CapabilityRecord>>
+  /** the service's (tests replace it on the service) */
+  measureRtt(peer: PeerId, options: AbortOptions & { probes?: number }): Promise<number>
+  /** the ping protocol to probe with, undefined without a ping service */
+  pingProtocol(): string | undefined
+  /** skip a peer that served a bad record or none */
+  reject(peer: PeerId, err: Error): void
+  /** a result is out: tell the node */
+  announce(result: NearbyProvider): void
+  random(): number
+}
+
+/** A search's parameters, checked by the service. */
+export interface SearchParams {
+  query: NearbyQuery
+  capabilityClass: string
+  levels: SearchLevel[]
+  k: number
+  maxFetches: number
+  confirm?: SearchConfirm
+  signal: AbortSignal
+  onProgress?(evt: FindNearbyProgressEvents): void
+}
+
+/** What the steps of one search share: the service's side, the query, the state, and the signal that ends it. */
+export interface SearchRun {
+  ctx: SearchContext
+  params: SearchParams
+  state: SearchState
+  signal: AbortSignal
+}
 
 /** Confirmation by measurement of one search (see ConfirmOptions). */
 export interface SearchConfirm {
