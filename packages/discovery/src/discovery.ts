@@ -35,7 +35,7 @@ import type {
 } from './index.js'
 import type { AdvertisedKey } from './keys.js'
 import type { NearbyQuery } from './match.js'
-import type { SearchParams } from './search-state.js'
+import type { SearchContext, SearchParams } from './search-state.js'
 import type { AbortOptions, Logger, PeerDiscovery, PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { CapabilityRecord, SignedRecord } from '@shoal/records'
@@ -240,8 +240,12 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
    */
   async * findNearby (query: NearbyQuery, options: FindNearbyOptions = {}): AsyncGenerator<NearbyProvider, void, undefined> {
     const params = this.searchParams(query, options)
-    const dht = this.requireDht()
-    yield * new Search({
+    yield * new Search(this.searchContext(this.requireDht()), params).run()
+  }
+
+  /** What a search uses of the service. */
+  private searchContext (dht: KadDHT): SearchContext {
+    return {
       peerId: this.components.peerId,
       dht,
       log: this.log,
@@ -263,7 +267,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       reject: (peer, err) => { this.reject(peer, err) },
       announce: (result) => { this.announce(result) },
       random: this.random
-    }, params).run()
+    }
   }
 
   /** Check a search's query and options (InvalidQueryError before any lookup). */
