@@ -274,7 +274,8 @@ export type FindNearbyProgressEvents =
 
 /**
  * A candidate's RTT as confirmation measured it (with `confirm`): sent when
- * its probe rounds are done, and again whenever a later sample lowers it;
+ * its probe rounds are done, and again whenever a later sample lowers it
+ * (until it is yielded: a result's last report is its `measuredRttMs`);
  * whether or not the candidate ends up among the results.
  */
 export interface MeasuredCandidate {
