@@ -52,6 +52,19 @@ function ids (results: NearbyProvider[]): string[] {
 }
 
 /**
+ * Wait `ms` by `performance.now()`, which times the samples: a timer may
+ * fire up to a millisecond early by that clock (libuv counts from the
+ * start of the loop's turn), and a delayed peer must never measure below
+ * its delay.
+ */
+async function sleepAtLeast (ms: number): Promise<void> {
+  const until = performance.now() + ms
+  for (let left = ms; left > 0; left = until - performance.now()) {
+    await new Promise(resolve => setTimeout(resolve, Math.ceil(left)))
+  }
+}
+
+/**
  * Make every stream a node's discovery service opens to a peer take
  * `delays.get(peer)` ms longer to open, as a longer path would (the record's
  * stream and the ping stream's opening are both RTT samples): the service is
@@ -66,7 +79,7 @@ function delayStreams (delays: Map<string, number>): (components: DiscoveryCompo
     const manager = components.connectionManager
     const openStream: ConnectionManager['openStream'] = async (peer, protocol, options) => {
       const stream = await manager.openStream(peer, protocol, options)
-      await new Promise(resolve => setTimeout(resolve, delays.get(peer.toString()) ?? 0))
+      await sleepAtLeast(delays.get(peer.toString()) ?? 0)
       return stream
     }
     const connectionManager = new Proxy(manager, {
@@ -181,7 +194,7 @@ describe('@shoal/discovery on real nodes', function () {
     await liar.unhandle(PING_PROTOCOL)
     await liar.handle(PING_PROTOCOL, async (stream: Stream) => {
       for await (const buf of stream) {
-        await new Promise(resolve => setTimeout(resolve, 60))
+        await sleepAtLeast(60)
         stream.send(buf)
       }
       await stream.close()
@@ -219,7 +232,7 @@ describe('@shoal/discovery on real nodes', function () {
     await near.unhandle(PING_PROTOCOL)
     await near.handle(PING_PROTOCOL, async (stream: Stream) => {
       for await (const buf of stream) {
-        await new Promise(resolve => setTimeout(resolve, 400))
+        await sleepAtLeast(400)
         stream.send(buf)
       }
       await stream.close()
