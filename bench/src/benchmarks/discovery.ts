@@ -290,12 +290,12 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
         fetchConcurrency,
         confirm: { candidates: confirm, probes, trustRatio },
         // provides queue behind the CPU while 150 providers advertise at once
-        provideTimeout: 60_000 * dilate,
+        provideTimeoutMs: 60_000 * dilate,
         // on a CPU-bound simulation everything is slower than real time: these scale with it
-        fetchTimeout: intOption(options, 'fetch-timeout', 5_000) * dilate,
-        lookupTimeout: intOption(options, 'lookup-timeout', 10_000) * dilate,
+        fetchTimeoutMs: intOption(options, 'fetch-timeout', 5_000) * dilate,
+        lookupTimeoutMs: intOption(options, 'lookup-timeout', 10_000) * dilate,
         // every search starts cold, as a fresh requester's would
-        recordCacheTtl: 1,
+        recordCacheTtlMs: 1,
         random: () => peer.rng.float()
       })
     }),

@@ -25,18 +25,11 @@ export const SENSOR_CLASS_PREFIX = 'sensor:'
 export const DEFAULT_PRECISIONS: readonly number[] = Object.freeze([1, 2, 3])
 
 /**
- * Name under which the kad-dht service is registered on the node.
- *
- * @default 'dht'
- */
-export const DEFAULT_DHT_SERVICE = 'dht'
-
-/**
  * Lifetime of our signed capability record, in ms.
  *
  * @default 1_800_000 (30 minutes)
  */
-export const DEFAULT_RECORD_TTL = 30 * 60 * 1000
+export const DEFAULT_RECORD_TTL_MS = 30 * 60 * 1000
 
 /**
  * Fraction of the record lifetime after which it is re-signed (and failed
@@ -58,7 +51,7 @@ export const DEFAULT_PROVIDE_CONCURRENCY = 3
  *
  * @default 30_000
  */
-export const DEFAULT_PROVIDE_TIMEOUT = 30_000
+export const DEFAULT_PROVIDE_TIMEOUT_MS = 30_000
 
 /**
  * Results wanted from a search.
@@ -114,14 +107,14 @@ export const DEFAULT_FETCH_CONCURRENCY = 8
  *
  * @default 10_000
  */
-export const DEFAULT_LOOKUP_TIMEOUT = 10_000
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 10_000
 
 /**
  * Time allowed to dial a provider and read its record, in ms.
  *
  * @default 5_000
  */
-export const DEFAULT_FETCH_TIMEOUT = 5_000
+export const DEFAULT_FETCH_TIMEOUT_MS = 5_000
 
 /**
  * How long a verified record is reused without fetching it again, in ms
@@ -129,7 +122,7 @@ export const DEFAULT_FETCH_TIMEOUT = 5_000
  *
  * @default 60_000
  */
-export const DEFAULT_RECORD_CACHE_TTL = 60_000
+export const DEFAULT_RECORD_CACHE_TTL_MS = 60_000
 
 /**
  * Most verified records kept.
@@ -143,14 +136,14 @@ export const DEFAULT_RECORD_CACHE_SIZE = 1024
  *
  * @default 600_000
  */
-export const DEFAULT_DENY_TTL = 10 * 60 * 1000
+export const DEFAULT_DENY_TTL_MS = 10 * 60 * 1000
 
 /**
  * How long a peer that could not be reached or had no record is skipped, in ms.
  *
  * @default 60_000
  */
-export const DEFAULT_SKIP_TTL = 60_000
+export const DEFAULT_SKIP_TTL_MS = 60_000
 
 /**
  * Most peers remembered as denied or skipped.
@@ -158,6 +151,13 @@ export const DEFAULT_SKIP_TTL = 60_000
  * @default 4096
  */
 export const DEFAULT_DENY_SIZE = 4096
+
+/**
+ * Time between the searches of `watch`, in ms.
+ *
+ * @default 300_000 (5 minutes)
+ */
+export const DEFAULT_WATCH_INTERVAL_MS = 5 * 60_000
 
 /**
  * Inbound capability streams allowed per connection.
@@ -195,14 +195,6 @@ export const FIBRE_KM_PER_MS = 200
  * @default 4
  */
 export const FETCH_ROUND_TRIPS = 4
-
-/**
- * Name under which libp2p's ping service is registered on the node; the
- * confirmation probes use it, or a capability request when there is none.
- *
- * @default 'ping'
- */
-export const DEFAULT_PING_SERVICE = 'ping'
 
 /** Protocol of libp2p's ping, used when the ping service does not name its own. */
 export const PING_PROTOCOL = '/ipfs/ping/1.0.0'

@@ -27,7 +27,7 @@ export class InvalidQueryError extends Error {
   }
 }
 
-/** The node has no kad-dht service under the configured name. */
+/** The node has no kad-dht service named `dht`. */
 export class MissingDhtError extends Error {
   static override name = 'MissingDhtError'
 

@@ -8,8 +8,9 @@ import { createLibp2p } from 'libp2p'
 import { CAPABILITY_PROTOCOL, capabilityKey, discovery } from '../src/index.js'
 import { capability, connect, createDhtNode, createDiscoveryNode, newKey, sign } from './nodes.js'
 import type { DhtNode, DiscoveryNode } from './nodes.js'
-import type { FindNearbyOptions, FindNearbyProgressEvents, NearbyProvider, NearbyQuery, Offer, SearchSummary } from '../src/index.js'
-import type { Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+import type { DiscoveryComponents, DiscoveryInit, FindNearbyOptions, FindNearbyProgressEvents, NearbyProvider, NearbyQuery, Offer, SearchSummary } from '../src/index.js'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 
 const RTX_4090 = { model: 'RTX 4090', class: 'consumer-24g', vramMib: 24576, count: 1 }
 const USDC = (perUnit: number): Offer['price'] => ({ perUnit, currency: 'USDC', unit: 'gpu-second' })
@@ -24,11 +25,12 @@ interface Search {
 }
 
 async function search (node: DiscoveryNode, query: NearbyQuery, options: FindNearbyOptions = {}): Promise<Search> {
-  const out: Search = { results: [], summary: undefined as any, lookups: [], rejections: [], measured: new Map() }
+  const out: Omit<Search, 'summary'> = { results: [], lookups: [], rejections: [], measured: new Map() }
+  let summary: SearchSummary | undefined
   const onProgress = (evt: FindNearbyProgressEvents): void => {
     options.onProgress?.(evt)
     if (evt.type === 'shoal:discovery:done') {
-      out.summary = evt.detail
+      summary = evt.detail
     } else if (evt.type === 'shoal:discovery:lookup') {
       out.lookups.push(evt.detail)
     } else if (evt.type === 'shoal:discovery:rejected') {
@@ -41,7 +43,8 @@ async function search (node: DiscoveryNode, query: NearbyQuery, options: FindNea
   for await (const result of node.services.discovery.findNearby(query, { ...options, onProgress })) {
     out.results.push(result)
   }
-  return out
+  assert.ok(summary != null, 'a search reports its summary when it ends')
+  return { ...out, summary }
 }
 
 function ids (results: NearbyProvider[]): string[] {
@@ -49,21 +52,48 @@ function ids (results: NearbyProvider[]): string[] {
 }
 
 /**
- * Make every stream `node` opens to a peer take `delayMs(peer)` longer to
- * open, as a longer path would (the record's stream and the ping stream's
- * opening are both RTT samples). Not with `node.use()` middleware: libp2p
- * adds the protocol handler to a protocol's middleware list on every
- * inbound stream, so once a peer had pinged `node`, its own ping handler
- * ran on `node`'s outbound ping streams and waited for a ping that never
- * came.
+ * Wait `ms` by `performance.now()`, which times the samples: a timer may
+ * fire up to a millisecond early by that clock (libuv counts from the
+ * start of the loop's turn), and a delayed peer must never measure below
+ * its delay.
  */
-function delayStreams (node: Libp2p, delayMs: (peer: PeerId) => number): void {
-  const connectionManager = (node as any).components.connectionManager
-  const openStream = connectionManager.openStream.bind(connectionManager)
-  connectionManager.openStream = async (peer: PeerId, ...rest: unknown[]): Promise<Stream> => {
-    const stream = await openStream(peer, ...rest)
-    await new Promise(resolve => setTimeout(resolve, delayMs(peer)))
-    return stream
+async function sleepAtLeast (ms: number): Promise<void> {
+  const until = performance.now() + ms
+  for (let left = ms; left > 0; left = until - performance.now()) {
+    await new Promise(resolve => setTimeout(resolve, Math.ceil(left)))
+  }
+}
+
+/**
+ * Make every stream a node's discovery service opens to a peer take
+ * `delays.get(peer)` ms longer to open, as a longer path would (the record's
+ * stream and the ping stream's opening are both RTT samples): the service is
+ * given a connection manager whose `openStream` waits after opening. Not
+ * with `node.use()` middleware: libp2p adds the protocol handler to a
+ * protocol's middleware list on every inbound stream, so once a peer had
+ * pinged the node, its own ping handler ran on the node's outbound ping
+ * streams and waited for a ping that never came.
+ */
+function delayStreams (delays: Map<string, number>): (components: DiscoveryComponents) => DiscoveryComponents {
+  return (components) => {
+    const manager = components.connectionManager
+    const openStream: ConnectionManager['openStream'] = async (peer, protocol, options) => {
+      const stream = await manager.openStream(peer, protocol, options)
+      await sleepAtLeast(delays.get(peer.toString()) ?? 0)
+      return stream
+    }
+    const connectionManager = new Proxy(manager, {
+      get: (target, prop) => {
+        if (prop === 'openStream') {
+          return openStream
+        }
+        const value: unknown = Reflect.get(target, prop)
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    return new Proxy(components, {
+      get: (target, prop, receiver) => prop === 'connectionManager' ? connectionManager : Reflect.get(target, prop, receiver)
+    })
   }
 }
 
@@ -76,8 +106,8 @@ describe('@shoal/discovery on real nodes', function () {
 
   let nodes: Libp2p[] = []
 
-  async function discoveryNodes (n: number, init: Parameters<typeof createDiscoveryNode>[0] = {}): Promise<DiscoveryNode[]> {
-    const created = await Promise.all(Array.from({ length: n }, async () => createDiscoveryNode(init)))
+  async function discoveryNodes (n: number, init: DiscoveryInit = {}, wrap?: (components: DiscoveryComponents) => DiscoveryComponents): Promise<DiscoveryNode[]> {
+    const created = await Promise.all(Array.from({ length: n }, async () => createDiscoveryNode(init, undefined, wrap)))
     nodes.push(...created)
     return created
   }
@@ -90,7 +120,7 @@ describe('@shoal/discovery on real nodes', function () {
   it('fails clearly at start on a node without a DHT', async () => {
     await assert.rejects(createLibp2p({
       services: { identify: identify(), ping: ping(), discovery: discovery() }
-    }), (err: any) => err.name === 'UnmetServiceDependenciesError' && /kad-dht/.test(err.message))
+    }), (err: Error) => err.name === 'UnmetServiceDependenciesError' && /kad-dht/.test(err.message))
   })
 
   it('advertises, then finds nearby providers first, with where and why', async () => {
@@ -153,7 +183,9 @@ describe('@shoal/discovery on real nodes', function () {
   })
 
   it('confirms candidates by measuring them: a provider nearer by measurement comes before one nearer by estimate only', async () => {
-    const [searcher, liar, honest, ...rest] = await discoveryNodes(6)
+    // only the searcher searches, so only its streams are delayed
+    const delays = new Map<string, number>()
+    const [searcher, liar, honest, ...rest] = await discoveryNodes(6, {}, delayStreams(delays))
     await connect([searcher, liar, honest, ...rest])
     // `liar` claims a coordinate next to the searcher's, but is 60 ms away: its ping echoes come late,
     // and the searcher's streams to it (record and ping: both are timed as samples) open late
@@ -162,12 +194,12 @@ describe('@shoal/discovery on real nodes', function () {
     await liar.unhandle(PING_PROTOCOL)
     await liar.handle(PING_PROTOCOL, async (stream: Stream) => {
       for await (const buf of stream) {
-        await new Promise(resolve => setTimeout(resolve, 60))
+        await sleepAtLeast(60)
         stream.send(buf)
       }
       await stream.close()
     })
-    delayStreams(searcher, peer => peer.equals(liar.peerId) ? 60 : 0)
+    delays.set(liar.peerId.toString(), 60)
     // measurements count whole (`trustRatio: Infinity`): with the default, a loop busy for over 50 ms
     // while this test runs beside others would rightly discount the liar's 60 ms to 1.5 x its 7 ms estimate
 
@@ -186,10 +218,11 @@ describe('@shoal/discovery on real nodes', function () {
   })
 
   it('yields a measured result once a candidate\'s ping round has been out longer than its RTT, without waiting for that probe', async function () {
-    // a probe that does not end before fetchTimeout (30 s): without that rule the search would wait for it,
+    // a probe that does not end before fetchTimeoutMs (30 s): without that rule the search would wait for it,
     // past this test's own limit
     this.timeout(15_000)
-    const [searcher, near, silent, ...rest] = await discoveryNodes(6, { fetchTimeout: 30_000 })
+    const delays = new Map<string, number>()
+    const [searcher, near, silent, ...rest] = await discoveryNodes(6, { fetchTimeoutMs: 30_000 }, delayStreams(delays))
     await connect([searcher, near, silent, ...rest])
     // both claim the same plausible coordinate; `near` is 40 ms away (its echo takes 400 ms, which the
     // record and ping streams' own round trips undercut), `silent` 200 ms away and never echoes: its
@@ -199,7 +232,7 @@ describe('@shoal/discovery on real nodes', function () {
     await near.unhandle(PING_PROTOCOL)
     await near.handle(PING_PROTOCOL, async (stream: Stream) => {
       for await (const buf of stream) {
-        await new Promise(resolve => setTimeout(resolve, 400))
+        await sleepAtLeast(400)
         stream.send(buf)
       }
       await stream.close()
@@ -211,7 +244,8 @@ describe('@shoal/discovery on real nodes', function () {
         void buf
       }
     })
-    delayStreams(searcher, peer => peer.equals(near.peerId) ? 40 : peer.equals(silent.peerId) ? 200 : 0)
+    delays.set(near.peerId.toString(), 40)
+    delays.set(silent.peerId.toString(), 200)
 
     const found = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }, { k: 1 })
     assert.deepEqual(found.results.map(r => r.peerId.toString()), [near.peerId.toString()])
@@ -225,7 +259,7 @@ describe('@shoal/discovery on real nodes', function () {
     const start = Date.now()
     let clock = start
     const ttl = 10 * 60_000
-    const [searcher, provider, ...rest] = await discoveryNodes(6, { recordTtl: ttl, refreshFraction: 300 / ttl, now: () => clock })
+    const [searcher, provider, ...rest] = await discoveryNodes(6, { recordTtlMs: ttl, refreshFraction: 300 / ttl, now: () => clock })
     await connect([searcher, provider, ...rest])
     const first = await provider.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10), concurrency: 2 })
     assert.equal(provider.services.discovery.stats.provides, 3)
@@ -272,7 +306,7 @@ describe('@shoal/discovery on real nodes', function () {
     provider.services.discovery.addEventListener('advertisement:withdrawn', evt => { withdrawn = evt.detail.length })
     await provider.stop()
     assert.equal(withdrawn, 3)
-    // (a searcher that has no cached copy of its record; caches keep records up to recordCacheTtl)
+    // (a searcher that has no cached copy of its record; caches keep records up to recordCacheTtlMs)
     const gone = await search(rest[0], { geohash: 'u4pru', gpuClass: 'consumer-24g' }, { k: 1, maxFetches: 4 })
     assert.deepEqual(gone.results, [])
     assert.ok(gone.summary.rejected >= 1)
@@ -291,8 +325,8 @@ describe('@shoal/discovery on real nodes', function () {
           try {
             await serve(key, stream)
             await stream.close()
-          } catch (err: any) {
-            stream.abort(err)
+          } catch (err) {
+            stream.abort(err instanceof Error ? err : new Error(String(err)))
           }
         })
       }

@@ -39,8 +39,8 @@ describe('keys', () => {
         const text = capabilityKeyString(c, g)
         assert.ok(isCapabilityClass(c))
         assert.equal(text.split('/').length, 6) // '', shoal, cap, 1, class, cell: the class holds no '/'
-      } catch (err: any) {
-        assert.ok(['InvalidClassError', 'InvalidGeohashError'].includes(err.name), err.name)
+      } catch (err) {
+        assert.ok(err instanceof Error && ['InvalidClassError', 'InvalidGeohashError'].includes(err.name), String(err))
       }
     }), { numRuns: 2000 })
     assert.throws(() => gpuClass('a/b'), { name: 'InvalidClassError' })

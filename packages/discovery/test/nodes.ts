@@ -15,33 +15,36 @@ import { tcp } from '@libp2p/tcp'
 import { CapabilityRecordType, RECORD_VERSION, signRecord } from '@shoal/records'
 import { createLibp2p } from 'libp2p'
 import { discovery } from '../src/index.js'
-import type { Discovery, DiscoveryInit } from '../src/index.js'
+import type { Discovery, DiscoveryComponents, DiscoveryInit } from '../src/index.js'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
-import type { KadDHT } from '@libp2p/kad-dht'
+import type { KadDHTComponents, SingleKadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { CapabilityRecord, SignedRecord } from '@shoal/records'
+import type { Libp2pOptions } from 'libp2p'
 
 /** A node with discovery. */
-export type DiscoveryNode = Libp2p<{ identify: Identify, ping: Ping, dht: KadDHT, discovery: Discovery }>
+export type DiscoveryNode = Libp2p<{ identify: Identify, ping: Ping, dht: SingleKadDHT, discovery: Discovery }>
 
 /** A node with only the DHT (attackers, bystanders). */
-export type DhtNode = Libp2p<{ identify: Identify, ping: Ping, dht: KadDHT }>
+export type DhtNode = Libp2p<{ identify: Identify, ping: Ping, dht: SingleKadDHT }>
 
 /** The DHT protocol of the test network (kept apart from the public Amino DHT). */
 export const KAD_PROTOCOL = '/shoal/kad/1.0.0'
 
-function dht (): ReturnType<typeof kadDHT> {
-  return kadDHT({
+/** kad-dht, typed as the single DHT it is (its routing table's size is public there). */
+function dht (): (components: KadDHTComponents) => SingleKadDHT {
+  const factory = kadDHT({
     protocol: KAD_PROTOCOL,
     clientMode: false,
     peerInfoMapper: passthroughMapper,
     allowQueryWithZeroPeers: true,
     initialQuerySelfInterval: 500
   })
+  return (components) => factory(components) as SingleKadDHT
 }
 
-function base (privateKey?: PrivateKey): any {
+function base (privateKey?: PrivateKey): Libp2pOptions {
   return {
     privateKey,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
@@ -52,11 +55,12 @@ function base (privateKey?: PrivateKey): any {
   }
 }
 
-/** Start a node with discovery. */
-export async function createDiscoveryNode (init: DiscoveryInit = {}, privateKey?: PrivateKey): Promise<DiscoveryNode> {
+/** Start a node with discovery; `wrap` changes what its discovery service is given of the node. */
+export async function createDiscoveryNode (init: DiscoveryInit = {}, privateKey?: PrivateKey, wrap?: (components: DiscoveryComponents) => DiscoveryComponents): Promise<DiscoveryNode> {
+  const service = discovery(init)
   return createLibp2p({
     ...base(privateKey),
-    services: { identify: identify(), ping: ping(), dht: dht(), discovery: discovery(init) }
+    services: { identify: identify(), ping: ping(), dht: dht(), discovery: (components: DiscoveryComponents) => service(wrap?.(components) ?? components) }
   })
 }
 
@@ -69,7 +73,7 @@ export async function createDhtNode (privateKey?: PrivateKey): Promise<DhtNode> 
 }
 
 /** Connect nodes in a ring with chords (i to i+1 and i+2), then wait until every routing table holds `minPeers`. */
-export async function connect (nodes: Array<Libp2p<{ dht: KadDHT }>>, minPeers = 2): Promise<void> {
+export async function connect (nodes: Array<Libp2p<{ dht: SingleKadDHT }>>, minPeers = 2): Promise<void> {
   for (let i = 0; i < nodes.length; i++) {
     for (const step of [1, 2]) {
       const other = nodes[(i + step) % nodes.length]
@@ -91,7 +95,7 @@ export async function connect (nodes: Array<Libp2p<{ dht: KadDHT }>>, minPeers =
   }
   const deadline = Date.now() + 20_000
   for (const node of nodes) {
-    while ((node.services.dht as any).routingTable.size < Math.min(minPeers, nodes.length - 1)) {
+    while (node.services.dht.routingTable.size < Math.min(minPeers, nodes.length - 1)) {
       if (Date.now() > deadline) {
         throw new Error('routing tables did not fill')
       }

@@ -9,8 +9,8 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Discovery, capabilityKey, searchLevels } from '../src/index.js'
 import { capability, newKey, sign } from './nodes.js'
-import type { DiscoveryInit, NearbyProvider, NearbyQuery } from '../src/index.js'
-import type { AbortOptions, PeerId, PeerInfo } from '@libp2p/interface'
+import type { DiscoveryComponents, DiscoveryInit, DiscoveryStats, NearbyProvider, NearbyQuery } from '../src/index.js'
+import type { AbortOptions, Metrics, PeerId, PeerInfo } from '@libp2p/interface'
 import type { CapabilityRecord, NetworkCoordinate, SignedRecord } from '@shoal/records'
 
 const CLASS = 'gpu:consumer-24g'
@@ -100,9 +100,10 @@ async function provider (geohash: string, coordinate?: NetworkCoordinate): Promi
 /** A scripted probe: the RTT it measures (undefined: the provider does not answer), released by an optional gate. */
 interface Probe { rtt?: number, gate?: Promise<void> }
 
-async function searcher (dht: ScriptedDht, providers: Provider[], fetchGates: Map<string, Promise<void>>, init: DiscoveryInit, probes = new Map<string, Probe>(), probed: string[] = []): Promise<Discovery> {
+/** The components a searcher uses, stubbed: no network, the scripted DHT as `dht`. */
+async function components (dht: ScriptedDht, extra: Partial<DiscoveryComponents> = {}): Promise<DiscoveryComponents> {
   const key = await newKey()
-  const components: any = {
+  const stubs = {
     peerId: peerIdFromPrivateKey(key),
     privateKey: key,
     registrar: { handle: async () => {}, unhandle: async () => {} },
@@ -110,9 +111,15 @@ async function searcher (dht: ScriptedDht, providers: Provider[], fetchGates: Ma
     connectionManager: { getConnections: () => [] },
     addressManager: { getAddresses: () => [] },
     logger: defaultLogger(),
-    dht
+    dht,
+    ...extra
   }
-  const service = new Discovery(components, init)
+  // the stubs have only what the service calls
+  return stubs as unknown as DiscoveryComponents
+}
+
+async function searcher (dht: ScriptedDht, providers: Provider[], fetchGates: Map<string, Promise<void>>, init: DiscoveryInit, probes = new Map<string, Probe>(), probed: string[] = []): Promise<Discovery> {
+  const service = new Discovery(await components(dht), init)
   await service.start()
   // records come from the script instead of the network
   service.fetchRecord = async (peer, options = {}) => {
@@ -294,7 +301,7 @@ describe('search scheduling (scripted DHT)', () => {
         dht.cells.set(cell, { providers: [], gate: new Promise(() => {}) })
       }
       dht.cells.set('', { providers: [a.info, b.info], ...entry })
-      const service = await searcher(dht, [a, b], new Map(), { precisions: [1], lookupTimeout: 60_000 })
+      const service = await searcher(dht, [a, b], new Map(), { precisions: [1], lookupTimeoutMs: 60_000 })
       services.push(service)
       return { dht, service, named: { a, b } }
     }
@@ -500,5 +507,28 @@ describe('search scheduling (scripted DHT)', () => {
       assert.deepEqual(name(results, { a, b }), ['a', 'b'])
       assert.deepEqual(probed, [])
     })
+  })
+
+  it('reports its counters through components.metrics, read from its stats', async () => {
+    const query: NearbyQuery = { geohash: 'xn76g', gpuClass: 'consumer-24g' }
+    const dht = new ScriptedDht(query.geohash, [1])
+    const a = await provider('xn76u')
+    dht.cells.set('x', { providers: [a.info] })
+    const groups = new Map<string, () => Record<string, number>>()
+    const metrics = {
+      registerCounterGroup: (name: string, options: { calculate: () => Record<string, number> }) => { groups.set(name, options.calculate) }
+    }
+    const service = new Discovery(await components(dht, { metrics: metrics as unknown as Metrics }), { precisions: [1], searchWorld: false })
+    await service.start()
+    services.push(service)
+    service.fetchRecord = async () => a.record
+
+    for await (const result of service.findNearby(query, { k: 1 })) {
+      assert.ok(result.peerId.equals(a.id))
+    }
+    const counters = groups.get('shoal_discovery_operations_total')?.()
+    const expected: DiscoveryStats = { ...service.stats }
+    assert.deepEqual(counters, expected)
+    assert.ok((counters?.lookups ?? 0) > 0)
   })
 })
