@@ -3,6 +3,7 @@
  * records to reuse, and peers to skip for a while.
  */
 
+import { BoundedMap } from '@shoal/utils'
 import type { CapabilityRecord, SignedRecord } from '@shoal/records'
 
 /** Options of the record cache. */
@@ -17,11 +18,12 @@ export interface RecordCacheInit {
 
 /** Verified records by provider, reused until `ttlMs` or their expiry. */
 export class RecordCache {
-  private readonly entries = new Map<string, { record: SignedRecord<CapabilityRecord>, fetchedAt: number }>()
+  private readonly entries: BoundedMap<string, { record: SignedRecord<CapabilityRecord>, fetchedAt: number }>
   private readonly init: RecordCacheInit
 
   constructor (init: RecordCacheInit) {
     this.init = init
+    this.entries = new BoundedMap(Math.max(0, init.size))
   }
 
   /** The cached record of `peer`, if still fresh. */
@@ -41,12 +43,7 @@ export class RecordCache {
 
   /** Keep a verified record, under its signer. */
   set (record: SignedRecord<CapabilityRecord>): void {
-    const id = record.signer.toString()
-    this.entries.delete(id)
-    this.entries.set(id, { record, fetchedAt: this.init.now() })
-    while (this.entries.size > this.init.size) {
-      this.entries.delete(this.entries.keys().next().value as string)
-    }
+    this.entries.set(record.signer.toString(), { record, fetchedAt: this.init.now() })
   }
 
   /** Forget the record of a peer. */
@@ -69,11 +66,12 @@ export interface DenyListInit {
 
 /** Peers skipped until a time. */
 export class DenyList {
-  private readonly until = new Map<string, number>()
+  private readonly until: BoundedMap<string, number>
   private readonly init: DenyListInit
 
   constructor (init: DenyListInit) {
     this.init = init
+    this.until = new BoundedMap(Math.max(0, init.size))
   }
 
   /** Whether `id` is skipped now. */
@@ -91,11 +89,7 @@ export class DenyList {
 
   /** Skip `id` for `ttlMs`. */
   add (id: string, ttlMs: number): void {
-    this.until.delete(id)
     this.until.set(id, this.init.now() + ttlMs)
-    while (this.until.size > this.init.size) {
-      this.until.delete(this.until.keys().next().value as string)
-    }
   }
 
   clear (): void {

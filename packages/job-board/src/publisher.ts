@@ -4,7 +4,7 @@
  * withdrawals.
  */
 
-import { JobAnnouncementType, JobWithdrawalType, RECORD_VERSION, isVerified, newRandomId, openRecord, signRecord } from '@shoal/records'
+import { JobAnnouncementType, JobWithdrawalType, RECORD_VERSION, isVerified, newRandomId, openRecord, requirementsOf, signRecord } from '@shoal/records'
 import { jobKey } from './board.js'
 import { describeError, dispatch } from './context.js'
 import { InvalidAnnouncementError, JobNotFoundError, NotRequesterError } from './errors.js'
@@ -46,16 +46,7 @@ export class JobPublisher {
       jobId: job.jobId ?? newRandomId(),
       requester: job.requester ?? this.ctx.components.peerId.toMultihash().bytes,
       kind: job.kind,
-      requirements: {
-        gpuModel: '',
-        gpuClass: '',
-        minVramMib: 0,
-        gpuCount: 0,
-        sensors: [],
-        region: '',
-        maxRttMs: 0,
-        ...job.requirements
-      },
+      requirements: requirementsOf(job.requirements),
       priceCeiling: job.priceCeiling,
       budget: job.budget,
       deadlineMs: job.deadlineMs ?? expiresMs,

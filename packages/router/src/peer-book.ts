@@ -1,3 +1,4 @@
+import { BoundedMap } from '@shoal/utils'
 import type { RouterEvents } from './index.js'
 import type { RttEstimate, RttTracker } from './rtt.js'
 import type { TrustEvent, TrustStore } from './trust.js'
@@ -56,7 +57,7 @@ export class PeerBook {
   private readonly log: Logger
   private readonly metrics?: CounterGroup
   private readonly lieFactor: number
-  private readonly known: Map<string, KnownPeer>
+  private readonly known: BoundedMap<string, KnownPeer>
 
   constructor (init: PeerBookInit) {
     this.rtt = init.rtt
@@ -67,7 +68,7 @@ export class PeerBook {
     this.metrics = init.metrics
     this.now = init.now
     this.lieFactor = init.lieFactor
-    this.known = new Map()
+    this.known = new BoundedMap(MAX_KNOWN_PEERS)
   }
 
   /**
@@ -133,18 +134,7 @@ export class PeerBook {
   remember (peer: PeerId, update: Omit<Partial<KnownPeer>, 'peerId'>): void {
     const id = peer.toString()
     const entry = this.known.get(id) ?? { peerId: peer }
-    this.known.delete(id)
     this.known.set(id, { ...entry, ...update })
-
-    while (this.known.size > MAX_KNOWN_PEERS) {
-      const oldest = this.known.keys().next().value
-
-      if (oldest == null) {
-        break
-      }
-
-      this.known.delete(oldest)
-    }
   }
 
   /**

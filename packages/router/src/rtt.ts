@@ -1,3 +1,4 @@
+import { BoundedMap } from '@shoal/utils'
 import { InvalidRttSampleError } from './errors.js'
 import {
   RTT_WINDOW_SIZE,
@@ -248,12 +249,12 @@ export interface RttTrackerInit extends RttFilterInit {
 export class RttTracker {
   private readonly init: RttTrackerInit
   private readonly maxPeers: number
-  private readonly filters: Map<string, RttFilter>
+  private readonly filters: BoundedMap<string, RttFilter>
 
   constructor (init: RttTrackerInit = {}) {
     this.init = init
     this.maxPeers = Math.max(1, init.maxPeers ?? RTT_MAX_PEERS)
-    this.filters = new Map()
+    this.filters = new BoundedMap(this.maxPeers)
   }
 
   /**
@@ -313,24 +314,9 @@ export class RttTracker {
   private touch (peer: string): RttFilter {
     let filter = this.filters.get(peer)
 
-    if (filter == null) {
-      filter = new RttFilter(this.init)
-    } else {
-      // re-insert so Map order is least-recently-updated first
-      this.filters.delete(peer)
-    }
-
+    // set even when known: the map's order is then least-recently-updated first
+    filter ??= new RttFilter(this.init)
     this.filters.set(peer, filter)
-
-    while (this.filters.size > this.maxPeers) {
-      const oldest = this.filters.keys().next().value
-
-      if (oldest == null) {
-        break
-      }
-
-      this.filters.delete(oldest)
-    }
 
     return filter
   }

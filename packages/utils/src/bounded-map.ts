@@ -7,6 +7,7 @@
  * A Map holding at most `maxSize` entries. `set` makes its key the newest
  * (re-inserting an existing one) and, when that takes the map past
  * `maxSize`, forgets the oldest entries. Reads do not refresh an entry.
+ * A `maxSize` of 0 keeps nothing (a cache turned off).
  */
 export class BoundedMap<K, V> extends Map<K, V> {
   /** most entries held */
@@ -14,8 +15,8 @@ export class BoundedMap<K, V> extends Map<K, V> {
 
   constructor (maxSize: number) {
     super()
-    if (!Number.isSafeInteger(maxSize) || maxSize < 1) {
-      throw new RangeError(`maxSize must be a positive integer, got ${maxSize}`)
+    if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
+      throw new RangeError(`maxSize must be a non-negative integer, got ${maxSize}`)
     }
     this.maxSize = maxSize
   }

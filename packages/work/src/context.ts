@@ -147,14 +147,3 @@ export class WorkContext {
 export function stepOptions (settings: WorkSettings, options: AbortOptions): AbortOptions {
   return { signal: options.signal ?? AbortSignal.timeout(settings.stepTimeoutMs) }
 }
-
-/** Set `key` in a map bounded to `max` entries, forgetting the oldest beyond it. */
-export function remember<V> (map: Map<string, V>, key: string, value: V, max: number): void {
-  map.set(key, value)
-  if (map.size > max) {
-    const oldest = map.keys().next().value
-    if (oldest != null) {
-      map.delete(oldest)
-    }
-  }
-}

@@ -3,7 +3,7 @@
  * much. The vouchers themselves are signed on the lanes of `vouchers.ts`.
  */
 
-import { remember } from './context.js'
+import { BoundedMap } from '@shoal/utils'
 import { hex } from './utils.js'
 import type { WorkContext } from './context.js'
 import type { VoucherLanes } from './vouchers.js'
@@ -24,7 +24,7 @@ export class Payer {
   private readonly ctx: WorkContext
   private readonly lanes: VoucherLanes
   /** amount paid per assignment id (hex), so a resent assignment is not paid again */
-  private readonly paidFor = new Map<string, number>()
+  private readonly paidFor: BoundedMap<string, number>
   /** amounts owed per provider and currency not yet in a voucher (see payEvery) */
   private readonly unvouched = new Map<string, number>()
   /** the voucher being gathered this turn per provider and currency (see `pay`) */
@@ -33,6 +33,7 @@ export class Payer {
   constructor (ctx: WorkContext, lanes: VoucherLanes) {
     this.ctx = ctx
     this.lanes = lanes
+    this.paidFor = new BoundedMap(ctx.settings.maxJobs)
   }
 
   /** Whether the requester pays with vouchers at all (`vouchers` option). */
@@ -57,7 +58,7 @@ export class Payer {
 
   /** Record that the assignment `key` is paid up to `amount`. */
   setPaid (key: string, amount: number): void {
-    remember(this.paidFor, key, amount, this.ctx.settings.maxJobs)
+    this.paidFor.set(key, amount)
   }
 
   /** Sign a voucher for `amount` right away (a payment streamed with the work). */

@@ -4,9 +4,10 @@
  * quotes offered in the open market. Direct runs fail over between providers.
  */
 
+import { BoundedMap } from '@shoal/utils'
 import { AssignmentType, JobAnnouncementType, JobKind, QuoteType, RECORD_VERSION, encodeRecord, newRandomId, openRecord, priceMismatch, requirementsOf, signRecord } from '@shoal/records'
 import { failover } from '@shoal/router'
-import { remember, stepOptions } from './context.js'
+import { stepOptions } from './context.js'
 import { QuoteUnacceptableError, UnknownJobError, WrongPeerError } from './errors.js'
 import { exchangeCountersign, exchangeJob } from './job-exchange.js'
 import { Payer } from './payer.js'
@@ -30,16 +31,19 @@ export class Requester {
   private readonly pool: StreamPool
   private readonly payer: Payer
   /** our jobs by job id (hex) */
-  private readonly ownJobs = new Map<string, JobToSend>()
+  private readonly ownJobs: BoundedMap<string, JobToSend>
   /** assignments made (or being signed), by quote id (hex), so a resend reuses the same one */
-  private readonly assignments = new Map<string, Promise<SignedRecord<Assignment>>>()
+  private readonly assignments: BoundedMap<string, Promise<SignedRecord<Assignment>>>
   /** quotes offered for our jobs in the open market, by job id (hex) */
-  private readonly offers = new Map<string, Array<SignedRecord<Quote>>>()
+  private readonly offers: BoundedMap<string, Array<SignedRecord<Quote>>>
 
   constructor (ctx: WorkContext, lanes: VoucherLanes, pool: StreamPool) {
     this.ctx = ctx
     this.lanes = lanes
     this.pool = pool
+    this.ownJobs = new BoundedMap(ctx.settings.maxJobs)
+    this.assignments = new BoundedMap(ctx.settings.maxJobs)
+    this.offers = new BoundedMap(ctx.settings.maxJobs)
     this.payer = new Payer(ctx, lanes)
   }
 
@@ -114,7 +118,7 @@ export class Requester {
     if (list.length < 64) {
       list.push(quote)
     }
-    remember(this.offers, key, list, this.ctx.settings.maxJobs)
+    this.offers.set(key, list)
     this.ctx.emit('quote:received', quote)
     return quote
   }
@@ -206,7 +210,7 @@ export class Requester {
 
   private rememberJob (job: JobToSend): void {
     const value = 'bytes' in job ? job.value : job
-    remember(this.ownJobs, hex(value.jobId), job, this.ctx.settings.maxJobs)
+    this.ownJobs.set(hex(value.jobId), job)
   }
 
   private async exchangeQuote (channel: Channel, peer: PeerId, job: JobToSend, options: AbortOptions): Promise<SignedRecord<Quote>> {
@@ -250,7 +254,7 @@ export class Requester {
     if (assignment == null) {
       // remembered before it is signed: two sends of one quote at once must carry one assignment
       assignment = this.signAssignment(quote, input, options, job)
-      remember(this.assignments, key, assignment, this.ctx.settings.maxJobs)
+      this.assignments.set(key, assignment)
       const signing = assignment
       signing.catch(() => {
         if (this.assignments.get(key) === signing) {
