@@ -7,9 +7,10 @@
 import { isPeerId, setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { CapabilityRecordType, RecordTooLargeError, openRecord } from '@shoal/records'
+import { asError, errorName } from '@shoal/utils'
 import { CAPABILITY_PROTOCOL } from './constants.js'
 import { NoRecordError, WrongProviderError } from './errors.js'
-import { errorName, timeoutSignal, toError } from './utils.js'
+import { timeoutSignal } from './utils.js'
 import type { DiscoveryStats } from './index.js'
 import type { AbortOptions, Connection, Logger, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -81,7 +82,7 @@ export class CapabilityProtocol {
       streamMs = performance.now() - opened
       await stream.close({ signal }).catch(() => {})
     } catch (err) {
-      stream.abort(toError(err))
+      stream.abort(asError(err))
       const name = errorName(err)
       if (name === 'UnexpectedEOFError') {
         throw new NoRecordError(`${id} answered without a record`)
@@ -138,7 +139,7 @@ export class CapabilityProtocol {
       await stream.close({ signal })
     } catch (err) {
       this.init.log('could not serve record to %p - %e', connection.remotePeer, err)
-      stream.abort(toError(err))
+      stream.abort(asError(err))
     }
   }
 }

@@ -6,10 +6,11 @@
 
 import { multiaddr } from '@multiformats/multiaddr'
 import { CustomProgressEvent } from 'progress-events'
+import { asError, errorName } from '@shoal/utils'
 import { CONFIRM_REFINE_ROUNDS, DEFAULT_CONFIRM_PROBES, FETCH_ROUND_TRIPS } from './constants.js'
 import { checkAdvertisement, estimateRtt, matchRecord } from './match.js'
 import { recordLevel } from './search-state.js'
-import { errorName, isAbort, toError } from './utils.js'
+import { isAbort } from './utils.js'
 import type { FoundUnder } from './index.js'
 import type { OpenedPing } from './rtt-probe.js'
 import type { HeldResult, SearchRun } from './search-state.js'
@@ -102,7 +103,7 @@ async function fetchCandidate (run: SearchRun, info: PeerInfo, fetch: Fetch, pin
 
 /** Count a provider entry that did not give a valid record for its key. */
 function rejected (run: SearchRun, peer: PeerId, found: FoundUnder, err: unknown): void {
-  const error = toError(err)
+  const error = asError(err)
   run.state.rejected++
   if (errorName(err) === 'AdvertisementMismatchError') {
     // the record is genuine and stays cached: it may fit another key (a provider that moved)

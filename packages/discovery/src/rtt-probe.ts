@@ -15,8 +15,9 @@
 import { randomBytes } from 'node:crypto'
 import { byteStream } from '@libp2p/utils'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
+import { asError } from '@shoal/utils'
 import { PING_LENGTH } from './constants.js'
-import { timeoutSignal, toError } from './utils.js'
+import { timeoutSignal } from './utils.js'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 
@@ -93,7 +94,7 @@ export class RttProbe {
       stream.close().catch(err => { stream.abort(err) })
       return best
     } catch (err) {
-      stream.abort(toError(err))
+      stream.abort(asError(err))
       throw err
     }
   }

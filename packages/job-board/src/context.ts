@@ -39,13 +39,3 @@ export function dispatch<K extends keyof JobBoardEvents> (ctx: BoardContext, typ
 export function count (ctx: BoardContext, result: string, reason: string): void {
   ctx.metrics?.increment({ [`${result}:${reason}`]: true })
 }
-
-/** The name of anything thrown (streams and the registrar throw errors told apart by name). */
-export function nameOf (err: unknown): unknown {
-  return (err as { name?: unknown } | null | undefined)?.name
-}
-
-/** `Name: message` of anything thrown. */
-export function describeError (err: unknown): string {
-  return `${String(nameOf(err) ?? 'Error')}: ${String((err as { message?: unknown } | null | undefined)?.message ?? err)}`
-}

@@ -5,8 +5,9 @@
  */
 
 import { JobAnnouncementType, JobWithdrawalType, RECORD_VERSION, isVerified, newRandomId, openRecord, requirementsOf, signRecord } from '@shoal/records'
+import { describeError } from '@shoal/utils'
 import { jobKey } from './board.js'
-import { describeError, dispatch } from './context.js'
+import { dispatch } from './context.js'
 import { InvalidAnnouncementError, JobNotFoundError, NotRequesterError } from './errors.js'
 import { topicsForAnnouncement } from './topics.js'
 import type { JobEntry } from './board.js'

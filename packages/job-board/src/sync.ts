@@ -10,10 +10,10 @@
 
 import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { BoundedMap } from '@shoal/utils'
 import { JobKind, JobSyncRequest, MAX_SIZE, decodeMessage, isGeohash } from '@shoal/records'
+import { BoundedMap, describeError, errorName } from '@shoal/utils'
 import { MAX_TRACKED_PEERS, REGION_PRECISION, MAX_SYNC_REQUEST_BYTES, MAX_SYNC_REQUEST_ITEMS, SYNC_MAX_INBOUND_STREAMS, SYNC_MAX_OUTBOUND_STREAMS } from './constants.js'
-import { count, describeError, nameOf } from './context.js'
+import { count } from './context.js'
 import { InvalidSyncRequestError, InvalidSyncResponseError, JobBoardNotStartedError, SyncProtocolInUseError } from './errors.js'
 import { isTopicJobKind } from './topics.js'
 import type { BoardContext } from './context.js'
@@ -77,7 +77,7 @@ export function decodeSyncRequest (bytes: Uint8Array | { subarray(): Uint8Array 
 }
 
 function isUnexpectedEOF (err: unknown): boolean {
-  return nameOf(err) === 'UnexpectedEOFError'
+  return errorName(err) === 'UnexpectedEOFError'
 }
 
 /** Options of the sync. */
@@ -160,7 +160,7 @@ export class JobSync {
         maxOutboundStreams: this.init.maxOutboundStreams ?? SYNC_MAX_OUTBOUND_STREAMS
       })
     } catch (err: unknown) {
-      if (nameOf(err) === 'DuplicateProtocolHandlerError') {
+      if (errorName(err) === 'DuplicateProtocolHandlerError') {
         throw inUse()
       }
       throw err
@@ -275,7 +275,7 @@ export class JobSync {
       await stream.close({ signal })
     } catch (err: unknown) {
       this.ctx.log('sync response to %p failed - %e', connection.remotePeer, err)
-      if (nameOf(err) === 'InvalidSyncRequestError') {
+      if (errorName(err) === 'InvalidSyncRequestError') {
         // garbage the asker could have checked itself: counted like a rejected message
         count(this.ctx, 'reject', 'sync-request')
         this.penalties.penalize(connection.remotePeer)

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
+import { errorCode, errorMessage, errorName, toHex } from '@shoal/utils'
 import { API_HOST, MAX_API_BODY_BYTES } from './constants.js'
 import { PortInUseError, ServiceUnavailableError } from './errors.js'
 import { metricsRegistry } from './node.js'
@@ -16,6 +17,23 @@ export interface JobProgress {
   message?: string
   /** anything else the stage carries (peer ids, the receipt, the error name) */
   [key: string]: unknown
+}
+
+/** `GET /id`: who this node is. */
+export interface IdJson {
+  peerId: string
+  /** the raw public key, base64 */
+  publicKey: string
+  type: string
+  addrs: string[]
+}
+
+/** `GET /receipts/verify`: the receipt log's verification, hashes in hex. */
+export interface LogVerificationJson {
+  ok: boolean
+  length: number
+  head: { length: number, hash: string }
+  problems: Array<{ seq?: number, key: string, reason: string }>
 }
 
 /** The job routes of the API, provided once `@shoal/work` is wired into the node. */
@@ -127,7 +145,7 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
         publicKey: Buffer.from(node.peerId.publicKey?.raw ?? new Uint8Array()).toString('base64'),
         type: node.peerId.type,
         addrs: node.getMultiaddrs().map(String)
-      })
+      } satisfies IdJson)
     },
     'GET /metrics': async (_req, res) => {
       const registry = metricsRegistry(node)
@@ -149,7 +167,7 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
     },
     'GET /receipts/verify': async (_req, res, url) => {
       const result = await node.services.receipts.verifyLog({ signatures: url.searchParams.get('signatures') === 'true' })
-      sendJson(res, 200, { ok: result.ok, length: result.length, head: { length: result.head.length, hash: Buffer.from(result.head.hash).toString('hex') }, problems: result.problems })
+      sendJson(res, 200, { ok: result.ok, length: result.length, head: { length: result.head.length, hash: toHex(result.head.hash) }, problems: result.problems } satisfies LogVerificationJson)
     },
     'GET /receipts/export': async (_req, res) => {
       // NDJSON: one receipt per line with its signed bytes, streamed so a large log never sits in memory
@@ -174,8 +192,8 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
       const write = (event: JobProgress): void => { res.write(JSON.stringify(event) + '\n') }
       try {
         write(await init.jobs.submit(request as Record<string, unknown>, write, controller.signal))
-      } catch (err: any) {
-        write({ stage: 'failed', error: err?.name ?? 'Error', message: err?.message ?? String(err) })
+      } catch (err: unknown) {
+        write({ stage: 'failed', error: errorName(err) ?? 'Error', message: errorMessage(err) })
       }
       res.end()
     }
@@ -188,19 +206,19 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
       sendJson(res, 404, { error: 'NotFound', message: `no route ${req.method} ${url.pathname}` })
       return
     }
-    route(req, res, url).catch((err: any) => {
-      const status = err instanceof HttpError ? err.status : err?.name === ServiceUnavailableError.name ? 501 : 500
+    route(req, res, url).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : errorName(err) === ServiceUnavailableError.name ? 501 : 500
       if (res.headersSent) {
         res.end()
         return
       }
-      sendJson(res, status, { error: err?.name ?? 'Error', message: err?.message ?? String(err) })
+      sendJson(res, status, { error: errorName(err) ?? 'Error', message: errorMessage(err) })
     })
   })
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: any) => {
-      if (err?.code === 'EADDRINUSE') {
+    server.once('error', (err: unknown) => {
+      if (errorCode(err) === 'EADDRINUSE') {
         reject(new PortInUseError(`${API_HOST}:${init.port}`, `cannot start the HTTP API on ${API_HOST}:${init.port}: address already in use (choose another with --api-port, or 0 for any free port)`, { cause: err }))
       } else {
         reject(err)

@@ -2,6 +2,7 @@
 import { createWriteStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import { errorCode, errorMessage, errorName } from '@shoal/utils'
 import { call, getJson, getText, locateApi, ndjson } from './cli/client.js'
 import { duration, shortPeer, table, time } from './cli/format.js'
 import { configFromEnv, ENVIRONMENT, loadConfigFile, parseConfig, resolveConfig, ROLES } from './config.js'
@@ -10,6 +11,7 @@ import { runShoalNode } from './daemon.js'
 import { defaultDataDir } from './data-dir.js'
 import { ApiError, ConfigError, OPERATOR_ERRORS } from './errors.js'
 import { VERSION } from './version.js'
+import type { IdJson, JobProgress, LogVerificationJson } from './api.js'
 import type { ShoalNodeConfig } from './config.js'
 import type { NodeStatus, PeerStatus, ReceiptJson } from './status.js'
 
@@ -130,9 +132,9 @@ function intOption (value: string | undefined, name: string): number | undefined
 }
 
 /** The config layers of `node start`: file (from --config or SHOAL_CONFIG), environment, flags. */
-async function startConfig (values: Record<string, any>): Promise<ShoalNodeConfig[]> {
+async function startConfig (values: CliValues): Promise<ShoalNodeConfig[]> {
   const layers: ShoalNodeConfig[] = []
-  const file = values.config ?? process.env.SHOAL_CONFIG
+  const file = text(values.config) ?? process.env.SHOAL_CONFIG
   if (file !== undefined && file !== '') layers.push(await loadConfigFile(file))
   layers.push(configFromEnv())
   const flags: Record<string, unknown> = {}
@@ -142,8 +144,10 @@ async function startConfig (values: Record<string, any>): Promise<ShoalNodeConfi
   if (values.announce !== undefined) flags.announce = values.announce
   if (values.bootstrap !== undefined) flags.bootstrap = values.bootstrap
   if (values['no-mdns'] === true) flags.mdns = false
-  if (values['api-port'] !== undefined) flags.apiPort = /^\d+$/.test(values['api-port']) ? Number(values['api-port']) : values['api-port']
-  if (values['shutdown-grace'] !== undefined) flags.shutdownGraceMs = /^\d+$/.test(values['shutdown-grace']) ? Number(values['shutdown-grace']) : values['shutdown-grace']
+  const apiPort = text(values['api-port'])
+  if (apiPort !== undefined) flags.apiPort = /^\d+$/.test(apiPort) ? Number(apiPort) : apiPort
+  const grace = text(values['shutdown-grace'])
+  if (grace !== undefined) flags.shutdownGraceMs = /^\d+$/.test(grace) ? Number(grace) : grace
   try {
     layers.push(parseConfig(flags))
   } catch (err) {
@@ -158,9 +162,10 @@ async function startConfig (values: Record<string, any>): Promise<ShoalNodeConfi
 }
 
 /** The data dir a read command asks about: --data-dir, the config file's, SHOAL_DATA_DIR, or the default. */
-async function readDataDir (values: Record<string, any>): Promise<string> {
-  if (values['data-dir'] !== undefined) return values['data-dir']
-  const file = values.config ?? process.env.SHOAL_CONFIG
+async function readDataDir (values: CliValues): Promise<string> {
+  const dataDir = text(values['data-dir'])
+  if (dataDir !== undefined) return dataDir
+  const file = text(values.config) ?? process.env.SHOAL_CONFIG
   if (file !== undefined && file !== '') {
     const config = await loadConfigFile(file)
     if (config.dataDir !== undefined) return config.dataDir
@@ -169,11 +174,11 @@ async function readDataDir (values: Record<string, any>): Promise<string> {
   return env !== undefined && env !== '' ? env : defaultDataDir()
 }
 
-async function api (values: Record<string, any>): Promise<Awaited<ReturnType<typeof locateApi>>> {
-  return locateApi(await readDataDir(values), intOption(values['api-port'], 'api-port'))
+async function api (values: CliValues): Promise<Awaited<ReturnType<typeof locateApi>>> {
+  return locateApi(await readDataDir(values), intOption(text(values['api-port']), 'api-port'))
 }
 
-async function nodeStart (values: Record<string, any>): Promise<void> {
+async function nodeStart (values: CliValues): Promise<void> {
   const config = resolveConfig(...await startConfig(values))
   const daemon = await runShoalNode(config)
   const { node } = daemon
@@ -210,7 +215,7 @@ async function nodeStart (values: Record<string, any>): Promise<void> {
         process.stderr.write('shoal: stopped\n')
         resolve()
       }, (err) => {
-        process.stderr.write(`shoal: error while stopping: ${err?.message ?? err}\n`)
+        process.stderr.write(`shoal: error while stopping: ${errorMessage(err)}\n`)
         process.exitCode = 1
         resolve()
       })
@@ -220,7 +225,7 @@ async function nodeStart (values: Record<string, any>): Promise<void> {
   })
 }
 
-async function status (values: Record<string, any>): Promise<void> {
+async function status (values: CliValues): Promise<void> {
   const s = await getJson<NodeStatus>(await api(values), '/status')
   if (values.json === true) {
     print(JSON.stringify(s, null, 2))
@@ -249,7 +254,7 @@ function receiptTable (receipts: ReceiptJson[]): string {
     receipts.map(r => [r.id.slice(0, 12), r.jobId.slice(0, 12), shortPeer(r.provider), shortPeer(r.requester), String(r.units), `${r.total} ${r.currency ?? ''}`.trim(), time(r.addedAt)]))
 }
 
-async function peers (values: Record<string, any>): Promise<void> {
+async function peers (values: CliValues): Promise<void> {
   const list = await getJson<PeerStatus[]>(await api(values), '/peers')
   if (values.json === true) {
     print(JSON.stringify(list, null, 2))
@@ -258,8 +263,8 @@ async function peers (values: Record<string, any>): Promise<void> {
   print(table(['PEER', 'DIRECTION', 'RTT', 'ADDRESSES'], list.map(p => [p.peerId, p.direction, p.rttMs != null ? `${p.rttMs}ms` : '-', p.addrs.join(' ')])))
 }
 
-async function id (values: Record<string, any>): Promise<void> {
-  const info = await getJson(await api(values), '/id')
+async function id (values: CliValues): Promise<void> {
+  const info = await getJson<IdJson>(await api(values), '/id')
   if (values.json === true) {
     print(JSON.stringify(info, null, 2))
     return
@@ -268,7 +273,7 @@ async function id (values: Record<string, any>): Promise<void> {
   for (const a of info.addrs) print(`  ${a}`)
 }
 
-async function jobs (values: Record<string, any>): Promise<void> {
+async function jobs (values: CliValues): Promise<void> {
   const list = await getJson<unknown[]>(await api(values), '/jobs')
   if (values.json === true) {
     print(JSON.stringify(list, null, 2))
@@ -285,26 +290,27 @@ async function readInput (path: string): Promise<Buffer> {
   }
   try {
     return await readFile(path)
-  } catch (err: any) {
-    throw new UsageError(`cannot read --input ${path}: ${err?.code ?? err?.message}`)
+  } catch (err: unknown) {
+    throw new UsageError(`cannot read --input ${path}: ${errorCode(err) ?? errorMessage(err)}`)
   }
 }
 
-async function jobSubmit (values: Record<string, any>): Promise<void> {
+async function jobSubmit (values: CliValues): Promise<void> {
   if (values.workload === undefined) throw new UsageError('job submit needs --workload (e.g. --workload echo)')
-  const input = values.input !== undefined ? await readInput(values.input) : Buffer.alloc(0)
+  const inputPath = text(values.input)
+  const input = inputPath !== undefined ? await readInput(inputPath) : Buffer.alloc(0)
   const request = {
     workload: values.workload,
     input: input.toString('base64'),
-    units: intOption(values.units, 'units') ?? 1,
-    maxPricePerUnit: intOption(values['max-price'], 'max-price') ?? 10,
+    units: intOption(text(values.units), 'units') ?? 1,
+    maxPricePerUnit: intOption(text(values['max-price']), 'max-price') ?? 10,
     currency: values.currency ?? 'USDC',
     unit: values.unit ?? 'gpu-second',
-    minVramMib: intOption(values['min-vram'], 'min-vram') ?? 0,
+    minVramMib: intOption(text(values['min-vram']), 'min-vram') ?? 0,
     gpuClass: values['gpu-class'] ?? (values.sensor === undefined ? 'consumer-24g' : ''),
     sensors: values.sensor ?? [],
     region: values.region ?? '',
-    timeoutMs: intOption(values.timeout, 'timeout') ?? 120_000
+    timeoutMs: intOption(text(values.timeout), 'timeout') ?? 120_000
   }
   const info = await api(values)
   const res = await call(info, 'POST', '/jobs', request)
@@ -317,8 +323,8 @@ async function jobSubmit (values: Record<string, any>): Promise<void> {
   }
   const started = Date.now()
   const interactive = process.stderr.isTTY && values.json !== true
-  let last: any
-  for await (const event of ndjson(res.body)) {
+  let last: SubmitEventJson | undefined
+  for await (const event of ndjson<SubmitEventJson>(res.body)) {
     last = event
     const line = `[${duration(Date.now() - started).padStart(6)}] ${event.stage}${event.message != null ? `: ${event.message}` : ''}`
     if (values.json !== true) {
@@ -336,11 +342,22 @@ async function jobSubmit (values: Record<string, any>): Promise<void> {
   }
 }
 
-async function receipts (sub: string | undefined, values: Record<string, any>): Promise<void> {
+/** Parsed command-line options (node:util parseArgs values). */
+type CliValues = Record<string, string | boolean | Array<string | boolean> | undefined>
+
+/** A string option's value (undefined when absent). */
+function text (value: CliValues[string]): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+/** A line of `POST /jobs`: the last one names the error or carries the receipt. */
+type SubmitEventJson = JobProgress & { error?: string, receipt?: ReceiptJson }
+
+async function receipts (sub: string | undefined, values: CliValues): Promise<void> {
   const info = await api(values)
   if (sub === 'list' || sub === undefined) {
     const query = new URLSearchParams()
-    const limit = intOption(values.limit, 'limit')
+    const limit = intOption(text(values.limit), 'limit')
     if (limit !== undefined) query.set('limit', String(limit))
     if (values.pending === true) query.set('state', 'pending')
     const list = await getJson<ReceiptJson[]>(info, `/receipts?${query.toString()}`)
@@ -349,7 +366,7 @@ async function receipts (sub: string | undefined, values: Record<string, any>): 
     return
   }
   if (sub === 'verify') {
-    const result = await getJson(info, `/receipts/verify${values.signatures === true ? '?signatures=true' : ''}`)
+    const result = await getJson<LogVerificationJson>(info, `/receipts/verify${values.signatures === true ? '?signatures=true' : ''}`)
     if (values.json === true) print(JSON.stringify(result, null, 2))
     else {
       print(result.ok ? `receipt log OK: ${result.length} entries, head ${result.head.hash}` : `receipt log has ${result.problems.length} problem(s):`)
@@ -361,7 +378,8 @@ async function receipts (sub: string | undefined, values: Record<string, any>): 
   if (sub === 'export') {
     const res = await call(info, 'GET', '/receipts/export')
     if (res.status >= 400) throw new ApiError(`receipts export: HTTP ${res.status}`, res.status)
-    const out = values.out !== undefined ? createWriteStream(values.out, { mode: 0o644 }) : process.stdout
+    const outPath = text(values.out)
+    const out = outPath !== undefined ? createWriteStream(outPath, { mode: 0o644 }) : process.stdout
     let count = 0
     for await (const chunk of res.body) {
       count += chunk.toString().split('\n').length - 1
@@ -376,7 +394,7 @@ async function receipts (sub: string | undefined, values: Record<string, any>): 
   throw new UsageError(`unknown command: receipts ${sub} (expected list, verify or export)`)
 }
 
-async function metrics (values: Record<string, any>): Promise<void> {
+async function metrics (values: CliValues): Promise<void> {
   process.stdout.write(await getText(await api(values), '/metrics'))
 }
 
@@ -394,11 +412,11 @@ export async function main (argv: string[]): Promise<number> {
       print(VERSION)
       return 0
     }
-    let values: Record<string, any>
+    let values: CliValues
     try {
       values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values
-    } catch (err: any) {
-      throw new UsageError(err?.message ?? String(err))
+    } catch (err: unknown) {
+      throw new UsageError(errorMessage(err))
     }
     if (values.help === true) {
       print(HELP)
@@ -422,17 +440,18 @@ export async function main (argv: string[]): Promise<number> {
       default: throw new UsageError(`unknown command: ${command}`)
     }
     return typeof process.exitCode === 'number' ? process.exitCode : 0
-  } catch (err: any) {
-    if (err?.name === 'UsageError') {
-      process.stderr.write(`shoal: ${err.message}\nRun \`shoal --help\` for usage.\n`)
+  } catch (err: unknown) {
+    const name = errorName(err)
+    if (name === 'UsageError') {
+      process.stderr.write(`shoal: ${errorMessage(err)}\nRun \`shoal --help\` for usage.\n`)
       return 2
     }
-    if (OPERATOR_ERRORS.has(err?.name)) {
-      process.stderr.write(`shoal: ${err.name}: ${err.message}\n`)
-      return err.name === ConfigError.name ? 2 : 1
+    if (name != null && OPERATOR_ERRORS.has(name)) {
+      process.stderr.write(`shoal: ${name}: ${errorMessage(err)}\n`)
+      return name === ConfigError.name ? 2 : 1
     }
     // an unexpected failure: say what it was first, then the trace for a bug report
-    process.stderr.write(`shoal: unexpected error: ${err?.message ?? err}\n${process.env.SHOAL_DEBUG != null ? `${err?.stack}\n` : '(set SHOAL_DEBUG=1 for the stack trace)\n'}`)
+    process.stderr.write(`shoal: unexpected error: ${errorMessage(err)}\n${process.env.SHOAL_DEBUG != null ? `${err instanceof Error ? err.stack : String(err)}\n` : '(set SHOAL_DEBUG=1 for the stack trace)\n'}`)
     return 1
   }
 }
@@ -443,6 +462,6 @@ main(process.argv.slice(2)).then((code) => {
   if (process.argv[2] !== 'node') setImmediate(() => process.exit(code))
   else process.exit(code)
 }, (err) => {
-  process.stderr.write(`shoal: ${err?.message ?? err}\n`)
+  process.stderr.write(`shoal: ${errorMessage(err)}\n`)
   process.exit(1)
 })

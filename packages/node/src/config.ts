@@ -3,6 +3,7 @@ import { extname } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { isGeohash } from '@shoal/records'
 import { parse as parseYaml } from 'yaml'
+import { errorCode, errorMessage } from '@shoal/utils'
 import { DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_ROLE, DEFAULT_SHUTDOWN_GRACE } from './constants.js'
 import { ConfigError } from './errors.js'
 
@@ -336,15 +337,15 @@ export function parseConfigText (text: string, fileName = 'config.yaml'): ShoalN
   if (extname(fileName).toLowerCase() === '.json') {
     try {
       value = JSON.parse(text)
-    } catch (err: any) {
-      throw new ConfigError('', `${fileName} is not valid JSON: ${err?.message ?? err}`)
+    } catch (err: unknown) {
+      throw new ConfigError('', `${fileName} is not valid JSON: ${errorMessage(err)}`)
     }
   } else {
     try {
       // a cap on aliases keeps a "billion laughs" file from eating the memory
       value = parseYaml(text, { maxAliasCount: 100, prettyErrors: true, logLevel: 'error' })
-    } catch (err: any) {
-      throw new ConfigError('', `${fileName} is not valid YAML: ${String(err?.message ?? err).split('\n')[0]}`)
+    } catch (err: unknown) {
+      throw new ConfigError('', `${fileName} is not valid YAML: ${errorMessage(err).split('\n')[0]}`)
     }
   }
   if (value === null || value === undefined) {
@@ -359,8 +360,8 @@ export async function loadConfigFile (path: string): Promise<ShoalNodeConfig> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
-  } catch (err: any) {
-    throw new ConfigError('', `cannot read config file ${path}: ${err?.code ?? err?.message ?? err}`)
+  } catch (err: unknown) {
+    throw new ConfigError('', `cannot read config file ${path}: ${errorCode(err) ?? errorMessage(err)}`)
   }
   try {
     return parseConfigText(text, path)
@@ -373,23 +374,24 @@ export async function loadConfigFile (path: string): Promise<ShoalNodeConfig> {
   }
 }
 
+/** Config sections merged field by field across layers. */
+const NESTED_SECTIONS = new Set(['dht', 'reachability', 'provider'])
+
 /**
  * Merge config layers (later wins; nested `dht`, `reachability` and
  * `provider` merge field by field) and fill in the role's defaults. Checks
  * what depends on the role (a GPU provider needs GPUs and an executor).
  */
 export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
-  const merged: ShoalNodeConfig = {}
+  const layered: Record<string, unknown> = {}
   for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer) as Array<[keyof ShoalNodeConfig, any]>) {
+    for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue
-      if (key === 'dht' || key === 'reachability' || key === 'provider') {
-        (merged as any)[key] = { ...(merged as any)[key], ...value }
-      } else {
-        (merged as any)[key] = value
-      }
+      layered[key] = NESTED_SECTIONS.has(key) ? { ...(layered[key] as object | undefined), ...(value as object) } : value
     }
   }
+  // each layer is a checked ShoalNodeConfig, and so is a merge of them
+  const merged = layered as ShoalNodeConfig
   const role = merged.role ?? DEFAULT_ROLE
   const isBootstrap = role === 'bootstrap'
   const resolved: ResolvedConfig = {

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { LevelDatastore } from 'datastore-level'
 import { Level } from 'level'
+import { errorCode, errorMessage } from '@shoal/utils'
 import { API_FILE, DATA_DIR_NAME, DATASTORE_DIR, IDENTITY_FILE } from './constants.js'
 import { DataDirError, DataDirLockedError, IdentityError, StoreError } from './errors.js'
 import type { PrivateKey } from '@libp2p/interface'
@@ -24,12 +25,12 @@ export function defaultDataDir (env: NodeJS.ProcessEnv = process.env): string {
 export async function ensureDataDir (dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 })
-  } catch (err: any) {
-    const reason = err?.code === 'EEXIST' || err?.code === 'ENOTDIR' ? 'a file is in the way (not a directory)' : err?.code ?? err?.message
+  } catch (err: unknown) {
+    const reason = errorCode(err) === 'EEXIST' || errorCode(err) === 'ENOTDIR' ? 'a file is in the way (not a directory)' : errorCode(err) ?? errorMessage(err)
     throw new DataDirError(dir, `cannot create data directory ${dir}: ${reason}`, { cause: err })
   }
-  const info = await stat(dir).catch((err: any) => {
-    throw new DataDirError(dir, `cannot read data directory ${dir}: ${err?.code ?? err?.message}`, { cause: err })
+  const info = await stat(dir).catch((err: unknown) => {
+    throw new DataDirError(dir, `cannot read data directory ${dir}: ${errorCode(err) ?? errorMessage(err)}`, { cause: err })
   })
   if (!info.isDirectory()) {
     throw new DataDirError(dir, `data directory ${dir} is not a directory`)
@@ -39,8 +40,8 @@ export async function ensureDataDir (dir: string): Promise<void> {
   try {
     await writeFile(probe, '')
     await unlink(probe)
-  } catch (err: any) {
-    throw new DataDirError(dir, `data directory ${dir} is not writable: ${err?.code ?? err?.message}`, { cause: err })
+  } catch (err: unknown) {
+    throw new DataDirError(dir, `data directory ${dir} is not writable: ${errorCode(err) ?? errorMessage(err)}`, { cause: err })
   }
 }
 
@@ -68,9 +69,9 @@ export async function loadOrCreateIdentity (dataDir: string): Promise<{ privateK
   let bytes: Uint8Array | undefined
   try {
     bytes = await readFile(path)
-  } catch (err: any) {
-    if (err?.code !== 'ENOENT') {
-      throw new IdentityError(path, `cannot read identity key ${path}: ${err?.code ?? err?.message}`, { cause: err })
+  } catch (err: unknown) {
+    if (errorCode(err) !== 'ENOENT') {
+      throw new IdentityError(path, `cannot read identity key ${path}: ${errorCode(err) ?? errorMessage(err)}`, { cause: err })
     }
   }
   if (bytes !== undefined) {
@@ -83,8 +84,8 @@ export async function loadOrCreateIdentity (dataDir: string): Promise<{ privateK
   const privateKey = await generateKeyPair('Ed25519')
   try {
     await writeFileAtomic(path, privateKeyToProtobuf(privateKey), 0o600)
-  } catch (err: any) {
-    throw new DataDirError(dataDir, `cannot write identity key ${path}: ${err?.code ?? err?.message}`, { cause: err })
+  } catch (err: unknown) {
+    throw new DataDirError(dataDir, `cannot write identity key ${path}: ${errorCode(err) ?? errorMessage(err)}`, { cause: err })
   }
   return { privateKey, created: true }
 }
@@ -99,17 +100,19 @@ export async function openDatastore (dataDir: string): Promise<PersistentDatasto
   // opened here rather than by LevelDatastore, which drops the error's cause
   const db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
   try {
-    await db.open({ createIfMissing: true, compression: false } as any)
-  } catch (err: any) {
-    const cause = err?.cause ?? err
-    const code: string = cause?.code ?? ''
+    // classic-level reads `compression`; level's own types do not list it
+    const openOptions: { createIfMissing: boolean, compression: boolean } = { createIfMissing: true, compression: false }
+    await db.open(openOptions)
+  } catch (err: unknown) {
+    const cause = err instanceof Error && err.cause != null ? err.cause : err
+    const code = errorCode(cause) ?? ''
     if (code === 'LEVEL_LOCKED') {
       throw new DataDirLockedError(dataDir, `data directory ${dataDir} is in use by another running node (datastore locked); stop it first or use another --data-dir`, { cause })
     }
     if (code === 'LEVEL_CORRUPTION') {
-      throw new StoreError(path, `datastore ${path} is corrupt (${cause?.message ?? code}); it was left untouched: restore it from a backup or move it away`, { cause })
+      throw new StoreError(path, `datastore ${path} is corrupt (${errorMessage(cause)}); it was left untouched: restore it from a backup or move it away`, { cause })
     }
-    throw new StoreError(path, `cannot open datastore ${path}: ${cause?.message ?? code}`, { cause })
+    throw new StoreError(path, `cannot open datastore ${path}: ${errorMessage(cause)}`, { cause })
   }
   const datastore = new PersistentDatastore(db)
   await datastore.open()

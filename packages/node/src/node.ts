@@ -14,6 +14,7 @@ import { tcp } from '@libp2p/tcp'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import { Registry } from 'prom-client'
+import { errorCode, errorMessage } from '@shoal/utils'
 import { parseConfig, resolveConfig } from './config.js'
 import { SHOAL_DHT_PROTOCOL } from './constants.js'
 import { ensureDataDir, loadOrCreateIdentity, openDatastore } from './data-dir.js'
@@ -25,7 +26,7 @@ import type { ResolvedConfig, ShoalNodeConfig } from './config.js'
 import type { ShoalCoreServices, ShoalServicesInit } from './services.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -111,7 +112,7 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
   if (reachability.holePunching) services.dcutr = dcutr()
   if (reachability.relayServer) services.relay = circuitRelayServer()
 
-  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
   if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap }))
   if (config.mdns) peerDiscovery.push(mdns())
 
@@ -133,11 +134,13 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
   }
 }
 
-function findErrorCode (err: any, code: string, depth = 0): boolean {
-  if (err == null || depth > 5) return false
-  if (err.code === code || String(err.message ?? '').includes(code)) return true
-  if (Array.isArray(err.errors) && err.errors.some((e: any) => findErrorCode(e, code, depth + 1))) return true
-  return findErrorCode(err.cause, code, depth + 1)
+/** Whether `code` is the code or in the message of `err`, its causes or (AggregateError) its errors. */
+function findErrorCode (err: unknown, code: string, depth = 0): boolean {
+  if (err == null || typeof err !== 'object' || depth > 5) return false
+  if (errorCode(err) === code || errorMessage(err).includes(code)) return true
+  const { errors, cause } = err as { errors?: unknown, cause?: unknown }
+  if (Array.isArray(errors) && errors.some((e) => findErrorCode(e, code, depth + 1))) return true
+  return findErrorCode(cause, code, depth + 1)
 }
 
 /**
@@ -176,7 +179,7 @@ export async function createShoalNode (options: ShoalNodeOptions = {}): Promise<
   try {
     node = await createLibp2p({ ...libp2pOptions, start: false })
   } catch (err) {
-    if (datastore !== givenDatastore) await (datastore as any).close?.()
+    if (datastore !== givenDatastore) await (datastore as Partial<{ close(): Promise<void> }>).close?.()
     throw err
   }
   if (registry !== undefined) registries.set(node, registry)
@@ -195,7 +198,7 @@ export async function startShoalNode (node: ShoalNode): Promise<void> {
   const config = configs.get(node)
   try {
     await node.start()
-  } catch (err: any) {
+  } catch (err: unknown) {
     // libp2p has stopped what it started (and closed the datastore) by now
     await Promise.resolve(node.stop()).catch(() => {})
     if (findErrorCode(err, 'EADDRINUSE')) {

@@ -4,7 +4,7 @@
  */
 
 import { Key } from 'interface-datastore'
-import { nameOf } from './thrown.js'
+import { errorName } from '@shoal/utils'
 import { seqHex, toHex, u64 } from './utils.js'
 import type { EquivocationKind } from './equivocation.js'
 import type { AbortOptions } from '@libp2p/interface'
@@ -51,7 +51,7 @@ export async function getOrUndefined (datastore: Datastore, key: Key, options?: 
   try {
     return await datastore.get(key, options)
   } catch (err: unknown) {
-    if (nameOf(err) === 'NotFoundError') {
+    if (errorName(err) === 'NotFoundError') {
       return undefined
     }
     throw err

@@ -18,6 +18,7 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { WorkReceiptType, isVerified, openCountersigned, openRecord } from '@shoal/records'
 import { TypedEventEmitter } from 'main-event'
+import { errorName } from '@shoal/utils'
 import { GroupCommitAppender } from './appender.js'
 import {
   DEFAULT_EPOCH_SIZE, DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_PER_REQUESTER, DEFAULT_PENDING_TTL_MS,
@@ -34,7 +35,6 @@ import { getCountersigned, getPending, indexSeqs, readAt } from './reads.js'
 import { recoverLog } from './recovery.js'
 import { computeReputation } from './reputation.js'
 import { checkId, inputBytes, isEnvelope } from './stored-receipt.js'
-import { nameOf } from './thrown.js'
 import { toHex } from './utils.js'
 import { verifyLog } from './verify-log.js'
 import type { StoreContext } from './context.js'
@@ -148,7 +148,7 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
       cs = await openCountersigned(WorkReceiptType, bytes, { ...options, ignoreTime: true })
     } catch (err: unknown) {
       // a provider-signed envelope is no Countersigned wrapper; tell them apart only on this (rare) path
-      if (nameOf(err) !== 'MalformedRecordError' || !isEnvelope(bytes)) {
+      if (errorName(err) !== 'MalformedRecordError' || !isEnvelope(bytes)) {
         throw err
       }
       const record = await openRecord(WorkReceiptType, bytes, { ...options, ignoreTime: true })

@@ -7,8 +7,8 @@
 import {
   Countersigned, MalformedRecordError, WorkReceiptType, decodeEnvelope, decodeRecord, peerIdFromBytes, recordId
 } from '@shoal/records'
+import { errorMessage } from '@shoal/utils'
 import { CorruptStoreError, InvalidParametersError } from './errors.js'
-import { messageOf } from './thrown.js'
 import { readU64, toHex, u64 } from './utils.js'
 import type { ReceiptInput, ReceiptState, StoredReceipt } from './index.js'
 import type { PeerId } from '@libp2p/interface'
@@ -46,7 +46,7 @@ export function decodeStoredValue (bytes: Uint8Array, key: string): { envelope: 
     const wrapper = Countersigned.decode(bytes)
     return { envelope: wrapper.envelope, value: decodeRecord(WorkReceiptType, wrapper.envelope) }
   } catch (err: unknown) {
-    throw new CorruptStoreError(`Stored receipt does not decode: ${messageOf(err)}`, key)
+    throw new CorruptStoreError(`Stored receipt does not decode: ${errorMessage(err)}`, key)
   }
 }
 
@@ -69,7 +69,7 @@ export function decodePending (raw: Uint8Array, key: string): StoredReceipt {
   try {
     value = decodeRecord(WorkReceiptType, envelope)
   } catch (err: unknown) {
-    throw new CorruptStoreError(`Pending receipt does not decode: ${messageOf(err)}`, key)
+    throw new CorruptStoreError(`Pending receipt does not decode: ${errorMessage(err)}`, key)
   }
   return new LazyStoredReceipt(recordId(envelope), 'pending', envelope, envelope, value, addedAt)
 }

@@ -7,12 +7,12 @@
  */
 
 import { WorkReceiptType, openCountersigned, recordId } from '@shoal/records'
+import { errorMessage, errorName } from '@shoal/utils'
 import { DEFAULT_MAX_LOG_PROBLEMS } from './constants.js'
 import { getOrUndefined } from './keys.js'
 import { GENESIS_HASH, decodeHead, decodeLogEntry, logEntryHash, sha256 } from './log.js'
 import { leafHash, merkleRoot } from './merkle.js'
 import { decodeStoredValue } from './stored-receipt.js'
-import { messageOf, nameOf } from './thrown.js'
 import { equalBytes, readU64, toHex } from './utils.js'
 import type { StoreContext } from './context.js'
 import type { LogHead, LogProblem, LogVerification, VerifyLogOptions } from './index.js'
@@ -71,7 +71,7 @@ class LogWalk {
     try {
       return await getOrUndefined(this.ctx.datastore, key, this.options)
     } catch (err: unknown) {
-      this.problem(key, `unreadable: ${messageOf(err)}`)
+      this.problem(key, `unreadable: ${errorMessage(err)}`)
       return undefined
     }
   }
@@ -156,7 +156,7 @@ class LogWalk {
       try {
         await openCountersigned(WorkReceiptType, bytes, { ignoreTime: true })
       } catch (err: unknown) {
-        this.problem(rk, `receipt does not verify: ${String(nameOf(err))}`, seq)
+        this.problem(rk, `receipt does not verify: ${String(errorName(err))}`, seq)
       }
     }
     if (value != null) {

@@ -8,7 +8,7 @@ import { createPrivateKey, hash, createPublicKey, sign as nodeSign, verify as no
 import { publicKeyFromProtobuf, publicKeyFromRaw, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import * as varint from 'uint8-varint'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { BoundedMap } from '@shoal/utils'
+import { BoundedMap, errorMessage } from '@shoal/utils'
 import { InvalidSignatureError, MalformedRecordError, RecordTooLargeError, WrongRecordTypeError } from './errors.js'
 import { Envelope } from './pb/records.js'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
@@ -247,8 +247,8 @@ export function decodePublicKey (bytes: Uint8Array): PublicKey {
   let key: PublicKey
   try {
     key = publicKeyFromProtobuf(bytes)
-  } catch (err: any) {
-    throw new MalformedRecordError(`Public key does not decode: ${err?.message ?? err}`)
+  } catch (err: unknown) {
+    throw new MalformedRecordError(`Public key does not decode: ${errorMessage(err)}`)
   }
   requireCanonical(bytes, publicKeyToProtobuf(key))
   return key

@@ -3,6 +3,7 @@
  * Shoal turns untrusted bytes into values.
  */
 
+import { errorMessage } from '@shoal/utils'
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { COUNTERSIGN_DOMAIN_SUFFIX, DEFAULT_CLOCK_SKEW_MS, MAX_SIZE } from './constants.js'
@@ -102,22 +103,22 @@ function nowOf (options: OpenOptions): number {
 function decodePayload<T> (type: RecordType<T>, payload: Uint8Array): T {
   try {
     return type.codec.decode(payload)
-  } catch (err: any) {
-    throw new MalformedRecordError(`${type.name} does not decode: ${err?.message ?? err}`)
+  } catch (err: unknown) {
+    throw new MalformedRecordError(`${type.name} does not decode: ${errorMessage(err)}`)
   }
 }
 
 function checkValue<T> (type: RecordType<T>, value: T): void {
   try {
     type.check(value)
-  } catch (err: any) {
+  } catch (err: unknown) {
     if (err instanceof InvalidFieldError && err.field === 'version') {
       throw new UnsupportedVersionError(`${type.name}: ${err.message}`)
     }
     if (err instanceof RecordError) {
       throw err
     }
-    throw new MalformedRecordError(`${type.name}: ${err?.message ?? err}`)
+    throw new MalformedRecordError(`${type.name}: ${errorMessage(err)}`)
   }
 }
 
@@ -223,11 +224,11 @@ export function decodeRecord<T> (type: RecordType<T>, bytes: Uint8Array): T {
 export async function validateRecord<T> (type: RecordType<T>, bytes: Uint8Array, options: OpenOptions = {}): Promise<ValidationResult<T>> {
   try {
     return { valid: true, record: await openRecord(type, bytes, options) }
-  } catch (err: any) {
+  } catch (err: unknown) {
     if (err instanceof RecordError) {
       return { valid: false, error: err }
     }
-    return { valid: false, error: new MalformedRecordError(String(err?.message ?? err)) }
+    return { valid: false, error: new MalformedRecordError(errorMessage(err)) }
   }
 }
 
@@ -283,8 +284,8 @@ export async function openCountersigned<T> (type: RecordType<T>, bytes: Uint8Arr
   let wrapper: Countersigned
   try {
     wrapper = Countersigned.decode(bytes)
-  } catch (err: any) {
-    throw new MalformedRecordError(`Countersigned ${type.name} does not decode: ${err?.message ?? err}`)
+  } catch (err: unknown) {
+    throw new MalformedRecordError(`Countersigned ${type.name} does not decode: ${errorMessage(err)}`)
   }
   requireCanonical(bytes, Countersigned.encode(wrapper))
   // the author's record may be one this process already verified (a
@@ -300,8 +301,8 @@ export async function openCountersigned<T> (type: RecordType<T>, bytes: Uint8Arr
   let key: PublicKey
   try {
     key = decodePublicKey(wrapper.publicKey)
-  } catch (err: any) {
-    throw new InvalidCountersignatureError(`Countersigner key does not decode: ${err?.message ?? err}`)
+  } catch (err: unknown) {
+    throw new InvalidCountersignatureError(`Countersigner key does not decode: ${errorMessage(err)}`)
   }
   const countersigner = peerIdFromPublicKey(key)
   if (!equalBytes(type.countersigner(record.value), countersigner.toMultihash().bytes)) {
@@ -351,7 +352,7 @@ export function decodeMessage<T> (name: string, decode: (bytes: Uint8Array) => T
   }
   try {
     return decode(buf)
-  } catch (err: any) {
-    throw new MalformedRecordError(`${name} does not decode: ${err?.message ?? err}`)
+  } catch (err: unknown) {
+    throw new MalformedRecordError(`${name} does not decode: ${errorMessage(err)}`)
   }
 }

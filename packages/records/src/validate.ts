@@ -3,6 +3,7 @@
  * naming the field.
  */
 
+import { errorMessage } from '@shoal/utils'
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import { MAX_LIST_LENGTH, MAX_NAME_LENGTH, MAX_SAFE_AMOUNT } from './constants.js'
@@ -14,8 +15,8 @@ import type { PeerId } from '@libp2p/interface'
 export function peerIdFromBytes (bytes: Uint8Array, field = 'peer'): PeerId {
   try {
     return peerIdFromMultihash(Digest.decode(bytes))
-  } catch (err: any) {
-    throw new InvalidFieldError(field, `not a peer id (${err?.message ?? err})`)
+  } catch (err: unknown) {
+    throw new InvalidFieldError(field, `not a peer id (${errorMessage(err)})`)
   }
 }
 

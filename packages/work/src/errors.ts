@@ -17,11 +17,6 @@ export class WorkError extends Error {
   }
 }
 
-/** The message of a thrown value, which need not be an Error. */
-export function messageOf (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
 function define (name: string, code: string, fallback: string): new (message?: string, options?: ErrorOptions) => WorkError {
   const cls = class extends WorkError {
     static override name = name

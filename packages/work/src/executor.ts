@@ -7,7 +7,8 @@
 import { spawn } from 'node:child_process'
 import { accessSync, constants as fsConstants } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import { CommandError, ExecutorError, messageOf } from './errors.js'
+import { errorMessage } from '@shoal/utils'
+import { CommandError, ExecutorError } from './errors.js'
 import type { JobAnnouncement, Quote } from '@shoal/records'
 import type { PeerId } from '@libp2p/interface'
 
@@ -71,7 +72,7 @@ export function functionExecutor (fn: (input: Uint8Array, options: ExecuteOption
         if (options.signal.aborted) {
           throw err
         }
-        throw new ExecutorError(`function executor threw: ${messageOf(err)}`, { cause: err })
+        throw new ExecutorError(`function executor threw: ${errorMessage(err)}`, { cause: err })
       }
       if (out instanceof Uint8Array) {
         return { output: out, status: 0 }
@@ -238,7 +239,7 @@ async function runProgram (program: LimitedCommand, limits: ProgramLimits, input
     try {
       child = spawn(program.command, program.argv, { env: limits.env, cwd: limits.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
     } catch (err: unknown) {
-      reject(new CommandError(`cannot start ${name}: ${messageOf(err)}`, { cause: err }))
+      reject(new CommandError(`cannot start ${name}: ${errorMessage(err)}`, { cause: err }))
       return
     }
     const chunks: Buffer[] = []

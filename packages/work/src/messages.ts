@@ -5,8 +5,9 @@
  */
 
 import { DEFAULT_CLOCK_SKEW_MS, JobAnnouncementType, MAX_SIZE, RecordError } from '@shoal/records'
+import { errorMessage } from '@shoal/utils'
 import { MAX_CODE_LENGTH, MAX_LOCATION_LENGTH, MAX_MESSAGE_TEXT } from './constants.js'
-import { InvalidMessageError, InvalidRecordError, messageOf } from './errors.js'
+import { InvalidMessageError, InvalidRecordError } from './errors.js'
 import { WorkMessage } from '@shoal/records'
 import type { JobAnnouncement } from '@shoal/records'
 import type { WorkAck as Ack, WorkAssign as Assign, WorkCountersign as Countersign, WorkFailure as Failure, WorkProgress as Progress, WorkQuoteReply as QuoteReply, WorkQuoteRequest as QuoteRequest, WorkResult as Result, WorkVoucher as Voucher } from '@shoal/records'
@@ -45,7 +46,7 @@ export function decodeFrame (bytes: Uint8Array, maxBytes: number): WorkFrame {
   try {
     message = WorkMessage.decode(bytes)
   } catch (err: unknown) {
-    throw new InvalidMessageError(`message does not decode: ${messageOf(err)}`)
+    throw new InvalidMessageError(`message does not decode: ${errorMessage(err)}`)
   }
   let frame: WorkFrame | undefined
   for (const kind of KINDS) {
@@ -106,7 +107,7 @@ export function decodeInlineJob (bytes: Uint8Array, now: number): JobAnnouncemen
     JobAnnouncementType.check(job)
   } catch (err: unknown) {
     const name = err instanceof RecordError ? `${err.name}: ` : ''
-    throw new InvalidRecordError(`inline job: ${name}${messageOf(err)}`, { cause: err })
+    throw new InvalidRecordError(`inline job: ${name}${errorMessage(err)}`, { cause: err })
   }
   if (job.expiresMs + DEFAULT_CLOCK_SKEW_MS < now) {
     throw new InvalidRecordError('inline job expired')

@@ -6,8 +6,9 @@
 
 import { setMaxListeners, TimeoutError } from '@libp2p/interface'
 import { RECORD_VERSION, WorkReceiptType, signRecord } from '@shoal/records'
+import { errorMessage } from '@shoal/utils'
 import { MAX_LOCATION_LENGTH, PAYMENT_REQUIRED_STATUS } from './constants.js'
-import { ExecutorError, PayloadTooLargeError, PaymentRequiredError, WorkError, messageOf } from './errors.js'
+import { ExecutorError, PayloadTooLargeError, PaymentRequiredError, WorkError } from './errors.js'
 import { EMPTY, isTimeMetered, sha256 } from './utils.js'
 import type { WorkContext } from './context.js'
 import type { Executor, ExecutorProgress, ExecutorResult } from './executor.js'
@@ -61,7 +62,7 @@ export async function runJob (ctx: WorkContext, entry: JobEntry, input: Uint8Arr
     result = await execute(ctx, entry, input, init, meter)
   } catch (err: unknown) {
     if (!meter.stoppedUnpaid) {
-      fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`executor failed: ${messageOf(err)}`, { cause: err }))
+      fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`executor failed: ${errorMessage(err)}`, { cause: err }))
       return
     }
     // the work done so far is still owed: receipt it, with no output and status 402
@@ -73,7 +74,7 @@ export async function runJob (ctx: WorkContext, entry: JobEntry, input: Uint8Arr
   try {
     await settle(ctx, entry, result, meter.units(true), startedMs, init)
   } catch (err: unknown) {
-    fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`could not sign receipt: ${messageOf(err)}`, { cause: err }))
+    fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`could not sign receipt: ${errorMessage(err)}`, { cause: err }))
   }
 }
 

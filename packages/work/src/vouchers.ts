@@ -6,7 +6,8 @@
 
 import { PaymentVoucherType, RECORD_VERSION, newRandomId, openRecord, signRecord } from '@shoal/records'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { CorruptLedgerError, InvalidVoucherError, VoucherAmountError, VoucherNonceError, messageOf } from './errors.js'
+import { errorMessage } from '@shoal/utils'
+import { CorruptLedgerError, InvalidVoucherError, VoucherAmountError, VoucherNonceError } from './errors.js'
 import { CHARGES_PREFIX, LedgerWriter, PAYEE_VOUCHERS_PREFIX, PAYER_LANES_PREFIX, decodeCharge, decodePayerLane, encodeCharge, encodePayerLane, ledgerKey } from './ledger.js'
 import { MAX_LANES_PER_PAYER } from './constants.js'
 import { equal } from './utils.js'
@@ -149,7 +150,7 @@ export class VoucherBook {
       try {
         voucher = await openRecord(PaymentVoucherType, value, { ignoreTime: true })
       } catch (err: unknown) {
-        throw new CorruptLedgerError(`saved voucher does not open: ${messageOf(err)}`, { cause: err })
+        throw new CorruptLedgerError(`saved voucher does not open: ${errorMessage(err)}`, { cause: err })
       }
       const payer = voucher.signer.toString()
       const laneKey = uint8ArrayToString(voucher.value.lane, 'base64')

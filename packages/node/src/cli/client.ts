@@ -1,4 +1,5 @@
 import { request } from 'node:http'
+import { errorCode, errorMessage } from '@shoal/utils'
 import { API_HOST } from '../constants.js'
 import { readApiInfo } from '../data-dir.js'
 import { ApiError } from '../errors.js'
@@ -41,11 +42,11 @@ export async function call (api: ApiInfo, method: string, path: string, body?: u
     }, (res) => {
       resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: res })
     })
-    req.on('error', (err: any) => {
-      if (err?.code === 'ECONNREFUSED') {
+    req.on('error', (err: unknown) => {
+      if (errorCode(err) === 'ECONNREFUSED') {
         reject(new ApiError(`no node answers on ${api.host}:${api.port} (is it running? api.json may be left over from a crash)`, undefined, { cause: err }))
       } else {
-        reject(new ApiError(`cannot reach the node's API on ${api.host}:${api.port}: ${err?.code ?? err?.message}`, undefined, { cause: err }))
+        reject(new ApiError(`cannot reach the node's API on ${api.host}:${api.port}: ${errorCode(err) ?? errorMessage(err)}`, undefined, { cause: err }))
       }
     })
     req.end(payload)
@@ -59,19 +60,21 @@ async function text (body: AsyncIterable<Buffer>): Promise<string> {
 }
 
 /** GET a JSON route; an error status becomes `ApiError` with the node's message. */
-export async function getJson<T = any> (api: ApiInfo, path: string): Promise<T> {
+export async function getJson<T> (api: ApiInfo, path: string): Promise<T> {
   const res = await call(api, 'GET', path)
   const body = await text(res.body)
-  let parsed: any
+  let parsed: unknown
   try {
     parsed = JSON.parse(body)
   } catch {
     throw new ApiError(`the node answered ${path} with something that is not JSON (HTTP ${res.status})`, res.status)
   }
   if (res.status >= 400) {
-    throw new ApiError(`${path}: ${parsed?.error ?? 'error'}: ${parsed?.message ?? `HTTP ${res.status}`}`, res.status)
+    const answer = (parsed ?? {}) as { error?: unknown, message?: unknown }
+    throw new ApiError(`${path}: ${String(answer.error ?? 'error')}: ${String(answer.message ?? `HTTP ${res.status}`)}`, res.status)
   }
-  return parsed
+  // the node's own routes: the caller names the shape the route answers with
+  return parsed as T
 }
 
 /** GET a text route (e.g. `/metrics`). */
@@ -83,7 +86,7 @@ export async function getText (api: ApiInfo, path: string): Promise<string> {
 }
 
 /** Read an NDJSON response line by line. */
-export async function * ndjson (body: AsyncIterable<Buffer>): AsyncGenerator<any> {
+export async function * ndjson<T> (body: AsyncIterable<Buffer>): AsyncGenerator<T> {
   let buffered = ''
   for await (const chunk of body) {
     buffered += chunk.toString('utf8')
