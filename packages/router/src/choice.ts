@@ -80,27 +80,34 @@ export class Chooser {
   }
 
   /** {@link failover} with outcomes recorded as trust */
-  async failover<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: FailoverOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {
-    return failover(choices, attempt, { ...options, onOutcome: this.outcomeHandler(options.onOutcome) })
+  async failover<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: RouterFailoverOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {
+    return failover(choices, attempt, { ...options, onOutcome: this.outcomeHandler(options) })
   }
 
   /** {@link hedge} with outcomes recorded as trust */
-  async hedge<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: HedgeOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {
-    return hedge(choices, attempt, { ...options, onOutcome: this.outcomeHandler(options.onOutcome) })
+  async hedge<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: RouterHedgeOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {
+    return hedge(choices, attempt, { ...options, onOutcome: this.outcomeHandler(options) })
   }
 
-  private outcomeHandler<T extends RouterCandidate> (user?: (record: AttemptRecord<RouterChoice<T>>) => void): (record: AttemptRecord<RouterChoice<T>>) => void {
+  private outcomeHandler<T extends RouterCandidate> (options: TrustOptions<RouterChoice<T>> & Pick<FailoverOptions<RouterChoice<T>>, 'onOutcome'>): (record: AttemptRecord<RouterChoice<T>>) => void {
+    const user = options.onOutcome
+    const classify = options.classifyFailure ?? classifyFailure
     return (record) => {
       const peer = record.candidate.peerId
 
       if (record.ok) {
         this.book.reward(peer)
-      } else if (this.book.claimedFreeSlots(peer)) {
-        // it told us it had room a moment ago: failing now is either a lie or
-        // a very unlucky race, and lies must cost more than bad luck
+        user?.(record)
+        return
+      }
+      const failure = classify(record.error, record.candidate)
+      if ((failure === 'busy' || failure === 'silent') && this.book.claimedFreeSlots(peer)) {
+        // it told us it had room a moment ago: refusing as busy or going
+        // silent now is either a lie or a very unlucky race, and lies must
+        // cost more than bad luck
         this.book.penalize(peer, 'refused-with-free-slots')
       } else {
-        this.book.penalize(peer, record.error?.name === 'TimeoutError' ? 'timeout' : 'failure')
+        this.book.penalize(peer, failure === 'silent' || failure === 'slow' ? 'timeout' : 'failure')
       }
 
       user?.(record)
@@ -178,3 +185,39 @@ export class Chooser {
     return candidate
   }
 }
+
+/**
+ * What a failed attempt says about the provider: it refused for lack of
+ * room (`busy`), did not answer in time or at all (`silent`), took the work
+ * and ran out of time while reporting progress (`slow`), or answered with a
+ * failure that says nothing about its free slots (`failed`: it declined the
+ * job, asked for payment, sent a bad record).
+ */
+export type AttemptFailure = 'busy' | 'silent' | 'slow' | 'failed'
+
+/**
+ * The default reading of a failed attempt: a `TimeoutError` is silence,
+ * anything else a refusal. A caller that can tell an honest decline from a
+ * refusal (the work service can) passes its own `classifyFailure`.
+ */
+export function classifyFailure (error: Error | undefined): AttemptFailure {
+  return error?.name === 'TimeoutError' ? 'silent' : 'busy'
+}
+
+/** How the router's failover and hedge count failures against trust. */
+export interface TrustOptions<C> {
+  /**
+   * Read a failed attempt on `candidate`; `busy` or `silent` from a
+   * provider that claimed free slots moments before costs
+   * `refused-with-free-slots`
+   *
+   * @default classifyFailure
+   */
+  classifyFailure?(error: Error | undefined, candidate: C): AttemptFailure
+}
+
+/** Options of the router's {@link Chooser.failover}. */
+export interface RouterFailoverOptions<C> extends FailoverOptions<C>, TrustOptions<C> {}
+
+/** Options of the router's {@link Chooser.hedge}. */
+export interface RouterHedgeOptions<C> extends HedgeOptions<C>, TrustOptions<C> {}

@@ -60,6 +60,8 @@ export type {
 } from './score.js'
 export { candidateFromCapability } from './candidates.js'
 export { failover, hedge } from './failover.js'
+export { classifyFailure } from './choice.js'
+export type { AttemptFailure, RouterFailoverOptions, RouterHedgeOptions, TrustOptions } from './choice.js'
 export type { Attempt, AttemptRecord, FailoverOptions, HedgeOptions, RoutedResult } from './failover.js'
 export { PeerTrust, DEFAULT_PENALTIES } from './trust.js'
 export type { TrustStore, TrustEvent, PeerTrustInit } from './trust.js'

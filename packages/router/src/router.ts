@@ -18,7 +18,8 @@ import { RttTracker } from './rtt.js'
 import { CompletionTimePolicy } from './score.js'
 import { PeerTrust } from './trust.js'
 import { Vivaldi } from './vivaldi.js'
-import type { Attempt, FailoverOptions, HedgeOptions, RoutedResult } from './failover.js'
+import type { RouterFailoverOptions, RouterHedgeOptions } from './choice.js'
+import type { Attempt, RoutedResult } from './failover.js'
 import type { ChooseOptions, ProbeOptions, ProbeResult, RouterCandidate, RouterChoice, RouterComponents, RouterEvents, RouterInit, RoutingDecision } from './index.js'
 import type { RttEstimate } from './rtt.js'
 import type { JobProfile } from './score.js'
@@ -213,7 +214,7 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
    * `options.timeout`. Outcomes update trust: failures cost a little, failing
    * after claiming free slots costs a lot, successes earn a little.
    */
-  async failover<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: FailoverOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {
+  async failover<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: RouterFailoverOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {
     return this.chooser.failover(choices, attempt, options)
   }
 
@@ -222,7 +223,7 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
    * result and abort the others; failed attempts are replaced by the next
    * choice. Trust is updated as in {@link Router.failover}.
    */
-  async hedge<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: HedgeOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {
+  async hedge<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: RouterHedgeOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {
     return this.chooser.hedge(choices, attempt, options)
   }
 

@@ -270,6 +270,29 @@ describe('router (real libp2p nodes over the memory transport)', function () {
     assert.match(rejected[0].explain, /refused, untrusted/)
   })
 
+  it('a failure the caller reads as an honest decline costs a plain failure, not the free-slots lie', async () => {
+    const requester = await start()
+    const decliner = await start({ router: { load: load({ freeSlots: 4, concurrency: 4 }) }, work: { refuse: true } })
+    const honest = await start({ latency: 20, router: { load: load({ freeSlots: 1, concurrency: 1 }) }, work: { reply: 'done' } })
+    await connect(requester, decliner)
+    await connect(requester, honest)
+    const r = requester.services.router
+    const events: string[] = []
+    r.addEventListener('peer:penalized', evt => { events.push(evt.detail.event) })
+
+    const { choices } = await r.choose([{ peerId: decliner.peerId }, { peerId: honest.peerId }], { computeTime: 100 })
+    assert.equal(choices[0].peerId.toString(), decliner.peerId.toString(), 'the decliner claimed free slots and is tried first')
+    const read: Array<Error | undefined> = []
+    const { result } = await r.failover(choices, sendWork(requester), {
+      timeout: 20_000,
+      attemptTimeout: 5_000,
+      classifyFailure: (error) => { read.push(error); return 'failed' }
+    })
+    assert.equal(result, 'done')
+    assert.equal(read.length, 1, 'the failed attempt is read by the caller')
+    assert.deepEqual(events, ['failure'])
+  })
+
   it('hedges: sends to two, keeps the first answer and aborts the loser', async () => {
     const requester = await start()
     const slow = await start({ router: { load: load({ freeSlots: 1, concurrency: 1 }) }, work: { reply: 'slow', delay: 3_000 } })

@@ -8,18 +8,18 @@ import { BoundedMap } from '@shoal/utils'
 import { AssignmentType, JobAnnouncementType, JobKind, QuoteType, RECORD_VERSION, encodeRecord, newRandomId, openRecord, priceMismatch, requirementsOf, signRecord } from '@shoal/records'
 import { failover } from '@shoal/router'
 import { stepOptions } from './context.js'
-import { QuoteUnacceptableError, UnknownJobError, WrongPeerError } from './errors.js'
+import { ProviderBusyError, QuoteUnacceptableError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
 import { exchangeCountersign, exchangeJob } from './job-exchange.js'
 import { Payer } from './payer.js'
 import { StreamPool } from './stream-pool.js'
 import { EMPTY, equal, hex, recordFailure, sha256 } from './utils.js'
 import type { Channel } from './channel.js'
 import type { WorkContext } from './context.js'
-import type { DirectRunOptions, JobOutcome, JobSpec, RunOptions, RunOutcome } from './index.js'
+import type { DirectRunOptions, JobOutcome, JobSpec, RunOptions, RunOutcome, WorkProgress } from './index.js'
 import type { VoucherLanes } from './vouchers.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { Assignment, CountersignedRecord, JobAnnouncement, PaymentVoucher, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
-import type { RouterChoice } from '@shoal/router'
+import type { AttemptFailure, RouterChoice } from '@shoal/router'
 
 /** A job as the requester sends it: a signed announcement, or inline (unsigned) in direct mode. */
 export type JobToSend = SignedRecord<JobAnnouncement> | JobAnnouncement
@@ -164,7 +164,17 @@ export class Requester {
       const routed = await failover(candidates, async (peer, signal) => this.runOn(peer, job, input, { ...options, signal }), failoverOptions)
       return { ...routed.result, attempts: routed.attempts }
     }
-    const routed = await router.failover(candidates.map(callerOrdered), async (choice, signal) => this.runOn(choice.peerId, job, input, { ...options, signal }), failoverOptions)
+    // a provider that reported progress before it failed took the job: it was slow, not silent
+    const progressed = new Set<string>()
+    const attempt = async (choice: RouterChoice, signal: AbortSignal): Promise<JobOutcome> => {
+      const onProgress = (p: WorkProgress): void => { progressed.add(choice.candidate.id); options.onProgress?.(p) }
+      return this.runOn(choice.peerId, job, input, { ...options, onProgress, signal })
+    }
+    const classifyFailure = (error: Error | undefined, choice: RouterChoice): AttemptFailure => {
+      const failure = attemptFailure(error)
+      return failure === 'silent' && progressed.has(choice.candidate.id) ? 'slow' : failure
+    }
+    const routed = await router.failover(candidates.map(callerOrdered), attempt, { ...failoverOptions, classifyFailure })
     return { ...routed.result, attempts: routed.attempts.map(attempt => ({ ...attempt, candidate: attempt.candidate.peerId })) }
   }
 
@@ -319,4 +329,20 @@ function callerOrdered (peerId: PeerId): RouterChoice {
     reasons: [],
     explain: `${id}: in the caller's order`
   }
+}
+
+/**
+ * How a failed attempt counts against the provider: a busy refusal or
+ * silence after claiming free slots is what the router punishes hardest;
+ * any other answer of the protocol (a decline, a payment or record
+ * problem) says nothing about its slots.
+ */
+export function attemptFailure (error: Error | undefined): AttemptFailure {
+  if (error instanceof ProviderBusyError || error?.name === ProviderBusyError.name) {
+    return 'busy'
+  }
+  if (error instanceof WorkError) {
+    return 'failed'
+  }
+  return 'silent'
 }

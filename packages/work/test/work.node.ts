@@ -514,6 +514,23 @@ describe('work protocol over TCP', function () {
     assert.ok(requester.services.router.trust.get(good.peerId.toString()) >= trustBefore)
   })
 
+  it('fails over through the node\'s router, and a provider that took the job and ran out of time while reporting progress is slow, not a liar', async () => {
+    const slow = await routedNode({ price: { perUnit: 1, currency: 'USDC', unit: 'gpu-second' }, executor: silentExecutor, meterIntervalMs: 50 }, { load: () => ({ freeSlots: 2, concurrency: 2 }) })
+    const good = await node({ price: { perUnit: 1, currency: 'USDC', unit: 'gpu-second' }, executor: upper })
+    const requester = await routedNode()
+    await connect(requester, slow)
+    await connect(requester, good)
+    await requester.services.router.probe(slow.peerId, { load: true })
+    const penalties: string[] = []
+    requester.services.router.addEventListener('peer:penalized', evt => { penalties.push(`${evt.detail.peerId.toString()} ${evt.detail.event}`) })
+    const spec = { ...SPEC, priceCeiling: { perUnit: 1, currency: 'USDC', unit: 'gpu-second' }, budget: 1000 }
+
+    const outcome = await requester.services.work.run([slow.peerId, good.peerId], spec, enc('slow'), { attemptTimeout: 1000, timeout: 20_000 })
+    assert.equal(dec(outcome.output), 'SLOW')
+    assert.ok(outcome.provider.equals(good.peerId))
+    assert.deepEqual(penalties, [`${slow.peerId.toString()} timeout`])
+  })
+
   describe('a misbehaving provider', () => {
     let providerKey: PrivateKey
     let provider: WorkNode

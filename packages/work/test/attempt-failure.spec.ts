@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict'
+import { PaymentRequiredError, ProviderBusyError, QuoteDeclinedError, errorFromFailure } from '../src/errors.js'
+import { attemptFailure } from '../src/requester.js'
+
+describe('attemptFailure: how a failed attempt counts against a provider', () => {
+  it('a busy refusal, local or as received from the provider, is busy', () => {
+    assert.equal(attemptFailure(new ProviderBusyError()), 'busy')
+    assert.equal(attemptFailure(errorFromFailure(new ProviderBusyError().code, 'running 2 of 2 jobs')), 'busy')
+  })
+
+  it('any other answer of the protocol says nothing about free slots', () => {
+    assert.equal(attemptFailure(new QuoteDeclinedError('not in region u3')), 'failed')
+    assert.equal(attemptFailure(new PaymentRequiredError()), 'failed')
+  })
+
+  it('no answer at all is silence', () => {
+    assert.equal(attemptFailure(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), 'silent')
+    assert.equal(attemptFailure(new Error('stream reset')), 'silent')
+    assert.equal(attemptFailure(undefined), 'silent')
+  })
+})
