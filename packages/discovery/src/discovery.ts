@@ -204,6 +204,9 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
 
   /** Change some fields of the current offer and advertise again. */
   async update (changes: Partial<Offer>, options: AbortOptions = {}): Promise<AdvertiseResult> {
+    if (!this.started) {
+      throw new NotStartedError()
+    }
     return this.advertiser.update(changes, options)
   }
 

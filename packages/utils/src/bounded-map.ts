@@ -7,7 +7,8 @@
  * A Map holding at most `maxSize` entries. `set` makes its key the newest
  * (re-inserting an existing one) and, when that takes the map past
  * `maxSize`, forgets the oldest entries. Reads do not refresh an entry.
- * A `maxSize` of 0 keeps nothing (a cache turned off).
+ * A `maxSize` of 0 keeps nothing (a cache turned off), `Infinity` never
+ * forgets, and a fraction is rounded down.
  */
 export class BoundedMap<K, V> extends Map<K, V> {
   /** most entries held */
@@ -15,10 +16,11 @@ export class BoundedMap<K, V> extends Map<K, V> {
 
   constructor (maxSize: number) {
     super()
-    if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
-      throw new RangeError(`maxSize must be a non-negative integer, got ${maxSize}`)
+    if (Number.isNaN(maxSize) || maxSize < 0) {
+      throw new RangeError(`maxSize must be a non-negative number, got ${maxSize}`)
     }
-    this.maxSize = maxSize
+    // a fraction of an entry is no entry; Infinity is a map that is never cut
+    this.maxSize = Math.floor(maxSize)
   }
 
   /** Set `key` as the newest entry, forgetting the oldest ones beyond maxSize. */

@@ -12,9 +12,15 @@ describe('BoundedMap', () => {
     assert.equal(map.get('b'), undefined)
   })
 
-  it('refuses a size that is not a non-negative integer, and keeps nothing at size 0', () => {
+  it('refuses a negative or NaN size, keeps nothing at 0, rounds a fraction down and never forgets at Infinity', () => {
     assert.throws(() => new BoundedMap(-1), { name: 'RangeError' })
-    assert.throws(() => new BoundedMap(1.5), { name: 'RangeError' })
+    assert.throws(() => new BoundedMap(NaN), { name: 'RangeError' })
+    const one = new BoundedMap<string, number>(1.5)
+    one.set('a', 1).set('b', 2)
+    assert.deepEqual([...one.keys()], ['b'])
+    const all = new BoundedMap<number, number>(Infinity)
+    for (let i = 0; i < 1000; i++) all.set(i, i)
+    assert.equal(all.size, 1000)
     const off = new BoundedMap<string, number>(0)
     off.set('a', 1)
     assert.equal(off.size, 0)
