@@ -111,7 +111,7 @@ try {
     status: r.status
   })
   // payment: cumulative vouchers, streamed while metered work runs and topped up with the countersignature
-  console.log('paid     ', provider.services.work.book.paid(requester.peerId), 'USDC, owed', provider.services.work.book.unpaid(requester.peerId))
+  console.log('paid     ', provider.services.work.book.paid(requester.peerId, 'USDC'), 'USDC, owed', provider.services.work.book.unpaid(requester.peerId, 'USDC'))
 
   // 8. Both sides keep the same countersigned receipt in a hash-linked log.
   const theirs = await provider.services.receipts.get(outcome.receipt.id)

@@ -170,22 +170,51 @@ describe('submitJob: the requester flow with stubbed services', () => {
     assert.equal(r.runs.length, 0)
   })
 
-  it('yields the provider\'s progress while the job runs and each failover after it', async () => {
+  it('yields the provider\'s progress and each failover as they happen, before the run ends', async () => {
     const [first, second] = [await peer(), await peer()]
     const r = new Requester()
     r.rounds = [[nearby(first, 1), nearby(second, 2)]]
     const failure = Object.assign(new Error('boom'), { name: 'ExecutorError' })
+    const log: string[] = []
     r.run = async (order, options) => {
       options.onProgress?.({ assignmentId: new Uint8Array(), units: 1, permille: 500, message: 'half' })
-      await new Promise(resolve => setTimeout(resolve, 5))
-      return r.outcome(order[1], [{ candidate: order[0], ok: false, error: failure, cancelled: false, elapsed: 1 }, { candidate: order[1], ok: true, cancelled: false, elapsed: 1 }])
+      const failed = { candidate: order[0], ok: false, error: failure, cancelled: false, elapsed: 1 }
+      options.onAttempt?.(failed)
+      // a macrotask: every event already pushed reaches the consumer first, unless the flow holds them back
+      await new Promise(resolve => setTimeout(resolve, 0))
+      const succeeded = { candidate: order[1], ok: true, cancelled: false, elapsed: 1 }
+      options.onAttempt?.(succeeded)
+      log.push('run returned')
+      return r.outcome(order[1], [failed, succeeded])
     }
-    const events = await collect(submitJob(r.services(), SPEC))
+    const events: SubmitJobEvent[] = []
+    for await (const event of submitJob(r.services(), SPEC)) {
+      events.push(event)
+      log.push(event.type)
+    }
     assert.deepEqual(events.map(e => e.type), ['created', 'published', 'searched', 'ranked', 'progress', 'failed-over', 'receipt'])
+    assert.deepEqual(log.slice(4), ['progress', 'failed-over', 'run returned', 'receipt'], 'the failover reached the consumer while the job still ran')
     const over = events[5]
     assert.ok(over.type === 'failed-over')
     assert.ok(over.detail.attempt.candidate.equals(first))
     assert.equal(over.detail.attempt.error?.name, 'ExecutorError')
+  })
+
+  it('does not call the last candidate\'s failure a failover: the run\'s error is thrown', async () => {
+    const [first, second] = [await peer(), await peer()]
+    const r = new Requester()
+    r.rounds = [[nearby(first, 1), nearby(second, 2)]]
+    r.run = async (order, options) => {
+      for (const candidate of order) options.onAttempt?.({ candidate, ok: false, error: new Error('boom'), cancelled: false, elapsed: 1 })
+      throw Object.assign(new Error('all 2 candidates failed'), { name: 'AllCandidatesFailedError' })
+    }
+    const events: SubmitJobEvent[] = []
+    await assert.rejects(async () => {
+      for await (const event of submitJob(r.services(), SPEC)) events.push(event)
+    }, { name: 'AllCandidatesFailedError' })
+    const overs = events.filter(e => e.type === 'failed-over')
+    assert.equal(overs.length, 1)
+    assert.ok(overs[0].type === 'failed-over' && overs[0].detail.attempt.candidate.equals(first))
   })
 
   it('aborts the run when the consumer stops iterating', async () => {

@@ -269,6 +269,8 @@ export interface DirectRunOptions extends RunOptions {
   deadline?: number
   /** move to the next candidate after this many ms */
   attemptTimeout?: number
+  /** called as each attempt succeeds or fails, before `run` settles (as the router's failover calls `onOutcome`) */
+  onAttempt?(attempt: AttemptRecord<PeerId>): void
 }
 
 /** Progress of a running job. */

@@ -19,7 +19,7 @@ import type { DirectRunOptions, JobOutcome, JobSpec, RunOptions, RunOutcome, Wor
 import type { VoucherLanes } from './vouchers.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { Assignment, CountersignedRecord, JobAnnouncement, PaymentVoucher, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
-import type { AttemptFailure, RouterChoice } from '@shoal/router'
+import type { AttemptFailure, AttemptRecord, RouterChoice } from '@shoal/router'
 
 /** A job as the requester sends it: a signed announcement, or inline (unsigned) in direct mode. */
 export type JobToSend = SignedRecord<JobAnnouncement> | JobAnnouncement
@@ -144,12 +144,16 @@ export class Requester {
       outcome = await this.runOn(peer, job, input, { ...options, signal })
     } catch (err: unknown) {
       if (options.signal?.aborted !== true) {
-        this.report(peer, err instanceof Error && err.name === 'TimeoutError' ? 'timeout' : 'failure')
+        const error = err instanceof Error ? err : new Error(String(err))
+        this.report(peer, error.name === 'TimeoutError' ? 'timeout' : 'failure')
+        this.onAttempt(options, { candidate: peer, ok: false, error, cancelled: false, elapsed: performance.now() - started })
       }
       throw err
     }
     this.report(peer, 'success')
-    return { ...outcome, attempts: [{ candidate: peer, ok: true, cancelled: false, elapsed: performance.now() - started }] }
+    const attempt = { candidate: peer, ok: true, cancelled: false, elapsed: performance.now() - started }
+    this.onAttempt(options, attempt)
+    return { ...outcome, attempts: [attempt] }
   }
 
   /**
@@ -161,7 +165,7 @@ export class Requester {
     const router = this.ctx.router
     const failoverOptions = { signal: options.signal, timeout, attemptTimeout: options.attemptTimeout }
     if (router == null) {
-      const routed = await failover(candidates, async (peer, signal) => this.runOn(peer, job, input, { ...options, signal }), failoverOptions)
+      const routed = await failover(candidates, async (peer, signal) => this.runOn(peer, job, input, { ...options, signal }), { ...failoverOptions, onOutcome: attempt => { this.onAttempt(options, attempt) } })
       return { ...routed.result, attempts: routed.attempts }
     }
     // a provider that reported progress before it failed took the job: it was slow, not silent
@@ -174,8 +178,21 @@ export class Requester {
       const failure = attemptFailure(error)
       return failure === 'silent' && progressed.has(choice.candidate.id) ? 'slow' : failure
     }
-    const routed = await router.failover(candidates.map(callerOrdered), attempt, { ...failoverOptions, classifyFailure })
+    const routed = await router.failover(candidates.map(callerOrdered), attempt, {
+      ...failoverOptions,
+      classifyFailure,
+      onOutcome: attempt => { this.onAttempt(options, { ...attempt, candidate: attempt.candidate.peerId }) }
+    })
     return { ...routed.result, attempts: routed.attempts.map(attempt => ({ ...attempt, candidate: attempt.candidate.peerId })) }
+  }
+
+  /** The caller's `onAttempt`: a callback that throws must not stall the failover that calls it. */
+  private onAttempt (options: DirectRunOptions, attempt: AttemptRecord<PeerId>): void {
+    try {
+      options.onAttempt?.(attempt)
+    } catch (err) {
+      this.ctx.log.error('onAttempt callback failed - %e', err)
+    }
   }
 
   /** Tell the node's router (if it has one) how a provider did on work sent outside its failover. */

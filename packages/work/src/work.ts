@@ -118,6 +118,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
    * call. With several candidates, fail over to the next one on failure or
    * after `attemptTimeout`, within `timeout` / `deadline` (through the
    * router's failover when the node has a router, so outcomes update its trust).
+   * `onAttempt` hears each attempt as it ends.
    */
   async run (target: PeerId | PeerId[], job: SignedRecord<JobAnnouncement> | JobSpec, input: Uint8Array, options: DirectRunOptions = {}): Promise<RunOutcome> {
     return this.requester.run(target, job, input, options)

@@ -286,7 +286,9 @@ describe('work protocol over TCP', function () {
     const provider = await node({ price: PRICE, receipts: store, executor: functionExecutor(() => { throw new Error('out of memory') }) })
     const requester = await node()
     await connect(requester, provider)
-    await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x')), { name: 'ExecutorError' })
+    const reported: Array<string | undefined> = []
+    await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x'), { onAttempt: attempt => { reported.push(attempt.error?.name) } }), { name: 'ExecutorError' })
+    assert.deepEqual(reported, ['ExecutorError'], 'a lone candidate\'s failed attempt is reported too')
     assert.equal(store.items.length, 0)
     assert.equal(provider.services.work.book.owed(requester.peerId), 0)
   })
@@ -485,13 +487,25 @@ describe('work protocol over TCP', function () {
     await connect(requester, silent)
     await connect(requester, good)
 
-    const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('fail over'), { attemptTimeout: 1000, timeout: 20_000 })
+    // each attempt is reported as it ends, before run() settles
+    let settled = false
+    const reported: Array<{ peer: string, ok: boolean, settled: boolean }> = []
+    const running = requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('fail over'), {
+      attemptTimeout: 1000,
+      timeout: 20_000,
+      onAttempt: attempt => { reported.push({ peer: attempt.candidate.toString(), ok: attempt.ok, settled }) }
+    })
+    const outcome = await running.finally(() => { settled = true })
     assert.equal(dec(outcome.output), 'FAIL OVER')
     assert.ok(outcome.provider.equals(good.peerId))
     assert.equal(outcome.attempts.length, 2)
     assert.equal(outcome.attempts[0].ok, false)
     assert.ok(outcome.attempts[0].candidate.equals(silent.peerId))
     assert.equal(outcome.attempts[1].ok, true)
+    assert.deepEqual(reported, [
+      { peer: silent.peerId.toString(), ok: false, settled: false },
+      { peer: good.peerId.toString(), ok: true, settled: false }
+    ])
   })
 
   it('fails over through the node\'s router, so a provider that claimed free slots and then went silent loses trust for it', async () => {
@@ -506,8 +520,14 @@ describe('work protocol over TCP', function () {
     requester.services.router.addEventListener('peer:penalized', evt => { penalties.push(`${evt.detail.peerId.toString()} ${evt.detail.event}`) })
     const trustBefore = requester.services.router.trust.get(good.peerId.toString())
 
-    const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('routed'), { attemptTimeout: 1000, timeout: 20_000 })
+    const reported: string[] = []
+    const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('routed'), {
+      attemptTimeout: 1000,
+      timeout: 20_000,
+      onAttempt: attempt => { reported.push(`${attempt.candidate.toString()} ${attempt.ok}`) }
+    })
     assert.equal(dec(outcome.output), 'ROUTED')
+    assert.deepEqual(reported, [`${silent.peerId.toString()} false`, `${good.peerId.toString()} true`], 'attempts reported with the peer, not the router\'s choice')
     assert.ok(outcome.attempts[0].candidate.equals(silent.peerId))
     assert.ok(outcome.attempts[1].candidate.equals(good.peerId))
     assert.deepEqual(penalties, [`${silent.peerId.toString()} refused-with-free-slots`])

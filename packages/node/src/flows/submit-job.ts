@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { queryForJob } from '@shoal/discovery'
 import { JobKind, requirementsOf } from '@shoal/records'
 import { candidateFromCapability } from '@shoal/router'
+import { pushable } from 'it-pushable'
 import { NoProviderError } from '../errors.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { Discovery, NearbyProvider, NearbyQuery } from '@shoal/discovery'
@@ -10,6 +11,7 @@ import type { ReceiptStore, StoredReceipt } from '@shoal/receipts'
 import type { JobAnnouncement, SignedRecord } from '@shoal/records'
 import type { AttemptRecord, JobProfile, Router, RouterCandidate, RoutingDecision } from '@shoal/router'
 import type { JobSpec, RunOptions, RunOutcome, Work, WorkProgress } from '@shoal/work'
+import type { Pushable } from 'it-pushable'
 
 /**
  * The services `submitJob` uses, by the keys `shoalServices()` gives them:
@@ -97,7 +99,7 @@ export type SubmitJobEvent =
   | { type: 'ranked', detail: { decision: RoutingDecision<ProviderCandidate> } }
   /** the provider running the job reported progress */
   | { type: 'progress', detail: WorkProgress }
-  /** an attempt failed and the job moved on to the next candidate (reported once the run ended) */
+  /** an attempt failed and the job moved on to the next candidate (as it happens; the last candidate's failure is the error thrown) */
   | { type: 'failed-over', detail: { attempt: AttemptRecord<PeerId> } }
   /** done: the output and the receipt both sides signed */
   | { type: 'receipt', detail: SubmitJobResult }
@@ -162,20 +164,21 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
   }
 
   const order = decision.choices.map(c => c.peerId)
+  const last = order[order.length - 1]
   const attemptTimeout = options.attemptTimeout ?? (options.timeout == null ? undefined : Math.max(MIN_ATTEMPT_TIMEOUT, Math.floor(options.timeout / order.length)))
-  const progress: SubmitJobEvent[] = []
-  const outcome = yield * whileRunning(progress, async (signal) => services.work.run(order, job, input, {
+  const outcome = yield * whileRunning(async (signal, events) => services.work.run(order, job, input, {
     signal,
     timeout: options.timeout,
     attemptTimeout,
     fetchOutput: options.fetchOutput,
     maxUnits: options.maxUnits,
-    onProgress: (detail) => { progress.push({ type: 'progress', detail }) }
+    onProgress: (detail) => { events.push({ type: 'progress', detail }) },
+    onAttempt: (attempt) => {
+      // after the last candidate nobody takes over: its failure is what run() throws
+      if (!attempt.ok && !attempt.candidate.equals(last)) events.push({ type: 'failed-over', detail: { attempt } })
+    }
   }), options.signal)
 
-  for (const attempt of outcome.attempts.filter(a => !a.ok && !a.cancelled)) {
-    yield { type: 'failed-over', detail: { attempt } }
-  }
   yield { type: 'receipt', detail: { job, outcome, stored: await storedReceipt(services, outcome.receipt.id, options) } }
 }
 
@@ -226,34 +229,25 @@ async function rankProviders (services: SubmitJobServices, found: NearbyProvider
 }
 
 /**
- * Run `task`, yielding the events it queues while it runs, then return its
- * result. Leaving early (the consumer stopped iterating) aborts it.
+ * Run `task`, yielding each event it pushes as soon as it pushes it (the
+ * callbacks of a run cannot yield themselves), then return its result.
+ * Leaving early (the consumer stopped iterating) aborts it.
  */
-async function * whileRunning<T> (queue: SubmitJobEvent[], task: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): AsyncGenerator<SubmitJobEvent, T, undefined> {
+async function * whileRunning<T> (task: (signal: AbortSignal, events: Pushable<SubmitJobEvent>) => Promise<T>, outer?: AbortSignal): AsyncGenerator<SubmitJobEvent, T, undefined> {
   const controller = new AbortController()
   const signal = outer == null ? controller.signal : AbortSignal.any([outer, controller.signal])
-  let settled: { ok: true, value: T } | { ok: false, error: unknown } | undefined
-  let wake: (() => void) | undefined
-  task(signal).then(
-    value => { settled = { ok: true, value }; wake?.() },
-    error => { settled = { ok: false, error }; wake?.() }
-  )
+  const events = pushable<SubmitJobEvent>({ objectMode: true })
+  const running = task(signal, events).finally(() => { events.end() })
+  // read below once the events end; a consumer that left early never reads it
+  running.catch(() => {})
+  let drained = false
   try {
-    while (true) {
-      const next = queue.shift()
-      if (next != null) {
-        yield next
-        continue
-      }
-      if (settled != null) break
-      await new Promise<void>(resolve => { wake = resolve })
-    }
+    yield * events
+    drained = true
   } finally {
-    if (settled == null) controller.abort()
+    if (!drained) controller.abort()
   }
-  const result: { ok: true, value: T } | { ok: false, error: unknown } = settled
-  if (!result.ok) throw result.error
-  return result.value
+  return await running
 }
 
 /** The receipt as our store keeps it; none when the work service had no store to put it in. */
