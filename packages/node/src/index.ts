@@ -55,7 +55,7 @@ export type { ShoalCoreServices, ShoalServiceFactories, ShoalServicesInit } from
 export { defaultDataDir, loadOrCreateIdentity, openDatastore, PersistentDatastore, readApiInfo } from './data-dir.js'
 export type { ApiInfo } from './data-dir.js'
 export { submitJob, nearbyQuery } from './flows/submit-job.js'
-export type { SubmitJobServices, SubmitJobOptions, SubmitJobEvent, SubmitJobResult, ProviderCandidate } from './flows/submit-job.js'
+export type { SubmitJobServices, SubmitJobOptions, SubmitJobEvent, SubmitJobResult, SearchRound, ProviderCandidate } from './flows/submit-job.js'
 export { startProvider } from './flows/start-provider.js'
 export type { StartProviderServices, StartProviderOptions, ProviderHandle, ProviderEvents } from './flows/start-provider.js'
 export { drainShoalNode, WorkGate, workGate } from './drain.js'

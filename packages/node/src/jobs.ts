@@ -1,4 +1,5 @@
 import { JobKind } from '@shoal/records'
+import { asError, errorMessage } from '@shoal/utils'
 import { NoProviderError } from './errors.js'
 import { startProvider } from './flows/start-provider.js'
 import { submitJob } from './flows/submit-job.js'
@@ -131,6 +132,7 @@ function submitRequest (raw: Record<string, unknown>): SubmitRequest {
  * each stage until the countersigned receipt is stored.
  */
 export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metrics: ShoalNodeMetrics): JobApi {
+  const log = node.logger.forComponent('shoal:node:jobs')
   return {
     async list () {
       return liveJobs(node, live)
@@ -140,7 +142,7 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
       try {
         request = submitRequest(raw)
       } catch (err: unknown) {
-        return { stage: 'failed', error: 'InvalidRequestError', message: err instanceof Error ? err.message : String(err) }
+        return { stage: 'failed', error: 'InvalidRequestError', message: errorMessage(err) }
       }
       const signal = AbortSignal.any([outerSignal, AbortSignal.timeout(request.timeoutMs)])
       const capture = request.sensors.length > 0 && request.gpuClass === ''
@@ -173,7 +175,8 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
             entry.peer = event.detail.decision.choices[0]?.peerId.toString()
           }
           if (event.type === 'receipt') {
-            const { outcome, stored } = event.detail
+            const { outcome, stored, storeError } = event.detail
+            if (storeError != null) log.error('job %s is done but its receipt could not be read back from the store - %e', jobId, storeError)
             step({ stage: 'result', message: `${outcome.output.byteLength} bytes from ${outcome.provider.toString()}` })
             const value = outcome.receipt.record.value
             // without a receipt store on the work service: describe the record we hold
@@ -187,7 +190,7 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
         }
         throw new Error('the job ended without a receipt')
       } catch (err: unknown) {
-        const error = err instanceof Error ? err : new Error(String(err))
+        const error = asError(err)
         if (error instanceof NoProviderError && error.reasons.length === 0) metrics.routing?.increment({ 'no-candidates': true })
         if (jobId !== undefined) metrics.jobs?.increment({ failed: true })
         return { jobId, stage: 'failed', error: error.name, message: error.message }
@@ -208,9 +211,10 @@ function stageOf (event: Exclude<SubmitJobEvent, { type: 'receipt' }>): JobProgr
     case 'publish-failed':
       return { stage: 'announced', message: `not published on the job board (${event.detail.error.name}: ${event.detail.error.message}); continuing in direct mode` }
     case 'searched': {
-      const { attempt, found, error } = event.detail
+      const { attempt, found, unmatched, error } = event.detail
       const why = error != null ? ` (search ${attempt} broke off: ${error.name}: ${error.message})` : ''
-      return { stage: 'candidates', message: `${found.length} provider(s) found${found.length === 0 ? `, search ${attempt}` : ''}${why}`, count: found.length }
+      const skipped = unmatched.length > 0 ? `; ${unmatched.length} more would not bid (${unmatched[0].reasons.join(', ')}${unmatched.length > 1 ? ', ...' : ''})` : ''
+      return { stage: 'candidates', message: `${found.length} provider(s) found${found.length === 0 ? `, search ${attempt}` : ''}${skipped}${why}`, count: found.length }
     }
     case 'ranked': {
       const { choices, rejected } = event.detail.decision

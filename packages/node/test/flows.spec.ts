@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { JobKind } from '@shoal/records'
+import { JobKind, requirementsOf } from '@shoal/records'
 import { NoProviderError, startProvider, submitJob } from '../src/index.js'
 import type { StartProviderServices, SubmitJobEvent, SubmitJobServices, ProviderCandidate } from '../src/index.js'
 import type { PeerId } from '@libp2p/interface'
@@ -26,9 +26,12 @@ async function peer (): Promise<PeerId> {
   return peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
 }
 
-function nearby (peerId: PeerId, price = 2): NearbyProvider {
+function nearby (peerId: PeerId, price = 2, geohash = 'w21z'): NearbyProvider {
   const value = {
     provider: peerId.toMultihash().bytes,
+    geohash,
+    gpus: [{ model: 'rtx-4090', class: 'consumer-24g', vramMib: 24576, count: 1 }],
+    sensors: [],
     coordinate: { vec: [10, 20], height: 1, error: 0.2 },
     price: { perUnit: price, currency: 'USDC', unit: 'gpu-second' },
     concurrency: 2,
@@ -39,7 +42,7 @@ function nearby (peerId: PeerId, price = 2): NearbyProvider {
 
 /** A requester's services that record what the flow asked of them. */
 class Requester {
-  readonly job = { value: { jobId: new Uint8Array(16).fill(7) } } as unknown as SignedRecord<JobAnnouncement>
+  readonly job = { value: { jobId: new Uint8Array(16).fill(7), kind: SPEC.kind, requirements: requirementsOf(SPEC.requirements), priceCeiling: SPEC.priceCeiling } } as unknown as SignedRecord<JobAnnouncement>
   readonly queries: NearbyQuery[] = []
   readonly ranked: Array<{ candidates: ProviderCandidate[], profile: JobProfile }> = []
   runs: Array<{ order: PeerId[], options: DirectRunOptions }> = []
@@ -149,6 +152,36 @@ describe('submitJob: the requester flow with stubbed services', () => {
     assert.equal(rounds.length, 3)
     assert.ok(rounds[1].type === 'searched' && rounds[1].detail.error?.message === 'lookup broke')
     assert.equal(r.runs.length, 0)
+  })
+
+  it('runs only providers whose offer matches the job: one found outside the job\'s region is reported, not tried', async () => {
+    const r = new Requester()
+    const near = await peer()
+    const elsewhere = await peer()
+    r.rounds = [[nearby(elsewhere, 1, 'u33d'), nearby(near, 2, 'w21z')]]
+    const events = await collect(submitJob(r.services(), SPEC))
+    const round = events.find(e => e.type === 'searched')
+    assert.ok(round?.type === 'searched')
+    assert.deepEqual(round.detail.found.map(p => p.peerId.toString()), [near.toString()])
+    assert.deepEqual(round.detail.unmatched.map(u => u.provider.peerId.toString()), [elsewhere.toString()])
+    assert.match(round.detail.unmatched[0].reasons.join(' '), /region/)
+    assert.deepEqual(r.runs[0].order.map(String), [near.toString()], 'the cheaper provider in another region is never tried')
+  })
+
+  it('ends with the receipt when the store cannot rank or read it back: the job is done all the same', async () => {
+    const r = new Requester()
+    const provider = await peer()
+    r.rounds = [[nearby(provider)]]
+    const services = r.services()
+    const broken = Object.assign(new Error('store not open'), { name: 'StoreNotOpenError' })
+    services.receipts = { reputation: async () => { throw broken }, get: async () => { throw broken } } as unknown as SubmitJobServices['receipts']
+    const events = await collect(submitJob(services, SPEC))
+    const last = events[events.length - 1]
+    assert.ok(last.type === 'receipt')
+    assert.ok(last.detail.outcome.provider.equals(provider))
+    assert.equal(last.detail.stored, undefined)
+    assert.equal(last.detail.storeError, broken)
+    assert.equal(r.ranked[0].candidates[0].reputation, undefined, 'ranked by the router\'s trust alone')
   })
 
   it('stops at once on a query discovery refuses', async () => {

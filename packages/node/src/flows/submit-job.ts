@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { queryForJob } from '@shoal/discovery'
-import { JobKind, requirementsOf } from '@shoal/records'
+import { JobKind, matchOffer, requirementsOf } from '@shoal/records'
 import { candidateFromCapability } from '@shoal/router'
+import { asError, errorName } from '@shoal/utils'
 import { pushable } from 'it-pushable'
 import { NoProviderError } from '../errors.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
@@ -80,6 +81,8 @@ export interface SubmitJobResult {
   outcome: RunOutcome
   /** the receipt as our receipt store keeps it (absent without a store) */
   stored?: StoredReceipt
+  /** why the store could not be read back: the job is done all the same, its receipt is in `outcome` */
+  storeError?: Error
 }
 
 /**
@@ -94,7 +97,7 @@ export type SubmitJobEvent =
   /** the job board could not publish it; the job goes on in direct mode (providers are asked for quotes) */
   | { type: 'publish-failed', detail: { error: Error } }
   /** one discovery round ended; `error` when it broke off (the next round still runs) */
-  | { type: 'searched', detail: { attempt: number, found: NearbyProvider[], error?: Error } }
+  | { type: 'searched', detail: SearchRound }
   /** the router ranked what discovery found (best first) and said why it refused the rest */
   | { type: 'ranked', detail: { decision: RoutingDecision<ProviderCandidate> } }
   /** the provider running the job reported progress */
@@ -103,6 +106,18 @@ export type SubmitJobEvent =
   | { type: 'failed-over', detail: { attempt: AttemptRecord<PeerId> } }
   /** done: the output and the receipt both sides signed */
   | { type: 'receipt', detail: SubmitJobResult }
+
+/** One round of the search: who would bid, who was found but would not, and why a round broke off. */
+export interface SearchRound {
+  /** which round, from 1 */
+  attempt: number
+  /** providers found whose offer matches the job (records' `matchOffer`) */
+  found: NearbyProvider[]
+  /** providers found whose offer does not (another region, hardware, price...), with the reasons */
+  unmatched: Array<{ provider: NearbyProvider, reasons: string[] }>
+  /** the search broke off with this error */
+  error?: Error
+}
 
 const DEFAULT_K = 5
 const DEFAULT_SEARCH_ATTEMPTS = 10
@@ -148,7 +163,7 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
   }
 
   let found: NearbyProvider[] = []
-  for await (const round of findProviders(services, query, options)) {
+  for await (const round of findProviders(services, query, job.value, options)) {
     found = round.found
     yield { type: 'searched', detail: round }
   }
@@ -179,7 +194,7 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
     }
   }), options.signal)
 
-  yield { type: 'receipt', detail: { job, outcome, stored: await storedReceipt(services, outcome.receipt.id, options) } }
+  yield { type: 'receipt', detail: { job, outcome, ...await storedReceipt(services, outcome.receipt.id, options) } }
 }
 
 /** The discovery query a job asks for: its requirements, its price ceiling, where the requester is. */
@@ -193,22 +208,29 @@ export function nearbyQuery (spec: JobSpec, coordinate: NearbyQuery['coordinate'
  * each time. A round that breaks off is reported, not hidden; a query
  * discovery refuses (`InvalidQueryError`) or an abort ends the search.
  */
-async function * findProviders (services: SubmitJobServices, query: NearbyQuery, options: SubmitJobOptions): AsyncGenerator<{ attempt: number, found: NearbyProvider[], error?: Error }> {
+async function * findProviders (services: SubmitJobServices, query: NearbyQuery, job: JobAnnouncement, options: SubmitJobOptions): AsyncGenerator<SearchRound> {
   const attempts = options.searchAttempts ?? DEFAULT_SEARCH_ATTEMPTS
   let delay = options.searchDelay ?? DEFAULT_SEARCH_DELAY
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const found: NearbyProvider[] = []
+    const unmatched: SearchRound['unmatched'] = []
     let error: Error | undefined
     try {
       for await (const provider of services.discovery.findNearby(query, { k: options.k ?? DEFAULT_K, signal: options.signal })) {
-        found.push(provider)
+        // a search widens past the job's region and cannot ask for kinds: keep only who would bid
+        const { mismatches } = matchOffer(job, provider.record.value)
+        if (mismatches.length === 0) {
+          found.push(provider)
+        } else {
+          unmatched.push({ provider, reasons: mismatches.map(m => m.reason) })
+        }
       }
     } catch (err: unknown) {
       options.signal?.throwIfAborted()
-      if (asError(err).name === 'InvalidQueryError') throw err
+      if (errorName(err) === 'InvalidQueryError') throw err
       error = asError(err)
     }
-    yield { attempt, found, error }
+    yield { attempt, found, unmatched, error }
     if (found.length > 0) return
     if (attempt < attempts) {
       await sleep(delay, undefined, { signal: options.signal })
@@ -220,9 +242,7 @@ async function * findProviders (services: SubmitJobServices, query: NearbyQuery,
 /** Rank what discovery found with the router: each provider's record (coordinate, capacity, price) and the reputation our receipts give it. */
 async function rankProviders (services: SubmitJobServices, found: NearbyProvider[], profile: JobProfile, options: AbortOptions): Promise<RoutingDecision<ProviderCandidate>> {
   const candidates = await Promise.all(found.map(async (provider): Promise<ProviderCandidate> => ({
-    ...candidateFromCapability(provider.record.value, {
-      reputation: services.receipts == null ? undefined : await services.receipts.reputation(provider.peerId, options)
-    }),
+    ...candidateFromCapability(provider.record.value, { reputation: await reputationOf(services, provider.peerId, options) }),
     provider
   })))
   return services.router.choose(candidates, profile, { signal: options.signal })
@@ -250,17 +270,27 @@ async function * whileRunning<T> (task: (signal: AbortSignal, events: Pushable<S
   return await running
 }
 
-/** The receipt as our store keeps it; none when the work service had no store to put it in. */
-async function storedReceipt (services: SubmitJobServices, id: Uint8Array, options: AbortOptions): Promise<StoredReceipt | undefined> {
-  if (services.receipts == null) return undefined
+/** What our receipts say of a provider; none without a store, or when the store cannot answer (ranking then uses the router's trust alone). */
+async function reputationOf (services: SubmitJobServices, peer: PeerId, options: AbortOptions): Promise<number | undefined> {
   try {
-    return await services.receipts.get(id, options)
-  } catch (err: unknown) {
-    if (asError(err).name === 'ReceiptNotFoundError') return undefined
-    throw err
+    return await services.receipts?.reputation(peer, options)
+  } catch {
+    options.signal?.throwIfAborted()
+    return undefined
   }
 }
 
-function asError (err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err))
+/**
+ * The receipt as our store keeps it: none when the work service had no
+ * store to put it in, and the store's error when it cannot be read back
+ * (the job is done and countersigned all the same).
+ */
+async function storedReceipt (services: SubmitJobServices, id: Uint8Array, options: AbortOptions): Promise<Pick<SubmitJobResult, 'stored' | 'storeError'>> {
+  if (services.receipts == null) return {}
+  try {
+    return { stored: await services.receipts.get(id, options) }
+  } catch (err: unknown) {
+    if (errorName(err) === 'ReceiptNotFoundError') return {}
+    return { storeError: asError(err) }
+  }
 }
