@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PaymentVoucherType, openRecord, signRecord } from '@shoal/records'
 import fc from 'fast-check'
 import { MAX_LANES_PER_PAYER, VoucherBook, VoucherLanes } from '../src/index.js'
+import { identity, somePeer } from './helpers.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 describe('payment lanes', () => {
@@ -12,9 +11,8 @@ describe('payment lanes', () => {
   let payee: PeerId
 
   before(async () => {
-    payerKey = await generateKeyPair('Ed25519')
-    payer = peerIdFromPrivateKey(payerKey)
-    payee = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    ;({ key: payerKey, peerId: payer } = await identity())
+    payee = await somePeer()
   })
 
   it('issues cumulative vouchers with strictly increasing nonces, one lane per payee and currency', async () => {
@@ -68,7 +66,7 @@ describe('payment lanes', () => {
   })
 
   it('refuses a voucher for another payee', async () => {
-    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const other = await somePeer()
     const v = await new VoucherLanes(payerKey, payer).pay(other, 1, 'USDC')
     assert.throws(() => new VoucherBook(payee).accept(v), { name: 'InvalidVoucherError' })
   })
@@ -98,9 +96,8 @@ describe('payment lanes', () => {
 
 describe('payee book bounds', () => {
   it('refuses a payer more lanes than MAX_LANES_PER_PAYER', async () => {
-    const payerKey = await generateKeyPair('Ed25519')
-    const payer = peerIdFromPrivateKey(payerKey)
-    const payee = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const { key: payerKey, peerId: payer } = await identity()
+    const payee = await somePeer()
     const book = new VoucherBook(payee)
     const lanes = new VoucherLanes(payerKey, payer)
     const first = await lanes.pay(payee, 1, 'USDC')
