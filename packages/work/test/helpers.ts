@@ -144,6 +144,12 @@ export async function identity (): Promise<{ key: PrivateKey, peerId: PeerId }> 
   return { key, peerId: peerIdFromPrivateKey(key) }
 }
 
+/** A payer, with the key it signs vouchers with, and a payee. */
+export async function paymentParties (): Promise<{ payerKey: PrivateKey, payer: PeerId, payee: PeerId }> {
+  const { key: payerKey, peerId: payer } = await identity()
+  return { payerKey, payer, payee: await somePeer() }
+}
+
 /** The peer id of a fresh key nobody keeps. */
 export async function somePeer (): Promise<PeerId> {
   return (await identity()).peerId

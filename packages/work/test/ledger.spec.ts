@@ -6,7 +6,7 @@ import {
   CHARGES_PREFIX, PAYEE_VOUCHERS_PREFIX, PAYER_LANES_PREFIX, VoucherBook, VoucherLanes, decodeCharge, decodePayerLane
 } from '../src/index.js'
 import { encodeCharge, encodePayerLane } from '../src/ledger.js'
-import { identity, somePeer } from './helpers.js'
+import { paymentParties } from './helpers.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 describe('saved payment state', () => {
@@ -14,10 +14,7 @@ describe('saved payment state', () => {
   let payer: PeerId
   let payee: PeerId
 
-  before(async () => {
-    ;({ key: payerKey, peerId: payer } = await identity())
-    payee = await somePeer()
-  })
+  before(async () => { ({ payerKey, payer, payee } = await paymentParties()) })
 
   it('a payer picks its lanes up after a restart: same lane, nonce and total go on', async () => {
     const datastore = new MemoryDatastore()

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { PaymentVoucherType, openRecord, signRecord } from '@shoal/records'
 import fc from 'fast-check'
 import { MAX_LANES_PER_PAYER, VoucherBook, VoucherLanes } from '../src/index.js'
-import { identity, somePeer } from './helpers.js'
+import { paymentParties, somePeer } from './helpers.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 describe('payment lanes', () => {
@@ -10,10 +10,7 @@ describe('payment lanes', () => {
   let payer: PeerId
   let payee: PeerId
 
-  before(async () => {
-    ;({ key: payerKey, peerId: payer } = await identity())
-    payee = await somePeer()
-  })
+  before(async () => { ({ payerKey, payer, payee } = await paymentParties()) })
 
   it('issues cumulative vouchers with strictly increasing nonces, one lane per payee and currency', async () => {
     const lanes = new VoucherLanes(payerKey, payer)
@@ -96,8 +93,7 @@ describe('payment lanes', () => {
 
 describe('payee book bounds', () => {
   it('refuses a payer more lanes than MAX_LANES_PER_PAYER', async () => {
-    const { key: payerKey, peerId: payer } = await identity()
-    const payee = await somePeer()
+    const { payerKey, payer, payee } = await paymentParties()
     const book = new VoucherBook(payee)
     const lanes = new VoucherLanes(payerKey, payer)
     const first = await lanes.pay(payee, 1, 'USDC')
