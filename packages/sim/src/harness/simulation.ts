@@ -525,7 +525,7 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
 
   /** Cuts every link between the peers of two groups of regions (see {@link SimNetwork.partition}). */
   partition (regionsA: readonly string[], regionsB: readonly string[]): void {
-    partitionRegions(this.network, this.peers, regionsA, regionsB, this.events)
+    partitionRegions(this.peers, regionsA, regionsB, this.events, (a, b) => { this.network.partition(a, b) })
   }
 
   /** Heals every cut. */

@@ -10,7 +10,8 @@
 
 import { createServer } from 'node:net'
 import { availableParallelism } from 'node:os'
-import { planDials, planJoin, randomPairs } from '../harness/connect.js'
+import { joinPeer, partitionRegions } from '../harness/churn.js'
+import { planDials, randomPairs } from '../harness/connect.js'
 import { DEFAULT_SIM_SEED } from '../harness/constants.js'
 import { SimulationConfigError, UnknownPeerError } from '../harness/errors.js'
 import { EventLog } from '../harness/events.js'
@@ -32,7 +33,6 @@ import type { ShardHandle } from './shard-handle.js'
 import type { Server } from 'node:net'
 import type { ConnectOptions, PlannedDial } from '../harness/connect.js'
 import type { ConnectReport, SettleOptions, SimProgress } from '../harness/simulation.js'
-import type { PeerState } from '../harness/peer.js'
 import type { LookupResult, PingResult } from '../harness/probes.js'
 import type { LatencyModel } from '../latency/types.js'
 import type { Rng } from '../random.js'
@@ -78,8 +78,6 @@ export function autoShards (): number {
   return Math.max(1, availableParallelism())
 }
 
-// a rejoining peer dials at most this many peers at once
-const JOIN_DIAL_CONCURRENCY = 4
 // how long `stop` waits for a shard to stop its peers before closing it anyway, ms
 const SHARD_STOP_TIMEOUT_MS = 20_000
 
@@ -394,35 +392,32 @@ export class ShardedSimulation {
     }
   }
 
-  /** (Re)starts a stopped or crashed peer and wires it like a newcomer. */
+  /** (Re)starts a stopped or crashed peer in its shard and wires it like a newcomer (see {@link joinPeer}). */
   async join (ref: number | { index: number }, options: ConnectOptions = this.defaultConnect): Promise<void> {
     const peer = this.peer(ref)
 
     if (peer.state === 'running' || this.stopped || !this.handles[peer.shard].alive) return
 
-    try {
-      this.directory.update(await this.handles[peer.shard].call('restart', peer.index))
-    } catch (err: unknown) {
-      peer.state = 'failed'
-      peer.error = describeError(err)
-    }
-
-    if ((peer.state as PeerState) !== 'running') return
-
-    const alive = this.running().map(p => p.index)
-    const plan = planJoin(peer.index, alive, (a, b) => this.rtt(a, b), this.rng.fork(`join-${this.joins++}`), options)
-    const failed = await this.dialAll(plan, { ...options, concurrency: Math.min(JOIN_DIAL_CONCURRENCY, options.concurrency ?? JOIN_DIAL_CONCURRENCY) })
-    this.events.record('peer:joined', { peer: peer.index, role: peer.role, region: peer.region, dials: plan.length, failed })
+    await joinPeer({
+      events: this.events,
+      start: async (p) => {
+        try {
+          this.directory.update(await this.handles[p.shard].call('restart', p.index))
+        } catch (err: unknown) {
+          p.state = 'failed'
+          p.error = describeError(err)
+        }
+      },
+      alive: () => this.running().map(p => p.index),
+      rtt: (a, b) => this.rtt(a, b),
+      joinRng: () => this.rng.fork(`join-${this.joins++}`),
+      dial: async (plan, opts) => this.dialAll(plan, opts)
+    }, peer, options)
   }
 
   /** Cuts every link between the peers of two groups of regions, in every shard. */
   partition (regionsA: readonly string[], regionsB: readonly string[]): void {
-    const sitesOf = (regions: readonly string[]): string[] =>
-      [...new Set(this.peers.filter(p => regions.includes(p.region)).map(p => String(p.siteIndex)))]
-    const a = sitesOf(regionsA)
-    const b = sitesOf(regionsB)
-    this.broadcast(h => h.call('partition', a, b))
-    this.events.record('partition', { a: regionsA.join('+'), b: regionsB.join('+'), sites_a: a.length, sites_b: b.length })
+    partitionRegions(this.peers, regionsA, regionsB, this.events, (a, b) => { this.broadcast(async h => h.call('partition', [...a], [...b])) })
   }
 
   /** Heals every cut in every shard. */
