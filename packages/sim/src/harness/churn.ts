@@ -61,13 +61,10 @@ export type JoiningPeer = Pick<PeerSpec, 'index' | 'role' | 'region'> & { state:
 
 /** What {@link joinPeer} needs of the simulation (sharded or not). */
 export interface JoinContext<P extends JoiningPeer> {
-  events: EventLog
+  /** the simulation: its running peers, oracle RTT (ms, by peer index) and event log */
+  sim: { events: EventLog, running(): ReadonlyArray<{ index: number }>, rtt(a: number, b: number): number }
   /** (re)starts the peer's node; a failure shows in its `state` */
   start(peer: P): Promise<void>
-  /** indices of the running peers */
-  alive(): number[]
-  /** oracle RTT between two peer indices, ms */
-  rtt(a: number, b: number): number
   /** the generator of this join's wiring, drawn only once the peer runs */
   joinRng(): Rng
   /** runs planned dials; resolves to how many failed */
@@ -85,10 +82,10 @@ export async function joinPeer<P extends JoiningPeer> (ctx: JoinContext<P>, peer
     return
   }
 
-  const alive = ctx.alive()
-  const plan = planJoin(peer.index, alive, ctx.rtt, ctx.joinRng(), options)
+  const alive = ctx.sim.running().map(p => p.index)
+  const plan = planJoin(peer.index, alive, (a, b) => ctx.sim.rtt(a, b), ctx.joinRng(), options)
   const failed = await ctx.dial(plan, { ...options, concurrency: Math.min(JOIN_DIAL_CONCURRENCY, options.concurrency ?? JOIN_DIAL_CONCURRENCY) })
-  ctx.events.record('peer:joined', { peer: peer.index, role: peer.role, region: peer.region, dials: plan.length, failed })
+  ctx.sim.events.record('peer:joined', { peer: peer.index, role: peer.role, region: peer.region, dials: plan.length, failed })
 }
 
 /**

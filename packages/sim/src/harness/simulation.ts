@@ -514,10 +514,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     }
 
     await joinPeer({
-      events: this.events,
+      sim: this,
       start: async (p) => { await this.startPeer(p) },
-      alive: () => this.running().map(p => p.index),
-      rtt: (a, b) => this.rtt(a, b),
       joinRng: () => this.rng.fork(`join-${this.joins++}`),
       dial: async (plan, opts) => this.dialAll(plan, opts)
     }, peer, options)

@@ -399,7 +399,7 @@ export class ShardedSimulation {
     if (peer.state === 'running' || this.stopped || !this.handles[peer.shard].alive) return
 
     await joinPeer({
-      events: this.events,
+      sim: this,
       start: async (p) => {
         try {
           this.directory.update(await this.handles[p.shard].call('restart', p.index))
@@ -408,8 +408,6 @@ export class ShardedSimulation {
           p.error = describeError(err)
         }
       },
-      alive: () => this.running().map(p => p.index),
-      rtt: (a, b) => this.rtt(a, b),
       joinRng: () => this.rng.fork(`join-${this.joins++}`),
       dial: async (plan, opts) => this.dialAll(plan, opts)
     }, peer, options)
