@@ -76,7 +76,7 @@ describe('createShoalNode and shoalServices (in process)', function () {
     const dataDir = join(root, 'held')
     const a = await createShoalNode({ ...LOCAL_DHT_SERVER, dataDir })
     nodes.push(a)
-    await assert.rejects(createShoalNode({ ...LOCAL_DHT_SERVER, dataDir }), (err: any) => err.name === 'DataDirLockedError')
+    await assert.rejects(createShoalNode({ ...LOCAL_DHT_SERVER, dataDir }), { name: 'DataDirLockedError' })
   })
 
   it('embeds the Shoal services in a node built by hand and talks to a full node', async () => {
