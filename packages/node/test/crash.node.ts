@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createShoalNode } from '../src/index.js'
+import { LOCAL } from './fixtures/local.js'
 import type { ShoalNode } from '../src/index.js'
 
 // dist/test/crash.node.js -> dist/test/fixtures/receipt-writer.js
@@ -92,7 +93,7 @@ describe('kill -9 during receipt writes', function () {
       const where = `round ${round} (seed ${seed}, kill ${delay} ms after the first ack)`
 
       // restart on the same data dir, as an operator would after the crash
-      node = await createShoalNode({ dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, metrics: false, reachability: { autonat: false, relayClient: false, holePunching: false } })
+      node = await createShoalNode({ ...LOCAL, dataDir })
       const receipts = node.services.receipts
       const verified = await receipts.verifyLog({ signatures: true })
       assert.equal(verified.ok, true, `${where}: the log does not verify: ${JSON.stringify(verified.problems)}`)

@@ -2,18 +2,11 @@ import { strict as assert } from 'node:assert'
 import { functionExecutor } from '@shoal/work'
 import { createShoalNode } from '../src/index.js'
 import { liveJobs } from '../src/jobs.js'
-import type { ShoalNode, ShoalNodeOptions } from '../src/index.js'
+import { LOCAL, PRICE, SPEC } from './fixtures/local.js'
+import type { ShoalNode } from '../src/index.js'
 import type { LiveJob } from '../src/jobs.js'
-import type { ExecuteOptions, JobSpec } from '@shoal/work'
+import type { ExecuteOptions } from '@shoal/work'
 
-const LOCAL: ShoalNodeOptions = {
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  mdns: false,
-  metrics: false,
-  reachability: { autonat: false, relayClient: false, holePunching: false }
-}
-const PRICE = { perUnit: 1, currency: 'USDC', unit: 'gpu-second' }
-const SPEC: JobSpec = { priceCeiling: PRICE, budget: 100, workload: 'test' }
 
 async function waitFor (check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

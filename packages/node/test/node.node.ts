@@ -12,20 +12,14 @@ import { tcp } from '@libp2p/tcp'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import { createShoalNode, SHOAL_DHT_PROTOCOL, shoalServices } from '../src/index.js'
-import type { ShoalCoreServices, ShoalNode, ShoalNodeOptions } from '../src/index.js'
+import { LOCAL_DHT_SERVER } from './fixtures/local.js'
+import type { ShoalCoreServices, ShoalNode } from '../src/index.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 
-const LOCAL: ShoalNodeOptions = {
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  mdns: false,
-  metrics: false,
-  dht: { mode: 'server', allowPrivateAddresses: true },
-  reachability: { autonat: false, relayClient: false, holePunching: false }
-}
 
 type EmbedderNode = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub, dht: KadDHT } & ShoalCoreServices>
 
@@ -45,7 +39,7 @@ describe('createShoalNode and shoalServices (in process)', function () {
   })
 
   it('creates a full node with every service, keyed as documented', async () => {
-    const node = await createShoalNode(LOCAL)
+    const node = await createShoalNode(LOCAL_DHT_SERVER)
     nodes.push(node)
     for (const key of ['identify', 'ping', 'dht', 'pubsub', 'receipts', 'router', 'jobs', 'discovery', 'work']) {
       assert.ok(key in node.services, `missing service ${key}`)
@@ -56,7 +50,7 @@ describe('createShoalNode and shoalServices (in process)', function () {
   })
 
   it('the bootstrap role runs a relay server', async () => {
-    const node = await createShoalNode({ ...LOCAL, role: 'bootstrap' })
+    const node = await createShoalNode({ ...LOCAL_DHT_SERVER, role: 'bootstrap' })
     nodes.push(node)
     assert.notEqual(node.services.relay, undefined)
     assert.equal(node.services.dht.getMode(), 'server')
@@ -64,15 +58,15 @@ describe('createShoalNode and shoalServices (in process)', function () {
 
   it('keeps its identity and peer store in the data dir', async () => {
     const dataDir = join(root, 'data')
-    const a = await createShoalNode({ ...LOCAL, dataDir })
-    const b = await createShoalNode(LOCAL)
+    const a = await createShoalNode({ ...LOCAL_DHT_SERVER, dataDir })
+    const b = await createShoalNode(LOCAL_DHT_SERVER)
     nodes.push(b)
     await a.dial(b.getMultiaddrs()[0])
     const id = a.peerId.toString()
     await a.stop()
     assert.equal((await stat(join(dataDir, 'identity.key'))).mode & 0o777, 0o600)
 
-    const again = await createShoalNode({ ...LOCAL, dataDir })
+    const again = await createShoalNode({ ...LOCAL_DHT_SERVER, dataDir })
     nodes.push(again)
     assert.equal(again.peerId.toString(), id)
     assert.ok(await again.peerStore.has(b.peerId), 'the peer store survived the restart')
@@ -80,13 +74,13 @@ describe('createShoalNode and shoalServices (in process)', function () {
 
   it('refuses a data dir another node holds', async () => {
     const dataDir = join(root, 'held')
-    const a = await createShoalNode({ ...LOCAL, dataDir })
+    const a = await createShoalNode({ ...LOCAL_DHT_SERVER, dataDir })
     nodes.push(a)
-    await assert.rejects(createShoalNode({ ...LOCAL, dataDir }), (err: any) => err.name === 'DataDirLockedError')
+    await assert.rejects(createShoalNode({ ...LOCAL_DHT_SERVER, dataDir }), { name: 'DataDirLockedError' })
   })
 
   it('embeds the Shoal services in a node built by hand and talks to a full node', async () => {
-    const full = await createShoalNode(LOCAL)
+    const full = await createShoalNode(LOCAL_DHT_SERVER)
     nodes.push(full)
     const own: EmbedderNode = await createLibp2p({
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },

@@ -1,17 +1,10 @@
 import { strict as assert } from 'node:assert'
 import { functionExecutor } from '@shoal/work'
 import { createShoalNode, drainShoalNode } from '../src/index.js'
-import type { ShoalNode, ShoalNodeOptions } from '../src/index.js'
-import type { ExecuteOptions, JobSpec } from '@shoal/work'
+import { LOCAL, PRICE, SPEC } from './fixtures/local.js'
+import type { ShoalNode } from '../src/index.js'
+import type { ExecuteOptions } from '@shoal/work'
 
-const LOCAL: ShoalNodeOptions = {
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  mdns: false,
-  metrics: false,
-  reachability: { autonat: false, relayClient: false, holePunching: false }
-}
-const PRICE = { perUnit: 1, currency: 'USDC', unit: 'gpu-second' }
-const SPEC: JobSpec = { priceCeiling: PRICE, budget: 100, workload: 'test' }
 
 /** An executor whose jobs run until the test releases them (or they are aborted). */
 function heldExecutor (): { executor: ReturnType<typeof functionExecutor>, started: Promise<void>, release(): void, runs(): number } {
@@ -113,11 +106,7 @@ describe('graceful shutdown and provider load (in process)', function () {
     const drained = drainShoalNode(p, { timeout: 30_000 })
     // new work is refused with a typed error the requester can fail over on
     const job = await requester.services.work.createJob({ ...SPEC, input: new Uint8Array([2]) })
-    await assert.rejects(requester.services.work.requestQuote(p.peerId, job), (err: any) => {
-      assert.equal(err.name, 'ProviderBusyError')
-      assert.match(err.message, /shutting down/)
-      return true
-    })
+    await assert.rejects(requester.services.work.requestQuote(p.peerId, job), { name: 'ProviderBusyError', message: /shutting down/ })
     assert.equal((await requester.services.router.probe(p.peerId, { load: true })).load?.freeSlots, 0)
     assert.equal(held.runs(), 1)
 

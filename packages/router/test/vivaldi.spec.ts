@@ -102,15 +102,22 @@ describe('vivaldi', () => {
       assert.equal(v.coordinate.error, 1.5)
     })
 
-    it('moves two nodes apart to the measured RTT', () => {
-      const rng = seededRng(1)
+    /** Two 2-D nodes that observed each other 200 times at `rttMs`. */
+    function convergedPair (seed: number, rttMs = 100): [Vivaldi, Vivaldi] {
+      const rng = seededRng(seed)
       const a = new Vivaldi({ dimensions: 2, rng })
       const b = new Vivaldi({ dimensions: 2, rng })
 
       for (let i = 0; i < 200; i++) {
-        a.observe('b', b.coordinate, 100)
-        b.observe('a', a.coordinate, 100)
+        a.observe('b', b.coordinate, rttMs)
+        b.observe('a', a.coordinate, rttMs)
       }
+
+      return [a, b]
+    }
+
+    it('moves two nodes apart to the measured RTT', () => {
+      const [a, b] = convergedPair(1)
 
       assert.ok(Math.abs(distance(a.coordinate, b.coordinate) - 100) < 5, `distance ${distance(a.coordinate, b.coordinate)}`)
       assert.ok(a.coordinate.error < 0.2)
@@ -152,14 +159,7 @@ describe('vivaldi', () => {
     })
 
     it('latency filter: one spike barely moves a converged coordinate', () => {
-      const rng = seededRng(3)
-      const a = new Vivaldi({ dimensions: 2, rng })
-      const b = new Vivaldi({ dimensions: 2, rng })
-
-      for (let i = 0; i < 200; i++) {
-        a.observe('b', b.coordinate, 100)
-        b.observe('a', a.coordinate, 100)
-      }
+      const [a, b] = convergedPair(3)
 
       const before = distance(a.coordinate, b.coordinate)
       a.observe('b', b.coordinate, 5000)

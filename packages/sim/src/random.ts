@@ -47,6 +47,21 @@ function splitmix32 (state: number): [number, number] {
 }
 
 /**
+ * Four xoshiro128** state words from splitmix32 steps starting at `state`,
+ * each step's input salted with `salt` (a fork label; 0 for a plain seed).
+ */
+function expandState (state: number, salt = 0): [number, number, number, number] {
+  const out: number[] = []
+  for (let i = 0; i < 4; i++) {
+    const [v, next] = splitmix32(state ^ Math.imul(salt, i + 1))
+    out.push(v)
+    state = next
+  }
+  // the all-zero state is a fixed point of xoshiro
+  return [(out[0] | out[1] | out[2] | out[3]) === 0 ? 1 : out[0], out[1], out[2], out[3]]
+}
+
+/**
  * A deterministic random number generator (xoshiro128**).
  *
  * @example
@@ -59,30 +74,16 @@ function splitmix32 (state: number): [number, number] {
  * ```
  */
 export class Rng {
-  private s0: number
-  private s1: number
-  private s2: number
-  private s3: number
+  private s0 = 0
+  private s1 = 0
+  private s2 = 0
+  private s3 = 0
   /** Second normal deviate from the last Box–Muller draw. */
   private spareNormal: number | undefined
 
   /** Seed the generator; equal seeds give equal streams. */
   constructor (seed: Seed = 0) {
-    let st = seedToUint32(seed)
-    const out: number[] = []
-    for (let i = 0; i < 4; i++) {
-      const [v, next] = splitmix32(st)
-      out.push(v)
-      st = next
-    }
-    this.s0 = out[0]
-    this.s1 = out[1]
-    this.s2 = out[2]
-    this.s3 = out[3]
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) {
-      // the all-zero state is a fixed point of xoshiro
-      this.s0 = 1
-    }
+    this.setState(expandState(seedToUint32(seed)))
   }
 
   /**
@@ -94,11 +95,15 @@ export class Rng {
       throw new RangeError('xoshiro128** needs four state words, not all zero')
     }
     const r = new Rng(0)
-    r.s0 = state[0] >>> 0
-    r.s1 = state[1] >>> 0
-    r.s2 = state[2] >>> 0
-    r.s3 = state[3] >>> 0
+    r.setState(state.map(w => w >>> 0))
     return r
+  }
+
+  private setState (words: readonly number[]): void {
+    this.s0 = words[0]
+    this.s1 = words[1]
+    this.s2 = words[2]
+    this.s3 = words[3]
   }
 
   /** The next raw 32-bit unsigned integer. */
@@ -266,20 +271,8 @@ export class Rng {
   fork (label: Seed): Rng {
     const child = new Rng(0)
     const l = seedToUint32(label)
-    let st = (this.s0 ^ Math.imul(this.s1, 0x9e3779b9) ^ rotl(this.s2, 13) ^ rotl(this.s3, 23) ^ l) >>> 0
-    const out: number[] = []
-    for (let i = 0; i < 4; i++) {
-      const [v, next] = splitmix32(st ^ Math.imul(l, i + 1))
-      out.push(v)
-      st = next
-    }
-    child.s0 = out[0]
-    child.s1 = out[1]
-    child.s2 = out[2]
-    child.s3 = out[3]
-    if ((child.s0 | child.s1 | child.s2 | child.s3) === 0) {
-      child.s0 = 1
-    }
+    const st = (this.s0 ^ Math.imul(this.s1, 0x9e3779b9) ^ rotl(this.s2, 13) ^ rotl(this.s3, 23) ^ l) >>> 0
+    child.setState(expandState(st, l))
     return child
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createSimulation, Simulation, geographicLatency, runScenario, summarize } from '../src/index.js'
 import type { LatencyModel, Scenario, Site } from '../src/index.js'
 import type { Startable } from '@libp2p/interface'
-import { assertNearOracle } from './fixtures/four-cities.js'
+import { assertWarmPing } from './fixtures/four-cities.js'
 
 /** Four cities with a clean RTT table, so measured RTTs can be compared with the oracle exactly. */
 function fourCities (): LatencyModel {
@@ -30,7 +30,7 @@ describe('simulation harness', function () {
     sim = undefined
   })
 
-  it('wires 20 real peers, pings match the oracle and a crash is reported, not fatal', async () => {
+  it('wires 20 real peers, pings take at least the oracle RTT and a crash is reported, not fatal', async () => {
     sim = await createSimulation({
       peers: 20,
       latency: fourCities(),
@@ -63,12 +63,7 @@ describe('simulation harness', function () {
     }
     assert.ok(pairs.length >= 3)
     for (const [a, b] of pairs) {
-      await sim.ping(a, b) // warm-up: opens the connection
-      const result = await sim.ping(a, b)
-      assert.equal(result.error, undefined)
-      assert.equal(result.oracleMs, sim.rtt(a, b))
-      // ping reports whole ms; allow the rounding plus a few ms of event-loop delay
-      assertNearOracle(result, `ping ${a}->${b}`)
+      await assertWarmPing(sim, a, b)
     }
 
     const victim = sim.peers.find(p => !p.bootstrap && (p.node?.getConnections().length ?? 0) > 0)

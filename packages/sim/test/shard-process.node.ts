@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { connect, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { createShardedSimulation, SocketLink, InvalidControlFrameError } from '../src/index.js'
-import { assertNearOracle, quietWorld, writeEdges } from './fixtures/four-cities.js'
+import { assertWarmPing, quietWorld, writeEdges } from './fixtures/four-cities.js'
 import type { EdgeFile } from './fixtures/four-cities.js'
 import type { ShardedSimulation } from '../src/index.js'
 import type { ChildProcess } from 'node:child_process'
@@ -57,10 +57,7 @@ describe('sharded simulation across OS processes', function () {
 
     // peer 1 (Berlin) in shard 0, peer 7 (Tokyo) in shard 1: the packets cross processes over TCP
     assert.notEqual(sim.peers[1].shard, sim.peers[7].shard)
-    await sim.ping(1, 7)
-    const result = await sim.ping(1, 7)
-    assert.equal(result.error, undefined)
-    assertNearOracle(result)
+    await assertWarmPing(sim, 1, 7)
     const stats = await sim.stats()
     assert.equal(stats.length, 2)
     assert.ok(stats.every(s => s.gatewayFramesSent > 0 && s.gatewayInvalidFrames === 0))
@@ -114,13 +111,8 @@ describe('sharded simulation across OS processes', function () {
     assert.equal(sim.running().length, peers)
     assert.equal(sim.events.ofType('wired')[0].failed, 0)
     assert.notEqual(sim.peers[1].shard, sim.peers[7].shard)
-    await sim.ping(1, 7)
-    const result = await sim.ping(1, 7)
-    assert.equal(result.error, undefined)
-    assertNearOracle(result)
-    const back = await sim.ping(6, 0)
-    assert.equal(back.error, undefined)
-    assertNearOracle(back)
+    await assertWarmPing(sim, 1, 7)
+    await assertWarmPing(sim, 6, 0)
 
     // stopping the run ends the shard processes
     const exits = children.map(async c => once(c, 'exit'))

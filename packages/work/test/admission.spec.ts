@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Admission } from '../src/admission.js'
 import { functionExecutor } from '../src/index.js'
-import { assignmentOf, quoteFrom, stubContext } from './helpers.js'
+import { assignmentOf, identity, quoteFrom, somePeer, stubContext } from './helpers.js'
 import type { AdmissionState, Admitted } from '../src/admission.js'
 import type { JobEntry } from '../src/run-job.js'
 import type { StubContext } from './helpers.js'
@@ -66,8 +64,7 @@ describe('provider admission', () => {
   }
 
   before(async () => {
-    requesterKey = await generateKeyPair('Ed25519')
-    requester = peerIdFromPrivateKey(requesterKey)
+    ;({ key: requesterKey, peerId: requester } = await identity())
   })
 
   beforeEach(async () => {
@@ -80,7 +77,7 @@ describe('provider admission', () => {
       admission.takeQuoteToken(requester)
       admission.takeQuoteToken(requester)
       assert.throws(() => { admission.takeQuoteToken(requester) }, { name: 'QuoteRateLimitedError' })
-      admission.takeQuoteToken(peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
+      admission.takeQuoteToken(await somePeer())
     })
 
     it('refills a peer\'s bucket at quoteRate per second of the service clock', async () => {
@@ -109,7 +106,7 @@ describe('provider admission', () => {
       const again = await admission.admit(requester, bytes, INPUT, listener)
       assert.equal(again.joined, entry)
       assert.ok(entry.listeners.has(listener))
-      const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      const other = await somePeer()
       await assert.rejects(admission.admit(other, bytes, INPUT, noop), { name: 'WrongPeerError' })
     })
 
@@ -122,7 +119,7 @@ describe('provider admission', () => {
     })
 
     it('refuses an assignment sent by another peer than its requester (WrongPeerError)', async () => {
-      const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      const other = await somePeer()
       await assert.rejects(admission.admit(other, await assignment(await quote()), INPUT, noop), { name: 'WrongPeerError' })
     })
 

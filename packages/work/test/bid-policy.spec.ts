@@ -1,39 +1,16 @@
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { JobKind, newRandomId } from '@shoal/records'
+import { JobKind } from '@shoal/records'
 import { defaultMeter, matchJob, priceBidPolicy } from '../src/index.js'
+import { NOW, jobAnnouncement, somePeer } from './helpers.js'
 import type { BidContext } from '../src/index.js'
-import type { JobAnnouncement } from '@shoal/records'
 
 const PRICE = { perUnit: 20, currency: 'USDC', unit: 'gpu-second' }
-
-function job (over: Partial<JobAnnouncement> = {}): JobAnnouncement {
-  const now = 1_700_000_000_000
-  return {
-    version: 1,
-    jobId: newRandomId(),
-    requester: new Uint8Array(38),
-    kind: JobKind.GPU_INFERENCE,
-    requirements: { gpuModel: '', gpuClass: 'consumer-24g', minVramMib: 16384, gpuCount: 1, sensors: [], region: 'w21', maxRttMs: 0 },
-    priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'gpu-second' },
-    budget: 1000,
-    deadlineMs: now + 60_000,
-    createdMs: now,
-    expiresMs: now + 60_000,
-    description: '',
-    inputHash: new Uint8Array(),
-    inputBytes: 0,
-    workload: 'llama-7b',
-    ...over
-  }
-}
 
 describe('priceBidPolicy', () => {
   let context: BidContext
 
   before(async () => {
-    context = { running: 0, concurrency: 2, requester: peerIdFromPrivateKey(await generateKeyPair('Ed25519')), now: 1_700_000_000_000 }
+    context = { running: 0, concurrency: 2, requester: await somePeer(), now: NOW }
   })
 
   const init = {
@@ -46,46 +23,46 @@ describe('priceBidPolicy', () => {
   }
 
   it('bids the configured price when the job matches and a slot is free', async () => {
-    const bid = await priceBidPolicy(init).bid(job(), context)
+    const bid = await priceBidPolicy(init).bid(jobAnnouncement(), context)
     assert.deepEqual(bid, { price: PRICE, estUnits: 10, etaMs: 500 })
   })
 
   it('declines when every slot is taken', async () => {
-    assert.equal(await priceBidPolicy(init).bid(job(), { ...context, running: 2 }), undefined)
+    assert.equal(await priceBidPolicy(init).bid(jobAnnouncement(), { ...context, running: 2 }), undefined)
   })
 
   it('declines a price above the ceiling, or another currency or unit', () => {
-    assert.equal(matchJob(job({ priceCeiling: { perUnit: 19, currency: 'USDC', unit: 'gpu-second' } }), context, init), false)
-    assert.equal(matchJob(job({ priceCeiling: { perUnit: 25, currency: 'EUR', unit: 'gpu-second' } }), context, init), false)
-    assert.equal(matchJob(job({ priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'token' } }), context, init), false)
+    assert.equal(matchJob(jobAnnouncement({ priceCeiling: { perUnit: 19, currency: 'USDC', unit: 'gpu-second' } }), context, init), false)
+    assert.equal(matchJob(jobAnnouncement({ priceCeiling: { perUnit: 25, currency: 'EUR', unit: 'gpu-second' } }), context, init), false)
+    assert.equal(matchJob(jobAnnouncement({ priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'token' } }), context, init), false)
   })
 
   it('declines when the estimate exceeds the budget', () => {
-    assert.equal(matchJob(job({ budget: 199 }), context, init), false)
-    assert.equal(matchJob(job({ budget: 200 }), context, init), true)
+    assert.equal(matchJob(jobAnnouncement({ budget: 199 }), context, init), false)
+    assert.equal(matchJob(jobAnnouncement({ budget: 200 }), context, init), true)
   })
 
   it('declines a region the provider is not in', () => {
-    assert.equal(matchJob(job({ requirements: { ...job().requirements!, region: 'u4p' } }), context, init), false)
+    assert.equal(matchJob(jobAnnouncement({ requirements: { ...jobAnnouncement().requirements!, region: 'u4p' } }), context, init), false)
   })
 
   it('declines GPU requirements no offered GPU meets', () => {
-    const base = job().requirements!
-    assert.equal(matchJob(job({ requirements: { ...base, minVramMib: 40_000 } }), context, init), false)
-    assert.equal(matchJob(job({ requirements: { ...base, gpuClass: 'datacenter-80g' } }), context, init), false)
-    assert.equal(matchJob(job({ requirements: { ...base, gpuCount: 2 } }), context, init), false)
+    const base = jobAnnouncement().requirements!
+    assert.equal(matchJob(jobAnnouncement({ requirements: { ...base, minVramMib: 40_000 } }), context, init), false)
+    assert.equal(matchJob(jobAnnouncement({ requirements: { ...base, gpuClass: 'datacenter-80g' } }), context, init), false)
+    assert.equal(matchJob(jobAnnouncement({ requirements: { ...base, gpuCount: 2 } }), context, init), false)
   })
 
   it('declines an unknown workload, a kind not served, and a passed deadline', () => {
-    assert.equal(matchJob(job({ workload: 'sdxl' }), context, init), false)
-    assert.equal(matchJob(job(), context, { ...init, kinds: [JobKind.CAPTURE] }), false)
-    assert.equal(matchJob(job({ deadlineMs: context.now - 1 }), context, init), false)
+    assert.equal(matchJob(jobAnnouncement({ workload: 'sdxl' }), context, init), false)
+    assert.equal(matchJob(jobAnnouncement(), context, { ...init, kinds: [JobKind.CAPTURE] }), false)
+    assert.equal(matchJob(jobAnnouncement({ deadlineMs: context.now - 1 }), context, init), false)
   })
 
   it('matches anything priced right when no capabilities are configured', () => {
-    assert.equal(matchJob(job({ requirements: { ...job().requirements!, region: '' } }), context, { price: PRICE }), true)
+    assert.equal(matchJob(jobAnnouncement({ requirements: { ...jobAnnouncement().requirements!, region: '' } }), context, { price: PRICE }), true)
     // a job bound to a region needs a provider that says where it is
-    assert.equal(matchJob(job(), context, { price: PRICE }), false)
+    assert.equal(matchJob(jobAnnouncement(), context, { price: PRICE }), false)
   })
 })
 

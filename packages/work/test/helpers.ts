@@ -8,7 +8,7 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { router } from '@shoal/router'
-import { AssignmentType, QuoteType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
+import { AssignmentType, JobKind, QuoteType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
 import { createLibp2p } from 'libp2p'
 import { createHash } from 'node:crypto'
 import { WorkContext, workSettings } from '../src/context.js'
@@ -18,7 +18,7 @@ import type { Identify } from '@libp2p/identify'
 import type { ComponentLogger, Libp2p, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Router, RouterInit } from '@shoal/router'
-import type { Assignment, CountersignedRecord, Price, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
+import type { Assignment, CountersignedRecord, JobAnnouncement, Price, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 import type { Datastore } from 'interface-datastore'
 
 /** A node with the work service. */
@@ -138,6 +138,23 @@ const silentLogger: ComponentLogger = {
   forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {}, newScope: () => silentLogger.forComponent(''), enabled: false }) as unknown as Logger
 }
 
+/** A fresh Ed25519 key and the peer id it gives. */
+export async function identity (): Promise<{ key: PrivateKey, peerId: PeerId }> {
+  const key = await generateKeyPair('Ed25519')
+  return { key, peerId: peerIdFromPrivateKey(key) }
+}
+
+/** A payer, with the key it signs vouchers with, and a payee. */
+export async function paymentParties (): Promise<{ payerKey: PrivateKey, payer: PeerId, payee: PeerId }> {
+  const { key: payerKey, peerId: payer } = await identity()
+  return { payerKey, payer, payee: await somePeer() }
+}
+
+/** The peer id of a fresh key nobody keeps. */
+export async function somePeer (): Promise<PeerId> {
+  return (await identity()).peerId
+}
+
 /** A role's context without a node: its own key, a settable clock, events to listen to. */
 export interface StubContext {
   ctx: WorkContext
@@ -150,8 +167,7 @@ export interface StubContext {
 
 /** Make the context a requester or provider role runs in, with no libp2p node behind it (no streams). */
 export async function stubContext (init: WorkInit = {}): Promise<StubContext> {
-  const key = await generateKeyPair('Ed25519')
-  const peerId = peerIdFromPrivateKey(key)
+  const { key, peerId } = await identity()
   const events = new TypedEventEmitter<WorkEvents>()
   const clock = { now: Date.now() }
   const components = { peerId, privateKey: key, logger: silentLogger } as unknown as WorkComponents
@@ -192,4 +208,28 @@ export async function assignmentOf (quote: SignedRecord<Quote>, requesterKey: Pr
     expiresMs: now + 60_000,
     nonce: newRandomId()
   }, requesterKey)
+}
+
+/** The clock of the unit tests' records (Nov 2023). */
+export const NOW = 1_700_000_000_000
+
+/** A GPU-inference job announcement made at `now` (a 24 GB consumer GPU for llama-7b), `over` replacing any field. */
+export function jobAnnouncement (over: Partial<JobAnnouncement> = {}, now = NOW): JobAnnouncement {
+  return {
+    version: RECORD_VERSION,
+    jobId: newRandomId(),
+    requester: new Uint8Array(38),
+    kind: JobKind.GPU_INFERENCE,
+    requirements: { gpuModel: '', gpuClass: 'consumer-24g', minVramMib: 16384, gpuCount: 1, sensors: [], region: 'w21', maxRttMs: 0 },
+    priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'gpu-second' },
+    budget: 1000,
+    deadlineMs: now + 60_000,
+    createdMs: now,
+    expiresMs: now + 60_000,
+    description: '',
+    inputHash: new Uint8Array(),
+    inputBytes: 0,
+    workload: 'llama-7b',
+    ...over
+  }
 }

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryDatastore } from 'datastore-core'
 import fc from 'fast-check'
 import { Key } from 'interface-datastore'
@@ -8,20 +6,15 @@ import {
   CHARGES_PREFIX, PAYEE_VOUCHERS_PREFIX, PAYER_LANES_PREFIX, VoucherBook, VoucherLanes, decodeCharge, decodePayerLane
 } from '../src/index.js'
 import { encodeCharge, encodePayerLane } from '../src/ledger.js'
+import { paymentParties } from './helpers.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 describe('saved payment state', () => {
   let payerKey: PrivateKey
   let payer: PeerId
-  let payeeKey: PrivateKey
   let payee: PeerId
 
-  before(async () => {
-    payerKey = await generateKeyPair('Ed25519')
-    payer = peerIdFromPrivateKey(payerKey)
-    payeeKey = await generateKeyPair('Ed25519')
-    payee = peerIdFromPrivateKey(payeeKey)
-  })
+  before(async () => { ({ payerKey, payer, payee } = await paymentParties()) })
 
   it('a payer picks its lanes up after a restart: same lane, nonce and total go on', async () => {
     const datastore = new MemoryDatastore()

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { JobAnnouncementType, JobKind, encodeRecord, newRandomId } from '@shoal/records'
+import { JobAnnouncementType, encodeRecord } from '@shoal/records'
 import { decodeFrame, decodeInlineJob, encodeFrame } from '../src/index.js'
+import { NOW, jobAnnouncement } from './helpers.js'
 import type { WorkFrame } from '../src/index.js'
 
 const LIMIT = 64 * 1024
@@ -69,23 +70,14 @@ describe('work message framing', () => {
 })
 
 describe('inline jobs', () => {
-  const now = 1_700_000_000_000
-  const valid = encodeRecord(JobAnnouncementType, {
-    version: 1,
-    jobId: newRandomId(),
+  const now = NOW
+  // a real identity multihash (an Ed25519 key's): the decoder checks the requester is a peer id
+  const valid = encodeRecord(JobAnnouncementType, jobAnnouncement({
     requester: new Uint8Array([0, 36, 8, 1, 18, 32, ...new Uint8Array(32).fill(5)]),
-    kind: JobKind.GPU_INFERENCE,
-    requirements: { gpuModel: '', gpuClass: '', minVramMib: 0, gpuCount: 0, sensors: [], region: '', maxRttMs: 0 },
-    priceCeiling: { perUnit: 1, currency: 'USDC', unit: 'job' },
     budget: 10,
     deadlineMs: now + 1000,
-    createdMs: now,
-    expiresMs: now + 1000,
-    description: '',
-    inputHash: new Uint8Array(),
-    inputBytes: 0,
-    workload: ''
-  })
+    expiresMs: now + 1000
+  }, now))
 
   it('accepts a valid job and refuses an expired one', () => {
     assert.equal(decodeInlineJob(valid, now).budget, 10)

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PaymentVoucherType, signRecord } from '@shoal/records'
 import { VoucherBook, VoucherLanes } from '../src/index.js'
 import { Payee } from '../src/payee.js'
-import { stubContext } from './helpers.js'
+import { identity, somePeer, stubContext } from './helpers.js'
 import type { StubContext } from './helpers.js'
 import type { PayeeLane } from '../src/index.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -21,8 +19,7 @@ describe('provider payments', () => {
     provider = await stubContext()
     book = new VoucherBook(provider.peerId)
     payee = new Payee(provider.ctx, book)
-    payerKey = await generateKeyPair('Ed25519')
-    payer = peerIdFromPrivateKey(payerKey)
+    ;({ key: payerKey, peerId: payer } = await identity())
     lanes = new VoucherLanes(payerKey, payer)
   })
 
@@ -73,7 +70,7 @@ describe('provider payments', () => {
 
   it('refuses a voucher from another payer than the sender, in another currency than the receipt, or that does not decode (InvalidVoucherError)', async () => {
     const voucher = await lanes.pay(provider.peerId, 10, 'USDC')
-    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const other = await somePeer()
     await assert.rejects(payee.accept(other, voucher.bytes), { name: 'InvalidVoucherError' })
     await assert.rejects(payee.accept(payer, voucher.bytes, 'EUR'), { name: 'InvalidVoucherError' })
     await assert.rejects(payee.accept(payer, new Uint8Array([1, 2, 3])), { name: 'InvalidVoucherError' })

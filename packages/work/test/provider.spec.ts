@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { WorkReceiptType, countersign, openRecord } from '@shoal/records'
 import { VoucherBook, VoucherLanes, functionExecutor } from '../src/index.js'
 import { Provider } from '../src/provider.js'
 import { StreamPool } from '../src/stream-pool.js'
-import { assignmentOf, quoteFrom, stubContext } from './helpers.js'
+import { assignmentOf, identity, quoteFrom, stubContext } from './helpers.js'
 import type { StubContext } from './helpers.js'
 import type { WorkError, WorkFrame } from '../src/index.js'
 import type { ReplyChannel } from '../src/provider.js'
@@ -39,8 +37,7 @@ describe('provider', () => {
     ctx = await stubContext({ executor: functionExecutor(input => input.slice().reverse()), price: PRICE, maxUnpaid: 30 })
     book = new VoucherBook(ctx.peerId)
     provider = new Provider(ctx.ctx, book, new StreamPool(ctx.ctx))
-    requesterKey = await generateKeyPair('Ed25519')
-    requester = peerIdFromPrivateKey(requesterKey)
+    ;({ key: requesterKey, peerId: requester } = await identity())
   })
 
   afterEach(() => {

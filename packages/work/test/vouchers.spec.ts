@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PaymentVoucherType, openRecord, signRecord } from '@shoal/records'
 import fc from 'fast-check'
 import { MAX_LANES_PER_PAYER, VoucherBook, VoucherLanes } from '../src/index.js'
+import { paymentParties, somePeer } from './helpers.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 describe('payment lanes', () => {
@@ -11,11 +10,7 @@ describe('payment lanes', () => {
   let payer: PeerId
   let payee: PeerId
 
-  before(async () => {
-    payerKey = await generateKeyPair('Ed25519')
-    payer = peerIdFromPrivateKey(payerKey)
-    payee = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-  })
+  before(async () => { ({ payerKey, payer, payee } = await paymentParties()) })
 
   it('issues cumulative vouchers with strictly increasing nonces, one lane per payee and currency', async () => {
     const lanes = new VoucherLanes(payerKey, payer)
@@ -68,7 +63,7 @@ describe('payment lanes', () => {
   })
 
   it('refuses a voucher for another payee', async () => {
-    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const other = await somePeer()
     const v = await new VoucherLanes(payerKey, payer).pay(other, 1, 'USDC')
     assert.throws(() => new VoucherBook(payee).accept(v), { name: 'InvalidVoucherError' })
   })
@@ -98,9 +93,7 @@ describe('payment lanes', () => {
 
 describe('payee book bounds', () => {
   it('refuses a payer more lanes than MAX_LANES_PER_PAYER', async () => {
-    const payerKey = await generateKeyPair('Ed25519')
-    const payer = peerIdFromPrivateKey(payerKey)
-    const payee = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const { payerKey, payer, payee } = await paymentParties()
     const book = new VoucherBook(payee)
     const lanes = new VoucherLanes(payerKey, payer)
     const first = await lanes.pay(payee, 1, 'USDC')

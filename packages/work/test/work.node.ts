@@ -54,6 +54,21 @@ describe('work protocol over TCP', function () {
     nodes = []
   })
 
+  /** A requester whose key the test holds (to sign by hand), connected to `provider`. */
+  async function keyedRequester (provider: WorkNode): Promise<{ requester: WorkNode, requesterKey: PrivateKey }> {
+    const requesterKey = await generateKeyPair('Ed25519')
+    const requester = await node({}, requesterKey)
+    await connect(requester, provider)
+    return { requester, requesterKey }
+  }
+
+  /** The requester's own assignment of `input` under `provider`'s quote for SPEC, signed by hand and not yet sent. */
+  async function handAssignment (requester: WorkNode, requesterKey: PrivateKey, provider: WorkNode, input: string): Promise<SignedRecord<Assignment>> {
+    const job = await requester.services.work.createJob(SPEC)
+    const quote = await requester.services.work.requestQuote(provider.peerId, job)
+    return assignmentOf(quote, requesterKey, enc(input), Date.now())
+  }
+
   it('runs the full lifecycle in direct mode: quote, assign, progress, result, countersigned receipt, voucher, both stores', async () => {
     const providerStore = await createReceiptStore({ datastore: new MemoryDatastore() })
     const requesterStore = await createReceiptStore({ datastore: new MemoryDatastore() })
@@ -296,12 +311,8 @@ describe('work protocol over TCP', function () {
   it('refuses an input that does not match the assignment (InputMismatchError) without running', async () => {
     let runs = 0
     const provider = await node({ price: PRICE, executor: functionExecutor(input => { runs++; return input }) })
-    const requesterKey = await generateKeyPair('Ed25519')
-    const requester = await node({}, requesterKey)
-    await connect(requester, provider)
-    const job = await requester.services.work.createJob(SPEC)
-    const quote = await requester.services.work.requestQuote(provider.peerId, job)
-    const assignment = await assignmentOf(quote, requesterKey, enc('agreed'), Date.now())
+    const { requester, requesterKey } = await keyedRequester(provider)
+    const assignment = await handAssignment(requester, requesterKey, provider, 'agreed')
     const raw = await rawStream(requester, provider)
     await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc('swapped') } })
     const frame = await raw.read()
@@ -629,13 +640,9 @@ describe('work protocol over TCP', function () {
   describe('a requester that does not countersign', () => {
     it('leaves the provider a pending one-sided receipt, refuses a one-sided or forged countersignature, and accepts a late valid one', async () => {
       const store = new ArraySink()
-      const requesterKey = await generateKeyPair('Ed25519')
       const provider = await node({ price: PRICE, executor: upper, receipts: store })
-      const requester = await node({}, requesterKey)
-      await connect(requester, provider)
-      const job = await requester.services.work.createJob(SPEC)
-      const quote = await requester.services.work.requestQuote(provider.peerId, job)
-      const assignment = await assignmentOf(quote, requesterKey, enc('q'), Date.now())
+      const { requester, requesterKey } = await keyedRequester(provider)
+      const assignment = await handAssignment(requester, requesterKey, provider, 'q')
 
       const raw = await rawStream(requester, provider)
       await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc('q') } })
@@ -677,10 +684,8 @@ describe('work protocol over TCP', function () {
     })
 
     it('refuses a countersigned wrapper whose countersignature bytes were tampered with', async () => {
-      const requesterKey = await generateKeyPair('Ed25519')
       const provider = await node({ price: PRICE, executor: upper })
-      const requester = await node({}, requesterKey)
-      await connect(requester, provider)
+      const { requester } = await keyedRequester(provider)
       const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('z'))
       const forged = outcome.receipt.bytes.slice()
       forged[forged.length - 1] ^= 1
@@ -703,10 +708,8 @@ describe('work protocol over TCP', function () {
 
   describe('vouchers', () => {
     it('rejects a reused nonce (VoucherNonceError) and a lower amount (VoucherAmountError)', async () => {
-      const requesterKey = await generateKeyPair('Ed25519')
       const provider = await node({ price: PRICE, executor: upper })
-      const requester = await node({}, requesterKey)
-      await connect(requester, provider)
+      const { requester, requesterKey } = await keyedRequester(provider)
       const work = requester.services.work
 
       const v1 = await work.lanes.pay(provider.peerId, 100, 'USDC')
@@ -782,10 +785,8 @@ describe('work protocol over TCP', function () {
     })
 
     it('verifies vouchers arriving together by the newest, and falls back to each one when the newest is forged', async () => {
-      const requesterKey = await generateKeyPair('Ed25519')
       const provider = await node({ price: PRICE, executor: upper })
-      const requester = await node({}, requesterKey)
-      await connect(requester, provider)
+      const { requester, requesterKey } = await keyedRequester(provider)
       const work = requester.services.work
       const vouchers = [
         await work.lanes.pay(provider.peerId, 10, 'USDC'),

@@ -2,7 +2,7 @@ import { describeError } from '../error-text.js'
 import { planJoin } from './connect.js'
 import type { ConnectOptions, PlannedDial } from './connect.js'
 import type { EventLog } from './events.js'
-import type { PeerState, SimPeer } from './peer.js'
+import type { PeerSpec, PeerState, SimPeer } from './peer.js'
 import type { Rng } from '../random.js'
 import type { SimNetwork } from '../transport/index.js'
 
@@ -56,15 +56,15 @@ export async function leavePeer<S extends Record<string, unknown>> (peer: SimPee
   }
 }
 
-/** What {@link joinPeer} needs of the simulation. */
-export interface JoinContext<S extends Record<string, unknown>> {
-  events: EventLog
-  /** (re)starts the peer's node */
-  start(peer: SimPeer<S>): Promise<void>
-  /** indices of the running peers */
-  alive(): number[]
-  /** oracle RTT between two peer indices, ms */
-  rtt(a: number, b: number): number
+/** What {@link joinPeer} reads of a peer: a {@link SimPeer}, or a sharded run's view of one. */
+export type JoiningPeer = Pick<PeerSpec, 'index' | 'role' | 'region'> & { state: PeerState }
+
+/** What {@link joinPeer} needs of the simulation (sharded or not). */
+export interface JoinContext<P extends JoiningPeer> {
+  /** the simulation: its running peers, oracle RTT (ms, by peer index) and event log */
+  sim: { events: EventLog, running(): ReadonlyArray<{ index: number }>, rtt(a: number, b: number): number }
+  /** (re)starts the peer's node; a failure shows in its `state` */
+  start(peer: P): Promise<void>
   /** the generator of this join's wiring, drawn only once the peer runs */
   joinRng(): Rng
   /** runs planned dials; resolves to how many failed */
@@ -75,25 +75,28 @@ export interface JoinContext<S extends Record<string, unknown>> {
  * (Re)starts a stopped or crashed peer and wires it like a newcomer
  * ({@link planJoin}), recording a `peer:joined` event.
  */
-export async function joinPeer<S extends Record<string, unknown>> (ctx: JoinContext<S>, peer: SimPeer<S>, options: ConnectOptions): Promise<void> {
+export async function joinPeer<P extends JoiningPeer> (ctx: JoinContext<P>, peer: P, options: ConnectOptions): Promise<void> {
   await ctx.start(peer)
 
   if ((peer.state as PeerState) !== 'running') {
     return
   }
 
-  const alive = ctx.alive()
-  const plan = planJoin(peer.index, alive, ctx.rtt, ctx.joinRng(), options)
+  const alive = ctx.sim.running().map(p => p.index)
+  const plan = planJoin(peer.index, alive, (a, b) => ctx.sim.rtt(a, b), ctx.joinRng(), options)
   const failed = await ctx.dial(plan, { ...options, concurrency: Math.min(JOIN_DIAL_CONCURRENCY, options.concurrency ?? JOIN_DIAL_CONCURRENCY) })
-  ctx.events.record('peer:joined', { peer: peer.index, role: peer.role, region: peer.region, dials: plan.length, failed })
+  ctx.sim.events.record('peer:joined', { peer: peer.index, role: peer.role, region: peer.region, dials: plan.length, failed })
 }
 
-/** Cuts every link between the peers of two groups of regions (see {@link SimNetwork.partition}). */
-export function partitionRegions (network: SimNetwork, peers: ReadonlyArray<{ region: string, siteIndex: number }>, regionsA: readonly string[], regionsB: readonly string[], events: EventLog): void {
+/**
+ * Cuts every link between the peers of two groups of regions: `cut` gets
+ * the two groups' sites (as {@link SimNetwork.partition} names them).
+ */
+export function partitionRegions (peers: ReadonlyArray<{ region: string, siteIndex: number }>, regionsA: readonly string[], regionsB: readonly string[], events: EventLog, cut: (a: Set<string>, b: Set<string>) => void): void {
   const sitesOf = (regions: readonly string[]): Set<string> =>
     new Set(peers.filter(p => regions.includes(p.region)).map(p => String(p.siteIndex)))
   const a = sitesOf(regionsA)
   const b = sitesOf(regionsB)
-  network.partition(a, b)
+  cut(a, b)
   events.record('partition', { a: regionsA.join('+'), b: regionsB.join('+'), sites_a: a.size, sites_b: b.size })
 }

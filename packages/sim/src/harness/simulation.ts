@@ -514,10 +514,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     }
 
     await joinPeer({
-      events: this.events,
+      sim: this,
       start: async (p) => { await this.startPeer(p) },
-      alive: () => this.running().map(p => p.index),
-      rtt: (a, b) => this.rtt(a, b),
       joinRng: () => this.rng.fork(`join-${this.joins++}`),
       dial: async (plan, opts) => this.dialAll(plan, opts)
     }, peer, options)
@@ -525,7 +523,7 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
 
   /** Cuts every link between the peers of two groups of regions (see {@link SimNetwork.partition}). */
   partition (regionsA: readonly string[], regionsB: readonly string[]): void {
-    partitionRegions(this.network, this.peers, regionsA, regionsB, this.events)
+    partitionRegions(this.peers, regionsA, regionsB, this.events, (a, b) => { this.network.partition(a, b) })
   }
 
   /** Heals every cut. */

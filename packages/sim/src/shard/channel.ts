@@ -30,16 +30,30 @@ export interface GatewayChannel {
   close(): void
 }
 
+/** What both channels share: the handler they deliver to, told once when the channel is gone. */
+abstract class HandlerChannel {
+  protected handler?: ChannelHandler
+  protected closed = false
+
+  protected onClose (): void {
+    if (this.closed) {
+      return
+    }
+
+    this.closed = true
+    this.handler?.close()
+  }
+}
+
 /**
  * A channel over a `MessagePort` (worker threads). Frames travel as
  * transferred `ArrayBuffer`s: no copy, no structured-clone walk.
  */
-export class MessagePortChannel implements GatewayChannel {
+export class MessagePortChannel extends HandlerChannel implements GatewayChannel {
   private readonly port: MessagePort
-  private handler?: ChannelHandler
-  private closed = false
 
   constructor (port: MessagePort) {
+    super()
     this.port = port
   }
 
@@ -77,15 +91,6 @@ export class MessagePortChannel implements GatewayChannel {
       this.onClose()
     }
   }
-
-  private onClose (): void {
-    if (this.closed) {
-      return
-    }
-
-    this.closed = true
-    this.handler?.close()
-  }
 }
 
 /** Options of a {@link SocketChannel}. */
@@ -100,13 +105,12 @@ export interface SocketChannelInit {
  * packet already delayed by the link model and must not wait for more.
  * Bad framing closes the socket: nothing after it can be trusted.
  */
-export class SocketChannel implements GatewayChannel {
+export class SocketChannel extends HandlerChannel implements GatewayChannel {
   private readonly socket: Socket
   private readonly reader: FrameReader
-  private handler?: ChannelHandler
-  private closed = false
 
   constructor (socket: Socket, init: SocketChannelInit = {}) {
+    super()
     this.socket = socket
     this.reader = new FrameReader(init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
     socket.setNoDelay(true)
@@ -147,14 +151,5 @@ export class SocketChannel implements GatewayChannel {
     this.socket.end()
     this.socket.destroy()
     this.onClose()
-  }
-
-  private onClose (): void {
-    if (this.closed) {
-      return
-    }
-
-    this.closed = true
-    this.handler?.close()
   }
 }

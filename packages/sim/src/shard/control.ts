@@ -82,8 +82,9 @@ function isWorker (target: Worker | MessagePort): target is Worker {
 /** The surface of `process` a forked shard talks through. */
 interface ProcessLike {
   pid?: number
-  send?: (msg: any) => boolean
-  on(event: string, listener: (...args: any[]) => void): unknown
+  send?: (msg: unknown) => boolean
+  // never[]: a listener may take whatever arguments its event carries
+  on(event: string, listener: (...args: never[]) => void): unknown
   disconnect?: () => void
   connected?: boolean
 }

@@ -9,7 +9,7 @@
 
 import { ConnectionFailedError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { deferred, Kind, Pipe, SimMultiaddrConnection } from '../transport/connection.js'
+import { breakOnAbort, deferred, Kind, Pipe, SimMultiaddrConnection } from '../transport/connection.js'
 import { LinkResetError, LinkTimeoutError } from '../transport/errors.js'
 import { silentLogger } from '../harness/logger.js'
 import { decodeFrame, encodeFrame, FLAG_FROM_DIALER, FLAG_TIMEOUT, FrameKind } from './frame.js'
@@ -165,18 +165,7 @@ class GatewayHalf implements PipeOwner, OpenConnection {
 
   async open (options: AbortOptions): Promise<SimMultiaddrConnection> {
     const opened = this.opened as Deferred<SimMultiaddrConnection>
-    const signal = options.signal
-
-    if (signal != null) {
-      signal.throwIfAborted()
-      const onAbort = (): void => {
-        this.break(signal.reason ?? new ConnectionFailedError('Dial aborted'), false)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-      opened.promise.finally(() => {
-        signal.removeEventListener('abort', onAbort)
-      }).catch(() => {})
-    }
+    breakOnAbort(options, opened.promise, err => { this.break(err, false) })
 
     this.network.connectionOpened(this, this.pipe.from.site, this.pipe.to.site)
     this.pipe.send(Kind.Syn)

@@ -13,6 +13,14 @@ import type { ScenarioLatency } from '../scenario/types.js'
 import type { MessagePort } from 'node:worker_threads'
 
 /**
+ * The clock of control messages (`event.abs`, the `clock` call):
+ * `performance.timeOrigin + performance.now()`, comparable across processes.
+ */
+export function absoluteNow (): number {
+  return performance.timeOrigin + performance.now()
+}
+
+/**
  * Where shard workers find the services of each peer: a module they import
  * and the name of its export, a function `(peer: PeerSpec, options) =>
  * ServiceFactoryMap`. Workers cannot receive functions, so the stack is
@@ -99,6 +107,12 @@ export interface ShardMethods {
   /** the shard's clock, `performance.timeOrigin + performance.now()` (answered at once, even while building) */
   clock(): number
 }
+
+/** What a shard answers to `method`. */
+export type ShardResult<M extends keyof ShardMethods> = ReturnType<ShardMethods[M]>
+
+/** The shard's side of {@link ShardMethods}: each request answered asynchronously. */
+export type ShardHandlers = { [M in keyof ShardMethods]: (...args: Parameters<ShardMethods[M]>) => Promise<ShardResult<M>> }
 
 /** Coordinator to shard. */
 export type ToShard = {

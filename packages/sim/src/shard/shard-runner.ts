@@ -16,9 +16,11 @@ import { latencyModelOf } from '../scenario/latency-model.js'
 import { MessagePortChannel, SocketChannel } from './channel.js'
 import { SocketLink, parseHostPort } from './control.js'
 import { SimGateway } from './gateway.js'
+import { DEFAULT_CONTROL_PORT } from './constants.js'
+import { absoluteNow } from './protocol.js'
 import { describeError, errorCodeOrMessage, errorParts } from '../error-text.js'
 import type { ControlLink } from './control.js'
-import type { GatewayAddress, PeerStatus, ShardMethods, ShardInit, ShardWorkerData, ToShard, FromShard } from './protocol.js'
+import type { GatewayAddress, PeerStatus, ShardHandlers, ShardInit, ShardWorkerData, ToShard, FromShard } from './protocol.js'
 import type { PeerSpec } from '../harness/peer.js'
 import type { ServiceFactoryMap } from 'libp2p'
 import type { Socket } from 'node:net'
@@ -41,11 +43,6 @@ export interface ShardBindOptions {
   log?(line: string): void
 }
 
-function clock (): number {
-  return performance.timeOrigin + performance.now()
-}
-
-type Methods = { [M in keyof ShardMethods]: (...args: Parameters<ShardMethods[M]>) => Promise<ShardMethods[M] extends (...a: any[]) => infer R ? R : never> }
 type Link = ControlLink<ToShard, FromShard>
 
 const WILDCARDS = new Set(['', '0.0.0.0', '::', '[::]'])
@@ -115,8 +112,8 @@ export async function runShard (link: Link, data?: ShardWorkerData, bind: ShardB
   const init = new Promise<ShardInit>(resolve => { resolveInit = resolve })
   let resolveMesh!: (addresses: GatewayAddress[]) => void
   const mesh = new Promise<GatewayAddress[]>(resolve => { resolveMesh = resolve })
-  let resolveMethods!: (methods: Methods) => void
-  const methodsReady = new Promise<Methods>(resolve => { resolveMethods = resolve })
+  let resolveMethods!: (methods: ShardHandlers) => void
+  const methodsReady = new Promise<ShardHandlers>(resolve => { resolveMethods = resolve })
 
   // attached at once: calls that arrive while the shard is still being built wait for it
   link.onMessage((msg: ToShard) => {
@@ -126,7 +123,7 @@ export async function runShard (link: Link, data?: ShardWorkerData, bind: ShardB
       resolveMesh(msg.addresses)
     } else if (msg?.op === 'call' && msg.method === 'clock') {
       // answered at once: the coordinator estimates this shard's clock offset from it
-      post({ op: 'result', id: msg.id, value: clock() })
+      post({ op: 'result', id: msg.id, value: absoluteNow() })
     } else if (msg?.op === 'call') {
       methodsReady
         .then(async methods => (methods[msg.method] as (...args: unknown[]) => Promise<unknown>)(...msg.args))
@@ -141,7 +138,7 @@ export async function runShard (link: Link, data?: ShardWorkerData, bind: ShardB
   }
 }
 
-async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: ShardBindOptions, post: (msg: FromShard) => void, mesh: Promise<GatewayAddress[]>, resolveMethods: (m: Methods) => void): Promise<void> {
+async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: ShardBindOptions, post: (msg: FromShard) => void, mesh: Promise<GatewayAddress[]>, resolveMethods: (m: ShardHandlers) => void): Promise<void> {
   const { plan, shard, shards } = data
   const model = await latencyModelOf(plan.latency, plan.baseDir)
   let services: ((peer: PeerSpec) => ServiceFactoryMap<Record<string, unknown>>) | undefined
@@ -190,7 +187,7 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
   }
 
   sim.events.addEventListener('event', (evt) => {
-    post({ op: 'event', abs: clock(), event: { ...evt.detail, shard } })
+    post({ op: 'event', abs: absoluteNow(), event: { ...evt.detail, shard } })
   })
 
   // a peer's failure must not take the shard (and every peer in it) down
@@ -243,7 +240,7 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
       await sim.stop()
       gateway.close()
     },
-    clock: async () => clock()
+    clock: async () => absoluteNow()
   })
   post({ op: 'ready' })
 }
@@ -267,7 +264,7 @@ export interface JoinOptions {
  * the connection is gone; rejects when the coordinator cannot be reached.
  */
 export async function joinCoordinator (options: JoinOptions): Promise<void> {
-  const target = parseHostPort(options.join, { host: '127.0.0.1', port: 7400 })
+  const target = parseHostPort(options.join, { host: '127.0.0.1', port: DEFAULT_CONTROL_PORT })
   const log = options.log ?? (() => {})
   const deadline = Date.now() + (options.retryMs ?? 60_000)
   let socket: Socket

@@ -3,36 +3,41 @@
  * every core. The main thread is the coordinator: it places peers exactly
  * as every shard does, plans the wiring, routes scenario actions to the
  * shard that owns a peer (or to all shards, for cuts) and merges the
- * shards' event logs on one clock.
+ * shards' event logs on one clock. Where shards run is in
+ * `shard-hosts.ts`, the coordinator's end of one shard in
+ * `shard-handle.ts`, the peers in `peer-directory.ts`.
  */
 
-import { fork } from 'node:child_process'
-import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { availableParallelism } from 'node:os'
-import { fileURLToPath } from 'node:url'
-import { MessageChannel, Worker } from 'node:worker_threads'
-import { planDials, planJoin, randomPairs } from '../harness/connect.js'
+import { joinPeer, partitionRegions } from '../harness/churn.js'
+import { planDials, randomPairs } from '../harness/connect.js'
 import { DEFAULT_SIM_SEED } from '../harness/constants.js'
 import { SimulationConfigError, UnknownPeerError } from '../harness/errors.js'
 import { EventLog } from '../harness/events.js'
-import { Simulation, shardOf } from '../harness/simulation.js'
+import { Simulation } from '../harness/simulation.js'
 import { latencyModelOf } from '../scenario/latency-model.js'
 import { createRng } from '../random.js'
 import { DEFAULT_CONTROL_PORT, DEFAULT_JOIN_TIMEOUT_MS, MAX_SHARDS } from './constants.js'
-import { ProcessLink, SocketLink, WorkerLink, parseHostPort } from './control.js'
+import { parseHostPort } from './control.js'
 import { ShardError } from './errors.js'
+import { PeerDirectory } from './peer-directory.js'
+import { mergeProgress } from './progress.js'
+import { absoluteNow } from './protocol.js'
+import { acceptShards, spawnShards } from './shard-hosts.js'
 import { describeError, errorMessage } from '../error-text.js'
 import { round } from '../round.js'
-import type { ControlLink } from './control.js'
-import type { GatewayAddress, PeerStatus, ServicesModule, ShardInit, ShardMethods, ShardPlan, ShardStats, ShardWorkerData, FromShard, ToShard } from './protocol.js'
+import type { PeerRef, ShardedPeer } from './peer-directory.js'
+import type { GatewayAddress, PeerStatus, ServicesModule, ShardInit, ShardPlan, ShardStats, FromShard } from './protocol.js'
+import type { ShardHandle } from './shard-handle.js'
 import type { Server } from 'node:net'
 import type { ConnectOptions, PlannedDial } from '../harness/connect.js'
 import type { ConnectReport, SettleOptions, SimProgress } from '../harness/simulation.js'
-import type { PeerSpec, PeerState } from '../harness/peer.js'
 import type { LookupResult, PingResult } from '../harness/probes.js'
 import type { LatencyModel } from '../latency/types.js'
 import type { Rng } from '../random.js'
+
+export type { ShardedPeer }
 
 /** Options of {@link createShardedSimulation}: a {@link ShardPlan} plus the shard count. */
 export interface ShardedSimulationInit extends ShardPlan {
@@ -68,69 +73,13 @@ export interface ShardedSimulationInit extends ShardPlan {
   onProgress?(progress: SimProgress): void
 }
 
-/** A peer as the coordinator sees it (its node lives in a shard). */
-export interface ShardedPeer extends Omit<PeerSpec, 'rng'> {
-  /** the shard running it */
-  shard: number
-  address: string
-  state: PeerState
-  /** its libp2p peer id, once started */
-  peerId?: string
-  error?: string
-}
-
-type Result<M extends keyof ShardMethods> = ShardMethods[M] extends (...a: any[]) => infer R ? R : never
-
-interface Pending {
-  resolve(value: any): void
-  reject(err: Error): void
-}
-
-type Link = ControlLink<FromShard, ToShard>
-
-class ShardHandle {
-  readonly link: Link
-  readonly pending = new Map<number, Pending>()
-  nextId = 0
-  alive = true
-  progress: Partial<Record<SimProgress['phase'], number>> = {}
-  settleTotal?: number
-  /** this shard's clock minus the coordinator's, ms */
-  clockOffset = 0
-  /** the host other shards reach this one's gateway on, when it reports none */
-  host = '127.0.0.1'
-
-  constructor (readonly index: number, link: Link) {
-    this.link = link
-  }
-
-  async call<M extends keyof ShardMethods> (method: M, ...args: Parameters<ShardMethods[M]>): Promise<Result<M>> {
-    if (!this.alive) {
-      throw new ShardError(this.index, `is gone, cannot ${method}`)
-    }
-
-    const id = this.nextId++
-    return new Promise<Result<M>>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
-      this.link.send({ op: 'call', id, method, args } as unknown as ToShard)
-    })
-  }
-
-  fail (err: Error): void {
-    this.alive = false
-
-    for (const p of this.pending.values()) {
-      p.reject(err)
-    }
-
-    this.pending.clear()
-  }
-}
-
 /** The number of shards `--shards auto` means: the cores available to this process. */
 export function autoShards (): number {
   return Math.max(1, availableParallelism())
 }
+
+// how long `stop` waits for a shard to stop its peers before closing it anyway, ms
+const SHARD_STOP_TIMEOUT_MS = 20_000
 
 /**
  * The coordinator of a sharded simulation. It has the remote-safe part of
@@ -146,10 +95,9 @@ export class ShardedSimulation {
   readonly shards: number
   private readonly plan: ShardPlan
   private readonly init: ShardedSimulationInit
-  private readonly placement: Simulation
+  private readonly directory: PeerDirectory
   private readonly handles: ShardHandle[] = []
   private readonly rng: Rng
-  private readonly byPeerId = new Map<string, number>()
   private joins = 0
   private stopped = false
   private connectTotal = 0
@@ -178,20 +126,10 @@ export class ShardedSimulation {
     this.latency = latency
     this.rng = createRng(init.seed ?? DEFAULT_SIM_SEED)
     // the same construction every shard runs, never started: placement, roles, regions
-    this.placement = new Simulation({ ...plan, latency, services: undefined, shard: undefined })
-    this.shards = Math.min(shards, this.placement.peers.length)
-    const n = this.placement.peers.length
-    this.peers = this.placement.peers.map(p => ({
-      index: p.index,
-      role: p.role,
-      siteIndex: p.siteIndex,
-      site: p.site,
-      region: p.region,
-      bootstrap: p.bootstrap,
-      address: p.address,
-      state: 'stopped',
-      shard: shardOf(p.index, n, this.shards)
-    }))
+    const placement = new Simulation({ ...plan, latency, services: undefined, shard: undefined })
+    this.shards = Math.min(shards, placement.peers.length)
+    this.directory = new PeerDirectory(placement.peers, this.shards)
+    this.peers = this.directory.peers
   }
 
   /** How shards run and exchange packets. */
@@ -213,45 +151,19 @@ export class ShardedSimulation {
     if (this.shardHost === 'remote') {
       await this.acceptRemote()
     } else {
-      this.spawn()
+      const handles = spawnShards({ shards: this.shards, processes: this.shardHost === 'process', tcp: this.tcp, shardInit: i => this.shardInit(i) })
+      handles.forEach(h => { this.attach(h) })
     }
 
-    await Promise.all(this.handles.map(async h => { await this.syncClock(h) }))
+    await Promise.all(this.handles.map(async h => { await h.syncClock() }))
     const statuses = await Promise.allSettled(this.handles.map(async h => h.call('start')))
     statuses.forEach((s, i) => {
       if (s.status === 'fulfilled') {
-        s.value.forEach(st => { this.update(st) })
+        s.value.forEach(st => { this.directory.update(st) })
       } else {
         this.shardFailed(i, s.reason)
       }
     })
-  }
-
-  /**
-   * Estimates a shard's clock offset from the quickest of a few round trips
-   * (as NTP does), so that events of shards on other machines land on the
-   * coordinator's one timeline.
-   */
-  private async syncClock (h: ShardHandle): Promise<void> {
-    let best = Infinity
-
-    for (let i = 0; i < 5 && h.alive; i++) {
-      const t0 = performance.timeOrigin + performance.now()
-      let remote: number
-
-      try {
-        remote = await h.call('clock')
-      } catch {
-        return
-      }
-
-      const t1 = performance.timeOrigin + performance.now()
-
-      if (t1 - t0 < best) {
-        best = t1 - t0
-        h.clockOffset = remote - (t0 + t1) / 2
-      }
-    }
   }
 
   private shardInit (i: number): ShardInit {
@@ -278,104 +190,33 @@ export class ShardedSimulation {
       throw new SimulationConfigError('listen', errorMessage(err))
     }
 
-    const server = createServer()
-    this.server = server
-    server.listen(address.port, address.host)
-    await once(server, 'listening')
-    const bound = server.address() as { address: string, port: number }
-    this.init.onListening?.({ host: bound.address, port: bound.port })
-    const timeoutMs = this.init.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS
+    this.server = createServer()
 
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new ShardError(this.handles.length, `did not join within ${timeoutMs} ms (${this.handles.length} of ${this.shards} joined at ${bound.address}:${bound.port})`))
-        }, timeoutMs)
-        server.on('connection', (socket) => {
-          socket.on('error', () => {})
-          const link = new SocketLink<FromShard, ToShard>(socket)
-          // until it says `join`, a connection is nobody: bad bytes or silence drop it
-          const hello = setTimeout(() => { socket.destroy() }, 10_000)
-          link.onExit(() => { clearTimeout(hello) })
-          link.onMessage((msg) => {
-            clearTimeout(hello)
-
-            if (msg.op !== 'join' || this.handles.length >= this.shards || this.stopped) {
-              socket.destroy()
-              return
-            }
-
-            const handle = new ShardHandle(this.handles.length, link)
-            handle.host = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1'
-            this.attach(handle)
-            link.send({ op: 'init', data: this.shardInit(handle.index) })
-            this.init.onShardJoined?.(handle.index, `${handle.host}:${socket.remotePort ?? '?'}`)
-
-            if (this.handles.length === this.shards) {
-              clearTimeout(timer)
-              resolve()
-            }
-          })
-        })
+      await acceptShards(this.server, {
+        address,
+        shards: this.shards,
+        timeoutMs: this.init.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS,
+        shardInit: i => this.shardInit(i),
+        attach: h => { this.attach(h) },
+        stopped: () => this.stopped,
+        onListening: this.init.onListening,
+        onShardJoined: this.init.onShardJoined
       })
     } finally {
-      // every shard is here (or the run gives up): nobody else may join
-      server.close()
       this.server = undefined
     }
   }
 
-  private spawn (): void {
-    const ports = Array.from({ length: this.shards }, () => [] as ShardWorkerData['ports'])
-
-    for (let i = 0; i < this.shards && !this.tcp; i++) {
-      for (let j = i + 1; j < this.shards; j++) {
-        const { port1, port2 } = new MessageChannel()
-        ports[i].push({ peer: j, port: port1 })
-        ports[j].push({ peer: i, port: port2 })
-      }
-    }
-
-    const url = new URL('./worker.js', import.meta.url)
-
-    for (let i = 0; i < this.shards; i++) {
-      let link: Link
-
-      if (this.shardHost === 'process') {
-        // 'advanced': the same structured clone as threads (typed arrays, Maps), not JSON
-        const child = fork(fileURLToPath(url), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-        link = new ProcessLink<FromShard, ToShard>(child)
-        link.send({ op: 'init', data: this.shardInit(i) })
-      } else {
-        const data: ShardWorkerData = { ...this.shardInit(i), ports: this.tcp ? [] : ports[i] }
-
-        try {
-          link = new WorkerLink<FromShard, ToShard>(new Worker(url, { workerData: data, transferList: this.tcp ? [] : ports[i].map(p => p.port) }))
-        } catch (err: unknown) {
-          throw new SimulationConfigError('shards', `cannot hand the simulation to a worker (every option must be plain data): ${describeError(err)}`)
-        }
-      }
-
-      this.attach(new ShardHandle(i, link))
-    }
-  }
-
   private onMessage (handle: ShardHandle, msg: FromShard): void {
+    if (handle.answer(msg)) {
+      return
+    }
+
     switch (msg.op) {
-      case 'result':
-        handle.pending.get(msg.id)?.resolve(msg.value)
-        handle.pending.delete(msg.id)
-        break
-      case 'error': {
-        const err = new Error(msg.message)
-        err.name = msg.name
-        handle.pending.get(msg.id)?.reject(err)
-        handle.pending.delete(msg.id)
-        break
-      }
       case 'event': {
         // re-based on this log's start, through the shard's clock offset: one timeline
-        const t = msg.abs - handle.clockOffset - (performance.timeOrigin + performance.now()) + this.events.now()
+        const t = msg.abs - handle.clockOffset - absoluteNow() + this.events.now()
         this.events.insert({ ...msg.event, t: round(t) })
         break
       }
@@ -386,7 +227,7 @@ export class ShardedSimulation {
         }
         break
       case 'progress':
-        this.onProgress(handle, msg.progress)
+        this.init.onProgress?.(mergeProgress(this.handles, handle, msg.progress, msg.progress.phase === 'start' ? this.peers.length : this.connectTotal))
         break
       case 'fatal':
         this.shardFailed(handle.index, new ShardError(handle.index, `${msg.name}: ${msg.message}`))
@@ -394,24 +235,6 @@ export class ShardedSimulation {
       default:
         break
     }
-  }
-
-  private onProgress (handle: ShardHandle, p: SimProgress): void {
-    handle.progress[p.phase] = p.done
-
-    if (p.phase === 'settle') {
-      // shards settle side by side: the run waits for the slowest
-      handle.settleTotal = p.total
-      const live = this.handles.filter(h => h.alive)
-      const total = Math.max(...live.map(h => h.settleTotal ?? p.total))
-      const done = p.done >= p.total && live.every(h => (h.progress.settle ?? 0) >= (h.settleTotal ?? Infinity)) ? total : Math.min(total - 1, Math.min(...live.map(h => h.progress.settle ?? 0)))
-      this.init.onProgress?.({ phase: 'settle', done, total })
-      return
-    }
-
-    const done = this.handles.reduce((n, h) => n + (h.progress[p.phase] ?? 0), 0)
-    const total = p.phase === 'start' ? this.peers.length : this.connectTotal
-    this.init.onProgress?.({ phase: p.phase, done: Math.min(done, total), total })
   }
 
   /** A shard died: its peers are reported crashed, the others run on. */
@@ -429,44 +252,17 @@ export class ShardedSimulation {
     }
 
     this.events.record('shard:failed', { shard: index, error: describeError(err) })
-
-    for (const p of this.peers) {
-      if (p.shard === index && p.state === 'running') {
-        p.state = 'crashed'
-        p.error = `shard ${index} failed`
-        this.events.record('peer:crashed', { peer: p.index, role: p.role, region: p.region, reason: p.error })
-      }
-    }
-  }
-
-  private update (st: PeerStatus): void {
-    const p = this.peers[st.index]
-    p.state = st.state
-    p.error = st.error
-
-    if (st.peerId != null) {
-      p.peerId = st.peerId
-      this.byPeerId.set(st.peerId, st.index)
-    }
+    this.directory.shardFailed(index, this.events)
   }
 
   /** The peer with this index (or peer id string); throws {@link UnknownPeerError}. */
-  peer (ref: number | string | { index: number }): ShardedPeer {
-    const index = typeof ref === 'number' ? ref : typeof ref === 'string' ? this.byPeerId.get(ref) : ref.index
-    const peer = index == null ? undefined : this.peers[index]
-
-    if (peer == null) {
-      throw new UnknownPeerError(`No simulated peer ${typeof ref === 'object' ? ref.index : ref}`)
-    }
-
-    return peer
+  peer (ref: PeerRef): ShardedPeer {
+    return this.directory.peer(ref)
   }
 
   /** Peers currently running, optionally of one role and/or region. */
   running (filter: { role?: string, region?: string } = {}): ShardedPeer[] {
-    return this.peers.filter(p => p.state === 'running' &&
-      (filter.role == null || p.role === filter.role) &&
-      (filter.region == null || p.region === filter.region))
+    return this.directory.running(filter)
   }
 
   /** Oracle truth: the RTT in ms the latency model gives between two peers' sites. */
@@ -474,8 +270,12 @@ export class ShardedSimulation {
     return this.latency.rtt(this.peer(a).siteIndex, this.peer(b).siteIndex)
   }
 
+  private get defaultConnect (): ConnectOptions {
+    return this.plan.connect === false ? {} : this.plan.connect ?? {}
+  }
+
   /** Wires running peers as {@link planDials} plans (the same plan as unsharded); each shard dials for its own peers. */
-  async connect (options: ConnectOptions = this.plan.connect === false ? {} : this.plan.connect ?? {}): Promise<ConnectReport> {
+  async connect (options: ConnectOptions = this.defaultConnect): Promise<ConnectReport> {
     const alive = this.running().map(p => p.index)
     const plan = planDials(alive, (a, b) => this.rtt(a, b), this.rng.fork('wiring'), options)
     const started = performance.now()
@@ -492,6 +292,7 @@ export class ShardedSimulation {
     return report
   }
 
+  /** Hands each shard the dials of its own peers; returns how many failed. */
   private async dialAll (plan: readonly PlannedDial[], options: ConnectOptions): Promise<number> {
     const byShard = new Map<number, PlannedDial[]>()
 
@@ -569,66 +370,57 @@ export class ShardedSimulation {
 
   /** Crashes a peer in its shard (connections reset, node stopped). Never throws. */
   async crash (ref: number | { index: number }, reason = 'simulated crash'): Promise<void> {
-    const peer = this.peer(ref)
-
-    if (peer.state !== 'running') return
-
-    try {
-      this.update(await this.handles[peer.shard].call('crash', peer.index, reason))
-    } catch (err: unknown) {
-      peer.state = 'crashed'
-      peer.error = describeError(err)
-    }
+    await this.changeRunning(ref, async peer => this.handles[peer.shard].call('crash', peer.index, reason))
   }
 
   /** Stops a peer gracefully in its shard. */
   async leave (ref: number | { index: number }): Promise<void> {
+    await this.changeRunning(ref, async peer => this.handles[peer.shard].call('leave', peer.index))
+  }
+
+  /** Applies `change` to a running peer in its shard; a shard that cannot answer leaves it crashed. */
+  private async changeRunning (ref: number | { index: number }, change: (peer: ShardedPeer) => Promise<PeerStatus>): Promise<void> {
     const peer = this.peer(ref)
 
     if (peer.state !== 'running') return
 
     try {
-      this.update(await this.handles[peer.shard].call('leave', peer.index))
+      this.directory.update(await change(peer))
     } catch (err: unknown) {
       peer.state = 'crashed'
       peer.error = describeError(err)
     }
   }
 
-  /** (Re)starts a stopped or crashed peer and wires it like a newcomer. */
-  async join (ref: number | { index: number }, options: ConnectOptions = this.plan.connect === false ? {} : this.plan.connect ?? {}): Promise<void> {
+  /** (Re)starts a stopped or crashed peer in its shard and wires it like a newcomer (see {@link joinPeer}). */
+  async join (ref: number | { index: number }, options: ConnectOptions = this.defaultConnect): Promise<void> {
     const peer = this.peer(ref)
 
     if (peer.state === 'running' || this.stopped || !this.handles[peer.shard].alive) return
 
-    try {
-      this.update(await this.handles[peer.shard].call('restart', peer.index))
-    } catch (err: unknown) {
-      peer.state = 'failed'
-      peer.error = describeError(err)
-    }
-
-    if ((peer.state as PeerState) !== 'running') return
-
-    const alive = this.running().map(p => p.index)
-    const plan = planJoin(peer.index, alive, (a, b) => this.rtt(a, b), this.rng.fork(`join-${this.joins++}`), options)
-    const failed = await this.dialAll(plan, { ...options, concurrency: Math.min(4, options.concurrency ?? 4) })
-    this.events.record('peer:joined', { peer: peer.index, role: peer.role, region: peer.region, dials: plan.length, failed })
+    await joinPeer({
+      sim: this,
+      start: async (p) => {
+        try {
+          this.directory.update(await this.handles[p.shard].call('restart', p.index))
+        } catch (err: unknown) {
+          p.state = 'failed'
+          p.error = describeError(err)
+        }
+      },
+      joinRng: () => this.rng.fork(`join-${this.joins++}`),
+      dial: async (plan, opts) => this.dialAll(plan, opts)
+    }, peer, options)
   }
 
   /** Cuts every link between the peers of two groups of regions, in every shard. */
   partition (regionsA: readonly string[], regionsB: readonly string[]): void {
-    const sitesOf = (regions: readonly string[]): string[] =>
-      [...new Set(this.peers.filter(p => regions.includes(p.region)).map(p => String(p.siteIndex)))]
-    const a = sitesOf(regionsA)
-    const b = sitesOf(regionsB)
-    this.broadcast('partition', a, b)
-    this.events.record('partition', { a: regionsA.join('+'), b: regionsB.join('+'), sites_a: a.length, sites_b: b.length })
+    partitionRegions(this.peers, regionsA, regionsB, this.events, (a, b) => { this.broadcast(async h => h.call('partition', [...a], [...b])) })
   }
 
   /** Heals every cut in every shard. */
   heal (): void {
-    this.broadcast('heal')
+    this.broadcast(h => h.call('heal'))
     this.events.record('heal')
   }
 
@@ -636,10 +428,10 @@ export class ShardedSimulation {
    * Sends a call to every live shard without waiting: messages to one
    * worker stay in order, so a later ping sees the cut.
    */
-  private broadcast<M extends 'partition' | 'heal'> (method: M, ...args: Parameters<ShardMethods[M]>): void {
+  private broadcast (call: (h: ShardHandle) => Promise<void>): void {
     for (const h of this.handles) {
       if (h.alive) {
-        h.call(method, ...args).catch(() => {})
+        call(h).catch(() => {})
       }
     }
   }
@@ -652,7 +444,7 @@ export class ShardedSimulation {
 
     this.stopped = true
     await Promise.allSettled(this.handles.filter(h => h.alive).map(async h => {
-      await Promise.race([h.call('stop'), new Promise(resolve => setTimeout(resolve, 20_000).unref())])
+      await Promise.race([h.call('stop'), new Promise(resolve => setTimeout(resolve, SHARD_STOP_TIMEOUT_MS).unref())])
     }))
 
     for (const p of this.peers) {

@@ -368,6 +368,27 @@ export function deferred<T> (): Deferred<T> {
   return { promise, resolve, reject }
 }
 
+/**
+ * Until `opened` settles, an abort of `options.signal` breaks the dial
+ * with the abort's reason (throws at once if it is aborted already).
+ */
+export function breakOnAbort (options: AbortOptions, opened: Promise<unknown>, breakDial: (err: Error) => void): void {
+  const signal = options.signal
+
+  if (signal == null) {
+    return
+  }
+
+  signal.throwIfAborted()
+  const onAbort = (): void => {
+    breakDial(signal.reason ?? new ConnectionFailedError('Dial aborted'))
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
+  opened.finally(() => {
+    signal.removeEventListener('abort', onAbort)
+  }).catch(() => {})
+}
+
 let nextConnectionId = 0
 
 /**
@@ -404,18 +425,7 @@ export class SimConnection implements PipeOwner {
 
   /** Start the handshake; resolves with the dialer's end once the SYN-ACK arrives. */
   async open (options: AbortOptions): Promise<SimMultiaddrConnection> {
-    const signal = options.signal
-
-    if (signal != null) {
-      signal.throwIfAborted()
-      const onAbort = (): void => {
-        this.break(signal.reason ?? new ConnectionFailedError('Dial aborted'), false)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-      this.opened.promise.finally(() => {
-        signal.removeEventListener('abort', onAbort)
-      }).catch(() => {})
-    }
+    breakOnAbort(options, this.opened.promise, err => { this.break(err, false) })
 
     this.network.connectionOpened(this, this.pipes[0].from.site, this.pipes[0].to.site)
     this.pipes[0].send(Kind.Syn)
