@@ -152,7 +152,7 @@ export interface DiscoveryInit {
   /** @default 30_000 */
   provideTimeoutMs?: number
   /**
-   * Provider entries examined per cell per search (see DEFAULT_MAX_CANDIDATES_PER_CELL)
+   * Provider entries examined per cell per search (see MAX_CANDIDATES_PER_CELL)
    *
    * @default 20
    */

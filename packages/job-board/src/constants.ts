@@ -61,7 +61,7 @@ export const WITHDRAWAL_TTL_MS = 60 * 60 * 1000
  *
  * @default 600000
  */
-export const DEFAULT_JOB_TTL_MS = 10 * 60 * 1000
+export const JOB_TTL_MS = 10 * 60 * 1000
 
 /**
  * Clock skew allowed for expiry and not-yet-valid checks, ms.

@@ -15,7 +15,7 @@ import { TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@li
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { JobStore, jobKey } from './board.js'
 import {
-  BAN_MS, CLOCK_SKEW_MS, DEFAULT_JOB_TTL_MS, DEFAULT_PUBSUB_SERVICE, EXPIRY_GRACE_MS, MAX_JOBS,
+  BAN_MS, CLOCK_SKEW_MS, JOB_TTL_MS, DEFAULT_PUBSUB_SERVICE, EXPIRY_GRACE_MS, MAX_JOBS,
   MAX_JOBS_PER_REQUESTER, MAX_PEER_PENALTY, MAX_SYNC_BYTES, MAX_SYNC_RECORDS, MAX_WITHDRAWALS,
   PENALTY_HALF_LIFE_MS, RATE_LIMIT_BURST, RATE_LIMIT_MAX_KEYS, RATE_LIMIT_PER_SECOND, SERVICE_NAME,
   SYNC_INTERVAL_MS, SYNC_PROTOCOL, SYNC_TIMEOUT_MS, WITHDRAWAL_TTL_MS
@@ -121,7 +121,7 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       withdrawalTtlMs: init.withdrawalTtlMs ?? WITHDRAWAL_TTL_MS
     })
     this.subscriptions = new TopicSubscriptions(this.ctx, this.ingest.validate)
-    this.publisher = new JobPublisher(this.ctx, this.expiry, this.ingest, init.defaultTtlMs ?? DEFAULT_JOB_TTL_MS)
+    this.publisher = new JobPublisher(this.ctx, this.expiry, this.ingest, init.defaultTtlMs ?? JOB_TTL_MS)
     this.jobSync = new JobSync(this.ctx, this.ingest, this.penalties, {
       enabled: init.sync !== false,
       protocol: init.syncProtocol ?? SYNC_PROTOCOL,

@@ -232,7 +232,7 @@ export interface ReceiptStore extends TypedEventTarget<ReceiptStoreEvents>, Star
   /**
    * Remove pending receipts older than `pendingTtlMs`, emitting
    * `receipt:expired` for each; returns how many. Runs by itself on every
-   * pending put, on `listPending()` and every `DEFAULT_PENDING_SWEEP_MS`.
+   * pending put, on `listPending()` and every `PENDING_SWEEP_INTERVAL_MS`.
    */
   expirePending(options?: AbortOptions): Promise<number>
 

@@ -6,7 +6,7 @@
  * the caps hold across restarts without reading a receipt per put.
  */
 
-import { DEFAULT_PENDING_SWEEP_MS } from './constants.js'
+import { PENDING_SWEEP_INTERVAL_MS } from './constants.js'
 import { getCountersigned, getPending } from './reads.js'
 import { LazyStoredReceipt, decodePending, encodePending } from './stored-receipt.js'
 import { toHex } from './utils.js'
@@ -62,7 +62,7 @@ export class PendingReceipts {
     if (Number.isFinite(this.limits.pendingTtlMs)) {
       this.sweepTimer = setInterval(() => {
         this.expire().catch(err => { this.ctx.log.error('could not expire pending receipts - %e', err) })
-      }, Math.min(this.limits.pendingTtlMs, DEFAULT_PENDING_SWEEP_MS))
+      }, Math.min(this.limits.pendingTtlMs, PENDING_SWEEP_INTERVAL_MS))
       this.sweepTimer.unref?.()
     }
   }

@@ -20,8 +20,8 @@ import { WorkReceiptType, isVerified, openCountersigned, openRecord } from '@sho
 import { TypedEventEmitter } from 'main-event'
 import { GroupCommitAppender } from './appender.js'
 import {
-  DEFAULT_EPOCH_SIZE, DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_PER_REQUESTER, DEFAULT_PENDING_TTL_MS,
-  DEFAULT_PREFIX, MAX_EPOCH_SIZE
+  EPOCH_SIZE, MAX_BATCH, MAX_PENDING, MAX_PENDING_PER_REQUESTER, PENDING_TTL_MS,
+  DATASTORE_PREFIX, MAX_EPOCH_SIZE
 } from './constants.js'
 import { ReputationCache } from './context.js'
 import { epochRoot, proveInclusion } from './epochs.js'
@@ -62,12 +62,12 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
 
   constructor (components: ReceiptStoreComponents, init: ReceiptStoreInit = {}) {
     super()
-    this.epochSize = init.epochSize ?? DEFAULT_EPOCH_SIZE
-    const maxBatch = init.maxBatch ?? DEFAULT_MAX_BATCH
+    this.epochSize = init.epochSize ?? EPOCH_SIZE
+    const maxBatch = init.maxBatch ?? MAX_BATCH
     const limits = {
-      maxPending: init.maxPending ?? DEFAULT_MAX_PENDING,
-      maxPendingPerRequester: init.maxPendingPerRequester ?? DEFAULT_MAX_PENDING_PER_REQUESTER,
-      pendingTtlMs: init.pendingTtlMs ?? DEFAULT_PENDING_TTL_MS
+      maxPending: init.maxPending ?? MAX_PENDING,
+      maxPendingPerRequester: init.maxPendingPerRequester ?? MAX_PENDING_PER_REQUESTER,
+      pendingTtlMs: init.pendingTtlMs ?? PENDING_TTL_MS
     }
     if (!Number.isSafeInteger(limits.maxPending) || limits.maxPending < 1) {
       throw new InvalidParametersError('maxPending must be a positive integer')
@@ -87,7 +87,7 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
     this.reputationOptions = init.reputation ?? {}
     this.ctx = {
       datastore: components.datastore,
-      keys: new StoreKeys(init.prefix ?? DEFAULT_PREFIX),
+      keys: new StoreKeys(init.prefix ?? DATASTORE_PREFIX),
       log: (components.logger ?? defaultLogger()).forComponent('shoal:receipts'),
       now: init.now ?? Date.now,
       epochSize: this.epochSize,

@@ -10,7 +10,7 @@ export const COORDINATE_PROTOCOL = '/shoal/coordinate/1.0.0'
  *
  * @default 1024
  */
-export const MAX_PROBE_MESSAGE_SIZE = MAX_MESSAGE_SIZE.CoordinateMessage
+export const MAX_PROBE_MESSAGE_BYTES = MAX_MESSAGE_SIZE.CoordinateMessage
 
 /**
  * How long one probe (stream open + exchange) may take, ms

@@ -58,9 +58,9 @@ export interface ProviderHandle extends TypedEventTarget<ProviderEvents> {
   stop(): void
 }
 
-const DEFAULT_RETRY_DELAY = 1_000
-const DEFAULT_MAX_RETRY_DELAY = 60_000
-const DEFAULT_ADVERTISE_TIMEOUT = 30_000
+const RETRY_DELAY_MS = 1_000
+const MAX_RETRY_DELAY_MS = 60_000
+const ADVERTISE_TIMEOUT_MS = 30_000
 
 class ProviderRole extends TypedEventEmitter<ProviderEvents> implements ProviderHandle {
   readonly advertised: Promise<AdvertiseResult>
@@ -78,9 +78,9 @@ class ProviderRole extends TypedEventEmitter<ProviderEvents> implements Provider
     super()
     this.services = services
     this.offer = offer
-    this.retryDelay = options.retryDelay ?? DEFAULT_RETRY_DELAY
-    this.maxRetryDelay = options.maxRetryDelay ?? DEFAULT_MAX_RETRY_DELAY
-    this.advertiseTimeout = options.advertiseTimeout ?? DEFAULT_ADVERTISE_TIMEOUT
+    this.retryDelay = options.retryDelay ?? RETRY_DELAY_MS
+    this.maxRetryDelay = options.maxRetryDelay ?? MAX_RETRY_DELAY_MS
+    this.advertiseTimeout = options.advertiseTimeout ?? ADVERTISE_TIMEOUT_MS
     this.advertised = new Promise((resolve, reject) => {
       this.resolveAdvertised = resolve
       this.rejectAdvertised = reject

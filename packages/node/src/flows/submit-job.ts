@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { queryForJob } from '@shoal/discovery'
+import { SEARCH_RESULTS, queryForJob } from '@shoal/discovery'
 import { JobKind, requirementsOf } from '@shoal/records'
 import { candidateFromCapability } from '@shoal/router'
 import { NoProviderError } from '../errors.js'
@@ -102,11 +102,10 @@ export type SubmitJobEvent =
   /** done: the output and the receipt both sides signed */
   | { type: 'receipt', detail: SubmitJobResult }
 
-const DEFAULT_K = 5
-const DEFAULT_SEARCH_ATTEMPTS = 10
-const DEFAULT_SEARCH_DELAY = 500
-const MAX_SEARCH_DELAY = 5_000
-const MIN_ATTEMPT_TIMEOUT = 5_000
+const SEARCH_ATTEMPTS = 10
+const SEARCH_DELAY_MS = 500
+const MAX_SEARCH_DELAY_MS = 5_000
+const MIN_ATTEMPT_TIMEOUT_MS = 5_000
 
 /**
  * The requester's flow: sign the job, publish it on the job board, find
@@ -162,7 +161,7 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
   }
 
   const order = decision.choices.map(c => c.peerId)
-  const attemptTimeout = options.attemptTimeout ?? (options.timeout == null ? undefined : Math.max(MIN_ATTEMPT_TIMEOUT, Math.floor(options.timeout / order.length)))
+  const attemptTimeout = options.attemptTimeout ?? (options.timeout == null ? undefined : Math.max(MIN_ATTEMPT_TIMEOUT_MS, Math.floor(options.timeout / order.length)))
   const progress: SubmitJobEvent[] = []
   const outcome = yield * whileRunning(progress, async (signal) => services.work.run(order, job, input, {
     signal,
@@ -191,13 +190,13 @@ export function nearbyQuery (spec: JobSpec, coordinate: NearbyQuery['coordinate'
  * discovery refuses (`InvalidQueryError`) or an abort ends the search.
  */
 async function * findProviders (services: SubmitJobServices, query: NearbyQuery, options: SubmitJobOptions): AsyncGenerator<{ attempt: number, found: NearbyProvider[], error?: Error }> {
-  const attempts = options.searchAttempts ?? DEFAULT_SEARCH_ATTEMPTS
-  let delay = options.searchDelay ?? DEFAULT_SEARCH_DELAY
+  const attempts = options.searchAttempts ?? SEARCH_ATTEMPTS
+  let delay = options.searchDelay ?? SEARCH_DELAY_MS
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const found: NearbyProvider[] = []
     let error: Error | undefined
     try {
-      for await (const provider of services.discovery.findNearby(query, { k: options.k ?? DEFAULT_K, signal: options.signal })) {
+      for await (const provider of services.discovery.findNearby(query, { k: options.k ?? SEARCH_RESULTS, signal: options.signal })) {
         found.push(provider)
       }
     } catch (err: unknown) {
@@ -209,7 +208,7 @@ async function * findProviders (services: SubmitJobServices, query: NearbyQuery,
     if (found.length > 0) return
     if (attempt < attempts) {
       await sleep(delay, undefined, { signal: options.signal })
-      delay = Math.min(delay * 2, MAX_SEARCH_DELAY)
+      delay = Math.min(delay * 2, MAX_SEARCH_DELAY_MS)
     }
   }
 }
