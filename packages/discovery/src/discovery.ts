@@ -8,6 +8,7 @@
 
 import { peerDiscoverySymbol, serviceCapabilities, serviceDependencies, setMaxListeners } from '@libp2p/interface'
 import { MAX_CAPABILITY_TTL_MS, RecordError } from '@shoal/records'
+import { optionalService } from '@shoal/utils'
 import { TypedEventEmitter } from 'main-event'
 import { Advertiser } from './advertiser.js'
 import { CapabilityProtocol } from './capability-protocol.js'
@@ -346,7 +347,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
 
   /** The protocol id of the node's ping service, undefined without one. */
   private pingProtocol (): string | undefined {
-    const ping = this.components.ping
+    const ping = optionalService(this.components, 'ping')
     if (ping == null) {
       return undefined
     }

@@ -22,13 +22,6 @@ export const SYNC_PROTOCOL = '/shoal/jobs/sync/1.0.0'
 export const SERVICE_NAME = '@shoal/job-board'
 
 /**
- * Key of the pubsub service among the libp2p components.
- *
- * @default 'pubsub'
- */
-export const DEFAULT_PUBSUB_SERVICE = 'pubsub'
-
-/**
  * Most announcements kept on the local board.
  *
  * @default 10000
