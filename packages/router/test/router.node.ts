@@ -256,7 +256,7 @@ describe('router (real libp2p nodes over the memory transport)', function () {
       // the liar is nearer and claims more room, so it is tried first
       assert.equal(choices[0].peerId.toString(), liar.peerId.toString())
 
-      const { result, candidate, attempts } = await r.failover(choices, sendWork(requester), { timeout: 20_000, attemptTimeout: 5_000 })
+      const { result, candidate, attempts } = await r.failover(choices, sendWork(requester), { timeoutMs: 20_000, attemptTimeoutMs: 5_000 })
       assert.equal(result, 'done')
       assert.equal(candidate.peerId.toString(), honest.peerId.toString())
       assert.equal(attempts[0].ok, false)
@@ -282,7 +282,7 @@ describe('router (real libp2p nodes over the memory transport)', function () {
     // the slow one is nearer, so it is the first choice: hedging saves us
     assert.equal(choices[0].peerId.toString(), slow.peerId.toString())
 
-    const { result, attempts } = await r.hedge(choices, sendWork(requester), { timeout: 20_000 })
+    const { result, attempts } = await r.hedge(choices, sendWork(requester), { timeoutMs: 20_000 })
 
     assert.equal(result, 'fast')
     assert.deepEqual(attempts.map(a => [a.candidate.peerId.toString(), a.ok, a.cancelled]), [

@@ -246,7 +246,7 @@ export interface JobSpec {
   /** most the requester pays in total */
   budget: number
   /** ms from now until the work must be done @default 600000 */
-  deadlineIn?: number
+  deadlineInMs?: number
   /** the input, to put its hash and size in the announcement */
   input?: Uint8Array
 }
@@ -264,11 +264,11 @@ export interface RunOptions extends AbortOptions {
 /** Options of `run`. */
 export interface DirectRunOptions extends RunOptions {
   /** give up after this many ms overall */
-  timeout?: number
+  timeoutMs?: number
   /** absolute time (ms, the service clock) by which the job must be done */
-  deadline?: number
+  deadlineMs?: number
   /** move to the next candidate after this many ms */
-  attemptTimeout?: number
+  attemptTimeoutMs?: number
 }
 
 /** Progress of a running job. */

@@ -117,7 +117,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   /**
    * Direct mode: quote, assign, result and countersigned receipt in one
    * call. With several candidates, fail over to the next one on failure or
-   * after `attemptTimeout`, within `timeout` / `deadline` (through the
+   * after `attemptTimeoutMs`, within `timeoutMs` / `deadlineMs` (through the
    * router's failover when the node has a router, so outcomes update its trust).
    */
   async run (target: PeerId | PeerId[], job: SignedRecord<JobAnnouncement> | JobSpec, input: Uint8Array, options: DirectRunOptions = {}): Promise<RunOutcome> {

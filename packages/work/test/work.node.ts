@@ -485,7 +485,7 @@ describe('work protocol over TCP', function () {
     await connect(requester, silent)
     await connect(requester, good)
 
-    const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('fail over'), { attemptTimeout: 1000, timeout: 20_000 })
+    const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('fail over'), { attemptTimeoutMs: 1000, timeoutMs: 20_000 })
     assert.equal(dec(outcome.output), 'FAIL OVER')
     assert.ok(outcome.provider.equals(good.peerId))
     assert.equal(outcome.attempts.length, 2)
@@ -506,7 +506,7 @@ describe('work protocol over TCP', function () {
     requester.services.router.addEventListener('peer:penalized', evt => { penalties.push(`${evt.detail.peerId.toString()} ${evt.detail.event}`) })
     const trustBefore = requester.services.router.trust.get(good.peerId.toString())
 
-    const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('routed'), { attemptTimeout: 1000, timeout: 20_000 })
+    const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('routed'), { attemptTimeoutMs: 1000, timeoutMs: 20_000 })
     assert.equal(dec(outcome.output), 'ROUTED')
     assert.ok(outcome.attempts[0].candidate.equals(silent.peerId))
     assert.ok(outcome.attempts[1].candidate.equals(good.peerId))

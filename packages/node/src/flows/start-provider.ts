@@ -23,19 +23,19 @@ export interface StartProviderOptions {
    *
    * @default 1000
    */
-  retryDelay?: number
+  retryDelayMs?: number
   /**
    * Longest wait between attempts, ms
    *
    * @default 60000
    */
-  maxRetryDelay?: number
+  maxRetryDelayMs?: number
   /**
    * Time one advertise may take, ms
    *
    * @default 30000
    */
-  advertiseTimeout?: number
+  advertiseTimeoutMs?: number
 }
 
 /** Events of a running provider. */
@@ -78,9 +78,9 @@ class ProviderRole extends TypedEventEmitter<ProviderEvents> implements Provider
     super()
     this.services = services
     this.offer = offer
-    this.retryDelay = options.retryDelay ?? RETRY_DELAY_MS
-    this.maxRetryDelay = options.maxRetryDelay ?? MAX_RETRY_DELAY_MS
-    this.advertiseTimeout = options.advertiseTimeout ?? ADVERTISE_TIMEOUT_MS
+    this.retryDelay = options.retryDelayMs ?? RETRY_DELAY_MS
+    this.maxRetryDelay = options.maxRetryDelayMs ?? MAX_RETRY_DELAY_MS
+    this.advertiseTimeout = options.advertiseTimeoutMs ?? ADVERTISE_TIMEOUT_MS
     this.advertised = new Promise((resolve, reject) => {
       this.resolveAdvertised = resolve
       this.rejectAdvertised = reject

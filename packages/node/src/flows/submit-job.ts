@@ -53,15 +53,15 @@ export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchO
    *
    * @default 500
    */
-  searchDelay?: number
+  searchDelayMs?: number
   /** Give up running after this many ms (all candidates together) */
-  timeout?: number
+  timeoutMs?: number
   /**
    * Move to the next candidate after this many ms
    *
-   * @default with `timeout`: max(5 s, timeout / candidates); without: none
+   * @default with `timeoutMs`: max(5 s, timeoutMs / candidates); without: none
    */
-  attemptTimeout?: number
+  attemptTimeoutMs?: number
 }
 
 /** A provider discovery found, as a router candidate (coordinate, capacity, price from its record; reputation from our receipts). */
@@ -161,12 +161,12 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
   }
 
   const order = decision.choices.map(c => c.peerId)
-  const attemptTimeout = options.attemptTimeout ?? (options.timeout == null ? undefined : Math.max(MIN_ATTEMPT_TIMEOUT_MS, Math.floor(options.timeout / order.length)))
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? (options.timeoutMs == null ? undefined : Math.max(MIN_ATTEMPT_TIMEOUT_MS, Math.floor(options.timeoutMs / order.length)))
   const progress: SubmitJobEvent[] = []
   const outcome = yield * whileRunning(progress, async (signal) => services.work.run(order, job, input, {
     signal,
-    timeout: options.timeout,
-    attemptTimeout,
+    timeoutMs: options.timeoutMs,
+    attemptTimeoutMs,
     fetchOutput: options.fetchOutput,
     maxUnits: options.maxUnits,
     onProgress: (detail) => { progress.push({ type: 'progress', detail }) }
@@ -191,7 +191,7 @@ export function nearbyQuery (spec: JobSpec, coordinate: NearbyQuery['coordinate'
  */
 async function * findProviders (services: SubmitJobServices, query: NearbyQuery, options: SubmitJobOptions): AsyncGenerator<{ attempt: number, found: NearbyProvider[], error?: Error }> {
   const attempts = options.searchAttempts ?? SEARCH_ATTEMPTS
-  let delay = options.searchDelay ?? SEARCH_DELAY_MS
+  let delay = options.searchDelayMs ?? SEARCH_DELAY_MS
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const found: NearbyProvider[] = []
     let error: Error | undefined
