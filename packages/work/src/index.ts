@@ -38,7 +38,7 @@
 import { Work } from './work.js'
 import type { BidPolicy } from './bid-policy.js'
 import type { Executor } from './executor.js'
-import type { AbortOptions, ComponentLogger, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Metrics, PeerId, PrivateKey } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { AttemptRecord, Router } from '@shoal/router'
 import type {
@@ -225,6 +225,8 @@ export interface WorkComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
   logger: ComponentLogger
+  /** counters of quotes, jobs and receipts (`shoal_work_events_total`) */
+  metrics?: Metrics
   receipts?: ReceiptSink
   /** where payment state survives restarts: the payer's lanes, the payee's latest vouchers and charges */
   datastore?: Datastore

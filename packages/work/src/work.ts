@@ -231,6 +231,9 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
         throw err
       }
       this.ctx.log('refused %s from %p - %e', frame.kind, remote, err)
+      if (frame.kind === 'quoteRequest') {
+        this.ctx.count(`quote_refused:${err.code}`)
+      }
       await channel.fail(err)
     }
   }
