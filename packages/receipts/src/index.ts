@@ -45,7 +45,7 @@ import { DatastoreReceiptStore } from './receipt-store.js'
 import type { Equivocation } from './equivocation.js'
 import type { InclusionProof } from './merkle.js'
 import type { ReputationDetails, ReputationOptions } from './reputation.js'
-import type { AbortOptions, ComponentLogger, PeerId, Startable } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Metrics, PeerId, Startable } from '@libp2p/interface'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
 import type { Datastore } from 'interface-datastore'
 import type { TypedEventTarget } from 'main-event'
@@ -319,6 +319,8 @@ export interface ReceiptStoreComponents {
   datastore: Datastore
   /** logger; a default one is used when absent */
   logger?: ComponentLogger
+  /** counters of receipts appended, equivocations and pending receipts (`shoal_receipts_events_total`) */
+  metrics?: Metrics
 }
 
 /** Options of `createReceiptStore()`: the datastore plus the store options. */

@@ -137,6 +137,7 @@ export class PendingReceipts {
         return countersigned
       }
       const stored = new LazyStoredReceipt(record.id, 'pending', record.bytes, record.bytes, record.value, addedAt)
+      this.ctx.metrics?.increment({ pending_stored: true })
       this.ctx.events.safeDispatchEvent('receipt:pending', { detail: stored })
       return stored
     })
@@ -207,6 +208,7 @@ export class PendingReceipts {
   private announceRemoved (removed: ExpiredReceipt[]): void {
     for (const r of removed) {
       this.ctx.log('pending receipt %s %s uncountersigned (requester %p)', toHex(r.receipt.id), r.reason, r.receipt.requester)
+      this.ctx.metrics?.increment({ [`pending_${r.reason}`]: true })
       this.ctx.events.safeDispatchEvent('receipt:expired', { detail: r })
     }
   }

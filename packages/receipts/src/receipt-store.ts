@@ -93,7 +93,11 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
       epochSize: this.epochSize,
       head: { length: 0, hash: GENESIS_HASH, leaves: [] },
       events: this,
-      reputations: new ReputationCache()
+      reputations: new ReputationCache(),
+      metrics: components.metrics?.registerCounterGroup('shoal_receipts_events_total', {
+        label: 'event',
+        help: 'Receipts appended to the log, equivocations found, and pending receipts stored and removed uncountersigned (expired or evicted)'
+      })
     }
     this.pending = new PendingReceipts(this.ctx, limits)
     this.appender = new GroupCommitAppender(this.ctx, this.pending, maxBatch)
