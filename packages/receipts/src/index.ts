@@ -168,7 +168,7 @@ export interface ListOptions extends AbortOptions {
   /** only receipts countersigned by this requester */
   requester?: PeerId
   /** only receipts added at or after this time (ms, the store's clock) */
-  since?: number
+  sinceMs?: number
   /** only receipts at or after this log position */
   fromSeq?: number
   /** at most this many */

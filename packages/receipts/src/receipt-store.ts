@@ -240,7 +240,7 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
         continue
       }
       const stored = await readAt(this.ctx, seq, undefined, options)
-      if (options.since != null && stored.addedAt < options.since) {
+      if (options.sinceMs != null && stored.addedAt < options.sinceMs) {
         continue
       }
       if (requesterHex != null && toHex(stored.value.requester) !== requesterHex) {
