@@ -57,11 +57,12 @@ export const WITHDRAWAL_TTL_MS = 60 * 60 * 1000
 export const JOB_TTL_MS = 10 * 60 * 1000
 
 /**
- * Clock skew allowed for expiry and not-yet-valid checks, ms.
+ * Clock skew allowed for expiry and not-yet-valid checks, ms: the skew every
+ * record check of `@shoal/records` allows.
  *
  * @default 30000
  */
-export const CLOCK_SKEW_MS = 30_000
+export { CLOCK_SKEW_MS } from '@shoal/records'
 
 /**
  * Beyond the skew, how far out of its lifetime a record may be before the
