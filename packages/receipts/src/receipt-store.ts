@@ -14,7 +14,7 @@
  * many receipts.
  */
 
-import { serviceCapabilities } from '@libp2p/interface'
+import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { WorkReceiptType, isVerified, openCountersigned, openRecord } from '@shoal/records'
 import { TypedEventEmitter } from 'main-event'
@@ -52,6 +52,8 @@ import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/reco
 export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents> implements ReceiptStore {
   readonly [Symbol.toStringTag] = '@shoal/receipts'
   readonly [serviceCapabilities]: string[] = ['@shoal/receipts']
+  /** the datastore is a libp2p component every node has, not a service */
+  readonly [serviceDependencies]: string[] = []
   readonly epochSize: number
 
   private readonly ctx: StoreContext
