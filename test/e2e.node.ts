@@ -115,7 +115,7 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
     let outcome: RunOutcome | undefined
     // on loopback every peer is as near as any other: leave the coordinate out so discovery orders by geohash cell
     const flow = submitJob(requester.services, { ...scenario.job, input: scenario.input }, {
-      geohash: scenario.geohash, k: inRegion.length, query: { coordinate: undefined }, profile: { computeTime: 1000 }, attemptTimeout: 15_000, timeout: 40_000
+      geohash: scenario.geohash, k: inRegion.length, query: { coordinate: undefined }, profile: { computeTime: 1000 }, attemptTimeoutMs: 15_000, timeoutMs: 40_000
     })
     for await (const event of flow) {
       if (event.type !== 'searched' && event.type !== 'progress') steps.push(event.type)
@@ -229,7 +229,7 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
         requirements: { gpuClass: 'consumer-24g', minVramMib: 16384, gpuCount: 1, region: 'w2' },
         priceCeiling: { perUnit: 5, currency: 'USDC', unit: 'gpu-second' },
         budget: 100,
-        deadlineIn: 60_000
+        deadlineInMs: 60_000
       },
       input: new TextEncoder().encode('hello shoal'),
       geohash: 'w21z'
@@ -267,7 +267,7 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
         requirements: { sensors: ['video'], region: 'w2' },
         priceCeiling: { perUnit: 3, currency: 'USDC', unit: 'footage-second' },
         budget: 120,
-        deadlineIn: 60_000
+        deadlineInMs: 60_000
       },
       input: new TextEncoder().encode(JSON.stringify({ seconds: 4 })),
       geohash: 'w21z'

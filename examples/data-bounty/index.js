@@ -236,7 +236,7 @@ try {
     requirements: { sensors: ['video'], region: REGION },
     priceCeiling: { perUnit: 3, currency: 'USDC', unit: 'footage-second' },
     budget: 120,
-    deadlineIn: 120_000,
+    deadlineInMs: 120_000,
     input: new TextEncoder().encode(JSON.stringify({ seconds: 6 }))
   }
   // a one-character region has no regional topic: the bounty goes on the global capture topic
@@ -245,7 +245,7 @@ try {
   // 2. the requester's flow: publish the bounty, find capture providers in the region, rank them,
   //    and run it; the capture is fetched and checked (fetchCapture) before the receipt is countersigned
   let outcome
-  for await (const event of submitJob(requester.services, bounty, { fetchOutput: fetchCapture, timeout: 30_000 })) {
+  for await (const event of submitJob(requester.services, bounty, { fetchOutput: fetchCapture, timeoutMs: 30_000 })) {
     if (event.type === 'published') console.log('bounty   ', hex(event.detail.job.value.jobId), `"${bounty.description}"`)
     if (event.type === 'ranked') console.log('ranked   ', event.detail.decision.choices.map(c => `${c.peerId.toString().slice(0, 16)}… at ${c.input.provider.record.value.geohash}`))
     if (event.type === 'receipt') outcome = event.detail.outcome

@@ -87,7 +87,7 @@ try {
     budget: 100,
     input: new TextEncoder().encode('hello shoal')
   }
-  for await (const event of submitJob(requester.services, job, { timeout: 30_000 })) {
+  for await (const event of submitJob(requester.services, job, { timeoutMs: 30_000 })) {
     if (event.type === 'published') console.log('published', hex(event.detail.job.value.jobId))
     if (event.type === 'searched') console.log('found    ', event.detail.found.map(p => p.peerId.toString()))
     if (event.type === 'ranked') console.log('ranked   ', event.detail.decision.choices.map(c => c.explain))

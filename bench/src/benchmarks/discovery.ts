@@ -85,7 +85,7 @@
 
 import { existsSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { DEFAULT_CONFIRM_PROBES, DEFAULT_CONFIRM_TRUST_RATIO, capabilityKey, discovery, encodeGeohash, estimateRtt } from '@shoal/discovery'
+import { CONFIRM_PROBES, CONFIRM_TRUST_RATIO, capabilityKey, discovery, encodeGeohash, estimateRtt } from '@shoal/discovery'
 import { Vivaldi } from '@shoal/router'
 import { createRng, createSimulation, loadLatency, pool } from '@shoal/sim'
 import { progress } from '../options.js'
@@ -236,7 +236,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   const concurrency = intOption(options, 'concurrency', 4)
   const confirm = options.extra.confirm == null ? undefined : intOption(options, 'confirm', 0)
   const probes = options.extra.probes == null ? undefined : intOption(options, 'probes', 3)
-  const trustRatio = options.extra.trust == null ? undefined : options.extra.trust === 'Infinity' ? Infinity : numOption(options, 'trust', DEFAULT_CONFIRM_TRUST_RATIO)
+  const trustRatio = options.extra.trust == null ? undefined : options.extra.trust === 'Infinity' ? Infinity : numOption(options, 'trust', CONFIRM_TRUST_RATIO)
   const dilate = numOption(options, 'dilate', options.quick ? 2 : 16) || 1
   // every network delay and protocol timer is `dilate` times longer: times are measured in wall clock and reported / dilate
   const undilate = (ms: number): number => ms / dilate
@@ -506,8 +506,8 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       fetch_concurrency: fetchConcurrency,
       query_concurrency: concurrency,
       confirm_candidates: confirm ?? 2 * k,
-      confirm_probes: probes ?? DEFAULT_CONFIRM_PROBES,
-      confirm_trust_ratio: trustRatio ?? DEFAULT_CONFIRM_TRUST_RATIO,
+      confirm_probes: probes ?? CONFIRM_PROBES,
+      confirm_trust_ratio: trustRatio ?? CONFIRM_TRUST_RATIO,
       time_dilation: dilate,
       recall_at_5: round(recall, 3),
       recall_at_5_p10: round(quantile(pick(r => r.recall), 0.1), 3),

@@ -95,12 +95,13 @@ import { floodsub } from '@libp2p/floodsub'
 import { JOB_BOARD_SCORE_THRESHOLDS, jobBoard, jobBoardScoreParams, jobKey, jobTopic, signedMessageFastId } from '@shoal/job-board'
 import { JobKind, newRandomId } from '@shoal/records'
 import { createRng, createSimulation, loadLatency } from '@shoal/sim'
+import { serviceAs } from '@shoal/utils'
 import { progress } from '../options.js'
 import { DATA_SET, dilated, dilatedNetwork, intOption, latencyPath, numOption, quantile, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { FloodSub } from '@libp2p/floodsub'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
-import type { JobBoard, JobBoardService, JobEntry } from '@shoal/job-board'
+import type { JobBoard, JobBoardComponents, JobBoardService, JobEntry } from '@shoal/job-board'
 import type { Simulation } from '@shoal/sim'
 
 type Services = Record<string, unknown> & { jobs: JobBoard, floodJobs: JobBoard, floodsub: FloodSub }
@@ -270,7 +271,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     services: () => ({
       floodsub: floodsub(),
       jobs: jobBoard(board),
-      floodJobs: jobBoard({ ...board, pubsubService: 'floodsub' })
+      floodJobs: (components: JobBoardComponents) => jobBoard(board)(serviceAs(components, 'pubsub', 'floodsub'))
     }) as any,
     onProgress: (p) => {
       const now = performance.now()

@@ -22,14 +22,14 @@ export const SENSOR_CLASS_PREFIX = 'sensor:'
  *
  * @default [1, 2, 3]
  */
-export const DEFAULT_PRECISIONS: readonly number[] = Object.freeze([1, 2, 3])
+export const PRECISIONS: readonly number[] = Object.freeze([1, 2, 3])
 
 /**
  * Lifetime of our signed capability record, in ms.
  *
  * @default 1_800_000 (30 minutes)
  */
-export const DEFAULT_RECORD_TTL_MS = 30 * 60 * 1000
+export const RECORD_TTL_MS = 30 * 60 * 1000
 
 /**
  * Fraction of the record lifetime after which it is re-signed (and failed
@@ -37,28 +37,28 @@ export const DEFAULT_RECORD_TTL_MS = 30 * 60 * 1000
  *
  * @default 0.5
  */
-export const DEFAULT_REFRESH_FRACTION = 0.5
+export const REFRESH_FRACTION = 0.5
 
 /**
  * Provide operations run at once when advertising.
  *
  * @default 3
  */
-export const DEFAULT_PROVIDE_CONCURRENCY = 3
+export const PROVIDE_CONCURRENCY = 3
 
 /**
  * Time allowed for one provide operation, in ms.
  *
  * @default 30_000
  */
-export const DEFAULT_PROVIDE_TIMEOUT_MS = 30_000
+export const PROVIDE_TIMEOUT_MS = 30_000
 
 /**
  * Results wanted from a search.
  *
  * @default 5
  */
-export const DEFAULT_K = 5
+export const SEARCH_RESULTS = 5
 
 /**
  * Most provider entries examined (fetched) per cell in one search; the rest
@@ -70,7 +70,7 @@ export const DEFAULT_K = 5
  *
  * @default 20
  */
-export const DEFAULT_MAX_CANDIDATES_PER_CELL = 20
+export const MAX_CANDIDATES_PER_CELL = 20
 
 /**
  * Most provider entries read from one cell's DHT lookup; a flood beyond this
@@ -78,14 +78,14 @@ export const DEFAULT_MAX_CANDIDATES_PER_CELL = 20
  *
  * @default 256
  */
-export const DEFAULT_MAX_ENTRIES_PER_CELL = 256
+export const MAX_ENTRIES_PER_CELL = 256
 
 /**
  * Most records fetched in one search.
  *
  * @default 48
  */
-export const DEFAULT_MAX_FETCHES_PER_QUERY = 48
+export const MAX_FETCHES_PER_QUERY = 48
 
 /**
  * DHT lookups (cells) run at once in one search: a cell and its 8
@@ -93,28 +93,28 @@ export const DEFAULT_MAX_FETCHES_PER_QUERY = 48
  *
  * @default 10
  */
-export const DEFAULT_LOOKUP_CONCURRENCY = 10
+export const LOOKUP_CONCURRENCY = 10
 
 /**
  * Record fetches run at once in one search.
  *
  * @default 8
  */
-export const DEFAULT_FETCH_CONCURRENCY = 8
+export const FETCH_CONCURRENCY = 8
 
 /**
  * Time allowed for one cell's DHT lookup, in ms.
  *
  * @default 10_000
  */
-export const DEFAULT_LOOKUP_TIMEOUT_MS = 10_000
+export const LOOKUP_TIMEOUT_MS = 10_000
 
 /**
  * Time allowed to dial a provider and read its record, in ms.
  *
  * @default 5_000
  */
-export const DEFAULT_FETCH_TIMEOUT_MS = 5_000
+export const FETCH_TIMEOUT_MS = 5_000
 
 /**
  * How long a verified record is reused without fetching it again, in ms
@@ -122,42 +122,42 @@ export const DEFAULT_FETCH_TIMEOUT_MS = 5_000
  *
  * @default 60_000
  */
-export const DEFAULT_RECORD_CACHE_TTL_MS = 60_000
+export const RECORD_CACHE_TTL_MS = 60_000
 
 /**
  * Most verified records kept.
  *
  * @default 1024
  */
-export const DEFAULT_RECORD_CACHE_SIZE = 1024
+export const RECORD_CACHE_SIZE = 1024
 
 /**
  * How long a peer that served a forged, stale or impossible record is skipped, in ms.
  *
  * @default 600_000
  */
-export const DEFAULT_DENY_TTL_MS = 10 * 60 * 1000
+export const DENY_TTL_MS = 10 * 60 * 1000
 
 /**
  * How long a peer that could not be reached or had no record is skipped, in ms.
  *
  * @default 60_000
  */
-export const DEFAULT_SKIP_TTL_MS = 60_000
+export const SKIP_TTL_MS = 60_000
 
 /**
  * Most peers remembered as denied or skipped.
  *
  * @default 4096
  */
-export const DEFAULT_DENY_SIZE = 4096
+export const DENY_SIZE = 4096
 
 /**
  * Time between the searches of `watch`, in ms.
  *
  * @default 300_000 (5 minutes)
  */
-export const DEFAULT_WATCH_INTERVAL_MS = 5 * 60_000
+export const WATCH_INTERVAL_MS = 5 * 60_000
 
 /**
  * Inbound capability streams allowed per connection.
@@ -211,7 +211,7 @@ export const PING_LENGTH = 32
  *
  * @default 2
  */
-export const DEFAULT_CONFIRM_CANDIDATES_PER_RESULT = 2
+export const CONFIRM_CANDIDATES_PER_RESULT = 2
 
 /**
  * Ping rounds per confirmed candidate; its RTT is the minimum of them and
@@ -223,7 +223,7 @@ export const DEFAULT_CONFIRM_CANDIDATES_PER_RESULT = 2
  *
  * @default 1
  */
-export const DEFAULT_CONFIRM_PROBES = 1
+export const CONFIRM_PROBES = 1
 
 /**
  * How far off a network coordinate estimate plausibly is: a candidate whose
@@ -257,11 +257,11 @@ export const COMPLETE_LISTING_QUORUM = 2
  *
  * @default 1.5
  */
-export const DEFAULT_CONFIRM_TRUST_RATIO = 1.5
+export const CONFIRM_TRUST_RATIO = 1.5
 
 /**
  * Period of the loop-lag timer that runs while a search measures
- * candidates; its lateness is the sample (see DEFAULT_CONFIRM_TRUST_RATIO).
+ * candidates; its lateness is the sample (see CONFIRM_TRUST_RATIO).
  *
  * @default 20
  */

@@ -8,16 +8,17 @@
 
 import { peerDiscoverySymbol, serviceCapabilities, serviceDependencies, setMaxListeners } from '@libp2p/interface'
 import { MAX_CAPABILITY_TTL_MS, RecordError } from '@shoal/records'
+import { optionalService } from '@shoal/utils'
 import { TypedEventEmitter } from 'main-event'
 import { Advertiser } from './advertiser.js'
 import { CapabilityProtocol } from './capability-protocol.js'
 import {
-  DEFAULT_CONFIRM_CANDIDATES_PER_RESULT, DEFAULT_CONFIRM_PROBES, DEFAULT_CONFIRM_TRUST_RATIO, DEFAULT_DENY_SIZE,
-  DEFAULT_DENY_TTL_MS, DEFAULT_FETCH_CONCURRENCY, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_K,
-  DEFAULT_LOOKUP_CONCURRENCY, DEFAULT_LOOKUP_TIMEOUT_MS, DEFAULT_MAX_CANDIDATES_PER_CELL, DEFAULT_MAX_ENTRIES_PER_CELL,
-  DEFAULT_MAX_FETCHES_PER_QUERY, DEFAULT_PRECISIONS, DEFAULT_PROVIDE_CONCURRENCY,
-  DEFAULT_PROVIDE_TIMEOUT_MS, DEFAULT_RECORD_CACHE_SIZE, DEFAULT_RECORD_CACHE_TTL_MS, DEFAULT_RECORD_TTL_MS,
-  DEFAULT_REFRESH_FRACTION, DEFAULT_SKIP_TTL_MS, DEFAULT_WATCH_INTERVAL_MS, LOOP_LAG_PERIOD_MS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS,
+  CONFIRM_CANDIDATES_PER_RESULT, CONFIRM_PROBES, CONFIRM_TRUST_RATIO, DENY_SIZE,
+  DENY_TTL_MS, FETCH_CONCURRENCY, FETCH_TIMEOUT_MS, SEARCH_RESULTS,
+  LOOKUP_CONCURRENCY, LOOKUP_TIMEOUT_MS, MAX_CANDIDATES_PER_CELL, MAX_ENTRIES_PER_CELL,
+  MAX_FETCHES_PER_QUERY, PRECISIONS, PROVIDE_CONCURRENCY,
+  PROVIDE_TIMEOUT_MS, RECORD_CACHE_SIZE, RECORD_CACHE_TTL_MS, RECORD_TTL_MS,
+  REFRESH_FRACTION, SKIP_TTL_MS, WATCH_INTERVAL_MS, LOOP_LAG_PERIOD_MS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS,
   PING_PROTOCOL
 } from './constants.js'
 import { InvalidQueryError, MissingDhtError, NotStartedError } from './errors.js'
@@ -85,30 +86,30 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     super()
     this.components = components
     this.log = components.logger.forComponent('shoal:discovery')
-    this.precisions = [...new Set(init.precisions ?? DEFAULT_PRECISIONS)].sort((a, b) => b - a)
+    this.precisions = [...new Set(init.precisions ?? PRECISIONS)].sort((a, b) => b - a)
     if (this.precisions.length === 0 || this.precisions.some(p => !Number.isInteger(p) || p < 0 || p > MAX_GEOHASH_PRECISION)) {
       throw new InvalidQueryError(`precisions must be integers in 0..${MAX_GEOHASH_PRECISION}`)
     }
     this.searchWorld = init.searchWorld ?? true
-    this.maxCandidatesPerCell = init.maxCandidatesPerCell ?? DEFAULT_MAX_CANDIDATES_PER_CELL
-    this.maxEntriesPerCell = init.maxEntriesPerCell ?? DEFAULT_MAX_ENTRIES_PER_CELL
-    this.maxFetchesPerQuery = init.maxFetchesPerQuery ?? DEFAULT_MAX_FETCHES_PER_QUERY
-    this.lookupConcurrency = init.lookupConcurrency ?? DEFAULT_LOOKUP_CONCURRENCY
-    this.fetchConcurrency = init.fetchConcurrency ?? DEFAULT_FETCH_CONCURRENCY
-    this.lookupTimeoutMs = init.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS
-    this.fetchTimeoutMs = init.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS
-    this.denyTtlMs = init.denyTtlMs ?? DEFAULT_DENY_TTL_MS
-    this.skipTtlMs = init.skipTtlMs ?? DEFAULT_SKIP_TTL_MS
+    this.maxCandidatesPerCell = init.maxCandidatesPerCell ?? MAX_CANDIDATES_PER_CELL
+    this.maxEntriesPerCell = init.maxEntriesPerCell ?? MAX_ENTRIES_PER_CELL
+    this.maxFetchesPerQuery = init.maxFetchesPerQuery ?? MAX_FETCHES_PER_QUERY
+    this.lookupConcurrency = init.lookupConcurrency ?? LOOKUP_CONCURRENCY
+    this.fetchConcurrency = init.fetchConcurrency ?? FETCH_CONCURRENCY
+    this.lookupTimeoutMs = init.lookupTimeoutMs ?? LOOKUP_TIMEOUT_MS
+    this.fetchTimeoutMs = init.fetchTimeoutMs ?? FETCH_TIMEOUT_MS
+    this.denyTtlMs = init.denyTtlMs ?? DENY_TTL_MS
+    this.skipTtlMs = init.skipTtlMs ?? SKIP_TTL_MS
     this.confirm = init.confirm ?? {}
     this.watch = init.watch
     this.random = init.random ?? Math.random
     const now = init.now ?? Date.now
     this.advertiser = new Advertiser(components, {
       precisions: this.precisions,
-      recordTtlMs: Math.min(init.recordTtlMs ?? DEFAULT_RECORD_TTL_MS, MAX_CAPABILITY_TTL_MS),
-      refreshFraction: init.refreshFraction ?? DEFAULT_REFRESH_FRACTION,
-      provideConcurrency: init.provideConcurrency ?? DEFAULT_PROVIDE_CONCURRENCY,
-      provideTimeoutMs: init.provideTimeoutMs ?? DEFAULT_PROVIDE_TIMEOUT_MS,
+      recordTtlMs: Math.min(init.recordTtlMs ?? RECORD_TTL_MS, MAX_CAPABILITY_TTL_MS),
+      refreshFraction: init.refreshFraction ?? REFRESH_FRACTION,
+      provideConcurrency: init.provideConcurrency ?? PROVIDE_CONCURRENCY,
+      provideTimeoutMs: init.provideTimeoutMs ?? PROVIDE_TIMEOUT_MS,
       now,
       dht: () => this.requireDht(),
       isStarted: () => this.started,
@@ -127,8 +128,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       log: this.log
     })
     this.probe = new RttProbe(components, { timeoutMs: this.fetchTimeoutMs })
-    this.cache = new RecordCache({ ttlMs: init.recordCacheTtlMs ?? DEFAULT_RECORD_CACHE_TTL_MS, size: init.recordCacheSize ?? DEFAULT_RECORD_CACHE_SIZE, now })
-    this.denied = new DenyList({ size: init.denySize ?? DEFAULT_DENY_SIZE, now })
+    this.cache = new RecordCache({ ttlMs: init.recordCacheTtlMs ?? RECORD_CACHE_TTL_MS, size: init.recordCacheSize ?? RECORD_CACHE_SIZE, now })
+    this.denied = new DenyList({ size: init.denySize ?? DENY_SIZE, now })
     // the counters are `stats`: the registry reads them when it is scraped
     components.metrics?.registerCounterGroup('shoal_discovery_operations_total', {
       label: 'operation',
@@ -276,18 +277,18 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   /** Check a search's query and options (InvalidQueryError before any lookup). */
   private searchParams (query: NearbyQuery, options: FindNearbyOptions): SearchParams {
     const capabilityClass = queryClass(query)
-    const k = positiveInt('k', options.k, DEFAULT_K)
+    const k = positiveInt('k', options.k, SEARCH_RESULTS)
     const maxFetches = positiveInt('maxFetches', options.maxFetches, this.maxFetchesPerQuery)
     this.requireDht()
     const levels = searchLevels(query.geohash, this.precisions, this.searchWorld)
     const confirm = { ...this.confirm, ...options.confirm }
-    const candidates = confirm.candidates ?? DEFAULT_CONFIRM_CANDIDATES_PER_RESULT * k
-    const probes = confirm.probes ?? DEFAULT_CONFIRM_PROBES
+    const candidates = confirm.candidates ?? CONFIRM_CANDIDATES_PER_RESULT * k
+    const probes = confirm.probes ?? CONFIRM_PROBES
     if (!Number.isSafeInteger(candidates) || candidates < 0) {
       throw new InvalidQueryError('confirm.candidates must be a non-negative integer')
     }
-    positiveInt('confirm.probes', probes, DEFAULT_CONFIRM_PROBES)
-    const trustRatio = confirm.trustRatio ?? DEFAULT_CONFIRM_TRUST_RATIO
+    positiveInt('confirm.probes', probes, CONFIRM_PROBES)
+    const trustRatio = confirm.trustRatio ?? CONFIRM_TRUST_RATIO
     if (Number.isNaN(trustRatio) || trustRatio < 1) {
       throw new InvalidQueryError('confirm.trustRatio must be at least 1')
     }
@@ -322,7 +323,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
    * existing connection if there is one. Throws if every probe fails.
    */
   async measureRtt (peer: PeerId, options: AbortOptions & { probes?: number } = {}): Promise<number> {
-    const probes = Math.max(1, options.probes ?? DEFAULT_CONFIRM_PROBES)
+    const probes = Math.max(1, options.probes ?? CONFIRM_PROBES)
     const protocol = this.pingProtocol()
     const signal = timeoutSignal(this.fetchTimeoutMs, options.signal)
     if (protocol != null) {
@@ -349,7 +350,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
 
   /** The protocol id of the node's ping service, undefined without one. */
   private pingProtocol (): string | undefined {
-    const ping = this.components.ping
+    const ping = optionalService(this.components, 'ping')
     if (ping == null) {
       return undefined
     }
@@ -386,7 +387,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
         } catch (err) {
           this.log('watch search failed - %e', err)
         }
-        this.scheduleWatch(watch.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS)
+        this.scheduleWatch(watch.intervalMs ?? WATCH_INTERVAL_MS)
       })()
     }, delay)
     this.watchTimer.unref?.()

@@ -7,7 +7,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { CustomProgressEvent } from 'progress-events'
 import { asError, errorName } from '@shoal/utils'
-import { CONFIRM_REFINE_ROUNDS, DEFAULT_CONFIRM_PROBES, FETCH_ROUND_TRIPS } from './constants.js'
+import { CONFIRM_REFINE_ROUNDS, CONFIRM_PROBES, FETCH_ROUND_TRIPS } from './constants.js'
 import { checkAdvertisement, estimateRtt, matchRecord } from './match.js'
 import { recordLevel } from './search-state.js'
 import { isAbort } from './utils.js'
@@ -172,7 +172,7 @@ function confirmResult (run: SearchRun, held: HeldResult, opened?: Promise<Opene
   const signal = run.signal
   held.probe = 'running'
   held.bound = sample
-  const probes = search.confirm?.probes ?? DEFAULT_CONFIRM_PROBES
+  const probes = search.confirm?.probes ?? CONFIRM_PROBES
   const peer = held.result.peerId
   // without a stream opened beside the fetch (a cached record, or opening it failed): a stream of its own
   const measure = (opened ?? Promise.reject(new Error('no ping stream'))).then(

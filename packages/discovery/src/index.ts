@@ -64,12 +64,8 @@ export interface DiscoveryComponents {
   addressManager: AddressManager
   logger: ComponentLogger
   metrics?: Metrics
-  /**
-   * the kad-dht: a declared dependency, so a node without one fails at
-   * start; optional here only for harnesses that add it to services their
-   * types do not list (the simulator's stock stack)
-   */
-  dht?: KadDHT
+  /** the kad-dht (a declared dependency: a node without one fails at start) */
+  dht: KadDHT
   /** libp2p's ping service, whose protocol the confirmation probes speak; without one, they time capability requests (kad-dht needs it anyway) */
   ping?: PingService
 }
@@ -152,7 +148,7 @@ export interface DiscoveryInit {
   /** @default 30_000 */
   provideTimeoutMs?: number
   /**
-   * Provider entries examined per cell per search (see DEFAULT_MAX_CANDIDATES_PER_CELL)
+   * Provider entries examined per cell per search (see MAX_CANDIDATES_PER_CELL)
    *
    * @default 20
    */

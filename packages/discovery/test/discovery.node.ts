@@ -119,6 +119,7 @@ describe('@shoal/discovery on real nodes', function () {
 
   it('fails clearly at start on a node without a DHT', async () => {
     await assert.rejects(createLibp2p({
+      // @ts-expect-error the types refuse a node without a DHT already; this is what JavaScript callers get
       services: { identify: identify(), ping: ping(), discovery: discovery() }
     }), (err: Error) => err.name === 'UnmetServiceDependenciesError' && /kad-dht/.test(err.message))
   })

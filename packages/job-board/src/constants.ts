@@ -22,13 +22,6 @@ export const SYNC_PROTOCOL = '/shoal/jobs/sync/1.0.0'
 export const SERVICE_NAME = '@shoal/job-board'
 
 /**
- * Key of the pubsub service among the libp2p components.
- *
- * @default 'pubsub'
- */
-export const DEFAULT_PUBSUB_SERVICE = 'pubsub'
-
-/**
  * Most announcements kept on the local board.
  *
  * @default 10000
@@ -61,14 +54,15 @@ export const WITHDRAWAL_TTL_MS = 60 * 60 * 1000
  *
  * @default 600000
  */
-export const DEFAULT_JOB_TTL_MS = 10 * 60 * 1000
+export const JOB_TTL_MS = 10 * 60 * 1000
 
 /**
- * Clock skew allowed for expiry and not-yet-valid checks, ms.
+ * Clock skew allowed for expiry and not-yet-valid checks, ms: the skew every
+ * record check of `@shoal/records` allows.
  *
  * @default 30000
  */
-export const CLOCK_SKEW_MS = 30_000
+export { CLOCK_SKEW_MS } from '@shoal/records'
 
 /**
  * Beyond the skew, how far out of its lifetime a record may be before the

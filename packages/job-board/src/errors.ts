@@ -37,7 +37,7 @@ export class InvalidInterestsError extends Error {
 export class MissingPubSubError extends Error {
   static override name = 'MissingPubSubError'
 
-  constructor (message = 'The job board needs a pubsub service (gossipsub or floodsub)') {
+  constructor (message = 'The job board needs a pubsub service (gossipsub or floodsub) as services.pubsub') {
     super(message)
     this.name = 'MissingPubSubError'
   }

@@ -113,8 +113,8 @@ export interface JobBoardComponents {
   connectionManager: ConnectionManager
   logger: ComponentLogger
   metrics?: Metrics
-  /** the pubsub service, under the key given by `init.pubsubService` */
-  pubsub?: JobBoardPubSub
+  /** the pubsub service (gossipsub or floodsub) registered as `services.pubsub` */
+  pubsub: JobBoardPubSub
 }
 
 /** Options of the job board. Every field is optional. */
@@ -127,13 +127,6 @@ export interface JobBoardInit {
    * @default nothing (a requester-only peer subscribes to no topic)
    */
   serve?: Interests
-
-  /**
-   * Key of the pubsub service in libp2p's `services`
-   *
-   * @default 'pubsub'
-   */
-  pubsubService?: string
 
   /**
    * Most announcements on the board

@@ -15,7 +15,7 @@ import { TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@li
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { JobStore, jobKey } from './board.js'
 import {
-  BAN_MS, CLOCK_SKEW_MS, DEFAULT_JOB_TTL_MS, DEFAULT_PUBSUB_SERVICE, EXPIRY_GRACE_MS, MAX_JOBS,
+  BAN_MS, CLOCK_SKEW_MS, JOB_TTL_MS, EXPIRY_GRACE_MS, MAX_JOBS,
   MAX_JOBS_PER_REQUESTER, MAX_PEER_PENALTY, MAX_SYNC_BYTES, MAX_SYNC_RECORDS, MAX_WITHDRAWALS,
   PENALTY_HALF_LIFE_MS, RATE_LIMIT_BURST, RATE_LIMIT_MAX_KEYS, RATE_LIMIT_PER_SECOND, SERVICE_NAME,
   SYNC_INTERVAL_MS, SYNC_PROTOCOL, SYNC_TIMEOUT_MS, WITHDRAWAL_TTL_MS
@@ -66,7 +66,6 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
   private readonly components: JobBoardComponents
   private readonly ctx: BoardContext
   private readonly init: JobBoardInit
-  private readonly pubsubService: string
   private readonly penalties: PeerPenalties
   private readonly expiry: ExpiryTimer
   private readonly ingest: MessageIngest
@@ -81,7 +80,6 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     super()
     this.components = components
     this.init = init
-    this.pubsubService = init.pubsubService ?? DEFAULT_PUBSUB_SERVICE
     const interests = { kinds: [...(init.serve?.kinds ?? [])], regions: [...(init.serve?.regions ?? [])] }
     // fail at construction, not at start, on impossible interests
     topicsForInterests(interests)
@@ -121,7 +119,7 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       withdrawalTtlMs: init.withdrawalTtlMs ?? WITHDRAWAL_TTL_MS
     })
     this.subscriptions = new TopicSubscriptions(this.ctx, this.ingest.validate)
-    this.publisher = new JobPublisher(this.ctx, this.expiry, this.ingest, init.defaultTtlMs ?? DEFAULT_JOB_TTL_MS)
+    this.publisher = new JobPublisher(this.ctx, this.expiry, this.ingest, init.defaultTtlMs ?? JOB_TTL_MS)
     this.jobSync = new JobSync(this.ctx, this.ingest, this.penalties, {
       enabled: init.sync !== false,
       protocol: init.syncProtocol ?? SYNC_PROTOCOL,
@@ -322,14 +320,9 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
   }
 
   private findPubSub (): JobBoardPubSub {
-    let pubsub: unknown
-    try {
-      pubsub = (this.components as unknown as Record<string, unknown>)[this.pubsubService]
-    } catch {
-      pubsub = undefined
-    }
+    const pubsub: unknown = this.components.pubsub
     if (!isPubSub(pubsub)) {
-      throw new MissingPubSubError(`The job board needs a pubsub service (gossipsub or floodsub) under services.${this.pubsubService}`)
+      throw new MissingPubSubError()
     }
     return pubsub
   }

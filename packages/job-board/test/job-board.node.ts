@@ -8,6 +8,7 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { JobAnnouncementType, JobKind, signRecord } from '@shoal/records'
+import { serviceAs } from '@shoal/utils'
 import { createLibp2p } from 'libp2p'
 import { equals } from 'uint8arrays/equals'
 import { lpStream } from '@libp2p/utils'
@@ -15,7 +16,7 @@ import {
   JOB_BOARD_SCORE_THRESHOLDS, JobBoard, SYNC_PROTOCOL, encodeSyncRequest, jobBoard, jobBoardScoreParams, jobTopic
 } from '../src/index.js'
 import { announcement, waitFor } from './fixtures.js'
-import type { JobBoardEvents, JobBoardInit } from '../src/index.js'
+import type { JobBoardComponents, JobBoardEvents, JobBoardInit } from '../src/index.js'
 import type { FloodSub } from '@libp2p/floodsub'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
@@ -128,6 +129,7 @@ describe('job board over real libp2p nodes (TCP on loopback, gossipsub)', functi
       streamMuxers: [yamux()],
       services: {
         identify: identify(),
+        // @ts-expect-error the types refuse a node without pubsub already; this is what JavaScript callers get
         jobs: jobBoard()
       }
     }), (err: Error) => err.name === 'UnmetServiceDependenciesError' && err.message.includes('@libp2p/pubsub'))
@@ -479,7 +481,7 @@ describe('job board: sync wants, publish, protocol ids (real libp2p nodes)', fun
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      services: { identify: identify(), pubsub: gossipsub({ ...gossipOptions(), fallbackToFloodsub: false }), floodsub: floodsub(), jobs: jobBoard({ serve: SINGAPORE }), floodJobs: jobBoard({ pubsubService: 'floodsub', ...second }) }
+      services: { identify: identify(), pubsub: gossipsub({ ...gossipOptions(), fallbackToFloodsub: false }), floodsub: floodsub(), jobs: jobBoard({ serve: SINGAPORE }), floodJobs: (components: JobBoardComponents) => jobBoard(second)(serviceAs(components, 'pubsub', 'floodsub')) }
     })
     await assert.rejects(createLibp2p(options({})), (err: Error) => err.name === 'SyncProtocolInUseError' && err.message.includes(SYNC_PROTOCOL))
 

@@ -90,9 +90,9 @@ describe('JobBoard (stubbed components)', () => {
     assert.equal(h.pubsub.topicValidators.size, 0)
   })
 
-  it('refuses to start without a pubsub service', async () => {
+  it('refuses to start on a pubsub service without the pubsub interface', async () => {
     const self = await party()
-    const board = new JobBoard({ peerId: self.peerId, privateKey: self.key, logger: defaultLogger(), registrar: {} as any, connectionManager: {} as any })
+    const board = new JobBoard({ peerId: self.peerId, privateKey: self.key, logger: defaultLogger(), registrar: {} as any, connectionManager: {} as any, pubsub: {} as any })
     await assert.rejects(board.start(), { name: 'MissingPubSubError' })
   })
 

@@ -6,7 +6,7 @@ import { errorCode, errorMessage, errorName } from '@shoal/utils'
 import { call, getJson, getText, locateApi, ndjson } from './cli/client.js'
 import { duration, shortPeer, table, time } from './cli/format.js'
 import { configFromEnv, ENVIRONMENT, loadConfigFile, parseConfig, resolveConfig, ROLES } from './config.js'
-import { DEFAULT_API_PORT, DEFAULT_SHUTDOWN_TIMEOUT } from './constants.js'
+import { API_PORT, SHUTDOWN_TIMEOUT_MS } from './constants.js'
 import { runShoalNode } from './daemon.js'
 import { defaultDataDir } from './data-dir.js'
 import { ApiError, ConfigError, OPERATOR_ERRORS } from './errors.js'
@@ -36,7 +36,7 @@ Options of \`node start\` (flags override SHOAL_* variables, which override the 
   --listen MA         listen multiaddr, repeatable (default /ip4/0.0.0.0/tcp/0)
   --announce MA       announce multiaddr, repeatable
   --bootstrap MA      bootstrap peer /…/p2p/<peer id>, repeatable
-  --api-port P        local HTTP API port on 127.0.0.1, 0 = any free port (default ${DEFAULT_API_PORT})
+  --api-port P        local HTTP API port on 127.0.0.1, 0 = any free port (default ${API_PORT})
   --no-mdns           no local-network discovery
   --shutdown-grace MS on Ctrl-C/SIGTERM, let running jobs finish this long (default 10000)
                       before handing them back to their requesters; a second Ctrl-C exits at once
@@ -69,7 +69,7 @@ Examples:
   shoal peers --json | jq '.[].peerId'
   echo 'hello' | shoal job submit --workload echo --gpu-class consumer-24g --input -
   shoal receipts verify && shoal receipts export --out receipts.ndjson
-  curl -s 127.0.0.1:${DEFAULT_API_PORT}/metrics
+  curl -s 127.0.0.1:${API_PORT}/metrics
 `
 
 /** Options every command understands. */
@@ -205,7 +205,7 @@ async function nodeStart (values: CliValues): Promise<void> {
         process.exit(130)
       }
       process.stderr.write(`shoal: ${signal}: stopping (no new work; running jobs get ${config.shutdownGraceMs} ms to finish, then are handed back; withdrawing advertisements, flushing stores); ${signal} again to force\n`)
-      const limit = config.shutdownGraceMs + DEFAULT_SHUTDOWN_TIMEOUT
+      const limit = config.shutdownGraceMs + SHUTDOWN_TIMEOUT_MS
       const timer = setTimeout(() => {
         process.stderr.write(`shoal: shutdown took more than ${limit} ms, exiting\n`)
         process.exit(1)

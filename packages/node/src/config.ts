@@ -4,7 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { isGeohash } from '@shoal/records'
 import { parse as parseYaml } from 'yaml'
 import { errorCode, errorMessage } from '@shoal/utils'
-import { DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_ROLE, DEFAULT_SHUTDOWN_GRACE } from './constants.js'
+import { API_PORT, LISTEN_ADDRESSES, ROLE, SHUTDOWN_GRACE_MS } from './constants.js'
 import { ConfigError } from './errors.js'
 
 /**
@@ -392,18 +392,18 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
   }
   // each layer is a checked ShoalNodeConfig, and so is a merge of them
   const merged = layered as ShoalNodeConfig
-  const role = merged.role ?? DEFAULT_ROLE
+  const role = merged.role ?? ROLE
   const isBootstrap = role === 'bootstrap'
   const resolved: ResolvedConfig = {
     role,
     dataDir: merged.dataDir,
-    listen: merged.listen ?? [...DEFAULT_LISTEN],
+    listen: merged.listen ?? [...LISTEN_ADDRESSES],
     announce: merged.announce ?? [],
     bootstrap: merged.bootstrap ?? [],
     mdns: merged.mdns ?? true,
-    apiPort: merged.apiPort ?? DEFAULT_API_PORT,
+    apiPort: merged.apiPort ?? API_PORT,
     metrics: merged.metrics ?? true,
-    shutdownGraceMs: merged.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE,
+    shutdownGraceMs: merged.shutdownGraceMs ?? SHUTDOWN_GRACE_MS,
     dht: {
       mode: merged.dht?.mode ?? (isBootstrap ? 'server' : 'auto'),
       allowPrivateAddresses: merged.dht?.allowPrivateAddresses ?? false

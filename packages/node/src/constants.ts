@@ -18,7 +18,7 @@ export const SHOAL_DHT_PROTOCOL = '/shoal/kad/1.0.0'
  *
  * @default ['/ip4/0.0.0.0/tcp/0']
  */
-export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+export const LISTEN_ADDRESSES = ['/ip4/0.0.0.0/tcp/0']
 
 /**
  * Port of the local HTTP API (`/metrics`, `/health`, `/status`, ...). It is
@@ -27,7 +27,7 @@ export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
  *
  * @default 7460
  */
-export const DEFAULT_API_PORT = 7460
+export const API_PORT = 7460
 
 /**
  * Host the local HTTP API binds to. Loopback only: the API is for the
@@ -42,7 +42,7 @@ export const API_HOST = '127.0.0.1'
  *
  * @default 'requester'
  */
-export const DEFAULT_ROLE = 'requester'
+export const ROLE = 'requester'
 
 /**
  * Directory name under the user's data directory (`$XDG_DATA_HOME` or
@@ -68,7 +68,7 @@ export const API_FILE = 'api.json'
  *
  * @default 10000
  */
-export const DEFAULT_SHUTDOWN_GRACE = 10_000
+export const SHUTDOWN_GRACE_MS = 10_000
 
 /**
  * How long stopping may take once the running jobs are done or handed back
@@ -76,7 +76,7 @@ export const DEFAULT_SHUTDOWN_GRACE = 10_000
  *
  * @default 30000
  */
-export const DEFAULT_SHUTDOWN_TIMEOUT = 30_000
+export const SHUTDOWN_TIMEOUT_MS = 30_000
 
 /**
  * After a grace period ran out, how long to wait for handed-back jobs to
@@ -84,7 +84,7 @@ export const DEFAULT_SHUTDOWN_TIMEOUT = 30_000
  *
  * @default 2000
  */
-export const HAND_BACK_TIMEOUT = 2_000
+export const HAND_BACK_TIMEOUT_MS = 2_000
 
 /**
  * At shutdown, receipts signed longer ago than this without a
@@ -92,7 +92,7 @@ export const HAND_BACK_TIMEOUT = 2_000
  *
  * @default 30000
  */
-export const COUNTERSIGN_WAIT = 30_000
+export const COUNTERSIGN_WAIT_MS = 30_000
 
 /**
  * Largest request body the local HTTP API accepts.

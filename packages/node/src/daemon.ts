@@ -36,7 +36,7 @@ export interface ShoalDaemon {
 /** Options of `ShoalDaemon.stop()`. */
 export interface ShutdownOptions {
   /** ms running jobs may take to finish before they are handed back */
-  grace?: number
+  graceMs?: number
   /** progress lines for the operator */
   log?(line: string): void
   /** called with what the drain did */
@@ -86,7 +86,7 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
     metrics,
     async stop (options: ShutdownOptions = {}) {
       stopping ??= (async () => {
-        const grace = options.grace ?? config.shutdownGraceMs
+        const grace = options.graceMs ?? config.shutdownGraceMs
         const requesting = (): number => [...live.values()].filter(j => j.side === 'requester').length
         draining = true
         // no more quotes from the job board, no re-advertising; running jobs stay listed
@@ -95,7 +95,7 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
         if (running > 0 || requesting() > 0) {
           options.log?.(`draining: ${running} running job(s), ${requesting()} submitted job(s); waiting up to ${grace} ms`)
         }
-        const result = await drainShoalNode(node, { timeout: grace, busy: () => requesting() > 0 })
+        const result = await drainShoalNode(node, { timeoutMs: grace, busy: () => requesting() > 0 })
         options.onDrained?.(result)
         if (result.handedBack > 0) options.log?.(`handed back ${result.handedBack} job(s) still running after ${grace} ms`)
         await removeApiInfo(dataDir)

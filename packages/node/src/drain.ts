@@ -1,6 +1,6 @@
 import { setMaxListeners } from '@libp2p/interface'
 import { ProviderBusyError } from '@shoal/work'
-import { COUNTERSIGN_WAIT, DEFAULT_SHUTDOWN_GRACE, HAND_BACK_TIMEOUT } from './constants.js'
+import { COUNTERSIGN_WAIT_MS, SHUTDOWN_GRACE_MS, HAND_BACK_TIMEOUT_MS } from './constants.js'
 import type { AbortOptions } from '@libp2p/interface'
 import type { Discovery } from '@shoal/discovery'
 import type { LoadReport } from '@shoal/router'
@@ -83,7 +83,7 @@ export class WorkGate {
       const id = key(evt.detail.value.assignmentId)
       this.running.delete(id)
       const now = Date.now()
-      for (const [k, at] of this.awaitingCountersign) if (now - at > COUNTERSIGN_WAIT) this.awaitingCountersign.delete(k)
+      for (const [k, at] of this.awaitingCountersign) if (now - at > COUNTERSIGN_WAIT_MS) this.awaitingCountersign.delete(k)
       this.awaitingCountersign.set(id, now)
       this.notify()
     })
@@ -108,7 +108,7 @@ export class WorkGate {
   inFlight (): { running: number, awaitingCountersign: number } {
     const now = Date.now()
     let awaiting = 0
-    for (const at of this.awaitingCountersign.values()) if (now - at <= COUNTERSIGN_WAIT) awaiting++
+    for (const at of this.awaitingCountersign.values()) if (now - at <= COUNTERSIGN_WAIT_MS) awaiting++
     return { running: Math.max(this.running.size, this.work?.load.running ?? 0), awaitingCountersign: awaiting }
   }
 
@@ -171,7 +171,7 @@ export interface DrainOptions extends AbortOptions {
    *
    * @default 10000
    */
-  timeout?: number
+  timeoutMs?: number
   /** more in-flight work to wait for (e.g. jobs this node submitted as requester) */
   busy?(): boolean
   /** called once the drain starts, after new work is refused */
@@ -198,14 +198,14 @@ export interface DrainResult {
  *
  * ```ts
  * process.once('SIGTERM', () => {
- *   drainShoalNode(node, { timeout: 10_000 }).finally(() => node.stop())
+ *   drainShoalNode(node, { timeoutMs: 10_000 }).finally(() => node.stop())
  * })
  * ```
  */
 export async function drainShoalNode (node: { services: { work: Work, discovery?: Discovery } }, options: DrainOptions = {}): Promise<DrainResult> {
   const work = node.services.work
   const gate = workGate(work)
-  const timeout = options.timeout ?? DEFAULT_SHUTDOWN_GRACE
+  const timeout = options.timeoutMs ?? SHUTDOWN_GRACE_MS
   gate?.drain()
   options.onDraining?.()
 
@@ -230,7 +230,7 @@ export async function drainShoalNode (node: { services: { work: Work, discovery?
   const handedBack = gate?.inFlight().running ?? work.load.running
   gate?.handBack()
   // give the requesters the failure frames (and a chance to fail over) before the streams close
-  await poller.until(() => (gate?.inFlight().running ?? work.load.running) === 0 && options.busy?.() !== true, AbortSignal.timeout(HAND_BACK_TIMEOUT))
+  await poller.until(() => (gate?.inFlight().running ?? work.load.running) === 0 && options.busy?.() !== true, AbortSignal.timeout(HAND_BACK_TIMEOUT_MS))
   await new Promise(resolve => setTimeout(resolve, 50))
   return { finished: false, handedBack, withdrawn }
 }

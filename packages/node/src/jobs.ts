@@ -153,7 +153,7 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
         requirements: { gpuClass: request.gpuClass, minVramMib: request.minVramMib, gpuCount: capture ? 0 : 1, sensors: request.sensors, region: request.region },
         priceCeiling: { perUnit: request.maxPricePerUnit, currency: request.currency, unit: request.unit },
         budget: Math.max(1, request.maxPricePerUnit * request.units),
-        deadlineIn: request.timeoutMs,
+        deadlineInMs: request.timeoutMs,
         input: Buffer.from(request.input, 'base64')
       }
       let jobId: string | undefined
@@ -163,7 +163,7 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
         progress({ jobId, ...event })
       }
       try {
-        for await (const event of submitJob(node.services, spec, { signal, timeout: request.timeoutMs })) {
+        for await (const event of submitJob(node.services, spec, { signal, timeoutMs: request.timeoutMs })) {
           if (event.type === 'created') {
             jobId = toHex(event.detail.job.value.jobId)
             entry.jobId = jobId

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
 import { configFromEnv, parseConfig, parseConfigText, resolveConfig } from '../src/config.js'
-import { DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_GRACE } from '../src/constants.js'
+import { API_PORT, LISTEN_ADDRESSES, SHUTDOWN_GRACE_MS } from '../src/constants.js'
 
 const PEER = '12D3KooWLQpEFwiqwmxzTSkXTXTEMR6kETJ2iCp563tq7GUGUEmF'
 
@@ -19,8 +19,8 @@ describe('config', () => {
   it('accepts an empty config and fills in requester defaults', () => {
     const config = resolveConfig(parseConfig({}))
     assert.equal(config.role, 'requester')
-    assert.deepEqual(config.listen, DEFAULT_LISTEN)
-    assert.equal(config.apiPort, DEFAULT_API_PORT)
+    assert.deepEqual(config.listen, LISTEN_ADDRESSES)
+    assert.equal(config.apiPort, API_PORT)
     assert.equal(config.mdns, true)
     assert.equal(config.dht.mode, 'auto')
     assert.equal(config.reachability.relayServer, false)
@@ -87,7 +87,7 @@ describe('config', () => {
   })
 
   it('reads the shutdown grace period from the file and SHOAL_SHUTDOWN_GRACE_MS', () => {
-    assert.equal(resolveConfig({}).shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE)
+    assert.equal(resolveConfig({}).shutdownGraceMs, SHUTDOWN_GRACE_MS)
     assert.equal(resolveConfig(parseConfig({ shutdownGraceMs: 0 })).shutdownGraceMs, 0)
     assert.equal(resolveConfig(parseConfig({ shutdownGraceMs: 2500 }), configFromEnv({ SHOAL_SHUTDOWN_GRACE_MS: '500' })).shutdownGraceMs, 500)
     assert.equal(configError(() => parseConfig({ shutdownGraceMs: -1 })).field, 'shutdownGraceMs')

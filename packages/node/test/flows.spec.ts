@@ -109,7 +109,7 @@ describe('submitJob: the requester flow with stubbed services', () => {
     const r = new Requester()
     r.rounds = [[nearby(dear, 4), nearby(cheap, 2)]]
     r.reputation.set(dear.toString(), 0.9)
-    const events = await collect(submitJob(r.services(), SPEC, { geohash: 'w21z', timeout: 60_000 }))
+    const events = await collect(submitJob(r.services(), SPEC, { geohash: 'w21z', timeoutMs: 60_000 }))
 
     assert.deepEqual(events.map(e => e.type), ['created', 'published', 'searched', 'ranked', 'receipt'])
     assert.equal(r.queries[0].geohash, 'w21z', 'searched from where the requester is')
@@ -123,7 +123,7 @@ describe('submitJob: the requester flow with stubbed services', () => {
     assert.equal(profile.priceCeiling, 5)
     assert.equal(profile.transferBytes, 5)
     assert.deepEqual(r.runs[0].order.map(String), [cheap.toString(), dear.toString()], 'run in the router\'s order')
-    assert.equal(r.runs[0].options.attemptTimeout, 30_000, 'the time shared between the candidates')
+    assert.equal(r.runs[0].options.attemptTimeoutMs, 30_000, 'the time shared between the candidates')
     const last = events[events.length - 1]
     assert.ok(last.type === 'receipt')
     assert.ok(last.detail.outcome.provider.equals(cheap))
@@ -146,7 +146,7 @@ describe('submitJob: the requester flow with stubbed services', () => {
     r.rounds = [[], new Error('lookup broke')]
     const events: SubmitJobEvent[] = []
     await assert.rejects(async () => {
-      for await (const event of submitJob(r.services(), SPEC, { searchAttempts: 3, searchDelay: 1 })) events.push(event)
+      for await (const event of submitJob(r.services(), SPEC, { searchAttempts: 3, searchDelayMs: 1 })) events.push(event)
     }, (err: Error) => err.name === 'NoProviderError')
     const rounds = events.filter(e => e.type === 'searched')
     assert.equal(rounds.length, 3)
@@ -187,7 +187,7 @@ describe('submitJob: the requester flow with stubbed services', () => {
   it('stops at once on a query discovery refuses', async () => {
     const r = new Requester()
     r.rounds = [Object.assign(new Error('bad geohash'), { name: 'InvalidQueryError' })]
-    await assert.rejects(collect(submitJob(r.services(), SPEC, { searchAttempts: 3, searchDelay: 1 })), { name: 'InvalidQueryError' })
+    await assert.rejects(collect(submitJob(r.services(), SPEC, { searchAttempts: 3, searchDelayMs: 1 })), { name: 'InvalidQueryError' })
     assert.equal(r.queries.length, 1)
   })
 
@@ -306,7 +306,7 @@ describe('startProvider: the provider flow with stubbed services', () => {
   it('advertises again after a failure, reporting it, until the offer is out', async () => {
     const p = new ProviderStub()
     p.failures = 2
-    const provider = startProvider(p.services(), OFFER, { retryDelay: 1 })
+    const provider = startProvider(p.services(), OFFER, { retryDelayMs: 1 })
     const failures: Array<Error | undefined> = []
     provider.addEventListener('advertise:failed', (evt) => { failures.push(evt.detail.error) })
     await provider.advertised
@@ -318,7 +318,7 @@ describe('startProvider: the provider flow with stubbed services', () => {
   it('stop() ends the retries and rejects `advertised`', async () => {
     const p = new ProviderStub()
     p.failures = Infinity
-    const provider = startProvider(p.services(), OFFER, { retryDelay: 1 })
+    const provider = startProvider(p.services(), OFFER, { retryDelayMs: 1 })
     await new Promise(resolve => setTimeout(resolve, 20))
     provider.stop()
     await assert.rejects(provider.advertised, { name: 'AbortError' })

@@ -103,7 +103,7 @@ describe('graceful shutdown and provider load (in process)', function () {
     const running = requester.services.work.run(p.peerId, SPEC, new TextEncoder().encode('finish me'))
     await held.started
 
-    const drained = drainShoalNode(p, { timeout: 30_000 })
+    const drained = drainShoalNode(p, { timeoutMs: 30_000 })
     // new work is refused with a typed error the requester can fail over on
     const job = await requester.services.work.createJob({ ...SPEC, input: new Uint8Array([2]) })
     await assert.rejects(requester.services.work.requestQuote(p.peerId, job), { name: 'ProviderBusyError', message: /shutting down/ })
@@ -127,9 +127,9 @@ describe('graceful shutdown and provider load (in process)', function () {
     const requester = slow.requester
     await requester.dial(other.getMultiaddrs()[0])
 
-    const run = requester.services.work.run([slow.provider.peerId, other.peerId], SPEC, new TextEncoder().encode('hand me back'), { timeout: 30_000, attemptTimeout: 25_000 })
+    const run = requester.services.work.run([slow.provider.peerId, other.peerId], SPEC, new TextEncoder().encode('hand me back'), { timeoutMs: 30_000, attemptTimeoutMs: 25_000 })
     await slow.held.started
-    const result = await drainShoalNode(slow.provider, { timeout: 100 })
+    const result = await drainShoalNode(slow.provider, { timeoutMs: 100 })
     assert.equal(result.finished, false)
     assert.equal(result.handedBack, 1)
 

@@ -279,11 +279,13 @@ export class GroupCommitAppender {
       item.resolve(stored)
       if (added) {
         this.ctx.reputations.invalidate(stored.provider.toString())
+        this.ctx.metrics?.increment({ receipt_appended: true })
         this.ctx.events.safeDispatchEvent('receipt:added', { detail: stored })
       }
       for (const e of equivocations) {
         this.ctx.reputations.invalidate(e.offender.toString())
         this.ctx.log('equivocation (%s) by %p', e.kind, e.offender)
+        this.ctx.metrics?.increment({ [`equivocation_found:${e.kind}`]: true })
         this.ctx.events.safeDispatchEvent('receipt:equivocation', { detail: e })
       }
     }

@@ -7,7 +7,7 @@
  *
  * @default '/shoal/receipts'
  */
-export const DEFAULT_PREFIX = '/shoal/receipts'
+export const DATASTORE_PREFIX = '/shoal/receipts'
 
 /**
  * Log entries per Merkle epoch. Epochs are counted in entries, not time, so
@@ -15,7 +15,7 @@ export const DEFAULT_PREFIX = '/shoal/receipts'
  *
  * @default 1024
  */
-export const DEFAULT_EPOCH_SIZE = 1024
+export const EPOCH_SIZE = 1024
 
 /** Largest epoch size accepted (2^20 leaves: proofs of at most 20 hashes). */
 export const MAX_EPOCH_SIZE = 1 << 20
@@ -25,7 +25,7 @@ export const MAX_EPOCH_SIZE = 1 << 20
  *
  * @default 256
  */
-export const DEFAULT_MAX_BATCH = 256
+export const MAX_BATCH = 256
 
 /**
  * Cap on the weight one requester can contribute to a provider's reputation
@@ -33,7 +33,7 @@ export const DEFAULT_MAX_BATCH = 256
  *
  * @default 4
  */
-export const DEFAULT_REQUESTER_WEIGHT_CAP = 4
+export const REQUESTER_WEIGHT_CAP = 4
 
 /**
  * Prior successes and failures of the reputation estimate (a Beta(1, 1)
@@ -41,14 +41,14 @@ export const DEFAULT_REQUESTER_WEIGHT_CAP = 4
  *
  * @default 1
  */
-export const DEFAULT_REPUTATION_PRIOR = 1
+export const REPUTATION_PRIOR = 1
 
 /**
  * Factor the score is multiplied by for each proven equivocation.
  *
  * @default 0.5
  */
-export const DEFAULT_EQUIVOCATION_PENALTY = 0.5
+export const EQUIVOCATION_PENALTY = 0.5
 
 /** Version byte of the stored log entry and head formats. */
 export const LOG_FORMAT_VERSION = 1
@@ -79,7 +79,7 @@ export const MAX_REPUTATION_CACHE = 1024
  *
  * @default 10000
  */
-export const DEFAULT_MAX_PENDING = 10_000
+export const MAX_PENDING = 10_000
 
 /**
  * Most pending receipts kept per requester (the party that has to
@@ -88,7 +88,7 @@ export const DEFAULT_MAX_PENDING = 10_000
  *
  * @default 1000
  */
-export const DEFAULT_MAX_PENDING_PER_REQUESTER = 1_000
+export const MAX_PENDING_PER_REQUESTER = 1_000
 
 /**
  * Age (ms, the store's clock) after which a pending receipt is removed,
@@ -96,7 +96,7 @@ export const DEFAULT_MAX_PENDING_PER_REQUESTER = 1_000
  *
  * @default 2592000000 (30 days)
  */
-export const DEFAULT_PENDING_TTL_MS = 30 * 24 * 3600_000
+export const PENDING_TTL_MS = 30 * 24 * 3600_000
 
 /**
  * How often a started store looks for pending receipts past their age (ms);
@@ -104,11 +104,11 @@ export const DEFAULT_PENDING_TTL_MS = 30 * 24 * 3600_000
  *
  * @default 600000 (10 minutes)
  */
-export const DEFAULT_PENDING_SWEEP_MS = 10 * 60_000
+export const PENDING_SWEEP_INTERVAL_MS = 10 * 60_000
 
 /**
  * Most problems `verifyLog()` reports before it stops walking.
  *
  * @default 100
  */
-export const DEFAULT_MAX_LOG_PROBLEMS = 100
+export const MAX_LOG_PROBLEMS = 100

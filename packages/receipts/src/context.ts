@@ -8,7 +8,7 @@ import { MAX_REPUTATION_CACHE } from './constants.js'
 import type { ReceiptStoreEvents } from './index.js'
 import type { StoreKeys } from './keys.js'
 import type { ReputationDetails } from './reputation.js'
-import type { Logger } from '@libp2p/interface'
+import type { CounterGroup, Logger } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { TypedEventEmitter } from 'main-event'
 
@@ -34,6 +34,8 @@ export interface StoreContext {
   /** the store itself, as the target of its events */
   readonly events: TypedEventEmitter<ReceiptStoreEvents>
   readonly reputations: ReputationCache
+  /** `shoal_receipts_events_total`, if the node has metrics */
+  readonly metrics?: CounterGroup
 }
 
 /** Computed reputations by provider, bounded; an entry is dropped when a receipt or equivocation changes it. */

@@ -45,7 +45,7 @@ import { DatastoreReceiptStore } from './receipt-store.js'
 import type { Equivocation } from './equivocation.js'
 import type { InclusionProof } from './merkle.js'
 import type { ReputationDetails, ReputationOptions } from './reputation.js'
-import type { AbortOptions, ComponentLogger, PeerId, Startable } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Metrics, PeerId, Startable } from '@libp2p/interface'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
 import type { Datastore } from 'interface-datastore'
 import type { TypedEventTarget } from 'main-event'
@@ -168,7 +168,7 @@ export interface ListOptions extends AbortOptions {
   /** only receipts countersigned by this requester */
   requester?: PeerId
   /** only receipts added at or after this time (ms, the store's clock) */
-  since?: number
+  sinceMs?: number
   /** only receipts at or after this log position */
   fromSeq?: number
   /** at most this many */
@@ -232,7 +232,7 @@ export interface ReceiptStore extends TypedEventTarget<ReceiptStoreEvents>, Star
   /**
    * Remove pending receipts older than `pendingTtlMs`, emitting
    * `receipt:expired` for each; returns how many. Runs by itself on every
-   * pending put, on `listPending()` and every `DEFAULT_PENDING_SWEEP_MS`.
+   * pending put, on `listPending()` and every `PENDING_SWEEP_INTERVAL_MS`.
    */
   expirePending(options?: AbortOptions): Promise<number>
 
@@ -319,6 +319,8 @@ export interface ReceiptStoreComponents {
   datastore: Datastore
   /** logger; a default one is used when absent */
   logger?: ComponentLogger
+  /** counters of receipts appended, equivocations and pending receipts (`shoal_receipts_events_total`) */
+  metrics?: Metrics
 }
 
 /** Options of `createReceiptStore()`: the datastore plus the store options. */

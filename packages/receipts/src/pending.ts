@@ -6,7 +6,7 @@
  * the caps hold across restarts without reading a receipt per put.
  */
 
-import { DEFAULT_PENDING_SWEEP_MS } from './constants.js'
+import { PENDING_SWEEP_INTERVAL_MS } from './constants.js'
 import { getCountersigned, getPending } from './reads.js'
 import { LazyStoredReceipt, decodePending, encodePending } from './stored-receipt.js'
 import { toHex } from './utils.js'
@@ -62,7 +62,7 @@ export class PendingReceipts {
     if (Number.isFinite(this.limits.pendingTtlMs)) {
       this.sweepTimer = setInterval(() => {
         this.expire().catch(err => { this.ctx.log.error('could not expire pending receipts - %e', err) })
-      }, Math.min(this.limits.pendingTtlMs, DEFAULT_PENDING_SWEEP_MS))
+      }, Math.min(this.limits.pendingTtlMs, PENDING_SWEEP_INTERVAL_MS))
       this.sweepTimer.unref?.()
     }
   }
@@ -137,6 +137,7 @@ export class PendingReceipts {
         return countersigned
       }
       const stored = new LazyStoredReceipt(record.id, 'pending', record.bytes, record.bytes, record.value, addedAt)
+      this.ctx.metrics?.increment({ pending_stored: true })
       this.ctx.events.safeDispatchEvent('receipt:pending', { detail: stored })
       return stored
     })
@@ -207,6 +208,7 @@ export class PendingReceipts {
   private announceRemoved (removed: ExpiredReceipt[]): void {
     for (const r of removed) {
       this.ctx.log('pending receipt %s %s uncountersigned (requester %p)', toHex(r.receipt.id), r.reason, r.receipt.requester)
+      this.ctx.metrics?.increment({ [`pending_${r.reason}`]: true })
       this.ctx.events.safeDispatchEvent('receipt:expired', { detail: r })
     }
   }

@@ -14,15 +14,15 @@
  * many receipts.
  */
 
-import { serviceCapabilities } from '@libp2p/interface'
+import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { WorkReceiptType, isVerified, openCountersigned, openRecord } from '@shoal/records'
 import { TypedEventEmitter } from 'main-event'
 import { errorName } from '@shoal/utils'
 import { GroupCommitAppender } from './appender.js'
 import {
-  DEFAULT_EPOCH_SIZE, DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_PER_REQUESTER, DEFAULT_PENDING_TTL_MS,
-  DEFAULT_PREFIX, MAX_EPOCH_SIZE
+  EPOCH_SIZE, MAX_BATCH, MAX_PENDING, MAX_PENDING_PER_REQUESTER, PENDING_TTL_MS,
+  DATASTORE_PREFIX, MAX_EPOCH_SIZE
 } from './constants.js'
 import { ReputationCache } from './context.js'
 import { epochRoot, proveInclusion } from './epochs.js'
@@ -52,6 +52,8 @@ import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/reco
 export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents> implements ReceiptStore {
   readonly [Symbol.toStringTag] = '@shoal/receipts'
   readonly [serviceCapabilities]: string[] = ['@shoal/receipts']
+  /** the datastore is a libp2p component every node has, not a service */
+  readonly [serviceDependencies]: string[] = []
   readonly epochSize: number
 
   private readonly ctx: StoreContext
@@ -62,12 +64,12 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
 
   constructor (components: ReceiptStoreComponents, init: ReceiptStoreInit = {}) {
     super()
-    this.epochSize = init.epochSize ?? DEFAULT_EPOCH_SIZE
-    const maxBatch = init.maxBatch ?? DEFAULT_MAX_BATCH
+    this.epochSize = init.epochSize ?? EPOCH_SIZE
+    const maxBatch = init.maxBatch ?? MAX_BATCH
     const limits = {
-      maxPending: init.maxPending ?? DEFAULT_MAX_PENDING,
-      maxPendingPerRequester: init.maxPendingPerRequester ?? DEFAULT_MAX_PENDING_PER_REQUESTER,
-      pendingTtlMs: init.pendingTtlMs ?? DEFAULT_PENDING_TTL_MS
+      maxPending: init.maxPending ?? MAX_PENDING,
+      maxPendingPerRequester: init.maxPendingPerRequester ?? MAX_PENDING_PER_REQUESTER,
+      pendingTtlMs: init.pendingTtlMs ?? PENDING_TTL_MS
     }
     if (!Number.isSafeInteger(limits.maxPending) || limits.maxPending < 1) {
       throw new InvalidParametersError('maxPending must be a positive integer')
@@ -87,13 +89,17 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
     this.reputationOptions = init.reputation ?? {}
     this.ctx = {
       datastore: components.datastore,
-      keys: new StoreKeys(init.prefix ?? DEFAULT_PREFIX),
+      keys: new StoreKeys(init.prefix ?? DATASTORE_PREFIX),
       log: (components.logger ?? defaultLogger()).forComponent('shoal:receipts'),
       now: init.now ?? Date.now,
       epochSize: this.epochSize,
       head: { length: 0, hash: GENESIS_HASH, leaves: [] },
       events: this,
-      reputations: new ReputationCache()
+      reputations: new ReputationCache(),
+      metrics: components.metrics?.registerCounterGroup('shoal_receipts_events_total', {
+        label: 'event',
+        help: 'Receipts appended to the log, equivocations found, and pending receipts stored and removed uncountersigned (expired or evicted)'
+      })
     }
     this.pending = new PendingReceipts(this.ctx, limits)
     this.appender = new GroupCommitAppender(this.ctx, this.pending, maxBatch)
@@ -236,7 +242,7 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
         continue
       }
       const stored = await readAt(this.ctx, seq, undefined, options)
-      if (options.since != null && stored.addedAt < options.since) {
+      if (options.sinceMs != null && stored.addedAt < options.sinceMs) {
         continue
       }
       if (requesterHex != null && toHex(stored.value.requester) !== requesterHex) {

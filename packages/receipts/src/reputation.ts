@@ -16,7 +16,7 @@
  * for nothing.
  */
 
-import { DEFAULT_EQUIVOCATION_PENALTY, DEFAULT_REPUTATION_PRIOR, DEFAULT_REQUESTER_WEIGHT_CAP } from './constants.js'
+import { EQUIVOCATION_PENALTY, REPUTATION_PRIOR, REQUESTER_WEIGHT_CAP } from './constants.js'
 
 /** Parameters of the reputation formula. */
 export interface ReputationOptions {
@@ -89,9 +89,9 @@ export const REPUTATION_FORMULA = 'score = (S + α) / (S + F + 2α) · γ^E, S/F
 
 /** Compute a provider's reputation from its receipts (pure). */
 export function computeReputation (provider: string, samples: Iterable<ReputationSample>, equivocations: number, options: ReputationOptions = {}, ignored = 0): ReputationDetails {
-  const cap = options.requesterWeightCap ?? DEFAULT_REQUESTER_WEIGHT_CAP
-  const prior = options.prior ?? DEFAULT_REPUTATION_PRIOR
-  const gamma = options.equivocationPenalty ?? DEFAULT_EQUIVOCATION_PENALTY
+  const cap = options.requesterWeightCap ?? REQUESTER_WEIGHT_CAP
+  const prior = options.prior ?? REPUTATION_PRIOR
+  const gamma = options.equivocationPenalty ?? EQUIVOCATION_PENALTY
   const byRequester = new Map<string, RequesterContribution>()
   let successes = 0
   let failures = 0

@@ -8,7 +8,7 @@
 
 import { WorkReceiptType, openCountersigned, recordId } from '@shoal/records'
 import { errorMessage, errorName } from '@shoal/utils'
-import { DEFAULT_MAX_LOG_PROBLEMS } from './constants.js'
+import { MAX_LOG_PROBLEMS } from './constants.js'
 import { getOrUndefined } from './keys.js'
 import { GENESIS_HASH, decodeHead, decodeLogEntry, logEntryHash, sha256 } from './log.js'
 import { leafHash, merkleRoot } from './merkle.js'
@@ -39,7 +39,7 @@ class LogWalk {
   constructor (ctx: StoreContext, options: VerifyLogOptions) {
     this.ctx = ctx
     this.options = options
-    this.maxProblems = options.maxProblems ?? DEFAULT_MAX_LOG_PROBLEMS
+    this.maxProblems = options.maxProblems ?? MAX_LOG_PROBLEMS
   }
 
   async run (): Promise<LogVerification> {

@@ -162,7 +162,7 @@ describe('receipt store', () => {
     const byR = await collect(store.list({ requester: requesters[3].peerId }))
     assert.equal(byR.length, rs.filter(r => r.signed.value.requester.every((b, i) => b === requesters[3].bytes[i])).length)
     assert.ok(byR.length > 0 && byR.every(r => r.requester.equals(requesters[3].peerId)))
-    assert.deepEqual((await collect(store.list({ since: 1_050 }))).map(r => r.seq), [5, 6, 7, 8, 9, 10, 11])
+    assert.deepEqual((await collect(store.list({ sinceMs: 1_050 }))).map(r => r.seq), [5, 6, 7, 8, 9, 10, 11])
     assert.deepEqual((await collect(store.list({ fromSeq: 3, limit: 2 }))).map(r => r.seq), [3, 4])
     assert.deepEqual((await collect(store.list({ provider: providers[1].peerId, limit: 2 }))).map(r => r.seq), [1, 4])
   })

@@ -11,7 +11,7 @@ export const RECORD_VERSION = 1
  *
  * @default 30000
  */
-export const DEFAULT_CLOCK_SKEW_MS = 30_000
+export const CLOCK_SKEW_MS = 30_000
 
 /** Suffix appended to a record type's domain for its countersignature. */
 export const COUNTERSIGN_DOMAIN_SUFFIX = ':countersign'

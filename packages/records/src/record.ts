@@ -6,7 +6,7 @@
 import { errorMessage } from '@shoal/utils'
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
-import { COUNTERSIGN_DOMAIN_SUFFIX, DEFAULT_CLOCK_SKEW_MS, MAX_SIZE } from './constants.js'
+import { COUNTERSIGN_DOMAIN_SUFFIX, CLOCK_SKEW_MS, MAX_SIZE } from './constants.js'
 import { decodeEnvelope, decodePublicKey, equalBytes, openEnvelope, requireCanonical, recordId, sealEnvelope, signBytes, signingPayload, verifyBytes } from './envelope.js'
 import {
   ExpiredRecordError, InvalidCountersignatureError, InvalidFieldError, MalformedRecordError, NotYetValidError,
@@ -127,7 +127,7 @@ function checkTime<T> (type: RecordType<T>, value: T, options: OpenOptions): voi
     return
   }
   const now = nowOf(options)
-  const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS
+  const skew = options.clockSkewMs ?? CLOCK_SKEW_MS
   const created = type.created?.(value)
   if (created != null && created > now + skew) {
     throw new NotYetValidError(`${type.name} made ${created - now} ms in the future`)

@@ -10,7 +10,7 @@ export const COORDINATE_PROTOCOL = '/shoal/coordinate/1.0.0'
  *
  * @default 1024
  */
-export const MAX_PROBE_MESSAGE_SIZE = MAX_MESSAGE_SIZE.CoordinateMessage
+export const MAX_PROBE_MESSAGE_BYTES = MAX_MESSAGE_SIZE.CoordinateMessage
 
 /**
  * How long one probe (stream open + exchange) may take, ms
@@ -123,14 +123,14 @@ export const VIVALDI_MAX_ERROR = 1.5
  *
  * @default 0.01
  */
-export const VIVALDI_MIN_HEIGHT = 0.01
+export const VIVALDI_MIN_HEIGHT_MS = 0.01
 
 /**
  * Gravity constant rho, ms: the pull toward the origin grows as (|x| / rho)^2
  *
  * @default 500
  */
-export const VIVALDI_GRAVITY_RHO = 500
+export const VIVALDI_GRAVITY_RHO_MS = 500
 
 /**
  * Largest magnitude (norm of the vector, and the height) accepted from a peer, ms.
@@ -138,7 +138,7 @@ export const VIVALDI_GRAVITY_RHO = 500
  *
  * @default 10000
  */
-export const VIVALDI_MAX_MAGNITUDE = 10_000
+export const VIVALDI_MAX_MAGNITUDE_MS = 10_000
 
 /**
  * Neighbours remembered for neighbour decay

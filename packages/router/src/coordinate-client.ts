@@ -1,6 +1,6 @@
 import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { MAX_PROBE_MESSAGE_SIZE } from './constants.js'
+import { MAX_PROBE_MESSAGE_BYTES } from './constants.js'
 import { InvalidProbeMessageError } from './errors.js'
 import { decodeMessage, encodeMessage } from './wire.js'
 import type { ProbeOptions, ProbeResult } from './index.js'
@@ -57,7 +57,7 @@ export class CoordinateClient {
         signal,
         runOnLimitedConnection: this.runOnLimitedConnection
       })
-      const lp = lpStream(stream, { maxDataLength: MAX_PROBE_MESSAGE_SIZE })
+      const lp = lpStream(stream, { maxDataLength: MAX_PROBE_MESSAGE_BYTES })
       const request = encodeMessage({ kind: 'probe', coordinate: this.book.vivaldi.coordinate, wantLoad: options.load === true })
       const start = performance.now()
       await lp.write(request, { signal })

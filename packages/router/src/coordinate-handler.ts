@@ -1,6 +1,6 @@
 import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { MAX_PROBE_MESSAGE_SIZE } from './constants.js'
+import { MAX_PROBE_MESSAGE_BYTES } from './constants.js'
 import { InvalidProbeMessageError } from './errors.js'
 import { decodeMessage, encodeMessage } from './wire.js'
 import type { PeerBook } from './peer-book.js'
@@ -49,7 +49,7 @@ export class CoordinateHandler {
     let received = false
 
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_PROBE_MESSAGE_SIZE })
+      const lp = lpStream(stream, { maxDataLength: MAX_PROBE_MESSAGE_BYTES })
       const message = decodeMessage(await lp.read({ signal }))
 
       if (message.kind !== 'probe') {

@@ -29,11 +29,11 @@ export interface FailoverOptions<C> extends AbortOptions {
   /**
    * Total time budget for all attempts, ms (the job's deadline)
    */
-  timeout?: number
+  timeoutMs?: number
   /**
    * Longest one attempt may take before the next candidate is tried, ms
    */
-  attemptTimeout?: number
+  attemptTimeoutMs?: number
   /**
    * Called when an attempt succeeds or fails (not when cancelled as a hedge loser)
    */
@@ -61,7 +61,7 @@ export interface HedgeOptions<C> extends FailoverOptions<C> {
    *
    * @default 0
    */
-  hedgeDelay?: number
+  hedgeDelayMs?: number
 }
 
 /**
@@ -75,7 +75,7 @@ export interface RoutedResult<C, R> {
 
 /**
  * Try candidates in order until one succeeds: on failure or after
- * `attemptTimeout` move to the next, all within `timeout` / `signal`.
+ * `attemptTimeoutMs` move to the next, all within `timeoutMs` / `signal`.
  * Rejects with `AllCandidatesFailedError` or `DeadlineExceededError`.
  */
 export async function failover<C, R> (candidates: C[], attempt: Attempt<C, R>, options: FailoverOptions<C> = {}): Promise<RoutedResult<C, R>> {
@@ -88,12 +88,12 @@ export async function failover<C, R> (candidates: C[], attempt: Attempt<C, R>, o
  * For latency-critical jobs: pays extra work for a shorter tail.
  */
 export async function hedge<C, R> (candidates: C[], attempt: Attempt<C, R>, options: HedgeOptions<C> = {}): Promise<RoutedResult<C, R>> {
-  return run(candidates, attempt, options, Math.max(1, Math.floor(options.width ?? 2)), Math.max(0, options.hedgeDelay ?? 0))
+  return run(candidates, attempt, options, Math.max(1, Math.floor(options.width ?? 2)), Math.max(0, options.hedgeDelayMs ?? 0))
 }
 
 async function run<C, R> (candidates: C[], attempt: Attempt<C, R>, options: FailoverOptions<C>, width: number, hedgeDelay: number): Promise<RoutedResult<C, R>> {
   const now = options.now ?? (() => performance.now())
-  const deadline = options.timeout != null ? AbortSignal.timeout(Math.max(0, options.timeout)) : undefined
+  const deadline = options.timeoutMs != null ? AbortSignal.timeout(Math.max(0, options.timeoutMs)) : undefined
   const overall = AbortSignal.any([options.signal, deadline].filter((s): s is AbortSignal => s != null))
 
   return new Promise((resolve, reject) => {
@@ -125,7 +125,7 @@ async function run<C, R> (candidates: C[], attempt: Attempt<C, R>, options: Fail
     const onOverallAbort = (): void => {
       finish(() => {
         if (deadline?.aborted === true && options.signal?.aborted !== true) {
-          reject(new DeadlineExceededError(`no candidate succeeded within ${options.timeout} ms`, errors))
+          reject(new DeadlineExceededError(`no candidate succeeded within ${options.timeoutMs} ms`, errors))
         } else {
           reject(overall.reason)
         }
@@ -150,8 +150,8 @@ async function run<C, R> (candidates: C[], attempt: Attempt<C, R>, options: Fail
       const controller = new AbortController()
       const signals = [controller.signal, overall]
 
-      if (options.attemptTimeout != null) {
-        signals.push(AbortSignal.timeout(Math.max(0, options.attemptTimeout)))
+      if (options.attemptTimeoutMs != null) {
+        signals.push(AbortSignal.timeout(Math.max(0, options.attemptTimeoutMs)))
       }
 
       const signal = AbortSignal.any(signals)

@@ -27,7 +27,7 @@
  *
  * const { result } = await node.services.router.failover(choices, async (choice, signal) => {
  *   return sendWork(choice.peerId, { signal })
- * }, { timeout: 10_000, attemptTimeout: 3_000 })
+ * }, { timeoutMs: 10_000, attemptTimeoutMs: 3_000 })
  * ```
  */
 

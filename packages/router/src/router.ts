@@ -211,7 +211,7 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
 
   /**
    * Try `choices` in order with `attempt` until one succeeds, within
-   * `options.timeout`. Outcomes update trust: failures cost a little, failing
+   * `options.timeoutMs`. Outcomes update trust: failures cost a little, failing
    * after claiming free slots costs a lot, successes earn a little.
    */
   async failover<T extends RouterCandidate, R> (choices: Array<RouterChoice<T>>, attempt: Attempt<RouterChoice<T>, R>, options: RouterFailoverOptions<RouterChoice<T>> = {}): Promise<RoutedResult<RouterChoice<T>, R>> {

@@ -3,9 +3,9 @@ import {
   VIVALDI_CE,
   VIVALDI_CC,
   VIVALDI_MAX_ERROR,
-  VIVALDI_MIN_HEIGHT,
-  VIVALDI_GRAVITY_RHO,
-  VIVALDI_MAX_MAGNITUDE,
+  VIVALDI_MIN_HEIGHT_MS,
+  VIVALDI_GRAVITY_RHO_MS,
+  VIVALDI_MAX_MAGNITUDE_MS,
   VIVALDI_MAX_NEIGHBOURS,
   VIVALDI_NEIGHBOUR_MAX_AGE_MS,
   VIVALDI_LATENCY_FILTER_SIZE,
@@ -130,7 +130,7 @@ const MIN_ERROR = 1e-3
  */
 export function validateCoordinate (c: unknown, limits: CoordinateLimits = {}): asserts c is Coordinate {
   const dimensions = limits.dimensions ?? VIVALDI_DIMENSIONS
-  const maxMagnitude = limits.maxMagnitude ?? VIVALDI_MAX_MAGNITUDE
+  const maxMagnitude = limits.maxMagnitude ?? VIVALDI_MAX_MAGNITUDE_MS
   const maxError = limits.maxError ?? VIVALDI_MAX_ERROR
 
   if (c == null || typeof c !== 'object') {
@@ -194,7 +194,7 @@ export function distance (a: Coordinate, b: Coordinate): number {
 export function originCoordinate (dimensions: number = VIVALDI_DIMENSIONS, init: { minHeight?: number, maxError?: number } = {}): Coordinate {
   return {
     vec: new Array(dimensions).fill(0),
-    height: init.minHeight ?? VIVALDI_MIN_HEIGHT,
+    height: init.minHeight ?? VIVALDI_MIN_HEIGHT_MS,
     error: init.maxError ?? VIVALDI_MAX_ERROR
   }
 }
@@ -239,9 +239,9 @@ export class Vivaldi {
     this.ce = init.ce ?? VIVALDI_CE
     this.cc = init.cc ?? VIVALDI_CC
     this.maxError = init.maxError ?? VIVALDI_MAX_ERROR
-    this.maxMagnitude = init.maxMagnitude ?? VIVALDI_MAX_MAGNITUDE
-    this.minHeight = init.minHeight ?? VIVALDI_MIN_HEIGHT
-    this.gravityRho = init.gravityRho ?? VIVALDI_GRAVITY_RHO
+    this.maxMagnitude = init.maxMagnitude ?? VIVALDI_MAX_MAGNITUDE_MS
+    this.minHeight = init.minHeight ?? VIVALDI_MIN_HEIGHT_MS
+    this.gravityRho = init.gravityRho ?? VIVALDI_GRAVITY_RHO_MS
     this.neighbourDecay = init.neighbourDecay ?? true
     this.maxNeighbours = Math.max(1, init.maxNeighbours ?? VIVALDI_MAX_NEIGHBOURS)
     this.neighbourMaxAgeMs = init.neighbourMaxAgeMs ?? VIVALDI_NEIGHBOUR_MAX_AGE_MS

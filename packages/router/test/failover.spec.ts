@@ -36,14 +36,14 @@ describe('failover and hedging', () => {
       }
 
       return c
-    }, { attemptTimeout: 50 })
+    }, { attemptTimeoutMs: 50 })
 
     assert.equal(candidate, 'fast')
     assert.equal(attempts[0].error?.name, 'TimeoutError')
   })
 
   it('gives up at the deadline with DeadlineExceededError', async () => {
-    await assert.rejects(failover(['a', 'b'], async (_, signal) => { await delay(10_000, signal) }, { timeout: 50 }), { name: 'DeadlineExceededError' })
+    await assert.rejects(failover(['a', 'b'], async (_, signal) => { await delay(10_000, signal) }, { timeoutMs: 50 }), { name: 'DeadlineExceededError' })
   })
 
   it('reports AllCandidatesFailedError with every error', async () => {

@@ -256,7 +256,7 @@ describe('router (real libp2p nodes over the memory transport)', function () {
       // the liar is nearer and claims more room, so it is tried first
       assert.equal(choices[0].peerId.toString(), liar.peerId.toString())
 
-      const { result, candidate, attempts } = await r.failover(choices, sendWork(requester), { timeout: 20_000, attemptTimeout: 5_000 })
+      const { result, candidate, attempts } = await r.failover(choices, sendWork(requester), { timeoutMs: 20_000, attemptTimeoutMs: 5_000 })
       assert.equal(result, 'done')
       assert.equal(candidate.peerId.toString(), honest.peerId.toString())
       assert.equal(attempts[0].ok, false)
@@ -284,8 +284,8 @@ describe('router (real libp2p nodes over the memory transport)', function () {
     assert.equal(choices[0].peerId.toString(), decliner.peerId.toString(), 'the decliner claimed free slots and is tried first')
     const read: Array<Error | undefined> = []
     const { result } = await r.failover(choices, sendWork(requester), {
-      timeout: 20_000,
-      attemptTimeout: 5_000,
+      timeoutMs: 20_000,
+      attemptTimeoutMs: 5_000,
       classifyFailure: (error) => { read.push(error); return 'failed' }
     })
     assert.equal(result, 'done')
@@ -305,7 +305,7 @@ describe('router (real libp2p nodes over the memory transport)', function () {
     // the slow one is nearer, so it is the first choice: hedging saves us
     assert.equal(choices[0].peerId.toString(), slow.peerId.toString())
 
-    const { result, attempts } = await r.hedge(choices, sendWork(requester), { timeout: 20_000 })
+    const { result, attempts } = await r.hedge(choices, sendWork(requester), { timeoutMs: 20_000 })
 
     assert.equal(result, 'fast')
     assert.deepEqual(attempts.map(a => [a.candidate.peerId.toString(), a.ok, a.cancelled]), [

@@ -3,7 +3,8 @@
  *
  * Small helpers shared by the Shoal packages, in the spirit of
  * `@libp2p/utils`: a per-key token bucket rate limiter, a size-bounded map,
- * byte helpers and a safe rendering of untrusted values for error messages. Nothing here knows about Shoal's records or protocols.
+ * byte helpers, a safe rendering of untrusted values for error messages and
+ * reads of libp2p's components (`optionalService`, `serviceAs`). Nothing here knows about Shoal's records or protocols.
  *
  * @example
  *
@@ -28,3 +29,4 @@ export { BoundedMap } from './bounded-map.js'
 export { EMPTY_BYTES, equalBytes, sha256, toHex } from './bytes.js'
 export { show } from './show.js'
 export { asError, describeError, errorCode, errorMessage, errorName } from './thrown.js'
+export { optionalService, serviceAs } from './components.js'

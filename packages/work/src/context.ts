@@ -13,7 +13,7 @@ import {
 import type { BidPolicy } from './bid-policy.js'
 import type { Executor } from './executor.js'
 import type { MeterInput, ReceiptSink, WorkComponents, WorkEvents, WorkInit } from './index.js'
-import type { AbortOptions, Logger, TypedEventTarget } from '@libp2p/interface'
+import type { AbortOptions, CounterGroup, Logger, TypedEventTarget } from '@libp2p/interface'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
 
 /** The service's options with every default applied. */
@@ -108,6 +108,7 @@ export class WorkContext {
   /** the node's router, if it has one (found at start) */
   router?: WorkRouter
   private readonly events: TypedEventTarget<WorkEvents>
+  private readonly metrics?: CounterGroup
 
   constructor (components: WorkComponents, settings: WorkSettings, events: TypedEventTarget<WorkEvents>, now: () => number = Date.now) {
     this.components = components
@@ -116,6 +117,15 @@ export class WorkContext {
     this.now = now
     this.log = components.logger.forComponent('shoal:work')
     this.self = components.peerId.toMultihash().bytes
+    this.metrics = components.metrics?.registerCounterGroup('shoal_work_events_total', {
+      label: 'event',
+      help: 'Quotes sent and refused, jobs admitted, refused (by reason), completed and failed, and receipts countersigned by the work service'
+    })
+  }
+
+  /** Count `event` in `shoal_work_events_total`, if the node has metrics. */
+  count (event: string): void {
+    this.metrics?.increment({ [event]: true })
   }
 
   /** Dispatch an event on the service; a listener that throws is logged, never thrown into the protocol. */

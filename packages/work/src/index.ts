@@ -38,7 +38,7 @@
 import { Work } from './work.js'
 import type { BidPolicy } from './bid-policy.js'
 import type { Executor } from './executor.js'
-import type { AbortOptions, ComponentLogger, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Metrics, PeerId, PrivateKey } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { AttemptRecord, Router } from '@shoal/router'
 import type {
@@ -225,6 +225,8 @@ export interface WorkComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
   logger: ComponentLogger
+  /** counters of quotes, jobs and receipts (`shoal_work_events_total`) */
+  metrics?: Metrics
   receipts?: ReceiptSink
   /** where payment state survives restarts: the payer's lanes, the payee's latest vouchers and charges */
   datastore?: Datastore
@@ -246,7 +248,7 @@ export interface JobSpec {
   /** most the requester pays in total */
   budget: number
   /** ms from now until the work must be done @default 600000 */
-  deadlineIn?: number
+  deadlineInMs?: number
   /** the input, to put its hash and size in the announcement */
   input?: Uint8Array
 }
@@ -264,11 +266,11 @@ export interface RunOptions extends AbortOptions {
 /** Options of `run`. */
 export interface DirectRunOptions extends RunOptions {
   /** give up after this many ms overall */
-  timeout?: number
+  timeoutMs?: number
   /** absolute time (ms, the service clock) by which the job must be done */
-  deadline?: number
+  deadlineMs?: number
   /** move to the next candidate after this many ms */
-  attemptTimeout?: number
+  attemptTimeoutMs?: number
   /** called as each attempt succeeds or fails, before `run` settles (as the router's failover calls `onOutcome`) */
   onAttempt?(attempt: AttemptRecord<PeerId>): void
 }

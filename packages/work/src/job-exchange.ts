@@ -189,6 +189,7 @@ class JobExchange {
     const { provider, quote, assignment, options } = this
     const both = await countersign(receipt, this.ctx.components.privateKey)
     await this.ctx.store(both, options)
+    this.ctx.count('receipt_countersigned')
     this.ctx.emit('receipt:countersigned', both)
     const r = receipt.value
     const voucher = r.price == null ? undefined : await this.payment.settle(r.total, r.price.currency, r.jobId)

@@ -4,8 +4,8 @@
  * opened with @shoal/records where they are used.
  */
 
-import { DEFAULT_CLOCK_SKEW_MS, JobAnnouncementType, MAX_SIZE, RecordError } from '@shoal/records'
 import { errorMessage } from '@shoal/utils'
+import { CLOCK_SKEW_MS, JobAnnouncementType, MAX_SIZE, RecordError } from '@shoal/records'
 import { MAX_CODE_LENGTH, MAX_LOCATION_LENGTH, MAX_MESSAGE_TEXT } from './constants.js'
 import { InvalidMessageError, InvalidRecordError } from './errors.js'
 import { WorkMessage } from '@shoal/records'
@@ -109,7 +109,7 @@ export function decodeInlineJob (bytes: Uint8Array, now: number): JobAnnouncemen
     const name = err instanceof RecordError ? `${err.name}: ` : ''
     throw new InvalidRecordError(`inline job: ${name}${errorMessage(err)}`, { cause: err })
   }
-  if (job.expiresMs + DEFAULT_CLOCK_SKEW_MS < now) {
+  if (job.expiresMs + CLOCK_SKEW_MS < now) {
     throw new InvalidRecordError('inline job expired')
   }
   return job

@@ -170,6 +170,7 @@ export class Provider {
     }, this.ctx.components.privateKey)
     this.pruneIssued(now)
     this.issued.set(hex(quote.id), { quote, job, expiresMs })
+    this.ctx.count('quote_sent')
     this.ctx.emit('quote:issued', quote)
     return quote
   }
@@ -204,10 +205,13 @@ export class Provider {
     } catch (err) {
       if (!(err instanceof WorkError)) {
         this.ctx.log.error('assignment from %p failed - %e', remote, err)
-        await channel.fail(new WorkError('internal error'), step).catch(() => {})
+        const internal = new WorkError('internal error')
+        this.ctx.count(`job_refused:${internal.code}`)
+        await channel.fail(internal, step).catch(() => {})
         return
       }
       this.ctx.log('refused assignment from %p - %e', remote, err)
+      this.ctx.count(`job_refused:${err.code}`)
       await channel.fail(err, step).catch(() => {})
       return
     }
@@ -251,6 +255,7 @@ export class Provider {
     }
     this.addJob(entry)
     this.running++
+    this.ctx.count('job_admitted')
     this.ctx.emit('job:started', opened)
     entry.done = runJob(this.ctx, entry, input, {
       executor: this.ctx.settings.executor as Executor,
@@ -292,6 +297,7 @@ export class Provider {
       job.state = 'countersigned'
       job.countersigned = both
       await this.ctx.store(both, {})
+      this.ctx.count('receipt_countersigned')
       this.ctx.emit('receipt:countersigned', both)
     }
     if (voucherBytes.byteLength > 0) {

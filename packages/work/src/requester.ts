@@ -73,7 +73,7 @@ export class Requester {
     }
     const candidates = Array.isArray(target) ? target : [target]
     const timeout = this.timeLeft(options)
-    if (candidates.length === 1 && options.attemptTimeout == null) {
+    if (candidates.length === 1 && options.attemptTimeoutMs == null) {
       return this.runAlone(candidates[0], toSend, input, options, timeout)
     }
     return this.runWithFailover(candidates, toSend, input, options, timeout)
@@ -125,13 +125,13 @@ export class Requester {
 
   // ------------------------------------------------------------------ direct mode
 
-  /** The caller's `timeout`, shortened to what is left before its `deadline`. */
+  /** The caller's `timeoutMs`, shortened to what is left before its `deadlineMs`. */
   private timeLeft (options: DirectRunOptions): number | undefined {
-    if (options.deadline == null) {
-      return options.timeout
+    if (options.deadlineMs == null) {
+      return options.timeoutMs
     }
-    const left = Math.max(0, options.deadline - this.ctx.now())
-    return options.timeout == null ? left : Math.min(options.timeout, left)
+    const left = Math.max(0, options.deadlineMs - this.ctx.now())
+    return options.timeoutMs == null ? left : Math.min(options.timeoutMs, left)
   }
 
   /** One candidate, no attempt timeout: its own error reaches the caller, not a failover summary. */
@@ -163,7 +163,7 @@ export class Requester {
    */
   private async runWithFailover (candidates: PeerId[], job: JobToSend, input: Uint8Array, options: DirectRunOptions, timeout?: number): Promise<RunOutcome> {
     const router = this.ctx.router
-    const failoverOptions = { signal: options.signal, timeout, attemptTimeout: options.attemptTimeout }
+    const failoverOptions = { signal: options.signal, timeoutMs: timeout, attemptTimeoutMs: options.attemptTimeoutMs }
     if (router == null) {
       const routed = await failover(candidates, async (peer, signal) => this.runOn(peer, job, input, { ...options, signal }), { ...failoverOptions, onOutcome: attempt => { this.onAttempt(options, attempt) } })
       return { ...routed.result, attempts: routed.attempts }
@@ -216,7 +216,7 @@ export class Requester {
   /** The announcement value for `spec`, with a fresh job id. */
   private jobValue (spec: JobSpec): JobAnnouncement {
     const now = Math.floor(this.ctx.now())
-    const deadline = now + (spec.deadlineIn ?? this.ctx.settings.assignmentTtlMs)
+    const deadline = now + (spec.deadlineInMs ?? this.ctx.settings.assignmentTtlMs)
     return {
       version: RECORD_VERSION,
       jobId: newRandomId(),

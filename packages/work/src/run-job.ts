@@ -143,12 +143,14 @@ async function settle (ctx: WorkContext, entry: JobEntry, result: ExecutorResult
   const currency = receipt.value.price?.currency ?? ''
   init.book.charge(entry.peer, receipt.value.total, currency)
   await Promise.all([ctx.store(receipt, {}), init.book.saveCharge(entry.peer, currency)])
+  ctx.count('job_completed')
   ctx.emit('job:completed', receipt)
 }
 
 function fail (ctx: WorkContext, entry: JobEntry, error: WorkError): void {
   entry.state = 'failed'
   entry.error = error
+  ctx.count('job_failed')
   ctx.emit('job:failed', { assignmentId: entry.opened.assignment.id, error })
 }
 

@@ -6,6 +6,7 @@
 
 import { serviceCapabilities, serviceDependencies, TimeoutError, TypedEventEmitter } from '@libp2p/interface'
 import { recordId } from '@shoal/records'
+import { optionalService } from '@shoal/utils'
 import { Channel } from './channel.js'
 import { WorkContext, workSettings } from './context.js'
 import { InvalidMessageError, WorkError } from './errors.js'
@@ -69,8 +70,8 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       }
     }
     // every service exists by now, whatever order the node listed them in
-    this.ctx.receipts ??= optionalService(() => this.components.receipts)
-    this.ctx.router = optionalService(() => this.components.router)
+    this.ctx.receipts ??= optionalService(this.components, 'receipts')
+    this.ctx.router = optionalService(this.components, 'router')
     await this.components.registrar.handle(this.protocol, this.handleStream, {
       maxInboundStreams: this.settings.maxInboundStreams,
       maxOutboundStreams: this.settings.maxOutboundStreams,
@@ -116,7 +117,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   /**
    * Direct mode: quote, assign, result and countersigned receipt in one
    * call. With several candidates, fail over to the next one on failure or
-   * after `attemptTimeout`, within `timeout` / `deadline` (through the
+   * after `attemptTimeoutMs`, within `timeoutMs` / `deadlineMs` (through the
    * router's failover when the node has a router, so outcomes update its trust).
    * `onAttempt` hears each attempt as it ends.
    */
@@ -231,6 +232,9 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
         throw err
       }
       this.ctx.log('refused %s from %p - %e', frame.kind, remote, err)
+      if (frame.kind === 'quoteRequest') {
+        this.ctx.count(`quote_refused:${err.code}`)
+      }
       await channel.fail(err)
     }
   }
@@ -267,20 +271,5 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       default:
         throw new InvalidMessageError(`unexpected ${frame.kind}`)
     }
-  }
-}
-
-/**
- * A service the node may not have: libp2p's components throw
- * MissingServiceError for one that is not configured.
- */
-function optionalService<T> (read: () => T | undefined): T | undefined {
-  try {
-    return read()
-  } catch (err: unknown) {
-    if (err instanceof Error && err.name === 'MissingServiceError') {
-      return undefined
-    }
-    throw err
   }
 }

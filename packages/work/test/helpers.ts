@@ -15,7 +15,7 @@ import { WorkContext, workSettings } from '../src/context.js'
 import { PROTOCOL, decodeFrame, encodeFrame, work } from '../src/index.js'
 import type { Work, WorkComponents, WorkEvents, WorkFrame, WorkInit } from '../src/index.js'
 import type { Identify } from '@libp2p/identify'
-import type { ComponentLogger, Libp2p, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+import type { ComponentLogger, CounterGroup, Libp2p, Logger, Metrics, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Router, RouterInit } from '@shoal/router'
 import type { Assignment, CountersignedRecord, JobAnnouncement, Price, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
@@ -166,14 +166,32 @@ export interface StubContext {
 }
 
 /** Make the context a requester or provider role runs in, with no libp2p node behind it (no streams). */
-export async function stubContext (init: WorkInit = {}): Promise<StubContext> {
+export async function stubContext (init: WorkInit = {}, metrics?: Metrics): Promise<StubContext> {
   const { key, peerId } = await identity()
   const events = new TypedEventEmitter<WorkEvents>()
   const clock = { now: Date.now() }
-  const components = { peerId, privateKey: key, logger: silentLogger } as unknown as WorkComponents
+  const components = { peerId, privateKey: key, logger: silentLogger, metrics } as unknown as WorkComponents
   const ctx = new WorkContext(components, workSettings(init), events, () => clock.now)
   ctx.started = true
   return { ctx, key, peerId, events, clock }
+}
+
+/** A metrics registry that keeps only counter groups, by name. */
+export function countingMetrics (): { metrics: Metrics, counts: Map<string, Record<string, number>> } {
+  const counts = new Map<string, Record<string, number>>()
+  const registerCounterGroup = (name: string): CounterGroup => {
+    const values: Record<string, number> = {}
+    counts.set(name, values)
+    return {
+      increment: (keys: Record<string, number | true>) => {
+        for (const [key, by] of Object.entries(keys)) {
+          values[key] = (values[key] ?? 0) + (by === true ? 1 : by)
+        }
+      },
+      reset: () => {}
+    }
+  }
+  return { metrics: { registerCounterGroup } as unknown as Metrics, counts }
 }
 
 /** A quote `provider` signs for `requester`, valid for a minute of the provider's clock. */

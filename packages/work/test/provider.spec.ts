@@ -3,7 +3,7 @@ import { WorkReceiptType, countersign, openRecord } from '@shoal/records'
 import { VoucherBook, VoucherLanes, functionExecutor } from '../src/index.js'
 import { Provider } from '../src/provider.js'
 import { StreamPool } from '../src/stream-pool.js'
-import { assignmentOf, identity, quoteFrom, stubContext } from './helpers.js'
+import { assignmentOf, countingMetrics, identity, quoteFrom, stubContext } from './helpers.js'
 import type { StubContext } from './helpers.js'
 import type { WorkError, WorkFrame } from '../src/index.js'
 import type { ReplyChannel } from '../src/provider.js'
@@ -91,5 +91,23 @@ describe('provider', () => {
     await assign(channel)
     assert.deepEqual(channel.sent.map(f => f.kind === 'error' ? f.body.code : f.kind), ['payment-required'])
     assert.equal(book.unpaid(requester, 'USDC'), 40)
+  })
+
+  it('counts jobs admitted, completed and refused (by reason), and receipts countersigned in shoal_work_events_total', async () => {
+    const { metrics, counts } = countingMetrics()
+    ctx = await stubContext({ executor: functionExecutor(input => input.slice().reverse()), price: PRICE, maxUnpaid: 30 }, metrics)
+    book = new VoucherBook(ctx.peerId)
+    provider.stop()
+    provider = new Provider(ctx.ctx, book, new StreamPool(ctx.ctx))
+    const { receipt } = await runJob()
+    await runJob()
+    await assign(new RecordingChannel())
+    await provider.onCountersign(requester, (await countersign(receipt, requesterKey)).bytes, new Uint8Array())
+    assert.deepEqual(counts.get('shoal_work_events_total'), {
+      job_admitted: 2,
+      job_completed: 2,
+      'job_refused:payment-required': 1,
+      receipt_countersigned: 1
+    })
   })
 })

@@ -502,8 +502,8 @@ describe('work protocol over TCP', function () {
     let settled = false
     const reported: Array<{ peer: string, ok: boolean, settled: boolean }> = []
     const running = requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('fail over'), {
-      attemptTimeout: 1000,
-      timeout: 20_000,
+      attemptTimeoutMs: 1000,
+      timeoutMs: 20_000,
       onAttempt: attempt => { reported.push({ peer: attempt.candidate.toString(), ok: attempt.ok, settled }) }
     })
     const outcome = await running.finally(() => { settled = true })
@@ -533,8 +533,8 @@ describe('work protocol over TCP', function () {
 
     const reported: string[] = []
     const outcome = await requester.services.work.run([silent.peerId, good.peerId], SPEC, enc('routed'), {
-      attemptTimeout: 1000,
-      timeout: 20_000,
+      attemptTimeoutMs: 1000,
+      timeoutMs: 20_000,
       onAttempt: attempt => { reported.push(`${attempt.candidate.toString()} ${attempt.ok}`) }
     })
     assert.equal(dec(outcome.output), 'ROUTED')
@@ -556,7 +556,7 @@ describe('work protocol over TCP', function () {
     requester.services.router.addEventListener('peer:penalized', evt => { penalties.push(`${evt.detail.peerId.toString()} ${evt.detail.event}`) })
     const spec = { ...SPEC, priceCeiling: { perUnit: 1, currency: 'USDC', unit: 'gpu-second' }, budget: 1000 }
 
-    const outcome = await requester.services.work.run([slow.peerId, good.peerId], spec, enc('slow'), { attemptTimeout: 1000, timeout: 20_000 })
+    const outcome = await requester.services.work.run([slow.peerId, good.peerId], spec, enc('slow'), { attemptTimeoutMs: 1000, timeoutMs: 20_000 })
     assert.equal(dec(outcome.output), 'SLOW')
     assert.ok(outcome.provider.equals(good.peerId))
     assert.deepEqual(penalties, [`${slow.peerId.toString()} timeout`])

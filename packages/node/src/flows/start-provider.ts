@@ -23,19 +23,19 @@ export interface StartProviderOptions {
    *
    * @default 1000
    */
-  retryDelay?: number
+  retryDelayMs?: number
   /**
    * Longest wait between attempts, ms
    *
    * @default 60000
    */
-  maxRetryDelay?: number
+  maxRetryDelayMs?: number
   /**
    * Time one advertise may take, ms
    *
    * @default 30000
    */
-  advertiseTimeout?: number
+  advertiseTimeoutMs?: number
 }
 
 /** Events of a running provider. */
@@ -58,9 +58,9 @@ export interface ProviderHandle extends TypedEventTarget<ProviderEvents> {
   stop(): void
 }
 
-const DEFAULT_RETRY_DELAY = 1_000
-const DEFAULT_MAX_RETRY_DELAY = 60_000
-const DEFAULT_ADVERTISE_TIMEOUT = 30_000
+const RETRY_DELAY_MS = 1_000
+const MAX_RETRY_DELAY_MS = 60_000
+const ADVERTISE_TIMEOUT_MS = 30_000
 
 class ProviderRole extends TypedEventEmitter<ProviderEvents> implements ProviderHandle {
   readonly advertised: Promise<AdvertiseResult>
@@ -78,9 +78,9 @@ class ProviderRole extends TypedEventEmitter<ProviderEvents> implements Provider
     super()
     this.services = services
     this.offer = offer
-    this.retryDelay = options.retryDelay ?? DEFAULT_RETRY_DELAY
-    this.maxRetryDelay = options.maxRetryDelay ?? DEFAULT_MAX_RETRY_DELAY
-    this.advertiseTimeout = options.advertiseTimeout ?? DEFAULT_ADVERTISE_TIMEOUT
+    this.retryDelay = options.retryDelayMs ?? RETRY_DELAY_MS
+    this.maxRetryDelay = options.maxRetryDelayMs ?? MAX_RETRY_DELAY_MS
+    this.advertiseTimeout = options.advertiseTimeoutMs ?? ADVERTISE_TIMEOUT_MS
     this.advertised = new Promise((resolve, reject) => {
       this.resolveAdvertised = resolve
       this.rejectAdvertised = reject

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { queryForJob } from '@shoal/discovery'
+import { SEARCH_RESULTS, queryForJob } from '@shoal/discovery'
 import { JobKind, matchOffer, requirementsOf } from '@shoal/records'
 import { candidateFromCapability } from '@shoal/router'
 import { asError, errorName } from '@shoal/utils'
@@ -56,15 +56,15 @@ export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchO
    *
    * @default 500
    */
-  searchDelay?: number
+  searchDelayMs?: number
   /** Give up running after this many ms (all candidates together) */
-  timeout?: number
+  timeoutMs?: number
   /**
    * Move to the next candidate after this many ms
    *
-   * @default with `timeout`: max(5 s, timeout / candidates); without: none
+   * @default with `timeoutMs`: max(5 s, timeoutMs / candidates); without: none
    */
-  attemptTimeout?: number
+  attemptTimeoutMs?: number
 }
 
 /** A provider discovery found, as a router candidate (coordinate, capacity, price from its record; reputation from our receipts). */
@@ -119,11 +119,10 @@ export interface SearchRound {
   error?: Error
 }
 
-const DEFAULT_K = 5
-const DEFAULT_SEARCH_ATTEMPTS = 10
-const DEFAULT_SEARCH_DELAY = 500
-const MAX_SEARCH_DELAY = 5_000
-const MIN_ATTEMPT_TIMEOUT = 5_000
+const SEARCH_ATTEMPTS = 10
+const SEARCH_DELAY_MS = 500
+const MAX_SEARCH_DELAY_MS = 5_000
+const MIN_ATTEMPT_TIMEOUT_MS = 5_000
 
 /**
  * The requester's flow: sign the job, publish it on the job board, find
@@ -180,11 +179,11 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
 
   const order = decision.choices.map(c => c.peerId)
   const last = order[order.length - 1]
-  const attemptTimeout = options.attemptTimeout ?? (options.timeout == null ? undefined : Math.max(MIN_ATTEMPT_TIMEOUT, Math.floor(options.timeout / order.length)))
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? (options.timeoutMs == null ? undefined : Math.max(MIN_ATTEMPT_TIMEOUT_MS, Math.floor(options.timeoutMs / order.length)))
   const outcome = yield * whileRunning(async (signal, events) => services.work.run(order, job, input, {
     signal,
-    timeout: options.timeout,
-    attemptTimeout,
+    timeoutMs: options.timeoutMs,
+    attemptTimeoutMs,
     fetchOutput: options.fetchOutput,
     maxUnits: options.maxUnits,
     onProgress: (detail) => { events.push({ type: 'progress', detail }) },
@@ -209,14 +208,14 @@ export function nearbyQuery (spec: JobSpec, coordinate: NearbyQuery['coordinate'
  * discovery refuses (`InvalidQueryError`) or an abort ends the search.
  */
 async function * findProviders (services: SubmitJobServices, query: NearbyQuery, job: JobAnnouncement, options: SubmitJobOptions): AsyncGenerator<SearchRound> {
-  const attempts = options.searchAttempts ?? DEFAULT_SEARCH_ATTEMPTS
-  let delay = options.searchDelay ?? DEFAULT_SEARCH_DELAY
+  const attempts = options.searchAttempts ?? SEARCH_ATTEMPTS
+  let delay = options.searchDelayMs ?? SEARCH_DELAY_MS
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const found: NearbyProvider[] = []
     const unmatched: SearchRound['unmatched'] = []
     let error: Error | undefined
     try {
-      for await (const provider of services.discovery.findNearby(query, { k: options.k ?? DEFAULT_K, signal: options.signal })) {
+      for await (const provider of services.discovery.findNearby(query, { k: options.k ?? SEARCH_RESULTS, signal: options.signal })) {
         // a search widens past the job's region and cannot ask for kinds: keep only who would bid
         const { mismatches } = matchOffer(job, provider.record.value)
         if (mismatches.length === 0) {
@@ -234,7 +233,7 @@ async function * findProviders (services: SubmitJobServices, query: NearbyQuery,
     if (found.length > 0) return
     if (attempt < attempts) {
       await sleep(delay, undefined, { signal: options.signal })
-      delay = Math.min(delay * 2, MAX_SEARCH_DELAY)
+      delay = Math.min(delay * 2, MAX_SEARCH_DELAY_MS)
     }
   }
 }

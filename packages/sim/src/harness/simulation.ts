@@ -29,7 +29,7 @@ import { round } from '../round.js'
 import type { ConnectOptions, PlannedDial } from './connect.js'
 import type { PeerRef, PeerSpec, PeerState, SimPeer } from './peer.js'
 import type { LookupResult, PingOptions, PingResult, ProbeContext } from './probes.js'
-import type { SimServices, SimStackOptions } from './stack.js'
+import type { SimServiceFactories, SimServices, SimStackOptions } from './stack.js'
 import type { LinkProfileOptions, SiteLinkProfile } from '../latency/link-profile.js'
 import type { PlacementOptions } from '../latency/placement.js'
 import type { LatencyModel } from '../latency/types.js'
@@ -37,7 +37,6 @@ import type { Rng, Seed } from '../random.js'
 import type { SimNetworkInit } from '../transport/index.js'
 import type { AbortOptions, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { ServiceFactoryMap } from 'libp2p'
 
 /** Progress of the long phases, for progress bars. */
 export interface SimProgress {
@@ -88,7 +87,7 @@ export interface SimulationInit<S extends Record<string, unknown> = Record<strin
    * Extra services per peer, e.g. Shoal's `{ jobs: jobBoard() }` for some
    * roles. Called once per peer (again on rejoin).
    */
-  services?: (peer: PeerSpec) => ServiceFactoryMap<S>
+  services?: (peer: PeerSpec) => SimServiceFactories<S>
   /** Wiring; `false` leaves peers unconnected until {@link Simulation.connect}. */
   connect?: ConnectOptions | false
   /** Overrides of the libp2p stack. */

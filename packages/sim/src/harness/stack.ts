@@ -23,6 +23,13 @@ export interface SimServices {
   pubsub: GossipSub
 }
 
+/**
+ * Factories of the caller's services. Each gets the node's components with
+ * the stock services (`SimServices`) beside the caller's, so a service that
+ * needs the DHT or pubsub is typed as it is, with no cast.
+ */
+export type SimServiceFactories<S extends Record<string, unknown>> = Pick<ServiceFactoryMap<SimServices & S>, keyof S>
+
 /** Overrides of the simulated libp2p stack; every field is optional. */
 export interface SimStackOptions {
   /** kad-dht options, merged over the simulation defaults (server mode, addresses kept). */
@@ -53,7 +60,7 @@ export interface SimNodeParams<S extends Record<string, unknown>> {
   dhtStartDelayMs: number
   stack?: SimStackOptions
   /** the caller's extra services (Shoal services) */
-  services?: ServiceFactoryMap<S>
+  services?: SimServiceFactories<S>
 }
 
 /**

@@ -4,11 +4,11 @@ import type { EventLog, SimEvent } from '../harness/events.js'
 import type { ConnectReport, SettleOptions, SimProgress, Simulation } from '../harness/simulation.js'
 import type { PeerSpec, PeerState, SimPeer } from '../harness/peer.js'
 import type { PingResult } from '../harness/probes.js'
+import type { SimServiceFactories } from '../harness/stack.js'
 import type { Site } from '../latency/types.js'
 import type { Rng } from '../random.js'
 import type { ShardedSimulation, ShardedSimulationInit } from '../shard/sharded-simulation.js'
 import type { ServicesModule } from '../shard/protocol.js'
-import type { ServiceFactoryMap } from 'libp2p'
 
 /** A job arrival of the workload. */
 export interface JobArrival {
@@ -32,7 +32,7 @@ export interface HookContext<S extends Record<string, unknown> = Record<string, 
 /** Code a scenario plugs in; JSON names what, hooks say how. */
 export interface ScenarioHooks<S extends Record<string, unknown> = Record<string, unknown>> {
   /** extra libp2p services per peer (Shoal services, by role) */
-  services?(peer: PeerSpec): ServiceFactoryMap<S>
+  services?(peer: PeerSpec): SimServiceFactories<S>
   /**
    * Handles a job arrival, e.g. publishes it on the job board and records
    * its completion. Without it arrivals are only recorded.
