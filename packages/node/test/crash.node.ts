@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createRng } from '@shoal/utils'
 import { createShoalNode } from '../src/index.js'
 import { LOCAL } from './fixtures/local.js'
 import type { ShoalNode } from '../src/index.js'
@@ -54,16 +55,10 @@ async function writeAndKill (dataDir: string, random: () => number): Promise<Rou
   return { acked, stderr, delay }
 }
 
-/** A small deterministic PRNG (mulberry32): the kill moments of a failing run can be replayed from the seed. */
+/** Seeded random floats: the kill moments of a failing run can be replayed from the seed. */
 function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = createRng(seed)
+  return () => rng.float()
 }
 
 describe('kill -9 during receipt writes', function () {

@@ -21,6 +21,12 @@ describe('reading thrown values', () => {
     assert.equal(asError('oops').message, 'oops')
   })
 
+  it('reads a thrown object whose own toString throws', () => {
+    const hostile = { toString: () => { throw new Error('no') } }
+    assert.equal(typeof errorMessage(hostile), 'string')
+    assert.ok(asError(hostile) instanceof Error)
+  })
+
   it('property: never throws, whatever was thrown', () => {
     fc.assert(fc.property(fc.anything(), (thrown) => {
       errorName(thrown)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { createRng, Rng } from '../src/random.js'
+import { createRng, Rng } from '../src/index.js'
 
 describe('random', () => {
   it('repeats the same sequence for the same seed', () => {
