@@ -17,6 +17,7 @@ import {
   JobAnnouncementType, JobWithdrawalType, MAX_JOB_TTL_MS, RecordError, decodeRecord, openRecord
 } from '@shoal/records'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { asError } from '@shoal/utils'
 import { jobKey } from './board.js'
 import { announcementFitsTopic, parseJobTopic } from './topics.js'
 import type { JobAnnouncement, JobWithdrawal, SignedRecord } from '@shoal/records'
@@ -95,11 +96,6 @@ function reject (reason: VerdictReason, error?: Error): MessageVerdict {
 
 function ignore (reason: VerdictReason, error?: Error): MessageVerdict {
   return { result: 'ignore', reason, error }
-}
-
-
-function asError (err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err))
 }
 
 /** The message came straight from its pubsub author: nobody else relayed it. */

@@ -1,5 +1,6 @@
 import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { asError } from '@shoal/utils'
 import { MAX_PROBE_MESSAGE_BYTES } from './constants.js'
 import { InvalidProbeMessageError } from './errors.js'
 import { decodeMessage, encodeMessage } from './wire.js'
@@ -67,7 +68,7 @@ export class CoordinateClient {
 
       return this.file(peer, this.readReply(peer, bytes), rtt)
     } catch (err: unknown) {
-      stream?.abort(err instanceof Error ? err : new Error(String(err)))
+      stream?.abort(asError(err))
       const name = err instanceof Error ? err.name : undefined
 
       // a peer that does not speak the protocol is not lossy, and a garbled

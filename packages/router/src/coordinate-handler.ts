@@ -1,5 +1,6 @@
 import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { asError } from '@shoal/utils'
 import { MAX_PROBE_MESSAGE_BYTES } from './constants.js'
 import { InvalidProbeMessageError } from './errors.js'
 import { decodeMessage, encodeMessage } from './wire.js'
@@ -71,7 +72,7 @@ export class CoordinateHandler {
       await lp.write(encodeMessage({ kind: 'reply', coordinate: vivaldi.coordinate, load }), { signal })
       await stream.close({ signal })
     } catch (err: unknown) {
-      const error = err instanceof Error ? err : new Error(String(err))
+      const error = asError(err)
 
       if (!received && error.name === 'InvalidProbeMessageError') {
         this.book.penalize(peer, 'invalid-message')

@@ -1,3 +1,4 @@
+import { asError } from '@shoal/utils'
 import { AllCandidatesFailedError, DeadlineExceededError, HedgeLostError } from './errors.js'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -175,7 +176,7 @@ async function run<C, R> (candidates: C[], attempt: Attempt<C, R>, options: Fail
           }
 
           running.delete(index)
-          const error = err instanceof Error ? err : new Error(String(err))
+          const error = asError(err)
           const record = { candidate, ok: false, error, cancelled: false, elapsed: now() - started }
           attempts.push(record)
           errors.push(error)

@@ -7,6 +7,7 @@
 import {
   CoordinateMessage as CoordinateMessagePb, MAX_MESSAGE_SIZE, NetworkCoordinate, checkCoordinate, decodeMessage as decodeWire
 } from '@shoal/records'
+import { errorMessage } from '@shoal/utils'
 import { InvalidProbeMessageError } from './errors.js'
 import type { Coordinate } from './vivaldi.js'
 
@@ -124,8 +125,4 @@ function checkOutgoing (message: CoordinateMessage): void {
       }
     }
   }
-}
-
-function errorMessage (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }

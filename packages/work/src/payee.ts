@@ -5,6 +5,7 @@
  */
 
 import { PaymentVoucherType, RecordError, decodeRecord, openRecord } from '@shoal/records'
+import { asError } from '@shoal/utils'
 import { InvalidVoucherError, VoucherNonceError, WorkError } from './errors.js'
 import { equal, hex } from './utils.js'
 import type { WorkContext } from './context.js'
@@ -160,8 +161,4 @@ function voucherFailure (err: unknown): unknown {
     return new InvalidVoucherError(`${err.name}: ${err.message}`, { cause: err })
   }
   return err
-}
-
-function asError (err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err))
 }

@@ -4,7 +4,7 @@
  * quotes offered in the open market. Direct runs fail over between providers.
  */
 
-import { BoundedMap } from '@shoal/utils'
+import { BoundedMap, asError } from '@shoal/utils'
 import { AssignmentType, JobAnnouncementType, JobKind, QuoteType, RECORD_VERSION, encodeRecord, newRandomId, openRecord, priceMismatch, requirementsOf, signRecord } from '@shoal/records'
 import { failover } from '@shoal/router'
 import { stepOptions } from './context.js'
@@ -144,7 +144,7 @@ export class Requester {
       outcome = await this.runOn(peer, job, input, { ...options, signal })
     } catch (err: unknown) {
       if (options.signal?.aborted !== true) {
-        const error = err instanceof Error ? err : new Error(String(err))
+        const error = asError(err)
         this.report(peer, error.name === 'TimeoutError' ? 'timeout' : 'failure')
         this.onAttempt(options, { candidate: peer, ok: false, error, cancelled: false, elapsed: performance.now() - started })
       }

@@ -5,6 +5,7 @@
  */
 
 import { setMaxListeners } from '@libp2p/interface'
+import { asError } from '@shoal/utils'
 import { Channel, StreamEndedError } from './channel.js'
 import { WorkError } from './errors.js'
 import type { WorkContext } from './context.js'
@@ -65,7 +66,7 @@ export class StreamPool {
       this.give(peer, channel)
       return result
     } catch (err: unknown) {
-      channel.stream.abort(err instanceof Error ? err : new Error(String(err)))
+      channel.stream.abort(asError(err))
       throw err
     }
   }

@@ -6,7 +6,7 @@
 
 import { serviceCapabilities, serviceDependencies, TimeoutError, TypedEventEmitter } from '@libp2p/interface'
 import { recordId } from '@shoal/records'
-import { optionalService } from '@shoal/utils'
+import { asError, optionalService } from '@shoal/utils'
 import { Channel } from './channel.js'
 import { WorkContext, workSettings } from './context.js'
 import { InvalidMessageError, WorkError } from './errors.js'
@@ -202,7 +202,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       await stream.close({ signal: AbortSignal.timeout(this.settings.stepTimeoutMs) }).catch(() => {})
     } catch (err: unknown) {
       this.ctx.log('work stream from %p failed - %e', remote, err)
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      stream.abort(asError(err))
     } finally {
       clearTimeout(timer)
     }

@@ -4,6 +4,7 @@ import type { AdvertiseResult, Discovery, Offer } from '@shoal/discovery'
 import type { JobBoardEvents, JobEntry } from '@shoal/job-board'
 import type { Quote, SignedRecord } from '@shoal/records'
 import type { Work } from '@shoal/work'
+import { asError } from '@shoal/utils'
 
 /**
  * The services `startProvider` uses, by the keys `shoalServices()` gives
@@ -109,7 +110,7 @@ class ProviderRole extends TypedEventEmitter<ProviderEvents> implements Provider
     try {
       result = await this.services.discovery.advertise(this.offer, { signal })
     } catch (err: unknown) {
-      error = err instanceof Error ? err : new Error(String(err))
+      error = asError(err)
     }
     if (this.controller.signal.aborted) return
     if (result != null && result.failed.length === 0) {
@@ -129,7 +130,7 @@ class ProviderRole extends TypedEventEmitter<ProviderEvents> implements Provider
     if (job.source === 'local') return
     this.services.work.onJobAnnounced(job.record, { signal: this.controller.signal }).then(
       quote => { if (quote != null) this.safeDispatchEvent('quote:sent', { detail: { job, quote } }) },
-      (err: unknown) => { this.safeDispatchEvent('quote:failed', { detail: { job, error: err instanceof Error ? err : new Error(String(err)) } }) }
+      (err: unknown) => { this.safeDispatchEvent('quote:failed', { detail: { job, error: asError(err) } }) }
     )
   }
 }
