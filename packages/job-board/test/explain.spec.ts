@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { JobKind } from '@shoal/records'
+import { NOW, party } from '@shoal/test-support'
 import { explainJob, providerMismatches } from '../src/explain.js'
-import { NOW, announcement, party } from './fixtures.js'
-import type { Party } from './fixtures.js'
+import { announcement } from './fixtures.js'
 import type { ExplainInput } from '../src/explain.js'
 import type { CapabilityRecord, Quote } from '@shoal/records'
+import type { Party } from '@shoal/test-support'
 
 function provider (p: Party, overrides: Partial<CapabilityRecord> = {}): CapabilityRecord {
   return {
