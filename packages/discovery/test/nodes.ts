@@ -1,19 +1,17 @@
 /**
- * Real libp2p nodes for the integration tests: TCP on 127.0.0.1, noise,
- * yamux, identify, ping, kad-dht (server mode, Shoal's protocol id, loopback
- * addresses kept) and, unless told otherwise, the discovery service.
+ * Real libp2p nodes for the integration tests: the loopback test node of
+ * @shoal/test-support (TCP on 127.0.0.1, noise, yamux) with identify, ping,
+ * kad-dht (server mode, Shoal's protocol id, loopback addresses kept) and,
+ * unless told otherwise, the discovery service.
  */
 
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { CapabilityRecordType, RECORD_VERSION, signRecord } from '@shoal/records'
-import { createLibp2p } from 'libp2p'
+import { CapabilityRecordType, signRecord } from '@shoal/records'
+import { capabilityRecord, createTestNode } from '@shoal/test-support'
 import { discovery } from '../src/index.js'
 import type { Discovery, DiscoveryComponents, DiscoveryInit } from '../src/index.js'
 import type { Identify } from '@libp2p/identify'
@@ -44,21 +42,15 @@ function dht (): (components: KadDHTComponents) => SingleKadDHT {
   return (components) => factory(components) as SingleKadDHT
 }
 
-function base (privateKey?: PrivateKey): Libp2pOptions {
-  return {
-    privateKey,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionMonitor: { enabled: false }
-  }
+/** What every node here has besides its services: a key if given, and no connection monitor (it would drop connections a busy test host is slow to ping). */
+function base (privateKey?: PrivateKey): Pick<Libp2pOptions, 'privateKey' | 'connectionMonitor'> {
+  return { privateKey, connectionMonitor: { enabled: false } }
 }
 
 /** Start a node with discovery; `wrap` changes what its discovery service is given of the node. */
 export async function createDiscoveryNode (init: DiscoveryInit = {}, privateKey?: PrivateKey, wrap?: (components: DiscoveryComponents) => DiscoveryComponents): Promise<DiscoveryNode> {
   const service = discovery(init)
-  return createLibp2p({
+  return createTestNode({
     ...base(privateKey),
     services: { identify: identify(), ping: ping(), dht: dht(), discovery: (components: DiscoveryComponents) => service(wrap?.(components) ?? components) }
   })
@@ -66,7 +58,7 @@ export async function createDiscoveryNode (init: DiscoveryInit = {}, privateKey?
 
 /** Start a node with the DHT but without discovery. */
 export async function createDhtNode (privateKey?: PrivateKey): Promise<DhtNode> {
-  return createLibp2p({
+  return createTestNode({
     ...base(privateKey),
     services: { identify: identify(), ping: ping(), dht: dht() }
   })
@@ -104,24 +96,9 @@ export async function connect (nodes: Array<Libp2p<{ dht: SingleKadDHT }>>, minP
   }
 }
 
-/** A CapabilityRecord value of `key`'s peer, with defaults overridable. */
+/** A CapabilityRecord value of `key`'s peer made now (the DHT checks expiry against the real clock), with defaults overridable. */
 export function capability (key: PrivateKey, fields: Partial<CapabilityRecord> = {}): CapabilityRecord {
-  const now = Date.now()
-  return {
-    version: RECORD_VERSION,
-    provider: peerIdFromPrivateKey(key).toMultihash().bytes,
-    seq: now,
-    gpus: [{ model: 'RTX 4090', class: 'consumer-24g', vramMib: 24576, count: 1 }],
-    sensors: [],
-    geohash: 'xn76u',
-    price: { perUnit: 10, currency: 'USDC', unit: 'gpu-second' },
-    concurrency: 1,
-    freeSlots: 1,
-    addrs: [],
-    createdMs: now,
-    expiresMs: now + 600_000,
-    ...fields
-  }
+  return capabilityRecord(peerIdFromPrivateKey(key).toMultihash().bytes, fields, Date.now())
 }
 
 /** Sign a record with `key` (the record may name another provider: the point of a forgery). */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
+import { NOW, party } from '@shoal/test-support'
 import { JobStore, jobKey } from '../src/board.js'
-import { NOW, party, signedAnnouncement, signedWithdrawal } from './fixtures.js'
+import { signedAnnouncement, signedWithdrawal } from './fixtures.js'
 import type { JobEntry } from '../src/board.js'
-import type { Party } from './fixtures.js'
+import type { Party } from '@shoal/test-support'
 
 async function entry (p: Party, expiresMs = NOW + 60_000): Promise<JobEntry> {
   const record = await signedAnnouncement(p, { expiresMs, deadlineMs: expiresMs })

@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict'
 import { JobKind } from '@shoal/records'
+import { NOW, capabilityRecord, party } from '@shoal/test-support'
 import { explainJob, providerMismatches } from '../src/explain.js'
-import { NOW, announcement, party } from './fixtures.js'
-import type { Party } from './fixtures.js'
+import { announcement } from './fixtures.js'
 import type { ExplainInput } from '../src/explain.js'
 import type { CapabilityRecord, Quote } from '@shoal/records'
+import type { Party } from '@shoal/test-support'
 
+/** `p`'s capability record, in the announcement's region (w21z), `overrides` replacing any field. */
 function provider (p: Party, overrides: Partial<CapabilityRecord> = {}): CapabilityRecord {
-  return {
-    version: 1,
-    provider: p.id,
-    seq: 1,
-    gpus: [{ model: 'NVIDIA RTX 4090', class: 'consumer-24g', vramMib: 24576, count: 1 }],
-    sensors: [],
-    geohash: 'w21z7',
-    price: { perUnit: 15, currency: 'USDC', unit: 'gpu-second' },
-    concurrency: 1,
-    freeSlots: 1,
-    addrs: [],
-    createdMs: NOW,
-    expiresMs: NOW + 60_000,
-    ...overrides
-  }
+  return capabilityRecord(p.id, { geohash: 'w21z7', ...overrides })
 }
 
 describe('explain', () => {

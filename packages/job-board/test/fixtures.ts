@@ -2,53 +2,19 @@
  * Keys, announcements and stub state for the job board's tests.
  */
 
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { JobAnnouncementType, JobKind, JobWithdrawalType, newRandomId, signRecord } from '@shoal/records'
-import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { JobAnnouncementType, JobKind, JobWithdrawalType, signRecord } from '@shoal/records'
+import { NOW, jobAnnouncement } from '@shoal/test-support'
 import { jobTopic } from '../src/topics.js'
 import type { ValidatorState } from '../src/validator.js'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { JobAnnouncement, JobWithdrawal, SignedRecord } from '@shoal/records'
-
-export const NOW = 1_700_000_000_000
+import type { Party } from '@shoal/test-support'
 
 /** The regional topic of the default announcement (region w21z, Singapore). */
 export const W2_TOPIC = jobTopic(JobKind.GPU_INFERENCE, 'w2')
 
-export interface Party {
-  key: PrivateKey
-  peerId: PeerId
-  id: Uint8Array
-  hex: string
-}
-
-export async function party (): Promise<Party> {
-  const key = await generateKeyPair('Ed25519')
-  const peerId = peerIdFromPrivateKey(key)
-  const id = peerId.toMultihash().bytes
-  return { key, peerId, id, hex: uint8ArrayToString(id, 'base16') }
-}
-
 /** A valid announcement value by `p`, made at `now`. */
 export function announcement (p: Party, overrides: Partial<JobAnnouncement> = {}, now = NOW): JobAnnouncement {
-  return {
-    version: 1,
-    jobId: newRandomId(),
-    requester: p.id,
-    kind: JobKind.GPU_INFERENCE,
-    requirements: { gpuModel: '', gpuClass: 'consumer-24g', minVramMib: 16384, gpuCount: 1, sensors: [], region: 'w21z', maxRttMs: 40 },
-    priceCeiling: { perUnit: 20, currency: 'USDC', unit: 'gpu-second' },
-    budget: 10_000,
-    deadlineMs: now + 120_000,
-    createdMs: now,
-    expiresMs: now + 60_000,
-    description: 'run a 7B model near Singapore',
-    inputHash: new Uint8Array(),
-    inputBytes: 0,
-    workload: 'llama-7b',
-    ...overrides
-  }
+  return jobAnnouncement({ requester: p.id, ...overrides }, now)
 }
 
 export async function signedAnnouncement (p: Party, overrides: Partial<JobAnnouncement> = {}, now = NOW): Promise<SignedRecord<JobAnnouncement>> {

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { floodsub } from '@libp2p/floodsub'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import { JobAnnouncementType, JobKind, signRecord } from '@shoal/records'
 import { serviceAs } from '@shoal/utils'
+import { createTestNode } from '@shoal/test-support'
 import { createLibp2p } from 'libp2p'
 import { equals } from 'uint8arrays/equals'
 import { lpStream } from '@libp2p/utils'
@@ -41,7 +39,7 @@ const EUROPE = { kinds: [JobKind.GPU_INFERENCE], regions: ['u09t'] }
 
 const price = { perUnit: 20, currency: 'USDC', unit: 'gpu-second' }
 
-let nodes: Array<Libp2p<any>> = []
+let nodes: Libp2p[] = []
 
 function gossipOptions (): Partial<GossipsubOpts> {
   return {
@@ -63,12 +61,8 @@ function gossipOptions (): Partial<GossipsubOpts> {
 }
 
 async function createNode (init: JobBoardInit = {}, privateKey?: PrivateKey): Promise<Node> {
-  const node = await createLibp2p({
+  const node = await createTestNode({
     privateKey,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
     services: {
       identify: identify(),
       pubsub: gossipsub(gossipOptions()),
@@ -79,7 +73,7 @@ async function createNode (init: JobBoardInit = {}, privateKey?: PrivateKey): Pr
   return node
 }
 
-async function connect (a: Libp2p<any>, b: Libp2p<any>): Promise<void> {
+async function connect (a: Libp2p, b: Libp2p): Promise<void> {
   await a.dial(b.getMultiaddrs()[0])
 }
 
@@ -124,9 +118,6 @@ describe('job board over real libp2p nodes (TCP on loopback, gossipsub)', functi
 
   it('refuses to start without a pubsub service', async () => {
     await assert.rejects(createLibp2p({
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
       services: {
         identify: identify(),
         // @ts-expect-error the types refuse a node without pubsub already; this is what JavaScript callers get
@@ -260,11 +251,7 @@ describe('job board over real libp2p nodes (TCP on loopback, gossipsub)', functi
 
   it('works over floodsub too', async () => {
     const make = async (init: JobBoardInit): Promise<FloodNode> => {
-      const node = await createLibp2p({
-        addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-        transports: [tcp()],
-        connectionEncrypters: [noise()],
-        streamMuxers: [yamux()],
+      const node = await createTestNode({
         services: { identify: identify(), pubsub: floodsub(), jobs: jobBoard(init) }
       })
       nodes.push(node)
@@ -295,12 +282,8 @@ describe('job board over real libp2p nodes (TCP on loopback, gossipsub)', functi
     const downstream = await createNode({ serve: SINGAPORE })
     // the adversary runs a plain gossipsub node and publishes raw bytes, bypassing any job board
     const adversaryKey = await generateKeyPair('Ed25519')
-    const adversary = await createLibp2p({
+    const adversary = await createTestNode({
       privateKey: adversaryKey,
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
       services: { identify: identify(), pubsub: gossipsub({ ...gossipOptions(), allowPublishToZeroTopicPeers: true }) }
     })
     nodes.push(adversary)
@@ -386,7 +369,7 @@ describe('job board: sync wants, publish, protocol ids (real libp2p nodes)', fun
   this.timeout(60_000)
 
   /** Run one sync exchange by hand: write `request` (or nothing), close, read every frame the responder sends. */
-  async function rawSync (asker: Libp2p<any>, responder: Libp2p<any>, request?: Uint8Array, protocol = SYNC_PROTOCOL): Promise<Uint8Array[]> {
+  async function rawSync (asker: Libp2p, responder: Libp2p, request?: Uint8Array, protocol = SYNC_PROTOCOL): Promise<Uint8Array[]> {
     const stream = await asker.dialProtocol(responder.peerId, protocol)
     const lp = lpStream(stream, { maxDataLength: 4096 })
     if (request != null) await lp.write(request)
@@ -476,17 +459,13 @@ describe('job board: sync wants, publish, protocol ids (real libp2p nodes)', fun
   })
 
   it('refuses to start a second board on the same sync protocol, and runs two with their own ids', async () => {
-    const options = (second: JobBoardInit): any => ({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+    const start = async (second: JobBoardInit): Promise<Libp2p<{ identify: Identify, pubsub: GossipSub, floodsub: FloodSub, jobs: JobBoard, floodJobs: JobBoard }>> => createTestNode({
       services: { identify: identify(), pubsub: gossipsub({ ...gossipOptions(), fallbackToFloodsub: false }), floodsub: floodsub(), jobs: jobBoard({ serve: SINGAPORE }), floodJobs: (components: JobBoardComponents) => jobBoard(second)(serviceAs(components, 'pubsub', 'floodsub')) }
     })
-    await assert.rejects(createLibp2p(options({})), (err: Error) => err.name === 'SyncProtocolInUseError' && err.message.includes(SYNC_PROTOCOL))
+    await assert.rejects(start({}), (err: Error) => err.name === 'SyncProtocolInUseError' && err.message.includes(SYNC_PROTOCOL))
 
     const floodProtocol = '/shoal/jobs/sync/1.0.0/floodsub'
-    const both: Libp2p<{ jobs: JobBoard, floodJobs: JobBoard }> = await createLibp2p(options({ syncProtocol: floodProtocol }))
+    const both = await start({ syncProtocol: floodProtocol })
     nodes.push(both)
     assert.ok(both.getProtocols().includes(SYNC_PROTOCOL))
     assert.ok(both.getProtocols().includes(floodProtocol))

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import { defaultLogger } from '@libp2p/logger'
 import { JobKind } from '@shoal/records'
+import { NOW, party } from '@shoal/test-support'
 import { JobBoard, jobTopic } from '../src/index.js'
-import { NOW, W2_TOPIC, party, signedAnnouncement, signedWithdrawal, waitFor } from './fixtures.js'
+import { W2_TOPIC, signedAnnouncement, signedWithdrawal, waitFor } from './fixtures.js'
 import type { JobBoardComponents, JobBoardInit, JobBoardPubSub, PubSubMessage } from '../src/index.js'
-import type { Party } from './fixtures.js'
 import type { PeerId } from '@libp2p/interface'
+import type { Party } from '@shoal/test-support'
 
 type Validator = (peer: PeerId, message: PubSubMessage) => Promise<string>
 

@@ -4,9 +4,10 @@ import fc from 'fast-check'
 import {
   JOB_KINDS, JobStore, MAX_SYNC_REQUEST_BYTES, SYNC_KIND_NUMBER, decodeSyncRequest, encodeSyncRequest, jobMatchesInterests, validateJobMessage
 } from '../src/index.js'
-import { NOW, announcement, party, signedAnnouncement, stubState } from './fixtures.js'
+import { NOW, party } from '@shoal/test-support'
+import { announcement, signedAnnouncement, stubState } from './fixtures.js'
 import type { Interests, JobEntry, TopicJobKind } from '../src/index.js'
-import type { Party } from './fixtures.js'
+import type { Party } from '@shoal/test-support'
 
 const geohashChar = fc.constantFrom(...GEOHASH_ALPHABET)
 const prefix = fc.oneof(geohashChar, fc.tuple(geohashChar, geohashChar).map(([a, b]) => a + b))

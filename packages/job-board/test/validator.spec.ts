@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { JobKind } from '@shoal/records'
 import fc from 'fast-check'
+import { NOW, party } from '@shoal/test-support'
 import { jobKey } from '../src/board.js'
 import { jobTopic } from '../src/topics.js'
 import { validateJobMessage } from '../src/validator.js'
-import { NOW, W2_TOPIC, party, signedAnnouncement, signedWithdrawal, stubState } from './fixtures.js'
-import type { Party } from './fixtures.js'
+import { W2_TOPIC, signedAnnouncement, signedWithdrawal, stubState } from './fixtures.js'
 import type { MessageContext, MessageVerdict } from '../src/validator.js'
+import type { Party } from '@shoal/test-support'
 
 function expectVerdict (verdict: MessageVerdict, result: 'accept' | 'ignore' | 'reject', reason?: string): void {
   assert.equal(verdict.result, result, `expected ${result} ${reason ?? ''}, got ${verdict.result} ${verdict.result === 'accept' ? '' : verdict.reason}`)

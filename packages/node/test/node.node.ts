@@ -2,15 +2,12 @@ import { strict as assert } from 'node:assert'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
+import { createTestNode } from '@shoal/test-support'
 import { MemoryDatastore } from 'datastore-core'
-import { createLibp2p } from 'libp2p'
 import { createShoalNode, SHOAL_DHT_PROTOCOL, shoalServices } from '../src/index.js'
 import { LOCAL_DHT_SERVER } from './fixtures/local.js'
 import type { ShoalCoreServices, ShoalNode } from '../src/index.js'
@@ -82,11 +79,7 @@ describe('createShoalNode and shoalServices (in process)', function () {
   it('embeds the Shoal services in a node built by hand and talks to a full node', async () => {
     const full = await createShoalNode(LOCAL_DHT_SERVER)
     nodes.push(full)
-    const own: EmbedderNode = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+    const own: EmbedderNode = await createTestNode({
       datastore: new MemoryDatastore(),
       services: {
         identify: identify(),

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LevelDatastore } from 'datastore-level'
+import { party } from '@shoal/test-support'
 import { createReceiptStore, verifyInclusion } from '../src/index.js'
 import type { ExpiredReceipt, ReceiptStore } from '../src/index.js'
-import { makeReceipt, makeReceipts, party } from './fixtures/receipts.js'
+import { makeReceipt, makeReceipts } from './fixtures/receipts.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 

@@ -1,26 +1,9 @@
 import assert from 'node:assert/strict'
 import { MemoryDatastore } from 'datastore-core'
+import { countingMetrics, party } from '@shoal/test-support'
 import { DatastoreReceiptStore } from '../src/index.js'
-import { makeReceipt, party } from './fixtures/receipts.js'
-import type { CounterGroup, Metrics } from '@libp2p/interface'
+import { makeReceipt } from './fixtures/receipts.js'
 
-/** A metrics registry that keeps only counter groups, by name. */
-function countingMetrics (): { metrics: Metrics, counts: Map<string, Record<string, number>> } {
-  const counts = new Map<string, Record<string, number>>()
-  const registerCounterGroup = (name: string): CounterGroup => {
-    const values: Record<string, number> = {}
-    counts.set(name, values)
-    return {
-      increment: (keys: Record<string, number | true>) => {
-        for (const [key, by] of Object.entries(keys)) {
-          values[key] = (values[key] ?? 0) + (by === true ? 1 : by)
-        }
-      },
-      reset: () => {}
-    }
-  }
-  return { metrics: { registerCounterGroup } as unknown as Metrics, counts }
-}
 
 describe('receipt store metrics', () => {
   it('counts receipts appended, equivocations found and pending receipts stored and expired in shoal_receipts_events_total', async () => {

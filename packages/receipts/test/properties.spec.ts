@@ -2,8 +2,9 @@ import assert from 'node:assert/strict'
 import { MemoryDatastore } from 'datastore-core'
 import fc from 'fast-check'
 import { Key } from 'interface-datastore'
+import { party } from '@shoal/test-support'
 import { createReceiptStore, verifyInclusion } from '../src/index.js'
-import { makeReceipts, party } from './fixtures/receipts.js'
+import { makeReceipts } from './fixtures/receipts.js'
 import type { TestReceipt } from './fixtures/receipts.js'
 
 /** Every prefix verifyLog() is responsible for. */

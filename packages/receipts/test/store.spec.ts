@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
+import { party } from '@shoal/test-support'
 import { DatastoreReceiptStore, createReceiptStore, verifyEquivocation, verifyInclusion } from '../src/index.js'
-import { makeReceipt, makeReceipts, party, snapshot } from './fixtures/receipts.js'
+import { makeReceipt, makeReceipts, snapshot } from './fixtures/receipts.js'
 import type { ReceiptStore, Equivocation, StoredReceipt } from '../src/index.js'
-import type { Party } from './fixtures/receipts.js'
+import type { Party } from '@shoal/test-support'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
@@ -160,7 +161,7 @@ describe('receipt store', () => {
     assert.equal(byP.length, 4)
     assert.ok(byP.every(r => r.provider.equals(providers[1].peerId)))
     const byR = await collect(store.list({ requester: requesters[3].peerId }))
-    assert.equal(byR.length, rs.filter(r => r.signed.value.requester.every((b, i) => b === requesters[3].bytes[i])).length)
+    assert.equal(byR.length, rs.filter(r => r.signed.value.requester.every((b, i) => b === requesters[3].id[i])).length)
     assert.ok(byR.length > 0 && byR.every(r => r.requester.equals(requesters[3].peerId)))
     assert.deepEqual((await collect(store.list({ sinceMs: 1_050 }))).map(r => r.seq), [5, 6, 7, 8, 9, 10, 11])
     assert.deepEqual((await collect(store.list({ fromSeq: 3, limit: 2 }))).map(r => r.seq), [3, 4])

@@ -1,28 +1,9 @@
 import assert from 'node:assert/strict'
+import { countingMetrics } from '@shoal/test-support'
 import { Router } from '../src/index.js'
 import { newPeerId, silentComponentLogger } from './fixtures/stubs.js'
 import type { RouterComponents } from '../src/index.js'
-import type { CounterGroup, Metrics } from '@libp2p/interface'
 
-/** A metrics registry that only keeps counter groups, by name. */
-function countingMetrics (): { metrics: Metrics, counts: Map<string, Record<string, number>> } {
-  const counts = new Map<string, Record<string, number>>()
-  const metrics = {
-    registerCounterGroup: (name: string): CounterGroup => {
-      const values: Record<string, number> = {}
-      counts.set(name, values)
-      return {
-        increment: (keys: Record<string, number | true>) => {
-          for (const [key, by] of Object.entries(keys)) {
-            values[key] = (values[key] ?? 0) + (by === true ? 1 : by)
-          }
-        },
-        reset: () => {}
-      }
-    }
-  }
-  return { metrics: metrics as unknown as Metrics, counts }
-}
 
 describe('router metrics', () => {
   it('counts RTT samples, failed exchanges and penalties in shoal_router_events_total', async () => {

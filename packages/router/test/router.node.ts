@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { memory } from '@libp2p/memory'
 import { ping } from '@libp2p/ping'
 import { lpStream } from '@libp2p/utils'
+import { createTestNode } from '@shoal/test-support'
 import { createLibp2p } from 'libp2p'
 import { COORDINATE_PROTOCOL, router } from '../src/index.js'
 import type { Router, RouterInit, RouterChoice, RouterCandidate, LoadReport } from '../src/index.js'
@@ -26,11 +25,10 @@ interface NodeOptions {
 }
 
 async function createNode (opts: NodeOptions = {}): Promise<Node> {
-  const node = await createLibp2p({
+  // the memory transport instead of TCP, for its per-listener latency
+  const node = await createTestNode({
     addresses: { listen: [`/memory/shoal-router-test-${process.pid}-${addressCounter++}`] },
     transports: [memory({ latency: opts.latency ?? 0 })],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
     services: {
       identify: identify(),
       ping: ping(),
@@ -103,9 +101,6 @@ describe('router (real libp2p nodes over the memory transport)', function () {
 
   it('declares its dependency on @libp2p/ping', async () => {
     await assert.rejects(createLibp2p({
-      transports: [memory()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
       // the types already forbid this; check the run-time guard for JS users
       services: { router: router({ probeIntervalMs: 0 }) as unknown as (components: Record<string, unknown>) => Router }
     }), /ping/)

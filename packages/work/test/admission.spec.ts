@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
+import { party } from '@shoal/test-support'
 import { Admission } from '../src/admission.js'
 import { functionExecutor } from '../src/index.js'
-import { assignmentOf, identity, quoteFrom, somePeer, stubContext } from './helpers.js'
+import { assignmentOf, quoteFrom, somePeer, stubContext } from './helpers.js'
 import type { AdmissionState, Admitted } from '../src/admission.js'
 import type { JobEntry } from '../src/run-job.js'
 import type { StubContext } from './helpers.js'
@@ -64,7 +65,7 @@ describe('provider admission', () => {
   }
 
   before(async () => {
-    ;({ key: requesterKey, peerId: requester } = await identity())
+    ;({ key: requesterKey, peerId: requester } = await party())
   })
 
   beforeEach(async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { JobKind } from '@shoal/records'
+import { NOW, jobAnnouncement } from '@shoal/test-support'
 import { defaultMeter, matchJob, priceBidPolicy } from '../src/index.js'
-import { NOW, jobAnnouncement, somePeer } from './helpers.js'
+import { somePeer } from './helpers.js'
 import type { BidContext } from '../src/index.js'
 
 const PRICE = { perUnit: 20, currency: 'USDC', unit: 'gpu-second' }

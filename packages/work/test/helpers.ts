@@ -1,41 +1,28 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { router } from '@shoal/router'
-import { AssignmentType, JobKind, QuoteType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
-import { createLibp2p } from 'libp2p'
+import { AssignmentType, QuoteType, RECORD_VERSION, newRandomId, signRecord } from '@shoal/records'
+import { createTestNode, party } from '@shoal/test-support'
 import { createHash } from 'node:crypto'
 import { WorkContext, workSettings } from '../src/context.js'
 import { PROTOCOL, decodeFrame, encodeFrame, work } from '../src/index.js'
 import type { Work, WorkComponents, WorkEvents, WorkFrame, WorkInit } from '../src/index.js'
 import type { Identify } from '@libp2p/identify'
-import type { ComponentLogger, CounterGroup, Libp2p, Logger, Metrics, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Libp2p, Logger, Metrics, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Router, RouterInit } from '@shoal/router'
-import type { Assignment, CountersignedRecord, JobAnnouncement, Price, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
+import type { Assignment, CountersignedRecord, Price, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 import type { Datastore } from 'interface-datastore'
 
 /** A node with the work service. */
 export type WorkNode = Libp2p<{ identify: Identify, ping: Ping, work: Work }>
 
-/** TCP on loopback, noise, yamux: how every test node connects. */
-const LOOPBACK = {
-  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-  transports: [tcp()],
-  connectionEncrypters: [noise()],
-  streamMuxers: [yamux()]
-}
-
 /** Start a real node on TCP loopback with the work service (and the given datastore, else memory). */
 export async function createWorkNode (init: WorkInit = {}, privateKey?: PrivateKey, datastore?: Datastore): Promise<WorkNode> {
-  return createLibp2p({
-    ...LOOPBACK,
+  return createTestNode({
     privateKey,
     datastore,
     services: {
@@ -51,8 +38,7 @@ export type RoutedWorkNode = Libp2p<{ identify: Identify, ping: Ping, work: Work
 
 /** Start a real node on TCP loopback with the work service and a router. */
 export async function createRoutedWorkNode (init: WorkInit = {}, routerInit: RouterInit = {}): Promise<RoutedWorkNode> {
-  return createLibp2p({
-    ...LOOPBACK,
+  return createTestNode({
     services: {
       identify: identify(),
       ping: ping(),
@@ -138,21 +124,15 @@ const silentLogger: ComponentLogger = {
   forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {}, newScope: () => silentLogger.forComponent(''), enabled: false }) as unknown as Logger
 }
 
-/** A fresh Ed25519 key and the peer id it gives. */
-export async function identity (): Promise<{ key: PrivateKey, peerId: PeerId }> {
-  const key = await generateKeyPair('Ed25519')
-  return { key, peerId: peerIdFromPrivateKey(key) }
-}
-
 /** A payer, with the key it signs vouchers with, and a payee. */
 export async function paymentParties (): Promise<{ payerKey: PrivateKey, payer: PeerId, payee: PeerId }> {
-  const { key: payerKey, peerId: payer } = await identity()
+  const { key: payerKey, peerId: payer } = await party()
   return { payerKey, payer, payee: await somePeer() }
 }
 
 /** The peer id of a fresh key nobody keeps. */
 export async function somePeer (): Promise<PeerId> {
-  return (await identity()).peerId
+  return (await party()).peerId
 }
 
 /** A role's context without a node: its own key, a settable clock, events to listen to. */
@@ -167,7 +147,7 @@ export interface StubContext {
 
 /** Make the context a requester or provider role runs in, with no libp2p node behind it (no streams). */
 export async function stubContext (init: WorkInit = {}, metrics?: Metrics): Promise<StubContext> {
-  const { key, peerId } = await identity()
+  const { key, peerId } = await party()
   const events = new TypedEventEmitter<WorkEvents>()
   const clock = { now: Date.now() }
   const components = { peerId, privateKey: key, logger: silentLogger, metrics } as unknown as WorkComponents
@@ -176,23 +156,6 @@ export async function stubContext (init: WorkInit = {}, metrics?: Metrics): Prom
   return { ctx, key, peerId, events, clock }
 }
 
-/** A metrics registry that keeps only counter groups, by name. */
-export function countingMetrics (): { metrics: Metrics, counts: Map<string, Record<string, number>> } {
-  const counts = new Map<string, Record<string, number>>()
-  const registerCounterGroup = (name: string): CounterGroup => {
-    const values: Record<string, number> = {}
-    counts.set(name, values)
-    return {
-      increment: (keys: Record<string, number | true>) => {
-        for (const [key, by] of Object.entries(keys)) {
-          values[key] = (values[key] ?? 0) + (by === true ? 1 : by)
-        }
-      },
-      reset: () => {}
-    }
-  }
-  return { metrics: { registerCounterGroup } as unknown as Metrics, counts }
-}
 
 /** A quote `provider` signs for `requester`, valid for a minute of the provider's clock. */
 export async function quoteFrom (provider: StubContext, requester: PeerId, price: Price): Promise<SignedRecord<Quote>> {
@@ -226,28 +189,4 @@ export async function assignmentOf (quote: SignedRecord<Quote>, requesterKey: Pr
     expiresMs: now + 60_000,
     nonce: newRandomId()
   }, requesterKey)
-}
-
-/** The clock of the unit tests' records (Nov 2023). */
-export const NOW = 1_700_000_000_000
-
-/** A GPU-inference job announcement made at `now` (a 24 GB consumer GPU for llama-7b), `over` replacing any field. */
-export function jobAnnouncement (over: Partial<JobAnnouncement> = {}, now = NOW): JobAnnouncement {
-  return {
-    version: RECORD_VERSION,
-    jobId: newRandomId(),
-    requester: new Uint8Array(38),
-    kind: JobKind.GPU_INFERENCE,
-    requirements: { gpuModel: '', gpuClass: 'consumer-24g', minVramMib: 16384, gpuCount: 1, sensors: [], region: 'w21', maxRttMs: 0 },
-    priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'gpu-second' },
-    budget: 1000,
-    deadlineMs: now + 60_000,
-    createdMs: now,
-    expiresMs: now + 60_000,
-    description: '',
-    inputHash: new Uint8Array(),
-    inputBytes: 0,
-    workload: 'llama-7b',
-    ...over
-  }
 }

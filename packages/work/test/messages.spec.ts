@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { JobAnnouncementType, encodeRecord } from '@shoal/records'
+import { NOW, jobAnnouncement } from '@shoal/test-support'
 import { decodeFrame, decodeInlineJob, encodeFrame } from '../src/index.js'
-import { NOW, jobAnnouncement } from './helpers.js'
 import type { WorkFrame } from '../src/index.js'
 
 const LIMIT = 64 * 1024

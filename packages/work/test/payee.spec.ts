@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { PaymentVoucherType, signRecord } from '@shoal/records'
+import { party } from '@shoal/test-support'
 import { VoucherBook, VoucherLanes } from '../src/index.js'
 import { Payee } from '../src/payee.js'
-import { identity, somePeer, stubContext } from './helpers.js'
+import { somePeer, stubContext } from './helpers.js'
 import type { StubContext } from './helpers.js'
 import type { PayeeLane } from '../src/index.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -19,7 +20,7 @@ describe('provider payments', () => {
     provider = await stubContext()
     book = new VoucherBook(provider.peerId)
     payee = new Payee(provider.ctx, book)
-    ;({ key: payerKey, peerId: payer } = await identity())
+    ;({ key: payerKey, peerId: payer } = await party())
     lanes = new VoucherLanes(payerKey, payer)
   })
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { WorkReceiptType, countersign, openRecord } from '@shoal/records'
+import { countingMetrics, party } from '@shoal/test-support'
 import { VoucherBook, VoucherLanes, functionExecutor } from '../src/index.js'
 import { Provider } from '../src/provider.js'
 import { StreamPool } from '../src/stream-pool.js'
-import { assignmentOf, countingMetrics, identity, quoteFrom, stubContext } from './helpers.js'
+import { assignmentOf, quoteFrom, stubContext } from './helpers.js'
 import type { StubContext } from './helpers.js'
 import type { WorkError, WorkFrame } from '../src/index.js'
 import type { ReplyChannel } from '../src/provider.js'
@@ -37,7 +38,7 @@ describe('provider', () => {
     ctx = await stubContext({ executor: functionExecutor(input => input.slice().reverse()), price: PRICE, maxUnpaid: 30 })
     book = new VoucherBook(ctx.peerId)
     provider = new Provider(ctx.ctx, book, new StreamPool(ctx.ctx))
-    ;({ key: requesterKey, peerId: requester } = await identity())
+    ;({ key: requesterKey, peerId: requester } = await party())
   })
 
   afterEach(() => {
