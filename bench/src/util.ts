@@ -68,6 +68,11 @@ export function latencySource (path: string): string {
   return path.endsWith(DATA_SET) ? DATA_SET : path
 }
 
+/** `Name: message` of a thrown value, for progress lines and results. */
+export function errorText (err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : `Error: ${String(err)}`
+}
+
 /** The q-quantile of `values` (linear interpolation), NaN when empty. */
 export function quantile (values: number[], q: number): number {
   if (values.length === 0) {
