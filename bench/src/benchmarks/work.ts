@@ -37,7 +37,7 @@ import type { EventLoopUtilization } from 'node:perf_hooks'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { progress } from '../options.js'
-import { nearestRank, round } from '../util.js'
+import { errorText, nearestRank, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -268,7 +268,7 @@ async function measureThroughput ({ requester, provider, target }: Pair, concurr
       } catch (err) {
         failed++
         if (failed < 5) {
-          progress(`job failed: ${(err as Error).name}: ${(err as Error).message}`)
+          progress(`job failed: ${errorText(err)}`)
         }
       }
     }
