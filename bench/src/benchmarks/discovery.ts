@@ -498,6 +498,27 @@ async function runQuery (ctx: QueryContext, from: Peer, cls: ClassSpec, i: numbe
   return result
 }
 
+/** `set.queries` queries from random requesters, the classes in turn, `set.concurrency` at a time; with their time and the event loop's p99 lag. */
+async function runQueries (ctx: QueryContext, running: Peer[]): Promise<{ results: QueryResult[], queriesS: number, lagP99Ms: number }> {
+  const { set } = ctx
+  const plan = Array.from({ length: set.queries }, (_, i) => ({ from: ctx.qrng.pick(running), cls: CLASSES[i % CLASSES.length] }))
+  const results: QueryResult[] = []
+  const lag = monitorEventLoopDelay({ resolution: 10 })
+  lag.enable()
+  const tQueries = performance.now()
+
+  await pool(plan, set.concurrency, async (q, i) => {
+    const result = await runQuery(ctx, q.from, q.cls, i)
+    if (result == null) {
+      return
+    }
+    results.push(result)
+    progress(`  query ${i + 1}/${set.queries} (${results.length} done) ${q.cls.name} from ${q.from.site.name}: recall ${round(result.recall, 2)} (baseline ${round(result.baselineRecall, 2)}), ${result.found} found, first ${round(result.tFirst ?? NaN, 0)} ms, fifth ${round(result.tFifth ?? NaN, 0)} ms, lookup ${round(result.lookupMs ?? NaN, 0)} ms, ${result.messages} msgs, cells ${result.precisions.join('')}${result.error != null ? `, ${result.error}` : ''}`)
+  })
+  lag.disable()
+  return { results, queriesS: (performance.now() - tQueries) / 1000, lagP99Ms: lag.percentile(99) / 1e6 }
+}
+
 /** The figures over all queries, per class, and where results were found. */
 function summarise (results: QueryResult[], set: Settings, byClass: Map<string, number[]>, vivaldiErrors: number[]): BenchResult {
   const { k } = set
@@ -588,22 +609,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     await sim.settle({ maxMs: set.quick ? 3_000 : 15_000 })
 
     const ctx: QueryContext = { sim, set, coords, byClass: adv.byClass, qrng: rng.fork('queries') }
-    const plan = Array.from({ length: set.queries }, (_, i) => ({ from: ctx.qrng.pick(running), cls: CLASSES[i % CLASSES.length] }))
-    const results: QueryResult[] = []
-    const lag = monitorEventLoopDelay({ resolution: 10 })
-    lag.enable()
-    const tQueries = performance.now()
-
-    await pool(plan, set.concurrency, async (q, i) => {
-      const result = await runQuery(ctx, q.from, q.cls, i)
-      if (result == null) {
-        return
-      }
-      results.push(result)
-      progress(`  query ${i + 1}/${set.queries} (${results.length} done) ${q.cls.name} from ${q.from.site.name}: recall ${round(result.recall, 2)} (baseline ${round(result.baselineRecall, 2)}), ${result.found} found, first ${round(result.tFirst ?? NaN, 0)} ms, fifth ${round(result.tFifth ?? NaN, 0)} ms, lookup ${round(result.lookupMs ?? NaN, 0)} ms, ${result.messages} msgs, cells ${result.precisions.join('')}${result.error != null ? `, ${result.error}` : ''}`)
-    })
-    lag.disable()
-    const queriesS = (performance.now() - tQueries) / 1000
+    const { results, queriesS, lagP99Ms } = await runQueries(ctx, running)
     const figures = summarise(results, set, adv.byClass, vivaldiErrors)
 
     return {
@@ -630,7 +636,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       boot_s: round(bootS, 1),
       settle_s: settleS,
       queries_s: round(queriesS, 1),
-      loop_lag_p99_ms: round(lag.percentile(99) / 1e6, 1),
+      loop_lag_p99_ms: round(lagP99Ms, 1),
       notes: 'recall@5: share of the 5 results whose oracle RTT is <= that of the 5th nearest matching provider (ties in a city count); rtt_ratio: mean oracle RTT of the results / of the 5 nearest; baseline: 5 random verified providers from the global key of the class (world cell, findProviders stops at 20 entries); dht_lookup_ms: getClosestPeers of a random key from the same requester; t_* and lookup: medians over queries, `query_concurrency` requesters searching at once (all three measurements share that load), record cache off; messages: DHT requests sent by the search'
     }
   } finally {

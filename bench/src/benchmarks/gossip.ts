@@ -100,7 +100,7 @@ import type { BenchOptions, BenchResult } from '../options.js'
 import type { FloodSub } from '@libp2p/floodsub'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
 import type { JobBoard, JobBoardService, JobEntry } from '@shoal/job-board'
-import type { LatencyModel, SimPeer, Simulation } from '@shoal/sim'
+import type { LatencyModel, Rng, SimPeer, Simulation } from '@shoal/sim'
 
 type Services = Record<string, unknown> & { jobs: JobBoard, floodJobs: JobBoard, floodsub: FloodSub }
 type Router = 'gossipsub' | 'floodsub'
@@ -436,6 +436,28 @@ function figures (p: Phase, expected: number): Record<string, number | null> {
   }
 }
 
+/**
+ * Both routers' phases on the same peers: the same random publishers in the
+ * same order, floodsub first. Returns the phases and the deliveries expected
+ * in each.
+ */
+async function measureRouters (sim: Simulation<Services>, set: Settings, running: Array<SimPeer<Services>>, rng: Rng): Promise<{ flood: Phase, gossip: Phase, expected: number }> {
+  // counters, switched by the phase being measured
+  let current: Phase | undefined
+  instrument(sim, running, set.dilate, () => current)
+
+  const publishers = Array.from({ length: set.announcements }, () => rng.pick(running).index)
+  const warmup = rng.sample(running, Math.min(3, running.length)).map(p => p.index)
+  const plan = { warmup, publishers, expectedPer: running.length - 1 }
+  const setCurrent = (phase: Phase | undefined): void => { current = phase }
+
+  // floodsub first: it leaves nothing behind, whereas gossipsub keeps gossiping (IHAVE) about
+  // recent messages for 3 heartbeats, which would be counted in the next phase's bytes
+  const flood = await runPhase(sim, set, 'floodsub', plan, setCurrent)
+  const gossip = await runPhase(sim, set, 'gossipsub', plan, setCurrent)
+  return { flood, gossip, expected: set.announcements * plan.expectedPer }
+}
+
 export async function run (options: BenchOptions): Promise<BenchResult> {
   const data = requireDataSet(options, ['delivery_ratio', 'stretch_p50', 'stretch_p90', 'stretch_p99', 'dupes_per_delivery', 'flood_dupes_per_delivery'])
   if ('skipped' in data) {
@@ -458,22 +480,9 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     const mesh = await waitForMesh(sim, Dlo, set.meshWaitMs)
     progress(`mesh ${mesh.ok ? 'formed' : `NOT formed (peers lagging: ${JSON.stringify(mesh.lagging)})`} after ${mesh.seconds.toFixed(1)} s: mesh ${mesh.meshMin}-${mesh.meshMax} (mean ${mesh.meshMean.toFixed(1)}), degree ${mesh.degreeMin}-${mesh.degreeMax} (mean ${mesh.degreeMean.toFixed(1)})`)
 
-    // counters, switched by the phase being measured
-    let current: Phase | undefined
-    instrument(sim, running, dilate, () => current)
-
-    const publishers = Array.from({ length: announcements }, () => rng.pick(running).index)
-    const warmup = rng.sample(running, Math.min(3, running.length)).map(p => p.index)
-    const plan = { warmup, publishers, expectedPer: running.length - 1 }
-    const setCurrent = (phase: Phase | undefined): void => { current = phase }
-
-    // floodsub first: it leaves nothing behind, whereas gossipsub keeps gossiping (IHAVE) about
-    // recent messages for 3 heartbeats, which would be counted in the next phase's bytes
-    const flood = await runPhase(sim, set, 'floodsub', plan, setCurrent)
-    const gossip = await runPhase(sim, set, 'gossipsub', plan, setCurrent)
-
-    const g = figures(gossip, announcements * plan.expectedPer)
-    const f = figures(flood, announcements * plan.expectedPer)
+    const { flood, gossip, expected } = await measureRouters(sim, set, running, rng)
+    const g = figures(gossip, expected)
+    const f = figures(flood, expected)
     const ratio = (a: number | null, b: number | null): number | null => a == null || b == null || b === 0 ? null : round(a / b, 3)
 
     return {

@@ -160,6 +160,20 @@ function choosePairs (dataset: LatencyDataset, maxSites: number, maxPairs: numbe
   return { sites, pairs, rttOf }
 }
 
+/** One ping node per site on `network`, started one after another. */
+async function bootNodes (network: SimNetwork, sites: number[]): Promise<{ nodes: Map<number, PingNode>, bootS: number }> {
+  const nodes = new Map<number, PingNode>()
+  const bootStart = performance.now()
+
+  for (const site of sites) {
+    nodes.set(site, await createPingNode(simTransport({ network, site: String(site) }), `/memory/site-${site}`))
+  }
+
+  const bootS = (performance.now() - bootStart) / 1000
+  progress(`${nodes.size} nodes started in ${bootS.toFixed(1)} s`)
+  return { nodes, bootS }
+}
+
 /** Per-pair errors of the measured RTT against the data set's. */
 interface PairErrors {
   serviceErrs: number[]
@@ -249,15 +263,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     linkProfile: (from, to) => ({ rttMs: rttOf(Number(from), Number(to)) })
   })
 
-  const nodes = new Map<number, PingNode>()
-  const bootStart = performance.now()
-
-  for (const site of sites) {
-    nodes.set(site, await createPingNode(simTransport({ network, site: String(site) }), `/memory/site-${site}`))
-  }
-
-  const bootS = (performance.now() - bootStart) / 1000
-  progress(`${nodes.size} nodes started in ${bootS.toFixed(1)} s`)
+  const { nodes, bootS } = await bootNodes(network, sites)
 
   const measureStart = performance.now()
   const errs = await measurePairs(nodes, pairs, pingsPerPair, concurrency)

@@ -261,13 +261,10 @@ async function measureSim (job: Job): Promise<Measurement> {
 }
 
 /** Stock libp2p on the memory transport; every peer dials `degree` random peers at once. */
-async function measureStock (job: Job): Promise<Measurement> {
-  const before = memoryNow()
-  const lag = new LagProbe()
-  const t0 = performance.now()
+/** `count` stock libp2p nodes on the memory transport. */
+async function startStockNodes (count: number): Promise<Libp2p[]> {
   const nodes: Libp2p[] = []
-
-  for (let i = 0; i < job.peers; i++) {
+  for (let i = 0; i < count; i++) {
     nodes.push(await createLibp2p({
       addresses: { listen: [`/memory/stock-${i}`] },
       transports: [memory()],
@@ -278,15 +275,28 @@ async function measureStock (job: Job): Promise<Measurement> {
       services: { identify: identify(), ping: ping(), dht: kadDHT({ clientMode: false, peerInfoMapper: passthroughMapper }), pubsub: gossipsub() }
     }))
   }
+  return nodes
+}
 
-  const t1 = performance.now()
-  const rng = createRng(job.seed)
+/** Each of `peers` dials `degree` random others: [dialler, dialled] pairs, seeded. */
+function dialPlan (peers: number, degree: number, seed: number): Array<[number, number]> {
+  const rng = createRng(seed)
   const plan: Array<[number, number]> = []
-  for (let i = 0; i < job.peers; i++) {
-    for (const j of rng.sample(Array.from({ length: job.peers - 1 }, (_, k) => k < i ? k : k + 1), Math.min(job.degree, job.peers - 1))) {
+  for (let i = 0; i < peers; i++) {
+    for (const j of rng.sample(Array.from({ length: peers - 1 }, (_, k) => k < i ? k : k + 1), Math.min(degree, peers - 1))) {
       plan.push([i, j])
     }
   }
+  return plan
+}
+
+async function measureStock (job: Job): Promise<Measurement> {
+  const before = memoryNow()
+  const lag = new LagProbe()
+  const t0 = performance.now()
+  const nodes = await startStockNodes(job.peers)
+  const t1 = performance.now()
+  const plan = dialPlan(job.peers, job.degree, job.seed)
 
   let done = 0
   let failed = 0
@@ -514,11 +524,10 @@ function medianAbs (xs: number[]): number | null {
 }
 
 /**
- * What the gateway adds to an RTT: warm pings between peers of one shard
- * and of two shards (worker threads), and between two networks joined by a
- * TCP gateway, each compared with the oracle RTT.
+ * Warm ping RTTs minus the oracle's between peers of one shard and of two
+ * shards (worker threads, MessagePort gateway).
  */
-async function measureGateway (seed: number, pings: number): Promise<GatewayFigures> {
+async function pingsAcrossShards (seed: number, pings: number): Promise<{ inShard: number[], crossShard: number[] }> {
   const latency = await latencyModelOf({ model: 'geographic' })
   const sim = new ShardedSimulation({
     peers: 8,
@@ -546,8 +555,15 @@ async function measureGateway (seed: number, pings: number): Promise<GatewayFigu
   } finally {
     await sim.stop()
   }
+  return { inShard, crossShard }
+}
 
-  // TCP: two networks of this process joined by a socket pair, vs a link inside one of them
+/**
+ * Warm ping RTTs minus the link's 80 ms between two networks of this
+ * process joined by a TCP gateway on 127.0.0.1 (`tcp`), and over a link
+ * inside one of them (`local`).
+ */
+async function pingsOverTcp (seed: number, pings: number): Promise<{ tcp: number[], local: number[] }> {
   const profile = (from: string, to: string): { rttMs: number } => ({ rttMs: from === to ? 2 : 80 })
   const nets = [new SimNetwork({ linkProfile: profile, seed }), new SimNetwork({ linkProfile: profile, seed: seed + 1 })]
   const route = (address: string): { shard: number, site: string } | undefined => {
@@ -594,6 +610,17 @@ async function measureGateway (seed: number, pings: number): Promise<GatewayFigu
     nets.forEach(n => { n.close() })
     server.close()
   }
+  return { tcp, local }
+}
+
+/**
+ * What the gateway adds to an RTT: warm pings between peers of one shard
+ * and of two shards (worker threads), and between two networks joined by a
+ * TCP gateway, each compared with the oracle RTT.
+ */
+async function measureGateway (seed: number, pings: number): Promise<GatewayFigures> {
+  const { inShard, crossShard } = await pingsAcrossShards(seed, pings)
+  const { tcp, local } = await pingsOverTcp(seed, pings)
 
   const inErr = medianAbs(inShard)
   const crossErr = medianAbs(crossShard)
