@@ -47,7 +47,7 @@ async function main (): Promise<void> {
   process.stdout.write(JSON.stringify(line) + '\n')
 }
 
-main().catch(err => {
-  process.stderr.write(`${err?.stack ?? err}\n`)
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`)
   process.exitCode = 1
 })

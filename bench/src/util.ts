@@ -1,14 +1,18 @@
 /**
  * Helpers shared by the benchmarks: where the latency data set lives,
- * numeric options, quantiles and rounding, time dilation.
+ * numeric options, quantiles and rounding, time dilation, converged
+ * Vivaldi coordinates.
  */
 
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Vivaldi } from '@shoal/router'
 import { DEFAULT_BANDWIDTH_BPS, DEFAULT_JITTER } from '@shoal/sim'
-import type { BenchOptions } from './options.js'
-import type { LatencyModel, LinkProfileOptions, SimulationInit } from '@shoal/sim'
+import { progress } from './options.js'
+import type { BenchOptions, BenchResult } from './options.js'
+import type { Coordinate } from '@shoal/router'
+import type { LatencyModel, LinkProfileOptions, Rng, SimulationInit } from '@shoal/sim'
 
 /** The latency data set benchmarks use unless `--latency PATH` names another. */
 export const DATA_SET = 'wondernetwork-2020-07'
@@ -41,6 +45,34 @@ export function latencyPath (options: BenchOptions): string | undefined {
   return root == null ? undefined : join(root, '..', 'shared', 'data', 'latency', DATA_SET)
 }
 
+/**
+ * The latency data set's path, or, when it is absent, what the benchmark
+ * returns instead: `skipped` with the reason and `figures` as null.
+ */
+export function requireDataSet (options: BenchOptions, figures: string[]): { path: string } | { skipped: BenchResult } {
+  const path = latencyPath(options)
+  if (path == null || !existsSync(path)) {
+    return { skipped: skipped(`latency data set not found at ${options.latency ?? `../shared/data/latency/${DATA_SET}`}; pass --latency PATH`, figures) }
+  }
+  return { path }
+}
+
+/** A skipped run's result (`figures` as null), reported on stderr. */
+export function skipped (reason: string, figures: string[]): BenchResult {
+  progress(`skipped: ${reason}`)
+  return { skipped: reason, ...Object.fromEntries(figures.map(f => [f, null])) }
+}
+
+/** How a result names its latency source: the default data set by name, another by path. */
+export function latencySource (path: string): string {
+  return path.endsWith(DATA_SET) ? DATA_SET : path
+}
+
+/** `Name: message` of a thrown value, for progress lines and results. */
+export function errorText (err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : `Error: ${String(err)}`
+}
+
 /** The q-quantile of `values` (linear interpolation), NaN when empty. */
 export function quantile (values: number[], q: number): number {
   if (values.length === 0) {
@@ -52,6 +84,19 @@ export function quantile (values: number[], q: number): number {
   const lo = Math.floor(pos)
   const hi = Math.ceil(pos)
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo)
+}
+
+/** The nearest-rank p-percentile of ascending `sorted` (no interpolation), NaN when empty. */
+export function nearestRank (sorted: number[], p: number): number {
+  if (sorted.length === 0) {
+    return NaN
+  }
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]
+}
+
+/** The arithmetic mean, NaN when empty. */
+export function mean (values: number[]): number {
+  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length
 }
 
 /** Round for JSON output; null for non-finite values. */
@@ -69,6 +114,16 @@ export function intOption (options: BenchOptions, key: string, fallback: number)
   const raw = options.extra[key]
   const value = raw == null ? fallback : Number.parseInt(raw, 10)
   return Number.isSafeInteger(value) && value > 0 ? value : fallback
+}
+
+/** A comma-separated `--key 1,2,3` list of integers that `accept` keeps, or the fallback when none is left. */
+export function intListOption (options: BenchOptions, key: string, fallback: number[], accept: (n: number) => boolean): number[] {
+  const raw = options.extra[key]
+  if (raw == null) {
+    return fallback
+  }
+  const out = raw.split(',').map(s => Number.parseInt(s, 10)).filter(n => Number.isSafeInteger(n) && accept(n))
+  return out.length > 0 ? out : fallback
 }
 
 /** A non-negative `--key X` option (fractions allowed), or the fallback. */
@@ -121,4 +176,31 @@ export function dilatedNetwork (k: number, links: LinkProfileOptions = {}): Pick
     },
     network: { tcp: { minRtoMs: MIN_RTO_MS * k } }
   }
+}
+
+/**
+ * Vivaldi coordinates of `count` peers as the router converges to them:
+ * `rounds` rounds in which every peer samples two neighbours from its 4
+ * nearest and 28 random peers, each sample the true `rtt` with `noise`
+ * (relative, normal). Draws from `rng` in a fixed order, so a seed gives
+ * the same coordinates.
+ */
+export function convergeVivaldi (count: number, rtt: (a: number, b: number) => number, rng: Rng, rounds: number, noise = 0.02): Coordinate[] {
+  let t = 0
+  const viv = Array.from({ length: count }, () => new Vivaldi({ rng: () => rng.float(), now: () => t }))
+  const neighbours = Array.from({ length: count }, (_, i) => {
+    const others = Array.from({ length: count }, (_, j) => j).filter(j => j !== i)
+    const near = [...others].sort((a, b) => rtt(i, a) - rtt(i, b)).slice(0, 4)
+    return [...new Set([...near, ...rng.sample(others, Math.min(28, others.length))])]
+  })
+  for (let r = 0; r < rounds; r++) {
+    t += 1000
+    for (let i = 0; i < count; i++) {
+      for (let s = 0; s < 2; s++) {
+        const j = rng.pick(neighbours[i])
+        viv[i].observe(String(j), viv[j].coordinate, Math.max(0.1, rtt(i, j) * (1 + rng.normal(0, noise))))
+      }
+    }
+  }
+  return viv.map(v => v.coordinate)
 }

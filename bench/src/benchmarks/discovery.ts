@@ -70,6 +70,11 @@
  * RTTs measures that too; recall@5 was 0.67 at 4, 0.77 at 8 and 0.88 at 16
  * (bench/README.md). A smaller K runs faster and understates recall.
  *
+ * This measures discovery's search alone (`findNearby` from a requester
+ * already in the network), not the requester's whole flow (`submitJob` of
+ * @shoal/node: publish, find, rank, run, receipt): recall and time to the
+ * k-th result are the search's figures, which ranking and running would blur.
+ *
  * Other knobs: `--peers N`, `--gpus N`, `--captures N`, `--queries N`,
  * `--k N`, `--reveal N` (geohash characters a provider reveals, 5),
  * `--confirm N` (candidates whose RTT a search measures before ranking,
@@ -83,18 +88,16 @@
  * (discovery's, 5,000 and 10,000, undilated).
  */
 
-import { existsSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { CONFIRM_PROBES, CONFIRM_TRUST_RATIO, capabilityKey, discovery, encodeGeohash, estimateRtt } from '@shoal/discovery'
-import { Vivaldi } from '@shoal/router'
 import { createRng, createSimulation, loadLatency, pool } from '@shoal/sim'
 import { progress } from '../options.js'
-import { DATA_SET, dilated, dilatedNetwork, intOption, latencyPath, numOption, quantile, round } from '../util.js'
+import { convergeVivaldi, dilated, dilatedNetwork, errorText, intListOption, intOption, latencySource, mean, numOption, quantile, requireDataSet, round, skipped } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, PeerInfo } from '@libp2p/interface'
 import type { Discovery, NearbyQuery, Offer, SearchSummary } from '@shoal/discovery'
 import type { NetworkCoordinate } from '@shoal/records'
-import type { Rng, SimPeer, Simulation } from '@shoal/sim'
+import type { LatencyModel, Rng, SimPeer, Simulation } from '@shoal/sim'
 
 type Services = { discovery: Discovery }
 type Peer = SimPeer<Services>
@@ -161,18 +164,6 @@ interface QueryResult {
   error?: string
 }
 
-function listOption (raw: string | undefined, fallback: number[]): number[] {
-  if (raw == null) {
-    return fallback
-  }
-  const out = raw.split(',').map(s => Number.parseInt(s, 10)).filter(n => Number.isSafeInteger(n) && n >= 0 && n <= 12)
-  return out.length > 0 ? out : fallback
-}
-
-function mean (values: number[]): number {
-  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length
-}
-
 /**
  * Recall@k with ties: a result counts when its oracle RTT is no more than
  * the k-th nearest matching provider's (several providers share a city).
@@ -189,70 +180,63 @@ function recallAt (k: number, results: number[], candidates: number[], rtt: (p: 
   return { recall: Math.min(hits, want) / want, rttRatio: results.length === 0 ? NaN : mean(results.slice(0, k).map(rtt)) / best }
 }
 
-/** Vivaldi coordinates from oracle RTT samples (2% noise), as the router would converge to. */
-function vivaldiCoordinates (sim: Simulation<Services>, peers: Peer[], rng: Rng, rounds: number): Map<number, NetworkCoordinate> {
-  let t = 0
-  const viv = peers.map(() => new Vivaldi({ rng: () => rng.float(), now: () => t }))
-  const neighbours = peers.map((p, i) => {
-    const others = peers.map((_, j) => j).filter(j => j !== i)
-    const near = [...others].sort((a, b) => sim.rtt(p, peers[a]) - sim.rtt(p, peers[b])).slice(0, 4)
-    return [...new Set([...near, ...rng.sample(others, Math.min(28, others.length))])]
-  })
-  for (let r = 0; r < rounds; r++) {
-    t += 1000
-    for (let i = 0; i < peers.length; i++) {
-      for (let s = 0; s < 2; s++) {
-        const j = rng.pick(neighbours[i])
-        viv[i].observe(String(j), viv[j].coordinate, Math.max(0.1, sim.rtt(peers[i], peers[j]) * (1 + rng.normal(0, 0.02))))
-      }
-    }
-  }
-  return new Map(peers.map((p, i) => [p.index, viv[i].coordinate]))
-}
-
 function geohashOf (peer: Peer, precision: number): string {
   return encodeGeohash(peer.site.lat, peer.site.lon, precision)
 }
 
-export async function run (options: BenchOptions): Promise<BenchResult> {
-  const path = latencyPath(options)
-  if (path == null || !existsSync(path)) {
-    const reason = `latency data set not found at ${options.latency ?? `../shared/data/latency/${DATA_SET}`}; pass --latency PATH`
-    progress(`skipped: ${reason}`)
-    return { skipped: reason, recall_at_5: null, baseline_recall_at_5: null, t_first_ms: null, t_fifth_ms: null, dht_lookup_ms: null }
+/** The run's settings, from the command line. */
+interface Settings {
+  quick: boolean
+  peersCount: number
+  gpus: number
+  captures: number
+  queries: number
+  k: number
+  reveal: number
+  precisions: number[]
+  coordinates: boolean
+  maxCandidates: number
+  maxFetches: number
+  fetchConcurrency: number
+  concurrency: number
+  confirm?: number
+  probes?: number
+  trustRatio?: number
+  fetchTimeoutMs: number
+  lookupTimeoutMs: number
+  vivaldiRounds: number
+  dilate: number
+}
+
+function settingsOf (options: BenchOptions): Settings {
+  return {
+    quick: options.quick,
+    peersCount: intOption(options, 'peers', options.quick ? 40 : 300),
+    gpus: intOption(options, 'gpus', options.quick ? 12 : 100),
+    captures: intOption(options, 'captures', options.quick ? 6 : 50),
+    queries: intOption(options, 'queries', options.quick ? 6 : 100),
+    k: intOption(options, 'k', 5),
+    reveal: intOption(options, 'reveal', 5),
+    precisions: intListOption(options, 'precisions', [1], n => n >= 0 && n <= 12).filter(p => p > 0),
+    coordinates: options.extra.coordinates !== 'false',
+    maxCandidates: intOption(options, 'max-candidates', 64),
+    maxFetches: intOption(options, 'max-fetches', 64),
+    fetchConcurrency: intOption(options, 'fetch-concurrency', 16),
+    concurrency: intOption(options, 'concurrency', 4),
+    confirm: options.extra.confirm == null ? undefined : intOption(options, 'confirm', 0),
+    probes: options.extra.probes == null ? undefined : intOption(options, 'probes', 3),
+    trustRatio: options.extra.trust == null ? undefined : options.extra.trust === 'Infinity' ? Infinity : numOption(options, 'trust', CONFIRM_TRUST_RATIO),
+    fetchTimeoutMs: intOption(options, 'fetch-timeout', 5_000),
+    lookupTimeoutMs: intOption(options, 'lookup-timeout', 10_000),
+    vivaldiRounds: intOption(options, 'vivaldi-rounds', 600),
+    // every network delay and protocol timer is `dilate` times longer: times are measured in wall clock and reported / dilate
+    dilate: numOption(options, 'dilate', options.quick ? 2 : 16) || 1
   }
+}
 
-  const peersCount = intOption(options, 'peers', options.quick ? 40 : 300)
-  const gpus = intOption(options, 'gpus', options.quick ? 12 : 100)
-  const captures = intOption(options, 'captures', options.quick ? 6 : 50)
-  const queries = intOption(options, 'queries', options.quick ? 6 : 100)
-  const k = intOption(options, 'k', 5)
-  const reveal = intOption(options, 'reveal', 5)
-  const precisions = listOption(options.extra.precisions, [1]).filter(p => p > 0)
-  const coordinates = options.extra.coordinates !== 'false'
-  const maxCandidates = intOption(options, 'max-candidates', 64)
-  const maxFetches = intOption(options, 'max-fetches', 64)
-  const fetchConcurrency = intOption(options, 'fetch-concurrency', 16)
-  const concurrency = intOption(options, 'concurrency', 4)
-  const confirm = options.extra.confirm == null ? undefined : intOption(options, 'confirm', 0)
-  const probes = options.extra.probes == null ? undefined : intOption(options, 'probes', 3)
-  const trustRatio = options.extra.trust == null ? undefined : options.extra.trust === 'Infinity' ? Infinity : numOption(options, 'trust', CONFIRM_TRUST_RATIO)
-  const dilate = numOption(options, 'dilate', options.quick ? 2 : 16) || 1
-  // every network delay and protocol timer is `dilate` times longer: times are measured in wall clock and reported / dilate
-  const undilate = (ms: number): number => ms / dilate
-  const rng = createRng(options.seed)
-  const started = performance.now()
-
-  progress(`loading ${path}`)
-  const measured = await loadLatency(path)
-  const model = dilated(measured, dilate)
-  const located = model.sites.map(s => Number.isFinite(s.lat) && Number.isFinite(s.lon))
-  if (!located.some(Boolean)) {
-    const reason = `no site of ${path} has coordinates; discovery needs geohashes`
-    progress(`skipped: ${reason}`)
-    return { skipped: reason, recall_at_5: null, baseline_recall_at_5: null, t_first_ms: null, t_fifth_ms: null, dht_lookup_ms: null }
-  }
-
+/** Every peer's role: GPU providers (half of each class), capture peers, plain peers, shuffled. */
+function rolesOf (set: Settings, rng: Rng): string[] {
+  const { gpus, captures, peersCount } = set
   if (gpus + captures > peersCount) {
     throw new RangeError(`${gpus} GPU providers and ${captures} capture peers do not fit in ${peersCount} peers`)
   }
@@ -262,12 +246,17 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     ...Array.from({ length: peersCount - gpus - captures }, () => 'peer')
   ]
   rng.fork('roles').shuffle(roles)
+  return roles
+}
 
-  progress(`simulation: ${peersCount} peers (${gpus} GPU providers, ${captures} capture peers), precisions ${precisions.join(',')}${coordinates ? ', coordinates' : ''}`)
-  const sim = await createSimulation<Services>({
-    peers: peersCount,
+/** The simulation, every peer running discovery with the settings' options and dilated timeouts. */
+async function startSimulation (set: Settings, model: LatencyModel, located: boolean[], roles: string[], seed: number): Promise<Simulation<Services>> {
+  const { dilate } = set
+  progress(`simulation: ${set.peersCount} peers (${set.gpus} GPU providers, ${set.captures} capture peers), precisions ${set.precisions.join(',')}${set.coordinates ? ', coordinates' : ''}`)
+  return createSimulation<Services>({
+    peers: set.peersCount,
     latency: model,
-    seed: options.seed,
+    seed,
     roles,
     ...dilatedNetwork(dilate),
     // kad-dht's own timeouts (adaptive, but with floors made for a real network)
@@ -284,267 +273,370 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     services: (peer) => ({
       discovery: discovery({
         // the world cell (0) too, so the baseline's global key exists; searches are the same either way
-        precisions: [0, ...precisions],
-        maxCandidatesPerCell: maxCandidates,
-        maxFetchesPerQuery: maxFetches,
-        fetchConcurrency,
-        confirm: { candidates: confirm, probes, trustRatio },
+        precisions: [0, ...set.precisions],
+        maxCandidatesPerCell: set.maxCandidates,
+        maxFetchesPerQuery: set.maxFetches,
+        fetchConcurrency: set.fetchConcurrency,
+        confirm: { candidates: set.confirm, probes: set.probes, trustRatio: set.trustRatio },
         // provides queue behind the CPU while 150 providers advertise at once
         provideTimeoutMs: 60_000 * dilate,
         // on a CPU-bound simulation everything is slower than real time: these scale with it
-        fetchTimeoutMs: intOption(options, 'fetch-timeout', 5_000) * dilate,
-        lookupTimeoutMs: intOption(options, 'lookup-timeout', 10_000) * dilate,
+        fetchTimeoutMs: set.fetchTimeoutMs * dilate,
+        lookupTimeoutMs: set.lookupTimeoutMs * dilate,
         // every search starts cold, as a fresh requester's would
         recordCacheTtlMs: 1,
         random: () => peer.rng.float()
       })
     }),
     // --quick: bootstrap the DHT sooner than the harness's default (it waits ~100 ms per peer)
-    ...(options.quick ? { dhtStartDelayMs: 1_500, dhtStartSpreadMs: 2_000 } : {}),
+    ...(set.quick ? { dhtStartDelayMs: 1_500, dhtStartSpreadMs: 2_000 } : {}),
     onProgress: (p) => {
       if (p.total > 0 && (p.done === p.total || p.done % 100 === 0)) {
         progress(`  ${p.phase} ${p.done}/${p.total}`)
       }
     }
   })
+}
+
+/** Vivaldi coordinates of the running peers (by index) from oracle RTTs, as the router would converge to, and their relative error over 2,000 random pairs. */
+function coordinatesOf (sim: Simulation<Services>, running: Peer[], rng: Rng, rounds: number): { coords: Map<number, NetworkCoordinate>, errors: number[] } {
+  const converged = convergeVivaldi(running.length, (a, b) => sim.rtt(running[a], running[b]), rng.fork('vivaldi'), rounds)
+  const coords = new Map(running.map((p, i) => [p.index, converged[i]]))
+  const errors: number[] = []
+  const erng = rng.fork('vivaldi-error')
+  for (let n = 0; n < 2000; n++) {
+    const [a, b] = erng.sample(running, 2)
+    const est = estimateRtt(coords.get(a.index), coords.get(b.index))
+    const truth = sim.rtt(a, b)
+    if (est != null && truth > 0) errors.push(Math.abs(est - truth) / truth)
+  }
+  return { coords, errors }
+}
+
+/** What advertising cost, and which providers of each class advertised. */
+interface Advertised {
+  byClass: Map<string, number[]>
+  provides: number
+  provideMessages: number
+  retried: number
+  advertiseFailed: number
+  seconds: number
+}
+
+/** Every provider advertises its offer; a provide that reached no DHT peer is retried (advertise provides only the keys still missing). */
+async function advertiseAll (running: Peer[], set: Settings, coords: Map<number, NetworkCoordinate> | undefined): Promise<Advertised> {
+  const providers = running.filter(p => p.role !== 'peer')
+  const out: Advertised = { byClass: new Map(CLASSES.map(c => [c.name, []])), provides: 0, provideMessages: 0, retried: 0, advertiseFailed: 0, seconds: 0 }
+  const tAdv = performance.now()
+  // --quick: every provider at once (a small network waits on RTTs more than on the CPU)
+  await pool(providers, set.quick ? 24 : 12, async (p) => {
+    const cls = CLASSES.find(c => c.role === p.role)
+    if (cls == null || p.node == null) {
+      return
+    }
+    const offer = { ...cls.offer, geohash: geohashOf(p, set.reveal), coordinate: coords?.get(p.index) }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const result = await p.node.services.discovery.advertise(offer, { signal: AbortSignal.timeout(120_000 * set.dilate) })
+        out.provideMessages += result.messages
+        out.provides += result.provided.length
+        if (attempt === 0) out.byClass.get(cls.name)?.push(p.index)
+        if (result.failed.length === 0) return
+        out.retried += result.failed.length
+      } catch (err) {
+        progress(`  advertise of peer ${p.index} failed: ${errorText(err)}`)
+      }
+    }
+    out.advertiseFailed++
+  })
+  out.seconds = (performance.now() - tAdv) / 1000
+  progress(`advertised ${providers.length} providers: ${out.provides} provides, ${out.provideMessages} DHT messages, ${out.retried} retried, ${out.advertiseFailed} providers with keys missing, ${round(out.seconds, 1)} s`)
+  return out
+}
+
+/** What every query needs: the simulation, settings, coordinates, who provides what, and the queries' random source. */
+interface QueryContext {
+  sim: Simulation<Services>
+  set: Settings
+  coords?: Map<number, NetworkCoordinate>
+  byClass: Map<string, number[]>
+  qrng: Rng
+}
+
+/** One query's requester, class, and the matching providers other than itself with their oracle RTT from it. */
+interface Query {
+  from: Peer
+  node: NonNullable<Peer['node']>
+  cls: ClassSpec
+  candidates: number[]
+  rtt(p: number): number
+  indexOf(id: PeerId): number
+}
+
+/** 1. discovery's search for the k nearest; records its results, times, cost and what it measured. */
+async function search (ctx: QueryContext, q: Query, result: QueryResult): Promise<{ found: number[], measured: Map<number, number> }> {
+  const { k, reveal, precisions, dilate } = ctx.set
+  const query: NearbyQuery = { ...q.cls.query, geohash: geohashOf(q.from, Math.max(reveal, ...precisions, 1)), coordinate: ctx.coords?.get(q.from.index) }
+  const found: number[] = []
+  let summary: SearchSummary | undefined
+  /** lowest measured RTT of each candidate the search measured, in the simulation's (dilated) ms */
+  const measured = new Map<number, number>()
+  const t0 = performance.now()
+  try {
+    for await (const r of q.node.services.discovery.findNearby(query, {
+      k,
+      signal: AbortSignal.timeout(60_000 * dilate),
+      onProgress: (evt) => {
+        if (evt.type === 'shoal:discovery:done') summary = evt.detail
+        if (evt.type === 'shoal:discovery:measured') measured.set(q.indexOf(evt.detail.peerId), evt.detail.rttMs)
+      }
+    })) {
+      const ms = (performance.now() - t0) / dilate
+      found.push(q.indexOf(r.peerId))
+      result.precisions.push(r.found.precision)
+      if (found.length === 1) result.tFirst = ms
+      if (found.length === k) result.tFifth = ms
+    }
+  } catch (err) {
+    result.error = errorText(err)
+  }
+  result.found = found.length
+  result.messages = summary?.messages ?? 0
+  result.lookups = summary?.lookups ?? 0
+  result.fetches = summary?.fetches ?? 0
+  return { found, measured }
+}
+
+/** Where the search's recall stands against what its coordinates and measurements allowed, and where its misses went. */
+function scoreSearch (ctx: QueryContext, q: Query, found: number[], measured: Map<number, number>, result: QueryResult): void {
+  const { k, confirm } = ctx.set
+  const { candidates, rtt } = q
+  const coords = ctx.coords
+  if (coords != null) {
+    const est = (p: number): number => estimateRtt(coords.get(q.from.index), coords.get(p)) ?? Infinity
+    const byEstimate = [...candidates].sort((a, b) => est(a) - est(b))
+    result.coordinateRecall = recallAt(k, byEstimate, candidates, rtt).recall
+    const confirmSet = byEstimate.slice(0, Math.max(k, confirm ?? 2 * k))
+    result.confirmRecall = recallAt(k, [...confirmSet].sort((a, b) => rtt(a) - rtt(b)), candidates, rtt).recall
+    const nearest = [...candidates].sort((a, b) => rtt(a) - rtt(b)).slice(0, k)
+    for (const p of nearest.filter(p => !found.includes(p))) {
+      result.missed[measured.has(p) ? 'measured' : confirmSet.includes(p) ? 'unmeasured' : 'outside']++
+    }
+  }
+  for (const [p, ms] of measured) {
+    result.measuredExcess.push((ms - rtt(p)) / rtt(p))
+  }
+  const own = recallAt(k, found, candidates, rtt)
+  result.recall = own.recall
+  result.rttRatio = own.rttRatio
+}
+
+/** 2. one plain DHT lookup: getClosestPeers of a random key. */
+async function plainLookup (ctx: QueryContext, q: Query, i: number, result: QueryResult): Promise<void> {
+  const key = new Uint8Array(32)
+  for (let b = 0; b < key.length; b++) key[b] = ctx.qrng.int(256)
+  const t1 = performance.now()
+  try {
+    for await (const evt of q.node.services.dht.getClosestPeers(key, { signal: AbortSignal.timeout(30_000 * ctx.set.dilate) })) {
+      if (evt.name === 'SEND_QUERY') result.lookupMessages++
+    }
+    result.lookupMs = (performance.now() - t1) / ctx.set.dilate
+  } catch (err) {
+    progress(`  query ${i}: getClosestPeers failed: ${errorText(err)}`)
+  }
+}
+
+/** 3. baseline: k random providers of the global key, records fetched and verified. */
+async function baseline (ctx: QueryContext, q: Query, i: number, result: QueryResult): Promise<void> {
+  const { k, dilate } = ctx.set
+  const { node, candidates, rtt } = q
+  const t2 = performance.now()
+  try {
+    const entries = new Map<string, PeerInfo>()
+    for await (const evt of node.services.dht.findProviders(capabilityKey(q.cls.name, ''), { signal: AbortSignal.timeout(30_000 * dilate) })) {
+      if (evt.name === 'PROVIDER') {
+        for (const info of evt.providers) {
+          if (!info.id.equals(node.peerId)) entries.set(info.id.toString(), info)
+        }
+      }
+    }
+    result.findProvidersMs = (performance.now() - t2) / dilate
+    const picks = ctx.qrng.sample([...entries.values()], Math.min(k, entries.size))
+    const verified = await Promise.all(picks.map(async info => node.services.discovery.fetchRecord(info, { signal: AbortSignal.timeout(10_000 * dilate) }).then(() => true, () => false)))
+    const chosen = picks.filter((_, j) => verified[j]).map(info => q.indexOf(info.id))
+    if (chosen.length >= Math.min(k, candidates.length)) {
+      result.baselineMs = (performance.now() - t2) / dilate
+    }
+    const base = recallAt(k, chosen, candidates, rtt)
+    result.baselineRecall = base.recall
+    result.baselineRttRatio = base.rttRatio
+  } catch (err) {
+    progress(`  query ${i}: baseline failed: ${errorText(err)}`)
+  }
+}
+
+/** One query: the search, then from the same requester a plain lookup and the baseline. */
+async function runQuery (ctx: QueryContext, from: Peer, cls: ClassSpec, i: number): Promise<QueryResult | undefined> {
+  const node = from.node
+  if (node == null) {
+    return undefined
+  }
+  const q: Query = {
+    from,
+    node,
+    cls,
+    candidates: (ctx.byClass.get(cls.name) ?? []).filter(p => p !== from.index),
+    rtt: (p: number): number => ctx.sim.rtt(from, p),
+    indexOf: (id: PeerId): number => ctx.sim.peer(id).index
+  }
+  const result: QueryResult = { cls: cls.name, coordinateRecall: NaN, confirmRecall: NaN, missed: { measured: 0, unmeasured: 0, outside: 0 }, measuredExcess: [], recall: NaN, found: 0, messages: 0, lookups: 0, fetches: 0, precisions: [], rttRatio: NaN, baselineRecall: NaN, baselineRttRatio: NaN, lookupMessages: 0 }
+
+  const { found, measured } = await search(ctx, q, result)
+  scoreSearch(ctx, q, found, measured, result)
+  await plainLookup(ctx, q, i, result)
+  await baseline(ctx, q, i, result)
+  return result
+}
+
+/** `set.queries` queries from random requesters, the classes in turn, `set.concurrency` at a time; with their time and the event loop's p99 lag. */
+async function runQueries (ctx: QueryContext, running: Peer[]): Promise<{ results: QueryResult[], queriesS: number, lagP99Ms: number }> {
+  const { set } = ctx
+  const plan = Array.from({ length: set.queries }, (_, i) => ({ from: ctx.qrng.pick(running), cls: CLASSES[i % CLASSES.length] }))
+  const results: QueryResult[] = []
+  const lag = monitorEventLoopDelay({ resolution: 10 })
+  lag.enable()
+  const tQueries = performance.now()
+
+  await pool(plan, set.concurrency, async (q, i) => {
+    const result = await runQuery(ctx, q.from, q.cls, i)
+    if (result == null) {
+      return
+    }
+    results.push(result)
+    progress(`  query ${i + 1}/${set.queries} (${results.length} done) ${q.cls.name} from ${q.from.site.name}: recall ${round(result.recall, 2)} (baseline ${round(result.baselineRecall, 2)}), ${result.found} found, first ${round(result.tFirst ?? NaN, 0)} ms, fifth ${round(result.tFifth ?? NaN, 0)} ms, lookup ${round(result.lookupMs ?? NaN, 0)} ms, ${result.messages} msgs, cells ${result.precisions.join('')}${result.error != null ? `, ${result.error}` : ''}`)
+  })
+  lag.disable()
+  return { results, queriesS: (performance.now() - tQueries) / 1000, lagP99Ms: lag.percentile(99) / 1e6 }
+}
+
+/** The figures over all queries, per class, and where results were found. */
+function summarise (results: QueryResult[], set: Settings, byClass: Map<string, number[]>, vivaldiErrors: number[]): BenchResult {
+  const { k } = set
+  const pick = (f: (r: QueryResult) => number | undefined): number[] => results.map(f).filter((x): x is number => x != null && Number.isFinite(x))
+  const tFifth = quantile(pick(r => r.tFifth), 0.5)
+  const lookup = quantile(pick(r => r.lookupMs), 0.5)
+  const recall = mean(pick(r => r.recall))
+  const perClass = Object.fromEntries(CLASSES.map(c => {
+    const rs = results.filter(r => r.cls === c.name)
+    return [c.name, {
+      providers: byClass.get(c.name)?.length ?? 0,
+      queries: rs.length,
+      recall_at_5: round(mean(rs.map(r => r.recall).filter(Number.isFinite)), 3),
+      baseline_recall_at_5: round(mean(rs.map(r => r.baselineRecall).filter(Number.isFinite)), 3),
+      t_fifth_ms: round(quantile(rs.map(r => r.tFifth).filter((x): x is number => x != null), 0.5), 0)
+    }]
+  }))
+  const cellCounts: Record<string, number> = {}
+  for (const r of results) {
+    for (const p of r.precisions) cellCounts[String(p)] = (cellCounts[String(p)] ?? 0) + 1
+  }
+
+  return {
+    recall_at_5: round(recall, 3),
+    recall_at_5_p10: round(quantile(pick(r => r.recall), 0.1), 3),
+    found_k_ratio: round(results.filter(r => r.found >= k).length / results.length, 3),
+    rtt_ratio_mean: round(mean(pick(r => r.rttRatio)), 3),
+    vivaldi_rel_error_p50: round(quantile(vivaldiErrors, 0.5), 3),
+    recall_at_5_by_coordinates: round(mean(pick(r => r.coordinateRecall)), 3),
+    recall_at_5_confirm_ceiling: round(mean(pick(r => r.confirmRecall)), 3),
+    missed_per_query: Object.fromEntries((['measured', 'unmeasured', 'outside'] as const).map(m => [m, round(mean(results.map(r => r.missed[m])), 2)])),
+    measured_rtt_excess_p50: round(quantile(results.flatMap(r => r.measuredExcess), 0.5), 3),
+    measured_rtt_excess_p90: round(quantile(results.flatMap(r => r.measuredExcess), 0.9), 3),
+    t_first_ms: round(quantile(pick(r => r.tFirst), 0.5), 0),
+    t_first_p90_ms: round(quantile(pick(r => r.tFirst), 0.9), 0),
+    t_fifth_ms: round(tFifth, 0),
+    t_fifth_p90_ms: round(quantile(pick(r => r.tFifth), 0.9), 0),
+    messages_per_query: round(mean(pick(r => r.messages)), 1),
+    lookups_per_query: round(mean(pick(r => r.lookups)), 1),
+    fetches_per_query: round(mean(pick(r => r.fetches)), 1),
+    results_by_precision: cellCounts,
+    baseline_recall_at_5: round(mean(pick(r => r.baselineRecall)), 3),
+    baseline_rtt_ratio_mean: round(mean(pick(r => r.baselineRttRatio)), 3),
+    baseline_t_fifth_ms: round(quantile(pick(r => r.baselineMs), 0.5), 0),
+    dht_lookup_ms: round(lookup, 0),
+    dht_lookup_p90_ms: round(quantile(pick(r => r.lookupMs), 0.9), 0),
+    dht_lookup_messages: round(mean(pick(r => r.lookupMessages)), 1),
+    dht_find_providers_ms: round(quantile(pick(r => r.findProvidersMs), 0.5), 0),
+    ratio_t_fifth_vs_dht_lookup: round(tFifth / lookup, 2),
+    ratio_recall_vs_baseline: round(recall / mean(pick(r => r.baselineRecall)), 2),
+    goal_recall: recall >= 0.8,
+    goal_t_fifth: tFifth <= 2 * lookup,
+    per_class: perClass,
+    errors: results.filter(r => r.error != null).length
+  }
+}
+
+const SKIPPED_FIGURES = ['recall_at_5', 'baseline_recall_at_5', 't_first_ms', 't_fifth_ms', 'dht_lookup_ms']
+
+export async function run (options: BenchOptions): Promise<BenchResult> {
+  const data = requireDataSet(options, SKIPPED_FIGURES)
+  if ('skipped' in data) {
+    return data.skipped
+  }
+  const { path } = data
+  const set = settingsOf(options)
+  const rng = createRng(options.seed)
+  const started = performance.now()
+
+  progress(`loading ${path}`)
+  const model = dilated(await loadLatency(path), set.dilate)
+  const located = model.sites.map(s => Number.isFinite(s.lat) && Number.isFinite(s.lon))
+  if (!located.some(Boolean)) {
+    return skipped(`no site of ${path} has coordinates; discovery needs geohashes`, SKIPPED_FIGURES)
+  }
+
+  const sim = await startSimulation(set, model, located, rolesOf(set, rng), options.seed)
 
   try {
     const bootS = (performance.now() - started) / 1000
-    const settleS = await sim.settle(options.quick ? { maxMs: 6_000 } : {})
+    const settleS = await sim.settle(set.quick ? { maxMs: 6_000 } : {})
     const running = sim.running()
-    progress(`${running.length}/${peersCount} peers running after ${round(bootS, 1)} s boot + ${settleS} s settle`)
+    progress(`${running.length}/${set.peersCount} peers running after ${round(bootS, 1)} s boot + ${settleS} s settle`)
 
-    const coords = coordinates ? vivaldiCoordinates(sim, running, rng.fork('vivaldi'), intOption(options, 'vivaldi-rounds', 600)) : undefined
-    // how good the coordinates are: relative error of the estimate over random pairs
-    const vivaldiErrors: number[] = []
-    if (coords != null) {
-      const erng = rng.fork('vivaldi-error')
-      for (let n = 0; n < 2000; n++) {
-        const [a, b] = erng.sample(running, 2)
-        const est = estimateRtt(coords.get(a.index), coords.get(b.index))
-        const truth = sim.rtt(a, b)
-        if (est != null && truth > 0) vivaldiErrors.push(Math.abs(est - truth) / truth)
-      }
-    }
+    const { coords, errors: vivaldiErrors } = set.coordinates ? coordinatesOf(sim, running, rng, set.vivaldiRounds) : { coords: undefined, errors: [] }
 
-    // advertise
-    const providers = running.filter(p => p.role !== 'peer')
-    const byClass = new Map<string, number[]>(CLASSES.map(c => [c.name, []]))
-    let provideMessages = 0
-    let provides = 0
-    let advertiseFailed = 0
-    let retried = 0
-    const tAdv = performance.now()
-    // --quick: every provider at once (a small network waits on RTTs more than on the CPU)
-    await pool(providers, options.quick ? 24 : 12, async (p) => {
-      const cls = CLASSES.find(c => c.role === p.role)
-      if (cls == null || p.node == null) {
-        return
-      }
-      const offer = { ...cls.offer, geohash: geohashOf(p, reveal), coordinate: coords?.get(p.index) }
-      // a provide that reached no DHT peer is retried (advertise provides only the keys still missing)
-      for (let attempt = 0; attempt < 3; attempt++) {
-        try {
-          const result = await p.node.services.discovery.advertise(offer, { signal: AbortSignal.timeout(120_000 * dilate) })
-          provideMessages += result.messages
-          provides += result.provided.length
-          if (attempt === 0) byClass.get(cls.name)?.push(p.index)
-          if (result.failed.length === 0) return
-          retried += result.failed.length
-        } catch (err: any) {
-          progress(`  advertise of peer ${p.index} failed: ${err?.name}: ${err?.message}`)
-        }
-      }
-      advertiseFailed++
-    })
-    const advertiseS = (performance.now() - tAdv) / 1000
-    progress(`advertised ${providers.length} providers: ${provides} provides, ${provideMessages} DHT messages, ${retried} retried, ${advertiseFailed} providers with keys missing, ${round(advertiseS, 1)} s`)
-    await sim.settle({ maxMs: options.quick ? 3_000 : 15_000 })
+    const adv = await advertiseAll(running, set, coords)
+    await sim.settle({ maxMs: set.quick ? 3_000 : 15_000 })
 
-    // queries
-    const qrng = rng.fork('queries')
-    const plan = Array.from({ length: queries }, (_, i) => ({ from: qrng.pick(running), cls: CLASSES[i % CLASSES.length] }))
-    const results: QueryResult[] = []
-    const lag = monitorEventLoopDelay({ resolution: 10 })
-    lag.enable()
-    const tQueries = performance.now()
-
-    await pool(plan, concurrency, async (q, i) => {
-      const from = q.from
-      const node = from.node
-      if (node == null) {
-        return
-      }
-      const candidates = (byClass.get(q.cls.name) ?? []).filter(p => p !== from.index)
-      const rtt = (p: number): number => sim.rtt(from, p)
-      const result: QueryResult = { cls: q.cls.name, coordinateRecall: NaN, confirmRecall: NaN, missed: { measured: 0, unmeasured: 0, outside: 0 }, measuredExcess: [], recall: NaN, found: 0, messages: 0, lookups: 0, fetches: 0, precisions: [], rttRatio: NaN, baselineRecall: NaN, baselineRttRatio: NaN, lookupMessages: 0 }
-      const indexOf = (id: PeerId): number => sim.peer(id).index
-
-      // 1. discovery
-      const query: NearbyQuery = { ...q.cls.query, geohash: geohashOf(from, Math.max(reveal, ...precisions, 1)), coordinate: coords?.get(from.index) }
-      const found: number[] = []
-      let summary: SearchSummary | undefined
-      /** lowest measured RTT of each candidate the search measured, in the simulation's (dilated) ms */
-      const measured = new Map<number, number>()
-      const t0 = performance.now()
-      try {
-        for await (const r of node.services.discovery.findNearby(query, {
-          k,
-          signal: AbortSignal.timeout(60_000 * dilate),
-          onProgress: (evt) => {
-            if (evt.type === 'shoal:discovery:done') summary = evt.detail
-            if (evt.type === 'shoal:discovery:measured') measured.set(indexOf(evt.detail.peerId), evt.detail.rttMs)
-          }
-        })) {
-          const ms = undilate(performance.now() - t0)
-          found.push(indexOf(r.peerId))
-          result.precisions.push(r.found.precision)
-          if (found.length === 1) result.tFirst = ms
-          if (found.length === k) result.tFifth = ms
-        }
-      } catch (err: any) {
-        result.error = `${err?.name}: ${err?.message}`
-      }
-      result.found = found.length
-      result.messages = summary?.messages ?? 0
-      result.lookups = summary?.lookups ?? 0
-      result.fetches = summary?.fetches ?? 0
-      if (coords != null) {
-        const est = (p: number): number => estimateRtt(coords.get(from.index), coords.get(p)) ?? Infinity
-        const byEstimate = [...candidates].sort((a, b) => est(a) - est(b))
-        result.coordinateRecall = recallAt(k, byEstimate, candidates, rtt).recall
-        const confirmSet = byEstimate.slice(0, Math.max(k, confirm ?? 2 * k))
-        result.confirmRecall = recallAt(k, [...confirmSet].sort((a, b) => rtt(a) - rtt(b)), candidates, rtt).recall
-        const nearest = [...candidates].sort((a, b) => rtt(a) - rtt(b)).slice(0, k)
-        for (const p of nearest.filter(p => !found.includes(p))) {
-          result.missed[measured.has(p) ? 'measured' : confirmSet.includes(p) ? 'unmeasured' : 'outside']++
-        }
-      }
-      for (const [p, ms] of measured) {
-        result.measuredExcess.push((ms - rtt(p)) / rtt(p))
-      }
-      const own = recallAt(k, found, candidates, rtt)
-      result.recall = own.recall
-      result.rttRatio = own.rttRatio
-
-      // 2. one plain DHT lookup: getClosestPeers of a random key
-      const key = new Uint8Array(32)
-      for (let b = 0; b < key.length; b++) key[b] = qrng.int(256)
-      const t1 = performance.now()
-      try {
-        for await (const evt of node.services.dht.getClosestPeers(key, { signal: AbortSignal.timeout(30_000 * dilate) })) {
-          if (evt.name === 'SEND_QUERY') result.lookupMessages++
-        }
-        result.lookupMs = undilate(performance.now() - t1)
-      } catch (err: any) {
-        progress(`  query ${i}: getClosestPeers failed: ${err?.name}`)
-      }
-
-      // 3. baseline: k random providers of the global key, records fetched and verified
-      const t2 = performance.now()
-      try {
-        const entries = new Map<string, { id: PeerId, multiaddrs: any[] }>()
-        for await (const evt of node.services.dht.findProviders(capabilityKey(q.cls.name, ''), { signal: AbortSignal.timeout(30_000 * dilate) })) {
-          if (evt.name === 'PROVIDER') {
-            for (const info of evt.providers) {
-              if (!info.id.equals(node.peerId)) entries.set(info.id.toString(), info)
-            }
-          }
-        }
-        result.findProvidersMs = undilate(performance.now() - t2)
-        const picks = qrng.sample([...entries.values()], Math.min(k, entries.size))
-        const verified = await Promise.all(picks.map(async info => node.services.discovery.fetchRecord(info, { signal: AbortSignal.timeout(10_000 * dilate) }).then(() => true, () => false)))
-        const chosen = picks.filter((_, j) => verified[j]).map(info => indexOf(info.id))
-        if (chosen.length >= Math.min(k, candidates.length)) {
-          result.baselineMs = undilate(performance.now() - t2)
-        }
-        const base = recallAt(k, chosen, candidates, rtt)
-        result.baselineRecall = base.recall
-        result.baselineRttRatio = base.rttRatio
-      } catch (err: any) {
-        progress(`  query ${i}: baseline failed: ${err?.name}`)
-      }
-
-      results.push(result)
-      progress(`  query ${i + 1}/${queries} (${results.length} done) ${q.cls.name} from ${from.site.name}: recall ${round(result.recall, 2)} (baseline ${round(result.baselineRecall, 2)}), ${result.found} found, first ${round(result.tFirst ?? NaN, 0)} ms, fifth ${round(result.tFifth ?? NaN, 0)} ms, lookup ${round(result.lookupMs ?? NaN, 0)} ms, ${result.messages} msgs, cells ${result.precisions.join('')}${result.error != null ? `, ${result.error}` : ''}`)
-    })
-    lag.disable()
-    const queriesS = (performance.now() - tQueries) / 1000
-
-    const pick = (f: (r: QueryResult) => number | undefined): number[] => results.map(f).filter((x): x is number => x != null && Number.isFinite(x))
-    const tFifth = quantile(pick(r => r.tFifth), 0.5)
-    const lookup = quantile(pick(r => r.lookupMs), 0.5)
-    const recall = mean(pick(r => r.recall))
-    const perClass = Object.fromEntries(CLASSES.map(c => {
-      const rs = results.filter(r => r.cls === c.name)
-      return [c.name, {
-        providers: byClass.get(c.name)?.length ?? 0,
-        queries: rs.length,
-        recall_at_5: round(mean(rs.map(r => r.recall).filter(Number.isFinite)), 3),
-        baseline_recall_at_5: round(mean(rs.map(r => r.baselineRecall).filter(Number.isFinite)), 3),
-        t_fifth_ms: round(quantile(rs.map(r => r.tFifth).filter((x): x is number => x != null), 0.5), 0)
-      }]
-    }))
-    const cellCounts: Record<string, number> = {}
-    for (const r of results) {
-      for (const p of r.precisions) cellCounts[String(p)] = (cellCounts[String(p)] ?? 0) + 1
-    }
+    const ctx: QueryContext = { sim, set, coords, byClass: adv.byClass, qrng: rng.fork('queries') }
+    const { results, queriesS, lagP99Ms } = await runQueries(ctx, running)
+    const figures = summarise(results, set, adv.byClass, vivaldiErrors)
 
     return {
-      latency_source: path.endsWith(DATA_SET) ? DATA_SET : path,
-      peers: peersCount,
+      latency_source: latencySource(path),
+      peers: set.peersCount,
       running: running.length,
-      gpu_providers: gpus,
-      capture_peers: captures,
+      gpu_providers: set.gpus,
+      capture_peers: set.captures,
       queries: results.length,
-      k,
-      precisions,
-      reveal_precision: reveal,
-      coordinates,
-      max_candidates_per_cell: maxCandidates,
-      max_fetches_per_query: maxFetches,
-      fetch_concurrency: fetchConcurrency,
-      query_concurrency: concurrency,
-      confirm_candidates: confirm ?? 2 * k,
-      confirm_probes: probes ?? CONFIRM_PROBES,
-      confirm_trust_ratio: trustRatio ?? CONFIRM_TRUST_RATIO,
-      time_dilation: dilate,
-      recall_at_5: round(recall, 3),
-      recall_at_5_p10: round(quantile(pick(r => r.recall), 0.1), 3),
-      found_k_ratio: round(results.filter(r => r.found >= k).length / results.length, 3),
-      rtt_ratio_mean: round(mean(pick(r => r.rttRatio)), 3),
-      vivaldi_rel_error_p50: round(quantile(vivaldiErrors, 0.5), 3),
-      recall_at_5_by_coordinates: round(mean(pick(r => r.coordinateRecall)), 3),
-      recall_at_5_confirm_ceiling: round(mean(pick(r => r.confirmRecall)), 3),
-      missed_per_query: Object.fromEntries((['measured', 'unmeasured', 'outside'] as const).map(m => [m, round(mean(results.map(r => r.missed[m])), 2)])),
-      measured_rtt_excess_p50: round(quantile(results.flatMap(r => r.measuredExcess), 0.5), 3),
-      measured_rtt_excess_p90: round(quantile(results.flatMap(r => r.measuredExcess), 0.9), 3),
-      t_first_ms: round(quantile(pick(r => r.tFirst), 0.5), 0),
-      t_first_p90_ms: round(quantile(pick(r => r.tFirst), 0.9), 0),
-      t_fifth_ms: round(tFifth, 0),
-      t_fifth_p90_ms: round(quantile(pick(r => r.tFifth), 0.9), 0),
-      messages_per_query: round(mean(pick(r => r.messages)), 1),
-      lookups_per_query: round(mean(pick(r => r.lookups)), 1),
-      fetches_per_query: round(mean(pick(r => r.fetches)), 1),
-      results_by_precision: cellCounts,
-      baseline_recall_at_5: round(mean(pick(r => r.baselineRecall)), 3),
-      baseline_rtt_ratio_mean: round(mean(pick(r => r.baselineRttRatio)), 3),
-      baseline_t_fifth_ms: round(quantile(pick(r => r.baselineMs), 0.5), 0),
-      dht_lookup_ms: round(lookup, 0),
-      dht_lookup_p90_ms: round(quantile(pick(r => r.lookupMs), 0.9), 0),
-      dht_lookup_messages: round(mean(pick(r => r.lookupMessages)), 1),
-      dht_find_providers_ms: round(quantile(pick(r => r.findProvidersMs), 0.5), 0),
-      ratio_t_fifth_vs_dht_lookup: round(tFifth / lookup, 2),
-      ratio_recall_vs_baseline: round(recall / mean(pick(r => r.baselineRecall)), 2),
-      goal_recall: recall >= 0.8,
-      goal_t_fifth: tFifth <= 2 * lookup,
-      per_class: perClass,
-      errors: results.filter(r => r.error != null).length,
-      advertise: { provides, dht_messages: provideMessages, retried_provides: retried, providers_with_missing_keys: advertiseFailed, seconds: round(advertiseS, 1) },
+      k: set.k,
+      precisions: set.precisions,
+      reveal_precision: set.reveal,
+      coordinates: set.coordinates,
+      max_candidates_per_cell: set.maxCandidates,
+      max_fetches_per_query: set.maxFetches,
+      fetch_concurrency: set.fetchConcurrency,
+      query_concurrency: set.concurrency,
+      confirm_candidates: set.confirm ?? 2 * set.k,
+      confirm_probes: set.probes ?? CONFIRM_PROBES,
+      confirm_trust_ratio: set.trustRatio ?? CONFIRM_TRUST_RATIO,
+      time_dilation: set.dilate,
+      ...figures,
+      advertise: { provides: adv.provides, dht_messages: adv.provideMessages, retried_provides: adv.retried, providers_with_missing_keys: adv.advertiseFailed, seconds: round(adv.seconds, 1) },
       boot_s: round(bootS, 1),
       settle_s: settleS,
       queries_s: round(queriesS, 1),
-      loop_lag_p99_ms: round(lag.percentile(99) / 1e6, 1),
+      loop_lag_p99_ms: round(lagP99Ms, 1),
       notes: 'recall@5: share of the 5 results whose oracle RTT is <= that of the 5th nearest matching provider (ties in a city count); rtt_ratio: mean oracle RTT of the results / of the 5 nearest; baseline: 5 random verified providers from the global key of the class (world cell, findProviders stops at 20 entries); dht_lookup_ms: getClosestPeers of a random key from the same requester; t_* and lookup: medians over queries, `query_concurrency` requesters searching at once (all three measurements share that load), record cache off; messages: DHT requests sent by the search'
     }
   } finally {

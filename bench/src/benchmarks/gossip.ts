@@ -90,19 +90,18 @@
  * curve), `--mesh-wait S`, `--drain S` (undilated).
  */
 
-import { existsSync } from 'node:fs'
 import { floodsub } from '@libp2p/floodsub'
 import { JOB_BOARD_SCORE_THRESHOLDS, jobBoard, jobBoardScoreParams, jobKey, jobTopic, signedMessageFastId } from '@shoal/job-board'
 import { JobKind, newRandomId } from '@shoal/records'
 import { createRng, createSimulation, loadLatency } from '@shoal/sim'
 import { serviceAs } from '@shoal/utils'
 import { progress } from '../options.js'
-import { DATA_SET, dilated, dilatedNetwork, intOption, latencyPath, numOption, quantile, round } from '../util.js'
+import { dilated, dilatedNetwork, errorText, intOption, latencySource, numOption, quantile, requireDataSet, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { FloodSub } from '@libp2p/floodsub'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
 import type { JobBoard, JobBoardComponents, JobBoardService, JobEntry } from '@shoal/job-board'
-import type { Simulation } from '@shoal/sim'
+import type { LatencyModel, Rng, SimPeer, Simulation } from '@shoal/sim'
 
 type Services = Record<string, unknown> & { jobs: JobBoard, floodJobs: JobBoard, floodsub: FloodSub }
 type Router = 'gossipsub' | 'floodsub'
@@ -208,62 +207,77 @@ async function waitForMesh (sim: Simulation<Services>, dlo: number, maxMs: numbe
   }
 }
 
-export async function run (options: BenchOptions): Promise<BenchResult> {
-  const path = latencyPath(options)
-  if (path == null || !existsSync(path)) {
-    const reason = `latency data set not found at ${options.latency ?? `../shared/data/latency/${DATA_SET}`}; pass --latency PATH`
-    progress(`skipped: ${reason}`)
-    return { skipped: reason, delivery_ratio: null, stretch_p50: null, stretch_p90: null, stretch_p99: null, dupes_per_delivery: null, flood_dupes_per_delivery: null }
-  }
+/** The run's settings, from the command line. */
+interface Settings {
+  peers: number
+  announcements: number
+  rate: number
+  degree: number
+  D: number
+  Dlo: number
+  Dhi: number
+  heartbeatMs: number
+  floodPublish: boolean
+  idontwant: number
+  fastMsgId: boolean
+  loss?: number
+  meshWaitMs: number
+  dilate: number
+  drainMs: number
+}
 
-  const peers = intOption(options, 'peers', options.quick ? 60 : 200)
-  const announcements = intOption(options, 'announcements', options.quick ? 20 : 100)
-  const rate = numOption(options, 'rate', options.quick ? 2 : 0.5)
-  const degree = intOption(options, 'degree', 8)
+function settingsOf (options: BenchOptions): Settings {
   const D = intOption(options, 'D', GOSSIP_DEFAULTS.D)
-  const Dlo = intOption(options, 'Dlo', Math.min(GOSSIP_DEFAULTS.Dlo, D))
-  const Dhi = intOption(options, 'Dhi', Math.max(GOSSIP_DEFAULTS.Dhi, D))
-  const heartbeatMs = intOption(options, 'heartbeat', GOSSIP_DEFAULTS.heartbeatMs)
-  const floodPublish = boolOption(options, 'flood-publish', GOSSIP_DEFAULTS.floodPublish)
-  const idontwant = numOption(options, 'idontwant', GOSSIP_DEFAULTS.idontwantMinDataSize)
-  const fastMsgId = boolOption(options, 'fast-msg-id', true)
-  const loss = options.extra.loss == null ? undefined : numOption(options, 'loss', 0)
-  const meshWaitMs = numOption(options, 'mesh-wait', options.quick ? 8 : 30) * 1000
   const dilate = numOption(options, 'dilate', options.quick ? 4 : 6) || 1
-  const drainMs = numOption(options, 'drain', 6) * 1000 * dilate
-  const rng = createRng(options.seed).fork('gossip')
+  return {
+    peers: intOption(options, 'peers', options.quick ? 60 : 200),
+    announcements: intOption(options, 'announcements', options.quick ? 20 : 100),
+    rate: numOption(options, 'rate', options.quick ? 2 : 0.5),
+    degree: intOption(options, 'degree', 8),
+    D,
+    Dlo: intOption(options, 'Dlo', Math.min(GOSSIP_DEFAULTS.Dlo, D)),
+    Dhi: intOption(options, 'Dhi', Math.max(GOSSIP_DEFAULTS.Dhi, D)),
+    heartbeatMs: intOption(options, 'heartbeat', GOSSIP_DEFAULTS.heartbeatMs),
+    floodPublish: boolOption(options, 'flood-publish', GOSSIP_DEFAULTS.floodPublish),
+    idontwant: numOption(options, 'idontwant', GOSSIP_DEFAULTS.idontwantMinDataSize),
+    fastMsgId: boolOption(options, 'fast-msg-id', true),
+    loss: options.extra.loss == null ? undefined : numOption(options, 'loss', 0),
+    meshWaitMs: numOption(options, 'mesh-wait', options.quick ? 8 : 30) * 1000,
+    dilate,
+    drainMs: numOption(options, 'drain', 6) * 1000 * dilate
+  }
+}
 
-  progress(`loading ${path}`)
-  const measured = await loadLatency(path)
-  const latency = dilated(measured, dilate)
-
+/** Starts the simulation: every peer with a job board on gossipsub and one on floodsub. */
+async function startSimulation (set: Settings, latency: LatencyModel, seed: number): Promise<{ sim: Simulation<Services>, bootS: number }> {
+  const { D, Dlo, Dhi, dilate } = set
   const gossipsubOpts: Partial<GossipsubOpts> = {
     fallbackToFloodsub: false,
     D,
     Dlo,
     Dhi,
     Dout: Math.min(2, Math.floor(Dlo / 2), Math.floor(D / 2)),
-    heartbeatInterval: heartbeatMs * dilate,
+    heartbeatInterval: set.heartbeatMs * dilate,
     gossipsubIWantFollowupMs: 3000 * dilate,
-    floodPublish,
-    idontwantMinDataSize: idontwant,
+    floodPublish: set.floodPublish,
+    idontwantMinDataSize: set.idontwant,
     // drop copies of a message already seen before verifying their signature again (see the header)
-    fastMsgIdFn: fastMsgId ? signedMessageFastId : undefined,
+    fastMsgIdFn: set.fastMsgId ? signedMessageFastId : undefined,
     scoreParams: jobBoardScoreParams({ topics: [TOPIC] }) as GossipsubOpts['scoreParams'],
     scoreThresholds: JOB_BOARD_SCORE_THRESHOLDS
   }
   const board = { serve: { kinds: [JobKind.GPU_INFERENCE] }, sync: false }
 
-  progress(`starting ${peers} peers (${latency.sites.length} sites), ${degree} dials each`)
+  progress(`starting ${set.peers} peers (${latency.sites.length} sites), ${set.degree} dials each`)
   const startedAt = performance.now()
   let lastProgress = 0
   const sim = await createSimulation<Services>({
-    peers,
+    peers: set.peers,
     latency,
-    seed: options.seed,
+    seed,
     // time dilation: every delay of the network model scales by the same factor
-    ...dilatedNetwork(dilate, loss == null ? {} : { loss }),
-    connect: { degree },
+    ...dilatedNetwork(dilate, set.loss == null ? {} : { loss: set.loss }),
+    connect: { degree: set.degree },
     // the DHT is not used here: keep its bootstrap queries out of the byte counters and the CPU
     dhtStartDelayMs: 3_600_000,
     dhtStartSpreadMs: 0,
@@ -281,159 +295,199 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       }
     }
   })
-  const bootS = (performance.now() - startedAt) / 1000
+  return { sim, bootS: (performance.now() - startedAt) / 1000 }
+}
+
+/**
+ * Counts, on every running peer, the copies each router receives (by
+ * wrapping its RPC entry point) and the deliveries of its job board, into
+ * whichever phase `current()` returns.
+ */
+function instrument (sim: Simulation<Services>, running: Array<SimPeer<Services>>, dilate: number, current: () => Phase | undefined): void {
+  const ownId = new Map(running.map(p => [p.index, hex(p.peerId?.toMultihash().bytes)]))
+
+  const countCopies = (router: Router, receiver: number, messages: Array<{ topic?: string, from?: Uint8Array, seqno?: Uint8Array, sequenceNumber?: Uint8Array }> | undefined): void => {
+    const phase = current()
+    if (phase?.router !== router || messages == null) return
+    for (const m of messages) {
+      if (m.topic !== TOPIC) continue
+      phase.copies++
+      const from = hex(m.from)
+      if (from === ownId.get(receiver)) continue
+      phase.firsts.add(`${receiver}|${from}|${hex(m.seqno ?? m.sequenceNumber)}`)
+    }
+  }
+
+  const onDelivery = (router: Router, receiver: number) => (evt: CustomEvent<JobEntry>) => {
+    const at = performance.now()
+    const phase = current()
+    if (phase?.router !== router || evt.detail.source !== 'gossip') return
+    const pub = phase.published.get(evt.detail.key)
+    const k = `${receiver}|${evt.detail.key}`
+    if (pub == null || phase.delivered.has(k)) return
+    phase.delivered.set(k, at)
+    const delay = at - pub.at
+    phase.delayMs.push(delay / dilate)
+    phase.stretch.push(delay / (sim.rtt(pub.publisher, receiver) / 2))
+  }
+
+  for (const peer of running) {
+    const node = peer.node
+    if (node == null) continue
+    const gs = node.services.pubsub as any
+    const handleReceivedRpc = gs.handleReceivedRpc.bind(gs)
+    gs.handleReceivedRpc = async (from: unknown, rpc: any) => {
+      countCopies('gossipsub', peer.index, rpc?.messages)
+      return handleReceivedRpc(from, rpc)
+    }
+    const fs = node.services.floodsub as any
+    const processRpc = fs.processRpc.bind(fs)
+    fs.processRpc = async (stream: unknown, rpc: any) => {
+      countCopies('floodsub', peer.index, rpc?.messages)
+      return processRpc(stream, rpc)
+    }
+    ;(node.services.jobs as JobBoardService).addEventListener('job:announced', onDelivery('gossipsub', peer.index))
+    ;(node.services.floodJobs as JobBoardService).addEventListener('job:announced', onDelivery('floodsub', peer.index))
+  }
+}
+
+/** Announces one job from `publisher` on `router`'s board; a measured one is recorded in `phase`. */
+async function announce (sim: Simulation<Services>, router: Router, publisher: number, phase?: Phase): Promise<void> {
+  const node = sim.peers[publisher].node
+  if (node == null) return
+  const jobs = router === 'gossipsub' ? node.services.jobs : node.services.floodJobs
+  const jobId = newRandomId()
+  phase?.published.set(jobKey(jobId), { publisher, at: performance.now() })
+  await jobs.announce({
+    jobId,
+    kind: JobKind.GPU_INFERENCE,
+    requirements: { gpuClass: 'consumer-24g', minVramMib: 16384, gpuCount: 1, maxRttMs: 100 },
+    priceCeiling: { perUnit: 20, currency: 'USDC', unit: 'gpu-second' },
+    budget: 10_000,
+    description: `gossip benchmark job from peer ${publisher}`
+  }, { global: true })
+}
+
+/** One router's phase: unmeasured warm-up, the announcements at a steady rate, then the drain. */
+async function runPhase (sim: Simulation<Services>, set: Settings, router: Router, plan: { warmup: number[], publishers: number[], expectedPer: number }, setCurrent: (phase: Phase | undefined) => void): Promise<Phase> {
+  const { dilate, announcements, rate, drainMs } = set
+  progress(`${router}: warm-up (${plan.warmup.length} unmeasured announcements)`)
+  setCurrent(undefined)
+  for (const p of plan.warmup) {
+    await announce(sim, router, p)
+    await sleep(100 * dilate)
+  }
+  // the longest RTT of the data set is ~400 ms: let the warm-up copies land before counting
+  await sleep(500 * dilate)
+
+  const phase = newPhase(router)
+  setCurrent(phase)
+  sim.network.resetStats()
+  const lagFrom = sim.events.now()
+  const t0 = performance.now()
+  const interval = 1000 / rate
+  progress(`${router}: ${announcements} announcements at ${rate}/s`)
+  const inFlight: Array<Promise<void>> = []
+  for (let i = 0; i < announcements; i++) {
+    const due = t0 + i * interval
+    const wait = due - performance.now()
+    if (wait > 0) await sleep(wait)
+    inFlight.push(announce(sim, router, plan.publishers[i], phase).catch(err => {
+      progress(`${router}: announce from ${plan.publishers[i]} failed: ${errorText(err)}`)
+    }))
+  }
+  await Promise.all(inFlight)
+  const expected = announcements * plan.expectedPer
+  const lastPublish = performance.now()
+  while (phase.delivered.size < expected && performance.now() - lastPublish < drainMs) {
+    await sleep(50)
+  }
+  // copies still in flight to peers that already have the message
+  await sleep(Math.min(500 * dilate, drainMs))
+  setCurrent(undefined)
+  const totals = sim.network.totals()
+  phase.bytes = totals.bytes
+  phase.chunks = totals.chunks
+  phase.seconds = (performance.now() - t0) / 1000
+  const lags = sim.events.ofType('loop').filter(e => e.t >= lagFrom).map(e => Number(e.p99_ms))
+  phase.lagP99Ms = lags.length > 0 ? quantile(lags, 0.9) : null
+  progress(`${router}: ${phase.delivered.size}/${expected} deliveries in ${phase.seconds.toFixed(1)} s, stretch p50 ${quantile(phase.stretch, 0.5).toFixed(2)} p90 ${quantile(phase.stretch, 0.9).toFixed(2)}, ${phase.copies} copies`)
+  return phase
+}
+
+/** A phase's figures; `expected` deliveries = announcements x (subscribers - 1). */
+function figures (p: Phase, expected: number): Record<string, number | null> {
+  const deliveries = p.delivered.size
+  const dupes = p.copies - p.firsts.size
+  return {
+    delivery_ratio: round(deliveries / expected),
+    stretch_p50: round(quantile(p.stretch, 0.5), 3),
+    stretch_p90: round(quantile(p.stretch, 0.9), 3),
+    stretch_p99: round(quantile(p.stretch, 0.99), 3),
+    delay_ms_p50: round(quantile(p.delayMs, 0.5), 1),
+    delay_ms_p90: round(quantile(p.delayMs, 0.9), 1),
+    delay_ms_p99: round(quantile(p.delayMs, 0.99), 1),
+    dupes_per_delivery: round(dupes / Math.max(1, deliveries), 3),
+    bytes_per_delivery: round(p.bytes / Math.max(1, deliveries), 0),
+    deliveries,
+    copies: p.copies,
+    bytes: p.bytes,
+    phase_s: round(p.seconds, 1),
+    loop_lag_p99_ms_p90: p.lagP99Ms == null ? null : round(p.lagP99Ms, 1)
+  }
+}
+
+/**
+ * Both routers' phases on the same peers: the same random publishers in the
+ * same order, floodsub first. Returns the phases and the deliveries expected
+ * in each.
+ */
+async function measureRouters (sim: Simulation<Services>, set: Settings, running: Array<SimPeer<Services>>, rng: Rng): Promise<{ flood: Phase, gossip: Phase, expected: number }> {
+  // counters, switched by the phase being measured
+  let current: Phase | undefined
+  instrument(sim, running, set.dilate, () => current)
+
+  const publishers = Array.from({ length: set.announcements }, () => rng.pick(running).index)
+  const warmup = rng.sample(running, Math.min(3, running.length)).map(p => p.index)
+  const plan = { warmup, publishers, expectedPer: running.length - 1 }
+  const setCurrent = (phase: Phase | undefined): void => { current = phase }
+
+  // floodsub first: it leaves nothing behind, whereas gossipsub keeps gossiping (IHAVE) about
+  // recent messages for 3 heartbeats, which would be counted in the next phase's bytes
+  const flood = await runPhase(sim, set, 'floodsub', plan, setCurrent)
+  const gossip = await runPhase(sim, set, 'gossipsub', plan, setCurrent)
+  return { flood, gossip, expected: set.announcements * plan.expectedPer }
+}
+
+export async function run (options: BenchOptions): Promise<BenchResult> {
+  const data = requireDataSet(options, ['delivery_ratio', 'stretch_p50', 'stretch_p90', 'stretch_p99', 'dupes_per_delivery', 'flood_dupes_per_delivery'])
+  if ('skipped' in data) {
+    return data.skipped
+  }
+  const { path } = data
+  const set = settingsOf(options)
+  const { peers, announcements, rate, degree, D, Dlo, Dhi, heartbeatMs, floodPublish, idontwant, fastMsgId, loss, dilate } = set
+  const rng = createRng(options.seed).fork('gossip')
+
+  progress(`loading ${path}`)
+  const measured = await loadLatency(path)
+  const latency = dilated(measured, dilate)
+  const { sim, bootS } = await startSimulation(set, latency, options.seed)
 
   try {
     const running = sim.running()
     const failedPeers = peers - running.length
     progress(`${running.length} peers running after ${bootS.toFixed(1)} s, ${sim.network.connectionCount} connections; waiting for the mesh`)
-    const mesh = await waitForMesh(sim, Dlo, meshWaitMs)
+    const mesh = await waitForMesh(sim, Dlo, set.meshWaitMs)
     progress(`mesh ${mesh.ok ? 'formed' : `NOT formed (peers lagging: ${JSON.stringify(mesh.lagging)})`} after ${mesh.seconds.toFixed(1)} s: mesh ${mesh.meshMin}-${mesh.meshMax} (mean ${mesh.meshMean.toFixed(1)}), degree ${mesh.degreeMin}-${mesh.degreeMax} (mean ${mesh.degreeMean.toFixed(1)})`)
 
-    // counters, switched by the phase being measured
-    let current: Phase | undefined
-    const ownId = new Map(running.map(p => [p.index, hex(p.peerId?.toMultihash().bytes)]))
-
-    const countCopies = (router: Router, receiver: number, messages: Array<{ topic?: string, from?: Uint8Array, seqno?: Uint8Array, sequenceNumber?: Uint8Array }> | undefined): void => {
-      const phase = current
-      if (phase?.router !== router || messages == null) return
-      for (const m of messages) {
-        if (m.topic !== TOPIC) continue
-        phase.copies++
-        const from = hex(m.from)
-        if (from === ownId.get(receiver)) continue
-        phase.firsts.add(`${receiver}|${from}|${hex(m.seqno ?? m.sequenceNumber)}`)
-      }
-    }
-
-    const onDelivery = (router: Router, receiver: number) => (evt: CustomEvent<JobEntry>) => {
-      const at = performance.now()
-      const phase = current
-      if (phase?.router !== router || evt.detail.source !== 'gossip') return
-      const pub = phase.published.get(evt.detail.key)
-      const k = `${receiver}|${evt.detail.key}`
-      if (pub == null || phase.delivered.has(k)) return
-      phase.delivered.set(k, at)
-      const delay = at - pub.at
-      phase.delayMs.push(delay / dilate)
-      phase.stretch.push(delay / (sim.rtt(pub.publisher, receiver) / 2))
-    }
-
-    for (const peer of running) {
-      const node = peer.node
-      if (node == null) continue
-      const gs = node.services.pubsub as any
-      const handleReceivedRpc = gs.handleReceivedRpc.bind(gs)
-      gs.handleReceivedRpc = async (from: unknown, rpc: any) => {
-        countCopies('gossipsub', peer.index, rpc?.messages)
-        return handleReceivedRpc(from, rpc)
-      }
-      const fs = node.services.floodsub as any
-      const processRpc = fs.processRpc.bind(fs)
-      fs.processRpc = async (stream: unknown, rpc: any) => {
-        countCopies('floodsub', peer.index, rpc?.messages)
-        return processRpc(stream, rpc)
-      }
-      ;(node.services.jobs as JobBoardService).addEventListener('job:announced', onDelivery('gossipsub', peer.index))
-      ;(node.services.floodJobs as JobBoardService).addEventListener('job:announced', onDelivery('floodsub', peer.index))
-    }
-
-    const publishers = Array.from({ length: announcements }, () => rng.pick(running).index)
-    const warmup = rng.sample(running, Math.min(3, running.length)).map(p => p.index)
-    const expectedPer = running.length - 1
-
-    const announce = async (router: Router, publisher: number, phase?: Phase): Promise<void> => {
-      const node = sim.peers[publisher].node
-      if (node == null) return
-      const jobs = router === 'gossipsub' ? node.services.jobs : node.services.floodJobs
-      const jobId = newRandomId()
-      phase?.published.set(jobKey(jobId), { publisher, at: performance.now() })
-      await jobs.announce({
-        jobId,
-        kind: JobKind.GPU_INFERENCE,
-        requirements: { gpuClass: 'consumer-24g', minVramMib: 16384, gpuCount: 1, maxRttMs: 100 },
-        priceCeiling: { perUnit: 20, currency: 'USDC', unit: 'gpu-second' },
-        budget: 10_000,
-        description: `gossip benchmark job from peer ${publisher}`
-      }, { global: true })
-    }
-
-    const runPhase = async (router: Router): Promise<Phase> => {
-      progress(`${router}: warm-up (${warmup.length} unmeasured announcements)`)
-      current = undefined
-      for (const p of warmup) {
-        await announce(router, p)
-        await sleep(100 * dilate)
-      }
-      // the longest RTT of the data set is ~400 ms: let the warm-up copies land before counting
-      await sleep(500 * dilate)
-
-      const phase = newPhase(router)
-      current = phase
-      sim.network.resetStats()
-      const lagFrom = sim.events.now()
-      const t0 = performance.now()
-      const interval = 1000 / rate
-      progress(`${router}: ${announcements} announcements at ${rate}/s`)
-      const inFlight: Array<Promise<void>> = []
-      for (let i = 0; i < announcements; i++) {
-        const due = t0 + i * interval
-        const wait = due - performance.now()
-        if (wait > 0) await sleep(wait)
-        inFlight.push(announce(router, publishers[i], phase).catch(err => {
-          progress(`${router}: announce from ${publishers[i]} failed: ${err?.name ?? 'Error'} ${err?.message ?? ''}`)
-        }))
-      }
-      await Promise.all(inFlight)
-      const expected = announcements * expectedPer
-      const lastPublish = performance.now()
-      while (phase.delivered.size < expected && performance.now() - lastPublish < drainMs) {
-        await sleep(50)
-      }
-      // copies still in flight to peers that already have the message
-      await sleep(Math.min(500 * dilate, drainMs))
-      current = undefined
-      const totals = sim.network.totals()
-      phase.bytes = totals.bytes
-      phase.chunks = totals.chunks
-      phase.seconds = (performance.now() - t0) / 1000
-      const lags = sim.events.ofType('loop').filter(e => e.t >= lagFrom).map(e => Number(e.p99_ms))
-      phase.lagP99Ms = lags.length > 0 ? quantile(lags, 0.9) : null
-      progress(`${router}: ${phase.delivered.size}/${expected} deliveries in ${phase.seconds.toFixed(1)} s, stretch p50 ${quantile(phase.stretch, 0.5).toFixed(2)} p90 ${quantile(phase.stretch, 0.9).toFixed(2)}, ${phase.copies} copies`)
-      return phase
-    }
-
-    // floodsub first: it leaves nothing behind, whereas gossipsub keeps gossiping (IHAVE) about
-    // recent messages for 3 heartbeats, which would be counted in the next phase's bytes
-    const flood = await runPhase('floodsub')
-    const gossip = await runPhase('gossipsub')
-
-    const figures = (p: Phase): Record<string, number | null> => {
-      const deliveries = p.delivered.size
-      const dupes = p.copies - p.firsts.size
-      return {
-        delivery_ratio: round(deliveries / (announcements * expectedPer)),
-        stretch_p50: round(quantile(p.stretch, 0.5), 3),
-        stretch_p90: round(quantile(p.stretch, 0.9), 3),
-        stretch_p99: round(quantile(p.stretch, 0.99), 3),
-        delay_ms_p50: round(quantile(p.delayMs, 0.5), 1),
-        delay_ms_p90: round(quantile(p.delayMs, 0.9), 1),
-        delay_ms_p99: round(quantile(p.delayMs, 0.99), 1),
-        dupes_per_delivery: round(dupes / Math.max(1, deliveries), 3),
-        bytes_per_delivery: round(p.bytes / Math.max(1, deliveries), 0),
-        deliveries,
-        copies: p.copies,
-        bytes: p.bytes,
-        phase_s: round(p.seconds, 1),
-        loop_lag_p99_ms_p90: p.lagP99Ms == null ? null : round(p.lagP99Ms, 1)
-      }
-    }
-    const g = figures(gossip)
-    const f = figures(flood)
+    const { flood, gossip, expected } = await measureRouters(sim, set, running, rng)
+    const g = figures(gossip, expected)
+    const f = figures(flood, expected)
     const ratio = (a: number | null, b: number | null): number | null => a == null || b == null || b === 0 ? null : round(a / b, 3)
 
     return {
-      latency_source: path.endsWith(DATA_SET) ? DATA_SET : path,
+      latency_source: latencySource(path),
       peers,
       peers_failed: failedPeers,
       subscribers: running.length,

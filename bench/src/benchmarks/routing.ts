@@ -23,13 +23,13 @@
  * coordinates is covered by the router's integration tests.
  */
 
-import { existsSync } from 'node:fs'
-import { CompletionTimePolicy, LATE_BINDING_PROBES, Vivaldi, distance, rankCandidates } from '@shoal/router'
+import { CompletionTimePolicy, LATE_BINDING_PROBES, distance, rankCandidates } from '@shoal/router'
 import { createRng, loadLatency, placePeers } from '@shoal/sim'
 import { progress } from '../options.js'
-import { DATA_SET, intOption, latencyPath, quantile, round } from '../util.js'
+import { convergeVivaldi, intOption, latencySource, quantile, requireDataSet, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
-import type { ScoreCandidate } from '@shoal/router'
+import type { Coordinate, ScoreCandidate } from '@shoal/router'
+import type { Rng } from '@shoal/sim'
 
 interface Provider {
   peer: number
@@ -44,121 +44,150 @@ interface Candidate extends ScoreCandidate {
   provider: Provider
 }
 
-export async function run (options: BenchOptions): Promise<BenchResult> {
-  const path = latencyPath(options)
-  if (path == null || !existsSync(path)) {
-    const reason = `latency data set not found at ${options.latency ?? `../shared/data/latency/${DATA_SET}`}; pass --latency PATH`
-    progress(`skipped: ${reason}`)
-    return { skipped: reason, vivaldi_median_rel_err: null, stretch_p50: null }
-  }
+/** Relative error of the RTT samples peers measure. */
+const NOISE = 0.02
 
-  const peers = intOption(options, 'peers', options.quick ? 200 : 300)
-  const providersCount = intOption(options, 'providers', options.quick ? 70 : 100)
-  const decisions = intOption(options, 'decisions', options.quick ? 400 : 1000)
-  const rounds = intOption(options, 'rounds', options.quick ? 120 : 200)
-  const d = intOption(options, 'd', LATE_BINDING_PROBES)
-  const noise = 0.02
-  const rng = createRng(options.seed)
+/** Latency-critical inference: two round trips, 20 ms of compute. */
+const JOB = { roundTrips: 2, computeTime: 20 }
 
+/** The peers' true RTTs (data set plus access legs) and their noisy samples. */
+interface Network {
+  trueRtt(a: number, b: number): number
+  measure(a: number, b: number): number
+}
+
+/** What the decisions collected, one entry per decision. */
+interface Decisions {
+  stretch: number[]
+  randomStretch: number[]
+  pingAllStretch: number[]
+  completionStretch: number[]
+  choseFull: number
+  probes: number
+}
+
+const hasSlot = (p: Provider): boolean => p.busy < p.concurrency
+
+/** Places `peers` at the data set's cities, each with an access leg of 0.2-2 ms. */
+async function loadNetwork (path: string, peers: number, rng: Rng): Promise<Network> {
   progress(`loading ${path}`)
   const model = await loadLatency(path)
   const site = placePeers(model, peers, rng.fork('placement'))
   const access = Array.from({ length: peers }, () => rng.uniform(0.2, 2))
   const trueRtt = (a: number, b: number): number => a === b ? 0 : model.rtt(site[a], site[b]) + access[a] + access[b]
-  const measure = (a: number, b: number): number => Math.max(0.1, trueRtt(a, b) * (1 + rng.normal(0, noise)))
+  const measure = (a: number, b: number): number => Math.max(0.1, trueRtt(a, b) * (1 + rng.normal(0, NOISE)))
+  return { trueRtt, measure }
+}
 
-  // Vivaldi: each peer samples two neighbours a round from its 4 nearest and 28 random peers
-  progress(`Vivaldi: ${peers} peers, ${rounds} rounds`)
-  let t = 0
-  const viv = Array.from({ length: peers }, () => new Vivaldi({ rng: () => rng.float(), now: () => t }))
-  const neighbours = Array.from({ length: peers }, (_, i) => {
-    const others = Array.from({ length: peers }, (_, j) => j).filter(j => j !== i)
-    const near = [...others].sort((a, b) => trueRtt(i, a) - trueRtt(i, b)).slice(0, 4)
-    return [...new Set([...near, ...rng.sample(others, 28)])]
-  })
-  for (let r = 0; r < rounds; r++) {
-    t += 1000
-    for (let i = 0; i < peers; i++) {
-      for (let s = 0; s < 2; s++) {
-        const j = rng.pick(neighbours[i])
-        viv[i].observe(String(j), viv[j].coordinate, measure(i, j))
-      }
-    }
-  }
-  const coords = viv.map(v => v.coordinate)
+/** Relative error of the coordinates' distance against the true RTT, over every pair. */
+function vivaldiErrors (coords: Coordinate[], trueRtt: Network['trueRtt']): number[] {
   const relErrs: number[] = []
-  for (let i = 0; i < peers; i++) {
-    for (let j = i + 1; j < peers; j++) {
+  for (let i = 0; i < coords.length; i++) {
+    for (let j = i + 1; j < coords.length; j++) {
       const real = trueRtt(i, j)
       relErrs.push(Math.abs(distance(coords[i], coords[j]) - real) / real)
     }
   }
+  return relErrs
+}
 
-  // providers with varied load; half advertise a stale free-slot count
+/** Providers with varied load; half advertise a stale free-slot count. The other peers are requesters. */
+function assignProviders (peers: number, count: number, rng: Rng): { providers: Provider[], requesters: number[] } {
   const order = rng.shuffle(Array.from({ length: peers }, (_, i) => i))
-  const providers: Provider[] = order.slice(0, providersCount).map(peer => {
+  const providers: Provider[] = order.slice(0, count).map(peer => {
     const concurrency = rng.pick([1, 2, 4, 8])
     const busy = rng.int(concurrency + 1)
     const queue = busy === concurrency ? rng.int(4) : 0
     const advertisedFree = rng.bool(0.5) ? concurrency - busy : rng.int(concurrency + 1)
     return { peer, concurrency, busy, queue, advertisedFree }
   })
-  const requesters = order.slice(providersCount)
-  const hasSlot = (p: Provider): boolean => p.busy < p.concurrency
-  const policy = new CompletionTimePolicy()
-  // latency-critical inference: two round trips, 20 ms of compute
-  const job = { roundTrips: 2, computeTime: 20 }
+  return { providers, requesters: order.slice(count) }
+}
 
-  progress(`${decisions} decisions, d = ${d}`)
-  const stretch: number[] = []
-  const randomStretch: number[] = []
-  const pingAllStretch: number[] = []
-  const completionStretch: number[] = []
-  let choseFull = 0
-  let probes = 0
-  for (let k = 0; k < decisions; k++) {
+/**
+ * One decision of requester `req`: rank all providers on predicted RTT and
+ * advertised load, probe the `d` best (late binding), choose among them.
+ * Returns the chosen provider and how many were probed.
+ */
+function decide (req: number, providers: Provider[], coords: Coordinate[], net: Network, d: number, policy: CompletionTimePolicy): { chosen: Provider, probes: number } {
+  const predicted: Candidate[] = providers.map(p => ({
+    id: String(p.peer),
+    provider: p,
+    predictedRtt: distance(coords[req], coords[p.peer]),
+    freeSlots: p.advertisedFree,
+    concurrency: p.concurrency,
+    reputation: 0.9
+  }))
+  const ranked = rankCandidates(predicted, JOB, policy).choices.slice(0, d)
+  // late binding: probe the d best for measured RTT and current load
+  const probed: Candidate[] = ranked.map(c => ({
+    ...c.candidate,
+    predictedRtt: undefined,
+    rtt: net.measure(req, c.candidate.provider.peer),
+    freeSlots: c.candidate.provider.concurrency - c.candidate.provider.busy,
+    queueLength: c.candidate.provider.queue
+  }))
+  return { chosen: rankCandidates(probed, JOB, policy).choices[0].candidate.provider, probes: probed.length }
+}
+
+/** `count` decisions by random requesters, each with its baselines (a random provider, ping every one). */
+function runDecisions (count: number, providers: Provider[], requesters: number[], coords: Coordinate[], net: Network, d: number, rng: Rng): Decisions {
+  const { trueRtt, measure } = net
+  const policy = new CompletionTimePolicy()
+  const out: Decisions = { stretch: [], randomStretch: [], pingAllStretch: [], completionStretch: [], choseFull: 0, probes: 0 }
+  const completion = (p: Provider, rtt: number): number => rtt * JOB.roundTrips + JOB.computeTime + (hasSlot(p) ? 0 : (p.queue + 1) * JOB.computeTime)
+
+  for (let k = 0; k < count; k++) {
     const req = rng.pick(requesters)
     const eligible = providers.filter(hasSlot)
     const best = Math.min(...eligible.map(p => trueRtt(req, p.peer)))
-    const completion = (p: Provider, rtt: number): number => rtt * job.roundTrips + job.computeTime + (hasSlot(p) ? 0 : (p.queue + 1) * job.computeTime)
     const bestCompletion = Math.min(...providers.map(p => completion(p, trueRtt(req, p.peer))))
 
-    // predicted ranking from coordinates and advertised load
-    const predicted: Candidate[] = providers.map(p => ({
-      id: String(p.peer),
-      provider: p,
-      predictedRtt: distance(coords[req], coords[p.peer]),
-      freeSlots: p.advertisedFree,
-      concurrency: p.concurrency,
-      reputation: 0.9
-    }))
-    const ranked = rankCandidates(predicted, job, policy).choices.slice(0, d)
-    // late binding: probe the d best for measured RTT and current load
-    const probed: Candidate[] = ranked.map(c => ({
-      ...c.candidate,
-      predictedRtt: undefined,
-      rtt: measure(req, c.candidate.provider.peer),
-      freeSlots: c.candidate.provider.concurrency - c.candidate.provider.busy,
-      queueLength: c.candidate.provider.queue
-    }))
-    probes += probed.length
-    const chosen = rankCandidates(probed, job, policy).choices[0].candidate.provider
+    const { chosen, probes } = decide(req, providers, coords, net, d, policy)
+    out.probes += probes
     if (!hasSlot(chosen)) {
-      choseFull++
+      out.choseFull++
     }
     const chosenRtt = trueRtt(req, chosen.peer)
-    stretch.push(chosenRtt / best)
-    completionStretch.push(completion(chosen, chosenRtt) / bestCompletion)
+    out.stretch.push(chosenRtt / best)
+    out.completionStretch.push(completion(chosen, chosenRtt) / bestCompletion)
 
-    randomStretch.push(trueRtt(req, rng.pick(providers).peer) / best)
+    out.randomStretch.push(trueRtt(req, rng.pick(providers).peer) / best)
 
     const pinged = eligible.map(p => ({ p, rtt: measure(req, p.peer) })).sort((a, b) => a.rtt - b.rtt)[0]
-    pingAllStretch.push(trueRtt(req, pinged.p.peer) / best)
+    out.pingAllStretch.push(trueRtt(req, pinged.p.peer) / best)
   }
+  return out
+}
 
-  const p50 = quantile(stretch, 0.5)
+export async function run (options: BenchOptions): Promise<BenchResult> {
+  const data = requireDataSet(options, ['vivaldi_median_rel_err', 'stretch_p50'])
+  if ('skipped' in data) {
+    return data.skipped
+  }
+  const { path } = data
+
+  const peers = intOption(options, 'peers', options.quick ? 200 : 300)
+  const providersCount = intOption(options, 'providers', options.quick ? 70 : 100)
+  const decisions = intOption(options, 'decisions', options.quick ? 400 : 1000)
+  const rounds = intOption(options, 'rounds', options.quick ? 120 : 200)
+  const d = intOption(options, 'd', LATE_BINDING_PROBES)
+  const rng = createRng(options.seed)
+
+  const net = await loadNetwork(path, peers, rng)
+
+  progress(`Vivaldi: ${peers} peers, ${rounds} rounds`)
+  const coords = convergeVivaldi(peers, net.trueRtt, rng, rounds, NOISE)
+  const relErrs = vivaldiErrors(coords, net.trueRtt)
+
+  const { providers, requesters } = assignProviders(peers, providersCount, rng)
+
+  progress(`${decisions} decisions, d = ${d}`)
+  const r = runDecisions(decisions, providers, requesters, coords, net, d, rng)
+
+  const p50 = quantile(r.stretch, 0.5)
   return {
-    latency_source: path.endsWith(DATA_SET) ? DATA_SET : path,
+    latency_source: latencySource(path),
     peers,
     providers: providersCount,
     decisions,
@@ -166,18 +195,18 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     vivaldi_median_rel_err: round(quantile(relErrs, 0.5)),
     vivaldi_p90_rel_err: round(quantile(relErrs, 0.9)),
     stretch_p50: round(p50),
-    stretch_p90: round(quantile(stretch, 0.9)),
-    stretch_p99: round(quantile(stretch, 0.99)),
-    completion_stretch_p50: round(quantile(completionStretch, 0.5)),
-    completion_stretch_p90: round(quantile(completionStretch, 0.9)),
-    probes_per_decision: round(probes / decisions, 2),
-    chose_full_provider_ratio: round(choseFull / decisions),
-    random_stretch_p50: round(quantile(randomStretch, 0.5)),
-    random_stretch_p90: round(quantile(randomStretch, 0.9)),
-    pingall_stretch_p50: round(quantile(pingAllStretch, 0.5)),
-    pingall_stretch_p90: round(quantile(pingAllStretch, 0.9)),
+    stretch_p90: round(quantile(r.stretch, 0.9)),
+    stretch_p99: round(quantile(r.stretch, 0.99)),
+    completion_stretch_p50: round(quantile(r.completionStretch, 0.5)),
+    completion_stretch_p90: round(quantile(r.completionStretch, 0.9)),
+    probes_per_decision: round(r.probes / decisions, 2),
+    chose_full_provider_ratio: round(r.choseFull / decisions),
+    random_stretch_p50: round(quantile(r.randomStretch, 0.5)),
+    random_stretch_p90: round(quantile(r.randomStretch, 0.9)),
+    pingall_stretch_p50: round(quantile(r.pingAllStretch, 0.5)),
+    pingall_stretch_p90: round(quantile(r.pingAllStretch, 0.9)),
     pingall_probes_per_decision: providersCount,
-    ratio_stretch_p50_vs_random: round(p50 / quantile(randomStretch, 0.5)),
+    ratio_stretch_p50_vs_random: round(p50 / quantile(r.randomStretch, 0.5)),
     notes: 'stretch: true RTT of the chosen provider / true RTT of the nearest provider with a free slot; completion_stretch: expected completion time (2 RTT + queue + 20 ms compute) of the choice / the best; RTT = data set RTT between the peers\' cities + access legs of 0.2-2 ms; samples carry 2% noise'
   }
 }

@@ -12,21 +12,20 @@
  * `--pairs N`, `--pings N`, `--concurrency N`.
  */
 
-import { existsSync } from 'node:fs'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { memory } from '@libp2p/memory'
 import { ping } from '@libp2p/ping'
-import { SimNetwork, calibrateGeographic, createRng, loadLatencyDataset, simTransport } from '@shoal/sim'
+import { SimNetwork, calibrateGeographic, createRng, loadLatencyDataset, pool, simTransport } from '@shoal/sim'
 import { createLibp2p } from 'libp2p'
 import { progress } from '../options.js'
-import { DATA_SET, intOption, latencyPath, quantile, round } from '../util.js'
+import { errorText, intOption, latencySource, quantile, requireDataSet, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { Identify } from '@libp2p/identify'
 import type { Connection, Libp2p, StreamMessageEvent, Transport } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
-import type { LatencyDataset } from '@shoal/sim'
+import type { LatencyDataset, Rng } from '@shoal/sim'
 
 type PingNode = Libp2p<{ identify: Identify, ping: Ping }>
 
@@ -39,17 +38,6 @@ async function createPingNode (transport: (components: any) => Transport, listen
     connectionMonitor: { enabled: false },
     services: { identify: identify(), ping: ping() }
   })
-}
-
-/** Run `fn` over `items`, at most `limit` at a time. */
-async function pool<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      await fn(items[next++])
-    }
-  })
-  await Promise.all(workers)
 }
 
 /**
@@ -95,8 +83,14 @@ async function echoRtts (connection: Connection, protocol: string, count: number
   return rtts
 }
 
-/** Median ping RTT (as ping reports it) and median wall time of a whole `ping()` call between two fresh nodes. */
-async function stackOverhead (transport: () => (components: any) => Transport, listen: [string, string], pings: number): Promise<{ ping_rtt_median_ms: number, ping_call_median_ms: number }> {
+/** Median ping RTT (as ping reports it) and median wall time of a whole `ping()` call. */
+interface StackOverhead {
+  ping_rtt_median_ms: number
+  ping_call_median_ms: number
+}
+
+/** {@link StackOverhead} between two fresh nodes on `transport`. */
+async function stackOverhead (transport: () => (components: any) => Transport, listen: [string, string], pings: number): Promise<StackOverhead> {
   const a = await createPingNode(transport(), listen[0])
   const b = await createPingNode(transport(), listen[1])
 
@@ -131,28 +125,13 @@ function geoModelError (dataset: LatencyDataset, seed: number): { geo_model_medi
         backbone_p90_rel_err: round(r.backbone_p90_rel_err)
       }
     }
-  } catch (err: any) {
-    return { geo_model_median_rel_err: null, geo: { error: `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}` } }
+  } catch (err) {
+    return { geo_model_median_rel_err: null, geo: { error: errorText(err) } }
   }
 }
 
-export async function run (options: BenchOptions): Promise<BenchResult> {
-  const path = latencyPath(options)
-
-  if (path == null || !existsSync(path)) {
-    const reason = `latency data set not found at ${options.latency ?? `../shared/data/latency/${DATA_SET}`}; pass --latency PATH`
-    progress(`skipped: ${reason}`)
-    return { skipped: reason, rtt_median_rel_err: null, rtt_p90_rel_err: null, geo_model_median_rel_err: null }
-  }
-
-  const maxSites = intOption(options, 'sites', options.quick ? 40 : 1000)
-  const maxPairs = intOption(options, 'pairs', options.quick ? 150 : 800)
-  const pingsPerPair = intOption(options, 'pings', 3)
-  const concurrency = intOption(options, 'concurrency', options.quick ? 8 : 12)
-  const rng = createRng(options.seed)
-
-  progress(`loading ${path}`)
-  const dataset = await loadLatencyDataset(path)
+/** The sites to simulate (at most `maxSites` of those with measured pairs) and the pairs among them to ping (at most `maxPairs`). */
+function choosePairs (dataset: LatencyDataset, maxSites: number, maxPairs: number, rng: Rng): { sites: number[], pairs: LatencyDataset['pairs'], rttOf(a: number, b: number): number } {
   const measured = new Map<string, number>()
   const measuredSites = new Set<number>()
 
@@ -170,8 +149,6 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   const candidates = dataset.pairs.filter(p => p.a !== p.b && p.rttMs > 0 && chosen.has(p.a) && chosen.has(p.b))
   const pairs = candidates.length > maxPairs ? rng.fork('pairs').sample(candidates, maxPairs) : candidates
 
-  progress(`${dataset.sites.length} sites, ${dataset.pairs.length} measured pairs; simulating ${sites.length} sites, pinging ${pairs.length} pairs x ${pingsPerPair}`)
-
   const rttOf = (a: number, b: number): number => {
     if (a === b) {
       return 1
@@ -180,12 +157,11 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     return measured.get(a < b ? `${a},${b}` : `${b},${a}`) ?? measured.get(`${b},${a}`) ?? NaN
   }
 
-  // the RTT only: jitter and loss would measure the data set's noise, not the transport's fidelity
-  const network = new SimNetwork({
-    seed: options.seed,
-    linkProfile: (from, to) => ({ rttMs: rttOf(Number(from), Number(to)) })
-  })
+  return { sites, pairs, rttOf }
+}
 
+/** One ping node per site on `network`, started one after another. */
+async function bootNodes (network: SimNetwork, sites: number[]): Promise<{ nodes: Map<number, PingNode>, bootS: number }> {
   const nodes = new Map<number, PingNode>()
   const bootStart = performance.now()
 
@@ -195,15 +171,23 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
 
   const bootS = (performance.now() - bootStart) / 1000
   progress(`${nodes.size} nodes started in ${bootS.toFixed(1)} s`)
+  return { nodes, bootS }
+}
 
-  const serviceErrs: number[] = []
-  const relErrs: number[] = []
-  const absErrs: number[] = []
-  const signedErrs: number[] = []
-  const modelRtts: number[] = []
-  let failed = 0
+/** Per-pair errors of the measured RTT against the data set's. */
+interface PairErrors {
+  serviceErrs: number[]
+  relErrs: number[]
+  absErrs: number[]
+  signedErrs: number[]
+  modelRtts: number[]
+  failed: number
+}
+
+/** Dials each pair, pings it `pings` times with `ping()` and with the timed echo, and records the errors. */
+async function measurePairs (nodes: Map<number, PingNode>, pairs: LatencyDataset['pairs'], pings: number, concurrency: number): Promise<PairErrors> {
+  const out: PairErrors = { serviceErrs: [], relErrs: [], absErrs: [], signedErrs: [], modelRtts: [], failed: 0 }
   let done = 0
-  const measureStart = performance.now()
 
   await pool(pairs, concurrency, async (pair) => {
     const a = nodes.get(pair.a)
@@ -218,23 +202,23 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       const connection = await a.dial(b.getMultiaddrs()[0], { signal })
       const serviceRtts: number[] = []
 
-      for (let i = 0; i < pingsPerPair; i++) {
+      for (let i = 0; i < pings; i++) {
         serviceRtts.push(await a.services.ping.ping(b.peerId, { signal }))
       }
 
-      const rtts = await echoRtts(connection, '/ipfs/ping/1.0.0', pingsPerPair, signal)
+      const rtts = await echoRtts(connection, '/ipfs/ping/1.0.0', pings, signal)
       await connection.close()
 
       const want = pair.rttMs
       const got = quantile(rtts, 0.5)
-      serviceErrs.push(Math.abs(quantile(serviceRtts, 0.5) - want) / want)
-      relErrs.push(Math.abs(got - want) / want)
-      absErrs.push(Math.abs(got - want))
-      signedErrs.push(got - want)
-      modelRtts.push(want)
-    } catch (err: any) {
-      failed++
-      progress(`pair ${pair.a}-${pair.b} failed: ${err?.name ?? 'Error'} ${err?.message ?? ''}`)
+      out.serviceErrs.push(Math.abs(quantile(serviceRtts, 0.5) - want) / want)
+      out.relErrs.push(Math.abs(got - want) / want)
+      out.absErrs.push(Math.abs(got - want))
+      out.signedErrs.push(got - want)
+      out.modelRtts.push(want)
+    } catch (err) {
+      out.failed++
+      progress(`pair ${pair.a}-${pair.b} failed: ${errorText(err)}`)
     }
 
     if (++done % 50 === 0) {
@@ -242,50 +226,86 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     }
   })
 
+  return out
+}
+
+/** The baseline: the stack's ping over `@libp2p/memory`, and over the sim transport at zero RTT. */
+async function measureBaselines (pings: number, seed: number): Promise<{ memory: StackOverhead, sim: StackOverhead }> {
+  progress('baseline: ping overhead of the stack over @libp2p/memory and over the sim transport at zero RTT')
+  const memoryOverhead = await stackOverhead(() => memory(), ['/memory/sim-fidelity-baseline-a', '/memory/sim-fidelity-baseline-b'], pings)
+  const zeroNetwork = new SimNetwork({ seed })
+  const simOverhead = await stackOverhead(() => simTransport({ network: zeroNetwork, site: 'here' }), ['/memory/zero-a', '/memory/zero-b'], pings)
+  zeroNetwork.close()
+  return { memory: memoryOverhead, sim: simOverhead }
+}
+
+export async function run (options: BenchOptions): Promise<BenchResult> {
+  const data = requireDataSet(options, ['rtt_median_rel_err', 'rtt_p90_rel_err', 'geo_model_median_rel_err'])
+  if ('skipped' in data) {
+    return data.skipped
+  }
+  const { path } = data
+
+  const maxSites = intOption(options, 'sites', options.quick ? 40 : 1000)
+  const maxPairs = intOption(options, 'pairs', options.quick ? 150 : 800)
+  const pingsPerPair = intOption(options, 'pings', 3)
+  const concurrency = intOption(options, 'concurrency', options.quick ? 8 : 12)
+  const rng = createRng(options.seed)
+
+  progress(`loading ${path}`)
+  const dataset = await loadLatencyDataset(path)
+  const { sites, pairs, rttOf } = choosePairs(dataset, maxSites, maxPairs, rng)
+  progress(`${dataset.sites.length} sites, ${dataset.pairs.length} measured pairs; simulating ${sites.length} sites, pinging ${pairs.length} pairs x ${pingsPerPair}`)
+
+  // the RTT only: jitter and loss would measure the data set's noise, not the transport's fidelity
+  const network = new SimNetwork({
+    seed: options.seed,
+    linkProfile: (from, to) => ({ rttMs: rttOf(Number(from), Number(to)) })
+  })
+
+  const { nodes, bootS } = await bootNodes(network, sites)
+
+  const measureStart = performance.now()
+  const errs = await measurePairs(nodes, pairs, pingsPerPair, concurrency)
   const measureS = (performance.now() - measureStart) / 1000
   const totals = network.totals()
   await Promise.all([...nodes.values()].map(async node => node.stop()))
   network.close()
 
-  progress('baseline: ping overhead of the stack over @libp2p/memory and over the sim transport at zero RTT')
-  const baselinePings = options.quick ? 30 : 100
-  const memoryOverhead = await stackOverhead(() => memory(), ['/memory/sim-fidelity-baseline-a', '/memory/sim-fidelity-baseline-b'], baselinePings)
-  const zeroNetwork = new SimNetwork({ seed: options.seed })
-  const simOverhead = await stackOverhead(() => simTransport({ network: zeroNetwork, site: 'here' }), ['/memory/zero-a', '/memory/zero-b'], baselinePings)
-  zeroNetwork.close()
+  const baseline = await measureBaselines(options.quick ? 30 : 100, options.seed)
 
   progress('calibrating the geographic model on held-out pairs')
   const geo = geoModelError(dataset, options.seed)
 
   return {
-    latency_source: path.endsWith(DATA_SET) ? DATA_SET : path,
+    latency_source: latencySource(path),
     sites_simulated: nodes.size,
     sites_in_data_set: dataset.sites.length,
-    pairs_measured: relErrs.length,
-    pairs_failed: failed,
+    pairs_measured: errs.relErrs.length,
+    pairs_failed: errs.failed,
     pings_per_pair: pingsPerPair,
-    rtt_median_rel_err: round(quantile(relErrs, 0.5)),
-    rtt_p90_rel_err: round(quantile(relErrs, 0.9)),
-    ping_service_median_rel_err: round(quantile(serviceErrs, 0.5)),
-    ping_service_p90_rel_err: round(quantile(serviceErrs, 0.9)),
-    pairs_under_20ms: modelRtts.filter(r => r < 20).length,
-    rtt_median_abs_err_ms: round(quantile(absErrs, 0.5), 2),
-    rtt_median_bias_ms: round(quantile(signedErrs, 0.5), 2),
-    data_set_rtt_median_ms: round(quantile(modelRtts, 0.5), 1),
+    rtt_median_rel_err: round(quantile(errs.relErrs, 0.5)),
+    rtt_p90_rel_err: round(quantile(errs.relErrs, 0.9)),
+    ping_service_median_rel_err: round(quantile(errs.serviceErrs, 0.5)),
+    ping_service_p90_rel_err: round(quantile(errs.serviceErrs, 0.9)),
+    pairs_under_20ms: errs.modelRtts.filter(r => r < 20).length,
+    rtt_median_abs_err_ms: round(quantile(errs.absErrs, 0.5), 2),
+    rtt_median_bias_ms: round(quantile(errs.signedErrs, 0.5), 2),
+    data_set_rtt_median_ms: round(quantile(errs.modelRtts, 0.5), 1),
     boot_s: round(bootS, 1),
     measure_s: round(measureS, 1),
-    bytes_per_pair: round(totals.bytes / Math.max(1, relErrs.length), 0),
+    bytes_per_pair: round(totals.bytes / Math.max(1, errs.relErrs.length), 0),
     ...geo,
     baseline: {
       transport: '@libp2p/memory',
-      ping_rtt_median_ms: round(memoryOverhead.ping_rtt_median_ms, 2),
-      ping_call_median_ms: round(memoryOverhead.ping_call_median_ms, 3)
+      ping_rtt_median_ms: round(baseline.memory.ping_rtt_median_ms, 2),
+      ping_call_median_ms: round(baseline.memory.ping_call_median_ms, 3)
     },
     sim_zero_rtt: {
-      ping_rtt_median_ms: round(simOverhead.ping_rtt_median_ms, 2),
-      ping_call_median_ms: round(simOverhead.ping_call_median_ms, 3)
+      ping_rtt_median_ms: round(baseline.sim.ping_rtt_median_ms, 2),
+      ping_call_median_ms: round(baseline.sim.ping_call_median_ms, 3)
     },
-    ratio_ping_call_sim_zero_rtt_vs_memory: round(simOverhead.ping_call_median_ms / memoryOverhead.ping_call_median_ms, 2),
+    ratio_ping_call_sim_zero_rtt_vs_memory: round(baseline.sim.ping_call_median_ms / baseline.memory.ping_call_median_ms, 2),
     notes: 'rtt_* errors: |RTT of the /ipfs/ping/1.0.0 exchange timed with performance.now() - data set RTT| / data set RTT per pair (median of the pings); ping_service_*: the same with the RTT ping.ping() reports, in whole ms; data set RTT = mean of the avg of both directions; links carry the RTT only (no jitter or loss)'
   }
 }

@@ -48,8 +48,10 @@ import { createServer, connect } from 'node:net'
 import { SimGateway, ShardedSimulation, SimNetwork, Simulation, SocketChannel, autoShards, createRng, geographicLatency, latencyModelOf, simNodeOptions } from '@shoal/sim'
 import { createLibp2p } from 'libp2p'
 import { progress } from '../options.js'
+import { errorText, intListOption, nearestRank, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { Libp2p } from '@libp2p/interface'
+import type { SimEvent } from '@shoal/sim'
 
 type Kind = 'sim' | 'stock' | 'stock-burst' | 'stock-settings'
 
@@ -85,11 +87,6 @@ interface Measurement {
   error?: string
 }
 
-function r (x: number, digits = 2): number {
-  const f = Math.pow(10, digits)
-  return Math.round(x * f) / f
-}
-
 /**
  * Event-loop delay: how late a 20 ms interval timer fires. (perf_hooks'
  * monitorEventLoopDelay records nothing while microtasks keep the loop
@@ -109,7 +106,16 @@ class LagProbe {
     // the wait since the last tick counts too: a loop blocked to the end never ticked
     this.gaps.push(Math.max(0, performance.now() - this.last - 20))
     const sorted = this.gaps.slice().sort((a, b) => a - b)
-    return { p99: r(sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)], 1), max: r(sorted[sorted.length - 1], 1) }
+    return { p99: round(nearestRank(sorted, 0.99), 1), max: round(sorted[sorted.length - 1], 1) }
+  }
+}
+
+/** Memory per peer: growth of RSS and V8 heap between `before` and `after`, divided by `peers`. */
+function footprint (before: { rss: number, heap: number }, after: { rss: number, heap: number }, peers: number, heap = true): Pick<Measurement, 'mb_per_peer' | 'heap_mb_per_peer' | 'rss_mb'> {
+  return {
+    mb_per_peer: round((after.rss - before.rss) / 1e6 / peers, 2),
+    heap_mb_per_peer: heap ? round((after.heap - before.heap) / 1e6 / peers, 2) : null,
+    rss_mb: Math.round(after.rss / 1e6)
   }
 }
 
@@ -155,7 +161,6 @@ async function measureSharded (job: Job): Promise<Measurement> {
     await sim.start()
     const t1 = performance.now()
     const report = await connectWithin(sim, job.capS)
-    const capped = report == null
     const t2 = performance.now()
     // workers share this process: its RSS covers every shard
     const after = memoryNow()
@@ -167,23 +172,29 @@ async function measureSharded (job: Job): Promise<Measurement> {
       kind: job.kind,
       peers: job.peers,
       shards: sim.shards,
-      finished: report != null && !capped && report.failed === 0,
-      boot_s: r((t1 - t0) / 1000),
-      wiring_s: report == null ? null : r((t2 - t1) / 1000),
-      total_s: report == null ? null : r((t2 - t0) / 1000),
-      dials: report?.dials ?? job.peers * job.degree,
-      dials_done: report == null ? dials.length : report.dials - report.failed,
-      dials_failed: report?.failed ?? dials.filter(e => e.ok !== true).length,
+      ...wiringFigures(job, [t0, t1, t2], report, dials),
       connections: report?.connections ?? 0,
-      mb_per_peer: r((after.rss - before.rss) / 1e6 / job.peers),
-      heap_mb_per_peer: null,
-      rss_mb: r(after.rss / 1e6, 0),
-      lag_p99_ms: p99s.length > 0 ? r(p99s[Math.min(p99s.length - 1, Math.ceil(0.99 * p99s.length) - 1)], 1) : null,
-      lag_max_ms: loops.length > 0 ? r(Math.max(...loops.map(e => Number(e.max_ms))), 1) : null,
+      // workers' heaps are not this thread's
+      ...footprint(before, after, job.peers, false),
+      lag_p99_ms: p99s.length > 0 ? round(nearestRank(p99s, 0.99), 1) : null,
+      lag_max_ms: loops.length > 0 ? round(Math.max(...loops.map(e => Number(e.max_ms))), 1) : null,
       ...(report == null ? { error: `not wired after ${job.capS} s (${dials.length} dials done)` } : {})
     }
   } finally {
     await sim.stop()
+  }
+}
+
+/** A simulation row's times and dials from its start `t0`, booted `t1`, wired `t2`; `report` is undefined when the wiring was capped. */
+function wiringFigures (job: Job, [t0, t1, t2]: [number, number, number], report: { dials: number, failed: number } | undefined, dials: SimEvent[]): Pick<Measurement, 'finished' | 'boot_s' | 'wiring_s' | 'total_s' | 'dials' | 'dials_done' | 'dials_failed'> {
+  return {
+    finished: report != null && report.failed === 0,
+    boot_s: round((t1 - t0) / 1000, 2),
+    wiring_s: report == null ? null : round((t2 - t1) / 1000, 2),
+    total_s: report == null ? null : round((t2 - t0) / 1000, 2),
+    dials: report?.dials ?? job.peers * job.degree,
+    dials_done: report == null ? dials.length : report.dials - report.failed,
+    dials_failed: report?.failed ?? dials.filter(e => e.ok !== true).length
   }
 }
 
@@ -228,53 +239,21 @@ async function measureSim (job: Job): Promise<Measurement> {
     await sim.start()
     const t1 = performance.now()
     const report = await connectWithin(sim, job.capS)
-    const capped = report == null
     const t2 = performance.now()
-
-    if (report == null || capped) {
-      const loop = lag.stop()
-      const after = memoryNow()
-      const done = sim.events.ofType('dial').length
-      return {
-        kind: job.kind,
-        peers: job.peers,
-        shards: 1,
-        finished: false,
-        boot_s: r((t1 - t0) / 1000),
-        wiring_s: null,
-        total_s: null,
-        dials: job.peers * job.degree,
-        dials_done: done,
-        dials_failed: sim.events.ofType('dial').filter(e => e.ok !== true).length,
-        connections: sim.network.connectionCount,
-        mb_per_peer: r((after.rss - before.rss) / 1e6 / job.peers),
-        heap_mb_per_peer: r((after.heap - before.heap) / 1e6 / job.peers),
-        rss_mb: r(after.rss / 1e6, 0),
-        lag_p99_ms: loop.p99,
-        lag_max_ms: loop.max,
-        error: `not wired after ${job.capS} s (${done} dials done)`
-      }
-    }
 
     const loop = lag.stop()
     const after = memoryNow()
+    const dials = sim.events.ofType('dial')
     return {
       kind: job.kind,
       peers: job.peers,
       shards: 1,
-      finished: report.failed === 0,
-      boot_s: r((t1 - t0) / 1000),
-      wiring_s: r((t2 - t1) / 1000),
-      total_s: r((t2 - t0) / 1000),
-      dials: report.dials,
-      dials_done: report.dials - report.failed,
-      dials_failed: report.failed,
-      connections: report.connections,
-      mb_per_peer: r((after.rss - before.rss) / 1e6 / job.peers),
-      heap_mb_per_peer: r((after.heap - before.heap) / 1e6 / job.peers),
-      rss_mb: r(after.rss / 1e6, 0),
+      ...wiringFigures(job, [t0, t1, t2], report, dials),
+      connections: report?.connections ?? sim.network.connectionCount,
+      ...footprint(before, after, job.peers),
       lag_p99_ms: loop.p99,
-      lag_max_ms: loop.max
+      lag_max_ms: loop.max,
+      ...(report == null ? { error: `not wired after ${job.capS} s (${dials.length} dials done)` } : {})
     }
   } finally {
     await sim.stop()
@@ -282,13 +261,10 @@ async function measureSim (job: Job): Promise<Measurement> {
 }
 
 /** Stock libp2p on the memory transport; every peer dials `degree` random peers at once. */
-async function measureStock (job: Job): Promise<Measurement> {
-  const before = memoryNow()
-  const lag = new LagProbe()
-  const t0 = performance.now()
+/** `count` stock libp2p nodes on the memory transport. */
+async function startStockNodes (count: number): Promise<Libp2p[]> {
   const nodes: Libp2p[] = []
-
-  for (let i = 0; i < job.peers; i++) {
+  for (let i = 0; i < count; i++) {
     nodes.push(await createLibp2p({
       addresses: { listen: [`/memory/stock-${i}`] },
       transports: [memory()],
@@ -299,15 +275,28 @@ async function measureStock (job: Job): Promise<Measurement> {
       services: { identify: identify(), ping: ping(), dht: kadDHT({ clientMode: false, peerInfoMapper: passthroughMapper }), pubsub: gossipsub() }
     }))
   }
+  return nodes
+}
 
-  const t1 = performance.now()
-  const rng = createRng(job.seed)
+/** Each of `peers` dials `degree` random others: [dialler, dialled] pairs, seeded. */
+function dialPlan (peers: number, degree: number, seed: number): Array<[number, number]> {
+  const rng = createRng(seed)
   const plan: Array<[number, number]> = []
-  for (let i = 0; i < job.peers; i++) {
-    for (const j of rng.sample(Array.from({ length: job.peers - 1 }, (_, k) => k < i ? k : k + 1), Math.min(job.degree, job.peers - 1))) {
+  for (let i = 0; i < peers; i++) {
+    for (const j of rng.sample(Array.from({ length: peers - 1 }, (_, k) => k < i ? k : k + 1), Math.min(degree, peers - 1))) {
       plan.push([i, j])
     }
   }
+  return plan
+}
+
+async function measureStock (job: Job): Promise<Measurement> {
+  const before = memoryNow()
+  const lag = new LagProbe()
+  const t0 = performance.now()
+  const nodes = await startStockNodes(job.peers)
+  const t1 = performance.now()
+  const plan = dialPlan(job.peers, job.degree, job.seed)
 
   let done = 0
   let failed = 0
@@ -343,16 +332,14 @@ async function measureStock (job: Job): Promise<Measurement> {
     peers: job.peers,
     shards: 1,
     finished: !capped && failed === 0,
-    boot_s: r((t1 - t0) / 1000),
-    wiring_s: capped ? null : r((t2 - t1) / 1000),
-    total_s: capped ? null : r((t2 - t0) / 1000),
+    boot_s: round((t1 - t0) / 1000, 2),
+    wiring_s: capped ? null : round((t2 - t1) / 1000, 2),
+    total_s: capped ? null : round((t2 - t0) / 1000, 2),
     dials: plan.length,
     dials_done: done,
     dials_failed: failed,
     connections: Math.round(connections),
-    mb_per_peer: r((after.rss - before.rss) / 1e6 / job.peers),
-    heap_mb_per_peer: r((after.heap - before.heap) / 1e6 / job.peers),
-    rss_mb: r(after.rss / 1e6, 0),
+    ...footprint(before, after, job.peers),
     lag_p99_ms: loop.p99,
     lag_max_ms: loop.max,
     ...(capped ? { error: `not connected after ${job.capS} s (${done}/${plan.length} dials done)` } : {})
@@ -407,29 +394,23 @@ function outcome (m: Measurement): string {
   return m.error ?? `${m.dials_failed} of ${m.dials} dials failed${m.total_s != null ? ` (${m.total_s} s)` : ''}`
 }
 
-function sizes (raw: string | undefined, fallback: number[]): number[] {
-  if (raw == null) return fallback
-  const out = raw.split(',').map(s => Number.parseInt(s, 10)).filter(n => Number.isSafeInteger(n) && n > 1)
-  return out.length > 0 ? out : fallback
+/** `--key 50,100` peer counts (each above 1). */
+function sizes (options: BenchOptions, key: string, fallback: number[]): number[] {
+  return intListOption(options, key, fallback, n => n > 1)
 }
 
-export async function run (options: BenchOptions): Promise<BenchResult> {
-  const simSizes = sizes(options.extra.sizes, options.quick ? [50, 100] : [50, 100, 250, 500, 1000])
-  const stockSizes = sizes(options.extra['baseline-sizes'], options.quick ? [50] : [50, 100, 200])
-  const capS = Number(options.extra.cap ?? (options.quick ? 8 : 60))
-  const degree = Number.parseInt(options.extra.degree ?? '4', 10)
-  const shards = options.extra.shards === 'auto' ? autoShards() : Number.parseInt(options.extra.shards ?? '1', 10)
-  if (!Number.isSafeInteger(shards) || shards < 1) throw new Error(`--shards must be "auto" or a positive integer, got ${options.extra.shards}`)
-  const shardedSize = Number.parseInt(options.extra['sharded-size'] ?? (options.quick ? '50' : '1000'), 10)
+/**
+ * The `results` rows: each size in `shards` shards, in its own process,
+ * plus the extra sharded row. A size that does not finish ends the
+ * `--shards` ladder; the extra sharded row still runs.
+ */
+async function measureSimRows (simSizes: number[], shards: number, shardedSize: number, degree: number, options: BenchOptions): Promise<Measurement[]> {
   const results: Measurement[] = []
-  const baseline: Measurement[] = []
-
   const runs: Array<{ peers: number, shards: number }> = simSizes.map(peers => ({ peers, shards }))
   if (!runs.some(x => x.peers === shardedSize && x.shards === 2)) runs.push({ peers: shardedSize, shards: 2 })
 
   let ladderDone = false
   for (const { peers, shards: s } of runs) {
-    // a size that did not finish ends the --shards ladder; the extra sharded row still runs
     if (ladderDone && s === shards) continue
     progress(`sim: ${peers} full-stack peers in ${s} shard${s > 1 ? 's' : ''}, degree ${degree}`)
     // the simulation itself gets a generous cap: the goal is to see how long it takes
@@ -439,45 +420,65 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     results.push(m)
     if (!m.finished && m.error != null && s === shards) ladderDone = true
   }
+  return results
+}
+
+/** What each baseline kind is, for progress lines. */
+const BASELINES: Record<Exclude<Kind, 'sim'>, { what: string, name: string }> = {
+  stock: { what: 'stock peers on @libp2p/memory, each dialling its peers in turn', name: 'stock' },
+  'stock-burst': { what: 'stock peers on @libp2p/memory, every dial at once', name: 'stock burst' },
+  'stock-settings': { what: 'peers with stock libp2p settings on the same simulated network', name: 'stock settings' }
+}
+
+/** One baseline `kind` at each of `peerCounts`, each in its own process, capped at `capS`. */
+async function measureBaseline (kind: Exclude<Kind, 'sim'>, peerCounts: number[], degree: number, capS: number, seed: number): Promise<Measurement[]> {
+  const out: Measurement[] = []
+  for (const peers of peerCounts) {
+    progress(`baseline: ${peers} ${BASELINES[kind].what}, cap ${capS} s`)
+    const m = await inChild({ kind, peers, shards: 1, degree, seed, capS }, capS + 60)
+    progress(`${BASELINES[kind].name} ${peers}: ${outcome(m)}${kind === 'stock' ? `, ${m.mb_per_peer} MB/peer` : ''}`)
+    out.push(m)
+  }
+  return out
+}
+
+/** The simulation against the stock baseline at the largest N both reached the end of their dials (a baseline with failed dials counts, capped ones do not). */
+function stockVsSim (results: Measurement[], baseline: Measurement[]): { ratio: number | null, peers: number | null } {
+  const both = results.filter(m => m.total_s != null && baseline.some(b => b.total_s != null && b.peers === m.peers))
+  const cmp = both[both.length - 1]
+  const stockCmp = cmp == null ? undefined : baseline.find(b => b.peers === cmp.peers)
+  return {
+    ratio: cmp != null && stockCmp?.total_s != null && cmp.total_s != null ? round(stockCmp.total_s / cmp.total_s, 2) : null,
+    peers: cmp?.peers ?? null
+  }
+}
+
+export async function run (options: BenchOptions): Promise<BenchResult> {
+  const simSizes = sizes(options, 'sizes', options.quick ? [50, 100] : [50, 100, 250, 500, 1000])
+  const stockSizes = sizes(options, 'baseline-sizes', options.quick ? [50] : [50, 100, 200])
+  const capS = Number(options.extra.cap ?? (options.quick ? 8 : 60))
+  const degree = Number.parseInt(options.extra.degree ?? '4', 10)
+  const shards = options.extra.shards === 'auto' ? autoShards() : Number.parseInt(options.extra.shards ?? '1', 10)
+  if (!Number.isSafeInteger(shards) || shards < 1) throw new Error(`--shards must be "auto" or a positive integer, got ${options.extra.shards}`)
+  const shardedSize = Number.parseInt(options.extra['sharded-size'] ?? (options.quick ? '50' : '1000'), 10)
+
+  const results = await measureSimRows(simSizes, shards, shardedSize, degree, options)
 
   progress('gateway: ping RTT vs oracle within a shard, across shards and over a TCP gateway')
   const gateway = await measureGateway(options.seed, options.quick ? 10 : 40)
   progress(`gateway: ${JSON.stringify(gateway)}`)
 
-  for (const peers of stockSizes) {
-    progress(`baseline: ${peers} stock peers on @libp2p/memory, each dialling its peers in turn, cap ${capS} s`)
-    const m = await inChild({ kind: 'stock', peers, shards: 1, degree, seed: options.seed, capS }, capS + 60)
-    progress(`stock ${peers}: ${outcome(m)}, ${m.mb_per_peer} MB/peer`)
-    baseline.push(m)
-  }
-
-  const burst: Measurement[] = []
-  for (const peers of options.quick ? [] : stockSizes) {
-    progress(`baseline: ${peers} stock peers on @libp2p/memory, every dial at once, cap ${capS} s`)
-    const m = await inChild({ kind: 'stock-burst', peers, shards: 1, degree, seed: options.seed, capS }, capS + 60)
-    progress(`stock burst ${peers}: ${outcome(m)}`)
-    burst.push(m)
-  }
-
-  const sameNetwork: Measurement[] = []
+  const baseline = await measureBaseline('stock', stockSizes, degree, capS, options.seed)
+  const burst = await measureBaseline('stock-burst', options.quick ? [] : stockSizes, degree, capS, options.seed)
   // skipped by --quick to stay under a minute on a busy machine
-  for (const peers of options.quick ? [] : simSizes.filter(n => n >= 100 && n <= 500)) {
-    progress(`baseline: ${peers} peers with stock libp2p settings on the same simulated network, cap ${capS} s`)
-    const m = await inChild({ kind: 'stock-settings', peers, shards: 1, degree, seed: options.seed, capS }, capS + 60)
-    progress(`stock settings ${peers}: ${outcome(m)}`)
-    sameNetwork.push(m)
-  }
+  const sameNetwork = await measureBaseline('stock-settings', options.quick ? [] : simSizes.filter(n => n >= 100 && n <= 500), degree, capS, options.seed)
 
   const unsharded = results.filter(m => m.shards === 1)
   const settingsCmp = sameNetwork.map(m => {
     const ours = unsharded.find(x => x.peers === m.peers)
     return { peers: m.peers, stock_settings_s: m.total_s, sim_s: ours?.total_s ?? null, stock_settings_finished: m.finished }
   })
-
-  // the largest N both reached the end of their dials (a baseline with failed dials counts, capped ones do not)
-  const both = unsharded.filter(m => m.total_s != null && baseline.some(b => b.total_s != null && b.peers === m.peers))
-  const cmp = both[both.length - 1]
-  const stockCmp = cmp == null ? undefined : baseline.find(b => b.peers === cmp.peers)
+  const cmp = stockVsSim(unsharded, baseline)
   const at500 = results.find(m => m.peers === 500 && m.shards === shards)
 
   return {
@@ -485,8 +486,8 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     baseline: baseline.map(headline),
     baseline_burst: burst.map(headline),
     baseline_stock_settings_on_sim: sameNetwork.map(headline),
-    ratio_connect_s_stock_vs_sim: cmp != null && stockCmp?.total_s != null && cmp.total_s != null ? r(stockCmp.total_s / cmp.total_s) : null,
-    ratio_at_peers: cmp?.peers ?? null,
+    ratio_connect_s_stock_vs_sim: cmp.ratio,
+    ratio_at_peers: cmp.peers,
     stock_settings_vs_sim: settingsCmp,
     goal_500_in_60s: at500 == null ? null : at500.finished && (at500.total_s ?? Infinity) <= 60,
     goal_500_under_8gb: at500 == null ? null : at500.rss_mb <= 8192,
@@ -509,25 +510,24 @@ interface GatewayFigures {
 }
 
 function meanAbs (xs: number[]): number | null {
-  return xs.length === 0 ? null : r(xs.reduce((a, x) => a + Math.abs(x), 0) / xs.length)
+  return xs.length === 0 ? null : round(xs.reduce((a, x) => a + Math.abs(x), 0) / xs.length, 2)
 }
 
 function diff (a: number | null, b: number | null): number | null {
-  return a != null && b != null ? r(a - b) : null
+  return a != null && b != null ? round(a - b, 2) : null
 }
 
 /** Median of |x|: one ping stalled by a busy core must not stand for the gateway. */
 function medianAbs (xs: number[]): number | null {
   const sorted = xs.map(Math.abs).sort((a, b) => a - b)
-  return sorted.length === 0 ? null : r(sorted[Math.floor(sorted.length / 2)])
+  return sorted.length === 0 ? null : round(sorted[Math.floor(sorted.length / 2)], 2)
 }
 
 /**
- * What the gateway adds to an RTT: warm pings between peers of one shard
- * and of two shards (worker threads), and between two networks joined by a
- * TCP gateway, each compared with the oracle RTT.
+ * Warm ping RTTs minus the oracle's between peers of one shard and of two
+ * shards (worker threads, MessagePort gateway).
  */
-async function measureGateway (seed: number, pings: number): Promise<GatewayFigures> {
+async function pingsAcrossShards (seed: number, pings: number): Promise<{ inShard: number[], crossShard: number[] }> {
   const latency = await latencyModelOf({ model: 'geographic' })
   const sim = new ShardedSimulation({
     peers: 8,
@@ -555,8 +555,15 @@ async function measureGateway (seed: number, pings: number): Promise<GatewayFigu
   } finally {
     await sim.stop()
   }
+  return { inShard, crossShard }
+}
 
-  // TCP: two networks of this process joined by a socket pair, vs a link inside one of them
+/**
+ * Warm ping RTTs minus the link's 80 ms between two networks of this
+ * process joined by a TCP gateway on 127.0.0.1 (`tcp`), and over a link
+ * inside one of them (`local`).
+ */
+async function pingsOverTcp (seed: number, pings: number): Promise<{ tcp: number[], local: number[] }> {
   const profile = (from: string, to: string): { rttMs: number } => ({ rttMs: from === to ? 2 : 80 })
   const nets = [new SimNetwork({ linkProfile: profile, seed }), new SimNetwork({ linkProfile: profile, seed: seed + 1 })]
   const route = (address: string): { shard: number, site: string } | undefined => {
@@ -603,6 +610,17 @@ async function measureGateway (seed: number, pings: number): Promise<GatewayFigu
     nets.forEach(n => { n.close() })
     server.close()
   }
+  return { tcp, local }
+}
+
+/**
+ * What the gateway adds to an RTT: warm pings between peers of one shard
+ * and of two shards (worker threads), and between two networks joined by a
+ * TCP gateway, each compared with the oracle RTT.
+ */
+async function measureGateway (seed: number, pings: number): Promise<GatewayFigures> {
+  const { inShard, crossShard } = await pingsAcrossShards(seed, pings)
+  const { tcp, local } = await pingsOverTcp(seed, pings)
 
   const inErr = medianAbs(inShard)
   const crossErr = medianAbs(crossShard)
@@ -626,12 +644,12 @@ if (process.env.SIM_SCALE_JOB != null && import.meta.url === pathToFileURL(proce
   const job: Job = JSON.parse(process.env.SIM_SCALE_JOB)
   // libp2p can throw from a timer while hundreds of nodes shut down (a yamux window update on a
   // closed connection); the measurement is taken by then and must not be lost to it
-  process.on('uncaughtException', (err) => { process.stderr.write(`[bench]   ignored: ${err?.name}: ${err?.message}\n`) })
+  process.on('uncaughtException', (err) => { process.stderr.write(`[bench]   ignored: ${errorText(err)}\n`) })
   const measure = job.kind === 'sim' || job.kind === 'stock-settings' ? measureSim : measureStock
   measure(job).then(m => {
     process.send?.(m, () => process.exit(0))
-  }, (err: any) => {
-    process.stderr.write(`${err?.stack ?? err}\n`)
+  }, (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`)
     process.exit(1)
   })
 }

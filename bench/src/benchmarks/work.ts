@@ -7,6 +7,12 @@
  *
  * The provider runs in a worker thread, so each peer has its own event loop
  * as on two machines (`--same-process` puts both on one thread instead).
+ *
+ * This measures the work protocol's step alone (`work.run` to a peer already
+ * chosen and connected), not the requester's whole flow (`submitJob` of
+ * @shoal/node: publish, find, rank, run, receipt): its figure is the
+ * protocol's overhead over one round trip, which search and ranking would
+ * drown.
  */
 
 import { noise } from '@chainsafe/libp2p-noise'
@@ -31,9 +37,10 @@ import type { EventLoopUtilization } from 'node:perf_hooks'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { progress } from '../options.js'
+import { errorText, nearestRank, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { JobSpec, Work } from '@shoal/work'
 
@@ -84,7 +91,7 @@ interface Provider {
   stop(): Promise<void>
 }
 
-async function startProvider (sameProcess: boolean): Promise<Provider> {
+async function spawnProvider (sameProcess: boolean): Promise<Provider> {
   if (sameProcess) {
     const node = await createNode(true)
     return { addr: node.getMultiaddrs()[0].toString(), elu: () => performance.eventLoopUtilization(), cpu: async () => threadCpu(), stop: async () => { await node.stop() } }
@@ -122,23 +129,8 @@ function eluDelta (now: EventLoopUtilization, before: EventLoopUtilization): num
   return active / Math.max(1e-9, active + idle)
 }
 
-function percentile (sorted: number[], p: number): number {
-  if (sorted.length === 0) {
-    return NaN
-  }
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))
-  return sorted[i]
-}
-
-const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits
-
-/**
- * Receipt store throughput: countersigned receipts verified and appended
- * per second, on a memory and an on-disk LevelDB datastore, against
- * openCountersigned alone (the two signature checks every put does) on the
- * same receipts in the same run.
- */
-async function receiptStoreThroughput (count: number): Promise<Record<string, unknown>> {
+/** `count` distinct countersigned receipts between two fresh keys. */
+async function countersignedReceipts (count: number): Promise<Uint8Array[]> {
   const provider = await generateKeyPair('Ed25519')
   const requester = await generateKeyPair('Ed25519')
   const now = Date.now()
@@ -161,6 +153,17 @@ async function receiptStoreThroughput (count: number): Promise<Record<string, un
     }, provider)
     receipts.push((await countersign(signed, requester)).bytes)
   }
+  return receipts
+}
+
+/**
+ * Receipt store throughput: countersigned receipts verified and appended
+ * per second, on a memory and an on-disk LevelDB datastore, against
+ * openCountersigned alone (the two signature checks every put does) on the
+ * same receipts in the same run.
+ */
+async function receiptStoreThroughput (count: number): Promise<Record<string, unknown>> {
+  const receipts = await countersignedReceipts(count)
 
   const rate = async (fn: (bytes: Uint8Array) => Promise<unknown>): Promise<number> => {
     const t0 = performance.now()
@@ -197,6 +200,103 @@ async function receiptStoreThroughput (count: number): Promise<Record<string, un
   }
 }
 
+/** The requester's node, connected to the provider. */
+interface Pair {
+  requester: Node
+  provider: Provider
+  target: PeerId
+}
+
+/** Sequential latencies of pings and jobs, interleaved so machine noise hits both alike; ascending. */
+async function measureSequential ({ requester, target }: Pair, pings: number, jobs: number): Promise<{ rtts: number[], latencies: number[] }> {
+  progress(`${pings} pings and ${jobs} sequential jobs, interleaved`)
+  const rtts: number[] = []
+  const latencies: number[] = []
+  for (let i = 0; i < Math.max(pings, jobs); i++) {
+    if (i < pings) {
+      // ping() reports whole milliseconds; time it here for sub-millisecond resolution
+      const p0 = performance.now()
+      await requester.services.ping.ping(target)
+      rtts.push(performance.now() - p0)
+    }
+    if (i < jobs) {
+      const t0 = performance.now()
+      const outcome = await requester.services.work.run(target, SPEC, INPUT)
+      const latency = performance.now() - t0
+      if (!outcome.acknowledged) {
+        throw new Error('countersignature not acknowledged')
+      }
+      latencies.push(latency)
+    }
+  }
+  rtts.sort((a, b) => a - b)
+  latencies.sort((a, b) => a - b)
+  return { rtts, latencies }
+}
+
+/** Jobs completed with `concurrency` in flight for `ms`, and what each peer's thread spent on them. */
+interface Throughput {
+  done: number
+  failed: number
+  /** ascending */
+  latencies: number[]
+  elapsedS: number
+  requesterElu: number
+  providerElu: number
+  requesterCpuUs: number
+  providerCpuUs: number
+}
+
+async function measureThroughput ({ requester, provider, target }: Pair, concurrency: number, ms: number, sameProcess: boolean): Promise<Throughput> {
+  progress(`${concurrency} jobs in flight for ${ms} ms`)
+  let done = 0
+  let failed = 0
+  const latencies: number[] = []
+  const end = performance.now() + ms
+  const t0 = performance.now()
+  const requesterElu0 = performance.eventLoopUtilization()
+  const providerElu0 = provider.elu()
+  const providerCpu0 = await provider.cpu()
+  const requesterCpu0 = threadCpu()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const s = performance.now()
+      try {
+        await requester.services.work.run(target, SPEC, INPUT)
+        done++
+        latencies.push(performance.now() - s)
+      } catch (err) {
+        failed++
+        if (failed < 5) {
+          progress(`job failed: ${errorText(err)}`)
+        }
+      }
+    }
+  }))
+  const elapsedS = (performance.now() - t0) / 1000
+  const requesterElu = performance.eventLoopUtilization(requesterElu0).utilization
+  const providerElu = sameProcess ? requesterElu : eluDelta(provider.elu(), providerElu0)
+  const requesterCpuUs = threadCpu() - requesterCpu0
+  const providerCpuUs = sameProcess ? requesterCpuUs : await provider.cpu() - providerCpu0
+  latencies.sort((a, b) => a - b)
+  return { done, failed, latencies, elapsedS, requesterElu, providerElu, requesterCpuUs, providerCpuUs }
+}
+
+/** The baseline rate: pings/s with `concurrency` in flight (each ping opens a new stream). */
+async function measurePingRate ({ requester, target }: Pair, concurrency: number, ms: number): Promise<number> {
+  progress(`ping at ${concurrency} in flight for the baseline rate`)
+  let pingsDone = 0
+  const pingEnd = performance.now() + ms
+  const p0 = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < pingEnd) {
+      await requester.services.ping.ping(target)
+      pingsDone++
+    }
+  }))
+  return pingsDone / ((performance.now() - p0) / 1000)
+}
+
 export async function run (options: BenchOptions): Promise<BenchResult> {
   const sequentialJobs = Number(options.extra.jobs ?? (options.quick ? 1000 : 5000))
   const concurrency = Number(options.extra.concurrency ?? 32)
@@ -204,119 +304,52 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   const pings = options.quick ? 1000 : 5000
 
   const sameProcess = options.extra['same-process'] === 'true'
-  const provider = await startProvider(sameProcess)
+  const provider = await spawnProvider(sameProcess)
   // --pay-every N: the requester signs a voucher once N is owed instead of one per job
   const payEvery = Number(options.extra['pay-every'] ?? 0)
   const requester = await createNode(false, payEvery)
   try {
     const connection = await requester.dial(multiaddr(provider.addr))
-    const target = connection.remotePeer
+    const pair: Pair = { requester, provider, target: connection.remotePeer }
 
     progress('warm up')
     for (let i = 0; i < 300; i++) {
-      await requester.services.ping.ping(target)
-      await requester.services.work.run(target, SPEC, INPUT)
+      await requester.services.ping.ping(pair.target)
+      await requester.services.work.run(pair.target, SPEC, INPUT)
     }
 
-    progress(`${pings} pings and ${sequentialJobs} sequential jobs, interleaved`)
-    const rtts: number[] = []
-    const latencies: number[] = []
-    const overheads: number[] = []
-    // interleave so machine noise hits both alike
-    for (let i = 0; i < Math.max(pings, sequentialJobs); i++) {
-      if (i < pings) {
-        // ping() reports whole milliseconds; time it here for sub-millisecond resolution
-        const p0 = performance.now()
-        await requester.services.ping.ping(target)
-        rtts.push(performance.now() - p0)
-      }
-      if (i < sequentialJobs) {
-        const t0 = performance.now()
-        const outcome = await requester.services.work.run(target, SPEC, INPUT)
-        const latency = performance.now() - t0
-        if (!outcome.acknowledged) {
-          throw new Error('countersignature not acknowledged')
-        }
-        latencies.push(latency)
-      }
-    }
-    rtts.sort((a, b) => a - b)
-    latencies.sort((a, b) => a - b)
-    const rttP50 = percentile(rtts, 0.5)
-    for (const l of latencies) {
-      overheads.push(l - rttP50)
-    }
+    const { rtts, latencies } = await measureSequential(pair, pings, sequentialJobs)
+    const rttP50 = nearestRank(rtts, 0.5)
+    const overheads = latencies.map(l => l - rttP50)
+    const t = await measureThroughput(pair, concurrency, throughputMs, sameProcess)
+    const pingsPerS = await measurePingRate(pair, concurrency, Math.min(3000, throughputMs))
 
-    progress(`${concurrency} jobs in flight for ${throughputMs} ms`)
-    let done = 0
-    let failed = 0
-    const inflightLatencies: number[] = []
-    const end = performance.now() + throughputMs
-    const t0 = performance.now()
-    const requesterElu0 = performance.eventLoopUtilization()
-    const providerElu0 = provider.elu()
-    const providerCpu0 = await provider.cpu()
-    const requesterCpu0 = threadCpu()
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const s = performance.now()
-        try {
-          await requester.services.work.run(target, SPEC, INPUT)
-          done++
-          inflightLatencies.push(performance.now() - s)
-        } catch (err) {
-          failed++
-          if (failed < 5) {
-            progress(`job failed: ${(err as Error).name}: ${(err as Error).message}`)
-          }
-        }
-      }
-    }))
-    const elapsed = (performance.now() - t0) / 1000
-    const requesterElu = performance.eventLoopUtilization(requesterElu0).utilization
-    const providerEluDelta = sameProcess ? requesterElu : eluDelta(provider.elu(), providerElu0)
-    const requesterCpu = threadCpu() - requesterCpu0
-    const providerCpu = sameProcess ? requesterCpu : await provider.cpu() - providerCpu0
-    inflightLatencies.sort((a, b) => a - b)
-
-    progress(`ping at ${concurrency} in flight for the baseline rate`)
-    let pingsDone = 0
-    const pingEnd = performance.now() + Math.min(3000, throughputMs)
-    const p0 = performance.now()
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (performance.now() < pingEnd) {
-        await requester.services.ping.ping(target)
-        pingsDone++
-      }
-    }))
-    const pingsPerS = pingsDone / ((performance.now() - p0) / 1000)
-
-    const latencyP50 = percentile(latencies, 0.5)
-    const jobsPerS = done / elapsed
+    const latencyP50 = nearestRank(latencies, 0.5)
+    const jobsPerS = t.done / t.elapsedS
     return {
-      overhead_p50_ms: round(percentile(overheads, 0.5)),
-      overhead_p99_ms: round(percentile(overheads, 0.99)),
+      overhead_p50_ms: round(nearestRank(overheads, 0.5), 3),
+      overhead_p99_ms: round(nearestRank(overheads, 0.99), 3),
       jobs_per_s: Math.round(jobsPerS),
-      rtt_ms: round(rttP50),
-      rtt_p99_ms: round(percentile(rtts, 0.99)),
-      latency_p50_ms: round(latencyP50),
-      latency_p99_ms: round(percentile(latencies, 0.99)),
+      rtt_ms: round(rttP50, 3),
+      rtt_p99_ms: round(nearestRank(rtts, 0.99), 3),
+      latency_p50_ms: round(latencyP50, 3),
+      latency_p99_ms: round(nearestRank(latencies, 0.99), 3),
       concurrency,
-      inflight_latency_p50_ms: round(percentile(inflightLatencies, 0.5)),
-      inflight_latency_p99_ms: round(percentile(inflightLatencies, 0.99)),
-      jobs_failed: failed,
+      inflight_latency_p50_ms: round(nearestRank(t.latencies, 0.5), 3),
+      inflight_latency_p99_ms: round(nearestRank(t.latencies, 0.99), 3),
+      jobs_failed: t.failed,
       // how busy each peer's event loop was while jobs were in flight (1 = saturated)
-      requester_loop_utilization: round(requesterElu, 2),
-      provider_loop_utilization: round(providerEluDelta, 2),
+      requester_loop_utilization: round(t.requesterElu, 2),
+      provider_loop_utilization: round(t.providerElu, 2),
       // cost per completed job while jobs were in flight, µs: CPU time of each peer's thread
       // (robust to other load on the machine), and loop utilization × elapsed (counts waiting for a core too)
-      provider_cpu_us_per_job: Math.round(providerCpu / Math.max(1, done)),
-      requester_cpu_us_per_job: Math.round(requesterCpu / Math.max(1, done)),
-      provider_busy_us_per_job: Math.round(providerEluDelta * elapsed * 1e6 / Math.max(1, done)),
+      provider_cpu_us_per_job: Math.round(t.providerCpuUs / Math.max(1, t.done)),
+      requester_cpu_us_per_job: Math.round(t.requesterCpuUs / Math.max(1, t.done)),
+      provider_busy_us_per_job: Math.round(t.providerElu * t.elapsedS * 1e6 / Math.max(1, t.done)),
       sequential_jobs: latencies.length,
       baseline: {
         what: 'libp2p ping over the same connection',
-        rtt_p50_ms: round(rttP50),
+        rtt_p50_ms: round(rttP50, 3),
         pings_per_s: Math.round(pingsPerS)
       },
       ratio: {
@@ -324,7 +357,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
         jobs_per_s_over_pings_per_s: round(jobsPerS / pingsPerS, 3)
       },
       goals: { overhead_p50_ms: 2, jobs_per_s: 1000 },
-      goals_met: percentile(overheads, 0.5) <= 2 && jobsPerS >= 1000,
+      goals_met: nearestRank(overheads, 0.5) <= 2 && jobsPerS >= 1000,
       provider_thread: sameProcess ? 'same as requester' : 'worker thread',
       pay_every: payEvery,
       receipt_store: await receiptStoreThroughput(options.quick ? 1000 : 4000)
