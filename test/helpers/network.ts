@@ -20,7 +20,7 @@ import { createLibp2p } from 'libp2p'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
-import type { KadDHT } from '@libp2p/kad-dht'
+import type { KadDHT, SingleKadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { ShoalCoreServices, ShoalServicesInit } from '@shoal/node'
 
@@ -53,7 +53,7 @@ export async function connectAll (nodes: EmbedderNode[]): Promise<void> {
       await nodes[i].dial(nodes[j].getMultiaddrs())
     }
   }
-  await waitFor(() => nodes.every(n => (n.services.dht as any).routingTable.size >= nodes.length - 1), 'DHT routing tables to fill')
+  await waitFor(() => nodes.every(n => (n.services.dht as SingleKadDHT).routingTable.size >= nodes.length - 1), 'DHT routing tables to fill')
 }
 
 /** Wait until the publisher knows `peers` are subscribed to `topic` (gossipsub learns subscriptions after connecting). */

@@ -81,7 +81,7 @@ describe('geohash', () => {
         return
       }
       for (const fn of [() => decodeGeohash(value as string), () => geohashNeighbours(value as string), () => geohashParent(value as string)]) {
-        assert.throws(fn, (err: any) => err.name === 'InvalidGeohashError')
+        assert.throws(fn, (err: Error) => err.name === 'InvalidGeohashError')
       }
     }), { numRuns: 2000 })
     assert.throws(() => geohashParent(''), { name: 'InvalidGeohashError' })

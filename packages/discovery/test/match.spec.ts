@@ -107,8 +107,10 @@ describe('matching', () => {
     assert.throws(() => queryClass({ geohash: 'xn', gpuClass: 'a', minVramMib: -1 }), { name: 'InvalidQueryError' })
     fc.assert(fc.property(fc.anything(), fc.anything(), fc.anything(), (geohash, gpuClass, sensors) => {
       try {
-        queryClass({ geohash, gpuClass, sensors } as any)
-      } catch (err: any) {
+        // whatever a caller passes: the checks must hold at run time
+        queryClass({ geohash, gpuClass, sensors } as unknown as NearbyQuery)
+      } catch (err: unknown) {
+        assert.ok(err instanceof Error)
         assert.equal(err.name, 'InvalidQueryError')
       }
     }), { numRuns: 2000 })

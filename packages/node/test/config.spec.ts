@@ -2,14 +2,15 @@ import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
 import { configFromEnv, parseConfig, parseConfigText, resolveConfig } from '../src/config.js'
 import { API_PORT, LISTEN_ADDRESSES, SHUTDOWN_GRACE_MS } from '../src/constants.js'
+import { ConfigError } from '../src/errors.js'
 
 const PEER = '12D3KooWLQpEFwiqwmxzTSkXTXTEMR6kETJ2iCp563tq7GUGUEmF'
 
 function configError (fn: () => unknown): { field: string, message: string } {
   try {
     fn()
-  } catch (err: any) {
-    assert.equal(err.name, 'ConfigError', `expected ConfigError, got ${err.name}: ${err.message}`)
+  } catch (err: unknown) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`)
     return err
   }
   assert.fail('expected a ConfigError')
@@ -100,8 +101,8 @@ describe('config', () => {
     function onlyConfigErrors (fn: () => unknown): void {
       try {
         fn()
-      } catch (err: any) {
-        if (err?.name !== 'ConfigError') throw err
+      } catch (err: unknown) {
+        if (!(err instanceof ConfigError)) throw err
         assert.equal(typeof err.field, 'string')
       }
     }

@@ -10,7 +10,8 @@ import type { Parties } from './fixtures.js'
 async function rejects (p: Promise<unknown>): Promise<Error> {
   try {
     await p
-  } catch (err: any) {
+  } catch (err: unknown) {
+    assert.ok(err instanceof Error)
     return err
   }
   throw new Error('expected a rejection')
