@@ -143,7 +143,8 @@ describe('@shoal/discovery on real nodes', function () {
     searcher.services.discovery.addEventListener('peer', evt => { announced.push(evt.detail.id.toString()) })
 
     const gpus = await search(searcher, { geohash: 'xn76g', gpuClass: 'consumer-24g', minVramMib: 16384, maxPrice: { perUnit: 20, currency: 'USDC' } }, { k: 3 })
-    assert.equal(gpus.results.length, 3)
+    // on failure, say what the search saw: a slow host once cut this search short
+    assert.equal(gpus.results.length, 3, `search summary ${JSON.stringify(gpus.summary)}, rejections ${gpus.rejections.join(', ')}, lookups ${gpus.lookups.length}`)
     // the own cell and its neighbours come first, at the finest precision
     assert.deepEqual(ids(gpus.results.slice(0, 2)), idsOf(tokyo, nextDoor))
     const atTokyo = gpus.results.find(r => r.peerId.equals(tokyo.peerId))
