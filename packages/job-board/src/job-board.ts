@@ -13,6 +13,7 @@
 
 import { TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { optionalService } from '@shoal/utils'
 import { JobStore, jobKey } from './board.js'
 import {
   BAN_MS, CLOCK_SKEW_MS, JOB_TTL_MS, EXPIRY_GRACE_MS, MAX_JOBS,
@@ -320,7 +321,8 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
   }
 
   private findPubSub (): JobBoardPubSub {
-    const pubsub: unknown = this.components.pubsub
+    // read as optional: a node without `services.pubsub` gets this service's own error
+    const pubsub: unknown = optionalService(this.components, 'pubsub')
     if (!isPubSub(pubsub)) {
       throw new MissingPubSubError()
     }

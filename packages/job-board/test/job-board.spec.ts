@@ -97,6 +97,18 @@ describe('JobBoard (stubbed components)', () => {
     await assert.rejects(board.start(), { name: 'MissingPubSubError' })
   })
 
+  it('refuses to start with its own error on a node whose pubsub is not `services.pubsub`', async () => {
+    const self = await party()
+    // libp2p's components throw MissingServiceError for a service the node does not configure
+    const components = new Proxy({ peerId: self.peerId, privateKey: self.key, logger: defaultLogger(), registrar: {}, connectionManager: {} }, {
+      get: (target, prop) => {
+        if (prop === 'pubsub') throw Object.assign(new Error('pubsub not set'), { name: 'MissingServiceError' })
+        return Reflect.get(target, prop)
+      }
+    }) as unknown as ConstructorParameters<typeof JobBoard>[0]
+    await assert.rejects(new JobBoard(components).start(), { name: 'MissingPubSubError' })
+  })
+
   it('fills, signs and publishes announcements; withdraws its own', async () => {
     h = await harness()
     const record = await h.board.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: { perUnit: 1, currency: 'USDC', unit: 'job' }, budget: 1 })

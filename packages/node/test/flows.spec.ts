@@ -168,6 +168,20 @@ describe('submitJob: the requester flow with stubbed services', () => {
     assert.deepEqual(r.runs[0].order.map(String), [near.toString()], 'the cheaper provider in another region is never tried')
   })
 
+  it('stops searching when every provider found would not bid, and says why in NoProviderError', async () => {
+    const r = new Requester()
+    const elsewhere = await peer()
+    r.rounds = [[nearby(elsewhere, 1, 'u33d')], [nearby(await peer())]]
+    await assert.rejects(collect(submitJob(r.services(), SPEC, { searchAttempts: 3, searchDelayMs: 1 })), (err: Error) => {
+      assert.ok(err instanceof NoProviderError)
+      assert.equal(err.reasons.length, 1)
+      assert.match(err.reasons[0], new RegExp(`^${elsewhere.toString()}: .*region`))
+      return true
+    })
+    assert.equal(r.queries.length, 1, 'a second search finds the same providers')
+    assert.equal(r.runs.length, 0)
+  })
+
   it('ends with the receipt when the store cannot rank or read it back: the job is done all the same', async () => {
     const r = new Requester()
     const provider = await peer()

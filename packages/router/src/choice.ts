@@ -100,7 +100,13 @@ export class Chooser {
         user?.(record)
         return
       }
-      const failure = classify(record.error, record.candidate)
+      let failure: AttemptFailure
+      try {
+        failure = classify(record.error, record.candidate)
+      } catch {
+        // a caller's reading that throws must not cost the provider more than the default would
+        failure = classifyFailure(record.error)
+      }
       if ((failure === 'busy' || failure === 'silent') && this.book.claimedFreeSlots(peer)) {
         // it told us it had room a moment ago: refusing as busy or going
         // silent now is either a lie or a very unlucky race, and lies must

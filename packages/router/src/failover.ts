@@ -101,6 +101,12 @@ async function run<C, R> (candidates: C[], attempt: Attempt<C, R>, options: Fail
     const attempts: Array<AttemptRecord<C>> = []
     const errors: Error[] = []
     const running = new Map<number, { candidate: C, controller: AbortController, started: number }>()
+    // the caller's hook runs inside the attempt's settlement: if it throws, the failover must go on
+    const report = (record: AttemptRecord<C>): void => {
+      try {
+        options.onOutcome?.(record)
+      } catch {}
+    }
     const timers: Array<ReturnType<typeof setTimeout>> = []
     let next = 0
     let settled = false
@@ -168,7 +174,7 @@ async function run<C, R> (candidates: C[], attempt: Attempt<C, R>, options: Fail
           running.delete(index)
           const record = { candidate, ok: true, cancelled: false, elapsed: now() - started }
           attempts.push(record)
-          options.onOutcome?.(record)
+          report(record)
           finish(() => { resolve({ result, candidate, attempts }) })
         }, (err: unknown) => {
           if (settled || overall.aborted) {
@@ -180,7 +186,7 @@ async function run<C, R> (candidates: C[], attempt: Attempt<C, R>, options: Fail
           const record = { candidate, ok: false, error, cancelled: false, elapsed: now() - started }
           attempts.push(record)
           errors.push(error)
-          options.onOutcome?.(record)
+          report(record)
           launch()
         })
     }

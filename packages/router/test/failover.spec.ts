@@ -29,6 +29,19 @@ describe('failover and hedging', () => {
     assert.deepEqual(attempts.map(a => [a.candidate, a.ok]), [['a', false], ['b', true]])
   })
 
+  it('goes on to the next candidate and settles when the caller\'s onOutcome throws', async () => {
+    const seen: string[] = []
+    const { result } = await failover(['a', 'b'], async (c) => {
+      if (c === 'a') {
+        throw new Error('boom')
+      }
+      return `done by ${c}`
+    }, { onOutcome: (record) => { seen.push(record.candidate); throw new Error('hook broke') } })
+
+    assert.equal(result, 'done by b')
+    assert.deepEqual(seen, ['a', 'b'])
+  })
+
   it('moves on when an attempt times out, even if it ignores its signal', async () => {
     const { candidate, attempts } = await failover(['slow', 'fast'], async (c) => {
       if (c === 'slow') {

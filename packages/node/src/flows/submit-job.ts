@@ -161,13 +161,15 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
     yield { type: 'publish-failed', detail: { error: asError(err) } }
   }
 
-  let found: NearbyProvider[] = []
+  let lastRound: SearchRound | undefined
   for await (const round of findProviders(services, query, job.value, options)) {
-    found = round.found
+    lastRound = round
     yield { type: 'searched', detail: round }
   }
+  const found = lastRound?.found ?? []
   if (found.length === 0) {
-    throw new NoProviderError('no provider found for this job')
+    const reasons = (lastRound?.unmatched ?? []).map(u => `${u.provider.peerId.toString()}: ${u.reasons.join(', ')}`)
+    throw new NoProviderError(reasons.length === 0 ? 'no provider found for this job' : `no provider found would bid for this job: ${reasons.join('; ')}`, reasons)
   }
 
   const decision = await rankProviders(services, found, { priceCeiling: spec.priceCeiling.perUnit, transferBytes: input.byteLength, ...options.profile }, options)
@@ -203,7 +205,8 @@ export function nearbyQuery (spec: JobSpec, coordinate: NearbyQuery['coordinate'
 }
 
 /**
- * Search until a round finds someone or the rounds run out, waiting longer
+ * Search until a round finds someone (who would bid, or who would not:
+ * another search finds the same) or the rounds run out, waiting longer
  * each time. A round that breaks off is reported, not hidden; a query
  * discovery refuses (`InvalidQueryError`) or an abort ends the search.
  */
@@ -230,7 +233,8 @@ async function * findProviders (services: SubmitJobServices, query: NearbyQuery,
       error = asError(err)
     }
     yield { attempt, found, unmatched, error }
-    if (found.length > 0) return
+    // the network answered: searching again finds the same providers
+    if (found.length > 0 || unmatched.length > 0) return
     if (attempt < attempts) {
       await sleep(delay, undefined, { signal: options.signal })
       delay = Math.min(delay * 2, MAX_SEARCH_DELAY_MS)
