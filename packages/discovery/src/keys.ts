@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
+import { show } from '@shoal/utils'
 import { GPU_CLASS_PREFIX, KEY_PREFIX, SENSOR_CLASS_PREFIX } from './constants.js'
 import { InvalidClassError, InvalidGeohashError } from './errors.js'
 import { geohashNeighbours, isValidGeohash } from './geohash.js'
-import { show } from './show.js'
 import type { CapabilityRecord } from '@shoal/records'
 
 /** multicodec `raw`: the key names bytes, not a DAG. */

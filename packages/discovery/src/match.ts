@@ -6,11 +6,11 @@
  */
 
 import { JobKind, geohashGapKm, matchOffer, needsGpu } from '@shoal/records'
+import { show } from '@shoal/utils'
 import { FIBRE_KM_PER_MS, GPU_CLASS_PREFIX, SENSOR_CLASS_PREFIX } from './constants.js'
 import { AdvertisementMismatchError, InvalidQueryError } from './errors.js'
 import { isValidGeohash } from './geohash.js'
 import { capabilityClasses, isCapabilityClass } from './keys.js'
-import { show } from './show.js'
 import type { CapabilityRecord, JobTerms, NetworkCoordinate } from '@shoal/records'
 
 /** Highest acceptable price in a query. */

@@ -57,8 +57,6 @@ export * from './constants.js'
 export * from './errors.js'
 export { JobStore, jobKey } from './board.js'
 export type { JobEntry, JobSource, WithdrawalEntry, JobStoreInit } from './board.js'
-export { TokenBucketLimiter } from './rate-limiter.js'
-export type { TokenBucketInit } from './rate-limiter.js'
 export {
   JOB_KINDS, KIND_SEGMENT, MAX_SUBSCRIBED_TOPICS, announcementFitsTopic, isTopicJobKind, jobMatchesInterests, jobTopic,
   parseJobTopic, regionOf, topicsForAnnouncement, topicsForInterests

@@ -13,7 +13,7 @@
 
 import { TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { optionalService } from '@shoal/utils'
+import { TokenBucketLimiter, optionalService } from '@shoal/utils'
 import { JobStore, jobKey } from './board.js'
 import {
   BAN_MS, CLOCK_SKEW_MS, JOB_TTL_MS, EXPIRY_GRACE_MS, MAX_JOBS,
@@ -26,7 +26,6 @@ import { ExpiryTimer } from './expiry.js'
 import { explainJob } from './explain.js'
 import { MessageIngest } from './ingest.js'
 import { PeerPenalties } from './penalties.js'
-import { TokenBucketLimiter } from './rate-limiter.js'
 import { JobPublisher } from './publisher.js'
 import { TopicSubscriptions } from './subscriptions.js'
 import { JobSync } from './sync.js'
