@@ -68,10 +68,6 @@ export function latencySource (path: string): string {
   return path.endsWith(DATA_SET) ? DATA_SET : path
 }
 
-/** `Name: message` of a thrown value, for progress lines and results. */
-export function errorText (err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : `Error: ${String(err)}`
-}
 
 /** The q-quantile of `values` (linear interpolation), NaN when empty. */
 export function quantile (values: number[], q: number): number {
@@ -86,13 +82,8 @@ export function quantile (values: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo)
 }
 
-/** The nearest-rank p-percentile of ascending `sorted` (no interpolation), NaN when empty. */
-export function nearestRank (sorted: number[], p: number): number {
-  if (sorted.length === 0) {
-    return NaN
-  }
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]
-}
+/** The nearest-rank quantile (no interpolation, unlike `quantile` here), as the simulator reports its own. */
+export { quantile as nearestRank } from '@shoal/sim'
 
 /** The arithmetic mean, NaN when empty. */
 export function mean (values: number[]): number {

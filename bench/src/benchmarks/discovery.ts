@@ -91,8 +91,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { CONFIRM_PROBES, CONFIRM_TRUST_RATIO, capabilityKey, discovery, encodeGeohash, estimateRtt } from '@shoal/discovery'
 import { createRng, createSimulation, loadLatency, pool } from '@shoal/sim'
+import { describeError } from '@shoal/utils'
 import { progress } from '../options.js'
-import { convergeVivaldi, dilated, dilatedNetwork, errorText, intListOption, intOption, latencySource, mean, numOption, quantile, requireDataSet, round, skipped } from '../util.js'
+import { convergeVivaldi, dilated, dilatedNetwork, intListOption, intOption, latencySource, mean, numOption, quantile, requireDataSet, round, skipped } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 import type { Discovery, NearbyQuery, Offer, SearchSummary } from '@shoal/discovery'
@@ -344,7 +345,7 @@ async function advertiseAll (running: Peer[], set: Settings, coords: Map<number,
         if (result.failed.length === 0) return
         out.retried += result.failed.length
       } catch (err) {
-        progress(`  advertise of peer ${p.index} failed: ${errorText(err)}`)
+        progress(`  advertise of peer ${p.index} failed: ${describeError(err)}`)
       }
     }
     out.advertiseFailed++
@@ -398,7 +399,7 @@ async function search (ctx: QueryContext, q: Query, result: QueryResult): Promis
       if (found.length === k) result.tFifth = ms
     }
   } catch (err) {
-    result.error = errorText(err)
+    result.error = describeError(err)
   }
   result.found = found.length
   result.messages = summary?.messages ?? 0
@@ -442,7 +443,7 @@ async function plainLookup (ctx: QueryContext, q: Query, i: number, result: Quer
     }
     result.lookupMs = (performance.now() - t1) / ctx.set.dilate
   } catch (err) {
-    progress(`  query ${i}: getClosestPeers failed: ${errorText(err)}`)
+    progress(`  query ${i}: getClosestPeers failed: ${describeError(err)}`)
   }
 }
 
@@ -471,7 +472,7 @@ async function baseline (ctx: QueryContext, q: Query, i: number, result: QueryRe
     result.baselineRecall = base.recall
     result.baselineRttRatio = base.rttRatio
   } catch (err) {
-    progress(`  query ${i}: baseline failed: ${errorText(err)}`)
+    progress(`  query ${i}: baseline failed: ${describeError(err)}`)
   }
 }
 

@@ -94,9 +94,9 @@ import { floodsub } from '@libp2p/floodsub'
 import { JOB_BOARD_SCORE_THRESHOLDS, jobBoard, jobBoardScoreParams, jobKey, jobTopic, signedMessageFastId } from '@shoal/job-board'
 import { JobKind, newRandomId } from '@shoal/records'
 import { createRng, createSimulation, loadLatency } from '@shoal/sim'
-import { serviceAs } from '@shoal/utils'
+import { describeError, serviceAs } from '@shoal/utils'
 import { progress } from '../options.js'
-import { dilated, dilatedNetwork, errorText, intOption, latencySource, numOption, quantile, requireDataSet, round } from '../util.js'
+import { dilated, dilatedNetwork, intOption, latencySource, numOption, quantile, requireDataSet, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { FloodSub } from '@libp2p/floodsub'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
@@ -393,7 +393,7 @@ async function runPhase (sim: Simulation<Services>, set: Settings, router: Route
     const wait = due - performance.now()
     if (wait > 0) await sleep(wait)
     inFlight.push(announce(sim, router, plan.publishers[i], phase).catch(err => {
-      progress(`${router}: announce from ${plan.publishers[i]} failed: ${errorText(err)}`)
+      progress(`${router}: announce from ${plan.publishers[i]} failed: ${describeError(err)}`)
     }))
   }
   await Promise.all(inFlight)

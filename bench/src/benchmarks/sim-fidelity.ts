@@ -19,8 +19,9 @@ import { memory } from '@libp2p/memory'
 import { ping } from '@libp2p/ping'
 import { SimNetwork, calibrateGeographic, createRng, loadLatencyDataset, pool, simTransport } from '@shoal/sim'
 import { createLibp2p } from 'libp2p'
+import { describeError } from '@shoal/utils'
 import { progress } from '../options.js'
-import { errorText, intOption, latencySource, quantile, requireDataSet, round } from '../util.js'
+import { intOption, latencySource, quantile, requireDataSet, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { Identify } from '@libp2p/identify'
 import type { Connection, Libp2p, StreamMessageEvent, Transport } from '@libp2p/interface'
@@ -126,7 +127,7 @@ function geoModelError (dataset: LatencyDataset, seed: number): { geo_model_medi
       }
     }
   } catch (err) {
-    return { geo_model_median_rel_err: null, geo: { error: errorText(err) } }
+    return { geo_model_median_rel_err: null, geo: { error: describeError(err) } }
   }
 }
 
@@ -218,7 +219,7 @@ async function measurePairs (nodes: Map<number, PingNode>, pairs: LatencyDataset
       out.modelRtts.push(want)
     } catch (err) {
       out.failed++
-      progress(`pair ${pair.a}-${pair.b} failed: ${errorText(err)}`)
+      progress(`pair ${pair.a}-${pair.b} failed: ${describeError(err)}`)
     }
 
     if (++done % 50 === 0) {

@@ -47,8 +47,9 @@ import { once } from 'node:events'
 import { createServer, connect } from 'node:net'
 import { SimGateway, ShardedSimulation, SimNetwork, Simulation, SocketChannel, autoShards, createRng, geographicLatency, latencyModelOf, simNodeOptions } from '@shoal/sim'
 import { createLibp2p } from 'libp2p'
+import { describeError } from '@shoal/utils'
 import { progress } from '../options.js'
-import { errorText, intListOption, nearestRank, round } from '../util.js'
+import { intListOption, nearestRank, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { SimEvent } from '@shoal/sim'
@@ -644,7 +645,7 @@ if (process.env.SIM_SCALE_JOB != null && import.meta.url === pathToFileURL(proce
   const job: Job = JSON.parse(process.env.SIM_SCALE_JOB)
   // libp2p can throw from a timer while hundreds of nodes shut down (a yamux window update on a
   // closed connection); the measurement is taken by then and must not be lost to it
-  process.on('uncaughtException', (err) => { process.stderr.write(`[bench]   ignored: ${errorText(err)}\n`) })
+  process.on('uncaughtException', (err) => { process.stderr.write(`[bench]   ignored: ${describeError(err)}\n`) })
   const measure = job.kind === 'sim' || job.kind === 'stock-settings' ? measureSim : measureStock
   measure(job).then(m => {
     process.send?.(m, () => process.exit(0))

@@ -36,8 +36,9 @@ import { performance } from 'node:perf_hooks'
 import type { EventLoopUtilization } from 'node:perf_hooks'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { describeError } from '@shoal/utils'
 import { progress } from '../options.js'
-import { errorText, nearestRank, round } from '../util.js'
+import { nearestRank, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -268,7 +269,7 @@ async function measureThroughput ({ requester, provider, target }: Pair, concurr
       } catch (err) {
         failed++
         if (failed < 5) {
-          progress(`job failed: ${errorText(err)}`)
+          progress(`job failed: ${describeError(err)}`)
         }
       }
     }

@@ -4,11 +4,11 @@
  * building a key object per signature costs about as much as the signature.
  */
 
-import { createPrivateKey, hash, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
 import { publicKeyFromProtobuf, publicKeyFromRaw, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import * as varint from 'uint8-varint'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { BoundedMap, errorMessage } from '@shoal/utils'
+import { BoundedMap, errorMessage, sha256 } from '@shoal/utils'
 import { InvalidSignatureError, MalformedRecordError, RecordTooLargeError, WrongRecordTypeError } from './errors.js'
 import { Envelope } from './pb/records.js'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
@@ -269,7 +269,7 @@ export function peerIdBytesOf (protobufKey: Uint8Array): Uint8Array {
   const out = new Uint8Array(34)
   out[0] = 0x12
   out[1] = 0x20
-  out.set(hash('sha256', protobufKey, 'buffer'), 2)
+  out.set(sha256(protobufKey), 2)
   return out
 }
 
@@ -303,8 +303,7 @@ export async function openEnvelope (bytes: Uint8Array, domain: string, payloadTy
 
 /** The id of a signed record: SHA-256 of its envelope bytes. */
 export function recordId (bytes: Uint8Array): Uint8Array {
-  const digest = hash('sha256', bytes, 'buffer')
-  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
+  return sha256(bytes)
 }
 
 export { equalBytes }

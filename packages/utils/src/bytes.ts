@@ -2,7 +2,7 @@
  * Byte helpers every package needs: equality, hex for map keys, SHA-256.
  */
 
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 
 /** Byte-wise equality. */
@@ -18,5 +18,6 @@ export function toHex (bytes: Uint8Array): string {
 
 /** SHA-256 of `bytes`. */
 export function sha256 (bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(bytes).digest())
+  // the one-shot digest: no Hash object per call (record ids, log entries, inputs)
+  return new Uint8Array(hash('sha256', bytes, 'buffer'))
 }

@@ -8,7 +8,7 @@ import { RecordError, WorkReceiptType, countersign, openRecord } from '@shoal/re
 import { stepOptions } from './context.js'
 import { MAX_STALE_ACKS } from './constants.js'
 import { InvalidMessageError, InvalidReceiptError, ResultHashMismatchError, errorFromFailure } from './errors.js'
-import { EMPTY, equal, isTimeMetered, samePrice, sha256 } from './utils.js'
+import { EMPTY, equal, isTimeMetered, samePrice, sha256, unitsPerSecond } from './utils.js'
 import type { Channel } from './channel.js'
 import type { WorkContext } from './context.js'
 import type { JobOutcome, RunOptions, WorkProgress } from './index.js'
@@ -207,10 +207,7 @@ class JobExchange {
 
 /** Units of time-metered work that may accrue per second of a job: its GPUs for `gpu-second`, else 1. */
 function slotsOf (price: Price, job?: JobAnnouncement): number {
-  if (price.unit !== 'gpu-second') {
-    return 1
-  }
-  return Math.max(1, job?.requirements?.gpuCount ?? 1)
+  return unitsPerSecond(price.unit, job?.requirements?.gpuCount ?? 1)
 }
 
 /** Send a countersigned receipt (and the voucher paying it); resolves to the lane total the provider acknowledges. */

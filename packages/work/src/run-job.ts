@@ -9,7 +9,7 @@ import { RECORD_VERSION, WorkReceiptType, signRecord } from '@shoal/records'
 import { errorMessage } from '@shoal/utils'
 import { MAX_LOCATION_LENGTH, PAYMENT_REQUIRED_STATUS } from './constants.js'
 import { ExecutorError, PayloadTooLargeError, PaymentRequiredError, WorkError } from './errors.js'
-import { EMPTY, isTimeMetered, sha256 } from './utils.js'
+import { EMPTY, isTimeMetered, sha256, unitsPerSecond } from './utils.js'
 import type { WorkContext } from './context.js'
 import type { Executor, ExecutorProgress, ExecutorResult } from './executor.js'
 import type { MeterInput, WorkProgress } from './index.js'
@@ -221,11 +221,8 @@ export function defaultMeter (input: MeterInput): number {
     return Math.max(0, Math.ceil(input.reported))
   }
   const unit = input.price.unit
-  if (unit === 'gpu-second') {
-    return Math.max(1, Math.ceil(input.wallMs * input.gpus / 1000))
-  }
   if (isTimeMetered(unit)) {
-    return Math.max(1, Math.ceil(input.wallMs / 1000))
+    return Math.max(1, Math.ceil(input.wallMs * unitsPerSecond(unit, input.gpus) / 1000))
   }
   return input.final === false ? 0 : 1
 }

@@ -17,6 +17,15 @@ export function isTimeMetered (unit: string): boolean {
   return unit.endsWith('second')
 }
 
+/**
+ * Units a time-metered job accrues per second: one per GPU it holds for
+ * `gpu-second`, else one. The provider meters by it and the requester
+ * bounds what it pays by it: one rule, or they disagree on what is owed.
+ */
+export function unitsPerSecond (unit: string, gpus: number): number {
+  return unit === 'gpu-second' ? Math.max(1, gpus) : 1
+}
+
 /** Same amount, currency and unit. */
 export function samePrice (a?: Price, b?: Price): boolean {
   return a != null && b != null && a.perUnit === b.perUnit && a.currency === b.currency && a.unit === b.unit
