@@ -107,7 +107,8 @@ export function matchOffer (job: JobTerms, offer: Offer): OfferMatch {
       g.vramMib >= minVram)
     const count = fits.reduce((n, g) => n + g.count, 0)
     const wanted = Math.max(1, r?.gpuCount ?? 0)
-    if (count < wanted) {
+    // written so a NaN anywhere (a record or job built in code, not decoded) is a mismatch, never a match
+    if (fits.length === 0 || !(count >= wanted)) {
       mismatches.push({ code: 'hardware', reason: count === 0 ? 'no matching GPU' : `${count} matching GPUs, ${wanted} wanted` })
     } else {
       const best = fits.reduce((a, b) => (b.vramMib > a.vramMib ? b : a))
@@ -149,7 +150,7 @@ export function priceMismatch (ceiling: Price, price: Price | undefined): Mismat
   if (price.unit !== ceiling.unit) {
     return { code: 'currency', reason: `priced per ${price.unit}, not per ${ceiling.unit}` }
   }
-  if (price.perUnit > ceiling.perUnit) {
+  if (!(price.perUnit <= ceiling.perUnit)) {
     return { code: 'price', reason: `price ${price.perUnit} above ${ceiling.perUnit}` }
   }
   return undefined

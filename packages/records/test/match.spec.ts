@@ -66,6 +66,27 @@ describe('matchOffer', () => {
   })
 })
 
+describe('matchOffer on numbers a decoder would refuse (jobs and offers built in code)', () => {
+  const anyNumber = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, -1, 0), fc.integer({ min: 0, max: 8 }))
+
+  it('property: never throws, and a match holds every rule as a real comparison (NaN is never a match)', () => {
+    fc.assert(fc.property(anyNumber, anyNumber, anyNumber, anyNumber, anyNumber, anyNumber, (gpuCount, minVramMib, count, vramMib, price, ceiling) => {
+      const job: JobTerms = { ...JOB, requirements: { ...JOB.requirements!, gpuCount, minVramMib }, priceCeiling: { ...JOB.priceCeiling!, perUnit: ceiling } }
+      const offer: Offer = { ...OFFER, gpus: [{ model: 'RTX 4090', class: 'consumer-24g', vramMib, count }], price: { ...OFFER.price!, perUnit: price } }
+      const { mismatches } = matchOffer(job, offer)
+      if (mismatches.length === 0) {
+        assert.ok(price <= ceiling, `price ${price} matched ceiling ${ceiling}`)
+        assert.ok(count >= Math.max(1, gpuCount), `count ${count} matched ${gpuCount} wanted`)
+        assert.ok(vramMib >= minVramMib, `vram ${vramMib} matched ${minVramMib}`)
+      }
+    }), { numRuns: 2000 })
+  })
+
+  it('refuses an offer whose GPU list is empty for a job that wants none in particular', () => {
+    assert.deepEqual(codes({ ...JOB, requirements: { ...JOB.requirements!, gpuCount: NaN } }, { ...OFFER, gpus: [] }), ['hardware'])
+  })
+})
+
 describe('geo and coordinates', () => {
   it('expands a prefix to its children in order', () => {
     assert.equal(geohashChildren('', 2).length, 1024)
