@@ -288,6 +288,26 @@ describe('router (real libp2p nodes over the memory transport)', function () {
     assert.deepEqual(events, ['failure'])
   })
 
+  it('a caller\'s classifyFailure that throws costs the provider what the default reading would, and the failover goes on', async () => {
+    const requester = await start()
+    const liar = await start({ router: { load: load({ freeSlots: 4, concurrency: 4 }) }, work: { refuse: true } })
+    const honest = await start({ latency: 20, router: { load: load({ freeSlots: 1, concurrency: 1 }) }, work: { reply: 'done' } })
+    await connect(requester, liar)
+    await connect(requester, honest)
+    const r = requester.services.router
+    const events: string[] = []
+    r.addEventListener('peer:penalized', evt => { events.push(evt.detail.event) })
+
+    const { choices } = await r.choose([{ peerId: liar.peerId }, { peerId: honest.peerId }], { computeTime: 100 })
+    const { result } = await r.failover(choices, sendWork(requester), {
+      timeoutMs: 20_000,
+      attemptTimeoutMs: 5_000,
+      classifyFailure: () => { throw new Error('reader broke') }
+    })
+    assert.equal(result, 'done')
+    assert.deepEqual(events, ['refused-with-free-slots'])
+  })
+
   it('hedges: sends to two, keeps the first answer and aborts the loser', async () => {
     const requester = await start()
     const slow = await start({ router: { load: load({ freeSlots: 1, concurrency: 1 }) }, work: { reply: 'slow', delay: 3_000 } })

@@ -30,6 +30,12 @@ export class TokenBucketLimiter {
   private readonly now: () => number
 
   constructor (init: TokenBucketInit) {
+    // a NaN here would make every bucket answer yes: a limiter that limits nothing
+    for (const [name, value] of [['burst', init.burst], ['perSecond', init.perSecond], ['maxKeys', init.maxKeys]] as const) {
+      if (Number.isNaN(value) || value < 0) {
+        throw new RangeError(`${name} must be a non-negative number, got ${value}`)
+      }
+    }
     this.burst = Math.max(1, init.burst)
     this.perMs = Math.max(0, init.perSecond) / 1000
     this.maxKeys = Math.max(1, init.maxKeys)
@@ -78,7 +84,8 @@ export class TokenBucketLimiter {
   private refill (bucket: Bucket, now: number): void {
     const elapsed = Math.max(0, now - bucket.at)
     bucket.tokens = Math.min(this.burst, bucket.tokens + elapsed * this.perMs)
-    bucket.at = now
+    // a clock stepped back must not let the same time refill twice when it comes forward again
+    bucket.at = Math.max(bucket.at, now)
   }
 
   private makeRoom (now: number): void {

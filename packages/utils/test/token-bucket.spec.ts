@@ -60,4 +60,22 @@ describe('TokenBucketLimiter', () => {
       }
     ))
   })
+
+  it('refuses a NaN or negative setting, which would otherwise let everything through', () => {
+    assert.throws(() => new TokenBucketLimiter({ burst: NaN, perSecond: 1, maxKeys: 10 }), { name: 'RangeError' })
+    assert.throws(() => new TokenBucketLimiter({ burst: 1, perSecond: NaN, maxKeys: 10 }), { name: 'RangeError' })
+    assert.throws(() => new TokenBucketLimiter({ burst: 1, perSecond: -1, maxKeys: 10 }), { name: 'RangeError' })
+  })
+
+  it('gives no extra token when the clock steps back and forward again', () => {
+    let now = 1000
+    const limiter = new TokenBucketLimiter({ burst: 1, perSecond: 1, maxKeys: 10, now: () => now })
+    assert.equal(limiter.tryTake('a'), true)
+    now = 0
+    assert.equal(limiter.tryTake('a'), false)
+    now = 1000
+    assert.equal(limiter.tryTake('a'), false, 'the second from 0 to 1000 was already counted')
+    now = 2000
+    assert.equal(limiter.tryTake('a'), true)
+  })
 })
