@@ -123,7 +123,7 @@ export interface PeerRow {
 export interface RunResult {
   scenario: Scenario
   /** wall time of the run phases, s */
-  timing: { start_s: number, connect_s: number, settle_s: number, run_s: number, total_s: number }
+  timing: { start_s: number, connect_s: number, settle_s: number, market_open_s: number, run_s: number, total_s: number }
   connect: ConnectReport
   peers: PeerRow[]
   events: SimEvent[]

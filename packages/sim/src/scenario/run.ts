@@ -7,6 +7,11 @@ import { scenarioLatency } from './latency-model.js'
 import { scenarioPlacement } from './placement.js'
 import { planTimeline } from './timeline.js'
 import { round } from '../round.js'
+import { resolveMarket } from '../market/config.js'
+import { MarketRuntime } from '../market/market.js'
+import type { MarketDriver } from '../market/driver.js'
+import type { MarketServices } from '../market/market.js'
+import type { SimServiceFactories } from '../harness/stack.js'
 import type { HookContext, PeerRow, RunResult, RunScenarioOptions, SimulationDriver } from './driver.js'
 import type { Action } from './timeline.js'
 import type { Scenario } from './types.js'
@@ -33,7 +38,7 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
   const baseDir = options.baseDir ?? process.cwd()
   const rng = createRng(scenario.seed ?? 1)
   const { model, links } = await scenarioLatency(scenario, baseDir)
-  const sim = createDriver(scenario, options, model, links, rng, baseDir)
+  const { sim, market } = createDriver(scenario, options, model, links, rng, baseDir)
   const stopRecordingProcessErrors = recordProcessErrors(sim)
 
   try {
@@ -43,9 +48,11 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
     const tConnected = performance.now()
     // the timeline starts once the DHT has bootstrapped and the CPU is calm, else its measurements time the CPU
     const settleS = await sim.settle()
+    // providers advertise once the DHT has peers; jobs start when they have (or the wait ran out)
+    const opened = await market?.open()
     // hooks only run unsharded, where sim is a Simulation
     const ctx = (label: string): HookContext<S> => ({ sim: sim as Simulation<S>, scenario, rng: rng.fork(label) })
-    await playTimeline(sim, scenario, planTimeline(scenario, sim, rng, options.hooks, ctx), options)
+    await playTimeline(sim, scenario, planTimeline(scenario, sim, rng, options.hooks, ctx, market), options)
 
     const memory = await measureMemory(sim)
     const tRun = performance.now()
@@ -55,7 +62,8 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
         start_s: round((tStarted - t0) / 1000),
         connect_s: round((tConnected - tStarted) / 1000),
         settle_s: settleS,
-        run_s: round((tRun - tConnected) / 1000 - settleS),
+        market_open_s: opened?.seconds ?? 0,
+        run_s: round((tRun - tConnected) / 1000 - settleS - (opened?.seconds ?? 0)),
         total_s: 0
       },
       connect,
@@ -74,8 +82,12 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
   }
 }
 
-/** The simulation to run the scenario on: in this process, or sharded when asked and possible. */
-function createDriver<S extends Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S>, model: LatencyModel, links: LinkProfileOptions, rng: Rng, baseDir: string): SimulationDriver {
+/**
+ * The simulation to run the scenario on, in this process or sharded when
+ * asked and possible, with its market when the scenario has one.
+ */
+function createDriver<S extends Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S>, model: LatencyModel, links: LinkProfileOptions, rng: Rng, baseDir: string): { sim: SimulationDriver, market?: MarketDriver } {
+  const resolved = resolveMarket(scenario)
   const placement = scenarioPlacement(scenario, model, rng.fork('placement'))
   const n = placement.sites.length
   const shards = options.shards === 'auto' ? autoShards() : options.shards ?? 1
@@ -96,10 +108,23 @@ function createDriver<S extends Record<string, unknown>> (scenario: Scenario, op
       throw new ScenarioError('shards', 'hooks cannot run in shard workers: give services as a module (servicesModule) or run with one shard')
     }
 
-    return new ShardedSimulation({ ...common, ...options.sharding, shards, latency: scenario.latency, baseDir, services: options.servicesModule }, model)
+    const sharded = new ShardedSimulation({ ...common, ...options.sharding, shards, latency: scenario.latency, baseDir, services: options.servicesModule, market: resolved }, model)
+    return { sim: sharded, market: sharded.market }
   }
 
-  return new Simulation<S>({ ...common, latency: model, services: options.hooks?.services })
+  if (resolved == null) {
+    return { sim: new Simulation<S>({ ...common, latency: model, services: options.hooks?.services }) }
+  }
+  // the market's Shoal services, and the hook's beside them (which win on a clash)
+  const market = new MarketRuntime(resolved)
+  const own = options.hooks?.services
+  const sim = new Simulation<S & MarketServices>({
+    ...common,
+    latency: model,
+    services: (peer) => ({ ...market.services(peer), ...own?.(peer) }) as SimServiceFactories<S & MarketServices>
+  })
+  market.attach(sim as unknown as Simulation<MarketServices>)
+  return { sim, market }
 }
 
 /** Records errors escaping into the process as `error` events until the returned function is called. */

@@ -1,6 +1,7 @@
 import { round } from '../round.js'
 import type { HookContext, JobArrival, ScenarioHooks, SimulationDriver, DriverPeer } from './driver.js'
 import type { Scenario } from './types.js'
+import type { MarketDriver } from '../market/driver.js'
 import type { SimPeer } from '../harness/peer.js'
 import type { Rng } from '../random.js'
 
@@ -21,6 +22,8 @@ interface Planner<S extends Record<string, unknown>> {
   rng: Rng
   hooks?: ScenarioHooks<S>
   ctx(label: string): HookContext<S>
+  /** the market, when the scenario has one: it submits the jobs and plays the behaviours it knows */
+  market?: MarketDriver
   /** schedule `run` at `atS` seconds */
   at(atS: number, label: string, run: () => Promise<void> | void): void
 }
@@ -30,7 +33,7 @@ interface Planner<S extends Record<string, unknown>> {
  * partitions and adversaries. Every random draw forks `rng` by a fixed
  * label, so the same seed plans the same timeline.
  */
-export function planTimeline<S extends Record<string, unknown>> (scenario: Scenario, sim: SimulationDriver, rng: Rng, hooks: ScenarioHooks<S> | undefined, ctx: (label: string) => HookContext<S>): Action[] {
+export function planTimeline<S extends Record<string, unknown>> (scenario: Scenario, sim: SimulationDriver, rng: Rng, hooks: ScenarioHooks<S> | undefined, ctx: (label: string) => HookContext<S>, market?: MarketDriver): Action[] {
   const actions: Action[] = []
   let seq = 0
   const planner: Planner<S> = {
@@ -39,6 +42,7 @@ export function planTimeline<S extends Record<string, unknown>> (scenario: Scena
     rng,
     hooks,
     ctx,
+    market,
     at: (atS, label, run) => { actions.push({ atMs: atS * 1000, seq: seq++, label, run }) }
   }
 
@@ -52,7 +56,7 @@ export function planTimeline<S extends Record<string, unknown>> (scenario: Scena
 }
 
 /** Job arrivals: a Poisson process at `ratePerS`, each from a running submitter. */
-function planWorkload<S extends Record<string, unknown>> ({ scenario, sim, rng, hooks, ctx, at }: Planner<S>): void {
+function planWorkload<S extends Record<string, unknown>> ({ scenario, sim, rng, hooks, ctx, market, at }: Planner<S>): void {
   const jobs = scenario.workload?.jobs
   if (jobs == null || !(jobs.ratePerS > 0)) return
 
@@ -73,7 +77,8 @@ function planWorkload<S extends Record<string, unknown>> ({ scenario, sim, rng, 
       const peer = candidates[Math.floor(draw * candidates.length)]
       const job: JobArrival = { id: `job-${k}`, kind, peer: peer.index, atS: round(atS) }
       sim.events.record('job:arrival', { peer: peer.index, job: job.id, kind, role: peer.role })
-      return hooks?.workload?.(job, hookCtx)
+      // a hook of the caller's takes the job; else the market runs it
+      return hooks?.workload != null ? hooks.workload(job, hookCtx) : market?.submit(job)
     })
   }
 }
@@ -130,7 +135,7 @@ function planPartitions<S extends Record<string, unknown>> ({ scenario, sim, at 
 }
 
 /** Adversaries: a selection of running peers, recorded, handed to the adversary hook. */
-function planAdversaries<S extends Record<string, unknown>> ({ scenario, sim, rng, hooks, ctx, at }: Planner<S>): void {
+function planAdversaries<S extends Record<string, unknown>> ({ scenario, sim, rng, hooks, ctx, market, at }: Planner<S>): void {
   const advRng = rng.fork('adversaries')
   ;(scenario.adversaries ?? []).forEach((a, i) => {
     const r = advRng.fork(i)
@@ -139,7 +144,11 @@ function planAdversaries<S extends Record<string, unknown>> ({ scenario, sim, rn
       for (const p of chosen) {
         sim.events.record('adversary', { peer: p.index, behaviour: a.behaviour, role: p.role })
       }
-      await hooks?.adversary?.(a, chosen as Array<SimPeer<S>>, ctx(`adversary-${i}`))
+      if (hooks?.adversary != null) {
+        await hooks.adversary(a, chosen as Array<SimPeer<S>>, ctx(`adversary-${i}`))
+      } else if (market != null && !await market.adversary(a.behaviour, chosen.map(p => p.index))) {
+        sim.events.record('adversary:unplayed', { behaviour: a.behaviour, peers: chosen.length, reason: 'the market does not play this behaviour; give an adversary hook' })
+      }
     })
   })
 }

@@ -1,3 +1,5 @@
+import type { ScenarioMarket } from '../market/types.js'
+
 /**
  * A simulation scenario as data (a JSON file). Times are seconds from the
  * end of the wiring; every random choice follows `seed`.
@@ -22,6 +24,12 @@ export interface Scenario {
   churn?: ChurnEvent[]
   partitions?: PartitionEvent[]
   adversaries?: AdversarySpec[]
+  /**
+   * The job market: every peer runs the Shoal services of its role and the
+   * workload's jobs are real Shoal jobs. Without it peers run libp2p only
+   * and job arrivals are only recorded (or handed to a workload hook).
+   */
+  market?: ScenarioMarket | false
 }
 
 /** Which latency model gives the RTTs. */

@@ -11,7 +11,7 @@ interface Ctx {
   source?: string
 }
 
-const TOP_KEYS = ['name', 'description', 'seed', 'durationS', 'latency', 'links', 'regions', 'connect', 'workload', 'churn', 'partitions', 'adversaries']
+const TOP_KEYS = ['name', 'description', 'seed', 'durationS', 'latency', 'links', 'regions', 'connect', 'workload', 'churn', 'partitions', 'adversaries', 'market']
 
 /** Largest peer count a scenario may ask for (one machine, one process). */
 export const MAX_SCENARIO_PEERS = 100_000

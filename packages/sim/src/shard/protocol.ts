@@ -10,6 +10,9 @@ import type { SettleOptions, SimProgress, SimulationInit } from '../harness/simu
 import type { PeerState } from '../harness/peer.js'
 import type { LookupResult, PingResult } from '../harness/probes.js'
 import type { ScenarioLatency } from '../scenario/types.js'
+import type { JobArrival } from '../scenario/driver.js'
+import type { MarketOpened } from '../market/driver.js'
+import type { ResolvedMarket } from '../market/config.js'
 import type { MessagePort } from 'node:worker_threads'
 
 /**
@@ -42,6 +45,8 @@ export interface ShardPlan extends Omit<SimulationInit, 'latency' | 'services' |
   /** folder relative latency paths resolve against @default process.cwd() */
   baseDir?: string
   services?: ServicesModule
+  /** the scenario's market: every shard runs the Shoal services and flows of its own peers */
+  market?: ResolvedMarket
 }
 
 /** `workerData` of a shard worker. */
@@ -106,6 +111,12 @@ export interface ShardMethods {
   stop(): void
   /** the shard's clock, `performance.timeOrigin + performance.now()` (answered at once, even while building) */
   clock(): number
+  /** the market: its providers start advertising and bidding */
+  marketOpen(): MarketOpened
+  /** the market: submit a job at its requester (answered when it ends, as events) */
+  marketSubmit(job: JobArrival): void
+  /** the market: turn a behaviour on at these peers; false when the market does not play it */
+  marketAdversary(behaviour: string, peers: number[]): boolean
 }
 
 /** What a shard answers to `method`. */

@@ -13,6 +13,8 @@ import { isAbsolute } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Simulation, shardOf } from '../harness/simulation.js'
 import { latencyModelOf } from '../scenario/latency-model.js'
+import { MarketRuntime } from '../market/market.js'
+import type { MarketServices } from '../market/market.js'
 import { MessagePortChannel, SocketChannel } from './channel.js'
 import { SocketLink, parseHostPort } from './control.js'
 import { SimGateway } from './gateway.js'
@@ -156,7 +158,14 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
     services = (peer) => fn(peer, spec.options)
   }
 
-  const { latency: _l, baseDir: _b, services: _s, ...rest } = plan
+  // the market's Shoal services go beside the module's (which win on a clash)
+  const market = plan.market == null ? undefined : new MarketRuntime(plan.market)
+  if (market != null) {
+    const own = services
+    services = (peer) => ({ ...market.services(peer), ...own?.(peer) }) as unknown as ServiceFactoryMap<Record<string, unknown>>
+  }
+
+  const { latency: _l, baseDir: _b, services: _s, market: _m, ...rest } = plan
   const sim = new Simulation({
     ...rest,
     latency: model,
@@ -164,6 +173,7 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
     shard: { index: shard, count: shards },
     onProgress: (progress) => { post({ op: 'progress', progress }) }
   })
+  market?.attach(sim as unknown as Simulation<MarketServices>)
   const n = sim.peers.length
   const gateway = new SimGateway({
     network: sim.network,
@@ -240,9 +250,17 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
       await sim.stop()
       gateway.close()
     },
-    clock: async () => absoluteNow()
+    clock: async () => absoluteNow(),
+    marketOpen: async () => requireMarket(market).open(),
+    marketSubmit: async (job) => { await requireMarket(market).submit(job) },
+    marketAdversary: async (behaviour, peers) => requireMarket(market).adversary(behaviour, peers)
   })
   post({ op: 'ready' })
+}
+
+function requireMarket (market: MarketRuntime | undefined): MarketRuntime {
+  if (market == null) throw new Error('this run has no market')
+  return market
 }
 
 /** Options of {@link joinCoordinator}. */

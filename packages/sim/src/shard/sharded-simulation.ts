@@ -27,6 +27,7 @@ import { absoluteNow } from './protocol.js'
 import { acceptShards, spawnShards } from './shard-hosts.js'
 import { describeError, errorMessage } from '../error-text.js'
 import { round } from '../round.js'
+import type { MarketDriver } from '../market/driver.js'
 import type { PeerRef, ShardedPeer } from './peer-directory.js'
 import type { GatewayAddress, PeerStatus, ServicesModule, ShardInit, ShardPlan, ShardStats, FromShard } from './protocol.js'
 import type { ShardHandle } from './shard-handle.js'
@@ -263,6 +264,38 @@ export class ShardedSimulation {
   /** Peers currently running, optionally of one role and/or region. */
   running (filter: { role?: string, region?: string } = {}): ShardedPeer[] {
     return this.directory.running(filter)
+  }
+
+  /**
+   * The market of a run planned with one (`init.market`): each shard runs
+   * the Shoal services and flows of its own peers; a job is submitted in
+   * the shard of its requester. `undefined` without a market.
+   */
+  get market (): MarketDriver | undefined {
+    if (this.plan.market == null) return undefined
+    const alive = (): ShardHandle[] => this.handles.filter(h => h.alive)
+    return {
+      open: async () => {
+        const opened = await Promise.all(alive().map(async h => h.call('marketOpen')))
+        return {
+          providers: opened.reduce((n, o) => n + o.providers, 0),
+          advertised: opened.reduce((n, o) => n + o.advertised, 0),
+          seconds: Math.max(0, ...opened.map(o => o.seconds))
+        }
+      },
+      submit: async (job) => {
+        await this.handles[this.peer(job.peer).shard].call('marketSubmit', job)
+      },
+      adversary: async (behaviour, peers) => {
+        const byShard = new Map<number, number[]>()
+        for (const index of peers) {
+          const shard = this.peer(index).shard
+          byShard.set(shard, [...(byShard.get(shard) ?? []), index])
+        }
+        const played = await Promise.all([...byShard].map(async ([shard, indices]) => this.handles[shard].call('marketAdversary', behaviour, indices)))
+        return played.every(Boolean)
+      }
+    }
   }
 
   /** Oracle truth: the RTT in ms the latency model gives between two peers' sites. */

@@ -1,0 +1,358 @@
+/**
+ * A job market of real Shoal peers on a simulation: every peer runs
+ * `shoalServices()` for its role, providers advertise and bid with
+ * `startProvider`, and each job of the workload is submitted with
+ * `submitJob` at its requester: signed and published on the job board,
+ * providers found through discovery, ranked by the router, run over
+ * `/shoal/work/1.0.0` with failover, the receipt countersigned and stored,
+ * the voucher paid. Providers run a simulated executor that takes the
+ * role's compute time. Every step is an event of the run's log.
+ *
+ * One `MarketRuntime` serves the peers of one simulation (a whole run, or
+ * one shard of a sharded run: it acts only for the peers it owns).
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises'
+import { shoalServices, startProvider, submitJob } from '@shoal/node'
+import { encodeGeohash } from '@shoal/records'
+import { errorName, errorMessage } from '@shoal/utils'
+import { functionExecutor } from '@shoal/work'
+import { round } from '../round.js'
+import { computeModelOf, computeMs, isProvider, jobRequirements, providerOffer } from './config.js'
+import type { MarketDriver, MarketOpened } from './driver.js'
+import type { ResolvedJobKind, ResolvedMarket, ResolvedRole } from './config.js'
+import type { Simulation } from '../harness/simulation.js'
+import type { PeerSpec, SimPeer } from '../harness/peer.js'
+import type { SimServiceFactories } from '../harness/stack.js'
+import type { JobArrival } from '../scenario/driver.js'
+import type { PeerId } from '@libp2p/interface'
+import type { ProviderHandle, ShoalCoreServices, ShoalRole, SubmitJobServices } from '@shoal/node'
+import type { Router } from '@shoal/router'
+import type { JobSpec } from '@shoal/work'
+
+/** Geohash characters of a peer's location, as its requester searches from it. */
+export const PEER_GEOHASH_PRECISION = 6
+/** Prefix of the workload name of a simulated job: `sim/<kind>/<job id>`. */
+const WORKLOAD_PREFIX = 'sim/'
+/** Bytes of a simulated job's output. */
+const OUTPUT_BYTES = 64
+/** An attempt gets at least this long before the next candidate takes over, ms. */
+const MIN_ATTEMPT_MS = 3_000
+
+/** Adversary behaviours the market plays itself; others are left to hooks. */
+export const MARKET_BEHAVIOURS = ['silent-provider'] as const
+
+/** What a market peer runs beside the simulation's stock services. */
+export type MarketServices = ShoalCoreServices
+
+/** Per peer state of the market. */
+interface PeerState {
+  role: ResolvedRole
+  /** the provider flow while the peer runs */
+  provider?: ProviderHandle
+  /** bumped at every crash or stop: work of an older life records nothing */
+  life: number
+  /** adversary behaviours turned on */
+  behaviours: Set<string>
+}
+
+/** The geohash of a peer's site ('' without coordinates). */
+export function peerGeohash (peer: PeerSpec): string {
+  const { lat, lon } = peer.site
+  return Number.isFinite(lat) && Number.isFinite(lon) ? encodeGeohash(lat, lon, PEER_GEOHASH_PRECISION) : ''
+}
+
+/** The sim job id and kind name of a simulated job's workload, or undefined. */
+export function parseWorkload (workload: string | undefined): { kind: string, job: string } | undefined {
+  if (workload?.startsWith(WORKLOAD_PREFIX) !== true) return undefined
+  const rest = workload.slice(WORKLOAD_PREFIX.length)
+  const slash = rest.lastIndexOf('/')
+  return slash < 0 ? undefined : { kind: rest.slice(0, slash), job: rest.slice(slash + 1) }
+}
+
+function shoalRoleOf (role: ResolvedRole): ShoalRole {
+  return role.service === 'gpu' ? 'gpu-provider' : role.service === 'capture' ? 'capture-provider' : role.service === 'bootstrap' ? 'bootstrap' : 'requester'
+}
+
+/**
+ * The Shoal side of a simulation. Create it, give `services` to the
+ * simulation, `attach` the simulation once created, `open` the market once
+ * the network has settled, then `submit` the workload's jobs.
+ */
+export class MarketRuntime implements MarketDriver {
+  readonly market: ResolvedMarket
+  private sim?: Simulation<MarketServices>
+  private readonly peers = new Map<number, PeerState>()
+  private opened = false
+  /** cumulative voucher totals by requester and provider, to turn them into per-job payments */
+  private readonly paid = new Map<string, number>()
+
+  constructor (market: ResolvedMarket) {
+    this.market = market
+    this.services = this.services.bind(this)
+  }
+
+  /** The Shoal services of a peer, for its role (the simulation's `services` option). */
+  services (peer: PeerSpec): SimServiceFactories<MarketServices> {
+    const role = this.market.roles[peer.role] ?? this.market.roles[Object.keys(this.market.roles)[0]]
+    const state: PeerState = this.peers.get(peer.index) ?? { role, life: 0, behaviours: new Set() }
+    this.peers.set(peer.index, state)
+    const provider = isProvider(role)
+    return shoalServices({
+      role: shoalRoleOf(role),
+      provider: provider
+        ? { region: peerGeohash(peer).slice(0, role.revealPrecision), gpus: role.gpus, sensors: role.sensors, price: role.price, concurrency: role.slots }
+        : undefined,
+      work: provider ? { executor: this.executor(peer, state) } : undefined,
+      discovery: { random: () => peer.rng.fork('discovery').float() }
+    }) as unknown as SimServiceFactories<MarketServices>
+  }
+
+  /** Follow the simulation's peers: start and stop the provider flow as they start, crash and leave. */
+  attach (sim: Simulation<MarketServices>): void {
+    this.sim = sim
+    sim.events.addEventListener('event', (evt) => {
+      const e = evt.detail
+      if (typeof e.peer !== 'number' || !sim.owns(e.peer)) return
+      if (e.type === 'peer:started' && this.opened) {
+        this.startProviderAt(e.peer)
+      } else if (e.type === 'peer:crashed' || e.type === 'peer:left') {
+        const state = this.peers.get(e.peer)
+        if (state != null) {
+          state.life++
+          state.provider?.stop()
+          state.provider = undefined
+        }
+      }
+    })
+  }
+
+  /**
+   * Open the market: every running provider this simulation owns starts
+   * advertising and bidding; resolves when all have advertised (or after
+   * `advertiseWaitS`), with how many did.
+   */
+  async open (): Promise<MarketOpened> {
+    const sim = this.requireSim()
+    this.opened = true
+    const started = performance.now()
+    const handles: ProviderHandle[] = []
+    for (const peer of sim.running()) {
+      if (!sim.owns(peer.index)) continue
+      const handle = this.startProviderAt(peer.index)
+      if (handle != null) handles.push(handle)
+    }
+    let advertised = 0
+    await Promise.race([
+      Promise.allSettled(handles.map(async h => h.advertised.then(() => { advertised++ }))),
+      sleep(this.market.advertiseWaitS * 1000, undefined, { ref: false })
+    ])
+    const seconds = round((performance.now() - started) / 1000)
+    sim.events.record('market:open', { providers: handles.length, advertised, seconds })
+    return { providers: handles.length, advertised, seconds }
+  }
+
+  /** Turn `behaviour` on at these peers; false when the market does not play it. */
+  async adversary (behaviour: string, peers: readonly number[]): Promise<boolean> {
+    if (!(MARKET_BEHAVIOURS as readonly string[]).includes(behaviour)) return false
+    for (const index of peers) {
+      this.peers.get(index)?.behaviours.add(behaviour)
+    }
+    return true
+  }
+
+  /**
+   * Submit one job of the workload at its requester with `submitJob`, and
+   * record each step. Never throws: a job that fails is a `job:failed` event.
+   */
+  async submit (arrival: JobArrival): Promise<void> {
+    const sim = this.requireSim()
+    const peer = sim.peers[arrival.peer]
+    const kind = this.market.jobs[arrival.kind]
+    const base = { peer: arrival.peer, job: arrival.id, kind: arrival.kind }
+    const t0 = sim.events.now()
+    const node = peer?.node
+    if (peer == null || node == null || peer.state !== 'running' || kind == null) {
+      sim.events.record('job:failed', { ...base, reason: kind == null ? 'unknown job kind' : 'requester down', ms: 0 })
+      return
+    }
+
+    const deadlineMs = kind.deadlineS * 1000
+    const geohash = peerGeohash(peer)
+    const compute = this.expectedComputeMs(kind)
+    const spec: JobSpec = {
+      kind: kind.kind,
+      workload: `${WORKLOAD_PREFIX}${kind.name}/${arrival.id}`,
+      requirements: jobRequirements(kind, geohash),
+      priceCeiling: { perUnit: kind.maxPricePerUnit, currency: 'USDC', unit: kind.type === 'capture' ? 'second' : 'gpu-second' },
+      budget: kind.maxPricePerUnit * kind.units,
+      deadlineInMs: deadlineMs,
+      input: jobInput(arrival.id, kind.inputBytes)
+    }
+    const signal = AbortSignal.timeout(deadlineMs)
+    const services = this.requesterServices(node.services, peer)
+    let failovers = 0
+    let stage = 'create'
+
+    try {
+      for await (const event of submitJob(services, spec, {
+        k: this.market.k,
+        geohash,
+        signal,
+        timeoutMs: deadlineMs,
+        attemptTimeoutMs: Math.min(deadlineMs, Math.max(MIN_ATTEMPT_MS, 3 * compute + 2_000)),
+        profile: { computeTime: compute, maxRtt: kind.maxRttMs > 0 ? kind.maxRttMs : undefined, roundTrips: this.market.roundTrips },
+        searchDelayMs: 250
+      })) {
+        stage = event.type
+        if (event.type === 'published') {
+          sim.events.record('job:published', { ...base, ms: round(sim.events.now() - t0) })
+        } else if (event.type === 'searched') {
+          const r = event.detail
+          sim.events.record('job:candidates', { ...base, round: r.attempt, found: r.found.length, unmatched: r.unmatched.length, error: r.error?.message ?? null, ms: round(sim.events.now() - t0) })
+        } else if (event.type === 'ranked') {
+          const best = event.detail.decision.choices[0]
+          sim.events.record('job:assigned', {
+            ...base,
+            provider: best == null ? null : this.indexOf(best.peerId),
+            predicted_ms: best == null ? null : round(best.score),
+            candidates: event.detail.decision.choices.length,
+            rejected: event.detail.decision.rejected.length,
+            ms: round(sim.events.now() - t0)
+          })
+        } else if (event.type === 'failed-over') {
+          failovers++
+          const a = event.detail.attempt
+          sim.events.record('job:failover', { ...base, provider: this.indexOf(a.candidate), reason: a.error == null ? 'cancelled' : `${errorName(a.error)}: ${errorMessage(a.error)}`, attempt_ms: round(a.elapsed) })
+        } else if (event.type === 'receipt') {
+          const { outcome, stored, storeError } = event.detail
+          const provider = this.indexOf(outcome.provider)
+          const ms = round(sim.events.now() - t0)
+          sim.events.record('job:completed', {
+            ...base,
+            provider,
+            ms,
+            late: ms > deadlineMs,
+            rtt_ms: provider == null ? null : round(sim.rtt(arrival.peer, provider)),
+            failovers,
+            units: outcome.receipt.record.value.units
+          })
+          sim.events.record('receipt', { ...base, provider, acknowledged: outcome.acknowledged, stored: stored != null, error: storeError?.message ?? null })
+          const voucher = outcome.voucher?.value
+          if (voucher != null) {
+            const lane = `${arrival.peer}>${provider ?? '?'}>${voucher.currency}`
+            const amount = voucher.cumulative - (this.paid.get(lane) ?? 0)
+            this.paid.set(lane, Math.max(voucher.cumulative, this.paid.get(lane) ?? 0))
+            sim.events.record('payment', { ...base, provider, amount: round(amount), currency: voucher.currency })
+          }
+        }
+      }
+    } catch (err: unknown) {
+      sim.events.record('job:failed', {
+        ...base,
+        reason: errorName(err),
+        error: errorMessage(err).slice(0, 300),
+        stage,
+        failovers,
+        ms: round(sim.events.now() - t0)
+      })
+    }
+  }
+
+  /** The compute time the requester expects (the first provider role's model that serves the kind, without jitter). */
+  private expectedComputeMs (kind: ResolvedJobKind): number {
+    for (const role of Object.values(this.market.roles)) {
+      if (!isProvider(role)) continue
+      if ((kind.type === 'capture') !== (role.service === 'capture')) continue
+      const model = computeModelOf(role, kind.name)
+      return model.fixedMs + model.perUnitMs * kind.units
+    }
+    return 0
+  }
+
+  /** The requester's services; with `choice: random` a router that orders what it would accept at random. */
+  private requesterServices (services: MarketServices, peer: SimPeer<MarketServices>): SubmitJobServices {
+    if (this.market.choice !== 'random') return services
+    const router: Router = services.router
+    const rng = peer.rng.fork('random-choice')
+    return {
+      ...services,
+      router: {
+        get coordinate () { return router.coordinate },
+        choose: async (candidates, job, options) => {
+          const decision = await router.choose(candidates, job, options)
+          rng.shuffle(decision.choices)
+          return decision
+        }
+      } satisfies SubmitJobServices['router']
+    }
+  }
+
+  /** The simulated executor: the role's compute time for the job (jitter included), then a small output. */
+  private executor (peer: PeerSpec, state: PeerState): ReturnType<typeof functionExecutor> {
+    return functionExecutor(async (_input, { signal, job }) => {
+      const sim = this.requireSim()
+      const life = state.life
+      const parsed = parseWorkload(job?.workload)
+      const kind = parsed == null ? undefined : this.market.jobs[parsed.kind]
+      const units = kind?.units ?? 1
+      const name = parsed?.job ?? '?'
+      const started = sim.events.now()
+      sim.events.record('work:start', { peer: peer.index, job: name })
+      if (state.behaviours.has('silent-provider')) {
+        // quoted and assigned, never delivers: holds the slot until the requester gives up
+        await sleep(2 ** 31 - 1, undefined, { signal, ref: false })
+      }
+      const ms = computeMs(state.role, parsed?.kind ?? '*', units, this.market.seed, name)
+      await sleep(ms, undefined, { signal, ref: false })
+      if (state.life === life) {
+        sim.events.record('work:end', { peer: peer.index, job: name, ms: round(sim.events.now() - started) })
+      }
+      return { output: jobInput(`out:${name}`, OUTPUT_BYTES), units, status: 0 }
+    })
+  }
+
+  private startProviderAt (index: number): ProviderHandle | undefined {
+    const sim = this.requireSim()
+    const peer = sim.peers[index]
+    const state = this.peers.get(index)
+    const node = peer.node
+    if (state == null || node == null || !isProvider(state.role) || state.provider != null) return undefined
+    const offer = providerOffer(state.role, peerGeohash(peer))
+    const handle = startProvider(node.services, { gpus: offer.gpus, sensors: offer.sensors, geohash: offer.geohash ?? '', price: state.role.price, concurrency: state.role.slots })
+    state.provider = handle
+    handle.addEventListener('quote:sent', (evt) => {
+      const parsed = parseWorkload(evt.detail.job.record.value.workload)
+      sim.events.record('job:quote', { peer: index, job: parsed?.job ?? null })
+    })
+    handle.addEventListener('advertised', () => {
+      sim.events.record('provider:advertised', { peer: index })
+    }, { once: true })
+    return handle
+  }
+
+  private indexOf (id: PeerId): number | null {
+    try {
+      return this.requireSim().peer(id).index
+    } catch {
+      return null
+    }
+  }
+
+  private requireSim (): Simulation<MarketServices> {
+    if (this.sim == null) throw new Error('the market is not attached to a simulation')
+    return this.sim
+  }
+}
+
+/** Deterministic bytes for a job's input or output. */
+function jobInput (label: string, length: number): Uint8Array {
+  const out = new Uint8Array(length)
+  let h = 2166136261
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 16777619)
+  for (let i = 0; i < length; i++) {
+    h = Math.imul(h ^ i, 16777619)
+    out[i] = h & 0xff
+  }
+  return out
+}
