@@ -210,6 +210,8 @@ function stageOf (event: Exclude<SubmitJobEvent, { type: 'receipt' }>): JobProgr
       return { stage: 'announced', message: 'published on the job board' }
     case 'publish-failed':
       return { stage: 'announced', message: `not published on the job board (${event.detail.error.name}: ${event.detail.error.message}); continuing in direct mode` }
+    case 'quoted':
+      return { stage: 'quoted', message: `${event.detail.quote.signer.toString()} quoted ${event.detail.quote.value.price?.perUnit ?? '?'} ${event.detail.quote.value.price?.currency ?? ''} per ${event.detail.quote.value.price?.unit ?? 'unit'}`.trimEnd() }
     case 'searched': {
       const { attempt, found, unmatched, error } = event.detail
       const why = error != null ? ` (search ${attempt} broke off: ${error.name}: ${error.message})` : ''

@@ -21,6 +21,9 @@ import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { Assignment, CountersignedRecord, JobAnnouncement, PaymentVoucher, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 import type { AttemptFailure, AttemptRecord, RouterChoice } from '@shoal/router'
 
+/** A quote offered in the open market is assigned as is only if it stays valid this much longer, ms (else a fresh one is asked for). */
+const HELD_QUOTE_MARGIN_MS = 2_000
+
 /** A job as the requester sends it: a signed announcement, or inline (unsigned) in direct mode. */
 export type JobToSend = SignedRecord<JobAnnouncement> | JobAnnouncement
 
@@ -98,6 +101,12 @@ export class Requester {
   /** Quotes providers offered for our job in the open market. */
   offersFor (jobId: Uint8Array): Array<SignedRecord<Quote>> {
     return [...(this.offers.get(hex(jobId)) ?? [])]
+  }
+
+  /** A quote `peer` offered for `job` in the open market that is still valid for a while, if any. */
+  private heldOffer (peer: PeerId, job: JobAnnouncement): SignedRecord<Quote> | undefined {
+    const usableUntil = this.ctx.now() + HELD_QUOTE_MARGIN_MS
+    return this.offers.get(hex(job.jobId))?.find(q => q.signer.equals(peer) && q.value.expiresMs > usableUntil)
   }
 
   /** Open market: a provider offers `bytes`, a quote for one of our jobs; kept if it is acceptable. */
@@ -206,7 +215,8 @@ export class Requester {
 
   private async runOn (peer: PeerId, job: JobToSend, input: Uint8Array, options: RunOptions): Promise<JobOutcome> {
     return this.pool.withChannel(peer, options, async channel => {
-      const quote = await this.exchangeQuote(channel, peer, job, options)
+      // a quote the provider offered on the board is as binding as one we ask for: assign it, no second round trip
+      const quote = this.heldOffer(peer, 'bytes' in job ? job.value : job) ?? await this.exchangeQuote(channel, peer, job, options)
       return this.exchangeJob(channel, quote, input, options, 'bytes' in job ? job.value : job)
     })
   }

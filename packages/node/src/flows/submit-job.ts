@@ -4,12 +4,13 @@ import { JobKind, matchOffer, requirementsOf } from '@shoal/records'
 import { candidateFromCapability } from '@shoal/router'
 import { asError, errorName } from '@shoal/utils'
 import { pushable } from 'it-pushable'
+import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { NoProviderError } from '../errors.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { Discovery, NearbyProvider, NearbyQuery } from '@shoal/discovery'
 import type { JobBoard } from '@shoal/job-board'
 import type { ReceiptStore, StoredReceipt } from '@shoal/receipts'
-import type { JobAnnouncement, SignedRecord } from '@shoal/records'
+import type { JobAnnouncement, Quote, SignedRecord } from '@shoal/records'
 import type { AttemptRecord, JobProfile, Router, RouterCandidate, RoutingDecision } from '@shoal/router'
 import type { JobSpec, RunOptions, RunOutcome, Work, WorkProgress } from '@shoal/work'
 import type { Pushable } from 'it-pushable'
@@ -23,7 +24,8 @@ export interface SubmitJobServices {
   jobs: Pick<JobBoard, 'publish'>
   discovery: Pick<Discovery, 'findNearby'>
   router: Pick<Router, 'choose' | 'coordinate'>
-  work: Pick<Work, 'createJob' | 'run'>
+  /** `addEventListener` / `removeEventListener` / `offersFor` (optional): quotes providers offer for the job on the board join the candidates */
+  work: Pick<Work, 'createJob' | 'run'> & Partial<Pick<Work, 'addEventListener' | 'removeEventListener' | 'offersFor'>>
   receipts?: Pick<ReceiptStore, 'reputation' | 'get'>
 }
 
@@ -57,6 +59,16 @@ export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchO
    * @default 500
    */
   searchDelayMs?: number
+  /**
+   * How long to wait for more candidates once the first is known, ms:
+   * providers that quote the job on the board arrive within a few round
+   * trips, a search can take several DHT lookups. Ranking starts when a
+   * search round ends with providers, when `k` candidates are known, or
+   * when this window closes, whichever comes first.
+   *
+   * @default 1000
+   */
+  gatherMs?: number
   /** Give up running after this many ms (all candidates together) */
   timeoutMs?: number
   /**
@@ -67,10 +79,16 @@ export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchO
   attemptTimeoutMs?: number
 }
 
-/** A provider discovery found, as a router candidate (coordinate, capacity, price from its record; reputation from our receipts). */
+/**
+ * A provider that discovery found or that quoted the job on the board, as
+ * a router candidate: coordinate, capacity and price from its capability
+ * record (or its quote's free slots and price), reputation from our receipts.
+ */
 export interface ProviderCandidate extends RouterCandidate {
-  /** what discovery returned */
-  provider: NearbyProvider
+  /** what discovery returned (absent for a provider known only by its quote) */
+  provider?: NearbyProvider
+  /** the quote it offered on the board, if it did: the run assigns it without asking again */
+  quote?: SignedRecord<Quote>
 }
 
 /** What `submitJob` ends with. */
@@ -96,6 +114,8 @@ export type SubmitJobEvent =
   | { type: 'published', detail: { job: SignedRecord<JobAnnouncement> } }
   /** the job board could not publish it; the job goes on in direct mode (providers are asked for quotes) */
   | { type: 'publish-failed', detail: { error: Error } }
+  /** a provider offered a quote for the job (open market: it saw the job on the board) */
+  | { type: 'quoted', detail: { quote: SignedRecord<Quote> } }
   /** one discovery round ended; `error` when it broke off (the next round still runs) */
   | { type: 'searched', detail: SearchRound }
   /** the router ranked what discovery found (best first) and said why it refused the rest */
@@ -123,6 +143,7 @@ const SEARCH_ATTEMPTS = 10
 const SEARCH_DELAY_MS = 500
 const MAX_SEARCH_DELAY_MS = 5_000
 const MIN_ATTEMPT_TIMEOUT_MS = 5_000
+const GATHER_MS = 1_000
 
 /**
  * The requester's flow: sign the job, publish it on the job board, find
@@ -161,22 +182,17 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
     yield { type: 'publish-failed', detail: { error: asError(err) } }
   }
 
-  let lastRound: SearchRound | undefined
-  for await (const round of findProviders(services, query, job.value, options)) {
-    lastRound = round
-    yield { type: 'searched', detail: round }
-  }
-  const found = lastRound?.found ?? []
-  if (found.length === 0) {
-    const reasons = (lastRound?.unmatched ?? []).map(u => `${u.provider.peerId.toString()}: ${u.reasons.join(', ')}`)
+  const gathered = yield * gatherCandidates(services, query, job, options)
+  if (gathered.found.length === 0 && gathered.quotes.length === 0) {
+    const reasons = gathered.unmatched.map(u => `${u.provider.peerId.toString()}: ${u.reasons.join(', ')}`)
     throw new NoProviderError(reasons.length === 0 ? 'no provider found for this job' : `no provider found would bid for this job: ${reasons.join('; ')}`, reasons)
   }
 
-  const decision = await rankProviders(services, found, { priceCeiling: spec.priceCeiling.perUnit, transferBytes: input.byteLength, ...options.profile }, options)
+  const decision = await rankProviders(services, gathered, { priceCeiling: spec.priceCeiling.perUnit, transferBytes: input.byteLength, ...options.profile }, options)
   yield { type: 'ranked', detail: { decision } }
   if (decision.choices.length === 0) {
     const reasons = decision.rejected.map(r => r.explain)
-    throw new NoProviderError(`the router refused all ${found.length} provider(s) found: ${reasons.join('; ')}`, reasons)
+    throw new NoProviderError(`the router refused all ${decision.rejected.length} provider(s) found: ${reasons.join('; ')}`, reasons)
   }
 
   const order = decision.choices.map(c => c.peerId)
@@ -242,12 +258,98 @@ async function * findProviders (services: SubmitJobServices, query: NearbyQuery,
   }
 }
 
-/** Rank what discovery found with the router: each provider's record (coordinate, capacity, price) and the reputation our receipts give it. */
-async function rankProviders (services: SubmitJobServices, found: NearbyProvider[], profile: JobProfile, options: AbortOptions): Promise<RoutingDecision<ProviderCandidate>> {
-  const candidates = await Promise.all(found.map(async (provider): Promise<ProviderCandidate> => ({
-    ...candidateFromCapability(provider.record.value, { reputation: await reputationOf(services, provider.peerId, options) }),
-    provider
-  })))
+/** The candidates of a job: providers a search found and providers that quoted it on the board. */
+interface Gathered {
+  found: NearbyProvider[]
+  /** providers the last search round found that would not bid, with why */
+  unmatched: SearchRound['unmatched']
+  quotes: Array<SignedRecord<Quote>>
+}
+
+/** What arrives while candidates are gathered. */
+type GatherItem =
+  | { quote: SignedRecord<Quote> }
+  | { round: SearchRound }
+  | { searchEnded: true }
+  | { searchFailed: Error }
+  | { windowClosed: true }
+
+/**
+ * Gather candidates: search with discovery (rounds with backoff, as
+ * `findProviders`) while listening for the quotes providers offer for the
+ * job on the board. Ends when a search round ends with providers, when `k`
+ * distinct candidates are known, when `gatherMs` passed since the first,
+ * or when the search gave up and no quote came. Yields each quote and
+ * round as it arrives.
+ */
+async function * gatherCandidates (services: SubmitJobServices, query: NearbyQuery, job: SignedRecord<JobAnnouncement>, options: SubmitJobOptions): AsyncGenerator<SubmitJobEvent, Gathered, undefined> {
+  const k = options.k ?? SEARCH_RESULTS
+  const controller = new AbortController()
+  const signal = options.signal == null ? controller.signal : AbortSignal.any([options.signal, controller.signal])
+  const items = pushable<GatherItem>({ objectMode: true })
+  const quotes = new Map<string, SignedRecord<Quote>>()
+  const onQuote = (evt: CustomEvent<SignedRecord<Quote>>): void => {
+    if (uint8ArrayEquals(evt.detail.value.jobId, job.value.jobId)) items.push({ quote: evt.detail })
+  }
+  services.work.addEventListener?.('quote:received', onQuote)
+  for (const quote of services.work.offersFor?.(job.value.jobId) ?? []) items.push({ quote })
+  void (async () => {
+    for await (const round of findProviders(services, query, job.value, { ...options, signal })) items.push({ round })
+  })().then(() => items.push({ searchEnded: true }), (err: unknown) => items.push({ searchFailed: asError(err) }))
+
+  let lastRound: SearchRound | undefined
+  let searching = true
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const known = (): number => new Set([...quotes.keys(), ...(lastRound?.found ?? []).map(p => p.peerId.toString())]).size
+  try {
+    for await (const item of items) {
+      if ('quote' in item) {
+        const id = item.quote.signer.toString()
+        if (quotes.has(id)) continue
+        quotes.set(id, item.quote)
+        yield { type: 'quoted', detail: { quote: item.quote } }
+        timer ??= setTimeout(() => items.push({ windowClosed: true }), options.gatherMs ?? GATHER_MS)
+      } else if ('round' in item) {
+        lastRound = item.round
+        yield { type: 'searched', detail: item.round }
+        if (item.round.found.length > 0) break
+      } else if ('searchFailed' in item) {
+        options.signal?.throwIfAborted()
+        throw item.searchFailed
+      } else if ('searchEnded' in item) {
+        searching = false
+        if (quotes.size === 0) break
+      } else {
+        break
+      }
+      if (known() >= k) break
+      if (!searching && timer == null) break
+    }
+  } finally {
+    clearTimeout(timer)
+    controller.abort()
+    services.work.removeEventListener?.('quote:received', onQuote)
+    items.end()
+  }
+  options.signal?.throwIfAborted()
+  return { found: lastRound?.found ?? [], unmatched: lastRound?.unmatched ?? [], quotes: [...quotes.values()] }
+}
+
+/**
+ * Rank the candidates with the router: each found provider's record
+ * (coordinate, capacity, price), each quote's free slots and price, and the
+ * reputation our receipts give them.
+ */
+async function rankProviders (services: SubmitJobServices, gathered: Gathered, profile: JobProfile, options: AbortOptions): Promise<RoutingDecision<ProviderCandidate>> {
+  const quotes = new Map(gathered.quotes.map(q => [q.signer.toString(), q]))
+  const candidates: ProviderCandidate[] = await Promise.all(gathered.found.map(async (provider): Promise<ProviderCandidate> => {
+    const quote = quotes.get(provider.peerId.toString())
+    quotes.delete(provider.peerId.toString())
+    return { ...candidateFromCapability(provider.record.value, { reputation: await reputationOf(services, provider.peerId, options) }), provider, quote }
+  }))
+  for (const quote of quotes.values()) {
+    candidates.push({ peerId: quote.signer, freeSlots: quote.value.freeSlots, price: quote.value.price?.perUnit, reputation: await reputationOf(services, quote.signer, options), quote })
+  }
   return services.router.choose(candidates, profile, { signal: options.signal })
 }
 

@@ -207,6 +207,8 @@ export class MarketRuntime implements MarketDriver {
         stage = event.type
         if (event.type === 'published') {
           sim.events.record('job:published', { ...base, ms: round(sim.events.now() - t0) })
+        } else if (event.type === 'quoted') {
+          sim.events.record('job:quoted', { ...base, provider: this.indexOf(event.detail.quote.signer), ms: round(sim.events.now() - t0) })
         } else if (event.type === 'searched') {
           const r = event.detail
           sim.events.record('job:candidates', { ...base, round: r.attempt, found: r.found.length, unmatched: r.unmatched.length, error: r.error?.message ?? null, ms: round(sim.events.now() - t0) })
