@@ -8,7 +8,7 @@ import { JobKind, requirementsOf } from '@shoal/records'
 import { gpuClass } from '@shoal/work'
 import { createRng } from '../random.js'
 import { CLOUD_REGIONS } from './cloud.js'
-import type { ComputeModel, MarketGpu, MarketService, ScenarioMarket } from './types.js'
+import type { ComputeModel, MarketGpu, MarketJobKind, MarketRole, MarketService, ScenarioMarket } from './types.js'
 import type { Scenario } from '../scenario/types.js'
 import type { Gpu, JobTerms, Offer, Price, Requirements } from '@shoal/records'
 
@@ -23,6 +23,8 @@ const REVEAL_PRECISION = 5
 const K = 5
 const ROUND_TRIPS = 2
 const ADVERTISE_WAIT_S = 30
+/** Longest a timer waits (Node fires a longer one at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** A role with its defaults. */
 export interface ResolvedRole {
@@ -47,6 +49,10 @@ export interface ResolvedJobKind {
   minVramMib: number
   sensors: string[]
   deadlineS: number
+  /** `deadlineS` in whole ms (at least 1): the job record's deadline is an integer */
+  deadlineMs: number
+  /** what a job may pay in all: the ceiling for its units, at least 1 (the job record's least budget) */
+  budget: number
   /** 0 = no bound */
   maxRttMs: number
   maxPricePerUnit: number
@@ -70,7 +76,28 @@ export interface ResolvedMarket {
   seed: number
 }
 
-const SERVICES = new Set<MarketService>(['gpu', 'capture', 'witness', 'requester', 'bootstrap'])
+/** Every service a role may play. */
+export const MARKET_SERVICES: readonly MarketService[] = ['gpu', 'capture', 'witness', 'requester', 'bootstrap']
+
+/** The job kind names of a scenario's workload. */
+export function workloadKinds (scenario: Pick<Scenario, 'workload'>): string[] {
+  return scenario.workload?.jobs?.kinds ?? ['job']
+}
+
+/** The service of role `name`: the one it names, else its own name when that is a service, else `requester`. */
+export function serviceOf (name: string, spec: MarketRole): MarketService {
+  return spec.service ?? ((MARKET_SERVICES as readonly string[]).includes(name) ? name as MarketService : 'requester')
+}
+
+/** The type of job kind `name`: the one it names, else by its name (`capture`; `render`, `batch`), else `inference`. */
+export function jobTypeOf (name: string, spec: MarketJobKind): ResolvedJobKind['type'] {
+  return spec.type ?? (name === 'capture' ? 'capture' : name === 'render' || name === 'batch' ? 'batch' : 'inference')
+}
+
+/** `record[key]` when it is the record's own entry: a kind or role named `toString` or `__proto__` is not the prototype's. */
+function own<T> (record: Record<string, T> | undefined, key: string): T | undefined {
+  return record != null && Object.hasOwn(record, key) ? record[key] : undefined
+}
 
 /** Whether a role offers work (advertises and bids). */
 export function isProvider (role: ResolvedRole): boolean {
@@ -88,7 +115,7 @@ export function resolveMarket (scenario: Scenario): ResolvedMarket | undefined {
   }
   for (const name of Object.keys(market.roles ?? {})) roleNames.add(name)
 
-  const kindNames = new Set<string>(scenario.workload?.jobs?.kinds ?? ['job'])
+  const kindNames = new Set<string>(workloadKinds(scenario))
   for (const name of Object.keys(market.jobs ?? {})) kindNames.add(name)
 
   const roles = Object.fromEntries([...roleNames].map(name => [name, resolveRole(name, market)]))
@@ -107,13 +134,14 @@ export function resolveMarket (scenario: Scenario): ResolvedMarket | undefined {
 }
 
 function resolveRole (name: string, market: ScenarioMarket): ResolvedRole {
-  const spec = market.roles?.[name] ?? {}
-  const service = spec.service ?? (SERVICES.has(name as MarketService) ? name as MarketService : 'requester')
+  const spec = own(market.roles, name) ?? {}
+  const service = serviceOf(name, spec)
   const gpus = spec.gpus ?? (service === 'gpu' ? [DEFAULT_GPU] : [])
-  const compute: Record<string, Required<ComputeModel>> = { '*': { ...COMPUTE_MODEL } }
-  for (const [kind, model] of Object.entries(spec.compute ?? {})) {
-    compute[kind] = { fixedMs: model.fixedMs, perUnitMs: model.perUnitMs ?? 0, jitter: model.jitter ?? 0 }
-  }
+  // built by fromEntries: a kind named `__proto__` is an entry, not the prototype
+  const compute: Record<string, Required<ComputeModel>> = Object.fromEntries([
+    ['*', { ...COMPUTE_MODEL }],
+    ...Object.entries(spec.compute ?? {}).map(([kind, model]) => [kind, { fixedMs: model.fixedMs, perUnitMs: model.perUnitMs ?? 0, jitter: model.jitter ?? 0 }])
+  ])
   return {
     name,
     service,
@@ -127,19 +155,24 @@ function resolveRole (name: string, market: ScenarioMarket): ResolvedRole {
 }
 
 function resolveJobKind (name: string, market: ScenarioMarket, defaultClass: string): ResolvedJobKind {
-  const spec = market.jobs?.[name] ?? {}
-  const type = spec.type ?? (name === 'capture' ? 'capture' : name === 'render' || name === 'batch' ? 'batch' : 'inference')
+  const spec = own(market.jobs, name) ?? {}
+  const type = jobTypeOf(name, spec)
+  const units = spec.units ?? 1
+  const deadlineS = spec.deadlineS ?? DEADLINE_S
+  const maxPricePerUnit = spec.maxPricePerUnit ?? MAX_PRICE_PER_UNIT
   return {
     name,
     type,
     kind: type === 'capture' ? JobKind.CAPTURE : type === 'batch' ? JobKind.GPU_BATCH : JobKind.GPU_INFERENCE,
-    units: spec.units ?? 1,
+    units,
     gpuClass: spec.gpuClass ?? (type === 'capture' ? '' : defaultClass),
     minVramMib: spec.minVramMib ?? 0,
     sensors: spec.sensors ?? (type === 'capture' ? ['video'] : []),
-    deadlineS: spec.deadlineS ?? DEADLINE_S,
+    deadlineS,
+    deadlineMs: Math.max(1, Math.round(deadlineS * 1000)),
+    budget: Math.max(1, maxPricePerUnit * units),
     maxRttMs: spec.maxRttMs ?? 0,
-    maxPricePerUnit: spec.maxPricePerUnit ?? MAX_PRICE_PER_UNIT,
+    maxPricePerUnit,
     region: spec.region ?? 'any',
     regionPrecision: spec.regionPrecision ?? REGION_PRECISION,
     inputBytes: spec.inputBytes ?? INPUT_BYTES
@@ -148,7 +181,7 @@ function resolveJobKind (name: string, market: ScenarioMarket, defaultClass: str
 
 /** The compute model of `role` for jobs of kind `kind`. */
 export function computeModelOf (role: ResolvedRole, kind: string): Required<ComputeModel> {
-  return role.compute[kind] ?? role.compute['*'] ?? COMPUTE_MODEL
+  return own(role.compute, kind) ?? own(role.compute, '*') ?? COMPUTE_MODEL
 }
 
 /**
@@ -160,10 +193,14 @@ export function jitterFactor (seed: number, job: string, jitter: number): number
   return Math.exp(createRng(seed).fork(`job-jitter:${job}`).normal(0, jitter))
 }
 
-/** ms that one job of `kind` (with `units`) takes on a provider of `role`, the job's jitter included. */
+/**
+ * ms that one job of `kind` (with `units`) takes on a provider of `role`,
+ * the job's jitter included; at most a timer's longest wait (far past any
+ * deadline), which a longer time would wrap to an instant.
+ */
 export function computeMs (role: ResolvedRole, kind: string, units: number, seed: number, job: string, factor = 1): number {
   const model = computeModelOf(role, kind)
-  return (model.fixedMs + model.perUnitMs * units) * factor * jitterFactor(seed, job, model.jitter)
+  return Math.min(MAX_TIMER_MS, (model.fixedMs + model.perUnitMs * units) * factor * jitterFactor(seed, job, model.jitter))
 }
 
 /** The offer a provider of `role` at `geohash` makes, in the terms records' `matchOffer` reads. */

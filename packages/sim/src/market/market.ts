@@ -177,7 +177,7 @@ export class MarketRuntime implements MarketDriver {
       return
     }
 
-    const deadlineMs = kind.deadlineS * 1000
+    const deadlineMs = kind.deadlineMs
     const geohash = peerGeohash(peer)
     const compute = this.expectedComputeMs(kind)
     const spec: JobSpec = {
@@ -185,7 +185,7 @@ export class MarketRuntime implements MarketDriver {
       workload: `${WORKLOAD_PREFIX}${kind.name}/${arrival.id}`,
       requirements: jobRequirements(kind, geohash),
       priceCeiling: { perUnit: kind.maxPricePerUnit, currency: 'USDC', unit: kind.type === 'capture' ? 'second' : 'gpu-second' },
-      budget: kind.maxPricePerUnit * kind.units,
+      budget: kind.budget,
       deadlineInMs: deadlineMs,
       input: jobInput(arrival.id, kind.inputBytes)
     }

@@ -1,7 +1,9 @@
 import { errorMessage } from '../error-text.js'
+import { jobTypeOf, MARKET_SERVICES, serviceOf, workloadKinds } from '../market/config.js'
 import { ScenarioError } from './errors.js'
 import { jsonLines, lineOf } from './json-locate.js'
 import type { Scenario } from './types.js'
+import type { MarketJobKind, MarketRole } from '../market/types.js'
 
 type Obj = Record<string, unknown>
 
@@ -70,23 +72,47 @@ class Checker {
     return v
   }
 
-  string (v: unknown, field: string): string {
+  string (v: unknown, field: string, maxLength = Infinity): string {
     if (typeof v !== 'string' || v.trim() === '') {
       this.fail(field, `must be a non-empty string, got ${kind(v)}`)
+    }
+    if (v.length > maxLength) {
+      this.fail(field, `must be at most ${maxLength} characters, got ${v.length}`)
     }
     return v
   }
 
-  strings (v: unknown, field: string): string[] {
-    if (!Array.isArray(v) || v.length === 0) {
-      this.fail(field, `must be a non-empty array of strings, got ${kind(v)}`)
+  /** An array of non-empty strings: non-empty itself unless `empty`, of at most `max` entries of at most `maxLength` characters. */
+  strings (v: unknown, field: string, opts: { empty?: boolean, max?: number, maxLength?: number } = {}): string[] {
+    if (!Array.isArray(v) || (v.length === 0 && opts.empty !== true)) {
+      this.fail(field, `must be a ${opts.empty === true ? '' : 'non-empty '}array of strings, got ${kind(v)}`)
     }
-    return v.map((s, i) => this.string(s, `${field}[${i}]`))
+    return this.array(v, field, opts.max).map((s, i) => this.string(s, `${field}[${i}]`, opts.maxLength))
   }
 
-  array (v: unknown, field: string): unknown[] {
+  /** One of a few strings. */
+  oneOf<T extends string> (v: unknown, field: string, allowed: readonly T[]): T {
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+      this.fail(field, `must be ${allowed.map(a => `"${a}"`).join(', ')}, got ${kind(v)}`)
+    }
+    return v as T
+  }
+
+  /** An object whose keys are names of `what` that exist: `names`. */
+  entries (v: unknown, field: string, names: readonly string[], what: string): Obj {
+    const o = this.object(v, field)
+    for (const k of Object.keys(o)) {
+      if (!names.includes(k)) this.fail(join(field, k), `not ${what} (${names.join(', ')})`)
+    }
+    return o
+  }
+
+  array (v: unknown, field: string, max = Infinity): unknown[] {
     if (!Array.isArray(v)) {
       this.fail(field, `must be an array, got ${kind(v)}`)
+    }
+    if (v.length > max) {
+      this.fail(field, `must have at most ${max} entries, got ${v.length}`)
     }
     return v
   }
@@ -136,6 +162,7 @@ export function validateScenario (value: unknown, ctx: Ctx = {}): Scenario {
   if (s.churn != null) c.array(s.churn, 'churn').forEach((e, i) => { checkChurn(c, e, `churn[${i}]`, known) })
   if (s.partitions != null) c.array(s.partitions, 'partitions').forEach((e, i) => { checkPartition(c, e, `partitions[${i}]`, known) })
   if (s.adversaries != null) c.array(s.adversaries, 'adversaries').forEach((e, i) => { checkAdversary(c, e, `adversaries[${i}]`, known) })
+  if (s.market != null && s.market !== false) checkMarket(c, c.object(s.market, 'market'), known, workloadKinds(s))
   return s as unknown as Scenario
 }
 
@@ -275,6 +302,96 @@ function checkAdversary (c: Checker, e: unknown, field: string, known: Known): v
   c.string(o.behaviour, `${field}.behaviour`)
   checkSelector(c, o, field, known)
   if (o.fromS != null) checkTime(c, o.fromS, `${field}.fromS`, known)
+}
+
+/** Longest name a record carries (a GPU model or class, a sensor). */
+const NAME = 64
+/** Most sensors a record lists. */
+const SENSORS = 16
+/** Largest price per unit: a job's budget (price x units) stays a safe integer. */
+const MAX_PRICE = 1e9
+/** Largest compute time of a job, ms: a day. */
+const MAX_COMPUTE_MS = 86_400_000
+const INT = { int: true } as const
+
+function checkMarket (c: Checker, m: Obj, known: Known, kinds: string[]): void {
+  c.keys(m, 'market', ['roles', 'jobs', 'cloud', 'choice', 'k', 'roundTrips', 'advertiseWaitS'])
+  if (m.roles != null) {
+    const roles = c.entries(m.roles, 'market.roles', [...known.roles], 'a role of any region')
+    for (const name of Object.keys(roles)) checkMarketRole(c, name, c.object(roles[name], `market.roles.${name}`), kinds)
+  }
+  if (m.jobs != null) {
+    const jobs = c.entries(m.jobs, 'market.jobs', kinds, 'a job kind of the workload')
+    for (const name of Object.keys(jobs)) checkMarketJob(c, name, c.object(jobs[name], `market.jobs.${name}`))
+  }
+  if (m.cloud != null && m.cloud !== false) checkMarketCloud(c, c.object(m.cloud, 'market.cloud'))
+  if (m.choice != null) c.oneOf(m.choice, 'market.choice', ['router', 'random'])
+  if (m.k != null) c.number(m.k, 'market.k', { ...INT, min: 1, max: 64 })
+  if (m.roundTrips != null) c.number(m.roundTrips, 'market.roundTrips', { ...INT, min: 1, max: 20 })
+  if (m.advertiseWaitS != null) c.number(m.advertiseWaitS, 'market.advertiseWaitS', { min: 0, max: 600 })
+}
+
+function checkMarketRole (c: Checker, name: string, r: Obj, kinds: string[]): void {
+  const field = `market.roles.${name}`
+  c.keys(r, field, ['service', 'gpus', 'sensors', 'slots', 'pricePerUnit', 'currency', 'compute', 'revealPrecision'])
+  if (r.service != null) c.oneOf(r.service, `${field}.service`, MARKET_SERVICES)
+  if (r.gpus != null) {
+    c.array(r.gpus, `${field}.gpus`, 64).forEach((g, i) => { checkGpu(c, c.object(g, `${field}.gpus[${i}]`), `${field}.gpus[${i}]`) })
+  }
+  if (r.sensors != null) c.strings(r.sensors, `${field}.sensors`, { empty: true, max: SENSORS, maxLength: NAME })
+  if (r.slots != null) c.number(r.slots, `${field}.slots`, { ...INT, min: 1, max: 4096 })
+  if (r.pricePerUnit != null) c.number(r.pricePerUnit, `${field}.pricePerUnit`, { ...INT, min: 0, max: MAX_PRICE })
+  if (r.currency != null) c.string(r.currency, `${field}.currency`, 16)
+  if (r.compute != null) {
+    const compute = c.entries(r.compute, `${field}.compute`, ['*', ...kinds], 'a job kind of the workload or "*"')
+    for (const k of Object.keys(compute)) checkCompute(c, c.object(compute[k], `${field}.compute.${k}`), `${field}.compute.${k}`)
+  }
+  if (r.revealPrecision != null) c.number(r.revealPrecision, `${field}.revealPrecision`, { ...INT, min: 0, max: 12 })
+  // a provider with nothing to offer advertises nothing and never bids
+  const service = serviceOf(name, r as MarketRole)
+  if (service === 'gpu' && Array.isArray(r.gpus) && r.gpus.length === 0) c.fail(`${field}.gpus`, 'a gpu provider with no GPUs would advertise nothing')
+  if (service === 'capture' && Array.isArray(r.sensors) && r.sensors.length === 0) c.fail(`${field}.sensors`, 'a capture provider with no sensors would advertise nothing')
+}
+
+function checkGpu (c: Checker, g: Obj, field: string): void {
+  c.keys(g, field, ['model', 'vramMib', 'class', 'count'])
+  c.string(g.model, `${field}.model`, NAME)
+  c.number(g.vramMib, `${field}.vramMib`, { ...INT, min: 1, max: 1 << 24 })
+  if (g.class != null) c.string(g.class, `${field}.class`, NAME)
+  if (g.count != null) c.number(g.count, `${field}.count`, { ...INT, min: 1, max: 64 })
+}
+
+function checkCompute (c: Checker, m: Obj, field: string): void {
+  c.keys(m, field, ['fixedMs', 'perUnitMs', 'jitter'])
+  c.number(m.fixedMs, `${field}.fixedMs`, { min: 0, max: MAX_COMPUTE_MS })
+  if (m.perUnitMs != null) c.number(m.perUnitMs, `${field}.perUnitMs`, { min: 0, max: MAX_COMPUTE_MS })
+  if (m.jitter != null) c.number(m.jitter, `${field}.jitter`, { min: 0, max: 2 })
+}
+
+function checkMarketJob (c: Checker, name: string, j: Obj): void {
+  const field = `market.jobs.${name}`
+  c.keys(j, field, ['type', 'units', 'gpuClass', 'minVramMib', 'sensors', 'deadlineS', 'maxRttMs', 'maxPricePerUnit', 'region', 'regionPrecision', 'inputBytes'])
+  if (j.type != null) c.oneOf(j.type, `${field}.type`, ['inference', 'batch', 'capture'])
+  if (j.units != null) c.number(j.units, `${field}.units`, { ...INT, min: 1, max: 1_000_000 })
+  if (j.gpuClass != null) c.string(j.gpuClass, `${field}.gpuClass`, NAME)
+  if (j.minVramMib != null) c.number(j.minVramMib, `${field}.minVramMib`, { ...INT, min: 0, max: 1 << 24 })
+  if (j.sensors != null) c.strings(j.sensors, `${field}.sensors`, { empty: true, max: SENSORS, maxLength: NAME })
+  if (j.deadlineS != null) c.number(j.deadlineS, `${field}.deadlineS`, { min: 0, exclusiveMin: true, max: 86_400 })
+  if (j.maxRttMs != null) c.number(j.maxRttMs, `${field}.maxRttMs`, { ...INT, min: 1, max: 60_000 })
+  if (j.maxPricePerUnit != null) c.number(j.maxPricePerUnit, `${field}.maxPricePerUnit`, { ...INT, min: 0, max: MAX_PRICE })
+  if (j.region != null) c.oneOf(j.region, `${field}.region`, ['any', 'local'])
+  if (j.regionPrecision != null) c.number(j.regionPrecision, `${field}.regionPrecision`, { ...INT, min: 1, max: 12 })
+  if (j.inputBytes != null) c.number(j.inputBytes, `${field}.inputBytes`, { ...INT, min: 0, max: 64 * 1024 * 1024 })
+  // the job record refuses a capture job that names no sensor
+  if (jobTypeOf(name, j as MarketJobKind) === 'capture' && Array.isArray(j.sensors) && j.sensors.length === 0) {
+    c.fail(`${field}.sensors`, 'a capture job must name at least one sensor')
+  }
+}
+
+function checkMarketCloud (c: Checker, o: Obj): void {
+  c.keys(o, 'market.cloud', ['cities', 'computeFactor'])
+  if (o.cities != null) c.strings(o.cities, 'market.cloud.cities', { max: 200 })
+  if (o.computeFactor != null) c.number(o.computeFactor, 'market.cloud.computeFactor', { min: 0, exclusiveMin: true, max: 1000 })
 }
 
 /**
