@@ -18,6 +18,7 @@ import { encodeGeohash } from '@shoal/records'
 import { errorName, errorMessage } from '@shoal/utils'
 import { functionExecutor } from '@shoal/work'
 import { round } from '../round.js'
+import { pool } from '../harness/connect.js'
 import { computeModelOf, computeMs, isProvider, jobRequirements, providerOffer } from './config.js'
 import type { MarketDriver, MarketOpened } from './driver.js'
 import type { ResolvedJobKind, ResolvedMarket, ResolvedRole } from './config.js'
@@ -38,6 +39,8 @@ const WORKLOAD_PREFIX = 'sim/'
 const OUTPUT_BYTES = 64
 /** An attempt gets at least this long before the next candidate takes over, ms. */
 const MIN_ATTEMPT_MS = 3_000
+/** Providers that advertise at once when the market opens. */
+const OPEN_CONCURRENCY = 4
 
 /** Adversary behaviours the market plays itself; others are left to hooks. */
 export const MARKET_BEHAVIOURS = ['silent-provider'] as const
@@ -136,20 +139,25 @@ export class MarketRuntime implements MarketDriver {
     const sim = this.requireSim()
     this.opened = true
     const started = performance.now()
-    const handles: ProviderHandle[] = []
-    for (const peer of sim.running()) {
-      if (!sim.owns(peer.index)) continue
-      const handle = this.startProviderAt(peer.index)
-      if (handle != null) handles.push(handle)
-    }
+    const providers = sim.running().filter(p => sim.owns(p.index) && this.peers.get(p.index) != null && isProvider(this.peers.get(p.index)!.role))
+    const deadline = AbortSignal.timeout(this.market.advertiseWaitS * 1000)
     let advertised = 0
-    await Promise.race([
-      Promise.allSettled(handles.map(async h => h.advertised.then(() => { advertised++ }))),
-      sleep(this.market.advertiseWaitS * 1000, undefined, { ref: false })
-    ])
+    // a few at a time: every provide is a DHT lookup, and all of them at once would time each other out
+    await pool(providers, OPEN_CONCURRENCY, async (peer) => {
+      if (deadline.aborted) {
+        this.startProviderAt(peer.index)
+        return
+      }
+      const handle = this.startProviderAt(peer.index)
+      if (handle == null) return
+      try {
+        await Promise.race([handle.advertised, new Promise((_resolve, reject) => { deadline.addEventListener('abort', () => { reject(deadline.reason) }, { once: true }) })])
+        advertised++
+      } catch {}
+    })
     const seconds = round((performance.now() - started) / 1000)
-    sim.events.record('market:open', { providers: handles.length, advertised, seconds })
-    return { providers: handles.length, advertised, seconds }
+    sim.events.record('market:open', { providers: providers.length, advertised, seconds })
+    return { providers: providers.length, advertised, seconds }
   }
 
   /** Turn `behaviour` on at these peers; false when the market does not play it. */
