@@ -63,13 +63,8 @@ export interface CdfPlotOptions {
 
 /** An empirical CDF plot of one or more series. */
 export function cdfPlot (options: CdfPlotOptions): string {
-  const width = options.width ?? 640
-  const height = options.height ?? 420
-  const m = { left: 64, right: 24, top: options.subtitle != null ? 58 : 44, bottom: 56 }
-  const pw = width - m.left - m.right
-  const ph = height - m.top - m.bottom
+  const { width, height, m, pw, ph, out } = plotFrame(options)
   const all = options.series.flatMap(s => s.values.filter(Number.isFinite)).sort((a, b) => a - b)
-  const out: string[] = [...header(width, height), ...titles(width / 2, options.title, options.subtitle)]
 
   if (all.length === 0) {
     out.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle" font-size="13" fill="#777" ${FONT}>no data</text>`, '</svg>')
@@ -103,6 +98,15 @@ export function cdfPlot (options: CdfPlotOptions): string {
   out.push(legend(options.series.map((s, i) => ({ label: `${s.label} (n=${s.values.filter(Number.isFinite).length})`, color: s.color ?? PALETTE[i % PALETTE.length], dashed: s.dashed, line: true })), m.left + pw - 10, m.top + ph - 10, 'bottom-right'))
   out.push('</svg>')
   return out.join('\n')
+}
+
+/** The size, margins and plot area of an x-y plot, and its SVG so far (header and titles). */
+function plotFrame (options: { title: string, subtitle?: string, width?: number, height?: number }): { width: number, height: number, m: { left: number, right: number, top: number, bottom: number }, pw: number, ph: number, out: string[] } {
+  const width = options.width ?? 640
+  const height = options.height ?? 420
+  const m = { left: 64, right: 24, top: options.subtitle != null ? 58 : 44, bottom: 56 }
+  const out = [...header(width, height), ...titles(width / 2, options.title, options.subtitle)]
+  return { width, height, m, pw: width - m.left - m.right, ph: height - m.top - m.bottom, out }
 }
 
 /** The y ticks of a fraction axis. */
@@ -178,12 +182,7 @@ export interface LinePlotOptions {
 
 /** Lines of a fraction (0 to 1) over x, with dots at each point and labelled vertical marks. */
 export function linePlot (options: LinePlotOptions): string {
-  const width = options.width ?? 640
-  const height = options.height ?? 420
-  const m = { left: 64, right: 24, top: options.subtitle != null ? 58 : 44, bottom: 56 }
-  const pw = width - m.left - m.right
-  const ph = height - m.top - m.bottom
-  const out: string[] = [...header(width, height), ...titles(width / 2, options.title, options.subtitle)]
+  const { width, height, m, pw, ph, out } = plotFrame(options)
   const xs = [...options.series.flatMap(s => s.points.map(p => p[0])), ...(options.marks ?? []).map(k => k.x)].filter(Number.isFinite)
   if (options.series.every(s => s.points.every(p => p[1] == null || !Number.isFinite(p[1])))) {
     out.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle" font-size="13" fill="#777" ${FONT}>no data</text>`, '</svg>')
