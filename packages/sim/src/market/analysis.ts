@@ -172,6 +172,8 @@ interface Replay {
   down: Set<number>
   /** jobs running at each provider */
   busy: Map<number, Set<string>>
+  /** providers whose offer matches a job kind's terms, by kind and region */
+  matching: Map<string, ProviderInfo[]>
 }
 
 interface PendingJob {
@@ -198,7 +200,7 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
   const events = input.events.filter(e => e != null && finite(e.t) !== undefined).slice().sort((a, b) => a.t - b.t)
   const runStart = events.find(e => e.type === 'run:start')?.t ?? events.find(e => e.type === 'job:arrival')?.t ?? 0
   const runEnd = events.findLast(e => e.type === 'run:end')?.t ?? events.at(-1)?.t ?? runStart
-  const replay: Replay = { down: new Set(), busy: new Map() }
+  const replay: Replay = { down: new Set(), busy: new Map(), matching: new Map() }
   const jobs = new Map<string, PendingJob>()
   const failovers = { total: 0, jobs: 0 }
   const receipts = { count: 0, acknowledged: 0, stored: 0 }
@@ -329,12 +331,18 @@ function arrive (input: MarketAnalysisInput, providers: readonly ProviderInfo[],
 
   // the oracle: the eligible provider up at arrival that would finish soonest, a free one first
   const terms = jobTerms(kind, geohash.get(requester.index) ?? '')
+  // offers are fixed for the run and terms differ only by region: match each pair once
+  const key = `${kind.name}\n${terms.requirements?.region ?? ''}`
+  let matching = replay.matching.get(key)
+  if (matching == null) {
+    matching = providers.filter(p => matchOffer(terms, p.offer).mismatches.length === 0)
+    replay.matching.set(key, matching)
+  }
   const computeByRole = new Map<string, number>()
   let free: { index: number, ms: number } | undefined
   let any: { index: number, ms: number } | undefined
-  for (const p of providers) {
+  for (const p of matching) {
     if (replay.down.has(p.peer.index) || p.peer.index === requester.index) continue
-    if (matchOffer(terms, p.offer).mismatches.length > 0) continue
     const rtt = input.rtt(requester.siteIndex, p.peer.siteIndex)
     if (!Number.isFinite(rtt) || (kind.maxRttMs > 0 && rtt > kind.maxRttMs)) continue
     let compute = computeByRole.get(p.role.name)
