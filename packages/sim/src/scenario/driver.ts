@@ -48,6 +48,8 @@ export interface DriverPeer {
   index: number
   role: string
   region: string
+  /** index of its site in the latency model */
+  siteIndex: number
   site: Site
   bootstrap: boolean
   state: PeerState
