@@ -236,7 +236,7 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
       case 'churn':
       case 'partition':
       case 'heal':
-        marks.push({ t_s: (e.t - runStart) / 1000, label: e.type === 'churn' ? `churn: ${String(e.action ?? '')}` : e.type })
+        marks.push({ t_s: Math.round(e.t - runStart) / 1000, label: e.type === 'churn' ? `churn: ${String(e.action ?? '')}` : e.type })
         break
       case 'job:arrival':
         if (job !== undefined && !jobs.has(job)) jobs.set(job, arrive(input, providers, geohash, replay, e, job, peer === undefined ? undefined : peers.get(peer), runStart))
@@ -310,7 +310,7 @@ function arrive (input: MarketAnalysisInput, providers: readonly ProviderInfo[],
     kind: kindName,
     requester: requester?.index ?? null,
     region: requester?.region ?? '?',
-    arrival_s: (e.t - runStart) / 1000,
+    arrival_s: Math.round(e.t - runStart) / 1000,
     outcome: 'unfinished',
     reason: null,
     provider: null,
