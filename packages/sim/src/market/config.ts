@@ -179,6 +179,15 @@ function resolveJobKind (name: string, market: ScenarioMarket, defaultClass: str
   }
 }
 
+/**
+ * The first provider role that can serve jobs of `kind` (a capture role for
+ * capture jobs, a GPU role for the others): whose compute model the
+ * requester expects and the cloud baseline scales.
+ */
+export function servingRole (market: ResolvedMarket, kind: ResolvedJobKind): ResolvedRole | undefined {
+  return Object.values(market.roles).find(role => isProvider(role) && (kind.type === 'capture') === (role.service === 'capture'))
+}
+
 /** The compute model of `role` for jobs of kind `kind`. */
 export function computeModelOf (role: ResolvedRole, kind: string): Required<ComputeModel> {
   return own(role.compute, kind) ?? own(role.compute, '*') ?? COMPUTE_MODEL

@@ -19,7 +19,7 @@ import { errorName, errorMessage } from '@shoal/utils'
 import { functionExecutor } from '@shoal/work'
 import { round } from '../round.js'
 import { pool } from '../harness/connect.js'
-import { computeModelOf, computeMs, isProvider, jobRequirements, providerOffer } from './config.js'
+import { computeModelOf, computeMs, isProvider, jobRequirements, providerOffer, servingRole } from './config.js'
 import type { MarketDriver, MarketOpened } from './driver.js'
 import type { ResolvedJobKind, ResolvedMarket, ResolvedRole } from './config.js'
 import type { Simulation } from '../harness/simulation.js'
@@ -59,8 +59,8 @@ interface PeerState {
   behaviours: Set<string>
 }
 
-/** The geohash of a peer's site ('' without coordinates). */
-export function peerGeohash (peer: PeerSpec): string {
+/** The geohash of a peer's site ('' without coordinates); the analysis places peers of a finished run with it too. */
+export function peerGeohash (peer: { site: { lat: number, lon: number } }): string {
   const { lat, lon } = peer.site
   return Number.isFinite(lat) && Number.isFinite(lon) ? encodeGeohash(lat, lon, PEER_GEOHASH_PRECISION) : ''
 }
@@ -271,13 +271,10 @@ export class MarketRuntime implements MarketDriver {
 
   /** The compute time the requester expects (the first provider role's model that serves the kind, without jitter). */
   private expectedComputeMs (kind: ResolvedJobKind): number {
-    for (const role of Object.values(this.market.roles)) {
-      if (!isProvider(role)) continue
-      if ((kind.type === 'capture') !== (role.service === 'capture')) continue
-      const model = computeModelOf(role, kind.name)
-      return model.fixedMs + model.perUnitMs * kind.units
-    }
-    return 0
+    const role = servingRole(this.market, kind)
+    if (role == null) return 0
+    const model = computeModelOf(role, kind.name)
+    return model.fixedMs + model.perUnitMs * kind.units
   }
 
   /** The requester's services; with `choice: random` a router that orders what it would accept at random. */

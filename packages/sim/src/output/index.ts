@@ -6,6 +6,6 @@
 export { eventsToCsv, rowsToCsv } from './csv.js'
 export { formatSummary, summarize } from './summary.js'
 export type { RunSummary } from './summary.js'
-export { cdfPlot, niceTicks, PALETTE, worldMap } from './svg.js'
-export type { CdfPlotOptions, CdfSeries, MapLink, MapPeer, WorldMapOptions } from './svg.js'
+export { cdfPlot, linePlot, niceTicks, PALETTE, worldMap } from './svg.js'
+export type { CdfPlotOptions, CdfSeries, LinePlotOptions, LineSeries, MapKey, MapLink, MapMark, MapPeer, WorldMapOptions, XMark } from './svg.js'
 export { runPlots, writeRun } from './write.js'

@@ -1,5 +1,6 @@
 import { quantile } from '../latency/calibrate.js'
 import type { RunResult } from '../scenario/driver.js'
+import type { MarketSummary } from '../market/analysis.js'
 
 /** The headline figures of a run. */
 export interface RunSummary {
@@ -39,6 +40,8 @@ export interface RunSummary {
   /** errors recorded from hooks or the process */
   errors: number
   event_counts: Record<string, number>
+  /** the market's figures when the scenario has one (the per-job rows go to jobs.csv) */
+  market?: Omit<MarketSummary, 'rows'>
 }
 
 function num (x: number): number | null {
@@ -97,8 +100,15 @@ export function summarize (result: RunResult): RunSummary {
     final_states: states,
     loop: { p99_ms_median: num(quantile(loop, 0.5)), p99_ms_max: loop.length > 0 ? num(Math.max(...loop)) : null },
     errors: counts.error ?? 0,
-    event_counts: counts
+    event_counts: counts,
+    market: withoutRows(result.market)
   }
+}
+
+function withoutRows (market: MarketSummary | undefined): Omit<MarketSummary, 'rows'> | undefined {
+  if (market == null) return undefined
+  const { rows: _rows, ...figures } = market
+  return figures
 }
 
 function pct (x: number | null): string {
@@ -107,6 +117,27 @@ function pct (x: number | null): string {
 
 function ms (x: number | null): string {
   return x == null ? 'n/a' : `${x.toFixed(1)} ms`
+}
+
+function ratio (x: number | null): string {
+  return x == null ? 'n/a' : `${x.toFixed(2)}x`
+}
+
+/** The market block of {@link formatSummary}. */
+function formatMarket (m: Omit<MarketSummary, 'rows'>): string[] {
+  const pay = Object.entries(m.payments.total).map(([c, v]) => `${v} ${c}`).join(', ')
+  const reasons = Object.entries(m.failure_reasons).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([r, n]) => `${n} ${r}`).join(', ')
+  const regionLines = Object.entries(m.per_region).map(([r, f]) =>
+    `    ${r.padEnd(14)} ${String(f.jobs).padStart(5)} jobs, ok ${pct(f.job_success_ratio)}, p50 ${ms(f.completion_ms.p50)}, stretch p50 ${ratio(f.e2e_stretch_p50)}, vs cloud ${ratio(f.ratio)}`)
+  return [
+    `  market     ${m.jobs} jobs: ${m.completed} completed, ${m.late} late, ${m.failed} failed, ${m.unfinished} unfinished; success ${pct(m.job_success_ratio)} (${pct(m.eligible_success_ratio)} of ${m.eligible_jobs} with an eligible provider)`,
+    `             completion p50 ${ms(m.completion_ms.p50)}, p90 ${ms(m.completion_ms.p90)}; stretch vs oracle p50 ${ratio(m.e2e_stretch_p50)}, p90 ${ratio(m.e2e_stretch_p90)}`,
+    `             cloud p50 ${ms(m.cloud_completion_p50_ms)} vs Shoal ${ms(m.shoal_completion_p50_ms)} on ${m.cloud_pairs} jobs: ratio ${ratio(m.ratio)}; under 10 ms RTT: Shoal ${pct(m.under_10ms_ratio)}, cloud ${pct(m.cloud_under_10ms_ratio)}`,
+    `             first quote p50 ${ms(m.first_quote_ms_p50)}; ${m.failovers.total} failovers (${m.failovers.jobs} jobs); ${m.receipts.count} receipts (${m.receipts.stored} stored); ${m.payments.count} payments${pay === '' ? '' : ` (${pay})`}`,
+    ...(reasons === '' ? [] : [`             failures: ${reasons}`]),
+    ...regionLines,
+    ...m.notes.map(n => `             note: ${n}`)
+  ]
 }
 
 /** A summary as a few readable lines for a terminal. */
@@ -124,6 +155,7 @@ export function formatSummary (s: RunSummary): string {
     `  pings      ${s.pings.count} (${s.pings.failed} failed); RTT p50 ${ms(s.pings.rtt_ms_p50)} vs oracle ${ms(s.pings.oracle_ms_p50)}; |error| p50 ${pct(s.pings.rel_err_p50)}, p90 ${pct(s.pings.rel_err_p90)}`,
     `  jobs       ${s.jobs.arrivals} arrivals, ${s.jobs.dropped} dropped`,
     `  churn      ${s.churn.crashed} crashed, ${s.churn.left} left, ${s.churn.joined} rejoined; ${s.partitions} partitions`,
-    `  peers      ${states}${s.peers_failed > 0 ? `; ${s.peers_failed} failed to start` : ''}; ${s.errors} errors recorded`
+    `  peers      ${states}${s.peers_failed > 0 ? `; ${s.peers_failed} failed to start` : ''}; ${s.errors} errors recorded`,
+    ...(s.market == null ? [] : formatMarket(s.market))
   ].join('\n')
 }

@@ -63,17 +63,8 @@ export interface CdfPlotOptions {
 
 /** An empirical CDF plot of one or more series. */
 export function cdfPlot (options: CdfPlotOptions): string {
-  const width = options.width ?? 640
-  const height = options.height ?? 420
-  const m = { left: 64, right: 24, top: options.subtitle != null ? 58 : 44, bottom: 56 }
-  const pw = width - m.left - m.right
-  const ph = height - m.top - m.bottom
+  const { width, height, m, pw, ph, out } = plotFrame(options)
   const all = options.series.flatMap(s => s.values.filter(Number.isFinite)).sort((a, b) => a - b)
-  const out: string[] = header(width, height)
-  out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold" ${FONT}>${esc(options.title)}</text>`)
-  if (options.subtitle != null) {
-    out.push(`<text x="${width / 2}" y="40" text-anchor="middle" font-size="11" fill="#555" ${FONT}>${esc(options.subtitle)}</text>`)
-  }
 
   if (all.length === 0) {
     out.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle" font-size="13" fill="#777" ${FONT}>no data</text>`, '</svg>')
@@ -89,20 +80,7 @@ export function cdfPlot (options: CdfPlotOptions): string {
   const X = (v: number): number => m.left + (Math.min(Math.max(v, xmin), xmax) - xmin) / (xmax - xmin || 1) * pw
   const Y = (p: number): number => m.top + (1 - p) * ph
 
-  // grid and ticks
-  for (const t of xt) {
-    out.push(`<line x1="${X(t).toFixed(1)}" y1="${m.top}" x2="${X(t).toFixed(1)}" y2="${m.top + ph}" stroke="#e5e5e5"/>`)
-    out.push(`<line x1="${X(t).toFixed(1)}" y1="${m.top + ph}" x2="${X(t).toFixed(1)}" y2="${m.top + ph + 5}" stroke="#000"/>`)
-    out.push(`<text x="${X(t).toFixed(1)}" y="${m.top + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${fmt(t)}</text>`)
-  }
-  for (let p = 0; p <= 1.0001; p += 0.2) {
-    out.push(`<line x1="${m.left}" y1="${Y(p).toFixed(1)}" x2="${m.left + pw}" y2="${Y(p).toFixed(1)}" stroke="#e5e5e5"/>`)
-    out.push(`<line x1="${m.left - 5}" y1="${Y(p).toFixed(1)}" x2="${m.left}" y2="${Y(p).toFixed(1)}" stroke="#000"/>`)
-    out.push(`<text x="${m.left - 8}" y="${(Y(p) + 4).toFixed(1)}" text-anchor="end" font-size="11" ${FONT}>${p.toFixed(1)}</text>`)
-  }
-  out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#000"/>`)
-  out.push(`<text x="${m.left + pw / 2}" y="${height - 14}" text-anchor="middle" font-size="13" ${FONT}>${esc(options.xLabel)}</text>`)
-  out.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13" ${FONT}>CDF (fraction ≤ x)</text>`)
+  out.push(...axes({ m, pw, ph, height, X, Y, xTicks: xt, yTicks: FRACTION_TICKS, xLabel: options.xLabel, yLabel: 'CDF (fraction ≤ x)' }))
 
   out.push(`<clipPath id="plot"><rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}"/></clipPath>`)
   options.series.forEach((s, i) => {
@@ -118,6 +96,126 @@ export function cdfPlot (options: CdfPlotOptions): string {
   })
 
   out.push(legend(options.series.map((s, i) => ({ label: `${s.label} (n=${s.values.filter(Number.isFinite).length})`, color: s.color ?? PALETTE[i % PALETTE.length], dashed: s.dashed, line: true })), m.left + pw - 10, m.top + ph - 10, 'bottom-right'))
+  out.push('</svg>')
+  return out.join('\n')
+}
+
+/** The size, margins and plot area of an x-y plot, and its SVG so far (header and titles). */
+function plotFrame (options: { title: string, subtitle?: string, width?: number, height?: number }): { width: number, height: number, m: { left: number, right: number, top: number, bottom: number }, pw: number, ph: number, out: string[] } {
+  const width = options.width ?? 640
+  const height = options.height ?? 420
+  const m = { left: 64, right: 24, top: options.subtitle != null ? 58 : 44, bottom: 56 }
+  const out = [...header(width, height), ...titles(width / 2, options.title, options.subtitle)]
+  return { width, height, m, pw: width - m.left - m.right, ph: height - m.top - m.bottom, out }
+}
+
+/** The y ticks of a fraction axis. */
+const FRACTION_TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1]
+
+/** A plot's title and subtitle, centred on `x`. */
+function titles (x: number, title: string, subtitle?: string): string[] {
+  const out = [`<text x="${x.toFixed(1)}" y="22" text-anchor="middle" font-size="15" font-weight="bold" ${FONT}>${esc(title)}</text>`]
+  if (subtitle != null) {
+    out.push(`<text x="${x.toFixed(1)}" y="40" text-anchor="middle" font-size="11" fill="#555" ${FONT}>${esc(subtitle)}</text>`)
+  }
+  return out
+}
+
+interface AxesOptions {
+  m: { left: number, top: number }
+  pw: number
+  ph: number
+  height: number
+  X(v: number): number
+  Y(v: number): number
+  xTicks: readonly number[]
+  yTicks: readonly number[]
+  xLabel: string
+  yLabel: string
+}
+
+/** Grid, ticks, frame and axis labels of an x-y plot. */
+function axes ({ m, pw, ph, height, X, Y, xTicks, yTicks, xLabel, yLabel }: AxesOptions): string[] {
+  const out: string[] = []
+  for (const t of xTicks) {
+    out.push(`<line x1="${X(t).toFixed(1)}" y1="${m.top}" x2="${X(t).toFixed(1)}" y2="${m.top + ph}" stroke="#e5e5e5"/>`)
+    out.push(`<line x1="${X(t).toFixed(1)}" y1="${m.top + ph}" x2="${X(t).toFixed(1)}" y2="${m.top + ph + 5}" stroke="#000"/>`)
+    out.push(`<text x="${X(t).toFixed(1)}" y="${m.top + ph + 18}" text-anchor="middle" font-size="11" ${FONT}>${fmt(t)}</text>`)
+  }
+  for (const p of yTicks) {
+    out.push(`<line x1="${m.left}" y1="${Y(p).toFixed(1)}" x2="${m.left + pw}" y2="${Y(p).toFixed(1)}" stroke="#e5e5e5"/>`)
+    out.push(`<line x1="${m.left - 5}" y1="${Y(p).toFixed(1)}" x2="${m.left}" y2="${Y(p).toFixed(1)}" stroke="#000"/>`)
+    out.push(`<text x="${m.left - 8}" y="${(Y(p) + 4).toFixed(1)}" text-anchor="end" font-size="11" ${FONT}>${p.toFixed(1)}</text>`)
+  }
+  out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#000"/>`)
+  out.push(`<text x="${m.left + pw / 2}" y="${height - 14}" text-anchor="middle" font-size="13" ${FONT}>${esc(xLabel)}</text>`)
+  out.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13" ${FONT}>${esc(yLabel)}</text>`)
+  return out
+}
+
+/** One line of a {@link linePlot}: points (x, y); a null y breaks the line. */
+export interface LineSeries {
+  label: string
+  points: ReadonlyArray<readonly [number, number | null]>
+  color?: string
+  dashed?: boolean
+}
+
+/** A labelled vertical mark of a {@link linePlot}, e.g. when churn struck. */
+export interface XMark {
+  x: number
+  label: string
+}
+
+/** Options of {@link linePlot}. */
+export interface LinePlotOptions {
+  title: string
+  subtitle?: string
+  xLabel: string
+  /** a fraction from 0 to 1 */
+  yLabel: string
+  series: readonly LineSeries[]
+  marks?: readonly XMark[]
+  width?: number
+  height?: number
+}
+
+/** Lines of a fraction (0 to 1) over x, with dots at each point and labelled vertical marks. */
+export function linePlot (options: LinePlotOptions): string {
+  const { width, height, m, pw, ph, out } = plotFrame(options)
+  const xs = [...options.series.flatMap(s => s.points.map(p => p[0])), ...(options.marks ?? []).map(k => k.x)].filter(Number.isFinite)
+  if (options.series.every(s => s.points.every(p => p[1] == null || !Number.isFinite(p[1])))) {
+    out.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle" font-size="13" fill="#777" ${FONT}>no data</text>`, '</svg>')
+    return out.join('\n')
+  }
+  const xt = niceTicks(Math.min(0, ...xs), Math.max(...xs), 6)
+  const xmin = Math.min(0, ...xs, xt[0])
+  const xmax = Math.max(...xs, xt[xt.length - 1])
+  const X = (v: number): number => m.left + (v - xmin) / (xmax - xmin || 1) * pw
+  const Y = (p: number): number => m.top + (1 - Math.min(1, Math.max(0, p))) * ph
+  out.push(...axes({ m, pw, ph, height, X, Y, xTicks: xt, yTicks: FRACTION_TICKS, xLabel: options.xLabel, yLabel: options.yLabel }))
+
+  ;(options.marks ?? []).filter(k => Number.isFinite(k.x)).forEach((k, i) => {
+    out.push(`<line x1="${X(k.x).toFixed(1)}" y1="${m.top}" x2="${X(k.x).toFixed(1)}" y2="${m.top + ph}" stroke="#777" stroke-dasharray="3 3"/>`)
+    // labels alternate in height so marks close together stay readable
+    out.push(`<text x="${(X(k.x) + 3).toFixed(1)}" y="${m.top + 12 + (i % 3) * 12}" font-size="10" fill="#444" ${FONT}>${esc(k.label)}</text>`)
+  })
+  options.series.forEach((s, i) => {
+    const color = s.color ?? PALETTE[i % PALETTE.length]
+    let d = ''
+    let pen = false
+    for (const [x, y] of s.points) {
+      if (y == null || !Number.isFinite(y) || !Number.isFinite(x)) {
+        pen = false
+        continue
+      }
+      d += `${pen ? ' L' : ' M'}${X(x).toFixed(1)},${Y(y).toFixed(1)}`
+      pen = true
+      out.push(`<circle cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="2.5" fill="${color}"/>`)
+    }
+    if (d !== '') out.push(`<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="6 4"' : ''}/>`)
+  })
+  out.push(legend(options.series.map((s, i) => ({ label: s.label, color: s.color ?? PALETTE[i % PALETTE.length], dashed: s.dashed, line: true })), m.left + pw - 10, m.top + ph - 10, 'bottom-right'))
   out.push('</svg>')
   return out.join('\n')
 }
@@ -171,6 +269,23 @@ export interface MapLink {
   b: { lat: number, lon: number }
   /** label, e.g. `142 ms` */
   label?: string
+  /** @default grey */
+  color?: string
+}
+
+/** A point marked with a cross on the map, e.g. where a job failed. */
+export interface MapMark {
+  lat: number
+  lon: number
+  color?: string
+}
+
+/** A legend entry for what the map's links or marks mean. */
+export interface MapKey {
+  label: string
+  color: string
+  /** drawn as a line sample (links) or a cross (marks) */
+  shape: 'line' | 'cross'
 }
 
 /** Options of {@link worldMap}. */
@@ -179,6 +294,9 @@ export interface WorldMapOptions {
   subtitle?: string
   peers: readonly MapPeer[]
   links?: readonly MapLink[]
+  marks?: readonly MapMark[]
+  /** legend entries of the links and marks @default one grey "link (oracle RTT)" line when there are links */
+  keys?: readonly MapKey[]
   width?: number
 }
 
@@ -195,11 +313,7 @@ export function worldMap (options: WorldMapOptions): string {
   const height = m.top + ph + m.bottom
   const X = (lon: number): number => m.left + (lon + 180) / 360 * pw
   const Y = (lat: number): number => m.top + (90 - lat) / 180 * ph
-  const out = header(width, height)
-  out.push(`<text x="${(m.left + pw / 2).toFixed(1)}" y="22" text-anchor="middle" font-size="15" font-weight="bold" ${FONT}>${esc(options.title)}</text>`)
-  if (options.subtitle != null) {
-    out.push(`<text x="${(m.left + pw / 2).toFixed(1)}" y="40" text-anchor="middle" font-size="11" fill="#555" ${FONT}>${esc(options.subtitle)}</text>`)
-  }
+  const out = [...header(width, height), ...titles(m.left + pw / 2, options.title, options.subtitle)]
   out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph.toFixed(1)}" fill="#f4f8fb" stroke="none"/>`)
 
   for (let lon = -180; lon <= 180; lon += 30) {
@@ -219,11 +333,14 @@ export function worldMap (options: WorldMapOptions): string {
     const dx = l.b.lon - l.a.lon
     if (Math.abs(dx) > 180) {
       const shift = dx > 0 ? -360 : 360
-      out.push(linkLine(X(l.a.lon), Y(l.a.lat), X(l.b.lon + shift), Y(l.b.lat)))
-      out.push(linkLine(X(l.a.lon - shift), Y(l.a.lat), X(l.b.lon), Y(l.b.lat)))
+      out.push(linkLine(X(l.a.lon), Y(l.a.lat), X(l.b.lon + shift), Y(l.b.lat), l.color))
+      out.push(linkLine(X(l.a.lon - shift), Y(l.a.lat), X(l.b.lon), Y(l.b.lat), l.color))
     } else {
-      out.push(linkLine(X(l.a.lon), Y(l.a.lat), X(l.b.lon), Y(l.b.lat)))
+      out.push(linkLine(X(l.a.lon), Y(l.a.lat), X(l.b.lon), Y(l.b.lat), l.color))
     }
+  }
+  for (const k of options.marks ?? []) {
+    if (Number.isFinite(k.lat) && Number.isFinite(k.lon)) out.push(cross(X(k.lon), Y(k.lat), k.color ?? '#000'))
   }
   out.push('</g>')
 
@@ -244,15 +361,24 @@ export function worldMap (options: WorldMapOptions): string {
   const counts = new Map<string, number>()
   options.peers.forEach(p => counts.set(p.group, (counts.get(p.group) ?? 0) + 1))
   out.push(legend(groups.map(g => ({ label: `${g} (${counts.get(g) ?? 0})`, color: color.get(g) ?? '#000' })), m.left + pw + 12, m.top, 'top-left'))
-  if (links.length > 0) {
-    const y = m.top + groups.length * 18 + 24
-    out.push(`<line x1="${m.left + pw + 18}" y1="${y}" x2="${m.left + pw + 34}" y2="${y}" stroke="#555" stroke-width="1" stroke-opacity="0.6"/>`)
-    out.push(`<text x="${m.left + pw + 40}" y="${y + 4}" font-size="11" ${FONT}>link (oracle RTT)</text>`)
-  }
+  const keys = options.keys ?? (links.length > 0 ? [{ label: 'link (oracle RTT)', color: '#555', shape: 'line' as const }] : [])
+  keys.forEach((k, i) => {
+    const y = m.top + groups.length * 18 + 24 + i * 18
+    out.push(k.shape === 'line'
+      ? `<line x1="${m.left + pw + 18}" y1="${y}" x2="${m.left + pw + 34}" y2="${y}" stroke="${k.color}" stroke-width="1.5" stroke-opacity="0.8"/>`
+      : cross(m.left + pw + 26, y, k.color))
+    out.push(`<text x="${m.left + pw + 40}" y="${y + 4}" font-size="11" ${FONT}>${esc(k.label)}</text>`)
+  })
   out.push('</svg>')
   return out.join('\n')
 }
 
-function linkLine (x1: number, y1: number, x2: number, y2: number): string {
-  return `<line x1="${x1.toFixed(1)}" y1="${y1.toFixed(1)}" x2="${x2.toFixed(1)}" y2="${y2.toFixed(1)}" stroke="#555" stroke-width="0.8" stroke-opacity="0.45"/>`
+function linkLine (x1: number, y1: number, x2: number, y2: number, color?: string): string {
+  // grey links are the many of the wiring; coloured ones carry a meaning and are drawn stronger
+  const style = color == null ? 'stroke="#555" stroke-width="0.8" stroke-opacity="0.45"' : `stroke="${color}" stroke-width="1.2" stroke-opacity="0.7"`
+  return `<line x1="${x1.toFixed(1)}" y1="${y1.toFixed(1)}" x2="${x2.toFixed(1)}" y2="${y2.toFixed(1)}" ${style}/>`
+}
+
+function cross (x: number, y: number, color: string): string {
+  return `<path d="M${(x - 3.5).toFixed(1)},${(y - 3.5).toFixed(1)} l7,7 m0,-7 l-7,7" stroke="${color}" stroke-width="1.8"/>`
 }

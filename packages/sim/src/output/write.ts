@@ -2,9 +2,26 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { eventsToCsv, rowsToCsv } from './csv.js'
 import { summarize } from './summary.js'
-import { cdfPlot, worldMap } from './svg.js'
+import { cdfPlot, linePlot, PALETTE, worldMap } from './svg.js'
 import type { RunSummary } from './summary.js'
-import type { RunResult } from '../scenario/driver.js'
+import type { MapKey } from './svg.js'
+import type { JobRow, MarketSummary } from '../market/analysis.js'
+import type { PeerRow, RunResult } from '../scenario/driver.js'
+
+/** Columns of `jobs.csv`, in order. */
+const JOB_COLUMNS: ReadonlyArray<keyof JobRow> = ['job', 'kind', 'requester', 'region', 'arrival_s', 'outcome', 'reason', 'provider', 'ms', 'rtt_ms', 'failovers',
+  'oracle_provider', 'oracle_ms', 'oracle_busy', 'stretch', 'cloud_region', 'cloud_rtt_ms', 'cloud_ms', 'first_quote_ms']
+/** Flow lines drawn at most on the job map (an SVG of many more is too heavy to open). */
+const MAX_FLOWS = 2_000
+/** Stretch bins of the job map: upper bound, legend label, colour. */
+const STRETCH_BINS: ReadonlyArray<{ max: number, label: string, color: string }> = [
+  { max: 1.25, label: 'stretch ≤ 1.25', color: PALETTE[2] },
+  { max: 2, label: 'stretch ≤ 2', color: PALETTE[0] },
+  { max: 4, label: 'stretch ≤ 4', color: PALETTE[4] },
+  { max: Infinity, label: 'stretch > 4', color: PALETTE[1] }
+]
+const NO_ORACLE = { label: 'no oracle', color: '#999' }
+const FAILED = { label: 'failed (at requester)', color: PALETTE[7] }
 
 /** The plots of a run, as SVG text by file name. */
 export function runPlots (result: RunResult): Record<string, string> {
@@ -59,13 +76,67 @@ export function runPlots (result: RunResult): Record<string, string> {
     })
   })
 
+  if (result.market != null) Object.assign(plots, marketPlots(result.market, result.peers, name))
+  return plots
+}
+
+/** The market's plots: completion CDFs, success over time, and a map of who served whom. */
+function marketPlots (market: MarketSummary, peers: readonly PeerRow[], name: string): Record<string, string> {
+  const rows = market.rows
+  const done = rows.filter(r => r.outcome === 'completed' || r.outcome === 'late')
+  const values = (pick: (r: JobRow) => number | null, of: readonly JobRow[]): number[] => of.flatMap(r => { const v = pick(r); return v == null ? [] : [v] })
+  const plots: Record<string, string> = {}
+
+  plots['completion-cdf.svg'] = cdfPlot({
+    title: `Job completion time: Shoal vs oracle vs cloud — ${name}`,
+    subtitle: `${market.jobs} jobs, ${market.completed + market.late} completed; arrival to receipt; oracle and cloud over every job that has one`,
+    xLabel: 'completion time (ms)',
+    series: [
+      { label: 'Shoal (measured)', values: values(r => r.ms, done) },
+      { label: 'oracle (best provider)', values: values(r => r.oracle_ms, rows), dashed: true },
+      { label: 'cloud (nearest region)', values: values(r => r.cloud_ms, rows), dashed: true }
+    ],
+    clipQuantile: 0.99
+  })
+
+  const t = market.over_time
+  plots['success-over-time.svg'] = linePlot({
+    title: `Jobs completed within their deadline, over time — ${name}`,
+    subtitle: `by arrival, ${t.bucket_s.toFixed(1)} s buckets; dashed marks: churn, partitions, heals`,
+    xLabel: 'arrival time (s after the run started)',
+    yLabel: 'success ratio',
+    series: [{ label: 'completed in deadline / jobs', points: t.buckets.map(b => [b.start_s + t.bucket_s / 2, b.ratio] as const) }],
+    marks: t.marks.map(k => ({ x: k.t_s, label: k.label }))
+  })
+
+  const byIndex = new Map(peers.map(p => [p.index, p]))
+  const colorOf = (stretch: number | null): string => stretch == null ? NO_ORACLE.color : (STRETCH_BINS.find(b => stretch <= b.max) ?? STRETCH_BINS[STRETCH_BINS.length - 1]).color
+  const flows = done.slice(0, MAX_FLOWS).flatMap(r => {
+    const a = r.requester == null ? undefined : byIndex.get(r.requester)
+    const b = r.provider == null ? undefined : byIndex.get(r.provider)
+    return a == null || b == null ? [] : [{ a, b, color: colorOf(r.stretch) }]
+  })
+  const failed = rows.filter(r => r.outcome === 'failed').flatMap(r => {
+    const a = r.requester == null ? undefined : byIndex.get(r.requester)
+    return a == null ? [] : [{ lat: a.lat, lon: a.lon, color: FAILED.color }]
+  })
+  const keys: MapKey[] = [...STRETCH_BINS, NO_ORACLE].map(b => ({ label: b.label, color: b.color, shape: 'line' as const }))
+  keys.push({ label: FAILED.label, color: FAILED.color, shape: 'cross' })
+  plots['job-flows.svg'] = worldMap({
+    title: `Who served whom — ${name}`,
+    subtitle: `a line from requester to provider per completed job${done.length > MAX_FLOWS ? ` (first ${MAX_FLOWS} of ${done.length})` : ''}, coloured by stretch vs the oracle; crosses: failed jobs`,
+    peers: peers.map(p => ({ lat: p.lat, lon: p.lon, group: p.region })),
+    links: flows,
+    marks: failed,
+    keys
+  })
   return plots
 }
 
 /**
  * Writes a run to `dir`: `run.json` (scenario, summary, peers, events),
- * `events.csv`, `peers.csv`, `summary.json` and the SVG plots. Returns the
- * summary and the files written.
+ * `events.csv`, `peers.csv`, `summary.json`, with a market `jobs.csv`,
+ * and the SVG plots. Returns the summary and the files written.
  */
 export async function writeRun (dir: string, result: RunResult): Promise<{ summary: RunSummary, files: string[] }> {
   await mkdir(dir, { recursive: true })
@@ -75,6 +146,7 @@ export async function writeRun (dir: string, result: RunResult): Promise<{ summa
     'summary.json': JSON.stringify(summary, null, 2) + '\n',
     'events.csv': eventsToCsv(result.events),
     'peers.csv': rowsToCsv(result.peers as unknown as Array<Record<string, unknown>>, ['index', 'peer_id', 'role', 'region', 'site', 'country', 'lat', 'lon', 'bootstrap', 'state', 'error']),
+    ...(result.market == null ? {} : { 'jobs.csv': rowsToCsv(result.market.rows as unknown as Array<Record<string, unknown>>, JOB_COLUMNS) }),
     ...runPlots(result)
   }
 

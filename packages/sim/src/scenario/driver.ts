@@ -9,6 +9,7 @@ import type { Site } from '../latency/types.js'
 import type { Rng } from '../random.js'
 import type { ShardedSimulation, ShardedSimulationInit } from '../shard/sharded-simulation.js'
 import type { ServicesModule } from '../shard/protocol.js'
+import type { MarketSummary } from '../market/analysis.js'
 
 /** A job arrival of the workload. */
 export interface JobArrival {
@@ -47,6 +48,8 @@ export interface DriverPeer {
   index: number
   role: string
   region: string
+  /** index of its site in the latency model */
+  siteIndex: number
   site: Site
   bootstrap: boolean
   state: PeerState
@@ -131,4 +134,6 @@ export interface RunResult {
   memory: { rss_mb: number, heap_mb: number, rss_mb_per_peer: number }
   /** a few links with their oracle RTT, for the map */
   links: Array<{ a: number, b: number, rtt_ms: number }>
+  /** what the market achieved, when the scenario has one (see `analyseMarket`) */
+  market?: MarketSummary
 }

@@ -9,7 +9,12 @@ import { planTimeline } from './timeline.js'
 import { round } from '../round.js'
 import { resolveMarket } from '../market/config.js'
 import { MarketRuntime } from '../market/market.js'
+import { analyseMarket } from '../market/analysis.js'
+import { placeCloudRegions } from '../market/cloud.js'
 import type { MarketDriver } from '../market/driver.js'
+import type { MarketSummary } from '../market/analysis.js'
+import type { ResolvedMarket } from '../market/config.js'
+import type { PlacedCloudRegion } from '../market/cloud.js'
 import type { MarketServices } from '../market/market.js'
 import type { SimServiceFactories } from '../harness/stack.js'
 import type { HookContext, PeerRow, RunResult, RunScenarioOptions, SimulationDriver } from './driver.js'
@@ -56,6 +61,7 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
 
     const memory = await measureMemory(sim)
     const tRun = performance.now()
+    const resolved = resolveMarket(scenario)
     const result: RunResult = {
       scenario,
       timing: {
@@ -70,7 +76,8 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
       peers: peerRows(sim),
       events: sim.events.events,
       memory,
-      links: mapLinks(sim)
+      links: mapLinks(sim),
+      market: resolved == null ? undefined : marketSummary(sim, model, resolved)
     }
 
     await sim.stop()
@@ -224,6 +231,24 @@ function peerRows (sim: SimulationDriver): PeerRow[] {
     state: p.state === 'stopped' ? 'left' : p.state,
     error: p.error
   }))
+}
+
+/** The market's figures from the run's events, against the latency model's oracle and cloud regions. */
+function marketSummary (sim: SimulationDriver, model: LatencyModel, market: ResolvedMarket): MarketSummary {
+  let cloud: PlacedCloudRegion[] = []
+  try {
+    cloud = market.cloud === false ? [] : placeCloudRegions(market.cloud.cities, model)
+  } catch (err: unknown) {
+    // a city the model cannot place costs the cloud baseline, not the run's results
+    sim.events.record('error', { where: 'cloud regions', error: describeError(err) })
+  }
+  return analyseMarket({
+    events: sim.events.events,
+    peers: sim.peers.map(p => ({ index: p.index, role: p.role, region: p.region, siteIndex: p.siteIndex, lat: p.site.lat, lon: p.site.lon })),
+    rtt: (a, b) => model.rtt(a, b),
+    market,
+    cloud
+  })
 }
 
 /** The links of the wiring with their oracle RTT (at most 300, for the map). */
