@@ -60,6 +60,16 @@ export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchO
    */
   searchDelayMs?: number
   /**
+   * How long the job board may answer first, ms: providers that see the
+   * job there quote it within a few round trips, and a discovery search
+   * (DHT lookups of several cells, record fetches) costs the network far
+   * more. The search starts when this passes without a quote, or at once
+   * when the job could not be published.
+   *
+   * @default 500
+   */
+  boardWaitMs?: number
+  /**
    * How long to wait for more candidates once the first is known, ms:
    * providers that quote the job on the board arrive within a few round
    * trips, a search can take several DHT lookups. Ranking starts when a
@@ -144,6 +154,7 @@ const SEARCH_DELAY_MS = 500
 const MAX_SEARCH_DELAY_MS = 5_000
 const MIN_ATTEMPT_TIMEOUT_MS = 5_000
 const GATHER_MS = 1_000
+const BOARD_WAIT_MS = 500
 
 /**
  * The requester's flow: sign the job, publish it on the job board, find
@@ -173,16 +184,18 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
   const job = await services.work.createJob({ ...spec, input })
   yield { type: 'created', detail: { job } }
 
+  let published = false
   try {
     // the record the work service signed goes on the board as is: one signature per job
     await services.jobs.publish(job, { signal: options.signal })
+    published = true
     yield { type: 'published', detail: { job } }
   } catch (err: unknown) {
     options.signal?.throwIfAborted()
     yield { type: 'publish-failed', detail: { error: asError(err) } }
   }
 
-  const gathered = yield * gatherCandidates(services, query, job, options)
+  const gathered = yield * gatherCandidates(services, query, job, { ...options, boardWaitMs: published ? options.boardWaitMs : 0 })
   if (gathered.found.length === 0 && gathered.quotes.length === 0) {
     const reasons = gathered.unmatched.map(u => `${u.provider.peerId.toString()}: ${u.reasons.join(', ')}`)
     throw new NoProviderError(reasons.length === 0 ? 'no provider found for this job' : `no provider found would bid for this job: ${reasons.join('; ')}`, reasons)
@@ -275,12 +288,12 @@ type GatherItem =
   | { windowClosed: true }
 
 /**
- * Gather candidates: search with discovery (rounds with backoff, as
- * `findProviders`) while listening for the quotes providers offer for the
- * job on the board. Ends when a search round ends with providers, when `k`
- * distinct candidates are known, when `gatherMs` passed since the first,
- * or when the search gave up and no quote came. Yields each quote and
- * round as it arrives.
+ * Gather candidates: the quotes providers offer for the job on the board,
+ * and, when none came within `boardWaitMs`, a search with discovery
+ * (rounds with backoff, as `findProviders`). Ends when a search round ends
+ * with providers, when `k` distinct candidates are known, when `gatherMs`
+ * passed since the first, or when the search gave up and no quote came.
+ * Yields each quote and round as it arrives.
  */
 async function * gatherCandidates (services: SubmitJobServices, query: NearbyQuery, job: SignedRecord<JobAnnouncement>, options: SubmitJobOptions): AsyncGenerator<SubmitJobEvent, Gathered, undefined> {
   const k = options.k ?? SEARCH_RESULTS
@@ -293,9 +306,15 @@ async function * gatherCandidates (services: SubmitJobServices, query: NearbyQue
   }
   services.work.addEventListener?.('quote:received', onQuote)
   for (const quote of services.work.offersFor?.(job.value.jobId) ?? []) items.push({ quote })
-  void (async () => {
-    for await (const round of findProviders(services, query, job.value, { ...options, signal })) items.push({ round })
-  })().then(() => items.push({ searchEnded: true }), (err: unknown) => items.push({ searchFailed: asError(err) }))
+  const search = (): void => {
+    void (async () => {
+      for await (const round of findProviders(services, query, job.value, { ...options, signal })) items.push({ round })
+    })().then(() => items.push({ searchEnded: true }), (err: unknown) => items.push({ searchFailed: asError(err) }))
+  }
+  // the board first: search only if no provider quoted in time
+  const boardWait = options.boardWaitMs ?? BOARD_WAIT_MS
+  const searchTimer = boardWait > 0 ? setTimeout(() => { if (quotes.size === 0) { search() } else { items.push({ searchEnded: true }) } }, boardWait) : undefined
+  if (searchTimer == null) search()
 
   let lastRound: SearchRound | undefined
   let searching = true
@@ -327,6 +346,7 @@ async function * gatherCandidates (services: SubmitJobServices, query: NearbyQue
     }
   } finally {
     clearTimeout(timer)
+    clearTimeout(searchTimer)
     controller.abort()
     services.work.removeEventListener?.('quote:received', onQuote)
     items.end()

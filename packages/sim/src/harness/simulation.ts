@@ -381,6 +381,11 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     return this.byPeerId.get(peerId.toString())
   }
 
+  /** The index of the peer with this peer id (as a string), here or in another shard. */
+  indexOfId (peerId: string): number | undefined {
+    return this.byPeerId.get(peerId)
+  }
+
   /** The peer a reference names; throws {@link UnknownPeerError}. */
   peer (ref: PeerRef): SimPeer<S> {
     let index: number | undefined

@@ -87,8 +87,8 @@ export class MarketRuntime implements MarketDriver {
   private sim?: Simulation<MarketServices>
   private readonly peers = new Map<number, PeerState>()
   private opened = false
-  /** cumulative voucher totals by requester and provider, to turn them into per-job payments */
-  private readonly paid = new Map<string, number>()
+  /** work services whose accepted vouchers are recorded as payments */
+  private readonly payees = new WeakSet<object>()
 
   constructor (market: ResolvedMarket) {
     this.market = market
@@ -248,13 +248,6 @@ export class MarketRuntime implements MarketDriver {
             units: outcome.receipt.record.value.units
           })
           sim.events.record('receipt', { ...base, provider, acknowledged: outcome.acknowledged, stored: stored != null, error: storeError?.message ?? null })
-          const voucher = outcome.voucher?.value
-          if (voucher != null) {
-            const lane = `${arrival.peer}>${provider ?? '?'}>${voucher.currency}`
-            const amount = voucher.cumulative - (this.paid.get(lane) ?? 0)
-            this.paid.set(lane, Math.max(voucher.cumulative, this.paid.get(lane) ?? 0))
-            sim.events.record('payment', { ...base, provider, amount: round(amount), currency: voucher.currency })
-          }
         }
       }
     } catch (err: unknown) {
@@ -328,6 +321,7 @@ export class MarketRuntime implements MarketDriver {
     const offer = providerOffer(state.role, peerGeohash(peer))
     const handle = startProvider(node.services, { gpus: offer.gpus, sensors: offer.sensors, geohash: offer.geohash ?? '', price: state.role.price, concurrency: state.role.slots })
     state.provider = handle
+    this.recordPayments(index, node.services.work)
     handle.addEventListener('quote:sent', (evt) => {
       const parsed = parseWorkload(evt.detail.job.record.value.workload)
       sim.events.record('job:quote', { peer: index, job: parsed?.job ?? null })
@@ -336,6 +330,22 @@ export class MarketRuntime implements MarketDriver {
       sim.events.record('provider:advertised', { peer: index })
     }, { once: true })
     return handle
+  }
+
+  /** Record each voucher a provider accepts as a payment of what it moved its lane forward by. */
+  private recordPayments (index: number, work: MarketServices['work']): void {
+    if (this.payees.has(work)) return
+    this.payees.add(work)
+    const sim = this.requireSim()
+    const totals = new Map<string, number>()
+    work.addEventListener('voucher:accepted', (evt) => {
+      const lane = evt.detail
+      const key = `${lane.payer}/${lane.currency}/${lane.lane.join(',')}`
+      const before = totals.get(key) ?? 0
+      if (lane.cumulative <= before) return
+      totals.set(key, lane.cumulative)
+      sim.events.record('payment', { peer: sim.indexOfId(lane.payer) ?? null, provider: index, amount: round(lane.cumulative - before), currency: lane.currency })
+    })
   }
 
   private indexOf (id: PeerId): number | null {

@@ -28,6 +28,8 @@ import type { Rng } from '../random.js'
 // measurements still in flight when the run ends get this long, ms, so a
 // stuck one never hangs the run
 const DRAIN_MS = 15_000
+// a job ends by its deadline; this much more lets its last events arrive
+const DRAIN_MARGIN_MS = 2_000
 const PROGRESS_INTERVAL_MS = 250
 const MAX_MAP_LINKS = 300
 
@@ -57,7 +59,9 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
     const opened = await market?.open()
     // hooks only run unsharded, where sim is a Simulation
     const ctx = (label: string): HookContext<S> => ({ sim: sim as Simulation<S>, scenario, rng: rng.fork(label) })
-    await playTimeline(sim, scenario, planTimeline(scenario, sim, rng, options.hooks, ctx, market), options)
+    // a market's jobs in flight when the timeline ends get until their deadline
+    const drainMs = Math.max(DRAIN_MS, ...Object.values(resolveMarket(scenario)?.jobs ?? {}).map(k => k.deadlineMs + DRAIN_MARGIN_MS))
+    await playTimeline(sim, scenario, planTimeline(scenario, sim, rng, options.hooks, ctx, market), options, drainMs)
 
     const memory = await measureMemory(sim)
     const tRun = performance.now()
@@ -153,7 +157,7 @@ function recordProcessErrors (sim: SimulationDriver): () => void {
  * `options.signal` aborts), recording what they throw, then gives the
  * measurements still in flight a bounded time to finish.
  */
-async function playTimeline<S extends Record<string, unknown>> (sim: SimulationDriver, scenario: Scenario, actions: Action[], options: RunScenarioOptions<S>): Promise<void> {
+async function playTimeline<S extends Record<string, unknown>> (sim: SimulationDriver, scenario: Scenario, actions: Action[], options: RunScenarioOptions<S>, drainMs: number): Promise<void> {
   const pending = new Set<Promise<void>>()
   const durationMs = scenario.durationS * 1000
   const origin = performance.now()
@@ -194,7 +198,7 @@ async function playTimeline<S extends Record<string, unknown>> (sim: SimulationD
     clearInterval(progressTimer)
   }
 
-  await Promise.race([Promise.allSettled([...pending]), sleep(DRAIN_MS)])
+  await Promise.race([Promise.allSettled([...pending]), sleep(drainMs)])
   sim.events.record('run:end', { pending: pending.size })
   options.onProgress?.({ phase: 'run', elapsedS: scenario.durationS, durationS: scenario.durationS })
 }
