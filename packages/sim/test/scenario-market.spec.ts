@@ -271,7 +271,7 @@ const validMarket = optional({
   roles: optional(Object.fromEntries(['gpu', 'capture', 'requester', 'edge'].map(r => [r, role]))),
   jobs: optional(Object.fromEntries(KINDS.map(k => [k, job]))),
   cloud: fc.oneof(fc.constant(false as const), cloud),
-  choice: fc.constantFrom('router', 'random'),
+  choice: fc.constantFrom('router', 'random', 'alternate'),
   k: fc.integer({ min: 1, max: 64 }),
   roundTrips: fc.integer({ min: 1, max: 20 }),
   advertiseWaitS: finite(0, 600)

@@ -312,7 +312,8 @@ async function * gatherCandidates (services: SubmitJobServices, query: NearbyQue
     })().then(() => items.push({ searchEnded: true }), (err: unknown) => items.push({ searchFailed: asError(err) }))
   }
   // the board first: search only if no provider quoted in time
-  const boardWait = options.boardWaitMs ?? BOARD_WAIT_MS
+  // a work service that cannot report quotes offered on the board gets none to wait for
+  const boardWait = services.work.addEventListener == null ? 0 : options.boardWaitMs ?? BOARD_WAIT_MS
   const searchTimer = boardWait > 0 ? setTimeout(() => { if (quotes.size === 0) { search() } else { items.push({ searchEnded: true }) } }, boardWait) : undefined
   if (searchTimer == null) search()
 

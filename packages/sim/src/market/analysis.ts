@@ -74,6 +74,8 @@ export interface JobRow {
   cloud_rtt_ms: number | null
   cloud_ms: number | null
   first_quote_ms: number | null
+  /** how the requester picked among the candidates (`router` or `random`) */
+  choice: 'router' | 'random' | null
 }
 
 /** The main figures of a set of jobs (the whole run, or one region's requesters). */
@@ -99,7 +101,7 @@ export interface MarketFigures {
   cloud_pairs: number
   cloud_completion_p50_ms: number | null
   shoal_completion_p50_ms: number | null
-  /** shoal / cloud p50 over the same jobs: below 1 Shoal is faster */
+  /** median over the same jobs of Shoal's completion / the cloud's: below 1 Shoal is faster */
   ratio: number | null
   /** completed jobs served by a provider under 10 ms RTT away / completed jobs */
   under_10ms_ratio: number | null
@@ -135,6 +137,8 @@ export interface MarketSummary extends MarketFigures {
   failure_reasons: Record<string, number>
   /** by the requester's region */
   per_region: Record<string, MarketFigures>
+  /** by how requesters picked a provider (`choice: 'alternate'`: the router's ranking and a random order on alternate jobs) */
+  per_choice: Partial<Record<'router' | 'random', MarketFigures>>
   over_time: { bucket_s: number, buckets: SuccessBucket[], marks: TimeMark[] }
   /** what the figures leave out, and why */
   notes: string[]
@@ -241,9 +245,15 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
       case 'job:arrival':
         if (job !== undefined && !jobs.has(job)) jobs.set(job, arrive(input, providers, geohash, replay, e, job, peer === undefined ? undefined : peers.get(peer), runStart))
         break
-      case 'job:quote': {
+      case 'job:quoted': {
+        // the first quote as the requester received it
         const pending = job === undefined ? undefined : jobs.get(job)
         if (pending != null && pending.row.first_quote_ms == null && e.t >= pending.t) pending.row.first_quote_ms = roundOrNull(e.t - pending.t)
+        break
+      }
+      case 'job:assigned': {
+        const pending = job === undefined ? undefined : jobs.get(job)
+        if (pending != null && (e.choice === 'router' || e.choice === 'random')) pending.row.choice = e.choice
         break
       }
       case 'job:completed':
@@ -294,6 +304,10 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
     payments,
     failure_reasons: failureReasons,
     per_region: Object.fromEntries(regions.map(region => [region, figures(rows.filter(r => r.region === region))])),
+    per_choice: Object.fromEntries((['router', 'random'] as const).flatMap(choice => {
+      const chosen = rows.filter(r => r.choice === choice)
+      return chosen.length > 0 ? [[choice, figures(chosen)]] : []
+    })),
     over_time: overTime(rows, runEnd - runStart, marks),
     notes,
     rows
@@ -324,7 +338,8 @@ function arrive (input: MarketAnalysisInput, providers: readonly ProviderInfo[],
     cloud_region: null,
     cloud_rtt_ms: null,
     cloud_ms: null,
-    first_quote_ms: null
+    first_quote_ms: null,
+    choice: null
   }
   const pending = { row, t: e.t, deadlineMs: (kind?.deadlineS ?? Infinity) * 1000 }
   if (kind == null || requester == null) return pending
@@ -422,7 +437,7 @@ function figures (rows: readonly JobRow[]): MarketFigures {
     cloud_pairs: pairs.length,
     cloud_completion_p50_ms: cloud,
     shoal_completion_p50_ms: shoal,
-    ratio: shoal != null && cloud != null && cloud > 0 ? Math.round(shoal / cloud * 1000) / 1000 : null,
+    ratio: q(pairs.flatMap(r => r.ms != null && r.cloud_ms != null && r.cloud_ms > 0 ? [r.ms / r.cloud_ms] : []), 0.5),
     under_10ms_ratio: ratioOf(withRtt.filter(r => (r.rtt_ms ?? Infinity) < NEAR_RTT_MS).length, withRtt.length),
     cloud_under_10ms_ratio: ratioOf(withCloud.filter(r => (r.cloud_rtt_ms ?? Infinity) < NEAR_RTT_MS).length, withCloud.length),
     first_quote_ms_p50: q(rows.flatMap(r => r.first_quote_ms == null ? [] : [r.first_quote_ms]), 0.5)

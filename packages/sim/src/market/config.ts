@@ -68,7 +68,7 @@ export interface ResolvedMarket {
   /** by kind name, every kind of the workload */
   jobs: Record<string, ResolvedJobKind>
   cloud: { cities: string[], computeFactor: number } | false
-  choice: 'router' | 'random'
+  choice: 'router' | 'random' | 'alternate'
   k: number
   roundTrips: number
   advertiseWaitS: number

@@ -198,7 +198,8 @@ export class MarketRuntime implements MarketDriver {
       input: jobInput(arrival.id, kind.inputBytes)
     }
     const signal = AbortSignal.timeout(deadlineMs)
-    const services = this.requesterServices(node.services, peer)
+    const choice = this.choiceFor(arrival)
+    const services = this.requesterServices(node.services, peer, choice)
     let failovers = 0
     let stage = 'create'
 
@@ -227,6 +228,7 @@ export class MarketRuntime implements MarketDriver {
             provider: best == null ? null : this.indexOf(best.peerId),
             predicted_ms: best == null ? null : round(best.score),
             candidates: event.detail.decision.choices.length,
+            choice,
             rejected: event.detail.decision.rejected.length,
             ms: round(sim.events.now() - t0)
           })
@@ -270,9 +272,15 @@ export class MarketRuntime implements MarketDriver {
     return model.fixedMs + model.perUnitMs * kind.units
   }
 
-  /** The requester's services; with `choice: random` a router that orders what it would accept at random. */
-  private requesterServices (services: MarketServices, peer: SimPeer<MarketServices>): SubmitJobServices {
-    if (this.market.choice !== 'random') return services
+  /** How this job's requester picks: the market's choice, or by the job's number when it alternates. */
+  private choiceFor (arrival: JobArrival): 'router' | 'random' {
+    if (this.market.choice !== 'alternate') return this.market.choice
+    return Number(/\d+$/.exec(arrival.id)?.[0] ?? 0) % 2 === 0 ? 'router' : 'random'
+  }
+
+  /** The requester's services; for `random` a router that orders what it would accept at random. */
+  private requesterServices (services: MarketServices, peer: SimPeer<MarketServices>, choice: 'router' | 'random'): SubmitJobServices {
+    if (choice !== 'random') return services
     const router: Router = services.router
     const rng = peer.rng.fork('random-choice')
     return {

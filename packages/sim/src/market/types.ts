@@ -111,11 +111,13 @@ export interface ScenarioMarket {
   /** the cloud baseline; `false` to leave it out */
   cloud?: MarketCloud | false
   /**
-   * How a requester picks among the providers discovery found: `router`
-   * (Shoal's ranking) or `random` (a random order: the baseline the
-   * router is measured against) @default 'router'
+   * How a requester picks among the candidates (quotes and providers
+   * discovery found): `router` (Shoal's ranking), `random` (a random order
+   * of what the router accepts: the baseline the ranking is measured
+   * against) or `alternate` (the router on even jobs, random on odd ones:
+   * both on the same network in one run) @default 'router'
    */
-  choice?: 'router' | 'random'
+  choice?: 'router' | 'random' | 'alternate'
   /** providers to find and rank per job @default 5 */
   k?: number
   /** protocol round trips of one job, for the oracle and the cloud baseline @default 2 */

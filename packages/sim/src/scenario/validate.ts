@@ -325,7 +325,7 @@ function checkMarket (c: Checker, m: Obj, known: Known, kinds: string[]): void {
     for (const name of Object.keys(jobs)) checkMarketJob(c, name, c.object(jobs[name], `market.jobs.${name}`))
   }
   if (m.cloud != null && m.cloud !== false) checkMarketCloud(c, c.object(m.cloud, 'market.cloud'))
-  if (m.choice != null) c.oneOf(m.choice, 'market.choice', ['router', 'random'])
+  if (m.choice != null) c.oneOf(m.choice, 'market.choice', ['router', 'random', 'alternate'])
   if (m.k != null) c.number(m.k, 'market.k', { ...INT, min: 1, max: 64 })
   if (m.roundTrips != null) c.number(m.roundTrips, 'market.roundTrips', { ...INT, min: 1, max: 20 })
   if (m.advertiseWaitS != null) c.number(m.advertiseWaitS, 'market.advertiseWaitS', { min: 0, max: 600 })
