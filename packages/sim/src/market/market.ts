@@ -116,6 +116,14 @@ export class MarketRuntime implements MarketDriver {
     this.sim = sim
     sim.events.addEventListener('event', (evt) => {
       const e = evt.detail
+      if (e.type === 'stopped') {
+        // the simulation stopped its nodes: no provider flow may retry (its timers would keep the process alive)
+        for (const state of this.peers.values()) {
+          state.provider?.stop()
+          state.provider = undefined
+        }
+        return
+      }
       if (typeof e.peer !== 'number' || !sim.owns(e.peer)) return
       if (e.type === 'peer:started' && this.opened) {
         this.startProviderAt(e.peer)

@@ -1,7 +1,7 @@
 import type { AdversarySpec, Scenario } from './types.js'
 import type { ConnectOptions } from '../harness/connect.js'
 import type { EventLog, SimEvent } from '../harness/events.js'
-import type { ConnectReport, SettleOptions, SimProgress, Simulation } from '../harness/simulation.js'
+import type { ConnectReport, SettleOptions, SimProgress, Simulation, SimulationInit } from '../harness/simulation.js'
 import type { PeerSpec, PeerState, SimPeer } from '../harness/peer.js'
 import type { PingResult } from '../harness/probes.js'
 import type { SimServiceFactories } from '../harness/stack.js'
@@ -88,6 +88,11 @@ export interface RunScenarioOptions<S extends Record<string, unknown> = Record<s
   baseDir?: string
   hooks?: ScenarioHooks<S>
   onProgress?(progress: RunProgress): void
+  /**
+   * When the peers' DHTs bootstrap (see {@link SimulationInit}): sooner than
+   * the default for short runs, e.g. a benchmark's quick mode
+   */
+  tuning?: Pick<SimulationInit, 'dhtStartDelayMs' | 'dhtStartSpreadMs'>
   /** ends the run early (the results so far are kept) */
   signal?: AbortSignal
   /**

@@ -110,6 +110,7 @@ function createDriver<S extends Record<string, unknown>> (scenario: Scenario, op
     links,
     seed: scenario.seed ?? 1,
     connect: scenario.connect ?? {},
+    ...options.tuning,
     onProgress: (p: SimProgress) => options.onProgress?.(p)
   }
   const apart = options.sharding?.shardHost != null && options.sharding.shardHost !== 'thread'
@@ -198,7 +199,10 @@ async function playTimeline<S extends Record<string, unknown>> (sim: SimulationD
     clearInterval(progressTimer)
   }
 
-  await Promise.race([Promise.allSettled([...pending]), sleep(drainMs)])
+  // the drain's timer ends with the race: left running it would hold the process open
+  const drained = new AbortController()
+  await Promise.race([Promise.allSettled([...pending]), sleep(drainMs, drained.signal)])
+  drained.abort()
   sim.events.record('run:end', { pending: pending.size })
   options.onProgress?.({ phase: 'run', elapsedS: scenario.durationS, durationS: scenario.durationS })
 }
