@@ -67,7 +67,7 @@ export class Requester {
     return this.pool.withChannel(quote.signer, options, async channel => this.exchangeJob(channel, quote, input, options))
   }
 
-  /** Direct mode: quote and assign on each candidate in turn until one completes the job. */
+  /** Direct mode: quote (or take the quote it offered in the open market) and assign on each candidate in turn until one completes the job. */
   async run (target: PeerId | PeerId[], job: SignedRecord<JobAnnouncement> | JobSpec, input: Uint8Array, options: DirectRunOptions = {}): Promise<RunOutcome> {
     // a spec goes inline and unsigned: the signed assignment is what binds the requester
     const toSend = 'bytes' in job ? job : this.jobValue({ ...job, input })
