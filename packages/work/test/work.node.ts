@@ -169,6 +169,22 @@ describe('work protocol over TCP', function () {
     assert.deepEqual(assigned.id, issued[1].id, 'the assignment carries the fresh quote')
   })
 
+  it('runs a job again after a failed run on the provider that offered a quote: a fresh quote, not the failed assignment replayed', async () => {
+    let calls = 0
+    const flaky = functionExecutor(input => {
+      if (calls++ === 0) throw new Error('out of memory')
+      return enc(dec(input).toUpperCase())
+    })
+    const { provider, requester, job, offered, issued } = await offeredJob({ price: PRICE, executor: flaky })
+    const failed = requester.services.work.run(provider.peerId, job, enc('again'))
+    await assert.rejects(failed, { name: 'ExecutorError' })
+    const outcome = await requester.services.work.run(provider.peerId, job, enc('again'))
+    assert.equal(dec(outcome.output), 'AGAIN', 'run again, not the failed assignment replayed')
+    assert.equal(calls, 2)
+    assert.equal(issued.length, 2)
+    assert.notDeepEqual(outcome.quote.id, offered.id)
+  })
+
   it('returns a large output by location and hash; the requester fetches and checks it before countersigning', async () => {
     const big = new Uint8Array(100_000).fill(9)
     const provider = await node({
