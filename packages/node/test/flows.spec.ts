@@ -11,7 +11,7 @@ import type { JobBoardEvents, JobEntry } from '@shoal/job-board'
 import type { StoredReceipt } from '@shoal/receipts'
 import type { CapabilityRecord, JobAnnouncement, Quote, SignedRecord } from '@shoal/records'
 import type { JobProfile, RoutingDecision } from '@shoal/router'
-import type { DirectRunOptions, JobSpec, RunOutcome } from '@shoal/work'
+import type { DirectRunOptions, JobSpec, RunOutcome, WorkEvents } from '@shoal/work'
 
 const SPEC: JobSpec = {
   kind: JobKind.GPU_INFERENCE,
@@ -40,9 +40,17 @@ function nearby (peerId: PeerId, price = 2, geohash = 'w21z'): NearbyProvider {
   return { peerId, record: { value } as unknown as SignedRecord<CapabilityRecord>, multiaddrs: [], found: { capabilityClass: 'gpu:consumer-24g', cell: 'w2', precision: 2, home: true }, reasons: [], fetchMs: 0 }
 }
 
+const JOB_ID = new Uint8Array(16).fill(7)
+
+/** A quote `signer` offers on the board for the job (by default the stub requester's). */
+function quoteFrom (signer: PeerId, price = 2, freeSlots = 3, jobId = JOB_ID): SignedRecord<Quote> {
+  const value = { jobId, provider: signer.toMultihash().bytes, price: { perUnit: price, currency: 'USDC', unit: 'gpu-second' }, estUnits: 1, freeSlots, expiresMs: Date.now() + 60_000 }
+  return { signer, value, id: crypto.getRandomValues(new Uint8Array(32)), bytes: new Uint8Array() } as unknown as SignedRecord<Quote>
+}
+
 /** A requester's services that record what the flow asked of them. */
 class Requester {
-  readonly job = { value: { jobId: new Uint8Array(16).fill(7), kind: SPEC.kind, requirements: requirementsOf(SPEC.requirements), priceCeiling: SPEC.priceCeiling } } as unknown as SignedRecord<JobAnnouncement>
+  readonly job = { value: { jobId: JOB_ID, kind: SPEC.kind, requirements: requirementsOf(SPEC.requirements), priceCeiling: SPEC.priceCeiling } } as unknown as SignedRecord<JobAnnouncement>
   readonly queries: NearbyQuery[] = []
   readonly ranked: Array<{ candidates: ProviderCandidate[], profile: JobProfile }> = []
   runs: Array<{ order: PeerId[], options: DirectRunOptions }> = []
@@ -51,8 +59,31 @@ class Requester {
   refuse = false
   reputation = new Map<string, number>()
   run: (order: PeerId[], options: DirectRunOptions) => Promise<RunOutcome> = async (order) => this.outcome(order[0])
+  /** with a market, the work service reports quotes offered on the board (`quote:received`, `offersFor`), as the real one does */
+  market?: TypedEventEmitter<WorkEvents>
+  /** quotes the work service already holds when the flow asks (`offersFor`) */
+  held: Array<SignedRecord<Quote>> = []
+  /** quotes providers offer once the flow listens, each on its own macrotask */
+  offers: Array<SignedRecord<Quote>> = []
+
+  /** A market to take quotes from, as the open market gives them. */
+  openMarket (): TypedEventEmitter<WorkEvents> {
+    this.market = new TypedEventEmitter<WorkEvents>()
+    return this.market
+  }
 
   services (): SubmitJobServices {
+    const market = this.market
+    const board = market == null
+      ? {}
+      : {
+          addEventListener: (type: 'quote:received', listener: (evt: CustomEvent<SignedRecord<Quote>>) => void) => {
+            market.addEventListener(type, listener)
+            for (const quote of this.offers) setTimeout(() => market.safeDispatchEvent('quote:received', { detail: quote }), 0)
+          },
+          removeEventListener: (type: 'quote:received', listener: (evt: CustomEvent<SignedRecord<Quote>>) => void) => { market.removeEventListener(type, listener) },
+          offersFor: (jobId: Uint8Array) => this.held.filter(q => q.value.jobId.every((b, i) => b === jobId[i]))
+        }
     return {
       jobs: { publish: async () => { if (this.publishError != null) throw this.publishError; return this.job } },
       discovery: {
@@ -83,7 +114,8 @@ class Requester {
           const order = Array.isArray(target) ? target : [target]
           this.runs.push({ order, options })
           return this.run(order, options)
-        }
+        },
+        ...board
       } as unknown as SubmitJobServices['work'],
       receipts: {
         reputation: async (peerId: PeerId) => this.reputation.get(peerId.toString()) ?? 0.5,
@@ -278,6 +310,153 @@ describe('submitJob: the requester flow with stubbed services', () => {
       if (event.type === 'progress') break
     }
     assert.equal(aborted, true)
+  })
+})
+
+describe('submitJob: candidates the job board brings (quotes offered for the job)', () => {
+  /** what a flow that wrongly waits out a long `boardWaitMs` / `gatherMs` is cut short by: its test then fails, not hangs */
+  const LONG = 60_000
+  const guard = (): AbortSignal => AbortSignal.timeout(10_000)
+  const types = (events: SubmitJobEvent[]): string[] => events.map(e => e.type)
+  const candidateOf = (r: Requester, peerId: PeerId): ProviderCandidate | undefined => r.ranked[0].candidates.find(c => c.peerId.equals(peerId))
+
+  it('ranks and runs the providers that quoted before boardWaitMs, with no discovery search', async () => {
+    const [dear, cheap] = [await peer(), await peer()]
+    const r = new Requester()
+    const market = r.openMarket()
+    r.offers = [quoteFrom(dear, 3, 2), quoteFrom(cheap, 1, 4)]
+    const events = await collect(submitJob(r.services(), SPEC, { boardWaitMs: 1_000, gatherMs: 10 }))
+
+    assert.deepEqual(types(events), ['created', 'published', 'quoted', 'quoted', 'ranked', 'receipt'])
+    assert.equal(r.queries.length, 0, 'findNearby never called')
+    assert.equal(r.ranked[0].candidates.length, 2)
+    const quoted = candidateOf(r, dear)
+    assert.equal(quoted?.quote, r.offers[0], 'the candidate carries its quote, for the run to assign')
+    assert.equal(quoted.provider, undefined, 'known by its quote alone')
+    assert.equal(quoted.freeSlots, 2, 'the quote\'s free slots')
+    assert.equal(quoted.price, 3, 'the quote\'s price per unit')
+    assert.equal(quoted.reputation, 0.5, 'reputation from the receipt store')
+    assert.deepEqual(r.runs[0].order.map(String), [cheap.toString(), dear.toString()], 'run in the router\'s order')
+    const last = events[events.length - 1]
+    assert.ok(last.type === 'receipt' && last.detail.outcome.provider.equals(cheap))
+    assert.equal(market.listenerCount('quote:received'), 0, 'the flow stopped listening when it ended')
+  })
+
+  it('searches as before when no quote came within boardWaitMs', async () => {
+    const provider = await peer()
+    const r = new Requester()
+    r.openMarket()
+    r.rounds = [[nearby(provider)]]
+    const events = await collect(submitJob(r.services(), SPEC, { boardWaitMs: 5, gatherMs: 10 }))
+    assert.deepEqual(types(events), ['created', 'published', 'searched', 'ranked', 'receipt'])
+    assert.equal(r.queries.length, 1)
+    const candidate = candidateOf(r, provider)
+    assert.equal(candidate?.provider?.peerId, provider)
+    assert.equal(candidate.quote, undefined)
+  })
+
+  it('stops gathering once k providers quoted, without waiting out gatherMs', async () => {
+    const [a, b, c] = [await peer(), await peer(), await peer()]
+    const r = new Requester()
+    r.openMarket()
+    r.offers = [quoteFrom(a), quoteFrom(b), quoteFrom(c)]
+    const events = await collect(submitJob(r.services(), SPEC, { k: 2, boardWaitMs: LONG, gatherMs: LONG, signal: guard() }))
+    assert.deepEqual(types(events), ['created', 'published', 'quoted', 'quoted', 'ranked', 'receipt'])
+    assert.deepEqual(r.ranked[0].candidates.map(c => c.peerId.toString()), [a.toString(), b.toString()])
+    assert.equal(r.queries.length, 0)
+  })
+
+  it('ignores a quote for another job', async () => {
+    const [found, other] = [await peer(), await peer()]
+    const r = new Requester()
+    r.openMarket()
+    r.offers = [quoteFrom(other, 1, 3, new Uint8Array(16).fill(9))]
+    r.rounds = [[nearby(found)]]
+    const events = await collect(submitJob(r.services(), SPEC, { boardWaitMs: 20, gatherMs: 10 }))
+    assert.deepEqual(types(events), ['created', 'published', 'searched', 'ranked', 'receipt'])
+    assert.deepEqual(r.ranked[0].candidates.map(c => c.peerId.toString()), [found.toString()])
+  })
+
+  it('counts quotes the work service already holds for the job (offersFor)', async () => {
+    const provider = await peer()
+    const r = new Requester()
+    r.openMarket()
+    r.held = [quoteFrom(provider, 2, 5), quoteFrom(await peer(), 1, 1, new Uint8Array(16).fill(9))]
+    const events = await collect(submitJob(r.services(), SPEC, { boardWaitMs: 1_000, gatherMs: 10 }))
+    assert.deepEqual(types(events), ['created', 'published', 'quoted', 'ranked', 'receipt'])
+    assert.equal(r.queries.length, 0)
+    assert.equal(r.ranked[0].candidates.length, 1)
+    assert.equal(candidateOf(r, provider)?.quote, r.held[0])
+    assert.deepEqual(r.runs[0].order.map(String), [provider.toString()])
+  })
+
+  it('makes a provider both found and quoting one candidate, with its record and its quote', async () => {
+    const [both, found] = [await peer(), await peer()]
+    const r = new Requester()
+    r.openMarket()
+    r.held = [quoteFrom(both, 1, 4)]
+    r.rounds = [[nearby(both, 2), nearby(found, 3)]]
+    // boardWaitMs 0: the search starts at once, so it finds the provider that quoted too
+    const events = await collect(submitJob(r.services(), SPEC, { boardWaitMs: 0, gatherMs: LONG, signal: guard() }))
+    assert.deepEqual(types(events), ['created', 'published', 'quoted', 'searched', 'ranked', 'receipt'])
+    assert.equal(r.ranked[0].candidates.length, 2)
+    const candidate = candidateOf(r, both)
+    assert.equal(candidate?.provider?.peerId, both)
+    assert.equal(candidate.quote, r.held[0])
+    assert.equal(candidateOf(r, found)?.quote, undefined)
+  })
+
+  it('yields one quoted event per provider, however many quotes it offers', async () => {
+    const [a, b] = [await peer(), await peer()]
+    const r = new Requester()
+    r.openMarket()
+    r.held = [quoteFrom(a, 2)]
+    r.offers = [quoteFrom(a, 1), quoteFrom(b, 3)]
+    const events = await collect(submitJob(r.services(), SPEC, { k: 2, boardWaitMs: LONG, gatherMs: LONG, signal: guard() }))
+    const quoted = events.flatMap(e => e.type === 'quoted' ? [e.detail.quote] : [])
+    assert.deepEqual(quoted.map(q => q.signer.toString()), [a.toString(), b.toString()])
+    assert.equal(quoted[0], r.held[0], 'the first quote a provider offered stands')
+    assert.equal(r.ranked[0].candidates.length, 2)
+    assert.equal(candidateOf(r, a)?.quote, r.held[0])
+  })
+
+  it('stops listening for quotes when the consumer stops early', async () => {
+    const r = new Requester()
+    const market = r.openMarket()
+    r.offers = [quoteFrom(await peer())]
+    let listening = 0
+    for await (const event of submitJob(r.services(), SPEC, { boardWaitMs: LONG, gatherMs: LONG, signal: guard() })) {
+      if (event.type === 'quoted') {
+        listening = market.listenerCount('quote:received')
+        break
+      }
+    }
+    assert.equal(listening, 1, 'it listened while gathering')
+    assert.equal(market.listenerCount('quote:received'), 0)
+    assert.equal(r.runs.length, 0)
+  })
+
+  it('stops listening for quotes when gathering throws', async () => {
+    const r = new Requester()
+    const market = r.openMarket()
+    r.rounds = [Object.assign(new Error('bad geohash'), { name: 'InvalidQueryError' })]
+    await assert.rejects(collect(submitJob(r.services(), SPEC, { boardWaitMs: 1, gatherMs: 10 })), { name: 'InvalidQueryError' })
+    assert.equal(market.listenerCount('quote:received'), 0)
+
+    r.rounds = [[]]
+    await assert.rejects(collect(submitJob(r.services(), SPEC, { boardWaitMs: 1, gatherMs: 10, searchAttempts: 1 })), { name: 'NoProviderError' })
+    assert.equal(market.listenerCount('quote:received'), 0)
+  })
+
+  it('searches at once when the job could not be published: no provider saw it on the board', async () => {
+    const provider = await peer()
+    const r = new Requester()
+    r.openMarket()
+    r.publishError = Object.assign(new Error('no pubsub'), { name: 'NotStartedError' })
+    r.rounds = [[nearby(provider)]]
+    const events = await collect(submitJob(r.services(), SPEC, { boardWaitMs: LONG, gatherMs: LONG, signal: guard() }))
+    assert.deepEqual(types(events), ['created', 'publish-failed', 'searched', 'ranked', 'receipt'])
+    assert.deepEqual(r.runs[0].order.map(String), [provider.toString()])
   })
 })
 

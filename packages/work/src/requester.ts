@@ -67,7 +67,7 @@ export class Requester {
     return this.pool.withChannel(quote.signer, options, async channel => this.exchangeJob(channel, quote, input, options))
   }
 
-  /** Direct mode: quote and assign on each candidate in turn until one completes the job. */
+  /** Direct mode: quote (or take the quote it offered in the open market) and assign on each candidate in turn until one completes the job. */
   async run (target: PeerId | PeerId[], job: SignedRecord<JobAnnouncement> | JobSpec, input: Uint8Array, options: DirectRunOptions = {}): Promise<RunOutcome> {
     // a spec goes inline and unsigned: the signed assignment is what binds the requester
     const toSend = 'bytes' in job ? job : this.jobValue({ ...job, input })
@@ -103,10 +103,15 @@ export class Requester {
     return [...(this.offers.get(hex(jobId)) ?? [])]
   }
 
-  /** A quote `peer` offered for `job` in the open market that is still valid for a while, if any. */
+  /**
+   * A quote `peer` offered for `job` in the open market, still valid for a
+   * while and not assigned yet, if any. An assigned one would resend its
+   * assignment: a second run of the job would replay the first (failed or
+   * not) instead of asking for a fresh quote.
+   */
   private heldOffer (peer: PeerId, job: JobAnnouncement): SignedRecord<Quote> | undefined {
     const usableUntil = this.ctx.now() + HELD_QUOTE_MARGIN_MS
-    return this.offers.get(hex(job.jobId))?.find(q => q.signer.equals(peer) && q.value.expiresMs > usableUntil)
+    return this.offers.get(hex(job.jobId))?.find(q => q.signer.equals(peer) && q.value.expiresMs > usableUntil && !this.assignments.has(hex(q.id)))
   }
 
   /** Open market: a provider offers `bytes`, a quote for one of our jobs; kept if it is acceptable. */
@@ -214,9 +219,11 @@ export class Requester {
   }
 
   private async runOn (peer: PeerId, job: JobToSend, input: Uint8Array, options: RunOptions): Promise<JobOutcome> {
+    // a quote the provider offered on the board is as binding as one we ask for: assign it, no second round trip
+    // (taken once: a retry on a fresh stream resends the same assignment, which the offer is then assigned to)
+    const held = this.heldOffer(peer, 'bytes' in job ? job.value : job)
     return this.pool.withChannel(peer, options, async channel => {
-      // a quote the provider offered on the board is as binding as one we ask for: assign it, no second round trip
-      const quote = this.heldOffer(peer, 'bytes' in job ? job.value : job) ?? await this.exchangeQuote(channel, peer, job, options)
+      const quote = held ?? await this.exchangeQuote(channel, peer, job, options)
       return this.exchangeJob(channel, quote, input, options, 'bytes' in job ? job.value : job)
     })
   }

@@ -116,7 +116,9 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
 
   /**
    * Direct mode: quote, assign, result and countersigned receipt in one
-   * call. With several candidates, fail over to the next one on failure or
+   * call; a candidate that already offered a quote for the job in the open
+   * market (still valid for more than 2 s) is assigned that one, not asked
+   * again. With several candidates, fail over to the next one on failure or
    * after `attemptTimeoutMs`, within `timeoutMs` / `deadlineMs` (through the
    * router's failover when the node has a router, so outcomes update its trust).
    * `onAttempt` hears each attempt as it ends.

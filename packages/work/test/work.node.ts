@@ -17,7 +17,7 @@ import { ArraySink, assignmentOf, connect, createRoutedWorkNode, createWorkNode,
 import type { RoutedWorkNode, WorkNode } from './helpers.js'
 import type { JobSpec, WorkFrame, WorkProgress } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
-import type { Assignment, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
+import type { Assignment, JobAnnouncement, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
 const PRICE = { perUnit: 20, currency: 'USDC', unit: 'job' }
 const SPEC: JobSpec = { priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'job' }, budget: 1000, workload: 'upper' }
@@ -128,6 +128,61 @@ describe('work protocol over TCP', function () {
     const outcome = await requester.services.work.assign(quote, enc('market'))
     assert.equal(dec(outcome.output), 'MARKET')
     assert.equal(outcome.acknowledged, true)
+  })
+
+  /** A requester connected to a provider of `init`, a job of its own the provider quoted as if it saw it on the board, and every quote the provider issued. */
+  async function offeredJob (init: Parameters<typeof createWorkNode>[0]): Promise<{ provider: WorkNode, requester: WorkNode, job: SignedRecord<JobAnnouncement>, offered: SignedRecord<Quote>, issued: Array<SignedRecord<Quote>> }> {
+    const provider = await node(init)
+    const requester = await node()
+    await connect(requester, provider)
+    const issued: Array<SignedRecord<Quote>> = []
+    provider.services.work.addEventListener('quote:issued', e => { issued.push(e.detail) })
+    const job = await requester.services.work.createJob(SPEC)
+    const received = new Promise<SignedRecord<Quote>>(resolve => {
+      requester.services.work.addEventListener('quote:received', e => { resolve(e.detail) }, { once: true })
+    })
+    const offered = await provider.services.work.onJobAnnounced(job.bytes)
+    assert.ok(offered != null)
+    await received
+    return { provider, requester, job, offered, issued }
+  }
+
+  it('runs a job with the quote its provider offered in the open market, asking for none', async () => {
+    const { provider, requester, job, offered, issued } = await offeredJob({ price: PRICE, executor: upper })
+    const outcome = await requester.services.work.run(provider.peerId, job, enc('market'))
+    assert.equal(dec(outcome.output), 'MARKET')
+    assert.equal(outcome.acknowledged, true)
+    assert.equal(issued.length, 1, 'no quote request: the offered quote is the only one issued')
+    assert.deepEqual(outcome.quote.id, offered.id)
+    const assigned = await openRecord(QuoteType, outcome.assignment.value.quote)
+    assert.deepEqual(assigned.id, offered.id, 'the assignment carries the offered quote')
+  })
+
+  it('asks for a fresh quote when the one offered in the open market expires within 2 s', async () => {
+    const { provider, requester, job, offered, issued } = await offeredJob({ price: PRICE, executor: upper, quoteTtlMs: 1_500 })
+    const outcome = await requester.services.work.run(provider.peerId, job, enc('market'))
+    assert.equal(dec(outcome.output), 'MARKET')
+    assert.equal(issued.length, 2, 'a quote request followed the offer')
+    assert.notDeepEqual(outcome.quote.id, offered.id)
+    assert.deepEqual(outcome.quote.id, issued[1].id)
+    const assigned = await openRecord(QuoteType, outcome.assignment.value.quote)
+    assert.deepEqual(assigned.id, issued[1].id, 'the assignment carries the fresh quote')
+  })
+
+  it('runs a job again after a failed run on the provider that offered a quote: a fresh quote, not the failed assignment replayed', async () => {
+    let calls = 0
+    const flaky = functionExecutor(input => {
+      if (calls++ === 0) throw new Error('out of memory')
+      return enc(dec(input).toUpperCase())
+    })
+    const { provider, requester, job, offered, issued } = await offeredJob({ price: PRICE, executor: flaky })
+    const failed = requester.services.work.run(provider.peerId, job, enc('again'))
+    await assert.rejects(failed, { name: 'ExecutorError' })
+    const outcome = await requester.services.work.run(provider.peerId, job, enc('again'))
+    assert.equal(dec(outcome.output), 'AGAIN', 'run again, not the failed assignment replayed')
+    assert.equal(calls, 2)
+    assert.equal(issued.length, 2)
+    assert.notDeepEqual(outcome.quote.id, offered.id)
   })
 
   it('returns a large output by location and hash; the requester fetches and checks it before countersigning', async () => {
