@@ -31,9 +31,9 @@
  * RTT away (for the cloud: whose nearest region is). Stretch = completion
  * time (arrival to countersigned receipt) / oracle time.
  *
- * Sizes. Full: 200 peers in 2 shards (worker threads), 90 s at 2 jobs/s.
- * `--quick`: 60 peers in one thread, 20 s at 1 job/s, the DHT bootstrapped
- * early. Knobs: `--peers N`, `--duration S`, `--rate R`, `--shards N`,
+ * Sizes. Full: 200 peers, 90 s at 2 jobs/s (inference and render).
+ * `--quick`: 60 peers, 20 s at 1 job/s (inference), the DHT bootstrapped
+ * early. Both in 2 shards (worker threads: one core each). Knobs: `--peers N`, `--duration S`, `--rate R`, `--shards N`,
  * `--churn F` (share of GPU providers that crash, 0.3).
  *
  * The simulator runs on the wall clock: on a busy CPU every delay grows
@@ -44,13 +44,23 @@ import { runScenario } from '@shoal/sim'
 import { progress } from '../options.js'
 import { intOption, latencySource, numOption, requireDataSet, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
-import type { MarketFigures, RunResult, Scenario } from '@shoal/sim'
+import type { ComputeModel, MarketFigures, MarketJobKind, RunResult, Scenario } from '@shoal/sim'
 
 const FIGURES = ['job_success_ratio', 'e2e_stretch_p50', 'e2e_stretch_p90', 'random_e2e_stretch_p50', 'cloud_completion_p50_ms', 'shoal_completion_p50_ms', 'under_10ms_ratio']
 
 /** Share of peers per continent (the data set's cities are weighted by population within each). */
 const CONTINENTS: Array<[string, number]> = [['EU', 0.32], ['NA', 0.28], ['AS', 0.26], ['SA', 0.07], ['OC', 0.07]]
 const GPU_SHARE = 0.3
+/** A GPU provider's compute time per job kind. */
+const COMPUTE: Record<string, ComputeModel> = {
+  inference: { fixedMs: 2000, perUnitMs: 500, jitter: 0.2 },
+  render: { fixedMs: 5000, perUnitMs: 1000, jitter: 0.2 }
+}
+/** What each job kind asks for. */
+const JOBS: Record<string, MarketJobKind> = {
+  inference: { units: 2, deadlineS: 20 },
+  render: { units: 4, deadlineS: 40 }
+}
 
 interface Settings {
   peers: number
@@ -67,7 +77,7 @@ function settingsOf (options: BenchOptions): Settings {
     peers: intOption(options, 'peers', quick ? 60 : 200),
     durationS: intOption(options, 'duration', quick ? 20 : 90),
     rate: numOption(options, 'rate', quick ? 1 : 2),
-    shards: intOption(options, 'shards', quick ? 1 : 2),
+    shards: intOption(options, 'shards', 2),
     churn: numOption(options, 'churn', 0.3),
     quick
   }
@@ -86,6 +96,7 @@ function regionsOf (peers: number): Scenario['regions'] {
 /** The benchmark's scenario. */
 export function marketScenario (set: Settings, latencyPath: string, seed: number): Scenario {
   const crashAtS = Math.round(set.durationS / 3)
+  const kinds = set.quick ? ['inference'] : ['inference', 'render']
   return {
     name: 'market-bench',
     description: 'GPU providers and requesters on measured Internet RTTs, providers crashing mid-job, router and random choice on alternate jobs',
@@ -95,25 +106,19 @@ export function marketScenario (set: Settings, latencyPath: string, seed: number
     links: { loss: 'distance', bandwidthMbps: 100 },
     regions: regionsOf(set.peers),
     connect: { bootstrap: 3, degree: 4, nearby: 0.5 },
-    workload: { jobs: { ratePerS: set.rate, from: ['requester'], kinds: set.quick ? ['inference'] : ['inference', 'render'] } },
+    workload: { jobs: { ratePerS: set.rate, from: ['requester'], kinds } },
     churn: set.churn > 0 ? [{ atS: crashAtS, action: 'crash', role: 'gpu', fraction: set.churn, rejoinAfterS: Math.max(5, Math.round(set.durationS / 3)) }] : [],
     market: {
       roles: {
         gpu: {
           slots: 2,
           pricePerUnit: 1,
-          compute: {
-            inference: { fixedMs: 2000, perUnitMs: 500, jitter: 0.2 },
-            render: { fixedMs: 5000, perUnitMs: 1000, jitter: 0.2 }
-          }
+          compute: Object.fromEntries(kinds.map(k => [k, COMPUTE[k]]))
         }
       },
-      jobs: {
-        inference: { units: 2, deadlineS: 20 },
-        render: { units: 4, deadlineS: 40 }
-      },
+      jobs: Object.fromEntries(kinds.map(k => [k, JOBS[k]])),
       choice: 'alternate',
-      advertiseWaitS: set.quick ? 8 : 30
+      advertiseWaitS: set.quick ? 5 : 30
     }
   }
 }

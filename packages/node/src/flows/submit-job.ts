@@ -371,7 +371,9 @@ async function rankProviders (services: SubmitJobServices, gathered: Gathered, p
   for (const quote of quotes.values()) {
     candidates.push({ peerId: quote.signer, freeSlots: quote.value.freeSlots, price: quote.value.price?.perUnit, reputation: await reputationOf(services, quote.signer, options), quote })
   }
-  return services.router.choose(candidates, profile, { signal: options.signal })
+  // a quoting provider's coordinate is unknown (no record): probe them all, or the ranking cannot tell near from far
+  const probes = candidates.some(c => c.coordinate == null) ? candidates.length : undefined
+  return services.router.choose(candidates, profile, { signal: options.signal, probes })
 }
 
 /**
