@@ -210,6 +210,8 @@ function stageOf (event: Exclude<SubmitJobEvent, { type: 'receipt' }>): JobProgr
       return { stage: 'announced', message: 'published on the job board' }
     case 'publish-failed':
       return { stage: 'announced', message: `not published on the job board (${event.detail.error.name}: ${event.detail.error.message}); continuing in direct mode` }
+    case 'retrying':
+      return { stage: 'retrying', message: `every candidate failed (${event.detail.error.message}); gathering again in ${event.detail.delayMs} ms` }
     case 'quoted':
       return { stage: 'quoted', message: `${event.detail.quote.signer.toString()} quoted ${event.detail.quote.value.price?.perUnit ?? '?'} ${event.detail.quote.value.price?.currency ?? ''} per ${event.detail.quote.value.price?.unit ?? 'unit'}`.trimEnd() }
     case 'searched': {

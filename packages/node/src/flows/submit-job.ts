@@ -79,7 +79,16 @@ export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchO
    * @default 1000
    */
   gatherMs?: number
-  /** Give up running after this many ms (all candidates together) */
+  /**
+   * Rounds of gather, rank and run: when every candidate of a round failed
+   * (`AllCandidatesFailedError`: busy, gone, broken) and time is left, the
+   * job gathers candidates again (a discovery search at once) after a
+   * backoff from 500 ms
+   *
+   * @default 3
+   */
+  rounds?: number
+  /** Give up running after this many ms (all rounds and candidates together) */
   timeoutMs?: number
   /**
    * Move to the next candidate after this many ms
@@ -134,6 +143,8 @@ export type SubmitJobEvent =
   | { type: 'progress', detail: WorkProgress }
   /** an attempt failed and the job moved on to the next candidate (as it happens; the last candidate's failure is the error thrown) */
   | { type: 'failed-over', detail: { attempt: AttemptRecord<PeerId> } }
+  /** every candidate failed (busy, gone, broken): candidates are gathered again after `delayMs` (see `rounds`) */
+  | { type: 'retrying', detail: { round: number, error: Error, delayMs: number } }
   /** done: the output and the receipt both sides signed */
   | { type: 'receipt', detail: SubmitJobResult }
 
@@ -155,6 +166,8 @@ const MAX_SEARCH_DELAY_MS = 5_000
 const MIN_ATTEMPT_TIMEOUT_MS = 5_000
 const GATHER_MS = 1_000
 const BOARD_WAIT_MS = 500
+const ROUNDS = 3
+const RETRY_DELAY_MS = 500
 
 /**
  * The requester's flow: sign the job, publish it on the job board, find
@@ -195,36 +208,56 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
     yield { type: 'publish-failed', detail: { error: asError(err) } }
   }
 
-  const gathered = yield * gatherCandidates(services, query, job, { ...options, boardWaitMs: published ? options.boardWaitMs : 0 })
-  if (gathered.found.length === 0 && gathered.quotes.length === 0) {
-    const reasons = gathered.unmatched.map(u => `${u.provider.peerId.toString()}: ${u.reasons.join(', ')}`)
-    throw new NoProviderError(reasons.length === 0 ? 'no provider found for this job' : `no provider found would bid for this job: ${reasons.join('; ')}`, reasons)
-  }
-
-  const decision = await rankProviders(services, gathered, { priceCeiling: spec.priceCeiling.perUnit, transferBytes: input.byteLength, ...options.profile }, options)
-  yield { type: 'ranked', detail: { decision } }
-  if (decision.choices.length === 0) {
-    const reasons = decision.rejected.map(r => r.explain)
-    throw new NoProviderError(`the router refused all ${decision.rejected.length} provider(s) found: ${reasons.join('; ')}`, reasons)
-  }
-
-  const order = decision.choices.map(c => c.peerId)
-  const last = order[order.length - 1]
-  const attemptTimeoutMs = options.attemptTimeoutMs ?? (options.timeoutMs == null ? undefined : Math.max(MIN_ATTEMPT_TIMEOUT_MS, Math.floor(options.timeoutMs / order.length)))
-  const outcome = yield * whileRunning(async (signal, events) => services.work.run(order, job, input, {
-    signal,
-    timeoutMs: options.timeoutMs,
-    attemptTimeoutMs,
-    fetchOutput: options.fetchOutput,
-    maxUnits: options.maxUnits,
-    onProgress: (detail) => { events.push({ type: 'progress', detail }) },
-    onAttempt: (attempt) => {
-      // after the last candidate nobody takes over: its failure is what run() throws
-      if (!attempt.ok && !attempt.candidate.equals(last)) events.push({ type: 'failed-over', detail: { attempt } })
+  const started = performance.now()
+  const left = (): number | undefined => options.timeoutMs == null ? undefined : Math.max(0, Math.floor(options.timeoutMs - (performance.now() - started)))
+  let retryDelay = RETRY_DELAY_MS
+  for (let round = 1; ; round++) {
+    // later rounds search at once: the board answered the announcement already
+    const gathered = yield * gatherCandidates(services, query, job, { ...options, boardWaitMs: published && round === 1 ? options.boardWaitMs : 0 })
+    if (gathered.found.length === 0 && gathered.quotes.length === 0) {
+      const reasons = gathered.unmatched.map(u => `${u.provider.peerId.toString()}: ${u.reasons.join(', ')}`)
+      throw new NoProviderError(reasons.length === 0 ? 'no provider found for this job' : `no provider found would bid for this job: ${reasons.join('; ')}`, reasons)
     }
-  }), options.signal)
 
-  yield { type: 'receipt', detail: { job, outcome, ...await storedReceipt(services, outcome.receipt.id, options) } }
+    const decision = await rankProviders(services, gathered, { priceCeiling: spec.priceCeiling.perUnit, transferBytes: input.byteLength, ...options.profile }, options)
+    yield { type: 'ranked', detail: { decision } }
+    if (decision.choices.length === 0) {
+      const reasons = decision.rejected.map(r => r.explain)
+      throw new NoProviderError(`the router refused all ${decision.rejected.length} provider(s) found: ${reasons.join('; ')}`, reasons)
+    }
+
+    const order = decision.choices.map(c => c.peerId)
+    const last = order[order.length - 1]
+    const timeoutMs = left()
+    const attemptTimeoutMs = options.attemptTimeoutMs ?? (timeoutMs == null ? undefined : Math.max(MIN_ATTEMPT_TIMEOUT_MS, Math.floor(timeoutMs / order.length)))
+    let outcome: RunOutcome
+    try {
+      outcome = yield * whileRunning(async (signal, events) => services.work.run(order, job, input, {
+        signal,
+        timeoutMs,
+        attemptTimeoutMs,
+        fetchOutput: options.fetchOutput,
+        maxUnits: options.maxUnits,
+        onProgress: (detail) => { events.push({ type: 'progress', detail }) },
+        onAttempt: (attempt) => {
+          // after the last candidate nobody takes over: its failure is what run() throws
+          if (!attempt.ok && !attempt.candidate.equals(last)) events.push({ type: 'failed-over', detail: { attempt } })
+        }
+      }), options.signal)
+    } catch (err: unknown) {
+      // every candidate failed (busy, gone, broken): while time is left, gather afresh and try again
+      const remaining = left()
+      if (errorName(err) !== 'AllCandidatesFailedError' || round >= (options.rounds ?? ROUNDS) || (remaining != null && remaining < retryDelay + MIN_ATTEMPT_TIMEOUT_MS)) throw err
+      options.signal?.throwIfAborted()
+      yield { type: 'retrying', detail: { round, error: asError(err), delayMs: retryDelay } }
+      await sleep(retryDelay, undefined, { signal: options.signal })
+      retryDelay = Math.min(retryDelay * 2, MAX_SEARCH_DELAY_MS)
+      continue
+    }
+
+    yield { type: 'receipt', detail: { job, outcome, ...await storedReceipt(services, outcome.receipt.id, options) } }
+    return
+  }
 }
 
 /** The discovery query a job asks for: its requirements, its price ceiling, where the requester is. */

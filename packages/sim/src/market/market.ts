@@ -240,6 +240,8 @@ export class MarketRuntime implements MarketDriver {
             rejected: event.detail.decision.rejected.length,
             ms: round(sim.events.now() - t0)
           })
+        } else if (event.type === 'retrying') {
+          sim.events.record('job:retry', { ...base, round: event.detail.round, reason: `${errorName(event.detail.error)}: ${errorMessage(event.detail.error)}`.slice(0, 300), ms: round(sim.events.now() - t0) })
         } else if (event.type === 'failed-over') {
           failovers++
           const a = event.detail.attempt

@@ -16,7 +16,8 @@ function resolvePath (path: string, baseDir: string): string {
 export async function scenarioLatency (scenario: Scenario, baseDir = process.cwd()): Promise<{ model: LatencyModel, links: LinkProfileOptions }> {
   const model = await latencyModelOf(scenario.latency, baseDir)
   const links: LinkProfileOptions = {}
-  if (typeof scenario.links?.loss === 'number') links.loss = scenario.links.loss
+  const loss = scenario.links?.loss
+  if (typeof loss === 'number' || Array.isArray(loss)) links.loss = loss
   if (scenario.links?.bandwidthMbps != null) links.bandwidthBps = scenario.links.bandwidthMbps * 125_000
   return { model, links }
 }

@@ -51,8 +51,12 @@ export type ScenarioLatency =
 
 /** Link behaviour; what is not given follows the latency model's defaults. */
 export interface ScenarioLinks {
-  /** loss per TCP segment, or `distance` for the default curve over distance @default 'distance' */
-  loss?: number | 'distance'
+  /**
+   * loss per TCP segment: one figure for every link, `distance` for the
+   * default curve over distance, or a curve of `[km, loss]` points
+   * (ascending km, interpolated, flat beyond the ends) @default 'distance'
+   */
+  loss?: number | 'distance' | Array<[number, number]>
   /** bandwidth per connection direction, Mbit/s @default 100 */
   bandwidthMbps?: number
 }

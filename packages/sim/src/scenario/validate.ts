@@ -189,8 +189,27 @@ function checkLatency (c: Checker, l: Obj): void {
 
 function checkLinks (c: Checker, l: Obj): void {
   c.keys(l, 'links', ['loss', 'bandwidthMbps'])
-  if (l.loss != null && l.loss !== 'distance') c.number(l.loss, 'links.loss', { min: 0, max: 0.99 })
+  if (Array.isArray(l.loss)) {
+    checkLossCurve(c, l.loss)
+  } else if (l.loss != null && l.loss !== 'distance') {
+    c.number(l.loss, 'links.loss', { min: 0, max: 0.99 })
+  }
   if (l.bandwidthMbps != null) c.number(l.bandwidthMbps, 'links.bandwidthMbps', { min: 0, exclusiveMin: true, max: 1e6 })
+}
+
+/** A loss curve: 1 to 64 `[km, loss]` points, km ascending, loss in [0, 0.99]. */
+function checkLossCurve (c: Checker, curve: unknown[]): void {
+  c.array(curve, 'links.loss', 64)
+  if (curve.length === 0) c.fail('links.loss', 'a loss curve needs at least one [km, loss] point')
+  let last = -Infinity
+  curve.forEach((point, i) => {
+    const field = `links.loss[${i}]`
+    if (!Array.isArray(point) || point.length !== 2) c.fail(field, 'must be a [km, loss] pair')
+    const km = c.number(point[0], `${field}[0]`, { min: 0, max: 40_075 })
+    c.number(point[1], `${field}[1]`, { min: 0, max: 0.99 })
+    if (km < last) c.fail(`${field}[0]`, `km must not decrease along the curve (${km} after ${last})`)
+    last = km
+  })
 }
 
 /** Each region's peers and role counts; returns what later sections refer to. */
