@@ -6,8 +6,8 @@
  * Setup. One scenario run (`runScenario` of `@shoal/sim`, as `shoal-sim run`
  * does it) on a measured latency data set (WonderNetwork by default,
  * `--latency PATH` for another; skipped with a reason when absent). Peers are
- * placed at the data set's cities by population, per continent; about 30 %
- * are GPU providers (2 slots, price 1, a compute model per job kind:
+ * placed at the data set's cities by population, per continent; 30 %
+ * (quick) or 20 % (full) are GPU providers (2 slots, price 1, a compute model per job kind:
  * inference 2 s + 0.5 s per unit, render 5 s + 1 s per unit, log-normal
  * jitter 0.2), the rest requesters. Every peer runs `shoalServices()` for
  * its role: providers advertise through discovery and quote jobs announced
@@ -31,10 +31,18 @@
  * RTT away (for the cloud: whose nearest region is). Stretch = completion
  * time (arrival to countersigned receipt) / oracle time.
  *
- * Sizes. Full: 200 peers, 90 s at 2 jobs/s (inference and render).
+ * Sizes. Full: 200 peers, 90 s at 0.5 jobs/s (inference and render).
  * `--quick`: 60 peers, 20 s at 1 job/s (inference), the DHT bootstrapped
  * early. Both in 2 shards (worker threads: one core each). Knobs: `--peers N`, `--duration S`, `--rate R`, `--shards N`,
- * `--churn F` (share of GPU providers that crash, 0.3).
+ * `--churn F` (share of GPU providers that crash, 0.3), `--gpu-share F`.
+ *
+ * Why these rates: every provider that can serve a job announced on the
+ * board quotes it, over a connection of its own to the requester (noise
+ * handshake, identify), and all the peers share the machine's 2 cores. At
+ * 200 peers with 60 providers and 2 jobs/s that is 120 quotes a second,
+ * most on new connections, and the event loops fall tens of seconds
+ * behind (every job then times out). A real network spreads that work over
+ * 200 machines; here it is kept near 20 quotes a second.
  *
  * The simulator runs on the wall clock: on a busy CPU every delay grows
  * (the `loop_lag_p99_ms` figure says how busy it was).
@@ -50,7 +58,6 @@ const FIGURES = ['job_success_ratio', 'e2e_stretch_p50', 'e2e_stretch_p90', 'ran
 
 /** Share of peers per continent (the data set's cities are weighted by population within each). */
 const CONTINENTS: Array<[string, number]> = [['EU', 0.32], ['NA', 0.28], ['AS', 0.26], ['SA', 0.07], ['OC', 0.07]]
-const GPU_SHARE = 0.3
 /** A GPU provider's compute time per job kind. */
 const COMPUTE: Record<string, ComputeModel> = {
   inference: { fixedMs: 2000, perUnitMs: 500, jitter: 0.2 },
@@ -68,6 +75,8 @@ interface Settings {
   rate: number
   shards: number
   churn: number
+  /** share of the peers that are GPU providers */
+  gpuShare: number
   quick: boolean
 }
 
@@ -76,7 +85,8 @@ function settingsOf (options: BenchOptions): Settings {
   return {
     peers: intOption(options, 'peers', quick ? 60 : 200),
     durationS: intOption(options, 'duration', quick ? 20 : 90),
-    rate: numOption(options, 'rate', quick ? 1 : 2),
+    rate: numOption(options, 'rate', quick ? 1 : 0.5),
+    gpuShare: numOption(options, 'gpu-share', quick ? 0.3 : 0.2),
     shards: intOption(options, 'shards', 2),
     churn: numOption(options, 'churn', 0.3),
     quick
@@ -84,11 +94,11 @@ function settingsOf (options: BenchOptions): Settings {
 }
 
 /** Peers and roles per continent: `peers` apportioned by share, about 30 % GPU providers in each. */
-function regionsOf (peers: number): Scenario['regions'] {
+function regionsOf (peers: number, gpuShare: number): Scenario['regions'] {
   const counts = CONTINENTS.map(([, share]) => Math.floor(share * peers))
   for (let i = 0; counts.reduce((a, b) => a + b, 0) < peers; i = (i + 1) % counts.length) counts[i]++
   return Object.fromEntries(CONTINENTS.map(([name], i) => {
-    const gpu = Math.max(1, Math.round(GPU_SHARE * counts[i]))
+    const gpu = Math.max(1, Math.round(gpuShare * counts[i]))
     return [name, { peers: counts[i], roles: { gpu, requester: counts[i] - gpu } }]
   }))
 }
@@ -104,7 +114,7 @@ export function marketScenario (set: Settings, latencyPath: string, seed: number
     durationS: set.durationS,
     latency: { model: 'measured', path: latencyPath },
     links: { loss: 'distance', bandwidthMbps: 100 },
-    regions: regionsOf(set.peers),
+    regions: regionsOf(set.peers, set.gpuShare),
     connect: { bootstrap: 3, degree: 4, nearby: 0.5 },
     workload: { jobs: { ratePerS: set.rate, from: ['requester'], kinds } },
     churn: set.churn > 0 ? [{ atS: crashAtS, action: 'crash', role: 'gpu', fraction: set.churn, rejoinAfterS: Math.max(5, Math.round(set.durationS / 3)) }] : [],

@@ -66,7 +66,7 @@ export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchO
    * more. The search starts when this passes without a quote, or at once
    * when the job could not be published.
    *
-   * @default 500
+   * @default 1000
    */
   boardWaitMs?: number
   /**
@@ -165,7 +165,7 @@ const SEARCH_DELAY_MS = 500
 const MAX_SEARCH_DELAY_MS = 5_000
 const MIN_ATTEMPT_TIMEOUT_MS = 5_000
 const GATHER_MS = 1_000
-const BOARD_WAIT_MS = 500
+const BOARD_WAIT_MS = 1_000
 const ROUNDS = 3
 const RETRY_DELAY_MS = 500
 
