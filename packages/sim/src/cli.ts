@@ -44,8 +44,9 @@ Options:
   -o, --out DIR       output folder (default: out/<scenario name>)
   -s, --seed N        override the scenario's seed
   -d, --duration S    override the scenario's duration in seconds
-  -j, --shards N      run the peers in N worker threads (default 1; "auto" =
-                      one per available core). Links between shards go
+  -j, --shards N      run the peers in N worker threads (default: the
+                      scenario's "shards", else 1; "auto" = one per
+                      available core). Links between shards go
                       through a gateway after the same latency model.
       --shard-host H  where shards run: thread (default: worker threads of
                       this process), process (child processes) or remote
@@ -186,11 +187,13 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
     scenario.durationS = d
   }
 
+  // --shards, else the scenario's own `shards`, else one thread
+  const shardsSpec = values.shards ?? (scenario.shards == null ? undefined : String(scenario.shards))
   let shards = 1
-  if (values.shards != null) {
-    shards = values.shards === 'auto' ? autoShards() : Number(values.shards)
+  if (shardsSpec != null) {
+    shards = shardsSpec === 'auto' ? autoShards() : Number(shardsSpec)
     if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
-      throw new ScenarioError('shards', `--shards must be "auto" or an integer in 1..${MAX_SHARDS}, got ${values.shards}`)
+      throw new ScenarioError('shards', `--shards must be "auto" or an integer in 1..${MAX_SHARDS}, got ${shardsSpec}`)
     }
   }
 

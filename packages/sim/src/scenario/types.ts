@@ -10,6 +10,11 @@ export interface Scenario {
   description?: string
   /** same seed, same placement, keys, wiring, workload and churn @default 1 */
   seed?: number
+  /**
+   * Worker threads `shoal-sim run` spreads the peers over unless `--shards`
+   * says otherwise; `auto` = one per available core @default 1
+   */
+  shards?: number | 'auto'
   /** how long the scenario runs after the network is wired, in seconds */
   durationS: number
   /** the latency model @default { model: 'geographic' } */

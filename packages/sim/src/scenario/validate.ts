@@ -1,6 +1,7 @@
 import { errorMessage } from '../error-text.js'
 import { jobTypeOf, MARKET_SERVICES, serviceOf, workloadKinds } from '../market/config.js'
 import { ScenarioError } from './errors.js'
+import { MAX_SHARDS } from '../shard/constants.js'
 import { jsonLines, lineOf } from './json-locate.js'
 import type { Scenario } from './types.js'
 import type { MarketJobKind, MarketRole } from '../market/types.js'
@@ -13,7 +14,7 @@ interface Ctx {
   source?: string
 }
 
-const TOP_KEYS = ['name', 'description', 'seed', 'durationS', 'latency', 'links', 'regions', 'connect', 'workload', 'churn', 'partitions', 'adversaries', 'market']
+const TOP_KEYS = ['name', 'description', 'seed', 'shards', 'durationS', 'latency', 'links', 'regions', 'connect', 'workload', 'churn', 'partitions', 'adversaries', 'market']
 
 /** Largest peer count a scenario may ask for (one machine, one process). */
 export const MAX_SCENARIO_PEERS = 100_000
@@ -170,6 +171,7 @@ function checkHeader (c: Checker, s: Obj): void {
   c.string(s.name, 'name')
   if (s.description != null) c.string(s.description, 'description')
   if (s.seed != null) c.number(s.seed, 'seed', { int: true })
+  if (s.shards != null && s.shards !== 'auto') c.number(s.shards, 'shards', { int: true, min: 1, max: MAX_SHARDS })
   c.number(s.durationS, 'durationS', { min: 0, max: 7 * 24 * 3600 })
 }
 
