@@ -56,7 +56,8 @@ export interface ResolvedJobKind {
   /** 0 = no bound */
   maxRttMs: number
   maxPricePerUnit: number
-  region: 'any' | 'local'
+  /** `any`, `local` or a geohash */
+  region: string
   regionPrecision: number
   inputBytes: number
 }
@@ -229,7 +230,7 @@ export function jobRequirements (kind: ResolvedJobKind, geohash: string): Requir
     gpuClass: kind.gpuClass,
     minVramMib: kind.minVramMib,
     sensors: kind.sensors,
-    region: kind.region === 'local' ? geohash.slice(0, kind.regionPrecision) : '',
+    region: kind.region === 'local' ? geohash.slice(0, kind.regionPrecision) : kind.region === 'any' ? '' : kind.region,
     maxRttMs: kind.maxRttMs
   })
 }

@@ -82,9 +82,11 @@ export interface MarketJobKind {
   maxPricePerUnit?: number
   /**
    * `any`: any provider; `local`: only providers in the requester's
-   * geohash cell of `regionPrecision` characters @default 'any'
+   * geohash cell of `regionPrecision` characters; a geohash: only
+   * providers in that cell (`w` for South-East Asia, `u` for most of
+   * Europe), wherever the requester is @default 'any'
    */
-  region?: 'any' | 'local'
+  region?: string
   /** @default 2 (a cell of about 1,250 x 625 km) */
   regionPrecision?: number
   /** input size, bytes @default 1024 */

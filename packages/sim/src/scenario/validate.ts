@@ -1,5 +1,6 @@
 import { errorMessage } from '../error-text.js'
 import { jobTypeOf, MARKET_SERVICES, serviceOf, workloadKinds } from '../market/config.js'
+import { isGeohash } from '@shoal/records'
 import { ScenarioError } from './errors.js'
 import { MAX_SHARDS } from '../shard/constants.js'
 import { jsonLines, lineOf } from './json-locate.js'
@@ -400,7 +401,9 @@ function checkMarketJob (c: Checker, name: string, j: Obj): void {
   if (j.deadlineS != null) c.number(j.deadlineS, `${field}.deadlineS`, { min: 0, exclusiveMin: true, max: 86_400 })
   if (j.maxRttMs != null) c.number(j.maxRttMs, `${field}.maxRttMs`, { ...INT, min: 1, max: 60_000 })
   if (j.maxPricePerUnit != null) c.number(j.maxPricePerUnit, `${field}.maxPricePerUnit`, { ...INT, min: 0, max: MAX_PRICE })
-  if (j.region != null) c.oneOf(j.region, `${field}.region`, ['any', 'local'])
+  if (j.region != null && j.region !== 'any' && j.region !== 'local' && !(isGeohash(j.region) && j.region.length <= 12)) {
+    c.fail(`${field}.region`, `must be "any", "local" or a geohash of 1 to 12 characters, got ${kind(j.region)}`)
+  }
   if (j.regionPrecision != null) c.number(j.regionPrecision, `${field}.regionPrecision`, { ...INT, min: 1, max: 12 })
   if (j.inputBytes != null) c.number(j.inputBytes, `${field}.inputBytes`, { ...INT, min: 0, max: 64 * 1024 * 1024 })
   // the job record refuses a capture job that names no sensor
