@@ -31,7 +31,7 @@
  * RTT away (for the cloud: whose nearest region is). Stretch = completion
  * time (arrival to countersigned receipt) / oracle time.
  *
- * Sizes. Full: 200 peers, 90 s at 0.5 jobs/s (inference and render).
+ * Sizes. Full: 200 peers, 90 s at 0.25 jobs/s (inference and render).
  * `--quick`: 60 peers, 20 s at 1 job/s (inference), the DHT bootstrapped
  * early. Both in 2 shards (worker threads: one core each). Knobs: `--peers N`, `--duration S`, `--rate R`, `--shards N`,
  * `--churn F` (share of GPU providers that crash, 0.3), `--gpu-share F`.
@@ -85,7 +85,7 @@ function settingsOf (options: BenchOptions): Settings {
   return {
     peers: intOption(options, 'peers', quick ? 60 : 200),
     durationS: intOption(options, 'duration', quick ? 20 : 90),
-    rate: numOption(options, 'rate', quick ? 1 : 0.5),
+    rate: numOption(options, 'rate', quick ? 1 : 0.25),
     gpuShare: numOption(options, 'gpu-share', quick ? 0.3 : 0.2),
     shards: intOption(options, 'shards', 2),
     churn: numOption(options, 'churn', 0.3),

@@ -19,7 +19,7 @@ import { errorName, errorMessage } from '@shoal/utils'
 import { functionExecutor } from '@shoal/work'
 import { round } from '../round.js'
 import { pool } from '../harness/connect.js'
-import { computeModelOf, computeMs, isProvider, jobRequirements, providerOffer, servingRole } from './config.js'
+import { computeModelOf, computeMs, isProvider, jobTerms, providerOffer, servingRole } from './config.js'
 import type { MarketDriver, MarketOpened } from './driver.js'
 import type { ResolvedJobKind, ResolvedMarket, ResolvedRole } from './config.js'
 import type { Simulation } from '../harness/simulation.js'
@@ -196,11 +196,13 @@ export class MarketRuntime implements MarketDriver {
     const deadlineMs = kind.deadlineMs
     const geohash = peerGeohash(peer)
     const compute = this.expectedComputeMs(kind)
+    // the terms the oracle matches offers against are the job's own
+    const terms = jobTerms(kind, geohash)
     const spec: JobSpec = {
-      kind: kind.kind,
+      kind: terms.kind,
       workload: `${WORKLOAD_PREFIX}${kind.name}/${arrival.id}`,
-      requirements: jobRequirements(kind, geohash),
-      priceCeiling: { perUnit: kind.maxPricePerUnit, currency: 'USDC', unit: kind.type === 'capture' ? 'second' : 'gpu-second' },
+      requirements: terms.requirements,
+      priceCeiling: terms.priceCeiling ?? { perUnit: kind.maxPricePerUnit, currency: 'USDC', unit: 'unit' },
       budget: kind.budget,
       deadlineInMs: deadlineMs,
       input: jobInput(arrival.id, kind.inputBytes)
