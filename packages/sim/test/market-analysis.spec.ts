@@ -209,8 +209,10 @@ describe('analyseMarket', () => {
       arrival(1000, 'job-2', 'infer', 5),
       arrival(1000, 'job-3', 'infer', 5),
       arrival(1000, 'job-4', 'infer', 0),
-      { t: 1050, type: 'job:quote', peer: 1, job: 'job-1' },
-      { t: 1080, type: 'job:quote', peer: 2, job: 'job-1' },
+      { t: 1050, type: 'job:quoted', peer: 0, provider: 1, job: 'job-1' },
+      { t: 1080, type: 'job:quoted', peer: 0, provider: 2, job: 'job-1' },
+      { t: 1100, type: 'job:assigned', peer: 0, job: 'job-1', kind: 'infer', provider: 1, choice: 'router' },
+      { t: 1100, type: 'job:assigned', peer: 5, job: 'job-2', kind: 'infer', provider: 1, choice: 'random' },
       { t: 1500, type: 'job:completed', peer: 0, job: 'job-1', kind: 'infer', provider: 1, ms: 500, late: false, rtt_ms: 4, failovers: 0 },
       { t: 1500, type: 'receipt', peer: 0, job: 'job-1', kind: 'infer', provider: 1, acknowledged: true, stored: true, error: null },
       { t: 1500, type: 'payment', peer: 0, job: 'job-1', kind: 'infer', provider: 1, amount: 2.5, currency: 'USDC' },
@@ -225,6 +227,10 @@ describe('analyseMarket', () => {
     assert.deepEqual(s.failure_reasons, { TimeoutError: 2 })
     assert.equal(row(s, 'job-1').first_quote_ms, 50)
     assert.equal(s.first_quote_ms_p50, 50)
+    // the choice each job's requester made, from job:assigned
+    assert.equal(s.per_choice.router?.jobs, 1)
+    assert.equal(s.per_choice.router?.completed, 1)
+    assert.equal(s.per_choice.random?.jobs, 1)
     assert.deepEqual(s.receipts, { count: 1, acknowledged: 1, stored: 1 })
     assert.deepEqual(s.payments, { count: 1, total: { USDC: 2.5 } })
     assert.deepEqual(Object.keys(s.per_region), ['AS', 'EU'])
@@ -241,7 +247,7 @@ describe('analyseMarket', () => {
     const junk = fc.oneof(fc.double(), fc.integer({ min: -2, max: 8 }), fc.string({ maxLength: 4 }), fc.boolean(), fc.constant(null))
     const event = fc.record({
       t: fc.oneof(fc.double({ min: 0, max: 60_000 }), fc.double()),
-      type: fc.constantFrom('job:arrival', 'job:completed', 'job:failed', 'job:quote', 'work:start', 'work:end', 'peer:crashed', 'peer:joined', 'peer:started', 'receipt', 'payment', 'churn', 'heal', 'run:start', 'run:end', 'other'),
+      type: fc.constantFrom('job:arrival', 'job:completed', 'job:failed', 'job:quote', 'job:quoted', 'job:assigned', 'work:start', 'work:end', 'peer:crashed', 'peer:joined', 'peer:started', 'receipt', 'payment', 'churn', 'heal', 'run:start', 'run:end', 'other'),
       peer: fc.oneof(fc.integer({ min: -1, max: 7 }), junk),
       job: fc.oneof(fc.constantFrom('job-1', 'job-2', 'job-3'), junk),
       kind: fc.oneof(fc.constantFrom('infer', 'near', 'local', 'capture', 'nope'), junk),

@@ -126,7 +126,8 @@ describe('scenario market validation', () => {
       [['market', 'jobs', 'inference', 'maxRttMs'], 60_001, /<= 60000/],
       [['market', 'jobs', 'inference', 'maxRttMs'], 0, />= 1/],
       [['market', 'jobs', 'inference', 'maxPricePerUnit'], -0.5, />= 0|integer/],
-      [['market', 'jobs', 'inference', 'region'], 'global', /must be "any", "local"/],
+      [['market', 'jobs', 'inference', 'region'], 'global', /must be "any", "local" or a geohash/],
+      [['market', 'jobs', 'inference', 'region'], 'w21zxxxxxxxxx', /a geohash of 1 to 12 characters/],
       [['market', 'jobs', 'inference', 'regionPrecision'], 0, />= 1/],
       [['market', 'jobs', 'inference', 'inputBytes'], 64 * 1024 * 1024 + 1, /<= 67108864/],
       [['market', 'jobs', 'capture', 'sensors'], [], /capture job must name at least one sensor/],
@@ -262,7 +263,7 @@ const job = optional({
   deadlineS: fc.double({ min: 0, max: 86_400, minExcluded: true, noNaN: true }),
   maxRttMs: fc.integer({ min: 1, max: 60_000 }),
   maxPricePerUnit: fc.integer({ min: 0, max: 1e9 }),
-  region: fc.constantFrom('any', 'local'),
+  region: fc.constantFrom('any', 'local', 'w', 'u0', 'qqg'),
   regionPrecision: fc.integer({ min: 1, max: 12 }),
   inputBytes: fc.integer({ min: 0, max: 64 * 1024 * 1024 })
 })
