@@ -132,7 +132,7 @@ function formatMarket (m: Omit<MarketSummary, 'rows'>): string[] {
   return [
     `  market     ${m.jobs} jobs: ${m.completed} completed, ${m.late} late, ${m.failed} failed, ${m.unfinished} unfinished; success ${pct(m.job_success_ratio)} (${pct(m.eligible_success_ratio)} of ${m.eligible_jobs} with an eligible provider)`,
     `             completion p50 ${ms(m.completion_ms.p50)}, p90 ${ms(m.completion_ms.p90)}; stretch vs oracle p50 ${ratio(m.e2e_stretch_p50)}, p90 ${ratio(m.e2e_stretch_p90)}`,
-    `             cloud p50 ${ms(m.cloud_completion_p50_ms)} vs Shoal ${ms(m.shoal_completion_p50_ms)} on ${m.cloud_pairs} jobs: ratio ${ratio(m.ratio)}; under 10 ms RTT: Shoal ${pct(m.under_10ms_ratio)}, cloud ${pct(m.cloud_under_10ms_ratio)}`,
+    `             cloud p50 ${ms(m.cloud_completion_p50_ms)} vs Shoal ${ms(m.shoal_completion_p50_ms)} on ${m.cloud_pairs} jobs: Shoal / cloud per job, median ${ratio(m.ratio)}; under 10 ms RTT: Shoal ${pct(m.under_10ms_ratio)}, cloud ${pct(m.cloud_under_10ms_ratio)}`,
     `             first quote p50 ${ms(m.first_quote_ms_p50)}; ${m.failovers.total} failovers (${m.failovers.jobs} jobs); ${m.receipts.count} receipts (${m.receipts.stored} stored); ${m.payments.count} payments${pay === '' ? '' : ` (${pay})`}`,
     ...(reasons === '' ? [] : [`             failures: ${reasons}`]),
     ...regionLines,
