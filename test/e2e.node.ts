@@ -117,8 +117,10 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
     const flow = submitJob(requester.services, { ...scenario.job, input: scenario.input }, {
       geohash: scenario.geohash, k: inRegion.length, query: { coordinate: undefined }, profile: { computeTime: 1000 }, attemptTimeoutMs: 15_000, timeoutMs: 40_000
     })
+    const quoted: string[] = []
     for await (const event of flow) {
-      if (event.type !== 'searched' && event.type !== 'progress') steps.push(event.type)
+      if (event.type === 'quoted') quoted.push(event.detail.quote.signer.toString())
+      if (event.type !== 'searched' && event.type !== 'progress' && event.type !== 'quoted') steps.push(event.type)
       if (event.type === 'published') {
         // 1. the job board: providers of the region see the job and quote, the others never see it
         const jobId = event.detail.job.value.jobId
@@ -135,10 +137,10 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
         }
       }
       if (event.type === 'ranked') {
-        // 2. discovery found every provider in the region; 3. the router ranked them by expected completion time
+        // 2. every provider in the region quoted on the board (discovery searches only when none does); 3. the router ranked them by expected completion time
         decision = event.detail.decision
         assert.equal(decision.rejected.length, 0, `no candidate rejected: ${decision.rejected.map(r => r.reason).join('; ')}`)
-        assert.deepEqual(ids(decision.choices.map(c => c.peerId)), ids(inRegion.map(p => p.node.peerId)), 'discovery finds every provider in the region')
+        assert.deepEqual(ids(decision.choices.map(c => c.peerId)), ids(inRegion.map(p => p.node.peerId)), 'every provider in the region is a candidate')
         for (const choice of decision.choices) {
           assert.match(choice.explain, /ms expected/)
         }
@@ -157,6 +159,7 @@ describe('Shoal embedded in plain libp2p nodes: the open market end to end', fun
       }
     }
     assert.deepEqual(steps, ['created', 'published', 'ranked', 'failed-over', 'receipt'])
+    assert.deepEqual(quoted.sort(), ids(inRegion.map(p => p.node.peerId)), 'the flow reported each quote from the region once')
     assert.ok(decision != null && failed != null && outcome != null)
     const order = decision.choices.map(c => c.peerId)
     assert.ok(requester.services.router.trust.get(order[0].toString()) < trustBefore, 'the provider that failed lost the router\'s trust')

@@ -208,12 +208,16 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
     yield { type: 'publish-failed', detail: { error: asError(err) } }
   }
 
-  const started = performance.now()
-  const left = (): number | undefined => options.timeoutMs == null ? undefined : Math.max(0, Math.floor(options.timeoutMs - (performance.now() - started)))
+  // the run's time (timeoutMs) counts from the first run: every round and candidate share it
+  let started: number | undefined
+  const left = (): number | undefined => options.timeoutMs == null ? undefined : Math.max(0, Math.round(options.timeoutMs - (started == null ? 0 : performance.now() - started)))
+  let lastError: unknown
   let retryDelay = RETRY_DELAY_MS
   for (let round = 1; ; round++) {
     // later rounds search at once: the board answered the announcement already
     const gathered = yield * gatherCandidates(services, query, job, { ...options, boardWaitMs: published && round === 1 ? options.boardWaitMs : 0 })
+    // a later round that finds nobody ends with what ended the round before
+    if (gathered.found.length === 0 && gathered.quotes.length === 0 && lastError != null) throw lastError
     if (gathered.found.length === 0 && gathered.quotes.length === 0) {
       const reasons = gathered.unmatched.map(u => `${u.provider.peerId.toString()}: ${u.reasons.join(', ')}`)
       throw new NoProviderError(reasons.length === 0 ? 'no provider found for this job' : `no provider found would bid for this job: ${reasons.join('; ')}`, reasons)
@@ -221,6 +225,7 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
 
     const decision = await rankProviders(services, gathered, { priceCeiling: spec.priceCeiling.perUnit, transferBytes: input.byteLength, ...options.profile }, options)
     yield { type: 'ranked', detail: { decision } }
+    if (decision.choices.length === 0 && lastError != null) throw lastError
     if (decision.choices.length === 0) {
       const reasons = decision.rejected.map(r => r.explain)
       throw new NoProviderError(`the router refused all ${decision.rejected.length} provider(s) found: ${reasons.join('; ')}`, reasons)
@@ -228,6 +233,7 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
 
     const order = decision.choices.map(c => c.peerId)
     const last = order[order.length - 1]
+    started ??= performance.now()
     const timeoutMs = left()
     const attemptTimeoutMs = options.attemptTimeoutMs ?? (timeoutMs == null ? undefined : Math.max(MIN_ATTEMPT_TIMEOUT_MS, Math.floor(timeoutMs / order.length)))
     let outcome: RunOutcome
@@ -249,6 +255,7 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
       const remaining = left()
       if (errorName(err) !== 'AllCandidatesFailedError' || round >= (options.rounds ?? ROUNDS) || (remaining != null && remaining < retryDelay + MIN_ATTEMPT_TIMEOUT_MS)) throw err
       options.signal?.throwIfAborted()
+      lastError = err
       yield { type: 'retrying', detail: { round, error: asError(err), delayMs: retryDelay } }
       await sleep(retryDelay, undefined, { signal: options.signal })
       retryDelay = Math.min(retryDelay * 2, MAX_SEARCH_DELAY_MS)
