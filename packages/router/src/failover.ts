@@ -1,4 +1,4 @@
-import { asError } from '@shoal/utils'
+import { asError, timeoutSignal } from '@shoal/utils'
 import { AllCandidatesFailedError, DeadlineExceededError, HedgeLostError } from './errors.js'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -94,7 +94,7 @@ export async function hedge<C, R> (candidates: C[], attempt: Attempt<C, R>, opti
 
 async function run<C, R> (candidates: C[], attempt: Attempt<C, R>, options: FailoverOptions<C>, width: number, hedgeDelay: number): Promise<RoutedResult<C, R>> {
   const now = options.now ?? (() => performance.now())
-  const deadline = options.timeoutMs != null ? AbortSignal.timeout(Math.max(0, options.timeoutMs)) : undefined
+  const deadline = options.timeoutMs != null ? timeoutSignal(options.timeoutMs) : undefined
   const overall = AbortSignal.any([options.signal, deadline].filter((s): s is AbortSignal => s != null))
 
   return new Promise((resolve, reject) => {
@@ -158,7 +158,7 @@ async function run<C, R> (candidates: C[], attempt: Attempt<C, R>, options: Fail
       const signals = [controller.signal, overall]
 
       if (options.attemptTimeoutMs != null) {
-        signals.push(AbortSignal.timeout(Math.max(0, options.attemptTimeoutMs)))
+        signals.push(timeoutSignal(options.attemptTimeoutMs))
       }
 
       const signal = AbortSignal.any(signals)

@@ -55,6 +55,18 @@ describe('failover and hedging', () => {
     assert.equal(attempts[0].error?.name, 'TimeoutError')
   })
 
+  it('takes times that are not whole ms (a deadline minus a fractional clock): attempts time out, the deadline holds', async () => {
+    const { candidate, attempts } = await failover(['slow', 'fast'], async (c) => {
+      if (c === 'slow') {
+        return new Promise<string>(() => {})
+      }
+      return c
+    }, { attemptTimeoutMs: 49.7, timeoutMs: 29_999.4 })
+    assert.equal(candidate, 'fast')
+    assert.equal(attempts[0].error?.name, 'TimeoutError')
+    await assert.rejects(failover(['a'], async (_, signal) => { await delay(10_000, signal) }, { timeoutMs: 20.25 }), { name: 'DeadlineExceededError' })
+  })
+
   it('gives up at the deadline with DeadlineExceededError', async () => {
     await assert.rejects(failover(['a', 'b'], async (_, signal) => { await delay(10_000, signal) }, { timeoutMs: 50 }), { name: 'DeadlineExceededError' })
   })

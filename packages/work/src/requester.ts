@@ -4,7 +4,7 @@
  * quotes offered in the open market. Direct runs fail over between providers.
  */
 
-import { BoundedMap, asError } from '@shoal/utils'
+import { BoundedMap, asError, timeoutSignal } from '@shoal/utils'
 import { AssignmentType, JobAnnouncementType, JobKind, QuoteType, RECORD_VERSION, encodeRecord, newRandomId, openRecord, priceMismatch, requirementsOf, signRecord } from '@shoal/records'
 import { failover } from '@shoal/router'
 import { stepOptions } from './context.js'
@@ -150,7 +150,7 @@ export class Requester {
 
   /** One candidate, no attempt timeout: its own error reaches the caller, not a failover summary. */
   private async runAlone (peer: PeerId, job: JobToSend, input: Uint8Array, options: DirectRunOptions, timeout?: number): Promise<RunOutcome> {
-    const signals = [options.signal, timeout != null ? AbortSignal.timeout(timeout) : undefined].filter((s): s is AbortSignal => s != null)
+    const signals = [options.signal, timeout != null ? timeoutSignal(timeout) : undefined].filter((s): s is AbortSignal => s != null)
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals)
     const started = performance.now()
     let outcome: JobOutcome

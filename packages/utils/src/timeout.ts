@@ -1,0 +1,17 @@
+/**
+ * `AbortSignal.timeout` for a time computed by arithmetic: Node refuses a
+ * delay that is not a whole number of ms (`ERR_OUT_OF_RANGE`), and a
+ * remaining time (a deadline minus a clock that reads fractions) rarely is.
+ */
+
+/**
+ * A signal that aborts with a `TimeoutError` after `ms` milliseconds, rounded
+ * up to a whole ms; a negative time aborts on the next turn. Throws a
+ * `RangeError` for NaN or an infinite time (no timer can mean either).
+ */
+export function timeoutSignal (ms: number): AbortSignal {
+  if (!Number.isFinite(ms)) {
+    throw new RangeError(`a timeout must be a finite number of ms, got ${ms}`)
+  }
+  return AbortSignal.timeout(Math.max(0, Math.ceil(ms)))
+}
