@@ -403,7 +403,23 @@ describe('submitJob: candidates the job board brings (quotes offered for the job
     const candidate = candidateOf(r, both)
     assert.equal(candidate?.provider?.peerId, both)
     assert.equal(candidate.quote, r.held[0])
+    // the quote is newer than the record: its free slots (4, the record says 1) and price (1, the record says 2) stand
+    assert.equal(candidate.freeSlots, 4)
+    assert.equal(candidate.price, 1)
     assert.equal(candidateOf(r, found)?.quote, undefined)
+    assert.equal(candidateOf(r, found)?.freeSlots, 1)
+  })
+
+  it('leaves out held offers that have expired: they would be asked for again anyway', async () => {
+    const [fresh, stale] = [await peer(), await peer()]
+    const r = new Requester()
+    r.openMarket()
+    const expired = quoteFrom(stale, 1, 5)
+    ;(expired.value as { expiresMs: number }).expiresMs = Date.now() - 1
+    r.held = [quoteFrom(fresh, 2, 5), expired]
+    const events = await collect(submitJob(r.services(), SPEC, { boardWaitMs: 1_000, gatherMs: 10 }))
+    assert.deepEqual(types(events), ['created', 'published', 'quoted', 'ranked', 'receipt'])
+    assert.deepEqual(r.ranked[0].candidates.map(c => c.peerId.toString()), [fresh.toString()])
   })
 
   it('yields one quoted event per provider, however many quotes it offers', async () => {

@@ -250,7 +250,7 @@ describe('analyseMarket', () => {
       type: fc.constantFrom('job:arrival', 'job:completed', 'job:failed', 'job:quote', 'job:quoted', 'job:assigned', 'work:start', 'work:end', 'peer:crashed', 'peer:joined', 'peer:started', 'receipt', 'payment', 'churn', 'heal', 'run:start', 'run:end', 'other'),
       peer: fc.oneof(fc.integer({ min: -1, max: 7 }), junk),
       job: fc.oneof(fc.constantFrom('job-1', 'job-2', 'job-3'), junk),
-      kind: fc.oneof(fc.constantFrom('infer', 'near', 'local', 'capture', 'nope'), junk),
+      kind: fc.oneof(fc.constantFrom('infer', 'near', 'local', 'capture', 'nope', '__proto__', 'toString', 'constructor'), junk),
       ms: junk,
       late: junk,
       provider: junk,
@@ -268,6 +268,8 @@ describe('analyseMarket', () => {
       assert.ok(Object.values(s.per_region).every(unitFigures))
       assert.ok(s.over_time.buckets.every(b => inUnit(b.ratio)))
       assert.equal(s.completed + s.late + s.failed + s.unfinished, s.jobs)
+      // a kind named after an Object property is no job kind of the market: no oracle, no cloud
+      assert.ok(s.rows.filter(r => ['__proto__', 'toString', 'constructor'].includes(r.kind)).every(r => r.oracle_ms == null && r.cloud_ms == null))
     }), { numRuns: 300 })
   })
 })

@@ -100,11 +100,14 @@ describe('market: the simulator runs Shoal itself', function () {
   it('plays silent providers: they quote and take the job, never deliver, and the job moves on', async () => {
     const scenario = smallMarket({
       durationS: 5,
-      adversaries: [{ behaviour: 'silent-provider', role: 'gpu', count: 2 }]
+      adversaries: [{ behaviour: 'silent-provider', role: 'gpu', count: 3 }]
     })
     const result = await runScenario(scenario, { tuning: TUNING })
     const silent = new Set(ofType(result, 'adversary').map(e => Number(e.peer)))
-    assert.equal(silent.size, 2)
+    assert.equal(silent.size, 3)
+    // 3 of the 5 providers: jobs did go to them, and moved on
+    assert.ok(ofType(result, 'work:start').some(e => silent.has(Number(e.peer))), 'no silent provider took a job')
+    assert.ok(ofType(result, 'job:failover').some(e => silent.has(Number(e.provider))), 'no job moved on from a silent provider')
     assertAllCompleted(result)
     assert.ok(ofType(result, 'job:completed').every(e => !silent.has(Number(e.provider))), 'a silent provider delivered')
     assert.equal(ofType(result, 'adversary:unplayed').length, 0)

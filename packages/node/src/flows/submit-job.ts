@@ -170,12 +170,14 @@ const ROUNDS = 3
 const RETRY_DELAY_MS = 500
 
 /**
- * The requester's flow: sign the job, publish it on the job board, find
- * providers with discovery (from the requester's geohash and Vivaldi
- * coordinate), rank them with the router (their coordinates, capacity,
- * price, and the reputation our receipts give them), run it with the work
- * service down the ranking (failing over) and end with the countersigned
- * receipt. Yields each step; the consumer may act between steps, the
+ * The requester's flow: sign the job, publish it on the job board, gather
+ * candidates (the quotes providers offer after seeing it there; a search
+ * with discovery, from the requester's geohash and Vivaldi coordinate,
+ * when none quotes within `boardWaitMs`), rank them with the router (their
+ * coordinates, capacity, price, and the reputation our receipts give
+ * them), run it with the work service down the ranking (failing over,
+ * gathering again for up to `rounds` when every candidate failed) and end
+ * with the countersigned receipt. Yields each step; the consumer may act between steps, the
  * generator waits. Stopping the iteration aborts the job.
  *
  * Throws `NoProviderError` when nobody is found or the router refuses
@@ -345,7 +347,11 @@ async function * gatherCandidates (services: SubmitJobServices, query: NearbyQue
     if (uint8ArrayEquals(evt.detail.value.jobId, job.value.jobId)) items.push({ quote: evt.detail })
   }
   services.work.addEventListener?.('quote:received', onQuote)
-  for (const quote of services.work.offersFor?.(job.value.jobId) ?? []) items.push({ quote })
+  // offers held from before (an earlier round) count while they are valid: an expired one would be asked again anyway
+  const now = Date.now()
+  for (const quote of services.work.offersFor?.(job.value.jobId) ?? []) {
+    if (quote.value.expiresMs > now) items.push({ quote })
+  }
   const search = (): void => {
     void (async () => {
       for await (const round of findProviders(services, query, job.value, { ...options, signal })) items.push({ round })
@@ -396,6 +402,11 @@ async function * gatherCandidates (services: SubmitJobServices, query: NearbyQue
   return { found: lastRound?.found ?? [], unmatched: lastRound?.unmatched ?? [], quotes: [...quotes.values()] }
 }
 
+/** What a quote says of its provider's capacity and price, as router candidate fields. */
+function termsOf (quote: SignedRecord<Quote> | undefined): Pick<RouterCandidate, 'freeSlots' | 'price'> {
+  return quote == null ? {} : { freeSlots: quote.value.freeSlots, price: quote.value.price?.perUnit }
+}
+
 /**
  * Rank the candidates with the router: each found provider's record
  * (coordinate, capacity, price), each quote's free slots and price, and the
@@ -406,10 +417,11 @@ async function rankProviders (services: SubmitJobServices, gathered: Gathered, p
   const candidates: ProviderCandidate[] = await Promise.all(gathered.found.map(async (provider): Promise<ProviderCandidate> => {
     const quote = quotes.get(provider.peerId.toString())
     quotes.delete(provider.peerId.toString())
-    return { ...candidateFromCapability(provider.record.value, { reputation: await reputationOf(services, provider.peerId, options) }), provider, quote }
+    // a quote is newer than the record: its free slots and price stand
+    return { ...candidateFromCapability(provider.record.value, { reputation: await reputationOf(services, provider.peerId, options), ...termsOf(quote) }), provider, quote }
   }))
   for (const quote of quotes.values()) {
-    candidates.push({ peerId: quote.signer, freeSlots: quote.value.freeSlots, price: quote.value.price?.perUnit, reputation: await reputationOf(services, quote.signer, options), quote })
+    candidates.push({ peerId: quote.signer, reputation: await reputationOf(services, quote.signer, options), ...termsOf(quote), quote })
   }
   // a quoting provider's coordinate is unknown (no record): probe them all, or the ranking cannot tell near from far
   const probes = candidates.some(c => c.coordinate == null) ? candidates.length : undefined

@@ -9,7 +9,7 @@
 
 import { matchOffer } from '@shoal/records'
 import { quantile } from '../latency/calibrate.js'
-import { computeMs, isProvider, jobTerms, providerOffer, servingRole } from './config.js'
+import { computeMs, isProvider, jobTerms, ownEntry, providerOffer, servingRole } from './config.js'
 import { peerGeohash } from './market.js'
 import type { PlacedCloudRegion } from './cloud.js'
 import type { ResolvedMarket, ResolvedRole } from './config.js'
@@ -197,7 +197,7 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
   const geohash = new Map(input.peers.map(p => [p.index, peerGeohash({ site: p })]))
   const providers: ProviderInfo[] = []
   for (const peer of input.peers) {
-    const role = market.roles[peer.role]
+    const role = ownEntry(market.roles, peer.role)
     if (role != null && isProvider(role)) providers.push({ peer, role, offer: providerOffer(role, geohash.get(peer.index) ?? '') })
   }
 
@@ -288,7 +288,7 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
   }
   const regions = [...new Set(rows.map(r => r.region))].sort()
   const notes: string[] = []
-  const capture = rows.filter(r => market.jobs[r.kind]?.type === 'capture').length
+  const capture = rows.filter(r => ownEntry(market.jobs, r.kind)?.type === 'capture').length
   if (capture > 0) notes.push(`${capture} capture jobs are left out of the cloud figures: a camera must be where the footage is, a cloud region cannot serve them`)
   if (market.cloud === false || input.cloud.length === 0) notes.push('no cloud baseline: the market has no cloud regions')
   const busy = rows.filter(r => r.oracle_busy).length
@@ -318,7 +318,7 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
 function arrive (input: MarketAnalysisInput, providers: readonly ProviderInfo[], geohash: Map<number, string>, replay: Replay, e: SimEvent, job: string, requester: AnalysisPeer | undefined, runStart: number): PendingJob {
   const { market } = input
   const kindName = typeof e.kind === 'string' ? e.kind : '?'
-  const kind = market.jobs[kindName]
+  const kind = ownEntry(market.jobs, kindName)
   const row: JobRow = {
     job,
     kind: kindName,

@@ -96,7 +96,7 @@ export function jobTypeOf (name: string, spec: MarketJobKind): ResolvedJobKind['
 }
 
 /** `record[key]` when it is the record's own entry: a kind or role named `toString` or `__proto__` is not the prototype's. */
-function own<T> (record: Record<string, T> | undefined, key: string): T | undefined {
+export function ownEntry<T> (record: Record<string, T> | undefined, key: string): T | undefined {
   return record != null && Object.hasOwn(record, key) ? record[key] : undefined
 }
 
@@ -135,7 +135,7 @@ export function resolveMarket (scenario: Scenario): ResolvedMarket | undefined {
 }
 
 function resolveRole (name: string, market: ScenarioMarket): ResolvedRole {
-  const spec = own(market.roles, name) ?? {}
+  const spec = ownEntry(market.roles, name) ?? {}
   const service = serviceOf(name, spec)
   const gpus = spec.gpus ?? (service === 'gpu' ? [DEFAULT_GPU] : [])
   // built by fromEntries: a kind named `__proto__` is an entry, not the prototype
@@ -156,7 +156,7 @@ function resolveRole (name: string, market: ScenarioMarket): ResolvedRole {
 }
 
 function resolveJobKind (name: string, market: ScenarioMarket, defaultClass: string): ResolvedJobKind {
-  const spec = own(market.jobs, name) ?? {}
+  const spec = ownEntry(market.jobs, name) ?? {}
   const type = jobTypeOf(name, spec)
   const units = spec.units ?? 1
   const deadlineS = spec.deadlineS ?? DEADLINE_S
@@ -191,7 +191,7 @@ export function servingRole (market: ResolvedMarket, kind: ResolvedJobKind): Res
 
 /** The compute model of `role` for jobs of kind `kind`. */
 export function computeModelOf (role: ResolvedRole, kind: string): Required<ComputeModel> {
-  return own(role.compute, kind) ?? own(role.compute, '*') ?? COMPUTE_MODEL
+  return ownEntry(role.compute, kind) ?? ownEntry(role.compute, '*') ?? COMPUTE_MODEL
 }
 
 /**

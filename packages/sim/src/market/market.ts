@@ -19,7 +19,7 @@ import { errorName, errorMessage } from '@shoal/utils'
 import { functionExecutor } from '@shoal/work'
 import { round } from '../round.js'
 import { pool } from '../harness/connect.js'
-import { computeModelOf, computeMs, isProvider, jobTerms, providerOffer, servingRole } from './config.js'
+import { computeModelOf, computeMs, isProvider, jobTerms, ownEntry, providerOffer, servingRole } from './config.js'
 import type { MarketDriver, MarketOpened } from './driver.js'
 import type { ResolvedJobKind, ResolvedMarket, ResolvedRole } from './config.js'
 import type { Simulation } from '../harness/simulation.js'
@@ -97,7 +97,7 @@ export class MarketRuntime implements MarketDriver {
 
   /** The Shoal services of a peer, for its role (the simulation's `services` option). */
   services (peer: PeerSpec): SimServiceFactories<MarketServices> {
-    const role = this.market.roles[peer.role] ?? this.market.roles[Object.keys(this.market.roles)[0]]
+    const role = ownEntry(this.market.roles, peer.role) ?? Object.values(this.market.roles)[0]
     const state: PeerState = this.peers.get(peer.index) ?? { role, life: 0, behaviours: new Set() }
     this.peers.set(peer.index, state)
     const provider = isProvider(role)
@@ -147,21 +147,25 @@ export class MarketRuntime implements MarketDriver {
     const sim = this.requireSim()
     this.opened = true
     const started = performance.now()
-    const providers = sim.running().filter(p => sim.owns(p.index) && this.peers.get(p.index) != null && isProvider(this.peers.get(p.index)!.role))
-    const deadline = AbortSignal.timeout(this.market.advertiseWaitS * 1000)
+    const endAt = started + this.market.advertiseWaitS * 1000
+    const providers = sim.running().filter(p => {
+      const state = this.peers.get(p.index)
+      return sim.owns(p.index) && state != null && isProvider(state.role)
+    })
     let advertised = 0
     // a few at a time: every provide is a DHT lookup, and all of them at once would time each other out
     await pool(providers, OPEN_CONCURRENCY, async (peer) => {
-      if (deadline.aborted) {
-        this.startProviderAt(peer.index)
-        return
-      }
       const handle = this.startProviderAt(peer.index)
-      if (handle == null) return
-      try {
-        await Promise.race([handle.advertised, new Promise((_resolve, reject) => { deadline.addEventListener('abort', () => { reject(deadline.reason) }, { once: true }) })])
-        advertised++
-      } catch {}
+      const wait = endAt - performance.now()
+      if (handle == null || wait <= 0) return
+      // past the wait the provider goes on advertising in the background; the jobs start
+      const timeUp = new AbortController()
+      const done = await Promise.race([
+        handle.advertised.then(() => true, () => false),
+        sleep(wait, false, { signal: timeUp.signal, ref: false }).catch(() => false)
+      ])
+      timeUp.abort()
+      if (done) advertised++
     })
     const seconds = round((performance.now() - started) / 1000)
     sim.events.record('market:open', { providers: providers.length, advertised, seconds })
@@ -184,7 +188,7 @@ export class MarketRuntime implements MarketDriver {
   async submit (arrival: JobArrival): Promise<void> {
     const sim = this.requireSim()
     const peer = sim.peers[arrival.peer]
-    const kind = this.market.jobs[arrival.kind]
+    const kind = ownEntry(this.market.jobs, arrival.kind)
     const base = { peer: arrival.peer, job: arrival.id, kind: arrival.kind }
     const t0 = sim.events.now()
     const node = peer?.node
@@ -314,7 +318,7 @@ export class MarketRuntime implements MarketDriver {
       const sim = this.requireSim()
       const life = state.life
       const parsed = parseWorkload(job?.workload)
-      const kind = parsed == null ? undefined : this.market.jobs[parsed.kind]
+      const kind = parsed == null ? undefined : ownEntry(this.market.jobs, parsed.kind)
       const units = kind?.units ?? 1
       const name = parsed?.job ?? '?'
       const started = sim.events.now()

@@ -34,9 +34,10 @@ const PROGRESS_INTERVAL_MS = 250
 const MAX_MAP_LINKS = 300
 
 /**
- * Runs a scenario: places and starts its peers, wires them, then plays the
- * timeline (job arrivals, ping rounds, churn, partitions, adversaries) in
- * real time for `durationS`, and stops. A peer that fails to start or
+ * Runs a scenario: places and starts its peers, wires them, opens its
+ * market (if it has one), then plays the timeline (job arrivals, ping
+ * rounds, churn, partitions, adversaries) in real time for `durationS`,
+ * lets the jobs in flight end, analyses the market, and stops. A peer that fails to start or
  * crashes is recorded in the events, never fatal; errors thrown by hooks or
  * escaping into the process are recorded as `error` events.
  */
@@ -45,7 +46,9 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
   const baseDir = options.baseDir ?? process.cwd()
   const rng = createRng(scenario.seed ?? 1)
   const { model, links } = await scenarioLatency(scenario, baseDir)
-  const { sim, market } = createDriver(scenario, options, model, links, rng, baseDir)
+  // the market with its defaults, once: the driver, the drain and the analysis read it
+  const resolved = resolveMarket(scenario)
+  const { sim, market } = createDriver(scenario, options, model, links, rng, baseDir, resolved)
   const stopRecordingProcessErrors = recordProcessErrors(sim)
 
   try {
@@ -60,12 +63,11 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
     // hooks only run unsharded, where sim is a Simulation
     const ctx = (label: string): HookContext<S> => ({ sim: sim as Simulation<S>, scenario, rng: rng.fork(label) })
     // a market's jobs in flight when the timeline ends get until their deadline
-    const drainMs = Math.max(DRAIN_MS, ...Object.values(resolveMarket(scenario)?.jobs ?? {}).map(k => k.deadlineMs + DRAIN_MARGIN_MS))
+    const drainMs = Math.max(DRAIN_MS, ...Object.values(resolved?.jobs ?? {}).map(k => k.deadlineMs + DRAIN_MARGIN_MS))
     await playTimeline(sim, scenario, planTimeline(scenario, sim, rng, options.hooks, ctx, market), options, drainMs)
 
     const memory = await measureMemory(sim)
     const tRun = performance.now()
-    const resolved = resolveMarket(scenario)
     const result: RunResult = {
       scenario,
       timing: {
@@ -97,8 +99,7 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
  * The simulation to run the scenario on, in this process or sharded when
  * asked and possible, with its market when the scenario has one.
  */
-function createDriver<S extends Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S>, model: LatencyModel, links: LinkProfileOptions, rng: Rng, baseDir: string): { sim: SimulationDriver, market?: MarketDriver } {
-  const resolved = resolveMarket(scenario)
+function createDriver<S extends Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S>, model: LatencyModel, links: LinkProfileOptions, rng: Rng, baseDir: string, resolved: ResolvedMarket | undefined): { sim: SimulationDriver, market?: MarketDriver } {
   const placement = scenarioPlacement(scenario, model, rng.fork('placement'))
   const n = placement.sites.length
   const shards = options.shards === 'auto' ? autoShards() : options.shards ?? 1
