@@ -326,7 +326,7 @@ function coordinateVector (name: string, message: RouterCoordinateMessage): Json
     fields = fieldsJson({ probe: { coordinate, wantLoad: message.wantLoad } })
     unpacked = lenField(1, concat(lenField(1, unpackedCoordinate(coordinate)), CoordinateProbe.encode({ wantLoad: message.wantLoad })))
   } else {
-    const load: LoadReport | undefined = message.load == null ? undefined : { queueLength: 0, ...message.load }
+    const load: LoadReport | undefined = message.load == null ? undefined : { freeSlots: message.load.freeSlots, concurrency: message.load.concurrency, queueLength: message.load.queueLength ?? 0 }
     fields = fieldsJson({ reply: { coordinate, load } })
     unpacked = lenField(2, concat(lenField(1, unpackedCoordinate(coordinate)), CoordinateReply.encode({ load })))
   }

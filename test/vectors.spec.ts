@@ -1,0 +1,419 @@
+/**
+ * The published test vectors (test-vectors/, issue #22): the files are
+ * exactly what buildVectors() computes from the packages, and each vector
+ * holds the other way round too — rebuilt by hand from docs/spec.md
+ * (signing payloads, envelopes, wrappers, packed fields, keys, topics) and
+ * read back with the packages' decoders.
+ */
+
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFileSync, readdirSync } from 'node:fs'
+import { generateKeyPairFromSeed, privateKeyFromProtobuf, publicKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { decodeSyncRequest } from '@shoal/job-board'
+import {
+  CoordinateMessage, JobSyncRequest, RecordTypes, WorkReceiptType, openAssignment, openCountersigned, openRecord
+} from '@shoal/records'
+import { decodeMessage as decodeCoordinateMessage } from '@shoal/router'
+import { decodeFrame } from '@shoal/work'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { buildVectors, fieldsJson, vectorText } from './vectors/build-vectors.js'
+import { concat, doubleField, float64, fromHex, hex, lenField, lengthPrefixed, varint, varintField } from './vectors/proto-writer.js'
+import type { Json, VectorFiles } from './vectors/build-vectors.js'
+import type { RecordType, RecordTypeName } from '@shoal/records'
+
+const VECTORS_DIR = new URL('../../test-vectors/', import.meta.url)
+
+function load<T> (name: string): T {
+  return JSON.parse(readFileSync(new URL(name, VECTORS_DIR), 'utf8')) as T
+}
+
+function sha256 (bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(bytes).digest())
+}
+
+function utf8 (text: string): Uint8Array {
+  return new TextEncoder().encode(text)
+}
+
+/** RFC 0002: varint(len(domain)) || domain || varint(len(type)) || type || varint(len(payload)) || payload. */
+function rfc0002 (domain: string, payloadType: Uint8Array, payload: Uint8Array): Uint8Array {
+  return concat(lengthPrefixed(utf8(domain)), lengthPrefixed(payloadType), lengthPrefixed(payload))
+}
+
+interface KeyVector { name: string, seed: string, private_key: string, public_key: string, peer_id: string, peer_id_hex: string }
+
+interface RecordVector {
+  type: RecordTypeName
+  signer: KeyVector
+  fields: Record<string, unknown>
+  payload: string
+  payload_code: number
+  payload_type: string
+  domain: string
+  signing_payload: string
+  signature: string
+  envelope: string
+  record_id: string
+}
+
+interface CountersignedVector {
+  type: RecordTypeName
+  envelope: string
+  countersigner: KeyVector
+  domain: string
+  payload_type: string
+  signing_payload: string
+  signature: string
+  countersigned: string
+  record_id: string
+}
+
+interface RecordsFile { now_ms: number, keys: KeyVector[], records: RecordVector[], countersigned: CountersignedVector[] }
+
+interface WireVector<F = unknown> { name: string, protocol: string, message: string, fields: F, hex: string, unpacked_hex?: string }
+
+interface SyncVector extends WireVector<{ kinds: number[], regions: string[] }> {
+  interests: { kinds: Array<{ name: string, number: number }>, regions: string[] }
+  unpacked_hex: string
+}
+
+interface CoordinateJson { vec: number[], height: number, error: number }
+
+interface CoordinateVector extends WireVector<{
+  probe?: { coordinate: CoordinateJson, want_load: boolean }
+  reply?: { coordinate: CoordinateJson, load?: { free_slots: number, concurrency: number, queue_length: number } }
+}> {
+  unpacked_hex: string
+}
+
+interface WorkVector extends WireVector<Record<string, Record<string, Json>>> {
+  body: string
+}
+
+interface DhtKeysFile {
+  keys: Array<{ class: string, cell: string, precision: number, key: string, sha256: string, cid: string, cid_hex: string }>
+  advertised: { geohash: string, precisions: number[], keys: string[] }
+}
+
+interface TopicsFile {
+  job_topics: Array<{ kind: { name: string, number: number }, global: string, regional: Array<{ region: string, topic: string }> }>
+  announcements: Array<{ kind: { name: string, number: number }, region: string, global: boolean, topics: string[] }>
+}
+
+const records = load<RecordsFile>('records.json')
+const wire = load<{ messages: WireVector[] }>('wire.json')
+const dhtKeys = load<DhtKeysFile>('dht-keys.json')
+const topics = load<TopicsFile>('topics.json')
+const protocols = load<Record<string, string>>('protocols.json')
+const now = records.now_ms
+
+function recordOf (type: RecordTypeName): RecordVector {
+  const found = records.records.find(r => r.type === type)
+  assert.ok(found != null, `records.json has no ${type}`)
+  return found
+}
+
+async function checkKey (k: KeyVector): Promise<void> {
+  const key = privateKeyFromProtobuf(fromHex(k.private_key))
+  assert.equal(hex((await generateKeyPairFromSeed('Ed25519', fromHex(k.seed))).raw), hex(key.raw), `${k.name}: key is not the one of its seed`)
+  const peerId = peerIdFromPrivateKey(key)
+  assert.equal(peerId.toString(), k.peer_id)
+  assert.equal(hex(peerId.toMultihash().bytes), k.peer_id_hex)
+  // an Ed25519 peer id is the identity multihash of the protobuf public key
+  assert.equal(k.peer_id_hex, hex(concat(new Uint8Array([0x00]), lengthPrefixed(fromHex(k.public_key)))))
+}
+
+/** NetworkCoordinate with `vec` packed, by hand: one LEN field of little-endian doubles; zero height and error are left out. */
+function packedCoordinate (c: CoordinateJson): Uint8Array {
+  return concat(
+    lenField(1, concat(...c.vec.map(float64))),
+    c.height === 0 ? new Uint8Array() : doubleField(2, c.height),
+    c.error === 0 ? new Uint8Array() : doubleField(3, c.error)
+  )
+}
+
+describe('test vectors (test-vectors/)', () => {
+  describe('the files are what the code computes', () => {
+    let built: VectorFiles
+
+    before(async () => {
+      built = await buildVectors()
+    })
+
+    it('the folder holds exactly the generated files', () => {
+      const files = readdirSync(VECTORS_DIR).filter(f => f.endsWith('.json')).sort()
+      assert.deepEqual(files, Object.keys(built).sort(), 'test-vectors/ and buildVectors() name other files: run `npm run vectors`')
+    })
+
+    for (const name of ['records.json', 'wire.json', 'dht-keys.json', 'topics.json', 'protocols.json']) {
+      it(`${name} has not drifted`, () => {
+        const file = readFileSync(new URL(name, VECTORS_DIR), 'utf8')
+        assert.ok(built[name] != null, `buildVectors() no longer builds ${name}`)
+        assert.ok(file === vectorText(built[name]), `test-vectors/${name} differs from what the code computes: run \`npm run vectors\` and review the diff (a changed vector is a wire change)`)
+      })
+    }
+  })
+
+  describe('records.json', () => {
+    it('covers every record type of the spec', () => {
+      assert.deepEqual(records.records.map(r => r.type).sort(), Object.keys(RecordTypes).sort())
+    })
+
+    it('keys come from their seeds and name their peer ids', async () => {
+      for (const k of records.keys) {
+        await checkKey(k)
+      }
+    })
+
+    for (const r of records.records) {
+      describe(r.type, () => {
+        it('signer key and peer id agree', async () => {
+          await checkKey(r.signer)
+        })
+
+        it('payload type is the varint of the payload code', () => {
+          assert.equal(r.payload_type, hex(varint(r.payload_code)))
+        })
+
+        it('signing payload is varint-prefixed domain, payload type and payload', () => {
+          assert.equal(r.signing_payload, hex(rfc0002(r.domain, fromHex(r.payload_type), fromHex(r.payload))))
+        })
+
+        it('signature verifies, and Ed25519 signs it again to the same bytes', async () => {
+          const key = privateKeyFromProtobuf(fromHex(r.signer.private_key))
+          const publicKey = publicKeyFromProtobuf(fromHex(r.signer.public_key))
+          assert.equal(await publicKey.verify(fromHex(r.signing_payload), fromHex(r.signature)), true)
+          assert.equal(hex(await key.sign(fromHex(r.signing_payload))), r.signature)
+        })
+
+        it('envelope is fields 1, 2, 3, 5: public key, payload type, payload, signature', () => {
+          const envelope = concat(
+            lenField(1, fromHex(r.signer.public_key)), lenField(2, fromHex(r.payload_type)),
+            lenField(3, fromHex(r.payload)), lenField(5, fromHex(r.signature))
+          )
+          assert.equal(r.envelope, hex(envelope))
+        })
+
+        it('record id is sha2-256 of the envelope', () => {
+          assert.equal(r.record_id, hex(sha256(fromHex(r.envelope))))
+        })
+
+        it('opens with openRecord to the fields, signer and id', async () => {
+          const type: RecordType<unknown> = RecordTypes[r.type]
+          const opened = await openRecord(type, fromHex(r.envelope), { now })
+          assert.deepEqual(fieldsJson(opened.value), r.fields)
+          assert.equal(hex(opened.id), r.record_id)
+          assert.equal(opened.signer.toString(), r.signer.peer_id)
+        })
+      })
+    }
+
+    it('the records are of one job: the assignment embeds the quote, the receipt settles the assignment', async () => {
+      const quote = recordOf('Quote')
+      const assignment = recordOf('Assignment')
+      const opened = await openAssignment(fromHex(assignment.envelope), { now })
+      assert.equal(hex(opened.quote.bytes), quote.envelope)
+      assert.equal(recordOf('WorkReceipt').fields.assignment_id, assignment.record_id)
+      assert.equal(recordOf('WitnessStatement').fields.attestation_id, recordOf('CaptureAttestation').record_id)
+    })
+
+    it('CapabilityRecord: the coordinate\'s vec is packed in the payload', () => {
+      const { coordinate } = recordOf('CapabilityRecord').fields as { coordinate: CoordinateJson }
+      assert.ok(recordOf('CapabilityRecord').payload.includes(hex(lenField(7, packedCoordinate(coordinate)))), 'field 7 (coordinate) is not the packed encoding')
+    })
+
+    it('the capture device signed the content hash', async () => {
+      const fields = recordOf('CaptureAttestation').fields
+      const deviceKey = publicKeyFromProtobuf(fromHex(fields.device_key as string))
+      assert.equal(await deviceKey.verify(fromHex(fields.content_hash as string), fromHex(fields.device_signature as string)), true)
+    })
+
+    describe('countersigned WorkReceipt', () => {
+      const c = records.countersigned[0]
+
+      it('is the WorkReceipt vector, countersigned by its requester under <domain>:countersign', async () => {
+        const receipt = recordOf('WorkReceipt')
+        assert.equal(c.envelope, receipt.envelope)
+        assert.equal(c.domain, 'shoal:work-receipt:v1:countersign')
+        assert.equal(c.payload_type, receipt.payload_type)
+        assert.equal(c.countersigner.peer_id_hex, receipt.fields.requester)
+        assert.equal(c.record_id, receipt.record_id)
+        await checkKey(c.countersigner)
+      })
+
+      it('signing payload has the envelope as payload, and the signature verifies', async () => {
+        assert.equal(c.signing_payload, hex(rfc0002(c.domain, fromHex(c.payload_type), fromHex(c.envelope))))
+        const publicKey = publicKeyFromProtobuf(fromHex(c.countersigner.public_key))
+        assert.equal(await publicKey.verify(fromHex(c.signing_payload), fromHex(c.signature)), true)
+      })
+
+      it('wrapper is fields 1, 2, 3: envelope, countersigner key, signature', () => {
+        const wrapper = concat(lenField(1, fromHex(c.envelope)), lenField(2, fromHex(c.countersigner.public_key)), lenField(3, fromHex(c.signature)))
+        assert.equal(c.countersigned, hex(wrapper))
+      })
+
+      it('opens with openCountersigned', async () => {
+        const opened = await openCountersigned(WorkReceiptType, fromHex(c.countersigned), { now })
+        assert.equal(opened.countersigner.toString(), c.countersigner.peer_id)
+        assert.equal(hex(opened.id), c.record_id)
+      })
+    })
+  })
+
+  describe('wire.json', () => {
+    const syncVectors = wire.messages.filter(m => m.message === 'JobSyncRequest') as SyncVector[]
+    const coordinateVectors = wire.messages.filter(m => m.message === 'CoordinateMessage') as CoordinateVector[]
+    const workVectors = wire.messages.filter(m => m.message === 'WorkMessage') as WorkVector[]
+
+    /** JobSyncRequest with `kinds` packed, by hand: one LEN field of varints, then the regions. */
+    function packedSyncRequest (fields: SyncVector['fields']): Uint8Array {
+      const kinds = fields.kinds.length === 0 ? new Uint8Array() : lenField(1, concat(...fields.kinds.map(varint)))
+      return concat(kinds, ...fields.regions.map(r => lenField(2, utf8(r))))
+    }
+
+    function uintFields (values: number[]): Uint8Array {
+      return concat(...values.map((v, i) => v === 0 ? new Uint8Array() : varintField(i + 1, v)))
+    }
+
+    function packedCoordinateMessage ({ probe, reply }: CoordinateVector['fields']): Uint8Array {
+      if (probe != null) {
+        return lenField(1, concat(lenField(1, packedCoordinate(probe.coordinate)), probe.want_load ? varintField(2, 1) : new Uint8Array()))
+      }
+      assert.ok(reply != null, 'a coordinate message is a probe or a reply')
+      const load = reply.load == null ? new Uint8Array() : lenField(2, uintFields([reply.load.free_slots, reply.load.concurrency, reply.load.queue_length]))
+      return lenField(2, concat(lenField(1, packedCoordinate(reply.coordinate)), load))
+    }
+
+    it('has sync, coordinate and work messages', () => {
+      assert.ok(syncVectors.length >= 1 && coordinateVectors.length >= 2 && workVectors.length >= 6)
+      assert.deepEqual(coordinateVectors.map(m => Object.keys(m.fields)[0]).sort(), ['probe', 'reply'])
+    })
+
+    for (const m of syncVectors) {
+      it(`${m.name}: both encodings decode to the fields and the interests`, () => {
+        for (const encoding of [m.hex, m.unpacked_hex]) {
+          assert.ok(encoding != null)
+          assert.deepEqual(fieldsJson(JobSyncRequest.decode(fromHex(encoding))), m.fields)
+          const interests = decodeSyncRequest(fromHex(encoding))
+          assert.deepEqual(interests.kinds, m.interests.kinds.map(k => k.name))
+          assert.deepEqual(interests.regions, m.interests.regions)
+        }
+        assert.deepEqual(m.fields.kinds, m.interests.kinds.map(k => k.number))
+      })
+
+      it(`${m.name}: the canonical encoding has kinds packed, and decodes`, () => {
+        const packed = packedSyncRequest(m.fields)
+        assert.equal(m.hex, hex(packed))
+        assert.deepEqual(fieldsJson(JobSyncRequest.decode(packed)), m.fields)
+      })
+    }
+
+    for (const m of coordinateVectors) {
+      it(`${m.name}: both encodings decode to the fields, and the router accepts them`, () => {
+        for (const encoding of [m.hex, m.unpacked_hex]) {
+          assert.ok(encoding != null)
+          assert.deepEqual(fieldsJson(CoordinateMessage.decode(fromHex(encoding))), m.fields)
+          const decoded = decodeCoordinateMessage(fromHex(encoding))
+          assert.equal(decoded.kind, m.fields.probe != null ? 'probe' : 'reply')
+          assert.deepEqual(decoded.coordinate.vec, (m.fields.probe ?? m.fields.reply)?.coordinate.vec)
+        }
+      })
+
+      it(`${m.name}: the canonical encoding has vec packed, and decodes`, () => {
+        const packed = packedCoordinateMessage(m.fields)
+        assert.equal(m.hex, hex(packed))
+        assert.deepEqual(fieldsJson(CoordinateMessage.decode(packed)), m.fields)
+      })
+    }
+
+    for (const m of workVectors) {
+      it(`${m.name}: decodes to its one body and fields`, () => {
+        const frame = decodeFrame(fromHex(m.hex), fromHex(m.hex).byteLength)
+        assert.equal(frame.kind.replace(/[A-Z]/g, c => '_' + c.toLowerCase()), m.body)
+        assert.deepEqual(fieldsJson({ [frame.kind]: frame.body }), m.fields)
+      })
+    }
+
+    it('the work messages carry the record vectors', () => {
+      const bodies = new Map(workVectors.map(m => [m.name, m.fields[m.body]]))
+      assert.equal(bodies.get('quote reply')?.quote, recordOf('Quote').envelope)
+      assert.equal(bodies.get('assign')?.assignment, recordOf('Assignment').envelope)
+      assert.equal(bodies.get('result')?.receipt, recordOf('WorkReceipt').envelope)
+      assert.equal(bodies.get('countersign with a voucher')?.receipt, records.countersigned[0].countersigned)
+      assert.equal(bodies.get('quote request, direct mode (inline job)')?.inline_job, recordOf('JobAnnouncement').payload)
+    })
+
+    it('messages name the protocol ids of protocols.json', () => {
+      const ids = new Set(Object.values(protocols))
+      for (const m of wire.messages) {
+        assert.ok(ids.has(m.protocol), `${m.name}: ${m.protocol}`)
+      }
+    })
+  })
+
+  describe('dht-keys.json', () => {
+    it('holds the spec\'s vector', () => {
+      const key = dhtKeys.keys.find(k => k.key === '/shoal/cap/1/gpu:consumer-24g/xn7')
+      assert.equal(key?.sha256, '8aa30ef0897cacdabcb63568cf124ad3c0fe1bec4131acc38ce698ab306e6e60')
+      assert.equal(key?.cid, 'bafkreiekumhpbcl4vtnlznrvndhreswtyd7bx3cbggwmhdhgtcvta3toma')
+    })
+
+    it('covers the world cell, precisions 1 to 3, gpu and sensor classes', () => {
+      const precisions = new Set(dhtKeys.keys.map(k => k.precision))
+      assert.deepEqual([0, 1, 2, 3].filter(p => precisions.has(p)), [0, 1, 2, 3])
+      assert.ok(dhtKeys.keys.some(k => k.class.startsWith('gpu:')) && dhtKeys.keys.some(k => k.class.startsWith('sensor:')))
+    })
+
+    it('each key is the raw CIDv1 of the sha2-256 of /shoal/cap/1/<class>/<cell>', () => {
+      for (const k of dhtKeys.keys) {
+        assert.equal(k.key, `/shoal/cap/1/${k.class}/${k.cell}`)
+        assert.equal(k.precision, k.cell.length)
+        const digest = sha256(utf8(k.key))
+        assert.equal(k.sha256, hex(digest))
+        const cid = CID.createV1(0x55, Digest.create(0x12, digest))
+        assert.equal(k.cid, cid.toString())
+        assert.equal(k.cid_hex, hex(cid.bytes))
+      }
+    })
+
+    it('the capability record vector is advertised under each class at each precision of its geohash', () => {
+      const fields = recordOf('CapabilityRecord').fields as { geohash: string, gpus: Array<{ class: string }>, sensors: string[] }
+      const classes = new Set([...fields.gpus.map(g => `gpu:${g.class}`), ...fields.sensors.map(s => `sensor:${s}`)])
+      const expected = [...classes].flatMap(c => dhtKeys.advertised.precisions.map(p => `/shoal/cap/1/${c}/${fields.geohash.slice(0, p)}`))
+      assert.equal(dhtKeys.advertised.geohash, fields.geohash)
+      assert.deepEqual([...dhtKeys.advertised.keys].sort(), expected.sort())
+    })
+  })
+
+  describe('topics.json', () => {
+    // docs/spec.md §2.1
+    const SEGMENT: Record<string, string> = { GPU_INFERENCE: 'gpu-inference', GPU_BATCH: 'gpu-batch', CAPTURE: 'capture' }
+
+    it('each kind has a global topic and regional topics of the first 2 geohash characters', () => {
+      assert.deepEqual(topics.job_topics.map(t => t.kind.name).sort(), Object.keys(SEGMENT).sort())
+      for (const t of topics.job_topics) {
+        assert.equal(t.global, `/shoal/jobs/1.0.0/${SEGMENT[t.kind.name]}/global`)
+        for (const r of t.regional) {
+          assert.equal(r.topic, `/shoal/jobs/1.0.0/${SEGMENT[t.kind.name]}/${r.region.slice(0, 2)}`)
+        }
+      }
+    })
+
+    it('an announcement goes to its regional topic when its region has 2 characters, else (or when global) to the global one', () => {
+      assert.deepEqual([...new Set(topics.announcements.map(a => a.region.length))].sort(), [0, 1, 2, 5])
+      for (const a of topics.announcements) {
+        const expected: string[] = []
+        if (a.region.length >= 2) {
+          expected.push(`/shoal/jobs/1.0.0/${SEGMENT[a.kind.name]}/${a.region.slice(0, 2)}`)
+        }
+        if (a.region.length < 2 || a.global) {
+          expected.push(`/shoal/jobs/1.0.0/${SEGMENT[a.kind.name]}/global`)
+        }
+        assert.deepEqual(a.topics, expected, `region "${a.region}", global ${String(a.global)}`)
+      }
+    })
+  })
+})
