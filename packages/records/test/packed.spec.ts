@@ -132,19 +132,20 @@ describe('records: packed repeated fields', () => {
     assert.throws(() => JobSyncRequest.decode(kinds, { limits: { kinds: 4 } }), { name: 'MaxLengthError' })
   })
 
+  /** An example CapabilityRecord signed with its coordinate's bytes replaced by `coordinate`, as another implementation might write them. */
+  async function capabilityWithCoordinate (coordinate: (c: NetworkCoordinate) => Uint8Array): Promise<{ bytes: Uint8Array, value: any }> {
+    const { value, key } = (await examples(await parties())).CapabilityRecord
+    const { payload } = decodeEnvelope((await signRecord(CapabilityRecordType, value, key)).bytes, CapabilityRecordType.maxSize)
+    const packed = NetworkCoordinate.encode(value.coordinate)
+    const field = fieldOf(payload, packed)
+    const replaced = coordinate(value.coordinate)
+    const handWritten = replaceBytes(payload, lengthDelimited(field, packed), lengthDelimited(field, replaced))
+    assert.notDeepEqual(handWritten, payload)
+    return { bytes: await sealEnvelope(key, CapabilityRecordType.domain, CapabilityRecordType.payloadType, handWritten), value }
+  }
+
   it('opens a signed CapabilityRecord whose coordinate its signer wrote unpacked, keeping its bytes and id', async () => {
-    const p = await parties()
-    const ex = await examples(p)
-    const { value, key } = ex.CapabilityRecord
-    const signed = decodeEnvelope((await signRecord(CapabilityRecordType, value, key)).bytes, CapabilityRecordType.maxSize)
-    const packedCoordinate = NetworkCoordinate.encode(value.coordinate)
-    const unpackedCoordinate = coordinateBytes(value.coordinate, value.coordinate.vec.map(() => ({ size: 1, packed: false })))
-    const needle = concat([tag(fieldOf(signed.payload, packedCoordinate), 2), varint(packedCoordinate.length), packedCoordinate])
-    const replaced = concat([tag(fieldOf(signed.payload, packedCoordinate), 2), varint(unpackedCoordinate.length), unpackedCoordinate])
-    const payload = replaceBytes(signed.payload, needle, replaced)
-    assert.notDeepEqual(payload, signed.payload)
-    // sign the hand-written payload as another implementation would have
-    const bytes = await sealEnvelope(key, CapabilityRecordType.domain, CapabilityRecordType.payloadType, payload)
+    const { bytes, value } = await capabilityWithCoordinate(c => coordinateBytes(c, c.vec.map(() => ({ size: 1, packed: false }))))
     const opened = await openRecord(CapabilityRecordType, bytes, { now: NOW })
     sameNumbers(opened.value.coordinate?.vec ?? [], value.coordinate.vec)
     assert.deepEqual(opened.bytes, bytes, 'the record is kept as signed, never re-encoded')
@@ -152,26 +153,16 @@ describe('records: packed repeated fields', () => {
   })
 
   it('reports a malformed packed run inside a signed record as MalformedRecordError', async () => {
-    const p = await parties()
-    const ex = await examples(p)
-    const { value, key } = ex.CapabilityRecord
-    const signed = decodeEnvelope((await signRecord(CapabilityRecordType, value, key)).bytes, CapabilityRecordType.maxSize)
-    const packedCoordinate = NetworkCoordinate.encode(value.coordinate)
-    const field = fieldOf(signed.payload, packedCoordinate)
-    // the coordinate's packed run claims one byte more than the coordinate holds
-    const broken = concat([tag(1, 2), varint(9), float64(1)])
-    const payload = replaceBytes(signed.payload,
-      concat([tag(field, 2), varint(packedCoordinate.length), packedCoordinate]),
-      concat([tag(field, 2), varint(broken.length), broken]))
-    const bytes = await sealEnvelope(key, CapabilityRecordType.domain, CapabilityRecordType.payloadType, payload)
+    // the coordinate's packed run claims one byte more than it holds
+    const { bytes } = await capabilityWithCoordinate(() => concat([tag(1, 2), varint(9), float64(1)]))
     await assert.rejects(openRecord(CapabilityRecordType, bytes, { now: NOW }), (err: unknown) => err instanceof MalformedRecordError)
   })
 })
 
-/** The field number under which `inner` is embedded in `outer` (a test helper; the search is by bytes). */
+/** The field number under which `inner` is embedded in `outer` (found by its bytes). */
 function fieldOf (outer: Uint8Array, inner: Uint8Array): number {
   for (let field = 1; field < 32; field++) {
-    const needle = concat([tag(field, 2), varint(inner.length), inner])
+    const needle = lengthDelimited(field, inner)
     if (indexOf(outer, needle) >= 0) return field
   }
   throw new Error('embedded message not found')
