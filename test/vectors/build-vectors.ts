@@ -70,7 +70,7 @@ function snakeCase (name: string): string {
 }
 
 /** A JobKind by name and by its wire number. */
-export function kindJson (kind: TopicJobKind): Json {
+function kindJson (kind: TopicJobKind): Json {
   return { name: kind, number: SYNC_KIND_NUMBER[kind] }
 }
 
