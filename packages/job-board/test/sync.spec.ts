@@ -32,6 +32,19 @@ describe('sync request (JobSyncRequest)', () => {
     }))
   })
 
+  it('reads kinds written packed (proto3, what it writes) and unpacked (one tag per kind)', () => {
+    // kinds [1, 3], region 'w2': packed = one run under tag 0x0a; unpacked = tag 0x08 before each kind
+    const region = [0x12, 0x02, 0x77, 0x32]
+    const packed = Uint8Array.from([0x0a, 0x02, 0x01, 0x03, ...region])
+    const unpacked = Uint8Array.from([0x08, 0x01, 0x08, 0x03, ...region])
+    assert.deepEqual(encodeSyncRequest({ kinds: [JobKind.GPU_INFERENCE, JobKind.CAPTURE], regions: ['w2'] }), packed)
+    for (const bytes of [packed, unpacked]) {
+      assert.deepEqual(decodeSyncRequest(bytes), { kinds: [JobKind.GPU_INFERENCE, JobKind.CAPTURE], regions: ['w2'] })
+    }
+    // a packed run that ends inside its last kind is refused like any undecodable frame
+    assert.throws(() => decodeSyncRequest(Uint8Array.from([0x0a, 0x02, 0x01, 0x83])), { name: 'InvalidSyncRequestError' })
+  })
+
   it('cuts regions to the region precision', () => {
     assert.deepEqual(decodeSyncRequest(encodeSyncRequest({ kinds: [JobKind.CAPTURE], regions: ['w21z', 'w2', 'u'] })).regions, ['w2', 'u'])
   })

@@ -15,6 +15,24 @@ describe('wire (coordinate protocol messages)', () => {
     assert.deepEqual(decodeMessage(encodeMessage({ kind: 'reply', coordinate })), { kind: 'reply', coordinate, load: undefined })
   })
 
+  it('reads a coordinate whose vector was written packed (as it writes it) or unpacked', () => {
+    const double = (x: number): number[] => {
+      const b = new Uint8Array(8)
+      new DataView(b.buffer).setFloat64(0, x, true)
+      return [...b]
+    }
+    const vec = [1.5, -2]
+    const rest = [0x11, ...double(4), 0x19, ...double(0.25)] // height, error
+    const packedCoordinate = [0x0a, 16, ...vec.flatMap(double), ...rest]
+    const unpackedCoordinate = [...vec.flatMap(x => [0x09, ...double(x)]), ...rest]
+    for (const c of [packedCoordinate, unpackedCoordinate]) {
+      // CoordinateMessage.probe (field 1) { coordinate (field 1) }
+      const probe = [0x0a, c.length + 2, 0x0a, c.length, ...c]
+      assert.deepEqual(decodeMessage(Uint8Array.from(probe)), { kind: 'probe', coordinate: { vec, height: 4, error: 0.25 }, wantLoad: false })
+    }
+    assert.deepEqual(encodeMessage({ kind: 'probe', coordinate: { vec, height: 4, error: 0.25 }, wantLoad: false }), Uint8Array.from([0x0a, packedCoordinate.length + 2, 0x0a, packedCoordinate.length, ...packedCoordinate]))
+  })
+
   it('refuses to encode what a peer would refuse', () => {
     assert.throws(() => encodeMessage({ kind: 'reply', coordinate, load: { freeSlots: -1, concurrency: 1 } }), { name: 'InvalidProbeMessageError' })
     assert.throws(() => encodeMessage({ kind: 'probe', coordinate: { ...coordinate, vec: [Number.NaN] }, wantLoad: false }), { name: 'InvalidProbeMessageError' })

@@ -1,5 +1,6 @@
 import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
 import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
+import { checkPackedEnd, expectWireType, packedEnd, WIRE_TYPE_LENGTH_DELIMITED } from './packed.js'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -198,10 +199,12 @@ export namespace NetworkCoordinate {
         }
 
         if (obj.vec != null && obj.vec.length > 0) {
+          w.uint32(10)
+          w.fork()
           for (const value of obj.vec) {
-            w.uint32(9)
             w.double(value)
           }
+          w.ldelim()
         }
 
         if ((obj.height != null && obj.height !== 0)) {
@@ -231,6 +234,19 @@ export namespace NetworkCoordinate {
 
           switch (tag >>> 3) {
             case 1: {
+              if ((tag & 7) === WIRE_TYPE_LENGTH_DELIMITED) {
+                const runEnd = packedEnd(reader, end)
+                while (reader.pos < runEnd) {
+                  if (opts.limits?.vec != null && obj.vec.length === opts.limits.vec) {
+                    throw new MaxLengthError('Decode error - repeated field "vec" had too many elements')
+                  }
+                  obj.vec.push(reader.double())
+                }
+                checkPackedEnd(reader, runEnd)
+                break
+              }
+
+              expectWireType(tag, 1)
               if (opts.limits?.vec != null && obj.vec.length === opts.limits.vec) {
                 throw new MaxLengthError('Decode error - repeated field "vec" had too many elements')
               }
@@ -266,6 +282,26 @@ export namespace NetworkCoordinate {
 
           switch (tag >>> 3) {
             case 1: {
+              if ((tag & 7) === WIRE_TYPE_LENGTH_DELIMITED) {
+                const runEnd = packedEnd(reader, end)
+                while (reader.pos < runEnd) {
+                  if (opts.limits?.vec != null && obj.vec === opts.limits.vec) {
+                    throw new MaxLengthError('Streaming decode error - repeated field "vec" had too many elements')
+                  }
+
+                  yield {
+                    field: `${prefix}.vec[]`,
+                    index: obj.vec,
+                    value: reader.double()
+                  }
+
+                  obj.vec++
+                }
+                checkPackedEnd(reader, runEnd)
+                break
+              }
+
+              expectWireType(tag, 1)
               if (opts.limits?.vec != null && obj.vec === opts.limits.vec) {
                 throw new MaxLengthError('Streaming decode error - repeated field "vec" had too many elements')
               }
@@ -1321,10 +1357,12 @@ export namespace JobSyncRequest {
         }
 
         if (obj.kinds != null && obj.kinds.length > 0) {
+          w.uint32(10)
+          w.fork()
           for (const value of obj.kinds) {
-            w.uint32(8)
             w.uint32(value)
           }
+          w.ldelim()
         }
 
         if (obj.regions != null && obj.regions.length > 0) {
@@ -1350,6 +1388,19 @@ export namespace JobSyncRequest {
 
           switch (tag >>> 3) {
             case 1: {
+              if ((tag & 7) === WIRE_TYPE_LENGTH_DELIMITED) {
+                const runEnd = packedEnd(reader, end)
+                while (reader.pos < runEnd) {
+                  if (opts.limits?.kinds != null && obj.kinds.length === opts.limits.kinds) {
+                    throw new MaxLengthError('Decode error - repeated field "kinds" had too many elements')
+                  }
+                  obj.kinds.push(reader.uint32())
+                }
+                checkPackedEnd(reader, runEnd)
+                break
+              }
+
+              expectWireType(tag, 0)
               if (opts.limits?.kinds != null && obj.kinds.length === opts.limits.kinds) {
                 throw new MaxLengthError('Decode error - repeated field "kinds" had too many elements')
               }
@@ -1386,6 +1437,26 @@ export namespace JobSyncRequest {
 
           switch (tag >>> 3) {
             case 1: {
+              if ((tag & 7) === WIRE_TYPE_LENGTH_DELIMITED) {
+                const runEnd = packedEnd(reader, end)
+                while (reader.pos < runEnd) {
+                  if (opts.limits?.kinds != null && obj.kinds === opts.limits.kinds) {
+                    throw new MaxLengthError('Streaming decode error - repeated field "kinds" had too many elements')
+                  }
+
+                  yield {
+                    field: `${prefix}.kinds[]`,
+                    index: obj.kinds,
+                    value: reader.uint32()
+                  }
+
+                  obj.kinds++
+                }
+                checkPackedEnd(reader, runEnd)
+                break
+              }
+
+              expectWireType(tag, 0)
               if (opts.limits?.kinds != null && obj.kinds === opts.limits.kinds) {
                 throw new MaxLengthError('Streaming decode error - repeated field "kinds" had too many elements')
               }
