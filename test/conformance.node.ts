@@ -55,6 +55,7 @@ describe('conformance: a stock libp2p client written from docs/spec.md', functio
   let shoalJob: JobAnnouncement | undefined
   let clientJob: Checked<JobAnnouncement> | undefined
   let capability: Checked<CapabilityRecord> | undefined
+  let firstRun: JobRun | undefined
 
   before(async () => {
     requester = await createEmbedderNode()
@@ -208,6 +209,7 @@ describe('conformance: a stock libp2p client written from docs/spec.md', functio
     assert.ok(clientJob != null, 'the job of the step before')
     const input = new TextEncoder().encode('hello shoal')
     const run: JobRun = await client.runJob(provider.peerId, clientJob, input)
+    firstRun = run
     assert.equal(new TextDecoder().decode(run.output), '[llama-7b] HELLO SHOAL')
     assert.equal(behaviour.runs, 1)
 
@@ -233,6 +235,30 @@ describe('conformance: a stock libp2p client written from docs/spec.md', functio
     const both = await openCountersigned(stored.bytes, RECORD.WorkReceipt)
     assert.ok(both.countersigner.equals(client.node.peerId))
     assert.ok(sameBytes(both.record.id, run.receipt.id), 'the countersigned record keeps the provider envelope\'s id')
+  })
+
+  it('§4: a second job in direct mode (inline job) is paid on the same lane, its Ack holding the lane\'s total', async () => {
+    assert.ok(firstRun != null, 'the job of the step before')
+    const input = new TextEncoder().encode('again')
+    const first = await provider.services.receipts.verifyLog()
+    const job = client.newJob({
+      kind: JOB_KIND.GPU_BATCH,
+      workload: 'sdxl',
+      requirements: { region: 'w21' },
+      priceCeiling: { perUnit: 3, currency: 'USDC', unit: 'gpu-second' },
+      budget: 50,
+      deadlineMs: Date.now() + 60_000,
+      lifetimeMs: 60_000
+    })
+    const run = await client.runJob(provider.peerId, { value: job }, input)
+    assert.equal(new TextDecoder().decode(run.output), '[sdxl] AGAIN')
+    const stored = await provider.services.receipts.get(run.receipt.id)
+    assert.equal(stored.state, 'countersigned')
+    // the lane now covers both receipts: the provider holds the sum
+    const log = await provider.services.receipts.verifyLog({ signatures: true })
+    assert.equal(log.ok, true, JSON.stringify(log.problems))
+    assert.equal(log.length, first.length + 1)
+    assert.equal(run.ack.paid, firstRun.receipt.value.total + run.receipt.value.total, 'the voucher (nonce 2) covers the first job too')
   })
 
   describe('packed repeated numbers (proto3\'s canonical form)', () => {

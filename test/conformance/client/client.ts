@@ -154,6 +154,8 @@ export class ShoalClient {
   /** quotes providers pushed for our announced jobs (§4.2, open market), checked */
   readonly offered: Array<Checked<Quote>> = []
   private readonly announced = new Map<string, JobAnnouncement>()
+  /** §4.5: one payment lane per (payee, currency), its latest nonce and total */
+  private readonly lanes = new Map<string, { lane: Uint8Array, nonce: number, cumulative: number }>()
 
   private constructor (node: ClientNode, key: PrivateKey) {
     this.node = node
@@ -192,11 +194,16 @@ export class ShoalClient {
     await this.node.stop()
   }
 
-  /** Sign a JobAnnouncement (§1) and publish it on its regional topic (§2.1, §2.2). */
-  async announce (init: JobInit): Promise<Checked<JobAnnouncement>> {
+  /** A JobAnnouncement of ours, not signed (direct mode sends it inline, §4.2). */
+  newJob (init: JobInit): JobAnnouncement {
     const now = Date.now()
     const { lifetimeMs, ...rest } = init
-    const value: JobAnnouncement = { ...rest, version: 1, jobId: randomBytes(16), requester: this.self, createdMs: now, expiresMs: now + lifetimeMs }
+    return { ...rest, version: 1, jobId: randomBytes(16), requester: this.self, createdMs: now, expiresMs: now + lifetimeMs }
+  }
+
+  /** Sign a JobAnnouncement (§1) and publish it on its regional topic (§2.1, §2.2). */
+  async announce (init: JobInit): Promise<Checked<JobAnnouncement>> {
+    const value = this.newJob(init)
     const bytes = await seal(this.key, RECORD.JobAnnouncement, JobAnnouncementCodec.encode(value))
     const job = await openJob(bytes)
     this.announced.set(toString(value.jobId, 'base16'), value)
@@ -249,12 +256,14 @@ export class ShoalClient {
 
   /**
    * §4: quote, assign, result, countersign with a voucher, on one stream.
-   * Checks the quote and the result as §4.4 says; throws on anything wrong.
+   * A signed job is sent as `job` (open market), a bare one as `inline_job`
+   * (direct mode). Checks the quote and the result as §4.4 says; throws on
+   * anything wrong.
    */
-  async runJob (peer: PeerId, job: Checked<JobAnnouncement>, input: Uint8Array): Promise<JobRun> {
+  async runJob (peer: PeerId, job: Checked<JobAnnouncement> | { value: JobAnnouncement }, input: Uint8Array): Promise<JobRun> {
     const work = await this.workStream(peer)
     try {
-      await work.send({ kind: 'quoteRequest', job: job.bytes })
+      await work.send('bytes' in job ? { kind: 'quoteRequest', job: job.bytes } : { kind: 'quoteRequest', inlineJob: JobAnnouncementCodec.encode(job.value) })
       const quote = await this.checkQuote((await work.expect('quote')).quote, peer, job.value)
 
       const now = Date.now()
@@ -283,13 +292,16 @@ export class ShoalClient {
       const receipt = await this.checkReceipt(message.receipt, peer, quote, assignmentId)
       if (!equals(sha256(message.output), receipt.value.resultHash)) throw new Error('result-hash-mismatch')
 
+      const key = `${peer.toString()}/${price.currency}`
+      const lane = this.lanes.get(key) ?? { lane: randomBytes(16), nonce: 0, cumulative: 0 }
+      const paid = { lane: lane.lane, nonce: lane.nonce + 1, cumulative: lane.cumulative + receipt.value.total }
       const voucher = await seal(this.key, RECORD.PaymentVoucher, PaymentVoucherCodec.encode({
         version: 1,
-        lane: randomBytes(16),
+        lane: paid.lane,
         payer: this.self,
         payee: peer.toMultihash().bytes,
-        nonce: 1,
-        cumulative: receipt.value.total,
+        nonce: paid.nonce,
+        cumulative: paid.cumulative,
         currency: price.currency,
         jobId: job.value.jobId,
         createdMs: Date.now()
@@ -297,6 +309,8 @@ export class ShoalClient {
       const countersigned = await countersign(this.key, RECORD.WorkReceipt, receipt.bytes)
       await work.send({ kind: 'countersign', receipt: countersigned, voucher })
       const ack = await work.expect('ack')
+      if (!equals(ack.id, receipt.id)) throw new Error('the Ack names another record')
+      this.lanes.set(key, paid)
       await work.stream.close()
       return { quote, assignment, assignmentId, progress, receipt, output: message.output, countersigned, ack }
     } catch (err: unknown) {
