@@ -109,7 +109,7 @@ describe('conformance: a stock libp2p client written from docs/spec.md', functio
   it('§2: receives a job a Shoal node announces, decodes it and verifies its signature itself', async () => {
     const topic = jobTopic(JOB_KIND.GPU_INFERENCE, 'w2')
     client.node.services.pubsub.addEventListener('message', evt => { received.push(evt.detail) })
-    client.node.services.pubsub.subscribe(topic)
+    client.subscribeJobs(topic)
     await waitFor(() => requester.services.pubsub.getSubscribers(topic).some(p => p.equals(client.node.peerId)), 'the requester to see the client subscribed')
     const announced = await requester.services.jobs.announce({
       kind: JobKind.GPU_INFERENCE,
@@ -138,10 +138,16 @@ describe('conformance: a stock libp2p client written from docs/spec.md', functio
     assert.equal(job.value.expiresMs, announced.value.expiresMs)
     shoalJob = job.value
 
-    // the client's own check can fail: a changed payload byte breaks the signature
+    // the client's own checks can fail: a changed payload byte breaks the signature; §2.3 on other topics and senders
     const tampered = Uint8Array.from(message.data)
     tampered[tampered.length - 70] ^= 1
     await assert.rejects(openJob(tampered))
+    assert.equal(await client.validateJobMessage(topic, requester.peerId, message.data), 'accept')
+    assert.equal(await client.validateJobMessage(topic, requester.peerId, tampered), 'reject')
+    assert.equal(await client.validateJobMessage(jobTopic(JOB_KIND.GPU_BATCH, 'w2'), requester.peerId, message.data), 'reject', 'another kind\'s topic')
+    assert.equal(await client.validateJobMessage(jobTopic(JOB_KIND.GPU_INFERENCE, 'u3'), requester.peerId, message.data), 'reject', 'another region\'s topic')
+    assert.equal(await client.validateJobMessage(topic, provider.peerId, message.data), 'reject', 'relayed as published by another peer')
+    assert.equal(await client.validateJobMessage(topic, requester.peerId, message.data, job.value.expiresMs + 31_000), 'ignore', 'just expired')
   })
 
   it('§3.2: finds the Shoal provider with its own kad-dht by the capability key', async () => {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { StrictSign, gossipsub } from '@libp2p/gossipsub'
+import { StrictSign, TopicValidatorResult, gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
@@ -21,9 +21,9 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 as sha256Hasher } from 'multiformats/hashes/sha2'
 import { equals } from 'uint8arrays/equals'
 import { toString } from 'uint8arrays/to-string'
-import { RECORD, countersign, open, openCountersigned, recordId, seal, sha256 } from './envelope.js'
+import { RECORD, countersign, open, openCountersigned, payloadCode, recordId, seal, sha256 } from './envelope.js'
 import {
-  AssignmentCodec, CapabilityRecordCodec, CoordinateMessageCodec, JOB_KIND, JobAnnouncementCodec, JobSyncRequestCodec,
+  AssignmentCodec, CapabilityRecordCodec, CoordinateMessageCodec, JOB_KIND, JobAnnouncementCodec, JobSyncRequestCodec, JobWithdrawalCodec,
   PaymentVoucherCodec, QuoteCodec, WorkMessageCodec, WorkReceiptCodec
 } from './messages.js'
 import type { Opened } from './envelope.js'
@@ -49,6 +49,12 @@ const KIND_SEGMENT: Record<number, string> = { [JOB_KIND.GPU_INFERENCE]: 'gpu-in
 
 /** §1.4 clock skew. */
 const SKEW_MS = 30_000
+
+/** §2.3 step 7: grace beyond the skew within which a record out of its time is ignored, not rejected. */
+const GRACE_MS = 60_000
+
+/** §1.5 longest job lifetime: older withdrawals are ignored (§2.3 step 7). */
+const MAX_JOB_TTL_MS = 30 * 24 * 60 * 60 * 1000
 
 /** §4.1: largest work message with the default 1 MiB input and output. */
 const MAX_WORK_MESSAGE = 1024 * 1024 + 16 * 1024
@@ -192,6 +198,47 @@ export class ShoalClient {
 
   async stop (): Promise<void> {
     await this.node.stop()
+  }
+
+  /** Subscribe to a job topic, validating every message as a relaying peer must (§2.3). */
+  subscribeJobs (topic: string): void {
+    const pubsub = this.node.services.pubsub
+    pubsub.topicValidators.set(topic, async (_from, message) => {
+      return message.type === 'signed' ? this.validateJobMessage(topic, message.from, message.data) : TopicValidatorResult.Reject
+    })
+    pubsub.subscribe(topic)
+  }
+
+  /**
+   * §2.3 for a peer that keeps no board: steps 1-3 and 6-7 (duplicates,
+   * withdrawn jobs, first-wins and the rate limit need a board's memory).
+   */
+  async validateJobMessage (topic: string, from: PeerId, data: Uint8Array, now = Date.now()): Promise<TopicValidatorResult> {
+    const { Accept, Ignore, Reject } = TopicValidatorResult
+    try {
+      const code = payloadCode(data)
+      const kind = code === RECORD.JobAnnouncement.code ? RECORD.JobAnnouncement : code === RECORD.JobWithdrawal.code ? RECORD.JobWithdrawal : undefined
+      if (kind == null) return Reject
+      const opened = await open(data, kind)
+      if (kind === RECORD.JobWithdrawal) {
+        const w = JobWithdrawalCodec.decode(opened.payload)
+        checkAuthor(opened, w.requester, w.version)
+        if (!opened.signer.equals(from)) return Reject
+        return w.createdMs + MAX_JOB_TTL_MS < now ? Ignore : Accept
+      }
+      const job = JobAnnouncementCodec.decode(opened.payload)
+      checkAuthor(opened, job.requester, job.version)
+      const region = job.requirements?.region ?? ''
+      const [segment, topicRegion] = topic.split('/').slice(-2)
+      if (KIND_SEGMENT[job.kind] !== segment || (topicRegion !== 'global' && region.slice(0, 2) !== topicRegion)) return Reject
+      if (!opened.signer.equals(from)) return Reject
+      const early = job.createdMs - (now + SKEW_MS)
+      const late = now - (job.expiresMs + SKEW_MS)
+      if (early > 0 || late > 0) return Math.max(early, late) <= GRACE_MS ? Ignore : Reject
+      return Accept
+    } catch {
+      return Reject
+    }
   }
 
   /** A JobAnnouncement of ours, not signed (direct mode sends it inline, §4.2). */

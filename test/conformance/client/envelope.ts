@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { equals } from 'uint8arrays/equals'
-import { Reader, Writer, concat, encodeVarint } from './protobuf.js'
+import { Reader, Writer, concat, encodeVarint, readVarint } from './protobuf.js'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 
 /** A record type of §1.2. */
@@ -24,6 +24,7 @@ export interface RecordKind {
 /** The §1.2 table (the types this client uses). */
 export const RECORD = {
   JobAnnouncement: { domain: 'shoal:job-announcement:v1', code: 0x300101, maxSize: 2048 },
+  JobWithdrawal: { domain: 'shoal:job-withdrawal:v1', code: 0x300102, maxSize: 512 },
   CapabilityRecord: { domain: 'shoal:capability:v1', code: 0x300201, maxSize: 8192 },
   Quote: { domain: 'shoal:quote:v1', code: 0x300301, maxSize: 1024 },
   Assignment: { domain: 'shoal:assignment:v1', code: 0x300302, maxSize: 2048 },
@@ -51,6 +52,11 @@ export function recordId (envelope: Uint8Array): Uint8Array {
 export function signingPayload (domain: string, payloadType: Uint8Array, payload: Uint8Array): Uint8Array {
   const d = new TextEncoder().encode(domain)
   return concat([encodeVarint(d.byteLength), d, encodeVarint(payloadType.byteLength), payloadType, encodeVarint(payload.byteLength), payload])
+}
+
+/** The payload type code an envelope names, read without checking anything else. */
+export function payloadCode (envelope: Uint8Array): number {
+  return readVarint(new Reader(envelope).bytes(2), 0)[0]
 }
 
 /** A decoded envelope. */

@@ -112,6 +112,8 @@ export interface PaymentVoucher {
   createdMs: number
 }
 
+export interface JobWithdrawal { version: number, jobId: Uint8Array, requester: Uint8Array, createdMs: number }
+
 /** A codec of one message type. */
 export interface Codec<T> {
   encode(value: T): Uint8Array
@@ -161,6 +163,11 @@ export const JobAnnouncementCodec: Codec<JobAnnouncement> = {
       workload: r.string(14)
     }
   }
+}
+
+export const JobWithdrawalCodec: Codec<JobWithdrawal> = {
+  encode: w => new Writer().uint(1, w.version).bytes(2, w.jobId).bytes(3, w.requester).uint(4, w.createdMs).finish(),
+  decode: b => { const r = new Reader(b); return { version: r.uint(1), jobId: r.bytes(2), requester: r.bytes(3), createdMs: r.uint(4) } }
 }
 
 export const NetworkCoordinateCodec: Codec<NetworkCoordinate> = {
