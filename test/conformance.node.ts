@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startProvider } from '@shoal/node'
 import { JobKind } from '@shoal/records'
+import { equals } from 'uint8arrays/equals'
 import { ShoalClient, capabilityKey, jobTopic, openCapability, openJob } from './conformance/client/client.js'
 import { RECORD, openCountersigned } from './conformance/client/envelope.js'
 import { CoordinateMessageCodec, JOB_KIND, JobSyncRequestCodec, NetworkCoordinateCodec } from './conformance/client/messages.js'
@@ -32,11 +33,6 @@ const CLIENT_DIR = fileURLToPath(new URL('../conformance/client/', import.meta.u
 
 /** What the client may import: stock libp2p packages, multiformats, byte helpers, `it-*`, node built-ins. */
 const ALLOWED = /^(node:.*|libp2p|@libp2p\/[^/]+(\/.*)?|@chainsafe\/libp2p-(noise|yamux)|multiformats(\/.*)?|uint8arrays(\/.*)?|uint8-varint|uint8arraylist|it-[^/]+)$/
-
-/** Byte equality whatever the view. */
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
-}
 
 describe('conformance: a stock libp2p client written from docs/spec.md', function () {
   this.timeout(60_000)
@@ -119,15 +115,15 @@ describe('conformance: a stock libp2p client written from docs/spec.md', functio
       priceCeiling: { perUnit: 5, currency: 'USDC', unit: 'gpu-second' },
       budget: 100
     })
-    await waitFor(() => received.some(m => m.topic === topic && sameBytes(m.data, announced.bytes)), 'the announcement on the client')
-    const message = received.find(m => sameBytes(m.data, announced.bytes))
+    await waitFor(() => received.some(m => m.topic === topic && equals(m.data, announced.bytes)), 'the announcement on the client')
+    const message = received.find(m => equals(m.data, announced.bytes))
     assert.ok(message != null)
     assert.equal(message.type, 'signed', 'StrictSign')
     assert.ok(message.type === 'signed' && message.from.equals(requester.peerId), 'published by its requester')
 
     const job = await openJob(message.data)
     assert.ok(job.signer.equals(requester.peerId))
-    assert.ok(sameBytes(job.value.jobId, announced.value.jobId))
+    assert.ok(equals(job.value.jobId, announced.value.jobId))
     assert.equal(job.value.kind, JOB_KIND.GPU_INFERENCE)
     assert.equal(job.value.workload, 'llama-7b')
     assert.equal(job.value.description, 'announced by a Shoal node')
@@ -200,13 +196,13 @@ describe('conformance: a stock libp2p client written from docs/spec.md', functio
     assert.ok(entry != null)
     assert.equal(entry.source, 'gossip')
     assert.ok(entry.requester.equals(client.node.peerId))
-    assert.ok(sameBytes(entry.record.bytes, clientJob.bytes), 'kept as the bytes the client signed')
+    assert.ok(equals(entry.record.bytes, clientJob.bytes), 'kept as the bytes the client signed')
     assert.equal(entry.record.value.workload, 'llama-7b')
     assert.equal(entry.record.value.requirements?.minVramMib, 16384)
 
     // open market (§4.2): the provider pushes a quote on /shoal/work/1.0.0; the client checks and acknowledges it
-    await waitFor(() => client.offered.some(q => sameBytes(q.value.jobId, jobId)), 'the provider\'s quote for the client\'s job')
-    const offered = client.offered.find(q => sameBytes(q.value.jobId, jobId))
+    await waitFor(() => client.offered.some(q => equals(q.value.jobId, jobId)), 'the provider\'s quote for the client\'s job')
+    const offered = client.offered.find(q => equals(q.value.jobId, jobId))
     assert.ok(offered != null && offered.signer.equals(provider.peerId))
     assert.deepEqual(offered.value.price, price)
   })
@@ -222,25 +218,25 @@ describe('conformance: a stock libp2p client written from docs/spec.md', functio
     const receipt = run.receipt.value
     assert.ok(run.receipt.signer.equals(provider.peerId))
     assert.equal(receipt.status, 0)
-    assert.ok(sameBytes(receipt.assignmentId, sha256(run.assignment)), 'the receipt settles our assignment (its record id)')
-    assert.ok(sameBytes(receipt.jobId, clientJob.value.jobId))
-    assert.ok(sameBytes(receipt.resultHash, sha256(run.output)))
+    assert.ok(equals(receipt.assignmentId, sha256(run.assignment)), 'the receipt settles our assignment (its record id)')
+    assert.ok(equals(receipt.jobId, clientJob.value.jobId))
+    assert.ok(equals(receipt.resultHash, sha256(run.output)))
     assert.ok(receipt.units >= 1, 'GPU-seconds are rounded up')
     assert.equal(receipt.total, receipt.units * price.perUnit)
     for (const p of run.progress) {
-      assert.ok(sameBytes(p.assignmentId, run.assignmentId) && p.permille <= 1000)
+      assert.ok(equals(p.assignmentId, run.assignmentId) && p.permille <= 1000)
     }
 
     // the Ack names the receipt and the lane's total the voucher paid
-    assert.ok(sameBytes(run.ack.id, run.receipt.id))
+    assert.ok(equals(run.ack.id, run.receipt.id))
     assert.equal(run.ack.paid, receipt.total)
 
     const stored = await provider.services.receipts.get(run.receipt.id)
     assert.equal(stored.state, 'countersigned')
-    assert.ok(sameBytes(stored.bytes, run.countersigned), 'the provider keeps the bytes the client countersigned')
+    assert.ok(equals(stored.bytes, run.countersigned), 'the provider keeps the bytes the client countersigned')
     const both = await openCountersigned(stored.bytes, RECORD.WorkReceipt)
     assert.ok(both.countersigner.equals(client.node.peerId))
-    assert.ok(sameBytes(both.record.id, run.receipt.id), 'the countersigned record keeps the provider envelope\'s id')
+    assert.ok(equals(both.record.id, run.receipt.id), 'the countersigned record keeps the provider envelope\'s id')
   })
 
   it('§4: a second job in direct mode (inline job) is paid on the same lane, its Ack holding the lane\'s total', async () => {
