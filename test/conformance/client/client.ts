@@ -21,7 +21,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 as sha256Hasher } from 'multiformats/hashes/sha2'
 import { equals } from 'uint8arrays/equals'
 import { toString } from 'uint8arrays/to-string'
-import { RECORD, countersign, open, openCountersigned, payloadCode, recordId, seal, sha256 } from './envelope.js'
+import { RECORD, countersign, open, payloadCode, recordId, seal, sha256 } from './envelope.js'
 import {
   AssignmentCodec, CapabilityRecordCodec, CoordinateMessageCodec, JOB_KIND, JobAnnouncementCodec, JobSyncRequestCodec, JobWithdrawalCodec,
   PaymentVoucherCodec, QuoteCodec, WorkMessageCodec, WorkReceiptCodec
@@ -427,5 +427,3 @@ export class ShoalClient {
     }
   }
 }
-
-export { openCountersigned, RECORD }
