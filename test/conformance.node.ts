@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { startProvider } from '@shoal/node'
 import { JobKind } from '@shoal/records'
 import { equals } from 'uint8arrays/equals'
-import { ShoalClient, capabilityKey, jobTopic, openCapability, openJob } from './conformance/client/client.js'
+import { ShoalClient, capabilityKey, jobTopic, openCapability, openJob, validateJobMessage } from './conformance/client/client.js'
 import { RECORD, openCountersigned } from './conformance/client/envelope.js'
 import { CoordinateMessageCodec, JOB_KIND, JobSyncRequestCodec, NetworkCoordinateCodec } from './conformance/client/messages.js'
 import { Reader } from './conformance/client/protobuf.js'
@@ -138,12 +138,12 @@ describe('conformance: a stock libp2p client written from docs/spec.md', functio
     const tampered = Uint8Array.from(message.data)
     tampered[tampered.length - 70] ^= 1
     await assert.rejects(openJob(tampered))
-    assert.equal(await client.validateJobMessage(topic, requester.peerId, message.data), 'accept')
-    assert.equal(await client.validateJobMessage(topic, requester.peerId, tampered), 'reject')
-    assert.equal(await client.validateJobMessage(jobTopic(JOB_KIND.GPU_BATCH, 'w2'), requester.peerId, message.data), 'reject', 'another kind\'s topic')
-    assert.equal(await client.validateJobMessage(jobTopic(JOB_KIND.GPU_INFERENCE, 'u3'), requester.peerId, message.data), 'reject', 'another region\'s topic')
-    assert.equal(await client.validateJobMessage(topic, provider.peerId, message.data), 'reject', 'relayed as published by another peer')
-    assert.equal(await client.validateJobMessage(topic, requester.peerId, message.data, job.value.expiresMs + 31_000), 'ignore', 'just expired')
+    assert.equal(await validateJobMessage(topic, requester.peerId, message.data), 'accept')
+    assert.equal(await validateJobMessage(topic, requester.peerId, tampered), 'reject')
+    assert.equal(await validateJobMessage(jobTopic(JOB_KIND.GPU_BATCH, 'w2'), requester.peerId, message.data), 'reject', 'another kind\'s topic')
+    assert.equal(await validateJobMessage(jobTopic(JOB_KIND.GPU_INFERENCE, 'u3'), requester.peerId, message.data), 'reject', 'another region\'s topic')
+    assert.equal(await validateJobMessage(topic, provider.peerId, message.data), 'reject', 'relayed as published by another peer')
+    assert.equal(await validateJobMessage(topic, requester.peerId, message.data, job.value.expiresMs + 31_000), 'ignore', 'just expired')
   })
 
   it('§3.2: finds the Shoal provider with its own kad-dht by the capability key', async () => {
