@@ -44,6 +44,15 @@ export const PROTOCOL = {
   coordinate: '/shoal/coordinate/1.0.0'
 } as const
 
+/** §2.1: every job topic starts with this. */
+export const JOB_TOPIC_PREFIX = '/shoal/jobs/1.0.0'
+
+/** §3.2: every capability key string starts with this. */
+export const CAPABILITY_KEY_PREFIX = '/shoal/cap/1/'
+
+/** §3.2: the geohash precisions a provider advertises at by default. */
+export const PRECISIONS = [1, 2, 3]
+
 /** §2.1 topic segment of each job kind. */
 const KIND_SEGMENT: Record<number, string> = { [JOB_KIND.GPU_INFERENCE]: 'gpu-inference', [JOB_KIND.GPU_BATCH]: 'gpu-batch', [JOB_KIND.CAPTURE]: 'capture' }
 
@@ -63,13 +72,36 @@ const MAX_WORK_MESSAGE = 1024 * 1024 + 16 * 1024
 export function jobTopic (kind: number, region?: string): string {
   const segment = KIND_SEGMENT[kind]
   if (segment == null) throw new Error(`no topic for kind ${kind}`)
-  return `/shoal/jobs/1.0.0/${segment}/${region == null || region.length < 2 ? 'global' : region.slice(0, 2)}`
+  return `${JOB_TOPIC_PREFIX}/${segment}/${region == null || region.length < 2 ? 'global' : region.slice(0, 2)}`
+}
+
+/** §2.1: the topics an announcement is published on: its regional topic when the region has 2 characters or more, the global one when it has fewer or when `global` is asked for. */
+export function announcementTopics (kind: number, region = '', global = false): string[] {
+  const topics = region.length >= 2 ? [jobTopic(kind, region)] : []
+  if (region.length < 2 || global) topics.push(jobTopic(kind))
+  return topics
+}
+
+/** §3.2: the key string of a capability class in a geohash cell. */
+export function capabilityKeyString (capabilityClass: string, cell: string): string {
+  return `${CAPABILITY_KEY_PREFIX}${capabilityClass}/${cell}`
 }
 
 /** §3.2: the DHT key of a capability class in a geohash cell. */
 export async function capabilityKey (capabilityClass: string, cell: string): Promise<CID> {
-  const digest = await sha256Hasher.digest(new TextEncoder().encode(`/shoal/cap/1/${capabilityClass}/${cell}`))
+  const digest = await sha256Hasher.digest(new TextEncoder().encode(capabilityKeyString(capabilityClass, cell)))
   return CID.createV1(raw.code, digest)
+}
+
+/** §3.1: the capability classes a record offers, `gpu:<class>` and `sensor:<name>`. */
+export function capabilityClasses (record: CapabilityRecord): string[] {
+  return [...record.gpus.map(g => `gpu:${g.class}`), ...record.sensors.map(s => `sensor:${s}`)]
+}
+
+/** §3.2: the cells a record with geohash `geohash` is advertised in: its prefix at every precision it reaches, else the world cell. */
+export function advertisedCells (geohash: string, precisions = PRECISIONS): string[] {
+  const cells = precisions.filter(p => p <= geohash.length).map(p => geohash.slice(0, p))
+  return cells.length > 0 ? cells : ['']
 }
 
 /** A record whose envelope, values, author and time were checked, with its decoded payload. */
@@ -85,25 +117,56 @@ function checkAuthor (opened: Opened, author: Uint8Array, version: number): void
   if (!equals(author, opened.signer.toMultihash().bytes)) throw new Error('author is not the signer')
 }
 
-/** Open a JobAnnouncement (§1.4). */
-export async function openJob (bytes: Uint8Array): Promise<Checked<JobAnnouncement>> {
+/** Open a JobAnnouncement (§1.4) at time `now`. */
+export async function openJob (bytes: Uint8Array, now = Date.now()): Promise<Checked<JobAnnouncement>> {
   const opened = await open(bytes, RECORD.JobAnnouncement)
   const value = JobAnnouncementCodec.decode(opened.payload)
   checkAuthor(opened, value.requester, value.version)
-  checkTime(value.createdMs, value.expiresMs)
+  checkTime(value.createdMs, value.expiresMs, now)
   return { ...opened, value }
 }
 
-/** Open a CapabilityRecord served by `peer` for the key of `capabilityClass` in `cell` (§3.3). */
-export async function openCapability (bytes: Uint8Array, peer: PeerId, capabilityClass: string, cell: string): Promise<Checked<CapabilityRecord>> {
+/** Open a CapabilityRecord served by `peer` for the key of `capabilityClass` in `cell` (§3.3) at time `now`. */
+export async function openCapability (bytes: Uint8Array, peer: PeerId, capabilityClass: string, cell: string, now = Date.now()): Promise<Checked<CapabilityRecord>> {
   const opened = await open(bytes, RECORD.CapabilityRecord)
   const value = CapabilityRecordCodec.decode(opened.payload)
   checkAuthor(opened, value.provider, value.version)
-  checkTime(value.createdMs, value.expiresMs)
+  checkTime(value.createdMs, value.expiresMs, now)
   if (!opened.signer.equals(peer)) throw new Error('WrongProviderError: record signed by another peer')
-  const classes = [...value.gpus.map(g => `gpu:${g.class}`), ...value.sensors.map(s => `sensor:${s}`)]
-  if (!classes.includes(capabilityClass) || !value.geohash.startsWith(cell)) throw new Error('AdvertisementMismatchError')
+  if (!capabilityClasses(value).includes(capabilityClass) || !value.geohash.startsWith(cell)) throw new Error('AdvertisementMismatchError')
   return { ...opened, value }
+}
+
+/**
+ * §2.3 for a peer that keeps no board: steps 1-3 and 6-7 (duplicates,
+ * withdrawn jobs, first-wins and the rate limit need a board's memory).
+ */
+export async function validateJobMessage (topic: string, from: PeerId, data: Uint8Array, now = Date.now()): Promise<TopicValidatorResult> {
+  const { Accept, Ignore, Reject } = TopicValidatorResult
+  try {
+    const code = payloadCode(data)
+    const kind = code === RECORD.JobAnnouncement.code ? RECORD.JobAnnouncement : code === RECORD.JobWithdrawal.code ? RECORD.JobWithdrawal : undefined
+    if (kind == null) return Reject
+    const opened = await open(data, kind)
+    if (kind === RECORD.JobWithdrawal) {
+      const w = JobWithdrawalCodec.decode(opened.payload)
+      checkAuthor(opened, w.requester, w.version)
+      if (!opened.signer.equals(from)) return Reject
+      return w.createdMs + MAX_JOB_TTL_MS < now ? Ignore : Accept
+    }
+    const job = JobAnnouncementCodec.decode(opened.payload)
+    checkAuthor(opened, job.requester, job.version)
+    const region = job.requirements?.region ?? ''
+    const [segment, topicRegion] = topic.split('/').slice(-2)
+    if (KIND_SEGMENT[job.kind] !== segment || (topicRegion !== 'global' && region.slice(0, 2) !== topicRegion)) return Reject
+    if (!opened.signer.equals(from)) return Reject
+    const early = job.createdMs - (now + SKEW_MS)
+    const late = now - (job.expiresMs + SKEW_MS)
+    if (early > 0 || late > 0) return Math.max(early, late) <= GRACE_MS ? Ignore : Reject
+    return Accept
+  } catch {
+    return Reject
+  }
 }
 
 /** What `runJob` saw, step by step. */
@@ -204,41 +267,9 @@ export class ShoalClient {
   subscribeJobs (topic: string): void {
     const pubsub = this.node.services.pubsub
     pubsub.topicValidators.set(topic, async (_from, message) => {
-      return message.type === 'signed' ? this.validateJobMessage(topic, message.from, message.data) : TopicValidatorResult.Reject
+      return message.type === 'signed' ? validateJobMessage(topic, message.from, message.data) : TopicValidatorResult.Reject
     })
     pubsub.subscribe(topic)
-  }
-
-  /**
-   * §2.3 for a peer that keeps no board: steps 1-3 and 6-7 (duplicates,
-   * withdrawn jobs, first-wins and the rate limit need a board's memory).
-   */
-  async validateJobMessage (topic: string, from: PeerId, data: Uint8Array, now = Date.now()): Promise<TopicValidatorResult> {
-    const { Accept, Ignore, Reject } = TopicValidatorResult
-    try {
-      const code = payloadCode(data)
-      const kind = code === RECORD.JobAnnouncement.code ? RECORD.JobAnnouncement : code === RECORD.JobWithdrawal.code ? RECORD.JobWithdrawal : undefined
-      if (kind == null) return Reject
-      const opened = await open(data, kind)
-      if (kind === RECORD.JobWithdrawal) {
-        const w = JobWithdrawalCodec.decode(opened.payload)
-        checkAuthor(opened, w.requester, w.version)
-        if (!opened.signer.equals(from)) return Reject
-        return w.createdMs + MAX_JOB_TTL_MS < now ? Ignore : Accept
-      }
-      const job = JobAnnouncementCodec.decode(opened.payload)
-      checkAuthor(opened, job.requester, job.version)
-      const region = job.requirements?.region ?? ''
-      const [segment, topicRegion] = topic.split('/').slice(-2)
-      if (KIND_SEGMENT[job.kind] !== segment || (topicRegion !== 'global' && region.slice(0, 2) !== topicRegion)) return Reject
-      if (!opened.signer.equals(from)) return Reject
-      const early = job.createdMs - (now + SKEW_MS)
-      const late = now - (job.expiresMs + SKEW_MS)
-      if (early > 0 || late > 0) return Math.max(early, late) <= GRACE_MS ? Ignore : Reject
-      return Accept
-    } catch {
-      return Reject
-    }
   }
 
   /** A JobAnnouncement of ours, not signed (direct mode sends it inline, §4.2). */
@@ -254,7 +285,9 @@ export class ShoalClient {
     const bytes = await seal(this.key, RECORD.JobAnnouncement, JobAnnouncementCodec.encode(value))
     const job = await openJob(bytes)
     this.announced.set(toString(value.jobId, 'base16'), value)
-    await this.node.services.pubsub.publish(jobTopic(value.kind, value.requirements?.region), bytes)
+    for (const topic of announcementTopics(value.kind, value.requirements?.region)) {
+      await this.node.services.pubsub.publish(topic, bytes)
+    }
     return job
   }
 

@@ -21,7 +21,7 @@ export interface RecordKind {
   maxSize: number
 }
 
-/** The §1.2 table (the types this client uses). */
+/** The §1.2 table. */
 export const RECORD = {
   JobAnnouncement: { domain: 'shoal:job-announcement:v1', code: 0x300101, maxSize: 2048 },
   JobWithdrawal: { domain: 'shoal:job-withdrawal:v1', code: 0x300102, maxSize: 512 },
@@ -29,6 +29,8 @@ export const RECORD = {
   Quote: { domain: 'shoal:quote:v1', code: 0x300301, maxSize: 1024 },
   Assignment: { domain: 'shoal:assignment:v1', code: 0x300302, maxSize: 2048 },
   WorkReceipt: { domain: 'shoal:work-receipt:v1', code: 0x300303, maxSize: 1024 },
+  CaptureAttestation: { domain: 'shoal:capture-attestation:v1', code: 0x300401, maxSize: 2048 },
+  WitnessStatement: { domain: 'shoal:witness-statement:v1', code: 0x300402, maxSize: 1024 },
   PaymentVoucher: { domain: 'shoal:payment-voucher:v1', code: 0x300501, maxSize: 1024 }
 } as const satisfies Record<string, RecordKind>
 

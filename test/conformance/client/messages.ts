@@ -114,6 +114,31 @@ export interface PaymentVoucher {
 
 export interface JobWithdrawal { version: number, jobId: Uint8Array, requester: Uint8Array, createdMs: number }
 
+export interface CaptureAttestation {
+  version: number
+  capturer: Uint8Array
+  deviceKey: Uint8Array
+  deviceSignature: Uint8Array
+  contentHash: Uint8Array
+  contentBytes: number
+  mediaType: string
+  startedMs: number
+  durationMs: number
+  geohash: string
+  sensors: string[]
+  jobId: Uint8Array
+}
+
+export interface WitnessStatement {
+  version: number
+  witness: Uint8Array
+  attestationId: Uint8Array
+  capturer: Uint8Array
+  rttMs: number
+  geohash: string
+  createdMs: number
+}
+
 /** A codec of one message type. */
 export interface Codec<T> {
   encode(value: T): Uint8Array
@@ -287,6 +312,46 @@ export const PaymentVoucherCodec: Codec<PaymentVoucher> = {
       currency: r.string(7),
       jobId: r.bytes(8),
       createdMs: r.uint(9)
+    }
+  }
+}
+
+export const CaptureAttestationCodec: Codec<CaptureAttestation> = {
+  encode: c => new Writer().uint(1, c.version).bytes(2, c.capturer).bytes(3, c.deviceKey).bytes(4, c.deviceSignature).bytes(5, c.contentHash)
+    .uint(6, c.contentBytes).string(7, c.mediaType).uint(8, c.startedMs).uint(9, c.durationMs).string(10, c.geohash)
+    .repeatedString(11, c.sensors).bytes(12, c.jobId).finish(),
+  decode: b => {
+    const r = new Reader(b)
+    return {
+      version: r.uint(1),
+      capturer: r.bytes(2),
+      deviceKey: r.bytes(3),
+      deviceSignature: r.bytes(4),
+      contentHash: r.bytes(5),
+      contentBytes: r.uint(6),
+      mediaType: r.string(7),
+      startedMs: r.uint(8),
+      durationMs: r.uint(9),
+      geohash: r.string(10),
+      sensors: r.repeatedString(11),
+      jobId: r.bytes(12)
+    }
+  }
+}
+
+export const WitnessStatementCodec: Codec<WitnessStatement> = {
+  encode: w => new Writer().uint(1, w.version).bytes(2, w.witness).bytes(3, w.attestationId).bytes(4, w.capturer).uint(5, w.rttMs)
+    .string(6, w.geohash).uint(7, w.createdMs).finish(),
+  decode: b => {
+    const r = new Reader(b)
+    return {
+      version: r.uint(1),
+      witness: r.bytes(2),
+      attestationId: r.bytes(3),
+      capturer: r.bytes(4),
+      rttMs: r.uint(5),
+      geohash: r.string(6),
+      createdMs: r.uint(7)
     }
   }
 }

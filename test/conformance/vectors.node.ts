@@ -1,0 +1,312 @@
+/**
+ * Conformance (issue #22): the stock-libp2p client of ./client checks its own
+ * code against the published test vectors of test-vectors/ (format in
+ * test-vectors/README.md). Like the client, this file imports no Shoal code:
+ * only the client, stock packages and the JSON files.
+ */
+
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { generateKeyPairFromSeed, privateKeyFromProtobuf, privateKeyToProtobuf, publicKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { fromString } from 'uint8arrays/from-string'
+import { toString } from 'uint8arrays/to-string'
+import {
+  CAPABILITY_KEY_PREFIX, JOB_TOPIC_PREFIX, PRECISIONS, PROTOCOL, advertisedCells, announcementTopics, capabilityClasses, capabilityKey,
+  capabilityKeyString, jobTopic, openCapability, openJob, validateJobMessage
+} from './client/client.js'
+import { COUNTERSIGN_SUFFIX, RECORD, countersign, open, openCountersigned, recordId, seal, signingPayload } from './client/envelope.js'
+import {
+  AssignmentCodec, CapabilityRecordCodec, CaptureAttestationCodec, CoordinateMessageCodec, JOB_KIND, JobAnnouncementCodec, JobSyncRequestCodec,
+  JobWithdrawalCodec, PaymentVoucherCodec, QuoteCodec, WitnessStatementCodec, WorkMessageCodec, WorkReceiptCodec
+} from './client/messages.js'
+import { encodeVarint } from './client/protobuf.js'
+import type { Codec } from './client/messages.js'
+
+/** A JSON value of the vector files. */
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json }
+type JsonObject = Record<string, Json>
+
+/** test-vectors/ from test/dist/conformance/ (compiled) */
+const VECTORS = new URL('../../../test-vectors/', import.meta.url)
+
+function load<T> (file: string): T {
+  return JSON.parse(readFileSync(new URL(file, VECTORS), 'utf8'))
+}
+
+interface KeyVector { name: string, seed: string, private_key: string, public_key: string, peer_id: string, peer_id_hex: string }
+interface RecordVector {
+  type: keyof typeof RECORD
+  signer: KeyVector
+  fields: JsonObject
+  payload: string
+  payload_code: number
+  payload_type: string
+  domain: string
+  signing_payload: string
+  signature: string
+  envelope: string
+  record_id: string
+}
+interface CountersignedVector {
+  type: keyof typeof RECORD
+  envelope: string
+  countersigner: KeyVector
+  domain: string
+  payload_type: string
+  signing_payload: string
+  signature: string
+  countersigned: string
+  record_id: string
+}
+interface WireVector { name: string, protocol: string, message: string, body?: string, interests?: { kinds: Array<{ name: string, number: number }>, regions: string[] }, fields: JsonObject, hex: string, unpacked_hex?: string }
+
+const records = load<{ now_ms: number, keys: KeyVector[], records: RecordVector[], countersigned: CountersignedVector[] }>('records.json')
+const wire = load<{ messages: WireVector[] }>('wire.json')
+const dhtKeys = load<{
+  keys: Array<{ class: string, cell: string, precision: number, key: string, sha256: string, cid: string, cid_hex: string }>
+  advertised: { geohash: string, precisions: number[], keys: string[] }
+}>('dht-keys.json')
+const topics = load<{
+  job_topics: Array<{ kind: { name: string, number: number }, global: string, regional: Array<{ region: string, topic: string }> }>
+  announcements: Array<{ kind: { name: string, number: number }, region: string, global: boolean, topics: string[] }>
+}>('topics.json')
+const protocols = load<Record<string, string>>('protocols.json')
+
+/** The client's payload codec of each record type. */
+const RECORD_CODEC: Record<keyof typeof RECORD, Codec<any>> = {
+  JobAnnouncement: JobAnnouncementCodec,
+  JobWithdrawal: JobWithdrawalCodec,
+  CapabilityRecord: CapabilityRecordCodec,
+  Quote: QuoteCodec,
+  Assignment: AssignmentCodec,
+  WorkReceipt: WorkReceiptCodec,
+  CaptureAttestation: CaptureAttestationCodec,
+  WitnessStatement: WitnessStatementCodec,
+  PaymentVoucher: PaymentVoucherCodec
+}
+
+/** The client's codec of each unsigned message of wire.json. */
+const WIRE_CODEC: Record<string, Codec<any>> = {
+  JobSyncRequest: JobSyncRequestCodec,
+  CoordinateMessage: CoordinateMessageCodec,
+  WorkMessage: WorkMessageCodec
+}
+
+/** §1.2: the field that names each record type's author. */
+const AUTHOR: Record<keyof typeof RECORD, string> = {
+  JobAnnouncement: 'requester',
+  JobWithdrawal: 'requester',
+  CapabilityRecord: 'provider',
+  Quote: 'provider',
+  Assignment: 'requester',
+  WorkReceipt: 'provider',
+  CaptureAttestation: 'capturer',
+  WitnessStatement: 'witness',
+  PaymentVoucher: 'payer'
+}
+
+/** The proto fields of type `bytes` (and `repeated bytes`) in the vectors: their hex becomes bytes. */
+const BYTES_FIELDS = new Set([
+  'job_id', 'requester', 'provider', 'input_hash', 'quote', 'nonce', 'assignment_id', 'result_hash', 'prev', 'lane', 'payer', 'payee',
+  'addrs', 'capturer', 'device_key', 'device_signature', 'content_hash', 'witness', 'attestation_id',
+  // WorkMessage bodies
+  'job', 'inline_job', 'assignment', 'input', 'receipt', 'output', 'voucher', 'id'
+])
+
+/** The oneof messages: `{ <body>: {...} }` in the vectors, `{ kind: '<body>', ... }` in the client. */
+const ONEOF_MESSAGES = new Set(['CoordinateMessage', 'WorkMessage'])
+
+const bytes = (hex: string): Uint8Array => fromString(hex, 'base16')
+const hex = (b: Uint8Array): string => toString(b, 'base16')
+const camel = (name: string): string => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
+
+/** A vector's field values in the client's shapes: camelCase names, `bytes` fields as Uint8Array, enums as their number. */
+function toClient (value: Json, name = ''): any {
+  if (Array.isArray(value)) return value.map(v => toClient(v, name))
+  if (typeof value === 'string') return BYTES_FIELDS.has(name) ? bytes(value) : value
+  if (value == null || typeof value !== 'object') return value
+  const keys = Object.keys(value)
+  if (keys.length === 2 && keys.includes('name') && typeof value.number === 'number') return value.number
+  return Object.fromEntries(keys.map(k => [camel(k), toClient(value[k], k)]))
+}
+
+/** A oneof message's fields in the client's tagged form. */
+function toClientMessage (message: string, fields: JsonObject): any {
+  if (!ONEOF_MESSAGES.has(message)) return toClient(fields)
+  const [body, ...others] = Object.keys(fields)
+  assert.equal(others.length, 0, `${message} sets one body`)
+  return { kind: camel(body), ...toClient(fields[body]) }
+}
+
+describe('conformance: the client against the published test vectors', () => {
+  describe('records.json', () => {
+    it('covers every record type the client knows, each with a payload codec', () => {
+      assert.deepEqual(records.records.map(r => r.type).sort(), Object.keys(RECORD).sort())
+      assert.deepEqual(Object.keys(RECORD_CODEC).sort(), Object.keys(RECORD).sort())
+    })
+
+    it('keys: the seed gives the private key, the public key and the peer id', async () => {
+      for (const k of records.keys) {
+        const key = await generateKeyPairFromSeed('Ed25519', bytes(k.seed))
+        assert.equal(hex(privateKeyToProtobuf(key)), k.private_key, k.name)
+        const peer = peerIdFromString(k.peer_id)
+        assert.ok(peer.equals(peerIdFromPublicKey(key.publicKey)), k.name)
+        assert.equal(hex(peer.toMultihash().bytes), k.peer_id_hex, k.name)
+        assert.ok(publicKeyFromProtobuf(bytes(k.public_key)).equals(key.publicKey), k.name)
+      }
+    })
+
+    for (const v of records.records) {
+      describe(v.type, () => {
+        const kind = RECORD[v.type]
+        const codec = RECORD_CODEC[v.type]
+
+        it('the type\'s domain and payload type are the client\'s', () => {
+          assert.equal(kind.domain, v.domain)
+          assert.equal(kind.code, v.payload_code)
+          assert.equal(hex(encodeVarint(kind.code)), v.payload_type)
+        })
+
+        it('open() accepts the envelope as this type, signed by the author; record id', async () => {
+          const opened = await open(bytes(v.envelope), kind)
+          assert.equal(opened.signer.toString(), v.signer.peer_id)
+          assert.equal(hex(opened.payload), v.payload)
+          assert.equal(hex(opened.id), v.record_id)
+          assert.equal(hex(recordId(bytes(v.envelope))), v.record_id)
+          assert.equal(v.fields[AUTHOR[v.type]], v.signer.peer_id_hex, 'the author field is the signer')
+          // and refuses it as any other type (payload type and domain differ)
+          const other = v.type === 'Quote' ? RECORD.Assignment : RECORD.Quote
+          await assert.rejects(open(bytes(v.envelope), { ...other, maxSize: 8192 }), /wrong payload type/)
+          await assert.rejects(open(bytes(v.envelope), { ...kind, domain: other.domain }), /signature does not verify/)
+        })
+
+        it('decodes the payload to the fields and encodes the fields to the payload', () => {
+          const fields = toClient(v.fields)
+          assert.deepEqual(codec.decode(bytes(v.payload)), fields)
+          assert.equal(hex(codec.encode(fields)), v.payload)
+        })
+
+        it('signing payload, signature and envelope byte for byte (Ed25519 is deterministic)', async () => {
+          assert.equal(hex(signingPayload(v.domain, bytes(v.payload_type), bytes(v.payload))), v.signing_payload)
+          const key = privateKeyFromProtobuf(bytes(v.signer.private_key))
+          assert.equal(hex(await key.sign(bytes(v.signing_payload))), v.signature)
+          assert.equal(hex(await seal(key, kind, codec.encode(toClient(v.fields)))), v.envelope)
+        })
+      })
+    }
+
+    it('a job announcement and a withdrawal open at now_ms and pass the client\'s §2.3 relay checks', async () => {
+      const job = records.records.find(r => r.type === 'JobAnnouncement')
+      const withdrawal = records.records.find(r => r.type === 'JobWithdrawal')
+      assert.ok(job != null && withdrawal != null)
+      const opened = await openJob(bytes(job.envelope), records.now_ms)
+      const requester = peerIdFromString(job.signer.peer_id)
+      const topic = announcementTopics(opened.value.kind, opened.value.requirements?.region)[0]
+      assert.equal(await validateJobMessage(topic, requester, bytes(job.envelope), records.now_ms), TopicValidatorResult.Accept)
+      assert.equal(await validateJobMessage(topic, requester, bytes(withdrawal.envelope), records.now_ms), TopicValidatorResult.Accept)
+      assert.equal(await validateJobMessage(jobTopic(JOB_KIND.CAPTURE, 'w2'), requester, bytes(job.envelope), records.now_ms), TopicValidatorResult.Reject)
+    })
+
+    it('the capability record opens at now_ms for every key it is advertised under; those keys are the vector\'s', async () => {
+      const v = records.records.find(r => r.type === 'CapabilityRecord')
+      assert.ok(v != null)
+      const record = CapabilityRecordCodec.decode(bytes(v.payload))
+      assert.equal(record.geohash, dhtKeys.advertised.geohash)
+      assert.deepEqual(PRECISIONS, dhtKeys.advertised.precisions, 'the default precisions')
+      const keys = capabilityClasses(record).flatMap(c => advertisedCells(record.geohash).map(cell => ({ c, cell })))
+      assert.deepEqual(keys.map(({ c, cell }) => capabilityKeyString(c, cell)).sort(), [...dhtKeys.advertised.keys].sort())
+      const provider = peerIdFromString(v.signer.peer_id)
+      for (const { c, cell } of keys) {
+        await openCapability(bytes(v.envelope), provider, c, cell, records.now_ms)
+      }
+    })
+
+    for (const v of records.countersigned) {
+      it(`countersigned ${v.type}: countersign() reproduces the wrapper, openCountersigned() accepts it`, async () => {
+        const kind = RECORD[v.type]
+        assert.equal(v.domain, kind.domain + COUNTERSIGN_SUFFIX)
+        assert.equal(v.payload_type, hex(encodeVarint(kind.code)))
+        assert.equal(hex(signingPayload(v.domain, bytes(v.payload_type), bytes(v.envelope))), v.signing_payload)
+        const key = privateKeyFromProtobuf(bytes(v.countersigner.private_key))
+        assert.equal(hex(await key.sign(bytes(v.signing_payload))), v.signature)
+        assert.equal(hex(await countersign(key, kind, bytes(v.envelope))), v.countersigned)
+
+        const { record, countersigner } = await openCountersigned(bytes(v.countersigned), kind)
+        assert.equal(countersigner.toString(), v.countersigner.peer_id)
+        assert.equal(hex(record.id), v.record_id, 'the id of the author\'s envelope')
+        assert.equal(hex(record.bytes), v.envelope)
+        // §1.3: the countersigner is the record's second party (a WorkReceipt's requester)
+        const receipt = WorkReceiptCodec.decode(record.payload)
+        assert.equal(hex(receipt.requester), v.countersigner.peer_id_hex)
+      })
+    }
+  })
+
+  describe('wire.json', () => {
+    it('has a client codec for every message', () => {
+      for (const m of wire.messages) assert.ok(WIRE_CODEC[m.message] != null, m.message)
+    })
+
+    for (const m of wire.messages) {
+      it(`${m.message}: ${m.name}`, () => {
+        const codec = WIRE_CODEC[m.message]
+        const fields = toClientMessage(m.message, m.fields)
+        assert.deepEqual(codec.decode(bytes(m.hex)), fields)
+        if (m.unpacked_hex != null) {
+          assert.deepEqual(codec.decode(bytes(m.unpacked_hex)), fields, 'the unpacked form decodes to the same value')
+        }
+        assert.equal(hex(codec.encode(fields)), m.hex, 'encoders write the packed form')
+        if (m.body != null) assert.equal(fields.kind, camel(m.body))
+        if (m.interests != null) {
+          assert.deepEqual(m.interests.kinds.map(k => JOB_KIND[k.name as keyof typeof JOB_KIND]), fields.kinds)
+          assert.deepEqual(m.interests.regions, fields.regions)
+        }
+        const protocol: Record<string, string> = { JobSyncRequest: PROTOCOL.sync, CoordinateMessage: PROTOCOL.coordinate, WorkMessage: PROTOCOL.work }
+        assert.equal(protocol[m.message], m.protocol)
+      })
+    }
+  })
+
+  describe('dht-keys.json', () => {
+    for (const k of dhtKeys.keys) {
+      it(`${k.key}: key string, sha2-256 and CID`, async () => {
+        assert.equal(capabilityKeyString(k.class, k.cell), k.key)
+        const cid = await capabilityKey(k.class, k.cell)
+        assert.equal(cid.toString(), k.cid)
+        assert.equal(hex(cid.bytes), k.cid_hex)
+        assert.equal(hex(cid.multihash.digest), k.sha256)
+      })
+    }
+  })
+
+  describe('topics.json', () => {
+    it('each kind\'s global and regional topics, and the kind numbers are the client\'s', () => {
+      for (const t of topics.job_topics) {
+        assert.equal(JOB_KIND[t.kind.name as keyof typeof JOB_KIND], t.kind.number)
+        assert.equal(jobTopic(t.kind.number), t.global)
+        for (const r of t.regional) assert.equal(jobTopic(t.kind.number, r.region), r.topic)
+      }
+    })
+
+    it('the topics an announcement is published on', () => {
+      for (const a of topics.announcements) {
+        // §2.1 names the topics, not an order
+        assert.deepEqual(announcementTopics(a.kind.number, a.region, a.global).sort(), [...a.topics].sort(), `region '${a.region}', global ${a.global}`)
+      }
+    })
+  })
+
+  it('protocols.json: the client\'s protocol ids and prefixes', () => {
+    assert.deepEqual({
+      work: PROTOCOL.work,
+      capability: PROTOCOL.capability,
+      coordinate: PROTOCOL.coordinate,
+      job_sync: PROTOCOL.sync,
+      dht: PROTOCOL.kad,
+      job_topic_prefix: JOB_TOPIC_PREFIX,
+      capability_key_prefix: CAPABILITY_KEY_PREFIX
+    }, Object.fromEntries(Object.entries(protocols).filter(([k]) => k !== 'description')))
+  })
+})
