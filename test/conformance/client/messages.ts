@@ -1,9 +1,13 @@
 /**
- * The Shoal messages this client needs, encoded and decoded by hand from the
- * schemas of docs/spec.md and records.proto (field numbers and types only).
+ * The Shoal messages this client needs, each declared once as a schema table
+ * (field numbers and types of docs/spec.md and records.proto) for the one
+ * generic codec of protobuf.ts.
  */
 
-import { Reader, Writer } from './protobuf.js'
+import { codecOf } from './protobuf.js'
+import type { Codec, Schema } from './protobuf.js'
+
+export type { Codec, Schema }
 
 /** enum JobKind */
 export const JOB_KIND = { GPU_INFERENCE: 1, GPU_BATCH: 2, CAPTURE: 3 } as const
@@ -139,229 +143,172 @@ export interface WitnessStatement {
   createdMs: number
 }
 
-/** A codec of one message type. */
-export interface Codec<T> {
-  encode(value: T): Uint8Array
-  decode(bytes: Uint8Array): T
+const PriceSchema: Schema<Price> = { perUnit: [1, 'uint'], currency: [2, 'string'], unit: [3, 'string'] }
+
+const RequirementsSchema: Schema<Requirements> = {
+  gpuModel: [1, 'string'],
+  gpuClass: [2, 'string'],
+  minVramMib: [3, 'uint'],
+  gpuCount: [4, 'uint'],
+  sensors: [5, 'repeated string'],
+  region: [6, 'string'],
+  maxRttMs: [7, 'uint']
 }
 
-export const PriceCodec: Codec<Price> = {
-  encode: p => new Writer().uint(1, p.perUnit).string(2, p.currency).string(3, p.unit).finish(),
-  decode: b => { const r = new Reader(b); return { perUnit: r.uint(1), currency: r.string(2), unit: r.string(3) } }
+const JobAnnouncementSchema: Schema<JobAnnouncement> = {
+  version: [1, 'uint'],
+  jobId: [2, 'bytes'],
+  requester: [3, 'bytes'],
+  kind: [4, 'uint'],
+  requirements: [5, 'message', RequirementsSchema],
+  priceCeiling: [6, 'message', PriceSchema],
+  budget: [7, 'uint'],
+  deadlineMs: [8, 'uint'],
+  createdMs: [9, 'uint'],
+  expiresMs: [10, 'uint'],
+  description: [11, 'string'],
+  inputHash: [12, 'bytes'],
+  inputBytes: [13, 'uint'],
+  workload: [14, 'string']
 }
 
-const RequirementsCodec: Codec<Requirements> = {
-  encode: q => new Writer().string(1, q.gpuModel).string(2, q.gpuClass).uint(3, q.minVramMib).uint(4, q.gpuCount)
-    .repeatedString(5, q.sensors ?? []).string(6, q.region).uint(7, q.maxRttMs).finish(),
-  decode: b => {
-    const r = new Reader(b)
-    return { gpuModel: r.string(1), gpuClass: r.string(2), minVramMib: r.uint(3), gpuCount: r.uint(4), sensors: r.repeatedString(5), region: r.string(6), maxRttMs: r.uint(7) }
-  }
+const JobWithdrawalSchema: Schema<JobWithdrawal> = { version: [1, 'uint'], jobId: [2, 'bytes'], requester: [3, 'bytes'], createdMs: [4, 'uint'] }
+
+const NetworkCoordinateSchema: Schema<NetworkCoordinate> = { vec: [1, 'repeated double'], height: [2, 'double'], error: [3, 'double'] }
+
+const GpuSchema: Schema<Gpu> = { model: [1, 'string'], class: [2, 'string'], vramMib: [3, 'uint'], count: [4, 'uint'] }
+
+const CapabilityRecordSchema: Schema<CapabilityRecord> = {
+  version: [1, 'uint'],
+  provider: [2, 'bytes'],
+  seq: [3, 'uint'],
+  gpus: [4, 'repeated message', GpuSchema],
+  sensors: [5, 'repeated string'],
+  geohash: [6, 'string'],
+  coordinate: [7, 'message', NetworkCoordinateSchema],
+  price: [8, 'message', PriceSchema],
+  concurrency: [9, 'uint'],
+  freeSlots: [10, 'uint'],
+  addrs: [11, 'repeated bytes'],
+  createdMs: [12, 'uint'],
+  expiresMs: [13, 'uint']
 }
 
-function optional<T> (codec: Codec<T>, bytes: Uint8Array | undefined): T | undefined {
-  return bytes == null ? undefined : codec.decode(bytes)
+const QuoteSchema: Schema<Quote> = {
+  version: [1, 'uint'],
+  jobId: [2, 'bytes'],
+  requester: [3, 'bytes'],
+  provider: [4, 'bytes'],
+  price: [5, 'message', PriceSchema],
+  estUnits: [6, 'uint'],
+  etaMs: [7, 'uint'],
+  freeSlots: [8, 'uint'],
+  createdMs: [9, 'uint'],
+  expiresMs: [10, 'uint'],
+  nonce: [11, 'bytes']
 }
 
-export const JobAnnouncementCodec: Codec<JobAnnouncement> = {
-  encode: j => new Writer().uint(1, j.version).bytes(2, j.jobId).bytes(3, j.requester).uint(4, j.kind)
-    .message(5, j.requirements == null ? undefined : RequirementsCodec.encode(j.requirements))
-    .message(6, j.priceCeiling == null ? undefined : PriceCodec.encode(j.priceCeiling))
-    .uint(7, j.budget).uint(8, j.deadlineMs).uint(9, j.createdMs).uint(10, j.expiresMs).string(11, j.description)
-    .bytes(12, j.inputHash).uint(13, j.inputBytes).string(14, j.workload).finish(),
-  decode: b => {
-    const r = new Reader(b)
-    return {
-      version: r.uint(1),
-      jobId: r.bytes(2),
-      requester: r.bytes(3),
-      kind: r.uint(4),
-      requirements: optional(RequirementsCodec, r.message(5)),
-      priceCeiling: optional(PriceCodec, r.message(6)),
-      budget: r.uint(7),
-      deadlineMs: r.uint(8),
-      createdMs: r.uint(9),
-      expiresMs: r.uint(10),
-      description: r.string(11),
-      inputHash: r.bytes(12),
-      inputBytes: r.uint(13),
-      workload: r.string(14)
-    }
-  }
+const AssignmentSchema: Schema<Assignment> = {
+  version: [1, 'uint'],
+  jobId: [2, 'bytes'],
+  requester: [3, 'bytes'],
+  provider: [4, 'bytes'],
+  quote: [5, 'bytes'],
+  maxUnits: [6, 'uint'],
+  inputHash: [7, 'bytes'],
+  createdMs: [8, 'uint'],
+  expiresMs: [9, 'uint'],
+  nonce: [10, 'bytes']
 }
 
-export const JobWithdrawalCodec: Codec<JobWithdrawal> = {
-  encode: w => new Writer().uint(1, w.version).bytes(2, w.jobId).bytes(3, w.requester).uint(4, w.createdMs).finish(),
-  decode: b => { const r = new Reader(b); return { version: r.uint(1), jobId: r.bytes(2), requester: r.bytes(3), createdMs: r.uint(4) } }
+const WorkReceiptSchema: Schema<WorkReceipt> = {
+  version: [1, 'uint'],
+  jobId: [2, 'bytes'],
+  assignmentId: [3, 'bytes'],
+  requester: [4, 'bytes'],
+  provider: [5, 'bytes'],
+  units: [6, 'uint'],
+  price: [7, 'message', PriceSchema],
+  total: [8, 'uint'],
+  resultHash: [9, 'bytes'],
+  startedMs: [10, 'uint'],
+  endedMs: [11, 'uint'],
+  status: [12, 'sint'],
+  prev: [13, 'bytes']
 }
 
-export const NetworkCoordinateCodec: Codec<NetworkCoordinate> = {
-  encode: c => new Writer().packedDouble(1, c.vec).double(2, c.height).double(3, c.error).finish(),
-  decode: b => { const r = new Reader(b); return { vec: r.repeatedDouble(1), height: r.double(2), error: r.double(3) } }
+const PaymentVoucherSchema: Schema<PaymentVoucher> = {
+  version: [1, 'uint'],
+  lane: [2, 'bytes'],
+  payer: [3, 'bytes'],
+  payee: [4, 'bytes'],
+  nonce: [5, 'uint'],
+  cumulative: [6, 'uint'],
+  currency: [7, 'string'],
+  jobId: [8, 'bytes'],
+  createdMs: [9, 'uint']
 }
 
-const GpuCodec: Codec<Gpu> = {
-  encode: g => new Writer().string(1, g.model).string(2, g.class).uint(3, g.vramMib).uint(4, g.count).finish(),
-  decode: b => { const r = new Reader(b); return { model: r.string(1), class: r.string(2), vramMib: r.uint(3), count: r.uint(4) } }
+const CaptureAttestationSchema: Schema<CaptureAttestation> = {
+  version: [1, 'uint'],
+  capturer: [2, 'bytes'],
+  deviceKey: [3, 'bytes'],
+  deviceSignature: [4, 'bytes'],
+  contentHash: [5, 'bytes'],
+  contentBytes: [6, 'uint'],
+  mediaType: [7, 'string'],
+  startedMs: [8, 'uint'],
+  durationMs: [9, 'uint'],
+  geohash: [10, 'string'],
+  sensors: [11, 'repeated string'],
+  jobId: [12, 'bytes']
 }
 
-export const CapabilityRecordCodec: Codec<CapabilityRecord> = {
-  encode: c => new Writer().uint(1, c.version).bytes(2, c.provider).uint(3, c.seq).repeatedBytes(4, c.gpus.map(g => GpuCodec.encode(g)))
-    .repeatedString(5, c.sensors).string(6, c.geohash)
-    .message(7, c.coordinate == null ? undefined : NetworkCoordinateCodec.encode(c.coordinate))
-    .message(8, c.price == null ? undefined : PriceCodec.encode(c.price))
-    .uint(9, c.concurrency).uint(10, c.freeSlots).repeatedBytes(11, c.addrs).uint(12, c.createdMs).uint(13, c.expiresMs).finish(),
-  decode: b => {
-    const r = new Reader(b)
-    return {
-      version: r.uint(1),
-      provider: r.bytes(2),
-      seq: r.uint(3),
-      gpus: r.repeatedBytes(4).map(g => GpuCodec.decode(g)),
-      sensors: r.repeatedString(5),
-      geohash: r.string(6),
-      coordinate: optional(NetworkCoordinateCodec, r.message(7)),
-      price: optional(PriceCodec, r.message(8)),
-      concurrency: r.uint(9),
-      freeSlots: r.uint(10),
-      addrs: r.repeatedBytes(11),
-      createdMs: r.uint(12),
-      expiresMs: r.uint(13)
-    }
-  }
+const WitnessStatementSchema: Schema<WitnessStatement> = {
+  version: [1, 'uint'],
+  witness: [2, 'bytes'],
+  attestationId: [3, 'bytes'],
+  capturer: [4, 'bytes'],
+  rttMs: [5, 'uint'],
+  geohash: [6, 'string'],
+  createdMs: [7, 'uint']
 }
 
-export const QuoteCodec: Codec<Quote> = {
-  encode: q => new Writer().uint(1, q.version).bytes(2, q.jobId).bytes(3, q.requester).bytes(4, q.provider)
-    .message(5, q.price == null ? undefined : PriceCodec.encode(q.price)).uint(6, q.estUnits).uint(7, q.etaMs).uint(8, q.freeSlots)
-    .uint(9, q.createdMs).uint(10, q.expiresMs).bytes(11, q.nonce).finish(),
-  decode: b => {
-    const r = new Reader(b)
-    return {
-      version: r.uint(1),
-      jobId: r.bytes(2),
-      requester: r.bytes(3),
-      provider: r.bytes(4),
-      price: optional(PriceCodec, r.message(5)),
-      estUnits: r.uint(6),
-      etaMs: r.uint(7),
-      freeSlots: r.uint(8),
-      createdMs: r.uint(9),
-      expiresMs: r.uint(10),
-      nonce: r.bytes(11)
-    }
-  }
-}
-
-export const AssignmentCodec: Codec<Assignment> = {
-  encode: a => new Writer().uint(1, a.version).bytes(2, a.jobId).bytes(3, a.requester).bytes(4, a.provider).bytes(5, a.quote)
-    .uint(6, a.maxUnits).bytes(7, a.inputHash).uint(8, a.createdMs).uint(9, a.expiresMs).bytes(10, a.nonce).finish(),
-  decode: b => {
-    const r = new Reader(b)
-    return {
-      version: r.uint(1),
-      jobId: r.bytes(2),
-      requester: r.bytes(3),
-      provider: r.bytes(4),
-      quote: r.bytes(5),
-      maxUnits: r.uint(6),
-      inputHash: r.bytes(7),
-      createdMs: r.uint(8),
-      expiresMs: r.uint(9),
-      nonce: r.bytes(10)
-    }
-  }
-}
-
-export const WorkReceiptCodec: Codec<WorkReceipt> = {
-  encode: w => new Writer().uint(1, w.version).bytes(2, w.jobId).bytes(3, w.assignmentId).bytes(4, w.requester).bytes(5, w.provider)
-    .uint(6, w.units).message(7, w.price == null ? undefined : PriceCodec.encode(w.price)).uint(8, w.total).bytes(9, w.resultHash)
-    .uint(10, w.startedMs).uint(11, w.endedMs).sint(12, w.status).bytes(13, w.prev).finish(),
-  decode: b => {
-    const r = new Reader(b)
-    return {
-      version: r.uint(1),
-      jobId: r.bytes(2),
-      assignmentId: r.bytes(3),
-      requester: r.bytes(4),
-      provider: r.bytes(5),
-      units: r.uint(6),
-      price: optional(PriceCodec, r.message(7)),
-      total: r.uint(8),
-      resultHash: r.bytes(9),
-      startedMs: r.uint(10),
-      endedMs: r.uint(11),
-      status: r.sint(12),
-      prev: r.bytes(13)
-    }
-  }
-}
-
-export const PaymentVoucherCodec: Codec<PaymentVoucher> = {
-  encode: v => new Writer().uint(1, v.version).bytes(2, v.lane).bytes(3, v.payer).bytes(4, v.payee).uint(5, v.nonce)
-    .uint(6, v.cumulative).string(7, v.currency).bytes(8, v.jobId).uint(9, v.createdMs).finish(),
-  decode: b => {
-    const r = new Reader(b)
-    return {
-      version: r.uint(1),
-      lane: r.bytes(2),
-      payer: r.bytes(3),
-      payee: r.bytes(4),
-      nonce: r.uint(5),
-      cumulative: r.uint(6),
-      currency: r.string(7),
-      jobId: r.bytes(8),
-      createdMs: r.uint(9)
-    }
-  }
-}
-
-export const CaptureAttestationCodec: Codec<CaptureAttestation> = {
-  encode: c => new Writer().uint(1, c.version).bytes(2, c.capturer).bytes(3, c.deviceKey).bytes(4, c.deviceSignature).bytes(5, c.contentHash)
-    .uint(6, c.contentBytes).string(7, c.mediaType).uint(8, c.startedMs).uint(9, c.durationMs).string(10, c.geohash)
-    .repeatedString(11, c.sensors).bytes(12, c.jobId).finish(),
-  decode: b => {
-    const r = new Reader(b)
-    return {
-      version: r.uint(1),
-      capturer: r.bytes(2),
-      deviceKey: r.bytes(3),
-      deviceSignature: r.bytes(4),
-      contentHash: r.bytes(5),
-      contentBytes: r.uint(6),
-      mediaType: r.string(7),
-      startedMs: r.uint(8),
-      durationMs: r.uint(9),
-      geohash: r.string(10),
-      sensors: r.repeatedString(11),
-      jobId: r.bytes(12)
-    }
-  }
-}
-
-export const WitnessStatementCodec: Codec<WitnessStatement> = {
-  encode: w => new Writer().uint(1, w.version).bytes(2, w.witness).bytes(3, w.attestationId).bytes(4, w.capturer).uint(5, w.rttMs)
-    .string(6, w.geohash).uint(7, w.createdMs).finish(),
-  decode: b => {
-    const r = new Reader(b)
-    return {
-      version: r.uint(1),
-      witness: r.bytes(2),
-      attestationId: r.bytes(3),
-      capturer: r.bytes(4),
-      rttMs: r.uint(5),
-      geohash: r.string(6),
-      createdMs: r.uint(7)
-    }
-  }
-}
+export const PriceCodec = codecOf(PriceSchema)
+export const JobAnnouncementCodec = codecOf(JobAnnouncementSchema)
+export const JobWithdrawalCodec = codecOf(JobWithdrawalSchema)
+export const NetworkCoordinateCodec = codecOf(NetworkCoordinateSchema)
+export const CapabilityRecordCodec = codecOf(CapabilityRecordSchema)
+export const QuoteCodec = codecOf(QuoteSchema)
+export const AssignmentCodec = codecOf(AssignmentSchema)
+export const WorkReceiptCodec = codecOf(WorkReceiptSchema)
+export const PaymentVoucherCodec = codecOf(PaymentVoucherSchema)
+export const CaptureAttestationCodec = codecOf(CaptureAttestationSchema)
+export const WitnessStatementCodec = codecOf(WitnessStatementSchema)
 
 /** §2.5 JobSyncRequest: `kinds` is a repeated uint32, written packed. */
 export interface JobSyncRequest { kinds: number[], regions: string[] }
 
-export const JobSyncRequestCodec: Codec<JobSyncRequest> = {
-  encode: s => new Writer().packedUint(1, s.kinds).repeatedString(2, s.regions).finish(),
-  decode: b => { const r = new Reader(b); return { kinds: r.repeatedUint(1), regions: r.repeatedString(2) } }
+export const JobSyncRequestCodec = codecOf<JobSyncRequest>({ kinds: [1, 'repeated uint'], regions: [2, 'repeated string'] })
+
+/** A oneof's body of a given `kind`, without the tag. */
+type Body<M extends { kind: string }, K extends M['kind']> = Omit<Extract<M, { kind: K }>, 'kind'>
+
+/** A oneof wrapper as the message it is on the wire: one optional body field per kind. */
+type Bodies<M extends { kind: string }> = { [K in M['kind']]?: Body<M, K> }
+
+/** The codec of a oneof wrapper: exactly one body set, tagged in TS by its field name as `kind`. */
+function oneofCodec<M extends { kind: string }> (name: string, schema: Schema<Bodies<M>>): Codec<M> {
+  const codec = codecOf(schema)
+  return {
+    encode: ({ kind, ...body }) => codec.encode({ [kind]: body } as Bodies<M>),
+    decode: bytes => {
+      const set = Object.entries(codec.decode(bytes)).filter(([, body]) => body != null)
+      if (set.length !== 1) throw new RangeError(`a ${name} sets exactly one body, this one ${set.length}`)
+      const [kind, body] = set[0]
+      return { kind, ...(body as object) } as M
+    }
+  }
 }
 
 /** §6 LoadReport */
@@ -372,34 +319,13 @@ export type CoordinateMessage =
   | { kind: 'probe', coordinate?: NetworkCoordinate, wantLoad: boolean }
   | { kind: 'reply', coordinate?: NetworkCoordinate, load?: LoadReport }
 
-export const CoordinateMessageCodec: Codec<CoordinateMessage> = {
-  encode: m => {
-    const coordinate = m.coordinate == null ? undefined : NetworkCoordinateCodec.encode(m.coordinate)
-    if (m.kind === 'probe') {
-      return new Writer().message(1, new Writer().message(1, coordinate).uint(2, m.wantLoad).finish()).finish()
-    }
-    const load = m.load == null ? undefined : new Writer().uint(1, m.load.freeSlots).uint(2, m.load.concurrency).uint(3, m.load.queueLength).finish()
-    return new Writer().message(2, new Writer().message(1, coordinate).message(2, load).finish()).finish()
-  },
-  decode: b => {
-    const r = new Reader(b)
-    const probe = r.message(1)
-    const reply = r.message(2)
-    if ((probe == null) === (reply == null)) throw new RangeError('a CoordinateMessage sets exactly one of probe and reply')
-    if (probe != null) {
-      const p = new Reader(probe)
-      return { kind: 'probe', coordinate: optional(NetworkCoordinateCodec, p.message(1)), wantLoad: p.bool(2) }
-    }
-    const q = new Reader(reply as Uint8Array)
-    const load = q.message(2)
-    const l = load == null ? undefined : new Reader(load)
-    return {
-      kind: 'reply',
-      coordinate: optional(NetworkCoordinateCodec, q.message(1)),
-      load: l == null ? undefined : { freeSlots: l.uint(1), concurrency: l.uint(2), queueLength: l.uint(3) }
-    }
-  }
-}
+export const CoordinateMessageCodec = oneofCodec<CoordinateMessage>('CoordinateMessage', {
+  probe: [1, 'message', { coordinate: [1, 'message', NetworkCoordinateSchema], wantLoad: [2, 'bool'] }],
+  reply: [2, 'message', {
+    coordinate: [1, 'message', NetworkCoordinateSchema],
+    load: [2, 'message', { freeSlots: [1, 'uint'], concurrency: [2, 'uint'], queueLength: [3, 'uint'] }]
+  }]
+})
 
 /** §4.1 WorkMessage, one body, tagged by its field name. */
 export type WorkMessage =
@@ -413,41 +339,14 @@ export type WorkMessage =
   | { kind: 'ack', id: Uint8Array, paid: number }
   | { kind: 'error', code: string, message: string }
 
-const WORK_FIELD = { quoteRequest: 1, quote: 2, assign: 3, progress: 4, result: 5, countersign: 6, voucher: 7, ack: 8, error: 9 } as const
-
-export const WorkMessageCodec: Codec<WorkMessage> = {
-  encode: m => {
-    const body = new Writer()
-    switch (m.kind) {
-      case 'quoteRequest': body.bytes(1, m.job).bytes(2, m.inlineJob); break
-      case 'quote': body.bytes(1, m.quote); break
-      case 'assign': body.bytes(1, m.assignment).bytes(2, m.input); break
-      case 'progress': body.bytes(1, m.assignmentId).uint(2, m.units).uint(3, m.permille).string(4, m.message); break
-      case 'result': body.bytes(1, m.receipt).bytes(2, m.output).string(3, m.location); break
-      case 'countersign': body.bytes(1, m.receipt).bytes(2, m.voucher); break
-      case 'voucher': body.bytes(1, m.voucher); break
-      case 'ack': body.bytes(1, m.id).uint(2, m.paid); break
-      case 'error': body.string(1, m.code).string(2, m.message); break
-    }
-    return new Writer().message(WORK_FIELD[m.kind], body.finish()).finish()
-  },
-  decode: b => {
-    const fields = new Reader(b).fields
-    const numbers = new Set(fields.map(f => f.field))
-    const known = Object.entries(WORK_FIELD).filter(([, n]) => numbers.has(n))
-    if (known.length !== 1) throw new RangeError(`a WorkMessage sets exactly one body, this one ${known.length}`)
-    const [kind, n] = known[0] as [WorkMessage['kind'], number]
-    const r = new Reader(new Reader(b).message(n) ?? new Uint8Array(0))
-    switch (kind) {
-      case 'quoteRequest': return { kind, job: r.bytes(1), inlineJob: r.bytes(2) }
-      case 'quote': return { kind, quote: r.bytes(1) }
-      case 'assign': return { kind, assignment: r.bytes(1), input: r.bytes(2) }
-      case 'progress': return { kind, assignmentId: r.bytes(1), units: r.uint(2), permille: r.uint(3), message: r.string(4) }
-      case 'result': return { kind, receipt: r.bytes(1), output: r.bytes(2), location: r.string(3) }
-      case 'countersign': return { kind, receipt: r.bytes(1), voucher: r.bytes(2) }
-      case 'voucher': return { kind, voucher: r.bytes(1) }
-      case 'ack': return { kind, id: r.bytes(1), paid: r.uint(2) }
-      case 'error': return { kind, code: r.string(1), message: r.string(2) }
-    }
-  }
-}
+export const WorkMessageCodec = oneofCodec<WorkMessage>('WorkMessage', {
+  quoteRequest: [1, 'message', { job: [1, 'bytes'], inlineJob: [2, 'bytes'] }],
+  quote: [2, 'message', { quote: [1, 'bytes'] }],
+  assign: [3, 'message', { assignment: [1, 'bytes'], input: [2, 'bytes'] }],
+  progress: [4, 'message', { assignmentId: [1, 'bytes'], units: [2, 'uint'], permille: [3, 'uint'], message: [4, 'string'] }],
+  result: [5, 'message', { receipt: [1, 'bytes'], output: [2, 'bytes'], location: [3, 'string'] }],
+  countersign: [6, 'message', { receipt: [1, 'bytes'], voucher: [2, 'bytes'] }],
+  voucher: [7, 'message', { voucher: [1, 'bytes'] }],
+  ack: [8, 'message', { id: [1, 'bytes'], paid: [2, 'uint'] }],
+  error: [9, 'message', { code: [1, 'string'], message: [2, 'string'] }]
+})

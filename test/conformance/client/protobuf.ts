@@ -322,3 +322,95 @@ export function concat (parts: Uint8Array[]): Uint8Array {
   }
   return out
 }
+
+/** A codec of one message type. */
+export interface Codec<T> {
+  encode(value: T): Uint8Array
+  decode(bytes: Uint8Array): T
+}
+
+/**
+ * The proto type a TS property may have, as `[field number, type]` or, for
+ * embedded messages, `[field number, type, schema]`. `uint` covers uint32,
+ * uint64 and enums; repeated numbers are written packed.
+ */
+export type Field<V> =
+  NonNullable<V> extends boolean ? readonly [number, 'bool']
+    : NonNullable<V> extends number ? readonly [number, 'uint' | 'sint' | 'double']
+      : NonNullable<V> extends string ? readonly [number, 'string']
+        : NonNullable<V> extends Uint8Array ? readonly [number, 'bytes']
+          : NonNullable<V> extends string[] ? readonly [number, 'repeated string']
+            : NonNullable<V> extends Uint8Array[] ? readonly [number, 'repeated bytes']
+              : NonNullable<V> extends number[] ? readonly [number, 'repeated uint' | 'repeated double']
+                : NonNullable<V> extends Array<infer E> ? readonly [number, 'repeated message', Schema<E>]
+                  : readonly [number, 'message', Schema<NonNullable<V>>]
+
+/** A message's fields: every property of `T`, with a proto type that fits its TS type. */
+export type Schema<T> = { readonly [K in keyof T]-?: Field<T[K]> }
+
+/** Any field of any schema, as the generic codec sees it. */
+type AnyField = readonly [number, FieldType, Schema<any>?]
+type FieldType = 'bool' | 'uint' | 'sint' | 'double' | 'string' | 'bytes' | 'message' |
+'repeated string' | 'repeated bytes' | 'repeated message' | 'repeated uint' | 'repeated double'
+
+/**
+ * The codec of a schema: encodes in field-number order in proto3's canonical
+ * form (defaults omitted, repeated numbers packed, a present message written
+ * even if empty), decodes to every property (defaults for absent scalars,
+ * undefined for absent messages), repeated numbers packed or not.
+ */
+export function codecOf<T> (schema: Schema<T>): Codec<T> {
+  const cached = codecs.get(schema)
+  if (cached != null) return cached
+  const fields = Object.entries<AnyField>(schema as Record<string, AnyField>).sort(([, a], [, b]) => a[0] - b[0])
+  const codec: Codec<T> = {
+    encode: value => {
+      const w = new Writer()
+      for (const [key, field] of fields) write(w, field, (value as Record<string, any>)[key])
+      return w.finish()
+    },
+    decode: bytes => {
+      const r = new Reader(bytes)
+      return Object.fromEntries(fields.map(([key, field]) => [key, read(r, field)])) as T
+    }
+  }
+  codecs.set(schema, codec)
+  return codec
+}
+
+/** One codec per schema, so embedded messages do not sort their fields again on every call. */
+const codecs = new WeakMap<object, Codec<any>>()
+
+function write (w: Writer, [n, type, schema]: AnyField, value: any): void {
+  switch (type) {
+    case 'bool':
+    case 'uint': w.uint(n, value); break
+    case 'sint': w.sint(n, value); break
+    case 'double': w.double(n, value); break
+    case 'string': w.string(n, value); break
+    case 'bytes': w.bytes(n, value); break
+    case 'message': w.message(n, value == null ? undefined : codecOf(schema as Schema<any>).encode(value)); break
+    case 'repeated string': w.repeatedString(n, value ?? []); break
+    case 'repeated bytes': w.repeatedBytes(n, value ?? []); break
+    case 'repeated message': w.repeatedBytes(n, (value ?? []).map(codecOf(schema as Schema<any>).encode)); break
+    case 'repeated uint': w.packedUint(n, value ?? []); break
+    case 'repeated double': w.packedDouble(n, value ?? []); break
+  }
+}
+
+function read (r: Reader, [n, type, schema]: AnyField): unknown {
+  switch (type) {
+    case 'bool': return r.bool(n)
+    case 'uint': return r.uint(n)
+    case 'sint': return r.sint(n)
+    case 'double': return r.double(n)
+    case 'string': return r.string(n)
+    case 'bytes': return r.bytes(n)
+    case 'message': { const m = r.message(n); return m == null ? undefined : codecOf(schema as Schema<any>).decode(m) }
+    case 'repeated string': return r.repeatedString(n)
+    case 'repeated bytes': return r.repeatedBytes(n)
+    case 'repeated message': return r.repeatedBytes(n).map(codecOf(schema as Schema<any>).decode)
+    case 'repeated uint': return r.repeatedUint(n)
+    case 'repeated double': return r.repeatedDouble(n)
+  }
+}
