@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { equals } from 'uint8arrays/equals'
-import { Reader, Writer, concat, encodeVarint, readVarint } from './protobuf.js'
+import { codecOf, concat, encodeVarint, readFields, readVarint } from './protobuf.js'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 
 /** A record type of §1.2. */
@@ -58,21 +58,19 @@ export function signingPayload (domain: string, payloadType: Uint8Array, payload
 
 /** The payload type code an envelope names, read without checking anything else. */
 export function payloadCode (envelope: Uint8Array): number {
-  return readVarint(new Reader(envelope).bytes(2), 0)[0]
+  return readVarint(EnvelopeCodec.decode(envelope).payloadType, 0)[0]
 }
 
 /** A decoded envelope. */
 export interface Envelope { publicKey: Uint8Array, payloadType: Uint8Array, payload: Uint8Array, signature: Uint8Array }
 
-function encodeEnvelope (e: Envelope): Uint8Array {
-  return new Writer().bytes(1, e.publicKey).bytes(2, e.payloadType).bytes(3, e.payload).bytes(5, e.signature).finish()
-}
+const EnvelopeCodec = codecOf<Envelope>({ publicKey: [1, 'bytes'], payloadType: [2, 'bytes'], payload: [3, 'bytes'], signature: [5, 'bytes'] })
 
 /** Sign `payload` as a record of `kind` with `key`: the envelope bytes. */
 export async function seal (key: PrivateKey, kind: RecordKind, payload: Uint8Array): Promise<Uint8Array> {
   const payloadType = encodeVarint(kind.code)
   const signature = await key.sign(signingPayload(kind.domain, payloadType, payload))
-  const bytes = encodeEnvelope({ publicKey: publicKeyToProtobuf(key.publicKey), payloadType, payload, signature })
+  const bytes = EnvelopeCodec.encode({ publicKey: publicKeyToProtobuf(key.publicKey), payloadType, payload, signature })
   if (bytes.byteLength > kind.maxSize) {
     throw new RangeError(`envelope of ${bytes.byteLength} bytes is above ${kind.maxSize}`)
   }
@@ -104,9 +102,8 @@ function canonicalKey (bytes: Uint8Array): PublicKey {
  */
 export async function open (bytes: Uint8Array, kind: RecordKind, maxSize = kind.maxSize): Promise<Opened> {
   if (bytes.byteLength > maxSize) throw new Error(`envelope of ${bytes.byteLength} bytes is above ${maxSize}`)
-  const r = new Reader(bytes)
-  const e: Envelope = { publicKey: r.bytes(1), payloadType: r.bytes(2), payload: r.bytes(3), signature: r.bytes(5) }
-  if (!equals(encodeEnvelope(e), bytes) || r.fields.length !== 4) throw new Error('envelope is not in canonical form')
+  const e = EnvelopeCodec.decode(bytes)
+  if (!equals(EnvelopeCodec.encode(e), bytes) || readFields(bytes).length !== 4) throw new Error('envelope is not in canonical form')
   const publicKey = canonicalKey(e.publicKey)
   if (!equals(e.payloadType, encodeVarint(kind.code))) throw new Error('wrong payload type')
   if (!(await publicKey.verify(signingPayload(kind.domain, e.payloadType, e.payload), e.signature))) {
@@ -118,22 +115,19 @@ export async function open (bytes: Uint8Array, kind: RecordKind, maxSize = kind.
 /** §1.3 Countersigned wrapper. */
 export interface Countersigned { envelope: Uint8Array, publicKey: Uint8Array, signature: Uint8Array }
 
-function encodeCountersigned (c: Countersigned): Uint8Array {
-  return new Writer().bytes(1, c.envelope).bytes(2, c.publicKey).bytes(3, c.signature).finish()
-}
+const CountersignedCodec = codecOf<Countersigned>({ envelope: [1, 'bytes'], publicKey: [2, 'bytes'], signature: [3, 'bytes'] })
 
 /** Countersign the author's envelope bytes (§1.3: domain `<type domain>:countersign`, the type's payload type, the envelope as payload). */
 export async function countersign (key: PrivateKey, kind: RecordKind, envelope: Uint8Array): Promise<Uint8Array> {
   const signature = await key.sign(signingPayload(kind.domain + COUNTERSIGN_SUFFIX, encodeVarint(kind.code), envelope))
-  return encodeCountersigned({ envelope, publicKey: publicKeyToProtobuf(key.publicKey), signature })
+  return CountersignedCodec.encode({ envelope, publicKey: publicKeyToProtobuf(key.publicKey), signature })
 }
 
 /** Open a countersigned record: the canonical wrapper, the author's envelope and the countersignature. */
 export async function openCountersigned (bytes: Uint8Array, kind: RecordKind): Promise<{ record: Opened, countersigner: PeerId }> {
   if (bytes.byteLength > kind.maxSize + COUNTERSIGN_OVERHEAD) throw new Error('countersigned record too large')
-  const r = new Reader(bytes)
-  const c: Countersigned = { envelope: r.bytes(1), publicKey: r.bytes(2), signature: r.bytes(3) }
-  if (!equals(encodeCountersigned(c), bytes) || r.fields.length !== 3) throw new Error('countersigned wrapper is not in canonical form')
+  const c = CountersignedCodec.decode(bytes)
+  if (!equals(CountersignedCodec.encode(c), bytes) || readFields(bytes).length !== 3) throw new Error('countersigned wrapper is not in canonical form')
   const record = await open(c.envelope, kind)
   const key = canonicalKey(c.publicKey)
   if (!(await key.verify(signingPayload(kind.domain + COUNTERSIGN_SUFFIX, encodeVarint(kind.code), c.envelope), c.signature))) {

@@ -5,7 +5,8 @@
  * doubles and length-delimited fields. The writer emits proto3's canonical
  * form (default scalars omitted, repeated numbers PACKED); the reader accepts
  * repeated numbers packed or not, skips unknown fields and lets the last
- * occurrence of a singular field win.
+ * occurrence of a singular field win. `codecOf` turns a message's schema
+ * table into its codec, on top of these two.
  */
 
 /** Wire types of the protobuf encoding. */
@@ -26,16 +27,15 @@ export function encodeVarint (n: number): Uint8Array {
   return Uint8Array.from(out)
 }
 
-/** Builds one message, field by field, in the order written. */
-export class Writer {
+/** Builds one message, field by field, in the order written (codecOf writes them in field-number order). */
+class Writer {
   private readonly parts: Uint8Array[] = []
 
   private tag (field: number, wire: number): void {
     this.raw(encodeVarint(field * 8 + wire))
   }
 
-  /** Append bytes as they are. */
-  raw (bytes: Uint8Array): this {
+  private raw (bytes: Uint8Array): this {
     this.parts.push(bytes)
     return this
   }
