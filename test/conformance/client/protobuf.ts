@@ -363,6 +363,9 @@ export function codecOf<T> (schema: Schema<T>): Codec<T> {
   const cached = codecs.get(schema)
   if (cached != null) return cached
   const fields = Object.entries<AnyField>(schema as Record<string, AnyField>).sort(([, a], [, b]) => a[0] - b[0])
+  for (let i = 1; i < fields.length; i++) {
+    if (fields[i][1][0] === fields[i - 1][1][0]) throw new Error(`${fields[i - 1][0]} and ${fields[i][0]} share field number ${fields[i][1][0]}`)
+  }
   const codec: Codec<T> = {
     encode: value => {
       const w = new Writer()
@@ -381,6 +384,7 @@ export function codecOf<T> (schema: Schema<T>): Codec<T> {
 /** One codec per schema, so embedded messages do not sort their fields again on every call. */
 const codecs = new WeakMap<object, Codec<any>>()
 
+/** Write one property; `Schema<T>` has already matched its TS type to the field's type. */
 function write (w: Writer, [n, type, schema]: AnyField, value: any): void {
   switch (type) {
     case 'bool':
@@ -398,6 +402,7 @@ function write (w: Writer, [n, type, schema]: AnyField, value: any): void {
   }
 }
 
+/** Read one property, its proto3 default when absent. */
 function read (r: Reader, [n, type, schema]: AnyField): unknown {
   switch (type) {
     case 'bool': return r.bool(n)
