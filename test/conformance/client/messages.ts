@@ -146,30 +146,14 @@ export interface WitnessStatement {
 const PriceSchema: Schema<Price> = { perUnit: [1, 'uint'], currency: [2, 'string'], unit: [3, 'string'] }
 
 const RequirementsSchema: Schema<Requirements> = {
-  gpuModel: [1, 'string'],
-  gpuClass: [2, 'string'],
-  minVramMib: [3, 'uint'],
-  gpuCount: [4, 'uint'],
-  sensors: [5, 'repeated string'],
-  region: [6, 'string'],
-  maxRttMs: [7, 'uint']
+  gpuModel: [1, 'string'], gpuClass: [2, 'string'], minVramMib: [3, 'uint'], gpuCount: [4, 'uint'], sensors: [5, 'repeated string'],
+  region: [6, 'string'], maxRttMs: [7, 'uint']
 }
 
 const JobAnnouncementSchema: Schema<JobAnnouncement> = {
-  version: [1, 'uint'],
-  jobId: [2, 'bytes'],
-  requester: [3, 'bytes'],
-  kind: [4, 'uint'],
-  requirements: [5, 'message', RequirementsSchema],
-  priceCeiling: [6, 'message', PriceSchema],
-  budget: [7, 'uint'],
-  deadlineMs: [8, 'uint'],
-  createdMs: [9, 'uint'],
-  expiresMs: [10, 'uint'],
-  description: [11, 'string'],
-  inputHash: [12, 'bytes'],
-  inputBytes: [13, 'uint'],
-  workload: [14, 'string']
+  version: [1, 'uint'], jobId: [2, 'bytes'], requester: [3, 'bytes'], kind: [4, 'uint'], requirements: [5, 'message', RequirementsSchema],
+  priceCeiling: [6, 'message', PriceSchema], budget: [7, 'uint'], deadlineMs: [8, 'uint'], createdMs: [9, 'uint'], expiresMs: [10, 'uint'],
+  description: [11, 'string'], inputHash: [12, 'bytes'], inputBytes: [13, 'uint'], workload: [14, 'string']
 }
 
 const JobWithdrawalSchema: Schema<JobWithdrawal> = { version: [1, 'uint'], jobId: [2, 'bytes'], requester: [3, 'bytes'], createdMs: [4, 'uint'] }
@@ -179,99 +163,41 @@ const NetworkCoordinateSchema: Schema<NetworkCoordinate> = { vec: [1, 'repeated 
 const GpuSchema: Schema<Gpu> = { model: [1, 'string'], class: [2, 'string'], vramMib: [3, 'uint'], count: [4, 'uint'] }
 
 const CapabilityRecordSchema: Schema<CapabilityRecord> = {
-  version: [1, 'uint'],
-  provider: [2, 'bytes'],
-  seq: [3, 'uint'],
-  gpus: [4, 'repeated message', GpuSchema],
-  sensors: [5, 'repeated string'],
-  geohash: [6, 'string'],
-  coordinate: [7, 'message', NetworkCoordinateSchema],
-  price: [8, 'message', PriceSchema],
-  concurrency: [9, 'uint'],
-  freeSlots: [10, 'uint'],
-  addrs: [11, 'repeated bytes'],
-  createdMs: [12, 'uint'],
-  expiresMs: [13, 'uint']
+  version: [1, 'uint'], provider: [2, 'bytes'], seq: [3, 'uint'], gpus: [4, 'repeated message', GpuSchema], sensors: [5, 'repeated string'],
+  geohash: [6, 'string'], coordinate: [7, 'message', NetworkCoordinateSchema], price: [8, 'message', PriceSchema], concurrency: [9, 'uint'],
+  freeSlots: [10, 'uint'], addrs: [11, 'repeated bytes'], createdMs: [12, 'uint'], expiresMs: [13, 'uint']
 }
 
 const QuoteSchema: Schema<Quote> = {
-  version: [1, 'uint'],
-  jobId: [2, 'bytes'],
-  requester: [3, 'bytes'],
-  provider: [4, 'bytes'],
-  price: [5, 'message', PriceSchema],
-  estUnits: [6, 'uint'],
-  etaMs: [7, 'uint'],
-  freeSlots: [8, 'uint'],
-  createdMs: [9, 'uint'],
-  expiresMs: [10, 'uint'],
-  nonce: [11, 'bytes']
+  version: [1, 'uint'], jobId: [2, 'bytes'], requester: [3, 'bytes'], provider: [4, 'bytes'], price: [5, 'message', PriceSchema],
+  estUnits: [6, 'uint'], etaMs: [7, 'uint'], freeSlots: [8, 'uint'], createdMs: [9, 'uint'], expiresMs: [10, 'uint'], nonce: [11, 'bytes']
 }
 
 const AssignmentSchema: Schema<Assignment> = {
-  version: [1, 'uint'],
-  jobId: [2, 'bytes'],
-  requester: [3, 'bytes'],
-  provider: [4, 'bytes'],
-  quote: [5, 'bytes'],
-  maxUnits: [6, 'uint'],
-  inputHash: [7, 'bytes'],
-  createdMs: [8, 'uint'],
-  expiresMs: [9, 'uint'],
-  nonce: [10, 'bytes']
+  version: [1, 'uint'], jobId: [2, 'bytes'], requester: [3, 'bytes'], provider: [4, 'bytes'], quote: [5, 'bytes'], maxUnits: [6, 'uint'],
+  inputHash: [7, 'bytes'], createdMs: [8, 'uint'], expiresMs: [9, 'uint'], nonce: [10, 'bytes']
 }
 
 const WorkReceiptSchema: Schema<WorkReceipt> = {
-  version: [1, 'uint'],
-  jobId: [2, 'bytes'],
-  assignmentId: [3, 'bytes'],
-  requester: [4, 'bytes'],
-  provider: [5, 'bytes'],
-  units: [6, 'uint'],
-  price: [7, 'message', PriceSchema],
-  total: [8, 'uint'],
-  resultHash: [9, 'bytes'],
-  startedMs: [10, 'uint'],
-  endedMs: [11, 'uint'],
-  status: [12, 'sint'],
-  prev: [13, 'bytes']
+  version: [1, 'uint'], jobId: [2, 'bytes'], assignmentId: [3, 'bytes'], requester: [4, 'bytes'], provider: [5, 'bytes'],
+  units: [6, 'uint'], price: [7, 'message', PriceSchema], total: [8, 'uint'], resultHash: [9, 'bytes'], startedMs: [10, 'uint'],
+  endedMs: [11, 'uint'], status: [12, 'sint'], prev: [13, 'bytes']
 }
 
 const PaymentVoucherSchema: Schema<PaymentVoucher> = {
-  version: [1, 'uint'],
-  lane: [2, 'bytes'],
-  payer: [3, 'bytes'],
-  payee: [4, 'bytes'],
-  nonce: [5, 'uint'],
-  cumulative: [6, 'uint'],
-  currency: [7, 'string'],
-  jobId: [8, 'bytes'],
-  createdMs: [9, 'uint']
+  version: [1, 'uint'], lane: [2, 'bytes'], payer: [3, 'bytes'], payee: [4, 'bytes'], nonce: [5, 'uint'], cumulative: [6, 'uint'],
+  currency: [7, 'string'], jobId: [8, 'bytes'], createdMs: [9, 'uint']
 }
 
 const CaptureAttestationSchema: Schema<CaptureAttestation> = {
-  version: [1, 'uint'],
-  capturer: [2, 'bytes'],
-  deviceKey: [3, 'bytes'],
-  deviceSignature: [4, 'bytes'],
-  contentHash: [5, 'bytes'],
-  contentBytes: [6, 'uint'],
-  mediaType: [7, 'string'],
-  startedMs: [8, 'uint'],
-  durationMs: [9, 'uint'],
-  geohash: [10, 'string'],
-  sensors: [11, 'repeated string'],
-  jobId: [12, 'bytes']
+  version: [1, 'uint'], capturer: [2, 'bytes'], deviceKey: [3, 'bytes'], deviceSignature: [4, 'bytes'], contentHash: [5, 'bytes'],
+  contentBytes: [6, 'uint'], mediaType: [7, 'string'], startedMs: [8, 'uint'], durationMs: [9, 'uint'], geohash: [10, 'string'],
+  sensors: [11, 'repeated string'], jobId: [12, 'bytes']
 }
 
 const WitnessStatementSchema: Schema<WitnessStatement> = {
-  version: [1, 'uint'],
-  witness: [2, 'bytes'],
-  attestationId: [3, 'bytes'],
-  capturer: [4, 'bytes'],
-  rttMs: [5, 'uint'],
-  geohash: [6, 'string'],
-  createdMs: [7, 'uint']
+  version: [1, 'uint'], witness: [2, 'bytes'], attestationId: [3, 'bytes'], capturer: [4, 'bytes'], rttMs: [5, 'uint'],
+  geohash: [6, 'string'], createdMs: [7, 'uint']
 }
 
 export const PriceCodec = codecOf(PriceSchema)
