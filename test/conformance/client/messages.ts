@@ -200,6 +200,7 @@ const WitnessStatementSchema: Schema<WitnessStatement> = {
   geohash: [6, 'string'], createdMs: [7, 'uint']
 }
 
+/** The codecs of the signed records' payloads (§1.2) and of the messages they embed. */
 export const PriceCodec = codecOf(PriceSchema)
 export const JobAnnouncementCodec = codecOf(JobAnnouncementSchema)
 export const JobWithdrawalCodec = codecOf(JobWithdrawalSchema)
@@ -215,6 +216,7 @@ export const WitnessStatementCodec = codecOf(WitnessStatementSchema)
 /** §2.5 JobSyncRequest: `kinds` is a repeated uint32, written packed. */
 export interface JobSyncRequest { kinds: number[], regions: string[] }
 
+/** Its codec: `kinds` written packed, read packed or not. */
 export const JobSyncRequestCodec = codecOf<JobSyncRequest>({ kinds: [1, 'repeated uint'], regions: [2, 'repeated string'] })
 
 /** A oneof's body of a given `kind`, without the tag. */
