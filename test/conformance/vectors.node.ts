@@ -23,10 +23,7 @@ import {
 } from './client/messages.js'
 import { encodeVarint } from './client/protobuf.js'
 import type { Codec } from './client/messages.js'
-
-/** A JSON value of the vector files. */
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json }
-type JsonObject = Record<string, Json>
+import type { DhtKeysFile, Json, JsonObject, RecordsFile, TopicsFile, WireVector } from './client/vector-format.js'
 
 /** test-vectors/ from test/dist/conformance/ (compiled) */
 const VECTORS = new URL('../../../test-vectors/', import.meta.url)
@@ -35,43 +32,10 @@ function load<T> (file: string): T {
   return JSON.parse(readFileSync(new URL(file, VECTORS), 'utf8'))
 }
 
-interface KeyVector { name: string, seed: string, private_key: string, public_key: string, peer_id: string, peer_id_hex: string }
-interface RecordVector {
-  type: keyof typeof RECORD
-  signer: KeyVector
-  fields: JsonObject
-  payload: string
-  payload_code: number
-  payload_type: string
-  domain: string
-  signing_payload: string
-  signature: string
-  envelope: string
-  record_id: string
-}
-interface CountersignedVector {
-  type: keyof typeof RECORD
-  envelope: string
-  countersigner: KeyVector
-  domain: string
-  payload_type: string
-  signing_payload: string
-  signature: string
-  countersigned: string
-  record_id: string
-}
-interface WireVector { name: string, protocol: string, message: string, body?: string, interests?: { kinds: Array<{ name: string, number: number }>, regions: string[] }, fields: JsonObject, hex: string, unpacked_hex?: string }
-
-const records = load<{ now_ms: number, keys: KeyVector[], records: RecordVector[], countersigned: CountersignedVector[] }>('records.json')
+const records = load<RecordsFile<keyof typeof RECORD>>('records.json')
 const wire = load<{ messages: WireVector[] }>('wire.json')
-const dhtKeys = load<{
-  keys: Array<{ class: string, cell: string, precision: number, key: string, sha256: string, cid: string, cid_hex: string }>
-  advertised: { geohash: string, precisions: number[], keys: string[] }
-}>('dht-keys.json')
-const topics = load<{
-  job_topics: Array<{ kind: { name: string, number: number }, global: string, regional: Array<{ region: string, topic: string }> }>
-  announcements: Array<{ kind: { name: string, number: number }, region: string, global: boolean, topics: string[] }>
-}>('topics.json')
+const dhtKeys = load<DhtKeysFile>('dht-keys.json')
+const topics = load<TopicsFile>('topics.json')
 const protocols = load<Record<string, string>>('protocols.json')
 
 /** The client's payload codec of each record type. */

@@ -28,9 +28,9 @@ import type { Interests, TopicJobKind } from '@shoal/job-board'
 import type { CapabilityRecord, CountersignedRecord, LoadReport, Price, RecordType, SignedRecord } from '@shoal/records'
 import type { CoordinateMessage as RouterCoordinateMessage } from '@shoal/router'
 import type { WorkFrame } from '@shoal/work'
+import type { Json } from '../conformance/client/vector-format.js'
 
-/** A JSON value, as written to the vector files. */
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json }
+export type { Json }
 
 /** The vector files by name, each a JSON object. */
 export type VectorFiles = Record<string, { [key: string]: Json }>
