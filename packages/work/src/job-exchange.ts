@@ -18,6 +18,9 @@ import type { VoucherLanes } from './vouchers.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { Assignment, CountersignedRecord, JobAnnouncement, PaymentVoucher, Price, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
+/** Refusals of a voucher (docs/spec.md §4.5): during a job they answer a streamed voucher, not the job. */
+const STREAMED_VOUCHER_REFUSALS = new Set(['VoucherNonceError', 'VoucherAmountError', 'InvalidVoucherError'])
+
 type ResultBody = Extract<WorkFrame, { kind: 'result' }>['body']
 
 /** What one send of an assignment starts from. */
@@ -98,8 +101,10 @@ class JobExchange {
           continue
         case 'error': {
           const err = errorFromFailure(frame.body.code, frame.body.message)
-          // a streamed voucher overtaken by a later one (another job's) is covered by it
-          if (err.name === 'VoucherNonceError') {
+          // the answer to a voucher streamed while the job runs: the job goes on, and the
+          // final voucher pays what is owed (one overtaken by a later voucher is covered by it)
+          if (STREAMED_VOUCHER_REFUSALS.has(err.name)) {
+            this.ctx.log('%p refused a streamed voucher - %e', this.provider, err)
             continue
           }
           throw err

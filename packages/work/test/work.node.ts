@@ -808,6 +808,38 @@ describe('work protocol over TCP', function () {
       assert.ok(maxOwed <= 50 + SECOND.perUnit, `provider was owed ${maxOwed}`)
     })
 
+    it('goes on with a job whose streamed vouchers the provider refuses: the refusal answers the voucher, not the job', async () => {
+      this.timeout(30_000)
+      const SECOND = { perUnit: 20, currency: 'USDC', unit: 'second' }
+      const sleeper = functionExecutor(async () => {
+        await new Promise(resolve => setTimeout(resolve, 1500))
+        return enc('slept')
+      })
+      const provider = await node({ price: SECOND, executor: sleeper, maxUnpaid: 100_000, meterIntervalMs: 100 })
+      const { requester, requesterKey } = await keyedRequester(provider)
+      // the requester's own lanes fill the provider's 16 per payer: its job's lane is a 17th, refused
+      for (let i = 0; i < 16; i++) {
+        const voucher = await signRecord(PaymentVoucherType, {
+          version: RECORD_VERSION, lane: newRandomId(), payer: requester.peerId.toMultihash().bytes, payee: provider.peerId.toMultihash().bytes,
+          nonce: 1, cumulative: 1, currency: 'USDC', jobId: new Uint8Array(), createdMs: Date.now()
+        }, requesterKey)
+        await requester.services.work.sendVoucher(provider.peerId, voucher)
+      }
+      // each progress report of time-metered work is answered with a streamed voucher
+      let progressReports = 0
+      requester.services.work.addEventListener('job:progress', () => { progressReports++ })
+      let countersignedAtProvider = false
+      provider.services.work.addEventListener('receipt:countersigned', () => { countersignedAtProvider = true })
+      const outcome = await requester.services.work.run(provider.peerId, { priceCeiling: SECOND, budget: 1000 }, enc('go'))
+      assert.ok(progressReports > 0, 'vouchers were streamed while the job ran')
+      assert.equal(dec(outcome.output), 'slept')
+      assert.equal(outcome.receipt.record.value.status, 0)
+      // countersigned on both sides; the refused vouchers paid nothing, so the provider's book still shows the debt
+      assert.ok(countersignedAtProvider)
+      assert.equal(provider.services.work.book.paid(requester.peerId), 16)
+      assert.equal(provider.services.work.book.unpaid(requester.peerId, 'USDC'), outcome.receipt.record.value.total - 16)
+    })
+
     it('pays units that are not time-metered only on the result, never for what progress reports claim', async () => {
       const TOKEN = { perUnit: 20, currency: 'USDC', unit: 'token' }
       // claims 50 tokens while running (all the budget allows), then receipts 10
