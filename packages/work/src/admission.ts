@@ -89,8 +89,7 @@ export class Admission {
     // re-check after the await: a concurrent resend of the same assignment may have started it
     const raced = this.state.job(key)
     if (raced != null) {
-      raced.listeners.add(listener)
-      return { joined: raced }
+      return this.join(raced, remote, listener)
     }
     const now = this.ctx.now()
     const assignableUntil = this.checkQuoteUnused(opened, key, now)

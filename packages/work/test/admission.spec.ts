@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { party } from '@shoal/test-support'
 import { Admission } from '../src/admission.js'
+import { MAX_LISTENERS_PER_JOB } from '../src/constants.js'
 import { functionExecutor } from '../src/index.js'
 import { assignmentOf, quoteFrom, somePeer, stubContext } from './helpers.js'
 import type { AdmissionState, Admitted } from '../src/admission.js'
@@ -109,6 +110,31 @@ describe('provider admission', () => {
       assert.ok(entry.listeners.has(listener))
       const other = await somePeer()
       await assert.rejects(admission.admit(other, bytes, INPUT, noop), { name: 'WrongPeerError' })
+    })
+
+    it('lets at most MAX_LISTENERS_PER_JOB sends of one assignment wait on its job, the first included, then answers busy', async () => {
+      const bytes = await assignment(await quote())
+      const entry = entryFor(await admission.admit(requester, bytes, INPUT, noop), requester, bytes)
+      entry.listeners.add(noop)
+      state.jobs.set(entry.key, entry)
+      for (let i = 1; i < MAX_LISTENERS_PER_JOB; i++) {
+        await admission.admit(requester, bytes, INPUT, () => {})
+      }
+      assert.equal(entry.listeners.size, MAX_LISTENERS_PER_JOB)
+      await assert.rejects(admission.admit(requester, bytes, INPUT, () => {}), { name: 'ProviderBusyError' })
+    })
+
+    it('holds a resend that raced the first copy through opening to the same bound', async () => {
+      const bytes = await assignment(await quote())
+      const entry = entryFor(await admission.admit(requester, bytes, INPUT, noop), requester, bytes)
+      for (let i = 0; i < MAX_LISTENERS_PER_JOB; i++) entry.listeners.add(() => {})
+      // the job appears only after this send looked it up once: the first copy started it meanwhile
+      let lookups = 0
+      state.job = (key: string) => (++lookups > 1 && key === entry.key ? entry : undefined)
+      state.jobs.clear()
+      admission = new Admission(provider.ctx, state)
+      await assert.rejects(admission.admit(requester, bytes, INPUT, () => {}), { name: 'ProviderBusyError' })
+      assert.equal(entry.listeners.size, MAX_LISTENERS_PER_JOB)
     })
 
     it('refuses a replay once the job is gone (AssignmentReplayedError) and a second assignment of the quote (QuoteReusedError)', async () => {
