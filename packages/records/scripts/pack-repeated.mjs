@@ -35,16 +35,24 @@ if (protoPath == null || tsPath == null) {
 
 const camel = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
 
-/** Every `repeated <scalar> name = n` of the schema. */
+/**
+ * Every distinct `repeated <scalar> name = n` of the schema (two messages with
+ * the same such field share one rewrite). Throws on a repeated enum: proto3
+ * packs those too, and this script does not rewrite protons' enum codecs yet.
+ */
 function repeatedScalars (proto) {
-  const fields = []
+  const enums = new Set([...proto.matchAll(/^\s*enum\s+([A-Za-z0-9_]+)/gm)].map(m => m[1]))
+  const fields = new Map()
   const re = /^\s*repeated\s+([A-Za-z0-9_.]+)\s+([A-Za-z0-9_]+)\s*=\s*(\d+)/gm
   for (const [, type, name, number] of proto.matchAll(re)) {
+    if (enums.has(type)) {
+      throw new Error(`pack-repeated: repeated enum field ${name} is not supported; use repeated uint32 (as JobSyncRequest.kinds does) or extend this script`)
+    }
     if (SCALARS[type] != null) {
-      fields.push({ type, name: camel(name), number: Number(number) })
+      fields.set(`${type} ${name} ${number}`, { type, name: camel(name), number: Number(number) })
     }
   }
-  return fields
+  return [...fields.values()]
 }
 
 /** Replace every occurrence of `from`, insisting there is at least one. */

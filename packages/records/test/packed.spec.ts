@@ -127,6 +127,23 @@ describe('records: packed repeated fields', () => {
     assert.throws(() => JobSyncRequest.decode(lengthDelimited(1, Uint8Array.from([0x01, 0x80]))), { name: /ParseError|RangeError/ })
   })
 
+  it('refuses a run that ends inside a value when more fields follow it, rather than reading on misaligned', () => {
+    // 12 bytes: a double and half of the next, then a height field the reader could misread as its rest
+    const misaligned = concat([lengthDelimited(1, concat([float64(1), new Uint8Array(4)])), tag(2, 1), float64(4)])
+    assert.throws(() => NetworkCoordinate.decode(misaligned), { name: 'ParseError' })
+    const kinds = concat([lengthDelimited(1, Uint8Array.from([0x01, 0x80])), lengthDelimited(2, new TextEncoder().encode('w2'))])
+    assert.throws(() => JobSyncRequest.decode(kinds), { name: 'ParseError' })
+  })
+
+  it('streams the values of packed and unpacked runs alike, one event per value', () => {
+    const c = { vec: [1, 2, 3, 4], height: 0.5, error: 0 }
+    const bytes = coordinateBytes(c, [{ size: 2, packed: true }, { size: 1, packed: false }, { size: 1, packed: true }])
+    const vec = [...NetworkCoordinate.stream(bytes)].filter(e => String(e.field).endsWith('vec[]'))
+    assert.deepEqual(vec.map(e => e.value), c.vec)
+    assert.deepEqual(vec.map(e => 'index' in e ? e.index : -1), [0, 1, 2, 3])
+    assert.throws(() => [...NetworkCoordinate.stream(concat([tag(1, 2), varint(16), float64(1)]))], { name: /ParseError|RangeError/ })
+  })
+
   it('enforces decode limits inside packed runs as for unpacked values', () => {
     const kinds = syncRequestBytes({ kinds: [1, 2, 3, 1, 2], regions: [] }, true)
     assert.throws(() => JobSyncRequest.decode(kinds, { limits: { kinds: 4 } }), { name: 'MaxLengthError' })
