@@ -1,5 +1,5 @@
 /**
- * The published test vectors (test-vectors/, issue #22): the files are
+ * The published test vectors (test-vectors/): the files are
  * exactly what buildVectors() computes from the packages, and each vector
  * holds the other way round too — rebuilt by hand from docs/spec.md
  * (signing payloads, envelopes, wrappers, packed fields, keys, topics) and

@@ -1,5 +1,5 @@
 /**
- * Conformance (issue #22): the stock-libp2p client of ./client checks its own
+ * Conformance: the stock-libp2p client of ./client checks its own
  * code against the published test vectors of test-vectors/ (format in
  * test-vectors/README.md). Like the client, this file imports no Shoal code:
  * only the client, stock packages and the JSON files.

@@ -1,7 +1,7 @@
 /**
- * The one source of the published test vectors in `test-vectors/` (issue
- * #22): every value is computed here from the Shoal packages' public API,
- * from fixed keys and fixed times, so another implementation written from
+ * The one source of the published test vectors in `test-vectors/`: every
+ * value is computed here from the Shoal packages' public API, from fixed
+ * keys and fixed times, so another implementation written from
  * docs/spec.md can check its bytes against Shoal's. `npm run vectors`
  * writes the files; test/vectors.spec.ts fails when they drift from this.
  */

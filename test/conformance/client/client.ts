@@ -68,6 +68,9 @@ const MAX_JOB_TTL_MS = 30 * 24 * 60 * 60 * 1000
 /** §4.1: largest work message with the default 1 MiB input and output. */
 const MAX_WORK_MESSAGE = 1024 * 1024 + 16 * 1024
 
+/** How long one exchange (or one work message) may take before the client gives up, so a hang fails with a reason. */
+const EXCHANGE_TIMEOUT_MS = 20_000
+
 /** §2.1: the topic of a kind and region (the first 2 geohash characters), or the kind's global topic. */
 export function jobTopic (kind: number, region?: string): string {
   const segment = KIND_SEGMENT[kind]
@@ -192,12 +195,12 @@ export class WorkStream {
   }
 
   async send (message: WorkMessage): Promise<void> {
-    await this.lp.write(WorkMessageCodec.encode(message))
+    await this.lp.write(WorkMessageCodec.encode(message), { signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS) })
   }
 
   /** The next message; a Failure is thrown as an Error named by its code. */
   async next (): Promise<WorkMessage> {
-    const message = WorkMessageCodec.decode((await this.lp.read()).subarray())
+    const message = WorkMessageCodec.decode((await this.lp.read({ signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS) })).subarray())
     if (message.kind === 'error') {
       throw Object.assign(new Error(`${message.code}: ${message.message}`), { code: message.code })
     }
@@ -293,23 +296,25 @@ export class ShoalClient {
 
   /** §3.3: fetch a provider's capability record. */
   async fetchCapability (peer: PeerId, capabilityClass: string, cell: string): Promise<Checked<CapabilityRecord>> {
-    const stream = await this.node.dialProtocol(peer, PROTOCOL.capability)
+    const signal = AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)
+    const stream = await this.node.dialProtocol(peer, PROTOCOL.capability, { signal })
     const lp = lpStream(stream, { maxDataLength: RECORD.CapabilityRecord.maxSize })
-    const bytes = (await lp.read()).subarray()
-    await stream.close()
+    const bytes = (await lp.read({ signal })).subarray()
+    await stream.close({ signal })
     return openCapability(bytes, peer, capabilityClass, cell)
   }
 
   /** §2.5: ask `peer` for announcements; the frames it sent until it closed. */
   async sync (peer: PeerId, request: JobSyncRequest): Promise<Uint8Array[]> {
-    const stream = await this.node.dialProtocol(peer, PROTOCOL.sync)
+    const signal = AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)
+    const stream = await this.node.dialProtocol(peer, PROTOCOL.sync, { signal })
     const lp = lpStream(stream, { maxDataLength: RECORD.JobAnnouncement.maxSize })
-    await lp.write(JobSyncRequestCodec.encode(request))
-    await stream.close()
+    await lp.write(JobSyncRequestCodec.encode(request), { signal })
+    await stream.close({ signal })
     const frames: Uint8Array[] = []
     while (true) {
       try {
-        frames.push((await lp.read()).subarray())
+        frames.push((await lp.read({ signal })).subarray())
       } catch (err: unknown) {
         // the responder closed after its last frame
         if (err instanceof Error && err.name === 'UnexpectedEOFError') return frames
@@ -318,20 +323,22 @@ export class ShoalClient {
     }
   }
 
-  /** §6.1: one probe, one reply. */
-  async probe (peer: PeerId, coordinate: NetworkCoordinate, wantLoad: boolean): Promise<CoordinateMessage> {
-    const stream = await this.node.dialProtocol(peer, PROTOCOL.coordinate)
+  /** §6.1: one probe, one reply: the reply and its bytes as received. */
+  async probe (peer: PeerId, coordinate: NetworkCoordinate, wantLoad: boolean): Promise<{ reply: Extract<CoordinateMessage, { kind: 'reply' }>, bytes: Uint8Array }> {
+    const signal = AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)
+    const stream = await this.node.dialProtocol(peer, PROTOCOL.coordinate, { signal })
     const lp = lpStream(stream, { maxDataLength: 1024 })
-    await lp.write(CoordinateMessageCodec.encode({ kind: 'probe', coordinate, wantLoad }))
-    const reply = CoordinateMessageCodec.decode((await lp.read()).subarray())
-    await stream.close()
+    await lp.write(CoordinateMessageCodec.encode({ kind: 'probe', coordinate, wantLoad }), { signal })
+    const bytes = (await lp.read({ signal })).subarray()
+    await stream.close({ signal })
+    const reply = CoordinateMessageCodec.decode(bytes)
     if (reply.kind !== 'reply') throw new Error('expected a reply')
-    return reply
+    return { reply, bytes }
   }
 
   /** Open a work stream to `peer`. */
   async workStream (peer: PeerId): Promise<WorkStream> {
-    return new WorkStream(await this.node.dialProtocol(peer, PROTOCOL.work))
+    return new WorkStream(await this.node.dialProtocol(peer, PROTOCOL.work, { signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS) }))
   }
 
   /**

@@ -296,9 +296,10 @@ export class Reader {
     return out
   }
 
-  /** Whether a repeated numeric field came packed (one length-delimited occurrence or more). */
+  /** Whether a repeated numeric field came as one packed run: its only occurrence, length-delimited (proto3's canonical form). */
   isPacked (field: number): boolean {
-    return this.fields.some(f => f.field === field && f.wire === WIRE.bytes)
+    const occurrences = this.fields.filter(f => f.field === field)
+    return occurrences.length === 1 && occurrences[0].wire === WIRE.bytes
   }
 }
 
