@@ -259,6 +259,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       cache: this.cache,
       denied: this.denied,
       loopLag: this.loopLag,
+      precisions: this.precisions,
       maxCandidatesPerCell: this.maxCandidatesPerCell,
       maxEntriesPerCell: this.maxEntriesPerCell,
       lookupConcurrency: this.lookupConcurrency,

@@ -10,7 +10,7 @@ import * as Digest from 'multiformats/hashes/digest'
 import { show } from '@shoal/utils'
 import { GPU_CLASS_PREFIX, KEY_PREFIX, SENSOR_CLASS_PREFIX } from './constants.js'
 import { InvalidClassError, InvalidGeohashError } from './errors.js'
-import { geohashNeighbours, isValidGeohash } from './geohash.js'
+import { GEOHASH_ALPHABET, geohashNeighbours, isValidGeohash } from './geohash.js'
 import type { CapabilityRecord } from '@shoal/records'
 
 /** multicodec `raw`: the key names bytes, not a DAG. */
@@ -124,7 +124,7 @@ export function advertisementKeys (record: Pick<CapabilityRecord, 'gpus' | 'sens
 export interface SearchLevel {
   /** cell length of this level */
   precision: number
-  /** the query's own cell first, then its neighbours */
+  /** the query's own cell first, then its neighbours; for a regionless query, every cell of the precision */
   cells: string[]
 }
 
@@ -132,19 +132,33 @@ export interface SearchLevel {
  * The order in which a search looks at cells: at the finest precision the
  * query's geohash allows, its cell and its 8 neighbours; then the same one
  * character coarser; ...; and last the world cell '' (where providers that
- * reveal no location are found), if `world` is set.
+ * reveal no location are found), if `world` is set. A regionless query
+ * (geohash '') is near no cell in particular, and a located provider is
+ * advertised only in cells of its own: it looks up every cell of the
+ * coarsest precision (32 at precision 1), as one level, then the world.
  */
 export function searchLevels (geohash: string, precisions: readonly number[], world = true): SearchLevel[] {
   if (!isValidGeohash(geohash)) {
     throw new InvalidGeohashError(`not a geohash: ${show(geohash)}`)
   }
-  const usable = [...new Set(precisions)].filter(p => p > 0 && p <= geohash.length).sort((a, b) => b - a)
-  const levels: SearchLevel[] = usable.map(p => {
-    const cell = geohash.slice(0, p)
-    return { precision: p, cells: [cell, ...geohashNeighbours(cell)] }
-  })
+  const positive = [...new Set(precisions)].filter(p => p > 0).sort((a, b) => b - a)
+  const levels: SearchLevel[] = geohash === ''
+    ? positive.slice(-1).map(p => ({ precision: p, cells: allCells(p) }))
+    : positive.filter(p => p <= geohash.length).map(p => {
+      const cell = geohash.slice(0, p)
+      return { precision: p, cells: [cell, ...geohashNeighbours(cell)] }
+    })
   if (world) {
     levels.push({ precision: 0, cells: [''] })
   }
   return levels
+}
+
+/** Every geohash cell of `precision` characters, in alphabet order. */
+function allCells (precision: number): string[] {
+  let cells = ['']
+  for (let i = 0; i < precision; i++) {
+    cells = cells.flatMap(cell => [...GEOHASH_ALPHABET].map(c => cell + c))
+  }
+  return cells
 }

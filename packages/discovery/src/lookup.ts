@@ -35,7 +35,7 @@ export async function lookupCell (run: SearchRun, level: SearchLevel, index: num
   }
   const lookupSignal = AbortSignal.any([signal, pending.covered.signal, AbortSignal.timeout(run.ctx.lookupTimeoutMs)])
   setMaxListeners(Infinity, lookupSignal)
-  const found: FoundUnder = { capabilityClass, cell, precision: level.precision, home: cell === level.cells[0] && level.precision > 0 }
+  const found: FoundUnder = { capabilityClass, cell, precision: level.precision, home: level.precision > 0 && run.params.query.geohash.startsWith(cell) }
   const floor = pending.floor
   const possible = possibleLevel(cell, index, search.levels)
   // precision of the listing: among candidates at the same RTT floor, fetch the better located first
@@ -137,8 +137,9 @@ export async function lookupCell (run: SearchRun, level: SearchLevel, index: num
 }
 
 /**
- * Note what a cell's listing says so far. Complete (a holder answered
- * under the caps and every entry is examined): a finer cell's lookup no
+ * Note what a cell's listing says so far. Complete (a cell of an
+ * advertised precision, a holder answered under the caps and every entry
+ * is examined): a finer cell's lookup no
  * longer holds results back. Covering (complete, and either
  * `COMPLETE_LISTING_QUORUM` holders answered so or the cell's own lookup
  * has ended): the lookups of the cells inside it end, as each would run
@@ -150,7 +151,9 @@ export async function lookupCell (run: SearchRun, level: SearchLevel, index: num
  */
 function markComplete (run: SearchRun, cell: string, holders: Set<string>, capped: boolean, ended: boolean): void {
   const search = run.state
-  if (capped || holders.size === 0) {
+  // only a cell of an advertised precision lists everyone inside it: a
+  // located provider is not in the world's listing (unless 0 is a precision)
+  if (capped || holders.size === 0 || !run.ctx.precisions.includes(cell.length)) {
     return
   }
   if (!search.complete.has(cell)) {

@@ -29,6 +29,11 @@ export interface SearchContext {
   cache: RecordCache
   denied: DenyList
   loopLag: LoopLag
+  /**
+   * the precisions providers advertise at: a listing of a cell of another
+   * length (the world, unless 0 is one) does not hold the providers inside it
+   */
+  precisions: readonly number[]
   maxCandidatesPerCell: number
   maxEntriesPerCell: number
   lookupConcurrency: number

@@ -121,7 +121,8 @@ export class Search {
    * cell is one lookup that often lists every provider of a sparse class (a
    * holder answers with all it has), while a sparse fine cell's lookup only
    * ends when it converges: listed completely, the world stops the fine
-   * cells from holding results back.
+   * cells from holding results back. A regionless query has one level of
+   * every coarsest cell (keys.ts searchLevels) before the world.
    */
   private startLookups (): void {
     const { query, capabilityClass, levels } = this.params

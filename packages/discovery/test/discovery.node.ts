@@ -5,6 +5,7 @@ import { RecordEnvelope } from '@libp2p/peer-record'
 import { lpStream } from '@libp2p/utils'
 import { CapabilityRecord, CapabilityRecordType } from '@shoal/records'
 import { createLibp2p } from 'libp2p'
+import { GEOHASH_ALPHABET } from '../src/geohash.js'
 import { CAPABILITY_PROTOCOL, capabilityKey, discovery } from '../src/index.js'
 import { capability, connect, createDhtNode, createDiscoveryNode, newKey, sign } from './nodes.js'
 import type { DhtNode, DiscoveryNode } from './nodes.js'
@@ -170,6 +171,22 @@ describe('@shoal/discovery on real nodes', function () {
     assert.equal(video.results[0].found.cell, 'xn7')
     assert.equal(video.summary.found, 1)
     assert.equal(video.summary.lastPrecision, 0)
+  })
+
+  it('finds a located provider from a searcher with no geohash, beside one that reveals no location', async () => {
+    const [searcher, provider, nowhere, ...rest] = await discoveryNodes(6)
+    await connect([searcher, provider, nowhere, ...rest])
+    const located = await provider.services.discovery.advertise({ geohash: 'u33d', gpus: [RTX_4090], price: USDC(10) })
+    // the provider's DHT cost is what it was: one provide per precision, none in the world cell
+    assert.deepEqual(located.keys.map(k => k.cell), ['u33', 'u3', 'u'])
+    await nowhere.services.discovery.advertise({ geohash: '', gpus: [RTX_4090], price: USDC(10) })
+
+    const found = await search(searcher, { geohash: '', gpuClass: 'consumer-24g' }, { k: 5 })
+    assert.deepEqual(ids(found.results), idsOf(provider, nowhere), `search summary ${JSON.stringify(found.summary)}, lookups ${found.lookups.length}`)
+    assert.deepEqual(found.results.find(r => r.peerId.equals(provider.peerId))?.found, { capabilityClass: 'gpu:consumer-24g', cell: 'u', precision: 1, home: false })
+    assert.deepEqual(found.results.find(r => r.peerId.equals(nowhere.peerId))?.found.cell, '')
+    // the world and the 32 cells of one character, nothing finer
+    assert.deepEqual(found.lookups.map(l => l.cell).sort(), ['', ...GEOHASH_ALPHABET])
   })
 
   it('orders each level by estimated RTT when the query has a coordinate', async () => {

@@ -77,4 +77,29 @@ describe('keys', () => {
     assert.deepEqual(searchLevels('xn', [1, 2, 3], false).map(l => l.precision), [2, 1])
     assert.throws(() => searchLevels('nope!', [1]), { name: 'InvalidGeohashError' })
   })
+
+  it('search every cell of the coarsest precision, then the world, for a regionless query', () => {
+    const levels = searchLevels('', [3, 1, 2])
+    assert.deepEqual(levels.map(l => l.precision), [1, 0])
+    assert.deepEqual(levels[0].cells, [...GEOHASH_ALPHABET])
+    assert.deepEqual(levels[1].cells, [''])
+    assert.deepEqual(searchLevels('', [3, 2], false).map(l => [l.precision, l.cells.length]), [[2, 1024]])
+    assert.deepEqual(searchLevels('', [0]), [{ precision: 0, cells: [''] }])
+  })
+
+  it('a regionless search looks up a cell every provider is advertised under, wherever it is', () => {
+    // the coarsest positive precision at most 2 (a regionless search looks up 32^p cells)
+    const precisions = fc.uniqueArray(fc.integer({ min: 0, max: 5 }), { minLength: 1 })
+      .filter(ps => Math.min(...ps.filter(p => p > 0)) <= 2 || ps.every(p => p === 0))
+    fc.assert(fc.property(cell, precisions, (geohash, ps) => {
+      const searched = new Set(searchLevels('', ps).flatMap(l => l.cells))
+      const advertised = advertisementKeys({ gpus: [], sensors: ['video'], geohash }, ps).map(k => k.cell)
+      assert.ok(advertised.length > 0)
+      assert.ok(advertised.some(c => searched.has(c)), `${geohash} advertised under ${advertised.join(',')}`)
+      // each cell once, all of one precision but the world
+      const levels = searchLevels('', ps)
+      assert.equal(searched.size, levels.reduce((n, l) => n + l.cells.length, 0))
+      assert.ok(levels.every(l => l.cells.every(c => c.length === l.precision)))
+    }))
+  })
 })

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { GEOHASH_ALPHABET } from '../src/geohash.js'
 import { Discovery, capabilityKey, searchLevels } from '../src/index.js'
 import { capability, newKey, sign } from './nodes.js'
 import type { DiscoveryComponents, DiscoveryInit, DiscoveryStats, NearbyProvider, NearbyQuery } from '../src/index.js'
@@ -273,7 +274,8 @@ describe('search scheduling (scripted DHT)', () => {
         dht.cells.set(cell, { providers: [], gate: fine.promise })
       }
       dht.cells.set('', { providers: [a.info, b.info], holder })
-      const service = await searcher(dht, [a, b], new Map(), { precisions: [1] })
+      // precision 0: providers advertise at the world too, so its listing holds everyone
+      const service = await searcher(dht, [a, b], new Map(), { precisions: [0, 1] })
       services.push(service)
 
       const search = service.findNearby(query, { k: 2 })
@@ -292,7 +294,7 @@ describe('search scheduling (scripted DHT)', () => {
   describe('complete listings', () => {
     const query: NearbyQuery = { geohash: 'xn76g', gpuClass: 'consumer-24g' }
 
-    /** the world lists a and b; the fine cells never answer; no lookup timeout within the test's */
+    /** the world lists a and b (providers advertise there: precision 0); the fine cells never answer; no lookup timeout within the test's */
     async function world (entry: { holders: number, hold?: Promise<void> }): Promise<{ dht: ScriptedDht, service: Discovery, named: Record<string, Provider> }> {
       const dht = new ScriptedDht(query.geohash, [1])
       const a = await provider('xn76u')
@@ -301,7 +303,7 @@ describe('search scheduling (scripted DHT)', () => {
         dht.cells.set(cell, { providers: [], gate: new Promise(() => {}) })
       }
       dht.cells.set('', { providers: [a.info, b.info], ...entry })
-      const service = await searcher(dht, [a, b], new Map(), { precisions: [1], lookupTimeoutMs: 60_000 })
+      const service = await searcher(dht, [a, b], new Map(), { precisions: [0, 1], lookupTimeoutMs: 60_000 })
       services.push(service)
       return { dht, service, named: { a, b } }
     }
@@ -344,6 +346,45 @@ describe('search scheduling (scripted DHT)', () => {
       hold.open()
       assert.deepEqual(name(await search, named).sort(), ['a', 'b'])
       assert.deepEqual([...dht.aborted].sort(), dht.started.filter(c => c !== '').sort())
+    })
+
+    it('of the world, when providers do not advertise there, end nothing: a located provider is not in it', async () => {
+      const dht = new ScriptedDht(query.geohash, [1])
+      const nowhere = await provider('')
+      const located = await provider('xn76u')
+      const fine = gate()
+      for (const cell of searchLevels(query.geohash, [1])[0].cells) {
+        dht.cells.set(cell, { providers: [], gate: fine.promise })
+      }
+      dht.cells.set('x', { providers: [located.info], gate: fine.promise })
+      dht.cells.set('', { providers: [nowhere.info], holders: 2 })
+      const service = await searcher(dht, [nowhere, located], new Map(), { precisions: [1], lookupTimeoutMs: 60_000 })
+      services.push(service)
+      const search = all(service.findNearby(query, { k: 3 }))
+      await tick(50)
+      assert.deepEqual(dht.aborted, [])
+      fine.open()
+      assert.deepEqual(name(await search, { nowhere, located }), ['located', 'nowhere'])
+    })
+  })
+
+  describe('a regionless query', () => {
+    it('looks up every cell of the coarsest precision and the world, and finds a provider wherever it is', async () => {
+      const query: NearbyQuery = { geohash: '', gpuClass: 'consumer-24g' }
+      const dht = new ScriptedDht(query.geohash, [3, 2, 1])
+      const located = await provider('u33dc')
+      const nowhere = await provider('')
+      dht.cells.set('u', { providers: [located.info] })
+      dht.cells.set('', { providers: [nowhere.info] })
+      const service = await searcher(dht, [located, nowhere], new Map(), { precisions: [3, 2, 1], lookupConcurrency: 4 })
+      services.push(service)
+      const results = []
+      for await (const result of service.findNearby(query, { k: 5 })) {
+        results.push(result)
+      }
+      assert.deepEqual(name(results, { located, nowhere }), ['located', 'nowhere'])
+      assert.deepEqual(results[0].found, { capabilityClass: CLASS, cell: 'u', precision: 1, home: false })
+      assert.deepEqual([...dht.started].sort(), ['', ...GEOHASH_ALPHABET])
     })
   })
 
