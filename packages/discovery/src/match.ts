@@ -126,13 +126,17 @@ export function matchRecord (query: NearbyQuery, record: CapabilityRecord): Matc
 /**
  * The search for providers of a job: its GPU needs (for a GPU job, or one
  * naming any), its sensors and its price ceiling (currency and unit), near
- * `geohash` (default: the job's region). A record matchRecord accepts for
- * it, in a cell inside the job's region, is one whose provider would bid
- * (docs/spec.md §1.6). Searching needs a GPU class or a sensor (queryClass).
+ * `geohash` (where the requester is) if that lies in the job's region, else
+ * from the region ('' for none: every region, see searchLevels). A record
+ * matchRecord accepts for it, in a cell inside the job's region, is one
+ * whose provider would bid (docs/spec.md §1.6). Searching needs a GPU class
+ * or a sensor (queryClass).
  */
 export function queryForJob (job: JobTerms, geohash?: string): NearbyQuery {
   const r = job.requirements
-  const query: NearbyQuery = { geohash: geohash ?? r?.region ?? '' }
+  const region = r?.region ?? ''
+  // a search widens from its geohash to the cells around it, never to a far region
+  const query: NearbyQuery = { geohash: geohash != null && geohash.startsWith(region) ? geohash : region }
   if (needsGpu(job)) {
     query.gpuCount = r?.gpuCount ?? 0
     query.minVramMib = r?.minVramMib ?? 0

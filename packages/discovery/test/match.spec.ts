@@ -94,6 +94,11 @@ describe('matching', () => {
     const capture = { ...requirements, gpuClass: '', minVramMib: 0, sensors: ['video'] }
     assert.deepEqual(queryForJob({ kind: JobKind.CAPTURE, requirements: capture, priceCeiling }, 'xn76u'),
       { geohash: 'xn76u', sensors: ['video'], maxPrice: priceCeiling })
+    // from the requester if it is in the job's region, else from the region, else from nowhere (every region)
+    assert.equal(queryForJob({ kind: JobKind.GPU_INFERENCE, requirements, priceCeiling }, 'xn76u').geohash, 'xn76u')
+    assert.equal(queryForJob({ kind: JobKind.GPU_INFERENCE, requirements, priceCeiling }, 'u33d').geohash, 'xn7')
+    assert.equal(queryForJob({ kind: JobKind.GPU_INFERENCE, requirements: { ...requirements, region: '' }, priceCeiling }, 'u33d').geohash, 'u33d')
+    assert.equal(queryForJob({ kind: JobKind.GPU_INFERENCE, requirements: { ...requirements, region: '' }, priceCeiling }).geohash, '')
     // a record priced per another unit is one whose provider would not bid
     assert.equal(matchRecord(queryForJob({ kind: JobKind.GPU_INFERENCE, requirements, priceCeiling: { ...priceCeiling, unit: 'token' } }), record()).matches, false)
   })

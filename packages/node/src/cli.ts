@@ -52,7 +52,7 @@ Options of \`job submit\`:
   --input F           input file, or - for stdin
   --units N           expected units of work (default 1)
   --max-price N       price ceiling per unit (default 10)
-  --currency C        (default USDC)   --unit U   (default gpu-second)
+  --currency C        (default USDC)   --unit U   (default gpu-second; capture-second with --sensor only)
   --gpu-class C       GPU class wanted (default consumer-24g)   --min-vram MiB   GPU memory needed
   --sensor S          a sensor the capture job needs, repeatable (instead of a GPU class)
   --region G          geohash near which to run (default: anywhere)
@@ -305,8 +305,9 @@ async function jobSubmit (values: CliValues): Promise<void> {
     units: intOption(text(values.units), 'units') ?? 1,
     maxPricePerUnit: intOption(text(values['max-price']), 'max-price') ?? 10,
     currency: values.currency ?? 'USDC',
-    unit: values.unit ?? 'gpu-second',
-    minVramMib: intOption(text(values['min-vram']), 'min-vram') ?? 0,
+    // unset: the node prices a capture job per capture-second, a GPU job per gpu-second
+    unit: values.unit,
+    minVramMib: intOption(text(values['min-vram']), 'min-vram'),
     gpuClass: values['gpu-class'] ?? (values.sensor === undefined ? 'consumer-24g' : ''),
     sensors: values.sensor ?? [],
     region: values.region ?? '',

@@ -4,7 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { isGeohash } from '@shoal/records'
 import { parse as parseYaml } from 'yaml'
 import { errorCode, errorMessage } from '@shoal/utils'
-import { API_PORT, LISTEN_ADDRESSES, ROLE, SHUTDOWN_GRACE_MS } from './constants.js'
+import { API_PORT, CAPTURE_PRICE_UNIT, GPU_PRICE_UNIT, LISTEN_ADDRESSES, ROLE, SHUTDOWN_GRACE_MS } from './constants.js'
 import { ConfigError } from './errors.js'
 
 /**
@@ -431,7 +431,7 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
       gpus: provider.gpus ?? [],
       sensors: provider.sensors ?? [],
       concurrency: provider.concurrency ?? 1,
-      price: provider.price ?? { perUnit: 1, currency: 'USDC', unit: role === 'gpu-provider' ? 'gpu-second' : 'capture-second' },
+      price: provider.price ?? { perUnit: 1, currency: 'USDC', unit: role === 'gpu-provider' ? GPU_PRICE_UNIT : CAPTURE_PRICE_UNIT },
       executor: provider.executor
     }
   }

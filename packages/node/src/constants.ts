@@ -107,3 +107,19 @@ export const MAX_API_BODY_BYTES = 64 * 1024
  * @default 10
  */
 export const STATUS_RECENT_RECEIPTS = 10
+
+/**
+ * Price unit of a GPU job, and of a GPU provider's price, when none is given.
+ *
+ * @default 'gpu-second'
+ */
+export const GPU_PRICE_UNIT = 'gpu-second'
+
+/**
+ * Price unit of a capture job (sensors, no GPU), and of a capture
+ * provider's price, when none is given: a capture job priced per GPU second
+ * would match no capture provider.
+ *
+ * @default 'capture-second'
+ */
+export const CAPTURE_PRICE_UNIT = 'capture-second'

@@ -1,5 +1,6 @@
 import { JobKind } from '@shoal/records'
 import { asError, errorMessage } from '@shoal/utils'
+import { CAPTURE_PRICE_UNIT, GPU_PRICE_UNIT } from './constants.js'
 import { NoProviderError } from './errors.js'
 import { startProvider } from './flows/start-provider.js'
 import { submitJob } from './flows/submit-job.js'
@@ -93,6 +94,8 @@ interface SubmitRequest {
   sensors: string[]
   region: string
   timeoutMs: number
+  /** sensors and no GPU requirement: a capture job, which asks for no GPU */
+  capture: boolean
 }
 
 function submitRequest (raw: Record<string, unknown>): SubmitRequest {
@@ -108,21 +111,24 @@ function submitRequest (raw: Record<string, unknown>): SubmitRequest {
   }
   const sensors = raw.sensors ?? []
   if (!Array.isArray(sensors) || sensors.length > 16 || sensors.some(s => typeof s !== 'string' || s.length > 64)) throw new TypeError('sensors must be a list of names')
-  const request = {
+  const gpuClass = str('gpuClass', '', 64)
+  const minVramMib = int('minVramMib', 0)
+  if (gpuClass === '' && sensors.length === 0) throw new TypeError('a job names a GPU class (--gpu-class, e.g. consumer-24g) or a sensor (--sensor)')
+  const capture = sensors.length > 0 && gpuClass === '' && minVramMib === 0
+  return {
     workload: str('workload', ''),
     input: str('input', '', 2 * 1024 * 1024),
     units: int('units', 1, 1),
     maxPricePerUnit: int('maxPricePerUnit', 10),
     currency: str('currency', 'USDC', 16),
-    unit: str('unit', 'gpu-second', 32),
-    gpuClass: str('gpuClass', '', 64),
-    minVramMib: int('minVramMib', 0),
+    unit: str('unit', capture ? CAPTURE_PRICE_UNIT : GPU_PRICE_UNIT, 32),
+    gpuClass,
+    minVramMib,
     sensors,
     region: str('region', '', 12),
-    timeoutMs: int('timeoutMs', 120_000, 1000, 24 * 3600_000)
+    timeoutMs: int('timeoutMs', 120_000, 1000, 24 * 3600_000),
+    capture
   }
-  if (request.gpuClass === '' && request.sensors.length === 0) throw new TypeError('a job names a GPU class (--gpu-class, e.g. consumer-24g) or a sensor (--sensor)')
-  return request
 }
 
 /**
@@ -145,7 +151,7 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
         return { stage: 'failed', error: 'InvalidRequestError', message: errorMessage(err) }
       }
       const signal = AbortSignal.any([outerSignal, AbortSignal.timeout(request.timeoutMs)])
-      const capture = request.sensors.length > 0 && request.gpuClass === ''
+      const capture = request.capture
       const spec: JobSpec = {
         kind: capture ? JobKind.CAPTURE : JobKind.GPU_INFERENCE,
         workload: request.workload,

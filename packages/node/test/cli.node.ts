@@ -297,6 +297,53 @@ describe('shoal CLI (separate processes)', function () {
     assert.equal(await readFile(current, 'utf8'), 'garbage without newline')
   })
 
+  it('a job with no --region reaches a provider with one, and a capture job (--sensor only) hires a GPU-less capture provider', async () => {
+    const bootstrap = await startNode('bootstrap', await writeConfig('local.json', LOCAL), ['--role', 'bootstrap'])
+    const bootAddr = (await runJson(['id', '--data-dir', bootstrap.dataDir])).addrs[0]
+    // examples/full-node/gpu-provider.yaml and capture-provider.yaml, with executors this host has
+    const gpu = await startNode('gpu', await writeConfig('gpu.json', {
+      ...LOCAL,
+      role: 'gpu-provider',
+      provider: { region: 'u33d', gpus: [{ model: 'RTX 4090', vramMib: 24576, count: 1 }], concurrency: 1, price: { perUnit: 2, currency: 'USDC', unit: 'gpu-second' }, executor: { type: 'echo' } }
+    }), ['--bootstrap', bootAddr])
+    const capture = await startNode('capture', await writeConfig('capture.json', {
+      ...LOCAL,
+      role: 'capture-provider',
+      provider: { region: 'u33db', sensors: ['video', 'gnss'], price: { perUnit: 1, currency: 'USDC', unit: 'capture-second' }, executor: { type: 'echo' } }
+    }), ['--bootstrap', bootAddr])
+    // the requester has no region: it searches from nowhere in particular
+    const requester = await startNode('requester', await writeConfig('requester.json', LOCAL), ['--bootstrap', bootAddr])
+    const ids = await Promise.all([gpu, capture].map(async n => (await runJson(['id', '--data-dir', n.dataDir])).peerId))
+    for (const node of [gpu, capture]) {
+      await waitFor('the provider to advertise', async () => {
+        const s = await runJson(['status', '--data-dir', node.dataDir])
+        return s.capabilities.length > 0 ? s : undefined
+      })
+    }
+
+    // the README's own job: echo 'hello' | shoal job submit --workload echo --gpu-class consumer-24g --input -
+    const readme = await run(['job', 'submit', '--data-dir', requester.dataDir, '--workload', 'echo', '--gpu-class', 'consumer-24g', '--input', '-', '--timeout', '60000', '--json'], 'hello\n')
+    assert.equal(readme.code, 0, `job submit failed: ${readme.stderr}`)
+    const gpuJob = JSON.parse(readme.stdout)
+    assert.equal(gpuJob.stage, 'receipt')
+    assert.equal(gpuJob.receipt.provider, ids[0])
+    assert.equal(Buffer.from(gpuJob.output, 'base64').toString(), 'hello\n')
+
+    // a capture job: sensors and no GPU flag, priced per capture-second like the capture provider
+    const captured = await run(['job', 'submit', '--data-dir', requester.dataDir, '--workload', 'echo', '--sensor', 'video', '--input', '-', '--timeout', '60000', '--json'], 'frame')
+    assert.equal(captured.code, 0, `job submit failed: ${captured.stderr}`)
+    const captureJob = JSON.parse(captured.stdout)
+    assert.equal(captureJob.stage, 'receipt')
+    assert.equal(captureJob.receipt.provider, ids[1])
+    assert.equal(captureJob.receipt.state, 'countersigned')
+    assert.equal(Buffer.from(captureJob.output, 'base64').toString(), 'frame')
+    const theirs = await waitFor('the capture provider to store the countersigned receipt', async () => {
+      const list: any[] = await runJson(['receipts', 'list', '--data-dir', capture.dataDir])
+      return list.length > 0 ? list : undefined
+    })
+    assert.deepEqual(theirs.map(r => r.id), [captureJob.receipt.id])
+  })
+
   it('read commands without a running node say so', async () => {
     const result = await run(['status', '--data-dir', join(root, 'nothing')])
     assert.equal(result.code, 1)
