@@ -25,7 +25,7 @@ export interface PriceCeiling {
 
 /** What a search looks for, and where. */
 export interface NearbyQuery {
-  /** where the requester is (a geohash; its length caps the finest cell searched) */
+  /** where the requester is (a geohash; its length caps the finest cell searched; '' searches every region) */
   geohash: string
   /** GPU class wanted, e.g. `consumer-24g` (searched under `gpu:<class>`) */
   gpuClass?: string
