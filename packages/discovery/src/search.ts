@@ -120,9 +120,10 @@ export class Search {
    * coarsest cell (the world) first, then the levels between. The coarsest
    * cell is one lookup that often lists every provider of a sparse class (a
    * holder answers with all it has), while a sparse fine cell's lookup only
-   * ends when it converges: listed completely, the world stops the fine
-   * cells from holding results back. A regionless query has one level of
-   * every coarsest cell (keys.ts searchLevels) before the world.
+   * ends when it converges: listed completely (where providers advertise
+   * there too, precision 0), the world stops the fine cells from holding
+   * results back. A regionless query's one level before the world is every
+   * cell of the coarsest precision (keys.ts searchLevels).
    */
   private startLookups (): void {
     const { query, capabilityClass, levels } = this.params
