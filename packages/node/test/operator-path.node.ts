@@ -153,6 +153,8 @@ interface Terminal {
   apiPort: number
   env: NodeJS.ProcessEnv
   node?: Proc
+  /** when its running node was started (ms since the epoch) */
+  startedAt?: number
 }
 
 interface Result { code: number | null, stdout: string, stderr: string }
@@ -335,6 +337,7 @@ describe('the operator\'s path as documented (README "Run a node", examples/full
     const t = await terminal(startTerminalName(line.command))
     current = t
     if (t.node !== undefined) await stop(t)
+    t.startedAt = Date.now()
     const node = spawnLine(substitute(line.command, t, root), t.env)
     all.push(node)
     t.node = node
@@ -455,6 +458,21 @@ describe('the operator\'s path as documented (README "Run a node", examples/full
         assert.ok(receipt !== undefined, `the ${p.name} node has no countersigned receipt for the requester: ${JSON.stringify(theirs)}`)
         assert.ok(mine.some(r => r.id === receipt.id && r.state === 'countersigned'), `the requester does not have the ${p.name} node's receipt ${receipt.id}: ${JSON.stringify(mine)}`)
       }
+    })
+
+    it('each provider\'s log names the job it served (the node says what it is doing)', async () => {
+      const providers = [...terminals.values()].filter(t => t.name !== 'requester' && t.node !== undefined)
+      const silent: string[] = []
+      for (const p of providers) {
+        const r = await run('npx shoal receipts list --json', p)
+        // the jobs this process served (an earlier node in the same data dir logged elsewhere)
+        const served = (r.code === 0 ? JSON.parse(r.stdout) as Array<ListedReceipt & { addedAt: number }> : []).filter(x => x.addedAt >= (p.startedAt ?? 0))
+        const log = `${p.node?.stdout() ?? ''}${p.node?.stderr() ?? ''}`
+        // the first 8 hex digits: however short the log's job id, it starts with these
+        for (const receipt of served) if (!log.includes(receipt.jobId.slice(0, 8))) silent.push(`${p.name}: job ${receipt.jobId.slice(0, 12)} not in its log`)
+        if (served.length === 0) silent.push(`${p.name}: served no job`)
+      }
+      assert.deepEqual(silent, [])
     })
 
     it('/metrics on the requester and on each provider counts the jobs and the receipts', async () => {
