@@ -24,6 +24,8 @@ set -eu
 
 if [ -n "${MODEL_CMD:-}" ] && command -v "${MODEL_CMD%% *}" >/dev/null 2>&1; then
   # --- plug your workload in here: input on stdin, result on stdout ---
+  # unquoted on purpose: MODEL_CMD may carry arguments ("llama-run --model m.gguf")
+  # shellcheck disable=SC2086
   exec $MODEL_CMD
 fi
 

@@ -198,7 +198,7 @@ async function nodeStart (values: CliValues): Promise<void> {
   })
   const { node, config } = daemon
   if (values.json === true) {
-    print(JSON.stringify({ peerId: node.peerId.toString(), role: config.role, addrs: node.getMultiaddrs().map(String), apiPort: daemon.api.port, dataDir: daemon.dataDir }))
+    print(JSON.stringify({ peerId: node.peerId.toString(), role: config.role, addrs: node.getMultiaddrs().map(String), apiPort: daemon.api.port, apiHost: daemon.api.host, dataDir: daemon.dataDir }))
   } else {
     print(`shoal node ${VERSION} started`)
     print(`  peer id   ${node.peerId.toString()}`)

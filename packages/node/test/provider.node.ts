@@ -3,20 +3,13 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ShoalProcesses } from './fixtures/cli-process.js'
+import { LOCAL_CONFIG, ShoalProcesses } from './fixtures/cli-process.js'
 
 // dist/test/provider.node.js -> the repository's examples/full-node
 const EXAMPLES = fileURLToPath(new URL('../../../../examples/full-node/', import.meta.url))
 const GPU_PROVIDER_YAML = join(EXAMPLES, 'gpu-provider.yaml')
 
-/** Loopback only, no mDNS, no NAT machinery, DHT server with private addresses: a local testnet. */
-const LOCAL = {
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  mdns: false,
-  apiPort: 0,
-  dht: { mode: 'server', allowPrivateAddresses: true },
-  reachability: { autonat: false, relayClient: false, holePunching: false }
-}
+const LOCAL = LOCAL_CONFIG
 
 /** Flags that keep a node started from an example file on loopback with free ports. */
 const LOOPBACK_FLAGS = ['--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--no-mdns']
