@@ -176,8 +176,8 @@ function configFile (values: CliValues): string | undefined {
 async function readDataDir (values: CliValues): Promise<string> {
   const dataDir = text(values['data-dir'])
   if (dataDir !== undefined) return dataDir
-  const file = text(values.config) ?? process.env.SHOAL_CONFIG
-  if (file !== undefined && file !== '') {
+  const file = configFile(values)
+  if (file !== undefined) {
     const config = await loadConfigFile(file)
     if (config.dataDir !== undefined) return config.dataDir
   }
