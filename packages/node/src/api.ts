@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
 import { errorCode, errorMessage, errorName, toHex } from '@shoal/utils'
 import { API_HOST, MAX_API_BODY_BYTES } from './constants.js'
-import { PortInUseError, ServiceUnavailableError } from './errors.js'
+import { ConfigError, PortInUseError, ServiceUnavailableError } from './errors.js'
 import { metricsRegistry } from './node.js'
 import { nodeStatus, peerStatus, receiptToJson } from './status.js'
 import type { ShoalNode } from './node.js'
@@ -47,9 +47,16 @@ export interface JobApi {
 /** Options of the local HTTP API. */
 export interface ApiServerInit {
   node: ShoalNode
-  /** port on 127.0.0.1; 0 picks a free one */
+  /** port; 0 picks a free one */
   port: number
-  /** bearer token required by mutating routes */
+  /**
+   * address to bind; on anything but loopback every route except `/health`
+   * and `/metrics` needs the token
+   *
+   * @default '127.0.0.1'
+   */
+  host?: string
+  /** bearer token required by mutating routes (and by every private route off loopback) */
   token: string
   /** node version, shown by `/status` */
   version: string
@@ -65,6 +72,8 @@ export interface ApiServerInit {
 
 /** A running API server. */
 export interface ApiServer {
+  /** the address it is bound to */
+  host: string
   /** the port it listens on */
   port: number
   /** stop accepting requests and close open connections */
@@ -105,6 +114,16 @@ function authorized (req: IncomingMessage, token: string): boolean {
   return given.byteLength === expected.byteLength && timingSafeEqual(given, expected)
 }
 
+/** Whether an API bound to `host` is reachable from this machine only. */
+export function isLoopbackHost (host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+/** Routes a scraper or health check reads without the token wherever the API is bound: they reveal no receipts, jobs or peers. */
+const PUBLIC_ROUTES = new Set(['GET /health', 'GET /metrics'])
+
+const UNAUTHORIZED = 'missing or wrong API token (the CLI reads it from api.json in the data dir)'
+
 function intParam (url: URL, name: string): number | undefined {
   const value = url.searchParams.get(name)
   if (value == null) return undefined
@@ -113,12 +132,15 @@ function intParam (url: URL, name: string): number | undefined {
 }
 
 /**
- * Start the node's local HTTP API on 127.0.0.1: `/health`, `/status`,
+ * Start the node's HTTP API (on 127.0.0.1 unless `host` says otherwise): `/health`, `/status`,
  * `/peers`, `/id`, `/metrics`, `/jobs`, `/receipts`, `/receipts/verify`,
  * `/receipts/export`. The CLI's read commands are clients of it.
  */
 export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
   const { node } = init
+  const host = init.host ?? API_HOST
+  // off loopback anyone on the network can ask: receipts, peers and jobs need the token too
+  const tokenForReads = !isLoopbackHost(host)
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>> = {
     'GET /health': async (_req, res) => {
@@ -181,7 +203,7 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
       sendJson(res, 200, init.jobs != null ? await init.jobs.list() : [])
     },
     'POST /jobs': async (req, res) => {
-      if (!authorized(req, init.token)) throw new HttpError(401, 'missing or wrong API token (the CLI reads it from api.json in the data dir)')
+      if (!authorized(req, init.token)) throw new HttpError(401, UNAUTHORIZED)
       if (init.jobs == null) throw new ServiceUnavailableError('this node cannot submit jobs yet: @shoal/work is not wired into @shoal/node')
       if (init.draining?.() === true) throw Object.assign(new HttpError(503, 'the node is shutting down and takes no new jobs'), { name: 'ShuttingDownError' })
       const request = await readBody(req)
@@ -201,9 +223,14 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
-    const route = routes[`${req.method} ${url.pathname.replace(/\/+$/, '') || '/'}`]
+    const key = `${req.method} ${url.pathname.replace(/\/+$/, '') || '/'}`
+    const route = routes[key]
     if (route === undefined) {
       sendJson(res, 404, { error: 'NotFound', message: `no route ${req.method} ${url.pathname}` })
+      return
+    }
+    if (tokenForReads && !PUBLIC_ROUTES.has(key) && !authorized(req, init.token)) {
+      sendJson(res, 401, { error: 'Unauthorized', message: `${UNAUTHORIZED}; the API listens on ${host}, so only /health and /metrics are open` })
       return
     }
     route(req, res, url).catch((err: unknown) => {
@@ -219,17 +246,20 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: unknown) => {
       if (errorCode(err) === 'EADDRINUSE') {
-        reject(new PortInUseError(`${API_HOST}:${init.port}`, `cannot start the HTTP API on ${API_HOST}:${init.port}: address already in use (choose another with --api-port, or 0 for any free port)`, { cause: err }))
+        reject(new PortInUseError(`${host}:${init.port}`, `cannot start the HTTP API on ${host}:${init.port}: address already in use (choose another with --api-port, or 0 for any free port)`, { cause: err }))
+      } else if (errorCode(err) === 'EADDRNOTAVAIL') {
+        reject(new ConfigError('apiHost', `cannot bind the HTTP API to ${host}: not an address of this machine (EADDRNOTAVAIL)`))
       } else {
         reject(err)
       }
     })
-    server.listen(init.port, API_HOST, () => { resolve() })
+    server.listen(init.port, host, () => { resolve() })
   })
   const address = server.address()
   const port = typeof address === 'object' && address != null ? address.port : init.port
 
   return {
+    host,
     port,
     async close () {
       await new Promise<void>(resolve => {

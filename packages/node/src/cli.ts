@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createWriteStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errorCode, errorMessage, errorName } from '@shoal/utils'
 import { call, getJson, getText, locateApi, ndjson } from './cli/client.js'
@@ -36,7 +37,9 @@ Options of \`node start\` (flags override SHOAL_* variables, which override the 
   --listen MA         listen multiaddr, repeatable (default /ip4/0.0.0.0/tcp/0)
   --announce MA       announce multiaddr, repeatable
   --bootstrap MA      bootstrap peer /…/p2p/<peer id>, repeatable
-  --api-port P        local HTTP API port on 127.0.0.1, 0 = any free port (default ${API_PORT})
+  --api-port P        HTTP API port, 0 = any free port (default ${API_PORT})
+  --api-host A        address the HTTP API binds to (default 127.0.0.1; 0.0.0.0 in a container:
+                      then every route but /health and /metrics needs the token in api.json)
   --no-mdns           no local-network discovery
   --shutdown-grace MS on Ctrl-C/SIGTERM, let running jobs finish this long (default 10000)
                       before handing them back to their requesters; a second Ctrl-C exits at once
@@ -88,7 +91,8 @@ const START_OPTIONS = {
   announce: { type: 'string', multiple: true },
   bootstrap: { type: 'string', multiple: true },
   'no-mdns': { type: 'boolean' },
-  'shutdown-grace': { type: 'string' }
+  'shutdown-grace': { type: 'string' },
+  'api-host': { type: 'string' }
 } as const
 
 const JOB_OPTIONS = {
@@ -134,8 +138,8 @@ function intOption (value: string | undefined, name: string): number | undefined
 /** The config layers of `node start`: file (from --config or SHOAL_CONFIG), environment, flags. */
 async function startConfig (values: CliValues): Promise<ShoalNodeConfig[]> {
   const layers: ShoalNodeConfig[] = []
-  const file = text(values.config) ?? process.env.SHOAL_CONFIG
-  if (file !== undefined && file !== '') layers.push(await loadConfigFile(file))
+  const file = configFile(values)
+  if (file !== undefined) layers.push(await loadConfigFile(file))
   layers.push(configFromEnv())
   const flags: Record<string, unknown> = {}
   if (values.role !== undefined) flags.role = values.role
@@ -146,6 +150,7 @@ async function startConfig (values: CliValues): Promise<ShoalNodeConfig[]> {
   if (values['no-mdns'] === true) flags.mdns = false
   const apiPort = text(values['api-port'])
   if (apiPort !== undefined) flags.apiPort = /^\d+$/.test(apiPort) ? Number(apiPort) : apiPort
+  if (values['api-host'] !== undefined) flags.apiHost = values['api-host']
   const grace = text(values['shutdown-grace'])
   if (grace !== undefined) flags.shutdownGraceMs = /^\d+$/.test(grace) ? Number(grace) : grace
   try {
@@ -161,12 +166,18 @@ async function startConfig (values: CliValues): Promise<ShoalNodeConfig[]> {
   return layers
 }
 
+/** The config file of `node start`: --config, else SHOAL_CONFIG. */
+function configFile (values: CliValues): string | undefined {
+  const file = text(values.config) ?? process.env.SHOAL_CONFIG
+  return file !== undefined && file !== '' ? file : undefined
+}
+
 /** The data dir a read command asks about: --data-dir, the config file's, SHOAL_DATA_DIR, or the default. */
 async function readDataDir (values: CliValues): Promise<string> {
   const dataDir = text(values['data-dir'])
   if (dataDir !== undefined) return dataDir
-  const file = text(values.config) ?? process.env.SHOAL_CONFIG
-  if (file !== undefined && file !== '') {
+  const file = configFile(values)
+  if (file !== undefined) {
     const config = await loadConfigFile(file)
     if (config.dataDir !== undefined) return config.dataDir
   }
@@ -179,17 +190,22 @@ async function api (values: CliValues): Promise<Awaited<ReturnType<typeof locate
 }
 
 async function nodeStart (values: CliValues): Promise<void> {
-  const config = resolveConfig(...await startConfig(values))
-  const daemon = await runShoalNode(config)
-  const { node } = daemon
+  const file = configFile(values)
+  const daemon = await runShoalNode(resolveConfig(...await startConfig(values)), {
+    // ./run-job.sh in a config file means next to that file, wherever the node is started from
+    configDir: file !== undefined ? dirname(file) : undefined,
+    warn: (line) => { process.stderr.write(`shoal: warning: ${line}\n`) }
+  })
+  const { node, config } = daemon
   if (values.json === true) {
-    print(JSON.stringify({ peerId: node.peerId.toString(), role: config.role, addrs: node.getMultiaddrs().map(String), apiPort: daemon.api.port, dataDir: daemon.dataDir }))
+    print(JSON.stringify({ peerId: node.peerId.toString(), role: config.role, addrs: node.getMultiaddrs().map(String), apiPort: daemon.api.port, apiHost: daemon.api.host, dataDir: daemon.dataDir }))
   } else {
     print(`shoal node ${VERSION} started`)
     print(`  peer id   ${node.peerId.toString()}`)
     print(`  role      ${config.role}`)
     for (const addr of node.getMultiaddrs()) print(`  listening ${addr.toString()}`)
-    print(`  api       http://127.0.0.1:${daemon.api.port}  (/status /health /metrics)`)
+    print(`  api       http://${daemon.api.host.includes(':') ? `[${daemon.api.host}]` : daemon.api.host}:${daemon.api.port}  (/status /health /metrics)`)
+    for (const gpu of config.provider?.gpus ?? []) print(`  gpu       ${gpu.model} ${gpu.vramMib} MiB x${gpu.count ?? 1}`)
     print(`  data dir  ${daemon.dataDir}`)
     print('Press Ctrl-C to stop.')
     node.addEventListener('peer:connect', (evt) => { print(`${time(Date.now())} peer connected    ${evt.detail.toString()}`) })

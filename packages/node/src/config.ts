@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises'
+import { isIP } from 'node:net'
 import { extname } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { isGeohash } from '@shoal/records'
 import { parse as parseYaml } from 'yaml'
 import { errorCode, errorMessage } from '@shoal/utils'
-import { API_PORT, CAPTURE_PRICE_UNIT, GPU_PRICE_UNIT, LISTEN_ADDRESSES, ROLE, SHUTDOWN_GRACE_MS } from './constants.js'
+import { API_HOST, API_PORT, CAPTURE_PRICE_UNIT, GPU_PRICE_UNIT, LISTEN_ADDRESSES, ROLE, SHUTDOWN_GRACE_MS } from './constants.js'
 import { ConfigError } from './errors.js'
 
 /**
@@ -115,8 +116,16 @@ export interface ShoalNodeConfig {
   bootstrap?: string[]
   /** find peers on the local network with mDNS @default true */
   mdns?: boolean
-  /** port of the local HTTP API on 127.0.0.1; 0 = a free port @default 7460 */
+  /** port of the local HTTP API; 0 = a free port @default 7460 */
   apiPort?: number
+  /**
+   * address the HTTP API binds to (an IP address, or `localhost`); anything
+   * but loopback (e.g. `0.0.0.0` in a container) makes every route except
+   * `/health` and `/metrics` require the API token
+   *
+   * @default '127.0.0.1'
+   */
+  apiHost?: string
   /** Prometheus metrics (libp2p's and Shoal's) @default true */
   metrics?: boolean
   /**
@@ -143,6 +152,7 @@ export interface ResolvedConfig {
   bootstrap: string[]
   mdns: boolean
   apiPort: number
+  apiHost: string
   metrics: boolean
   shutdownGraceMs: number
   dht: Required<DhtConfig>
@@ -150,7 +160,7 @@ export interface ResolvedConfig {
   provider?: ProviderConfig
 }
 
-const TOP_LEVEL_KEYS = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'metrics', 'shutdownGraceMs', 'dht', 'reachability', 'provider']
+const TOP_LEVEL_KEYS = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'shutdownGraceMs', 'dht', 'reachability', 'provider']
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
 type Json = Record<string, unknown>
@@ -177,7 +187,13 @@ function object (value: unknown, field: string, keys: string[]): Json {
   return value
 }
 
+/** A required field that is absent reads `field: missing`, not "got undefined". */
+function required (value: unknown, field: string): void {
+  if (value === undefined) throw new ConfigError(field, 'missing')
+}
+
 function string (value: unknown, field: string, maxLength: number, allowEmpty = false): string {
+  required(value, field)
   if (typeof value !== 'string') {
     throw new ConfigError(field, `expected a string, got ${describe(value)}`)
   }
@@ -198,6 +214,7 @@ function boolean (value: unknown, field: string): boolean {
 }
 
 function integer (value: unknown, field: string, min: number, max: number): number {
+  required(value, field)
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new ConfigError(field, `expected an integer, got ${describe(value)}`)
   }
@@ -208,6 +225,7 @@ function integer (value: unknown, field: string, min: number, max: number): numb
 }
 
 function oneOf<T extends string> (value: unknown, field: string, choices: readonly T[]): T {
+  if (value === undefined) throw new ConfigError(field, `missing (expected one of ${choices.join(', ')})`)
   if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
     throw new ConfigError(field, `expected one of ${choices.join(', ')}, got ${describe(value)}`)
   }
@@ -308,6 +326,10 @@ export function parseConfig (input: unknown): ShoalNodeConfig {
   if (o.bootstrap !== undefined) config.bootstrap = array(o.bootstrap, 'bootstrap', 256, (v, f) => multiaddrString(v, f, true))
   if (o.mdns !== undefined) config.mdns = boolean(o.mdns, 'mdns')
   if (o.apiPort !== undefined) config.apiPort = integer(o.apiPort, 'apiPort', 0, 65535)
+  if (o.apiHost !== undefined) {
+    config.apiHost = string(o.apiHost, 'apiHost', 255)
+    if (isIP(config.apiHost) === 0 && config.apiHost !== 'localhost') throw new ConfigError('apiHost', `expected an IP address (e.g. 127.0.0.1 or 0.0.0.0) or localhost, got ${describe(config.apiHost)}`)
+  }
   if (o.metrics !== undefined) config.metrics = boolean(o.metrics, 'metrics')
   if (o.shutdownGraceMs !== undefined) config.shutdownGraceMs = integer(o.shutdownGraceMs, 'shutdownGraceMs', 0, 3_600_000)
   if (o.dht !== undefined) {
@@ -402,6 +424,7 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
     bootstrap: merged.bootstrap ?? [],
     mdns: merged.mdns ?? true,
     apiPort: merged.apiPort ?? API_PORT,
+    apiHost: merged.apiHost ?? API_HOST,
     metrics: merged.metrics ?? true,
     shutdownGraceMs: merged.shutdownGraceMs ?? SHUTDOWN_GRACE_MS,
     dht: {
@@ -417,9 +440,7 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
   }
   if (role === 'gpu-provider' || role === 'capture-provider') {
     const provider = merged.provider ?? {}
-    if (role === 'gpu-provider' && (provider.gpus ?? []).length === 0) {
-      throw new ConfigError('provider.gpus', 'the gpu-provider role needs at least one GPU')
-    }
+    // a gpu-provider may list no GPUs: `runShoalNode` offers the ones nvidia-smi detects (see preflight.ts)
     if (role === 'capture-provider' && (provider.sensors ?? []).length === 0) {
       throw new ConfigError('provider.sensors', 'the capture-provider role needs at least one sensor')
     }
@@ -452,6 +473,7 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string, field: keyof ShoalNodeCo
   { name: 'SHOAL_BOOTSTRAP', field: 'bootstrap', description: 'bootstrap multiaddrs, comma separated' },
   { name: 'SHOAL_MDNS', field: 'mdns', description: 'true or false' },
   { name: 'SHOAL_API_PORT', field: 'apiPort', description: 'local HTTP API port' },
+  { name: 'SHOAL_API_HOST', field: 'apiHost', description: 'address the HTTP API binds to (0.0.0.0 in a container)' },
   { name: 'SHOAL_METRICS', field: 'metrics', description: 'true or false' },
   { name: 'SHOAL_SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', description: 'ms running jobs may take to finish on shutdown' }
 ]

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { startApiServer } from './api.js'
-import { API_HOST } from './constants.js'
 import { defaultDataDir, removeApiInfo, writeApiInfo } from './data-dir.js'
 import { registerShoalMetrics } from './metrics.js'
 import { createJobApi, liveJobs, startProviderRole } from './jobs.js'
 import { createShoalNode } from './node.js'
 import { drainShoalNode } from './drain.js'
+import { preflight } from './preflight.js'
 import { VERSION } from './version.js'
 import type { ApiServer } from './api.js'
 import type { DrainResult } from './drain.js'
@@ -14,10 +14,13 @@ import type { ProviderHandle } from './flows/start-provider.js'
 import type { LiveJob } from './jobs.js'
 import type { ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
+import type { PreflightOptions } from './preflight.js'
 
 /** A running full node: the libp2p node, its HTTP API, and how to stop both. */
 export interface ShoalDaemon {
   node: ShoalNode
+  /** the config the node runs with, after the start-up checks (absolute executor command, the GPUs offered) */
+  config: ResolvedConfig
   /** the data directory in use */
   dataDir: string
   /** the HTTP API */
@@ -44,11 +47,13 @@ export interface ShutdownOptions {
 }
 
 /**
- * Run a full node the way `shoal node start` does: the node on its data
- * directory, the local HTTP API, `api.json` for the CLI. On failure
- * everything started so far is stopped again before the error is thrown.
+ * Run a full node the way `shoal node start` does: a provider's start-up
+ * checks (`preflight`: executor, GPUs), the node on its data directory,
+ * the HTTP API, `api.json` for the CLI. On failure everything started so
+ * far is stopped again before the error is thrown.
  */
-export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon> {
+export async function runShoalNode (resolved: ResolvedConfig, options: PreflightOptions = {}): Promise<ShoalDaemon> {
+  const config = await preflight(resolved, options)
   const dataDir = config.dataDir ?? defaultDataDir()
   const node = await createShoalNode({ ...config, dataDir, provider: config.role === 'gpu-provider' || config.role === 'capture-provider' ? config.provider : undefined })
   const startedAt = Date.now()
@@ -64,6 +69,7 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
     api = await startApiServer({
       node,
       port: config.apiPort,
+      host: config.apiHost,
       token,
       version: VERSION,
       startedAt,
@@ -76,11 +82,12 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
     await node.stop()
     throw err
   }
-  await writeApiInfo(dataDir, { host: API_HOST, port: api.port, token, pid: process.pid, peerId: node.peerId.toString(), startedAt })
+  await writeApiInfo(dataDir, { host: connectHost(api.host), port: api.port, token, pid: process.pid, peerId: node.peerId.toString(), startedAt })
 
   let stopping: Promise<void> | undefined
   return {
     node,
+    config,
     dataDir,
     api,
     metrics,
@@ -106,6 +113,11 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
       await stopping
     }
   }
+}
+
+/** Where a client on this machine reaches an API bound to `host`: a wildcard bind is reached on loopback. */
+export function connectHost (host: string): string {
+  return host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host
 }
 
 /** What this node advertises, from the capability record discovery serves. */

@@ -138,11 +138,11 @@ export class PersistentDatastore extends LevelDatastore {
 
 /** What `api.json` says about the running node: where its HTTP API is. */
 export interface ApiInfo {
-  /** host of the HTTP API (loopback) */
+  /** where a client on this machine reaches the HTTP API (loopback for a wildcard bind) */
   host: string
   /** port of the HTTP API */
   port: number
-  /** bearer token for the API's mutating routes (`POST /jobs`) */
+  /** bearer token for the API's mutating routes (`POST /jobs`), and every route but /health and /metrics off loopback */
   token: string
   /** process id of the node */
   pid: number

@@ -59,4 +59,6 @@ export type { SubmitJobServices, SubmitJobOptions, SubmitJobEvent, SubmitJobResu
 export { startProvider } from './flows/start-provider.js'
 export type { StartProviderServices, StartProviderOptions, ProviderHandle, ProviderEvents } from './flows/start-provider.js'
 export { drainShoalNode, WorkGate, workGate } from './drain.js'
+export { preflight, checkExecutor, gpusToOffer } from './preflight.js'
+export type { PreflightOptions } from './preflight.js'
 export type { DrainOptions, DrainResult } from './drain.js'

@@ -18,7 +18,7 @@ import { errorCode, errorMessage } from '@shoal/utils'
 import { parseConfig, resolveConfig } from './config.js'
 import { SHOAL_DHT_PROTOCOL } from './constants.js'
 import { ensureDataDir, loadOrCreateIdentity, openDatastore } from './data-dir.js'
-import { PortInUseError } from './errors.js'
+import { ConfigError, PortInUseError } from './errors.js'
 import { JOB_BOARD_SCORE_THRESHOLDS, jobBoardScoreParams, signedMessageFastId } from '@shoal/job-board'
 import { shoalServices } from './services.js'
 import { VERSION } from './version.js'
@@ -163,6 +163,10 @@ function findErrorCode (err: unknown, code: string, depth = 0): boolean {
 export async function createShoalNode (options: ShoalNodeOptions = {}): Promise<ShoalNode> {
   const { privateKey: givenKey, datastore: givenDatastore, metricsRegistry: givenRegistry, services, start, ...fileFields } = options
   const config = resolveConfig(parseConfig(fileFields))
+  if (config.role === 'gpu-provider' && (config.provider?.gpus ?? []).length === 0) {
+    // runShoalNode fills them in from nvidia-smi first (preflight.ts); in code, name them
+    throw new ConfigError('provider.gpus', 'the gpu-provider role needs at least one GPU')
+  }
   let privateKey = givenKey
   let datastore: Datastore | undefined = givenDatastore
   if (config.dataDir !== undefined) {

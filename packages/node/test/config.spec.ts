@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
 import { configFromEnv, parseConfig, parseConfigText, resolveConfig } from '../src/config.js'
-import { API_PORT, LISTEN_ADDRESSES, SHUTDOWN_GRACE_MS } from '../src/constants.js'
+import { API_HOST, API_PORT, LISTEN_ADDRESSES, SHUTDOWN_GRACE_MS } from '../src/constants.js'
 import { ConfigError } from '../src/errors.js'
 
 const PEER = '12D3KooWLQpEFwiqwmxzTSkXTXTEMR6kETJ2iCp563tq7GUGUEmF'
@@ -22,6 +22,7 @@ describe('config', () => {
     assert.equal(config.role, 'requester')
     assert.deepEqual(config.listen, LISTEN_ADDRESSES)
     assert.equal(config.apiPort, API_PORT)
+    assert.equal(config.apiHost, API_HOST)
     assert.equal(config.mdns, true)
     assert.equal(config.dht.mode, 'auto')
     assert.equal(config.reachability.relayServer, false)
@@ -57,11 +58,27 @@ describe('config', () => {
   })
 
   it('checks what a role needs', () => {
-    assert.equal(configError(() => resolveConfig({ role: 'gpu-provider' })).field, 'provider.gpus')
+    // GPUs may be left out: the node offers what nvidia-smi detects (preflight)
+    assert.equal(configError(() => resolveConfig({ role: 'gpu-provider' })).field, 'provider.executor')
+    assert.deepEqual(resolveConfig({ role: 'gpu-provider', provider: { executor: { type: 'echo' } } }).provider?.gpus, [])
     assert.equal(configError(() => resolveConfig({ role: 'gpu-provider', provider: { gpus: [{ model: 'RTX 4090', vramMib: 24576 }] } })).field, 'provider.executor')
     assert.equal(configError(() => resolveConfig({ role: 'capture-provider' })).field, 'provider.sensors')
     const ok = resolveConfig({ role: 'gpu-provider', provider: { gpus: [{ model: 'RTX 4090', vramMib: 24576 }], executor: { type: 'echo' } } })
     assert.equal(ok.provider?.concurrency, 1)
+  })
+
+  it('says a required field is missing instead of "got undefined"', () => {
+    const err = configError(() => parseConfig({ provider: { executor: { type: 'command' } } }))
+    assert.equal(err.message, 'provider.executor.command: missing')
+    assert.equal(configError(() => parseConfig({ provider: { executor: {} } })).message, 'provider.executor.type: missing (expected one of command, echo)')
+    assert.equal(configError(() => parseConfig({ provider: { gpus: [{ model: 'A100' }] } })).message, 'provider.gpus[0].vramMib: missing')
+  })
+
+  it('reads the API bind address from the file and SHOAL_API_HOST, and refuses what is not an address', () => {
+    assert.equal(resolveConfig(parseConfig({ apiHost: '0.0.0.0' })).apiHost, '0.0.0.0')
+    assert.equal(resolveConfig(parseConfig({ apiHost: '::' }), configFromEnv({ SHOAL_API_HOST: '127.0.0.2' })).apiHost, '127.0.0.2')
+    assert.equal(configError(() => parseConfig({ apiHost: 'my host' })).field, 'apiHost')
+    assert.equal(configError(() => configFromEnv({ SHOAL_API_HOST: 'http://0.0.0.0' })).field, 'SHOAL_API_HOST')
   })
 
   it('merges layers: later wins, nested objects field by field', () => {
@@ -96,7 +113,7 @@ describe('config', () => {
   })
 
   describe('properties', () => {
-    const fields = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'metrics', 'shutdownGraceMs', 'dht', 'reachability', 'provider']
+    const fields = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'shutdownGraceMs', 'dht', 'reachability', 'provider']
 
     function onlyConfigErrors (fn: () => unknown): void {
       try {
