@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { startApiServer } from './api.js'
 import { API_HOST } from './constants.js'
 import { defaultDataDir, removeApiInfo, writeApiInfo } from './data-dir.js'
+import { createNodeLogger } from './log.js'
 import { registerShoalMetrics } from './metrics.js'
+import { observeNode } from './observe.js'
 import { createJobApi, liveJobs, startProviderRole } from './jobs.js'
 import { createShoalNode } from './node.js'
 import { drainShoalNode } from './drain.js'
@@ -12,6 +14,7 @@ import type { DrainResult } from './drain.js'
 import type { ResolvedConfig } from './config.js'
 import type { ProviderHandle } from './flows/start-provider.js'
 import type { LiveJob } from './jobs.js'
+import type { NodeLogger } from './log.js'
 import type { ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
 
@@ -24,6 +27,8 @@ export interface ShoalDaemon {
   api: ApiServer
   /** node-level metrics */
   metrics: ShoalNodeMetrics
+  /** the operator log (stderr unless `RunOptions.logStream` says otherwise) */
+  logger: NodeLogger
   /**
    * Graceful shutdown: refuse new work, withdraw the advertisement, let
    * running jobs finish for up to `grace` ms (default: the config's
@@ -43,12 +48,18 @@ export interface ShutdownOptions {
   onDrained?(result: DrainResult): void
 }
 
+/** Options of `runShoalNode()` that a config file cannot carry. */
+export interface RunOptions {
+  /** where the operator log goes @default process.stderr */
+  logStream?: { write(line: string): unknown }
+}
+
 /**
  * Run a full node the way `shoal node start` does: the node on its data
  * directory, the local HTTP API, `api.json` for the CLI. On failure
  * everything started so far is stopped again before the error is thrown.
  */
-export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon> {
+export async function runShoalNode (config: ResolvedConfig, options: RunOptions = {}): Promise<ShoalDaemon> {
   const dataDir = config.dataDir ?? defaultDataDir()
   const node = await createShoalNode({ ...config, dataDir, provider: config.role === 'gpu-provider' || config.role === 'capture-provider' ? config.provider : undefined })
   const startedAt = Date.now()
@@ -58,8 +69,11 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
   let draining = false
   let api: ApiServer
   let metrics: ShoalNodeMetrics
+  const logger = createNodeLogger({ level: config.logLevel, format: config.logFormat, stream: options.logStream })
+  let observing: ReturnType<typeof observeNode> | undefined
   try {
-    metrics = registerShoalMetrics(node)
+    metrics = registerShoalMetrics(node, { requesting: () => [...live.values()].filter(j => j.side === 'requester').length })
+    observing = observeNode(node, logger, metrics)
     providerRole = startProviderRole(node, config)
     api = await startApiServer({
       node,
@@ -68,11 +82,12 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
       version: VERSION,
       startedAt,
       draining: () => draining,
-      jobs: createJobApi(node, live, metrics),
+      jobs: createJobApi(node, live, metrics, observing.observer),
       statusExtra: async () => ({ capabilities: capabilities(node), jobs: liveJobs(node, live) })
     })
   } catch (err) {
     providerRole?.stop()
+    observing?.stop()
     await node.stop()
     throw err
   }
@@ -84,6 +99,7 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
     dataDir,
     api,
     metrics,
+    logger,
     async stop (options: ShutdownOptions = {}) {
       stopping ??= (async () => {
         const grace = options.graceMs ?? config.shutdownGraceMs
@@ -102,6 +118,7 @@ export async function runShoalNode (config: ResolvedConfig): Promise<ShoalDaemon
         await api.close()
         // services stop (discovery withdraws, the receipt store drains its writes); the datastore closes last
         await node.stop()
+        observing?.stop()
       })()
       await stopping
     }
