@@ -1,11 +1,16 @@
 import { strict as assert } from 'node:assert'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseConfig, readApiInfo, resolveConfig } from '../src/index.js'
 import { runShoalNode } from '../src/daemon.js'
 import { createNodeLogger, formatLogLine } from '../src/log.js'
 import type { ShoalDaemon } from '../src/daemon.js'
+
+// dist/test/observe.node.js -> dist/src/cli.js
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url))
 
 /** Loopback only, DHT server with private addresses, the HTTP API on a free port: a local testnet node. */
 const LOCAL = {
@@ -183,6 +188,36 @@ describe('what the node says: operator log and metrics of both roles (in process
     assert.equal(typeof refused.reason, 'string')
     const metrics = await get(provider, '/metrics')
     assert.equal(sample(metrics, 'shoal_node_refused_total', { source: 'work', reason: String(refused.reason) }), 1)
+  })
+
+  it('shoal node start --log-format json --log-level debug: JSON lines on stderr, stdout left to the command; a bad value names the flag', async () => {
+    const provider = await start('provider', PROVIDER, new LogCapture())
+    const config = join(root, 'local.json')
+    await writeFile(config, JSON.stringify(LOCAL))
+    const child = spawn(process.execPath, [CLI, 'node', 'start', '--config', config, '--data-dir', join(root, 'cli'), '--bootstrap', provider.node.getMultiaddrs()[0].toString(), '--log-format', 'json', '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    const exited = new Promise<number | null>(resolve => child.on('exit', resolve))
+    try {
+      const line = await waitFor('a peer:connected line on stderr', () => stderr.split('\n').find(l => l.includes('"peer:connected"')))
+      const entry = JSON.parse(line)
+      assert.equal(entry.level, 'info')
+      assert.equal(entry.peer, provider.node.peerId.toString())
+      assert.ok(!Number.isNaN(Date.parse(entry.time)))
+      assert.match(stdout, /shoal node .* started/)
+      assert.doesNotMatch(stdout, /peer:connected/)
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+    }
+
+    const bad = spawn(process.execPath, [CLI, 'node', 'start', '--config', config, '--data-dir', join(root, 'bad'), '--log-format', 'xml'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let badErr = ''
+    bad.stderr.on('data', (d) => { badErr += d })
+    assert.equal(await new Promise(resolve => bad.on('exit', resolve)), 2)
+    assert.match(badErr, /ConfigError: --log-format: expected one of text, json, got string "xml"/)
   })
 
   it('writes text lines (time level event key=value) or JSON objects, and nothing below its level', () => {
