@@ -185,7 +185,7 @@ describe('what the node says: operator log and metrics of both roles (in process
     const refused = await waitFor('the refusal line', () => providerLog.events('work:refused')[0])
     assert.equal(refused.peer, requester.node.peerId.toString())
     assert.equal(refused.request, 'quoteRequest')
-    assert.equal(typeof refused.reason, 'string')
+    assert.equal(refused.reason, 'declined')
     const metrics = await get(provider, '/metrics')
     assert.equal(sample(metrics, 'shoal_node_refused_total', { source: 'work', reason: String(refused.reason) }), 1)
   })

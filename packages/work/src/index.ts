@@ -341,7 +341,7 @@ export interface RefusedRequest {
   peer: PeerId
   /** the frame refused: `quoteRequest`, `assign`, `voucher`, ... */
   kind: string
-  /** the refusal's `WorkError` code (`busy`, `price`, `rate-limited`, ...) */
+  /** the refusal's `WorkError` code (`declined`, `busy`, `rate-limited`, ...) */
   code: string
   error: Error
 }
