@@ -80,6 +80,8 @@ describe('what the node says: operator log and metrics of both roles (in process
     await rm(root, { recursive: true, force: true })
   })
 
+  // @libp2p/prometheus-metrics keeps one metric map per process, cleared by each new node:
+  // every node here registers its metrics before the next one is created
   async function start (name: string, config: Record<string, unknown>, log: LogCapture): Promise<ShoalDaemon> {
     const daemon = await runShoalNode(resolveConfig(parseConfig({ ...config, dataDir: join(root, name), logFormat: 'json' })), { logStream: log })
     daemons.push(daemon)
@@ -188,6 +190,35 @@ describe('what the node says: operator log and metrics of both roles (in process
     assert.equal(refused.reason, 'declined')
     const metrics = await get(provider, '/metrics')
     assert.equal(sample(metrics, 'shoal_node_refused_total', { source: 'work', reason: String(refused.reason) }), 1)
+  })
+
+  it('garbage on a job topic: each rejected message is logged with its reason and counted, and the sender is banned', async () => {
+    const providerLog = new LogCapture()
+    const provider = await start('provider', PROVIDER, providerLog)
+    const requester = await start('requester', LOCAL, new LogCapture())
+    await requester.node.dial(provider.node.getMultiaddrs()[0])
+    const topic = provider.node.services.jobs.getTopics()[0]
+    const providerId = provider.node.peerId.toString()
+    await waitFor('the requester to see the provider on the topic', () => requester.node.services.pubsub.getSubscribers(topic).some(p => p.toString() === providerId) ? true : undefined)
+
+    for (let i = 0; i < 10 && providerLog.events('peer:banned').length === 0; i++) {
+      await requester.node.services.pubsub.publish(topic, new TextEncoder().encode(`not a job ${i}`)).catch(() => {})
+      await waitFor('the rejection', () => providerLog.events('job-board:refused').length > i || providerLog.events('peer:banned').length > 0 ? true : undefined)
+    }
+    const rejected = providerLog.events('job-board:refused')
+    assert.ok(rejected.length > 0)
+    for (const line of rejected) {
+      assert.equal(line.peer, requester.node.peerId.toString())
+      assert.equal(line.reason, 'malformed')
+      assert.equal(line.via, 'gossip')
+      assert.equal(line.topic, topic)
+    }
+    const banned = providerLog.events('peer:banned')
+    assert.equal(banned.length, 1)
+    assert.equal(banned[0].level, 'warn')
+    assert.equal(banned[0].peer, requester.node.peerId.toString())
+    const metrics = await get(provider, '/metrics')
+    assert.equal(sample(metrics, 'shoal_node_refused_total', { source: 'job-board', reason: 'malformed' }), rejected.length)
   })
 
   it('shoal node start --log-format json --log-level debug: JSON lines on stderr, stdout left to the command; a bad value names the flag', async () => {
