@@ -94,13 +94,14 @@ export class NodeObserver {
  * Follow a node's services: provider-side jobs (`job:started`,
  * `job:completed`, `job:failed`), vouchers accepted and refused requests
  * (work), receipts stored, expired and equivocations (receipt store),
- * rejected messages and banned peers (job board), peers coming and going.
+ * rejected messages and banned peers (job board), providers losing trust
+ * (router), peers coming and going.
  * Returns the observer, for the jobs the node submits itself, and how to
  * stop following.
  */
 export function observeNode (node: ShoalNode, log: NodeLogger, metrics: ShoalNodeMetrics): { observer: NodeObserver, stop(): void } {
   const observer = new NodeObserver(log, metrics)
-  const { work, receipts, jobs } = node.services
+  const { work, receipts, jobs, router } = node.services
   const started = new Map<string, StartedJob>()
   const lanes = new BoundedMap<string, number>(MAX_TRACKED_LANES)
   const ac = new AbortController()
@@ -179,6 +180,12 @@ export function observeNode (node: ShoalNode, log: NodeLogger, metrics: ShoalNod
   }, opts)
   jobs.addEventListener('peer:banned', (evt) => {
     log.warn('peer:banned', { peer: evt.detail.toString(), by: 'job-board', reason: 'too many rejected messages' })
+  }, opts)
+
+  // the router: a provider that failed or timed out a job lost trust (and ranks lower next time)
+  router.addEventListener('peer:penalized', (evt) => {
+    const { peerId, event, trust } = evt.detail
+    log.info('peer:penalized', { peer: peerId.toString(), by: 'router', reason: event, trust: Math.round(trust * 1000) / 1000 })
   }, opts)
 
   node.addEventListener('peer:connect', (evt) => { log.info('peer:connected', { peer: evt.detail.toString() }) }, opts)

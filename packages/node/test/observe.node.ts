@@ -7,29 +7,16 @@ import { fileURLToPath } from 'node:url'
 import { parseConfig, readApiInfo, resolveConfig } from '../src/index.js'
 import { runShoalNode } from '../src/daemon.js'
 import { createNodeLogger, formatLogLine } from '../src/log.js'
+import { LOCAL_DHT_SERVER, PRICE } from './fixtures/local.js'
 import type { ShoalDaemon } from '../src/daemon.js'
 
 // dist/test/observe.node.js -> dist/src/cli.js
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url))
 
-/** Loopback only, DHT server with private addresses, the HTTP API on a free port: a local testnet node. */
-const LOCAL = {
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  mdns: false,
-  apiPort: 0,
-  dht: { mode: 'server', allowPrivateAddresses: true },
-  reachability: { autonat: false, relayClient: false, holePunching: false }
-}
+/** A local testnet node with metrics and the HTTP API on a free port. */
+const LOCAL = { ...LOCAL_DHT_SERVER, metrics: true, apiPort: 0 }
 
-const PROVIDER = {
-  ...LOCAL,
-  role: 'gpu-provider',
-  provider: {
-    gpus: [{ model: 'RTX 4090', vramMib: 24576 }],
-    price: { perUnit: 2, currency: 'USDC', unit: 'gpu-second' },
-    executor: { type: 'echo' }
-  }
-}
+const PROVIDER = { ...LOCAL, role: 'gpu-provider', provider: { gpus: [{ model: 'RTX 4090', vramMib: 24576 }], price: PRICE, executor: { type: 'echo' } } }
 
 /** Log lines captured from a daemon, parsed (the daemon writes JSON lines). */
 class LogCapture {
@@ -112,6 +99,7 @@ describe('what the node says: operator log and metrics of both roles (in process
     const final = events[events.length - 1]
     assert.equal(final.stage, 'receipt', JSON.stringify(final))
     const jobId: string = final.jobId
+    assert.ok(final.receipt.total > 0, 'the job is paid for')
     const providerId = provider.node.peerId.toString()
     const requesterId = requester.node.peerId.toString()
 
@@ -180,8 +168,8 @@ describe('what the node says: operator log and metrics of both roles (in process
     const provider = await start('provider', PROVIDER, providerLog)
     const requester = await start('requester', LOCAL, new LogCapture())
     await requester.node.dial(provider.node.getMultiaddrs()[0])
-    // the provider asks 2 USDC per unit: a ceiling of 1 is refused
-    const job = await requester.node.services.work.createJob({ priceCeiling: { perUnit: 1, currency: 'USDC', unit: 'gpu-second' }, budget: 10, workload: 'cheap', requirements: { gpuClass: 'consumer-24g' } })
+    // the provider asks PRICE.perUnit: a ceiling below it is refused
+    const job = await requester.node.services.work.createJob({ priceCeiling: { ...PRICE, perUnit: PRICE.perUnit - 1 }, budget: 10, workload: 'cheap', requirements: { gpuClass: 'consumer-24g' } })
     await assert.rejects(requester.node.services.work.requestQuote(provider.node.peerId, job))
 
     const refused = await waitFor('the refusal line', () => providerLog.events('work:refused')[0])
