@@ -4,7 +4,7 @@ import { API_HOST } from './constants.js'
 import { defaultDataDir, removeApiInfo, writeApiInfo } from './data-dir.js'
 import { createNodeLogger } from './log.js'
 import { registerShoalMetrics } from './metrics.js'
-import { observeNode } from './observe.js'
+import { observeNode, observeProvider } from './observe.js'
 import { createJobApi, liveJobs, startProviderRole } from './jobs.js'
 import { createShoalNode } from './node.js'
 import { drainShoalNode } from './drain.js'
@@ -75,6 +75,7 @@ export async function runShoalNode (config: ResolvedConfig, options: RunOptions 
     metrics = registerShoalMetrics(node, { requesting: () => [...live.values()].filter(j => j.side === 'requester').length })
     observing = observeNode(node, logger, metrics)
     providerRole = startProviderRole(node, config)
+    if (providerRole !== undefined) observeProvider(providerRole, logger)
     api = await startApiServer({
       node,
       port: config.apiPort,

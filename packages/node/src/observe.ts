@@ -9,6 +9,7 @@ import { BoundedMap, toHex } from '@shoal/utils'
 import type { LogFields, NodeLogger } from './log.js'
 import type { JobOutcome, JobRole, ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
+import type { ProviderHandle } from './flows/start-provider.js'
 import type { StoredReceipt } from '@shoal/receipts'
 
 /** A job that ended on this node. */
@@ -206,4 +207,25 @@ function receiptFields (receipt: StoredReceipt, state: string): LogFields {
     total: receipt.value.total,
     currency: receipt.value.price?.currency
   }
+}
+
+/**
+ * Follow a provider role: its offer advertised (or not yet: no DHT peer took
+ * it, retried with backoff), and the board's jobs it quoted or could not.
+ */
+export function observeProvider (role: ProviderHandle, log: NodeLogger): void {
+  role.addEventListener('advertised', (evt) => {
+    const { record, keys } = evt.detail
+    log.info('provider:advertised', { keys: keys.length, gpus: record.value.gpus.map(g => `${g.count}x${g.class}`).join(','), sensors: record.value.sensors.join(','), region: record.value.geohash })
+  })
+  role.addEventListener('advertise:failed', (evt) => {
+    const { error, result, retryIn } = evt.detail
+    log.info('provider:advertise-failed', { error: error?.message ?? `${result?.failed.length ?? 0} key(s) reached no DHT peer`, retryInMs: retryIn })
+  })
+  role.addEventListener('quote:sent', (evt) => {
+    log.debug('provider:quoted', { jobId: evt.detail.job.key, requester: evt.detail.job.requester.toString(), perUnit: evt.detail.quote.value.price?.perUnit, currency: evt.detail.quote.value.price?.currency })
+  })
+  role.addEventListener('quote:failed', (evt) => {
+    log.warn('provider:quote-failed', { jobId: evt.detail.job.key, error: `${evt.detail.error.name}: ${evt.detail.error.message}` })
+  })
 }

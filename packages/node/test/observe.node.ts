@@ -86,7 +86,8 @@ describe('what the node says: operator log and metrics of both roles (in process
     const requesterLog = new LogCapture()
     const provider = await start('provider', PROVIDER, providerLog)
     const requester = await start('requester', { ...LOCAL, bootstrap: [`${provider.node.getMultiaddrs()[0].toString()}`] }, requesterLog)
-    await waitFor('the provider to advertise', () => provider.node.services.discovery.currentRecord != null ? true : undefined)
+    const advertised = await waitFor('the provider to log its advertisement', () => providerLog.events('provider:advertised')[0])
+    assert.equal(advertised.gpus, '1xconsumer-24g')
 
     const info = await readApiInfo(requester.dataDir)
     assert.ok(info != null)
