@@ -65,6 +65,8 @@ export async function runShoalNode (config: ResolvedConfig, options: RunOptions 
   const startedAt = Date.now()
   const token = randomBytes(24).toString('base64url')
   const live = new Map<string, LiveJob>()
+  // jobs submitted here and still running
+  const requesting = (): number => [...live.values()].filter(j => j.side === 'requester').length
   let providerRole: ProviderHandle | undefined
   let draining = false
   let api: ApiServer
@@ -72,7 +74,7 @@ export async function runShoalNode (config: ResolvedConfig, options: RunOptions 
   const logger = createNodeLogger({ level: config.logLevel, format: config.logFormat, stream: options.logStream })
   let observing: ReturnType<typeof observeNode> | undefined
   try {
-    metrics = registerShoalMetrics(node, { requesting: () => [...live.values()].filter(j => j.side === 'requester').length })
+    metrics = registerShoalMetrics(node, { requesting })
     observing = observeNode(node, logger, metrics)
     providerRole = startProviderRole(node, config)
     if (providerRole !== undefined) observeProvider(providerRole, logger)
@@ -104,7 +106,6 @@ export async function runShoalNode (config: ResolvedConfig, options: RunOptions 
     async stop (options: ShutdownOptions = {}) {
       stopping ??= (async () => {
         const grace = options.graceMs ?? config.shutdownGraceMs
-        const requesting = (): number => [...live.values()].filter(j => j.side === 'requester').length
         draining = true
         // no more quotes from the job board, no re-advertising; running jobs stay listed
         providerRole?.stop()
