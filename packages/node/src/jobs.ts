@@ -1,7 +1,7 @@
 import { JobKind } from '@shoal/records'
 import { asError, errorMessage } from '@shoal/utils'
 import { NoProviderError } from './errors.js'
-import { jobOutcome } from './observe.js'
+import { jobOutcome, receiptOutcome } from './observe.js'
 import { startProvider } from './flows/start-provider.js'
 import { submitJob } from './flows/submit-job.js'
 import { gpusFromConfig, isProviderRole } from './services.js'
@@ -187,7 +187,7 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
               : { id: toHex(outcome.receipt.id), state: 'countersigned', jobId, provider: outcome.provider.toString(), requester: node.peerId.toString(), units: value.units, total: value.total, currency: value.price?.currency, startedMs: value.startedMs, endedMs: value.endedMs, addedAt: Date.now() }
             const provider = outcome.provider.toString()
             const ended = toHex(value.jobId)
-            observer?.jobEnded({ role: 'requester', jobId: ended, peer: provider, startedAt: entry.since, endedAt: Date.now(), outcome: 'completed', units: value.units, total: value.total, currency: value.price?.currency })
+            observer?.jobEnded({ role: 'requester', jobId: ended, peer: provider, startedAt: entry.since, endedAt: Date.now(), outcome: receiptOutcome(value.status), status: value.status, units: value.units, total: value.total, currency: value.price?.currency })
             if (outcome.voucher != null) {
               observer?.voucherSent({ peer: provider, jobId: ended, amount: value.total, currency: outcome.voucher.value.currency, laneTotal: outcome.voucher.value.cumulative })
             }

@@ -6,7 +6,7 @@ import type { CounterGroup, HistogramGroup } from '@libp2p/interface'
 /** Which side of a job this node was on. */
 export type JobRole = 'requester' | 'provider'
 
-/** How a job ended: `completed` (receipt signed), `timeout`, `aborted` (cancelled or handed back), `failed` (anything else). */
+/** How a job ended: `completed` (a receipt with exit status 0), `timeout` (the run or the job timed out), `aborted` (cancelled), `failed` (a non-zero exit status, or no receipt at all). */
 export type JobOutcome = 'completed' | 'failed' | 'timeout' | 'aborted'
 
 /** Counters the node keeps on top of what libp2p and the Shoal services register themselves. */

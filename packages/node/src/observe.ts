@@ -6,11 +6,13 @@
  */
 
 import { BoundedMap, toHex } from '@shoal/utils'
+import { TIMEOUT_STATUS } from '@shoal/work'
 import type { LogFields, NodeLogger } from './log.js'
 import type { JobOutcome, JobRole, ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
 import type { ProviderHandle } from './flows/start-provider.js'
 import type { StoredReceipt } from '@shoal/receipts'
+import type { PayeeLane } from '@shoal/work'
 
 /** A job that ended on this node. */
 export interface EndedJob {
@@ -24,6 +26,8 @@ export interface EndedJob {
   endedAt: number
   outcome: JobOutcome
   error?: Error
+  /** the receipt's exit status, when the job ended with one (0: the work succeeded) */
+  status?: number
   units?: number
   total?: number
   currency?: string
@@ -35,6 +39,12 @@ export function jobOutcome (error?: Error): JobOutcome {
   if (error.name === 'TimeoutError') return 'timeout'
   if (error.name === 'AbortError') return 'aborted'
   return 'failed'
+}
+
+/** The outcome a receipt's exit status stands for: the run was paid for either way, but only 0 is work done. */
+export function receiptOutcome (status: number): JobOutcome {
+  if (status === 0) return 'completed'
+  return status === TIMEOUT_STATUS ? 'timeout' : 'failed'
 }
 
 /** A provider-side job between `job:started` and its end. */
@@ -51,6 +61,8 @@ const MAX_TRACKED_LANES = 4096
 export class NodeObserver {
   private readonly log: NodeLogger
   private readonly metrics: ShoalNodeMetrics
+  /** each payer lane's total as of its last voucher, for the amount the next one pays */
+  private readonly lanes = new BoundedMap<string, number>(MAX_TRACKED_LANES)
 
   constructor (log: NodeLogger, metrics: ShoalNodeMetrics) {
     this.log = log
@@ -67,6 +79,7 @@ export class NodeObserver {
       [job.role === 'provider' ? 'requester' : 'provider']: job.peer,
       durationMs,
       outcome: job.outcome,
+      status: job.status,
       units: job.units,
       total: job.total,
       currency: job.currency,
@@ -82,6 +95,18 @@ export class NodeObserver {
     this.metrics.vouchers?.increment({ sent: true })
     this.metrics.payments?.inc({ direction: 'sent', currency: payment.currency }, payment.amount)
     this.log.info('voucher:sent', { payee: payment.peer, jobId: payment.jobId, amount: payment.amount, currency: payment.currency, laneTotal: payment.laneTotal })
+  }
+
+  /** This node (as provider) accepted a voucher moving a payer's lane forward. */
+  voucherAccepted (lane: PayeeLane): void {
+    const key = `${lane.payer}/${toHex(lane.lane)}`
+    // a lane's first voucher (nonce 1) pays from 0; a lane first seen after a restart is counted from its next voucher
+    const before = this.lanes.get(key) ?? (lane.nonce <= 1 ? 0 : lane.cumulative)
+    this.lanes.set(key, lane.cumulative)
+    const amount = Math.max(0, lane.cumulative - before)
+    this.metrics.vouchers?.increment({ accepted: true })
+    this.metrics.payments?.inc({ direction: 'accepted', currency: lane.currency }, amount)
+    this.log.info('voucher:accepted', { payer: lane.payer, amount, currency: lane.currency, laneTotal: lane.cumulative, nonce: lane.nonce })
   }
 
   /** A message or request from `peer` was refused. */
@@ -104,7 +129,6 @@ export function observeNode (node: ShoalNode, log: NodeLogger, metrics: ShoalNod
   const observer = new NodeObserver(log, metrics)
   const { work, receipts, jobs, router } = node.services
   const started = new Map<string, StartedJob>()
-  const lanes = new BoundedMap<string, number>(MAX_TRACKED_LANES)
   const ac = new AbortController()
   const opts = { signal: ac.signal }
 
@@ -125,7 +149,8 @@ export function observeNode (node: ShoalNode, log: NodeLogger, metrics: ShoalNod
       peer: run?.peer,
       startedAt: receipt.startedMs,
       endedAt: receipt.endedMs,
-      outcome: 'completed',
+      outcome: receiptOutcome(receipt.status),
+      status: receipt.status,
       units: receipt.units,
       total: receipt.total,
       currency: receipt.price?.currency
@@ -138,17 +163,7 @@ export function observeNode (node: ShoalNode, log: NodeLogger, metrics: ShoalNod
     const now = Date.now()
     observer.jobEnded({ role: 'provider', jobId: run?.jobId ?? '', peer: run?.peer, startedAt: run?.startedAt ?? now, endedAt: now, outcome: jobOutcome(error), error })
   }, opts)
-  work.addEventListener('voucher:accepted', (evt) => {
-    const lane = evt.detail
-    const key = `${lane.payer}/${toHex(lane.lane)}`
-    // a lane's first voucher (nonce 1) pays from 0; a lane first seen after a restart is counted from its next voucher
-    const before = lanes.get(key) ?? (lane.nonce <= 1 ? 0 : lane.cumulative)
-    lanes.set(key, lane.cumulative)
-    const amount = Math.max(0, lane.cumulative - before)
-    metrics.vouchers?.increment({ accepted: true })
-    metrics.payments?.inc({ direction: 'accepted', currency: lane.currency }, amount)
-    log.info('voucher:accepted', { payer: lane.payer, amount, currency: lane.currency, laneTotal: lane.cumulative, nonce: lane.nonce })
-  }, opts)
+  work.addEventListener('voucher:accepted', (evt) => { observer.voucherAccepted(evt.detail) }, opts)
   work.addEventListener('request:refused', (evt) => {
     const { peer, kind, code, error } = evt.detail
     observer.refused('work', code, { peer: peer.toString(), request: kind, error: error.message })

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { parseConfig, readApiInfo, resolveConfig } from '../src/index.js'
 import { runShoalNode } from '../src/daemon.js'
 import { createNodeLogger, formatLogLine } from '../src/log.js'
+import { jobOutcome, NodeObserver, receiptOutcome } from '../src/observe.js'
+import { TIMEOUT_STATUS } from '@shoal/work'
 import { LOCAL_DHT_SERVER, PRICE } from './fixtures/local.js'
 import type { ShoalDaemon } from '../src/daemon.js'
 
@@ -81,6 +83,19 @@ describe('what the node says: operator log and metrics of both roles (in process
     return res.text()
   }
 
+  /** Submit a job through the requester's HTTP API; resolves with the last NDJSON event. */
+  async function submit (requester: ShoalDaemon, input: string): Promise<any> {
+    const info = await readApiInfo(requester.dataDir)
+    assert.ok(info != null)
+    const res = await fetch(`http://127.0.0.1:${requester.api.port}/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ workload: 'echo', gpuClass: 'consumer-24g', input: Buffer.from(input).toString('base64'), timeoutMs: 60_000 })
+    })
+    const events = (await res.text()).trim().split('\n')
+    return JSON.parse(events[events.length - 1])
+  }
+
   it('a job leaves one served line on the provider, one requested line on the requester, and job, latency, receipt and payment series on both', async () => {
     const providerLog = new LogCapture()
     const requesterLog = new LogCapture()
@@ -89,15 +104,7 @@ describe('what the node says: operator log and metrics of both roles (in process
     const advertised = await waitFor('the provider to log its advertisement', () => providerLog.events('provider:advertised')[0])
     assert.equal(advertised.gpus, '1xconsumer-24g')
 
-    const info = await readApiInfo(requester.dataDir)
-    assert.ok(info != null)
-    const res = await fetch(`http://127.0.0.1:${requester.api.port}/jobs`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ workload: 'echo', gpuClass: 'consumer-24g', input: Buffer.from('hello logs').toString('base64'), timeoutMs: 60_000 })
-    })
-    const events = (await res.text()).trim().split('\n').map(l => JSON.parse(l))
-    const final = events[events.length - 1]
+    const final = await submit(requester, 'hello logs')
     assert.equal(final.stage, 'receipt', JSON.stringify(final))
     const jobId: string = final.jobId
     assert.ok(final.receipt.total > 0, 'the job is paid for')
@@ -122,6 +129,7 @@ describe('what the node says: operator log and metrics of both roles (in process
     assert.equal(served[0].jobId, jobId)
     assert.equal(served[0].requester, requesterId)
     assert.equal(served[0].outcome, 'completed')
+    assert.equal(served[0].status, 0)
     assert.equal(typeof served[0].durationMs, 'number')
     assert.equal(served[0].units, final.receipt.units)
     assert.equal(served[0].total, final.receipt.total)
@@ -162,6 +170,39 @@ describe('what the node says: operator log and metrics of both roles (in process
       }
     }
     assert.match(theirs, /# HELP shoal_node_receipts_total Work receipts stored by this node, by state/)
+  })
+
+  it('a job whose program exits non-zero: a warn line with outcome failed and the status on both sides, and failed in both roles\' job counters', async () => {
+    const providerLog = new LogCapture()
+    const requesterLog = new LogCapture()
+    // the executor exits non-zero: every run fails
+    const failing = { ...PROVIDER, provider: { ...PROVIDER.provider, executor: { type: 'command', command: process.execPath, args: ['-e', 'process.exit(3)'] } } }
+    const provider = await start('provider', failing, providerLog)
+    const requester = await start('requester', { ...LOCAL, bootstrap: [provider.node.getMultiaddrs()[0].toString()] }, requesterLog)
+    await waitFor('the provider to log its advertisement', () => providerLog.events('provider:advertised')[0])
+
+    // the run is paid for (a receipt with the exit status), but the work failed
+    const final = await submit(requester, 'this fails')
+    assert.equal(final.stage, 'receipt', JSON.stringify(final))
+    const requested = requesterLog.events('job:requested')
+    assert.equal(requested.length, 1)
+    assert.equal(requested[0].level, 'warn')
+    assert.equal(requested[0].jobId, final.jobId)
+    assert.equal(requested[0].outcome, 'failed')
+    assert.equal(requested[0].status, 3)
+    const served = await waitFor('the served line', () => providerLog.events('job:served')[0])
+    assert.equal(providerLog.events('job:served').length, 1)
+    assert.equal(served.level, 'warn')
+    assert.equal(served.jobId, final.jobId)
+    assert.equal(served.requester, requester.node.peerId.toString())
+    assert.equal(served.outcome, 'failed')
+    assert.equal(served.status, 3)
+
+    const mine = await get(requester, '/metrics')
+    const theirs = await get(provider, '/metrics')
+    assert.equal(sample(mine, 'shoal_node_jobs_total', { role: 'requester', outcome: 'failed' }), 1)
+    assert.equal(sample(theirs, 'shoal_node_jobs_total', { role: 'provider', outcome: 'failed' }), 1)
+    assert.equal(sample(theirs, 'shoal_node_jobs_total', { role: 'provider', outcome: 'completed' }), undefined)
   })
 
   it('a refused quote request is logged with its reason and counted by reason', async () => {
@@ -254,5 +295,16 @@ describe('what the node says: operator log and metrics of both roles (in process
     logger.error('oops')
     assert.deepEqual(out.map(l => l.split(' ')[1]), ['warn', 'error'])
     assert.ok(out.every(l => l.endsWith('\n')))
+  })
+
+  it('a job that ended without a receipt: the outcome its error stands for, and the error, on a warn line', () => {
+    const out: string[] = []
+    const observer = new NodeObserver(createNodeLogger({ format: 'json', stream: { write: (l: string) => out.push(l) } }), {})
+    const timeout = Object.assign(new Error('no result within 60000 ms'), { name: 'TimeoutError' })
+    observer.jobEnded({ role: 'provider', jobId: 'ab', peer: '12D3', startedAt: 1000, endedAt: 3500, outcome: jobOutcome(timeout), error: timeout })
+    assert.deepEqual(JSON.parse(out[0]), { time: JSON.parse(out[0]).time, level: 'warn', event: 'job:served', jobId: 'ab', requester: '12D3', durationMs: 2500, outcome: 'timeout', error: 'TimeoutError: no result within 60000 ms' })
+    assert.equal(jobOutcome(Object.assign(new Error('stop'), { name: 'AbortError' })), 'aborted')
+    assert.equal(jobOutcome(new Error('executor broke')), 'failed')
+    assert.deepEqual([0, 3, TIMEOUT_STATUS].map(receiptOutcome), ['completed', 'failed', 'timeout'])
   })
 })
