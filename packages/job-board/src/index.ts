@@ -47,6 +47,7 @@
 
 import { JobBoard } from './job-board.js'
 import type { JobEntry, JobSource } from './board.js'
+import type { VerdictReason } from './validator.js'
 import type { Interests } from './topics.js'
 import type { AbortOptions, ComponentLogger, Metrics, PeerId, PrivateKey, PublicKey, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -330,6 +331,21 @@ export interface JobBoardEvents {
   'job:expired': CustomEvent<JobEntry>
   /** a peer sent too many invalid messages and was cut off */
   'peer:banned': CustomEvent<PeerId>
+  /** a message a peer sent was rejected (it counts against the peer; see `maxPeerPenalty`) */
+  'message:rejected': CustomEvent<RejectedMessage>
+}
+
+/** A rejected message (`message:rejected`). */
+export interface RejectedMessage {
+  /** the peer it came from */
+  peer: PeerId
+  /** why: `invalid-signature`, `malformed`, `expired`, `wrong-topic`, ... */
+  reason: VerdictReason
+  /** gossip or sync */
+  source: JobSource
+  /** the topic it came on (gossip) */
+  topic?: string
+  error?: Error
 }
 
 /** The job board service type, as seen on `node.services.jobs`. */

@@ -86,6 +86,7 @@ export class MessageIngest {
       count(this.ctx, verdict.result, verdict.reason)
       if (verdict.result === 'reject' && msg.propagationSource != null) {
         this.ctx.log('rejected %s from %p on %s: %s', verdict.error?.name ?? verdict.reason, msg.propagationSource, msg.topic ?? 'sync', verdict.error?.message ?? '')
+        dispatch(this.ctx, 'message:rejected', { peer: msg.propagationSource, reason: verdict.reason, source, topic: msg.topic, error: verdict.error })
         this.penalties.penalize(msg.propagationSource)
       }
       return verdict.result

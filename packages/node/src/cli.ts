@@ -43,6 +43,8 @@ Options of \`node start\` (flags override SHOAL_* variables, which override the 
   --no-mdns           no local-network discovery
   --shutdown-grace MS on Ctrl-C/SIGTERM, let running jobs finish this long (default 10000)
                       before handing them back to their requesters; a second Ctrl-C exits at once
+  --log-level L       error | warn | info | debug: what the node logs to stderr (default info)
+  --log-format F      text | json: one line per event, as text or as a JSON object (default text)
 
 Options of the read commands:
   --data-dir D        data dir of the node to ask (finds its API in api.json)
@@ -92,7 +94,9 @@ const START_OPTIONS = {
   bootstrap: { type: 'string', multiple: true },
   'no-mdns': { type: 'boolean' },
   'shutdown-grace': { type: 'string' },
-  'api-host': { type: 'string' }
+  'api-host': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' }
 } as const
 
 const JOB_OPTIONS = {
@@ -153,6 +157,8 @@ async function startConfig (values: CliValues): Promise<ShoalNodeConfig[]> {
   if (values['api-host'] !== undefined) flags.apiHost = values['api-host']
   const grace = text(values['shutdown-grace'])
   if (grace !== undefined) flags.shutdownGraceMs = /^\d+$/.test(grace) ? Number(grace) : grace
+  if (values['log-level'] !== undefined) flags.logLevel = values['log-level']
+  if (values['log-format'] !== undefined) flags.logFormat = values['log-format']
   try {
     layers.push(parseConfig(flags))
   } catch (err) {
@@ -207,9 +213,7 @@ async function nodeStart (values: CliValues): Promise<void> {
     print(`  api       http://${daemon.api.host.includes(':') ? `[${daemon.api.host}]` : daemon.api.host}:${daemon.api.port}  (/status /health /metrics)`)
     for (const gpu of config.provider?.gpus ?? []) print(`  gpu       ${gpu.model} ${gpu.vramMib} MiB x${gpu.count ?? 1}`)
     print(`  data dir  ${daemon.dataDir}`)
-    print('Press Ctrl-C to stop.')
-    node.addEventListener('peer:connect', (evt) => { print(`${time(Date.now())} peer connected    ${evt.detail.toString()}`) })
-    node.addEventListener('peer:disconnect', (evt) => { print(`${time(Date.now())} peer disconnected ${evt.detail.toString()}`) })
+    print(`Press Ctrl-C to stop. Logs (${config.logLevel} and above) go to stderr.`)
   }
 
   await new Promise<void>((resolve) => {

@@ -7,6 +7,8 @@ import { parse as parseYaml } from 'yaml'
 import { errorCode, errorMessage } from '@shoal/utils'
 import { API_HOST, API_PORT, CAPTURE_PRICE_UNIT, GPU_PRICE_UNIT, LISTEN_ADDRESSES, ROLE, SHUTDOWN_GRACE_MS } from './constants.js'
 import { ConfigError } from './errors.js'
+import { LOG_FORMATS, LOG_LEVELS } from './log.js'
+import type { LogFormat, LogLevel } from './log.js'
 
 /**
  * What a node does on the network. Every role runs the same services (so
@@ -135,6 +137,10 @@ export interface ShoalNodeConfig {
    * @default 10000
    */
   shutdownGraceMs?: number
+  /** operator log lines written to stderr: `error`, `warn`, `info` or `debug` @default 'info' */
+  logLevel?: LogLevel
+  /** `text` (one line: time level event key=value...) or `json` (one object per line) @default 'text' */
+  logFormat?: LogFormat
   /** DHT settings */
   dht?: DhtConfig
   /** NAT traversal settings */
@@ -155,12 +161,14 @@ export interface ResolvedConfig {
   apiHost: string
   metrics: boolean
   shutdownGraceMs: number
+  logLevel: LogLevel
+  logFormat: LogFormat
   dht: Required<DhtConfig>
   reachability: Required<ReachabilityConfig>
   provider?: ProviderConfig
 }
 
-const TOP_LEVEL_KEYS = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'shutdownGraceMs', 'dht', 'reachability', 'provider']
+const TOP_LEVEL_KEYS = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'shutdownGraceMs', 'logLevel', 'logFormat', 'dht', 'reachability', 'provider']
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
 type Json = Record<string, unknown>
@@ -332,6 +340,8 @@ export function parseConfig (input: unknown): ShoalNodeConfig {
   }
   if (o.metrics !== undefined) config.metrics = boolean(o.metrics, 'metrics')
   if (o.shutdownGraceMs !== undefined) config.shutdownGraceMs = integer(o.shutdownGraceMs, 'shutdownGraceMs', 0, 3_600_000)
+  if (o.logLevel !== undefined) config.logLevel = oneOf(o.logLevel, 'logLevel', LOG_LEVELS)
+  if (o.logFormat !== undefined) config.logFormat = oneOf(o.logFormat, 'logFormat', LOG_FORMATS)
   if (o.dht !== undefined) {
     const d = object(o.dht, 'dht', ['mode', 'allowPrivateAddresses'])
     config.dht = {}
@@ -427,6 +437,8 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
     apiHost: merged.apiHost ?? API_HOST,
     metrics: merged.metrics ?? true,
     shutdownGraceMs: merged.shutdownGraceMs ?? SHUTDOWN_GRACE_MS,
+    logLevel: merged.logLevel ?? 'info',
+    logFormat: merged.logFormat ?? 'text',
     dht: {
       mode: merged.dht?.mode ?? (isBootstrap ? 'server' : 'auto'),
       allowPrivateAddresses: merged.dht?.allowPrivateAddresses ?? false
@@ -475,7 +487,9 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string, field: keyof ShoalNodeCo
   { name: 'SHOAL_API_PORT', field: 'apiPort', description: 'local HTTP API port' },
   { name: 'SHOAL_API_HOST', field: 'apiHost', description: 'address the HTTP API binds to (0.0.0.0 in a container)' },
   { name: 'SHOAL_METRICS', field: 'metrics', description: 'true or false' },
-  { name: 'SHOAL_SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', description: 'ms running jobs may take to finish on shutdown' }
+  { name: 'SHOAL_SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', description: 'ms running jobs may take to finish on shutdown' },
+  { name: 'SHOAL_LOG_LEVEL', field: 'logLevel', description: 'error, warn, info or debug' },
+  { name: 'SHOAL_LOG_FORMAT', field: 'logFormat', description: 'text or json' }
 ]
 
 /**

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { startApiServer } from './api.js'
 import { defaultDataDir, removeApiInfo, writeApiInfo } from './data-dir.js'
+import { createNodeLogger } from './log.js'
 import { registerShoalMetrics } from './metrics.js'
+import { observeNode, observeProvider } from './observe.js'
 import { createJobApi, liveJobs, startProviderRole } from './jobs.js'
 import { createShoalNode } from './node.js'
 import { drainShoalNode } from './drain.js'
@@ -12,6 +14,7 @@ import type { DrainResult } from './drain.js'
 import type { ResolvedConfig } from './config.js'
 import type { ProviderHandle } from './flows/start-provider.js'
 import type { LiveJob } from './jobs.js'
+import type { NodeLogger } from './log.js'
 import type { ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
 import type { PreflightOptions } from './preflight.js'
@@ -27,6 +30,8 @@ export interface ShoalDaemon {
   api: ApiServer
   /** node-level metrics */
   metrics: ShoalNodeMetrics
+  /** the operator log (stderr unless `RunOptions.logStream` says otherwise) */
+  logger: NodeLogger
   /**
    * Graceful shutdown: refuse new work, withdraw the advertisement, let
    * running jobs finish for up to `grace` ms (default: the config's
@@ -46,26 +51,39 @@ export interface ShutdownOptions {
   onDrained?(result: DrainResult): void
 }
 
+/** Options of `runShoalNode()` that a config file cannot carry. */
+export interface RunOptions extends PreflightOptions {
+  /** where the operator log goes @default process.stderr */
+  logStream?: { write(line: string): unknown }
+}
+
 /**
  * Run a full node the way `shoal node start` does: a provider's start-up
  * checks (`preflight`: executor, GPUs), the node on its data directory,
  * the HTTP API, `api.json` for the CLI. On failure everything started so
  * far is stopped again before the error is thrown.
  */
-export async function runShoalNode (resolved: ResolvedConfig, options: PreflightOptions = {}): Promise<ShoalDaemon> {
-  const config = await preflight(resolved, options)
+export async function runShoalNode (resolved: ResolvedConfig, options: RunOptions = {}): Promise<ShoalDaemon> {
+  const logger = createNodeLogger({ level: resolved.logLevel, format: resolved.logFormat, stream: options.logStream })
+  // a check that passed with a caveat is an operator's warning line like any other
+  const config = await preflight(resolved, { warn: line => { logger.warn('preflight', { note: line }) }, ...options })
   const dataDir = config.dataDir ?? defaultDataDir()
   const node = await createShoalNode({ ...config, dataDir, provider: config.role === 'gpu-provider' || config.role === 'capture-provider' ? config.provider : undefined })
   const startedAt = Date.now()
   const token = randomBytes(24).toString('base64url')
   const live = new Map<string, LiveJob>()
+  // jobs submitted here and still running
+  const requesting = (): number => [...live.values()].filter(j => j.side === 'requester').length
   let providerRole: ProviderHandle | undefined
   let draining = false
   let api: ApiServer
   let metrics: ShoalNodeMetrics
+  let observing: ReturnType<typeof observeNode> | undefined
   try {
-    metrics = registerShoalMetrics(node)
+    metrics = registerShoalMetrics(node, { requesting })
+    observing = observeNode(node, logger, metrics)
     providerRole = startProviderRole(node, config)
+    if (providerRole !== undefined) observeProvider(providerRole, logger)
     api = await startApiServer({
       node,
       port: config.apiPort,
@@ -74,11 +92,12 @@ export async function runShoalNode (resolved: ResolvedConfig, options: Preflight
       version: VERSION,
       startedAt,
       draining: () => draining,
-      jobs: createJobApi(node, live, metrics),
+      jobs: createJobApi(node, live, metrics, observing.observer),
       statusExtra: async () => ({ capabilities: capabilities(node), jobs: liveJobs(node, live) })
     })
   } catch (err) {
     providerRole?.stop()
+    observing?.stop()
     await node.stop()
     throw err
   }
@@ -91,10 +110,10 @@ export async function runShoalNode (resolved: ResolvedConfig, options: Preflight
     dataDir,
     api,
     metrics,
+    logger,
     async stop (options: ShutdownOptions = {}) {
       stopping ??= (async () => {
         const grace = options.graceMs ?? config.shutdownGraceMs
-        const requesting = (): number => [...live.values()].filter(j => j.side === 'requester').length
         draining = true
         // no more quotes from the job board, no re-advertising; running jobs stay listed
         providerRole?.stop()
@@ -109,6 +128,7 @@ export async function runShoalNode (resolved: ResolvedConfig, options: Preflight
         await api.close()
         // services stop (discovery withdraws, the receipt store drains its writes); the datastore closes last
         await node.stop()
+        observing?.stop()
       })()
       await stopping
     }

@@ -2,6 +2,7 @@ import { JobKind } from '@shoal/records'
 import { asError, errorMessage } from '@shoal/utils'
 import { CAPTURE_PRICE_UNIT, GPU_PRICE_UNIT } from './constants.js'
 import { NoProviderError } from './errors.js'
+import { jobOutcome, receiptOutcome } from './observe.js'
 import { startProvider } from './flows/start-provider.js'
 import { submitJob } from './flows/submit-job.js'
 import { gpusFromConfig, isProviderRole } from './services.js'
@@ -12,6 +13,7 @@ import type { ProviderHandle } from './flows/start-provider.js'
 import type { SubmitJobEvent } from './flows/submit-job.js'
 import type { ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
+import type { NodeObserver } from './observe.js'
 import type { JobSpec } from '@shoal/work'
 
 /** A job in flight on this node, as `/jobs` and `/status` show it. */
@@ -135,9 +137,10 @@ function submitRequest (raw: Record<string, unknown>): SubmitRequest {
  * The requester side: `POST /jobs` signs a job, announces it on the board,
  * finds providers through discovery, ranks them with the router and runs
  * it with the work protocol (failing over down the ranking), streaming
- * each stage until the countersigned receipt is stored.
+ * each stage until the countersigned receipt is stored. Each job that
+ * ends is logged and counted by `observer` (`job:requested`).
  */
-export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metrics: ShoalNodeMetrics): JobApi {
+export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metrics: ShoalNodeMetrics, observer?: NodeObserver): JobApi {
   const log = node.logger.forComponent('shoal:node:jobs')
   return {
     async list () {
@@ -174,7 +177,6 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
             jobId = toHex(event.detail.job.value.jobId)
             entry.jobId = jobId
             live.set(`requester:${jobId}`, entry)
-            metrics.jobs?.increment({ submitted: true })
           }
           if (event.type === 'ranked') {
             metrics.routing?.increment({ [event.detail.decision.choices.length > 0 ? 'routed' : 'refused']: true })
@@ -189,7 +191,12 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
             const receipt = stored != null
               ? receiptToJson(stored)
               : { id: toHex(outcome.receipt.id), state: 'countersigned', jobId, provider: outcome.provider.toString(), requester: node.peerId.toString(), units: value.units, total: value.total, currency: value.price?.currency, startedMs: value.startedMs, endedMs: value.endedMs, addedAt: Date.now() }
-            metrics.jobs?.increment({ completed: true })
+            const provider = outcome.provider.toString()
+            const ended = toHex(value.jobId)
+            observer?.jobEnded({ role: 'requester', jobId: ended, peer: provider, startedAt: entry.since, endedAt: Date.now(), outcome: receiptOutcome(value.status), status: value.status, units: value.units, total: value.total, currency: value.price?.currency })
+            if (outcome.voucher != null) {
+              observer?.voucherSent({ peer: provider, jobId: ended, amount: value.total, currency: outcome.voucher.value.currency, laneTotal: outcome.voucher.value.cumulative })
+            }
             return { jobId, stage: 'receipt', message: `receipt ${receipt.id.slice(0, 12)} countersigned: ${receipt.units} units, ${receipt.total} ${receipt.currency ?? request.currency}`, receipt, output: Buffer.from(outcome.output).toString('base64'), acknowledged: outcome.acknowledged }
           }
           step(stageOf(event))
@@ -198,7 +205,7 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
       } catch (err: unknown) {
         const error = asError(err)
         if (error instanceof NoProviderError && error.reasons.length === 0) metrics.routing?.increment({ 'no-candidates': true })
-        if (jobId !== undefined) metrics.jobs?.increment({ failed: true })
+        if (jobId !== undefined) observer?.jobEnded({ role: 'requester', jobId, peer: entry.peer, startedAt: entry.since, endedAt: Date.now(), outcome: jobOutcome(error), error })
         return { jobId, stage: 'failed', error: error.name, message: error.message }
       } finally {
         if (jobId !== undefined) live.delete(`requester:${jobId}`)

@@ -1,35 +1,58 @@
+import { Counter } from 'prom-client'
+import { metricsRegistry } from './node.js'
 import type { ShoalNode } from './node.js'
-import type { CounterGroup } from '@libp2p/interface'
+import type { CounterGroup, HistogramGroup } from '@libp2p/interface'
+
+/** Which side of a job this node was on. */
+export type JobRole = 'requester' | 'provider'
+
+/** How a job ended: `completed` (a receipt with exit status 0), `timeout` (the run or the job timed out), `aborted` (cancelled), `failed` (a non-zero exit status, or no receipt at all). */
+export type JobOutcome = 'completed' | 'failed' | 'timeout' | 'aborted'
 
 /** Counters the node keeps on top of what libp2p and the Shoal services register themselves. */
 export interface ShoalNodeMetrics {
   /** receipts stored, by `state` (countersigned, pending), equivocations seen, and pending receipts removed uncountersigned (`expired`: unpaid work) */
   receipts?: CounterGroup<'countersigned' | 'pending' | 'equivocation' | 'expired'>
-  /** jobs seen by this node, by event */
-  jobs?: CounterGroup
+  /** jobs that ended, by `role` and `outcome` */
+  jobs?: Counter<'role' | 'outcome'>
+  /** seconds from start to end of a job, by `role` */
+  jobDuration?: HistogramGroup<JobRole>
   /** routing choices made by this node, by outcome */
   routing?: CounterGroup
+  /** vouchers by `direction`: `sent` (as requester) or `accepted` (as provider) */
+  vouchers?: CounterGroup<'sent' | 'accepted'>
+  /** amounts the vouchers moved, by `direction` and `currency` */
+  payments?: Counter<'direction' | 'currency'>
+  /** messages and requests refused, by `source` (`job-board`, `work`) and `reason` */
+  refused?: Counter<'source' | 'reason'>
 }
+
+/** Options of `registerShoalMetrics()`. */
+export interface ShoalMetricsInit {
+  /** jobs this node submitted that are still running (the requester side of `shoal_node_jobs_running`) */
+  requesting?(): number
+}
+
+/** Upper bounds (seconds) of the job latency histogram: from an echo to a long batch job. */
+export const JOB_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]
 
 /**
  * Register the node-level Shoal metrics in the node's metrics (no-op when
- * metrics are off): receipt counters fed by the receipt store's events, and
- * gauges computed at scrape time (peers, receipt log length, topics).
+ * metrics are off): counters fed by the services' events and the node's
+ * job flows (see `observeNode()`), and gauges computed at scrape time.
+ * Metrics with two labels are prom-client metrics in the node's registry:
+ * libp2p's `Metrics` interface gives a group one label.
  */
-export function registerShoalMetrics (node: ShoalNode): ShoalNodeMetrics {
+export function registerShoalMetrics (node: ShoalNode, init: ShoalMetricsInit = {}): ShoalNodeMetrics {
   const metrics = node.metrics
-  if (metrics == null) return {}
+  const registry = metricsRegistry(node)
+  if (metrics == null || registry == null) return {}
   const receipts = metrics.registerCounterGroup('shoal_node_receipts_total', {
     label: 'state',
     help: 'Work receipts stored by this node, by state, equivocations detected, and pending receipts removed uncountersigned'
   }) as CounterGroup<'countersigned' | 'pending' | 'equivocation' | 'expired'>
-  const store = node.services.receipts
-  store.addEventListener('receipt:added', () => { receipts.increment({ countersigned: true }) })
-  store.addEventListener('receipt:pending', () => { receipts.increment({ pending: true }) })
-  store.addEventListener('receipt:equivocation', () => { receipts.increment({ equivocation: true }) })
-  // work done that no requester acknowledged, now out of the store: the operator should see it
-  store.addEventListener('receipt:expired', () => { receipts.increment({ expired: true }) })
 
+  const store = node.services.receipts
   metrics.registerMetric('shoal_node_receipt_log_length', {
     help: 'Entries in the hash-linked receipt log',
     calculate: () => store.head().length
@@ -42,13 +65,48 @@ export function registerShoalMetrics (node: ShoalNode): ShoalNodeMetrics {
     help: 'Gossipsub topics this node subscribes to',
     calculate: () => node.services.pubsub.getTopics().length
   })
-  const jobs = metrics.registerCounterGroup('shoal_node_jobs_total', {
-    label: 'event',
-    help: 'Jobs submitted, served, completed and failed by this node'
+  const jobs = new Counter({
+    name: 'shoal_node_jobs_total',
+    help: 'Jobs that ended on this node, by role (requester: submitted here; provider: run here) and outcome',
+    labelNames: ['role', 'outcome'] as const,
+    registers: [registry]
+  })
+  const jobDuration = metrics.registerHistogramGroup('shoal_node_job_duration_seconds', {
+    label: 'role',
+    help: 'Time from start to end of the jobs that ended on this node, by role (requester: submission to receipt; provider: run)',
+    buckets: JOB_DURATION_BUCKETS
+  }) as HistogramGroup<JobRole>
+  metrics.registerMetricGroup('shoal_node_jobs_running', {
+    label: 'role',
+    help: 'Jobs in flight now, by role (a provider refuses work past its concurrency instead of queueing it)',
+    calculate: () => ({ requester: init.requesting?.() ?? 0, provider: node.services.work.load.running })
+  })
+  metrics.registerMetric('shoal_node_job_slots_free', {
+    help: 'Jobs this provider would still take now (its concurrency minus the running jobs)',
+    calculate: () => {
+      const { running, concurrency } = node.services.work.load
+      return Math.max(0, concurrency - running)
+    }
   })
   const routing = metrics.registerCounterGroup('shoal_node_routing_choices_total', {
     label: 'outcome',
     help: 'Routing decisions made for submitted jobs, by outcome'
   })
-  return { receipts, jobs, routing }
+  const vouchers = metrics.registerCounterGroup('shoal_node_vouchers_total', {
+    label: 'direction',
+    help: 'Payment vouchers sent (as requester) and accepted (as provider)'
+  }) as CounterGroup<'sent' | 'accepted'>
+  const payments = new Counter({
+    name: 'shoal_node_payments_total',
+    help: 'Amounts paid by vouchers, by direction (sent, accepted) and currency, in the smallest unit of the currency',
+    labelNames: ['direction', 'currency'] as const,
+    registers: [registry]
+  })
+  const refused = new Counter({
+    name: 'shoal_node_refused_total',
+    help: 'Messages and requests this node refused, by source (job-board: rejected gossip or sync; work: refused quote requests, assignments, vouchers) and reason',
+    labelNames: ['source', 'reason'] as const,
+    registers: [registry]
+  })
+  return { receipts, jobs, jobDuration, routing, vouchers, payments, refused }
 }

@@ -13,11 +13,12 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
-import { Registry } from 'prom-client'
+import { Registry, register } from 'prom-client'
 import { errorCode, errorMessage } from '@shoal/utils'
 import { parseConfig, resolveConfig } from './config.js'
 import { SHOAL_DHT_PROTOCOL } from './constants.js'
 import { ensureDataDir, loadOrCreateIdentity, openDatastore } from './data-dir.js'
+import { describedMetrics } from './metrics-help.js'
 import { ConfigError, PortInUseError } from './errors.js'
 import { JOB_BOARD_SCORE_THRESHOLDS, jobBoardScoreParams, signedMessageFastId } from '@shoal/job-board'
 import { shoalServices } from './services.js'
@@ -129,7 +130,8 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
-    metrics: config.metrics ? prometheusMetrics({ registry: extra.metricsRegistry }) : undefined,
+    // help texts as written (the metrics package turns their spaces into `_`)
+    metrics: config.metrics ? describedMetrics(prometheusMetrics({ registry: extra.metricsRegistry }), extra.metricsRegistry ?? register) : undefined,
     services
   }
 }

@@ -183,7 +183,7 @@ describe('shoal CLI (separate processes)', function () {
     assert.equal(metrics.code, 0, metrics.stderr)
     assert.match(metrics.stdout, /libp2p_data_transfer_bytes_total/)
     assert.match(metrics.stdout, /shoal_node_receipt_log_length 1/)
-    assert.match(metrics.stdout, /shoal_node_jobs_total\{event="completed"\} 1/)
+    assert.match(metrics.stdout, /shoal_node_jobs_total\{role="requester",outcome="completed"\} 1/)
 
     // restart the provider: same identity, the receipt is still there
     assert.equal(await stopNode(provider), 0, provider.stderr())

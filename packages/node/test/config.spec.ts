@@ -112,8 +112,17 @@ describe('config', () => {
     assert.equal(configError(() => configFromEnv({ SHOAL_SHUTDOWN_GRACE_MS: 'soon' })).field, 'SHOAL_SHUTDOWN_GRACE_MS')
   })
 
+  it('reads the log level and format from the file and SHOAL_LOG_LEVEL / SHOAL_LOG_FORMAT, info and text by default', () => {
+    const defaults = resolveConfig({})
+    assert.deepEqual([defaults.logLevel, defaults.logFormat], ['info', 'text'])
+    const layered = resolveConfig(parseConfig({ logLevel: 'warn', logFormat: 'json' }), configFromEnv({ SHOAL_LOG_LEVEL: 'debug' }))
+    assert.deepEqual([layered.logLevel, layered.logFormat], ['debug', 'json'])
+    assert.equal(configError(() => parseConfig({ logLevel: 'verbose' })).field, 'logLevel')
+    assert.equal(configError(() => configFromEnv({ SHOAL_LOG_FORMAT: 'xml' })).field, 'SHOAL_LOG_FORMAT')
+  })
+
   describe('properties', () => {
-    const fields = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'shutdownGraceMs', 'dht', 'reachability', 'provider']
+    const fields = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'shutdownGraceMs', 'logLevel', 'logFormat', 'dht', 'reachability', 'provider']
 
     function onlyConfigErrors (fn: () => unknown): void {
       try {

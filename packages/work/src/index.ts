@@ -331,6 +331,19 @@ export interface WorkEvents {
   'voucher:accepted': CustomEvent<PayeeLane>
   /** requester: a pooled stream turned out dead mid-exchange and the exchange was sent again on a new stream */
   'stream:retried': CustomEvent<{ peer: PeerId, error: Error }>
+  /** provider: a peer's request (a quote request, an assignment, a voucher...) was refused with this error, also sent to the peer */
+  'request:refused': CustomEvent<RefusedRequest>
+}
+
+/** A request the work service refused (`request:refused`). */
+export interface RefusedRequest {
+  /** who asked */
+  peer: PeerId
+  /** the frame refused: `quoteRequest`, `assign`, `voucher`, ... */
+  kind: string
+  /** the refusal's `WorkError` code (`declined`, `busy`, `rate-limited`, ...) */
+  code: string
+  error: Error
 }
 
 /** A job this provider is running (`runningJobs()`). */

@@ -207,11 +207,13 @@ export class Provider {
         this.ctx.log.error('assignment from %p failed - %e', remote, err)
         const internal = new WorkError('internal error')
         this.ctx.count(`job_refused:${internal.code}`)
+        this.ctx.emit('request:refused', { peer: remote, kind: 'assign', code: internal.code, error: internal })
         await channel.fail(internal, step).catch(() => {})
         return
       }
       this.ctx.log('refused assignment from %p - %e', remote, err)
       this.ctx.count(`job_refused:${err.code}`)
+      this.ctx.emit('request:refused', { peer: remote, kind: 'assign', code: err.code, error: err })
       await channel.fail(err, step).catch(() => {})
       return
     }

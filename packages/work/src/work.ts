@@ -237,6 +237,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       if (frame.kind === 'quoteRequest') {
         this.ctx.count(`quote_refused:${err.code}`)
       }
+      this.ctx.emit('request:refused', { peer: remote, kind: frame.kind, code: err.code, error: err })
       await channel.fail(err)
     }
   }
