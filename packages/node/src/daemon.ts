@@ -92,7 +92,7 @@ export async function runShoalNode (resolved: ResolvedConfig, options: RunOption
       version: VERSION,
       startedAt,
       draining: () => draining,
-      jobs: createJobApi(node, live, metrics, observing.observer),
+      jobs: createJobApi(node, live, metrics, observing.observer, config.provider?.region),
       statusExtra: async () => ({ capabilities: capabilities(node), jobs: liveJobs(node, live) })
     })
   } catch (err) {

@@ -138,9 +138,11 @@ function submitRequest (raw: Record<string, unknown>): SubmitRequest {
  * finds providers through discovery, ranks them with the router and runs
  * it with the work protocol (failing over down the ranking), streaming
  * each stage until the countersigned receipt is stored. Each job that
- * ends is logged and counted by `observer` (`job:requested`).
+ * ends is logged and counted by `observer` (`job:requested`). `geohash` is
+ * where this node is, if it knows (searches start there when the job's
+ * region contains it).
  */
-export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metrics: ShoalNodeMetrics, observer?: NodeObserver): JobApi {
+export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metrics: ShoalNodeMetrics, observer?: NodeObserver, geohash?: string): JobApi {
   const log = node.logger.forComponent('shoal:node:jobs')
   return {
     async list () {
@@ -172,7 +174,8 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
         progress({ jobId, ...event })
       }
       try {
-        for await (const event of submitJob(node.services, spec, { signal, timeoutMs: request.timeoutMs })) {
+        // a node that knows where it is (a provider's region) searches outward from there
+        for await (const event of submitJob(node.services, spec, { signal, timeoutMs: request.timeoutMs, geohash })) {
           if (event.type === 'created') {
             jobId = toHex(event.detail.job.value.jobId)
             entry.jobId = jobId
