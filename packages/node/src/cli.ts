@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// first: says what to do on a Node.js older than 22, before libp2p is loaded
+import './cli/node-version.js'
 import { createWriteStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
@@ -9,7 +11,8 @@ import { configFromEnv, ENVIRONMENT, loadConfigFile, parseConfig, resolveConfig,
 import { API_PORT, SHUTDOWN_TIMEOUT_MS } from './constants.js'
 import { runShoalNode } from './daemon.js'
 import { defaultDataDir } from './data-dir.js'
-import { ApiError, ConfigError, OPERATOR_ERRORS } from './errors.js'
+import { EXIT_CONFIG, EXIT_FAILURE } from './cli/exit-codes.js'
+import { ApiError, ConfigError, FATAL_CONFIG_ERRORS, OPERATOR_ERRORS } from './errors.js'
 import { VERSION } from './version.js'
 import type { IdJson, JobProgress, LogVerificationJson } from './api.js'
 import type { ShoalNodeConfig } from './config.js'
@@ -406,7 +409,7 @@ export async function main (argv: string[]): Promise<number> {
   try {
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       print(HELP)
-      return command === undefined ? 2 : 0
+      return command === undefined ? EXIT_CONFIG : 0
     }
     if (command === '--version' || command === 'version') {
       print(VERSION)
@@ -444,24 +447,38 @@ export async function main (argv: string[]): Promise<number> {
     const name = errorName(err)
     if (name === 'UsageError') {
       process.stderr.write(`shoal: ${errorMessage(err)}\nRun \`shoal --help\` for usage.\n`)
-      return 2
+      return EXIT_CONFIG
     }
     if (name != null && OPERATOR_ERRORS.has(name)) {
       process.stderr.write(`shoal: ${name}: ${errorMessage(err)}\n`)
-      return name === ConfigError.name ? 2 : 1
+      return FATAL_CONFIG_ERRORS.has(name) ? EXIT_CONFIG : EXIT_FAILURE
     }
     // an unexpected failure: say what it was first, then the trace for a bug report
     process.stderr.write(`shoal: unexpected error: ${errorMessage(err)}\n${process.env.SHOAL_DEBUG != null ? `${err instanceof Error ? err.stack : String(err)}\n` : '(set SHOAL_DEBUG=1 for the stack trace)\n'}`)
-    return 1
+    return EXIT_FAILURE
   }
 }
 
-main(process.argv.slice(2)).then((code) => {
+/**
+ * Exit once stdout and stderr have handed everything to the OS. A pipe takes
+ * 64 KiB at a time, so exiting at once would cut `shoal receipts list --json | jq`
+ * short; the process is still ended explicitly, since a started node's
+ * services and the API client's keep-alive sockets would keep it running.
+ */
+function exitWhenFlushed (code: number): void {
   process.exitCode = code
-  // a started node keeps the event loop alive until stopped; read commands may leave sockets in keep-alive
-  if (process.argv[2] !== 'node') setImmediate(() => process.exit(code))
-  else process.exit(code)
-}, (err) => {
+  let pending = 2
+  const flushed = (): void => { if (--pending === 0) process.exit(code) }
+  process.stdout.write('', flushed)
+  process.stderr.write('', flushed)
+}
+
+// a reader that went away (`shoal receipts list | head`) is not an error of ours
+process.stdout.on('error', (err: unknown) => {
+  if (errorCode(err) === 'EPIPE') process.exit(process.exitCode ?? 0)
+})
+
+main(process.argv.slice(2)).then(exitWhenFlushed, (err) => {
   process.stderr.write(`shoal: ${errorMessage(err)}\n`)
-  process.exit(1)
+  exitWhenFlushed(EXIT_FAILURE)
 })
