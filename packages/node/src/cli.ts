@@ -2,10 +2,10 @@
 // first: says what to do on a Node.js older than 22, before libp2p is loaded
 import './cli/node-version.js'
 import { createWriteStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { errorCode, errorMessage, errorName } from '@shoal/utils'
-import { call, getJson, getText, locateApi, ndjson } from './cli/client.js'
+import { call, getJson, getText, locateApi, ndjson, tokenRefused } from './cli/client.js'
 import { duration, shortPeer, table, time } from './cli/format.js'
 import { configFromEnv, ENVIRONMENT, loadConfigFile, parseConfig, resolveConfig, ROLES } from './config.js'
 import { API_PORT, SHUTDOWN_TIMEOUT_MS } from './constants.js'
@@ -16,6 +16,7 @@ import { ApiError, ConfigError, FATAL_CONFIG_ERRORS, OPERATOR_ERRORS } from './e
 import { VERSION } from './version.js'
 import type { IdJson, JobProgress, LogVerificationJson } from './api.js'
 import type { ShoalNodeConfig } from './config.js'
+import type { FileHandle } from 'node:fs/promises'
 import type { NodeStatus, PeerStatus, ReceiptJson } from './status.js'
 
 const HELP = `shoal ${VERSION}: run and inspect a Shoal node
@@ -106,7 +107,9 @@ const JOB_OPTIONS = {
   'gpu-class': { type: 'string' },
   sensor: { type: 'string', multiple: true },
   region: { type: 'string' },
-  timeout: { type: 'string' }
+  timeout: { type: 'string' },
+  out: { type: 'string' },
+  'api-token': { type: 'string' }
 } as const
 
 const RECEIPT_OPTIONS = {
@@ -164,21 +167,22 @@ async function startConfig (values: CliValues): Promise<ShoalNodeConfig[]> {
   return layers
 }
 
-/** The data dir a read command asks about: --data-dir, the config file's, SHOAL_DATA_DIR, or the default. */
-async function readDataDir (values: CliValues): Promise<string> {
+/** The data dir a read command asks about: --data-dir, the config file's, SHOAL_DATA_DIR, or the default (`named: false`). */
+async function readDataDir (values: CliValues): Promise<{ dir: string, named: boolean }> {
   const dataDir = text(values['data-dir'])
-  if (dataDir !== undefined) return dataDir
+  if (dataDir !== undefined) return { dir: dataDir, named: true }
   const file = text(values.config) ?? process.env.SHOAL_CONFIG
   if (file !== undefined && file !== '') {
     const config = await loadConfigFile(file)
-    if (config.dataDir !== undefined) return config.dataDir
+    if (config.dataDir !== undefined) return { dir: config.dataDir, named: true }
   }
   const env = process.env.SHOAL_DATA_DIR
-  return env !== undefined && env !== '' ? env : defaultDataDir()
+  return env !== undefined && env !== '' ? { dir: env, named: true } : { dir: defaultDataDir(), named: false }
 }
 
 async function api (values: CliValues): Promise<Awaited<ReturnType<typeof locateApi>>> {
-  return locateApi(await readDataDir(values), intOption(text(values['api-port']), 'api-port'))
+  const { dir, named } = await readDataDir(values)
+  return locateApi(dir, { port: intOption(text(values['api-port']), 'api-port'), named, token: text(values['api-token']) })
 }
 
 async function nodeStart (values: CliValues): Promise<void> {
@@ -315,8 +319,21 @@ async function jobSubmit (values: CliValues): Promise<void> {
     region: values.region ?? '',
     timeoutMs: intOption(text(values.timeout), 'timeout') ?? 120_000
   }
+  const outPath = text(values.out)
+  // opened before the job is paid for, so a bad path fails first
+  const out = outPath !== undefined ? await open(outPath, 'w', 0o644).catch((err: unknown) => { throw new UsageError(`cannot write --out ${outPath}: ${errorCode(err) ?? errorMessage(err)}`) }) : undefined
+  try {
+    await submitAndFollow(values, request, out)
+  } finally {
+    await out?.close()
+  }
+}
+
+/** Submit through `POST /jobs`, stream its progress to stderr, and write the output to `out` or stdout. */
+async function submitAndFollow (values: CliValues, request: Record<string, unknown>, out: FileHandle | undefined): Promise<void> {
   const info = await api(values)
   const res = await call(info, 'POST', '/jobs', request)
+  if (res.status === 401) throw tokenRefused(info)
   if (res.status >= 400) {
     let body = ''
     for await (const chunk of res.body) body += chunk.toString()
@@ -324,6 +341,7 @@ async function jobSubmit (values: CliValues): Promise<void> {
     try { const parsed = JSON.parse(body); message = `${parsed.error}: ${parsed.message}` } catch {}
     throw new ApiError(`job submit: ${message}`, res.status)
   }
+  // progress on stderr, line by line as the node streams it, so stdout carries only the job's output
   const started = Date.now()
   const interactive = process.stderr.isTTY && values.json !== true
   let last: SubmitEventJson | undefined
@@ -338,11 +356,15 @@ async function jobSubmit (values: CliValues): Promise<void> {
   if (last?.stage === 'failed' || last === undefined) {
     throw new ApiError(`job failed: ${last?.error ?? 'no answer'}: ${last?.message ?? ''}`)
   }
+  const output = Buffer.from(typeof last.output === 'string' ? last.output : '', 'base64')
+  await out?.writeFile(output)
   if (values.json === true) {
     print(JSON.stringify(last, null, 2))
-  } else if (last.receipt != null) {
-    print(receiptTable([last.receipt]))
+    return
   }
+  if (last.receipt != null) process.stderr.write(receiptTable([last.receipt]) + '\n')
+  if (out !== undefined) process.stderr.write(`wrote the job's output (${output.byteLength} bytes) to ${text(values.out)}\n`)
+  else process.stdout.write(output)
 }
 
 /** Parsed command-line options (node:util parseArgs values). */
