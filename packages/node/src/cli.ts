@@ -61,6 +61,16 @@ Options of \`job submit\`:
   --sensor S          a sensor the capture job needs, repeatable (instead of a GPU class)
   --region G          geohash near which to run (default: anywhere)
   --timeout MS        give up after this long (default 120000)
+  --out F             write the job's output to F (default: stdout; progress and the receipt go to stderr)
+  --api-token T       the node's API token (default: the "token" in api.json of the node's data dir)
+
+Exit codes:
+  0  done
+  1  an unexpected error, a failed job, a receipt log that does not verify, or a failure that may clear
+     up (port in use, data dir in use by another node, node unreachable): shoal.service restarts it
+  2  fix the command line, the config or the data dir first (ConfigError, IdentityError, StoreError,
+     DataDirError): starting again unchanged fails the same way, so shoal.service does not restart
+  3  Node.js older than 22: run \`npx shoal\` in the repository (the project's Node) or install Node 22+
 
 Environment: ${ENVIRONMENT.map(e => e.name).join(', ')}, SHOAL_CONFIG
 
@@ -71,7 +81,8 @@ Examples:
   shoal node start --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...
   shoal status
   shoal peers --json | jq '.[].peerId'
-  echo 'hello' | shoal job submit --workload echo --gpu-class consumer-24g --input -
+  echo 'hello' | shoal job submit --workload echo --gpu-class consumer-24g --input -    # prints hello
+  shoal job submit --workload echo --input prompt.txt --out answer.txt
   shoal receipts verify && shoal receipts export --out receipts.ndjson
   curl -s 127.0.0.1:${API_PORT}/metrics
 `
