@@ -10,6 +10,8 @@ import type { ChildProcess } from 'node:child_process'
 
 // dist/test/cli.node.js -> dist/src/cli.js
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url))
+// writes countersigned receipts into a data dir's store until killed (the crash test's writer)
+const WRITER = fileURLToPath(new URL('./fixtures/receipt-writer.js', import.meta.url))
 
 /** Loopback only, no mDNS, no NAT machinery, DHT server with private addresses: a local testnet. */
 const LOCAL = {
@@ -366,6 +368,36 @@ describe('shoal CLI (separate processes)', function () {
 
     assert.equal(await stopNode(requester), 0)
     assert.equal(await stopNode(provider), 0)
+  })
+
+  it('receipts list --json through a pipe is complete JSON past 128 KiB', async () => {
+    // fill a data dir's store with receipts, then serve it with `shoal node start`
+    const dataDir = join(root, 'many')
+    const writer = spawn(process.execPath, [WRITER, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    children.push(writer)
+    const acked = new Set<string>()
+    let buffered = ''
+    const enough = new Promise<void>((resolve) => {
+      writer.stdout?.on('data', (d) => {
+        buffered += d
+        const lines = buffered.split('\n')
+        buffered = lines.pop() ?? ''
+        for (const line of lines) if (line.startsWith('ack ')) acked.add(line.slice(4))
+        if (acked.size >= 600) resolve()
+      })
+    })
+    await enough
+    writer.kill('SIGKILL')
+    await new Promise(resolve => writer.once('exit', resolve))
+    const node = await startNode('many', await writeConfig('local.json', LOCAL))
+
+    const result = await run(['receipts', 'list', '--json', '--data-dir', node.dataDir])
+    assert.equal(result.code, 0, result.stderr)
+    assert.ok(Buffer.byteLength(result.stdout) > 200 * 1024, `only ${Buffer.byteLength(result.stdout)} bytes`)
+    const list: any[] = JSON.parse(result.stdout)
+    const ids = new Set(list.map(r => r.id))
+    assert.ok([...acked].every(id => ids.has(id)), 'every receipt the store acknowledged is listed')
+    assert.equal(await stopNode(node), 0)
   })
 
   it('a bad flag exits non-zero naming the flag', async () => {
