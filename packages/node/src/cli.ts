@@ -11,7 +11,8 @@ import { configFromEnv, ENVIRONMENT, loadConfigFile, parseConfig, resolveConfig,
 import { API_PORT, SHUTDOWN_TIMEOUT_MS } from './constants.js'
 import { runShoalNode } from './daemon.js'
 import { defaultDataDir } from './data-dir.js'
-import { EXIT_CONFIG, EXIT_FAILURE } from './cli/exit-codes.js'
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_NODE_VERSION } from './cli/exit-codes.js'
+import { MIN_NODE_MAJOR } from './cli/node-version.js'
 import { ApiError, ConfigError, FATAL_CONFIG_ERRORS, OPERATOR_ERRORS } from './errors.js'
 import { VERSION } from './version.js'
 import type { IdJson, JobProgress, LogVerificationJson } from './api.js'
@@ -66,11 +67,11 @@ Options of \`job submit\`:
 
 Exit codes:
   0  done
-  1  an unexpected error, a failed job, a receipt log that does not verify, or a failure that may clear
+  ${EXIT_FAILURE}  an unexpected error, a failed job, a receipt log that does not verify, or a failure that may clear
      up (port in use, data dir in use by another node, node unreachable): shoal.service restarts it
-  2  fix the command line, the config or the data dir first (ConfigError, IdentityError, StoreError,
+  ${EXIT_CONFIG}  fix the command line, the config or the data dir first (ConfigError, IdentityError, StoreError,
      DataDirError): starting again unchanged fails the same way, so shoal.service does not restart
-  3  Node.js older than 22: run \`npx shoal\` in the repository (the project's Node) or install Node 22+
+  ${EXIT_NODE_VERSION}  Node.js older than ${MIN_NODE_MAJOR}: run \`npx shoal\` in the repository (the project's Node) or install Node ${MIN_NODE_MAJOR}+
 
 Environment: ${ENVIRONMENT.map(e => e.name).join(', ')}, SHOAL_CONFIG
 
