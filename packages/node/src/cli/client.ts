@@ -33,7 +33,7 @@ export async function locateApi (dataDir: string, options: LocateOptions = {}): 
       ? 'the token given with --api-token'
       : fileToken !== undefined
         ? `the token from ${file}`
-        : `no token was sent: ${info === undefined ? `${file} does not exist` : `${file} is the node's on port ${info.port}`}`
+        : `no token was sent: ${info === undefined ? `${file} does not exist` : `${file} is for the node on port ${info.port}`}`
     return { host: API_HOST, port, token: token ?? fileToken ?? '', pid: info?.pid ?? 0, peerId: info?.peerId ?? '', startedAt: info?.startedAt ?? 0, tokenSource }
   }
   if (info === undefined) {
