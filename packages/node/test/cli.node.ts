@@ -397,6 +397,15 @@ describe('shoal CLI (separate processes)', function () {
     const list: any[] = JSON.parse(result.stdout)
     const ids = new Set(list.map(r => r.id))
     assert.ok([...acked].every(id => ids.has(id)), 'every receipt the store acknowledged is listed')
+
+    // a reader that stops early (`| head`) ends the CLI quietly
+    const head = spawnCli(['receipts', 'list', '--json', '--data-dir', node.dataDir])
+    let headErr = ''
+    head.stderr?.on('data', (d) => { headErr += d })
+    head.stdout?.once('data', () => { head.stdout?.destroy() })
+    const headCode = await new Promise<number | null>(resolve => head.on('exit', resolve))
+    assert.equal(headCode, 0, headErr)
+    assert.equal(headErr, '')
     assert.equal(await stopNode(node), 0)
   })
 
