@@ -398,8 +398,8 @@ describe('shoal CLI (separate processes)', function () {
     const ids = new Set(list.map(r => r.id))
     assert.ok([...acked].every(id => ids.has(id)), 'every receipt the store acknowledged is listed')
 
-    // a reader that stops early (`| head`) ends the CLI quietly
-    const head = spawnCli(['receipts', 'list', '--json', '--data-dir', node.dataDir])
+    // a reader that stops early (`shoal receipts export | head`) ends the CLI quietly, mid-stream
+    const head = spawnCli(['receipts', 'export', '--data-dir', node.dataDir])
     let headErr = ''
     head.stderr?.on('data', (d) => { headErr += d })
     head.stdout?.once('data', () => { head.stdout?.destroy() })
