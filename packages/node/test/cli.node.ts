@@ -291,7 +291,8 @@ describe('shoal CLI (separate processes)', function () {
   })
 
   it('job submit streams progress on stderr and puts the output on stdout (complete through a pipe), in --out or as --json; --api-port finds or asks for the token', async () => {
-    const slowConfig = await writeConfig('slow.json', { ...PROVIDER, provider: { ...PROVIDER.provider, executor: { type: 'command', command: process.execPath, args: ['-e', SLOW_REPEAT, '3000', '8'] } } })
+    // slots for back-to-back jobs: a slot may still be held while the last receipt is countersigned
+    const slowConfig = await writeConfig('slow.json', { ...PROVIDER, provider: { ...PROVIDER.provider, concurrency: 4, executor: { type: 'command', command: process.execPath, args: ['-e', SLOW_REPEAT, '3000', '8'] } } })
     const provider = await startNode('provider', slowConfig)
     const providerId = await runJson(['id', '--data-dir', provider.dataDir])
     const repeated = (input: string): string => input.repeat(8)
