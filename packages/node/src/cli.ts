@@ -1,19 +1,24 @@
 #!/usr/bin/env node
+// first: says what to do on a Node.js older than 22, before libp2p is loaded
+import './cli/node-version.js'
 import { createWriteStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errorCode, errorMessage, errorName } from '@shoal/utils'
-import { call, getJson, getText, locateApi, ndjson } from './cli/client.js'
+import { call, getJson, getText, locateApi, ndjson, tokenRefused } from './cli/client.js'
 import { duration, shortPeer, table, time } from './cli/format.js'
 import { configFromEnv, ENVIRONMENT, loadConfigFile, parseConfig, resolveConfig, ROLES } from './config.js'
 import { API_PORT, SHUTDOWN_TIMEOUT_MS } from './constants.js'
 import { runShoalNode } from './daemon.js'
 import { defaultDataDir } from './data-dir.js'
-import { ApiError, ConfigError, OPERATOR_ERRORS } from './errors.js'
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_NODE_VERSION } from './cli/exit-codes.js'
+import { MIN_NODE_MAJOR } from './cli/node-version.js'
+import { ApiError, ConfigError, FATAL_CONFIG_ERRORS, OPERATOR_ERRORS } from './errors.js'
 import { VERSION } from './version.js'
 import type { IdJson, JobProgress, LogVerificationJson } from './api.js'
 import type { ShoalNodeConfig } from './config.js'
+import type { FileHandle } from 'node:fs/promises'
 import type { NodeStatus, PeerStatus, ReceiptJson } from './status.js'
 
 const HELP = `shoal ${VERSION}: run and inspect a Shoal node
@@ -62,6 +67,16 @@ Options of \`job submit\`:
   --sensor S          a sensor the capture job needs, repeatable (instead of a GPU class)
   --region G          geohash near which to run (default: anywhere)
   --timeout MS        give up after this long (default 120000)
+  --out F             write the job's output to F (default: stdout; progress and the receipt go to stderr)
+  --api-token T       the node's API token (default: the "token" in api.json of the node's data dir)
+
+Exit codes:
+  0  done
+  ${EXIT_FAILURE}  an unexpected error, a failed job, a receipt log that does not verify, or a failure that may clear
+     up (port in use, data dir in use by another node, node unreachable): shoal.service restarts it
+  ${EXIT_CONFIG}  fix the command line, the config or the data dir first (ConfigError, IdentityError, StoreError,
+     DataDirError): starting again unchanged fails the same way, so shoal.service does not restart
+  ${EXIT_NODE_VERSION}  Node.js older than ${MIN_NODE_MAJOR}: run \`npx shoal\` in the repository (the project's Node) or install Node ${MIN_NODE_MAJOR}+
 
 Environment: ${ENVIRONMENT.map(e => e.name).join(', ')}, SHOAL_CONFIG
 
@@ -72,7 +87,8 @@ Examples:
   shoal node start --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...
   shoal status
   shoal peers --json | jq '.[].peerId'
-  echo 'hello' | shoal job submit --workload echo --gpu-class consumer-24g --input -
+  echo 'hello' | shoal job submit --workload echo --gpu-class consumer-24g --input -    # prints hello
+  shoal job submit --workload echo --input prompt.txt --out answer.txt
   shoal receipts verify && shoal receipts export --out receipts.ndjson
   curl -s 127.0.0.1:${API_PORT}/metrics
 `
@@ -111,7 +127,9 @@ const JOB_OPTIONS = {
   'gpu-class': { type: 'string' },
   sensor: { type: 'string', multiple: true },
   region: { type: 'string' },
-  timeout: { type: 'string' }
+  timeout: { type: 'string' },
+  out: { type: 'string' },
+  'api-token': { type: 'string' }
 } as const
 
 const RECEIPT_OPTIONS = {
@@ -178,21 +196,22 @@ function configFile (values: CliValues): string | undefined {
   return file !== undefined && file !== '' ? file : undefined
 }
 
-/** The data dir a read command asks about: --data-dir, the config file's, SHOAL_DATA_DIR, or the default. */
-async function readDataDir (values: CliValues): Promise<string> {
+/** The data dir a read command asks about: --data-dir, the config file's, SHOAL_DATA_DIR, or the default (`named: false`). */
+async function readDataDir (values: CliValues): Promise<{ dir: string, named: boolean }> {
   const dataDir = text(values['data-dir'])
-  if (dataDir !== undefined) return dataDir
+  if (dataDir !== undefined) return { dir: dataDir, named: true }
   const file = configFile(values)
   if (file !== undefined) {
     const config = await loadConfigFile(file)
-    if (config.dataDir !== undefined) return config.dataDir
+    if (config.dataDir !== undefined) return { dir: config.dataDir, named: true }
   }
   const env = process.env.SHOAL_DATA_DIR
-  return env !== undefined && env !== '' ? env : defaultDataDir()
+  return env !== undefined && env !== '' ? { dir: env, named: true } : { dir: defaultDataDir(), named: false }
 }
 
 async function api (values: CliValues): Promise<Awaited<ReturnType<typeof locateApi>>> {
-  return locateApi(await readDataDir(values), intOption(text(values['api-port']), 'api-port'))
+  const { dir, named } = await readDataDir(values)
+  return locateApi(dir, { port: intOption(text(values['api-port']), 'api-port'), named, token: text(values['api-token']) })
 }
 
 async function nodeStart (values: CliValues): Promise<void> {
@@ -333,8 +352,21 @@ async function jobSubmit (values: CliValues): Promise<void> {
     region: values.region ?? '',
     timeoutMs: intOption(text(values.timeout), 'timeout') ?? 120_000
   }
+  const outPath = text(values.out)
+  // opened before the job is paid for, so a bad path fails first
+  const out = outPath !== undefined ? await open(outPath, 'w', 0o644).catch((err: unknown) => { throw new UsageError(`cannot write --out ${outPath}: ${errorCode(err) ?? errorMessage(err)}`) }) : undefined
+  try {
+    await submitAndFollow(values, request, out)
+  } finally {
+    await out?.close()
+  }
+}
+
+/** Submit through `POST /jobs`, stream its progress to stderr, and write the output to `out` or stdout. */
+async function submitAndFollow (values: CliValues, request: Record<string, unknown>, out: FileHandle | undefined): Promise<void> {
   const info = await api(values)
   const res = await call(info, 'POST', '/jobs', request)
+  if (res.status === 401) throw tokenRefused(info)
   if (res.status >= 400) {
     let body = ''
     for await (const chunk of res.body) body += chunk.toString()
@@ -342,6 +374,7 @@ async function jobSubmit (values: CliValues): Promise<void> {
     try { const parsed = JSON.parse(body); message = `${parsed.error}: ${parsed.message}` } catch {}
     throw new ApiError(`job submit: ${message}`, res.status)
   }
+  // progress on stderr, line by line as the node streams it, so stdout carries only the job's output
   const started = Date.now()
   const interactive = process.stderr.isTTY && values.json !== true
   let last: SubmitEventJson | undefined
@@ -356,11 +389,15 @@ async function jobSubmit (values: CliValues): Promise<void> {
   if (last?.stage === 'failed' || last === undefined) {
     throw new ApiError(`job failed: ${last?.error ?? 'no answer'}: ${last?.message ?? ''}`)
   }
+  const output = Buffer.from(typeof last.output === 'string' ? last.output : '', 'base64')
+  await out?.writeFile(output)
   if (values.json === true) {
     print(JSON.stringify(last, null, 2))
-  } else if (last.receipt != null) {
-    print(receiptTable([last.receipt]))
+    return
   }
+  if (last.receipt != null) process.stderr.write(receiptTable([last.receipt]) + '\n')
+  if (out !== undefined) process.stderr.write(`wrote the job's output (${output.byteLength} bytes) to ${text(values.out)}\n`)
+  else process.stdout.write(output)
 }
 
 /** Parsed command-line options (node:util parseArgs values). */
@@ -427,7 +464,7 @@ export async function main (argv: string[]): Promise<number> {
   try {
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       print(HELP)
-      return command === undefined ? 2 : 0
+      return command === undefined ? EXIT_CONFIG : 0
     }
     if (command === '--version' || command === 'version') {
       print(VERSION)
@@ -465,24 +502,38 @@ export async function main (argv: string[]): Promise<number> {
     const name = errorName(err)
     if (name === 'UsageError') {
       process.stderr.write(`shoal: ${errorMessage(err)}\nRun \`shoal --help\` for usage.\n`)
-      return 2
+      return EXIT_CONFIG
     }
     if (name != null && OPERATOR_ERRORS.has(name)) {
       process.stderr.write(`shoal: ${name}: ${errorMessage(err)}\n`)
-      return name === ConfigError.name ? 2 : 1
+      return FATAL_CONFIG_ERRORS.has(name) ? EXIT_CONFIG : EXIT_FAILURE
     }
     // an unexpected failure: say what it was first, then the trace for a bug report
     process.stderr.write(`shoal: unexpected error: ${errorMessage(err)}\n${process.env.SHOAL_DEBUG != null ? `${err instanceof Error ? err.stack : String(err)}\n` : '(set SHOAL_DEBUG=1 for the stack trace)\n'}`)
-    return 1
+    return EXIT_FAILURE
   }
 }
 
-main(process.argv.slice(2)).then((code) => {
+/**
+ * Exit once stdout and stderr have handed everything to the OS. A pipe takes
+ * 64 KiB at a time, so exiting at once would cut `shoal receipts list --json | jq`
+ * short; the process is still ended explicitly, since a started node's
+ * services and the API client's keep-alive sockets would keep it running.
+ */
+function exitWhenFlushed (code: number): void {
   process.exitCode = code
-  // a started node keeps the event loop alive until stopped; read commands may leave sockets in keep-alive
-  if (process.argv[2] !== 'node') setImmediate(() => process.exit(code))
-  else process.exit(code)
-}, (err) => {
+  let pending = 2
+  const flushed = (): void => { if (--pending === 0) process.exit(code) }
+  process.stdout.write('', flushed)
+  process.stderr.write('', flushed)
+}
+
+// a reader that went away (`shoal receipts list | head`) is not an error of ours
+process.stdout.on('error', (err: unknown) => {
+  if (errorCode(err) === 'EPIPE') process.exit(process.exitCode ?? 0)
+})
+
+main(process.argv.slice(2)).then(exitWhenFlushed, (err) => {
   process.stderr.write(`shoal: ${errorMessage(err)}\n`)
-  process.exit(1)
+  exitWhenFlushed(EXIT_FAILURE)
 })

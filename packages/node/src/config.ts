@@ -257,10 +257,21 @@ function multiaddrString (value: unknown, field: string, needsPeerId = false): s
   try {
     components = multiaddr(str).getComponents()
   } catch {
-    throw new ConfigError(field, 'not a multiaddr')
+    throw new ConfigError(field, `not a multiaddr: ${JSON.stringify(str)}`)
   }
   if (needsPeerId && !components.some(c => c.name === 'p2p')) {
     throw new ConfigError(field, 'a bootstrap address must end in /p2p/<peer id>')
+  }
+  return str
+}
+
+/** A listen address one of the node's transports can use: TCP, or a circuit relay. */
+function listenAddress (value: unknown, field: string): string {
+  const str = multiaddrString(value, field)
+  const names = multiaddr(str).getComponents().map(c => c.name)
+  const tcp = names.length === 2 && ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(names[0]) && names[1] === 'tcp'
+  if (!tcp && !names.includes('p2p-circuit')) {
+    throw new ConfigError(field, `${str}: no transport of this node listens on such an address (it listens on TCP, /ip4/<address>/tcp/<port> or /ip6/<address>/tcp/<port>, and on circuit relays, /p2p-circuit)`)
   }
   return str
 }
@@ -329,7 +340,7 @@ export function parseConfig (input: unknown): ShoalNodeConfig {
   const config: ShoalNodeConfig = {}
   if (o.role !== undefined) config.role = oneOf(o.role, 'role', ROLES)
   if (o.dataDir !== undefined) config.dataDir = string(o.dataDir, 'dataDir', 4096)
-  if (o.listen !== undefined) config.listen = array(o.listen, 'listen', 32, (v, f) => multiaddrString(v, f))
+  if (o.listen !== undefined) config.listen = array(o.listen, 'listen', 32, (v, f) => listenAddress(v, f))
   if (o.announce !== undefined) config.announce = array(o.announce, 'announce', 32, (v, f) => multiaddrString(v, f))
   if (o.bootstrap !== undefined) config.bootstrap = array(o.bootstrap, 'bootstrap', 256, (v, f) => multiaddrString(v, f, true))
   if (o.mdns !== undefined) config.mdns = boolean(o.mdns, 'mdns')

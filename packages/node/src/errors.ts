@@ -121,3 +121,14 @@ export const OPERATOR_ERRORS: ReadonlySet<string> = new Set([
   ConfigError.name, DataDirError.name, IdentityError.name, StoreError.name,
   DataDirLockedError.name, PortInUseError.name, ApiError.name, ServiceUnavailableError.name
 ])
+
+/**
+ * The errors that starting again unchanged cannot fix (the config, the
+ * identity key or the datastore must be repaired first): the CLI exits with
+ * `EXIT_CONFIG` (2) on them, which the systemd unit does not restart. The
+ * other operator errors (a port in use, a locked data dir, an unreachable
+ * API) may clear up by themselves and exit 1.
+ */
+export const FATAL_CONFIG_ERRORS: ReadonlySet<string> = new Set([
+  ConfigError.name, DataDirError.name, IdentityError.name, StoreError.name
+])

@@ -145,6 +145,33 @@ function findErrorCode (err: unknown, code: string, depth = 0): boolean {
   return findErrorCode(cause, code, depth + 1)
 }
 
+/** Why a listen address cannot be used, by the error code libp2p reports for it. */
+const LISTEN_HINTS: Record<string, string> = {
+  EADDRNOTAVAIL: 'no network interface of this machine has that address (listen on 0.0.0.0 or a local address; put a public address behind NAT in announce)',
+  EACCES: 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name does not resolve (DNS unavailable)'
+}
+
+/**
+ * libp2p's `UnsupportedListenAddressesError` lists each address it could not
+ * listen on, one `  <addr>: <error>` line each: a `ConfigError` naming the
+ * first configured one among them (its `listen[i]` field) and the reason,
+ * since restarting with the same address fails the same way.
+ */
+function unusableListenAddress (err: unknown, listen: string[]): ConfigError | undefined {
+  if ((err as { name?: unknown } | null)?.name !== 'UnsupportedListenAddressesError') return undefined
+  const message = errorMessage(err)
+  for (const [i, addr] of listen.entries()) {
+    const at = message.indexOf(`\n  ${addr}: `)
+    if (at < 0) continue
+    const line = message.slice(at + addr.length + 5).split('\n')[0].replace(/^Error: /, '').trim()
+    const code = Object.keys(LISTEN_HINTS).find(c => line.includes(c))
+    return new ConfigError(`listen[${i}]`, `cannot listen on ${addr}: ${code !== undefined ? `${code}, ${LISTEN_HINTS[code]}` : line}`)
+  }
+  return undefined
+}
+
 /**
  * Create (and by default start) a Shoal full node: TCP, noise, yamux, the
  * Shoal Kademlia DHT, gossipsub, identify, ping, AutoNAT, circuit relay v2,
@@ -211,7 +238,7 @@ export async function startShoalNode (node: ShoalNode): Promise<void> {
       const where = config?.listen.join(', ') ?? 'the listen address'
       throw new PortInUseError(where, `cannot listen on ${where}: address already in use (is another node running on this port?)`, { cause: err })
     }
-    throw err
+    throw unusableListenAddress(err, config?.listen ?? []) ?? err
   }
   if (config?.dht.mode === 'server') {
     await node.services.dht.setMode('server')

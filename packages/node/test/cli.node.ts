@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -9,6 +10,8 @@ import type { ChildProcess } from 'node:child_process'
 
 // dist/test/cli.node.js -> dist/src/cli.js
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url))
+// writes countersigned receipts into a data dir's store until killed (the crash test's writer)
+const WRITER = fileURLToPath(new URL('./fixtures/receipt-writer.js', import.meta.url))
 
 /** Loopback only, no mDNS, no NAT machinery, DHT server with private addresses: a local testnet. */
 const LOCAL = {
@@ -32,6 +35,9 @@ const PROVIDER = {
 
 /** Echo after a delay: the job input on stdin comes back on stdout `process.argv[1]` ms after stdin ends. */
 const SLOW_ECHO = "const c = []; process.stdin.on('data', d => c.push(d)).on('end', () => setTimeout(() => process.stdout.write(Buffer.concat(c)), Number(process.argv[1])))"
+
+/** SLOW_ECHO whose output is the input `process.argv[2]` times over: a big output from an input the API's 64 KiB body limit takes. */
+const SLOW_REPEAT = "const c = []; process.stdin.on('data', d => c.push(d)).on('end', () => setTimeout(() => process.stdout.write(Buffer.concat(c).toString().repeat(Number(process.argv[2]))), Number(process.argv[1])))"
 
 interface Running {
   child: ChildProcess
@@ -241,6 +247,169 @@ describe('shoal CLI (separate processes)', function () {
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
   })
 
+  it('an unusable listen address exits 2 naming the field and the address, not as an unexpected error', async () => {
+    const local = await writeConfig('local.json', LOCAL)
+    // TEST-NET-3: on no interface of this machine
+    const absent = await run(['node', 'start', '--config', local, '--data-dir', join(root, 'absent'), '--listen', '/ip4/203.0.113.1/tcp/1'])
+    assert.equal(absent.code, 2, absent.stderr)
+    assert.match(absent.stderr, /^shoal: ConfigError: listen\[0\]: cannot listen on \/ip4\/203\.0\.113\.1\/tcp\/1: EADDRNOTAVAIL, no network interface of this machine has that address/)
+    assert.doesNotMatch(absent.stderr, /unexpected error|faultTolerance/)
+
+    const quic = await writeConfig('quic.json', { ...LOCAL, listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/0.0.0.0/udp/4001/quic-v1'] })
+    const unsupported = await run(['node', 'start', '--config', quic, '--data-dir', join(root, 'quic')])
+    assert.equal(unsupported.code, 2, unsupported.stderr)
+    assert.match(unsupported.stderr, /ConfigError: listen\[1\]: \/ip4\/0\.0\.0\.0\/udp\/4001\/quic-v1: no transport of this node listens on such an address/)
+
+    const garbage = await run(['node', 'start', '--config', local, '--data-dir', join(root, 'garbage'), '--listen', 'garbage'])
+    assert.equal(garbage.code, 2)
+    assert.match(garbage.stderr, /ConfigError: --listen: not a multiaddr: "garbage"/)
+  })
+
+  it('on a Node.js older than 22 it says which Node to use and exits 3', async function () {
+    const systemNode = '/usr/bin/node'
+    let version: string
+    try {
+      version = execFileSync(systemNode, ['--version'], { encoding: 'utf8' }).trim()
+    } catch {
+      this.test!.title += ' (skipped: no /usr/bin/node on this machine)'
+      this.skip()
+    }
+    if (Number(version.slice(1).split('.')[0]) >= 22) {
+      this.test!.title += ` (skipped: /usr/bin/node is ${version}, not older than 22)`
+      this.skip()
+    }
+    const child = spawn(systemNode, [CLI, 'node', 'start', '--data-dir', join(root, 'old')], { env: { ...process.env, SHOAL_DATA_DIR: '', XDG_DATA_HOME: join(root, 'xdg') }, stdio: ['ignore', 'pipe', 'pipe'] })
+    children.push(child)
+    let stderr = ''
+    child.stderr?.on('data', (d) => { stderr += d })
+    const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
+    assert.equal(code, 3)
+    assert.match(stderr, new RegExp(`^shoal: Node\\.js 22 or later is needed \\(this is ${version.slice(1).replace(/\./g, '\\.')} at /usr/bin/node\\)`))
+    assert.match(stderr, /npx shoal/)
+    assert.match(stderr, /node_modules\/\.bin\/node/)
+    assert.doesNotMatch(stderr, /withResolvers/)
+  })
+
+  it('job submit streams progress on stderr and puts the output on stdout (complete through a pipe), in --out or as --json; --api-port finds or asks for the token', async () => {
+    // slots for back-to-back jobs: a slot may still be held while the last receipt is countersigned
+    const slowConfig = await writeConfig('slow.json', { ...PROVIDER, provider: { ...PROVIDER.provider, concurrency: 4, executor: { type: 'command', command: process.execPath, args: ['-e', SLOW_REPEAT, '3000', '8'] } } })
+    const provider = await startNode('provider', slowConfig)
+    const providerId = await runJson(['id', '--data-dir', provider.dataDir])
+    const repeated = (input: string): string => input.repeat(8)
+    const local = await writeConfig('local.json', LOCAL)
+    const requester = await startNode('requester', local, ['--bootstrap', providerId.addrs[0]])
+    await waitFor('the provider to advertise', async () => {
+      const s = await runJson(['status', '--data-dir', provider.dataDir])
+      return s.capabilities.length > 0 ? true : undefined
+    })
+    const job = ['job', 'submit', '--workload', 'slow-echo', '--gpu-class', 'consumer-24g', '--timeout', '60000']
+
+    // more than 200 KiB of output: a pipe takes 64 KiB at a time, so all of it arrives only if the CLI waits for it
+    const small = randomBytes(30 * 1024).toString('base64')
+    const big = repeated(small)
+    const child = spawnCli([...job, '--data-dir', requester.dataDir, '--input', '-'], small)
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.on('data', (d) => { stdout += d })
+    child.stderr?.on('data', (d) => { stderr += d })
+    const exited = new Promise<number | null>(resolve => child.on('exit', resolve))
+    await waitFor('the job to run on the provider', async () => {
+      const jobs: any[] = await runJson(['jobs', '--data-dir', provider.dataDir])
+      return jobs.some(j => j.side === 'provider') ? true : undefined
+    })
+    // while the job runs, its stages are already on stderr and nothing is on stdout yet
+    assert.equal(child.exitCode, null)
+    assert.match(stderr, /\] announced: /)
+    assert.match(stderr, new RegExp(`\\] routed: best of 1: ${providerId.peerId}`))
+    assert.equal(stdout, '')
+    assert.equal(await exited, 0, stderr)
+    assert.ok(stdout.length > 200 * 1024)
+    assert.equal(stdout, big, 'the whole output, exactly')
+    const stages = [...stderr.matchAll(/^\[ *[\dms ]+\] ([a-z-]+)/gm)].map(m => m[1])
+    // in this order (a stage may repeat, e.g. routed again after a retry)
+    const firsts = ['created', 'announced', 'routed', 'result', 'receipt'].map(stage => stages.indexOf(stage))
+    assert.ok(firsts.every((at, i) => at >= 0 && (i === 0 || at > firsts[i - 1])), `stages out of order: ${stages.join(', ')}`)
+    assert.match(stderr, /countersigned/)
+
+    // --json: one JSON document on stdout, parsed whole
+    const asJson = await run([...job, '--data-dir', requester.dataDir, '--input', '-', '--json'], small)
+    assert.equal(asJson.code, 0, asJson.stderr)
+    assert.ok(asJson.stdout.length > 200 * 1024)
+    const final = JSON.parse(asJson.stdout)
+    assert.equal(final.stage, 'receipt')
+    assert.equal(Buffer.from(final.output, 'base64').toString(), big)
+
+    // --out: the output in the file, stdout empty
+    const outFile = join(root, 'out.txt')
+    const toFile = await run([...job, '--data-dir', requester.dataDir, '--input', '-', '--out', outFile], 'into a file')
+    assert.equal(toFile.code, 0, toFile.stderr)
+    assert.equal(toFile.stdout, '')
+    assert.equal(await readFile(outFile, 'utf8'), repeated('into a file'))
+    assert.match(toFile.stderr, new RegExp(`wrote the job's output \\(88 bytes\\) to ${outFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
+    const badOut = await run([...job, '--data-dir', requester.dataDir, '--out', join(root, 'no', 'such', 'dir', 'out')])
+    assert.equal(badOut.code, 2)
+    assert.match(badOut.stderr, /cannot write --out .*ENOENT/)
+
+    // --api-port alone: the default data dir has no api.json, so no token; the error says what to pass
+    const info = JSON.parse(await readFile(join(requester.dataDir, 'api.json'), 'utf8'))
+    const port = String(info.port)
+    const noToken = await run([...job, '--api-port', port, '--input', '-'], 'hi')
+    assert.equal(noToken.code, 1)
+    assert.match(noToken.stderr, new RegExp(`ApiError: the node on 127\\.0\\.0\\.1:${port} refused the request: it needs the API token .* no token was sent: .*xdg/shoal/api\\.json does not exist\\. Pass the node's data dir \\(--data-dir D, or the --config F that names it\\), or --api-token T`))
+    const wrongToken = await run([...job, '--api-port', port, '--api-token', 'wrong', '--input', '-'], 'hi')
+    assert.equal(wrongToken.code, 1)
+    assert.match(wrongToken.stderr, /the token given with --api-token is not its token/)
+    // --api-port with the node's data dir, or with its token
+    const withDir = await run([...job, '--api-port', port, '--data-dir', requester.dataDir, '--input', '-'], 'by data dir')
+    assert.equal(withDir.code, 0, withDir.stderr)
+    assert.equal(withDir.stdout, repeated('by data dir'))
+    const withToken = await run([...job, '--api-port', port, '--api-token', info.token, '--input', '-'], 'by token')
+    assert.equal(withToken.code, 0, withToken.stderr)
+    assert.equal(withToken.stdout, repeated('by token'))
+
+    assert.equal(await stopNode(requester), 0)
+    assert.equal(await stopNode(provider), 0)
+  })
+
+  it('receipts list --json through a pipe is complete JSON past 128 KiB', async () => {
+    // fill a data dir's store with receipts, then serve it with `shoal node start`
+    const dataDir = join(root, 'many')
+    const writer = spawn(process.execPath, [WRITER, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    children.push(writer)
+    const acked = new Set<string>()
+    let buffered = ''
+    const enough = new Promise<void>((resolve) => {
+      writer.stdout?.on('data', (d) => {
+        buffered += d
+        const lines = buffered.split('\n')
+        buffered = lines.pop() ?? ''
+        for (const line of lines) if (line.startsWith('ack ')) acked.add(line.slice(4))
+        if (acked.size >= 600) resolve()
+      })
+    })
+    await enough
+    writer.kill('SIGKILL')
+    await new Promise(resolve => writer.once('exit', resolve))
+    const node = await startNode('many', await writeConfig('local.json', LOCAL))
+
+    const result = await run(['receipts', 'list', '--json', '--data-dir', node.dataDir])
+    assert.equal(result.code, 0, result.stderr)
+    assert.ok(Buffer.byteLength(result.stdout) > 200 * 1024, `only ${Buffer.byteLength(result.stdout)} bytes`)
+    const list: any[] = JSON.parse(result.stdout)
+    const ids = new Set(list.map(r => r.id))
+    assert.ok([...acked].every(id => ids.has(id)), 'every receipt the store acknowledged is listed')
+
+    // a reader that stops early (`shoal receipts export | head`) ends the CLI quietly, mid-stream
+    const head = spawnCli(['receipts', 'export', '--data-dir', node.dataDir])
+    let headErr = ''
+    head.stderr?.on('data', (d) => { headErr += d })
+    head.stdout?.once('data', () => { head.stdout?.destroy() })
+    const headCode = await new Promise<number | null>(resolve => head.on('exit', resolve))
+    assert.equal(headCode, 0, headErr)
+    assert.equal(headErr, '')
+    assert.equal(await stopNode(node), 0)
+  })
+
   it('a bad flag exits non-zero naming the flag', async () => {
     const local = await writeConfig('local.json', LOCAL)
     const result = await run(['node', 'start', '--config', local, '--data-dir', join(root, 'x'), '--role', 'miner'])
@@ -272,7 +441,7 @@ describe('shoal CLI (separate processes)', function () {
     const notADir = join(root, 'file')
     await writeFile(notADir, 'not a directory')
     const result = await run(['node', 'start', '--config', local, '--data-dir', notADir])
-    assert.equal(result.code, 1)
+    assert.equal(result.code, 2, 'exit 2: fix it first, a restart cannot help')
     assert.match(result.stderr, /DataDirError: .*not a directory/)
 
     const corrupt = join(root, 'corrupt')
@@ -280,7 +449,7 @@ describe('shoal CLI (separate processes)', function () {
     assert.equal(await stopNode(first), 0)
     await writeFile(join(corrupt, 'identity.key'), 'garbage')
     const again = await run(['node', 'start', '--config', local, '--data-dir', corrupt])
-    assert.equal(again.code, 1)
+    assert.equal(again.code, 2, 'exit 2: the systemd unit does not restart it')
     assert.match(again.stderr, /IdentityError: .*corrupt/)
     assert.equal(await readFile(join(corrupt, 'identity.key'), 'utf8'), 'garbage', 'the key file is never replaced')
   })
@@ -292,7 +461,7 @@ describe('shoal CLI (separate processes)', function () {
     const current = join(node.dataDir, 'datastore', 'CURRENT')
     await writeFile(current, 'garbage without newline')
     const result = await run(['node', 'start', '--config', local, '--data-dir', node.dataDir])
-    assert.equal(result.code, 1)
+    assert.equal(result.code, 2, 'exit 2: the systemd unit does not restart it')
     assert.match(result.stderr, /StoreError: .*corrupt/)
     assert.equal(await readFile(current, 'utf8'), 'garbage without newline')
   })

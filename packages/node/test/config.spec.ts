@@ -38,7 +38,14 @@ describe('config', () => {
   it('names the bad field: listen[0]: not a multiaddr', () => {
     const err = configError(() => parseConfig({ listen: ['/ip4/127.0.0.1/tcp/0', 'localhost:4001'].reverse() }))
     assert.equal(err.field, 'listen[0]')
-    assert.equal(err.message, 'listen[0]: not a multiaddr')
+    assert.equal(err.message, 'listen[0]: not a multiaddr: "localhost:4001"')
+  })
+
+  it('refuses a listen address no transport of the node can use, naming it', () => {
+    const err = configError(() => parseConfig({ listen: ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/udp/4001/quic-v1'] }))
+    assert.equal(err.field, 'listen[1]')
+    assert.match(err.message, /^listen\[1\]: \/ip4\/0\.0\.0\.0\/udp\/4001\/quic-v1: no transport of this node listens on such an address/)
+    assert.deepEqual(parseConfig({ listen: ['/ip6/::/tcp/0', '/dns4/example.com/tcp/4001', '/p2p-circuit'] }).listen, ['/ip6/::/tcp/0', '/dns4/example.com/tcp/4001', '/p2p-circuit'])
   })
 
   it('names nested fields', () => {

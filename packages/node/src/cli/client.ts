@@ -1,20 +1,50 @@
 import { request } from 'node:http'
+import { join } from 'node:path'
 import { errorCode, errorMessage } from '@shoal/utils'
-import { API_HOST } from '../constants.js'
+import { API_FILE, API_HOST } from '../constants.js'
 import { readApiInfo } from '../data-dir.js'
 import { ApiError } from '../errors.js'
 import type { ApiInfo } from '../data-dir.js'
 
-/** Where the CLI finds the running node: an explicit port, or `api.json` in the data dir. */
-export async function locateApi (dataDir: string, port?: number): Promise<ApiInfo> {
+/** The running node the CLI talks to, and where its API token came from. */
+export interface ApiTarget extends ApiInfo {
+  /** where `token` came from, or why there is none: for the error when the node refuses it */
+  tokenSource: string
+}
+
+/** How the CLI was told which node to ask. */
+export interface LocateOptions {
+  /** `--api-port`: ask the node on this port */
+  port?: number
+  /** the data dir was named (--data-dir, a config file, SHOAL_DATA_DIR), not the default: its api.json's token is used even when `port` differs (a port mapped by Docker) */
+  named?: boolean
+  /** `--api-token`: use this token, not api.json's */
+  token?: string
+}
+
+/** Where the CLI finds the running node: an explicit port, or `api.json` in the data dir (which also holds the API token). */
+export async function locateApi (dataDir: string, options: LocateOptions = {}): Promise<ApiTarget> {
+  const { port, named = false, token } = options
+  const file = join(dataDir, API_FILE)
   const info = await readApiInfo(dataDir)
   if (port !== undefined) {
-    return { host: API_HOST, port, token: info?.port === port ? info.token : '', pid: info?.pid ?? 0, peerId: info?.peerId ?? '', startedAt: info?.startedAt ?? 0 }
+    const fileToken = info !== undefined && (info.port === port || named) ? info.token : undefined
+    const tokenSource = token !== undefined
+      ? 'the token given with --api-token'
+      : fileToken !== undefined
+        ? `the token from ${file}`
+        : `no token was sent: ${info === undefined ? `${file} does not exist` : `${file} is for the node on port ${info.port}`}`
+    return { host: API_HOST, port, token: token ?? fileToken ?? '', pid: info?.pid ?? 0, peerId: info?.peerId ?? '', startedAt: info?.startedAt ?? 0, tokenSource }
   }
   if (info === undefined) {
-    throw new ApiError(`no running node found: ${dataDir}/api.json does not exist (start one with \`shoal node start\`, or pass --data-dir / --api-port)`)
+    throw new ApiError(`no running node found: ${file} does not exist (start one with \`shoal node start\`, or pass --data-dir / --api-port)`)
   }
-  return info
+  return token !== undefined ? { ...info, token, tokenSource: 'the token given with --api-token' } : { ...info, tokenSource: `the token from ${file}` }
+}
+
+/** The error for a node that refused the API token: what was sent and exactly what to pass instead. */
+export function tokenRefused (api: ApiTarget): ApiError {
+  return new ApiError(`the node on ${api.host}:${api.port} refused the request: it needs the API token it wrote to api.json in its data dir, and ${api.tokenSource.startsWith('no token') ? api.tokenSource : `${api.tokenSource} is not its token`}. Pass the node's data dir (--data-dir D, or the --config F that names it), or --api-token T with the "token" from its api.json`, 401)
 }
 
 /** A response of the node's API, before reading its body. */
