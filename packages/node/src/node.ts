@@ -27,7 +27,7 @@ import type { ResolvedConfig, ShoalNodeConfig } from './config.js'
 import type { ShoalCoreServices, ShoalServicesInit } from './services.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -48,6 +48,8 @@ export type ShoalStackServices = {
   dcutr?: unknown
   /** present when `reachability.relayServer` is true (bootstrap role) */
   relay?: CircuitRelayService
+  /** local-network discovery, present unless `mdns` is false; the node dials each peer it reports */
+  mdns?: PeerDiscovery
 }
 
 /** Every service of a Shoal full node, by key. */
@@ -115,7 +117,8 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
 
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
   if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap }))
-  if (config.mdns) peerDiscovery.push(mdns())
+  // a service rather than a plain discovery module, so the node can dial what it finds (dialLocalPeers)
+  if (config.mdns) services.mdns = mdns()
 
   const listen = [...config.listen]
   // a relay client only gets relayed addresses if it asks for a reservation
@@ -243,4 +246,30 @@ export async function startShoalNode (node: ShoalNode): Promise<void> {
   if (config?.dht.mode === 'server') {
     await node.services.dht.setMode('server')
   }
+  dialLocalPeers(node)
+}
+
+/** Give up on a peer mDNS reported if the dial takes longer than this. */
+const LOCAL_DIAL_TIMEOUT_MS = 10_000
+
+/**
+ * Dial every peer mDNS reports that the node is not connected to. libp2p
+ * itself announces (`peer:discovery`) only peers its peer store did not know,
+ * so after a restart two nodes that met before, whose persisted peer stores
+ * know each other, would never connect again on a local network.
+ */
+function dialLocalPeers (node: ShoalNode): void {
+  const discovery = node.services.mdns
+  if (discovery === undefined) return
+  const log = node.logger.forComponent('shoal:node:mdns')
+  const dialing = new Set<string>()
+  discovery.addEventListener('peer', (evt) => {
+    const { id, multiaddrs } = evt.detail
+    const key = id.toString()
+    if (node.status !== 'started' || dialing.has(key) || node.getConnections(id).length > 0 || multiaddrs.length === 0) return
+    dialing.add(key)
+    node.dial(multiaddrs, { signal: AbortSignal.timeout(LOCAL_DIAL_TIMEOUT_MS) })
+      .catch((err: unknown) => { log('could not dial %p found on the local network - %e', id, err) })
+      .finally(() => { dialing.delete(key) })
+  })
 }

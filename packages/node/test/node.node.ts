@@ -69,6 +69,28 @@ describe('createShoalNode and shoalServices (in process)', function () {
     assert.ok(await again.peerStore.has(b.peerId), 'the peer store survived the restart')
   })
 
+  it('meets a node found on the local network again after both restart on their data dirs (mDNS)', async function () {
+    this.timeout(120_000)
+    const local = { ...LOCAL_DHT_SERVER, mdns: true }
+    const dirs = [join(root, 'a'), join(root, 'b')]
+    const meet = async (a: ShoalNode, b: ShoalNode): Promise<void> => {
+      const deadline = Date.now() + 45_000
+      while (a.getConnections(b.peerId).length === 0) {
+        assert.ok(Date.now() < deadline, 'the two nodes did not find each other by mDNS within 45 s')
+        await new Promise(resolve => setTimeout(resolve, 250))
+      }
+    }
+    let [a, b] = await Promise.all(dirs.map(async dataDir => createShoalNode({ ...local, dataDir })))
+    nodes.push(a, b)
+    await meet(a, b)
+    await Promise.all([a.stop(), b.stop()])
+    // both peer stores now know the other: libp2p announces no `peer:discovery` for a known peer
+    ;[a, b] = await Promise.all(dirs.map(async dataDir => createShoalNode({ ...local, dataDir })))
+    nodes.push(a, b)
+    assert.ok(await a.peerStore.has(b.peerId), 'the peer store kept the other node')
+    await meet(a, b)
+  })
+
   it('refuses a data dir another node holds', async () => {
     const dataDir = join(root, 'held')
     const a = await createShoalNode({ ...LOCAL_DHT_SERVER, dataDir })

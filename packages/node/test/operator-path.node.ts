@@ -217,12 +217,12 @@ async function sleep (ms: number): Promise<void> {
 }
 
 /** Poll `fn` until it returns a value; fail naming `what` after `ms`. */
-async function waitFor<T> (what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
+async function waitFor<T> (what: string | (() => string), ms: number, fn: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + ms
   while (true) {
     const value = await fn()
     if (value !== undefined) return value
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${typeof what === 'string' ? what : what()}`)
     await sleep(250)
   }
 }
@@ -366,8 +366,10 @@ describe('the operator\'s path as documented (README "Run a node", examples/full
   async function providersMet (requester: Terminal): Promise<void> {
     const providers = [...terminals.values()].filter(t => t !== requester && t.node !== undefined)
     const wanted = await Promise.all(providers.map(async p => ids(p)))
-    await waitFor(`the requester to find ${providers.map(p => p.name).join(', ')} on the local network (mDNS)`, 30_000, async () => {
+    let last = ''
+    await waitFor(() => `the requester to find ${providers.map(p => p.name).join(', ')} on the local network (mDNS), ${wanted.join(" and ")}; last \`shoal peers --json\`: ${last}${nodeLogs(requester)}`, 30_000, async () => {
       const r = await run('shoal peers --json', requester)
+      last = `exit ${String(r.code)} ${r.stderr}${r.stdout}`.slice(0, 2000)
       if (r.code !== 0) return undefined
       const peers: Array<{ peerId: string }> = JSON.parse(r.stdout)
       return wanted.every(id => peers.some(p => p.peerId === id)) ? true : undefined
