@@ -6,6 +6,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { LOCAL_CONFIG, ShoalProcesses } from './fixtures/cli-process.js'
+import type { ShoalNodeProcess, ShoalResult } from './fixtures/cli-process.js'
 import type { ChildProcess } from 'node:child_process'
 
 // dist/test/cli.node.js -> dist/src/cli.js
@@ -14,13 +16,7 @@ const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url))
 const WRITER = fileURLToPath(new URL('./fixtures/receipt-writer.js', import.meta.url))
 
 /** Loopback only, no mDNS, no NAT machinery, DHT server with private addresses: a local testnet. */
-const LOCAL = {
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  mdns: false,
-  apiPort: 0,
-  dht: { mode: 'server', allowPrivateAddresses: true },
-  reachability: { autonat: false, relayClient: false, holePunching: false }
-}
+const LOCAL = LOCAL_CONFIG
 
 const PROVIDER = {
   ...LOCAL,
@@ -39,26 +35,23 @@ const SLOW_ECHO = "const c = []; process.stdin.on('data', d => c.push(d)).on('en
 /** SLOW_ECHO whose output is the input `process.argv[2]` times over: a big output from an input the API's 64 KiB body limit takes. */
 const SLOW_REPEAT = "const c = []; process.stdin.on('data', d => c.push(d)).on('end', () => setTimeout(() => process.stdout.write(Buffer.concat(c).toString().repeat(Number(process.argv[2]))), Number(process.argv[1])))"
 
-interface Running {
-  child: ChildProcess
-  dataDir: string
-  stdout: () => string
-  stderr: () => string
-  exited: Promise<number | null>
-}
-
-interface Result { code: number | null, stdout: string, stderr: string }
+type Running = ShoalNodeProcess
+type Result = ShoalResult
 
 describe('shoal CLI (separate processes)', function () {
   this.timeout(120_000)
   let root: string
+  let processes: ShoalProcesses
+  // processes a test spawns by hand (another Node, the receipt writer)
   let children: ChildProcess[] = []
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'shoal-cli-'))
+    processes = new ShoalProcesses({ env: { XDG_DATA_HOME: join(root, 'xdg') } })
   })
 
   afterEach(async () => {
+    processes.killAll()
     for (const child of children) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     }
@@ -72,22 +65,13 @@ describe('shoal CLI (separate processes)', function () {
     return path
   }
 
+  /** A `shoal` process with the test's XDG_DATA_HOME; `stdin` written and closed. */
   function spawnCli (args: string[], stdin?: string): ChildProcess {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, SHOAL_DATA_DIR: '', XDG_DATA_HOME: join(root, 'xdg') }, stdio: ['pipe', 'pipe', 'pipe'] })
-    children.push(child)
-    if (stdin !== undefined) child.stdin?.end(stdin)
-    else child.stdin?.end()
-    return child
+    return processes.spawn(args, { stdin })
   }
 
   async function run (args: string[], stdin?: string): Promise<Result> {
-    const child = spawnCli(args, stdin)
-    let stdout = ''
-    let stderr = ''
-    child.stdout?.on('data', (d) => { stdout += d })
-    child.stderr?.on('data', (d) => { stderr += d })
-    const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
-    return { code, stdout, stderr }
+    return processes.run(args, { stdin })
   }
 
   async function runJson (args: string[]): Promise<any> {
@@ -96,31 +80,13 @@ describe('shoal CLI (separate processes)', function () {
     return JSON.parse(result.stdout)
   }
 
-  /** Start a node and wait until its API answers (api.json written). */
+  /** Start a node on `<root>/<name>` and wait until its API answers and its start lines are out. */
   async function startNode (name: string, configPath: string, extra: string[] = []): Promise<Running> {
-    const dataDir = join(root, name)
-    const child = spawnCli(['node', 'start', '--config', configPath, '--data-dir', dataDir, ...extra])
-    let stdout = ''
-    let stderr = ''
-    child.stdout?.on('data', (d) => { stdout += d })
-    child.stderr?.on('data', (d) => { stderr += d })
-    const exited = new Promise<number | null>(resolve => child.on('exit', resolve))
-    const deadline = Date.now() + 30_000
-    while (true) {
-      if (child.exitCode !== null) assert.fail(`node ${name} exited with ${child.exitCode}: ${stderr}`)
-      try {
-        JSON.parse(await readFile(join(dataDir, 'api.json'), 'utf8'))
-        break
-      } catch {}
-      if (Date.now() > deadline) assert.fail(`node ${name} did not start: ${stderr}`)
-      await new Promise(resolve => setTimeout(resolve, 100))
-    }
-    return { child, dataDir, stdout: () => stdout, stderr: () => stderr, exited }
+    return processes.start(join(root, name), ['--config', configPath, ...extra])
   }
 
   async function stopNode (node: Running): Promise<number | null> {
-    node.child.kill('SIGTERM')
-    return node.exited
+    return node.stop()
   }
 
   async function waitFor<T> (what: string, fn: () => Promise<T | undefined>): Promise<T> {
