@@ -18,6 +18,7 @@ import { ApiError, ConfigError, FATAL_CONFIG_ERRORS, OPERATOR_ERRORS } from './e
 import { VERSION } from './version.js'
 import type { IdJson, JobProgress, LogVerificationJson } from './api.js'
 import type { ShoalNodeConfig } from './config.js'
+import type { ShoalDaemon } from './daemon.js'
 import type { FileHandle } from 'node:fs/promises'
 import type { NodeStatus, PeerStatus, ReceiptJson } from './status.js'
 
@@ -216,11 +217,28 @@ async function api (values: CliValues): Promise<Awaited<ReturnType<typeof locate
 
 async function nodeStart (values: CliValues): Promise<void> {
   const file = configFile(values)
-  const daemon = await runShoalNode(resolveConfig(...await startConfig(values)), {
-    // ./run-job.sh in a config file means next to that file, wherever the node is started from
-    configDir: file !== undefined ? dirname(file) : undefined,
-    warn: (line) => { process.stderr.write(`shoal: warning: ${line}\n`) }
-  })
+  // a stop asked for while the node starts (systemctl stop, docker stop) is held until it is up,
+  // then carried out like any other: the default handler would kill it mid-start, store open
+  const early: NodeJS.Signals[] = []
+  const holdSignal = (signal: NodeJS.Signals): void => {
+    early.push(signal)
+    if (early.length > 1) {
+      process.stderr.write(`shoal: second ${signal} while starting: exiting now\n`)
+      process.exit(130)
+    }
+  }
+  process.on('SIGINT', holdSignal)
+  process.on('SIGTERM', holdSignal)
+  let daemon: ShoalDaemon
+  try {
+    daemon = await runShoalNode(resolveConfig(...await startConfig(values)), {
+      // ./run-job.sh in a config file means next to that file, wherever the node is started from
+      configDir: file !== undefined ? dirname(file) : undefined
+    })
+  } finally {
+    process.off('SIGINT', holdSignal)
+    process.off('SIGTERM', holdSignal)
+  }
   const { node, config } = daemon
   if (values.json === true) {
     print(JSON.stringify({ peerId: node.peerId.toString(), role: config.role, addrs: node.getMultiaddrs().map(String), apiPort: daemon.api.port, apiHost: daemon.api.host, dataDir: daemon.dataDir }))
@@ -261,6 +279,7 @@ async function nodeStart (values: CliValues): Promise<void> {
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    if (early.length > 0) onSignal(early[0])
   })
 }
 

@@ -43,10 +43,14 @@ export interface NodeLoggerInit {
   now?(): number
 }
 
-/** A value as text: bare when it is one word, quoted (JSON) when it has spaces, quotes or `=`. */
+/**
+ * A value as text: bare when it is one word of printable ASCII, else quoted
+ * (JSON, which escapes control characters), so a peer-supplied value can
+ * neither split a line nor carry terminal escapes.
+ */
 function textValue (value: string | number | boolean): string {
   const s = String(value)
-  return s === '' || /[\s"=\\]/.test(s) ? JSON.stringify(s) : s
+  return s === '' || /[^\x21-\x7e]|["=\\]/.test(s) ? JSON.stringify(s) : s
 }
 
 /** Format one log line (without the newline). */

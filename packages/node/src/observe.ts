@@ -106,7 +106,8 @@ export class NodeObserver {
     const amount = Math.max(0, lane.cumulative - before)
     this.metrics.vouchers?.increment({ accepted: true })
     this.metrics.payments?.inc({ direction: 'accepted', currency: lane.currency }, amount)
-    this.log.info('voucher:accepted', { payer: lane.payer, amount, currency: lane.currency, laneTotal: lane.cumulative, nonce: lane.nonce })
+    // one per streamed payment: debug; the job's own line carries what it earned
+    this.log.debug('voucher:accepted', { payer: lane.payer, amount, currency: lane.currency, laneTotal: lane.cumulative, nonce: lane.nonce })
   }
 
   /** A message or request from `peer` was refused. */
@@ -204,8 +205,9 @@ export function observeNode (node: ShoalNode, log: NodeLogger, metrics: ShoalNod
     log.info('peer:penalized', { peer: peerId.toString(), by: 'router', reason: event, trust: Math.round(trust * 1000) / 1000 })
   }, opts)
 
-  node.addEventListener('peer:connect', (evt) => { log.info('peer:connected', { peer: evt.detail.toString() }) }, opts)
-  node.addEventListener('peer:disconnect', (evt) => { log.info('peer:disconnected', { peer: evt.detail.toString() }) }, opts)
+  // a DHT server's peers come and go all the time: debug
+  node.addEventListener('peer:connect', (evt) => { log.debug('peer:connected', { peer: evt.detail.toString() }) }, opts)
+  node.addEventListener('peer:disconnect', (evt) => { log.debug('peer:disconnected', { peer: evt.detail.toString() }) }, opts)
 
   return { observer, stop: () => { ac.abort() } }
 }

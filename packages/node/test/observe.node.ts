@@ -72,7 +72,7 @@ describe('what the node says: operator log and metrics of both roles (in process
   // @libp2p/prometheus-metrics keeps one metric map per process, cleared by each new node:
   // every node here registers its metrics before the next one is created
   async function start (name: string, config: Record<string, unknown>, log: LogCapture): Promise<ShoalDaemon> {
-    const daemon = await runShoalNode(resolveConfig(parseConfig({ ...config, dataDir: join(root, name), logFormat: 'json' })), { logStream: log })
+    const daemon = await runShoalNode(resolveConfig(parseConfig({ ...config, dataDir: join(root, name), logFormat: 'json', logLevel: 'debug' })), { logStream: log })
     daemons.push(daemon)
     return daemon
   }
@@ -264,7 +264,7 @@ describe('what the node says: operator log and metrics of both roles (in process
     try {
       const line = await waitFor('a peer:connected line on stderr', () => stderr.split('\n').find(l => l.includes('"peer:connected"')))
       const entry = JSON.parse(line)
-      assert.equal(entry.level, 'info')
+      assert.equal(entry.level, 'debug')
       assert.equal(entry.peer, provider.node.peerId.toString())
       assert.ok(!Number.isNaN(Date.parse(entry.time)))
       assert.match(stdout, /shoal node .* started/)

@@ -128,7 +128,7 @@ describe('a provider\'s start-up: executor and GPU checks, the API bind address 
 
     // listed, and no nvidia-smi at all (trying a GPU config on a laptop): a warning naming the field, then it runs
     const unchecked = await shoal.start(join(root, 'unchecked'), ['--config', listed], { env: { PATH: noGpuPath } })
-    assert.match(unchecked.stderr(), /shoal: warning: provider\.gpus: 1 GPU kind\(s\) listed but not checked \(no GPU found: nvidia-smi is not installed\)/)
+    assert.match(unchecked.stderr(), /warn +preflight note="provider\.gpus: 1 GPU kind\(s\) listed but not checked \(no GPU found: nvidia-smi is not installed\)/)
     assert.match(unchecked.stdout(), /gpu {7}RTX 4090 24576 MiB x1/)
     assert.equal(await unchecked.stop(), 0)
 
