@@ -136,6 +136,9 @@ export interface SearchLevel {
  * (geohash '') is near no cell in particular, and a located provider is
  * advertised only in cells of its own: it looks up every cell of the
  * coarsest precision (32 at precision 1), as one level, then the world.
+ * Only up to MAX_REGIONLESS_PRECISION: with no precision that coarse
+ * configured, a regionless query looks up the world cell alone (32^2 or more
+ * lookups per search would be a flood, not a search).
  */
 export function searchLevels (geohash: string, precisions: readonly number[], world = true): SearchLevel[] {
   if (!isValidGeohash(geohash)) {
@@ -143,7 +146,7 @@ export function searchLevels (geohash: string, precisions: readonly number[], wo
   }
   const positive = [...new Set(precisions)].filter(p => p > 0).sort((a, b) => b - a)
   const levels: SearchLevel[] = geohash === ''
-    ? positive.slice(-1).map(p => ({ precision: p, cells: allCells(p) }))
+    ? positive.slice(-1).filter(p => p <= MAX_REGIONLESS_PRECISION).map(p => ({ precision: p, cells: allCells(p) }))
     : positive.filter(p => p <= geohash.length).map(p => {
       const cell = geohash.slice(0, p)
       return { precision: p, cells: [cell, ...geohashNeighbours(cell)] }
@@ -153,6 +156,9 @@ export function searchLevels (geohash: string, precisions: readonly number[], wo
   }
   return levels
 }
+
+/** The finest precision whose every cell a regionless search looks up (32 cells). */
+export const MAX_REGIONLESS_PRECISION = 1
 
 /** Every geohash cell of `precision` characters, in alphabet order. */
 function allCells (precision: number): string[] {

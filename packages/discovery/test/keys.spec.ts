@@ -83,14 +83,19 @@ describe('keys', () => {
     assert.deepEqual(levels.map(l => l.precision), [1, 0])
     assert.deepEqual(levels[0].cells, [...GEOHASH_ALPHABET])
     assert.deepEqual(levels[1].cells, [''])
-    assert.deepEqual(searchLevels('', [3, 2], false).map(l => [l.precision, l.cells.length]), [[2, 1024]])
     assert.deepEqual(searchLevels('', [0]), [{ precision: 0, cells: [''] }])
   })
 
+  it('a regionless query with no precision of 1 looks up the world cell alone, not 32^p cells', () => {
+    assert.deepEqual(searchLevels('', [3, 2]), [{ precision: 0, cells: [''] }])
+    assert.deepEqual(searchLevels('', [6], false), [])
+    assert.deepEqual(searchLevels('', [12, 1]).map(l => [l.precision, l.cells.length]), [[1, 32], [0, 1]])
+  })
+
   it('a regionless search looks up a cell every provider is advertised under, wherever it is', () => {
-    // the coarsest positive precision at most 2 (a regionless search looks up 32^p cells)
+    // precision 1 configured (or only the world): what a regionless search covers
     const precisions = fc.uniqueArray(fc.integer({ min: 0, max: 5 }), { minLength: 1 })
-      .filter(ps => Math.min(...ps.filter(p => p > 0)) <= 2 || ps.every(p => p === 0))
+      .filter(ps => ps.includes(1) || ps.every(p => p === 0))
     fc.assert(fc.property(cell, precisions, (geohash, ps) => {
       const searched = new Set(searchLevels('', ps).flatMap(l => l.cells))
       const advertised = advertisementKeys({ gpus: [], sensors: ['video'], geohash }, ps).map(k => k.cell)
