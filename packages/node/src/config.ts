@@ -467,8 +467,9 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
     if (role === 'capture-provider' && (provider.sensors ?? []).length === 0) {
       throw new ConfigError('provider.sensors', 'the capture-provider role needs at least one sensor')
     }
-    if (role === 'gpu-provider' && provider.executor === undefined) {
-      throw new ConfigError('provider.executor', 'the gpu-provider role needs an executor ({ type: command, command: ... } or { type: echo })')
+    // without one it would advertise, be found, and decline every job
+    if (provider.executor === undefined) {
+      throw new ConfigError('provider.executor', `the ${role} role needs an executor ({ type: command, command: ... } or { type: echo })`)
     }
     resolved.provider = {
       region: provider.region ?? '',

@@ -43,6 +43,7 @@ export async function preflight (config: ResolvedConfig, options: PreflightOptio
     return config
   }
   const checked = { ...provider }
+  // resolveConfig refuses a provider role without one
   if (provider.executor !== undefined) {
     checked.executor = await checkExecutor(provider.executor, options)
   }
