@@ -14,7 +14,7 @@ import { tcp } from '@libp2p/tcp'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import { Registry, register } from 'prom-client'
-import { errorCode, errorMessage } from '@shoal/utils'
+import { BoundedMap, errorCode, errorMessage } from '@shoal/utils'
 import { parseConfig, resolveConfig } from './config.js'
 import { SHOAL_DHT_PROTOCOL } from './constants.js'
 import { ensureDataDir, loadOrCreateIdentity, openDatastore } from './data-dir.js'
@@ -252,6 +252,12 @@ export async function startShoalNode (node: ShoalNode): Promise<void> {
 /** Give up on a peer mDNS reported if the dial takes longer than this. */
 const LOCAL_DIAL_TIMEOUT_MS = 10_000
 
+/** After a failed dial, a peer mDNS reports again is not dialled for this long. */
+const LOCAL_DIAL_BACKOFF_MS = 60_000
+
+/** Most peers remembered as recently failed (the oldest are forgotten first). */
+const LOCAL_DIAL_FAILURES = 1024
+
 /**
  * Dial every peer mDNS reports that the node is not connected to. libp2p
  * itself announces (`peer:discovery`) only peers its peer store did not know,
@@ -263,13 +269,19 @@ function dialLocalPeers (node: ShoalNode): void {
   if (discovery === undefined) return
   const log = node.logger.forComponent('shoal:node:mdns')
   const dialing = new Set<string>()
+  // peers that did not answer (other software on the LAN, spoofed announcements) are left alone a while
+  const failed = new BoundedMap<string, number>(LOCAL_DIAL_FAILURES)
   discovery.addEventListener('peer', (evt) => {
     const { id, multiaddrs } = evt.detail
     const key = id.toString()
     if (node.status !== 'started' || dialing.has(key) || node.getConnections(id).length > 0 || multiaddrs.length === 0) return
+    if ((failed.get(key) ?? -Infinity) + LOCAL_DIAL_BACKOFF_MS > Date.now()) return
     dialing.add(key)
     node.dial(multiaddrs, { signal: AbortSignal.timeout(LOCAL_DIAL_TIMEOUT_MS) })
-      .catch((err: unknown) => { log('could not dial %p found on the local network - %e', id, err) })
+      .then(() => { failed.delete(key) }, (err: unknown) => {
+        failed.set(key, Date.now())
+        log('could not dial %p found on the local network - %e', id, err)
+      })
       .finally(() => { dialing.delete(key) })
   })
 }
