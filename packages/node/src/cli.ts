@@ -2,7 +2,7 @@
 // first: says what to do on a Node.js older than 22, before libp2p is loaded
 import './cli/node-version.js'
 import { createWriteStream } from 'node:fs'
-import { open, readFile } from 'node:fs/promises'
+import { open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errorCode, errorMessage, errorName } from '@shoal/utils'
@@ -372,17 +372,24 @@ async function jobSubmit (values: CliValues): Promise<void> {
     timeoutMs: intOption(text(values.timeout), 'timeout') ?? 120_000
   }
   const outPath = text(values.out)
-  // opened before the job is paid for, so a bad path fails first
-  const out = outPath !== undefined ? await open(outPath, 'w', 0o644).catch((err: unknown) => { throw new UsageError(`cannot write --out ${outPath}: ${errorCode(err) ?? errorMessage(err)}`) }) : undefined
+  // a file next to the target, opened before the job is paid for so a bad path fails first; it
+  // replaces the target only once the output is in, so a failed job leaves an earlier answer alone
+  const partial = outPath !== undefined ? `${outPath}.partial` : undefined
+  const out = partial !== undefined ? await open(partial, 'w', 0o644).catch((err: unknown) => { throw new UsageError(`cannot write --out ${outPath}: ${errorCode(err) ?? errorMessage(err)}`) }) : undefined
+  let written = false
   try {
-    await submitAndFollow(values, request, out)
+    written = await submitAndFollow(values, request, out)
   } finally {
     await out?.close()
+    if (partial !== undefined && outPath !== undefined) {
+      if (written) await rename(partial, outPath)
+      else await rm(partial, { force: true })
+    }
   }
 }
 
-/** Submit through `POST /jobs`, stream its progress to stderr, and write the output to `out` or stdout. */
-async function submitAndFollow (values: CliValues, request: Record<string, unknown>, out: FileHandle | undefined): Promise<void> {
+/** Submit through `POST /jobs`, stream its progress to stderr, and write the output to `out` or stdout; resolves to whether `out` got it. */
+async function submitAndFollow (values: CliValues, request: Record<string, unknown>, out: FileHandle | undefined): Promise<boolean> {
   const info = await api(values)
   const res = await call(info, 'POST', '/jobs', request)
   if (res.status === 401) throw tokenRefused(info)
@@ -412,11 +419,12 @@ async function submitAndFollow (values: CliValues, request: Record<string, unkno
   await out?.writeFile(output)
   if (values.json === true) {
     print(JSON.stringify(last, null, 2))
-    return
+    return out !== undefined
   }
   if (last.receipt != null) process.stderr.write(receiptTable([last.receipt]) + '\n')
   if (out !== undefined) process.stderr.write(`wrote the job's output (${output.byteLength} bytes) to ${text(values.out)}\n`)
   else process.stdout.write(output)
+  return out !== undefined
 }
 
 /** Parsed command-line options (node:util parseArgs values). */
@@ -548,9 +556,13 @@ function exitWhenFlushed (code: number): void {
 }
 
 // a reader that went away (`shoal receipts list | head`) is not an error of ours
+// a reader that went away (`shoal receipts list | head`) is not an error of ours; a running node
+// whose output or log pipe closed goes on (its stop drains), only without that output
+const serving = process.argv[2] === 'node'
 process.stdout.on('error', (err: unknown) => {
-  if (errorCode(err) === 'EPIPE') process.exit(process.exitCode ?? 0)
+  if (errorCode(err) === 'EPIPE' && !serving) process.exit(process.exitCode ?? 0)
 })
+process.stderr.on('error', () => {})
 
 main(process.argv.slice(2)).then(exitWhenFlushed, (err) => {
   process.stderr.write(`shoal: ${errorMessage(err)}\n`)

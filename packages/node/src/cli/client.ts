@@ -34,7 +34,8 @@ export async function locateApi (dataDir: string, options: LocateOptions = {}): 
       : fileToken !== undefined
         ? `the token from ${file}`
         : `no token was sent: ${info === undefined ? `${file} does not exist` : `${file} is for the node on port ${info.port}`}`
-    return { host: API_HOST, port, token: token ?? fileToken ?? '', pid: info?.pid ?? 0, peerId: info?.peerId ?? '', startedAt: info?.startedAt ?? 0, tokenSource }
+    // the host the node's api.json names when it is that node (an API bound to one LAN address), else loopback
+    return { host: info !== undefined && info.port === port ? info.host : API_HOST, port, token: token ?? fileToken ?? '', pid: info?.pid ?? 0, peerId: info?.peerId ?? '', startedAt: info?.startedAt ?? 0, tokenSource }
   }
   if (info === undefined) {
     throw new ApiError(`no running node found: ${file} does not exist (start one with \`shoal node start\`, or pass --data-dir / --api-port)`)
