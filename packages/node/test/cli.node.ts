@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LOCAL_CONFIG, ShoalProcesses } from './fixtures/cli-process.js'
+import { waitFor } from './fixtures/wait.js'
 import type { ShoalNodeProcess, ShoalResult } from './fixtures/cli-process.js'
 import type { ChildProcess } from 'node:child_process'
 
@@ -88,16 +89,6 @@ describe('shoal CLI (separate processes)', function () {
 
   async function stopNode (node: Running): Promise<number | null> {
     return node.stop()
-  }
-
-  async function waitFor<T> (what: string, fn: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + 30_000
-    while (true) {
-      const value = await fn()
-      if (value !== undefined) return value
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-      await new Promise(resolve => setTimeout(resolve, 250))
-    }
   }
 
   it('three nodes join through a bootstrap node, a job gets a countersigned receipt on both sides, restarts keep identity and receipts', async () => {

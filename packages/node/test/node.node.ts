@@ -10,6 +10,7 @@ import { createTestNode } from '@shoal/test-support'
 import { MemoryDatastore } from 'datastore-core'
 import { createShoalNode, SHOAL_DHT_PROTOCOL, shoalServices } from '../src/index.js'
 import { LOCAL_DHT_SERVER } from './fixtures/local.js'
+import { waitFor } from './fixtures/wait.js'
 import type { ShoalCoreServices, ShoalNode } from '../src/index.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
@@ -74,11 +75,7 @@ describe('createShoalNode and shoalServices (in process)', function () {
     const local = { ...LOCAL_DHT_SERVER, mdns: true }
     const dirs = [join(root, 'a'), join(root, 'b')]
     const meet = async (a: ShoalNode, b: ShoalNode): Promise<void> => {
-      const deadline = Date.now() + 45_000
-      while (a.getConnections(b.peerId).length === 0) {
-        assert.ok(Date.now() < deadline, 'the two nodes did not find each other by mDNS within 45 s')
-        await new Promise(resolve => setTimeout(resolve, 250))
-      }
+      await waitFor('the two nodes to find each other by mDNS', () => a.getConnections(b.peerId).length > 0 ? true : undefined, 45_000, 250)
     }
     let [a, b] = await Promise.all(dirs.map(async dataDir => createShoalNode({ ...local, dataDir })))
     nodes.push(a, b)

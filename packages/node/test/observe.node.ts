@@ -10,6 +10,7 @@ import { createNodeLogger, formatLogLine } from '../src/log.js'
 import { jobOutcome, NodeObserver, receiptOutcome } from '../src/observe.js'
 import { TIMEOUT_STATUS } from '@shoal/work'
 import { LOCAL_DHT_SERVER, PRICE } from './fixtures/local.js'
+import { waitFor } from './fixtures/wait.js'
 import type { ShoalDaemon } from '../src/daemon.js'
 
 // dist/test/observe.node.js -> dist/src/cli.js
@@ -42,16 +43,6 @@ function sample (text: string, name: string, labels: Record<string, string> = {}
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[4])
   }
   return undefined
-}
-
-async function waitFor<T> (what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 30_000
-  while (true) {
-    const value = await fn()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
 }
 
 describe('what the node says: operator log and metrics of both roles (in process, real HTTP API)', function () {
