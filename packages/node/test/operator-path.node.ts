@@ -24,8 +24,8 @@
  *   7461, 7462, ... in a line (`SHOAL_API_PORT=7461`, `127.0.0.1:7460`) is
  *   rewritten to p0, p1, p2, ..., always the same one for the same number; the
  *   default port 7460 of a node given none maps to p0 through SHOAL_API_PORT=p0
- *   in the operator's environment, which a line's own prefix overrides as it
- *   would the default.
+ *   in the operator's environment, which a line's own prefix or flag overrides
+ *   as it would the default (a config file's `apiPort` is mapped the same way).
  * - libp2p's fixed tcp/4001 (gpu-provider.yaml's `listen`) is a free port
  *   too: a `node start` whose config listens on it gets the same `listen` with
  *   the mapped port in SHOAL_LISTEN (which overrides the file's), so a
@@ -328,14 +328,23 @@ describe('the operator\'s path as documented (README "Run a node", examples/full
       .replace(/--out (?!\/)(\S+)/, (_m, file: string) => `--out ${join(root, file)}`)
   }
 
-  /** The environment a line runs in: the operator's, and for a node whose config listens on tcp/4001, that port mapped. */
+  /**
+   * The environment a line runs in: the operator's; for a `node start` whose config file
+   * listens on tcp/4001 or sets `apiPort`, those ports mapped (SHOAL_* overrides the file,
+   * and the operator's SHOAL_API_PORT=p0 would otherwise hide the file's `apiPort`).
+   */
   async function lineEnv (command: string): Promise<NodeJS.ProcessEnv> {
-    const config = /--config (\S+)/.exec(code(command))?.[1]
-    if (config === undefined || !isStart(command)) return operator
-    const listen: unknown = parseYaml(await readFile(join(REPO, config), 'utf8'))?.listen
-    if (!Array.isArray(listen) || !listen.some(a => /\/tcp\/4001\b/.test(String(a)))) return operator
-    const free = await mapped(4001)
-    return { ...operator, SHOAL_LISTEN: listen.map(a => String(a).replace(/\/tcp\/4001\b/, `/tcp/${free}`)).join(',') }
+    const file = /--config (\S+)/.exec(code(command))?.[1]
+    if (file === undefined || !isStart(command)) return operator
+    const config: { listen?: unknown, apiPort?: unknown } | null = parseYaml(await readFile(join(REPO, file), 'utf8'))
+    const env = { ...operator }
+    if (typeof config?.apiPort === 'number') env.SHOAL_API_PORT = String(config.apiPort === 0 ? 0 : await mapped(config.apiPort))
+    const listen = config?.listen
+    if (Array.isArray(listen) && listen.some(a => /\/tcp\/4001\b/.test(String(a)))) {
+      const free = await mapped(4001)
+      env.SHOAL_LISTEN = listen.map(a => String(a).replace(/\/tcp\/4001\b/, `/tcp/${free}`)).join(',')
+    }
+    return env
   }
 
   /** The data dir a line's `shoal` command reads, as the CLI finds it: --data-dir, SHOAL_DATA_DIR, the default. */
