@@ -783,14 +783,20 @@ describe('work protocol over TCP', function () {
       assert.equal(provider.services.work.book.paid(requester.peerId), 150)
     })
 
-    it('streams vouchers as time-metered units accrue, so a long job never leaves the provider owed more than maxUnpaid', async () => {
-      this.timeout(30_000)
-      const SECOND = { perUnit: 20, currency: 'USDC', unit: 'second' }
+    const SECOND = { perUnit: 20, currency: 'USDC', unit: 'second' }
+
+    /** A provider of time-metered work (metered every 100 ms) whose jobs sleep `ms`, then answer "slept". */
+    async function sleepingProvider (ms: number, maxUnpaid: number): Promise<WorkNode> {
       const sleeper = functionExecutor(async () => {
-        await new Promise(resolve => setTimeout(resolve, 2200))
+        await new Promise(resolve => setTimeout(resolve, ms))
         return enc('slept')
       })
-      const provider = await node({ price: SECOND, executor: sleeper, maxUnpaid: 50, meterIntervalMs: 100 })
+      return node({ price: SECOND, executor: sleeper, maxUnpaid, meterIntervalMs: 100 })
+    }
+
+    it('streams vouchers as time-metered units accrue, so a long job never leaves the provider owed more than maxUnpaid', async () => {
+      this.timeout(30_000)
+      const provider = await sleepingProvider(2200, 50)
       const requester = await node()
       await connect(requester, provider)
       let maxOwed = 0
@@ -810,12 +816,7 @@ describe('work protocol over TCP', function () {
 
     it('goes on with a job whose streamed vouchers the provider refuses: the refusal answers the voucher, not the job', async () => {
       this.timeout(30_000)
-      const SECOND = { perUnit: 20, currency: 'USDC', unit: 'second' }
-      const sleeper = functionExecutor(async () => {
-        await new Promise(resolve => setTimeout(resolve, 1500))
-        return enc('slept')
-      })
-      const provider = await node({ price: SECOND, executor: sleeper, maxUnpaid: 100_000, meterIntervalMs: 100 })
+      const provider = await sleepingProvider(1500, 100_000)
       const { requester, requesterKey } = await keyedRequester(provider)
       // the requester's own lanes fill the provider's 16 per payer: its job's lane is a 17th, refused
       for (let i = 0; i < 16; i++) {
