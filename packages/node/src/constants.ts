@@ -95,11 +95,20 @@ export const HAND_BACK_TIMEOUT_MS = 2_000
 export const COUNTERSIGN_WAIT_MS = 30_000
 
 /**
- * Largest request body the local HTTP API accepts.
+ * Longest job input `POST /jobs` takes, in base64 characters (1.5 MiB of
+ * bytes, above the work protocol's default 1 MiB input limit).
  *
- * @default 65536
+ * @default 2097152
  */
-export const MAX_API_BODY_BYTES = 64 * 1024
+export const MAX_JOB_INPUT_BASE64 = 2 * 1024 * 1024
+
+/**
+ * Largest request body the local HTTP API accepts: a job with the longest
+ * input and the rest of its terms.
+ *
+ * @default 2162688
+ */
+export const MAX_API_BODY_BYTES = MAX_JOB_INPUT_BASE64 + 64 * 1024
 
 /**
  * Receipts shown by `/status` (most recent first).

@@ -1,6 +1,6 @@
 import { JobKind } from '@shoal/records'
 import { asError, errorMessage } from '@shoal/utils'
-import { CAPTURE_PRICE_UNIT, GPU_PRICE_UNIT } from './constants.js'
+import { CAPTURE_PRICE_UNIT, GPU_PRICE_UNIT, MAX_JOB_INPUT_BASE64 } from './constants.js'
 import { NoProviderError } from './errors.js'
 import { jobOutcome, receiptOutcome } from './observe.js'
 import { startProvider } from './flows/start-provider.js'
@@ -119,7 +119,7 @@ function submitRequest (raw: Record<string, unknown>): SubmitRequest {
   const capture = sensors.length > 0 && gpuClass === '' && minVramMib === 0
   return {
     workload: str('workload', ''),
-    input: str('input', '', 2 * 1024 * 1024),
+    input: str('input', '', MAX_JOB_INPUT_BASE64),
     units: int('units', 1, 1),
     maxPricePerUnit: int('maxPricePerUnit', 10),
     currency: str('currency', 'USDC', 16),

@@ -34,7 +34,7 @@ const PROVIDER = {
 /** Echo after a delay: the job input on stdin comes back on stdout `process.argv[1]` ms after stdin ends. */
 const SLOW_ECHO = "const c = []; process.stdin.on('data', d => c.push(d)).on('end', () => setTimeout(() => process.stdout.write(Buffer.concat(c)), Number(process.argv[1])))"
 
-/** SLOW_ECHO whose output is the input `process.argv[2]` times over: a big output from an input the API's 64 KiB body limit takes. */
+/** SLOW_ECHO whose output is the input `process.argv[2]` times over: a big output from a small input. */
 const SLOW_REPEAT = "const c = []; process.stdin.on('data', d => c.push(d)).on('end', () => setTimeout(() => process.stdout.write(Buffer.concat(c).toString().repeat(Number(process.argv[2]))), Number(process.argv[1])))"
 
 type Running = ShoalNodeProcess
@@ -249,6 +249,19 @@ describe('shoal CLI (separate processes)', function () {
     assert.match(stderr, /npx shoal/)
     assert.match(stderr, /node_modules\/\.bin\/node/)
     assert.doesNotMatch(stderr, /withResolvers/)
+  })
+
+  it('job submit takes an input as large as a job may have: the API body limit is the job input limit, not 64 KiB', async () => {
+    const provider = await startNode('provider', await writeConfig('provider.json', PROVIDER))
+    const providerId = await runJson(['id', '--data-dir', provider.dataDir])
+    const requester = await startNode('requester', await writeConfig('local.json', LOCAL), ['--bootstrap', providerId.addrs[0]])
+    // 600 KiB of text: 800 KiB of base64 in the request body, echoed back whole
+    const input = randomBytes(450 * 1024).toString('base64')
+    const result = await run(['job', 'submit', '--data-dir', requester.dataDir, '--workload', 'echo', '--gpu-class', 'consumer-24g', '--input', '-', '--timeout', '60000'], input)
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(result.stdout, input)
+    assert.equal(await stopNode(requester), 0)
+    assert.equal(await stopNode(provider), 0)
   })
 
   it('job submit streams progress on stderr and puts the output on stdout (complete through a pipe), in --out or as --json; --api-port finds or asks for the token', async () => {
