@@ -57,12 +57,21 @@ interface StartedJob {
 /** Lanes remembered for the amount of the next voucher on them. */
 const MAX_TRACKED_LANES = 4096
 
+/**
+ * Distinct currencies given their own metric label; later ones count as
+ * `other`. A payer names a voucher's currency, so without a bound any peer
+ * could add a time series per string it sends.
+ */
+export const MAX_CURRENCY_LABELS = 16
+
 /** Logs and counts what happens on a node; `observeNode()` feeds it the services' events. */
 export class NodeObserver {
   private readonly log: NodeLogger
   private readonly metrics: ShoalNodeMetrics
   /** each payer lane's total as of its last voucher, for the amount the next one pays */
   private readonly lanes = new BoundedMap<string, number>(MAX_TRACKED_LANES)
+  /** the currencies that have a label of their own */
+  private readonly currencies = new Set<string>()
 
   constructor (log: NodeLogger, metrics: ShoalNodeMetrics) {
     this.log = log
@@ -93,8 +102,16 @@ export class NodeObserver {
   /** This node (as requester) paid a provider with a voucher. */
   voucherSent (payment: { peer: string, jobId: string, amount: number, currency: string, laneTotal: number }): void {
     this.metrics.vouchers?.increment({ sent: true })
-    this.metrics.payments?.inc({ direction: 'sent', currency: payment.currency }, payment.amount)
+    this.metrics.payments?.inc({ direction: 'sent', currency: this.currencyLabel(payment.currency) }, payment.amount)
     this.log.info('voucher:sent', { payee: payment.peer, jobId: payment.jobId, amount: payment.amount, currency: payment.currency, laneTotal: payment.laneTotal })
+  }
+
+  /** The metric label of `currency`: itself while fewer than MAX_CURRENCY_LABELS have one, else `other`. */
+  private currencyLabel (currency: string): string {
+    if (this.currencies.has(currency)) return currency
+    if (this.currencies.size >= MAX_CURRENCY_LABELS) return 'other'
+    this.currencies.add(currency)
+    return currency
   }
 
   /** This node (as provider) accepted a voucher moving a payer's lane forward. */
@@ -105,7 +122,7 @@ export class NodeObserver {
     this.lanes.set(key, lane.cumulative)
     const amount = Math.max(0, lane.cumulative - before)
     this.metrics.vouchers?.increment({ accepted: true })
-    this.metrics.payments?.inc({ direction: 'accepted', currency: lane.currency }, amount)
+    this.metrics.payments?.inc({ direction: 'accepted', currency: this.currencyLabel(lane.currency) }, amount)
     // one per streamed payment: debug; the job's own line carries what it earned
     this.log.debug('voucher:accepted', { payer: lane.payer, amount, currency: lane.currency, laneTotal: lane.cumulative, nonce: lane.nonce })
   }

@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url'
 import { parseConfig, readApiInfo, resolveConfig } from '../src/index.js'
 import { runShoalNode } from '../src/daemon.js'
 import { createNodeLogger, formatLogLine } from '../src/log.js'
-import { jobOutcome, NodeObserver, receiptOutcome } from '../src/observe.js'
+import { jobOutcome, MAX_CURRENCY_LABELS, NodeObserver, receiptOutcome } from '../src/observe.js'
 import { TIMEOUT_STATUS } from '@shoal/work'
 import { LOCAL_DHT_SERVER, PRICE } from './fixtures/local.js'
 import { waitFor } from './fixtures/wait.js'
 import type { ShoalDaemon } from '../src/daemon.js'
+import type { ShoalNodeMetrics } from '../src/metrics.js'
 
 // dist/test/observe.node.js -> dist/src/cli.js
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url))
@@ -286,6 +287,26 @@ describe('what the node says: operator log and metrics of both roles (in process
     logger.error('oops')
     assert.deepEqual(out.map(l => l.split(' ')[1]), ['warn', 'error'])
     assert.ok(out.every(l => l.endsWith('\n')))
+  })
+
+  it('a text value a peer could send cannot split a line or carry terminal escapes', () => {
+    const line = formatLogLine('text', 0, 'info', 'work:refused', { error: 'bad\nfake line', name: 'x\u001b[31mred', plain: 'ok' })
+    assert.equal(line.split('\n').length, 1)
+    assert.ok(!line.includes('\u001b'), line)
+    assert.match(line, /plain=ok$/)
+  })
+
+  it('gives at most MAX_CURRENCY_LABELS currencies a payments label of their own; later ones are counted as other', () => {
+    const labels: string[] = []
+    const metrics = { payments: { inc: (l: { currency: string }) => { labels.push(l.currency) } } } as unknown as ShoalNodeMetrics
+    const observer = new NodeObserver(createNodeLogger({ stream: { write: () => {} } }), metrics)
+    for (let i = 0; i < MAX_CURRENCY_LABELS + 5; i++) {
+      observer.voucherAccepted({ payer: 'p', lane: new Uint8Array([i]), cumulative: 1, nonce: 1, currency: `C${i}`, voucher: new Uint8Array() })
+    }
+    observer.voucherAccepted({ payer: 'p', lane: new Uint8Array([0]), cumulative: 2, nonce: 2, currency: 'C0', voucher: new Uint8Array() })
+    assert.equal(new Set(labels).size, MAX_CURRENCY_LABELS + 1)
+    assert.deepEqual(labels.slice(MAX_CURRENCY_LABELS, MAX_CURRENCY_LABELS + 5), Array(5).fill('other'))
+    assert.equal(labels.at(-1), 'C0', 'a currency with a label keeps it')
   })
 
   it('a job that ended without a receipt: the outcome its error stands for, and the error, on a warn line', () => {
