@@ -31,14 +31,16 @@ export interface AdmissionState {
   running(): number
   /** what `peer` owes in `currency`, charged minus paid */
   unpaid(peer: PeerId, currency: string): number
+  /** a used quote (its id, hex) was forgotten: it has expired */
+  quoteForgotten?(key: string): void
 }
 
 /** The outcome of admitting an assignment. */
 export type Admitted =
   /** a resend of an assignment already admitted: the listener now follows that job */
   | { joined: JobEntry }
-  /** a new job to start; its quote is now used */
-  | { joined?: undefined, key: string, opened: OpenedAssignment, now: number }
+  /** a new job to start; its quote is now used, until `until` (ms) */
+  | { joined?: undefined, key: string, opened: OpenedAssignment, now: number, until: number }
 
 /** Decides which quote requests and assignments the provider takes. */
 export class Admission {
@@ -95,7 +97,21 @@ export class Admission {
     const assignableUntil = this.checkQuoteUnused(opened, key, now)
     this.checkRoom(remote, opened, input)
     this.useQuote(hex(opened.quote.id), key, assignableUntil, now)
-    return { key, opened, now }
+    return { key, opened, now, until: assignableUntil }
+  }
+
+  /** Take up a used quote an earlier run saved (the journal): it stays used until it expires. */
+  restore (quote: string, assignment: string, until: number): void {
+    if (until >= this.ctx.now()) {
+      this.usedQuotes.set(quote, { assignment, until })
+    }
+  }
+
+  /** Release the quote `assignment` used, if it still holds it: its job never ran, so it may be assigned again. */
+  release (quote: string, assignment: string): void {
+    if (this.usedQuotes.get(quote)?.assignment === assignment) {
+      this.usedQuotes.delete(quote)
+    }
   }
 
   /** A resend joins the running job; bounded, so resends cannot pile up listeners. */
@@ -194,12 +210,12 @@ export class Admission {
       if (entry.until >= now) {
         break
       }
-      this.usedQuotes.delete(key)
+      this.forget(key)
     }
     if (this.usedQuotes.size >= max) {
       for (const [key, entry] of this.usedQuotes) {
         if (entry.until < now) {
-          this.usedQuotes.delete(key)
+          this.forget(key)
         }
       }
       if (this.usedQuotes.size >= max) {
@@ -207,5 +223,10 @@ export class Admission {
       }
     }
     this.usedQuotes.set(quoteKey, { assignment, until })
+  }
+
+  private forget (quote: string): void {
+    this.usedQuotes.delete(quote)
+    this.state.quoteForgotten?.(quote)
   }
 }

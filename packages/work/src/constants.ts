@@ -168,6 +168,7 @@ export const FAILURE_CODE = {
   voucherNonce: 'voucher-nonce-reused',
   voucherAmount: 'voucher-amount-decreased',
   badVoucher: 'bad-voucher',
+  interrupted: 'interrupted',
   internal: 'internal'
 } as const
 

@@ -68,6 +68,12 @@ export class VoucherNonceError extends define('VoucherNonceError', FAILURE_CODE.
 export class VoucherAmountError extends define('VoucherAmountError', FAILURE_CODE.voucherAmount, 'Voucher amount decreased') {}
 /** A voucher is for another payee, currency or payer than expected. */
 export class InvalidVoucherError extends define('InvalidVoucherError', FAILURE_CODE.badVoucher, 'Invalid voucher') {}
+/**
+ * The job of this assignment was interrupted by a restart of the provider
+ * before it finished; it is never run again under the same assignment (the
+ * requester fails over, or asks for a fresh quote).
+ */
+export class JobInterruptedError extends define('JobInterruptedError', FAILURE_CODE.interrupted, 'Job interrupted by a provider restart') {}
 /** The command executor's program failed to start, timed out or wrote too much. */
 export class CommandError extends define('CommandError', FAILURE_CODE.executorFailed, 'Command failed') {}
 
@@ -90,14 +96,19 @@ const BY_CODE = new Map<string, new (message?: string) => WorkError>([
   [FAILURE_CODE.paymentRequired, PaymentRequiredError],
   [FAILURE_CODE.voucherNonce, VoucherNonceError],
   [FAILURE_CODE.voucherAmount, VoucherAmountError],
-  [FAILURE_CODE.badVoucher, InvalidVoucherError]
+  [FAILURE_CODE.badVoucher, InvalidVoucherError],
+  [FAILURE_CODE.interrupted, JobInterruptedError]
 ])
 
 /** The error a remote `Failure` stands for (an unknown code is a plain WorkError). */
 export function errorFromFailure (code: string, message: string): WorkError {
+  return errorOfCode(code, `remote: ${message}`)
+}
+
+/** The error class of a wire `code` with `message` (an unknown code is a plain WorkError). */
+export function errorOfCode (code: string, message: string): WorkError {
   const cls = BY_CODE.get(code)
-  const text = `remote: ${message}`
-  return cls != null ? new cls(text) : new WorkError(text, code)
+  return cls != null ? new cls(message) : new WorkError(message, code)
 }
 
 /** A payment entry saved by an earlier run does not decode; it is skipped, never trusted. */

@@ -73,8 +73,9 @@ export function decodeCharge (bytes: Uint8Array): SavedCharge {
   return { payer: text(o.payer, 'payer'), currency: text(o.currency, 'currency', 0), owed: amount(o.owed, 'owed') }
 }
 
-function parse (bytes: Uint8Array): Record<string, unknown> {
-  if (bytes.byteLength > MAX_ENTRY_BYTES) {
+/** Parse a saved entry of at most `maxBytes` as a JSON object; throws CorruptLedgerError otherwise. */
+export function parse (bytes: Uint8Array, maxBytes = MAX_ENTRY_BYTES): Record<string, unknown> {
+  if (bytes.byteLength > maxBytes) {
     throw new CorruptLedgerError(`saved entry is ${bytes.byteLength} bytes`)
   }
   let o: unknown
@@ -89,28 +90,31 @@ function parse (bytes: Uint8Array): Record<string, unknown> {
   return o as Record<string, unknown>
 }
 
-function text (value: unknown, field: string, min = 1): string {
-  if (typeof value !== 'string' || value.length < min || value.length > 256) {
-    throw new CorruptLedgerError(`${field} of a saved entry is not a string of ${min}..256 characters`)
+/** A string field of a saved entry, `min`..`max` characters. */
+export function text (value: unknown, field: string, min = 1, max = 256): string {
+  if (typeof value !== 'string' || value.length < min || value.length > max) {
+    throw new CorruptLedgerError(`${field} of a saved entry is not a string of ${min}..${max} characters`)
   }
   return value
 }
 
-function amount (value: unknown, field: string): number {
+/** A non-negative safe integer field of a saved entry. */
+export function amount (value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new CorruptLedgerError(`${field} of a saved entry is not a non-negative safe integer`)
   }
   return value
 }
 
-function decodeBase64 (value: unknown): Uint8Array {
-  if (typeof value !== 'string' || value.length > 128) {
-    throw new CorruptLedgerError('lane id of a saved lane is not base64')
+/** A base64 field of a saved entry, at most `maxChars` characters. */
+export function decodeBase64 (value: unknown, field = 'lane id of a saved lane', maxChars = 128): Uint8Array {
+  if (typeof value !== 'string' || value.length > maxChars) {
+    throw new CorruptLedgerError(`${field} is not base64`)
   }
   try {
     return uint8ArrayFromString(value, 'base64')
   } catch {
-    throw new CorruptLedgerError('lane id of a saved lane is not base64')
+    throw new CorruptLedgerError(`${field} is not base64`)
   }
 }
 

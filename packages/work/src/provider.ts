@@ -4,18 +4,24 @@
  * receipts, and take countersignatures and vouchers (`payee.ts`).
  */
 
-import { Countersigned, JobAnnouncementType, QuoteType, RECORD_VERSION, RecordError, WorkReceiptType, decodeRecord, newRandomId, openCountersigned, openRecord, signRecord } from '@shoal/records'
+import { CLOCK_SKEW_MS, Countersigned, JobAnnouncementType, QuoteType, RECORD_VERSION, RecordError, WorkReceiptType, decodeRecord, newRandomId, openAssignment, openCountersigned, openRecord, signRecord } from '@shoal/records'
+import { errorMessage } from '@shoal/utils'
 import { Admission } from './admission.js'
 import { stepOptions } from './context.js'
-import { ExecutorError, InvalidCountersignatureError, InvalidReceiptError, QuoteDeclinedError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
+import {
+  AssignmentReplayedError, ExecutorError, InvalidCountersignatureError, InvalidReceiptError, JobInterruptedError, QuoteDeclinedError, UnknownJobError,
+  WorkError, WrongPeerError, errorOfCode
+} from './errors.js'
+import { ProviderJournal } from './journal.js'
 import { decodeInlineJob } from './messages.js'
 import { Payee } from './payee.js'
-import { runJob } from './run-job.js'
-import { EMPTY, equal, hex, recordFailure } from './utils.js'
+import { ReceiptChain, runJob, savedJob } from './run-job.js'
+import { equal, hex, recordFailure } from './utils.js'
 import type { Channel } from './channel.js'
 import type { WorkContext } from './context.js'
 import type { Executor } from './executor.js'
 import type { PendingReceipt, RunningJob, WorkProgress } from './index.js'
+import type { SavedJob } from './journal.js'
 import type { JobEntry } from './run-job.js'
 import type { StreamPool } from './stream-pool.js'
 import type { PayeeLane, VoucherBook } from './vouchers.js'
@@ -42,8 +48,10 @@ export class Provider {
   private readonly jobs = new Map<string, JobEntry>()
   /** quotes issued, for the executor's job context and to skip re-verifying our own signature */
   private readonly issued = new Map<string, IssuedQuote>()
-  /** the latest receipt signed here: the next one names it */
-  private readonly chain = { last: EMPTY }
+  /** the receipts signed here, each naming the one before */
+  private readonly chain = new ReceiptChain()
+  /** what survives a restart: admitted jobs, their results, used quotes */
+  private readonly journal: ProviderJournal
   private running = 0
 
   constructor (ctx: WorkContext, book: VoucherBook, pool: StreamPool) {
@@ -51,19 +59,98 @@ export class Provider {
     this.book = book
     this.pool = pool
     this.payee = new Payee(ctx, book)
+    this.journal = new ProviderJournal(ctx.components.datastore, ctx.settings.maxOutputBytes)
     this.admission = new Admission(ctx, {
       job: key => this.jobs.get(key),
       issuedQuote: key => this.issued.get(key)?.quote,
       running: () => this.running,
-      unpaid: (peer, currency) => this.book.unpaid(peer, currency)
+      unpaid: (peer, currency) => this.book.unpaid(peer, currency),
+      quoteForgotten: key => { this.journal.forgetQuote(key).catch((err: unknown) => { this.ctx.log.error('could not forget used quote %s - %e', key, err) }) }
     })
+  }
+
+  /**
+   * Take up what an earlier run saved (the journal): used quotes stay used, finished jobs
+   * answer resends with the same result and receipt, a job that was running
+   * when the node stopped is failed as interrupted (never run again), and
+   * the receipt chain goes on from its last receipt. Entries past their
+   * assignment's lifetime are forgotten.
+   */
+  async restore (): Promise<void> {
+    const loaded = await this.journal.load()
+    for (const { key, error } of loaded.skipped) {
+      this.ctx.log.error('skipped saved job entry %s - %e', key, error)
+    }
+    const now = this.ctx.now()
+    for (const used of loaded.usedQuotes) {
+      if (used.until >= now) {
+        this.admission.restore(used.quote, used.assignment, used.until)
+      } else {
+        await this.journal.forgetQuote(used.quote)
+      }
+    }
+    if (loaded.chainLast.byteLength > 0) {
+      this.chain.last = loaded.chainLast
+    }
+    // oldest first, as they were admitted; the newest `maxJobs` are kept
+    const saved = loaded.jobs.sort((a, b) => a.job.startedMs - b.job.startedMs)
+    for (const { key, job } of saved) {
+      try {
+        const entry = await this.restoreJob(key, job, now)
+        if (entry == null) {
+          await this.journal.forgetJob(key)
+          continue
+        }
+        this.addJob(entry)
+      } catch (err: unknown) {
+        this.ctx.log.error('skipped saved job %s - %e', key, err)
+        await this.journal.forgetJob(key)
+      }
+    }
+  }
+
+  /** A saved job as the job it stands for; undefined once its assignment can no longer be resent. */
+  private async restoreJob (key: string, job: SavedJob, now: number): Promise<JobEntry | undefined> {
+    const opened = await openAssignment(job.assignment, { ignoreTime: true })
+    if (opened.assignment.value.expiresMs + CLOCK_SKEW_MS < now) {
+      return undefined
+    }
+    const entry: JobEntry = {
+      key,
+      assignmentBytes: job.assignment,
+      opened,
+      requester: opened.assignment.signer.toString(),
+      peer: opened.assignment.signer,
+      startedMs: job.startedMs,
+      state: job.state === 'started' ? 'failed' : job.state,
+      done: Promise.resolve(),
+      controller: new AbortController(),
+      listeners: new Set()
+    }
+    if (job.receipt != null) {
+      const receipt = await openRecord(WorkReceiptType, job.receipt, { ignoreTime: true })
+      if (!equal(receipt.value.assignmentId, opened.assignment.id) || !equal(receipt.value.provider, this.ctx.self)) {
+        throw new InvalidReceiptError('saved receipt is not ours for this assignment')
+      }
+      entry.receipt = receipt
+      entry.output = job.output
+      entry.location = job.location ?? ''
+    }
+    if (job.state === 'started') {
+      // it was running when the node stopped: its result is lost, and it is not run again
+      entry.error = new JobInterruptedError('the provider restarted while this job ran')
+      await this.journal.settled(key, savedJob(entry))
+    } else if (job.error != null) {
+      entry.error = errorOfCode(job.error.code, job.error.message)
+    }
+    return entry
   }
 
   /** Stop running jobs and refuse the vouchers still waiting. */
   stop (): void {
     this.payee.stop()
     for (const job of this.jobs.values()) {
-      job.controller.abort(new WorkError('work service stopped'))
+      job.controller.abort(new JobInterruptedError('the provider stopped while this job ran'))
     }
   }
 
@@ -223,6 +310,11 @@ export class Provider {
     } finally {
       job.listeners.delete(forward)
     }
+    if (job.state === 'countersigned' && job.output == null) {
+      // countersigned before a restart: the requester checked the output then, and it is not kept
+      await channel.fail(new AssignmentReplayedError('assignment was executed and countersigned; its output is no longer kept'), step).catch(() => {})
+      return
+    }
     if (job.error != null || job.receipt == null || job.output == null) {
       await channel.fail(job.error ?? new ExecutorError('job failed'), step).catch(() => {})
       return
@@ -238,10 +330,11 @@ export class Provider {
     if (admitted.joined != null) {
       return admitted.joined
     }
-    return this.start(admitted.key, admitted.opened, admitted.now, remote, assignmentBytes, input, listener)
+    return this.start(admitted, remote, assignmentBytes, input, listener)
   }
 
-  private start (key: string, opened: OpenedAssignment, now: number, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): JobEntry {
+  private start (admitted: { key: string, opened: OpenedAssignment, now: number, until: number }, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): JobEntry {
+    const { key, opened, now, until } = admitted
     const entry: JobEntry = {
       key,
       assignmentBytes,
@@ -259,13 +352,31 @@ export class Provider {
     this.running++
     this.ctx.count('job_admitted')
     this.ctx.emit('job:started', opened)
-    entry.done = runJob(this.ctx, entry, input, {
+    entry.done = this.run(entry, input, until).finally(() => { this.running-- })
+    return entry
+  }
+
+  /** Save the admitted job, then run it: a job runs only once it would survive a restart as used. */
+  private async run (entry: JobEntry, input: Uint8Array, until: number): Promise<void> {
+    const quote = hex(entry.opened.quote.id)
+    try {
+      await this.journal.admitted(entry.key, savedJob(entry), { quote, assignment: entry.key, until })
+    } catch (err: unknown) {
+      // nothing ran: the quote may be assigned again, and a resend is admitted afresh
+      this.ctx.log.error('could not save job %s - %e', entry.key, err)
+      this.admission.release(quote, entry.key)
+      this.jobs.delete(entry.key)
+      entry.state = 'failed'
+      entry.error = new WorkError(`could not save the job: ${errorMessage(err)}`)
+      return
+    }
+    await runJob(this.ctx, entry, input, {
       executor: this.ctx.settings.executor as Executor,
       book: this.book,
-      job: this.issued.get(hex(opened.quote.id))?.job,
-      chain: this.chain
-    }).finally(() => { this.running-- })
-    return entry
+      job: this.issued.get(quote)?.job,
+      chain: this.chain,
+      journal: this.journal
+    })
   }
 
   private addJob (entry: JobEntry): void {
@@ -277,6 +388,7 @@ export class Provider {
     for (const [key, job] of this.jobs) {
       if (job.state !== 'running') {
         this.jobs.delete(key)
+        this.journal.forgetJob(key).catch((err: unknown) => { this.ctx.log.error('could not forget job %s - %e', key, err) })
         break
       }
     }
@@ -284,7 +396,12 @@ export class Provider {
 
   // ------------------------------------------------------------------ countersignatures and vouchers
 
-  /** A countersigned receipt (and the voucher paying it): kept, acknowledged with the lane's total. */
+  /**
+   * A countersigned receipt (and the voucher paying it): saved, and
+   * acknowledged with the lane's total. Anyone may deliver a valid
+   * countersignature (it is evidence whoever carries it), but only the
+   * requester may pay with it or learn what it paid.
+   */
   async onCountersign (remote: PeerId, bytes: Uint8Array, voucherBytes: Uint8Array): Promise<{ id: Uint8Array, paid: number }> {
     const both = await this.openCountersignature(bytes)
     const r = both.record.value
@@ -295,12 +412,23 @@ export class Provider {
     if (job?.receipt == null || !equal(job.receipt.bytes, both.record.bytes)) {
       throw new UnknownJobError('no such receipt issued here')
     }
+    const fromRequester = job.peer.equals(remote)
+    if (!fromRequester && voucherBytes.byteLength > 0) {
+      throw new WrongPeerError('only the requester pays for its receipt')
+    }
     if (job.state !== 'countersigned') {
       job.state = 'countersigned'
       job.countersigned = both
       await this.ctx.store(both, {})
+      await this.journal.settled(job.key, savedJob(job)).catch((err: unknown) => {
+        // the receipt store holds the countersigned receipt; the journal only forgets the output later
+        this.ctx.log.error('could not save countersigned job %s - %e', job.key, err)
+      })
       this.ctx.count('receipt_countersigned')
       this.ctx.emit('receipt:countersigned', both)
+    }
+    if (!fromRequester) {
+      return { id: both.id, paid: 0 }
     }
     if (voucherBytes.byteLength > 0) {
       const lane = await this.payee.accept(remote, voucherBytes, r.price?.currency)

@@ -13,6 +13,7 @@ import { EMPTY, isTimeMetered, sha256, unitsPerSecond } from './utils.js'
 import type { WorkContext } from './context.js'
 import type { Executor, ExecutorProgress, ExecutorResult } from './executor.js'
 import type { MeterInput, WorkProgress } from './index.js'
+import type { ProviderJournal, SavedJob } from './journal.js'
 import type { VoucherBook } from './vouchers.js'
 import type { PeerId } from '@libp2p/interface'
 import type { CountersignedRecord, JobAnnouncement, OpenedAssignment, Price, SignedRecord, WorkReceipt } from '@shoal/records'
@@ -47,7 +48,46 @@ export interface RunJobInit {
   /** the announcement the quote answered, for the executor */
   job?: JobAnnouncement
   /** the provider's receipts form a chain: each names the one before */
-  chain: { last: Uint8Array }
+  chain: ReceiptChain
+  /** where the result is saved before it is sent */
+  journal: ProviderJournal
+}
+
+/**
+ * The provider's receipts form a chain, each naming the one signed before
+ * it (`WorkReceipt.prev`): they are signed one at a time, so two jobs
+ * ending together never name the same one.
+ */
+export class ReceiptChain {
+  /** the last receipt signed (empty before the first) */
+  last: Uint8Array = EMPTY
+  private tail: Promise<unknown> = Promise.resolve()
+
+  /** Run `append` alone: it signs the next receipt, naming `prev`; the chain moves on to it once `append` resolves. */
+  async append<T extends { id: Uint8Array }> (append: (prev: Uint8Array) => Promise<T>): Promise<T> {
+    const run = this.tail.catch(() => {}).then(async () => {
+      const next = await append(this.last)
+      this.last = next.id
+      return next
+    })
+    this.tail = run
+    return run
+  }
+}
+
+/** A job as the journal saves it, with `patch` applied. */
+export function savedJob (entry: JobEntry, patch: Partial<SavedJob> = {}): SavedJob {
+  const state = patch.state ?? (entry.state === 'running' ? 'started' : entry.state)
+  return {
+    assignment: entry.assignmentBytes,
+    state,
+    startedMs: entry.startedMs,
+    receipt: patch.receipt ?? entry.receipt?.bytes,
+    // once countersigned the requester has checked the output: it need not outlive a restart
+    output: state === 'countersigned' ? undefined : patch.output ?? entry.output,
+    location: patch.location ?? entry.location,
+    error: patch.error ?? (entry.error == null ? undefined : { code: entry.error.code, message: entry.error.message })
+  }
 }
 
 /**
@@ -62,7 +102,7 @@ export async function runJob (ctx: WorkContext, entry: JobEntry, input: Uint8Arr
     result = await execute(ctx, entry, input, init, meter)
   } catch (err: unknown) {
     if (!meter.stoppedUnpaid) {
-      fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`executor failed: ${errorMessage(err)}`, { cause: err }))
+      await fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`executor failed: ${errorMessage(err)}`, { cause: err }), init.journal)
       return
     }
     // the work done so far is still owed: receipt it, with no output and status 402
@@ -74,7 +114,7 @@ export async function runJob (ctx: WorkContext, entry: JobEntry, input: Uint8Arr
   try {
     await settle(ctx, entry, result, meter.units(true), startedMs, init)
   } catch (err: unknown) {
-    fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`could not sign receipt: ${errorMessage(err)}`, { cause: err }))
+    await fail(ctx, entry, err instanceof WorkError ? err : new ExecutorError(`could not sign or save the receipt: ${errorMessage(err)}`, { cause: err }), init.journal)
   }
 }
 
@@ -116,29 +156,35 @@ function checkResult (ctx: WorkContext, result: ExecutorResult | undefined): ass
   }
 }
 
-/** Sign the receipt for `units`, charge the requester and keep both. */
+/** Sign the receipt for `units`, save it with the result, then charge the requester and keep both. */
 async function settle (ctx: WorkContext, entry: JobEntry, result: ExecutorResult, units: number, startedMs: number, init: RunJobInit): Promise<void> {
   const a = entry.opened.assignment.value
   const price = entry.opened.quote.value.price as Price
-  const receipt = await signRecord(WorkReceiptType, {
-    version: RECORD_VERSION,
-    jobId: a.jobId,
-    assignmentId: entry.opened.assignment.id,
-    requester: a.requester,
-    provider: ctx.self,
-    units,
-    price,
-    total: units * price.perUnit,
-    resultHash: result.location != null ? result.outputHash as Uint8Array : sha256(result.output),
-    startedMs,
-    endedMs: Math.max(startedMs, Math.floor(ctx.now())),
-    status: Number.isInteger(result.status) ? result.status : 1,
-    prev: init.chain.last
-  }, ctx.components.privateKey)
-  init.chain.last = receipt.id
+  const output = result.output
+  const location = result.location ?? ''
+  const receipt = await init.chain.append(async prev => {
+    const receipt = await signRecord(WorkReceiptType, {
+      version: RECORD_VERSION,
+      jobId: a.jobId,
+      assignmentId: entry.opened.assignment.id,
+      requester: a.requester,
+      provider: ctx.self,
+      units,
+      price,
+      total: units * price.perUnit,
+      resultHash: result.location != null ? result.outputHash as Uint8Array : sha256(output),
+      startedMs,
+      endedMs: Math.max(startedMs, Math.floor(ctx.now())),
+      status: Number.isInteger(result.status) ? result.status : 1,
+      prev
+    }, ctx.components.privateKey)
+    // saved before it is sent: a resend after a restart gets these bytes, never a second run
+    await init.journal.settled(entry.key, savedJob(entry, { state: 'done', receipt: receipt.bytes, output, location }), receipt.id)
+    return receipt
+  })
   entry.receipt = receipt
-  entry.output = result.output
-  entry.location = result.location ?? ''
+  entry.output = output
+  entry.location = location
   entry.state = 'done'
   const currency = receipt.value.price?.currency ?? ''
   init.book.charge(entry.peer, receipt.value.total, currency)
@@ -147,9 +193,13 @@ async function settle (ctx: WorkContext, entry: JobEntry, result: ExecutorResult
   ctx.emit('job:completed', receipt)
 }
 
-function fail (ctx: WorkContext, entry: JobEntry, error: WorkError): void {
+async function fail (ctx: WorkContext, entry: JobEntry, error: WorkError, journal: ProviderJournal): Promise<void> {
   entry.state = 'failed'
   entry.error = error
+  // a resend after a restart is told the same; unsaved, it is told the job was interrupted
+  await journal.settled(entry.key, savedJob(entry)).catch((err: unknown) => {
+    ctx.log.error('could not save the failure of job %s - %e', entry.key, err)
+  })
   ctx.count('job_failed')
   ctx.emit('job:failed', { assignmentId: entry.opened.assignment.id, error })
 }

@@ -69,6 +69,8 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
         this.ctx.log.error('skipped saved payment entry %s - %e', key, error)
       }
     }
+    // and the jobs: a resend of an assignment admitted before the restart never runs it again
+    await this.provider.restore()
     // every service exists by now, whatever order the node listed them in
     this.ctx.receipts ??= optionalService(this.components, 'receipts')
     this.ctx.router = optionalService(this.components, 'router')

@@ -248,7 +248,8 @@ describe('work protocol over TCP', function () {
     const requester = await node()
     await connect(requester, provider)
     assert.deepEqual(provider.services.work.runningJobs(), [])
-    const started = new Promise(resolve => { provider.services.work.addEventListener('job:started', resolve, { once: true }) })
+    // the executor starts once the admitted job is saved: its first progress says it runs
+    const started = new Promise(resolve => { provider.services.work.addEventListener('job:progress', resolve, { once: true }) })
     const running = requester.services.work.run(provider.peerId, SPEC, enc('x'))
     await started
     const jobs = provider.services.work.runningJobs()

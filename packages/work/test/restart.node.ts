@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { WorkReceiptType, openRecord } from '@shoal/records'
+import { LevelDatastore } from 'datastore-level'
+import { functionExecutor } from '../src/index.js'
+import { assignmentOf, connect, createWorkNode, enc, rawStream } from './helpers.js'
+import type { WorkNode } from './helpers.js'
+import type { JobSpec, WorkFrame } from '../src/index.js'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Assignment, SignedRecord } from '@shoal/records'
+
+const PRICE = { perUnit: 20, currency: 'USDC', unit: 'job' }
+const SPEC: JobSpec = { priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'job' }, budget: 1000, workload: 'echo' }
+
+/** Send `assignment` on a fresh raw stream and read frames up to the result or error. */
+async function sendAssignment (requester: WorkNode, provider: WorkNode, assignment: SignedRecord<Assignment>, input: Uint8Array): Promise<WorkFrame> {
+  const raw = await rawStream(requester, provider)
+  await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input } })
+  while (true) {
+    const frame = await raw.read()
+    if (frame.kind !== 'progress') {
+      raw.stream.abort(new Error('done'))
+      return frame
+    }
+  }
+}
+
+describe('work provider across restarts (journal on LevelDB)', function () {
+  this.timeout(60_000)
+  let dir: string
+  let providerKey: PrivateKey
+  let requesterKey: PrivateKey
+  let stores: LevelDatastore[]
+  let nodes: WorkNode[]
+  let runs: string[]
+  let gate: Promise<void> | undefined
+
+  const executor = functionExecutor(async (input) => {
+    runs.push(new TextDecoder().decode(input))
+    await gate
+    return input
+  })
+
+  async function startProvider (): Promise<WorkNode> {
+    const store = new LevelDatastore(join(dir, 'provider'))
+    await store.open()
+    stores.push(store)
+    const provider = await createWorkNode({ price: PRICE, executor, concurrency: 4 }, providerKey, store)
+    nodes.push(provider)
+    return provider
+  }
+
+  async function stopProvider (provider: WorkNode): Promise<void> {
+    await provider.stop()
+    nodes = nodes.filter(n => n !== provider)
+    await Promise.all(stores.splice(0).map(async store => store.close()))
+  }
+
+  /** A requester whose assignments the test signs by hand, with a quote from `provider`. */
+  async function handAssignment (requester: WorkNode, provider: WorkNode, input: string): Promise<SignedRecord<Assignment>> {
+    const job = await requester.services.work.createJob(SPEC)
+    const quote = await requester.services.work.requestQuote(provider.peerId, job)
+    return assignmentOf(quote, requesterKey, enc(input), Date.now())
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'shoal-work-journal-'))
+    providerKey = await generateKeyPair('Ed25519')
+    requesterKey = await generateKeyPair('Ed25519')
+    stores = []
+    nodes = []
+    runs = []
+    gate = undefined
+  })
+
+  afterEach(async () => {
+    await Promise.all(nodes.map(async n => n.stop()))
+    await Promise.all(stores.map(async store => store.close().catch(() => {})))
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('answers an assignment resent after a restart with the same receipt bytes, and never runs it again', async () => {
+    let provider = await startProvider()
+    const requester = await createWorkNode({}, requesterKey)
+    nodes.push(requester)
+    await connect(requester, provider)
+    const assignment = await handAssignment(requester, provider, 'once')
+    // the result is lost on the way (the requester never reads it); the provider restarts
+    const first = await sendAssignment(requester, provider, assignment, enc('once'))
+    assert.equal(first.kind, 'result')
+    await stopProvider(provider)
+
+    provider = await startProvider()
+    await connect(requester, provider)
+    const again = await sendAssignment(requester, provider, assignment, enc('once'))
+    assert.equal(again.kind, 'result')
+    assert.deepEqual(again.body.receipt, first.kind === 'result' ? first.body.receipt : undefined)
+    assert.equal(new TextDecoder().decode(again.body.output), 'once')
+    assert.deepEqual(runs, ['once'])
+    // charged once, across the restart
+    assert.equal(provider.services.work.book.owed(requester.peerId, PRICE.currency), PRICE.perUnit)
+    assert.equal(provider.services.work.pendingReceipts().length, 1)
+  })
+
+  it('refuses the quote of a job admitted before a restart to a second assignment (QuoteReusedError)', async () => {
+    let provider = await startProvider()
+    const requester = await createWorkNode({}, requesterKey)
+    nodes.push(requester)
+    await connect(requester, provider)
+    const job = await requester.services.work.createJob(SPEC)
+    const quote = await requester.services.work.requestQuote(provider.peerId, job)
+    const first = await assignmentOf(quote, requesterKey, enc('a'), Date.now())
+    assert.equal((await sendAssignment(requester, provider, first, enc('a'))).kind, 'result')
+    await stopProvider(provider)
+
+    provider = await startProvider()
+    await connect(requester, provider)
+    const second = await assignmentOf(quote, requesterKey, enc('b'), Date.now())
+    const refused = await sendAssignment(requester, provider, second, enc('b'))
+    assert.equal(refused.kind, 'error')
+    assert.equal(refused.body.code, 'quote-reused')
+    assert.deepEqual(runs, ['a'])
+  })
+
+  it('fails a job the restart interrupted as interrupted, and never runs it again', async () => {
+    gate = new Promise(() => {})
+    let provider = await startProvider()
+    const requester = await createWorkNode({}, requesterKey)
+    nodes.push(requester)
+    await connect(requester, provider)
+    const assignment = await handAssignment(requester, provider, 'cut')
+    const raw = await rawStream(requester, provider)
+    await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc('cut') } })
+    // a stop aborts the running job, as a crash would end it
+    while (runs.length === 0) await new Promise(resolve => setTimeout(resolve, 10))
+    await stopProvider(provider)
+
+    gate = undefined
+    provider = await startProvider()
+    await connect(requester, provider)
+    const resent = await sendAssignment(requester, provider, assignment, enc('cut'))
+    assert.equal(resent.kind, 'error')
+    assert.equal(resent.body.code, 'interrupted')
+    assert.deepEqual(runs, ['cut'])
+    assert.equal(provider.services.work.book.owed(requester.peerId, PRICE.currency), 0)
+  })
+
+  it('chains its receipts one after another, across jobs ending together and across a restart', async () => {
+    let provider = await startProvider()
+    const requester = await createWorkNode({}, requesterKey)
+    nodes.push(requester)
+    await connect(requester, provider)
+    const outcomes = await Promise.all(['a', 'b', 'c'].map(async input => requester.services.work.run(provider.peerId, SPEC, enc(input))))
+    await stopProvider(provider)
+    provider = await startProvider()
+    await connect(requester, provider)
+    outcomes.push(await requester.services.work.run(provider.peerId, SPEC, enc('d')))
+
+    const receipts = await Promise.all(outcomes.map(async o => openRecord(WorkReceiptType, o.receipt.record.bytes, { ignoreTime: true })))
+    const byPrev = new Map(receipts.map(r => [Buffer.from(r.value.prev).toString('hex'), r]))
+    // one receipt names nothing, every other names a distinct earlier one: a single chain of four
+    assert.equal(byPrev.size, 4)
+    let link = byPrev.get('')
+    const order: string[] = []
+    while (link != null) {
+      order.push(Buffer.from(link.id).toString('hex'))
+      link = byPrev.get(order[order.length - 1])
+    }
+    assert.equal(order.length, 4)
+    // the receipt signed after the restart names the last one signed before it
+    assert.equal(order[3], Buffer.from(outcomes[3].receipt.id).toString('hex'))
+  })
+})
