@@ -42,7 +42,7 @@ import type { AbortOptions, ComponentLogger, Metrics, PeerId, PrivateKey } from 
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { AttemptRecord, Router } from '@shoal/router'
 import type {
-  Assignment, CountersignedRecord, JobKind, OpenedAssignment, PaymentVoucher, Price, Quote, Requirements, SignedRecord, WorkReceipt
+  Assignment, CountersignedRecord, JobAnnouncement, JobKind, OpenedAssignment, PaymentVoucher, Price, Quote, Requirements, SignedRecord, WorkReceipt
 } from '@shoal/records'
 import type { Datastore } from 'interface-datastore'
 import type { PayeeLane } from './vouchers.js'
@@ -333,6 +333,30 @@ export interface WorkEvents {
   'stream:retried': CustomEvent<{ peer: PeerId, error: Error }>
   /** provider: a peer's request (a quote request, an assignment, a voucher...) was refused with this error, also sent to the peer */
   'request:refused': CustomEvent<RefusedRequest>
+  /** requester: a job under way when the node stopped was resumed after the restart and ended countersigned */
+  'job:resumed': CustomEvent<ResumedJob>
+  /** requester: a job under way when the node stopped could not be resumed within its deadline (fail it over, or report it) */
+  'job:resume-failed': CustomEvent<ResumeFailure>
+}
+
+/** A job resumed after a restart (`job:resumed`). */
+export interface ResumedJob {
+  /** the job as it was sent: signed, or the unsigned one of direct mode */
+  job: SignedRecord<JobAnnouncement> | JobAnnouncement
+  outcome: JobOutcome
+}
+
+/** A job a restart interrupted that could not be resumed (`job:resume-failed`). */
+export interface ResumeFailure {
+  /** the job as it was sent: signed, or the unsigned one of direct mode */
+  job: SignedRecord<JobAnnouncement> | JobAnnouncement
+  /** the provider it was assigned to */
+  provider: PeerId
+  input: Uint8Array
+  /** when the job must be done by, ms (the service clock) */
+  deadlineMs: number
+  /** why: the provider's refusal (e.g. JobInterruptedError), or the deadline */
+  error: Error
 }
 
 /** A request the work service refused (`request:refused`). */
@@ -375,6 +399,8 @@ export type { PayerLane, PayeeLane } from './vouchers.js'
 export { PAYER_LANES_PREFIX, PAYEE_VOUCHERS_PREFIX, CHARGES_PREFIX, decodePayerLane, decodeCharge } from './ledger.js'
 export type { SavedPayerLane, SavedCharge, LedgerLoad } from './ledger.js'
 export { encodeFrame, decodeFrame, decodeInlineJob } from './messages.js'
+export { PROVIDER_JOBS_PREFIX, USED_QUOTES_PREFIX, RECEIPT_CHAIN_KEY, REQUESTER_JOBS_PREFIX, decodeSavedJob, decodeSavedRequest } from './journal.js'
+export type { SavedJob, SavedJobState, SavedRequest, SavedRequestState, SavedUsedQuote } from './journal.js'
 export type { WorkFrame, WorkFrameKind } from './messages.js'
 export * from './errors.js'
 export * from './constants.js'

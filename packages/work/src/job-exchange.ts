@@ -34,6 +34,8 @@ export interface JobExchangeInit {
   job?: JobAnnouncement
   /** what this assignment has been paid, by this send and any other */
   payment: AssignmentPayment
+  /** called once the receipt is countersigned and paid, before the countersignature is sent (the requester's journal) */
+  onCountersigned?(receipt: CountersignedRecord<WorkReceipt>, voucher?: SignedRecord<PaymentVoucher>): Promise<void>
 }
 
 /** Send the assignment and follow the job to its countersigned (and paid) receipt. */
@@ -65,6 +67,7 @@ class JobExchange {
   /** when the assignment left (performance.now), bounding what time-metered work can have accrued */
   private readonly sentAt: number
   private readonly payment: AssignmentPayment
+  private readonly onCountersigned?: JobExchangeInit['onCountersigned']
 
   constructor (ctx: WorkContext, lanes: VoucherLanes, init: JobExchangeInit, step: AbortOptions, jobSignal: AbortSignal, sentAt: number) {
     this.ctx = ctx
@@ -77,6 +80,7 @@ class JobExchange {
     this.job = init.job
     this.options = init.options
     this.payment = init.payment
+    this.onCountersigned = init.onCountersigned
     this.step = step
     this.jobSignal = jobSignal
     this.sentAt = sentAt
@@ -198,6 +202,7 @@ class JobExchange {
     this.ctx.emit('receipt:countersigned', both)
     const r = receipt.value
     const voucher = r.price == null ? undefined : await this.payment.settle(r.total, r.price.currency, r.jobId)
+    await this.onCountersigned?.(both, voucher)
     let acknowledged = false
     try {
       await exchangeCountersign(this.lanes, this.channel, both, voucher, this.step)

@@ -14,7 +14,7 @@ import { Key } from 'interface-datastore'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { CorruptLedgerError } from './errors.js'
-import { amount, decodeBase64, parse, text } from './ledger.js'
+import { LedgerWriter, amount, decodeBase64, parse, text } from './ledger.js'
 import { hex, sha256 } from './utils.js'
 import type { LedgerLoad } from './ledger.js'
 import type { AbortOptions } from '@libp2p/interface'
@@ -147,31 +147,16 @@ export class ProviderJournal {
     if (this.datastore == null) {
       return result
     }
-    for await (const { key, value } of this.datastore.query({ prefix: PROVIDER_JOBS_PREFIX }, options)) {
-      try {
-        const job = decodeSavedJob(value, this.maxOutputBytes)
-        const id = jobKey(job.assignment)
-        if (key.toString() !== jobPath(id).toString()) {
-          throw new CorruptLedgerError('saved job is under another key')
-        }
-        result.jobs.push({ key: id, job })
-        result.loaded++
-      } catch (err: unknown) {
-        result.skipped.push({ key: key.toString(), error: asCorrupt(err) })
-      }
-    }
-    for await (const { key, value } of this.datastore.query({ prefix: USED_QUOTES_PREFIX }, options)) {
-      try {
-        const used = decodeUsedQuote(value)
-        if (key.toString() !== quotePath(used.quote).toString()) {
-          throw new CorruptLedgerError('saved used quote is under another key')
-        }
-        result.usedQuotes.push(used)
-        result.loaded++
-      } catch (err: unknown) {
-        result.skipped.push({ key: key.toString(), error: asCorrupt(err) })
-      }
-    }
+    const reader = new LedgerWriter(this.datastore)
+    await reader.read(PROVIDER_JOBS_PREFIX, value => {
+      const job = decodeSavedJob(value, this.maxOutputBytes)
+      const key = jobKey(job.assignment)
+      return { key: jobPath(key), apply: () => { result.jobs.push({ key, job }) } }
+    }, result, options)
+    await reader.read(USED_QUOTES_PREFIX, value => {
+      const used = decodeUsedQuote(value)
+      return { key: quotePath(used.quote), apply: () => { result.usedQuotes.push(used) } }
+    }, result, options)
     try {
       const last = await this.datastore.get(new Key(RECEIPT_CHAIN_KEY), options)
       if (last.byteLength !== 32) {
@@ -246,4 +231,112 @@ function hexField (value: unknown, field: string): string {
 
 function asCorrupt (err: unknown): Error {
   return err instanceof Error ? err : new CorruptLedgerError(String(err))
+}
+
+/** Prefix of the requester's live jobs: one entry per assignment it sent, under the assignment's record id (hex). */
+export const REQUESTER_JOBS_PREFIX = '/shoal/work/requester-jobs'
+
+/**
+ * Where a requester's job is. `assigned`: the assignment may be on its way
+ * or running; `countersigned`: done, countersigned and paid, but the
+ * provider has not acknowledged the countersignature yet.
+ */
+export type SavedRequestState = 'assigned' | 'countersigned'
+
+/** A job the requester follows, as its journal keeps it. */
+export interface SavedRequest {
+  state: SavedRequestState
+  /** the job: a signed JobAnnouncement, or (`inline`) the encoded unsigned one of direct mode */
+  job: Uint8Array
+  inline: boolean
+  quote: Uint8Array
+  assignment: Uint8Array
+  /** the input, kept while the job may have to be sent again */
+  input?: Uint8Array
+  /** paid for this assignment so far (streamed vouchers, then the final one): saved before each voucher is signed */
+  paid: number
+  /** the countersigned receipt and the voucher paying it, once countersigned */
+  receipt?: Uint8Array
+  voucher?: Uint8Array
+}
+
+export function encodeSavedRequest (request: SavedRequest): Uint8Array {
+  return uint8ArrayFromString(JSON.stringify({
+    state: request.state,
+    job: base64(request.job),
+    inline: request.inline,
+    quote: base64(request.quote),
+    assignment: base64(request.assignment),
+    input: request.input == null ? undefined : base64(request.input),
+    paid: request.paid,
+    receipt: request.receipt == null ? undefined : base64(request.receipt),
+    voucher: request.voucher == null ? undefined : base64(request.voucher)
+  }))
+}
+
+/** Decode a saved request (its input at most `maxInputBytes`); throws CorruptLedgerError for anything malformed. */
+export function decodeSavedRequest (bytes: Uint8Array, maxInputBytes: number): SavedRequest {
+  const o = parse(bytes, maxInputBytes * 2 + JOB_ENTRY_OVERHEAD)
+  if (o.state !== 'assigned' && o.state !== 'countersigned') {
+    throw new CorruptLedgerError('state of a saved request is not assigned or countersigned')
+  }
+  if (typeof o.inline !== 'boolean') {
+    throw new CorruptLedgerError('inline of a saved request is not a boolean')
+  }
+  const request: SavedRequest = {
+    state: o.state,
+    job: bytesField(o.job, 'job', 16 * 1024),
+    inline: o.inline,
+    quote: bytesField(o.quote, 'quote', 16 * 1024),
+    assignment: bytesField(o.assignment, 'assignment', 16 * 1024),
+    paid: amount(o.paid, 'paid')
+  }
+  if (o.input != null) request.input = bytesField(o.input, 'input', maxInputBytes)
+  if (o.receipt != null) request.receipt = bytesField(o.receipt, 'receipt', 16 * 1024)
+  if (o.voucher != null) request.voucher = bytesField(o.voucher, 'voucher', 16 * 1024)
+  if (request.state === 'assigned' && request.input == null) {
+    throw new CorruptLedgerError('a saved assigned request has no input')
+  }
+  if (request.state === 'countersigned' && request.receipt == null) {
+    throw new CorruptLedgerError('a saved countersigned request has no receipt')
+  }
+  return request
+}
+
+/** The requester's journal on a datastore: its live jobs, saved before each is sent and forgotten once it ends. */
+export class RequesterJournal {
+  private readonly datastore?: Datastore
+  private readonly maxInputBytes: number
+
+  constructor (datastore: Datastore | undefined, maxInputBytes: number) {
+    this.datastore = datastore
+    this.maxInputBytes = maxInputBytes
+  }
+
+  /** Read what an earlier run saved; malformed entries are skipped and reported. */
+  async load (options?: AbortOptions): Promise<LedgerLoad & { requests: SavedRequest[] }> {
+    const result: LedgerLoad & { requests: SavedRequest[] } = { loaded: 0, skipped: [], requests: [] }
+    if (this.datastore == null) {
+      return result
+    }
+    await new LedgerWriter(this.datastore).read(REQUESTER_JOBS_PREFIX, value => {
+      const request = decodeSavedRequest(value, this.maxInputBytes)
+      return { key: requestPath(jobKey(request.assignment)), apply: () => { result.requests.push(request) } }
+    }, result, options)
+    return result
+  }
+
+  /** Save where a request is now, before the step it guards is taken. */
+  async save (request: SavedRequest, options?: AbortOptions): Promise<void> {
+    await this.datastore?.put(requestPath(jobKey(request.assignment)), encodeSavedRequest(request), options)
+  }
+
+  /** Forget the request of the assignment with record id `assignmentId`: it ended (acknowledged, failed, or given up). */
+  async forget (assignmentId: Uint8Array, options?: AbortOptions): Promise<void> {
+    await this.datastore?.delete(requestPath(hex(assignmentId)), options)
+  }
+}
+
+function requestPath (key: string): Key {
+  return new Key(`${REQUESTER_JOBS_PREFIX}/${key}`)
 }

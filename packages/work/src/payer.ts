@@ -46,9 +46,13 @@ export class Payer {
     return this.ctx.settings.payEvery
   }
 
-  /** The payment of one send of an assignment to `provider`. */
-  forAssignment (assignmentId: Uint8Array, provider: PeerId): AssignmentPayment {
-    return new AssignmentPayment(this, hex(assignmentId), provider)
+  /**
+   * The payment of one send of an assignment to `provider`; `save` keeps
+   * what it has paid before each voucher is signed (the requester's journal),
+   * so a resumed job never pays twice what a voucher already covered.
+   */
+  forAssignment (assignmentId: Uint8Array, provider: PeerId, save?: (paid: number) => Promise<void>): AssignmentPayment {
+    return new AssignmentPayment(this, hex(assignmentId), provider, save)
   }
 
   /** Paid so far for the assignment `key` (by any send of it). */
@@ -101,12 +105,14 @@ export class AssignmentPayment {
   private readonly payer: Payer
   private readonly key: string
   private readonly provider: PeerId
+  private readonly save?: (paid: number) => Promise<void>
   private paid: number
 
-  constructor (payer: Payer, key: string, provider: PeerId) {
+  constructor (payer: Payer, key: string, provider: PeerId, save?: (paid: number) => Promise<void>) {
     this.payer = payer
     this.key = key
     this.provider = provider
+    this.save = save
     this.paid = payer.paid(key)
   }
 
@@ -122,6 +128,8 @@ export class AssignmentPayment {
     }
     this.paid = accrued
     this.payer.setPaid(this.key, accrued)
+    // saved before it is signed: a voucher lost in a crash is covered by the next (they are cumulative), one paid twice is not
+    await this.save?.(accrued)
     return this.payer.payNow(this.provider, due, currency, jobId)
   }
 
@@ -131,7 +139,10 @@ export class AssignmentPayment {
     if (!this.payer.enabled || total <= this.paid) {
       return undefined
     }
+    const due = total - this.paid
+    this.paid = total
     this.payer.setPaid(this.key, total)
-    return this.payer.pay(this.provider, total - this.paid, currency, jobId)
+    await this.save?.(total)
+    return this.payer.pay(this.provider, due, currency, jobId)
   }
 }

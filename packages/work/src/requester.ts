@@ -4,18 +4,25 @@
  * quotes offered in the open market. Direct runs fail over between providers.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises'
 import { BoundedMap, asError, timeoutSignal } from '@shoal/utils'
-import { AssignmentType, JobAnnouncementType, JobKind, QuoteType, RECORD_VERSION, encodeRecord, newRandomId, openRecord, priceMismatch, requirementsOf, signRecord } from '@shoal/records'
+import {
+  AssignmentType, JobAnnouncementType, JobKind, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, encodeRecord, newRandomId, openCountersigned,
+  openRecord, priceMismatch, requirementsOf, signRecord
+} from '@shoal/records'
 import { failover } from '@shoal/router'
 import { stepOptions } from './context.js'
 import { ProviderBusyError, QuoteUnacceptableError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
+import { CountersignResender } from './countersign-resend.js'
 import { exchangeCountersign, exchangeJob } from './job-exchange.js'
+import { RequesterJournal } from './journal.js'
 import { Payer } from './payer.js'
 import { StreamPool } from './stream-pool.js'
 import { EMPTY, equal, hex, recordFailure, sha256 } from './utils.js'
 import type { Channel } from './channel.js'
 import type { WorkContext } from './context.js'
 import type { DirectRunOptions, JobOutcome, JobSpec, RunOptions, RunOutcome, WorkProgress } from './index.js'
+import type { SavedRequest } from './journal.js'
 import type { VoucherLanes } from './vouchers.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { Assignment, CountersignedRecord, JobAnnouncement, PaymentVoucher, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
@@ -23,6 +30,9 @@ import type { AttemptFailure, AttemptRecord, RouterChoice } from '@shoal/router'
 
 /** A quote offered in the open market is assigned as is only if it stays valid this much longer, ms (else a fresh one is asked for). */
 const HELD_QUOTE_MARGIN_MS = 2_000
+
+/** Longest wait between tries to reach the provider of a job resumed after a restart, ms. */
+const RESUME_MAX_DELAY_MS = 10_000
 
 /** A job as the requester sends it: a signed announcement, or inline (unsigned) in direct mode. */
 export type JobToSend = SignedRecord<JobAnnouncement> | JobAnnouncement
@@ -39,6 +49,11 @@ export class Requester {
   private readonly assignments: BoundedMap<string, Promise<SignedRecord<Assignment>>>
   /** quotes offered for our jobs in the open market, by job id (hex) */
   private readonly offers: BoundedMap<string, Array<SignedRecord<Quote>>>
+  /** what survives a restart: the jobs being followed, and countersignatures not yet acknowledged */
+  private readonly journal: RequesterJournal
+  private readonly resender: CountersignResender
+  /** aborted on stop: resumed jobs end (they resume again at the next start) */
+  private stopping = new AbortController()
 
   constructor (ctx: WorkContext, lanes: VoucherLanes, pool: StreamPool) {
     this.ctx = ctx
@@ -48,6 +63,51 @@ export class Requester {
     this.assignments = new BoundedMap(ctx.settings.maxJobs)
     this.offers = new BoundedMap(ctx.settings.maxJobs)
     this.payer = new Payer(ctx, lanes)
+    this.journal = new RequesterJournal(ctx.components.datastore, ctx.settings.maxInputBytes)
+    this.resender = new CountersignResender(ctx, {
+      send: async (peer, receipt, voucher, options) => this.resendCountersign(peer, receipt, voucher, options),
+      forget: async assignmentId => this.journal.forget(assignmentId)
+    })
+  }
+
+  /**
+   * Take up what an earlier run saved: countersignatures the provider did
+   * not acknowledge are sent again, and each job that was under way is
+   * resumed in the background: its assignment is sent again (the provider
+   * answers with the job's result, or joins the job still running), then
+   * countersigned and paid as usual (`job:resumed`), or it fails within its
+   * deadline (`job:resume-failed`, for the caller to fail over).
+   */
+  async restore (): Promise<void> {
+    this.stopping = new AbortController()
+    const loaded = await this.journal.load()
+    for (const { key, error } of loaded.skipped) {
+      this.ctx.log.error('skipped saved request %s - %e', key, error)
+    }
+    for (const saved of loaded.requests) {
+      try {
+        if (saved.state === 'countersigned') {
+          const receipt = await openCountersigned(WorkReceiptType, saved.receipt as Uint8Array, { ignoreTime: true })
+          const voucher = saved.voucher == null ? undefined : await openRecord(PaymentVoucherType, saved.voucher, { ignoreTime: true })
+          this.resender.schedule(receipt, voucher)
+        } else {
+          await this.resume(saved)
+        }
+      } catch (err: unknown) {
+        this.ctx.log.error('could not take up a saved request - %e', err)
+      }
+    }
+  }
+
+  /** End resumed jobs and re-sends (both go on at the next start). */
+  stop (): void {
+    this.stopping.abort(new WorkError('work service stopped'))
+    this.resender.stop()
+  }
+
+  /** Countersignatures waiting to be re-sent to providers that have not acknowledged them. */
+  get unacknowledged (): number {
+    return this.resender.pending
   }
 
   /** Sign a job announcement for `spec`. */
@@ -224,7 +284,7 @@ export class Requester {
     const held = this.heldOffer(peer, 'bytes' in job ? job.value : job)
     return this.pool.withChannel(peer, options, async channel => {
       const quote = held ?? await this.exchangeQuote(channel, peer, job, options)
-      return this.exchangeJob(channel, quote, input, options, 'bytes' in job ? job.value : job)
+      return this.exchangeJob(channel, quote, input, options, job)
     })
   }
 
@@ -330,19 +390,103 @@ export class Requester {
     }, this.ctx.components.privateKey)
   }
 
-  /** Assign `quote` on `channel` and follow the job to its countersigned receipt (`job-exchange.ts`). */
-  private async exchangeJob (channel: Channel, quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions, job?: JobAnnouncement): Promise<JobOutcome> {
-    const assignment = await this.assignmentFor(quote, input, options, job)
-    return exchangeJob(this.ctx, this.lanes, {
-      channel,
-      quote,
-      assignment,
-      input,
-      options,
-      job: job ?? this.ownJob(quote.value.jobId),
-      // paid for this assignment so far: streamed while it ran, or on an earlier send of it (never pay twice)
-      payment: this.payer.forAssignment(assignment.id, quote.signer)
-    })
+  /**
+   * Assign `quote` on `channel` and follow the job to its countersigned
+   * receipt (`job-exchange.ts`). The job is saved in the journal before the
+   * assignment leaves, and forgotten once the provider acknowledged the
+   * countersignature (or, unless `keep`, once this send failed: the caller
+   * moves on); an unacknowledged countersignature is re-sent in the background.
+   */
+  private async exchangeJob (channel: Channel, quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions, job?: JobToSend, keep = false): Promise<JobOutcome> {
+    const sent = job ?? this.ownJobs.get(hex(quote.value.jobId))
+    const value = sent == null ? undefined : 'bytes' in sent ? sent.value : sent
+    const assignment = await this.assignmentFor(quote, input, options, value)
+    const saved: SavedRequest | undefined = sent == null
+      ? undefined
+      : { state: 'assigned', job: 'bytes' in sent ? sent.bytes : encodeRecord(JobAnnouncementType, sent), inline: !('bytes' in sent), quote: quote.bytes, assignment: assignment.bytes, input, paid: this.payer.paid(hex(assignment.id)) }
+    await this.save(saved)
+    try {
+      const outcome = await exchangeJob(this.ctx, this.lanes, {
+        channel,
+        quote,
+        assignment,
+        input,
+        options,
+        job: value,
+        // paid for this assignment so far: streamed while it ran, or on an earlier send of it (never pay twice)
+        payment: this.payer.forAssignment(assignment.id, quote.signer, saved == null ? undefined : async paid => { saved.paid = paid; await this.save(saved) }),
+        onCountersigned: async (receipt, voucher) => {
+          await this.save(saved == null ? undefined : { ...saved, state: 'countersigned', input: undefined, receipt: receipt.bytes, voucher: voucher?.bytes })
+        }
+      })
+      if (outcome.acknowledged) {
+        await this.forget(assignment.id)
+      } else {
+        this.resender.schedule(outcome.receipt, outcome.voucher)
+      }
+      return outcome
+    } catch (err: unknown) {
+      // the caller moves on (fails over, or gives up); a job cut off by this node stopping resumes at its next start
+      if (!keep && !this.stopping.signal.aborted) {
+        await this.forget(assignment.id)
+      }
+      throw err
+    }
+  }
+
+  /** Save a request in the journal; a journal that fails is logged, never fails the job. */
+  private async save (saved?: SavedRequest): Promise<void> {
+    if (saved == null) {
+      return
+    }
+    await this.journal.save(saved).catch((err: unknown) => { this.ctx.log.error('could not save request - %e', err) })
+  }
+
+  private async forget (assignmentId: Uint8Array): Promise<void> {
+    await this.journal.forget(assignmentId).catch((err: unknown) => { this.ctx.log.error('could not forget request - %e', err) })
+  }
+
+  /**
+   * Resume a saved job: send its assignment again until the provider
+   * answers, within the job's deadline. Runs in the background.
+   */
+  private async resume (saved: SavedRequest): Promise<void> {
+    const assignment = await openRecord(AssignmentType, saved.assignment, { ignoreTime: true })
+    const quote = await openRecord(QuoteType, assignment.value.quote, { ignoreTime: true })
+    const job: JobToSend = saved.inline ? JobAnnouncementType.codec.decode(saved.job) : await openRecord(JobAnnouncementType, saved.job, { ignoreTime: true })
+    const value = 'bytes' in job ? job.value : job
+    const input = saved.input as Uint8Array
+    this.rememberJob(job)
+    this.assignments.set(hex(quote.id), Promise.resolve(assignment))
+    this.payer.setPaid(hex(assignment.id), saved.paid)
+    const deadlineMs = Math.min(value.deadlineMs, assignment.value.expiresMs)
+    const stopping = this.stopping.signal
+    void (async () => {
+      const signal = AbortSignal.any([stopping, timeoutSignal(Math.max(0, deadlineMs - this.ctx.now()))])
+      let error: Error = new WorkError('job not resumed')
+      for (let attempt = 0; !signal.aborted; attempt++) {
+        try {
+          const outcome = await this.pool.withChannel(quote.signer, { signal }, async channel => this.exchangeJob(channel, quote, input, { signal }, job, true))
+          this.ctx.count('job_resumed')
+          this.ctx.emit('job:resumed', { job, outcome })
+          return
+        } catch (err: unknown) {
+          error = asError(err)
+          if (err instanceof WorkError) {
+            break
+          }
+          // the provider is not reachable yet (it, or this node, is still starting): again shortly
+          await sleep(Math.min(RESUME_MAX_DELAY_MS, 500 * 2 ** attempt), undefined, { signal }).catch(() => {})
+        }
+      }
+      if (stopping.aborted) {
+        return
+      }
+      await this.forget(assignment.id)
+      this.ctx.count('job_resume_failed')
+      this.ctx.log('resumed job %s failed on %p - %e', hex(value.jobId), quote.signer, error)
+      this.ctx.emit('job:resume-failed', { job, provider: quote.signer, input, deadlineMs, error })
+    })()
   }
 
   private ownJob (jobId: Uint8Array): JobAnnouncement | undefined {

@@ -81,10 +81,18 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     })
     this.pool.start()
     this.ctx.started = true
+    // jobs this node requested before it stopped go on (in the background, once the node runs)
+    await this.requester.restore()
+  }
+
+  /** Before libp2p closes connections: jobs followed as requester stop here, and resume at the next start. */
+  beforeStop (): void {
+    this.requester.stop()
   }
 
   async stop (): Promise<void> {
     await this.components.registrar.unhandle(this.protocol)
+    this.requester.stop()
     this.pool.stop()
     this.provider.stop()
     this.ctx.started = false
@@ -132,6 +140,11 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   /** Send a countersigned receipt (and voucher) again, e.g. after the first send was lost. */
   async resendCountersign (peer: PeerId, receipt: CountersignedRecord<WorkReceipt>, voucher?: SignedRecord<PaymentVoucher>, options: AbortOptions = {}): Promise<number> {
     return this.requester.resendCountersign(peer, receipt, voucher, options)
+  }
+
+  /** Countersignatures this requester is re-sending because their providers have not acknowledged them yet. */
+  get unacknowledged (): number {
+    return this.requester.unacknowledged
   }
 
   /** Send a voucher on its own; resolves to the lane total the payee now holds. */

@@ -6,11 +6,11 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { WorkReceiptType, openRecord } from '@shoal/records'
 import { LevelDatastore } from 'datastore-level'
 import { functionExecutor } from '../src/index.js'
-import { assignmentOf, connect, createWorkNode, enc, rawStream } from './helpers.js'
+import { ArraySink, assignmentOf, connect, createWorkNode, dec, enc, rawStream } from './helpers.js'
 import type { WorkNode } from './helpers.js'
-import type { JobSpec, WorkFrame } from '../src/index.js'
+import type { JobSpec, ResumeFailure, ResumedJob, WorkFrame } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
-import type { Assignment, SignedRecord } from '@shoal/records'
+import type { Assignment, CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
 
 const PRICE = { perUnit: 20, currency: 'USDC', unit: 'job' }
 const SPEC: JobSpec = { priceCeiling: { perUnit: 25, currency: 'USDC', unit: 'job' }, budget: 1000, workload: 'echo' }
@@ -172,5 +172,148 @@ describe('work provider across restarts (journal on LevelDB)', function () {
     assert.equal(order.length, 4)
     // the receipt signed after the restart names the last one signed before it
     assert.equal(order[3], Buffer.from(outcomes[3].receipt.id).toString('hex'))
+  })
+})
+
+describe('work requester across restarts and lost acknowledgements', function () {
+  this.timeout(60_000)
+  let dir: string
+  let nodes: WorkNode[]
+  let stores: LevelDatastore[]
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'shoal-work-requester-'))
+    nodes = []
+    stores = []
+  })
+
+  afterEach(async () => {
+    await Promise.all(nodes.map(async n => n.stop()))
+    await Promise.all(stores.map(async store => store.close().catch(() => {})))
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  async function level (name: string): Promise<LevelDatastore> {
+    const store = new LevelDatastore(join(dir, name))
+    await store.open()
+    stores.push(store)
+    return store
+  }
+
+  async function until (condition: () => boolean): Promise<void> {
+    while (!condition()) await new Promise(resolve => setTimeout(resolve, 20))
+  }
+
+  it('resumes a job the requester was following when it stopped: the same assignment, countersigned and paid once', async () => {
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    let runs = 0
+    const providerSink = new ArraySink()
+    const provider = await createWorkNode({ price: PRICE, executor: functionExecutor(async (input) => { runs++; await gate; return input }), receipts: providerSink })
+    nodes.push(provider)
+    const requesterKey = await generateKeyPair('Ed25519')
+    const store = await level('requester')
+    let requester = await createWorkNode({}, requesterKey, store)
+    nodes.push(requester)
+    await connect(requester, provider)
+
+    const started = new Promise(resolve => { provider.services.work.addEventListener('job:started', resolve, { once: true }) })
+    const cut = requester.services.work.run(provider.peerId, SPEC, enc('resume me')).then(() => undefined, (err: Error) => err)
+    await started
+    // the requester stops mid-job (its run fails), then starts again on the same store
+    await requester.stop()
+    nodes = nodes.filter(n => n !== requester)
+    assert.ok(await cut instanceof Error)
+    requester = await createWorkNode({}, requesterKey, store)
+    nodes.push(requester)
+    const resumed = new Promise<ResumedJob>(resolve => { requester.services.work.addEventListener('job:resumed', evt => { resolve(evt.detail) }, { once: true }) })
+    await connect(requester, provider)
+    release()
+    const { outcome } = await resumed
+
+    assert.equal(dec(outcome.output), 'resume me')
+    assert.equal(outcome.acknowledged, true)
+    assert.equal(runs, 1)
+    assert.equal(providerSink.countersigned.length, 1)
+    assert.equal(Buffer.compare(providerSink.countersigned[0].bytes, outcome.receipt.bytes), 0)
+    // paid once: what the provider charged, no more
+    const book = provider.services.work.book
+    assert.equal(book.paid(requester.peerId, PRICE.currency), book.owed(requester.peerId, PRICE.currency))
+  })
+
+  it('reports a resumed job the provider will not finish (interrupted), for the caller to fail over', async () => {
+    const providerKey = await generateKeyPair('Ed25519')
+    const providerStore = await level('provider')
+    let provider = await createWorkNode({ price: PRICE, executor: functionExecutor(async () => new Promise(() => {})) }, providerKey, providerStore)
+    nodes.push(provider)
+    const requesterKey = await generateKeyPair('Ed25519')
+    const store = await level('requester')
+    let requester = await createWorkNode({}, requesterKey, store)
+    nodes.push(requester)
+    await connect(requester, provider)
+    const started = new Promise(resolve => { provider.services.work.addEventListener('job:started', resolve, { once: true }) })
+    const cut = requester.services.work.run(provider.peerId, SPEC, enc('lost')).then(() => undefined, (err: Error) => err)
+    await started
+    // both stop: the provider's job is cut short, the requester resumes it after its restart
+    await Promise.all([requester.stop(), provider.stop()])
+    nodes = []
+    await cut
+    provider = await createWorkNode({ price: PRICE, executor: functionExecutor(input => input) }, providerKey, providerStore)
+    nodes.push(provider)
+    requester = await createWorkNode({}, requesterKey, store)
+    nodes.push(requester)
+    const failed = new Promise<ResumeFailure>(resolve => { requester.services.work.addEventListener('job:resume-failed', evt => { resolve(evt.detail) }, { once: true }) })
+    await connect(requester, provider)
+    const failure = await failed
+    assert.equal(failure.error.name, 'JobInterruptedError')
+    assert.ok(failure.provider.equals(provider.peerId))
+    assert.equal(dec(failure.input), 'lost')
+  })
+
+  it('re-sends a countersignature the provider did not acknowledge in time, until it does', async () => {
+    let slow = true
+    const stored: Array<CountersignedRecord<WorkReceipt> | SignedRecord<WorkReceipt>> = []
+    // the provider's store takes longer than the requester waits for the acknowledgement, once
+    const sink = {
+      async put (receipt: CountersignedRecord<WorkReceipt> | SignedRecord<WorkReceipt>): Promise<void> {
+        stored.push(receipt)
+        if ('countersignature' in receipt && slow) {
+          slow = false
+          await new Promise(resolve => setTimeout(resolve, 1_000))
+        }
+      }
+    }
+    const provider = await createWorkNode({ price: PRICE, executor: functionExecutor(input => input), receipts: sink })
+    nodes.push(provider)
+    const requester = await createWorkNode({ stepTimeoutMs: 300 }, undefined, await level('requester'))
+    nodes.push(requester)
+    await connect(requester, provider)
+    const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('ack me'))
+    assert.equal(outcome.acknowledged, false)
+    assert.equal(requester.services.work.unacknowledged, 1)
+    await until(() => requester.services.work.unacknowledged === 0)
+    assert.equal(provider.services.work.pendingReceipts().length, 0)
+    const book = provider.services.work.book
+    assert.equal(book.paid(requester.peerId, PRICE.currency), PRICE.perUnit)
+  })
+
+  it('keeps a countersignature a third peer delivers, refuses its voucher and tells it nothing of payments', async () => {
+    const provider = await createWorkNode({ price: PRICE, executor: functionExecutor(input => input) })
+    const requester = await createWorkNode()
+    const third = await createWorkNode()
+    nodes.push(provider, requester, third)
+    await connect(requester, provider)
+    await connect(third, provider)
+    const outcome = await requester.services.work.run(provider.peerId, SPEC, enc('x'))
+    assert.ok(provider.services.work.book.paid(requester.peerId, PRICE.currency) > 0)
+    const raw = await rawStream(third, provider)
+    await raw.send({ kind: 'countersign', body: { receipt: outcome.receipt.bytes, voucher: new Uint8Array(0) } })
+    const ack = await raw.read()
+    assert.equal(ack.kind, 'ack')
+    assert.equal(ack.kind === 'ack' ? ack.body.paid : -1, 0)
+    await raw.send({ kind: 'countersign', body: { receipt: outcome.receipt.bytes, voucher: outcome.voucher?.bytes ?? enc('v') } })
+    const refused = await raw.read()
+    assert.equal(refused.kind, 'error')
+    assert.equal(refused.kind === 'error' ? refused.body.code : '', 'wrong-peer')
   })
 })
