@@ -162,7 +162,8 @@ export class PublishPacer {
   private limited (retryAfterMs: number): PublishRateLimitedError {
     const every = this.perSecond > 0 ? `then one every ${formatSeconds(1000 / this.perSecond)} s` : 'then none'
     const retry = Number.isFinite(retryAfterMs) ? `room again in ${formatSeconds(retryAfterMs)} s` : 'no room at this rate'
-    return new PublishRateLimitedError(`paced to the rate peers accept (${this.burst} at once, ${every}); ${retry}`, retryAfterMs)
+    // read after `job submit`'s "not published on the job board (...)": no parentheses of its own
+    return new PublishRateLimitedError(`peers accept ${this.burst} announcements at once, ${every}; ${retry}`, retryAfterMs)
   }
 }
 

@@ -24,7 +24,7 @@ describe('PublishPacer: this node keeps to the rate its peers accept', () => {
     assert.ok(refused instanceof PublishRateLimitedError)
     assert.equal(refused.name, 'PublishRateLimitedError')
     assert.equal(refused.retryAfterMs, 2000)
-    assert.match(refused.message, /\(3 at once, then one every 2 s\); room again in 2 s/)
+    assert.match(refused.message, /peers accept 3 announcements at once, then one every 2 s; room again in 2 s/)
     // half a token later: the refusal took nothing, so one second is left
     clock.now += 1000
     await assert.rejects(p.take(1, { maxWaitMs: 0 }), (err: unknown) => err instanceof PublishRateLimitedError && err.retryAfterMs === 1000)
