@@ -6,6 +6,8 @@
  * - `publisher.ts`: this node's own announcements and withdrawals
  * - `subscriptions.ts`: the topics of this node's interests
  * - `validator.ts` and `ingest.ts`: checking received messages and applying them
+ * - `rate-limit.ts`: the per-requester rate limit (busy is ignored, abuse blamed)
+ * - `pacing.ts`: this node's own pacing of what it publishes
  * - `penalties.ts`: rejected messages counted against their senders, bans
  * - `expiry.ts`: the expiry timer
  * - `sync.ts`: the late-joiner sync, client and server
