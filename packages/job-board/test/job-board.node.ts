@@ -424,16 +424,17 @@ describe('job board: a requester\'s own burst never gets it banned (real libp2p 
     const results = await burst(c.requester, 100)
     const sent = results.filter(r => r.status === 'fulfilled')
     const paced = results.flatMap(r => r.status === 'rejected' ? [r.reason as unknown] : [])
-    assert.equal(sent.length, RATE_LIMIT_BURST)
-    assert.equal(paced.length, 100 - RATE_LIMIT_BURST)
+    // the burst, and a token more only if the machine took over 2 s to sign them
+    assert.ok(sent.length >= RATE_LIMIT_BURST && sent.length <= RATE_LIMIT_BURST + 2, `${sent.length} sent`)
+    assert.equal(paced.length, 100 - sent.length)
     for (const err of paced) {
       assert.ok(err instanceof PublishRateLimitedError, `paced with ${String(err)}`)
       assert.ok(err.retryAfterMs > 0)
     }
     // what was not sent is not on the requester's board either
-    assert.equal(c.requester.services.jobs.jobs().length, RATE_LIMIT_BURST)
-    await waitFor(() => c.provider.services.jobs.jobs({ requester: c.requester.peerId }).length === RATE_LIMIT_BURST, 'the budget on the provider')
-    await waitFor(() => c.downstream.services.jobs.jobs({ requester: c.requester.peerId }).length === RATE_LIMIT_BURST, 'the budget downstream')
+    assert.equal(c.requester.services.jobs.jobs().length, sent.length)
+    await waitFor(() => c.provider.services.jobs.jobs({ requester: c.requester.peerId }).length === sent.length, 'every job sent on the provider')
+    await waitFor(() => c.downstream.services.jobs.jobs({ requester: c.requester.peerId }).length === sent.length, 'every job sent downstream')
     nobodyBlamed(c)
   })
 
