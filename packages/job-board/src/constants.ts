@@ -88,6 +88,16 @@ export const RATE_LIMIT_BURST = 10
 export const RATE_LIMIT_PER_SECOND = 0.5
 
 /**
+ * Token bucket per requester: over the bucket, a requester's messages are
+ * ignored; it is blamed (reject, penalty) only past `1 + abuseFactor` times
+ * what the bucket allows, i.e. more than `abuseFactor` bursts beyond the
+ * limit within one refill window (`burst / perSecond`, 20 s by default).
+ *
+ * @default 10
+ */
+export const RATE_LIMIT_ABUSE_FACTOR = 10
+
+/**
  * Most requesters tracked by the rate limiter (full buckets are forgotten first).
  *
  * @default 10000

@@ -95,3 +95,20 @@ export class InvalidAnnouncementError extends Error {
     this.name = 'InvalidAnnouncementError'
   }
 }
+
+/**
+ * This node has announced as many jobs as its peers accept for now (see
+ * `publishRateLimit`): sending more would only be ignored by them. Nothing
+ * was published; `retryAfterMs` says when there is room again.
+ */
+export class PublishRateLimitedError extends Error {
+  static override name = 'PublishRateLimitedError'
+  /** ms until this publish would fit the pacing (Infinity: never at this rate) */
+  readonly retryAfterMs: number
+
+  constructor (message = 'Publishing paced to the rate peers accept', retryAfterMs = 0) {
+    super(message)
+    this.name = 'PublishRateLimitedError'
+    this.retryAfterMs = retryAfterMs
+  }
+}

@@ -64,6 +64,8 @@ export {
 } from './topics.js'
 export type { Interests, ParsedTopic, TopicJobKind } from './topics.js'
 export { validateJobMessage, reasonOfError } from './validator.js'
+export { RequesterRateLimit } from './rate-limit.js'
+export type { RateDecision, RequesterRateLimitInit } from './rate-limit.js'
 export { SYNC_KIND_NUMBER, decodeSyncRequest, encodeSyncRequest } from './sync.js'
 export type { MessageContext, MessageVerdict, ValidatorState, VerdictReason } from './validator.js'
 export { explainJob, providerMismatches } from './explain.js'
@@ -178,11 +180,28 @@ export interface JobBoardInit {
   expiryGraceMs?: number
 
   /**
-   * Per-requester token bucket for announcements and withdrawals received by gossip
+   * Per-requester token bucket for announcements and withdrawals received
+   * by gossip. Messages over it are ignored (not relayed, not kept); only a
+   * requester sending more than `1 + abuseFactor` times what the bucket
+   * allows (more than `abuseFactor` bursts beyond it within one refill
+   * window, `burst / perSecond`) is blamed: its direct messages are rejected
+   * and count against it (`maxPeerPenalty`). `abuseFactor: Infinity` never
+   * blames, `0` blames everything over the bucket.
    *
-   * @default { burst: 10, perSecond: 0.5, maxRequesters: 10000 }
+   * @default { burst: 10, perSecond: 0.5, abuseFactor: 10, maxRequesters: 10000 }
    */
-  rateLimit?: { burst?: number, perSecond?: number, maxRequesters?: number }
+  rateLimit?: { burst?: number, perSecond?: number, abuseFactor?: number, maxRequesters?: number }
+
+  /**
+   * This node's pacing of its own announcements and withdrawals: the limit
+   * its peers apply, so none of them is sent only to be ignored. A message
+   * costs one token per topic it goes out on. Over it, `announce()` and
+   * `publish()` throw `PublishRateLimitedError` (or wait up to
+   * `maxWaitMs`); `withdraw()` waits its turn. `false` turns pacing off.
+   *
+   * @default the `burst` and `perSecond` of `rateLimit`
+   */
+  publishRateLimit?: false | { burst?: number, perSecond?: number }
 
   /**
    * Rejected messages (decaying) after which a peer is cut off
@@ -285,6 +304,13 @@ export interface JobAnnouncementInit extends Partial<Omit<JobAnnouncement, 'requ
 export interface AnnounceOptions extends AbortOptions {
   /** also publish on the kind's global topic (always done for jobs without a region) */
   global?: boolean
+  /**
+   * when the pacing (`publishRateLimit`) has no room, wait up to this long
+   * for it, ms, before throwing `PublishRateLimitedError`
+   *
+   * @default 0
+   */
+  maxWaitMs?: number
 }
 
 /** Options of `explain()`. */

@@ -14,7 +14,7 @@ import type { BoardContext } from './context.js'
 import type { ExpiryTimer } from './expiry.js'
 import type { PubSubMessage, PubSubValidatorResult } from './index.js'
 import type { PeerPenalties } from './penalties.js'
-import type { TokenBucketLimiter } from '@shoal/utils'
+import type { RequesterRateLimit } from './rate-limit.js'
 import type { MessageContext, MessageVerdict, ValidatorState, VerdictReason } from './validator.js'
 import type { PeerId } from '@libp2p/interface'
 import type { JobAnnouncement, JobWithdrawal, SignedRecord } from '@shoal/records'
@@ -34,7 +34,7 @@ export class MessageIngest {
   private readonly gossipState: ValidatorState
   private readonly syncState: ValidatorState
 
-  constructor (ctx: BoardContext, penalties: PeerPenalties, expiry: ExpiryTimer, limiter: TokenBucketLimiter, init: IngestInit) {
+  constructor (ctx: BoardContext, penalties: PeerPenalties, expiry: ExpiryTimer, rateLimit: RequesterRateLimit, init: IngestInit) {
     this.ctx = ctx
     this.penalties = penalties
     this.expiry = expiry
@@ -52,7 +52,7 @@ export class MessageIngest {
         return entry == null ? undefined : { bytes: entry.record.bytes, requesterKey: entry.requester }
       }
     }
-    this.gossipState = { ...board, tryTake: (key: string) => limiter.tryTake(key) }
+    this.gossipState = { ...board, rateLimit: (key: string) => rateLimit.take(key) }
     // records learned by sync are bounded per exchange, and must not drain the requester's gossip tokens;
     // records this peer would drop are dropped before their signature is checked
     this.syncState = { ...board, interested: (job: JobAnnouncement) => jobMatchesInterests(job, ctx.interests) }

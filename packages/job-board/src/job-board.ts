@@ -6,6 +6,8 @@
  * - `publisher.ts`: this node's own announcements and withdrawals
  * - `subscriptions.ts`: the topics of this node's interests
  * - `validator.ts` and `ingest.ts`: checking received messages and applying them
+ * - `rate-limit.ts`: the per-requester rate limit (busy is ignored, abuse blamed)
+ * - `pacing.ts`: this node's own pacing of what it publishes
  * - `penalties.ts`: rejected messages counted against their senders, bans
  * - `expiry.ts`: the expiry timer
  * - `sync.ts`: the late-joiner sync, client and server
@@ -13,19 +15,21 @@
 
 import { TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { TokenBucketLimiter, optionalService } from '@shoal/utils'
+import { optionalService } from '@shoal/utils'
 import { JobStore, jobKey } from './board.js'
 import {
   BAN_MS, CLOCK_SKEW_MS, JOB_TTL_MS, EXPIRY_GRACE_MS, MAX_JOBS,
   MAX_JOBS_PER_REQUESTER, MAX_PEER_PENALTY, MAX_SYNC_BYTES, MAX_SYNC_RECORDS, MAX_WITHDRAWALS,
-  PENALTY_HALF_LIFE_MS, RATE_LIMIT_BURST, RATE_LIMIT_MAX_KEYS, RATE_LIMIT_PER_SECOND, SERVICE_NAME,
+  PENALTY_HALF_LIFE_MS, RATE_LIMIT_ABUSE_FACTOR, RATE_LIMIT_BURST, RATE_LIMIT_MAX_KEYS, RATE_LIMIT_PER_SECOND, SERVICE_NAME,
   SYNC_INTERVAL_MS, SYNC_PROTOCOL, SYNC_TIMEOUT_MS, WITHDRAWAL_TTL_MS
 } from './constants.js'
 import { JobBoardNotStartedError, JobNotFoundError, MissingPubSubError } from './errors.js'
 import { ExpiryTimer } from './expiry.js'
 import { explainJob } from './explain.js'
 import { MessageIngest } from './ingest.js'
+import { PublishPacer } from './pacing.js'
 import { PeerPenalties } from './penalties.js'
+import { RequesterRateLimit } from './rate-limit.js'
 import { JobPublisher } from './publisher.js'
 import { TopicSubscriptions } from './subscriptions.js'
 import { JobSync } from './sync.js'
@@ -108,18 +112,25 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
       banMs: init.banMs ?? BAN_MS
     })
     this.expiry = new ExpiryTimer(this.ctx)
-    const limiter = new TokenBucketLimiter({
-      burst: init.rateLimit?.burst ?? RATE_LIMIT_BURST,
-      perSecond: init.rateLimit?.perSecond ?? RATE_LIMIT_PER_SECOND,
+    const burst = init.rateLimit?.burst ?? RATE_LIMIT_BURST
+    const perSecond = init.rateLimit?.perSecond ?? RATE_LIMIT_PER_SECOND
+    const rateLimit = new RequesterRateLimit({
+      burst,
+      perSecond,
+      abuseFactor: init.rateLimit?.abuseFactor ?? RATE_LIMIT_ABUSE_FACTOR,
       maxKeys: init.rateLimit?.maxRequesters ?? RATE_LIMIT_MAX_KEYS,
       now
     })
-    this.ingest = new MessageIngest(this.ctx, this.penalties, this.expiry, limiter, {
+    this.ingest = new MessageIngest(this.ctx, this.penalties, this.expiry, rateLimit, {
       expiryGraceMs: init.expiryGraceMs ?? EXPIRY_GRACE_MS,
       withdrawalTtlMs: init.withdrawalTtlMs ?? WITHDRAWAL_TTL_MS
     })
     this.subscriptions = new TopicSubscriptions(this.ctx, this.ingest.validate)
-    this.publisher = new JobPublisher(this.ctx, this.expiry, this.ingest, init.defaultTtlMs ?? JOB_TTL_MS)
+    // peers limit this node as it limits them: its own messages keep to the same bucket unless told otherwise
+    const pacer = init.publishRateLimit === false
+      ? undefined
+      : new PublishPacer({ burst: init.publishRateLimit?.burst ?? burst, perSecond: init.publishRateLimit?.perSecond ?? perSecond, now })
+    this.publisher = new JobPublisher(this.ctx, this.expiry, this.ingest, init.defaultTtlMs ?? JOB_TTL_MS, pacer)
     this.jobSync = new JobSync(this.ctx, this.ingest, this.penalties, {
       enabled: init.sync !== false,
       protocol: init.syncProtocol ?? SYNC_PROTOCOL,
@@ -166,6 +177,7 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     }
     this.started = false
     this.expiry.stop()
+    this.publisher.stop()
     await this.jobSync.stop()
     this.beforeStop()
   }
@@ -193,7 +205,8 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
    * Sign a job with this node's key and publish it. Missing fields are
    * filled: version, a random job id, this node as requester, creation
    * time, expiry (now + defaultTtlMs), deadline (the expiry) and empty
-   * requirements.
+   * requirements. Beyond the rate peers accept (`publishRateLimit`) it
+   * waits up to `options.maxWaitMs`, then throws `PublishRateLimitedError`.
    */
   async announce (job: JobAnnouncementInit, options: AnnounceOptions = {}): Promise<SignedRecord<JobAnnouncement>> {
     return this.publisher.announce(this.requirePubSub(), job, options)
@@ -205,13 +218,19 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
    * board and out on its topics. The record (or its envelope bytes) must be
    * valid now and signed by this node's key: else `NotRequesterError`, or
    * `InvalidAnnouncementError` with the records package's error as `cause`.
-   * Publishing the same record again publishes it again.
+   * Publishing the same record again publishes it again. Paced like
+   * `announce()` (`PublishRateLimitedError`).
    */
   async publish (record: SignedRecord<JobAnnouncement> | Uint8Array, options: AnnounceOptions = {}): Promise<SignedRecord<JobAnnouncement>> {
     return this.publisher.publish(this.requirePubSub(), record, options)
   }
 
-  /** Withdraw one of this node's jobs: sign a withdrawal and publish it on the job's topics. */
+  /**
+   * Withdraw one of this node's jobs: sign a withdrawal and publish it on
+   * the job's topics. It takes effect on this board at once; when the pacing
+   * has no room it waits for its turn (ahead of announcements) before it
+   * goes out, and resolves once sent.
+   */
   async withdraw (jobId: JobRef, options: AbortOptions = {}): Promise<SignedRecord<JobWithdrawal>> {
     return this.publisher.withdraw(this.requirePubSub(), this.keyOf(jobId), options)
   }

@@ -1,7 +1,7 @@
 /**
  * This node's own jobs: sign (or take already signed) announcements, put
  * them on the board and publish them on their topics; sign and publish
- * withdrawals.
+ * withdrawals. Both are paced to the rate peers accept (`pacing.ts`).
  */
 
 import { JobAnnouncementType, JobWithdrawalType, RECORD_VERSION, isVerified, newRandomId, openRecord, requirementsOf, signRecord } from '@shoal/records'
@@ -15,6 +15,7 @@ import type { BoardContext } from './context.js'
 import type { ExpiryTimer } from './expiry.js'
 import type { AnnounceOptions, JobAnnouncementInit, JobBoardPubSub } from './index.js'
 import type { MessageIngest } from './ingest.js'
+import type { PublishPacer } from './pacing.js'
 import type { AbortOptions } from '@libp2p/interface'
 import type { JobAnnouncement, JobWithdrawal, SignedRecord } from '@shoal/records'
 
@@ -24,12 +25,19 @@ export class JobPublisher {
   private readonly expiry: ExpiryTimer
   private readonly ingest: MessageIngest
   private readonly defaultTtlMs: number
+  private readonly pacer?: PublishPacer
 
-  constructor (ctx: BoardContext, expiry: ExpiryTimer, ingest: MessageIngest, defaultTtlMs: number) {
+  constructor (ctx: BoardContext, expiry: ExpiryTimer, ingest: MessageIngest, defaultTtlMs: number, pacer?: PublishPacer) {
     this.ctx = ctx
     this.expiry = expiry
     this.ingest = ingest
     this.defaultTtlMs = defaultTtlMs
+    this.pacer = pacer
+  }
+
+  /** Refuse the publishes still waiting for room. */
+  stop (): void {
+    this.pacer?.stop()
   }
 
   /**
@@ -98,8 +106,10 @@ export class JobPublisher {
 
   /** Put one of this node's signed announcements on the board and publish it on its topics. */
   private async publishOwn (pubsub: JobBoardPubSub, record: SignedRecord<JobAnnouncement>, options: AnnounceOptions): Promise<void> {
-    const now = this.ctx.now()
     const topics = topicsForAnnouncement(record.value, options.global === true)
+    // before the board: a job that is not sent is not this node's announced job either
+    await this.pacer?.take(topics.length, { maxWaitMs: options.maxWaitMs ?? 0, signal: options.signal })
+    const now = this.ctx.now()
     const key = jobKey(record.value.jobId)
     const entry: JobEntry = {
       record,
@@ -135,6 +145,8 @@ export class JobPublisher {
     this.ctx.store.remove(key)
     this.ingest.rememberWithdrawal(record, key, entry.record.value.expiresMs)
     dispatch(this.ctx, 'job:withdrawn', { key, withdrawal: record, job: entry })
+    // never dropped: it waits for room, ahead of waiting announcements; meanwhile peers that sync get it
+    await this.pacer?.take(entry.topics.length, { maxWaitMs: Infinity, first: true, signal: options.signal })
     await this.publishBytes(pubsub, entry.topics, record.bytes, options)
     return record
   }

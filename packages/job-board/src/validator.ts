@@ -8,9 +8,11 @@
  * the same result - bytes, signatures, values, topic, origin, gross time
  * errors - so gossipsub's invalid-message penalty (P4) lands on the peer
  * that sent garbage and never on an honest relay. What depends on local
- * state or timing (duplicates, slight expiry, rate limits) is ignored,
- * except when the message comes straight from its author, who alone is to
- * blame for it.
+ * state or timing (duplicates, slight expiry) is ignored, except when the
+ * message comes straight from its author, who alone is to blame for it.
+ * Over the requester's rate limit is ignored whoever sent it: a busy
+ * requester is not an abusive one. Only far past it (`rate-limit.ts`) is
+ * the author blamed.
  */
 
 import {
@@ -21,6 +23,7 @@ import { asError } from '@shoal/utils'
 import { jobKey } from './board.js'
 import { announcementFitsTopic, parseJobTopic } from './topics.js'
 import type { JobAnnouncement, JobWithdrawal, SignedRecord } from '@shoal/records'
+import type { RateDecision } from './rate-limit.js'
 import type { PeerId } from '@libp2p/interface'
 import { equals as equalBytes } from 'uint8arrays/equals'
 
@@ -29,7 +32,7 @@ export type VerdictReason =
   | 'too-large' | 'malformed' | 'wrong-type' | 'unsupported-version' | 'invalid-signature' | 'wrong-signer'
   | 'invalid-field' | 'expired' | 'not-yet-valid' | 'unknown-topic' | 'wrong-topic' | 'origin-mismatch'
   | 'duplicate' | 'conflicting-job' | 'withdrawn' | 'stale-withdrawal' | 'not-requester' | 'rate-limited'
-  | 'not-interested' | 'banned-peer'
+  | 'rate-abuse' | 'not-interested' | 'banned-peer'
 
 /** The outcome of validating one job message. */
 export type MessageVerdict =
@@ -60,8 +63,11 @@ export interface ValidatorState {
   /** the bytes and requester (multihash hex) of a remembered withdrawal */
   /** the withdrawal of job `key` by the requester with hex peer id bytes `requesterKey` */
   withdrawal(key: string, requesterKey: string): { bytes: Uint8Array, requesterKey: string } | undefined
-  /** take a rate-limit token for a requester (multihash hex); omit to skip rate limits */
-  tryTake?(requesterKey: string): boolean
+  /**
+   * count one more message of a requester (multihash hex) against its rate
+   * limit (see `RequesterRateLimit`); omit to skip rate limits
+   */
+  rateLimit?(requesterKey: string): RateDecision
   /**
    * whether this peer would keep the announcement (sync only: gossip has its
    * topics for that); checked before the signature, so records it would drop
@@ -125,11 +131,16 @@ function checkTime (state: ValidatorState, created: number, expires: number | un
   return undefined
 }
 
+/** Over the limit: ignored (busy, not abusive); far past it: blamed on the author. */
 function rateLimited (state: ValidatorState, ctx: MessageContext, requesterKey: string): MessageVerdict | undefined {
-  if (state.tryTake == null || state.tryTake(requesterKey)) {
-    return undefined
+  switch (state.rateLimit?.(requesterKey) ?? 'within') {
+    case 'within':
+      return undefined
+    case 'over':
+      return ignore('rate-limited')
+    case 'abusive':
+      return blame(ctx, 'rate-abuse')
   }
-  return blame(ctx, 'rate-limited')
 }
 
 /**

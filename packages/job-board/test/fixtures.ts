@@ -25,8 +25,12 @@ export async function signedWithdrawal (p: Party, jobId: Uint8Array, createdMs =
   return signRecord(JobWithdrawalType, { version: 1, jobId, requester: p.id, createdMs }, p.key)
 }
 
-/** An in-memory validator state with a fixed clock; `tokens` per requester (Infinity: no limit). */
-export function stubState (init: { now?: number, tokens?: number } = {}): ValidatorState & {
+/**
+ * An in-memory validator state with a fixed clock: per requester, `tokens`
+ * messages within the limit (Infinity: no limit), then `overdraft` more over
+ * it (Infinity: never abusive), then abusive ones (not counted).
+ */
+export function stubState (init: { now?: number, tokens?: number, overdraft?: number } = {}): ValidatorState & {
   jobs: Map<string, { bytes: Uint8Array, requesterKey: string }>
   withdrawals: Map<string, { bytes: Uint8Array, requesterKey: string }>
   taken: Map<string, number>
@@ -35,6 +39,7 @@ export function stubState (init: { now?: number, tokens?: number } = {}): Valida
   const withdrawals = new Map<string, { bytes: Uint8Array, requesterKey: string }>()
   const taken = new Map<string, number>()
   const tokens = init.tokens ?? Infinity
+  const overdraft = init.overdraft ?? Infinity
   return {
     jobs,
     withdrawals,
@@ -44,13 +49,13 @@ export function stubState (init: { now?: number, tokens?: number } = {}): Valida
     expiryGraceMs: 60_000,
     job: key => jobs.get(key),
     withdrawal: key => withdrawals.get(key),
-    tryTake: (key) => {
+    rateLimit: (key) => {
       const n = taken.get(key) ?? 0
-      if (n >= tokens) {
-        return false
+      if (n >= tokens + overdraft) {
+        return 'abusive'
       }
       taken.set(key, n + 1)
-      return true
+      return n < tokens ? 'within' : 'over'
     }
   }
 }

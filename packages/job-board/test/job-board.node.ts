@@ -11,7 +11,8 @@ import { createLibp2p } from 'libp2p'
 import { equals } from 'uint8arrays/equals'
 import { lpStream } from '@libp2p/utils'
 import {
-  JOB_BOARD_SCORE_THRESHOLDS, JobBoard, SYNC_PROTOCOL, encodeSyncRequest, jobBoard, jobBoardScoreParams, jobTopic
+  JOB_BOARD_SCORE_THRESHOLDS, JobBoard, PublishRateLimitedError, RATE_LIMIT_BURST, SYNC_PROTOCOL, encodeSyncRequest, jobBoard,
+  jobBoardScoreParams, jobKey, jobTopic
 } from '../src/index.js'
 import { announcement, waitFor } from './fixtures.js'
 import type { JobBoardComponents, JobBoardEvents, JobBoardInit } from '../src/index.js'
@@ -348,20 +349,128 @@ describe('job board over real libp2p nodes (TCP on loopback, gossipsub)', functi
     assert.equal(downstream.services.jobs.jobs({ requester: adversary.peerId }).length, 0)
   })
 
-  it('scores down a peer flooding its own valid announcements past the rate limit', async () => {
-    const a = await arena()
+  it('cuts off a peer flooding its own valid announcements far past the abuse bound (50 bursts at once, bypassing the pacing)', async () => {
+    // gossipsub graylists after three rejects (see score.ts) and then drops the rest unseen: the board cuts off at three too
+    const a = await arena({ maxPeerPenalty: 3 })
     const { adversary, adversaryKey, provider, downstream } = a
     const self = { key: adversaryKey, peerId: adversary.peerId, id: adversary.peerId.toMultihash().bytes, hex: '' }
+    const banned = nextEvent(provider.services.jobs, 'peer:banned', p => p.equals(adversary.peerId))
+    const abuse: string[] = []
+    provider.services.jobs.addEventListener('message:rejected', e => { abuse.push(e.detail.reason) })
     const now = Date.now()
-    for (let i = 0; i < 40; i++) {
+    // raw pubsub publishes of valid records signed by the adversary: the job board's pacing never sees them
+    for (let i = 0; i < 50 * RATE_LIMIT_BURST; i++) {
       const bytes = (await signRecord(JobAnnouncementType, announcement(self, {}, now), adversaryKey)).bytes
       await adversary.services.pubsub.publish(W2, bytes).catch(() => {})
     }
+    await banned
+    await waitFor(() => provider.getConnections(adversary.peerId).length === 0, 'provider to drop the adversary')
+    assert.ok(provider.services.jobs.isBanned(adversary.peerId))
+    assert.ok(abuse.length > 0 && abuse.every(reason => reason === 'rate-abuse'), `rejected for ${abuse.join(', ')}`)
     await honestTrafficFlows(a)
     // the burst (10) got through, nothing more
     const accepted = provider.services.jobs.jobs({ requester: adversary.peerId }).length
-    assert.ok(accepted > 0 && accepted <= 10, `${accepted} flooded jobs on the provider's board`)
-    assert.ok(downstream.services.jobs.jobs({ requester: adversary.peerId }).length <= 10)
+    assert.ok(accepted > 0 && accepted <= RATE_LIMIT_BURST, `${accepted} flooded jobs on the provider's board`)
+    assert.ok(downstream.services.jobs.jobs({ requester: adversary.peerId }).length <= RATE_LIMIT_BURST)
+  })
+})
+
+describe('job board: a requester\'s own burst never gets it banned (real libp2p nodes)', function () {
+  this.timeout(60_000)
+
+  interface Chain {
+    requester: Node
+    provider: Node
+    downstream: Node
+    /** every `peer:banned` and `message:rejected` on the provider and downstream */
+    blamed: string[]
+  }
+
+  /** requester -> provider -> downstream provider, all in Singapore's mesh */
+  async function chain (requesterInit: JobBoardInit = {}): Promise<Chain> {
+    const requester = await createNode(requesterInit)
+    const provider = await createNode({ serve: SINGAPORE })
+    const downstream = await createNode({ serve: SINGAPORE })
+    await connect(requester, provider)
+    await connect(provider, downstream)
+    await subscribed(requester, W2, provider.peerId)
+    await waitFor(() => internals(provider).getMeshPeers(W2).includes(downstream.peerId.toString()), 'provider to mesh with downstream')
+    const blamed: string[] = []
+    for (const node of [provider, downstream]) {
+      node.services.jobs.addEventListener('peer:banned', e => blamed.push(`banned ${e.detail.toString()}`))
+      node.services.jobs.addEventListener('message:rejected', e => blamed.push(`rejected ${e.detail.reason}`))
+    }
+    return { requester, provider, downstream, blamed }
+  }
+
+  async function burst (requester: Node, count: number): Promise<Array<PromiseSettledResult<SignedRecord<JobAnnouncement>>>> {
+    return Promise.allSettled(Array.from({ length: count }, async (_, i) => requester.services.jobs.announce({
+      kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100, description: `burst job ${i}`
+    })))
+  }
+
+  /** nobody blamed the requester or the relay: no ban, no rejected message, connections up */
+  function nobodyBlamed ({ requester, provider, downstream, blamed }: Chain): void {
+    assert.deepEqual(blamed, [])
+    assert.equal(provider.services.jobs.isBanned(requester.peerId), false)
+    assert.equal(downstream.services.jobs.isBanned(provider.peerId), false)
+    assert.equal(provider.services.jobs.isBanned(downstream.peerId), false)
+    assert.ok(requester.getConnections(provider.peerId).length > 0, 'the requester is still connected')
+    assert.ok(provider.getConnections(downstream.peerId).length > 0, 'the relay is still connected')
+    assert.ok(internals(provider).getScore(requester.peerId.toString()) >= 0)
+  }
+
+  it('paces a burst of 100 announcements: the budget is sent and arrives, the rest fail with PublishRateLimitedError, nobody is banned', async () => {
+    const c = await chain()
+    const results = await burst(c.requester, 100)
+    const sent = results.filter(r => r.status === 'fulfilled')
+    const paced = results.flatMap(r => r.status === 'rejected' ? [r.reason as unknown] : [])
+    // the burst, and a token more only if the machine took over 2 s to sign them
+    assert.ok(sent.length >= RATE_LIMIT_BURST && sent.length <= RATE_LIMIT_BURST + 2, `${sent.length} sent`)
+    assert.equal(paced.length, 100 - sent.length)
+    for (const err of paced) {
+      assert.ok(err instanceof PublishRateLimitedError, `paced with ${String(err)}`)
+      assert.ok(err.retryAfterMs > 0)
+    }
+    // what was not sent is not on the requester's board either
+    assert.equal(c.requester.services.jobs.jobs().length, sent.length)
+    await waitFor(() => c.provider.services.jobs.jobs({ requester: c.requester.peerId }).length === sent.length, 'every job sent on the provider')
+    await waitFor(() => c.downstream.services.jobs.jobs({ requester: c.requester.peerId }).length === sent.length, 'every job sent downstream')
+    nobodyBlamed(c)
+  })
+
+  it('ignores, never blames, a requester that does not pace itself and sends 100 at once (within the abuse bound)', async () => {
+    const c = await chain({ publishRateLimit: false })
+    const results = await burst(c.requester, 100)
+    assert.ok(results.every(r => r.status === 'fulfilled'))
+    await waitFor(() => c.provider.services.jobs.jobs({ requester: c.requester.peerId }).length >= RATE_LIMIT_BURST, 'the budget on the provider')
+    // a job behind the burst still gets through: the requester is heard again, not cut off
+    const later = nextEvent(c.provider.services.jobs, 'job:announced', e => e.requester.equals(c.requester.peerId) && e.record.value.description === 'after the burst')
+    const send = setInterval(() => {
+      c.requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100, description: 'after the burst' }).catch(() => {})
+    }, 1000)
+    try {
+      await later
+    } finally {
+      clearInterval(send)
+    }
+    nobodyBlamed(c)
+    assert.ok(c.provider.services.jobs.jobs({ requester: c.requester.peerId }).length < 100, 'the burst beyond the limit was ignored')
+  })
+
+  it('waits for room when asked to, and withdrawals wait their turn instead of being dropped', async () => {
+    const c = await chain({ publishRateLimit: { burst: 1, perSecond: 5 } })
+    const first = await c.requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100 })
+    await assert.rejects(c.requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100 }), { name: 'PublishRateLimitedError' })
+    const second = await c.requester.services.jobs.announce({ kind: JobKind.GPU_INFERENCE, requirements: { region: 'w21z' }, priceCeiling: price, budget: 100 }, { maxWaitMs: 30_000 })
+    await waitFor(() => c.provider.services.jobs.get(second.value.jobId) != null, 'the job that waited for room')
+
+    const withdrawn = nextEvent(c.provider.services.jobs, 'job:withdrawn', e => e.key === jobKey(first.value.jobId))
+    // paced like announcements: it goes out when there is room, however long that takes
+    await c.requester.services.jobs.withdraw(first.value.jobId)
+    await withdrawn
+    assert.equal(c.provider.services.jobs.get(first.value.jobId), undefined)
+    nobodyBlamed(c)
   })
 })
 

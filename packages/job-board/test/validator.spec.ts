@@ -79,14 +79,15 @@ describe('validateJobMessage', () => {
 
   it('ignores duplicates, and charges repeats by the author to its rate limit', async () => {
     const job = await signedAnnouncement(requester)
-    const state = stubState({ tokens: 2 })
+    const state = stubState({ tokens: 2, overdraft: 1 })
     state.jobs.set(jobKey(job.value.jobId), { bytes: job.bytes, requesterKey: requester.hex })
     expectVerdict(await validateJobMessage(job.bytes, relayed(), state), 'ignore', 'duplicate')
     expectVerdict(await validateJobMessage(job.bytes, relayed(), state), 'ignore', 'duplicate')
     assert.equal(state.taken.get(requester.hex) ?? 0, 0, 'relays are not charged')
     expectVerdict(await validateJobMessage(job.bytes, direct(), state), 'ignore', 'duplicate')
     expectVerdict(await validateJobMessage(job.bytes, direct(), state), 'ignore', 'duplicate')
-    expectVerdict(await validateJobMessage(job.bytes, direct(), state), 'reject', 'rate-limited')
+    expectVerdict(await validateJobMessage(job.bytes, direct(), state), 'ignore', 'rate-limited')
+    expectVerdict(await validateJobMessage(job.bytes, direct(), state), 'reject', 'rate-abuse')
   })
 
   it('ignores a second version of a known job (first wins)', async () => {
@@ -97,13 +98,34 @@ describe('validateJobMessage', () => {
     expectVerdict(await validateJobMessage(again.bytes, direct(), state), 'ignore', 'conflicting-job')
   })
 
-  it('rate-limits per requester: rejects the author, ignores relays', async () => {
-    const state = stubState({ tokens: 1 })
+  it('rate-limits per requester: ignores what is over the limit, from the author too; rejects only the author\'s abuse', async () => {
+    const state = stubState({ tokens: 1, overdraft: 2 })
     expectVerdict(await validateJobMessage((await signedAnnouncement(requester)).bytes, direct(), state), 'accept')
+    // over the limit is busy, not abusive: nobody is blamed
     expectVerdict(await validateJobMessage((await signedAnnouncement(requester)).bytes, relayed(), state), 'ignore', 'rate-limited')
-    expectVerdict(await validateJobMessage((await signedAnnouncement(requester)).bytes, direct(), state), 'reject', 'rate-limited')
+    expectVerdict(await validateJobMessage((await signedAnnouncement(requester)).bytes, direct(), state), 'ignore', 'rate-limited')
+    // past the overdraft: the author is blamed, a relay cannot know
+    expectVerdict(await validateJobMessage((await signedAnnouncement(requester)).bytes, relayed(), state), 'ignore', 'rate-abuse')
+    expectVerdict(await validateJobMessage((await signedAnnouncement(requester)).bytes, direct(), state), 'reject', 'rate-abuse')
     // another requester has its own bucket
     expectVerdict(await validateJobMessage((await signedAnnouncement(other)).bytes, { topic: W2_TOPIC, propagationSource: other.peerId, from: other.peerId }, state), 'accept')
+  })
+
+  it('withdrawals count against the same limit: ignored over it, rejected from the author past the overdraft', async () => {
+    const state = stubState({ tokens: 0, overdraft: 1 })
+    const jobId = (await signedAnnouncement(requester)).value.jobId
+    expectVerdict(await validateJobMessage((await signedWithdrawal(requester, jobId)).bytes, direct(), state), 'ignore', 'rate-limited')
+    expectVerdict(await validateJobMessage((await signedWithdrawal(requester, jobId)).bytes, direct(), state), 'reject', 'rate-abuse')
+  })
+
+  it('checks validity before the rate limit: an invalid message is rejected whatever the limit says', async () => {
+    const state = stubState({ tokens: Infinity })
+    const forged = (await signedAnnouncement(requester)).bytes.slice()
+    forged[forged.length - 1] ^= 0xff
+    expectVerdict(await validateJobMessage(forged, direct(), state), 'reject', 'invalid-signature')
+    const limited = stubState({ tokens: 0, overdraft: Infinity })
+    expectVerdict(await validateJobMessage(forged, direct(), limited), 'reject', 'invalid-signature')
+    expectVerdict(await validateJobMessage((await signedAnnouncement(requester)).bytes, { ...direct(), from: other.peerId, propagationSource: other.peerId }, limited), 'reject', 'origin-mismatch')
   })
 
   it('ignores an announcement its requester already withdrew', async () => {

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { PublishRateLimitedError } from '@shoal/job-board'
 import { JobKind, requirementsOf } from '@shoal/records'
 import { NoProviderError, startProvider, submitJob } from '../src/index.js'
 import type { StartProviderServices, SubmitJobEvent, SubmitJobServices, ProviderCandidate } from '../src/index.js'
@@ -473,6 +474,19 @@ describe('submitJob: candidates the job board brings (quotes offered for the job
     const events = await collect(submitJob(r.services(), SPEC, { boardWaitMs: LONG, gatherMs: LONG, signal: guard() }))
     assert.deepEqual(types(events), ['created', 'publish-failed', 'searched', 'ranked', 'receipt'])
     assert.deepEqual(r.runs[0].order.map(String), [provider.toString()])
+  })
+
+  it('takes the job board\'s pacing of a burst (PublishRateLimitedError) as a soft failure: searches at once and runs', async () => {
+    const provider = await peer()
+    const r = new Requester()
+    r.openMarket()
+    r.publishError = new PublishRateLimitedError('peers accept 10 announcements at once, then one every 2 s; room again in 1.6 s', 1600)
+    r.rounds = [[nearby(provider)]]
+    const events = await collect(submitJob(r.services(), SPEC, { boardWaitMs: LONG, gatherMs: LONG, signal: guard() }))
+    assert.deepEqual(types(events), ['created', 'publish-failed', 'searched', 'ranked', 'receipt'])
+    const failed = events.find(e => e.type === 'publish-failed')
+    assert.ok(failed?.type === 'publish-failed')
+    assert.equal(failed.detail.error.name, 'PublishRateLimitedError')
   })
 })
 
