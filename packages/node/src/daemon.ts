@@ -4,7 +4,7 @@ import { defaultDataDir, removeApiInfo, writeApiInfo } from './data-dir.js'
 import { createNodeLogger } from './log.js'
 import { registerShoalMetrics } from './metrics.js'
 import { observeNode, observeProvider } from './observe.js'
-import { createJobApi, liveJobs, startProviderRole } from './jobs.js'
+import { createJobApi, liveJobs, resumeRequestedJobs, startProviderRole } from './jobs.js'
 import { createShoalNode } from './node.js'
 import { drainShoalNode } from './drain.js'
 import { preflight } from './preflight.js'
@@ -68,7 +68,8 @@ export async function runShoalNode (resolved: ResolvedConfig, options: RunOption
   // a check that passed with a caveat is an operator's warning line like any other
   const config = await preflight(resolved, { warn: line => { logger.warn('preflight', { note: line }) }, ...options })
   const dataDir = config.dataDir ?? defaultDataDir()
-  const node = await createShoalNode({ ...config, dataDir, provider: config.role === 'gpu-provider' || config.role === 'capture-provider' ? config.provider : undefined })
+  // jobs a restart cut off resume once the daemon listens for how they end
+  const node = await createShoalNode({ ...config, dataDir, provider: config.role === 'gpu-provider' || config.role === 'capture-provider' ? config.provider : undefined, services: { work: { resumeOnStart: false } } })
   const startedAt = Date.now()
   const token = randomBytes(24).toString('base64url')
   const live = new Map<string, LiveJob>()
@@ -79,6 +80,7 @@ export async function runShoalNode (resolved: ResolvedConfig, options: RunOption
   let api: ApiServer
   let metrics: ShoalNodeMetrics
   let observing: ReturnType<typeof observeNode> | undefined
+  const resuming = new AbortController()
   try {
     metrics = registerShoalMetrics(node, { requesting })
     observing = observeNode(node, logger, metrics)
@@ -95,7 +97,10 @@ export async function runShoalNode (resolved: ResolvedConfig, options: RunOption
       jobs: createJobApi(node, live, metrics, observing.observer, config.provider?.region),
       statusExtra: async () => ({ capabilities: capabilities(node), jobs: liveJobs(node, live) })
     })
+    const resumed = await resumeRequestedJobs(node, live, resuming.signal, observing.observer, config.provider?.region)
+    if (resumed > 0) logger.info('jobs', { note: `resuming ${resumed} job(s) requested before the restart` })
   } catch (err) {
+    resuming.abort()
     providerRole?.stop()
     observing?.stop()
     await node.stop()
@@ -128,6 +133,7 @@ export async function runShoalNode (resolved: ResolvedConfig, options: RunOption
         await api.close()
         // services stop (discovery withdraws, the receipt store drains its writes); the datastore closes last
         await node.stop()
+        resuming.abort()
         observing?.stop()
       })()
       await stopping

@@ -249,3 +249,72 @@ function stageOf (event: Exclude<SubmitJobEvent, { type: 'receipt' }>): JobProgr
     }
   }
 }
+
+/** A resumed job fails over only with at least this much time left before its deadline, ms. */
+const MIN_FAILOVER_MS = 5_000
+
+/**
+ * The jobs this node was requesting when it stopped, which the work
+ * service resumes from its datastore: each that ends is logged and counted
+ * like a submitted one (`job:requested`), and one its provider will not
+ * finish (it restarted too, or refuses) fails over through `submitJob`
+ * with the same signed job while its deadline leaves time. Listens until
+ * `signal` aborts; resolves to how many jobs resume.
+ */
+export async function resumeRequestedJobs (node: ShoalNode, live: Map<string, LiveJob>, signal: AbortSignal, observer?: NodeObserver, geohash?: string): Promise<number> {
+  const work = node.services.work
+  const log = node.logger.forComponent('shoal:node:jobs')
+  work.addEventListener('job:resumed', (evt) => {
+    const { outcome } = evt.detail
+    const value = outcome.receipt.record.value
+    const jobId = toHex(value.jobId)
+    const provider = outcome.provider.toString()
+    log('job %s resumed after the restart: receipt %s from %s', jobId, toHex(outcome.receipt.id), provider)
+    observer?.jobEnded({ role: 'requester', jobId, peer: provider, startedAt: value.startedMs, endedAt: Date.now(), outcome: receiptOutcome(value.status), status: value.status, units: value.units, total: value.total, currency: value.price?.currency })
+    if (outcome.voucher != null) {
+      observer?.voucherSent({ peer: provider, jobId, amount: value.total, currency: outcome.voucher.value.currency, laneTotal: outcome.voucher.value.cumulative })
+    }
+  }, { signal })
+  work.addEventListener('job:resume-failed', (evt) => {
+    const { job, provider, input, deadlineMs, error } = evt.detail
+    const value = 'bytes' in job ? job.value : job
+    const jobId = toHex(value.jobId)
+    const left = deadlineMs - Date.now()
+    if (!('bytes' in job) || left < MIN_FAILOVER_MS || signal.aborted) {
+      log('job %s could not be resumed after the restart (%s: %s)', jobId, error.name, error.message)
+      observer?.jobEnded({ role: 'requester', jobId, peer: provider.toString(), startedAt: value.createdMs, endedAt: Date.now(), outcome: jobOutcome(error), error })
+      return
+    }
+    log('job %s: %s did not finish it after the restart (%s); failing over', jobId, provider.toString(), error.name)
+    const spec: JobSpec = {
+      kind: value.kind,
+      workload: value.workload,
+      description: value.description,
+      requirements: value.requirements,
+      priceCeiling: value.priceCeiling ?? { perUnit: 0, currency: '', unit: '' },
+      budget: value.budget,
+      deadlineInMs: left,
+      input
+    }
+    const entry: LiveJob = { side: 'requester', jobId, stage: 'resumed', since: Date.now() }
+    live.set(`requester:${jobId}`, entry)
+    void (async () => {
+      try {
+        for await (const event of submitJob(node.services, spec, { job, timeoutMs: left, signal: AbortSignal.any([signal, AbortSignal.timeout(left)]), geohash })) {
+          entry.stage = event.type === 'receipt' ? 'receipt' : stageOf(event).stage
+          if (event.type === 'receipt') {
+            const r = event.detail.outcome.receipt.record.value
+            observer?.jobEnded({ role: 'requester', jobId, peer: event.detail.outcome.provider.toString(), startedAt: value.createdMs, endedAt: Date.now(), outcome: receiptOutcome(r.status), status: r.status, units: r.units, total: r.total, currency: r.price?.currency })
+          }
+        }
+      } catch (err: unknown) {
+        const failure = asError(err)
+        log('job %s failed over after the restart and failed (%s: %s)', jobId, failure.name, failure.message)
+        observer?.jobEnded({ role: 'requester', jobId, peer: provider.toString(), startedAt: value.createdMs, endedAt: Date.now(), outcome: jobOutcome(failure), error: failure })
+      } finally {
+        live.delete(`requester:${jobId}`)
+      }
+    })()
+  }, { signal })
+  return work.resumeJobs()
+}

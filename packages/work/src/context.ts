@@ -43,6 +43,7 @@ export interface WorkSettings {
   maxInboundStreams: number
   maxOutboundStreams: number
   runOnLimitedConnection: boolean
+  resumeOnStart: boolean
   maxUsedQuotes: number
   quoteRate: number
   quoteBurst: number
@@ -77,6 +78,7 @@ export function workSettings (init: WorkInit = {}): WorkSettings {
     maxInboundStreams: init.maxInboundStreams ?? MAX_INBOUND_STREAMS,
     maxOutboundStreams: init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS,
     runOnLimitedConnection: init.runOnLimitedConnection ?? false,
+    resumeOnStart: init.resumeOnStart ?? true,
     maxUsedQuotes: Math.max(1, init.maxUsedQuotes ?? MAX_USED_QUOTES),
     quoteRate: Math.max(0, init.quoteRate ?? QUOTE_RATE),
     quoteBurst: Math.max(1, init.quoteBurst ?? QUOTE_BURST)

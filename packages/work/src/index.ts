@@ -205,6 +205,14 @@ export interface WorkInit {
    */
   maxUsedQuotes?: number
   /**
+   * As requester: resume the jobs a restart cut off (saved in the datastore)
+   * once the node has started; false: wait for `resumeJobs()`, so listeners
+   * of `job:resumed` / `job:resume-failed` can be added first
+   *
+   * @default true
+   */
+  resumeOnStart?: boolean
+  /**
    * Allow work over limited (relayed) connections
    *
    * @default false

@@ -54,6 +54,8 @@ export class Requester {
   private readonly resender: CountersignResender
   /** aborted on stop: resumed jobs end (they resume again at the next start) */
   private stopping = new AbortController()
+  /** jobs an earlier run was following, waiting for `resumeJobs()` */
+  private toResume: SavedRequest[] = []
 
   constructor (ctx: WorkContext, lanes: VoucherLanes, pool: StreamPool) {
     this.ctx = ctx
@@ -72,11 +74,8 @@ export class Requester {
 
   /**
    * Take up what an earlier run saved: countersignatures the provider did
-   * not acknowledge are sent again, and each job that was under way is
-   * resumed in the background: its assignment is sent again (the provider
-   * answers with the job's result, or joins the job still running), then
-   * countersigned and paid as usual (`job:resumed`), or it fails within its
-   * deadline (`job:resume-failed`, for the caller to fail over).
+   * not acknowledge are sent again, and the jobs that were under way wait
+   * for `resumeJobs()`.
    */
   async restore (): Promise<void> {
     this.stopping = new AbortController()
@@ -84,19 +83,41 @@ export class Requester {
     for (const { key, error } of loaded.skipped) {
       this.ctx.log.error('skipped saved request %s - %e', key, error)
     }
+    this.toResume = []
     for (const saved of loaded.requests) {
+      if (saved.state === 'assigned') {
+        this.toResume.push(saved)
+        continue
+      }
       try {
-        if (saved.state === 'countersigned') {
-          const receipt = await openCountersigned(WorkReceiptType, saved.receipt as Uint8Array, { ignoreTime: true })
-          const voucher = saved.voucher == null ? undefined : await openRecord(PaymentVoucherType, saved.voucher, { ignoreTime: true })
-          this.resender.schedule(receipt, voucher)
-        } else {
-          await this.resume(saved)
-        }
+        const receipt = await openCountersigned(WorkReceiptType, saved.receipt as Uint8Array, { ignoreTime: true })
+        const voucher = saved.voucher == null ? undefined : await openRecord(PaymentVoucherType, saved.voucher, { ignoreTime: true })
+        this.resender.schedule(receipt, voucher)
       } catch (err: unknown) {
-        this.ctx.log.error('could not take up a saved request - %e', err)
+        this.ctx.log.error('could not take up a saved countersignature - %e', err)
       }
     }
+  }
+
+  /**
+   * Resume, in the background, each job that was under way when the node
+   * stopped: its assignment is sent again (the provider answers with the
+   * job's result, or joins the job still running), then it is countersigned
+   * and paid as usual (`job:resumed`), or it fails within its deadline
+   * (`job:resume-failed`, for the caller to fail over). Resolves to how many.
+   */
+  async resumeJobs (): Promise<number> {
+    const pending = this.toResume
+    this.toResume = []
+    for (const saved of pending) {
+      try {
+        await this.resume(saved)
+      } catch (err: unknown) {
+        this.ctx.log.error('could not resume a saved job - %e', err)
+        await this.forget(sha256(saved.assignment))
+      }
+    }
+    return pending.length
   }
 
   /** End resumed jobs and re-sends (both go on at the next start). */

@@ -85,6 +85,12 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     await this.requester.restore()
   }
 
+  afterStart (): void {
+    if (this.settings.resumeOnStart) {
+      void this.resumeJobs()
+    }
+  }
+
   /** Before libp2p closes connections: jobs followed as requester stop here, and resume at the next start. */
   beforeStop (): void {
     this.requester.stop()
@@ -140,6 +146,17 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   /** Send a countersigned receipt (and voucher) again, e.g. after the first send was lost. */
   async resendCountersign (peer: PeerId, receipt: CountersignedRecord<WorkReceipt>, voucher?: SignedRecord<PaymentVoucher>, options: AbortOptions = {}): Promise<number> {
     return this.requester.resendCountersign(peer, receipt, voucher, options)
+  }
+
+  /**
+   * Resume the jobs this node was following as requester when it stopped
+   * (saved in its datastore): each ends in `job:resumed` or
+   * `job:resume-failed`. Called once the node has started unless
+   * `resumeOnStart` is false (then call it once your listeners are on).
+   * Resolves to how many jobs resume.
+   */
+  async resumeJobs (): Promise<number> {
+    return this.requester.resumeJobs()
   }
 
   /** Countersignatures this requester is re-sending because their providers have not acknowledged them yet. */

@@ -91,6 +91,11 @@ export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchO
   /** Give up running after this many ms (all rounds and candidates together) */
   timeoutMs?: number
   /**
+   * The job, signed already (one a restart cut off, failed over with the
+   * same id): it is published and run as is instead of a new one from `spec`
+   */
+  job?: SignedRecord<JobAnnouncement>
+  /**
    * Move to the next candidate after this many ms
    *
    * @default with `timeoutMs`: max(5 s, timeoutMs / candidates); without: none
@@ -196,7 +201,7 @@ const RETRY_DELAY_MS = 500
 export async function * submitJob (services: SubmitJobServices, spec: JobSpec, options: SubmitJobOptions = {}): AsyncGenerator<SubmitJobEvent, void, undefined> {
   const input = spec.input ?? new Uint8Array()
   const query = nearbyQuery(spec, services.router.coordinate, options)
-  const job = await services.work.createJob({ ...spec, input })
+  const job = options.job ?? await services.work.createJob({ ...spec, input })
   yield { type: 'created', detail: { job } }
 
   let published = false
