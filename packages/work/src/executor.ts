@@ -59,6 +59,8 @@ export interface ExecutorResult {
 /** Runs jobs. Pluggable: implement `run` to offer any kind of work. */
 export interface Executor {
   run(input: Uint8Array, options: ExecuteOptions): Promise<ExecutorResult>
+  /** end every run still going, and whatever it started; resolves once they are gone (optional) */
+  stop?(): Promise<void>
 }
 
 /** What `functionExecutor` accepts from the function. */
