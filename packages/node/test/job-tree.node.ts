@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert'
-import { readFileSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { processRunning } from '@shoal/test-support'
 import { createShoalNode } from '../src/index.js'
 import { LOCAL_CONFIG, ShoalProcesses } from './fixtures/cli-process.js'
 import { LOCAL, PRICE, SPEC } from './fixtures/local.js'
@@ -14,24 +14,6 @@ import type { ShoalNode } from '../src/index.js'
 
 /** A job wrapper as examples/full-node/run-job.sh could be: it backgrounds the workload, writes its pid to `$0`, and waits. */
 const WRAPPER = 'sleep 60 & echo $! > "$0"; wait'
-
-/**
- * Whether `pid` runs. A killed process re-parented to a PID 1 that does not
- * reap (a container's) stays a zombie: it runs nothing, so it counts as gone.
- */
-function running (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return true
-  }
-}
 
 describe('a provider node\'s jobs end with it (shoal node start, separate process)', function () {
   this.timeout(120_000)
@@ -77,7 +59,7 @@ describe('a provider node\'s jobs end with it (shoal node start, separate proces
       const text = await readFile(pidFile, 'utf8').catch(() => '')
       return /^\d+\n$/.test(text) ? Number(text) : undefined
     })
-    assert.ok(running(workload))
+    assert.ok(processRunning(workload))
     return { provider, workload, job }
   }
 
@@ -87,7 +69,7 @@ describe('a provider node\'s jobs end with it (shoal node start, separate proces
     await waitFor('the first SIGINT to be taken', () => /SIGINT: stopping/.test(provider.stderr()) ? true : undefined)
     provider.child.kill('SIGINT')
     assert.equal(await provider.exited, 130)
-    await waitFor(`the workload ${workload} to end`, () => running(workload) ? undefined : true)
+    await waitFor(`the workload ${workload} to end`, () => processRunning(workload) ? undefined : true)
   })
 
   it('a clean stop hands the job back and ends the wrapper and its workload; the running-jobs record goes', async () => {
@@ -95,7 +77,7 @@ describe('a provider node\'s jobs end with it (shoal node start, separate proces
     assert.equal((await readdir(join(provider.dataDir, 'jobs-running'))).length, 1)
     assert.equal(await provider.stop(), 0)
     await assert.rejects(job)
-    assert.equal(running(workload), false)
+    assert.equal(processRunning(workload), false)
     assert.deepEqual(await readdir(join(provider.dataDir, 'jobs-running')), [])
   })
 
@@ -103,10 +85,10 @@ describe('a provider node\'s jobs end with it (shoal node start, separate proces
     const { provider, workload } = await providerRunningAJob()
     provider.child.kill('SIGKILL')
     await provider.exited
-    assert.ok(running(workload), 'no handler runs on SIGKILL')
+    assert.ok(processRunning(workload), 'no handler runs on SIGKILL')
     const config = join(root, 'provider.json')
     const restarted = await processes.start(provider.dataDir, ['--config', config])
-    await waitFor(`the left-over workload ${workload} to end`, () => running(workload) ? undefined : true)
+    await waitFor(`the left-over workload ${workload} to end`, () => processRunning(workload) ? undefined : true)
     assert.equal(await restarted.stop(), 0)
   })
 })

@@ -288,8 +288,7 @@ async function runProgram (program: LimitedCommand, limits: ProgramLimits, input
     try {
       group = PROCESS_GROUPS && child.pid != null ? trackGroup(child.pid, name, limits.stateDir) : undefined
     } catch (err: unknown) {
-      // the state directory refused the record: run nothing that a restart could not find
-      child.kill('SIGKILL')
+      // the state directory refused the record (and the group was killed)
       reject(new CommandError(`cannot record the process group of ${name}: ${errorMessage(err)}`, { cause: err }))
       return
     }

@@ -103,13 +103,19 @@ export interface JobGroup {
  * in `stateDir` when given, until `end()`.
  */
 export function trackGroup (pid: number, command: string, stateDir?: string): JobGroup {
-  live.add(pid)
   const file = stateDir != null ? join(stateDir, `${pid}.json`) : undefined
   if (file != null) {
     const record: GroupRecord = { pid, startTime: procStat(pid)?.startTime ?? null, command, startedAt: new Date().toISOString() }
-    // no fsync: the record only has to outlive this process, not the machine (a reboot ends the jobs too)
-    writeFileSync(file, JSON.stringify(record))
+    try {
+      // no fsync: the record only has to outlive this process, not the machine (a reboot ends the jobs too)
+      writeFileSync(file, JSON.stringify(record))
+    } catch (err: unknown) {
+      // a group a restart could not find must not run
+      signalGroup(pid, 'SIGKILL')
+      throw err
+    }
   }
+  live.add(pid)
   let ending: Promise<void> | undefined
   return {
     pgid: pid,

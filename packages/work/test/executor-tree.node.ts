@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { processRunning } from '@shoal/test-support'
 import { commandExecutor, killAllJobProcesses, reapOrphans, TIMEOUT_STATUS } from '../src/index.js'
 import type { ExecuteOptions } from '../src/index.js'
 
@@ -28,27 +29,8 @@ async function poll<T> (what: string, probe: () => Promise<T | undefined> | T | 
   }
 }
 
-/**
- * Whether `pid` runs. A killed process re-parented to a PID 1 that does not
- * reap (this test's container) stays a zombie: it runs nothing, so it counts as gone.
- */
-function running (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (err: unknown) {
-    assert.equal((err as NodeJS.ErrnoException).code, 'ESRCH')
-    return false
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return true
-  }
-}
-
 async function gone (pid: number): Promise<void> {
-  await poll(`process ${pid} to end`, () => running(pid) ? undefined : true)
+  await poll(`process ${pid} to end`, () => processRunning(pid) ? undefined : true)
 }
 
 async function pidIn (file: string): Promise<number> {
@@ -90,7 +72,7 @@ describe('command executor: the job\'s whole process tree', function () {
     const controller = new AbortController()
     const run = wrapper(WAITS).run(new Uint8Array(), options(controller.signal))
     const workload = await pidIn(pidFile)
-    assert.ok(running(workload))
+    assert.ok(processRunning(workload))
     controller.abort(new Error('handed back'))
     await assert.rejects(run, { message: 'handed back' })
     await gone(workload)
@@ -188,8 +170,8 @@ describe('command executor: the job\'s whole process tree', function () {
       await writeFile(join(stateDir, `${pid}.json`), JSON.stringify({ pid, startTime: '1', command: '/bin/sh', startedAt: new Date().toISOString() }))
       assert.equal(reapOrphans(stateDir), 0)
       assert.deepEqual(await readdir(stateDir), [])
-      assert.ok(running(pid))
-      assert.ok(running(workload))
+      assert.ok(processRunning(pid))
+      assert.ok(processRunning(workload))
       process.kill(-pid, 'SIGKILL')
       await gone(workload)
     })
