@@ -84,6 +84,12 @@ describe('command executor: the job\'s whole process tree', function () {
     await gone(await pidIn(pidFile))
   })
 
+  it('ends the workload when the wrapper writes too much (CommandError)', async () => {
+    const noisy = commandExecutor({ command: '/bin/sh', args: ['-c', 'sleep 30 & echo $! > "$0"; head -c 100000 /dev/zero; wait', pidFile], maxOutputBytes: 1000 })
+    await assert.rejects(noisy.run(new Uint8Array(), options()), { name: 'CommandError' })
+    await gone(await pidIn(pidFile))
+  })
+
   it('ends a workload left running by a wrapper that exited, without waiting for the stdout it holds', async () => {
     const result = await wrapper(LEAVES).run(new Uint8Array(), options())
     assert.equal(result.status, 0)
