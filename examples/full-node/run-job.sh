@@ -12,6 +12,10 @@
 #   exit      the receipt's status: 0 = success; anything else is a failed job
 #             (still paid for its units, but it counts against reputation);
 #             killed after provider.executor.timeoutMs -> status 124
+#   processes the script leads a process group of its own: timeout, cancel,
+#             hand-back and node shutdown end the whole group (SIGTERM, then
+#             SIGKILL 2 s later), and so does this script's exit: nothing it
+#             starts, in the background or not, outlives the job
 #   args      provider.executor.args from the config, if any (none here)
 #   env, cwd  the node's own environment and working directory: no job id,
 #             workload or requester is passed (the input is all the job says)

@@ -6,6 +6,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errorCode, errorMessage, errorName } from '@shoal/utils'
+import { killAllJobProcesses } from '@shoal/work'
 import { call, getJson, getText, locateApi, ndjson, tokenRefused } from './cli/client.js'
 import { duration, shortPeer, table, time } from './cli/format.js'
 import { configFromEnv, ENVIRONMENT, loadConfigFile, parseConfig, resolveConfig, ROLES } from './config.js'
@@ -217,6 +218,9 @@ async function api (values: CliValues): Promise<Awaited<ReturnType<typeof locate
 
 async function nodeStart (values: CliValues): Promise<void> {
   const file = configFile(values)
+  // however this process exits (a second Ctrl-C, the shutdown time limit, a crash), no job it
+  // runs outlives it: each job's process group gets SIGKILL; after a clean stop none is left
+  process.on('exit', () => { killAllJobProcesses() })
   // a stop asked for while the node starts (systemctl stop, docker stop) is held until it is up,
   // then carried out like any other: the default handler would kill it mid-start, store open
   const early: NodeJS.Signals[] = []
@@ -258,7 +262,7 @@ async function nodeStart (values: CliValues): Promise<void> {
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++
       if (signals > 1) {
-        process.stderr.write(`shoal: second ${signal}: exiting now without a clean shutdown\n`)
+        process.stderr.write(`shoal: second ${signal}: killing running jobs and exiting now without a clean shutdown\n`)
         process.exit(130)
       }
       process.stderr.write(`shoal: ${signal}: stopping (no new work; running jobs get ${config.shutdownGraceMs} ms to finish, then are handed back; withdrawing advertisements, flushing stores); ${signal} again to force\n`)

@@ -58,6 +58,13 @@ export const IDENTITY_FILE = 'identity.key'
 /** Directory in the data dir holding the LevelDB datastore (peer store, receipts, vouchers, DHT records). */
 export const DATASTORE_DIR = 'datastore'
 
+/**
+ * Directory in the data dir recording the process group of each running
+ * command job, so a node started after a `kill -9` ends the jobs the killed
+ * one left running (`@shoal/work` `reapOrphans`).
+ */
+export const JOBS_RUNNING_DIR = 'jobs-running'
+
 /** File in the data dir telling the CLI where the running node's HTTP API is (mode 0600: it holds the API token). */
 export const API_FILE = 'api.json'
 

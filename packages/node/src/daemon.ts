@@ -6,7 +6,7 @@ import { registerShoalMetrics } from './metrics.js'
 import { observeNode, observeProvider } from './observe.js'
 import { createJobApi, liveJobs, resumeRequestedJobs, startProviderRole } from './jobs.js'
 import { createShoalNode } from './node.js'
-import { drainShoalNode } from './drain.js'
+import { drainShoalNode, workGate } from './drain.js'
 import { preflight } from './preflight.js'
 import { VERSION } from './version.js'
 import type { ApiServer } from './api.js'
@@ -134,6 +134,8 @@ export async function runShoalNode (resolved: ResolvedConfig, options: RunOption
         // services stop (discovery withdraws, the receipt store drains its writes); the datastore closes last
         await node.stop()
         resuming.abort()
+        // jobs node.stop() aborted: their process trees are gone before stop() resolves
+        await workGate(node.services.work)?.stopExecutor()
         observing?.stop()
       })()
       await stopping

@@ -19,6 +19,7 @@ export class WorkGate {
   private draining_ = false
   private readonly handBack_ = new AbortController()
   private work?: Work
+  private inner?: Executor
   /** assignment ids (hex) of jobs running now */
   private readonly running = new Set<string>()
   /** assignment ids (hex) of jobs done and signed, not countersigned yet, with when they finished */
@@ -48,7 +49,9 @@ export class WorkGate {
   /** The executor, refusing to start while draining and stopped by a hand-back. */
   executor (inner: Executor | undefined): Executor | undefined {
     if (inner == null) return undefined
+    this.inner = inner
     return {
+      stop: async () => { await this.stopExecutor() },
       run: async (input, options) => {
         // an assignment for a quote issued before the drain: hand it back before it starts
         if (this.draining_) throw new ProviderBusyError('provider is shutting down; run the job elsewhere')
@@ -122,6 +125,14 @@ export class WorkGate {
   handBack (): void {
     this.drain()
     this.handBack_.abort()
+  }
+
+  /**
+   * Stop the wrapped executor: a command executor ends its jobs' whole
+   * process trees and resolves once they are gone. Later runs fail.
+   */
+  async stopExecutor (): Promise<void> {
+    await this.inner?.stop?.()
   }
 
   /** Resolve once `done()` holds (checked on every job event), or when `signal` aborts. */
@@ -229,6 +240,8 @@ export async function drainShoalNode (node: { services: { work: Work, discovery?
   }
   const handedBack = gate?.inFlight().running ?? work.load.running
   gate?.handBack()
+  // a handed-back job's program and everything it started end (SIGTERM, then SIGKILL) before the node stops
+  await gate?.stopExecutor()
   // give the requesters the failure frames (and a chance to fail over) before the streams close
   await poller.until(() => (gate?.inFlight().running ?? work.load.running) === 0 && options.busy?.() !== true, AbortSignal.timeout(HAND_BACK_TIMEOUT_MS))
   await new Promise(resolve => setTimeout(resolve, 50))

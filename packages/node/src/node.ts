@@ -73,7 +73,7 @@ export interface ShoalNodeOptions extends ShoalNodeConfig {
   /** Prometheus registry to put the metrics in @default a new registry per node */
   metricsRegistry?: Registry
   /** options of the Shoal services (merged over what the config implies) */
-  services?: Omit<ShoalServicesInit, 'role' | 'provider'>
+  services?: Omit<ShoalServicesInit, 'role' | 'provider' | 'dataDir'>
   /** start the node before returning it @default true */
   start?: boolean
 }
@@ -109,7 +109,7 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
       // drop duplicate copies before checking their signatures again
       fastMsgIdFn: signedMessageFastId
     }),
-    ...shoalServices({ role: config.role, provider: config.provider, ...extra.services })
+    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, ...extra.services })
   }
   if (reachability.autonat) services.autonat = autoNAT()
   if (reachability.holePunching) services.dcutr = dcutr()

@@ -1,9 +1,11 @@
+import { join } from 'node:path'
 import { discovery } from '@shoal/discovery'
 import { jobBoard } from '@shoal/job-board'
 import { receiptStore } from '@shoal/receipts'
 import { JobKind } from '@shoal/records'
 import { router } from '@shoal/router'
 import { Work, commandExecutor, functionExecutor, gpuClass, priceBidPolicy } from '@shoal/work'
+import { JOBS_RUNNING_DIR } from './constants.js'
 import { registerWorkGate, WorkGate } from './drain.js'
 import type { ExecutorConfig, ProviderConfig, ShoalRole } from './config.js'
 import type { Discovery, DiscoveryComponents, DiscoveryInit } from '@shoal/discovery'
@@ -50,6 +52,8 @@ export interface ShoalServicesInit {
   role?: ShoalRole
   /** what a provider offers (needed by the provider roles) */
   provider?: ProviderConfig
+  /** the node's data directory: a command executor records its running jobs' process groups there */
+  dataDir?: string
   /** options passed to `receiptStore()` */
   receipts?: ReceiptStoreInit
   /** options passed to `router()` */
@@ -62,12 +66,18 @@ export interface ShoalServicesInit {
   work?: WorkInit
 }
 
-/** The executor a provider config describes. */
-export function executorFromConfig (config: ExecutorConfig): Executor {
+/**
+ * The executor a provider config describes, running up to `concurrency`
+ * programs at once (the jobs the provider takes at once). With `dataDir`, a
+ * command executor records its jobs' process groups in
+ * `<dataDir>/jobs-running` and, created, ends those a node killed outright
+ * left running there.
+ */
+export function executorFromConfig (config: ExecutorConfig, dataDir?: string, concurrency = 1): Executor {
   if (config.type === 'echo') {
     return functionExecutor(input => input)
   }
-  return commandExecutor({ command: config.command, args: config.args, timeoutMs: config.timeoutMs })
+  return commandExecutor({ command: config.command, args: config.args, timeoutMs: config.timeoutMs, concurrency, stateDir: dataDir != null ? join(dataDir, JOBS_RUNNING_DIR) : undefined })
 }
 
 /** The GPUs a provider config offers, with their matching class (`consumer-24g`, ...). */
@@ -106,7 +116,8 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
   const kinds = init.role === 'gpu-provider' ? [JobKind.GPU_INFERENCE, JobKind.GPU_BATCH] : init.role === 'capture-provider' ? [JobKind.CAPTURE] : []
   const regions = provider?.region != null && provider.region !== '' ? [provider.region] : undefined
   const workInit: WorkInit = {}
-  if (provider?.executor != null) workInit.executor = executorFromConfig(provider.executor)
+  // the executor runs as many programs as the work service admits jobs: fewer would queue admitted jobs behind each other
+  if (provider?.executor != null) workInit.executor = executorFromConfig(provider.executor, init.dataDir, init.work?.concurrency ?? provider.concurrency ?? 1)
   if (provider?.price != null) workInit.price = provider.price
   if (provider?.concurrency != null) workInit.concurrency = provider.concurrency
   const merged: WorkInit = { ...workInit, ...init.work }

@@ -5,10 +5,13 @@
  */
 
 import { spawn } from 'node:child_process'
+import { setMaxListeners } from 'node:events'
 import { accessSync, constants as fsConstants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { errorMessage } from '@shoal/utils'
 import { CommandError, ExecutorError } from './errors.js'
+import { ensureStateDir, PROCESS_GROUPS, reapOrphans, trackGroup } from './process-group.js'
+import type { JobGroup } from './process-group.js'
 import type { JobAnnouncement, Quote } from '@shoal/records'
 import type { PeerId } from '@libp2p/interface'
 
@@ -56,6 +59,8 @@ export interface ExecutorResult {
 /** Runs jobs. Pluggable: implement `run` to offer any kind of work. */
 export interface Executor {
   run(input: Uint8Array, options: ExecuteOptions): Promise<ExecutorResult>
+  /** end every run still going, and whatever it started; resolves once they are gone (optional) */
+  stop?(): Promise<void>
 }
 
 /** What `functionExecutor` accepts from the function. */
@@ -118,6 +123,23 @@ export interface CommandExecutorInit {
    * @default 1
    */
   concurrency?: number
+  /**
+   * How long a program's process group gets between SIGTERM and SIGKILL
+   * when a run ends (abort, timeout, too much output, or members left after
+   * the program exited), ms; 0 = SIGKILL at once. Not used on Windows,
+   * where only the program itself is killed.
+   *
+   * @default 2000
+   */
+  killGraceMs?: number
+  /**
+   * Directory where each running program's process group is recorded (one
+   * small file per group), so that after this process is killed outright
+   * the next executor on the same directory ends what it left running
+   * (`reapOrphans`, called when the executor is created). Linux only (the
+   * check against pid reuse needs /proc); elsewhere records are dropped.
+   */
+  stateDir?: string
 }
 
 /** How a command executor limits memory on this machine. */
@@ -131,10 +153,23 @@ export interface CommandExecutor extends Executor {
   readonly running: number
   /** runs waiting for a slot */
   readonly queued: number
+  /**
+   * End every run: queued ones fail, running programs and their process
+   * groups get SIGTERM, then SIGKILL after `killGraceMs`. Resolves when all
+   * runs have settled; later runs fail with CommandError.
+   */
+  stop(): Promise<void>
 }
 
 /** Exit status reported when the program was killed for running too long (as coreutils `timeout`). */
 export const TIMEOUT_STATUS = 124
+
+/**
+ * After the program exits, how long its output may take to close, ms: a
+ * process it left behind can hold stdout open for ever, and ending the
+ * group (which closes it) must not wait for that.
+ */
+const STDIO_WAIT_MS = 500
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 }
 
@@ -229,17 +264,32 @@ interface ProgramLimits {
   cwd?: string
   timeoutMs: number
   maxOutputBytes: number
+  killGraceMs: number
+  stateDir?: string
 }
 
-/** Run the program once: `input` on stdin, stdout the output, killed on timeout, abort or too much output. */
+/**
+ * Run the program once: `input` on stdin, stdout the output. It leads a
+ * process group of its own (not on Windows): on timeout, abort or too much
+ * output the whole group is ended, and so is whatever it left running when
+ * it exits, before the run settles.
+ */
 async function runProgram (program: LimitedCommand, limits: ProgramLimits, input: Uint8Array, signal: AbortSignal): Promise<ExecutorResult> {
-  const { name, timeoutMs, maxOutputBytes } = limits
+  const { name, timeoutMs, maxOutputBytes, killGraceMs } = limits
   return new Promise<ExecutorResult>((resolve, reject) => {
     let child
     try {
-      child = spawn(program.command, program.argv, { env: limits.env, cwd: limits.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+      child = spawn(program.command, program.argv, { env: limits.env, cwd: limits.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: PROCESS_GROUPS })
     } catch (err: unknown) {
       reject(new CommandError(`cannot start ${name}: ${errorMessage(err)}`, { cause: err }))
+      return
+    }
+    let group: JobGroup | undefined
+    try {
+      group = PROCESS_GROUPS && child.pid != null ? trackGroup(child.pid, name, limits.stateDir) : undefined
+    } catch (err: unknown) {
+      // the state directory refused the record (and the group was killed)
+      reject(new CommandError(`cannot record the process group of ${name}: ${errorMessage(err)}`, { cause: err }))
       return
     }
     const chunks: Buffer[] = []
@@ -247,9 +297,14 @@ async function runProgram (program: LimitedCommand, limits: ProgramLimits, input
     let stderr = ''
     let failure: Error | undefined
     let timedOut = false
+    let exit: { code: number | null, sig: NodeJS.Signals | null } | undefined
+    let settled = false
+    let stdioTimer: ReturnType<typeof setTimeout> | undefined
 
     const kill = (): void => {
-      if (child.exitCode == null && child.signalCode == null) {
+      if (group != null) {
+        void group.end(killGraceMs)
+      } else if (child.exitCode == null && child.signalCode == null) {
         child.kill('SIGKILL')
       }
     }
@@ -257,7 +312,34 @@ async function runProgram (program: LimitedCommand, limits: ProgramLimits, input
     const onAbort = (): void => { failure ??= signal.reason; kill() }
     signal.addEventListener('abort', onAbort, { once: true })
 
+    const finish = (): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      clearTimeout(stdioTimer)
+      signal.removeEventListener('abort', onAbort)
+      const output = new Uint8Array(Buffer.concat(chunks, Math.min(size, maxOutputBytes)))
+      const code = exit?.code
+      const sig = exit?.sig
+      // whatever the program left running (a backgrounded workload) ends with the run
+      void (group?.end(killGraceMs) ?? Promise.resolve()).then(() => {
+        // a process that left the group may still hold the pipes: stop reading them
+        child.stdout.destroy()
+        child.stderr.destroy()
+        if (failure != null) {
+          reject(failure)
+          return
+        }
+        if (timedOut) {
+          resolve({ output, status: TIMEOUT_STATUS })
+          return
+        }
+        resolve({ output, status: code ?? (sig != null ? 128 + (SIGNALS[sig] ?? 0) : 1) })
+      })
+    }
+
     child.stdout.on('data', (chunk: Buffer) => {
+      if (settled) return
       size += chunk.byteLength
       if (size > maxOutputBytes) {
         failure ??= new CommandError(`${name} wrote more than ${maxOutputBytes} bytes`)
@@ -275,21 +357,17 @@ async function runProgram (program: LimitedCommand, limits: ProgramLimits, input
     child.stdin.on('error', () => {})
     child.on('error', (err) => {
       failure ??= new CommandError(`cannot run ${name}: ${err.message}`, { cause: err })
+      // it never started: no exit, and maybe no close, will follow
+      if (child.pid == null) finish()
+    })
+    child.on('exit', (code, sig) => {
+      exit = { code, sig }
+      // with a group, a member left behind may hold stdout open: do not wait for it beyond a moment
+      if (group != null) stdioTimer = setTimeout(finish, STDIO_WAIT_MS)
     })
     child.on('close', (code, sig) => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
-      if (failure != null) {
-        reject(failure)
-        return
-      }
-      const output = new Uint8Array(Buffer.concat(chunks, Math.min(size, maxOutputBytes)))
-      if (timedOut) {
-        resolve({ output, status: TIMEOUT_STATUS })
-        return
-      }
-      const status = code ?? (sig != null ? 128 + (SIGNALS[sig] ?? 0) : 1)
-      resolve({ output, status })
+      exit ??= { code, sig }
+      finish()
     })
     child.stdin.end(input)
   })
@@ -307,21 +385,45 @@ export function commandExecutor (init: CommandExecutorInit): CommandExecutor {
     env: init.env,
     cwd: init.cwd,
     timeoutMs: init.timeoutMs ?? 60_000,
-    maxOutputBytes: init.maxOutputBytes ?? 1024 * 1024
+    maxOutputBytes: init.maxOutputBytes ?? 1024 * 1024,
+    killGraceMs: Math.max(0, init.killGraceMs ?? 2000),
+    stateDir: init.stateDir
+  }
+  if (init.stateDir != null && PROCESS_GROUPS) {
+    ensureStateDir(init.stateDir)
+    // a previous process on this directory was killed outright: its jobs still hold the GPU
+    reapOrphans(init.stateDir)
   }
   const slots = new Slots(Math.max(1, init.concurrency ?? 1))
+  const stopping = new AbortController()
+  setMaxListeners(Infinity, stopping.signal)
+  const runs = new Set<Promise<unknown>>()
+  const runOnce = async (input: Uint8Array, signal: AbortSignal): Promise<ExecutorResult> => {
+    await slots.acquire(signal)
+    try {
+      return await runProgram(program, limits, input, signal)
+    } finally {
+      slots.release()
+    }
+  }
   return {
     memoryLimitEnforcement: program.enforcement,
     get running () { return slots.running },
     get queued () { return slots.queued },
     async run (input, options) {
       options.signal.throwIfAborted()
-      await slots.acquire(options.signal)
+      stopping.signal.throwIfAborted()
+      const run = runOnce(input, AbortSignal.any([options.signal, stopping.signal]))
+      runs.add(run)
       try {
-        return await runProgram(program, limits, input, options.signal)
+        return await run
       } finally {
-        slots.release()
+        runs.delete(run)
       }
+    },
+    async stop () {
+      stopping.abort(new CommandError(`${init.command}: the executor stopped`))
+      await Promise.allSettled([...runs])
     }
   }
 }
