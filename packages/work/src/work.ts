@@ -234,6 +234,8 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       }
       await Promise.all([...tasks])
       await stream.close({ signal: AbortSignal.timeout(this.settings.stepTimeoutMs) }).catch(() => {})
+      // closing ends only our side: a peer that does not end its own in time gets the stream reset, so none stays half open
+      await endOrReset(stream, this.settings.stepTimeoutMs)
     } catch (err: unknown) {
       this.ctx.log('work stream from %p failed - %e', remote, err)
       stream.abort(asError(err))
@@ -307,4 +309,18 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
         throw new InvalidMessageError(`unexpected ${frame.kind}`)
     }
   }
+}
+
+/** Wait up to `ms` for the remote to end its side of `stream`, then reset it. */
+async function endOrReset (stream: Stream, ms: number): Promise<void> {
+  if (stream.status !== 'open') {
+    return
+  }
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(() => {
+      stream.abort(new TimeoutError('work stream left half open'))
+      resolve()
+    }, ms)
+    stream.addEventListener('close', () => { clearTimeout(timer); resolve() }, { once: true })
+  })
 }

@@ -236,6 +236,22 @@ describe('work protocol over TCP', function () {
     assert.equal(provider.services.work.book.owed(requester.peerId), 4 * PRICE.perUnit)
   })
 
+  it('ends a work stream its peer leaves idle, even one the peer never closes, but not while a job of it runs', async () => {
+    const provider = await node({ price: PRICE, stepTimeoutMs: 300, executor: functionExecutor(async input => { await new Promise(resolve => setTimeout(resolve, 900)); return input }) })
+    const { requester, requesterKey } = await keyedRequester(provider)
+    const assignment = await handAssignment(requester, requesterKey, provider, 'slow')
+    const raw = await rawStream(requester, provider)
+    const closed = new Promise(resolve => { raw.stream.addEventListener('close', resolve, { once: true }) })
+    // the job takes three step timeouts: the stream stays while it runs
+    await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc('slow') } })
+    let frame = await raw.read()
+    while (frame.kind === 'progress') frame = await raw.read()
+    assert.equal(frame.kind, 'result')
+    // then this peer goes quiet and never closes its end: the provider ends the stream all the same
+    await closed
+    assert.notEqual(raw.stream.status, 'open')
+  })
+
   it('lists the jobs it runs, by assignment, with the requester and the latest progress', async () => {
     let release: () => void = () => {}
     const released = new Promise<void>(resolve => { release = resolve })
