@@ -6,6 +6,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { WorkReceiptType, openRecord } from '@shoal/records'
 import { LevelDatastore } from 'datastore-level'
 import { functionExecutor } from '../src/index.js'
+import { ProviderJournal, jobKey } from '../src/journal.js'
+import { hex, sha256 } from '../src/utils.js'
 import { ArraySink, assignmentOf, connect, createWorkNode, dec, enc, rawStream } from './helpers.js'
 import type { WorkNode } from './helpers.js'
 import type { JobSpec, ResumeFailure, ResumedJob, WorkFrame } from '../src/index.js'
@@ -146,6 +148,28 @@ describe('work provider across restarts (journal on LevelDB)', function () {
     assert.equal(resent.body.code, 'interrupted')
     assert.deepEqual(runs, ['cut'])
     assert.equal(provider.services.work.book.owed(requester.peerId, PRICE.currency), 0)
+  })
+
+  it('takes a job a crash cut off (saved as started, never settled) as interrupted, and never runs it', async () => {
+    let provider = await startProvider()
+    const requester = await createWorkNode({}, requesterKey)
+    nodes.push(requester)
+    await connect(requester, provider)
+    const assignment = await handAssignment(requester, provider, 'crashed')
+    await stopProvider(provider)
+    // what a provider killed mid-run leaves: the admitted job and its used quote, nothing after
+    const store = new LevelDatastore(join(dir, 'provider'))
+    await store.open()
+    const key = jobKey(assignment.bytes)
+    await new ProviderJournal(store, 1024).admitted(key, { assignment: assignment.bytes, state: 'started', startedMs: Date.now() }, { quote: hex(sha256(assignment.value.quote)), assignment: key, until: Date.now() + 60_000 })
+    await store.close()
+
+    provider = await startProvider()
+    await connect(requester, provider)
+    const resent = await sendAssignment(requester, provider, assignment, enc('crashed'))
+    assert.equal(resent.kind, 'error')
+    assert.equal(resent.kind === 'error' ? resent.body.code : '', 'interrupted')
+    assert.deepEqual(runs, [])
   })
 
   it('chains its receipts one after another, across jobs ending together and across a restart', async () => {
