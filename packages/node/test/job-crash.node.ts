@@ -252,7 +252,7 @@ describe('jobs across kill -9 of the provider or the requester (separate process
       else if (completed) figures.jobs_completed++
       else if (job.final?.stage === 'failed') {
         figures.jobs_failed++
-        const reason = `${job.final.error ?? 'Error'}: ${(job.final.message ?? '').slice(0, 80)}`
+        const reason = `${job.final.error ?? 'Error'}: ${(job.final.message ?? '').replace(/12D3KooW\w+/g, '<peer>').replace(/trust [\d.]+/g, 'trust <n>').slice(0, 160)}`
         figures.failures[reason] = (figures.failures[reason] ?? 0) + 1
       }
       else figures.jobs_unresolved++
