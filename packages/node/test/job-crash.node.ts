@@ -20,6 +20,15 @@
  * - `countersign`: 20 to 150 ms after the program finished, while the result
  *   and the countersignature cross.
  *
+ * The two focused tests after it are the issue's own cases: the provider
+ * killed once it stored its receipt and before any countersignature (the
+ * requester is held with SIGSTOP meanwhile, so the result it may already
+ * have in its socket cannot be countersigned before the kill), then
+ * restarted: whatever the requester sends again (the assignment, the
+ * countersignature) must leave one run and one receipt, the same on both
+ * sides; and the requester killed mid-run, then restarted: its job must end
+ * countersigned in both stores within the job's deadline.
+ *
  * The figures go to stdout as one JSON line (`job-crash figures {...}`):
  * they are the test's report, what bench/README.md quotes.
  */
@@ -165,8 +174,8 @@ describe('jobs across kill -9 of the provider or the requester (separate process
     // both sides equally often, in a random order
     const sides: Side[] = Array.from({ length: ROUNDS }, (_, i) => i % 2 === 0 ? 'provider' : 'requester')
     for (let i = sides.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [sides[i], sides[j]] = [sides[j], sides[i]]
+      const j = Math.floor(random() * (i + 1))
+      ;[sides[i], sides[j]] = [sides[j], sides[i]]
     }
     const figures: Figures = {
       seed, rounds: ROUNDS, kills: { provider: 0, requester: 0 }, moments: {}, jobs: 0, jobs_completed: 0, jobs_failed_over: 0, jobs_failed: 0, jobs_unresolved: 0, failures: {},
