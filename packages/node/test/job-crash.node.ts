@@ -11,8 +11,9 @@
  *
  * SHOAL_CRASH_ROUNDS sets the number of kills (20 by default).
  *
- * The kill moments, relative to one target job of the round (its token's
- * lines in the runs and done files written by fixtures/crash-job.sh):
+ * The kill moments, relative to the first of the round's jobs to reach
+ * them (its token's lines in the runs and done files written by
+ * fixtures/crash-job.sh):
  * - `before-run`: the requester routed the job, the run has not started;
  * - `mid-run`: a random time into the run;
  * - `run-to-reply`: at once when the job's program finished (the provider
@@ -113,33 +114,42 @@ describe('jobs across kill -9 of the provider or the requester (separate process
     await rm(root, { recursive: true, force: true })
   })
 
-  /** Until the run of `token` shows in `file` (runs or done); undefined if `job` ended first. */
-  async function waitRecord (file: string, token: string, job: SubmittedJob): Promise<boolean> {
-    return waitFor(`${token} in ${file}`, async () => {
-      if ((await net.records(file)).some(([t]) => t === token)) return true
-      if (job.final !== undefined || job.cut) return false
+  /** Until the run of one of `jobs` shows in `file` (runs or done): that job; undefined if they all ended first. */
+  async function waitRecord (file: string, jobs: SubmittedJob[]): Promise<SubmittedJob | undefined> {
+    const found = await waitFor(`a run of ${jobs.map(j => j.token).join(', ')} in ${file}`, async () => {
+      const tokens = new Set((await net.records(file)).map(([t]) => t))
+      const job = jobs.find(j => tokens.has(j.token))
+      if (job !== undefined) return { job }
+      if (jobs.every(j => j.final !== undefined || j.cut)) return { job: undefined }
       return undefined
     }, JOB_TIMEOUT_MS + 5_000, 10)
+    return found.job
   }
 
-  /** Wait for the target job's moment; false if the job ended before it came. */
-  async function reachMoment (moment: Moment, target: SubmittedJob, random: () => number): Promise<boolean> {
+  /**
+   * Wait for the moment of the round's first job to reach it (`delay` in
+   * [0, 1) places the kill within the moment's window); false if every job
+   * ended before.
+   */
+  async function reachMoment (moment: Moment, jobs: SubmittedJob[], delay: number): Promise<boolean> {
     switch (moment) {
       case 'before-run':
-        return waitFor('the target job to be routed', () => {
-          if (target.events.some(e => e.stage === 'routed')) return true
-          if (target.final !== undefined || target.cut) return false
+        return waitFor('a job to be routed', () => {
+          if (jobs.some(j => j.events.some(e => e.stage === 'routed'))) return true
+          if (jobs.every(j => j.final !== undefined || j.cut)) return false
           return undefined
         }, JOB_TIMEOUT_MS + 5_000, 5)
-      case 'mid-run':
-        if (!await waitRecord(net.runsFile, target.token, target)) return false
-        await sleep(Math.floor(random() * target.seconds * 900))
+      case 'mid-run': {
+        const target = await waitRecord(net.runsFile, jobs)
+        if (target === undefined) return false
+        await sleep(Math.floor(delay * target.seconds * 900))
         return true
+      }
       case 'run-to-reply':
-        return waitRecord(net.doneFile, target.token, target)
+        return await waitRecord(net.doneFile, jobs) !== undefined
       case 'countersign':
-        if (!await waitRecord(net.doneFile, target.token, target)) return false
-        await sleep(20 + Math.floor(random() * 130))
+        if (await waitRecord(net.doneFile, jobs) === undefined) return false
+        await sleep(20 + Math.floor(delay * 130))
         return true
     }
   }
@@ -171,19 +181,25 @@ describe('jobs across kill -9 of the provider or the requester (separate process
     const random = prng(seed)
     await net.start()
 
-    // both sides equally often, in a random order
+    // the whole plan is drawn first, so a seed replays the same kills whatever the timing: both sides equally often, in a random order
     const sides: Side[] = Array.from({ length: ROUNDS }, (_, i) => i % 2 === 0 ? 'provider' : 'requester')
     for (let i = sides.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1))
       ;[sides[i], sides[j]] = [sides[j], sides[i]]
     }
+    const plan = sides.map(side => ({
+      side,
+      moment: MOMENTS[Math.floor(random() * MOMENTS.length)],
+      seconds: Array.from({ length: JOBS_PER_ROUND }, () => 0.2 + random() * 1.3),
+      delay: random()
+    }))
     const figures: Figures = {
       seed, rounds: ROUNDS, kills: { provider: 0, requester: 0 }, moments: {}, jobs: 0, jobs_completed: 0, jobs_failed_over: 0, jobs_failed: 0, jobs_unresolved: 0, failures: {},
       jobs_run_more_than_once: 0, jobs_completed_more_than_once: 0, orphan_processes: 0, acknowledged_receipts_lost: 0, false_equivocations: 0, pending_receipts_left: 0, receipt_logs_ok: true, wall_ms: 0
     }
     const jobs: SubmittedJob[] = []
     const orphans = new Set<number>()
-    // receipts a node acknowledged (its store listed them, or the requester's API returned them countersigned), by node
+    // receipts a node acknowledged, by node: its store listed them, or the requester's API returned them countersigned (the provider's too when it acknowledged the countersignature)
     const acknowledged: Record<Side, Map<string, string>> = { provider: new Map(), requester: new Map() }
     const lost = new Set<string>()
 
@@ -200,18 +216,26 @@ describe('jobs across kill -9 of the provider or the requester (separate process
       }
     }
 
+    const acknowledgeFinal = (job: SubmittedJob): void => {
+      const receipt = job.final?.stage === 'receipt' ? job.final.receipt : undefined
+      if (receipt === undefined) return
+      acknowledged.requester.set(receipt.id, 'countersigned')
+      if (job.final?.acknowledged === true) acknowledged.provider.set(receipt.id, 'countersigned')
+    }
+
     for (let round = 1; round <= ROUNDS; round++) {
-      const side = sides[round - 1]
-      const moment = MOMENTS[Math.floor(random() * MOMENTS.length)]
-      const batch = Array.from({ length: JOBS_PER_ROUND }, (_, i) => net.submit(`r${round}j${i}`, 0.2 + random() * 1.3, JOB_TIMEOUT_MS))
+      const { side, moment, seconds, delay } = plan[round - 1]
+      const batch = seconds.map((s, i) => net.submit(`r${round}j${i}`, s, JOB_TIMEOUT_MS))
       jobs.push(...batch)
-      const reached = await reachMoment(moment, batch[0], random)
-      const label = reached ? moment : `${moment} (missed: the job ended first)`
+      const reached = await reachMoment(moment, batch, delay)
+      const label = reached ? moment : `${moment} (missed: every job ended first)`
       figures.moments[label] = (figures.moments[label] ?? 0) + 1
       figures.kills[side]++
 
       const victim = (side === 'provider' ? net.provider : net.requester) as ShoalNodeProcess
       await net.kill(victim)
+      // what the requester's API returned before the kill counts as acknowledged, by the provider too when it acknowledged the countersignature
+      batch.forEach(acknowledgeFinal)
       if (side === 'provider') {
         await net.startProvider()
       } else {
@@ -225,9 +249,7 @@ describe('jobs across kill -9 of the provider or the requester (separate process
 
       // every job process still alive now outlived its job
       for (const pid of await net.alivePids()) orphans.add(pid)
-      for (const job of batch) {
-        if (job.final?.stage === 'receipt' && job.final.receipt !== undefined) acknowledged.requester.set(job.final.receipt.id, 'countersigned')
-      }
+      batch.forEach(acknowledgeFinal)
       acknowledge('provider', await net.receipts(net.provider))
       acknowledge('requester', await net.receipts(net.requester))
     }
@@ -284,7 +306,7 @@ describe('jobs across kill -9 of the provider or the requester (separate process
   it('kill -9 of the provider between run and reply, restart, the requester resends: one run, the same receipt on both sides, no equivocation (fails before the provider journal of issue #20)', async () => {
     await net.start()
     const job = net.submit('between-run-and-reply', 0.3, 30_000)
-    assert.ok(await waitRecord(net.doneFile, job.token, job), `the job ended before its program did: ${JSON.stringify(job.final)}`)
+    assert.ok(await waitRecord(net.doneFile, [job]) !== undefined, `the job ended before its program did: ${JSON.stringify(job.final)}`)
     // hold the requester so the result cannot be countersigned, until the provider has its receipt
     const requester = net.requester as ShoalNodeProcess
     requester.child.kill('SIGSTOP')
@@ -321,7 +343,7 @@ describe('jobs across kill -9 of the provider or the requester (separate process
     await net.start()
     const timeoutMs = 15_000
     const job = net.submit('requester-killed-mid-job', 1.0, timeoutMs)
-    assert.ok(await waitRecord(net.runsFile, job.token, job), `the job ended before it ran: ${JSON.stringify(job.final)}`)
+    assert.ok(await waitRecord(net.runsFile, [job]) !== undefined, `the job ended before it ran: ${JSON.stringify(job.final)}`)
     await sleep(300)
     await net.kill(net.requester as ShoalNodeProcess)
     await job.ended
