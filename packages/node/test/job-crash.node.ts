@@ -279,14 +279,18 @@ describe('jobs across kill -9 of the provider or the requester (separate process
     for (const job of jobs) {
       const countersigned = job.jobId !== undefined && (stores.requester.byJob.get(job.jobId) ?? []).some(id => stores.requester.countersigned.has(id))
       const completed = job.final?.stage === 'receipt' || countersigned
-      if (completed && job.events.some(e => e.stage === 'failed-over' || e.stage === 'retrying')) figures.jobs_failed_over++
-      else if (completed) figures.jobs_completed++
-      else if (job.final?.stage === 'failed') {
+      if (completed && job.events.some(e => e.stage === 'failed-over' || e.stage === 'retrying')) {
+        figures.jobs_failed_over++
+      } else if (completed) {
+        figures.jobs_completed++
+      } else if (job.final?.stage === 'failed') {
         figures.jobs_failed++
+        // peer ids and trust values left out, so that equal reasons add up
         const reason = `${job.final.error ?? 'Error'}: ${(job.final.message ?? '').replace(/12D3KooW\w+/g, '<peer>').replace(/trust [\d.]+/g, 'trust <n>').slice(0, 160)}`
         figures.failures[reason] = (figures.failures[reason] ?? 0) + 1
+      } else {
+        figures.jobs_unresolved++
       }
-      else figures.jobs_unresolved++
     }
     figures.orphan_processes = orphans.size
     figures.acknowledged_receipts_lost = lost.size
