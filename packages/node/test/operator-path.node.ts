@@ -55,11 +55,11 @@ import { strict as assert } from 'node:assert'
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse as parseYaml } from 'yaml'
+import { freePort } from './fixtures/cli-process.js'
 import type { ChildProcess } from 'node:child_process'
 
 // dist/test/operator-path.node.js -> the repository root
@@ -177,17 +177,6 @@ interface RunningNode {
 }
 
 interface Result { code: number | null, stdout: string, stderr: string }
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
-    })
-  })
-}
 
 /** A line without its trailing `# comment` (the docs quote no `#`). */
 function code (command: string): string {
