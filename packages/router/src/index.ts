@@ -63,7 +63,7 @@ export { failover, hedge } from './failover.js'
 export { classifyFailure } from './choice.js'
 export type { AttemptFailure, RouterFailoverOptions, RouterHedgeOptions, TrustOptions } from './choice.js'
 export type { Attempt, AttemptRecord, FailoverOptions, HedgeOptions, RoutedResult } from './failover.js'
-export { PeerTrust, DEFAULT_PENALTIES } from './trust.js'
+export { PeerTrust, DEFAULT_PENALTIES, TRUST_RECOVERY_HALF_LIFE_MS } from './trust.js'
 export type { TrustStore, TrustEvent, PeerTrustInit } from './trust.js'
 export { encodeMessage, decodeMessage } from './wire.js'
 export type { LoadReport, ProbeMessage, ReplyMessage, CoordinateMessage } from './wire.js'
@@ -143,7 +143,7 @@ export interface RouterInit {
   /**
    * Per-peer trust; inject one backed by reputation to share it
    *
-   * @default new PeerTrust()
+   * @default new PeerTrust({ now }): penalties fade with a 5-minute half-life
    */
   trust?: TrustStore
 

@@ -75,7 +75,7 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
     this.runOnLimitedConnection = init.runOnLimitedConnection ?? true
     this.rtt = new RttTracker({ now, ...init.rtt })
     this.vivaldi = new Vivaldi({ now, ...init.vivaldi })
-    this.trust = init.trust ?? new PeerTrust()
+    this.trust = init.trust ?? new PeerTrust({ now })
     this.started = false
 
     this.book = new PeerBook({

@@ -57,7 +57,26 @@ export interface PeerTrustInit {
    * @default 1024
    */
   maxPeers?: number
+  /**
+   * Half-life of a penalty, ms: trust below `initial` moves back toward it
+   * as time passes without news of the peer, so a peer refused after a bad
+   * spell (a restart, an outage) is tried again later rather than never;
+   * one that fails again drops again. Trust above `initial`, earned by
+   * successes, does not fade. 0 or Infinity: penalties never fade
+   *
+   * @default 300000
+   */
+  recoveryHalfLifeMs?: number
+  /**
+   * Clock, ms
+   *
+   * @default Date.now
+   */
+  now?(): number
 }
+
+/** Half-life of a penalty by default, ms (see `PeerTrustInit.recoveryHalfLifeMs`). */
+export const TRUST_RECOVERY_HALF_LIFE_MS = 5 * 60_000
 
 /**
  * Fraction of trust each bad event costs. A proven lie costs more than an
@@ -81,18 +100,33 @@ export class PeerTrust implements TrustStore {
   private readonly reward: number
   private readonly penalties: Record<Exclude<TrustEvent, 'success'>, number>
   private readonly maxPeers: number
-  private readonly scores: Map<string, number>
+  private readonly halfLifeMs: number
+  private readonly now: () => number
+  /** each peer's score when it last changed, and when */
+  private readonly scores: Map<string, { score: number, at: number }>
 
   constructor (init: PeerTrustInit = {}) {
     this.initial = init.initial ?? TRUST_INITIAL
     this.reward = init.reward ?? 0.05
     this.penalties = { ...DEFAULT_PENALTIES, ...init.penalties }
     this.maxPeers = Math.max(1, init.maxPeers ?? RTT_MAX_PEERS)
+    this.halfLifeMs = init.recoveryHalfLifeMs ?? TRUST_RECOVERY_HALF_LIFE_MS
+    this.now = init.now ?? Date.now
     this.scores = new Map()
   }
 
   get (peer: string): number {
-    return this.scores.get(peer) ?? this.initial
+    const entry = this.scores.get(peer)
+    return entry == null ? this.initial : this.recovered(entry)
+  }
+
+  /** A score below `initial`, moved back toward it by the time passed since it was set. */
+  private recovered (entry: { score: number, at: number }): number {
+    if (entry.score >= this.initial || !(this.halfLifeMs > 0) || !Number.isFinite(this.halfLifeMs)) {
+      return entry.score
+    }
+    const elapsed = Math.max(0, this.now() - entry.at)
+    return this.initial - (this.initial - entry.score) * 0.5 ** (elapsed / this.halfLifeMs)
   }
 
   record (peer: string, event: TrustEvent): number {
@@ -102,14 +136,14 @@ export class PeerTrust implements TrustStore {
       : current * (1 - this.penalties[event])
 
     this.scores.delete(peer)
-    this.scores.set(peer, Math.min(1, Math.max(0, next)))
+    this.scores.set(peer, { score: Math.min(1, Math.max(0, next)), at: this.now() })
 
     while (this.scores.size > this.maxPeers) {
       // forget trusted peers first: forgetting a penalised one would restore its
       // initial trust, and throwaway peer ids could force that
       let victim: string | undefined
-      for (const [key, score] of this.scores) {
-        if (score >= this.initial) {
+      for (const [key, entry] of this.scores) {
+        if (entry.score >= this.initial) {
           victim = key
           break
         }
@@ -130,6 +164,6 @@ export class PeerTrust implements TrustStore {
    * Every peer with a recorded score.
    */
   entries (): Array<[string, number]> {
-    return [...this.scores]
+    return [...this.scores].map(([peer, entry]) => [peer, this.recovered(entry)])
   }
 }

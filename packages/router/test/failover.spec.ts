@@ -138,7 +138,7 @@ describe('failover and hedging', () => {
 
 describe('PeerTrust', () => {
   it('drops fast on lies, slowly recovers on success', () => {
-    const trust = new PeerTrust({ initial: 0.8 })
+    const trust = new PeerTrust({ initial: 0.8, now: () => 0 })
     assert.equal(trust.get('x'), 0.8)
 
     trust.record('x', 'coordinate-lie')
@@ -164,8 +164,33 @@ describe('PeerTrust', () => {
     assert.equal(trust.entries().length, 2)
   })
 
+  it('lets a penalty fade toward the initial trust with time, never above it, so a peer refused after a bad spell is tried again', () => {
+    const clock = { now: 0 }
+    const trust = new PeerTrust({ initial: 0.8, recoveryHalfLifeMs: 1000, now: () => clock.now })
+    for (let i = 0; i < 8; i++) trust.record('restarted', 'failure')
+    const low = trust.get('restarted')
+    assert.ok(low < 0.3)
+    clock.now = 1000
+    assert.ok(Math.abs(trust.get('restarted') - (0.8 - (0.8 - low) / 2)) < 1e-9)
+    clock.now = 100_000
+    assert.ok(Math.abs(trust.get('restarted') - 0.8) < 1e-9)
+    // earned trust does not fade
+    for (let i = 0; i < 10; i++) trust.record('good', 'success')
+    const earned = trust.get('good')
+    clock.now = 10_000_000
+    assert.equal(trust.get('good'), earned)
+    // a fresh failure starts from the recovered score
+    trust.record('restarted', 'failure')
+    assert.ok(Math.abs(trust.get('restarted') - 0.8 * 0.85) < 1e-9)
+    // and without a half-life penalties stay
+    const strict = new PeerTrust({ initial: 0.8, recoveryHalfLifeMs: 0, now: () => clock.now })
+    strict.record('x', 'failure')
+    clock.now += 10_000_000
+    assert.equal(strict.get('x'), 0.8 * 0.85)
+  })
+
   it('forgets trusted peers before penalised ones, so throwaway ids cannot restore a liar', () => {
-    const trust = new PeerTrust({ maxPeers: 4, initial: 0.8 })
+    const trust = new PeerTrust({ maxPeers: 4, initial: 0.8, now: () => 0 })
     trust.record('liar', 'refused-with-free-slots')
     const penalised = trust.get('liar')
     for (let i = 0; i < 100; i++) {
