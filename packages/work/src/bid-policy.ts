@@ -12,6 +12,8 @@ export interface BidContext {
   running: number
   /** most jobs it runs at once */
   concurrency: number
+  /** jobs admitted and waiting for a slot (the quote's eta includes their wait) */
+  queued: number
   /** who asked */
   requester: PeerId
   /** current time, ms */

@@ -100,7 +100,7 @@ class JobExchange {
         case 'ack':
           continue
         case 'error': {
-          const err = errorFromFailure(frame.body.code, frame.body.message)
+          const err = errorFromFailure(frame.body.code, frame.body.message, frame.body.retryAfterMs)
           // the answer to a voucher streamed while the job runs: the job goes on, and the
           // final voucher pays what is owed (one overtaken by a later voucher is covered by it)
           if (STREAMED_VOUCHER_REFUSALS.has(err.name)) {

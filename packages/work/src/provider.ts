@@ -6,12 +6,14 @@
 
 import { Countersigned, JobAnnouncementType, QuoteType, RECORD_VERSION, RecordError, WorkReceiptType, decodeRecord, newRandomId, openCountersigned, openRecord, signRecord } from '@shoal/records'
 import { Admission } from './admission.js'
+import { QUEUE_TICK_MS } from './constants.js'
 import { stepOptions } from './context.js'
 import { ExecutorError, InvalidCountersignatureError, InvalidReceiptError, QuoteDeclinedError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
+import { JobQueue, QueuedJob } from './job-queue.js'
 import { decodeInlineJob } from './messages.js'
 import { Payee } from './payee.js'
 import { runJob } from './run-job.js'
-import { EMPTY, equal, hex, recordFailure } from './utils.js'
+import { EMPTY, equal, hex, recordFailure, sha256 } from './utils.js'
 import type { Channel } from './channel.js'
 import type { WorkContext } from './context.js'
 import type { Executor } from './executor.js'
@@ -23,7 +25,7 @@ import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { CountersignedRecord, JobAnnouncement, OpenedAssignment, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
 /** What the provider needs of a stream to answer an assignment on it. */
-export type ReplyChannel = Pick<Channel, 'send' | 'fail'>
+export type ReplyChannel = Pick<Channel, 'send' | 'fail'> & Partial<Pick<Channel, 'usable'>>
 
 interface IssuedQuote {
   quote: SignedRecord<Quote>
@@ -45,16 +47,24 @@ export class Provider {
   /** the latest receipt signed here: the next one names it */
   private readonly chain = { last: EMPTY }
   private running = 0
+  /** admitted jobs waiting for a slot (`job-queue.ts`) */
+  private readonly queue: JobQueue
+  /** whether the send behind a progress listener can still reach its requester */
+  private readonly reachable = new WeakMap<(p: WorkProgress) => void, () => boolean>()
 
   constructor (ctx: WorkContext, book: VoucherBook, pool: StreamPool) {
     this.ctx = ctx
     this.book = book
     this.pool = pool
     this.payee = new Payee(ctx, book)
+    const { concurrency, maxQueued, idleStreamTimeoutMs } = ctx.settings
+    this.queue = new JobQueue({ maxQueued, concurrency, tickMs: QUEUE_TICK_MS, keepaliveMs: idleStreamTimeoutMs, now: ctx.now })
     this.admission = new Admission(ctx, {
       job: key => this.jobs.get(key),
       issuedQuote: key => this.issued.get(key)?.quote,
       running: () => this.running,
+      queueRoom: () => this.queue.hasRoom(),
+      busyWaitMs: etaMs => this.queue.waitMs(this.queue.size, etaMs),
       unpaid: (peer, currency) => this.book.unpaid(peer, currency)
     })
   }
@@ -62,22 +72,24 @@ export class Provider {
   /** Stop running jobs and refuse the vouchers still waiting. */
   stop (): void {
     this.payee.stop()
+    this.queue.clear()
     for (const job of this.jobs.values()) {
       job.controller.abort(new WorkError('work service stopped'))
     }
   }
 
-  /** Jobs running now, and how many may. */
-  get load (): { running: number, concurrency: number } {
-    return { running: this.running, concurrency: this.ctx.settings.concurrency }
+  /** Jobs running now, how many may, and how many wait for a slot. */
+  get load (): { running: number, concurrency: number, queued: number } {
+    return { running: this.running, concurrency: this.ctx.settings.concurrency, queued: this.queue.size }
   }
 
-  /** The jobs running now, oldest first. */
+  /** The jobs running now, oldest first, then those queued (`queued: true`). */
   runningJobs (): RunningJob[] {
     const out: RunningJob[] = []
     for (const job of this.jobs.values()) {
-      if (job.state === 'running') {
+      if (job.state === 'running' || job.state === 'queued') {
         out.push({
+          queued: job.state === 'queued',
           assignmentId: job.opened.assignment.id,
           jobId: job.opened.assignment.value.jobId,
           quoteId: job.opened.quote.id,
@@ -150,7 +162,7 @@ export class Provider {
     }
     this.admission.takeQuoteToken(requester)
     const now = Math.floor(this.ctx.now())
-    const bid = await bidPolicy.bid(job, { running: this.running, concurrency, requester, now })
+    const bid = await bidPolicy.bid(job, { running: this.running, concurrency, queued: this.queue.size, requester, now })
     if (bid == null) {
       return undefined
     }
@@ -162,7 +174,8 @@ export class Provider {
       provider: this.ctx.self,
       price: bid.price,
       estUnits: bid.estUnits,
-      etaMs: bid.etaMs,
+      // a job quoted while every slot is taken waits in the queue first
+      etaMs: bid.etaMs + (this.running >= concurrency ? this.queue.waitMs(this.queue.size, bid.etaMs) : 0),
       freeSlots: Math.max(0, concurrency - this.running),
       createdMs: now,
       expiresMs,
@@ -197,8 +210,12 @@ export class Provider {
   async onAssign (channel: ReplyChannel, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array): Promise<void> {
     const step: AbortOptions = {}
     const forward = (p: WorkProgress): void => {
-      channel.send({ kind: 'progress', body: { assignmentId: p.assignmentId, units: p.units, permille: p.permille, message: p.message } }, step).catch(() => {})
+      channel.send({ kind: 'progress', body: { assignmentId: p.assignmentId, units: p.units, permille: p.permille, message: p.message } }, step).catch(() => {
+        // the requester is gone: a queued job nobody listens to is dropped
+        this.jobs.get(hex(sha256(assignmentBytes)))?.listeners.delete(forward)
+      })
     }
+    this.reachable.set(forward, () => channel.usable?.() !== false)
     let job: JobEntry
     try {
       job = await this.admit(remote, assignmentBytes, input, forward)
@@ -249,23 +266,53 @@ export class Provider {
       requester: remote.toString(),
       peer: remote,
       startedMs: now,
-      state: 'running',
+      state: this.running < this.ctx.settings.concurrency ? 'running' : 'queued',
       done: Promise.resolve(),
       controller: new AbortController(),
       // listen before the executor starts: it may report progress synchronously
       listeners: new Set([listener])
     }
     this.addJob(entry)
-    this.running++
     this.ctx.count('job_admitted')
-    this.ctx.emit('job:started', opened)
-    entry.done = runJob(this.ctx, entry, input, {
+    entry.done = entry.state === 'running' ? this.run(entry, input) : this.enqueue(entry, input)
+    return entry
+  }
+
+  private async run (entry: JobEntry, input: Uint8Array): Promise<void> {
+    entry.state = 'running'
+    entry.startedMs = this.ctx.now()
+    this.running++
+    this.ctx.emit('job:started', entry.opened)
+    const t0 = performance.now()
+    await runJob(this.ctx, entry, input, {
       executor: this.ctx.settings.executor as Executor,
       book: this.book,
-      job: this.issued.get(hex(opened.quote.id))?.job,
+      job: this.issued.get(hex(entry.opened.quote.id))?.job,
       chain: this.chain
-    }).finally(() => { this.running-- })
-    return entry
+    }).finally(() => {
+      this.running--
+      this.queue.ran(performance.now() - t0)
+      this.queue.next()
+    })
+  }
+
+  /** Every slot is taken: the job waits in the queue until one frees, it can no longer start, or nobody waits for it. */
+  private async enqueue (entry: JobEntry, input: Uint8Array): Promise<void> {
+    const a = entry.opened.assignment.value
+    const deadline = this.issued.get(hex(entry.opened.quote.id))?.job.deadlineMs
+    const queued = new QueuedJob(entry, {
+      startBy: Math.min(a.expiresMs, deadline ?? Infinity),
+      wanted: () => [...entry.listeners].some(l => this.reachable.get(l)?.() ?? true),
+      run: async () => this.run(entry, input),
+      forget: () => {
+        this.jobs.delete(entry.key)
+        this.admission.releaseQuote(hex(entry.opened.quote.id), entry.key)
+        this.ctx.count('job_dropped')
+      }
+    })
+    this.ctx.count('job_queued')
+    this.queue.push(queued)
+    await queued.done
   }
 
   private addJob (entry: JobEntry): void {
@@ -275,7 +322,7 @@ export class Provider {
     }
     // evict the oldest finished job; its quote stays used (see Admission), so a replay is refused, never re-run
     for (const [key, job] of this.jobs) {
-      if (job.state !== 'running') {
+      if (job.state !== 'running' && job.state !== 'queued') {
         this.jobs.delete(key)
         break
       }

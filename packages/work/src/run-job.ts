@@ -27,7 +27,7 @@ export interface JobEntry {
   peer: PeerId
   startedMs: number
   progress?: WorkProgress
-  state: 'running' | 'done' | 'failed' | 'countersigned'
+  state: 'queued' | 'running' | 'done' | 'failed' | 'countersigned'
   done: Promise<void>
   receipt?: SignedRecord<WorkReceipt>
   output?: Uint8Array

@@ -21,9 +21,14 @@ class FakeState implements AdmissionState {
   readonly issued = new Map<string, SignedRecord<Quote>>()
   busy = 0
   owed = 0
+  /** whether the queue takes another job, and the wait it reports when it does not */
+  room = false
+  waitMs = 1200
   job (key: string): JobEntry | undefined { return this.jobs.get(key) }
   issuedQuote (key: string): SignedRecord<Quote> | undefined { return this.issued.get(key) }
   running (): number { return this.busy }
+  queueRoom (): boolean { return this.room }
+  busyWaitMs (): number { return this.waitMs }
   unpaid (): number { return this.owed }
 }
 

@@ -11,7 +11,7 @@ describe('priceBidPolicy', () => {
   let context: BidContext
 
   before(async () => {
-    context = { running: 0, concurrency: 2, requester: await somePeer(), now: NOW }
+    context = { running: 0, concurrency: 2, queued: 0, requester: await somePeer(), now: NOW }
   })
 
   const init = {

@@ -18,7 +18,7 @@ describe('work message framing', () => {
     fc.record({ receipt: bytes, voucher: bytes }).map(body => ({ kind: 'countersign' as const, body })),
     fc.record({ voucher: bytes }).map(body => ({ kind: 'voucher' as const, body })),
     fc.record({ id: bytes, paid: fc.nat() }).map(body => ({ kind: 'ack' as const, body })),
-    fc.record({ code: fc.string({ maxLength: 20 }), message: fc.string({ maxLength: 100 }) }).map(body => ({ kind: 'error' as const, body }))
+    fc.record({ code: fc.string({ maxLength: 20 }), message: fc.string({ maxLength: 100 }), retryAfterMs: fc.nat() }).map(body => ({ kind: 'error' as const, body }))
   )
 
   it('round-trips every message kind (property)', () => {
@@ -64,7 +64,7 @@ describe('work message framing', () => {
     assert.throws(() => decodeFrame(big, LIMIT), { name: 'InvalidMessageError' })
     const permille = encodeFrame({ kind: 'progress', body: { assignmentId: new Uint8Array(), units: 1, permille: 1001, message: '' } })
     assert.throws(() => decodeFrame(permille, LIMIT), { name: 'InvalidMessageError' })
-    const code = encodeFrame({ kind: 'error', body: { code: 'x'.repeat(65), message: '' } })
+    const code = encodeFrame({ kind: 'error', body: { code: 'x'.repeat(65), message: '', retryAfterMs: 0 } })
     assert.throws(() => decodeFrame(code, LIMIT), { name: 'InvalidMessageError' })
   })
 })
