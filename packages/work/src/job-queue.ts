@@ -88,10 +88,11 @@ export class JobQueue {
   /**
    * Estimated wait of a job with `ahead` jobs waiting before it until it
    * starts, when every slot is taken: (ahead / concurrency + 1) times the
-   * average run time, or `etaMs` before any job finished.
+   * average run time; before any job finished, `etaMs` (a quote's), else
+   * that of the first job waiting, else 0 (no estimate).
    */
-  waitMs (ahead: number, etaMs: number): number {
-    const run = this.avgRunMs ?? Math.max(0, etaMs)
+  waitMs (ahead: number, etaMs?: number): number {
+    const run = this.avgRunMs ?? Math.max(0, etaMs ?? this.items[0]?.etaMs ?? 0)
     return Math.ceil((Math.max(0, ahead) / this.init.concurrency + 1) * run)
   }
 

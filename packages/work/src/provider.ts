@@ -8,7 +8,7 @@ import { Countersigned, JobAnnouncementType, QuoteType, RECORD_VERSION, RecordEr
 import { Admission } from './admission.js'
 import { QUEUE_TICK_MS } from './constants.js'
 import { stepOptions } from './context.js'
-import { ExecutorError, InvalidCountersignatureError, InvalidReceiptError, QuoteDeclinedError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
+import { ExecutorError, InvalidCountersignatureError, InvalidReceiptError, ProviderBusyError, QuoteDeclinedError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
 import { JobQueue, QueuedJob } from './job-queue.js'
 import { decodeInlineJob } from './messages.js'
 import { Payee } from './payee.js'
@@ -147,6 +147,11 @@ export class Provider {
     }
     const quote = await this.makeQuote(job, remote)
     if (quote == null) {
+      const { concurrency } = this.ctx.settings
+      if (this.running >= concurrency && !this.queue.hasRoom()) {
+        // full: say so and when to come back, rather than decline a job we would take later
+        throw new ProviderBusyError(`running ${this.running} of ${concurrency} jobs, ${this.queue.size} queued`, { retryAfterMs: this.queue.waitMs(this.queue.size) })
+      }
       throw new QuoteDeclinedError('no bid for this job')
     }
     return quote
@@ -162,7 +167,7 @@ export class Provider {
     }
     this.admission.takeQuoteToken(requester)
     const now = Math.floor(this.ctx.now())
-    const bid = await bidPolicy.bid(job, { running: this.running, concurrency, queued: this.queue.size, requester, now })
+    const bid = await bidPolicy.bid(job, { running: this.running, concurrency, queued: this.queue.size, maxQueued: this.ctx.settings.maxQueued, requester, now })
     if (bid == null) {
       return undefined
     }
