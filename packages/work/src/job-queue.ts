@@ -96,6 +96,11 @@ export class JobQueue {
     return Math.ceil((Math.max(0, ahead) / this.init.concurrency + 1) * run)
   }
 
+  /** The busy reply to a job that finds every slot taken (`running` jobs) and the queue full: with the estimated wait. */
+  busyError (running: number, etaMs?: number): ProviderBusyError {
+    return new ProviderBusyError(`running ${running} of ${this.init.concurrency} jobs, ${this.items.length} queued`, { retryAfterMs: this.waitMs(this.items.length, etaMs) })
+  }
+
   /** A job finished after running `ms`: it moves the average run time. */
   ran (ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) {
@@ -104,11 +109,7 @@ export class JobQueue {
     this.avgRunMs = this.avgRunMs == null ? ms : this.avgRunMs + RUN_TIME_WEIGHT * (ms - this.avgRunMs)
   }
 
-  /**
-   * Queue `item` at the back; its requesters are told at once. Admission
-   * checks `hasRoom` first (assignments admitted at the same moment may
-   * pass it together, so the bound can be overshot by those).
-   */
+  /** Queue `item` at the back (the caller checked `hasRoom`); its requesters are told at once. */
   push (item: QueuedItem): void {
     this.items.push(item)
     this.tell(item, this.items.length - 1, this.init.now())

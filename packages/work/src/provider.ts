@@ -8,7 +8,7 @@ import { Countersigned, JobAnnouncementType, QuoteType, RECORD_VERSION, RecordEr
 import { Admission } from './admission.js'
 import { QUEUE_TICK_MS } from './constants.js'
 import { stepOptions } from './context.js'
-import { ExecutorError, InvalidCountersignatureError, InvalidReceiptError, ProviderBusyError, QuoteDeclinedError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
+import { ExecutorError, InvalidCountersignatureError, InvalidReceiptError, QuoteDeclinedError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
 import { JobQueue, QueuedJob } from './job-queue.js'
 import { decodeInlineJob } from './messages.js'
 import { Payee } from './payee.js'
@@ -147,10 +147,9 @@ export class Provider {
     }
     const quote = await this.makeQuote(job, remote)
     if (quote == null) {
-      const { concurrency } = this.ctx.settings
-      if (this.running >= concurrency && !this.queue.hasRoom()) {
+      if (this.running >= this.ctx.settings.concurrency && !this.queue.hasRoom()) {
         // full: say so and when to come back, rather than decline a job we would take later
-        throw new ProviderBusyError(`running ${this.running} of ${concurrency} jobs, ${this.queue.size} queued`, { retryAfterMs: this.queue.waitMs(this.queue.size) })
+        throw this.queue.busyError(this.running)
       }
       throw new QuoteDeclinedError('no bid for this job')
     }
@@ -264,6 +263,12 @@ export class Provider {
   }
 
   private start (key: string, opened: OpenedAssignment, now: number, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): JobEntry {
+    const room = this.running < this.ctx.settings.concurrency ? 'running' : this.queue.hasRoom() ? 'queued' : undefined
+    if (room == null) {
+      // assignments admitted at the same moment all passed admission's check: the last ones find no room
+      this.admission.releaseQuote(hex(opened.quote.id), key)
+      throw this.queue.busyError(this.running, opened.quote.value.etaMs)
+    }
     const entry: JobEntry = {
       key,
       assignmentBytes,
@@ -271,7 +276,7 @@ export class Provider {
       requester: remote.toString(),
       peer: remote,
       startedMs: now,
-      state: this.running < this.ctx.settings.concurrency ? 'running' : 'queued',
+      state: room,
       done: Promise.resolve(),
       controller: new AbortController(),
       // listen before the executor starts: it may report progress synchronously
