@@ -1,6 +1,6 @@
 import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { asError } from '@shoal/utils'
+import { asError, untilAborted } from '@shoal/utils'
 import { MAX_PROBE_MESSAGE_BYTES } from './constants.js'
 import { InvalidProbeMessageError } from './errors.js'
 import { decodeMessage, encodeMessage } from './wire.js'
@@ -137,16 +137,4 @@ export class CoordinateClient {
 
     return result
   }
-}
-
-/** `promise`, or the signal's reason once it aborts first. */
-async function untilAborted<T> (promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (signal == null) {
-    return promise
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => { reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
-  })
 }
