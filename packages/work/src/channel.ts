@@ -197,6 +197,11 @@ export class Channel {
     return this.stream.status === 'open' && this.stream.writeStatus === 'writable' && this.stream.remoteWriteStatus === 'writable'
   }
 
+  /** Whether a frame sent now can still reach the remote (it may have closed its own writing side and wait for an answer). */
+  reachable (): boolean {
+    return this.stream.status === 'open' && this.stream.writeStatus === 'writable' && this.stream.remoteReadStatus === 'readable'
+  }
+
   async fail (err: WorkError, options?: AbortOptions): Promise<void> {
     await this.send({ kind: 'error', body: { code: err.code, message: err.message.slice(0, 500), retryAfterMs: retryAfterOf(err) } }, options)
   }

@@ -25,7 +25,7 @@ import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { CountersignedRecord, JobAnnouncement, OpenedAssignment, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
 /** What the provider needs of a stream to answer an assignment on it. */
-export type ReplyChannel = Pick<Channel, 'send' | 'fail'> & Partial<Pick<Channel, 'usable'>>
+export type ReplyChannel = Pick<Channel, 'send' | 'fail'> & Partial<Pick<Channel, 'reachable'>>
 
 interface IssuedQuote {
   quote: SignedRecord<Quote>
@@ -50,7 +50,7 @@ export class Provider {
   /** admitted jobs waiting for a slot (`job-queue.ts`) */
   private readonly queue: JobQueue
   /** whether the send behind a progress listener can still reach its requester */
-  private readonly reachable = new WeakMap<(p: WorkProgress) => void, () => boolean>()
+  private readonly canReach = new WeakMap<(p: WorkProgress) => void, () => boolean>()
 
   constructor (ctx: WorkContext, book: VoucherBook, pool: StreamPool) {
     this.ctx = ctx
@@ -219,7 +219,7 @@ export class Provider {
         this.jobs.get(hex(sha256(assignmentBytes)))?.listeners.delete(forward)
       })
     }
-    this.reachable.set(forward, () => channel.usable?.() !== false)
+    this.canReach.set(forward, () => channel.reachable?.() !== false)
     let job: JobEntry
     try {
       job = await this.admit(remote, assignmentBytes, input, forward)
@@ -312,7 +312,7 @@ export class Provider {
     const deadline = this.issued.get(hex(entry.opened.quote.id))?.job.deadlineMs
     const queued = new QueuedJob(entry, {
       startBy: Math.min(a.expiresMs, deadline ?? Infinity),
-      wanted: () => [...entry.listeners].some(l => this.reachable.get(l)?.() ?? true),
+      wanted: () => [...entry.listeners].some(l => this.canReach.get(l)?.() ?? true),
       run: async () => this.run(entry, input),
       forget: () => {
         this.jobs.delete(entry.key)
