@@ -91,7 +91,7 @@ describe('matching a job to an offer', () => {
   let context: BidContext
 
   before(async () => {
-    context = { running: 0, concurrency: 1, requester: peerIdFromPrivateKey(await generateKeyPair('Ed25519')), now: NOW }
+    context = { running: 0, concurrency: 1, queued: 0, maxQueued: 0, requester: peerIdFromPrivateKey(await generateKeyPair('Ed25519')), now: NOW }
   })
 
   it('explain() finds no mismatch exactly when the bid policy bids, and exactly when discovery finds the provider', () => {

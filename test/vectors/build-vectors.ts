@@ -381,7 +381,8 @@ function buildWire (chain: Chain): { [key: string]: Json } {
       workVector('countersign with a voucher', { kind: 'countersign', body: { receipt: chain.countersigned, voucher: chain.voucher } }, { receipt: 'the countersigned WorkReceipt of records.json', voucher: 'the envelope of the PaymentVoucher vector' }),
       workVector('voucher', { kind: 'voucher', body: { voucher: chain.voucher } }),
       workVector('ack', { kind: 'ack', body: { id: chain.assignment.id, paid: 620 } }),
-      workVector('failure', { kind: 'error', body: { code: FAILURE_CODE.rateLimited, message: 'too many quote requests' } })
+      workVector('failure', { kind: 'error', body: { code: FAILURE_CODE.rateLimited, message: 'too many quote requests', retryAfterMs: 0 } }),
+      workVector('busy failure with an estimated wait', { kind: 'error', body: { code: FAILURE_CODE.busy, message: 'running 2 of 2 jobs, 256 queued', retryAfterMs: 1200 } })
     ]
   }
 }

@@ -7,7 +7,7 @@
 import { isPeerId, setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { CapabilityRecordType, RecordTooLargeError, openRecord } from '@shoal/records'
-import { asError, errorName } from '@shoal/utils'
+import { asError, errorName, untilAborted } from '@shoal/utils'
 import { CAPABILITY_PROTOCOL } from './constants.js'
 import { NoRecordError, WrongProviderError } from './errors.js'
 import { timeoutSignal } from './utils.js'
@@ -43,6 +43,12 @@ export class CapabilityProtocol {
   private readonly init: CapabilityProtocolInit
   /** how long each fetched record's own stream took (see fetchRecord) */
   private readonly streamTimes = new WeakMap<SignedRecord<CapabilityRecord>, number>()
+  /**
+   * fetches under way, by peer: searches run at once (a burst of jobs) ask
+   * the same provider together, and a stream each would pass the
+   * protocol's stream limit and fail them all
+   */
+  private readonly inFlight = new Map<string, Promise<SignedRecord<CapabilityRecord>>>()
 
   constructor (components: CapabilityProtocolComponents, init: CapabilityProtocolInit) {
     this.components = components
@@ -67,8 +73,20 @@ export class CapabilityProtocol {
    * RecordError, NoRecordError or WrongProviderError.
    */
   async fetchRecord (peer: PeerId | PeerInfo, options: AbortOptions = {}): Promise<SignedRecord<CapabilityRecord>> {
+    options.signal?.throwIfAborted()
+    const key = (isPeerId(peer) ? peer : peer.id).toString()
+    let pending = this.inFlight.get(key)
+    if (pending == null) {
+      // shared: only the fetch timeout ends it, not the signal of one caller
+      pending = this.fetchOnce(peer).finally(() => { this.inFlight.delete(key) })
+      this.inFlight.set(key, pending)
+    }
+    return untilAborted(pending, options.signal)
+  }
+
+  private async fetchOnce (peer: PeerId | PeerInfo): Promise<SignedRecord<CapabilityRecord>> {
     const id = isPeerId(peer) ? peer : peer.id
-    const signal = timeoutSignal(this.init.fetchTimeoutMs, options.signal)
+    const signal = timeoutSignal(this.init.fetchTimeoutMs)
     this.init.stats.fetches++
     // dial first, so the stream alone times one round trip
     await this.connect(peer, signal)

@@ -118,6 +118,17 @@ describe('@shoal/discovery on real nodes', function () {
     nodes = []
   })
 
+  it('shares one fetch of a provider\'s record among searches asking for it at once, past the protocol\'s stream limit', async () => {
+    const [searcher, provider, ...rest] = await discoveryNodes(4)
+    await connect([searcher, provider, ...rest])
+    await provider.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10), concurrency: 2 })
+    const records = await Promise.all(Array.from({ length: 12 }, async () => searcher.services.discovery.fetchRecord(provider.peerId)))
+    assert.ok(records.every(r => r === records[0]), 'one fetch answered them all')
+    const gaveUp = new AbortController()
+    gaveUp.abort(new Error('gave up'))
+    await assert.rejects(searcher.services.discovery.fetchRecord(provider.peerId, { signal: gaveUp.signal }), { message: 'gave up' })
+  })
+
   it('fails clearly at start on a node without a DHT', async () => {
     await assert.rejects(createLibp2p({
       // @ts-expect-error the types refuse a node without a DHT already; this is what JavaScript callers get

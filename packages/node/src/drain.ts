@@ -102,9 +102,9 @@ export class WorkGate {
 
   /** What the router answers to load queries: no free slot while draining. */
   load (): LoadReport {
-    const { running, concurrency } = this.work?.load ?? { running: 0, concurrency: 0 }
-    // the work service refuses (ProviderBusyError) rather than queueing: nothing ever waits
-    return { freeSlots: this.draining_ ? 0 : Math.max(0, concurrency - running), concurrency, queueLength: 0 }
+    const { running, concurrency, queued } = this.work?.load ?? { running: 0, concurrency: 0, queued: 0 }
+    // jobs admitted while every slot is taken wait in the work service's queue: the router scores that wait
+    return { freeSlots: this.draining_ ? 0 : Math.max(0, concurrency - running), concurrency, queueLength: queued }
   }
 
   /** Jobs running now, and finished jobs whose countersignature has not arrived yet. */

@@ -49,7 +49,7 @@ export function liveJobs (node: ShoalNode, live: Map<string, LiveJob>): LiveJob[
       jobId: toHex(job.jobId),
       assignmentId: toHex(job.assignmentId),
       peer: job.peer.toString(),
-      stage: 'running',
+      stage: job.queued ? 'queued' : 'running',
       since: job.started,
       permille: job.progress?.permille
     })

@@ -78,8 +78,12 @@ export function registerShoalMetrics (node: ShoalNode, init: ShoalMetricsInit = 
   }) as HistogramGroup<JobRole>
   metrics.registerMetricGroup('shoal_node_jobs_running', {
     label: 'role',
-    help: 'Jobs in flight now, by role (a provider refuses work past its concurrency instead of queueing it)',
+    help: 'Jobs in flight now, by role (a provider\'s jobs past its concurrency wait in its queue: shoal_node_jobs_queued)',
     calculate: () => ({ requester: init.requesting?.() ?? 0, provider: node.services.work.load.running })
+  })
+  metrics.registerMetric('shoal_node_jobs_queued', {
+    help: 'Jobs this provider admitted that wait for a free slot',
+    calculate: () => node.services.work.load.queued
   })
   metrics.registerMetric('shoal_node_job_slots_free', {
     help: 'Jobs this provider would still take now (its concurrency minus the running jobs)',

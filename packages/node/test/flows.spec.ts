@@ -4,6 +4,7 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PublishRateLimitedError } from '@shoal/job-board'
 import { JobKind, requirementsOf } from '@shoal/records'
+import { busyRetryAfter } from '../src/flows/submit-job.js'
 import { NoProviderError, startProvider, submitJob } from '../src/index.js'
 import type { StartProviderServices, SubmitJobEvent, SubmitJobServices, ProviderCandidate } from '../src/index.js'
 import type { PeerId } from '@libp2p/interface'
@@ -566,5 +567,22 @@ describe('startProvider: the provider flow with stubbed services', () => {
     provider.stop()
     p.announce('gossip')
     assert.equal(p.quoted.length, 2)
+  })
+})
+
+describe('busyRetryAfter: how long the next round waits for busy providers', () => {
+  const failed = (...errors: Error[]): Error => Object.assign(new Error('all failed'), { name: 'AllCandidatesFailedError', errors })
+  const busy = (retryAfterMs: number): Error => Object.assign(new Error('busy'), { name: 'ProviderBusyError', retryAfterMs })
+
+  it('takes the longest wait a busy provider asked for that fits the limit', () => {
+    assert.equal(busyRetryAfter(failed(busy(300), new Error('gone'), busy(1200)), 5000), 1200)
+    assert.equal(busyRetryAfter(failed(busy(300), busy(9000)), 5000), 300, 'a wait past the time left is no use')
+    assert.equal(busyRetryAfter(failed(busy(9000))), 9000, 'no limit without a timeout')
+  })
+
+  it('is 0 for errors without a wait', () => {
+    assert.equal(busyRetryAfter(failed(new Error('gone')), 5000), 0)
+    assert.equal(busyRetryAfter(new Error('plain'), 5000), 0)
+    assert.equal(busyRetryAfter(undefined), 0)
   })
 })

@@ -89,4 +89,37 @@ describe('node jobs: the jobs view and publishing (in process, TCP on loopback)'
     assert.equal(new TextDecoder().decode(outcome.output), 'one')
     await waitFor(() => view().length === 0, 'the completed run to leave')
   })
+
+  it('shows a job waiting for a slot as queued, then running', async () => {
+    const gates: Array<() => void> = []
+    release = () => { gates.forEach(open => { open() }) }
+    const executor = functionExecutor(async (input: Uint8Array) => {
+      await new Promise<void>(resolve => { gates.push(resolve) })
+      return input
+    })
+    const provider = await createShoalNode({
+      ...LOCAL,
+      role: 'gpu-provider',
+      provider: { gpus: [{ model: 'RTX 4090', vramMib: 24576 }], price: PRICE, concurrency: 1, executor: { type: 'echo' } },
+      services: { work: { executor } }
+    })
+    const requester = await createShoalNode(LOCAL)
+    nodes.push(provider, requester)
+    await requester.dial(provider.getMultiaddrs()[0])
+    const view = (): LiveJob[] => liveJobs(provider, new Map())
+
+    const first = requester.services.work.run(provider.peerId, SPEC, new TextEncoder().encode('one'))
+    await waitFor(() => gates.length === 1, 'the first run to start')
+    const second = requester.services.work.run(provider.peerId, SPEC, new TextEncoder().encode('two'))
+    await waitFor(() => view().length === 2, 'the second job to be admitted')
+    assert.deepEqual(view().map(j => j.stage), ['running', 'queued'])
+    assert.equal(provider.services.work.load.queued, 1)
+
+    gates[0]()
+    await first
+    await waitFor(() => gates.length === 2, 'the queued job to start')
+    assert.deepEqual(view().map(j => j.stage), ['running'])
+    gates[1]()
+    await second
+  })
 })

@@ -150,6 +150,7 @@ describe('what the node says: operator log and metrics of both roles (in process
     assert.equal(sample(theirs, 'shoal_node_payments_total', { direction: 'accepted', currency: 'USDC' }), final.receipt.total)
     assert.equal(sample(theirs, 'shoal_node_jobs_running', { role: 'provider' }), 0)
     assert.equal(sample(theirs, 'shoal_node_job_slots_free'), 1)
+    assert.equal(sample(theirs, 'shoal_node_jobs_queued'), 0)
 
     // every HELP line is written in words: none is its metric's name, none uses `_` for spaces
     for (const text of [mine, theirs]) {

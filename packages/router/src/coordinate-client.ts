@@ -1,6 +1,6 @@
 import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { asError } from '@shoal/utils'
+import { asError, untilAborted } from '@shoal/utils'
 import { MAX_PROBE_MESSAGE_BYTES } from './constants.js'
 import { InvalidProbeMessageError } from './errors.js'
 import { decodeMessage, encodeMessage } from './wire.js'
@@ -34,6 +34,12 @@ export class CoordinateClient {
   private readonly protocol: string
   private readonly timeoutMs: number
   private readonly runOnLimitedConnection: boolean
+  /**
+   * probes under way, by peer and whether they ask for load: a burst of
+   * jobs ranks the same provider many times at once, and a stream per
+   * ranking would pass the protocol's stream limit and fail them all
+   */
+  private readonly inFlight = new Map<string, Promise<ProbeResult>>()
 
   constructor (init: CoordinateClientInit) {
     this.connectionManager = init.connectionManager
@@ -49,7 +55,19 @@ export class CoordinateClient {
    * timing the exchange itself as an RTT sample. Failures count as loss.
    */
   async probe (peer: PeerId, options: ProbeOptions = {}): Promise<ProbeResult> {
-    const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), ...(options.signal != null ? [options.signal] : [])])
+    options.signal?.throwIfAborted()
+    const key = `${peer.toString()}/${options.load === true}`
+    let pending = this.inFlight.get(key)
+    if (pending == null) {
+      // shared: only its own timeout ends it, not the signal of one caller
+      pending = this.probeOnce(peer, options.load === true).finally(() => { this.inFlight.delete(key) })
+      this.inFlight.set(key, pending)
+    }
+    return untilAborted(pending, options.signal)
+  }
+
+  private async probeOnce (peer: PeerId, load: boolean): Promise<ProbeResult> {
+    const signal = AbortSignal.timeout(this.timeoutMs)
     setMaxListeners(Infinity, signal)
     let stream: Stream | undefined
 
@@ -59,7 +77,7 @@ export class CoordinateClient {
         runOnLimitedConnection: this.runOnLimitedConnection
       })
       const lp = lpStream(stream, { maxDataLength: MAX_PROBE_MESSAGE_BYTES })
-      const request = encodeMessage({ kind: 'probe', coordinate: this.book.vivaldi.coordinate, wantLoad: options.load === true })
+      const request = encodeMessage({ kind: 'probe', coordinate: this.book.vivaldi.coordinate, wantLoad: load })
       const start = performance.now()
       await lp.write(request, { signal })
       const bytes = await lp.read({ signal })

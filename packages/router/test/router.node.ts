@@ -155,6 +155,17 @@ describe('router (real libp2p nodes over the memory transport)', function () {
     assert.ok(requester.services.router.coordinateOf(provider.peerId) != null)
   })
 
+  it('shares one probe among callers probing the same peer at once, past the protocol\'s stream limit', async () => {
+    const requester = await start()
+    const provider = await start()
+    await connect(requester, provider)
+    const results = await Promise.all(Array.from({ length: 12 }, async () => requester.services.router.probe(provider.peerId, { load: true })))
+    assert.equal(results.length, 12)
+    assert.ok(results.every(r => r === results[0]), 'one probe answered them all')
+    const again = await requester.services.router.probe(provider.peerId, { load: true })
+    assert.notEqual(again, results[0], 'a probe after it is a new one')
+  })
+
   it('counts probes that go unanswered as loss, but not peers without the protocol', async () => {
     const requester = await start({ router: { timeoutMs: 300 } })
     const silent = await start()

@@ -15,3 +15,19 @@ export function timeoutSignal (ms: number): AbortSignal {
   }
   return AbortSignal.timeout(Math.max(0, Math.ceil(ms)))
 }
+
+/**
+ * `promise`, or the signal's reason once the signal aborts first (the work
+ * behind `promise` goes on: it may be shared by other callers).
+ */
+export async function untilAborted<T> (promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal == null) {
+    return promise
+  }
+  signal.throwIfAborted()
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
+}

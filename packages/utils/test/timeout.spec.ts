@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import fc from 'fast-check'
-import { timeoutSignal } from '../src/index.js'
+import { timeoutSignal, untilAborted } from '../src/index.js'
 
 describe('timeoutSignal', () => {
   it('takes a time that is not a whole number of ms, and aborts with a TimeoutError', async () => {
@@ -28,5 +28,26 @@ describe('timeoutSignal', () => {
       const signal = timeoutSignal(ms)
       assert.equal(signal.aborted, false)
     }), { numRuns: 300 })
+  })
+})
+
+describe('untilAborted', () => {
+  it('settles as the promise does while the signal stays quiet, or without a signal', async () => {
+    assert.equal(await untilAborted(Promise.resolve(1), new AbortController().signal), 1)
+    assert.equal(await untilAborted(Promise.resolve(2)), 2)
+    await assert.rejects(untilAborted(Promise.reject(new Error('boom')), new AbortController().signal), { message: 'boom' })
+  })
+
+  it('rejects with the signal\'s reason once it aborts first, leaving the shared work to go on', async () => {
+    const controller = new AbortController()
+    let finish: (v: number) => void = () => {}
+    const shared = new Promise<number>(resolve => { finish = resolve })
+    const mine = untilAborted(shared, controller.signal)
+    const theirs = untilAborted(shared)
+    controller.abort(new Error('gave up'))
+    await assert.rejects(mine, { message: 'gave up' })
+    finish(3)
+    assert.equal(await theirs, 3)
+    await assert.rejects(untilAborted(shared, controller.signal), { message: 'gave up' }, 'an aborted signal rejects at once')
   })
 })

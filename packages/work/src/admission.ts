@@ -29,6 +29,10 @@ export interface AdmissionState {
   issuedQuote(key: string): SignedRecord<Quote> | undefined
   /** jobs running now */
   running(): number
+  /** whether an assignment arriving with every slot taken may wait in the queue (`job-queue.ts`) */
+  queueRoom(): boolean
+  /** the estimated wait of a job refused now, ms: `etaMs` is its quote's, used before any job finished */
+  busyWaitMs(etaMs: number): number
   /** what `peer` owes in `currency`, charged minus paid */
   unpaid(peer: PeerId, currency: string): number
   /** a used quote (its id, hex) was forgotten: it has expired */
@@ -107,13 +111,6 @@ export class Admission {
     }
   }
 
-  /** Release the quote `assignment` used, if it still holds it: its job never ran, so it may be assigned again. */
-  release (quote: string, assignment: string): void {
-    if (this.usedQuotes.get(quote)?.assignment === assignment) {
-      this.usedQuotes.delete(quote)
-    }
-  }
-
   /** A resend joins the running job; bounded, so resends cannot pile up listeners. */
   private join (existing: JobEntry, remote: PeerId, listener: (p: WorkProgress) => void): Admitted {
     if (existing.requester !== remote.toString()) {
@@ -180,7 +177,7 @@ export class Admission {
     return assignableUntil
   }
 
-  /** Refuse an input other than the signed one, a job beyond our slots, and a requester owing too much. */
+  /** Refuse an input other than the signed one, a job beyond our slots and queue, and a requester owing too much. */
   private checkRoom (remote: PeerId, opened: OpenedAssignment, input: Uint8Array): void {
     const { concurrency, maxUnpaid } = this.ctx.settings
     const a = opened.assignment.value
@@ -188,13 +185,24 @@ export class Admission {
       throw new InputMismatchError()
     }
     const running = this.state.running()
-    if (running >= concurrency) {
-      throw new ProviderBusyError(`running ${running} of ${concurrency} jobs`)
+    if (running >= concurrency && !this.state.queueRoom()) {
+      throw new ProviderBusyError(`running ${running} of ${concurrency} jobs, queue full`, { retryAfterMs: this.state.busyWaitMs(opened.quote.value.etaMs) })
     }
     const currency = opened.quote.value.price?.currency ?? ''
     const unpaid = this.state.unpaid(remote, currency)
     if (unpaid > maxUnpaid) {
       throw new PaymentRequiredError(`owes ${unpaid} ${currency}, limit is ${maxUnpaid}`)
+    }
+  }
+
+  /**
+   * Forget that `quoteKey` was used by `assignment`: its job left the queue
+   * unrun because nobody waited for it, so a resend of the same assignment
+   * may be admitted (and run once) later.
+   */
+  releaseQuote (quoteKey: string, assignment: string): void {
+    if (this.usedQuotes.get(quoteKey)?.assignment === assignment) {
+      this.usedQuotes.delete(quoteKey)
     }
   }
 

@@ -12,6 +12,10 @@ export interface BidContext {
   running: number
   /** most jobs it runs at once */
   concurrency: number
+  /** jobs admitted and waiting for a slot (the quote's eta includes their wait) */
+  queued: number
+  /** most jobs that may wait for a slot */
+  maxQueued: number
   /** who asked */
   requester: PeerId
   /** current time, ms */
@@ -57,7 +61,7 @@ export interface PriceBidPolicyInit {
 }
 
 /**
- * Quote at a fixed price when there is a free slot and the job matches:
+ * Quote at a fixed price when there is a free slot (or room in the queue) and the job matches:
  * kind, workload, GPU, sensors, region, the job's price ceiling (same
  * currency and unit) and its budget for the estimated units.
  */
@@ -77,12 +81,12 @@ function makeBid (job: JobAnnouncement, init: PriceBidPolicyInit): Bid {
 
 /**
  * Whether the job fits the provider (pure; exported for tests and custom
- * policies): a free slot, a deadline not passed, the offer matching the
+ * policies): a free slot or room in the queue, a deadline not passed, the offer matching the
  * job by @shoal/records' matchOffer (kind, workload, region, GPUs, sensors,
  * currency and unit, price ceiling), and the budget paying the estimate.
  */
 export function matchJob (job: JobAnnouncement, context: BidContext, init: PriceBidPolicyInit): boolean {
-  if (context.running >= context.concurrency) {
+  if (context.running >= context.concurrency && context.queued >= context.maxQueued) {
     return false
   }
   if (job.deadlineMs < context.now) {

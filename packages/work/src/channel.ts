@@ -5,7 +5,7 @@
 
 import { raceSignal } from 'race-signal'
 import * as varint from 'uint8-varint'
-import { InvalidMessageError, errorFromFailure } from './errors.js'
+import { InvalidMessageError, errorFromFailure, retryAfterOf } from './errors.js'
 import { decodeFrame, encodeFrame } from './messages.js'
 import type { WorkError } from './errors.js'
 import type { WorkFrame } from './messages.js'
@@ -197,8 +197,13 @@ export class Channel {
     return this.stream.status === 'open' && this.stream.writeStatus === 'writable' && this.stream.remoteWriteStatus === 'writable'
   }
 
+  /** Whether a frame sent now can still reach the remote (it may have closed its own writing side and wait for an answer). */
+  reachable (): boolean {
+    return this.stream.status === 'open' && this.stream.writeStatus === 'writable' && this.stream.remoteReadStatus === 'readable'
+  }
+
   async fail (err: WorkError, options?: AbortOptions): Promise<void> {
-    await this.send({ kind: 'error', body: { code: err.code, message: err.message.slice(0, 500) } }, options)
+    await this.send({ kind: 'error', body: { code: err.code, message: err.message.slice(0, 500), retryAfterMs: retryAfterOf(err) } }, options)
   }
 
   /** The next frame, or undefined at a clean end of stream. */
@@ -235,7 +240,7 @@ export class Channel {
       throw new StreamEndedError('stream ended early')
     }
     if (frame.kind === 'error' && !kinds.includes('error' as K)) {
-      throw errorFromFailure(frame.body.code, frame.body.message)
+      throw errorFromFailure(frame.body.code, frame.body.message, frame.body.retryAfterMs)
     }
     if (!kinds.includes(frame.kind as K)) {
       throw new InvalidMessageError(`expected ${kinds.join(' or ')}, got ${frame.kind}`)

@@ -60,11 +60,23 @@ export const QUOTE_TTL_MS = 60_000
 export const ASSIGNMENT_TTL_MS = 10 * 60_000
 
 /**
- * Jobs run at once by the provider; further assignments are refused.
+ * Jobs run at once by the provider; further assignments wait in its queue (`MAX_QUEUED`).
  *
  * @default 4
  */
 export const CONCURRENCY = 4
+
+/**
+ * Admitted jobs that may wait for a slot when all `concurrency` slots are
+ * taken (first in, first out); past it, assignments get a busy reply with
+ * the estimated wait (`retry_after_ms`).
+ *
+ * @default 256
+ */
+export const MAX_QUEUED = 256
+
+/** How often a provider checks its queued jobs and tells their requesters a changed position, ms. */
+export const QUEUE_TICK_MS = 250
 
 /**
  * Finished jobs (and their outputs) the provider keeps to answer a resent

@@ -7,7 +7,7 @@
 
 import { priceBidPolicy } from './bid-policy.js'
 import {
-  ASSIGNMENT_TTL_MS, CONCURRENCY, JOB_TIMEOUT_MS, MAX_IDLE_STREAMS, MAX_INBOUND_STREAMS, MAX_INPUT_BYTES, MAX_JOBS, MAX_OUTBOUND_STREAMS,
+  ASSIGNMENT_TTL_MS, CONCURRENCY, JOB_TIMEOUT_MS, MAX_IDLE_STREAMS, MAX_INBOUND_STREAMS, MAX_INPUT_BYTES, MAX_JOBS, MAX_OUTBOUND_STREAMS, MAX_QUEUED,
   MAX_OUTPUT_BYTES, MAX_UNPAID, MAX_USED_QUOTES, MESSAGE_OVERHEAD_BYTES, METER_INTERVAL_MS, PROTOCOL, QUOTE_BURST, QUOTE_RATE, QUOTE_TTL_MS, STEP_TIMEOUT_MS
 } from './constants.js'
 import type { BidPolicy } from './bid-policy.js'
@@ -22,6 +22,7 @@ export interface WorkSettings {
   executor?: Executor
   bidPolicy?: BidPolicy
   concurrency: number
+  maxQueued: number
   maxInputBytes: number
   maxOutputBytes: number
   /** largest frame: the larger inline payload plus room for the records around it */
@@ -59,6 +60,7 @@ export function workSettings (init: WorkInit = {}): WorkSettings {
     executor: init.executor,
     bidPolicy: init.bidPolicy ?? (init.price != null ? priceBidPolicy({ price: init.price }) : undefined),
     concurrency: Math.max(1, init.concurrency ?? CONCURRENCY),
+    maxQueued: Math.max(0, init.maxQueued ?? MAX_QUEUED),
     maxInputBytes,
     maxOutputBytes,
     maxMessageBytes: Math.max(maxInputBytes, maxOutputBytes) + MESSAGE_OVERHEAD_BYTES,

@@ -36,8 +36,25 @@ export class QuoteDeclinedError extends define('QuoteDeclinedError', FAILURE_COD
 export class QuoteUnacceptableError extends define('QuoteUnacceptableError', FAILURE_CODE.declined, 'Quote not acceptable') {}
 /** The peer asked for quotes faster than the provider's per-peer `quoteRate` allows. */
 export class QuoteRateLimitedError extends define('QuoteRateLimitedError', FAILURE_CODE.rateLimited, 'Too many quote requests') {}
-/** The provider runs as many jobs as it may. */
-export class ProviderBusyError extends define('ProviderBusyError', FAILURE_CODE.busy, 'Provider is busy') {}
+/** Options of a ProviderBusyError. */
+export interface ProviderBusyErrorOptions extends ErrorOptions {
+  /** the provider's estimate of the wait until it could take the job, ms (the Failure's `retry_after_ms`) */
+  retryAfterMs?: number
+}
+
+/** The provider runs as many jobs as it may and its queue is full; `retryAfterMs` is its estimated wait, if it gave one. */
+export class ProviderBusyError extends WorkError {
+  static override name = 'ProviderBusyError'
+  readonly retryAfterMs?: number
+
+  constructor (message = 'Provider is busy', options?: ProviderBusyErrorOptions) {
+    super(message, FAILURE_CODE.busy, options)
+    this.name = 'ProviderBusyError'
+    if (options?.retryAfterMs != null && options.retryAfterMs > 0) {
+      this.retryAfterMs = options.retryAfterMs
+    }
+  }
+}
 /** A record (job, quote, assignment, voucher) failed verification; `cause` is the records error. */
 export class InvalidRecordError extends define('InvalidRecordError', FAILURE_CODE.badRecord, 'Invalid record') {}
 /** A record names other peers than the two on this stream. */
@@ -100,15 +117,23 @@ const BY_CODE = new Map<string, new (message?: string) => WorkError>([
   [FAILURE_CODE.interrupted, JobInterruptedError]
 ])
 
-/** The error a remote `Failure` stands for (an unknown code is a plain WorkError). */
-export function errorFromFailure (code: string, message: string): WorkError {
-  return errorOfCode(code, `remote: ${message}`)
+/** The error a remote `Failure` stands for (an unknown code is a plain WorkError); a busy one carries its `retryAfterMs`. */
+export function errorFromFailure (code: string, message: string, retryAfterMs = 0): WorkError {
+  return errorOfCode(code, `remote: ${message}`, retryAfterMs)
 }
 
 /** The error class of a wire `code` with `message` (an unknown code is a plain WorkError). */
-export function errorOfCode (code: string, message: string): WorkError {
+export function errorOfCode (code: string, message: string, retryAfterMs = 0): WorkError {
+  if (code === FAILURE_CODE.busy) {
+    return new ProviderBusyError(message, { retryAfterMs })
+  }
   const cls = BY_CODE.get(code)
   return cls != null ? new cls(message) : new WorkError(message, code)
+}
+
+/** The `retry_after_ms` a Failure for `err` carries: a busy refusal's estimated wait, else 0. */
+export function retryAfterOf (err: WorkError): number {
+  return err instanceof ProviderBusyError ? Math.max(0, Math.floor(err.retryAfterMs ?? 0)) : 0
 }
 
 /** A payment entry saved by an earlier run does not decode; it is skipped, never trusted. */

@@ -92,6 +92,16 @@ export interface WorkInit {
    * @default 4
    */
   concurrency?: number
+  /**
+   * Admitted jobs that may wait for a slot when every slot is taken; they
+   * start first in, first out as slots free, and their requesters get
+   * progress frames of zero units while they wait. Past it, an assignment
+   * gets a busy reply with the estimated wait (`ProviderBusyError.retryAfterMs`).
+   * 0 refuses every assignment beyond `concurrency`.
+   *
+   * @default 256
+   */
+  maxQueued?: number
   /** Where receipts are stored; default: `components.receipts` if present, else kept in memory only */
   receipts?: ReceiptSink
   /**
@@ -378,7 +388,7 @@ export interface RefusedRequest {
   error: Error
 }
 
-/** A job this provider is running (`runningJobs()`). */
+/** A job this provider is running or has queued (`runningJobs()`). */
 export interface RunningJob {
   /** the assignment's record id: what a job is tracked by (one job id may be assigned to several providers) */
   assignmentId: Uint8Array
@@ -391,6 +401,8 @@ export interface RunningJob {
   started: number
   /** the latest progress reported, if any */
   progress?: WorkProgress
+  /** waiting in the queue for a slot, not running yet */
+  queued: boolean
 }
 
 export { functionExecutor, commandExecutor, findProgram, TIMEOUT_STATUS } from './executor.js'

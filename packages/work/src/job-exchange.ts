@@ -8,6 +8,7 @@ import { RecordError, WorkReceiptType, countersign, openRecord } from '@shoal/re
 import { stepOptions } from './context.js'
 import { MAX_STALE_ACKS } from './constants.js'
 import { InvalidMessageError, InvalidReceiptError, ResultHashMismatchError, errorFromFailure } from './errors.js'
+import { isQueuedProgress } from './job-queue.js'
 import { EMPTY, equal, isTimeMetered, samePrice, sha256, unitsPerSecond } from './utils.js'
 import type { Channel } from './channel.js'
 import type { WorkContext } from './context.js'
@@ -64,8 +65,8 @@ class JobExchange {
   private readonly step: AbortOptions
   /** bounds the whole job: the caller's signal, else the job timeout */
   private readonly jobSignal: AbortSignal
-  /** when the assignment left (performance.now), bounding what time-metered work can have accrued */
-  private readonly sentAt: number
+  /** when the assignment left, or its job last said it was queued (performance.now), bounding what time-metered work can have accrued */
+  private sentAt: number
   private readonly payment: AssignmentPayment
   private readonly onCountersigned?: JobExchangeInit['onCountersigned']
 
@@ -104,7 +105,7 @@ class JobExchange {
         case 'ack':
           continue
         case 'error': {
-          const err = errorFromFailure(frame.body.code, frame.body.message)
+          const err = errorFromFailure(frame.body.code, frame.body.message, frame.body.retryAfterMs)
           // the answer to a voucher streamed while the job runs: the job goes on, and the
           // final voucher pays what is owed (one overtaken by a later voucher is covered by it)
           if (STREAMED_VOUCHER_REFUSALS.has(err.name)) {
@@ -127,6 +128,11 @@ class JobExchange {
     const progress: WorkProgress = { assignmentId: assignment.id, units: body.units, permille: body.permille, message: body.message }
     this.options.onProgress?.(progress)
     this.ctx.emit('job:progress', progress)
+    if (isQueuedProgress(progress)) {
+      // waiting for a slot is no work: time-metered units accrue from when it left the queue
+      this.sentAt = performance.now()
+      return
+    }
     const accrued = Math.min(progress.units, assignment.value.maxUnits, this.verifiableUnits()) * price.perUnit
     const voucher = await this.payment.accrued(accrued, price.currency, this.quote.value.jobId)
     if (voucher != null) {

@@ -7,16 +7,18 @@
 import { CLOCK_SKEW_MS, Countersigned, JobAnnouncementType, QuoteType, RECORD_VERSION, RecordError, WorkReceiptType, decodeRecord, newRandomId, openAssignment, openCountersigned, openRecord, signRecord } from '@shoal/records'
 import { errorMessage } from '@shoal/utils'
 import { Admission } from './admission.js'
+import { QUEUE_TICK_MS } from './constants.js'
 import { stepOptions } from './context.js'
 import {
   AssignmentReplayedError, ExecutorError, InvalidCountersignatureError, InvalidReceiptError, JobInterruptedError, QuoteDeclinedError, UnknownJobError,
   WorkError, WrongPeerError, errorOfCode
 } from './errors.js'
+import { JobQueue, QueuedJob } from './job-queue.js'
 import { ProviderJournal } from './journal.js'
 import { decodeInlineJob } from './messages.js'
 import { Payee } from './payee.js'
 import { ReceiptChain, runJob, savedJob } from './run-job.js'
-import { equal, hex, recordFailure } from './utils.js'
+import { equal, hex, recordFailure, sha256 } from './utils.js'
 import type { Channel } from './channel.js'
 import type { WorkContext } from './context.js'
 import type { Executor } from './executor.js'
@@ -29,7 +31,7 @@ import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { CountersignedRecord, JobAnnouncement, OpenedAssignment, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
 /** What the provider needs of a stream to answer an assignment on it. */
-export type ReplyChannel = Pick<Channel, 'send' | 'fail'>
+export type ReplyChannel = Pick<Channel, 'send' | 'fail'> & Partial<Pick<Channel, 'reachable'>>
 
 interface IssuedQuote {
   quote: SignedRecord<Quote>
@@ -53,6 +55,10 @@ export class Provider {
   /** what survives a restart: admitted jobs, their results, used quotes */
   private readonly journal: ProviderJournal
   private running = 0
+  /** admitted jobs waiting for a slot (`job-queue.ts`) */
+  private readonly queue: JobQueue
+  /** whether the send behind a progress listener can still reach its requester */
+  private readonly canReach = new WeakMap<(p: WorkProgress) => void, () => boolean>()
 
   constructor (ctx: WorkContext, book: VoucherBook, pool: StreamPool) {
     this.ctx = ctx
@@ -60,11 +66,15 @@ export class Provider {
     this.pool = pool
     this.payee = new Payee(ctx, book)
     this.journal = new ProviderJournal(ctx.components.datastore, ctx.settings.maxOutputBytes)
+    const { concurrency, maxQueued, idleStreamTimeoutMs } = ctx.settings
+    this.queue = new JobQueue({ maxQueued, concurrency, tickMs: QUEUE_TICK_MS, keepaliveMs: idleStreamTimeoutMs, now: ctx.now })
     this.admission = new Admission(ctx, {
       job: key => this.jobs.get(key),
       issuedQuote: key => this.issued.get(key)?.quote,
       running: () => this.running,
       unpaid: (peer, currency) => this.book.unpaid(peer, currency),
+      queueRoom: () => this.queue.hasRoom(),
+      busyWaitMs: etaMs => this.queue.waitMs(this.queue.size, etaMs),
       quoteForgotten: key => { this.journal.forgetQuote(key).catch((err: unknown) => { this.ctx.log.error('could not forget used quote %s - %e', key, err) }) }
     })
   }
@@ -149,22 +159,24 @@ export class Provider {
   /** Stop running jobs and refuse the vouchers still waiting. */
   stop (): void {
     this.payee.stop()
+    this.queue.clear()
     for (const job of this.jobs.values()) {
       job.controller.abort(new JobInterruptedError('the provider stopped while this job ran'))
     }
   }
 
-  /** Jobs running now, and how many may. */
-  get load (): { running: number, concurrency: number } {
-    return { running: this.running, concurrency: this.ctx.settings.concurrency }
+  /** Jobs running now, how many may, and how many wait for a slot. */
+  get load (): { running: number, concurrency: number, queued: number } {
+    return { running: this.running, concurrency: this.ctx.settings.concurrency, queued: this.queue.size }
   }
 
-  /** The jobs running now, oldest first. */
+  /** The jobs running now, oldest first, then those queued (`queued: true`). */
   runningJobs (): RunningJob[] {
     const out: RunningJob[] = []
     for (const job of this.jobs.values()) {
-      if (job.state === 'running') {
+      if (job.state === 'running' || job.state === 'queued') {
         out.push({
+          queued: job.state === 'queued',
           assignmentId: job.opened.assignment.id,
           jobId: job.opened.assignment.value.jobId,
           quoteId: job.opened.quote.id,
@@ -222,6 +234,10 @@ export class Provider {
     }
     const quote = await this.makeQuote(job, remote)
     if (quote == null) {
+      if (this.running >= this.ctx.settings.concurrency && !this.queue.hasRoom()) {
+        // full: say so and when to come back, rather than decline a job we would take later
+        throw this.queue.busyError(this.running)
+      }
       throw new QuoteDeclinedError('no bid for this job')
     }
     return quote
@@ -237,7 +253,7 @@ export class Provider {
     }
     this.admission.takeQuoteToken(requester)
     const now = Math.floor(this.ctx.now())
-    const bid = await bidPolicy.bid(job, { running: this.running, concurrency, requester, now })
+    const bid = await bidPolicy.bid(job, { running: this.running, concurrency, queued: this.queue.size, maxQueued: this.ctx.settings.maxQueued, requester, now })
     if (bid == null) {
       return undefined
     }
@@ -249,7 +265,8 @@ export class Provider {
       provider: this.ctx.self,
       price: bid.price,
       estUnits: bid.estUnits,
-      etaMs: bid.etaMs,
+      // a job quoted while every slot is taken waits in the queue first
+      etaMs: bid.etaMs + (this.running >= concurrency ? this.queue.waitMs(this.queue.size, bid.etaMs) : 0),
       freeSlots: Math.max(0, concurrency - this.running),
       createdMs: now,
       expiresMs,
@@ -284,8 +301,12 @@ export class Provider {
   async onAssign (channel: ReplyChannel, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array): Promise<void> {
     const step: AbortOptions = {}
     const forward = (p: WorkProgress): void => {
-      channel.send({ kind: 'progress', body: { assignmentId: p.assignmentId, units: p.units, permille: p.permille, message: p.message } }, step).catch(() => {})
+      channel.send({ kind: 'progress', body: { assignmentId: p.assignmentId, units: p.units, permille: p.permille, message: p.message } }, step).catch(() => {
+        // the requester is gone: a queued job nobody listens to is dropped
+        this.jobs.get(hex(sha256(assignmentBytes)))?.listeners.delete(forward)
+      })
     }
+    this.canReach.set(forward, () => channel.reachable?.() !== false)
     let job: JobEntry
     try {
       job = await this.admit(remote, assignmentBytes, input, forward)
@@ -335,6 +356,12 @@ export class Provider {
 
   private start (admitted: { key: string, opened: OpenedAssignment, now: number, until: number }, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): JobEntry {
     const { key, opened, now, until } = admitted
+    const room = this.running < this.ctx.settings.concurrency ? 'running' : this.queue.hasRoom() ? 'queued' : undefined
+    if (room == null) {
+      // assignments admitted at the same moment all passed admission's check: the last ones find no room
+      this.admission.releaseQuote(hex(opened.quote.id), key)
+      throw this.queue.busyError(this.running, opened.quote.value.etaMs)
+    }
     const entry: JobEntry = {
       key,
       assignmentBytes,
@@ -342,41 +369,86 @@ export class Provider {
       requester: remote.toString(),
       peer: remote,
       startedMs: now,
-      state: 'running',
+      state: room,
       done: Promise.resolve(),
       controller: new AbortController(),
       // listen before the executor starts: it may report progress synchronously
       listeners: new Set([listener])
     }
     this.addJob(entry)
-    this.running++
     this.ctx.count('job_admitted')
-    this.ctx.emit('job:started', opened)
-    entry.done = this.run(entry, input, until).finally(() => { this.running-- })
+    if (entry.state === 'running') {
+      // the slot is taken now: starts admitted together must not all see it free
+      this.running++
+    }
+    entry.done = this.begin(entry, input, until)
     return entry
   }
 
-  /** Save the admitted job, then run it: a job runs only once it would survive a restart as used. */
-  private async run (entry: JobEntry, input: Uint8Array, until: number): Promise<void> {
+  /** Save the admitted job, then run it or queue it: a job runs only once it would survive a restart as used. */
+  private async begin (entry: JobEntry, input: Uint8Array, until: number): Promise<void> {
     const quote = hex(entry.opened.quote.id)
     try {
       await this.journal.admitted(entry.key, savedJob(entry), { quote, assignment: entry.key, until })
     } catch (err: unknown) {
       // nothing ran: the quote may be assigned again, and a resend is admitted afresh
       this.ctx.log.error('could not save job %s - %e', entry.key, err)
-      this.admission.release(quote, entry.key)
+      this.admission.releaseQuote(quote, entry.key)
       this.jobs.delete(entry.key)
+      if (entry.state === 'running') {
+        this.running--
+        this.queue.next()
+      }
       entry.state = 'failed'
       entry.error = new WorkError(`could not save the job: ${errorMessage(err)}`)
       return
     }
+    await (entry.state === 'running' ? this.run(entry, input) : this.enqueue(entry, input))
+  }
+
+  /** Run a job whose slot is taken (counted in `running`); when it ends, the next queued job gets the slot. */
+  private async run (entry: JobEntry, input: Uint8Array): Promise<void> {
+    entry.state = 'running'
+    entry.startedMs = this.ctx.now()
+    this.ctx.emit('job:started', entry.opened)
+    const t0 = performance.now()
     await runJob(this.ctx, entry, input, {
       executor: this.ctx.settings.executor as Executor,
       book: this.book,
-      job: this.issued.get(quote)?.job,
+      job: this.issued.get(hex(entry.opened.quote.id))?.job,
       chain: this.chain,
       journal: this.journal
+    }).finally(() => {
+      this.running--
+      this.queue.ran(performance.now() - t0)
+      this.queue.next()
     })
+  }
+
+  /** Every slot is taken: the job waits in the queue until one frees, it can no longer start, or nobody waits for it. */
+  private async enqueue (entry: JobEntry, input: Uint8Array): Promise<void> {
+    const a = entry.opened.assignment.value
+    const quote = hex(entry.opened.quote.id)
+    const deadline = this.issued.get(quote)?.job.deadlineMs
+    const queued = new QueuedJob(entry, {
+      startBy: Math.min(a.expiresMs, deadline ?? Infinity),
+      wanted: () => [...entry.listeners].some(l => this.canReach.get(l)?.() ?? true),
+      run: async () => {
+        this.running++
+        await this.run(entry, input)
+      },
+      forget: () => {
+        // it never ran: nothing of it is kept, and its quote may be assigned again
+        this.jobs.delete(entry.key)
+        this.admission.releaseQuote(quote, entry.key)
+        this.journal.forgetJob(entry.key).catch((err: unknown) => { this.ctx.log.error('could not forget job %s - %e', entry.key, err) })
+        this.journal.forgetQuote(quote).catch((err: unknown) => { this.ctx.log.error('could not forget used quote %s - %e', quote, err) })
+        this.ctx.count('job_dropped')
+      }
+    })
+    this.ctx.count('job_queued')
+    this.queue.push(queued)
+    await queued.done
   }
 
   private addJob (entry: JobEntry): void {
@@ -386,7 +458,7 @@ export class Provider {
     }
     // evict the oldest finished job; its quote stays used (see Admission), so a replay is refused, never re-run
     for (const [key, job] of this.jobs) {
-      if (job.state !== 'running') {
+      if (job.state !== 'running' && job.state !== 'queued') {
         this.jobs.delete(key)
         this.journal.forgetJob(key).catch((err: unknown) => { this.ctx.log.error('could not forget job %s - %e', key, err) })
         break

@@ -4,7 +4,6 @@
  * quotes offered in the open market. Direct runs fail over between providers.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises'
 import { BoundedMap, asError, timeoutSignal } from '@shoal/utils'
 import {
   AssignmentType, JobAnnouncementType, JobKind, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, encodeRecord, newRandomId, openCountersigned,
@@ -16,6 +15,7 @@ import { ProviderBusyError, QuoteUnacceptableError, UnknownJobError, WorkError, 
 import { CountersignResender } from './countersign-resend.js'
 import { exchangeCountersign, exchangeJob } from './job-exchange.js'
 import { RequesterJournal } from './journal.js'
+import { isQueuedProgress } from './job-queue.js'
 import { Payer } from './payer.js'
 import { StreamPool } from './stream-pool.js'
 import { EMPTY, equal, hex, recordFailure, sha256 } from './utils.js'
@@ -33,6 +33,12 @@ const HELD_QUOTE_MARGIN_MS = 2_000
 
 /** Longest wait between tries to reach the provider of a job resumed after a restart, ms. */
 const RESUME_MAX_DELAY_MS = 10_000
+
+/** Least wait before resending to a busy provider, ms: a provider answering `retry_after_ms` of 1 cannot make us spin. */
+const MIN_BUSY_WAIT_MS = 50
+
+/** A busy provider's wait is stretched by up to this fraction at random, so requesters told the same wait do not all come back at once. */
+const BUSY_WAIT_JITTER = 0.25
 
 /** A job as the requester sends it: a signed announcement, or inline (unsigned) in direct mode. */
 export type JobToSend = SignedRecord<JobAnnouncement> | JobAnnouncement
@@ -236,7 +242,7 @@ export class Requester {
     const started = performance.now()
     let outcome: JobOutcome
     try {
-      outcome = await this.runOn(peer, job, input, { ...options, signal })
+      outcome = await this.runOn(peer, job, input, { ...options, signal }, this.waitUntil(timeout))
     } catch (err: unknown) {
       if (options.signal?.aborted !== true) {
         const error = asError(err)
@@ -259,19 +265,38 @@ export class Requester {
   private async runWithFailover (candidates: PeerId[], job: JobToSend, input: Uint8Array, options: DirectRunOptions, timeout?: number): Promise<RunOutcome> {
     const router = this.ctx.router
     const failoverOptions = { signal: options.signal, timeoutMs: timeout, attemptTimeoutMs: options.attemptTimeoutMs }
+    // a busy candidate is waited for only once every candidate was tried: a free one may take the job at once
+    const until = this.waitUntil(timeout)
+    let tried = 0
+    const waitFor = (): number | undefined => {
+      tried++
+      return tried >= candidates.length ? until : undefined
+    }
+    const untilAttempt = (): number | undefined => {
+      const end = waitFor()
+      return end == null || options.attemptTimeoutMs == null ? end : Math.min(end, performance.now() + options.attemptTimeoutMs)
+    }
     if (router == null) {
-      const routed = await failover(candidates, async (peer, signal) => this.runOn(peer, job, input, { ...options, signal }), { ...failoverOptions, onOutcome: attempt => { this.onAttempt(options, attempt) } })
+      const routed = await failover(candidates, async (peer, signal) => this.runOn(peer, job, input, { ...options, signal }, untilAttempt()), { ...failoverOptions, onOutcome: attempt => { this.onAttempt(options, attempt) } })
       return { ...routed.result, attempts: routed.attempts }
     }
-    // a provider that reported progress before it failed took the job: it was slow, not silent
+    // a provider that reported progress before it failed took the job: it was slow, not silent;
+    // one that only said the job was queued was alive but had no room in time: busy
     const progressed = new Set<string>()
+    const queued = new Set<string>()
     const attempt = async (choice: RouterChoice, signal: AbortSignal): Promise<JobOutcome> => {
-      const onProgress = (p: WorkProgress): void => { progressed.add(choice.candidate.id); options.onProgress?.(p) }
-      return this.runOn(choice.peerId, job, input, { ...options, onProgress, signal })
+      const onProgress = (p: WorkProgress): void => {
+        (isQueuedProgress(p) ? queued : progressed).add(choice.candidate.id)
+        options.onProgress?.(p)
+      }
+      return this.runOn(choice.peerId, job, input, { ...options, onProgress, signal }, untilAttempt())
     }
     const classifyFailure = (error: Error | undefined, choice: RouterChoice): AttemptFailure => {
       const failure = attemptFailure(error)
-      return failure === 'silent' && progressed.has(choice.candidate.id) ? 'slow' : failure
+      if (failure !== 'silent') {
+        return failure
+      }
+      return progressed.has(choice.candidate.id) ? 'slow' : queued.has(choice.candidate.id) ? 'busy' : failure
     }
     const routed = await router.failover(candidates.map(callerOrdered), attempt, {
       ...failoverOptions,
@@ -299,14 +324,38 @@ export class Requester {
     }
   }
 
-  private async runOn (peer: PeerId, job: JobToSend, input: Uint8Array, options: RunOptions): Promise<JobOutcome> {
+  /**
+   * Quote and assign on `peer`. A busy reply with an estimated wait is
+   * waited out (jittered) and the same assignment sent again, while the
+   * wait ends before `until` (performance.now ms; absent: never waited):
+   * a second assignment to one provider for one job would give it two
+   * receipts for the job.
+   */
+  private async runOn (peer: PeerId, job: JobToSend, input: Uint8Array, options: RunOptions, until?: number): Promise<JobOutcome> {
+    const value = 'bytes' in job ? job.value : job
     // a quote the provider offered on the board is as binding as one we ask for: assign it, no second round trip
     // (taken once: a retry on a fresh stream resends the same assignment, which the offer is then assigned to)
-    const held = this.heldOffer(peer, 'bytes' in job ? job.value : job)
-    return this.pool.withChannel(peer, options, async channel => {
-      const quote = held ?? await this.exchangeQuote(channel, peer, job, options)
-      return this.exchangeJob(channel, quote, input, options, job)
-    })
+    let quote = this.heldOffer(peer, value)
+    while (true) {
+      try {
+        return await this.pool.withChannel(peer, options, async channel => {
+          quote ??= await this.exchangeQuote(channel, peer, job, options)
+          return this.exchangeJob(channel, quote, input, options, job)
+        })
+      } catch (err: unknown) {
+        const wait = busyWait(err, until)
+        if (wait == null || options.signal?.aborted === true) {
+          throw err
+        }
+        this.ctx.log('%p is busy, sending the %s again in %d ms', peer, quote == null ? 'quote request' : 'assignment', wait)
+        await sleep(wait, options.signal)
+      }
+    }
+  }
+
+  /** Until when (performance.now ms) a busy provider may be waited for: the job's time left, else the job timeout. */
+  private waitUntil (timeout?: number): number {
+    return performance.now() + (timeout ?? this.ctx.settings.jobTimeoutMs)
   }
 
   // ------------------------------------------------------------------ jobs and quotes
@@ -497,7 +546,7 @@ export class Requester {
             break
           }
           // the provider is not reachable yet (it, or this node, is still starting): again shortly
-          await sleep(Math.min(RESUME_MAX_DELAY_MS, 500 * 2 ** attempt), undefined, { signal }).catch(() => {})
+          await sleep(Math.min(RESUME_MAX_DELAY_MS, 500 * 2 ** attempt), signal).catch(() => {})
         }
       }
       if (stopping.aborted) {
@@ -528,6 +577,40 @@ function callerOrdered (peerId: PeerId): RouterChoice {
     reasons: [],
     explain: `${id}: in the caller's order`
   }
+}
+
+/**
+ * How long to wait before sending to a busy provider again: its
+ * `retryAfterMs`, stretched at random by up to a quarter, when that still
+ * ends before `until` (performance.now ms); undefined when `err` is no busy
+ * reply with a wait or the time does not allow it.
+ */
+export function busyWait (err: unknown, until: number | undefined, now = performance.now(), random = Math.random): number | undefined {
+  if (until == null || !(err instanceof ProviderBusyError) || err.retryAfterMs == null) {
+    return undefined
+  }
+  const wait = Math.max(MIN_BUSY_WAIT_MS, err.retryAfterMs)
+  const left = until - now
+  if (wait >= left) {
+    return undefined
+  }
+  return Math.min(Math.ceil(wait * (1 + BUSY_WAIT_JITTER * random())), Math.floor(left))
+}
+
+/** Resolve after `ms`, or reject with the signal's reason when it aborts first. */
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal?.reason)
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
 }
 
 /**

@@ -28,7 +28,7 @@ export interface JobEntry {
   peer: PeerId
   startedMs: number
   progress?: WorkProgress
-  state: 'running' | 'done' | 'failed' | 'countersigned'
+  state: 'queued' | 'running' | 'done' | 'failed' | 'countersigned'
   done: Promise<void>
   receipt?: SignedRecord<WorkReceipt>
   output?: Uint8Array
@@ -77,7 +77,8 @@ export class ReceiptChain {
 
 /** A job as the journal saves it, with `patch` applied. */
 export function savedJob (entry: JobEntry, patch: Partial<SavedJob> = {}): SavedJob {
-  const state = patch.state ?? (entry.state === 'running' ? 'started' : entry.state)
+  // admitted, waiting or running: a restart finds it unfinished either way
+  const state = patch.state ?? (entry.state === 'running' || entry.state === 'queued' ? 'started' : entry.state)
   return {
     assignment: entry.assignmentBytes,
     state,

@@ -190,13 +190,13 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     return this.provider.pendingReceipts()
   }
 
-  /** The jobs this provider is running now, oldest first. */
+  /** The jobs this provider is running now, oldest first, then those waiting for a slot. */
   runningJobs (): RunningJob[] {
     return this.provider.runningJobs()
   }
 
-  /** Jobs this provider is running now. */
-  get load (): { running: number, concurrency: number } {
+  /** Jobs this provider is running now, how many may, and how many wait for a slot. */
+  get load (): { running: number, concurrency: number, queued: number } {
     return this.provider.load
   }
 

@@ -3,6 +3,7 @@ import { party } from '@shoal/test-support'
 import { Admission } from '../src/admission.js'
 import { MAX_LISTENERS_PER_JOB } from '../src/constants.js'
 import { functionExecutor } from '../src/index.js'
+import { hex } from '../src/utils.js'
 import { assignmentOf, quoteFrom, somePeer, stubContext } from './helpers.js'
 import type { AdmissionState, Admitted } from '../src/admission.js'
 import type { JobEntry } from '../src/run-job.js'
@@ -21,9 +22,14 @@ class FakeState implements AdmissionState {
   readonly issued = new Map<string, SignedRecord<Quote>>()
   busy = 0
   owed = 0
+  /** whether the queue takes another job, and the wait it reports when it does not */
+  room = false
+  waitMs = 1200
   job (key: string): JobEntry | undefined { return this.jobs.get(key) }
   issuedQuote (key: string): SignedRecord<Quote> | undefined { return this.issued.get(key) }
   running (): number { return this.busy }
+  queueRoom (): boolean { return this.room }
+  busyWaitMs (): number { return this.waitMs }
   unpaid (): number { return this.owed }
 }
 
@@ -167,6 +173,28 @@ describe('provider admission', () => {
       state.busy = 0
       const admitted = await admission.admit(requester, bytes, INPUT, noop)
       assert.ok(admitted.joined == null)
+    })
+
+    it('admits a job with every slot taken while the queue has room; refuses it with the queue\'s wait (retryAfterMs) once it is full', async () => {
+      await setup({ concurrency: 1 })
+      state.busy = 1
+      state.room = true
+      assert.ok((await admission.admit(requester, await assignment(await quote()), INPUT, noop)).joined == null)
+      state.room = false
+      await assert.rejects(admission.admit(requester, await assignment(await quote()), INPUT, noop), { name: 'ProviderBusyError', retryAfterMs: 1200 })
+    })
+
+    it('admits a resent assignment again once its quote was released (its queued job was dropped unrun), and only then', async () => {
+      const q = await quote()
+      const bytes = await assignment(q)
+      const admitted = await admission.admit(requester, bytes, INPUT, noop)
+      assert.ok(admitted.joined == null)
+      await assert.rejects(admission.admit(requester, bytes, INPUT, noop), { name: 'AssignmentReplayedError' })
+      // a release naming another assignment of the quote leaves it used
+      admission.releaseQuote(hex(q.id), 'another')
+      await assert.rejects(admission.admit(requester, bytes, INPUT, noop), { name: 'AssignmentReplayedError' })
+      admission.releaseQuote(hex(q.id), admitted.key)
+      assert.ok((await admission.admit(requester, bytes, INPUT, noop)).joined == null)
     })
 
     it('refuses a requester owing more than maxUnpaid (PaymentRequiredError)', async () => {

@@ -11,7 +11,7 @@ describe('priceBidPolicy', () => {
   let context: BidContext
 
   before(async () => {
-    context = { running: 0, concurrency: 2, requester: await somePeer(), now: NOW }
+    context = { running: 0, concurrency: 2, queued: 0, maxQueued: 0, requester: await somePeer(), now: NOW }
   })
 
   const init = {
@@ -28,8 +28,13 @@ describe('priceBidPolicy', () => {
     assert.deepEqual(bid, { price: PRICE, estUnits: 10, etaMs: 500 })
   })
 
-  it('declines when every slot is taken', async () => {
+  it('declines when every slot is taken and the queue is full', async () => {
     assert.equal(await priceBidPolicy(init).bid(jobAnnouncement(), { ...context, running: 2 }), undefined)
+    assert.equal(await priceBidPolicy(init).bid(jobAnnouncement(), { ...context, running: 2, queued: 3, maxQueued: 3 }), undefined)
+  })
+
+  it('bids when every slot is taken but the queue has room', async () => {
+    assert.notEqual(await priceBidPolicy(init).bid(jobAnnouncement(), { ...context, running: 2, queued: 2, maxQueued: 3 }), undefined)
   })
 
   it('declines a price above the ceiling, or another currency or unit', () => {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { JobAnnouncementType, encodeRecord } from '@shoal/records'
+import { JobAnnouncementType, WorkMessage, encodeRecord } from '@shoal/records'
 import { NOW, jobAnnouncement } from '@shoal/test-support'
-import { decodeFrame, decodeInlineJob, encodeFrame } from '../src/index.js'
+import { ProviderBusyError, decodeFrame, decodeInlineJob, encodeFrame, errorFromFailure } from '../src/index.js'
+import { retryAfterOf } from '../src/errors.js'
 import type { WorkFrame } from '../src/index.js'
 
 const LIMIT = 64 * 1024
@@ -18,7 +19,7 @@ describe('work message framing', () => {
     fc.record({ receipt: bytes, voucher: bytes }).map(body => ({ kind: 'countersign' as const, body })),
     fc.record({ voucher: bytes }).map(body => ({ kind: 'voucher' as const, body })),
     fc.record({ id: bytes, paid: fc.nat() }).map(body => ({ kind: 'ack' as const, body })),
-    fc.record({ code: fc.string({ maxLength: 20 }), message: fc.string({ maxLength: 100 }) }).map(body => ({ kind: 'error' as const, body }))
+    fc.record({ code: fc.string({ maxLength: 20 }), message: fc.string({ maxLength: 100 }), retryAfterMs: fc.nat() }).map(body => ({ kind: 'error' as const, body }))
   )
 
   it('round-trips every message kind (property)', () => {
@@ -64,8 +65,27 @@ describe('work message framing', () => {
     assert.throws(() => decodeFrame(big, LIMIT), { name: 'InvalidMessageError' })
     const permille = encodeFrame({ kind: 'progress', body: { assignmentId: new Uint8Array(), units: 1, permille: 1001, message: '' } })
     assert.throws(() => decodeFrame(permille, LIMIT), { name: 'InvalidMessageError' })
-    const code = encodeFrame({ kind: 'error', body: { code: 'x'.repeat(65), message: '' } })
+    const code = encodeFrame({ kind: 'error', body: { code: 'x'.repeat(65), message: '', retryAfterMs: 0 } })
     assert.throws(() => decodeFrame(code, LIMIT), { name: 'InvalidMessageError' })
+  })
+
+  it('carries a busy Failure\'s retry_after_ms into ProviderBusyError.retryAfterMs, and none for other codes or when absent', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.constantFrom('busy', 'declined', 'made-up'), (retryAfterMs, code) => {
+      const frame = decodeFrame(encodeFrame({ kind: 'error', body: { code, message: 'm', retryAfterMs } }), LIMIT)
+      assert.ok(frame.kind === 'error')
+      assert.equal(frame.body.retryAfterMs, retryAfterMs)
+      const err = errorFromFailure(frame.body.code, frame.body.message, frame.body.retryAfterMs)
+      assert.equal(err.code, code)
+      assert.equal(err instanceof ProviderBusyError, code === 'busy')
+      assert.equal('retryAfterMs' in err ? err.retryAfterMs : undefined, code === 'busy' && retryAfterMs > 0 ? retryAfterMs : undefined)
+      assert.equal(retryAfterOf(err), code === 'busy' ? retryAfterMs : 0)
+    }))
+    // a Failure of an older peer (no field 3) decodes with no wait
+    const old = WorkMessage.encode({ error: { code: 'busy', message: 'full', retryAfterMs: 0 } })
+    const frame = decodeFrame(old, LIMIT)
+    assert.ok(frame.kind === 'error')
+    assert.equal(frame.body.retryAfterMs, 0)
+    assert.equal((errorFromFailure(frame.body.code, frame.body.message, frame.body.retryAfterMs) as ProviderBusyError).retryAfterMs, undefined)
   })
 })
 

@@ -23,7 +23,7 @@ class RecordingChannel implements ReplyChannel {
   }
 
   async fail (err: WorkError): Promise<void> {
-    this.sent.push({ kind: 'error', body: { code: err.code, message: err.message } })
+    this.sent.push({ kind: 'error', body: { code: err.code, message: err.message, retryAfterMs: 0 } })
   }
 }
 

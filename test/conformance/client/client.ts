@@ -202,7 +202,7 @@ export class WorkStream {
   async next (): Promise<WorkMessage> {
     const message = WorkMessageCodec.decode((await this.lp.read({ signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS) })).subarray())
     if (message.kind === 'error') {
-      throw Object.assign(new Error(`${message.code}: ${message.message}`), { code: message.code })
+      throw Object.assign(new Error(`${message.code}: ${message.message}`), { code: message.code, retryAfterMs: message.retryAfterMs ?? 0 })
     }
     return message
   }

@@ -265,7 +265,7 @@ export type WorkMessage =
   | { kind: 'countersign', receipt: Uint8Array, voucher?: Uint8Array }
   | { kind: 'voucher', voucher: Uint8Array }
   | { kind: 'ack', id: Uint8Array, paid: number }
-  | { kind: 'error', code: string, message: string }
+  | { kind: 'error', code: string, message: string, retryAfterMs?: number }
 
 export const WorkMessageCodec = oneofCodec<WorkMessage>('WorkMessage', {
   quoteRequest: [1, 'message', { job: [1, 'bytes'], inlineJob: [2, 'bytes'] }],
@@ -276,5 +276,5 @@ export const WorkMessageCodec = oneofCodec<WorkMessage>('WorkMessage', {
   countersign: [6, 'message', { receipt: [1, 'bytes'], voucher: [2, 'bytes'] }],
   voucher: [7, 'message', { voucher: [1, 'bytes'] }],
   ack: [8, 'message', { id: [1, 'bytes'], paid: [2, 'uint'] }],
-  error: [9, 'message', { code: [1, 'string'], message: [2, 'string'] }]
+  error: [9, 'message', { code: [1, 'string'], message: [2, 'string'], retryAfterMs: [3, 'uint'] }]
 })

@@ -260,11 +260,13 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
     } catch (err: unknown) {
       // every candidate failed (busy, gone, broken): while time is left, gather afresh and try again
       const remaining = left()
-      if (errorName(err) !== 'AllCandidatesFailedError' || round >= (options.rounds ?? ROUNDS) || (remaining != null && remaining < retryDelay + MIN_ATTEMPT_TIMEOUT_MS)) throw err
+      // busy providers said how long they need: wait that long (the longest that still leaves time for an attempt)
+      const delayMs = Math.max(retryDelay, busyRetryAfter(err, remaining == null ? undefined : remaining - MIN_ATTEMPT_TIMEOUT_MS))
+      if (errorName(err) !== 'AllCandidatesFailedError' || round >= (options.rounds ?? ROUNDS) || (remaining != null && remaining < delayMs + MIN_ATTEMPT_TIMEOUT_MS)) throw err
       options.signal?.throwIfAborted()
       lastError = err
-      yield { type: 'retrying', detail: { round, error: asError(err), delayMs: retryDelay } }
-      await sleep(retryDelay, undefined, { signal: options.signal })
+      yield { type: 'retrying', detail: { round, error: asError(err), delayMs } }
+      await sleep(delayMs, undefined, { signal: options.signal })
       retryDelay = Math.min(retryDelay * 2, MAX_SEARCH_DELAY_MS)
       continue
     }
@@ -405,6 +407,22 @@ async function * gatherCandidates (services: SubmitJobServices, query: NearbyQue
   }
   options.signal?.throwIfAborted()
   return { found: lastRound?.found ?? [], unmatched: lastRound?.unmatched ?? [], quotes: [...quotes.values()] }
+}
+
+/**
+ * The longest wait busy providers asked for in a failover's errors
+ * (`ProviderBusyError.retryAfterMs`) that is at most `limit` ms; 0 when none did.
+ */
+export function busyRetryAfter (err: unknown, limit?: number): number {
+  const errors = err instanceof Error && 'errors' in err && Array.isArray(err.errors) ? err.errors : []
+  let longest = 0
+  for (const e of errors) {
+    const wait = typeof e === 'object' && e != null && 'retryAfterMs' in e && typeof e.retryAfterMs === 'number' ? e.retryAfterMs : 0
+    if (Number.isFinite(wait) && wait > longest && (limit == null || wait <= limit)) {
+      longest = wait
+    }
+  }
+  return longest
 }
 
 /** What a quote says of its provider's capacity and price, as router candidate fields. */

@@ -5611,6 +5611,7 @@ export namespace WorkAck {
 export interface WorkFailure {
   code: string
   message: string
+  retryAfterMs: number
 }
 
 export namespace WorkFailure {
@@ -5633,13 +5634,19 @@ export namespace WorkFailure {
           w.string(obj.message)
         }
 
+        if ((obj.retryAfterMs != null && obj.retryAfterMs !== 0)) {
+          w.uint32(24)
+          w.uint64Number(obj.retryAfterMs)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           code: '',
-          message: ''
+          message: '',
+          retryAfterMs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5654,6 +5661,10 @@ export namespace WorkFailure {
             }
             case 2: {
               obj.message = reader.string()
+              break
+            }
+            case 3: {
+              obj.retryAfterMs = reader.uint64Number()
               break
             }
             default: {
@@ -5685,6 +5696,13 @@ export namespace WorkFailure {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.retryAfterMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -5707,6 +5725,11 @@ export namespace WorkFailure {
     value: string
   }
 
+  export interface WorkFailureRetryAfterMsFieldEvent {
+    field: '$.retryAfterMs'
+    value: number
+  }
+
   export function encode (obj: Partial<WorkFailure>): Uint8Array {
     return encodeMessage(obj, WorkFailure.codec())
   }
@@ -5715,7 +5738,7 @@ export namespace WorkFailure {
     return decodeMessage(buf, WorkFailure.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkFailure>): Generator<WorkFailureCodeFieldEvent | WorkFailureMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkFailure>): Generator<WorkFailureCodeFieldEvent | WorkFailureMessageFieldEvent | WorkFailureRetryAfterMsFieldEvent> {
     return streamMessage(buf, WorkFailure.codec(), opts)
   }
 }
@@ -6038,6 +6061,11 @@ export namespace WorkMessage {
     value: string
   }
 
+  export interface WorkMessageErrorRetryAfterMsFieldEvent {
+    field: '$.error.retryAfterMs'
+    value: number
+  }
+
   export function encode (obj: Partial<WorkMessage>): Uint8Array {
     return encodeMessage(obj, WorkMessage.codec())
   }
@@ -6046,7 +6074,7 @@ export namespace WorkMessage {
     return decodeMessage(buf, WorkMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkMessage>): Generator<WorkMessageQuoteRequestJobFieldEvent | WorkMessageQuoteRequestInlineJobFieldEvent | WorkMessageQuoteQuoteFieldEvent | WorkMessageAssignAssignmentFieldEvent | WorkMessageAssignInputFieldEvent | WorkMessageProgressAssignmentIdFieldEvent | WorkMessageProgressUnitsFieldEvent | WorkMessageProgressPermilleFieldEvent | WorkMessageProgressMessageFieldEvent | WorkMessageResultReceiptFieldEvent | WorkMessageResultOutputFieldEvent | WorkMessageResultLocationFieldEvent | WorkMessageCountersignReceiptFieldEvent | WorkMessageCountersignVoucherFieldEvent | WorkMessageVoucherVoucherFieldEvent | WorkMessageAckIdFieldEvent | WorkMessageAckPaidFieldEvent | WorkMessageErrorCodeFieldEvent | WorkMessageErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkMessage>): Generator<WorkMessageQuoteRequestJobFieldEvent | WorkMessageQuoteRequestInlineJobFieldEvent | WorkMessageQuoteQuoteFieldEvent | WorkMessageAssignAssignmentFieldEvent | WorkMessageAssignInputFieldEvent | WorkMessageProgressAssignmentIdFieldEvent | WorkMessageProgressUnitsFieldEvent | WorkMessageProgressPermilleFieldEvent | WorkMessageProgressMessageFieldEvent | WorkMessageResultReceiptFieldEvent | WorkMessageResultOutputFieldEvent | WorkMessageResultLocationFieldEvent | WorkMessageCountersignReceiptFieldEvent | WorkMessageCountersignVoucherFieldEvent | WorkMessageVoucherVoucherFieldEvent | WorkMessageAckIdFieldEvent | WorkMessageAckPaidFieldEvent | WorkMessageErrorCodeFieldEvent | WorkMessageErrorMessageFieldEvent | WorkMessageErrorRetryAfterMsFieldEvent> {
     return streamMessage(buf, WorkMessage.codec(), opts)
   }
 }
