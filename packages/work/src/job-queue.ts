@@ -75,9 +75,9 @@ export class JobQueue {
     return this.items.length
   }
 
-  /** Whether another job may wait. */
-  hasRoom (): boolean {
-    return this.items.length < this.init.maxQueued
+  /** Whether another job may wait, besides `promised` jobs already given a place that are not queued yet. */
+  hasRoom (promised = 0): boolean {
+    return this.items.length + promised < this.init.maxQueued
   }
 
   /** The moving average of recent run times, ms, if any job finished yet. */

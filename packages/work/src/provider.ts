@@ -57,6 +57,8 @@ export class Provider {
   private running = 0
   /** admitted jobs waiting for a slot (`job-queue.ts`) */
   private readonly queue: JobQueue
+  /** jobs given a place in the queue and being saved, not in it yet */
+  private queueing = 0
   /** whether the send behind a progress listener can still reach its requester */
   private readonly canReach = new WeakMap<(p: WorkProgress) => void, () => boolean>()
 
@@ -73,7 +75,7 @@ export class Provider {
       issuedQuote: key => this.issued.get(key)?.quote,
       running: () => this.running,
       unpaid: (peer, currency) => this.book.unpaid(peer, currency),
-      queueRoom: () => this.queue.hasRoom(),
+      queueRoom: () => this.queue.hasRoom(this.queueing),
       busyWaitMs: etaMs => this.queue.waitMs(this.queue.size, etaMs),
       quoteForgotten: key => { this.journal.forgetQuote(key).catch((err: unknown) => { this.ctx.log.error('could not forget used quote %s - %e', key, err) }) }
     })
@@ -234,7 +236,7 @@ export class Provider {
     }
     const quote = await this.makeQuote(job, remote)
     if (quote == null) {
-      if (this.running >= this.ctx.settings.concurrency && !this.queue.hasRoom()) {
+      if (this.running >= this.ctx.settings.concurrency && !this.queue.hasRoom(this.queueing)) {
         // full: say so and when to come back, rather than decline a job we would take later
         throw this.queue.busyError(this.running)
       }
@@ -356,7 +358,7 @@ export class Provider {
 
   private start (admitted: { key: string, opened: OpenedAssignment, now: number, until: number }, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): JobEntry {
     const { key, opened, now, until } = admitted
-    const room = this.running < this.ctx.settings.concurrency ? 'running' : this.queue.hasRoom() ? 'queued' : undefined
+    const room = this.running < this.ctx.settings.concurrency ? 'running' : this.queue.hasRoom(this.queueing) ? 'queued' : undefined
     if (room == null) {
       // assignments admitted at the same moment all passed admission's check: the last ones find no room
       this.admission.releaseQuote(hex(opened.quote.id), key)
@@ -377,9 +379,11 @@ export class Provider {
     }
     this.addJob(entry)
     this.ctx.count('job_admitted')
+    // the slot or the place in the queue is taken now, while the job is saved: starts admitted together must not all see it free
     if (entry.state === 'running') {
-      // the slot is taken now: starts admitted together must not all see it free
       this.running++
+    } else {
+      this.queueing++
     }
     entry.done = this.begin(entry, input, until)
     return entry
@@ -391,6 +395,9 @@ export class Provider {
     try {
       await this.journal.admitted(entry.key, savedJob(entry), { quote, assignment: entry.key, until })
     } catch (err: unknown) {
+      if (entry.state === 'queued') {
+        this.queueing--
+      }
       // nothing ran: the quote may be assigned again, and a resend is admitted afresh
       this.ctx.log.error('could not save job %s - %e', entry.key, err)
       this.admission.releaseQuote(quote, entry.key)
@@ -403,7 +410,12 @@ export class Provider {
       entry.error = new WorkError(`could not save the job: ${errorMessage(err)}`)
       return
     }
-    await (entry.state === 'running' ? this.run(entry, input) : this.enqueue(entry, input))
+    if (entry.state === 'running') {
+      await this.run(entry, input)
+      return
+    }
+    this.queueing--
+    await this.enqueue(entry, input)
   }
 
   /** Run a job whose slot is taken (counted in `running`); when it ends, the next queued job gets the slot. */
