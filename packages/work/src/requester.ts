@@ -12,6 +12,7 @@ import {
 import { failover } from '@shoal/router'
 import { stepOptions } from './context.js'
 import { ProviderBusyError, QuoteUnacceptableError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
+import { StreamEndedError } from './channel.js'
 import { CountersignResender } from './countersign-resend.js'
 import { exchangeCountersign, exchangeJob } from './job-exchange.js'
 import { RequesterJournal } from './journal.js'
@@ -55,6 +56,8 @@ export class Requester {
   private readonly assignments: BoundedMap<string, Promise<SignedRecord<Assignment>>>
   /** quotes offered for our jobs in the open market, by job id (hex) */
   private readonly offers: BoundedMap<string, Array<SignedRecord<Quote>>>
+  /** quotes whose assignment a provider never answered (the stream broke), by job id (hex) and provider */
+  private readonly unanswered: BoundedMap<string, SignedRecord<Quote>>
   /** what survives a restart: the jobs being followed, and countersignatures not yet acknowledged */
   private readonly journal: RequesterJournal
   private readonly resender: CountersignResender
@@ -70,6 +73,7 @@ export class Requester {
     this.ownJobs = new BoundedMap(ctx.settings.maxJobs)
     this.assignments = new BoundedMap(ctx.settings.maxJobs)
     this.offers = new BoundedMap(ctx.settings.maxJobs)
+    this.unanswered = new BoundedMap(ctx.settings.maxJobs)
     this.payer = new Payer(ctx, lanes)
     this.journal = new RequesterJournal(ctx.components.datastore, ctx.settings.maxInputBytes)
     this.resender = new CountersignResender(ctx, {
@@ -335,14 +339,24 @@ export class Requester {
     const value = 'bytes' in job ? job.value : job
     // a quote the provider offered on the board is as binding as one we ask for: assign it, no second round trip
     // (taken once: a retry on a fresh stream resends the same assignment, which the offer is then assigned to)
-    let quote = this.heldOffer(peer, value)
+    // an assignment of this job this provider never answered may have run there: it is sent again, not a second one
+    // (two receipts of one job by one provider are an equivocation)
+    const unanswered = `${hex(value.jobId)}/${peer.toString()}`
+    let quote = this.unanswered.get(unanswered) ?? this.heldOffer(peer, value)
     while (true) {
       try {
-        return await this.pool.withChannel(peer, options, async channel => {
+        const outcome = await this.pool.withChannel(peer, options, async channel => {
           quote ??= await this.exchangeQuote(channel, peer, job, options)
           return this.exchangeJob(channel, quote, input, options, job)
         })
+        this.unanswered.delete(unanswered)
+        return outcome
       } catch (err: unknown) {
+        if (quote != null && this.assignments.has(hex(quote.id)) && !answered(err)) {
+          this.unanswered.set(unanswered, quote)
+        } else {
+          this.unanswered.delete(unanswered)
+        }
         const wait = busyWait(err, until)
         if (wait == null || options.signal?.aborted === true) {
           throw err
@@ -627,4 +641,13 @@ export function attemptFailure (error: Error | undefined): AttemptFailure {
     return 'failed'
   }
   return 'silent'
+}
+
+/**
+ * Whether the provider answered the exchange that failed (a refusal, a bad
+ * result): then its assignment ended there. A broken stream or a timeout
+ * says nothing of whether the job ran.
+ */
+function answered (err: unknown): boolean {
+  return err instanceof WorkError && !(err instanceof StreamEndedError)
 }

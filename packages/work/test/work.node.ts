@@ -368,6 +368,23 @@ describe('work protocol over TCP', function () {
     }
   })
 
+  it('runs a job again on a provider whose answer was lost by resending the same assignment, never a second one', async () => {
+    let runs = 0
+    const provider = await node({ price: PRICE, executor: functionExecutor(input => { runs++; return input }) })
+    const requester = await node()
+    await connect(requester, provider)
+    // the connection drops as the job completes: the requester never hears the result
+    provider.services.work.addEventListener('job:completed', () => { void provider.hangUp(requester.peerId) }, { once: true })
+    const job = await requester.services.work.createJob(SPEC)
+    const lost = await requester.services.work.run(provider.peerId, job, enc('once')).then(() => undefined, (err: Error) => err)
+    assert.ok(lost instanceof Error)
+    await connect(requester, provider)
+    const outcome = await requester.services.work.run(provider.peerId, job, enc('once'))
+    assert.equal(runs, 1)
+    assert.equal(dec(outcome.output), 'once')
+    assert.equal(provider.services.work.book.owed(requester.peerId), PRICE.perUnit)
+  })
+
   it('reports an executor failure as ExecutorError and issues no receipt', async () => {
     const store = new ArraySink()
     const provider = await node({ price: PRICE, receipts: store, executor: functionExecutor(() => { throw new Error('out of memory') }) })
