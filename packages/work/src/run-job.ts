@@ -122,7 +122,9 @@ export async function runJob (ctx: WorkContext, entry: JobEntry, input: Uint8Arr
 /** The executor's result, within the job's time, with progress metered; throws if it is unusable. */
 async function execute (ctx: WorkContext, entry: JobEntry, input: Uint8Array, init: RunJobInit, meter: JobMeter): Promise<ExecutorResult> {
   const a = entry.opened.assignment.value
-  const timeLeft = Math.max(1, Math.min(ctx.settings.jobTimeoutMs, a.expiresMs - ctx.now()))
+  // the job's own deadline too, when the announcement is known: past it the requester has given up, and a receipt would stay pending
+  const endBy = Math.min(a.expiresMs, init.job?.deadlineMs ?? Infinity)
+  const timeLeft = Math.max(1, Math.min(ctx.settings.jobTimeoutMs, endBy - ctx.now()))
   // a timer on the job's own controller: cheaper than AbortSignal.any over a timeout signal
   const deadline = setTimeout(() => { entry.controller.abort(new TimeoutError(`job ran out of its ${timeLeft} ms`)) }, timeLeft)
   const signal = entry.controller.signal
