@@ -136,11 +136,6 @@ export class ProviderJournal {
     this.maxOutputBytes = maxOutputBytes
   }
 
-  /** Whether anything survives a restart. */
-  get durable (): boolean {
-    return this.datastore != null
-  }
-
   /** Read what an earlier run saved; malformed entries are skipped and reported. */
   async load (options?: AbortOptions): Promise<JournalLoad> {
     const result: JournalLoad = { loaded: 0, skipped: [], jobs: [], usedQuotes: [], chainLast: new Uint8Array(0) }

@@ -224,6 +224,19 @@ describe('work requester across restarts and lost acknowledgements', function ()
     return store
   }
 
+  /** A requester on its own LevelDB store, connected to `provider`, once its job of `input` started there; `cut` settles with its run. */
+  async function requesterMidJob (provider: WorkNode, input: string): Promise<{ requester: WorkNode, requesterKey: PrivateKey, store: LevelDatastore, cut: Promise<Error | undefined> }> {
+    const requesterKey = await generateKeyPair('Ed25519')
+    const store = await level('requester')
+    const requester = await createWorkNode({}, requesterKey, store)
+    nodes.push(requester)
+    await connect(requester, provider)
+    const started = new Promise(resolve => { provider.services.work.addEventListener('job:started', resolve, { once: true }) })
+    const cut = requester.services.work.run(provider.peerId, SPEC, enc(input)).then(() => undefined, (err: Error) => err)
+    await started
+    return { requester, requesterKey, store, cut }
+  }
+
   async function until (condition: () => boolean): Promise<void> {
     while (!condition()) await new Promise(resolve => setTimeout(resolve, 20))
   }
@@ -235,15 +248,7 @@ describe('work requester across restarts and lost acknowledgements', function ()
     const providerSink = new ArraySink()
     const provider = await createWorkNode({ price: PRICE, executor: functionExecutor(async (input) => { runs++; await gate; return input }), receipts: providerSink })
     nodes.push(provider)
-    const requesterKey = await generateKeyPair('Ed25519')
-    const store = await level('requester')
-    let requester = await createWorkNode({}, requesterKey, store)
-    nodes.push(requester)
-    await connect(requester, provider)
-
-    const started = new Promise(resolve => { provider.services.work.addEventListener('job:started', resolve, { once: true }) })
-    const cut = requester.services.work.run(provider.peerId, SPEC, enc('resume me')).then(() => undefined, (err: Error) => err)
-    await started
+    let { requester, requesterKey, store, cut } = await requesterMidJob(provider, 'resume me')
     // the requester stops mid-job (its run fails), then starts again on the same store
     await requester.stop()
     nodes = nodes.filter(n => n !== requester)
@@ -270,14 +275,7 @@ describe('work requester across restarts and lost acknowledgements', function ()
     const providerStore = await level('provider')
     let provider = await createWorkNode({ price: PRICE, executor: functionExecutor(async () => new Promise(() => {})) }, providerKey, providerStore)
     nodes.push(provider)
-    const requesterKey = await generateKeyPair('Ed25519')
-    const store = await level('requester')
-    let requester = await createWorkNode({}, requesterKey, store)
-    nodes.push(requester)
-    await connect(requester, provider)
-    const started = new Promise(resolve => { provider.services.work.addEventListener('job:started', resolve, { once: true }) })
-    const cut = requester.services.work.run(provider.peerId, SPEC, enc('lost')).then(() => undefined, (err: Error) => err)
-    await started
+    let { requester, requesterKey, store, cut } = await requesterMidJob(provider, 'lost')
     // both stop: the provider's job is cut short, the requester resumes it after its restart
     await Promise.all([requester.stop(), provider.stop()])
     nodes = []
