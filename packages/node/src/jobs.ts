@@ -43,6 +43,11 @@ export interface LiveJob {
  */
 export function liveJobs (node: ShoalNode, live: Map<string, LiveJob>): LiveJob[] {
   const out = [...live.values()].filter(job => job.side === 'requester')
+  // done and countersigned, the provider has not acknowledged it yet: re-sent until it does
+  for (const receipt of node.services.work.unacknowledged()) {
+    const r = receipt.record.value
+    out.push({ side: 'requester', jobId: toHex(r.jobId), peer: receipt.record.signer.toString(), stage: 'countersigning', since: r.endedMs })
+  }
   for (const job of node.services.work.runningJobs()) {
     out.push({
       side: 'provider',

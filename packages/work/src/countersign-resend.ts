@@ -30,6 +30,10 @@ export class CountersignResender {
   private readonly ctx: WorkContext
   private readonly target: ResendTarget
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** every receipt being re-sent, by id (hex) */
+  private readonly sending = new Map<string, CountersignedRecord<WorkReceipt>>()
+  /** what each pending re-send sends, and its next attempt */
+  private readonly waiting = new Map<string, { receipt: CountersignedRecord<WorkReceipt>, voucher?: SignedRecord<PaymentVoucher>, until: number, attempt: number }>()
   private stopped = false
 
   constructor (ctx: WorkContext, target: ResendTarget) {
@@ -40,6 +44,11 @@ export class CountersignResender {
   /** Countersignatures waiting to be re-sent. */
   get pending (): number {
     return this.timers.size
+  }
+
+  /** The receipts whose countersignature waits to be re-sent (or is on its way). */
+  receipts (): Array<CountersignedRecord<WorkReceipt>> {
+    return [...this.sending.values()]
   }
 
   /**
@@ -53,7 +62,18 @@ export class CountersignResender {
       return
     }
     const until = receipt.record.value.endedMs + this.ctx.settings.assignmentTtlMs
+    this.sending.set(key, receipt)
     this.later(key, receipt, voucher, until, 0)
+  }
+
+  /** `peer` is reachable again (it connected): its re-sends go now instead of after their backoff. */
+  wake (peer: PeerId): void {
+    for (const [key, pending] of this.waiting) {
+      if (pending.receipt.record.signer.equals(peer)) {
+        clearTimeout(this.timers.get(key))
+        this.timers.set(key, setTimeout(() => { void this.resend(key, pending.receipt, pending.voucher, pending.until, pending.attempt) }, 0))
+      }
+    }
   }
 
   stop (): void {
@@ -62,6 +82,8 @@ export class CountersignResender {
       clearTimeout(timer)
     }
     this.timers.clear()
+    this.waiting.clear()
+    this.sending.clear()
   }
 
   private later (key: string, receipt: CountersignedRecord<WorkReceipt>, voucher: SignedRecord<PaymentVoucher> | undefined, until: number, attempt: number): void {
@@ -69,9 +91,15 @@ export class CountersignResender {
     const timer = setTimeout(() => { void this.resend(key, receipt, voucher, until, attempt) }, delay)
     timer.unref?.()
     this.timers.set(key, timer)
+    this.waiting.set(key, { receipt, voucher, until, attempt })
   }
 
   private async resend (key: string, receipt: CountersignedRecord<WorkReceipt>, voucher: SignedRecord<PaymentVoucher> | undefined, until: number, attempt: number): Promise<void> {
+    if (!this.waiting.has(key)) {
+      return
+    }
+    // in flight: a wake meanwhile does not send it twice
+    this.waiting.delete(key)
     const provider = receipt.record.signer
     const assignmentId = receipt.record.value.assignmentId
     try {
@@ -91,6 +119,7 @@ export class CountersignResender {
       this.ctx.log.error('gave up re-sending the countersignature of %s to %p - %s', key, provider, errorMessage(err))
     }
     this.timers.delete(key)
+    this.sending.delete(key)
     await this.target.forget(assignmentId).catch((err: unknown) => { this.ctx.log.error('could not forget request %s - %e', key, err) })
   }
 }

@@ -38,7 +38,7 @@
 import { Work } from './work.js'
 import type { BidPolicy } from './bid-policy.js'
 import type { Executor } from './executor.js'
-import type { AbortOptions, ComponentLogger, Metrics, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, Libp2pEvents, Metrics, PeerId, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { AttemptRecord, Router } from '@shoal/router'
 import type {
@@ -246,8 +246,10 @@ export interface WorkComponents {
   /** counters of quotes, jobs and receipts (`shoal_work_events_total`) */
   metrics?: Metrics
   receipts?: ReceiptSink
-  /** where payment state survives restarts: the payer's lanes, the payee's latest vouchers and charges */
+  /** where payment state and jobs survive restarts: the payer's lanes, the payee's latest vouchers and charges, both journals */
   datastore?: Datastore
+  /** the node's events: a provider that connects again gets the countersignatures it missed at once */
+  events?: TypedEventTarget<Libp2pEvents>
   /**
    * The node's router, if it has one: direct runs fail over through it, so
    * providers that fail or go silent lose its trust

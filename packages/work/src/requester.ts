@@ -130,15 +130,20 @@ export class Requester {
     return pending.length
   }
 
+  /** `peer` connected: countersignatures it has not acknowledged go now. */
+  wake (peer: PeerId): void {
+    this.resender.wake(peer)
+  }
+
   /** End resumed jobs and re-sends (both go on at the next start). */
   stop (): void {
     this.stopping.abort(new WorkError('work service stopped'))
     this.resender.stop()
   }
 
-  /** Countersignatures waiting to be re-sent to providers that have not acknowledged them. */
-  get unacknowledged (): number {
-    return this.resender.pending
+  /** Countersigned receipts waiting to be re-sent to providers that have not acknowledged them. */
+  unacknowledged (): Array<CountersignedRecord<WorkReceipt>> {
+    return this.resender.receipts()
   }
 
   /** Sign a job announcement for `spec`. */
@@ -546,7 +551,9 @@ export class Requester {
     const deadlineMs = Math.min(value.deadlineMs, assignment.value.expiresMs)
     const stopping = this.stopping.signal
     void (async () => {
-      const signal = AbortSignal.any([stopping, timeoutSignal(Math.max(0, deadlineMs - this.ctx.now()))])
+      // tried until the assignment expires, not only until the job's deadline: a job the provider finished in time
+      // while this node was down is countersigned and paid all the same (a provider ends a run at the deadline)
+      const signal = AbortSignal.any([stopping, timeoutSignal(Math.max(0, assignment.value.expiresMs - this.ctx.now()))])
       let error: Error = new WorkError('job not resumed')
       for (let attempt = 0; !signal.aborted; attempt++) {
         try {

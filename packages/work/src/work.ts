@@ -60,6 +60,12 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     this.requester = new Requester(this.ctx, this.lanes, this.pool)
     this.provider = new Provider(this.ctx, this.book, this.pool)
     this.handleStream = this.handleStream.bind(this)
+    this.onConnect = this.onConnect.bind(this)
+  }
+
+  /** A peer connected: countersignatures it missed while unreachable are sent again now. */
+  private onConnect (evt: CustomEvent<PeerId>): void {
+    this.requester.wake(evt.detail)
   }
 
   async start (): Promise<void> {
@@ -80,6 +86,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
       runOnLimitedConnection: this.settings.runOnLimitedConnection
     })
     this.pool.start()
+    this.components.events?.addEventListener('peer:connect', this.onConnect)
     this.ctx.started = true
     // jobs this node requested before it stopped go on (in the background, once the node runs)
     await this.requester.restore()
@@ -97,6 +104,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
   }
 
   async stop (): Promise<void> {
+    this.components.events?.removeEventListener('peer:connect', this.onConnect)
     await this.components.registrar.unhandle(this.protocol)
     this.requester.stop()
     this.pool.stop()
@@ -159,9 +167,9 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     return this.requester.resumeJobs()
   }
 
-  /** Countersignatures this requester is re-sending because their providers have not acknowledged them yet. */
-  get unacknowledged (): number {
-    return this.requester.unacknowledged
+  /** Countersigned receipts this requester is re-sending because their providers have not acknowledged them yet. */
+  unacknowledged (): Array<CountersignedRecord<WorkReceipt>> {
+    return this.requester.unacknowledged()
   }
 
   /** Send a voucher on its own; resolves to the lane total the payee now holds. */

@@ -9,6 +9,7 @@ import { ProviderJournal, RequesterJournal, encodeSavedJob, encodeSavedRequest, 
 import { UnknownJobError } from '../src/errors.js'
 import { stubContext } from './helpers.js'
 import type { SavedJob, SavedRequest } from '../src/index.js'
+import type { PeerId } from '@libp2p/interface'
 import type { CountersignedRecord, WorkReceipt } from '@shoal/records'
 
 const MAX = 4096
@@ -122,7 +123,7 @@ describe('work journals', () => {
 describe('re-sending countersignatures', () => {
   const receipt = (endedMs: number): CountersignedRecord<WorkReceipt> => ({
     id: new Uint8Array([endedMs % 256, 1]),
-    record: { signer: { toString: () => 'provider' }, value: { assignmentId: new Uint8Array([9]), endedMs } }
+    record: { signer: { toString: () => 'provider', equals: () => true }, value: { assignmentId: new Uint8Array([9]), endedMs } }
   }) as unknown as CountersignedRecord<WorkReceipt>
 
   async function until (condition: () => boolean): Promise<void> {
@@ -144,6 +145,25 @@ describe('re-sending countersignatures', () => {
     assert.equal(sends, 2)
     assert.equal(resender.pending, 0)
     resender.stop()
+  })
+
+  it('sends at once when the provider connects again, not after its backoff', async () => {
+    const { ctx } = await stubContext({ assignmentTtlMs: 600_000 })
+    let sends = 0
+    const forgotten: Uint8Array[] = []
+    const resender = new CountersignResender(ctx, {
+      send: async () => { if (++sends < 3) throw new Error('connection refused'); return 0 },
+      forget: async id => { forgotten.push(id) }
+    })
+    const r = receipt(Date.now())
+    resender.schedule(r)
+    // two failed sends: the next would wait 4 s
+    await until(() => sends === 2)
+    assert.equal(resender.receipts().length, 1)
+    resender.wake({ equals: () => true } as unknown as PeerId)
+    await until(() => forgotten.length === 1)
+    assert.equal(sends, 3)
+    assert.equal(resender.receipts().length, 0)
   })
 
   it('gives up on a refusal and once the provider need no longer hold the job', async () => {
