@@ -636,15 +636,17 @@ async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * How a failed attempt counts against the provider: a busy refusal or
- * silence after claiming free slots is what the router punishes hardest;
- * any other answer of the protocol (a decline, a payment or record
- * problem) says nothing about its slots.
+ * silence (no answer in time) after claiming free slots is what the router
+ * punishes hardest; any other answer of the protocol (a decline, a payment
+ * or record problem, an interrupted job) says nothing about its slots, and
+ * neither does a connection that broke or could not be made: that is how a
+ * crash or a restart looks, which an honest provider has too.
  */
 export function attemptFailure (error: Error | undefined): AttemptFailure {
   if (error instanceof ProviderBusyError || error?.name === ProviderBusyError.name) {
     return 'busy'
   }
-  if (error instanceof WorkError) {
+  if (error instanceof WorkError || (error != null && error.name !== 'TimeoutError' && error.name !== 'AbortError')) {
     return 'failed'
   }
   return 'silent'

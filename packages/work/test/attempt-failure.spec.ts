@@ -13,9 +13,14 @@ describe('attemptFailure: how a failed attempt counts against a provider', () =>
     assert.equal(attemptFailure(new PaymentRequiredError()), 'failed')
   })
 
-  it('no answer at all is silence', () => {
+  it('no answer in time is silence', () => {
     assert.equal(attemptFailure(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), 'silent')
-    assert.equal(attemptFailure(new Error('stream reset')), 'silent')
+    assert.equal(attemptFailure(Object.assign(new Error('aborted'), { name: 'AbortError' })), 'silent')
     assert.equal(attemptFailure(undefined), 'silent')
+  })
+
+  it('a connection that broke or could not be made is a failure, not silence: an honest provider crashes and restarts too', () => {
+    assert.equal(attemptFailure(new Error('stream reset')), 'failed')
+    assert.equal(attemptFailure(Object.assign(new Error('connect ECONNREFUSED'), { name: 'DialError' })), 'failed')
   })
 })

@@ -138,8 +138,9 @@ describe('re-sending countersignatures', () => {
       send: async () => { if (++sends < 2) throw new Error('connection reset'); return 0 },
       forget: async id => { forgotten.push(id) }
     })
-    resender.schedule(receipt(Date.now()))
-    resender.schedule(receipt(Date.now()))
+    const r = receipt(Date.now())
+    resender.schedule(r)
+    resender.schedule(r)
     assert.equal(resender.pending, 1)
     await until(() => forgotten.length === 1)
     assert.equal(sends, 2)
