@@ -270,10 +270,15 @@ export async function resumeRequestedJobs (node: ShoalNode, live: Map<string, Li
   const work = node.services.work
   const log = node.logger.forComponent('shoal:node:jobs')
   work.addEventListener('job:resumed', (evt) => {
-    const { outcome } = evt.detail
+    const { outcome, abandoned } = evt.detail
     const value = outcome.receipt.record.value
     const jobId = toHex(value.jobId)
     const provider = outcome.provider.toString()
+    if (abandoned) {
+      // its submit ended already (failed or failed over); the provider did the work in time, and is paid for it
+      log('job %s: %s finished it in time after the submit gave up on it; receipt %s countersigned and paid', jobId, provider, toHex(outcome.receipt.id))
+      return
+    }
     log('job %s resumed after the restart: receipt %s from %s', jobId, toHex(outcome.receipt.id), provider)
     observer?.jobEnded({ role: 'requester', jobId, peer: provider, startedAt: value.startedMs, endedAt: Date.now(), outcome: receiptOutcome(value.status), status: value.status, units: value.units, total: value.total, currency: value.price?.currency })
     if (outcome.voucher != null) {

@@ -321,7 +321,11 @@ describe('jobs across kill -9 of the provider or the requester (separate process
     assert.equal(figures.orphan_processes, 0, `seed ${seed}: job processes outlived their job: ${[...orphans].join(' ')}`)
     assert.equal(figures.acknowledged_receipts_lost, 0, `seed ${seed}: acknowledged receipts lost: ${[...lost].join(' ')}`)
     assert.equal(figures.false_equivocations, 0, `seed ${seed}: equivocations recorded against an honest provider`)
-    assert.equal(figures.pending_receipts_left, 0, `seed ${seed}: provider receipts never countersigned`)
+    const pendingJobs = [...stores.provider.byJob].filter(([, ids]) => ids.some(id => stores.provider.pending.has(id))).map(([jobId]) => {
+      const job = jobs.find(j => j.jobId === jobId)
+      return `${jobId.slice(0, 12)}: ${job == null ? 'unknown job' : `${job.cut ? 'cut, ' : ''}${job.events.map(e => e.stage).join('>')}${job.final?.error != null ? ` ${job.final.error}: ${job.final.message ?? ''}` : ''}`}`
+    })
+    assert.equal(figures.pending_receipts_left, 0, `seed ${seed}: provider receipts never countersigned: ${pendingJobs.join('; ')}`)
     assert.ok(figures.receipt_logs_ok, `seed ${seed}: a receipt log does not verify`)
   })
 

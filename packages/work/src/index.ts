@@ -353,17 +353,23 @@ export interface WorkEvents {
   'stream:retried': CustomEvent<{ peer: PeerId, error: Error }>
   /** provider: a peer's request (a quote request, an assignment, a voucher...) was refused with this error, also sent to the peer */
   'request:refused': CustomEvent<RefusedRequest>
-  /** requester: a job under way when the node stopped was resumed after the restart and ended countersigned */
+  /** requester: a job followed in the background (under way when the node stopped, or given up on by its caller without an answer) ended countersigned */
   'job:resumed': CustomEvent<ResumedJob>
   /** requester: a job under way when the node stopped could not be resumed within its deadline (fail it over, or report it) */
   'job:resume-failed': CustomEvent<ResumeFailure>
 }
 
-/** A job resumed after a restart (`job:resumed`). */
+/** A job followed in the background that ended countersigned (`job:resumed`). */
 export interface ResumedJob {
   /** the job as it was sent: signed, or the unsigned one of direct mode */
   job: SignedRecord<JobAnnouncement> | JobAnnouncement
   outcome: JobOutcome
+  /**
+   * its caller had given up on it (the run failed without an answer from
+   * this provider, which finished it in time after all), rather than a
+   * restart cutting it off
+   */
+  abandoned: boolean
 }
 
 /** A job a restart interrupted that could not be resumed (`job:resume-failed`). */

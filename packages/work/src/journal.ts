@@ -253,6 +253,8 @@ export interface SavedRequest {
   /** the countersigned receipt and the voucher paying it, once countersigned */
   receipt?: Uint8Array
   voucher?: Uint8Array
+  /** its caller gave up without an answer from the provider: followed only to countersign work done in time */
+  abandoned?: boolean
 }
 
 export function encodeSavedRequest (request: SavedRequest): Uint8Array {
@@ -264,6 +266,7 @@ export function encodeSavedRequest (request: SavedRequest): Uint8Array {
     assignment: base64(request.assignment),
     input: request.input == null ? undefined : base64(request.input),
     paid: request.paid,
+    abandoned: request.abandoned === true ? true : undefined,
     receipt: request.receipt == null ? undefined : base64(request.receipt),
     voucher: request.voucher == null ? undefined : base64(request.voucher)
   }))
@@ -285,6 +288,10 @@ export function decodeSavedRequest (bytes: Uint8Array, maxInputBytes: number): S
     quote: bytesField(o.quote, 'quote', 16 * 1024),
     assignment: bytesField(o.assignment, 'assignment', 16 * 1024),
     paid: amount(o.paid, 'paid')
+  }
+  if (o.abandoned != null) {
+    if (typeof o.abandoned !== 'boolean') throw new CorruptLedgerError('abandoned of a saved request is not a boolean')
+    request.abandoned = o.abandoned
   }
   if (o.input != null) request.input = bytesField(o.input, 'input', maxInputBytes)
   if (o.receipt != null) request.receipt = bytesField(o.receipt, 'receipt', 16 * 1024)

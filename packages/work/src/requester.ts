@@ -65,6 +65,8 @@ export class Requester {
   private stopping = new AbortController()
   /** jobs an earlier run was following, waiting for `resumeJobs()` */
   private toResume: SavedRequest[] = []
+  /** assignments followed in the background (resumed, or given up on without an answer), by id (hex) */
+  private readonly following = new Set<string>()
 
   constructor (ctx: WorkContext, lanes: VoucherLanes, pool: StreamPool) {
     this.ctx = ctx
@@ -517,7 +519,15 @@ export class Requester {
     } catch (err: unknown) {
       // the caller moves on (fails over, or gives up); a job cut off by this node stopping resumes at its next start
       if (!keep && !this.stopping.signal.aborted) {
-        await this.forget(assignment.id)
+        if (saved == null || answered(err)) {
+          await this.forget(assignment.id)
+        } else {
+          // no answer: the provider may be running it, or have run it. Followed in the background until its
+          // assignment expires, so a provider that did the work in time is countersigned and paid, not left pending
+          const abandoned: SavedRequest = { ...saved, abandoned: true }
+          await this.save(abandoned)
+          this.resume(abandoned).catch((e: unknown) => { this.ctx.log.error('could not follow up job - %e', e) })
+        }
       }
       throw err
     }
@@ -548,35 +558,54 @@ export class Requester {
     this.rememberJob(job)
     this.assignments.set(hex(quote.id), Promise.resolve(assignment))
     this.payer.setPaid(hex(assignment.id), saved.paid)
+    const key = hex(assignment.id)
+    if (this.following.has(key)) {
+      return
+    }
+    this.following.add(key)
     const deadlineMs = Math.min(value.deadlineMs, assignment.value.expiresMs)
     const stopping = this.stopping.signal
     void (async () => {
       // tried until the assignment expires, not only until the job's deadline: a job the provider finished in time
-      // while this node was down is countersigned and paid all the same (a provider ends a run at the deadline)
+      // while this node was down (or after its caller gave up) is countersigned and paid all the same (a provider
+      // ends a run at the job's deadline)
       const signal = AbortSignal.any([stopping, timeoutSignal(Math.max(0, assignment.value.expiresMs - this.ctx.now()))])
       let error: Error = new WorkError('job not resumed')
-      for (let attempt = 0; !signal.aborted; attempt++) {
-        try {
-          const outcome = await this.pool.withChannel(quote.signer, { signal }, async channel => this.exchangeJob(channel, quote, input, { signal }, job, true))
-          this.ctx.count('job_resumed')
-          this.ctx.emit('job:resumed', { job, outcome })
-          return
-        } catch (err: unknown) {
-          error = asError(err)
-          if (err instanceof WorkError) {
+      // after a caller gave up, its own retry may be on the way: give it a moment first
+      let wait = saved.abandoned === true ? this.ctx.settings.stepTimeoutMs : 0
+      try {
+        for (let attempt = 0; !signal.aborted; attempt++) {
+          await sleep(wait, signal).catch(() => {})
+          if (signal.aborted) {
             break
           }
-          // the provider is not reachable yet (it, or this node, is still starting): again shortly
-          await sleep(Math.min(RESUME_MAX_DELAY_MS, 500 * 2 ** attempt), signal).catch(() => {})
+          try {
+            const outcome = await this.pool.withChannel(quote.signer, { signal }, async channel => this.exchangeJob(channel, quote, input, { signal }, job, true))
+            this.ctx.count('job_resumed')
+            this.ctx.emit('job:resumed', { job, outcome, abandoned: saved.abandoned === true })
+            return
+          } catch (err: unknown) {
+            error = asError(err)
+            if (answered(err)) {
+              break
+            }
+            // the provider is not reachable yet (it, or this node, is still starting): again shortly
+            wait = Math.min(RESUME_MAX_DELAY_MS, 500 * 2 ** attempt)
+          }
         }
+        if (stopping.aborted) {
+          return
+        }
+        await this.forget(assignment.id)
+        this.ctx.count('job_resume_failed')
+        this.ctx.log('resumed job %s failed on %p - %e', hex(value.jobId), quote.signer, error)
+        // a job its caller had given up on has ended for it already: nobody fails it over
+        if (saved.abandoned !== true) {
+          this.ctx.emit('job:resume-failed', { job, provider: quote.signer, input, deadlineMs, error })
+        }
+      } finally {
+        this.following.delete(key)
       }
-      if (stopping.aborted) {
-        return
-      }
-      await this.forget(assignment.id)
-      this.ctx.count('job_resume_failed')
-      this.ctx.log('resumed job %s failed on %p - %e', hex(value.jobId), quote.signer, error)
-      this.ctx.emit('job:resume-failed', { job, provider: quote.signer, input, deadlineMs, error })
     })()
   }
 

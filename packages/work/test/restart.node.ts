@@ -319,6 +319,24 @@ describe('work requester across restarts and lost acknowledgements', function ()
     assert.equal(book.paid(requester.peerId, PRICE.currency), PRICE.perUnit)
   })
 
+  it('countersigns and pays a job its caller gave up on without an answer, once the provider finished it in time', async () => {
+    const provider = await createWorkNode({ price: PRICE, executor: functionExecutor(async input => { await new Promise(resolve => setTimeout(resolve, 1_000)); return input }) })
+    const requester = await createWorkNode({ stepTimeoutMs: 300 })
+    nodes.push(provider, requester)
+    await connect(requester, provider)
+    const resumed = new Promise<ResumedJob>(resolve => { requester.services.work.addEventListener('job:resumed', evt => { resolve(evt.detail) }, { once: true }) })
+    const failed = new Promise<void>(resolve => { requester.services.work.addEventListener('job:resume-failed', () => { resolve() }, { once: true }) })
+    // the caller waits less than the job takes, then gives up
+    const err = await requester.services.work.run(provider.peerId, { ...SPEC, deadlineInMs: 30_000 }, enc('late'), { timeoutMs: 300 }).then(() => undefined, (e: Error) => e)
+    assert.equal(err?.name, 'TimeoutError')
+    const { outcome, abandoned } = await Promise.race([resumed, failed.then(() => { throw new Error('the follow-up reported a failure to fail over') })])
+    assert.equal(abandoned, true)
+    assert.equal(dec(outcome.output), 'late')
+    await until(() => provider.services.work.pendingReceipts().length === 0)
+    const book = provider.services.work.book
+    assert.equal(book.paid(requester.peerId, PRICE.currency), PRICE.perUnit)
+  })
+
   it('keeps a countersignature a third peer delivers, refuses its voucher and tells it nothing of payments', async () => {
     const provider = await createWorkNode({ price: PRICE, executor: functionExecutor(input => input) })
     const requester = await createWorkNode()
