@@ -43,8 +43,17 @@ export interface AdmissionState {
 export type Admitted =
   /** a resend of an assignment already admitted: the listener now follows that job */
   | { joined: JobEntry }
-  /** a new job to start; its quote is now used, until `until` (ms) */
-  | { joined?: undefined, key: string, opened: OpenedAssignment, now: number, until: number }
+  /** a new job to start; its quote is now used, until `until` (ms) (with a `start` callback: the job it started, as `joined`) */
+  | ({ joined?: undefined } & NewJob)
+
+/** An admitted assignment whose job is new. */
+export interface NewJob {
+  key: string
+  opened: OpenedAssignment
+  now: number
+  /** until when its quote stays used, ms */
+  until: number
+}
 
 /** Decides which quote requests and assignments the provider takes. */
 export class Admission {
@@ -78,7 +87,7 @@ export class Admission {
    * started; `listener` then follows that job's progress. Throws the
    * `WorkError` the requester is told when it is refused.
    */
-  async admit (remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): Promise<Admitted> {
+  async admit (remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void, start?: (admitted: NewJob) => JobEntry): Promise<Admitted> {
     const { settings } = this.ctx
     if (settings.executor == null) {
       throw new QuoteDeclinedError('this node runs no jobs')
@@ -101,7 +110,10 @@ export class Admission {
     const assignableUntil = this.checkQuoteUnused(opened, key, now)
     this.checkRoom(remote, opened, input)
     this.useQuote(hex(opened.quote.id), key, assignableUntil, now)
-    return { key, opened, now, until: assignableUntil }
+    const admitted: NewJob = { key, opened, now, until: assignableUntil }
+    // started in the same turn as the quote is marked used: a resend checked in between would find the quote
+    // used and no job to join, and be refused as a replay
+    return start == null ? admitted : { joined: start(admitted) }
   }
 
   /** Take up a used quote an earlier run saved (the journal): it stays used until it expires. */

@@ -5,14 +5,22 @@
 
 import { raceSignal } from 'race-signal'
 import * as varint from 'uint8-varint'
-import { InvalidMessageError, errorFromFailure, retryAfterOf } from './errors.js'
+import { InvalidMessageError, WorkError, errorFromFailure, retryAfterOf } from './errors.js'
 import { decodeFrame, encodeFrame } from './messages.js'
-import type { WorkError } from './errors.js'
 import type { WorkFrame } from './messages.js'
 import type { AbortOptions, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 
 /** The remote closed the stream in the middle of an exchange. */
 export class StreamEndedError extends InvalidMessageError {}
+
+/**
+ * Whether the peer answered the exchange that failed (a refusal, a bad
+ * result): then it ended there. A broken stream or a timeout says nothing
+ * of what the peer did with it.
+ */
+export function answered (err: unknown): boolean {
+  return err instanceof WorkError && !(err instanceof StreamEndedError)
+}
 
 /** Longest varint length prefix: enough for any length up to 2^63. */
 const MAX_LENGTH_LENGTH = 9

@@ -6,7 +6,9 @@
  */
 
 import { errorMessage } from '@shoal/utils'
-import { WorkError } from './errors.js'
+import { answered } from './channel.js'
+import { FAILURE_CODE } from './constants.js'
+import { ProviderBusyError, WorkError } from './errors.js'
 import { hex } from './utils.js'
 import type { WorkContext } from './context.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
@@ -76,6 +78,11 @@ export class CountersignResender {
     }
   }
 
+  /** Take re-sends again (after `stop()`, when the service starts again). */
+  start (): void {
+    this.stopped = false
+  }
+
   stop (): void {
     this.stopped = true
     for (const timer of this.timers.values()) {
@@ -110,7 +117,8 @@ export class CountersignResender {
       if (this.stopped) {
         return
       }
-      if (!(err instanceof WorkError) && this.ctx.now() < until) {
+      // a broken stream, a busy or failing provider: it may take it later; only an answer about the receipt ends it
+      if ((!answered(err) || err instanceof ProviderBusyError || (err instanceof WorkError && err.code === FAILURE_CODE.internal)) && this.ctx.now() < until) {
         this.later(key, receipt, voucher, until, attempt + 1)
         return
       }

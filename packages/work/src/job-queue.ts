@@ -113,7 +113,10 @@ export class JobQueue {
   push (item: QueuedItem): void {
     this.items.push(item)
     this.tell(item, this.items.length - 1, this.init.now())
-    this.timer ??= setInterval(() => { this.tick() }, this.init.tickMs)
+    if (this.timer == null) {
+      this.timer = setInterval(() => { this.tick() }, this.init.tickMs)
+      this.timer.unref?.()
+    }
   }
 
   /** A slot freed: start the first job still wanted and able to start; resolves to whether one started. */

@@ -60,9 +60,9 @@ export class Payer {
     return this.paidFor.get(key) ?? 0
   }
 
-  /** Record that the assignment `key` is paid up to `amount`. */
+  /** Record that the assignment `key` is paid up to `amount` (never less than recorded: what was paid stays paid). */
   setPaid (key: string, amount: number): void {
-    this.paidFor.set(key, amount)
+    this.paidFor.set(key, Math.max(this.paid(key), amount))
   }
 
   /** Sign a voucher for `amount` right away (a payment streamed with the work). */

@@ -19,6 +19,7 @@ import { decodeInlineJob } from './messages.js'
 import { Payee } from './payee.js'
 import { ReceiptChain, runJob, savedJob } from './run-job.js'
 import { equal, hex, recordFailure, sha256 } from './utils.js'
+import type { NewJob } from './admission.js'
 import type { Channel } from './channel.js'
 import type { WorkContext } from './context.js'
 import type { Executor } from './executor.js'
@@ -28,7 +29,7 @@ import type { JobEntry } from './run-job.js'
 import type { StreamPool } from './stream-pool.js'
 import type { PayeeLane, VoucherBook } from './vouchers.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
-import type { CountersignedRecord, JobAnnouncement, OpenedAssignment, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
+import type { CountersignedRecord, JobAnnouncement, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
 /** What the provider needs of a stream to answer an assignment on it. */
 export type ReplyChannel = Pick<Channel, 'send' | 'fail'> & Partial<Pick<Channel, 'reachable'>>
@@ -59,6 +60,8 @@ export class Provider {
   private readonly queue: JobQueue
   /** jobs given a place in the queue and being saved, not in it yet */
   private queueing = 0
+  /** set by `stop()`: a job still being saved then does not start */
+  private stopped = false
   /** whether the send behind a progress listener can still reach its requester */
   private readonly canReach = new WeakMap<(p: WorkProgress) => void, () => boolean>()
 
@@ -89,6 +92,7 @@ export class Provider {
    * assignment's lifetime are forgotten.
    */
   async restore (): Promise<void> {
+    this.stopped = false
     const loaded = await this.journal.load()
     for (const { key, error } of loaded.skipped) {
       this.ctx.log.error('skipped saved job entry %s - %e', key, error)
@@ -98,7 +102,7 @@ export class Provider {
       if (used.until >= now) {
         this.admission.restore(used.quote, used.assignment, used.until)
       } else {
-        await this.journal.forgetQuote(used.quote)
+        await this.journal.forgetQuote(used.quote).catch((err: unknown) => { this.ctx.log.error('could not forget used quote %s - %e', used.quote, err) })
       }
     }
     if (loaded.chainLast.byteLength > 0) {
@@ -110,13 +114,13 @@ export class Provider {
       try {
         const entry = await this.restoreJob(key, job, now)
         if (entry == null) {
-          await this.journal.forgetJob(key)
+          await this.journal.forgetJob(key).catch((err: unknown) => { this.ctx.log.error('could not forget job %s - %e', key, err) })
           continue
         }
         this.addJob(entry)
       } catch (err: unknown) {
         this.ctx.log.error('skipped saved job %s - %e', key, err)
-        await this.journal.forgetJob(key)
+        await this.journal.forgetJob(key).catch((e: unknown) => { this.ctx.log.error('could not forget job %s - %e', key, e) })
       }
     }
   }
@@ -160,6 +164,7 @@ export class Provider {
 
   /** Stop running jobs and refuse the vouchers still waiting. */
   stop (): void {
+    this.stopped = true
     this.payee.stop()
     this.queue.clear()
     for (const job of this.jobs.values()) {
@@ -349,14 +354,14 @@ export class Provider {
 
   /** Admit an assignment (or find the job it already started) and start the job. */
   private async admit (remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): Promise<JobEntry> {
-    const admitted = await this.admission.admit(remote, assignmentBytes, input, listener)
-    if (admitted.joined != null) {
-      return admitted.joined
+    const admitted = await this.admission.admit(remote, assignmentBytes, input, listener, job => this.start(job, remote, assignmentBytes, input, listener))
+    if (admitted.joined == null) {
+      throw new WorkError('admission did not start the job')
     }
-    return this.start(admitted, remote, assignmentBytes, input, listener)
+    return admitted.joined
   }
 
-  private start (admitted: { key: string, opened: OpenedAssignment, now: number, until: number }, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): JobEntry {
+  private start (admitted: NewJob, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): JobEntry {
     const { key, opened, now, until } = admitted
     const room = this.running < this.ctx.settings.concurrency ? 'running' : this.queue.hasRoom(this.queueing) ? 'queued' : undefined
     if (room == null) {
@@ -410,11 +415,22 @@ export class Provider {
       entry.error = new WorkError(`could not save the job: ${errorMessage(err)}`)
       return
     }
+    if (entry.state === 'queued') {
+      this.queueing--
+    }
+    if (this.stopped) {
+      // the service stopped while the job was being saved: it never starts (a restart finds it interrupted)
+      if (entry.state === 'running') {
+        this.running--
+      }
+      entry.state = 'failed'
+      entry.error = new JobInterruptedError('the provider stopped before this job started')
+      return
+    }
     if (entry.state === 'running') {
       await this.run(entry, input)
       return
     }
-    this.queueing--
     await this.enqueue(entry, input)
   }
 
@@ -460,6 +476,10 @@ export class Provider {
     })
     this.ctx.count('job_queued')
     this.queue.push(queued)
+    if (this.running < this.ctx.settings.concurrency) {
+      // a slot freed while this job was being saved, and found the queue empty then
+      this.queue.next()
+    }
     await queued.done
   }
 
@@ -500,17 +520,9 @@ export class Provider {
     if (!fromRequester && voucherBytes.byteLength > 0) {
       throw new WrongPeerError('only the requester pays for its receipt')
     }
-    if (job.state !== 'countersigned') {
-      job.state = 'countersigned'
-      job.countersigned = both
-      await this.ctx.store(both, {})
-      await this.journal.settled(job.key, savedJob(job)).catch((err: unknown) => {
-        // the receipt store holds the countersigned receipt; the journal only forgets the output later
-        this.ctx.log.error('could not save countersigned job %s - %e', job.key, err)
-      })
-      this.ctx.count('receipt_countersigned')
-      this.ctx.emit('receipt:countersigned', both)
-    }
+    // kept before it is acknowledged; a second send meanwhile waits for the same keeping
+    job.countersigning ??= this.keepCountersigned(job, both)
+    await job.countersigning
     if (!fromRequester) {
       return { id: both.id, paid: 0 }
     }
@@ -519,6 +531,19 @@ export class Provider {
       return { id: both.id, paid: lane.cumulative }
     }
     return { id: both.id, paid: this.book.paid(remote, r.price?.currency) }
+  }
+
+  /** Store a countersigned receipt, then mark its job countersigned (and let the journal drop its output). */
+  private async keepCountersigned (job: JobEntry, both: CountersignedRecord<WorkReceipt>): Promise<void> {
+    await this.ctx.store(both, {})
+    job.state = 'countersigned'
+    job.countersigned = both
+    await this.journal.settled(job.key, savedJob(job)).catch((err: unknown) => {
+      // the receipt store holds the countersigned receipt; the journal only forgets the output later
+      this.ctx.log.error('could not save countersigned job %s - %e', job.key, err)
+    })
+    this.ctx.count('receipt_countersigned')
+    this.ctx.emit('receipt:countersigned', both)
   }
 
   /** A voucher on its own. */

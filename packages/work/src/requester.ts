@@ -12,7 +12,7 @@ import {
 import { failover } from '@shoal/router'
 import { stepOptions } from './context.js'
 import { ProviderBusyError, QuoteUnacceptableError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
-import { StreamEndedError } from './channel.js'
+import { answered } from './channel.js'
 import { CountersignResender } from './countersign-resend.js'
 import { exchangeCountersign, exchangeJob } from './job-exchange.js'
 import { RequesterJournal } from './journal.js'
@@ -91,6 +91,7 @@ export class Requester {
    */
   async restore (): Promise<void> {
     this.stopping = new AbortController()
+    this.resender.start()
     const loaded = await this.journal.load()
     for (const { key, error } of loaded.skipped) {
       this.ctx.log.error('skipped saved request %s - %e', key, error)
@@ -488,13 +489,13 @@ export class Requester {
    * countersignature (or, unless `keep`, once this send failed: the caller
    * moves on); an unacknowledged countersignature is re-sent in the background.
    */
-  private async exchangeJob (channel: Channel, quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions, job?: JobToSend, keep = false): Promise<JobOutcome> {
+  private async exchangeJob (channel: Channel, quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions, job?: JobToSend, keep = false, abandoned = false): Promise<JobOutcome> {
     const sent = job ?? this.ownJobs.get(hex(quote.value.jobId))
     const value = sent == null ? undefined : 'bytes' in sent ? sent.value : sent
     const assignment = await this.assignmentFor(quote, input, options, value)
     const saved: SavedRequest | undefined = sent == null
       ? undefined
-      : { state: 'assigned', job: 'bytes' in sent ? sent.bytes : encodeRecord(JobAnnouncementType, sent), inline: !('bytes' in sent), quote: quote.bytes, assignment: assignment.bytes, input, paid: this.payer.paid(hex(assignment.id)) }
+      : { state: 'assigned', job: 'bytes' in sent ? sent.bytes : encodeRecord(JobAnnouncementType, sent), inline: !('bytes' in sent), quote: quote.bytes, assignment: assignment.bytes, input, paid: this.payer.paid(hex(assignment.id)), abandoned: abandoned || undefined }
     await this.save(saved)
     try {
       const outcome = await exchangeJob(this.ctx, this.lanes, {
@@ -557,8 +558,8 @@ export class Requester {
     const input = saved.input as Uint8Array
     this.rememberJob(job)
     this.assignments.set(hex(quote.id), Promise.resolve(assignment))
-    this.payer.setPaid(hex(assignment.id), saved.paid)
     const key = hex(assignment.id)
+    this.payer.setPaid(key, saved.paid)
     if (this.following.has(key)) {
       return
     }
@@ -580,7 +581,7 @@ export class Requester {
             break
           }
           try {
-            const outcome = await this.pool.withChannel(quote.signer, { signal }, async channel => this.exchangeJob(channel, quote, input, { signal }, job, true))
+            const outcome = await this.pool.withChannel(quote.signer, { signal }, async channel => this.exchangeJob(channel, quote, input, { signal }, job, true, saved.abandoned === true))
             this.ctx.count('job_resumed')
             this.ctx.emit('job:resumed', { job, outcome, abandoned: saved.abandoned === true })
             return
@@ -679,13 +680,4 @@ export function attemptFailure (error: Error | undefined): AttemptFailure {
     return 'failed'
   }
   return 'silent'
-}
-
-/**
- * Whether the provider answered the exchange that failed (a refusal, a bad
- * result): then its assignment ended there. A broken stream or a timeout
- * says nothing of whether the job ran.
- */
-function answered (err: unknown): boolean {
-  return err instanceof WorkError && !(err instanceof StreamEndedError)
 }

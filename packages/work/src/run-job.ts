@@ -35,6 +35,8 @@ export interface JobEntry {
   location?: string
   error?: WorkError
   countersigned?: CountersignedRecord<WorkReceipt>
+  /** the countersignature being kept (stored, then the state moved): concurrent sends of it wait for it */
+  countersigning?: Promise<void>
   controller: AbortController
   /** where progress goes: each send of the assignment waiting for its result */
   listeners: Set<(p: WorkProgress) => void>
@@ -191,7 +193,10 @@ async function settle (ctx: WorkContext, entry: JobEntry, result: ExecutorResult
   entry.state = 'done'
   const currency = receipt.value.price?.currency ?? ''
   init.book.charge(entry.peer, receipt.value.total, currency)
-  await Promise.all([ctx.store(receipt, {}), init.book.saveCharge(entry.peer, currency)])
+  // the job is done and saved with its receipt: a store that fails now is logged, it does not fail the job
+  await Promise.all([ctx.store(receipt, {}), init.book.saveCharge(entry.peer, currency).catch((err: unknown) => {
+    ctx.log.error('could not save the charge of job %s - %e', entry.key, err)
+  })])
   ctx.count('job_completed')
   ctx.emit('job:completed', receipt)
 }

@@ -6,7 +6,8 @@ import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { CorruptLedgerError, PROVIDER_JOBS_PREFIX, REQUESTER_JOBS_PREFIX, RECEIPT_CHAIN_KEY, USED_QUOTES_PREFIX, decodeSavedJob, decodeSavedRequest } from '../src/index.js'
 import { CountersignResender } from '../src/countersign-resend.js'
 import { ProviderJournal, RequesterJournal, encodeSavedJob, encodeSavedRequest, jobKey } from '../src/journal.js'
-import { UnknownJobError } from '../src/errors.js'
+import { StreamEndedError } from '../src/channel.js'
+import { ProviderBusyError, UnknownJobError } from '../src/errors.js'
 import { stubContext } from './helpers.js'
 import type { SavedJob, SavedRequest } from '../src/index.js'
 import type { PeerId } from '@libp2p/interface'
@@ -130,12 +131,13 @@ describe('re-sending countersignatures', () => {
     while (!condition()) await new Promise(resolve => setTimeout(resolve, 20))
   }
 
-  it('sends again after a transport failure until acknowledged, then forgets it', async () => {
+  it('sends again after a transport failure (a stream the provider ended, a busy provider) until acknowledged, then forgets it', async () => {
     const { ctx } = await stubContext({ assignmentTtlMs: 60_000 })
     let sends = 0
     const forgotten: Uint8Array[] = []
+    const failures = [new StreamEndedError('stream ended'), new ProviderBusyError('busy')]
     const resender = new CountersignResender(ctx, {
-      send: async () => { if (++sends < 2) throw new Error('connection reset'); return 0 },
+      send: async () => { const failure = failures[sends++]; if (failure != null) throw failure; return 0 },
       forget: async id => { forgotten.push(id) }
     })
     const r = receipt(Date.now())
@@ -143,7 +145,7 @@ describe('re-sending countersignatures', () => {
     resender.schedule(r)
     assert.equal(resender.pending, 1)
     await until(() => forgotten.length === 1)
-    assert.equal(sends, 2)
+    assert.equal(sends, 3)
     assert.equal(resender.pending, 0)
     resender.stop()
   })
