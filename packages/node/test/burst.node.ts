@@ -65,7 +65,9 @@ describe('a burst of jobs from one requester (in process, TCP on loopback)', fun
     assert.equal(provider.services.jobs.isBanned(requester.peerId), false)
     const counts = new Map<string, number>()
     for (const r of results) {
-      const what = r.ok ? 'completed' : `${r.error?.name ?? 'Error'}: ${r.error?.message.slice(0, 120) ?? ''}`
+      // an AllCandidatesFailedError says little: name what its attempts met
+      const inner = (r.error as { errors?: Error[] } | undefined)?.errors?.map(e => `${e.name}: ${e.message.slice(0, 80)}`).join(', ')
+      const what = r.ok ? 'completed' : `${r.error?.name ?? 'Error'}: ${r.error?.message.slice(0, 120) ?? ''}${inner != null ? ` (${inner})` : ''}`
       counts.set(what, (counts.get(what) ?? 0) + 1)
     }
     const summary = [...counts].map(([what, n]) => `${n} x ${what}`).join('; ')

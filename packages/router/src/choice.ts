@@ -107,6 +107,11 @@ export class Chooser {
         // a caller's reading that throws must not cost the provider more than the default would
         failure = classifyFailure(record.error)
       }
+      if (failure === 'declined') {
+        // an honest no (the job does not fit it, or its time is up) costs no trust
+        user?.(record)
+        return
+      }
       if ((failure === 'busy' || failure === 'silent') && this.book.claimedFreeSlots(peer)) {
         // it told us it had room a moment ago: refusing as busy or going
         // silent now is either a lie or a very unlucky race, and lies must
@@ -195,11 +200,12 @@ export class Chooser {
 /**
  * What a failed attempt says about the provider: it refused for lack of
  * room (`busy`), did not answer in time or at all (`silent`), took the work
- * and ran out of time while reporting progress (`slow`), or answered with a
- * failure that says nothing about its free slots (`failed`: it declined the
- * job, asked for payment, sent a bad record).
+ * and ran out of time while reporting progress (`slow`), answered with a
+ * failure that says nothing about its free slots (`failed`: it asked for
+ * payment, sent a bad record, lost the job), or said no to the job itself
+ * (`declined`: it does not fit the provider, or its time is up; costs no trust).
  */
-export type AttemptFailure = 'busy' | 'silent' | 'slow' | 'failed'
+export type AttemptFailure = 'busy' | 'silent' | 'slow' | 'failed' | 'declined'
 
 /**
  * The default reading of a failed attempt: a `TimeoutError` is silence,

@@ -11,7 +11,7 @@ import {
 } from '@shoal/records'
 import { failover } from '@shoal/router'
 import { stepOptions } from './context.js'
-import { ProviderBusyError, QuoteUnacceptableError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
+import { ProviderBusyError, QuoteDeclinedError, QuoteUnacceptableError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
 import { answered } from './channel.js'
 import { CountersignResender } from './countersign-resend.js'
 import { exchangeCountersign, exchangeJob } from './job-exchange.js'
@@ -667,14 +667,18 @@ async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * How a failed attempt counts against the provider: a busy refusal or
  * silence (no answer in time) after claiming free slots is what the router
- * punishes hardest; any other answer of the protocol (a decline, a payment
- * or record problem, an interrupted job) says nothing about its slots, and
+ * punishes hardest; a decline costs nothing (the job does not fit, or its
+ * time is up); any other answer of the protocol (a payment or record
+ * problem, an interrupted job) says nothing about its slots, and
  * neither does a connection that broke or could not be made: that is how a
  * crash or a restart looks, which an honest provider has too.
  */
 export function attemptFailure (error: Error | undefined): AttemptFailure {
   if (error instanceof ProviderBusyError || error?.name === ProviderBusyError.name) {
     return 'busy'
+  }
+  if (error instanceof QuoteDeclinedError || error?.name === QuoteDeclinedError.name) {
+    return 'declined'
   }
   if (error instanceof WorkError || (error != null && error.name !== 'TimeoutError' && error.name !== 'AbortError')) {
     return 'failed'

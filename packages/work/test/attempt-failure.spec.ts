@@ -8,8 +8,12 @@ describe('attemptFailure: how a failed attempt counts against a provider', () =>
     assert.equal(attemptFailure(errorFromFailure(new ProviderBusyError().code, 'running 2 of 2 jobs')), 'busy')
   })
 
+  it('a decline, local or received, is an honest no that costs nothing', () => {
+    assert.equal(attemptFailure(new QuoteDeclinedError('not in region u3')), 'declined')
+    assert.equal(attemptFailure(errorFromFailure(new QuoteDeclinedError().code, 'no bid for this job')), 'declined')
+  })
+
   it('any other answer of the protocol says nothing about free slots', () => {
-    assert.equal(attemptFailure(new QuoteDeclinedError('not in region u3')), 'failed')
     assert.equal(attemptFailure(new PaymentRequiredError()), 'failed')
   })
 

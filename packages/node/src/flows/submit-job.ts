@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { SEARCH_RESULTS, queryForJob } from '@shoal/discovery'
 import { JobKind, matchOffer, requirementsOf } from '@shoal/records'
 import { candidateFromCapability } from '@shoal/router'
-import { asError, errorName } from '@shoal/utils'
+import { asError, errorName, untilAborted } from '@shoal/utils'
 import { pushable } from 'it-pushable'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { NoProviderError } from '../errors.js'
@@ -215,9 +215,12 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
     yield { type: 'publish-failed', detail: { error: asError(err) } }
   }
 
-  // the run's time (timeoutMs) counts from the first run: every round and candidate share it
+  // the run's time (timeoutMs) counts from the first run: every round and candidate share it; and none runs past
+  // the job's own deadline (providers decline a job whose deadline passed, and end its run there)
   let started: number | undefined
   const left = (): number | undefined => options.timeoutMs == null ? undefined : Math.max(0, Math.round(options.timeoutMs - (started == null ? 0 : performance.now() - started)))
+  /** what is left of the run's time and of the job's deadline, whichever ends first */
+  const leftForJob = (): number => Math.max(0, Math.min(left() ?? Infinity, job.value.deadlineMs - Date.now()))
   let lastError: unknown
   let retryDelay = RETRY_DELAY_MS
   for (let round = 1; ; round++) {
@@ -248,6 +251,7 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
       outcome = yield * whileRunning(async (signal, events) => services.work.run(order, job, input, {
         signal,
         timeoutMs,
+        deadlineMs: job.value.deadlineMs,
         attemptTimeoutMs,
         fetchOutput: options.fetchOutput,
         maxUnits: options.maxUnits,
@@ -259,10 +263,10 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
       }), options.signal)
     } catch (err: unknown) {
       // every candidate failed (busy, gone, broken): while time is left, gather afresh and try again
-      const remaining = left()
+      const remaining = leftForJob()
       // busy providers said how long they need: wait that long (the longest that still leaves time for an attempt)
-      const delayMs = Math.max(retryDelay, busyRetryAfter(err, remaining == null ? undefined : remaining - MIN_ATTEMPT_TIMEOUT_MS))
-      if (errorName(err) !== 'AllCandidatesFailedError' || round >= (options.rounds ?? ROUNDS) || (remaining != null && remaining < delayMs + MIN_ATTEMPT_TIMEOUT_MS)) throw err
+      const delayMs = Math.max(retryDelay, busyRetryAfter(err, remaining - MIN_ATTEMPT_TIMEOUT_MS))
+      if (errorName(err) !== 'AllCandidatesFailedError' || round >= (options.rounds ?? ROUNDS) || remaining < delayMs + MIN_ATTEMPT_TIMEOUT_MS) throw err
       options.signal?.throwIfAborted()
       lastError = err
       yield { type: 'retrying', detail: { round, error: asError(err), delayMs } }
@@ -288,6 +292,42 @@ export function nearbyQuery (spec: JobSpec, coordinate: NearbyQuery['coordinate'
  * each time. A round that breaks off is reported, not hidden; a query
  * discovery refuses (`InvalidQueryError`) or an abort ends the search.
  */
+/** Longest a search shared by several jobs may take, ms (no single job's signal bounds it). */
+const SHARED_SEARCH_TIMEOUT_MS = 60_000
+
+/** Searches in flight, per discovery service, by what they ask. */
+const searches = new WeakMap<object, Map<string, Promise<NearbyProvider[]>>>()
+
+/**
+ * The providers a search for `query` finds, shared by every job asking the
+ * same at the same time: a burst of like jobs searches the DHT once, not
+ * once each (each search of a job with no region asks dozens of keys). A
+ * job that gives up stops waiting; the search goes on for the others.
+ */
+async function sharedSearch (discovery: SubmitJobServices['discovery'], query: NearbyQuery, k: number, signal?: AbortSignal): Promise<NearbyProvider[]> {
+  let inFlight = searches.get(discovery)
+  if (inFlight == null) {
+    inFlight = new Map()
+    searches.set(discovery, inFlight)
+  }
+  // the coordinate only orders the results, and a requester's jobs share it
+  const key = JSON.stringify([{ ...query, coordinate: undefined }, k])
+  let search = inFlight.get(key)
+  if (search == null) {
+    const running = (async () => {
+      const found: NearbyProvider[] = []
+      for await (const provider of discovery.findNearby(query, { k, signal: AbortSignal.timeout(SHARED_SEARCH_TIMEOUT_MS) })) found.push(provider)
+      return found
+    })()
+    const map = inFlight
+    search = running.finally(() => { map.delete(key) })
+    // every job waiting may have given up by the time it fails: that failure is theirs to see, or nobody's
+    search.catch(() => {})
+    inFlight.set(key, search)
+  }
+  return untilAborted(search, signal)
+}
+
 async function * findProviders (services: SubmitJobServices, query: NearbyQuery, job: JobAnnouncement, options: SubmitJobOptions): AsyncGenerator<SearchRound> {
   const attempts = options.searchAttempts ?? SEARCH_ATTEMPTS
   let delay = options.searchDelayMs ?? SEARCH_DELAY_MS
@@ -296,7 +336,7 @@ async function * findProviders (services: SubmitJobServices, query: NearbyQuery,
     const unmatched: SearchRound['unmatched'] = []
     let error: Error | undefined
     try {
-      for await (const provider of services.discovery.findNearby(query, { k: options.k ?? SEARCH_RESULTS, signal: options.signal })) {
+      for (const provider of await sharedSearch(services.discovery, query, options.k ?? SEARCH_RESULTS, options.signal)) {
         // a search widens past the job's region and cannot ask for kinds: keep only who would bid
         const { mismatches } = matchOffer(job, provider.record.value)
         if (mismatches.length === 0) {
