@@ -106,15 +106,14 @@ export function amount (value: unknown, field: string): number {
   return value
 }
 
-/** A base64 field of a saved entry, at most `maxChars` characters. */
-export function decodeBase64 (value: unknown, field = 'lane id of a saved lane', maxChars = 128): Uint8Array {
-  if (typeof value !== 'string' || value.length > maxChars) {
-    throw new CorruptLedgerError(`${field} is not base64`)
+function decodeBase64 (value: unknown): Uint8Array {
+  if (typeof value !== 'string' || value.length > 128) {
+    throw new CorruptLedgerError('lane id of a saved lane is not base64')
   }
   try {
     return uint8ArrayFromString(value, 'base64')
   } catch {
-    throw new CorruptLedgerError(`${field} is not base64`)
+    throw new CorruptLedgerError('lane id of a saved lane is not base64')
   }
 }
 
