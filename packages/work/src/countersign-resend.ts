@@ -27,15 +27,24 @@ export interface ResendTarget {
   forget(assignmentId: Uint8Array): Promise<void>
 }
 
+/** One countersignature being re-sent. */
+interface Resend {
+  receipt: CountersignedRecord<WorkReceipt>
+  voucher?: SignedRecord<PaymentVoucher>
+  /** after this (ms, the service clock) the provider need not hold the job: no more re-sends */
+  until: number
+  /** re-sends made so far */
+  attempt: number
+  /** the next re-send, while one waits; unset while one is on its way */
+  timer?: ReturnType<typeof setTimeout>
+}
+
 /** Re-sends unacknowledged countersignatures in the background. */
 export class CountersignResender {
   private readonly ctx: WorkContext
   private readonly target: ResendTarget
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>()
-  /** every receipt being re-sent, by id (hex) */
-  private readonly sending = new Map<string, CountersignedRecord<WorkReceipt>>()
-  /** what each pending re-send sends, and its next attempt */
-  private readonly waiting = new Map<string, { receipt: CountersignedRecord<WorkReceipt>, voucher?: SignedRecord<PaymentVoucher>, until: number, attempt: number }>()
+  /** every countersignature being re-sent, by receipt id (hex) */
+  private readonly resends = new Map<string, Resend>()
   private stopped = false
 
   constructor (ctx: WorkContext, target: ResendTarget) {
@@ -45,12 +54,12 @@ export class CountersignResender {
 
   /** Countersignatures waiting to be re-sent. */
   get pending (): number {
-    return this.timers.size
+    return this.resends.size
   }
 
   /** The receipts whose countersignature waits to be re-sent (or is on its way). */
   receipts (): Array<CountersignedRecord<WorkReceipt>> {
-    return [...this.sending.values()]
+    return [...this.resends.values()].map(r => r.receipt)
   }
 
   /**
@@ -60,20 +69,20 @@ export class CountersignResender {
    */
   schedule (receipt: CountersignedRecord<WorkReceipt>, voucher?: SignedRecord<PaymentVoucher>): void {
     const key = hex(receipt.id)
-    if (this.stopped || this.timers.has(key)) {
+    if (this.stopped || this.resends.has(key)) {
       return
     }
-    const until = receipt.record.value.endedMs + this.ctx.settings.assignmentTtlMs
-    this.sending.set(key, receipt)
-    this.later(key, receipt, voucher, until, 0)
+    const resend: Resend = { receipt, voucher, until: receipt.record.value.endedMs + this.ctx.settings.assignmentTtlMs, attempt: 0 }
+    this.resends.set(key, resend)
+    this.later(key, resend, FIRST_DELAY_MS)
   }
 
   /** `peer` is reachable again (it connected): its re-sends go now instead of after their backoff. */
   wake (peer: PeerId): void {
-    for (const [key, pending] of this.waiting) {
-      if (pending.receipt.record.signer.equals(peer)) {
-        clearTimeout(this.timers.get(key))
-        this.timers.set(key, setTimeout(() => { void this.resend(key, pending.receipt, pending.voucher, pending.until, pending.attempt) }, 0))
+    for (const [key, resend] of this.resends) {
+      // one on its way (no timer) is not sent twice
+      if (resend.timer != null && resend.receipt.record.signer.equals(peer)) {
+        this.later(key, resend, 0)
       }
     }
   }
@@ -85,49 +94,41 @@ export class CountersignResender {
 
   stop (): void {
     this.stopped = true
-    for (const timer of this.timers.values()) {
-      clearTimeout(timer)
+    for (const resend of this.resends.values()) {
+      clearTimeout(resend.timer)
     }
-    this.timers.clear()
-    this.waiting.clear()
-    this.sending.clear()
+    this.resends.clear()
   }
 
-  private later (key: string, receipt: CountersignedRecord<WorkReceipt>, voucher: SignedRecord<PaymentVoucher> | undefined, until: number, attempt: number): void {
-    const delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** attempt)
-    const timer = setTimeout(() => { void this.resend(key, receipt, voucher, until, attempt) }, delay)
-    timer.unref?.()
-    this.timers.set(key, timer)
-    this.waiting.set(key, { receipt, voucher, until, attempt })
+  private later (key: string, resend: Resend, delay: number): void {
+    clearTimeout(resend.timer)
+    resend.timer = setTimeout(() => { void this.resend(key, resend) }, delay)
+    resend.timer.unref?.()
   }
 
-  private async resend (key: string, receipt: CountersignedRecord<WorkReceipt>, voucher: SignedRecord<PaymentVoucher> | undefined, until: number, attempt: number): Promise<void> {
-    if (!this.waiting.has(key)) {
-      return
-    }
-    // in flight: a wake meanwhile does not send it twice
-    this.waiting.delete(key)
+  private async resend (key: string, resend: Resend): Promise<void> {
+    resend.timer = undefined
+    const { receipt, voucher } = resend
     const provider = receipt.record.signer
-    const assignmentId = receipt.record.value.assignmentId
     try {
       this.ctx.count('countersign_resent')
       await this.target.send(provider, receipt, voucher, { signal: AbortSignal.timeout(this.ctx.settings.stepTimeoutMs) })
-      this.ctx.log('countersignature of %s acknowledged by %p on re-send %d', key, provider, attempt + 1)
+      this.ctx.log('countersignature of %s acknowledged by %p on re-send %d', key, provider, resend.attempt + 1)
     } catch (err: unknown) {
       if (this.stopped) {
         return
       }
       // a broken stream, a busy or failing provider: it may take it later; only an answer about the receipt ends it
-      if ((!answered(err) || err instanceof ProviderBusyError || (err instanceof WorkError && err.code === FAILURE_CODE.internal)) && this.ctx.now() < until) {
-        this.later(key, receipt, voucher, until, attempt + 1)
+      if ((!answered(err) || err instanceof ProviderBusyError || (err instanceof WorkError && err.code === FAILURE_CODE.internal)) && this.ctx.now() < resend.until) {
+        resend.attempt++
+        this.later(key, resend, Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** resend.attempt))
         return
       }
       // refused (the provider does not know it, or will not take it), or past the time it holds jobs
       this.ctx.count('countersign_given_up')
       this.ctx.log.error('gave up re-sending the countersignature of %s to %p - %s', key, provider, errorMessage(err))
     }
-    this.timers.delete(key)
-    this.sending.delete(key)
-    await this.target.forget(assignmentId).catch((err: unknown) => { this.ctx.log.error('could not forget request %s - %e', key, err) })
+    this.resends.delete(key)
+    await this.target.forget(receipt.record.value.assignmentId).catch((err: unknown) => { this.ctx.log.error('could not forget request %s - %e', key, err) })
   }
 }
