@@ -107,7 +107,9 @@ export class Requester {
         const voucher = saved.voucher == null ? undefined : await openRecord(PaymentVoucherType, saved.voucher, { ignoreTime: true })
         this.resender.schedule(receipt, voucher)
       } catch (err: unknown) {
+        // it does not open: nothing can ever be sent of it
         this.ctx.log.error('could not take up a saved countersignature - %e', err)
+        await this.forget(sha256(saved.assignment))
       }
     }
   }

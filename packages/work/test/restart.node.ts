@@ -6,7 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { WorkReceiptType, openRecord } from '@shoal/records'
 import { LevelDatastore } from 'datastore-level'
 import { functionExecutor } from '../src/index.js'
-import { ProviderJournal, jobKey } from '../src/journal.js'
+import { ProviderJournal, RequesterJournal, jobKey } from '../src/journal.js'
 import { hex, sha256 } from '../src/utils.js'
 import { ArraySink, assignmentOf, connect, createWorkNode, dec, enc, rawStream } from './helpers.js'
 import type { WorkNode } from './helpers.js'
@@ -59,6 +59,10 @@ describe('work provider across restarts (journal on LevelDB)', function () {
     await provider.stop()
     nodes = nodes.filter(n => n !== provider)
     await Promise.all(stores.splice(0).map(async store => store.close()))
+  }
+
+  async function until (condition: () => Promise<boolean>): Promise<void> {
+    while (!await condition()) await new Promise(resolve => setTimeout(resolve, 20))
   }
 
   /** A requester whose assignments the test signs by hand, with a quote from `provider`. */
@@ -170,6 +174,27 @@ describe('work provider across restarts (journal on LevelDB)', function () {
     assert.equal(resent.kind, 'error')
     assert.equal(resent.kind === 'error' ? resent.body.code : '', 'interrupted')
     assert.deepEqual(runs, [])
+  })
+
+  it('starts, and forgets them, over saved entries that decode but hold no valid records', async () => {
+    const store = new LevelDatastore(join(dir, 'provider'))
+    await store.open()
+    const junk = enc('not a signed record')
+    const key = jobKey(junk)
+    await new ProviderJournal(store, 1024).admitted(key, { assignment: junk, state: 'started', startedMs: 1 }, { quote: '00'.repeat(32), assignment: key, until: Date.now() + 60_000 })
+    await new RequesterJournal(store, 1024).save({ state: 'assigned', job: junk, inline: false, quote: junk, assignment: junk, input: junk, paid: 0 })
+    await new RequesterJournal(store, 1024).save({ state: 'countersigned', job: junk, inline: true, quote: junk, assignment: enc('other'), receipt: junk, paid: 0 })
+    await store.close()
+
+    // one node as both: its provider restores the job entry, its requester the two requests
+    const node = await startProvider()
+    await until(async () => (await new RequesterJournal(stores[0], 1024).load()).requests.length === 0)
+    assert.equal((await new ProviderJournal(stores[0], 1024).load()).jobs.length, 0)
+    assert.deepEqual(node.services.work.pendingReceipts(), [])
+    const requester = await createWorkNode({}, requesterKey)
+    nodes.push(requester)
+    await connect(requester, node)
+    assert.equal(new TextDecoder().decode((await requester.services.work.run(node.peerId, SPEC, enc('still works'))).output), 'still works')
   })
 
   it('chains its receipts one after another, across jobs ending together and across a restart', async () => {
