@@ -14,7 +14,7 @@ import type { SubmitJobEvent } from './flows/submit-job.js'
 import type { ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
 import type { NodeObserver } from './observe.js'
-import type { JobSpec } from '@shoal/work'
+import type { JobOutcome as WorkJobOutcome, JobSpec } from '@shoal/work'
 
 /** A job in flight on this node, as `/jobs` and `/status` show it. */
 export interface LiveJob {
@@ -199,12 +199,7 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
             const receipt = stored != null
               ? receiptToJson(stored)
               : { id: toHex(outcome.receipt.id), state: 'countersigned', jobId, provider: outcome.provider.toString(), requester: node.peerId.toString(), units: value.units, total: value.total, currency: value.price?.currency, startedMs: value.startedMs, endedMs: value.endedMs, addedAt: Date.now() }
-            const provider = outcome.provider.toString()
-            const ended = toHex(value.jobId)
-            observer?.jobEnded({ role: 'requester', jobId: ended, peer: provider, startedAt: entry.since, endedAt: Date.now(), outcome: receiptOutcome(value.status), status: value.status, units: value.units, total: value.total, currency: value.price?.currency })
-            if (outcome.voucher != null) {
-              observer?.voucherSent({ peer: provider, jobId: ended, amount: value.total, currency: outcome.voucher.value.currency, laneTotal: outcome.voucher.value.cumulative })
-            }
+            receiptReached(observer, outcome, entry.since)
             return { jobId, stage: 'receipt', message: `receipt ${receipt.id.slice(0, 12)} countersigned: ${receipt.units} units, ${receipt.total} ${receipt.currency ?? request.currency}`, receipt, output: Buffer.from(outcome.output).toString('base64'), acknowledged: outcome.acknowledged }
           }
           step(stageOf(event))
@@ -280,10 +275,7 @@ export async function resumeRequestedJobs (node: ShoalNode, live: Map<string, Li
       return
     }
     log('job %s resumed after the restart: receipt %s from %s', jobId, toHex(outcome.receipt.id), provider)
-    observer?.jobEnded({ role: 'requester', jobId, peer: provider, startedAt: value.startedMs, endedAt: Date.now(), outcome: receiptOutcome(value.status), status: value.status, units: value.units, total: value.total, currency: value.price?.currency })
-    if (outcome.voucher != null) {
-      observer?.voucherSent({ peer: provider, jobId, amount: value.total, currency: outcome.voucher.value.currency, laneTotal: outcome.voucher.value.cumulative })
-    }
+    receiptReached(observer, outcome, value.startedMs)
   }, { signal })
   work.addEventListener('job:resume-failed', (evt) => {
     const { job, provider, input, deadlineMs, error } = evt.detail
@@ -312,10 +304,7 @@ export async function resumeRequestedJobs (node: ShoalNode, live: Map<string, Li
       try {
         for await (const event of submitJob(node.services, spec, { job, timeoutMs: left, signal: AbortSignal.any([signal, AbortSignal.timeout(left)]), geohash })) {
           entry.stage = event.type === 'receipt' ? 'receipt' : stageOf(event).stage
-          if (event.type === 'receipt') {
-            const r = event.detail.outcome.receipt.record.value
-            observer?.jobEnded({ role: 'requester', jobId, peer: event.detail.outcome.provider.toString(), startedAt: value.createdMs, endedAt: Date.now(), outcome: receiptOutcome(r.status), status: r.status, units: r.units, total: r.total, currency: r.price?.currency })
-          }
+          if (event.type === 'receipt') receiptReached(observer, event.detail.outcome, value.createdMs)
         }
       } catch (err: unknown) {
         const failure = asError(err)
@@ -327,4 +316,15 @@ export async function resumeRequestedJobs (node: ShoalNode, live: Map<string, Li
     })()
   }, { signal })
   return work.resumeJobs()
+}
+
+/** A job requested here ended with its countersigned receipt: log and count it, and the voucher that paid it. */
+function receiptReached (observer: NodeObserver | undefined, outcome: WorkJobOutcome, startedAt: number): void {
+  const value = outcome.receipt.record.value
+  const jobId = toHex(value.jobId)
+  const peer = outcome.provider.toString()
+  observer?.jobEnded({ role: 'requester', jobId, peer, startedAt, endedAt: Date.now(), outcome: receiptOutcome(value.status), status: value.status, units: value.units, total: value.total, currency: value.price?.currency })
+  if (outcome.voucher != null) {
+    observer?.voucherSent({ peer, jobId, amount: value.total, currency: outcome.voucher.value.currency, laneTotal: outcome.voucher.value.cumulative })
+  }
 }
