@@ -279,6 +279,7 @@ export class GroupCommitAppender {
       item.resolve(stored)
       if (added) {
         this.ctx.reputations.invalidate(stored.provider.toString())
+        this.ctx.standing.add(stored.value)
         this.ctx.metrics?.increment({ receipt_appended: true })
         this.ctx.events.safeDispatchEvent('receipt:added', { detail: stored })
       }

@@ -74,6 +74,23 @@ export const NODE_PREFIX = 0x01
 export const MAX_REPUTATION_CACHE = 1024
 
 /**
+ * Most peers whose standing the store keeps in memory; past it the least
+ * recently updated is dropped (its standing reads 0 until its next receipt
+ * or the next open of the store).
+ *
+ * @default 65536
+ */
+export const MAX_STANDING_PEERS = 65_536
+
+/**
+ * Most distinct counterparties remembered per peer: standing only needs to
+ * tell few from many, and a busy peer's set must not grow without end.
+ *
+ * @default 1024
+ */
+export const MAX_STANDING_COUNTERPARTIES = 1024
+
+/**
  * Most provider-signed ("pending") receipts the store keeps in all. Past it
  * the oldest pending receipt is removed, with a `receipt:expired` event.
  *

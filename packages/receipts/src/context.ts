@@ -8,6 +8,7 @@ import { MAX_REPUTATION_CACHE } from './constants.js'
 import type { ReceiptStoreEvents } from './index.js'
 import type { StoreKeys } from './keys.js'
 import type { ReputationDetails } from './reputation.js'
+import type { StandingIndex } from './standing.js'
 import type { CounterGroup, Logger } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { TypedEventEmitter } from 'main-event'
@@ -34,6 +35,8 @@ export interface StoreContext {
   /** the store itself, as the target of its events */
   readonly events: TypedEventEmitter<ReceiptStoreEvents>
   readonly reputations: ReputationCache
+  /** standing of the parties of the log's receipts, kept by the appender */
+  readonly standing: StandingIndex
   /** `shoal_receipts_events_total`, if the node has metrics */
   readonly metrics?: CounterGroup
 }

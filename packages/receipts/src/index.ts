@@ -45,6 +45,7 @@ import { DatastoreReceiptStore } from './receipt-store.js'
 import type { Equivocation } from './equivocation.js'
 import type { InclusionProof } from './merkle.js'
 import type { ReputationDetails, ReputationOptions } from './reputation.js'
+import type { Standing } from './standing.js'
 import type { AbortOptions, ComponentLogger, Metrics, PeerId, Startable } from '@libp2p/interface'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
 import type { Datastore } from 'interface-datastore'
@@ -58,6 +59,8 @@ export { verifyEquivocation, receiptsConflict, sameClaim, sameJob } from './equi
 export type { Equivocation, EquivocationKind } from './equivocation.js'
 export { computeReputation, REPUTATION_FORMULA } from './reputation.js'
 export type { ReputationDetails, ReputationOptions, ReputationSample, RequesterContribution } from './reputation.js'
+export { StandingIndex } from './standing.js'
+export type { Standing } from './standing.js'
 export { decodeLogEntry, encodeLogEntry, logEntryHash, GENESIS_HASH } from './log.js'
 export type { LogEntry } from './log.js'
 export { DatastoreReceiptStore }
@@ -262,6 +265,14 @@ export interface ReceiptStore extends TypedEventTarget<ReceiptStoreEvents>, Star
 
   /** The reputation and every figure that went into it. */
   explainReputation(provider: PeerId, options?: AbortOptions): Promise<ReputationDetails>
+
+  /**
+   * How established a peer is: the countersigned receipts held in which it
+   * is a party, and the distinct other parties among them (self-dealing
+   * counts nothing). Synchronous, from an in-memory index (bounded by
+   * `maxStandingPeers`), for per-message budgets; zero before `start()`.
+   */
+  standing(peer: PeerId): Standing
 }
 
 /** Options of a receipt store. Every field is optional. */
@@ -289,6 +300,13 @@ export interface ReceiptStoreInit {
   maxBatch?: number
   /** reputation formula parameters */
   reputation?: ReputationOptions
+  /**
+   * most peers whose `standing()` is kept in memory; the least recently
+   * updated is dropped first
+   *
+   * @default 65536
+   */
+  maxStandingPeers?: number
   /**
    * most pending (provider-signed only) receipts kept in all; the oldest is
    * removed first, with a `receipt:expired` event. Counted again on every

@@ -22,7 +22,7 @@ import { errorName } from '@shoal/utils'
 import { GroupCommitAppender } from './appender.js'
 import {
   EPOCH_SIZE, MAX_BATCH, MAX_PENDING, MAX_PENDING_PER_REQUESTER, PENDING_TTL_MS,
-  DATASTORE_PREFIX, MAX_EPOCH_SIZE
+  DATASTORE_PREFIX, MAX_EPOCH_SIZE, MAX_STANDING_PEERS
 } from './constants.js'
 import { ReputationCache } from './context.js'
 import { epochRoot, proveInclusion } from './epochs.js'
@@ -34,6 +34,7 @@ import { PendingReceipts } from './pending.js'
 import { getCountersigned, getPending, indexSeqs, readAt } from './reads.js'
 import { recoverLog } from './recovery.js'
 import { computeReputation } from './reputation.js'
+import { StandingIndex } from './standing.js'
 import { checkId, inputBytes, isEnvelope } from './stored-receipt.js'
 import { toHex } from './utils.js'
 import { verifyLog } from './verify-log.js'
@@ -45,6 +46,7 @@ import type {
 import type { Equivocation } from './equivocation.js'
 import type { InclusionProof } from './merkle.js'
 import type { ReputationDetails, ReputationOptions, ReputationSample } from './reputation.js'
+import type { Standing } from './standing.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
 
@@ -96,6 +98,7 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
       head: { length: 0, hash: GENESIS_HASH, leaves: [] },
       events: this,
       reputations: new ReputationCache(),
+      standing: new StandingIndex(init.maxStandingPeers ?? MAX_STANDING_PEERS),
       metrics: components.metrics?.registerCounterGroup('shoal_receipts_events_total', {
         label: 'event',
         help: 'Receipts appended to the log, equivocations found, and pending receipts stored and removed uncountersigned (expired or evicted)'
@@ -113,6 +116,7 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
       return
     }
     await recoverLog(this.ctx)
+    await this.rebuildStanding()
     await this.pending.start()
     this.started = true
     this.ctx.log('opened with %d entries and %d pending receipts', this.ctx.head.length, this.pending.size)
@@ -123,6 +127,14 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
     await this.appender.idle()
     await this.pending.stop()
     this.started = false
+  }
+
+  /** Count every receipt of the log again, oldest first, so the most recent partners are the last dropped. */
+  private async rebuildStanding (): Promise<void> {
+    this.ctx.standing.clear()
+    for (let seq = 0; seq < this.ctx.head.length; seq++) {
+      this.ctx.standing.add((await readAt(this.ctx, seq, undefined)).value)
+    }
   }
 
   private requireStarted (): void {
@@ -314,6 +326,10 @@ export class DatastoreReceiptStore extends TypedEventEmitter<ReceiptStoreEvents>
         yield e
       }
     }
+  }
+
+  standing (peer: PeerId): Standing {
+    return this.ctx.standing.get(toHex(peer.toMultihash().bytes))
   }
 
   async reputation (provider: PeerId, options: AbortOptions = {}): Promise<number> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
 import { party } from '@shoal/test-support'
-import { DatastoreReceiptStore, createReceiptStore, verifyEquivocation, verifyInclusion } from '../src/index.js'
+import { DatastoreReceiptStore, StandingIndex, createReceiptStore, verifyEquivocation, verifyInclusion } from '../src/index.js'
 import { makeReceipt, makeReceipts, snapshot } from './fixtures/receipts.js'
 import type { ReceiptStore, Equivocation, StoredReceipt } from '../src/index.js'
 import type { Party } from '@shoal/test-support'
@@ -274,6 +274,45 @@ describe('receipt store', () => {
     // a new receipt invalidates the cached score
     await store.put((await makeReceipt(pumped, requesters[1])).countersigned)
     assert.ok((await store.reputation(pumped.peerId)) > p.score)
+  })
+
+  it('keeps the standing of both parties, ignores self-dealing and rebuilds it on reopen', async () => {
+    const [loner, fresh] = await Promise.all([party(), party()])
+    const { signed } = await makeReceipt(providers[0], requesters[2])
+    await store.put(signed)
+    assert.deepEqual(store.standing(providers[0].peerId), { receipts: 0, counterparties: 0 }, 'a pending receipt gives no standing')
+    for (const r of [requesters[0], requesters[0], requesters[1]]) {
+      await store.put((await makeReceipt(providers[0], r)).countersigned)
+    }
+    await store.put((await makeReceipt(loner, loner)).countersigned)
+    const expected = new Map([
+      [providers[0], { receipts: 3, counterparties: 2 }],
+      [requesters[0], { receipts: 2, counterparties: 1 }],
+      [requesters[1], { receipts: 1, counterparties: 1 }],
+      [loner, { receipts: 0, counterparties: 0 }],
+      [fresh, { receipts: 0, counterparties: 0 }]
+    ])
+    for (const [p, standing] of expected) {
+      assert.deepEqual(store.standing(p.peerId), standing)
+    }
+
+    await store.stop()
+    store = await createReceiptStore({ datastore, epochSize: 4, now: () => clock })
+    for (const [p, standing] of expected) {
+      assert.deepEqual(store.standing(p.peerId), standing, 'rebuilt from the log')
+    }
+  })
+
+  it('bounds the standing index, dropping the least recently updated peer', () => {
+    const index = new StandingIndex(3)
+    const id = (n: number): Uint8Array => Uint8Array.of(0, 1, n)
+    index.add({ provider: id(1), requester: id(2) })
+    index.add({ provider: id(3), requester: id(1) })
+    // 4 peers seen, 3 kept: peer 2 was updated least recently
+    index.add({ provider: id(4), requester: id(1) })
+    assert.equal(index.size, 3)
+    assert.deepEqual(index.get(hex(id(2))), { receipts: 0, counterparties: 0 })
+    assert.deepEqual(index.get(hex(id(1))), { receipts: 3, counterparties: 3 })
   })
 
   it('appends concurrent puts in one consistent log', async () => {
