@@ -184,3 +184,34 @@ export const MAX_SYNC_REQUEST_ITEMS = 256
  * @default 10000
  */
 export const MAX_TRACKED_PEERS = 10_000
+
+/**
+ * The newcomer budget (with `standing`): the burst of announcements and
+ * withdrawals that ALL keys of standing 0 together may send to this node.
+ * Eight is a fresh requester's first few jobs, so an honest newcomer is
+ * heard at once unless a crowd of fresh keys arrived just before it.
+ *
+ * @default 8
+ */
+export const NEWCOMER_BURST = 8
+
+/**
+ * The newcomer budget's refill, messages per second, shared by all keys of
+ * standing 0: twice one key's steady rate (`RATE_LIMIT_PER_SECOND`), so
+ * newcomers keep getting in, while however many keys an attacker makes it
+ * adds at most one message a second (3600 an hour) to every board.
+ *
+ * @default 1
+ */
+export const NEWCOMER_PER_SECOND = 1
+
+/**
+ * Most times the per-key burst and rate a key of high standing gets
+ * (`standingScale`): reached at standing 127.
+ *
+ * @default 8
+ */
+export const STANDING_SCALE_MAX = 8
+
+/** The key of the one shared newcomer bucket. */
+export const NEWCOMER_BUCKET_KEY = 'newcomers'

@@ -64,8 +64,8 @@ export {
 } from './topics.js'
 export type { Interests, ParsedTopic, TopicJobKind } from './topics.js'
 export { validateJobMessage, reasonOfError } from './validator.js'
-export { RequesterRateLimit } from './rate-limit.js'
-export type { RateDecision, RequesterRateLimitInit } from './rate-limit.js'
+export { RequesterRateLimit, standingScale } from './rate-limit.js'
+export type { NewcomerBudget, RateDecision, RequesterRateLimitInit } from './rate-limit.js'
 export { SYNC_KIND_NUMBER, decodeSyncRequest, encodeSyncRequest } from './sync.js'
 export type { MessageContext, MessageVerdict, ValidatorState, VerdictReason } from './validator.js'
 export { explainJob, providerMismatches } from './explain.js'
@@ -191,6 +191,29 @@ export interface JobBoardInit {
    * @default { burst: 10, perSecond: 0.5, abuseFactor: 10, maxRequesters: 10000 }
    */
   rateLimit?: { burst?: number, perSecond?: number, abuseFactor?: number, maxRequesters?: number }
+
+  /**
+   * How established a requester is: its distinct counterparties in
+   * countersigned receipts (e.g. `p => receipts.standing(p).counterparties`).
+   * Given, it turns on newcomer budgets: every key with standing 0 also
+   * draws from one shared bucket (`newcomers`), so fresh keys never each
+   * get a fresh burst, and a key with standing `n >= 1` gets its own bucket
+   * `standingScale(n)` times the `rateLimit` one. Omitted: every key gets
+   * the same `rateLimit` bucket (no newcomer budget). A local policy: the
+   * wire is unchanged.
+   */
+  standing?(peer: PeerId): number
+
+  /**
+   * The bucket shared by all keys of standing 0 (only with `standing`).
+   * Their announcements and withdrawals over it are ignored (never
+   * blamed: a relay forwards a newcomer's valid job in good faith) and
+   * counted (`ignore:newcomer-limited`, `newcomerBudget()`). `false`: no
+   * shared bucket (established keys still get their scaled buckets).
+   *
+   * @default { burst: 8, perSecond: 1 }
+   */
+  newcomers?: { burst?: number, perSecond?: number } | false
 
   /**
    * This node's pacing of its own announcements and withdrawals: the limit

@@ -20,7 +20,7 @@ import { JobStore, jobKey } from './board.js'
 import {
   BAN_MS, CLOCK_SKEW_MS, JOB_TTL_MS, EXPIRY_GRACE_MS, MAX_JOBS,
   MAX_JOBS_PER_REQUESTER, MAX_PEER_PENALTY, MAX_SYNC_BYTES, MAX_SYNC_RECORDS, MAX_WITHDRAWALS,
-  PENALTY_HALF_LIFE_MS, RATE_LIMIT_ABUSE_FACTOR, RATE_LIMIT_BURST, RATE_LIMIT_MAX_KEYS, RATE_LIMIT_PER_SECOND, SERVICE_NAME,
+  NEWCOMER_BURST, NEWCOMER_PER_SECOND, PENALTY_HALF_LIFE_MS, RATE_LIMIT_ABUSE_FACTOR, RATE_LIMIT_BURST, RATE_LIMIT_MAX_KEYS, RATE_LIMIT_PER_SECOND, SERVICE_NAME,
   SYNC_INTERVAL_MS, SYNC_PROTOCOL, SYNC_TIMEOUT_MS, WITHDRAWAL_TTL_MS
 } from './constants.js'
 import { JobBoardNotStartedError, JobNotFoundError, MissingPubSubError } from './errors.js'
@@ -30,6 +30,8 @@ import { MessageIngest } from './ingest.js'
 import { PublishPacer } from './pacing.js'
 import { PeerPenalties } from './penalties.js'
 import { RequesterRateLimit } from './rate-limit.js'
+import { peerIdFromBytes } from '@shoal/records'
+import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { JobPublisher } from './publisher.js'
 import { TopicSubscriptions } from './subscriptions.js'
 import { JobSync } from './sync.js'
@@ -37,6 +39,7 @@ import { topicsForAnnouncement, topicsForInterests } from './topics.js'
 import type { JobEntry } from './board.js'
 import type { BoardContext } from './context.js'
 import type { JobExplanation } from './explain.js'
+import type { NewcomerBudget } from './rate-limit.js'
 import type {
   AnnounceOptions, ExplainOptions, JobAnnouncementInit, JobBoardComponents, JobBoardEvents, JobBoardInit,
   JobBoardPubSub, JobFilter, JobRef
@@ -76,6 +79,7 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
   private readonly jobSync: JobSync
   private readonly subscriptions: TopicSubscriptions
   private readonly publisher: JobPublisher
+  private readonly rateLimit: RequesterRateLimit
   private pubsub?: JobBoardPubSub
   private started = false
   private afterStarted = false
@@ -114,12 +118,19 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     this.expiry = new ExpiryTimer(this.ctx)
     const burst = init.rateLimit?.burst ?? RATE_LIMIT_BURST
     const perSecond = init.rateLimit?.perSecond ?? RATE_LIMIT_PER_SECOND
-    const rateLimit = new RequesterRateLimit({
+    const standing = init.standing
+    const rateLimit = this.rateLimit = new RequesterRateLimit({
       burst,
       perSecond,
       abuseFactor: init.rateLimit?.abuseFactor ?? RATE_LIMIT_ABUSE_FACTOR,
       maxKeys: init.rateLimit?.maxRequesters ?? RATE_LIMIT_MAX_KEYS,
-      now
+      now,
+      standing: standing == null ? undefined : (key) => requesterStanding(standing, key),
+      newcomers: standing == null || init.newcomers === false
+        ? undefined
+        : { burst: init.newcomers?.burst ?? NEWCOMER_BURST, perSecond: init.newcomers?.perSecond ?? NEWCOMER_PER_SECOND },
+      // this node's own jobs are never limited by its own board
+      exempt: uint8ArrayToString(components.peerId.toMultihash().bytes, 'base16')
     })
     this.ingest = new MessageIngest(this.ctx, this.penalties, this.expiry, rateLimit, {
       expiryGraceMs: init.expiryGraceMs ?? EXPIRY_GRACE_MS,
@@ -324,6 +335,15 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
     })
   }
 
+  /**
+   * The bucket all requesters of standing 0 share (`init.standing` and
+   * `init.newcomers`): its size, rate, tokens left, and how many of their
+   * messages it has turned away; undefined without one.
+   */
+  newcomerBudget (): NewcomerBudget | undefined {
+    return this.rateLimit.newcomerBudget()
+  }
+
   /** Whether this board has cut a peer off for sending invalid messages. */
   isBanned (peer: PeerId): boolean {
     return this.penalties.isBanned(peer)
@@ -356,5 +376,15 @@ export class JobBoard extends TypedEventEmitter<JobBoardEvents> implements Start
 
   private keyOf (jobId: JobRef): string {
     return typeof jobId === 'string' ? jobId.toLowerCase() : jobKey(jobId)
+  }
+}
+
+/** The standing of a requester known by its multihash hex; a key that is no peer id, or a throwing callback, has none. */
+function requesterStanding (standing: (peer: PeerId) => number, requesterKey: string): number {
+  try {
+    const n = standing(peerIdFromBytes(uint8ArrayFromString(requesterKey, 'base16')))
+    return Number.isNaN(n) ? 0 : n
+  } catch {
+    return 0
   }
 }

@@ -12,7 +12,7 @@
  * message comes straight from its author, who alone is to blame for it.
  * Over the requester's rate limit is ignored whoever sent it: a busy
  * requester is not an abusive one. Only far past it (`rate-limit.ts`) is
- * the author blamed.
+ * the author blamed. Over the shared newcomer budget is ignored too.
  */
 
 import {
@@ -32,7 +32,7 @@ export type VerdictReason =
   | 'too-large' | 'malformed' | 'wrong-type' | 'unsupported-version' | 'invalid-signature' | 'wrong-signer'
   | 'invalid-field' | 'expired' | 'not-yet-valid' | 'unknown-topic' | 'wrong-topic' | 'origin-mismatch'
   | 'duplicate' | 'conflicting-job' | 'withdrawn' | 'stale-withdrawal' | 'not-requester' | 'rate-limited'
-  | 'rate-abuse' | 'not-interested' | 'banned-peer'
+  | 'rate-abuse' | 'not-interested' | 'banned-peer' | 'newcomer-limited'
 
 /** The outcome of validating one job message. */
 export type MessageVerdict =
@@ -138,6 +138,9 @@ function rateLimited (state: ValidatorState, ctx: MessageContext, requesterKey: 
       return undefined
     case 'over':
       return ignore('rate-limited')
+    case 'newcomer':
+      // a relay cannot know the newcomer budget of this node: never blamed
+      return ignore('newcomer-limited')
     case 'abusive':
       return blame(ctx, 'rate-abuse')
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { RATE_LIMIT_ABUSE_FACTOR, RATE_LIMIT_BURST, RATE_LIMIT_PER_SECOND } from '../src/constants.js'
-import { RequesterRateLimit } from '../src/rate-limit.js'
+import { NEWCOMER_BURST, NEWCOMER_PER_SECOND, RATE_LIMIT_ABUSE_FACTOR, RATE_LIMIT_BURST, RATE_LIMIT_PER_SECOND, STANDING_SCALE_MAX } from '../src/constants.js'
+import { RequesterRateLimit, standingScale } from '../src/rate-limit.js'
 import type { RateDecision } from '../src/rate-limit.js'
 
 /** a bucket of `burst`, `perSecond`, `abuseFactor`, and message gaps in ms */
@@ -92,5 +92,81 @@ describe('RequesterRateLimit: busy is ignored, abuse is blamed', () => {
     assert.deepEqual([strict.take('a'), strict.take('a'), strict.take('a')], ['within', 'within', 'abusive'])
     assert.throws(() => new RequesterRateLimit({ burst: 1, perSecond: 1, abuseFactor: -1, maxKeys: 1 }), RangeError)
     assert.throws(() => new RequesterRateLimit({ burst: 1, perSecond: 1, abuseFactor: NaN, maxKeys: 1 }), RangeError)
+  })
+})
+
+describe('RequesterRateLimit: newcomer budgets', () => {
+  /** a limit whose requesters `key0`, `key1`, ... have the standing `standings` gives them (0 when absent) */
+  function budgeted (standings: Record<string, number>, clock: { now: number }, newcomers = { burst: NEWCOMER_BURST, perSecond: NEWCOMER_PER_SECOND }): RequesterRateLimit {
+    return new RequesterRateLimit({
+      burst: RATE_LIMIT_BURST,
+      perSecond: RATE_LIMIT_PER_SECOND,
+      abuseFactor: RATE_LIMIT_ABUSE_FACTOR,
+      maxKeys: 10_000,
+      now: () => clock.now,
+      standing: key => standings[key] ?? 0,
+      newcomers,
+      exempt: 'self'
+    })
+  }
+
+  it('gives all fresh keys together one burst; established keys, and this node, keep theirs', () => {
+    const clock = { now: 0 }
+    const limit = budgeted({ known: 2 }, clock)
+    const fresh = Array.from({ length: 50 }, (_, i) => limit.take(`fresh${i}`))
+    assert.equal(fresh.filter(d => d === 'within').length, NEWCOMER_BURST)
+    assert.ok(fresh.slice(NEWCOMER_BURST).every(d => d === 'newcomer'))
+    assert.deepEqual(limit.newcomerBudget(), { burst: NEWCOMER_BURST, perSecond: NEWCOMER_PER_SECOND, available: 0, limited: 50 - NEWCOMER_BURST })
+    // the newcomer bucket is empty: an established key and the node itself are not in it
+    assert.equal(limit.take('known'), 'within')
+    for (let i = 0; i < 100; i++) assert.equal(limit.take('self'), 'within')
+    // it refills for newcomers at its own rate
+    clock.now += 1000 / NEWCOMER_PER_SECOND
+    assert.deepEqual([limit.take('fresh50'), limit.take('fresh51')], ['within', 'newcomer'])
+  })
+
+  it('without a newcomer bucket, or without standing, fresh keys each get the per-key burst as before', () => {
+    const clock = { now: 0 }
+    const plain = new RequesterRateLimit({ burst: RATE_LIMIT_BURST, perSecond: RATE_LIMIT_PER_SECOND, abuseFactor: RATE_LIMIT_ABUSE_FACTOR, maxKeys: 100, now: () => clock.now })
+    assert.ok(Array.from({ length: 50 }, (_, i) => plain.take(`k${i}`)).every(d => d === 'within'))
+    assert.equal(plain.newcomerBudget(), undefined)
+  })
+
+  it('property: the budget grows with standing, slowly, and is capped', () => {
+    fc.assert(fc.property(fc.nat({ max: 1_000_000 }), fc.nat({ max: 1_000_000 }), (a, b) => {
+      const [lo, hi] = a <= b ? [a, b] : [b, a]
+      assert.ok(standingScale(lo) <= standingScale(hi), 'monotone')
+      assert.ok(standingScale(hi) >= 1 && standingScale(hi) <= STANDING_SCALE_MAX)
+      assert.ok(standingScale(hi) <= 1 + Math.log2(1 + hi), 'logarithmic')
+    }))
+    assert.equal(standingScale(0), 1)
+    assert.equal(standingScale(NaN), 1)
+    assert.equal(standingScale(1), 2)
+    assert.equal(standingScale(Infinity), STANDING_SCALE_MAX)
+  })
+
+  it('property: a key of standing n gets standingScale(n) times the burst at once', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 20 }), (standing, burst) => {
+      const limit = new RequesterRateLimit({ burst, perSecond: 1, abuseFactor: Infinity, maxKeys: 10, now: () => 0, standing: () => standing, newcomers: { burst: 1, perSecond: 0 } })
+      let within = 0
+      while (limit.take('key') === 'within') within++
+      const allowed = burst * standingScale(standing)
+      assert.ok(within >= Math.floor(allowed) - 1 && within <= Math.ceil(allowed), `${within} of ${allowed}`)
+    }), { numRuns: 300 })
+  })
+
+  it('property: however many fresh keys send, together they get at most the newcomer burst + rate x time', () => {
+    const newcomers = fc.record({ burst: fc.integer({ min: 1, max: 20 }), perSecond: fc.constantFrom(0, 0.1, 1, 5) })
+    const sends = fc.array(fc.record({ gap: fc.integer({ min: 0, max: 2000 }), key: fc.nat({ max: 1000 }) }), { minLength: 1, maxLength: 300 })
+    fc.assert(fc.property(newcomers, sends, (init, steps) => {
+      const clock = { now: 0 }
+      const limit = budgeted({}, clock, init)
+      let within = 0
+      for (const { gap, key } of steps) {
+        clock.now += gap
+        if (limit.take(`fresh${key}`) === 'within') within++
+      }
+      assert.ok(within <= init.burst + init.perSecond * clock.now / 1000 + 1e-6, `${within} in ${clock.now} ms`)
+    }), { numRuns: 300 })
   })
 })

@@ -42,8 +42,16 @@ export class TokenBucketLimiter {
     this.now = init.now ?? Date.now
   }
 
-  /** Take one token for `key`; false when its bucket is empty (nothing is taken then). */
-  tryTake (key: string): boolean {
+  /**
+   * Take `cost` tokens (default 1) for `key`; false when its bucket holds
+   * fewer (nothing is taken then). A cost of `1 / f` lets a key send `f`
+   * times the burst and rate of the others from the same buckets.
+   */
+  tryTake (key: string, cost: number = 1): boolean {
+    if (!(cost > 0)) {
+      // a zero, negative or NaN cost would make the bucket answer yes for ever
+      throw new RangeError(`cost must be a positive number, got ${cost}`)
+    }
     const now = this.now()
     let bucket = this.buckets.get(key)
     if (bucket == null) {
@@ -55,10 +63,11 @@ export class TokenBucketLimiter {
       this.refill(bucket, now)
     }
     this.buckets.set(key, bucket)
-    if (bucket.tokens < 1) {
+    // the epsilon: a fractional cost summed `f` times must spend exactly one token, not a hair more
+    if (bucket.tokens + 1e-9 < cost) {
       return false
     }
-    bucket.tokens -= 1
+    bucket.tokens = Math.max(0, bucket.tokens - cost)
     return true
   }
 

@@ -19,6 +19,19 @@ describe('TokenBucketLimiter', () => {
     assert.equal(limiter.available('a'), 3, 'never more than the burst')
   })
 
+  it('charges a fractional cost: 1 / f per message gives f times the burst and rate', () => {
+    let now = 0
+    const limiter = new TokenBucketLimiter({ burst: 10, perSecond: 1, maxKeys: 10, now: () => now })
+    let sent = 0
+    while (limiter.tryTake('a', 1 / 3)) {
+      sent++
+    }
+    assert.equal(sent, 30)
+    now += 1000
+    assert.equal([1, 2, 3, 4].filter(() => limiter.tryTake('a', 1 / 3)).length, 3)
+    assert.throws(() => limiter.tryTake('a', 0), RangeError)
+  })
+
   it('keeps at most maxKeys buckets, forgetting refilled ones first', () => {
     let now = 0
     const limiter = new TokenBucketLimiter({ burst: 2, perSecond: 1, maxKeys: 2, now: () => now })
