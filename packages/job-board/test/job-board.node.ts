@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { floodsub } from '@libp2p/floodsub'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -20,6 +21,7 @@ import type { FloodSub } from '@libp2p/floodsub'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Libp2pOptions } from 'libp2p'
 import type { JobAnnouncement, SignedRecord } from '@shoal/records'
 
 type Node = Libp2p<{ identify: Identify, pubsub: GossipSub, jobs: JobBoard }>
@@ -61,8 +63,9 @@ function gossipOptions (): Partial<GossipsubOpts> {
   }
 }
 
-async function createNode (init: JobBoardInit = {}, privateKey?: PrivateKey): Promise<Node> {
+async function createNode (init: JobBoardInit = {}, privateKey?: PrivateKey, options: Pick<Libp2pOptions, 'connectionManager'> = {}): Promise<Node> {
   const node = await createTestNode({
+    ...options,
     privateKey,
     services: {
       identify: identify(),
@@ -372,6 +375,73 @@ describe('job board over real libp2p nodes (TCP on loopback, gossipsub)', functi
     const accepted = provider.services.jobs.jobs({ requester: adversary.peerId }).length
     assert.ok(accepted > 0 && accepted <= RATE_LIMIT_BURST, `${accepted} flooded jobs on the provider's board`)
     assert.ok(downstream.services.jobs.jobs({ requester: adversary.peerId }).length <= RATE_LIMIT_BURST)
+  })
+})
+
+describe('job board: newcomer budgets (real libp2p nodes)', function () {
+  this.timeout(120_000)
+
+  type Sender = Libp2p<{ identify: Identify, pubsub: GossipSub }>
+
+  /** a plain gossipsub node with its own fresh key, connected to `relay`, that sees `relay` on the Singapore topic */
+  async function sender (relay: Node, privateKey?: PrivateKey): Promise<{ node: Sender, key: PrivateKey }> {
+    const key = privateKey ?? await generateKeyPair('Ed25519')
+    const node = await createTestNode({
+      privateKey: key,
+      services: { identify: identify(), pubsub: gossipsub({ ...gossipOptions(), allowPublishToZeroTopicPeers: true }) }
+    })
+    nodes.push(node)
+    await connect(node, relay)
+    await subscribed(node, W2, relay.peerId)
+    return { node, key }
+  }
+
+  /** publish one valid announcement signed by the sender's own key, straight on pubsub */
+  async function publishOne ({ node, key }: { node: Sender, key: PrivateKey }): Promise<void> {
+    const self = { key, peerId: node.peerId, id: node.peerId.toMultihash().bytes, hex: '' }
+    const bytes = (await signRecord(JobAnnouncementType, announcement(self, {}, Date.now()), key)).bytes
+    await node.services.pubsub.publish(W2, bytes)
+  }
+
+  it('lets 50 fresh keys through one relay only up to the shared newcomer burst, while a key with standing still gets in and the relay is not blamed', async () => {
+    const knownKey = await generateKeyPair('Ed25519')
+    const known = peerIdFromPrivateKey(knownKey)
+    const newcomers = { burst: 5, perSecond: 0 }
+    // 50 senders dial the relay from one address at once: more than libp2p lets in by default
+    const relay = await createNode({ serve: SINGAPORE }, undefined, { connectionManager: { inboundConnectionThreshold: 1000, maxIncomingPendingConnections: 100 } })
+    const receiver = await createNode({ serve: SINGAPORE, standing: p => p.equals(known) ? 2 : 0, newcomers })
+    const downstream = await createNode({ serve: SINGAPORE })
+    await connect(relay, receiver)
+    await connect(receiver, downstream)
+    await waitFor(() => internals(relay).getMeshPeers(W2).includes(receiver.peerId.toString()), 'relay to mesh with receiver')
+    await waitFor(() => internals(receiver).getMeshPeers(W2).includes(downstream.peerId.toString()), 'receiver to mesh with downstream')
+    const rejected: string[] = []
+    receiver.services.jobs.addEventListener('message:rejected', e => { rejected.push(e.detail.reason) })
+
+    const sybils = await Promise.all(Array.from({ length: 50 }, async () => sender(relay)))
+    await Promise.all(sybils.map(publishOne))
+    // every announcement crossed the relay, and the receiver took or turned away each one
+    await waitFor(() => relay.services.jobs.size === 50, 'the relay to take all 50')
+    await waitFor(() => receiver.services.jobs.size + (receiver.services.jobs.newcomerBudget()?.limited ?? 0) === 50, 'the receiver to see all 50')
+    assert.equal(receiver.services.jobs.size, newcomers.burst, 'one shared burst for all fresh keys')
+    assert.deepEqual(receiver.services.jobs.newcomerBudget(), { ...newcomers, available: 0, limited: 50 - newcomers.burst })
+
+    // the newcomer bucket is empty: a key with standing still gets in, one more fresh key does not
+    const established = await sender(relay, knownKey)
+    const arrived = nextEvent(receiver.services.jobs, 'job:announced', e => e.requester.equals(known))
+    await publishOne(established)
+    await arrived
+    const late = await sender(relay)
+    await publishOne(late)
+    await waitFor(() => receiver.services.jobs.newcomerBudget()?.limited === 51 - newcomers.burst, 'the late fresh key to be turned away')
+    assert.equal(receiver.services.jobs.jobs({ requester: late.node.peerId }).length, 0)
+    await waitFor(() => downstream.services.jobs.jobs({ requester: known }).length === 1, 'the established job downstream')
+
+    // ignored, never blamed: the honest relay keeps its standing with the receiver
+    assert.deepEqual(rejected, [])
+    assert.ok(!receiver.services.jobs.isBanned(relay.peerId))
+    assert.ok(internals(receiver).getScore(relay.peerId.toString()) >= 0, 'the relay is not penalised')
+    assert.ok(downstream.services.jobs.size <= newcomers.burst + 1, 'only what the receiver took went on')
   })
 })
 
