@@ -277,3 +277,23 @@ export const LOOP_LAG_PERIOD_MS = 20
  * @default 2
  */
 export const CONFIRM_REFINE_ROUNDS = 2
+
+/**
+ * With `standing`: the share of a search's k results that may be
+ * newcomers (providers with standing 0) while established ones may still
+ * be found. Half: a newcomer can still be found and earn its first
+ * receipts, and a crowd of fresh identities in a cell cannot push every
+ * established provider out of the results.
+ *
+ * @default 0.5
+ */
+export const NEWCOMER_SHARE = 0.5
+
+/**
+ * With `standing`: how many times `maxCandidatesPerCell` a search examines
+ * per cell (still within `maxFetchesPerQuery`), to see past a crowd of
+ * sybils advertising in one cell.
+ *
+ * @default 2
+ */
+export const NEWCOMER_CANDIDATES_FACTOR = 2

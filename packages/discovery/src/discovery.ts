@@ -19,7 +19,7 @@ import {
   MAX_FETCHES_PER_QUERY, PRECISIONS, PROVIDE_CONCURRENCY,
   PROVIDE_TIMEOUT_MS, RECORD_CACHE_SIZE, RECORD_CACHE_TTL_MS, RECORD_TTL_MS,
   REFRESH_FRACTION, SKIP_TTL_MS, WATCH_INTERVAL_MS, LOOP_LAG_PERIOD_MS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS,
-  PING_PROTOCOL
+  PING_PROTOCOL, NEWCOMER_CANDIDATES_FACTOR, NEWCOMER_SHARE
 } from './constants.js'
 import { InvalidQueryError, MissingDhtError, NotStartedError } from './errors.js'
 import { MAX_GEOHASH_PRECISION } from './geohash.js'
@@ -69,6 +69,8 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
   private readonly confirm: ConfirmOptions
   private readonly watch?: { query: NearbyQuery, k?: number, intervalMs?: number }
   private readonly random: () => number
+  private readonly standing?: (peer: PeerId) => number
+  private readonly newcomerShare: number
   private readonly advertiser: Advertiser
   private readonly protocol: CapabilityProtocol
   private readonly probe: RttProbe
@@ -103,6 +105,11 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     this.confirm = init.confirm ?? {}
     this.watch = init.watch
     this.random = init.random ?? Math.random
+    this.standing = init.standing
+    this.newcomerShare = init.newcomerShare ?? NEWCOMER_SHARE
+    if (Number.isNaN(this.newcomerShare) || this.newcomerShare < 0 || this.newcomerShare > 1) {
+      throw new InvalidQueryError('newcomerShare must be in 0..1')
+    }
     const now = init.now ?? Date.now
     this.advertiser = new Advertiser(components, {
       precisions: this.precisions,
@@ -244,11 +251,11 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
    */
   async * findNearby (query: NearbyQuery, options: FindNearbyOptions = {}): AsyncGenerator<NearbyProvider, void, undefined> {
     const params = this.searchParams(query, options)
-    yield * new Search(this.searchContext(this.requireDht()), params).run()
+    yield * new Search(this.searchContext(this.requireDht(), params), params).run()
   }
 
   /** What a search uses of the service. */
-  private searchContext (dht: KadDHT): SearchContext {
+  private searchContext (dht: KadDHT, params: SearchParams): SearchContext {
     return {
       peerId: this.components.peerId,
       dht,
@@ -260,7 +267,11 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       denied: this.denied,
       loopLag: this.loopLag,
       precisions: this.precisions,
-      maxCandidatesPerCell: this.maxCandidatesPerCell,
+      // with standing, a crowded cell is examined deeper, to see past sybils (within the query's fetches)
+      maxCandidatesPerCell: this.standing == null
+        ? this.maxCandidatesPerCell
+        : Math.max(this.maxCandidatesPerCell, Math.min(params.maxFetches, NEWCOMER_CANDIDATES_FACTOR * this.maxCandidatesPerCell)),
+      standing: this.standing,
       maxEntriesPerCell: this.maxEntriesPerCell,
       lookupConcurrency: this.lookupConcurrency,
       fetchConcurrency: this.fetchConcurrency,
@@ -301,6 +312,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       levels,
       k,
       maxFetches,
+      newcomerQuota: this.standing == null ? undefined : Math.ceil(this.newcomerShare * k),
       confirm: query.coordinate != null && candidates > 0 ? { candidates, probes, trustRatio } : undefined,
       signal,
       onProgress: options.onProgress

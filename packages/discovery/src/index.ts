@@ -185,6 +185,24 @@ export interface DiscoveryInit {
   now?(): number
   /** Randomness in [0, 1) used to sample crowded cells @default Math.random */
   random?(): number
+  /**
+   * How established a provider is: its distinct counterparties in
+   * countersigned receipts (e.g. `p => receipts.standing(p).counterparties`).
+   * Given, a search ranks by it too: established providers are examined
+   * first in a crowded cell, which is examined `NEWCOMER_CANDIDATES_FACTOR`
+   * times deeper (within `maxFetchesPerQuery`), and at most
+   * `ceil(newcomerShare x k)` of the k results have standing 0 unless fewer
+   * established ones are found. Omitted: no newcomer share (today's
+   * behaviour). A local policy: the wire is unchanged.
+   */
+  standing?(peer: PeerId): number
+  /**
+   * With `standing`: the share (0..1) of a search's k results that may be
+   * newcomers while established providers may still be found
+   *
+   * @default 0.5
+   */
+  newcomerShare?: number
 }
 
 /** What a provider offers; the service fills in provider, seq, times and addresses. */

@@ -9,10 +9,11 @@ import { CustomProgressEvent } from 'progress-events'
 import { COMPLETE_LISTING_QUORUM } from './constants.js'
 import { examine } from './examine.js'
 import { capabilityKey } from './keys.js'
-import { levelOf, possibleLevel } from './search-state.js'
+import { finerResults, isNewcomer, possibleLevel } from './search-state.js'
 import type { FoundUnder } from './index.js'
 import type { SearchLevel } from './keys.js'
 import type { SearchRun } from './search-state.js'
+import type { PeerId } from '@libp2p/interface'
 
 /** Look up one cell and examine (fetch, verify, match) the providers it lists, within the caps. */
 export async function lookupCell (run: SearchRun, level: SearchLevel, index: number, cell: string): Promise<void> {
@@ -23,9 +24,9 @@ export async function lookupCell (run: SearchRun, level: SearchLevel, index: num
     return
   }
   // k verified results from finer levels already: as when levels ran one
-  // after another, a coarser level is not searched (saves its DHT lookups)
-  const finer = search.yielded.filter(l => l < index).length + search.held.filter(h => levelOf(h, search) < index).length
-  if (finer >= search.k) {
+  // after another, a coarser level is not searched (saves its DHT lookups);
+  // newcomers past their share do not count, so a crowd of them does not stop the search
+  if (finerResults(run, index) >= search.k) {
     return
   }
   // inside a cell listed completely: nothing new to find (see markComplete)
@@ -76,13 +77,15 @@ export async function lookupCell (run: SearchRun, level: SearchLevel, index: num
         continue
       }
       // a crowded cell is sampled at random (an attacker cannot sort
-      // itself first), with providers we already trust ahead of the rest
+      // itself first), with providers we already trust ahead of the rest:
+      // established ones (standing) first, then those whose record we hold
       const batch = shuffle(run.ctx.random, event.providers.slice(0, Math.max(0, run.ctx.maxEntriesPerCell - entries)))
       if (batch.length < event.providers.length) {
         capped = true
       }
       entries += batch.length
-      batch.sort((a, b) => Number(run.ctx.cache.get(b.id) != null) - Number(run.ctx.cache.get(a.id) != null))
+      const trust = (id: PeerId): number => (isNewcomer(run.ctx, id) ? 0 : 2) + (run.ctx.cache.get(id) != null ? 1 : 0)
+      batch.sort((a, b) => trust(b.id) - trust(a.id))
 
       for (const info of batch) {
         const id = info.id.toString()
@@ -111,7 +114,7 @@ export async function lookupCell (run: SearchRun, level: SearchLevel, index: num
         }
         search.seen.add(id)
         search.listings.set(id, [{ found, level: index }])
-        search.running.set(id, { level: possible, floor })
+        search.running.set(id, { level: possible, floor, newcomer: isNewcomer(run.ctx, info.id) })
         examined++
         void search.fetchSlots.add(async () => examine(run, info, found, index), { priority, signal })
           .catch(err => { if (!signal.aborted) run.ctx.log('examining %p failed - %e', info.id, err) })

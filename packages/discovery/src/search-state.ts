@@ -34,8 +34,11 @@ export interface SearchContext {
    * length (the world, unless 0 is one) does not hold the providers inside it
    */
   precisions: readonly number[]
+  /** provider entries examined per cell (more with `standing`: see NEWCOMER_CANDIDATES_FACTOR) */
   maxCandidatesPerCell: number
   maxEntriesPerCell: number
+  /** how established a provider is (distinct counterparties); absent: no newcomer share */
+  standing?(peer: PeerId): number
   lookupConcurrency: number
   fetchConcurrency: number
   lookupTimeoutMs: number
@@ -59,6 +62,8 @@ export interface SearchParams {
   levels: SearchLevel[]
   k: number
   maxFetches: number
+  /** with `standing`: most of the k results that may be newcomers (standing 0) while established ones may still come */
+  newcomerQuota?: number
   confirm?: SearchConfirm
   signal: AbortSignal
   onProgress?(evt: FindNearbyProgressEvents): void
@@ -111,7 +116,7 @@ export interface SearchState {
    */
   overheads: number[]
   /** candidates being examined: finest level they may be at, RTT floor, when their fetch started */
-  running: Map<string, { level: number, floor: number, startedAt?: number, roundTrips?: number }>
+  running: Map<string, { level: number, floor: number, startedAt?: number, roundTrips?: number, newcomer?: boolean }>
   /** every cell each candidate was listed under */
   listings: Map<string, Array<{ found: FoundUnder, level: number }>>
   /** verified matching results not yet yielded */
@@ -121,6 +126,8 @@ export interface SearchState {
   k: number
   /** level index of each result yielded */
   yielded: number[]
+  /** level index of each newcomer (standing 0) among them */
+  yieldedNewcomers: number[]
   /** confirmation of this search (a query coordinate and candidates > 0), else undefined */
   confirm?: SearchConfirm
   /** estimated RTT of every verified matching result, to rank a new one among them */
@@ -196,4 +203,56 @@ export function finestListing (held: HeldResult, search: SearchState, capability
     }
   }
   return held.result.found
+}
+
+/** Whether a provider is a newcomer: it has standing 0 (never, without a `standing` callback). */
+export function isNewcomer (ctx: SearchContext, peer: PeerId): boolean {
+  if (ctx.standing == null) {
+    return false
+  }
+  try {
+    return !(ctx.standing(peer) >= 1)
+  } catch {
+    return true
+  }
+}
+
+/**
+ * Results finer than level `index` that count toward k: every established
+ * one, and newcomers up to the quota (more of them do not stop a search
+ * that may still find established providers).
+ */
+export function finerResults (run: SearchRun, index: number): number {
+  const search = run.state
+  let established = 0
+  let newcomers = search.yieldedNewcomers.filter(l => l < index).length
+  established += search.yielded.filter(l => l < index).length - newcomers
+  for (const h of search.held) {
+    if (levelOf(h, search) < index) {
+      if (isNewcomer(run.ctx, h.result.peerId)) newcomers++
+      else established++
+    }
+  }
+  return established + Math.min(newcomers, run.params.newcomerQuota ?? Infinity)
+}
+
+/**
+ * Whether a newcomer result may come out now: only while every
+ * established provider held or still being examined keeps a place among
+ * the k, and within the quota unless nothing else can come any more.
+ */
+export function newcomerMayGo (run: SearchRun, found: number): boolean {
+  const search = run.state
+  let established = 0
+  for (const h of search.held) {
+    if (!isNewcomer(run.ctx, h.result.peerId)) established++
+  }
+  for (const r of search.running.values()) {
+    if (r.newcomer !== true) established++
+  }
+  if (established >= search.k - found) {
+    return false
+  }
+  const exhausted = search.pendingCells.size === 0 && search.running.size === 0
+  return exhausted || search.yieldedNewcomers.length < (run.params.newcomerQuota ?? Infinity)
 }

@@ -11,7 +11,7 @@ import { CustomProgressEvent } from 'progress-events'
 import { lookupCell } from './lookup.js'
 import { cellRttFloor } from './match.js'
 import { before, readyAt } from './ranking.js'
-import { finestListing, levelOf } from './search-state.js'
+import { finestListing, isNewcomer, levelOf, newcomerMayGo } from './search-state.js'
 import type { NearbyProvider } from './index.js'
 import type { HeldResult, SearchContext, SearchParams, SearchRun, SearchState } from './search-state.js'
 
@@ -53,6 +53,7 @@ export class Search {
       arrivals: 0,
       k: params.k,
       yielded: [],
+      yieldedNewcomers: [],
       confirm: params.confirm,
       estimates: [],
       lag: params.confirm != null ? ctx.loopLag.watch() : undefined,
@@ -87,7 +88,7 @@ export class Search {
         signal.throwIfAborted()
         this.dirty = false
         const now = performance.now()
-        const { best, next } = this.nextReady(now)
+        const { best, next } = this.nextReady(now, found)
         if (best != null) {
           yield this.take(best)
           if (++found >= search.k) {
@@ -148,11 +149,17 @@ export class Search {
   }
 
   /** The first held result that may come out now, and when the next one may (performance.now() time). */
-  private nextReady (now: number): { best?: HeldResult, next: number } {
+  private nextReady (now: number, found: number): { best?: HeldResult, next: number } {
     const { query } = this.params
     let next = Infinity
     let best: HeldResult | undefined
+    // asked once per pass: whether a newcomer may take one of the k places (see newcomerMayGo)
+    let newcomersMayGo: boolean | undefined
     for (const held of this.state.held) {
+      if (isNewcomer(this.ctx, held.result.peerId) && !(newcomersMayGo ??= newcomerMayGo(this.shared, found))) {
+        // held back until an established result or the end of the search changes that (both wake the search)
+        continue
+      }
       const at = readyAt(held, this.state, query, now)
       if (at > now) {
         next = Math.min(next, at)
@@ -169,6 +176,9 @@ export class Search {
     search.held.splice(search.held.indexOf(held), 1)
     const result = { ...held.result, found: finestListing(held, search, this.params.capabilityClass) }
     search.yielded.push(levelOf(held, search))
+    if (isNewcomer(this.ctx, held.result.peerId)) {
+      search.yieldedNewcomers.push(levelOf(held, search))
+    }
     this.ctx.announce(result)
     return result
   }

@@ -344,6 +344,35 @@ describe('@shoal/discovery on real nodes', function () {
     assert.ok(gone.summary.rejected >= 1)
   })
 
+  it('with standing, keeps established providers among the results past a crowd of 20 sybils in their cell', async function () {
+    this.timeout(180_000)
+    const established = new Set<string>()
+    const standing = (p: { toString(): string }): number => established.has(p.toString()) ? 2 : 0
+    const searcher = await createDiscoveryNode({ standing, newcomerShare: 0.5 })
+    const plain = await createDiscoveryNode()
+    nodes.push(searcher, plain)
+    const providers = await discoveryNodes(23)
+    for (const p of providers.slice(0, 3)) {
+      established.add(p.peerId.toString())
+    }
+    await connect([searcher, plain, ...providers], 4)
+    // all advertise the same offer in the same cell: only standing tells them apart
+    for (const p of providers) {
+      await p.services.discovery.advertise({ geohash: 'xn76u', gpus: [RTX_4090], price: USDC(10) })
+    }
+    const query = { geohash: 'xn76u', gpuClass: 'consumer-24g' }
+
+    const defended = await search(searcher, query, { k: 5 })
+    const found = defended.results.filter(r => established.has(r.peerId.toString()))
+    assert.equal(defended.results.length, 5, `search summary ${JSON.stringify(defended.summary)}`)
+    assert.deepEqual(ids(found), idsOf(...providers.slice(0, 3)), 'every established provider is among the 5')
+    assert.ok(defended.results.length - found.length <= Math.ceil(0.5 * 5))
+
+    // without standing the same search sees a random sample of the cell: its share of established providers is chance, not asserted
+    const undefended = await search(plain, query, { k: 5 })
+    assert.equal(undefended.results.length, 5)
+  })
+
   describe('bad input', () => {
     const CELLS = ['xn7', 'xn', 'x']
 
