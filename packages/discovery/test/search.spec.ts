@@ -263,6 +263,72 @@ describe('search scheduling (scripted DHT)', () => {
     assert.deepEqual(dht.started.filter(c => c.length < 2), [''])
   })
 
+  describe('newcomer share (init.standing)', () => {
+    /** one cell listing `newcomers` fresh providers, then `established` ones whose fetches wait for a gate */
+    async function crowd (newcomers: number, established: number, init: DiscoveryInit & { withStanding?: boolean }): Promise<{ service: Discovery, fresh: Provider[], known: Provider[], slow: ReturnType<typeof gate> }> {
+      const query = 'xn76g'
+      const dht = new ScriptedDht(query, [1])
+      const fresh = await Promise.all(Array.from({ length: newcomers }, async () => provider('xn76u')))
+      const known = await Promise.all(Array.from({ length: established }, async () => provider('xn76v')))
+      dht.cells.set('x', { providers: [...fresh, ...known].map(p => p.info) })
+      const slow = gate()
+      const standing = (peer: PeerId): number => known.some(k => k.id.equals(peer)) ? 3 : 0
+      const { withStanding, ...rest } = init
+      const service = await searcher(dht, [...fresh, ...known], new Map(known.map(k => [k.id.toString(), slow.promise])), { precisions: [1], searchWorld: false, random: () => 0, ...rest, ...(withStanding === true ? { standing } : {}) })
+      services.push(service)
+      return { service, fresh, known, slow }
+    }
+
+    /** the first `before` results, whether the next one waited for the established providers' fetches, and all results */
+    async function firstResults (service: Discovery, k: number, slow: { open(): void }, before: number): Promise<{ early: NearbyProvider[], heldBack: boolean, all: NearbyProvider[] }> {
+      const search = service.findNearby({ geohash: 'xn76g', gpuClass: 'consumer-24g' }, { k })
+      const early: NearbyProvider[] = []
+      for (let i = 0; i < before; i++) {
+        const next = await search.next()
+        if (next.done === true) break
+        early.push(next.value)
+      }
+      let settled = false
+      const pending = search.next().finally(() => { settled = true })
+      await tick()
+      const heldBack = !settled
+      slow.open()
+      const all = [...early]
+      for (let next = await pending; next.done !== true; next = await search.next()) {
+        all.push(next.value)
+      }
+      return { early, heldBack, all }
+    }
+
+    it('lets at most ceil(share x k) newcomers take the k places while established providers are being examined', async () => {
+      const { service, known, slow } = await crowd(6, 2, { withStanding: true, newcomerShare: 0.5 })
+      const { early, heldBack, all } = await firstResults(service, 4, slow, 2)
+      const isKnown = (r: NearbyProvider): boolean => known.some(k => k.id.equals(r.peerId))
+      assert.equal(early.filter(isKnown).length, 0, 'two newcomers come at once')
+      assert.ok(heldBack, 'the other newcomers wait while the established providers are examined')
+      assert.equal(all.length, 4)
+      assert.equal(all.filter(isKnown).length, 2, 'both established providers get their places')
+    })
+
+    it('fills the rest with newcomers once fewer established providers exist than places', async () => {
+      const { service, known, slow } = await crowd(6, 1, { withStanding: true, newcomerShare: 0.25 })
+      const { heldBack, all } = await firstResults(service, 4, slow, 1)
+      assert.ok(heldBack, 'past the quota, newcomers wait while the established provider is examined')
+      assert.equal(all.length, 4)
+      assert.equal(all.filter(r => known.some(k => k.id.equals(r.peerId))).length, 1)
+    })
+
+    it('without standing, newcomers take every place they reach first', async () => {
+      const { service, known, slow } = await crowd(6, 2, {})
+      const search = service.findNearby({ geohash: 'xn76g', gpuClass: 'consumer-24g' }, { k: 4 })
+      const results: NearbyProvider[] = []
+      for await (const r of search) results.push(r)
+      slow.open()
+      assert.equal(results.length, 4)
+      assert.equal(results.filter(r => known.some(k => k.id.equals(r.peerId))).length, 0)
+    })
+  })
+
   for (const holder of [true, false]) {
     it(`with a coordinate, ${holder ? 'yields while fine cells still run once a holder listed the world completely' : 'waits for the fine cells when the world was not listed by a holder'}`, async () => {
       const query: NearbyQuery = { geohash: 'xn76g', gpuClass: 'consumer-24g', coordinate: { vec: [0, 0], height: 1, error: 0.2 } }
