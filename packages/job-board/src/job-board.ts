@@ -6,7 +6,7 @@
  * - `publisher.ts`: this node's own announcements and withdrawals
  * - `subscriptions.ts`: the topics of this node's interests
  * - `validator.ts` and `ingest.ts`: checking received messages and applying them
- * - `rate-limit.ts`: the per-requester rate limit (busy is ignored, abuse blamed)
+ * - `rate-limit.ts`: the per-requester rate limit (busy is ignored, abuse blamed) and the newcomer budget
  * - `pacing.ts`: this node's own pacing of what it publishes
  * - `penalties.ts`: rejected messages counted against their senders, bans
  * - `expiry.ts`: the expiry timer
@@ -14,8 +14,10 @@
  */
 
 import { TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
-import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { peerIdFromBytes } from '@shoal/records'
 import { optionalService } from '@shoal/utils'
+import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
+import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { JobStore, jobKey } from './board.js'
 import {
   BAN_MS, CLOCK_SKEW_MS, JOB_TTL_MS, EXPIRY_GRACE_MS, MAX_JOBS,
@@ -30,8 +32,6 @@ import { MessageIngest } from './ingest.js'
 import { PublishPacer } from './pacing.js'
 import { PeerPenalties } from './penalties.js'
 import { RequesterRateLimit } from './rate-limit.js'
-import { peerIdFromBytes } from '@shoal/records'
-import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { JobPublisher } from './publisher.js'
 import { TopicSubscriptions } from './subscriptions.js'
 import { JobSync } from './sync.js'
