@@ -8,7 +8,7 @@
  * (and costs no trust: the Internet can be slow).
  */
 
-import { cellRttFloor, geohashSpanKm, FIBRE_KM_PER_MS } from '@shoal/records'
+import { FIBRE_KM_PER_MS, cellRttFloor, geohashSpanKm, isGeohash } from '@shoal/records'
 import { LOCATION_MAX_STRETCH, LOCATION_SLACK_MS, LOCATION_TOLERANCE_MS } from './constants.js'
 import type { RttEstimate } from './rtt.js'
 
@@ -59,11 +59,13 @@ export interface LocationClaim {
  * must not be below it (less a timer's tolerance). The ceiling is
  * `maxStretch` times the RTT across the two cells' widest span, plus
  * `slackMs`; the smallest sample must not be above it. An empty geohash on
- * either side (the world) claims nothing and is never refused.
+ * either side (the world) claims nothing and is never refused; neither is
+ * one that is not a geohash.
  */
 export function checkLocation (claim: LocationClaim, init: LocationCheckInit = {}): LocationRefusal | undefined {
   const { own, claimed, rtt, regionRequired } = claim
-  if (own === '' || claimed === '') {
+  if (own === '' || claimed === '' || !isGeohash(own) || !isGeohash(claimed)) {
+    // no claim, or none we can read (a capability record's geohash is checked when it is opened)
     return undefined
   }
   const floor = cellRttFloor(own, claimed)

@@ -38,7 +38,8 @@ describe('location check', () => {
     assert.equal(checkLocation({ own: PARIS, claimed: TOKYO, rtt: rtt(350), regionRequired: true }, { maxStretch: 1, slackMs: 10 })?.verdict, 'location-implausible')
   })
 
-  it('never refuses when either side is the world (no claim)', () => {
+  it('never refuses when either side is the world (no claim) or not a geohash', () => {
+    assert.equal(checkLocation({ own: PARIS, claimed: 'not a cell!', rtt: rtt(0), regionRequired: true }), undefined)
     assert.equal(checkLocation({ own: '', claimed: TOKYO, rtt: rtt(0), regionRequired: true }), undefined)
     assert.equal(checkLocation({ own: PARIS, claimed: '', rtt: rtt(5000), regionRequired: true }), undefined)
   })
