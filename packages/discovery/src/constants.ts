@@ -173,13 +173,8 @@ export const MAX_INBOUND_STREAMS = 4
  */
 export const MAX_OUTBOUND_STREAMS = 4
 
-/**
- * Distance light travels in optical fibre per ms (about 2/3 of c): no RTT
- * between two places is shorter than twice their distance at this speed.
- *
- * @default 200
- */
-export const FIBRE_KM_PER_MS = 200
+/** Distance light travels in optical fibre per ms (defined by @shoal/records). @default 200 */
+export { FIBRE_KM_PER_MS } from '@shoal/records'
 
 /**
  * Round trips a record fetch takes at most when nothing else slows it (a

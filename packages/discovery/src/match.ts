@@ -5,9 +5,9 @@
  * probably is.
  */
 
-import { JobKind, geohashGapKm, matchOffer, needsGpu } from '@shoal/records'
+import { JobKind, matchOffer, needsGpu } from '@shoal/records'
 import { show } from '@shoal/utils'
-import { FIBRE_KM_PER_MS, GPU_CLASS_PREFIX, SENSOR_CLASS_PREFIX } from './constants.js'
+import { GPU_CLASS_PREFIX, SENSOR_CLASS_PREFIX } from './constants.js'
 import { AdvertisementMismatchError, InvalidQueryError } from './errors.js'
 import { isValidGeohash } from './geohash.js'
 import { capabilityClasses, isCapabilityClass } from './keys.js'
@@ -174,13 +174,8 @@ export function checkAdvertisement (record: CapabilityRecord, capabilityClass: s
 export { estimateRtt } from '@shoal/records'
 
 /**
- * A lower bound of the RTT, in ms, between anyone in cell `from` and anyone
- * in cell `to` ('' = world, bound 0): the shortest great-circle distance
- * between the two cells at the speed of light in fibre, there and back.
- * A search uses it to know that no provider still to be found in `to` can
+ * A lower bound of the RTT between two cells, ms (defined by @shoal/records).
+ * A search uses it to know that no provider still to be found in a cell can
  * beat a result already in hand.
  */
-export function cellRttFloor (from: string, to: string): number {
-  const km = geohashGapKm(from, to)
-  return km / FIBRE_KM_PER_MS * 2
-}
+export { cellRttFloor } from '@shoal/records'

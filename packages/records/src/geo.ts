@@ -15,6 +15,14 @@ export const GEOHASH_ALPHABET = '0123456789bcdefghjkmnpqrstuvwxyz'
 /** Mean Earth radius used for every great-circle distance, km. */
 export const EARTH_RADIUS_KM = 6371.0088
 
+/**
+ * Distance light travels in optical fibre per ms (about 2/3 of c): no RTT
+ * between two places is shorter than twice their distance at this speed.
+ *
+ * @default 200
+ */
+export const FIBRE_KM_PER_MS = 200
+
 const DECODE = new Map<string, number>([...GEOHASH_ALPHABET].map((c, i) => [c, i]))
 const RAD = Math.PI / 180
 
@@ -208,6 +216,41 @@ export function geohashGapKm (a: string, b: string): number {
   }
   const maxAbsLat = Math.max(Math.abs(ca.minLat), Math.abs(ca.maxLat), Math.abs(cb.minLat), Math.abs(cb.maxLat))
   return haversineKm(latGap * RAD, Math.cos(Math.min(90, maxAbsLat) * RAD) ** 2, Math.min(180, lonGap) * RAD)
+}
+
+/**
+ * An upper bound, in km, of the great-circle distance between any point of
+ * cell `a` and any point of cell `b`: their centres' distance plus each
+ * cell's reach from its centre to its farthest corner (half the Earth's
+ * circumference when either is the world).
+ */
+export function geohashSpanKm (a: string, b: string): number {
+  if (a === '' || b === '') {
+    return Math.PI * EARTH_RADIUS_KM
+  }
+  const ca = decodeGeohash(a)
+  const cb = decodeGeohash(b)
+  return Math.min(Math.PI * EARTH_RADIUS_KM, greatCircleKm(ca.lat, ca.lon, cb.lat, cb.lon) + cellReachKm(ca) + cellReachKm(cb))
+}
+
+/** The farthest a corner of `cell` is from its centre, km. */
+function cellReachKm (cell: GeohashCell): number {
+  let reach = 0
+  for (const lat of [cell.minLat, cell.maxLat]) {
+    for (const lon of [cell.minLon, cell.maxLon]) {
+      reach = Math.max(reach, greatCircleKm(cell.lat, cell.lon, lat, lon))
+    }
+  }
+  return reach
+}
+
+/**
+ * A lower bound of the RTT, in ms, between anyone in cell `from` and anyone
+ * in cell `to` ('' = world, bound 0): the shortest great-circle distance
+ * between the two cells at the speed of light in fibre, there and back.
+ */
+export function cellRttFloor (from: string, to: string): number {
+  return geohashGapKm(from, to) / FIBRE_KM_PER_MS * 2
 }
 
 /** The haversine formula from its parts: latitude difference, product of the latitudes' cosines, longitude difference (radians). */

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { GEOHASH_ALPHABET, JobKind, decodeGeohash, estimateRtt, geohashChildren, geohashGapKm, greatCircleKm, isGeohash, matchOffer } from '../src/index.js'
+import {
+  EARTH_RADIUS_KM, FIBRE_KM_PER_MS, GEOHASH_ALPHABET, JobKind, cellRttFloor, decodeGeohash, encodeGeohash, estimateRtt, geohashChildren, geohashGapKm, geohashSpanKm, greatCircleKm,
+  isGeohash, matchOffer
+} from '../src/index.js'
 import type { JobTerms, Offer } from '../src/index.js'
 
 const JOB: JobTerms = {
@@ -103,6 +106,19 @@ describe('geo and coordinates', () => {
       assert.ok(geohashGapKm(a, b) <= greatCircleKm(ca.lat, ca.lon, cb.lat, cb.lon) + 1e-6)
     }))
     assert.equal(geohashGapKm('w21', 'w21z'), 0)
+  })
+
+  it('bounds the distance between any points of two cells from above (span), and the RTT between them from below (cellRttFloor)', () => {
+    const position = fc.tuple(fc.double({ min: -89.9, max: 89.9, noNaN: true }), fc.double({ min: -179.9, max: 179.9, noNaN: true }))
+    fc.assert(fc.property(position, position, fc.integer({ min: 1, max: 8 }), ([la, oa], [lb, ob], precision) => {
+      const a = encodeGeohash(la, oa, precision)
+      const b = encodeGeohash(lb, ob, precision)
+      const km = greatCircleKm(la, oa, lb, ob)
+      assert.ok(km <= geohashSpanKm(a, b) + 1e-6, `${km} km > span ${geohashSpanKm(a, b)}`)
+      assert.ok(cellRttFloor(a, b) <= 2 * km / FIBRE_KM_PER_MS + 1e-6)
+    }))
+    assert.equal(geohashSpanKm('', 'u09'), Math.PI * EARTH_RADIUS_KM)
+    assert.equal(cellRttFloor('u09', ''), 0)
   })
 
   it('estimates RTT symmetrically, and not across dimensions', () => {

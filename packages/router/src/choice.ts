@@ -1,7 +1,11 @@
+import { BoundedMap } from '@shoal/utils'
+import { RTT_MAX_PEERS } from './constants.js'
 import { failover, hedge } from './failover.js'
+import { checkLocation } from './location.js'
 import { rankCandidates } from './score.js'
 import type { CoordinateClient } from './coordinate-client.js'
 import type { Attempt, AttemptRecord, FailoverOptions, HedgeOptions, RoutedResult } from './failover.js'
+import type { LocationCheckInit } from './location.js'
 import type { ChooseOptions, ProbeResult, RouterCandidate, RouterChoice, RouterRejection, RoutingDecision } from './index.js'
 import type { PeerBook } from './peer-book.js'
 import type { JobProfile, RoutingPolicy, ScoreCandidate } from './score.js'
@@ -20,6 +24,14 @@ export interface ChooserInit {
   lateBindingProbes: number
   /** Peers below this trust are refused */
   minTrust: number
+  /** Check claimed geohashes against measured RTT (when the caller gives its own); false: never */
+  locationCheck: LocationCheckInit | false
+}
+
+/** Where the caller is and what region its job needs: what the location check compares claims with. */
+interface Whereabouts {
+  own?: string
+  region?: string
 }
 
 /**
@@ -34,6 +46,9 @@ export class Chooser {
   private readonly policy: RoutingPolicy
   private readonly lateBindingProbes: number
   private readonly minTrust: number
+  private readonly locationCheck: LocationCheckInit | false
+  /** peer -> when the RTT sample we last found to prove its location a lie was taken: one penalty per sample, not per decision */
+  private readonly liesPenalized = new BoundedMap<string, number>(RTT_MAX_PEERS)
 
   constructor (init: ChooserInit) {
     this.peerId = init.peerId
@@ -42,6 +57,7 @@ export class Chooser {
     this.policy = init.policy
     this.lateBindingProbes = Math.max(0, init.lateBindingProbes)
     this.minTrust = init.minTrust
+    this.locationCheck = init.locationCheck
   }
 
   /**
@@ -61,7 +77,8 @@ export class Chooser {
 
     const probes = new Map<string, ProbeResult>()
     const probeFailures = new Map<string, string>()
-    let decision = this.rank([...unique.values()], job, policy, probes, probeFailures)
+    const where: Whereabouts = { own: options.geohash, region: job.region }
+    let decision = this.rank([...unique.values()], job, policy, probes, probeFailures, where)
     const toProbe = decision.choices.slice(0, d)
 
     if (toProbe.length > 0) {
@@ -73,7 +90,13 @@ export class Chooser {
         }
       }))
 
-      decision = this.rank([...unique.values()], job, policy, probes, probeFailures)
+      decision = this.rank([...unique.values()], job, policy, probes, probeFailures, where)
+    }
+
+    for (const r of decision.rejected) {
+      if (r.reason === 'location-lie') {
+        this.penalizeLie(r.peerId)
+      }
     }
 
     return { ...decision, probes: toProbe.length }
@@ -125,16 +148,32 @@ export class Chooser {
     }
   }
 
-  private rank<T extends RouterCandidate> (candidates: T[], job: JobProfile, policy: RoutingPolicy, probes: Map<string, ProbeResult>, probeFailures: Map<string, string>): Omit<RoutingDecision<T>, 'probes'> {
+  /** A location lie costs trust once per RTT sample that proves it, however many decisions see it. */
+  private penalizeLie (peer: PeerId): void {
+    const id = peer.toString()
+    const sampled = this.book.rtt.get(id)?.updated
+    if (sampled == null || this.liesPenalized.get(id) === sampled) {
+      return
+    }
+    this.liesPenalized.set(id, sampled)
+    this.book.penalize(peer, 'location-lie')
+  }
+
+  private rank<T extends RouterCandidate> (candidates: T[], job: JobProfile, policy: RoutingPolicy, probes: Map<string, ProbeResult>, probeFailures: Map<string, string>, where: Whereabouts = {}): Omit<RoutingDecision<T>, 'probes'> {
     const rejected: Array<RouterRejection<T>> = []
     const scored: Array<ScoreCandidate & { input: T }> = []
 
     for (const input of candidates) {
       const refusal = this.refusal(input, probeFailures)
+      const id = input.peerId.toString()
 
       if (refusal != null) {
-        const id = input.peerId.toString()
         rejected.push({ candidate: { id }, reason: refusal, explain: `${id}: refused, ${refusal}`, peerId: input.peerId, input })
+        continue
+      }
+      const misplaced = this.misplaced(input, where)
+      if (misplaced != null) {
+        rejected.push({ candidate: { id }, reason: misplaced.verdict, explain: `${id}: refused, ${misplaced.verdict}: ${misplaced.explain}`, peerId: input.peerId, input })
       } else {
         scored.push(this.toScoreCandidate(input, probes.get(input.peerId.toString())))
       }
@@ -167,6 +206,19 @@ export class Chooser {
     }
 
     return probeFailures.get(id)
+  }
+
+  /** Why `input`'s claimed geohash cannot be true (or, for a job that requires a region, is implausible) given the RTT measured to it, if so */
+  private misplaced (input: RouterCandidate, where: Whereabouts): ReturnType<typeof checkLocation> {
+    if (this.locationCheck === false || where.own == null || input.geohash == null) {
+      return undefined
+    }
+    const rtt = this.book.rtt.get(input.peerId.toString())
+    if (rtt == null) {
+      return undefined
+    }
+    const regionRequired = where.region != null && where.region !== ''
+    return checkLocation({ own: where.own, claimed: input.geohash, rtt, regionRequired }, this.locationCheck)
   }
 
   /** What the policy scores: the claims, overridden by what we measured and probed */

@@ -239,3 +239,27 @@ export const REPUTATION_WEIGHT = 1
  * @default 0.5
  */
 export const UNKNOWN_LOAD_FACTOR = 0.5
+
+/**
+ * Location check: for a job that requires a region, a candidate whose
+ * fastest answer took more than this many times the RTT its claimed place
+ * needs (plus {@link LOCATION_SLACK_MS}) is refused as implausibly far
+ *
+ * @default 3
+ */
+export const LOCATION_MAX_STRETCH = 3
+
+/**
+ * Location check: added to the stretched ceiling, ms (access links, queues, detours)
+ *
+ * @default 80
+ */
+export const LOCATION_SLACK_MS = 80
+
+/**
+ * Location check: how far below the fibre floor a measured RTT may be before
+ * it is a lie, ms (timers count in whole ms)
+ *
+ * @default 1
+ */
+export const LOCATION_TOLERANCE_MS = 1

@@ -33,6 +33,7 @@
 
 import { Router } from './router.js'
 import type { RoutingPolicy, RejectedCandidate, ScoreCandidate, ScoredCandidate } from './score.js'
+import type { LocationCheckInit } from './location.js'
 import type { TrustEvent, TrustStore } from './trust.js'
 import type { Coordinate, VivaldiInit } from './vivaldi.js'
 import type { LoadReport } from './wire.js'
@@ -63,6 +64,8 @@ export { failover, hedge } from './failover.js'
 export { classifyFailure } from './choice.js'
 export type { AttemptFailure, RouterFailoverOptions, RouterHedgeOptions, TrustOptions } from './choice.js'
 export type { Attempt, AttemptRecord, FailoverOptions, HedgeOptions, RoutedResult } from './failover.js'
+export { checkLocation } from './location.js'
+export type { LocationCheckInit, LocationClaim, LocationRefusal, LocationVerdict } from './location.js'
 export { PeerTrust, DEFAULT_PENALTIES, TRUST_RECOVERY_HALF_LIFE_MS } from './trust.js'
 export type { TrustStore, TrustEvent, PeerTrustInit } from './trust.js'
 export { encodeMessage, decodeMessage } from './wire.js'
@@ -163,6 +166,19 @@ export interface RouterInit {
   lieFactor?: number
 
   /**
+   * Check each candidate's claimed geohash against the RTT measured to it,
+   * when `choose` is told where we are (`ChooseOptions.geohash`): an RTT
+   * below what light in fibre needs from the claimed cell is refused as
+   * `location-lie` (and costs trust); for a job that requires a region
+   * (`JobProfile.region`), an RTT above `maxStretch` x the most the claimed
+   * distance needs + `slackMs` is refused as `location-implausible` (no
+   * trust lost). false: no check
+   *
+   * @default { maxStretch: 3, slackMs: 80 }
+   */
+  locationCheck?: false | LocationCheckInit
+
+  /**
    * How candidates are scored
    *
    * @default new CompletionTimePolicy()
@@ -199,6 +215,8 @@ export interface RouterCandidate extends Omit<ScoreCandidate, 'id' | 'rtt' | 'pr
   peerId: PeerId
   /** Claimed coordinate (e.g. from the capability record) */
   coordinate?: Coordinate
+  /** Claimed place, a geohash (the capability record's `geohash`), checked against measured RTT */
+  geohash?: string
 }
 
 /**
@@ -261,6 +279,8 @@ export interface ChooseOptions extends AbortOptions {
   probes?: number
   /** Override the policy for this decision */
   policy?: RoutingPolicy
+  /** Our own geohash: candidates' claimed places are checked against the RTT measured to them (`RouterInit.locationCheck`) */
+  geohash?: string
 }
 
 /**

@@ -113,7 +113,8 @@ export class Router extends TypedEventEmitter<RouterEvents> implements Startable
       client: this.client,
       policy: init.policy ?? new CompletionTimePolicy(),
       lateBindingProbes: init.lateBindingProbes ?? LATE_BINDING_PROBES,
-      minTrust: init.minTrust ?? TRUST_MIN
+      minTrust: init.minTrust ?? TRUST_MIN,
+      locationCheck: init.locationCheck ?? {}
     })
   }
 

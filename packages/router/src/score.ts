@@ -62,6 +62,12 @@ export interface JobProfile {
   minReputation?: number
   /** Highest acceptable RTT, ms */
   maxRtt?: number
+  /**
+   * Region the job requires, a geohash prefix (its `requirements.region`):
+   * a candidate implausibly far from the place it claims is refused
+   * (`RouterInit.locationCheck`)
+   */
+  region?: string
 }
 
 /**

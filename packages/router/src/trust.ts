@@ -10,6 +10,10 @@ import { TRUST_INITIAL, RTT_MAX_PEERS } from './constants.js'
  * - `coordinate-lie`: the RTT observed is far from what its claimed coordinate predicts
  * - `invalid-coordinate`: sent an absurd coordinate
  * - `invalid-message`: sent bytes that do not decode
+ * - `late`: finished work, but far slower than it quoted (more than the
+ *   requester's `lateFactor` x its eta): it advertised speed it lacks
+ * - `location-lie`: answered faster than light allows from where it claims to
+ *   be (its capability record's geohash): it is nearer than it says
  */
 export type TrustEvent =
   | 'success'
@@ -19,6 +23,8 @@ export type TrustEvent =
   | 'coordinate-lie'
   | 'invalid-coordinate'
   | 'invalid-message'
+  | 'late'
+  | 'location-lie'
 
 /**
  * Where the router keeps per-peer trust in [0, 1]. Inject your own (e.g.
@@ -88,7 +94,11 @@ export const DEFAULT_PENALTIES: Readonly<Record<Exclude<TrustEvent, 'success'>, 
   'refused-with-free-slots': 0.5,
   'coordinate-lie': 0.5,
   'invalid-coordinate': 0.3,
-  'invalid-message': 0.3
+  'invalid-message': 0.3,
+  // a broken promise of speed, not proven malice: more than a failure, less than a lie;
+  // about four late jobs in a row bring a fresh peer below the default minTrust
+  late: 0.3,
+  'location-lie': 0.5
 })
 
 /**

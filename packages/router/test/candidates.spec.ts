@@ -5,7 +5,7 @@ import { candidateFromCapability } from '../src/candidates.js'
 import type { CapabilityRecord } from '@shoal/records'
 
 describe('candidateFromCapability', () => {
-  it('takes the peer id, coordinate, capacity and price from a capability record', async () => {
+  it('takes the peer id, coordinate, claimed place, capacity and price from a capability record', async () => {
     const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
     const record = {
       version: 1,
@@ -30,6 +30,7 @@ describe('candidateFromCapability', () => {
     assert.equal(candidate.freeSlots, 2)
     assert.equal(candidate.concurrency, 4)
     assert.equal(candidate.price, 7)
+    assert.equal(candidate.geohash, 'u09')
     assert.equal(candidate.reputation, 0.9)
   })
 

@@ -380,4 +380,49 @@ describe('router (real libp2p nodes over the memory transport)', function () {
     assert.equal(third.rejected[0].peerId.toString(), liar.peerId.toString())
     assert.match(third.rejected[0].reason, /untrusted/)
   })
+
+  it('refuses a candidate that answers faster than light allows from the place it claims, and one implausibly slow for a job that requires a region', async () => {
+    const requester = await start()
+    // sits next door, claims Tokyo
+    const liar = await start()
+    // claims the requester's neighbourhood and answers like it
+    const honest = await start({ latency: 2 })
+    // claims the requester's neighbourhood, answers like the other side of the world
+    const far = await start({ latency: 120 })
+    const r = requester.services.router
+    for (const n of [liar, honest, far]) {
+      await connect(requester, n)
+      await r.ping(n.peerId)
+      await r.ping(n.peerId)
+    }
+    const penalties: string[] = []
+    r.addEventListener('peer:penalized', (evt) => { penalties.push(evt.detail.event) })
+    const candidates: RouterCandidate[] = [
+      { peerId: liar.peerId, geohash: 'xn76cyd' },
+      { peerId: honest.peerId, geohash: 'u09tvw1' },
+      { peerId: far.peerId, geohash: 'u09tvw2' }
+    ]
+    const options = { geohash: 'u09tvw0', probes: 0 }
+
+    const anywhere = await r.choose(candidates, { computeTime: 50 }, options)
+    assert.deepEqual(anywhere.rejected.map(x => [x.peerId.toString(), x.reason]), [[liar.peerId.toString(), 'location-lie']])
+    assert.equal(anywhere.choices.length, 2)
+    assert.deepEqual(penalties, ['location-lie'])
+    // the same RTT samples prove the same lie once: a second decision costs nothing more
+    await r.choose(candidates, { computeTime: 50 }, options)
+    assert.deepEqual(penalties, ['location-lie'])
+
+    // a job that must run in the region refuses the one too slow to be where it says, at no cost in trust
+    const regional = await r.choose(candidates, { computeTime: 50, region: 'u09' }, options)
+    assert.deepEqual(regional.choices.map(c => c.peerId.toString()), [honest.peerId.toString()])
+    assert.equal(regional.rejected.find(x => x.peerId.equals(far.peerId))?.reason, 'location-implausible')
+    assert.deepEqual(penalties, ['location-lie'])
+
+    // without our own place, or with the check off, nothing is refused for its place
+    assert.equal((await r.choose(candidates, { computeTime: 50, region: 'u09' }, { probes: 0 })).rejected.length, 0)
+    const unchecked = await start({ router: { locationCheck: false } })
+    await connect(unchecked, liar)
+    await unchecked.services.router.ping(liar.peerId)
+    assert.equal((await unchecked.services.router.choose([candidates[0]], {}, options)).rejected.length, 0)
+  })
 })

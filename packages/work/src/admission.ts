@@ -3,7 +3,8 @@
  * per peer) and whether an assignment may run. An assignment is refused when
  * it is not ours or not its sender's, when its quote was used already or is
  * too old, when its input differs from what was signed, when every slot is
- * taken, or when its requester owes too much; a resend of an admitted one
+ * taken, or when its requester owes too much or leaves too many receipts
+ * uncountersigned (a free rider: no quote either); a resend of an admitted one
  * joins its job instead of running it again.
  */
 
@@ -12,7 +13,7 @@ import { TokenBucketLimiter } from '@shoal/utils'
 import { MAX_LISTENERS_PER_JOB, MAX_QUOTE_BUCKETS } from './constants.js'
 import {
   AssignmentReplayedError, InputMismatchError, InvalidRecordError, PayloadTooLargeError, PaymentRequiredError, ProviderBusyError,
-  QuoteDeclinedError, QuoteRateLimitedError, QuoteReusedError, WrongPeerError
+  QuoteDeclinedError, QuoteRateLimitedError, QuoteReusedError, UnpaidReceiptsError, WrongPeerError
 } from './errors.js'
 import { equal, hex, recordFailure, sha256 } from './utils.js'
 import type { WorkContext } from './context.js'
@@ -35,6 +36,8 @@ export interface AdmissionState {
   busyWaitMs(etaMs: number): number
   /** what `peer` owes in `currency`, charged minus paid */
   unpaid(peer: PeerId, currency: string): number
+  /** receipts issued to `peer` it has not countersigned, older than `olderThan` (ms, the service clock) */
+  uncountersigned?(peer: PeerId, olderThan: number): number
   /** a used quote (its id, hex) was forgotten: it has expired */
   quoteForgotten?(key: string): void
 }
@@ -79,6 +82,19 @@ export class Admission {
   takeQuoteToken (peer: PeerId): void {
     if (!this.quoteBuckets.tryTake(peer.toString())) {
       throw new QuoteRateLimitedError(`more than ${this.ctx.settings.quoteRate} quote requests per second`)
+    }
+  }
+
+  /**
+   * Throw UnpaidReceiptsError when `peer` leaves `maxUnpaidJobs` of our
+   * receipts uncountersigned. Receipts younger than two step timeouts do not
+   * count: the countersignature of a job that just finished is on its way.
+   */
+  checkCountersigned (peer: PeerId): void {
+    const { maxUnpaidJobs, stepTimeoutMs } = this.ctx.settings
+    const unsigned = this.state.uncountersigned?.(peer, this.ctx.now() - 2 * stepTimeoutMs) ?? 0
+    if (unsigned >= maxUnpaidJobs) {
+      throw new UnpaidReceiptsError(`${unsigned} receipts not countersigned, limit is ${maxUnpaidJobs}`)
     }
   }
 
@@ -189,7 +205,7 @@ export class Admission {
     return assignableUntil
   }
 
-  /** Refuse an input other than the signed one, a job beyond our slots and queue, and a requester owing too much. */
+  /** Refuse an input other than the signed one, a job beyond our slots and queue, and a requester owing too much or not countersigning. */
   private checkRoom (remote: PeerId, opened: OpenedAssignment, input: Uint8Array): void {
     const { concurrency, maxUnpaid } = this.ctx.settings
     const a = opened.assignment.value
@@ -205,6 +221,7 @@ export class Admission {
     if (unpaid > maxUnpaid) {
       throw new PaymentRequiredError(`owes ${unpaid} ${currency}, limit is ${maxUnpaid}`)
     }
+    this.checkCountersigned(remote)
   }
 
   /**

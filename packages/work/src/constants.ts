@@ -127,6 +127,29 @@ export const MAX_QUOTE_BUCKETS = 4096
 export const MAX_UNPAID = 100_000
 
 /**
+ * The most receipts a provider holds for one requester that it has not
+ * countersigned; at this many the requester gets no quote or assignment
+ * until it countersigns (a free rider takes results and never signs for
+ * them). A receipt counts once it is older than twice the step timeout, so
+ * the job that just finished, whose countersignature is on its way, does not.
+ *
+ * @default 4
+ */
+export const MAX_UNPAID_JOBS = 4
+
+/**
+ * As requester: a run that took longer than this many times its quote's
+ * `eta_ms` (plus {@link LATE_GRACE_MS}) costs its provider router trust
+ * (`late`): it advertised speed it did not deliver.
+ *
+ * @default 3
+ */
+export const LATE_FACTOR = 3
+
+/** What a run may take beyond `lateFactor` x its quote's eta before it is late, ms (round trips, start-up). */
+export const LATE_GRACE_MS = 1000
+
+/**
  * Idle work streams a requester keeps open per provider, reused by the next
  * job (saves the stream setup: yamux open/close and protocol negotiation).
  *
@@ -181,6 +204,7 @@ export const FAILURE_CODE = {
   voucherAmount: 'voucher-amount-decreased',
   badVoucher: 'bad-voucher',
   interrupted: 'interrupted',
+  unpaid: 'unpaid',
   internal: 'internal'
 } as const
 

@@ -7,8 +7,8 @@
 
 import { priceBidPolicy } from './bid-policy.js'
 import {
-  ASSIGNMENT_TTL_MS, CONCURRENCY, JOB_TIMEOUT_MS, MAX_IDLE_STREAMS, MAX_INBOUND_STREAMS, MAX_INPUT_BYTES, MAX_JOBS, MAX_OUTBOUND_STREAMS, MAX_QUEUED,
-  MAX_OUTPUT_BYTES, MAX_UNPAID, MAX_USED_QUOTES, MESSAGE_OVERHEAD_BYTES, METER_INTERVAL_MS, PROTOCOL, QUOTE_BURST, QUOTE_RATE, QUOTE_TTL_MS, STEP_TIMEOUT_MS
+  ASSIGNMENT_TTL_MS, CONCURRENCY, JOB_TIMEOUT_MS, LATE_FACTOR, MAX_IDLE_STREAMS, MAX_INBOUND_STREAMS, MAX_INPUT_BYTES, MAX_JOBS, MAX_OUTBOUND_STREAMS, MAX_QUEUED,
+  MAX_OUTPUT_BYTES, MAX_UNPAID, MAX_UNPAID_JOBS, MAX_USED_QUOTES, MESSAGE_OVERHEAD_BYTES, METER_INTERVAL_MS, PROTOCOL, QUOTE_BURST, QUOTE_RATE, QUOTE_TTL_MS, STEP_TIMEOUT_MS
 } from './constants.js'
 import type { BidPolicy } from './bid-policy.js'
 import type { Executor } from './executor.js'
@@ -33,6 +33,8 @@ export interface WorkSettings {
   assignmentTtlMs: number
   maxJobs: number
   maxUnpaid: number
+  maxUnpaidJobs: number
+  lateFactor: number
   payWithVouchers: boolean
   payEvery: number
   meterIntervalMs: number
@@ -70,6 +72,8 @@ export function workSettings (init: WorkInit = {}): WorkSettings {
     assignmentTtlMs: init.assignmentTtlMs ?? ASSIGNMENT_TTL_MS,
     maxJobs: Math.max(1, init.maxJobs ?? MAX_JOBS),
     maxUnpaid: init.maxUnpaid ?? MAX_UNPAID,
+    maxUnpaidJobs: Math.max(1, init.maxUnpaidJobs ?? MAX_UNPAID_JOBS),
+    lateFactor: init.lateFactor ?? LATE_FACTOR,
     payWithVouchers: init.vouchers ?? true,
     payEvery: Math.max(0, init.payEvery ?? 0),
     meterIntervalMs: Math.max(10, init.meterIntervalMs ?? METER_INTERVAL_MS),

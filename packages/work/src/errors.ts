@@ -94,6 +94,12 @@ export class JobInterruptedError extends define('JobInterruptedError', FAILURE_C
 /** The command executor's program failed to start, timed out or wrote too much. */
 export class CommandError extends define('CommandError', FAILURE_CODE.executorFailed, 'Command failed') {}
 
+/**
+ * The requester holds `maxUnpaidJobs` of this provider's receipts without
+ * countersigning them: it gets no quote or assignment until it countersigns.
+ */
+export class UnpaidReceiptsError extends define('UnpaidReceiptsError', FAILURE_CODE.unpaid, 'Receipts not countersigned') {}
+
 const BY_CODE = new Map<string, new (message?: string) => WorkError>([
   [FAILURE_CODE.badMessage, InvalidMessageError],
   [FAILURE_CODE.declined, QuoteDeclinedError],
@@ -114,7 +120,8 @@ const BY_CODE = new Map<string, new (message?: string) => WorkError>([
   [FAILURE_CODE.voucherNonce, VoucherNonceError],
   [FAILURE_CODE.voucherAmount, VoucherAmountError],
   [FAILURE_CODE.badVoucher, InvalidVoucherError],
-  [FAILURE_CODE.interrupted, JobInterruptedError]
+  [FAILURE_CODE.interrupted, JobInterruptedError],
+  [FAILURE_CODE.unpaid, UnpaidReceiptsError]
 ])
 
 /** The error a remote `Failure` stands for (an unknown code is a plain WorkError); a busy one carries its `retryAfterMs`. */

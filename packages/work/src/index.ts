@@ -153,6 +153,21 @@ export interface WorkInit {
    */
   maxUnpaid?: number
   /**
+   * As provider: receipts a requester may leave uncountersigned (those older
+   * than twice `stepTimeoutMs`) before its quote requests and assignments are
+   * declined with `UnpaidReceiptsError`; it is served again once it countersigns
+   *
+   * @default 4
+   */
+  maxUnpaidJobs?: number
+  /**
+   * As requester: a direct run that took longer than this many times its
+   * quote's eta (plus 1 s) is reported to the router as `late`; Infinity never
+   *
+   * @default 3
+   */
+  lateFactor?: number
+  /**
    * As requester: pay each receipt with a cumulative voucher sent with the countersignature
    *
    * @default true

@@ -78,6 +78,7 @@ export class Provider {
       issuedQuote: key => this.issued.get(key)?.quote,
       running: () => this.running,
       unpaid: (peer, currency) => this.book.unpaid(peer, currency),
+      uncountersigned: (peer, olderThan) => this.uncountersigned(peer, olderThan),
       queueRoom: () => this.queue.hasRoom(this.queueing),
       busyWaitMs: etaMs => this.queue.waitMs(this.queue.size, etaMs),
       quoteForgotten: key => { this.journal.forgetQuote(key).catch((err: unknown) => { this.ctx.log.error('could not forget used quote %s - %e', key, err) }) }
@@ -207,6 +208,17 @@ export class Provider {
     return out
   }
 
+  /** Receipts we hold for `peer` that it has not countersigned, issued before `olderThan` (ms). */
+  private uncountersigned (peer: PeerId, olderThan: number): number {
+    let n = 0
+    for (const job of this.jobs.values()) {
+      if (job.state === 'done' && job.receipt != null && job.receipt.value.endedMs < olderThan && job.peer.equals(peer)) {
+        n++
+      }
+    }
+    return n
+  }
+
   // ------------------------------------------------------------------ quotes
 
   /** Open market: bid on an announced job and push the quote to its requester. */
@@ -259,6 +271,7 @@ export class Provider {
       throw new WrongPeerError('job announced by another peer')
     }
     this.admission.takeQuoteToken(requester)
+    this.admission.checkCountersigned(requester)
     const now = Math.floor(this.ctx.now())
     const bid = await bidPolicy.bid(job, { running: this.running, concurrency, queued: this.queue.size, maxQueued: this.ctx.settings.maxQueued, requester, now })
     if (bid == null) {

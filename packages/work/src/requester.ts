@@ -10,6 +10,7 @@ import {
   openRecord, priceMismatch, requirementsOf, signRecord
 } from '@shoal/records'
 import { failover } from '@shoal/router'
+import { LATE_GRACE_MS } from './constants.js'
 import { stepOptions } from './context.js'
 import { ProviderBusyError, QuoteDeclinedError, QuoteUnacceptableError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
 import { answered } from './channel.js'
@@ -329,8 +330,20 @@ export class Requester {
     }
   }
 
+  /**
+   * A provider that took more than `lateFactor` x its quote's eta (+ 1 s)
+   * promised speed it did not deliver: the router hears it (`late`), so a
+   * provider that advertises free slots and delivers at a crawl loses trust.
+   */
+  private reportIfLate (peer: PeerId, quote: SignedRecord<Quote>, elapsedMs: number): void {
+    if (elapsedMs > this.ctx.settings.lateFactor * quote.value.etaMs + LATE_GRACE_MS) {
+      this.ctx.log('%p took %d ms for a job it quoted %d ms for', peer, Math.round(elapsedMs), quote.value.etaMs)
+      this.report(peer, 'late')
+    }
+  }
+
   /** Tell the node's router (if it has one) how a provider did on work sent outside its failover. */
-  private report (peer: PeerId, event: 'success' | 'failure' | 'timeout'): void {
+  private report (peer: PeerId, event: 'success' | 'failure' | 'timeout' | 'late'): void {
     try {
       this.ctx.router?.report(peer, event)
     } catch (err) {
@@ -354,12 +367,14 @@ export class Requester {
     const unanswered = `${hex(value.jobId)}/${peer.toString()}`
     let quote = this.unanswered.get(unanswered) ?? this.heldOffer(peer, value)
     while (true) {
+      const started = performance.now()
       try {
         const outcome = await this.pool.withChannel(peer, options, async channel => {
           quote ??= await this.exchangeQuote(channel, peer, job, options)
           return this.exchangeJob(channel, quote, input, options, job)
         })
         this.unanswered.delete(unanswered)
+        this.reportIfLate(peer, outcome.quote, performance.now() - started)
         return outcome
       } catch (err: unknown) {
         if (quote != null && this.assignments.has(hex(quote.id)) && !answered(err)) {

@@ -111,4 +111,36 @@ describe('provider', () => {
       receipt_countersigned: 1
     })
   })
+
+  it('declines assignments of a requester leaving maxUnpaidJobs receipts uncountersigned (not those just issued), and serves it again once it countersigns', async () => {
+    ctx = await stubContext({ executor: functionExecutor(input => input.slice().reverse()), price: PRICE, maxUnpaidJobs: 2, stepTimeoutMs: 1000 })
+    book = new VoucherBook(ctx.peerId)
+    provider.stop()
+    provider = new Provider(ctx.ctx, book, new StreamPool(ctx.ctx))
+    const receipts = [(await runJob()).receipt, (await runJob()).receipt]
+    // their countersignatures may still be on their way: not counted yet
+    const third = await runJob()
+    ctx.clock.now += 2001
+    const channel = new RecordingChannel()
+    await assign(channel)
+    assert.deepEqual(channel.sent.map(f => f.kind === 'error' ? f.body.code : f.kind), ['unpaid'])
+    assert.equal(provider.pendingReceipts().length, 3)
+
+    // another requester is served meanwhile
+    const other = await party()
+    const elsewhere = new RecordingChannel()
+    const assignment = await assignmentOf(await quoteFrom(ctx, other.peerId, PRICE), other.key, INPUT, ctx.clock.now)
+    await provider.onAssign(elsewhere, other.peerId, assignment.bytes, INPUT)
+    assert.equal(elsewhere.sent.at(-1)?.kind, 'result')
+
+    // one countersignature leaves two unsigned: still the limit
+    await provider.onCountersign(requester, (await countersign(receipts[0], requesterKey)).bytes, new Uint8Array())
+    const still = new RecordingChannel()
+    await assign(still)
+    assert.equal(still.sent.at(-1)?.kind, 'error')
+    await provider.onCountersign(requester, (await countersign(third.receipt, requesterKey)).bytes, new Uint8Array())
+    const served = new RecordingChannel()
+    await assign(served)
+    assert.equal(served.sent.at(-1)?.kind, 'result')
+  })
 })

@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { functionExecutor } from '../src/index.js'
 import { ArraySink, assignmentOf, connect, createRoutedWorkNode, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
 import type { RoutedWorkNode, WorkNode } from './helpers.js'
-import type { JobSpec, WorkFrame, WorkProgress } from '../src/index.js'
+import type { BidPolicy, JobSpec, WorkFrame, WorkProgress } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Assignment, JobAnnouncement, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
@@ -606,6 +606,66 @@ describe('work protocol over TCP', function () {
       { peer: silent.peerId.toString(), ok: false, settled: false },
       { peer: good.peerId.toString(), ok: true, settled: false }
     ])
+  })
+
+  it('declines a requester that leaves maxUnpaidJobs receipts uncountersigned (UnpaidReceiptsError), serves an honest one meanwhile, and the free rider again once it countersigns', async () => {
+    const provider = await node({ price: PRICE, executor: upper, maxUnpaidJobs: 2, stepTimeoutMs: 500 })
+    const { requester: rider, requesterKey } = await keyedRequester(provider)
+    const honest = await node()
+    await connect(honest, provider)
+    // the free rider plays the protocol by hand: it takes each result and never countersigns
+    const receipts: Array<SignedRecord<WorkReceipt>> = []
+    for (const input of ['one', 'two']) {
+      const assignment = await handAssignment(rider, requesterKey, provider, input)
+      const raw = await rawStream(rider, provider)
+      await raw.send({ kind: 'assign', body: { assignment: assignment.bytes, input: enc(input) } })
+      let frame = await raw.read()
+      while (frame.kind === 'progress') frame = await raw.read()
+      assert.equal(frame.kind, 'result')
+      receipts.push(await openRecord(WorkReceiptType, frame.body.receipt))
+      await raw.stream.close()
+    }
+    // a quote it holds from before it reached the limit
+    const held = await handAssignment(rider, requesterKey, provider, 'three')
+    // receipts count once they are older than two step timeouts: a countersignature may be on its way until then
+    await new Promise(resolve => setTimeout(resolve, 1100))
+    await assert.rejects(rider.services.work.requestQuote(provider.peerId, await rider.services.work.createJob(SPEC)), { name: 'UnpaidReceiptsError' })
+    const raw = await rawStream(rider, provider)
+    await raw.send({ kind: 'assign', body: { assignment: held.bytes, input: enc('three') } })
+    const refused = await raw.read()
+    assert.equal(refused.kind === 'error' ? refused.body.code : refused.kind, 'unpaid')
+
+    // the honest requester on the same provider is unaffected
+    const outcome = await honest.services.work.run(provider.peerId, SPEC, enc('honest'))
+    assert.equal(dec(outcome.output), 'HONEST')
+
+    // once the rider countersigns, it is served again
+    await rider.services.work.resendCountersign(provider.peerId, await countersign(receipts[0], requesterKey))
+    const again = await rider.services.work.run(provider.peerId, SPEC, enc('paid up'))
+    assert.equal(dec(again.output), 'PAID UP')
+  })
+
+  it('reports a provider that quotes 100 ms and takes far longer to the router as late, until the router refuses it and picks an honest slower-quoting one', async () => {
+    const quick = (etaMs: number): BidPolicy => ({ bid: () => ({ price: PRICE, estUnits: 1, etaMs }) })
+    const slowExecutor = functionExecutor(async input => { await new Promise(resolve => setTimeout(resolve, 1500)); return input })
+    const slow = await node({ bidPolicy: quick(100), executor: slowExecutor })
+    const honest = await node({ bidPolicy: quick(5000), executor: upper })
+    const requester = await routedNode()
+    await connect(requester, slow)
+    await connect(requester, honest)
+    const router = requester.services.router
+    const penalties: string[] = []
+    router.addEventListener('peer:penalized', evt => { penalties.push(`${evt.detail.peerId.toString()} ${evt.detail.event}`) })
+
+    await requester.services.work.run(honest.peerId, SPEC, enc('on time'))
+    for (let i = 0; i < 4; i++) {
+      // every run succeeds: the work is done, only far later than promised
+      await requester.services.work.run(slow.peerId, SPEC, enc(`late ${i}`))
+    }
+    assert.deepEqual(penalties, new Array(4).fill(`${slow.peerId.toString()} late`))
+    const decision = await router.choose([{ peerId: slow.peerId }, { peerId: honest.peerId }], { computeTime: 100 }, { probes: 0 })
+    assert.deepEqual(decision.choices.map(c => c.peerId.toString()), [honest.peerId.toString()])
+    assert.match(decision.rejected[0].reason, /untrusted/)
   })
 
   it('fails over through the node\'s router, so a provider that claimed free slots and then went silent loses trust for it', async () => {
