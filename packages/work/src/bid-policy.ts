@@ -20,6 +20,8 @@ export interface BidContext {
   requester: PeerId
   /** current time, ms */
   now: number
+  /** moving average of this provider's recent run times, ms (absent before any job finished) */
+  runMs?: number
 }
 
 /** A provider's offer; the service signs it into a Quote. */
@@ -36,6 +38,9 @@ export interface BidPolicy {
   bid(job: JobAnnouncement, context: BidContext): Bid | undefined | Promise<Bid | undefined>
 }
 
+/** The eta a provider quotes before any job finished, ms. */
+const DEFAULT_ETA_MS = 1000
+
 /** Options of the default bid policy. */
 export interface PriceBidPolicyInit {
   /** the price asked */
@@ -45,7 +50,7 @@ export interface PriceBidPolicyInit {
   /**
    * expected ms from assignment to result
    *
-   * @default 1000
+   * @default the provider's average run time so far, 1000 before any job finished
    */
   etaMs?: number | ((job: JobAnnouncement) => number)
   /** job kinds served; any if absent */
@@ -68,14 +73,15 @@ export interface PriceBidPolicyInit {
 export function priceBidPolicy (init: PriceBidPolicyInit): BidPolicy {
   return {
     bid (job, context) {
-      return matchJob(job, context, init) ? makeBid(job, init) : undefined
+      return matchJob(job, context, init) ? makeBid(job, init, context) : undefined
     }
   }
 }
 
-function makeBid (job: JobAnnouncement, init: PriceBidPolicyInit): Bid {
+function makeBid (job: JobAnnouncement, init: PriceBidPolicyInit, context?: Pick<BidContext, 'runMs'>): Bid {
   const estUnits = typeof init.estUnits === 'function' ? init.estUnits(job) : (init.estUnits ?? 1)
-  const etaMs = typeof init.etaMs === 'function' ? init.etaMs(job) : (init.etaMs ?? 1000)
+  // an honest eta: requesters count a run that takes several times its quote's eta as late, against our trust
+  const etaMs = typeof init.etaMs === 'function' ? init.etaMs(job) : (init.etaMs ?? context?.runMs ?? DEFAULT_ETA_MS)
   return { price: { ...init.price }, estUnits: Math.max(0, Math.floor(estUnits)), etaMs: Math.max(0, Math.floor(etaMs)) }
 }
 

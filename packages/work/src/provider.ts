@@ -273,7 +273,7 @@ export class Provider {
     this.admission.takeQuoteToken(requester)
     this.admission.checkCountersigned(requester)
     const now = Math.floor(this.ctx.now())
-    const bid = await bidPolicy.bid(job, { running: this.running, concurrency, queued: this.queue.size, maxQueued: this.ctx.settings.maxQueued, requester, now })
+    const bid = await bidPolicy.bid(job, { running: this.running, concurrency, queued: this.queue.size, maxQueued: this.ctx.settings.maxQueued, requester, now, runMs: this.queue.averageRunMs })
     if (bid == null) {
       return undefined
     }
