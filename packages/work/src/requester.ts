@@ -227,7 +227,10 @@ export class Requester {
     let outcome: RunOutcome
     const key = answerKey(job, input)
     const known = key == null ? undefined : this.verification.knownAnswer(key)
-    if (!due) {
+    // a check only sampled (probation, spot check) with no known answer and too few candidates for a quorum cannot
+    // be made: the job runs unverified rather than fail; redundancy the caller asked for is never dropped
+    const possible = policy.redundancy > 1 || known != null || candidates.length >= policy.quorum
+    if (!due || !possible) {
       outcome = await this.runOnCandidates(candidates, job, input, options)
     } else if (policy.redundancy <= 1 && known != null) {
       this.ctx.count('known_answer_check')
