@@ -50,7 +50,7 @@ export function verifySettings (policy: VerifyPolicy): VerifySettings {
 
 /** What the quorum decides over the result hashes received so far (indices into them). */
 export interface QuorumDecision {
-  /** the result hash `quorum` results share, if any */
+  /** the result (hash) `quorum` results share, if any */
   winner?: string
   /** the results with the winning hash */
   agreeing: number[]
@@ -103,7 +103,8 @@ export function answerKey (job: SignedRecord<JobAnnouncement>, input: Uint8Array
   if (hex(job.value.inputHash) !== inputHash) {
     return undefined
   }
-  return `${job.value.kind}/${hex(new TextEncoder().encode(job.value.workload))}/${inputHash}`
+  // one datastore key segment: '/' would nest it
+  return `${job.value.kind}-${hex(new TextEncoder().encode(job.value.workload))}-${inputHash}`
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
@@ -326,7 +327,7 @@ export class QuorumRun {
     const checkResult = async (run: CheckedResult, options: AbortOptions): Promise<void> => {
       await this.options.checkResult?.(run, options)
       await new Promise<void>((resolve, reject) => {
-        const submitted = { run, hash: hex(run.receipt.value.resultHash), accept: resolve, reject }
+        const submitted = { run, hash: resultKey(run), accept: resolve, reject }
         this.slotFor.set(submitted, slot)
         this.submit(submitted)
       })
@@ -402,6 +403,10 @@ export class QuorumRun {
   private refuse (submitted: Submitted, agreeing: Submitted[]): void {
     submitted.reject(new ResultRejectedError('result differs from the one a quorum of providers agreed on'))
     this.ctx.count('result_rejected')
+    if (!succeeded(submitted.run) || !agreeing.every(r => succeeded(r.run))) {
+      // a receipt stating a failed run is no claim of a right result: no wrong-result evidence
+      return
+    }
     this.ctx.emit('evidence:found', {
       kind: 'wrong-result',
       proof: { offender: runOf(submitted.run), agreeing: agreeing.map(r => runOf(r.run)), jobs: [this.job] }
@@ -410,7 +415,7 @@ export class QuorumRun {
 
   private rememberAnswer (resultHash: string, agreeing: Submitted[]): void {
     const key = answerKey(this.job, this.input)
-    if (key != null) {
+    if (key != null && agreeing.every(r => succeeded(r.run))) {
       this.memory.remember(key, { resultHash, runs: agreeing.map(r => runOf(r.run)), jobs: [this.job] }).catch(() => {})
     }
   }
@@ -424,15 +429,33 @@ export class QuorumRun {
 export function knownAnswerCheck (ctx: WorkContext, memory: VerificationMemory, answer: KnownAnswer, job: SignedRecord<JobAnnouncement>, check?: DirectRunOptions['checkResult']): (run: CheckedResult, options: AbortOptions) => Promise<void> {
   return async (run, options) => {
     await check?.(run, options)
-    if (hex(run.receipt.value.resultHash) === answer.resultHash) {
+    if (resultKey(run) === answer.resultHash) {
       await memory.bump(run.provider, options)
       return
     }
     ctx.count('result_rejected')
+    if (!succeeded(run)) {
+      throw new ResultRejectedError('the run failed where the answer is known')
+    }
     const jobs = [job, ...answer.jobs.filter(j => hex(j.id) !== hex(job.id))]
     ctx.emit('evidence:found', { kind: 'wrong-result', proof: { offender: runOf(run), agreeing: answer.runs, jobs } })
     throw new ResultRejectedError('result differs from the known answer')
   }
+}
+
+/** Whether the provider's receipt states a successful run (status 0). */
+function succeeded (run: CheckedResult): boolean {
+  return run.receipt.value.status === 0
+}
+
+/**
+ * What results agree on: the result hash, and the receipt's status when it
+ * is not 0 (a failed run agrees only with runs that failed alike, never
+ * with a successful one that happens to have the same output).
+ */
+function resultKey (run: CheckedResult): string {
+  const hash = hex(run.receipt.value.resultHash)
+  return succeeded(run) ? hash : `${run.receipt.value.status}:${hash}`
 }
 
 function runOf (run: CheckedResult): WorkRun {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { MemoryDatastore } from 'datastore-core'
 import { AllCandidatesFailedError } from '@shoal/router'
 import {
   AssignmentType, JobAnnouncementType, QuoteType, RECORD_VERSION, WorkReceiptType, newRandomId, openCountersigned, openRecord, signRecord
@@ -140,6 +141,26 @@ describe('result verification (requester)', function () {
     const second = await requester.services.work.run(honest.map(h => h.peerId), SPEC, enc('q'), { verify: policy })
     assert.equal(second.verification, undefined)
     assert.deepEqual(honestRuns.map(r => r.n), [2, 1, 0])
+  })
+
+  it('keeps verified counts and known answers in the datastore: after a restart a provider off probation stays off, and a known answer still catches a wrong result', async () => {
+    const { honest, honestRuns, wrong } = await market()
+    const datastore = new MemoryDatastore()
+    const key = await generateKeyPair('Ed25519')
+    const policy = { ...QUIET, probationJobs: 1 }
+    let requester = await node({}, key, datastore)
+    for (const h of honest) {
+      await connect(requester, h)
+    }
+    assert.ok((await requester.services.work.run(honest.map(h => h.peerId), SPEC, enc('x'), { verify: policy })).verification != null)
+    await requester.stop()
+    requester = await node({}, key, datastore)
+    for (const h of [...honest, wrong]) {
+      await connect(requester, h)
+    }
+    assert.equal((await requester.services.work.run(honest.map(h => h.peerId), SPEC, enc('y'), { verify: policy })).verification, undefined)
+    assert.deepEqual(honestRuns.map(r => r.n), [2, 1, 0])
+    await assert.rejects(requester.services.work.run(wrong.peerId, SPEC, enc('x'), { verify: { ...QUIET, spotCheckRate: 1 } }), ResultRejectedError)
   })
 
   it('spot-checks a single run against a known answer: a wrong provider is caught without a second provider', async () => {
