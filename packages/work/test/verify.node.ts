@@ -6,7 +6,7 @@ import {
   AssignmentType, JobAnnouncementType, QuoteType, RECORD_VERSION, WorkReceiptType, newRandomId, openCountersigned, openRecord, signRecord
 } from '@shoal/records'
 import { createHash } from 'node:crypto'
-import { functionExecutor, NoQuorumError, QuoteDeclinedError, ResultRejectedError } from '../src/index.js'
+import { functionExecutor, NoQuorumError, QuoteDeclinedError, REQUESTER_JOBS_PREFIX, ResultRejectedError } from '../src/index.js'
 import { ArraySink, connect, createWorkNode, dec, enc, scriptProvider } from './helpers.js'
 import type { WorkNode } from './helpers.js'
 import type { FoundEvidence, JobSpec, VerifyPolicy } from '../src/index.js'
@@ -187,8 +187,11 @@ describe('result verification (requester)', function () {
     assert.deepEqual(checked.verification?.agreeing.map(p => p.toString()), [honest[2].peerId.toString()])
   })
 
-  it('refuses a result its checkResult rejects: the provider gets result-rejected, keeps its receipt pending, and goes on serving', async () => {
-    const { honest, requester } = await market()
+  it('refuses a result its checkResult rejects: the provider gets result-rejected, keeps its receipt pending, and goes on serving; the requester forgets the job', async () => {
+    const { honest } = await market()
+    const datastore = new MemoryDatastore()
+    const requester = await node({}, undefined, datastore)
+    await connect(requester, honest[0])
     const refused: string[] = []
     honest[0].services.work.addEventListener('job:completed', () => { refused.push('completed') })
     await assert.rejects(requester.services.work.run(honest[0].peerId, SPEC, enc('no'), {
@@ -196,6 +199,10 @@ describe('result verification (requester)', function () {
     }), ResultRejectedError)
     assert.equal(honest[0].services.work.pendingReceipts().length, 1)
     assert.equal(honest[0].services.work.book.paid(requester.peerId), 0)
+    // the job was answered: nothing of it is left to resume or re-send
+    for await (const entry of datastore.query({ prefix: REQUESTER_JOBS_PREFIX })) {
+      assert.fail(`a saved request is left: ${entry.key.toString()}`)
+    }
     const outcome = await requester.services.work.run(honest[0].peerId, SPEC, enc('yes'))
     assert.equal(dec(outcome.output), 'YES')
     assert.deepEqual(refused, ['completed', 'completed'])
@@ -224,6 +231,22 @@ describe('result verification (requester)', function () {
     assert.equal(honestRuns[0].n, 1)
     assert.equal(honest[0].services.work.book.paid(requester.peerId), 20)
     assert.equal(found.length, 0)
+  })
+
+  it('replays a sampled share of runs in the background and reports the equivocation it finds', async () => {
+    const requester = await node()
+    const key = await generateKeyPair('Ed25519')
+    const equivocator = await node({}, key)
+    await equivocate(equivocator, key)
+    await connect(requester, equivocator)
+    const found = new Promise<FoundEvidence>(resolve => {
+      requester.services.work.addEventListener('evidence:found', evt => { resolve(evt.detail) }, { once: true })
+    })
+    const job = await requester.services.work.createJob({ ...SPEC, input: enc('sampled') })
+    const outcome = await requester.services.work.run(equivocator.peerId, job, enc('sampled'), { verify: { ...QUIET, replayCheckRate: 1 } })
+    const evidence = await found
+    assert.equal(evidence.kind, 'equivocation')
+    assert.ok(evidence.kind === 'equivocation' && evidence.first.id.every((b, i) => b === outcome.receipt.id[i]))
   })
 
   it('catches a provider that signs a second receipt for a replayed assignment (equivocation)', async () => {
