@@ -229,6 +229,8 @@ export interface SlotRunner {
 interface Submitted {
   run: CheckedResult
   hash: string
+  /** the slot it came from: settles once it is countersigned (or refused) */
+  slot: Promise<RunOutcome>
   accept(): void
   reject(err: Error): void
 }
@@ -285,7 +287,7 @@ export class QuorumRun {
       throw new NoQuorumError('no candidate to verify the job on')
     }
     const winners = await this.decided
-    const settled = await Promise.allSettled(winners.map(async w => this.slotOf(w)))
+    const settled = await Promise.allSettled(winners.map(async w => w.slot))
     const outcomes = settled.flatMap(s => s.status === 'fulfilled' ? [s.value] : [])
     if (outcomes.length === 0) {
       const first = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
@@ -294,13 +296,6 @@ export class QuorumRun {
     const rank = (o: RunOutcome): number => this.candidates.findIndex(c => c.equals(o.provider))
     outcomes.sort((a, b) => rank(a) - rank(b))
     return { ...outcomes[0], verification: this.verification() }
-  }
-
-  /** The settled run of the slot `submitted` came from. */
-  private readonly slotFor = new Map<Submitted, Promise<RunOutcome>>()
-
-  private async slotOf (submitted: Submitted): Promise<RunOutcome> {
-    return this.slotFor.get(submitted) as Promise<RunOutcome>
   }
 
   private verification (): Verification {
@@ -327,9 +322,7 @@ export class QuorumRun {
     const checkResult = async (run: CheckedResult, options: AbortOptions): Promise<void> => {
       await this.options.checkResult?.(run, options)
       await new Promise<void>((resolve, reject) => {
-        const submitted = { run, hash: resultKey(run), accept: resolve, reject }
-        this.slotFor.set(submitted, slot)
-        this.submit(submitted)
+        this.submit({ run, hash: resultKey(run), slot, accept: resolve, reject })
       })
     }
     const slot = this.runner.runSlot(this.candidates, this.job, this.input, { ...this.options, checkResult }, this.claim)

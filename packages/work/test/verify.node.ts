@@ -42,6 +42,16 @@ describe('result verification (requester)', function () {
     nodes = []
   })
 
+  /** A requester connected to a provider answering by hand that signs a second receipt for a replayed assignment. */
+  async function equivocatingPair (): Promise<{ requester: WorkNode, equivocator: WorkNode }> {
+    const requester = await node()
+    const key = await generateKeyPair('Ed25519')
+    const equivocator = await node({}, key)
+    await equivocate(equivocator, key)
+    await connect(requester, equivocator)
+    return { requester, equivocator }
+  }
+
   /** Three honest providers, one whose executor returns other bytes, and a requester connected to all. */
   async function market (): Promise<{ honest: WorkNode[], honestRuns: Array<{ n: number }>, wrong: WorkNode, wrongRuns: { n: number }, requester: WorkNode, found: FoundEvidence[], sink: ArraySink }> {
     const honestRuns: Array<{ n: number }> = []
@@ -234,11 +244,7 @@ describe('result verification (requester)', function () {
   })
 
   it('replays a sampled share of runs in the background and reports the equivocation it finds', async () => {
-    const requester = await node()
-    const key = await generateKeyPair('Ed25519')
-    const equivocator = await node({}, key)
-    await equivocate(equivocator, key)
-    await connect(requester, equivocator)
+    const { requester, equivocator } = await equivocatingPair()
     const found = new Promise<FoundEvidence>(resolve => {
       requester.services.work.addEventListener('evidence:found', evt => { resolve(evt.detail) }, { once: true })
     })
@@ -250,11 +256,7 @@ describe('result verification (requester)', function () {
   })
 
   it('catches a provider that signs a second receipt for a replayed assignment (equivocation)', async () => {
-    const requester = await node()
-    const key = await generateKeyPair('Ed25519')
-    const equivocator = await node({}, key)
-    await equivocate(equivocator, key)
-    await connect(requester, equivocator)
+    const { requester, equivocator } = await equivocatingPair()
     const found: FoundEvidence[] = []
     requester.services.work.addEventListener('evidence:found', evt => { found.push(evt.detail) })
 
