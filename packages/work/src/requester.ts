@@ -399,13 +399,13 @@ export class Requester {
     // a slot of a verified run tries only the candidates no other slot took: the others are passed over as declined, at no cost to them
     const runOn = async (peer: PeerId, runOptions: RunOptions): Promise<JobOutcome> => {
       if (claim?.(peer) === false) {
-        throw new QuoteDeclinedError('candidate taken by another run of this job')
+        throw new CandidateTakenError()
       }
       return this.runOn(peer, job, input, runOptions, untilAttempt())
     }
     if (router == null) {
       const routed = await failover(candidates, async (peer, signal) => runOn(peer, { ...options, signal }), { ...failoverOptions, onOutcome: attempt => { this.onAttempt(options, attempt) } })
-      return { ...routed.result, attempts: routed.attempts }
+      return { ...routed.result, attempts: routed.attempts.filter(attempted) }
     }
     // a provider that reported progress before it failed took the job: it was slow, not silent;
     // one that only said the job was queued was alive but had no room in time: busy
@@ -430,11 +430,14 @@ export class Requester {
       classifyFailure,
       onOutcome: attempt => { this.onAttempt(options, { ...attempt, candidate: attempt.candidate.peerId }) }
     })
-    return { ...routed.result, attempts: routed.attempts.map(attempt => ({ ...attempt, candidate: attempt.candidate.peerId })) }
+    return { ...routed.result, attempts: routed.attempts.map(attempt => ({ ...attempt, candidate: attempt.candidate.peerId })).filter(attempted) }
   }
 
   /** The caller's `onAttempt`: a callback that throws must not stall the failover that calls it. */
   private onAttempt (options: DirectRunOptions, attempt: AttemptRecord<PeerId>): void {
+    if (!attempted(attempt)) {
+      return
+    }
     try {
       options.onAttempt?.(attempt)
     } catch (err) {
@@ -729,6 +732,18 @@ export class Requester {
     const own = this.ownJobs.get(hex(jobId))
     return own == null ? undefined : 'bytes' in own ? own.value : own
   }
+}
+
+/** A candidate another slot of a verified run took (or the run was decided): passed over as declined, at no cost to it. */
+class CandidateTakenError extends QuoteDeclinedError {
+  constructor () {
+    super('candidate taken by another run of this job')
+  }
+}
+
+/** Whether an attempt was made: not a candidate passed over because another slot of a verified run took it. */
+function attempted (attempt: AttemptRecord<unknown>): boolean {
+  return !(attempt.error instanceof CandidateTakenError)
 }
 
 /** A router choice for a provider the caller put in order itself: the router did not score it, only hears how it did. */

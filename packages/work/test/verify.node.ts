@@ -7,8 +7,8 @@ import {
 } from '@shoal/records'
 import { createHash } from 'node:crypto'
 import { functionExecutor, NoQuorumError, QuoteDeclinedError, REQUESTER_JOBS_PREFIX, ResultRejectedError } from '../src/index.js'
-import { ArraySink, connect, createWorkNode, dec, enc, scriptProvider } from './helpers.js'
-import type { WorkNode } from './helpers.js'
+import { ArraySink, connect, createRoutedWorkNode, createWorkNode, dec, enc, scriptProvider } from './helpers.js'
+import type { RoutedWorkNode, WorkNode } from './helpers.js'
 import type { FoundEvidence, JobSpec, VerifyPolicy } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { SignedRecord, WorkReceipt } from '@shoal/records'
@@ -29,10 +29,16 @@ const QUIET: VerifyPolicy = { spotCheckRate: 0, probationJobs: 0, replayCheckRat
 
 describe('result verification (requester)', function () {
   this.timeout(30_000)
-  let nodes: WorkNode[] = []
+  let nodes: Array<WorkNode | RoutedWorkNode> = []
 
   async function node (...args: Parameters<typeof createWorkNode>): Promise<WorkNode> {
     const n = await createWorkNode(...args)
+    nodes.push(n)
+    return n
+  }
+
+  async function routedNode (): Promise<RoutedWorkNode> {
+    const n = await createRoutedWorkNode()
     nodes.push(n)
     return n
   }
@@ -84,6 +90,7 @@ describe('result verification (requester)', function () {
     assert.deepEqual(outcome.verification.agreeing.map(p => p.toString()).sort(), [honest[0].peerId.toString(), honest[1].peerId.toString()].sort())
     assert.deepEqual(outcome.verification.rejected.map(p => p.toString()), [wrong.peerId.toString()])
     assert.equal(outcome.verification.providers.length, 3)
+    assert.deepEqual(outcome.attempts.map(a => [a.candidate.toString(), a.ok]), [[honest[0].peerId.toString(), true]], 'candidates other slots took are not attempts')
 
     // the wrong provider: never countersigned nor paid; its receipt stays pending there
     assert.equal(wrong.services.work.book.paid(requester.peerId), 0)
@@ -116,6 +123,21 @@ describe('result verification (requester)', function () {
     assert.equal(proof.jobs.length, 1)
     const job = await openRecord(JobAnnouncementType, proof.jobs[0].bytes)
     assert.equal(hex(job.value.jobId), hex(offender.value.jobId))
+  })
+
+  it('verifies through the node\'s router failover too', async () => {
+    const { honest, wrong, found } = await market()
+    const requester = await routedNode()
+    for (const p of [wrong, ...honest]) {
+      await connect(requester, p)
+    }
+    const rejected: string[] = []
+    requester.services.work.addEventListener('evidence:found', evt => { if (evt.detail.kind === 'wrong-result') rejected.push(evt.detail.proof.offender.receipt.signer.toString()) })
+    const outcome = await requester.services.work.run([wrong.peerId, ...honest.map(h => h.peerId)], SPEC, enc('routed'), { verify: { ...QUIET, redundancy: 2 } })
+    assert.equal(dec(outcome.output), 'ROUTED')
+    assert.deepEqual(rejected, [wrong.peerId.toString()])
+    assert.equal(wrong.services.work.book.paid(requester.peerId), 0)
+    assert.equal(found.length, 0, 'the other requester saw nothing')
   })
 
   it('fails with NoQuorumError when the results disagree and no candidate is left, countersigning nobody', async () => {
