@@ -254,7 +254,6 @@ export class QuorumRun {
   private readonly endAt: number
   private readonly claimed = new Set<string>()
   private readonly results: Submitted[] = []
-  private readonly slots: Array<Promise<RunOutcome>> = []
   private active = 0
   private waiting = 0
   private decision?: QuorumDecision
@@ -278,13 +277,14 @@ export class QuorumRun {
 
   /** Run on `redundancy` providers and resolve to the agreeing run of the first-ranked candidate. */
   async run (redundancy: number): Promise<RunOutcome> {
-    // a result refused here is evidence of nothing else: the slots' own failures are seen through their promises
+    // it may reject before it is awaited below: not an unhandled rejection
     this.decided.catch(() => {})
+    if (this.candidates.length < this.quorum) {
+      // no quorum can agree: nobody is asked to work for a result that could never be countersigned
+      throw new NoQuorumError(`${this.candidates.length} candidates cannot make a quorum of ${this.quorum}`)
+    }
     for (let i = 0; i < Math.min(redundancy, this.candidates.length); i++) {
       this.launch()
-    }
-    if (this.slots.length === 0) {
-      throw new NoQuorumError('no candidate to verify the job on')
     }
     const winners = await this.decided
     const settled = await Promise.allSettled(winners.map(async w => w.slot))
@@ -326,7 +326,6 @@ export class QuorumRun {
       })
     }
     const slot = this.runner.runSlot(this.candidates, this.job, this.input, { ...this.options, checkResult }, this.claim)
-    this.slots.push(slot)
     slot.catch(() => {}).finally(() => {
       this.active--
       this.evaluate()

@@ -141,7 +141,10 @@ describe('result verification (requester)', function () {
   })
 
   it('fails with NoQuorumError when the results disagree and no candidate is left, countersigning nobody', async () => {
-    const { honest, wrong, requester, found, sink } = await market()
+    const { honest, honestRuns, wrong, requester, found, sink } = await market()
+    // too few candidates for the quorum: nobody is asked to work
+    await assert.rejects(requester.services.work.run([honest[0].peerId], SPEC, enc('alone'), { verify: { ...QUIET, redundancy: 2, quorum: 2 } }), NoQuorumError)
+    assert.equal(honestRuns[0].n, 0)
     await assert.rejects(requester.services.work.run([honest[0].peerId, wrong.peerId], SPEC, enc('split'), {
       verify: { ...QUIET, redundancy: 2, quorum: 2 }
     }), NoQuorumError)
