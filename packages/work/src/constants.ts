@@ -205,6 +205,7 @@ export const FAILURE_CODE = {
   badVoucher: 'bad-voucher',
   interrupted: 'interrupted',
   unpaid: 'unpaid',
+  resultRejected: 'result-rejected',
   internal: 'internal'
 } as const
 
@@ -230,3 +231,19 @@ export const MAX_LANES_PER_PAYER = 16
  * @default 8
  */
 export const MAX_LISTENERS_PER_JOB = 8
+
+/**
+ * Providers whose verified results a requester counts (for `VerifyPolicy.probationJobs`),
+ * in memory and in its datastore; the least recently verified are forgotten first
+ *
+ * @default 4096
+ */
+export const MAX_VERIFIED_PEERS = 4096
+
+/**
+ * Results a quorum agreed on that a requester keeps, by workload and input
+ * hash, to spot-check a single run against (known-answer checks)
+ *
+ * @default 1024
+ */
+export const MAX_KNOWN_ANSWERS = 1024

@@ -13,7 +13,7 @@ import {
 import type { BidPolicy } from './bid-policy.js'
 import type { Executor } from './executor.js'
 import type { MeterInput, ReceiptSink, WorkComponents, WorkEvents, WorkInit } from './index.js'
-import type { AbortOptions, CounterGroup, Logger, TypedEventTarget } from '@libp2p/interface'
+import type { AbortOptions, CounterGroup, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
 
 /** The service's options with every default applied. */
@@ -50,6 +50,8 @@ export interface WorkSettings {
   maxUsedQuotes: number
   quoteRate: number
   quoteBurst: number
+  /** peers known to have cheated (never run on, quote requests declined) */
+  offenders?(peer: PeerId): boolean
 }
 
 /** Apply the defaults of `constants.ts` to `init`. */
@@ -87,7 +89,8 @@ export function workSettings (init: WorkInit = {}): WorkSettings {
     resumeOnStart: init.resumeOnStart ?? true,
     maxUsedQuotes: Math.max(1, init.maxUsedQuotes ?? MAX_USED_QUOTES),
     quoteRate: Math.max(0, init.quoteRate ?? QUOTE_RATE),
-    quoteBurst: Math.max(1, init.quoteBurst ?? QUOTE_BURST)
+    quoteBurst: Math.max(1, init.quoteBurst ?? QUOTE_BURST),
+    offenders: init.offenders
   }
 }
 

@@ -91,6 +91,10 @@ export class InvalidVoucherError extends define('InvalidVoucherError', FAILURE_C
  * requester fails over, or asks for a fresh quote).
  */
 export class JobInterruptedError extends define('JobInterruptedError', FAILURE_CODE.interrupted, 'Job interrupted by a provider restart') {}
+/** The requester's `checkResult` refused the result (verification disagreed): nothing is countersigned or paid. */
+export class ResultRejectedError extends define('ResultRejectedError', FAILURE_CODE.resultRejected, 'Result rejected by the requester') {}
+/** A verified run ended without `quorum` providers agreeing on one result: nobody was countersigned. */
+export class NoQuorumError extends define('NoQuorumError', FAILURE_CODE.resultRejected, 'No quorum of providers agreed on a result') {}
 /** The command executor's program failed to start, timed out or wrote too much. */
 export class CommandError extends define('CommandError', FAILURE_CODE.executorFailed, 'Command failed') {}
 
@@ -121,7 +125,8 @@ const BY_CODE = new Map<string, new (message?: string) => WorkError>([
   [FAILURE_CODE.voucherAmount, VoucherAmountError],
   [FAILURE_CODE.badVoucher, InvalidVoucherError],
   [FAILURE_CODE.interrupted, JobInterruptedError],
-  [FAILURE_CODE.unpaid, UnpaidReceiptsError]
+  [FAILURE_CODE.unpaid, UnpaidReceiptsError],
+  [FAILURE_CODE.resultRejected, ResultRejectedError]
 ])
 
 /** The error a remote `Failure` stands for (an unknown code is a plain WorkError); a busy one carries its `retryAfterMs`. */

@@ -49,6 +49,8 @@ import type { PayeeLane } from './vouchers.js'
 
 export { Work } from './work.js'
 export { defaultMeter } from './run-job.js'
+export { decideQuorum, VERIFIED_PREFIX, KNOWN_ANSWERS_PREFIX } from './verify.js'
+export type { QuorumDecision } from './verify.js'
 
 /**
  * Where receipts go: a `@shoal/receipts` store fits (its `put` takes both a
@@ -244,6 +246,10 @@ export interface WorkInit {
    */
   runOnLimitedConnection?: boolean
   /**
+   * Peers known to have cheated: as requester, `run` never tries them; as provider, their quote requests are declined
+   */
+  offenders?(peer: PeerId): boolean
+  /**
    * Clock, ms
    *
    * @default Date.now
@@ -296,7 +302,106 @@ export interface RunOptions extends AbortOptions {
   maxUnits?: number
   /** fetch the output when the provider returns a location instead of the bytes */
   fetchOutput?(location: string, receipt: WorkReceipt, options: AbortOptions): Promise<Uint8Array>
+  /**
+   * Called once the output matched the receipt's result hash, before it is
+   * countersigned: throw `ResultRejectedError` to refuse the result (the
+   * provider gets the Failure; nothing is countersigned or paid)
+   */
+  checkResult?(run: CheckedResult, options: AbortOptions): Promise<void>
+  /** `run` only: check results by redundant runs, spot checks and replays; absent or false: no verification */
+  verify?: VerifyPolicy | false
 }
+
+/** A result about to be countersigned, as `RunOptions.checkResult` sees it. */
+export interface CheckedResult {
+  provider: PeerId
+  /** the output (it hashes to the receipt's `resultHash`) */
+  output: Uint8Array
+  /** the receipt, signed by the provider only */
+  receipt: SignedRecord<WorkReceipt>
+  assignment: SignedRecord<Assignment>
+}
+
+/**
+ * How `run` checks results (docs/spec.md, "Result verification"): a job is
+ * verified when `redundancy` > 1, at random with `spotCheckRate`, or while
+ * the first-ranked provider has fewer than `probationJobs` verified results.
+ * A verified job runs on `redundancy` providers (at least `quorum`) and only
+ * results `quorum` of them agree on are countersigned; a spot check of a
+ * job whose answer is known checks the single run against that answer.
+ */
+export interface VerifyPolicy {
+  /**
+   * Providers a verified job runs on at once (k)
+   *
+   * @default 1
+   */
+  redundancy?: number
+  /**
+   * Providers that must return the same result hash (q)
+   *
+   * @default 2
+   */
+  quorum?: number
+  /**
+   * Share of jobs verified at random
+   *
+   * @default 0.1
+   */
+  spotCheckRate?: number
+  /**
+   * Results of a provider that must be verified before its jobs are spot-checked only at random
+   *
+   * @default 1
+   */
+  probationJobs?: number
+  /**
+   * Share of countersigned jobs whose assignment is replayed to the provider, to catch a second receipt (`recheck`)
+   *
+   * @default 0.1
+   */
+  replayCheckRate?: number
+  /**
+   * Random numbers in [0, 1)
+   *
+   * @default Math.random
+   */
+  random?(): number
+}
+
+/** One provider's signed run of a job: its receipt and the assignment it answers. */
+export interface WorkRun {
+  /** signed by the provider (a countersigned wrapper is allowed) */
+  receipt: SignedRecord<WorkReceipt>
+  /** signed by us, the requester */
+  assignment: SignedRecord<Assignment>
+}
+
+/** What shows that `offender` returned a wrong result: other providers agreed on another one for the same job and input. */
+export interface WrongResultProof {
+  offender: WorkRun
+  agreeing: WorkRun[]
+  /** the signed jobs the assignments are for */
+  jobs: Array<SignedRecord<JobAnnouncement>>
+}
+
+/** Evidence of cheating found by the requester (`evidence:found`); the node turns it into a signed record. */
+export type FoundEvidence =
+  | { kind: 'wrong-result', proof: WrongResultProof }
+  | { kind: 'equivocation', first: SignedRecord<WorkReceipt>, second: SignedRecord<WorkReceipt> }
+
+/** What a verified run found (`RunOutcome.verification`). */
+export interface Verification {
+  /** every provider that returned a result */
+  providers: PeerId[]
+  /** those whose results agreed (the quorum, or the one that matched a known answer) */
+  agreeing: PeerId[]
+  /** those whose results were refused */
+  rejected: PeerId[]
+}
+
+/** What `recheck` found when it replayed an assignment: the same receipt, a second one, or no answer. */
+export type RecheckResult = 'same' | 'equivocation' | 'unreachable'
 
 /** Options of `run`. */
 export interface DirectRunOptions extends RunOptions {
@@ -336,6 +441,8 @@ export interface JobOutcome {
 /** A direct run's outcome, with every attempt made. */
 export interface RunOutcome extends JobOutcome {
   attempts: Array<AttemptRecord<PeerId>>
+  /** present when the job was verified */
+  verification?: Verification
 }
 
 /** A job the provider holds a one-sided receipt for. */
@@ -372,6 +479,8 @@ export interface WorkEvents {
   'job:resumed': CustomEvent<ResumedJob>
   /** requester: a job under way when the node stopped could not be resumed within its deadline (fail it over, or report it) */
   'job:resume-failed': CustomEvent<ResumeFailure>
+  /** requester: a verified run or a replay check caught a provider cheating */
+  'evidence:found': CustomEvent<FoundEvidence>
 }
 
 /** A job followed in the background that ended countersigned (`job:resumed`). */

@@ -5,9 +5,10 @@
  */
 
 import { RecordError, WorkReceiptType, countersign, openRecord } from '@shoal/records'
+import { asError } from '@shoal/utils'
 import { stepOptions } from './context.js'
 import { MAX_STALE_ACKS } from './constants.js'
-import { InvalidMessageError, InvalidReceiptError, ResultHashMismatchError, errorFromFailure } from './errors.js'
+import { InvalidMessageError, InvalidReceiptError, ResultHashMismatchError, ResultRejectedError, WorkError, errorFromFailure } from './errors.js'
 import { isQueuedProgress } from './job-queue.js'
 import { EMPTY, equal, isTimeMetered, samePrice, sha256, unitsPerSecond } from './utils.js'
 import type { Channel } from './channel.js'
@@ -92,6 +93,7 @@ class JobExchange {
     const result = await this.awaitResult()
     const receipt = await this.openReceipt(result.receipt)
     const output = await this.verifiedOutput(result, receipt.value)
+    await this.checkResult(receipt, output)
     return this.countersignAndPay(receipt, output)
   }
 
@@ -198,6 +200,21 @@ class JobExchange {
       throw err
     }
     return output
+  }
+
+  /** The caller's `checkResult`: a refusal goes to the provider as a Failure, and nothing is countersigned or paid. */
+  private async checkResult (receipt: SignedRecord<WorkReceipt>, output: Uint8Array): Promise<void> {
+    const check = this.options.checkResult
+    if (check == null) {
+      return
+    }
+    try {
+      await check({ provider: this.provider, output, receipt, assignment: this.assignment }, { signal: this.jobSignal })
+    } catch (err: unknown) {
+      const refusal = err instanceof WorkError ? err : new ResultRejectedError(asError(err).message, { cause: err })
+      await this.channel.fail(refusal, this.step).catch(() => {})
+      throw refusal
+    }
   }
 
   private async countersignAndPay (receipt: SignedRecord<WorkReceipt>, output: Uint8Array): Promise<JobOutcome> {

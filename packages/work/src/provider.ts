@@ -251,6 +251,10 @@ export class Provider {
     } catch (err) {
       throw recordFailure(err, 'job')
     }
+    if (this.ctx.settings.offenders?.(remote) === true) {
+      // evidence shows this peer cheated: no work for it
+      throw new QuoteDeclinedError('requester is a known offender')
+    }
     const quote = await this.makeQuote(job, remote)
     if (quote == null) {
       if (this.running >= this.ctx.settings.concurrency && !this.queue.hasRoom(this.queueing)) {

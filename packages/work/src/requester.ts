@@ -9,7 +9,7 @@ import {
   AssignmentType, JobAnnouncementType, JobKind, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, encodeRecord, newRandomId, openCountersigned,
   openRecord, priceMismatch, requirementsOf, signRecord
 } from '@shoal/records'
-import { failover } from '@shoal/router'
+import { AllCandidatesFailedError, failover } from '@shoal/router'
 import { LATE_GRACE_MS } from './constants.js'
 import { stepOptions } from './context.js'
 import { ProviderBusyError, QuoteDeclinedError, QuoteUnacceptableError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
@@ -21,10 +21,12 @@ import { isQueuedProgress } from './job-queue.js'
 import { Payer } from './payer.js'
 import { StreamPool } from './stream-pool.js'
 import { EMPTY, equal, hex, recordFailure, sha256 } from './utils.js'
+import { QuorumRun, VerificationMemory, answerKey, knownAnswerCheck, verifySettings } from './verify.js'
 import type { Channel } from './channel.js'
 import type { WorkContext } from './context.js'
-import type { DirectRunOptions, JobOutcome, JobSpec, RunOptions, RunOutcome, WorkProgress } from './index.js'
+import type { DirectRunOptions, JobOutcome, JobSpec, RecheckResult, RunOptions, RunOutcome, WorkProgress } from './index.js'
 import type { SavedRequest } from './journal.js'
+import type { VerifySettings } from './verify.js'
 import type { VoucherLanes } from './vouchers.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { Assignment, CountersignedRecord, JobAnnouncement, PaymentVoucher, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
@@ -62,6 +64,8 @@ export class Requester {
   /** what survives a restart: the jobs being followed, and countersignatures not yet acknowledged */
   private readonly journal: RequesterJournal
   private readonly resender: CountersignResender
+  /** results verified per provider, and answers quorums agreed on */
+  private readonly verification: VerificationMemory
   /** aborted on stop: resumed jobs end (they resume again at the next start) */
   private stopping = new AbortController()
   /** jobs an earlier run was following, waiting for `resumeJobs()` */
@@ -79,6 +83,7 @@ export class Requester {
     this.unanswered = new BoundedMap(ctx.settings.maxJobs)
     this.payer = new Payer(ctx, lanes)
     this.journal = new RequesterJournal(ctx.components.datastore, ctx.settings.maxInputBytes)
+    this.verification = new VerificationMemory(ctx)
     this.resender = new CountersignResender(ctx, {
       send: async (peer, receipt, voucher, options) => this.resendCountersign(peer, receipt, voucher, options),
       forget: async assignmentId => this.journal.forget(assignmentId)
@@ -93,6 +98,7 @@ export class Requester {
   async restore (): Promise<void> {
     this.stopping = new AbortController()
     this.resender.start()
+    await this.verification.load()
     const loaded = await this.journal.load()
     for (const { key, error } of loaded.skipped) {
       this.ctx.log.error('skipped saved request %s - %e', key, error)
@@ -169,19 +175,119 @@ export class Requester {
     return this.pool.withChannel(quote.signer, options, async channel => this.exchangeJob(channel, quote, input, options))
   }
 
-  /** Direct mode: quote (or take the quote it offered in the open market) and assign on each candidate in turn until one completes the job. */
+  /**
+   * Direct mode: quote (or take the quote it offered in the open market) and
+   * assign on each candidate in turn until one completes the job; known
+   * offenders are never tried. With `verify`, the job may run on several
+   * providers, or be checked against a known answer (`verify.ts`), and its
+   * assignment may be replayed afterwards in the background (`recheck`).
+   */
   async run (target: PeerId | PeerId[], job: SignedRecord<JobAnnouncement> | JobSpec, input: Uint8Array, options: DirectRunOptions = {}): Promise<RunOutcome> {
+    const candidates = this.notOffenders(Array.isArray(target) ? target : [target])
+    if (options.verify != null && options.verify !== false) {
+      // a verified job is signed: wrong-result evidence shows the signed job the runs were for
+      const signed = 'bytes' in job ? job : await this.createJob({ ...job, input })
+      return this.runVerified(candidates, signed, input, options, verifySettings(options.verify))
+    }
     // a spec goes inline and unsigned: the signed assignment is what binds the requester
     const toSend = 'bytes' in job ? job : this.jobValue({ ...job, input })
     if (!('bytes' in toSend)) {
       this.rememberJob(toSend)
     }
-    const candidates = Array.isArray(target) ? target : [target]
+    return this.runOnCandidates(candidates, toSend, input, options)
+  }
+
+  /** One run on `candidates`: alone when there is one and no attempt timeout, else with failover. */
+  private async runOnCandidates (candidates: PeerId[], job: JobToSend, input: Uint8Array, options: DirectRunOptions): Promise<RunOutcome> {
     const timeout = this.timeLeft(options)
     if (candidates.length === 1 && options.attemptTimeoutMs == null) {
-      return this.runAlone(candidates[0], toSend, input, options, timeout)
+      return this.runAlone(candidates[0], job, input, options, timeout)
     }
-    return this.runWithFailover(candidates, toSend, input, options, timeout)
+    return this.runWithFailover(candidates, job, input, options, timeout)
+  }
+
+  /** `candidates` without known offenders; none left is an AllCandidatesFailedError. */
+  private notOffenders (candidates: PeerId[]): PeerId[] {
+    const offenders = this.ctx.settings.offenders
+    const left = offenders == null ? candidates : candidates.filter(peer => !offenders(peer))
+    if (left.length === 0) {
+      throw new AllCandidatesFailedError(candidates.length === 0 ? 'no candidate' : `no candidate: all ${candidates.length} are known offenders`)
+    }
+    return left
+  }
+
+  /**
+   * A run under a verify policy: on k providers until a quorum agrees when
+   * redundancy asks for it, a spot check falls due or the first-ranked
+   * provider is on probation (a single run checked against the known answer
+   * instead, when there is one); then, sampled, a replay check.
+   */
+  private async runVerified (candidates: PeerId[], job: SignedRecord<JobAnnouncement>, input: Uint8Array, options: DirectRunOptions, policy: VerifySettings): Promise<RunOutcome> {
+    const onProbation = this.verification.verifiedCount(candidates[0]) < policy.probationJobs
+    const due = policy.redundancy > 1 || onProbation || policy.random() < policy.spotCheckRate
+    let outcome: RunOutcome
+    const key = answerKey(job, input)
+    const known = key == null ? undefined : this.verification.knownAnswer(key)
+    // a check only sampled (probation, spot check) with no known answer and too few candidates for a quorum cannot
+    // be made: the job runs unverified rather than fail; redundancy the caller asked for is never dropped
+    const possible = policy.redundancy > 1 || known != null || candidates.length >= policy.quorum
+    if (!due || !possible) {
+      outcome = await this.runOnCandidates(candidates, job, input, options)
+    } else if (policy.redundancy <= 1 && known != null) {
+      this.ctx.count('known_answer_check')
+      outcome = await this.runOnCandidates(candidates, job, input, { ...options, checkResult: knownAnswerCheck(this.ctx, this.verification, known, job, options.checkResult) })
+      outcome = { ...outcome, verification: { providers: [outcome.provider], agreeing: [outcome.provider], rejected: [] } }
+    } else {
+      this.ctx.count('redundant_run')
+      const quorum = new QuorumRun(this.ctx, this.verification, this, { candidates, job, input, options, quorum: policy.quorum, timeoutMs: this.timeLeft(options) })
+      outcome = await quorum.run(Math.max(policy.redundancy, policy.quorum))
+    }
+    if (policy.random() < policy.replayCheckRate) {
+      this.recheck(outcome).catch((err: unknown) => { this.ctx.log.error('replay check failed - %e', err) })
+    }
+    return outcome
+  }
+
+  /** One slot of a verified run (`QuorumRun`): the failover over `candidates`, trying only those `claim` hands it. */
+  async runSlot (candidates: PeerId[], job: SignedRecord<JobAnnouncement>, input: Uint8Array, options: DirectRunOptions, claim: (peer: PeerId) => boolean): Promise<RunOutcome> {
+    return this.runWithFailover(candidates, job, input, options, this.timeLeft(options), claim)
+  }
+
+  /**
+   * Replay a countersigned job's assignment to its provider, which must
+   * answer with the same receipt (docs/spec.md §4): a different one it
+   * signed for the same assignment is an equivocation (`evidence:found`).
+   * Nothing is countersigned or paid again.
+   */
+  async recheck (outcome: JobOutcome, options: AbortOptions = {}): Promise<RecheckResult> {
+    const first = outcome.receipt.record
+    let second: SignedRecord<WorkReceipt>
+    try {
+      const bytes = await this.pool.withChannel(outcome.provider, options, async channel => {
+        const step = stepOptions(this.ctx.settings, options)
+        // a replay joins the finished job before its input is looked at: none is sent again
+        await channel.send({ kind: 'assign', body: { assignment: outcome.assignment.bytes, input: EMPTY } }, step)
+        while (true) {
+          const frame = await channel.expect(['progress', 'result'], step)
+          if (frame.kind === 'result') {
+            return frame.body.receipt
+          }
+        }
+      })
+      second = await openRecord(WorkReceiptType, bytes, { ignoreTime: true })
+    } catch (err: unknown) {
+      this.ctx.log('replay check of %p had no answer - %e', outcome.provider, err)
+      return 'unreachable'
+    }
+    if (!second.signer.equals(first.signer) || !equal(second.value.assignmentId, first.value.assignmentId)) {
+      return 'unreachable'
+    }
+    if (equal(encodeRecord(WorkReceiptType, second.value), encodeRecord(WorkReceiptType, first.value))) {
+      return 'same'
+    }
+    this.ctx.count('equivocation_found')
+    this.ctx.emit('evidence:found', { kind: 'equivocation', first, second })
+    return 'equivocation'
   }
 
   /** Send a countersigned receipt (and voucher) again. */
@@ -277,7 +383,7 @@ export class Requester {
    * which records every outcome in its trust (a provider that claimed free
    * slots and then failed loses more); else the bare failover.
    */
-  private async runWithFailover (candidates: PeerId[], job: JobToSend, input: Uint8Array, options: DirectRunOptions, timeout?: number): Promise<RunOutcome> {
+  private async runWithFailover (candidates: PeerId[], job: JobToSend, input: Uint8Array, options: DirectRunOptions, timeout?: number, claim?: (peer: PeerId) => boolean): Promise<RunOutcome> {
     const router = this.ctx.router
     const failoverOptions = { signal: options.signal, timeoutMs: timeout, attemptTimeoutMs: options.attemptTimeoutMs }
     // a busy candidate is waited for only once every candidate was tried: a free one may take the job at once
@@ -291,9 +397,16 @@ export class Requester {
       const end = waitFor()
       return end == null || options.attemptTimeoutMs == null ? end : Math.min(end, performance.now() + options.attemptTimeoutMs)
     }
+    // a slot of a verified run tries only the candidates no other slot took: the others are passed over as declined, at no cost to them
+    const runOn = async (peer: PeerId, runOptions: RunOptions): Promise<JobOutcome> => {
+      if (claim?.(peer) === false) {
+        throw new CandidateTakenError()
+      }
+      return this.runOn(peer, job, input, runOptions, untilAttempt())
+    }
     if (router == null) {
-      const routed = await failover(candidates, async (peer, signal) => this.runOn(peer, job, input, { ...options, signal }, untilAttempt()), { ...failoverOptions, onOutcome: attempt => { this.onAttempt(options, attempt) } })
-      return { ...routed.result, attempts: routed.attempts }
+      const routed = await failover(candidates, async (peer, signal) => runOn(peer, { ...options, signal }), { ...failoverOptions, onOutcome: attempt => { this.onAttempt(options, attempt) } })
+      return { ...routed.result, attempts: routed.attempts.filter(attempted) }
     }
     // a provider that reported progress before it failed took the job: it was slow, not silent;
     // one that only said the job was queued was alive but had no room in time: busy
@@ -304,7 +417,7 @@ export class Requester {
         (isQueuedProgress(p) ? queued : progressed).add(choice.candidate.id)
         options.onProgress?.(p)
       }
-      return this.runOn(choice.peerId, job, input, { ...options, onProgress, signal }, untilAttempt())
+      return runOn(choice.peerId, { ...options, onProgress, signal })
     }
     const classifyFailure = (error: Error | undefined, choice: RouterChoice): AttemptFailure => {
       const failure = attemptFailure(error)
@@ -318,11 +431,14 @@ export class Requester {
       classifyFailure,
       onOutcome: attempt => { this.onAttempt(options, { ...attempt, candidate: attempt.candidate.peerId }) }
     })
-    return { ...routed.result, attempts: routed.attempts.map(attempt => ({ ...attempt, candidate: attempt.candidate.peerId })) }
+    return { ...routed.result, attempts: routed.attempts.map(attempt => ({ ...attempt, candidate: attempt.candidate.peerId })).filter(attempted) }
   }
 
   /** The caller's `onAttempt`: a callback that throws must not stall the failover that calls it. */
   private onAttempt (options: DirectRunOptions, attempt: AttemptRecord<PeerId>): void {
+    if (!attempted(attempt)) {
+      return
+    }
     try {
       options.onAttempt?.(attempt)
     } catch (err) {
@@ -631,6 +747,18 @@ export class Requester {
     const own = this.ownJobs.get(hex(jobId))
     return own == null ? undefined : 'bytes' in own ? own.value : own
   }
+}
+
+/** A candidate another slot of a verified run took (or the run was decided): passed over as declined, at no cost to it. */
+class CandidateTakenError extends QuoteDeclinedError {
+  constructor () {
+    super('candidate taken by another run of this job')
+  }
+}
+
+/** Whether an attempt was made: not a candidate passed over because another slot of a verified run took it. */
+function attempted (attempt: AttemptRecord<unknown>): boolean {
+  return !(attempt.error instanceof CandidateTakenError)
 }
 
 /** A router choice for a provider the caller put in order itself: the router did not score it, only hears how it did. */

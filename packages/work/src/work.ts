@@ -16,7 +16,7 @@ import { StreamPool } from './stream-pool.js'
 import { VoucherBook, VoucherLanes } from './vouchers.js'
 import type { WorkSettings } from './context.js'
 import type {
-  DirectRunOptions, JobOutcome, JobSpec, PendingReceipt, RunOptions, RunOutcome, RunningJob, WorkComponents, WorkEvents, WorkInit
+  DirectRunOptions, JobOutcome, JobSpec, PendingReceipt, RecheckResult, RunOptions, RunOutcome, RunningJob, WorkComponents, WorkEvents, WorkInit
 } from './index.js'
 import type { WorkFrame } from './messages.js'
 import type { AbortOptions, Connection, PeerId, Startable, Stream } from '@libp2p/interface'
@@ -149,6 +149,17 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
    */
   async run (target: PeerId | PeerId[], job: SignedRecord<JobAnnouncement> | JobSpec, input: Uint8Array, options: DirectRunOptions = {}): Promise<RunOutcome> {
     return this.requester.run(target, job, input, options)
+  }
+
+  /**
+   * Replay a countersigned job's assignment to its provider, which must
+   * answer with the same receipt: 'equivocation' (and `evidence:found`) when
+   * it signed a different one, 'unreachable' when it gave none. Never
+   * countersigns or pays again. `run` calls it in the background for a
+   * `verify.replayCheckRate` share of its jobs.
+   */
+  async recheck (outcome: JobOutcome, options: AbortOptions = {}): Promise<RecheckResult> {
+    return this.requester.recheck(outcome, options)
   }
 
   /** Send a countersigned receipt (and voucher) again, e.g. after the first send was lost. */
