@@ -11,9 +11,10 @@ import type { ExecutorConfig, ProviderConfig, ShoalRole } from './config.js'
 import type { Discovery, DiscoveryComponents, DiscoveryInit } from '@shoal/discovery'
 import type { JobBoard, JobBoardComponents, JobBoardInit } from '@shoal/job-board'
 import type { ReceiptStore, ReceiptStoreComponents, ReceiptStoreInit } from '@shoal/receipts'
+import type { PeerId } from '@libp2p/interface'
 import type { Gpu } from '@shoal/records'
 import type { Router, RouterComponents, RouterInit } from '@shoal/router'
-import type { Executor, WorkComponents, WorkInit } from '@shoal/work'
+import type { Executor, VerifyPolicy, WorkComponents, WorkInit } from '@shoal/work'
 
 /**
  * The Shoal services, by the key they have on a node. Each one is a libp2p
@@ -64,7 +65,27 @@ export interface ShoalServicesInit {
   discovery?: DiscoveryInit
   /** options passed to `work()` (merged over the provider's executor, price and concurrency) */
   work?: WorkInit
+  /**
+   * The defences against dishonest peers, on by default: results checked
+   * before they are countersigned (`DEFAULT_VERIFY_POLICY`), evidence of
+   * cheating spread and acted on (offenders are never chosen, asked or
+   * served), budgets on the board and in discovery that grow with the
+   * receipts a peer holds with distinct counterparties, and the providers'
+   * limit on uncountersigned receipts. False leaves them all off: the
+   * baseline a simulation measures them against.
+   *
+   * @default true
+   */
+  defences?: boolean
 }
+
+/**
+ * The verify policy of a node with defences on: no redundancy asked, one
+ * job in ten spot-checked (a known answer when one is held, else a second
+ * provider), a provider's first job with this node always checked, and one
+ * countersigned job in ten replayed to catch a second receipt.
+ */
+export const DEFAULT_VERIFY_POLICY: VerifyPolicy = { spotCheckRate: 0.1, probationJobs: 1, replayCheckRate: 0.1 }
 
 /**
  * The executor a provider config describes, running up to `concurrency`
@@ -78,6 +99,16 @@ export function executorFromConfig (config: ExecutorConfig, dataDir?: string, co
     return functionExecutor(input => input)
   }
   return commandExecutor({ command: config.command, args: config.args, timeoutMs: config.timeoutMs, concurrency, stateDir: dataDir != null ? join(dataDir, JOBS_RUNNING_DIR) : undefined })
+}
+
+/**
+ * A peer's standing as the node's receipt store knows it: the distinct
+ * counterparties of the countersigned receipts it holds with that peer (0
+ * before the store started, or on a node without one). Read when asked:
+ * libp2p adds each service to the components once it is built.
+ */
+function standingOf (components: object): (peer: PeerId) => number {
+  return (peer) => (components as { receipts?: Pick<ReceiptStore, 'standing'> }).receipts?.standing(peer).counterparties ?? 0
 }
 
 /** The GPUs a provider config offers, with their matching class (`consumer-24g`, ...). */
@@ -132,16 +163,17 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
     }
     return gate
   }
+  const defended = init.defences !== false
   return {
     receipts: receiptStore(init.receipts),
     router: (components) => {
       const gate = gateOf(components)
       // late binding asks providers for their load: answer with the work service's real slots
       const load = init.router?.load ?? (merged.executor != null ? () => gate.load() : undefined)
-      return router({ ...init.router, load })(components)
+      return router({ ...(defended ? {} : { locationCheck: false }), ...init.router, load })(components)
     },
-    jobs: jobBoard({ serve: kinds.length > 0 ? { kinds, regions } : undefined, ...init.jobs }),
-    discovery: discovery(init.discovery),
+    jobs: (components) => jobBoard({ serve: kinds.length > 0 ? { kinds, regions } : undefined, ...(defended ? { standing: standingOf(components) } : {}), ...init.jobs })(components),
+    discovery: (components) => discovery({ ...(defended ? { standing: standingOf(components) } : {}), ...init.discovery })(components),
     work: (components) => {
       const gate = gateOf(components)
       // quote only for jobs this provider can serve: its kinds, GPUs, sensors and region
@@ -154,7 +186,11 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
           geohash: provider?.region
         })
         : undefined)
-      const service = new Work(components, { ...merged, bidPolicy: gate.bidPolicy(bidPolicy), executor: gate.executor(merged.executor) })
+      const defences: WorkInit = defended
+        ? { verify: DEFAULT_VERIFY_POLICY }
+        // the baseline: every result countersigned unchecked, every requester served however much it leaves unpaid, no run ever late
+        : { verify: false, maxUnpaidJobs: Number.MAX_SAFE_INTEGER, lateFactor: Infinity }
+      const service = new Work(components, { ...defences, ...merged, bidPolicy: gate.bidPolicy(bidPolicy), executor: gate.executor(merged.executor) })
       registerWorkGate(service, gate)
       return service
     }

@@ -12,7 +12,7 @@ import {
 } from './constants.js'
 import type { BidPolicy } from './bid-policy.js'
 import type { Executor } from './executor.js'
-import type { MeterInput, ReceiptSink, WorkComponents, WorkEvents, WorkInit } from './index.js'
+import type { MeterInput, ReceiptSink, VerifyPolicy, WorkComponents, WorkEvents, WorkInit } from './index.js'
 import type { AbortOptions, CounterGroup, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
 
@@ -52,6 +52,8 @@ export interface WorkSettings {
   quoteBurst: number
   /** peers known to have cheated (never run on, quote requests declined) */
   offenders?(peer: PeerId): boolean
+  /** the verify policy of a `run()` that names none */
+  verify: VerifyPolicy | false
 }
 
 /** Apply the defaults of `constants.ts` to `init`. */
@@ -90,7 +92,8 @@ export function workSettings (init: WorkInit = {}): WorkSettings {
     maxUsedQuotes: Math.max(1, init.maxUsedQuotes ?? MAX_USED_QUOTES),
     quoteRate: Math.max(0, init.quoteRate ?? QUOTE_RATE),
     quoteBurst: Math.max(1, init.quoteBurst ?? QUOTE_BURST),
-    offenders: init.offenders
+    offenders: init.offenders,
+    verify: init.verify ?? false
   }
 }
 

@@ -240,6 +240,13 @@ export interface WorkInit {
    */
   resumeOnStart?: boolean
   /**
+   * As requester: the verify policy of a `run()` that names none (see
+   * `RunOptions.verify`); false runs each job once, unchecked
+   *
+   * @default false
+   */
+  verify?: VerifyPolicy | false
+  /**
    * Allow work over limited (relayed) connections
    *
    * @default false

@@ -184,10 +184,11 @@ export class Requester {
    */
   async run (target: PeerId | PeerId[], job: SignedRecord<JobAnnouncement> | JobSpec, input: Uint8Array, options: DirectRunOptions = {}): Promise<RunOutcome> {
     const candidates = this.notOffenders(Array.isArray(target) ? target : [target])
-    if (options.verify != null && options.verify !== false) {
+    const verify = options.verify ?? this.ctx.settings.verify
+    if (verify !== false) {
       // a verified job is signed: wrong-result evidence shows the signed job the runs were for
       const signed = 'bytes' in job ? job : await this.createJob({ ...job, input })
-      return this.runVerified(candidates, signed, input, options, verifySettings(options.verify))
+      return this.runVerified(candidates, signed, input, options, verifySettings(verify))
     }
     // a spec goes inline and unsigned: the signed assignment is what binds the requester
     const toSend = 'bytes' in job ? job : this.jobValue({ ...job, input })

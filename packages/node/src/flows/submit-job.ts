@@ -12,7 +12,7 @@ import type { JobBoard } from '@shoal/job-board'
 import type { ReceiptStore, StoredReceipt } from '@shoal/receipts'
 import type { JobAnnouncement, Quote, SignedRecord } from '@shoal/records'
 import type { AttemptRecord, JobProfile, Router, RouterCandidate, RoutingDecision } from '@shoal/router'
-import type { JobSpec, RunOptions, RunOutcome, Work, WorkProgress } from '@shoal/work'
+import type { JobSpec, RunOptions, RunOutcome, VerifyPolicy, Work, WorkProgress } from '@shoal/work'
 import type { Pushable } from 'it-pushable'
 
 /**
@@ -95,6 +95,14 @@ export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchO
    * same id): it is published and run as is instead of a new one from `spec`
    */
   job?: SignedRecord<JobAnnouncement>
+  /**
+   * How the result is checked before it is countersigned (`@shoal/work`'s
+   * `RunOptions.verify`): redundant runs to a quorum, spot checks, known
+   * answers, replay checks; false: run once, unchecked
+   *
+   * @default the work service's own policy (`WorkInit.verify`)
+   */
+  verify?: VerifyPolicy | false
   /**
    * Move to the next candidate after this many ms
    *
@@ -233,7 +241,9 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
       throw new NoProviderError(reasons.length === 0 ? 'no provider found for this job' : `no provider found would bid for this job: ${reasons.join('; ')}`, reasons)
     }
 
-    const decision = await rankProviders(services, gathered, { priceCeiling: spec.priceCeiling.perUnit, transferBytes: input.byteLength, ...options.profile }, options)
+    // where we are and the region the job needs: the router checks providers' claimed places against the RTT it measures
+    const region = job.value.requirements?.region !== '' ? job.value.requirements?.region : undefined
+    const decision = await rankProviders(services, gathered, { priceCeiling: spec.priceCeiling.perUnit, transferBytes: input.byteLength, region, ...options.profile }, { signal: options.signal, geohash: options.geohash })
     yield { type: 'ranked', detail: { decision } }
     if (decision.choices.length === 0 && lastError != null) throw lastError
     if (decision.choices.length === 0) {
@@ -255,6 +265,7 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
         attemptTimeoutMs,
         fetchOutput: options.fetchOutput,
         maxUnits: options.maxUnits,
+        verify: options.verify,
         onProgress: (detail) => { events.push({ type: 'progress', detail }) },
         onAttempt: (attempt) => {
           // after the last candidate nobody takes over: its failure is what run() throws
@@ -475,7 +486,7 @@ function termsOf (quote: SignedRecord<Quote> | undefined): Pick<RouterCandidate,
  * (coordinate, capacity, price), each quote's free slots and price, and the
  * reputation our receipts give them.
  */
-async function rankProviders (services: SubmitJobServices, gathered: Gathered, profile: JobProfile, options: AbortOptions): Promise<RoutingDecision<ProviderCandidate>> {
+async function rankProviders (services: SubmitJobServices, gathered: Gathered, profile: JobProfile, options: AbortOptions & { geohash?: string }): Promise<RoutingDecision<ProviderCandidate>> {
   const quotes = new Map(gathered.quotes.map(q => [q.signer.toString(), q]))
   const candidates: ProviderCandidate[] = await Promise.all(gathered.found.map(async (provider): Promise<ProviderCandidate> => {
     const quote = quotes.get(provider.peerId.toString())
@@ -488,7 +499,7 @@ async function rankProviders (services: SubmitJobServices, gathered: Gathered, p
   }
   // a quoting provider's coordinate is unknown (no record): probe them all, or the ranking cannot tell near from far
   const probes = candidates.some(c => c.coordinate == null) ? candidates.length : undefined
-  return services.router.choose(candidates, profile, { signal: options.signal, probes })
+  return services.router.choose(candidates, profile, { signal: options.signal, probes, geohash: options.geohash })
 }
 
 /**
