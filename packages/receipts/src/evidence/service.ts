@@ -85,6 +85,7 @@ export class DefaultEvidenceService extends TypedEventEmitter<EvidenceEvents> im
   /** ids of the evidence held against each offender (peer id string), oldest first */
   private readonly byOffender = new Map<string, string[]>()
   private started = false
+  private subscribed = false
 
   constructor (components: EvidenceComponents, init: EvidenceInit = {}) {
     super()
@@ -104,16 +105,27 @@ export class DefaultEvidenceService extends TypedEventEmitter<EvidenceEvents> im
 
   async start (): Promise<void> {
     await this.load()
-    const pubsub = this.components.pubsub
-    pubsub.topicValidators.set(EVIDENCE_TOPIC, this.validate)
-    pubsub.subscribe(EVIDENCE_TOPIC)
     this.started = true
   }
 
-  async stop (): Promise<void> {
+  /** Join the topic once pubsub runs. */
+  afterStart (): void {
     const pubsub = this.components.pubsub
-    pubsub.unsubscribe(EVIDENCE_TOPIC)
-    pubsub.topicValidators.delete(EVIDENCE_TOPIC)
+    pubsub.topicValidators.set(EVIDENCE_TOPIC, this.validate)
+    pubsub.subscribe(EVIDENCE_TOPIC)
+    this.subscribed = true
+  }
+
+  /** Leave the topic while pubsub still runs. */
+  beforeStop (): void {
+    if (this.subscribed) {
+      this.subscribed = false
+      this.components.pubsub.unsubscribe(EVIDENCE_TOPIC)
+      this.components.pubsub.topicValidators.delete(EVIDENCE_TOPIC)
+    }
+  }
+
+  async stop (): Promise<void> {
     this.started = false
   }
 
