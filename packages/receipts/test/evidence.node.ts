@@ -41,11 +41,16 @@ async function connect (a: Node, b: Node): Promise<void> {
     b.services.pubsub.getSubscribers(EVIDENCE_TOPIC).some(p => p.equals(a.peerId)), 'the two nodes to see each other on the evidence topic')
 }
 
-/** The first 'offender' event of `node` naming `offender`. */
+/** The first 'offender' event of `node` naming `offender`; rejects after 15 s so a lost message fails by name. */
 async function offenderEvent (node: Node, offender: PeerId): Promise<VerifiedEvidence> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      node.services.evidence.removeEventListener('offender', listener)
+      reject(new Error(`${node.peerId.toString()} never heard of offender ${offender.toString()}`))
+    }, 15_000)
     const listener = (evt: CustomEvent<VerifiedEvidence>): void => {
       if (evt.detail.offender.equals(offender)) {
+        clearTimeout(timer)
         node.services.evidence.removeEventListener('offender', listener)
         resolve(evt.detail)
       }
