@@ -135,7 +135,10 @@ export class DefaultEvidenceService extends TypedEventEmitter<EvidenceEvents> im
     if (known != null) {
       return known
     }
-    await this.apply(verified)
+    if (!(await this.apply(verified))) {
+      // enough is held against this offender: peers would ignore it too
+      return verified
+    }
     try {
       await this.components.pubsub.publish(EVIDENCE_TOPIC, verified.record.bytes)
     } catch (err: unknown) {
@@ -185,21 +188,20 @@ export class DefaultEvidenceService extends TypedEventEmitter<EvidenceEvents> im
       return 'ignore'
     }
     try {
-      await this.apply(verified)
+      return (await this.apply(verified)) ? 'accept' : 'ignore'
     } catch (err: unknown) {
       this.log.error('could not keep evidence against %p: %e', verified.offender, err)
       return 'ignore'
     }
-    return 'accept'
   }
 
-  /** Hold verified evidence, persist it, and announce a new offender. */
-  private async apply (verified: VerifiedEvidence, persist = true): Promise<void> {
+  /** Hold verified evidence, persist it, and announce a new offender; false when it was not kept (known, or enough held). */
+  private async apply (verified: VerifiedEvidence, persist = true): Promise<boolean> {
     const id = hex(verified.id)
     const offender = verified.offender.toString()
     const ids = this.byOffender.get(offender)
     if (this.held.has(id) || (ids?.length ?? 0) >= this.maxPerOffender) {
-      return
+      return false
     }
     this.held.set(id, verified)
     if (ids == null) {
@@ -216,6 +218,7 @@ export class DefaultEvidenceService extends TypedEventEmitter<EvidenceEvents> im
     if (ids == null && this.held.has(id)) {
       this.safeDispatchEvent('offender', { detail: verified })
     }
+    return true
   }
 
   private async dropOldest (): Promise<void> {
@@ -231,24 +234,28 @@ export class DefaultEvidenceService extends TypedEventEmitter<EvidenceEvents> im
     await this.components.datastore?.delete(new Key(EVIDENCE_PREFIX + id))
   }
 
-  /** Reload kept evidence; an entry that no longer verifies is skipped and logged. */
+  /** Reload kept evidence, oldest first; an entry that no longer verifies is skipped and logged. */
   private async load (): Promise<void> {
     const datastore = this.components.datastore
     if (datastore == null) {
       return
     }
+    const loaded: VerifiedEvidence[] = []
     for await (const { key, value } of datastore.query({ prefix: EVIDENCE_PREFIX })) {
       try {
-        // kept evidence was valid when it came; only its signatures and rules are checked again
-        const verified = await verifyEvidence(value, { now: () => Number.MAX_SAFE_INTEGER })
-        await this.apply(verified, false)
+        loaded.push(await verifyEvidence(value, { now: this.now }))
       } catch (err: unknown) {
-        if (!(err instanceof InvalidEvidenceError)) {
-          this.log.error('could not load evidence %s: %e', key.toString(), err)
-        } else {
+        if (err instanceof InvalidEvidenceError) {
           this.log.error('skipped kept evidence %s: %s', key.toString(), err.message)
+        } else {
+          this.log.error('could not load evidence %s: %e', key.toString(), err)
         }
       }
+    }
+    // keys are record ids, in no useful order: the bound drops the oldest by creation time
+    loaded.sort((a, b) => a.record.value.createdMs - b.record.value.createdMs)
+    for (const verified of loaded) {
+      await this.apply(verified, false)
     }
   }
 }
