@@ -16,7 +16,7 @@ import { JOB_KINDS, SYNC_KIND_NUMBER, SYNC_PROTOCOL, TOPIC_PREFIX, encodeSyncReq
 import { SHOAL_DHT_PROTOCOL } from '@shoal/node'
 import {
   AssignmentType, COUNTERSIGN_DOMAIN_SUFFIX, CapabilityRecordType, CaptureAttestationType, CoordinateProbe, CoordinateReply,
-  JobAnnouncementType, JobKind, JobSyncRequest, JobWithdrawalType, NetworkCoordinate, PAYLOAD_CODE, PaymentVoucherType,
+  Evidence, EvidenceKind, EvidenceType, JobAnnouncementType, JobKind, JobSyncRequest, JobWithdrawalType, NetworkCoordinate, PAYLOAD_CODE, PaymentVoucherType,
   QuoteType, WitnessStatementType, WorkReceiptType, countersign, decodeEnvelope, encodeRecord, signRecord, signingPayload
 } from '@shoal/records'
 import { COORDINATE_PROTOCOL, encodeMessage as encodeCoordinateMessage } from '@shoal/router'
@@ -69,9 +69,13 @@ function snakeCase (name: string): string {
   return name.replace(/[A-Z]/g, c => '_' + c.toLowerCase())
 }
 
-/** A JobKind by name and by its wire number. */
-function kindJson (kind: TopicJobKind): Json {
-  return { name: kind, number: SYNC_KIND_NUMBER[kind] }
+/** A JobKind or EvidenceKind by name and by its wire number. */
+function kindJson (kind: TopicJobKind | EvidenceKind): Json {
+  if (kind in SYNC_KIND_NUMBER) {
+    return { name: kind, number: SYNC_KIND_NUMBER[kind as TopicJobKind] }
+  }
+  // the generated codec is the one table of evidence kind numbers: field 2, one varint byte
+  return { name: kind, number: Evidence.encode({ kind: kind as EvidenceKind })[1] }
 }
 
 /**
@@ -91,7 +95,7 @@ export function fieldsJson (value: unknown): Json {
       if (field === undefined) {
         continue
       }
-      out[snakeCase(key)] = key === 'kind' && typeof field === 'string' ? kindJson(field as TopicJobKind) : fieldsJson(field)
+      out[snakeCase(key)] = key === 'kind' && typeof field === 'string' ? kindJson(field as TopicJobKind | EvidenceKind) : fieldsJson(field)
     }
     return out
   }
@@ -286,11 +290,24 @@ async function buildRecords (): Promise<{ json: { [key: string]: Json }, chain: 
     createdMs: t + 35_000
   }, requester)
 
+  // the provider signs a second, different receipt for the same assignment:
+  // equivocation, which the requester reports
+  const second = await signRecord(WorkReceiptType, { ...receipt.record.value, resultHash: sha256(utf8('a different output')) }, provider.key)
+  const evidence = await recordVector(EvidenceType, {
+    version: 1,
+    kind: EvidenceKind.EQUIVOCATION,
+    offender: provider.id,
+    receipts: [receipt.record.bytes, second.bytes],
+    assignments: [],
+    jobs: [],
+    createdMs: t + 40_000
+  }, requester, { receipts: 'the envelope of the WorkReceipt vector, then the provider\'s second receipt for the same assignment with result_hash sha2-256 of "a different output"' })
+
   const json = {
     description: 'Signed records of docs/spec.md §1: one per record type, from the fields to the envelope and its id, and the countersigned WorkReceipt (§1.3).',
     now_ms: VECTOR_NOW_MS,
     keys: [requester, provider, witness, device].map(keyJson),
-    records: [job, withdrawal, capability, quote, assignment, receipt, attestation, statement, voucher].map(v => v.json),
+    records: [job, withdrawal, capability, quote, assignment, receipt, attestation, statement, voucher, evidence].map(v => v.json),
     countersigned: [countersignedVector(countersigned, requester)]
   }
   return {

@@ -60,13 +60,5 @@ export function stubState (init: { now?: number, tokens?: number, overdraft?: nu
   }
 }
 
-/** Poll until `check` returns true (no fixed sleeps: the condition decides). */
-export async function waitFor (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`)
-    }
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
+/** Poll until `check` returns true (no fixed sleeps: the condition decides); kept in test-support. */
+export { waitFor } from '@shoal/test-support'

@@ -129,3 +129,24 @@ export const PENDING_SWEEP_INTERVAL_MS = 10 * 60_000
  * @default 100
  */
 export const MAX_LOG_PROBLEMS = 100
+
+/** Gossip topic of evidence records. */
+export const EVIDENCE_TOPIC = '/shoal/evidence/1.0.0'
+
+/** Datastore prefix under which the evidence service keeps the evidence it accepted. */
+export const EVIDENCE_PREFIX = '/shoal/evidence/'
+
+/**
+ * Most evidence records kept; the oldest are dropped first.
+ *
+ * @default 4096
+ */
+export const MAX_EVIDENCE = 4096
+
+/**
+ * Most evidence records kept per offender: one proves the offence, a few
+ * more cover a reporter that later turns out to be dishonest itself.
+ *
+ * @default 3
+ */
+export const MAX_EVIDENCE_PER_OFFENDER = 3

@@ -55,3 +55,13 @@ export class InvalidEquivocationError extends Error {
     this.name = 'InvalidEquivocationError'
   }
 }
+
+/** Evidence that does not prove what it claims; the message names the rule it breaks. */
+export class InvalidEvidenceError extends Error {
+  static override name = 'InvalidEvidenceError'
+
+  constructor (message = 'Invalid evidence') {
+    super(message)
+    this.name = 'InvalidEvidenceError'
+  }
+}

@@ -64,6 +64,12 @@ export type { Standing } from './standing.js'
 export { decodeLogEntry, encodeLogEntry, logEntryHash, GENESIS_HASH } from './log.js'
 export type { LogEntry } from './log.js'
 export { DatastoreReceiptStore }
+export { verifyEvidence } from './evidence/verify.js'
+export type { VerifiedEvidence, VerifyEvidenceOptions } from './evidence/verify.js'
+export { createEquivocationEvidence, createWrongResultEvidence } from './evidence/create.js'
+export type { WorkRun, WrongResultProof } from './evidence/create.js'
+export { DefaultEvidenceService, evidence } from './evidence/service.js'
+export type { EvidenceComponents, EvidenceEvents, EvidenceInit, EvidenceService } from './evidence/service.js'
 
 /** Where a receipt is: countersigned by both parties (in the log), or signed by the provider only. */
 export type ReceiptState = 'countersigned' | 'pending'

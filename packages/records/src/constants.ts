@@ -64,6 +64,9 @@ export const MAX_ADDR_LENGTH = 256
 /** Longest capture: 24 hours. */
 export const MAX_CAPTURE_DURATION_MS = 24 * 60 * 60 * 1000
 
+/** Most receipts in one piece of evidence (the offender's and those of the providers that disagree with it). */
+export const MAX_EVIDENCE_RECEIPTS = 16
+
 /** Size limits in bytes of each signed record (the whole envelope), checked before decoding. */
 export const MAX_SIZE = {
   JobAnnouncement: 2048,
@@ -75,6 +78,8 @@ export const MAX_SIZE = {
   CaptureAttestation: 2048,
   WitnessStatement: 1024,
   PaymentVoucher: 1024,
+  /** evidence carries whole receipts, assignments and jobs */
+  Evidence: 65_536,
   /** the countersigned wrapper adds the second key and signature to the record's own limit */
   countersignOverhead: 256
 } as const
@@ -101,7 +106,8 @@ export const DOMAIN = {
   WorkReceipt: 'shoal:work-receipt:v1',
   CaptureAttestation: 'shoal:capture-attestation:v1',
   WitnessStatement: 'shoal:witness-statement:v1',
-  PaymentVoucher: 'shoal:payment-voucher:v1'
+  PaymentVoucher: 'shoal:payment-voucher:v1',
+  Evidence: 'shoal:evidence:v1'
 } as const
 
 /**
@@ -117,7 +123,8 @@ export const PAYLOAD_CODE = {
   WorkReceipt: 0x300303,
   CaptureAttestation: 0x300401,
   WitnessStatement: 0x300402,
-  PaymentVoucher: 0x300501
+  PaymentVoucher: 0x300501,
+  Evidence: 0x300601
 } as const
 
 /** The name of a record type. */

@@ -150,7 +150,7 @@ export function encodeRecord<T> (type: RecordType<T>, value: T): Uint8Array {
 export async function signRecord<T> (type: RecordType<T>, value: T, privateKey: PrivateKey): Promise<SignedRecord<T>> {
   checkValue(type, value)
   const signer = peerIdFromPublicKey(privateKey.publicKey)
-  if (!equalBytes(type.author(value), signer.toMultihash().bytes)) {
+  if (type.author != null && !equalBytes(type.author(value), signer.toMultihash().bytes)) {
     throw new WrongSignerError(`${type.name} names another author than the signing key`)
   }
   const payload = encodeRecord(type, value)
@@ -179,7 +179,7 @@ export async function openRecord<T> (type: RecordType<T>, bytes: Uint8Array, opt
   const value = decodePayload(type, opened.payload)
   checkValue(type, value)
 
-  if (!equalBytes(type.author(value), opened.signerBytes)) {
+  if (type.author != null && !equalBytes(type.author(value), opened.signerBytes)) {
     throw new WrongSignerError(`${type.name} signed by ${peerIdFromPublicKey(opened.publicKey)} but names another author`)
   }
 

@@ -6,15 +6,15 @@
 import * as varint from 'uint8-varint'
 import {
   DOMAIN, MAX_ADDR_LENGTH, MAX_ADDRS, MAX_CAPABILITY_TTL_MS, MAX_CAPTURE_DURATION_MS, MAX_COORDINATE_DIMENSIONS,
-  MAX_COORDINATE_ERROR, MAX_COORDINATE_MS, MAX_GPUS, MAX_JOB_TTL_MS, MAX_QUOTE_TTL_MS, MAX_SIZE, MAX_TEXT_LENGTH, PAYLOAD_CODE,
+  MAX_COORDINATE_ERROR, MAX_COORDINATE_MS, MAX_EVIDENCE_RECEIPTS, MAX_GPUS, MAX_JOB_TTL_MS, MAX_QUOTE_TTL_MS, MAX_SIZE, MAX_TEXT_LENGTH, PAYLOAD_CODE,
   RANDOM_ID_LENGTH, RECORD_ID_LENGTH, RECORD_VERSION
 } from './constants.js'
 import { InvalidFieldError } from './errors.js'
 import {
-  Assignment, CapabilityRecord, CaptureAttestation, JobAnnouncement, JobKind, JobWithdrawal, PaymentVoucher, Quote,
+  Assignment, CapabilityRecord, CaptureAttestation, Evidence, EvidenceKind, JobAnnouncement, JobKind, JobWithdrawal, PaymentVoucher, Quote,
   WitnessStatement, WorkReceipt
 } from './pb/records.js'
-import { checkGeohash, checkInt, checkLength, checkLifetime, checkNames, checkPeer, checkString } from './validate.js'
+import { checkEnvelopes, checkGeohash, checkInt, checkLength, checkLifetime, checkNames, checkPeer, checkString } from './validate.js'
 import type { RecordTypeName } from './constants.js'
 import type { NetworkCoordinate, Price } from './pb/records.js'
 
@@ -36,8 +36,11 @@ export interface RecordType<T> {
   readonly maxSize: number
   /** protobuf codec of the payload */
   readonly codec: PayloadCodec<T>
-  /** peer id bytes of the author, who must be the envelope's signer */
-  author(value: T): Uint8Array
+  /**
+   * peer id bytes of the author, who must be the envelope's signer; absent
+   * for a record that names no author (Evidence: whoever signs it reports it)
+   */
+  author?(value: T): Uint8Array
   /** peer id bytes of the second signer, for two-party records */
   countersigner?(value: T): Uint8Array
   /** throws InvalidFieldError for impossible values */
@@ -323,6 +326,32 @@ export const PaymentVoucherType: RecordType<PaymentVoucher> = define<PaymentVouc
   }
 })
 
+/**
+ * Self-verifying proof that a peer cheated, signed by whoever reports it.
+ * Only the shape is checked here; what the records inside prove is checked
+ * by `verifyEvidence` in @shoal/receipts.
+ */
+export const EvidenceType: RecordType<Evidence> = define<Evidence>('Evidence', Evidence, {
+  created: v => v.createdMs,
+  check (v) {
+    checkVersion(v.version)
+    checkPeer('offender', v.offender)
+    checkInt('createdMs', v.createdMs, 1)
+    const receiptSize = MAX_SIZE.WorkReceipt + MAX_SIZE.countersignOverhead
+    if (v.kind === EvidenceKind.EQUIVOCATION) {
+      checkEnvelopes('receipts', v.receipts, 2, 2, receiptSize)
+      checkEnvelopes('assignments', v.assignments, 0, 0, 0)
+      checkEnvelopes('jobs', v.jobs, 0, 0, 0)
+    } else if (v.kind === EvidenceKind.WRONG_RESULT) {
+      checkEnvelopes('receipts', v.receipts, 2, MAX_EVIDENCE_RECEIPTS, receiptSize)
+      checkEnvelopes('assignments', v.assignments, v.receipts.length, v.receipts.length, MAX_SIZE.Assignment)
+      checkEnvelopes('jobs', v.jobs, 1, v.receipts.length, MAX_SIZE.JobAnnouncement)
+    } else {
+      throw new InvalidFieldError('kind', `unknown evidence kind ${String(v.kind)}`)
+    }
+  }
+})
+
 /** All record types by name. */
 export const RecordTypes = {
   JobAnnouncement: JobAnnouncementType,
@@ -333,5 +362,6 @@ export const RecordTypes = {
   WorkReceipt: WorkReceiptType,
   CaptureAttestation: CaptureAttestationType,
   WitnessStatement: WitnessStatementType,
-  PaymentVoucher: PaymentVoucherType
+  PaymentVoucher: PaymentVoucherType,
+  Evidence: EvidenceType
 } as const

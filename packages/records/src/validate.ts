@@ -83,3 +83,15 @@ export function checkLifetime (created: number, expires: number, maxTtl: number)
     throw new InvalidFieldError('expiresMs', `lifetime longer than ${maxTtl} ms`)
   }
 }
+
+/** Check a list of embedded envelopes: how many (in [min, max]) and that each is non-empty and at most `maxSize` bytes. */
+export function checkEnvelopes (field: string, values: Uint8Array[], min: number, max: number, maxSize: number): void {
+  if (values.length < min || values.length > max) {
+    throw new InvalidFieldError(field, min === max ? `must have ${min} entries, got ${values.length}` : `must have ${min}..${max} entries, got ${values.length}`)
+  }
+  values.forEach((v, i) => {
+    if (v.byteLength === 0 || v.byteLength > maxSize) {
+      throw new InvalidFieldError(`${field}[${i}]`, `empty or larger than ${maxSize} bytes`)
+    }
+  })
+}

@@ -5,7 +5,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
-  AssignmentType, CapabilityRecordType, CaptureAttestationType, JobAnnouncementType, JobKind, JobWithdrawalType,
+  AssignmentType, CapabilityRecordType, CaptureAttestationType, EvidenceKind, JobAnnouncementType, JobKind, JobWithdrawalType,
   PaymentVoucherType, QuoteType, RecordTypes, WitnessStatementType, WorkReceiptType, newRandomId, signRecord
 } from '../src/index.js'
 import type { RecordType, RecordTypeName } from '../src/index.js'
@@ -45,6 +45,12 @@ export async function examples (p: Parties): Promise<Record<RecordTypeName, { va
     version: 1, jobId, requester: p.requesterId, provider: p.providerId, quote: quote.bytes, maxUnits: 60,
     inputHash: hash(), createdMs: NOW, expiresMs: NOW + 60_000, nonce: newRandomId()
   }, p.requester)
+  const receipt = (resultHash: Uint8Array): any => ({
+    version: 1, jobId, assignmentId: assignment.id, requester: p.requesterId, provider: p.providerId,
+    units: 31, price, total: 620, resultHash, startedMs: NOW - 31_000, endedMs: NOW, status: 0, prev: new Uint8Array(32)
+  })
+  const first = await signRecord(WorkReceiptType, receipt(hash()), p.provider)
+  const second = await signRecord(WorkReceiptType, receipt(new Uint8Array(32).fill(8)), p.provider)
 
   return {
     JobAnnouncement: {
@@ -69,13 +75,7 @@ export async function examples (p: Parties): Promise<Record<RecordTypeName, { va
     },
     Quote: { key: p.provider, value: quote.value },
     Assignment: { key: p.requester, value: assignment.value },
-    WorkReceipt: {
-      key: p.provider,
-      value: {
-        version: 1, jobId, assignmentId: assignment.id, requester: p.requesterId, provider: p.providerId,
-        units: 31, price, total: 620, resultHash: hash(), startedMs: NOW - 31_000, endedMs: NOW, status: 0, prev: new Uint8Array(32)
-      }
-    },
+    WorkReceipt: { key: p.provider, value: receipt(hash()) },
     CaptureAttestation: {
       key: p.provider,
       value: {
@@ -90,6 +90,13 @@ export async function examples (p: Parties): Promise<Record<RecordTypeName, { va
     PaymentVoucher: {
       key: p.requester,
       value: { version: 1, lane: newRandomId(), payer: p.requesterId, payee: p.providerId, nonce: 7, cumulative: 620, currency: 'USDC', jobId, createdMs: NOW }
+    },
+    Evidence: {
+      key: p.requester,
+      value: {
+        version: 1, kind: EvidenceKind.EQUIVOCATION, offender: p.providerId, receipts: [first.bytes, second.bytes],
+        assignments: [], jobs: [], createdMs: NOW
+      }
     }
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { RecordEnvelope } from '@libp2p/peer-record'
 import {
-  AssignmentType, Countersigned, DOMAIN, JobAnnouncementType, JobWithdrawalType, QuoteType, WorkReceiptType,
+  AssignmentType, Countersigned, DOMAIN, EvidenceKind, EvidenceType, JobAnnouncementType, JobWithdrawalType, QuoteType, WorkReceiptType,
   countersign, decodeRecord, encodeRecord, openAssignment, openCountersigned, openRecord, signRecord, validateRecord
 } from '../src/index.js'
 import { NOW, allTypes, examples, parties } from './fixtures.js'
@@ -163,6 +163,35 @@ describe('records', () => {
     const err: any = await rejects(openAssignment(bad.bytes, { now: NOW }))
     assert.equal(err.name, 'InvalidFieldError')
     assert.equal(err.field, 'quote')
+  })
+
+  it('checks the shape of evidence per kind, and lets anyone sign it as its reporter', async () => {
+    const { value, key } = ex.Evidence
+    // evidence names no author: the signer is the reporter, whoever it is
+    const byProvider = await signRecord(EvidenceType, value, p.provider)
+    assert.deepEqual((await openRecord(EvidenceType, byProvider.bytes, { now: NOW })).signer.toMultihash().bytes, p.providerId)
+    const [a, b] = value.receipts
+    const cases: Array<[string, any]> = [
+      ['kind', { kind: EvidenceKind.EVIDENCE_KIND_UNSPECIFIED }],
+      ['offender', { offender: new Uint8Array(5) }],
+      ['createdMs', { createdMs: 0 }],
+      ['receipts', { receipts: [a] }],
+      ['receipts', { receipts: [a, b, a] }],
+      ['receipts[1]', { receipts: [a, new Uint8Array()] }],
+      ['assignments', { assignments: [a] }],
+      ['jobs', { jobs: [a] }],
+      // wrong-result: one assignment per receipt, 1..receipts jobs
+      ['assignments', { kind: EvidenceKind.WRONG_RESULT, assignments: [a], jobs: [a] }],
+      ['jobs', { kind: EvidenceKind.WRONG_RESULT, assignments: [a, b], jobs: [] }],
+      ['receipts', { kind: EvidenceKind.WRONG_RESULT, receipts: new Array(17).fill(a), assignments: new Array(17).fill(a), jobs: [a] }]
+    ]
+    for (const [field, patch] of cases) {
+      const err: any = await rejects(signRecord(EvidenceType, { ...value, ...patch }, key))
+      assert.equal(err.name, 'InvalidFieldError', field)
+      assert.equal(err.field, field)
+    }
+    await signRecord(EvidenceType, { ...value, kind: EvidenceKind.WRONG_RESULT, assignments: [a, b], jobs: [a] }, key)
+    assert.equal((await rejects(signRecord(EvidenceType, { ...value, version: 2 }, key))).name, 'UnsupportedVersionError')
   })
 
   it('validateRecord returns accept or a named reject', async () => {

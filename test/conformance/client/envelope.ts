@@ -35,7 +35,8 @@ export const RECORD = {
   WorkReceipt: { domain: 'shoal:work-receipt:v1', code: 0x300303, maxSize: 1024 },
   CaptureAttestation: { domain: 'shoal:capture-attestation:v1', code: 0x300401, maxSize: 2048 },
   WitnessStatement: { domain: 'shoal:witness-statement:v1', code: 0x300402, maxSize: 1024 },
-  PaymentVoucher: { domain: 'shoal:payment-voucher:v1', code: 0x300501, maxSize: 1024 }
+  PaymentVoucher: { domain: 'shoal:payment-voucher:v1', code: 0x300501, maxSize: 1024 },
+  Evidence: { domain: 'shoal:evidence:v1', code: 0x300601, maxSize: 65536 }
 } as const satisfies Record<string, RecordKind>
 
 /** §1.3: the countersignature's domain is the type's domain with this suffix. */

@@ -116,6 +116,17 @@ export interface PaymentVoucher {
   createdMs: number
 }
 
+/** Evidence (§ Evidence): `kind` is the EvidenceKind number. */
+export interface Evidence {
+  version: number
+  kind: number
+  offender: Uint8Array
+  receipts: Uint8Array[]
+  assignments: Uint8Array[]
+  jobs: Uint8Array[]
+  createdMs: number
+}
+
 export interface JobWithdrawal { version: number, jobId: Uint8Array, requester: Uint8Array, createdMs: number }
 
 export interface CaptureAttestation {
@@ -189,6 +200,11 @@ const PaymentVoucherSchema: Schema<PaymentVoucher> = {
   currency: [7, 'string'], jobId: [8, 'bytes'], createdMs: [9, 'uint']
 }
 
+const EvidenceSchema: Schema<Evidence> = {
+  version: [1, 'uint'], kind: [2, 'uint'], offender: [3, 'bytes'], receipts: [4, 'repeated bytes'], assignments: [5, 'repeated bytes'],
+  jobs: [6, 'repeated bytes'], createdMs: [7, 'uint']
+}
+
 const CaptureAttestationSchema: Schema<CaptureAttestation> = {
   version: [1, 'uint'], capturer: [2, 'bytes'], deviceKey: [3, 'bytes'], deviceSignature: [4, 'bytes'], contentHash: [5, 'bytes'],
   contentBytes: [6, 'uint'], mediaType: [7, 'string'], startedMs: [8, 'uint'], durationMs: [9, 'uint'], geohash: [10, 'string'],
@@ -210,6 +226,7 @@ export const QuoteCodec = codecOf(QuoteSchema)
 export const AssignmentCodec = codecOf(AssignmentSchema)
 export const WorkReceiptCodec = codecOf(WorkReceiptSchema)
 export const PaymentVoucherCodec = codecOf(PaymentVoucherSchema)
+export const EvidenceCodec = codecOf(EvidenceSchema)
 export const CaptureAttestationCodec = codecOf(CaptureAttestationSchema)
 export const WitnessStatementCodec = codecOf(WitnessStatementSchema)
 

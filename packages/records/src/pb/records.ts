@@ -3848,6 +3848,302 @@ export namespace PaymentVoucher {
   }
 }
 
+export enum EvidenceKind {
+  EVIDENCE_KIND_UNSPECIFIED = 'EVIDENCE_KIND_UNSPECIFIED',
+  EQUIVOCATION = 'EQUIVOCATION',
+  WRONG_RESULT = 'WRONG_RESULT'
+}
+
+enum __EvidenceKindValues {
+  EVIDENCE_KIND_UNSPECIFIED = 0,
+  EQUIVOCATION = 1,
+  WRONG_RESULT = 2
+}
+
+export namespace EvidenceKind {
+  export const codec = (): Codec<EvidenceKind> => {
+    return enumeration<EvidenceKind>(__EvidenceKindValues)
+  }
+}
+
+export interface Evidence {
+  version: number
+  kind: EvidenceKind
+  offender: Uint8Array
+  receipts: Uint8Array[]
+  assignments: Uint8Array[]
+  jobs: Uint8Array[]
+  createdMs: number
+}
+
+export namespace Evidence {
+  let _codec: Codec<Evidence>
+
+  export const codec = (): Codec<Evidence> => {
+    if (_codec == null) {
+      _codec = message<Evidence>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if (obj.kind != null && __EvidenceKindValues[obj.kind] !== 0) {
+          w.uint32(16)
+          EvidenceKind.codec().encode(obj.kind, w)
+        }
+
+        if ((obj.offender != null && obj.offender.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.offender)
+        }
+
+        if (obj.receipts != null && obj.receipts.length > 0) {
+          for (const value of obj.receipts) {
+            w.uint32(34)
+            w.bytes(value)
+          }
+        }
+
+        if (obj.assignments != null && obj.assignments.length > 0) {
+          for (const value of obj.assignments) {
+            w.uint32(42)
+            w.bytes(value)
+          }
+        }
+
+        if (obj.jobs != null && obj.jobs.length > 0) {
+          for (const value of obj.jobs) {
+            w.uint32(50)
+            w.bytes(value)
+          }
+        }
+
+        if ((obj.createdMs != null && obj.createdMs !== 0)) {
+          w.uint32(56)
+          w.uint64Number(obj.createdMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          kind: EvidenceKind.EVIDENCE_KIND_UNSPECIFIED,
+          offender: uint8ArrayAlloc(0),
+          receipts: [],
+          assignments: [],
+          jobs: [],
+          createdMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.kind = EvidenceKind.codec().decode(reader)
+              break
+            }
+            case 3: {
+              obj.offender = reader.bytes()
+              break
+            }
+            case 4: {
+              if (opts.limits?.receipts != null && obj.receipts.length === opts.limits.receipts) {
+                throw new MaxLengthError('Decode error - repeated field "receipts" had too many elements')
+              }
+
+              obj.receipts.push(reader.bytes())
+              break
+            }
+            case 5: {
+              if (opts.limits?.assignments != null && obj.assignments.length === opts.limits.assignments) {
+                throw new MaxLengthError('Decode error - repeated field "assignments" had too many elements')
+              }
+
+              obj.assignments.push(reader.bytes())
+              break
+            }
+            case 6: {
+              if (opts.limits?.jobs != null && obj.jobs.length === opts.limits.jobs) {
+                throw new MaxLengthError('Decode error - repeated field "jobs" had too many elements')
+              }
+
+              obj.jobs.push(reader.bytes())
+              break
+            }
+            case 7: {
+              obj.createdMs = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          receipts: 0,
+          assignments: 0,
+          jobs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.kind`,
+                value: EvidenceKind.codec().decode(reader)
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.offender`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.receipts != null && obj.receipts === opts.limits.receipts) {
+                throw new MaxLengthError('Streaming decode error - repeated field "receipts" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.receipts[]`,
+                index: obj.receipts,
+                value: reader.bytes()
+              }
+
+              obj.receipts++
+
+              break
+            }
+            case 5: {
+              if (opts.limits?.assignments != null && obj.assignments === opts.limits.assignments) {
+                throw new MaxLengthError('Streaming decode error - repeated field "assignments" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.assignments[]`,
+                index: obj.assignments,
+                value: reader.bytes()
+              }
+
+              obj.assignments++
+
+              break
+            }
+            case 6: {
+              if (opts.limits?.jobs != null && obj.jobs === opts.limits.jobs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "jobs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.jobs[]`,
+                index: obj.jobs,
+                value: reader.bytes()
+              }
+
+              obj.jobs++
+
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.createdMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface EvidenceVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface EvidenceKindFieldEvent {
+    field: '$.kind'
+    value: EvidenceKind
+  }
+
+  export interface EvidenceOffenderFieldEvent {
+    field: '$.offender'
+    value: Uint8Array
+  }
+
+  export interface EvidenceReceiptsFieldEvent {
+    field: '$.receipts[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export interface EvidenceAssignmentsFieldEvent {
+    field: '$.assignments[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export interface EvidenceJobsFieldEvent {
+    field: '$.jobs[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export interface EvidenceCreatedMsFieldEvent {
+    field: '$.createdMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<Evidence>): Uint8Array {
+    return encodeMessage(obj, Evidence.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Evidence>): Evidence {
+    return decodeMessage(buf, Evidence.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Evidence>): Generator<EvidenceVersionFieldEvent | EvidenceKindFieldEvent | EvidenceOffenderFieldEvent | EvidenceReceiptsFieldEvent | EvidenceAssignmentsFieldEvent | EvidenceJobsFieldEvent | EvidenceCreatedMsFieldEvent> {
+    return streamMessage(buf, Evidence.codec(), opts)
+  }
+}
+
 export interface Countersigned {
   envelope: Uint8Array
   publicKey: Uint8Array
