@@ -1,19 +1,19 @@
 import { join } from 'node:path'
 import { discovery } from '@shoal/discovery'
 import { jobBoard } from '@shoal/job-board'
-import { receiptStore } from '@shoal/receipts'
+import { createEquivocationEvidence, createWrongResultEvidence, evidence, receiptStore } from '@shoal/receipts'
 import { JobKind } from '@shoal/records'
-import { router } from '@shoal/router'
+import { PeerTrust, router } from '@shoal/router'
 import { Work, commandExecutor, functionExecutor, gpuClass, priceBidPolicy } from '@shoal/work'
 import { JOBS_RUNNING_DIR } from './constants.js'
 import { registerWorkGate, WorkGate } from './drain.js'
 import type { ExecutorConfig, ProviderConfig, ShoalRole } from './config.js'
 import type { Discovery, DiscoveryComponents, DiscoveryInit } from '@shoal/discovery'
 import type { JobBoard, JobBoardComponents, JobBoardInit } from '@shoal/job-board'
-import type { ReceiptStore, ReceiptStoreComponents, ReceiptStoreInit } from '@shoal/receipts'
+import type { EvidenceComponents, EvidenceInit, EvidenceService, ReceiptStore, ReceiptStoreComponents, ReceiptStoreInit } from '@shoal/receipts'
 import type { PeerId } from '@libp2p/interface'
 import type { Gpu } from '@shoal/records'
-import type { Router, RouterComponents, RouterInit } from '@shoal/router'
+import type { Router, RouterComponents, RouterInit, TrustStore } from '@shoal/router'
 import type { Executor, VerifyPolicy, WorkComponents, WorkInit } from '@shoal/work'
 
 /**
@@ -32,6 +32,8 @@ export type ShoalCoreServices = {
   discovery: Discovery
   /** the `/shoal/work/1.0.0` protocol: quotes, assignments, results, receipts (`@shoal/work`) */
   work: Work
+  /** evidence of cheating, gossiped and kept: who is a proven offender (`@shoal/receipts`) */
+  evidence: EvidenceService
 }
 
 /**
@@ -45,6 +47,7 @@ export interface ShoalServiceFactories {
   jobs: (components: JobBoardComponents) => JobBoard
   discovery: (components: DiscoveryComponents) => Discovery
   work: (components: WorkComponents) => Work
+  evidence: (components: EvidenceComponents) => EvidenceService
 }
 
 /** Options of `shoalServices()`. */
@@ -65,6 +68,8 @@ export interface ShoalServicesInit {
   discovery?: DiscoveryInit
   /** options passed to `work()` (merged over the provider's executor, price and concurrency) */
   work?: WorkInit
+  /** options passed to `evidence()` */
+  evidence?: EvidenceInit
   /**
    * The defences against dishonest peers, on by default: results checked
    * before they are countersigned (`DEFAULT_VERIFY_POLICY`), evidence of
@@ -170,7 +175,9 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
       const gate = gateOf(components)
       // late binding asks providers for their load: answer with the work service's real slots
       const load = init.router?.load ?? (merged.executor != null ? () => gate.load() : undefined)
-      return router({ ...(defended ? {} : { locationCheck: false }), ...init.router, load })(components)
+      // a proven offender has no trust left: the router refuses it as a candidate
+      const defences: RouterInit = defended ? { trust: offenderTrust(init.router?.trust ?? new PeerTrust(), offenderOf(components)) } : { locationCheck: false }
+      return router({ ...init.router, ...defences, load })(components)
     },
     jobs: (components) => jobBoard({ serve: kinds.length > 0 ? { kinds, regions } : undefined, ...(defended ? { standing: standingOf(components) } : {}), ...init.jobs })(components),
     discovery: (components) => discovery({ ...(defended ? { standing: standingOf(components) } : {}), ...init.discovery })(components),
@@ -187,12 +194,51 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
         })
         : undefined)
       const defences: WorkInit = defended
-        ? { verify: DEFAULT_VERIFY_POLICY }
+        ? { verify: DEFAULT_VERIFY_POLICY, offenders: offenderOf(components) }
         // the baseline: every result countersigned unchecked, every requester served however much it leaves unpaid, no run ever late
         : { verify: false, maxUnpaidJobs: Number.MAX_SAFE_INTEGER, lateFactor: Infinity }
       const service = new Work(components, { ...defences, ...merged, bidPolicy: gate.bidPolicy(bidPolicy), executor: gate.executor(merged.executor) })
       registerWorkGate(service, gate)
+      if (defended) reportEvidence(service, components)
       return service
+    },
+    evidence: evidence(init.evidence)
+  }
+}
+
+/** Whether the node's evidence service holds valid evidence against a peer (false before it is built). */
+function offenderOf (components: object): (peer: PeerId | string) => boolean {
+  return (peer) => (components as { evidence?: Pick<EvidenceService, 'isOffender'> }).evidence?.isOffender(peer) ?? false
+}
+
+/** A trust store that gives proven offenders none, whatever else it knows of them. */
+function offenderTrust (trust: TrustStore, isOffender: (peer: string) => boolean): TrustStore {
+  return {
+    get: (peer) => isOffender(peer) ? 0 : trust.get(peer),
+    record: (peer, event) => {
+      const value = trust.record(peer, event)
+      return isOffender(peer) ? 0 : value
     }
   }
+}
+
+/**
+ * Turn what the work service found (a wrong result against a quorum or a
+ * known answer, two receipts for one assignment) into evidence records
+ * signed by this node, and hand them to the evidence service: kept, acted
+ * on here, gossiped to the network.
+ */
+function reportEvidence (work: Work, components: WorkComponents): void {
+  const log = components.logger.forComponent('shoal:node:evidence')
+  work.addEventListener('evidence:found', (evt) => {
+    const found = evt.detail
+    const service = (components as { evidence?: Pick<EvidenceService, 'report'> }).evidence
+    if (service == null) return
+    void (async () => {
+      const record = found.kind === 'equivocation'
+        ? await createEquivocationEvidence(found.first, found.second, components.privateKey)
+        : await createWrongResultEvidence(found.proof, components.privateKey)
+      await service.report(record)
+    })().catch((err: unknown) => { log.error('could not report %s evidence - %e', found.kind, err) })
+  })
 }

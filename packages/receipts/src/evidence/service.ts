@@ -31,7 +31,7 @@ export interface EvidenceService extends TypedEventTarget<EvidenceEvents>, Start
   /** Verify evidence, keep it and publish it; resolves once it holds here, even if no peer heard it. */
   report(evidence: SignedRecord<Evidence>, options?: AbortOptions): Promise<VerifiedEvidence>
   /** Whether valid evidence against `peer` is held. */
-  isOffender(peer: PeerId): boolean
+  isOffender(peer: PeerId | string): boolean
   /** The first evidence held against each offender. */
   offenders(): VerifiedEvidence[]
 }
@@ -148,8 +148,8 @@ export class DefaultEvidenceService extends TypedEventEmitter<EvidenceEvents> im
     return verified
   }
 
-  isOffender (peer: PeerId): boolean {
-    return this.byOffender.has(peer.toString())
+  isOffender (peer: PeerId | string): boolean {
+    return this.byOffender.has(typeof peer === 'string' ? peer : peer.toString())
   }
 
   offenders (): VerifiedEvidence[] {
