@@ -146,8 +146,12 @@ async function checkWrongResult (evidence: Evidence, reporter: Uint8Array, recei
     if (j.kind !== first.kind || j.workload !== first.workload || !equals(j.inputHash, first.inputHash)) {
       throw invalid('wrong-result: the jobs differ in kind, workload or input')
     }
-    if (!equals(a.value.inputHash, first.inputHash)) {
+    // a job announced without its input's hash (empty) binds none: the assignments still must all name one input
+    if (first.inputHash.byteLength > 0 && !equals(a.value.inputHash, first.inputHash)) {
       throw invalid(`wrong-result: assignments[${i}] has another input than the job`)
+    }
+    if (!equals(a.value.inputHash, assignments[0].value.inputHash)) {
+      throw invalid(`wrong-result: assignments[${i}] has another input than assignments[0]`)
     }
   }
   if (used.size !== jobs.size) {
