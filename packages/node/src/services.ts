@@ -64,6 +64,8 @@ export interface ShoalServicesInit {
   discovery?: DiscoveryInit
   /** options passed to `work()` (merged over the provider's executor, price and concurrency) */
   work?: WorkInit
+  /** the defences against dishonest peers (evidence, offender exclusion, newcomer budgets, free-rider limit) @default true */
+  defences?: boolean
 }
 
 /**

@@ -37,6 +37,8 @@ export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchO
    * @default 5
    */
   k?: number
+  /** How the result is checked before it is countersigned, passed to `work.run`; `false` accepts it unchecked */
+  verify?: unknown
   /**
    * Where the requester is (a geohash): discovery searches outward from it
    *
@@ -255,6 +257,8 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
         attemptTimeoutMs,
         fetchOutput: options.fetchOutput,
         maxUnits: options.maxUnits,
+        // a spread: work's RunOptions gains `verify` with result verification
+        ...{ verify: options.verify },
         onProgress: (detail) => { events.push({ type: 'progress', detail }) },
         onAttempt: (attempt) => {
           // after the last candidate nobody takes over: its failure is what run() throws
