@@ -25,8 +25,12 @@
  * touched its peers (as requester, or as a provider assigned or running
  * them), completed, success ratio, wrong outputs accepted.
  *
- * Sizes. Full: 200 peers (+ 20 sybils), 60 s at 0.5 jobs/s. `--quick`: 60
- * peers (+ 20 sybils), 15 s at 1 job/s, the DHT bootstrapped early. Both
+ * Sizes. Full: 200 peers (+ 20 sybils), 90 s at 0.2 jobs/s, 20 s
+ * deadlines. `--quick`: 60 peers (+ 20 sybils), 14 s at 0.5 jobs/s, 12 s
+ * deadlines, the DHT bootstrapped early. Why these rates: every provider
+ * (sybils too) quotes every job over a connection of its own; 2 cores
+ * keep up with about 20 quotes a second (see `market`), and at 1 job/s
+ * the 44 providers of the quick run starve every event loop. Both
  * in 2 shards. Knobs: `--peers N`, `--duration S`, `--rate R`,
  * `--shards N`, `--sybils N`.
  */
@@ -61,8 +65,8 @@ function settingsOf (options: BenchOptions): Settings {
   const quick = options.quick
   return {
     peers: intOption(options, 'peers', quick ? 60 : 200),
-    durationS: intOption(options, 'duration', quick ? 15 : 60),
-    rate: numOption(options, 'rate', quick ? 1 : 0.5),
+    durationS: intOption(options, 'duration', quick ? 14 : 90),
+    rate: numOption(options, 'rate', quick ? 0.5 : 0.2),
     shards: intOption(options, 'shards', 2),
     sybils: intOption(options, 'sybils', 20),
     quick
@@ -129,7 +133,8 @@ export function adversarialScenario (set: Settings, latencyPath: string, seed: n
         'free-rider': { service: 'requester' },
         spammer: { service: 'requester' }
       },
-      jobs: { inference: { units: 2, deadlineS: 20, gpuClass: 'consumer-24g' } },
+      // jobs in flight at the end get until their deadline: short in the quick run
+      jobs: { inference: { units: 2, deadlineS: set.quick ? 12 : 20, gpuClass: 'consumer-24g' } },
       defences: 'alternate',
       advertiseWaitS: set.quick ? 5 : 30
     }

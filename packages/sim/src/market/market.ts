@@ -206,9 +206,10 @@ export class MarketRuntime implements MarketDriver {
       const peer = sim.peers[index]
       if (state == null || peer == null || !sim.owns(index)) continue
       state.behaviours.add(behaviour)
-      const offers = state.conduct.offers.length
+      const before = JSON.stringify(this.offerOf(index))
       await played.install({ index, peer, sim, market: this.market, role: state.role, conduct: state.conduct, options, signal: state.stopped.signal })
-      if (state.conduct.offers.length !== offers && state.provider != null) {
+      // a new advertisement only when the offer changed: every start is a round of DHT provides
+      if (state.provider != null && JSON.stringify(this.offerOf(index)) !== before) {
         state.provider.stop()
         state.provider = undefined
         this.startProviderAt(index)
@@ -237,17 +238,7 @@ export class MarketRuntime implements MarketDriver {
     const deadlineMs = kind.deadlineMs
     const geohash = peerGeohash(peer)
     const compute = this.expectedComputeMs(kind)
-    // the terms the oracle matches offers against are the job's own
-    const terms = jobTerms(kind, geohash)
-    const spec: JobSpec = {
-      kind: terms.kind,
-      workload: `${WORKLOAD_PREFIX}${kind.name}/${arrival.id}`,
-      requirements: terms.requirements,
-      priceCeiling: terms.priceCeiling ?? { perUnit: kind.maxPricePerUnit, currency: 'USDC', unit: 'unit' },
-      budget: kind.budget,
-      deadlineInMs: deadlineMs,
-      input: jobInput(arrival.id, kind.inputBytes)
-    }
+    const spec = jobSpecOf(kind, geohash, arrival.id)
     const signal = AbortSignal.timeout(deadlineMs)
     const choice = this.choiceFor(arrival)
     const services = this.requesterServices(node.services, peer, choice, this.peers.get(arrival.peer)?.conduct)
@@ -387,9 +378,7 @@ export class MarketRuntime implements MarketDriver {
     const state = this.peers.get(index)
     const node = peer.node
     if (state == null || node == null || !isProvider(state.role) || state.provider != null) return undefined
-    const honest = providerOffer(state.role, peerGeohash(peer))
-    const offer = state.conduct.offers.reduce<AdvertisedOffer>((o, change) => change(o), { gpus: honest.gpus ?? [], sensors: honest.sensors ?? [], geohash: honest.geohash ?? '', price: state.role.price, concurrency: state.role.slots })
-    const handle = startProvider(node.services, offer)
+    const handle = startProvider(node.services, this.offerOf(index))
     state.provider = handle
     this.recordPayments(index, node.services.work)
     handle.addEventListener('quote:sent', (evt) => {
@@ -426,6 +415,15 @@ export class MarketRuntime implements MarketDriver {
     }
   }
 
+  /** The offer the provider of `index` advertises: its role's, changed by its behaviours. */
+  private offerOf (index: number): AdvertisedOffer {
+    const state = this.peers.get(index)
+    const peer = this.requireSim().peers[index]
+    if (state == null || peer == null) throw new Error(`no market peer ${index}`)
+    const honest = providerOffer(state.role, peerGeohash(peer))
+    return state.conduct.offers.reduce<AdvertisedOffer>((o, change) => change(o), { gpus: honest.gpus ?? [], sensors: honest.sensors ?? [], geohash: honest.geohash ?? '', price: state.role.price, concurrency: state.role.slots })
+  }
+
   /** Record each voucher a provider accepts as a payment of what it moved its lane forward by. */
   private recordPayments (index: number, work: MarketServices['work']): void {
     if (this.payees.has(work)) return
@@ -453,6 +451,20 @@ export class MarketRuntime implements MarketDriver {
   private requireSim (): Simulation<MarketServices> {
     if (this.sim == null) throw new Error('the market is not attached to a simulation')
     return this.sim
+  }
+}
+
+/** The job a requester at `geohash` submits for job `id` of `kind`: the terms the oracle matches offers against are its own. */
+export function jobSpecOf (kind: ResolvedJobKind, geohash: string, id: string, workload = `${WORKLOAD_PREFIX}${kind.name}/${id}`): JobSpec {
+  const terms = jobTerms(kind, geohash)
+  return {
+    kind: terms.kind,
+    workload,
+    requirements: terms.requirements,
+    priceCeiling: terms.priceCeiling ?? { perUnit: kind.maxPricePerUnit, currency: 'USDC', unit: 'unit' },
+    budget: kind.budget,
+    deadlineInMs: kind.deadlineMs,
+    input: jobInput(id, kind.inputBytes)
   }
 }
 

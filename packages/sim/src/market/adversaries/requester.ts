@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { topicsForAnnouncement } from '@shoal/job-board'
-import { JobAnnouncementType, JobKind, newRandomId, signRecord } from '@shoal/records'
+import { JobAnnouncementType, MAX_SIZE, newRandomId, signRecord } from '@shoal/records'
+import { jobSpecOf, peerGeohash } from '../market.js'
 import type { Behaviour, BehaviourContext } from './registry.js'
 import type { JobAnnouncement } from '@shoal/records'
 
@@ -15,8 +16,8 @@ import type { JobAnnouncement } from '@shoal/records'
 export const SPAM_WORKLOAD_PREFIX = 'spam/'
 /** Times the scenario's whole announcement rate each spammer publishes at. */
 export const SPAM_FACTOR = 10
-/** Bytes of an oversized message: past any record's limit. */
-const OVERSIZED_BYTES = 128 * 1024
+/** Bytes of an oversized message: one past an announcement's limit (larger would only load the simulated links). */
+const OVERSIZED_BYTES = MAX_SIZE.JobAnnouncement + 1
 /** Announcement rate assumed when the scenario has no workload, per s. */
 const FALLBACK_RATE_PER_S = 1
 /** The spam kinds a spammer cycles through. */
@@ -51,8 +52,10 @@ export const freeRider: Behaviour = {
 /**
  * Publishes on the job board's pubsub topics at {@link SPAM_FACTOR} x the
  * scenario's announcement rate, cycling through valid announcements from a
- * fresh key each, forged ones (a signature byte flipped), replays of the
- * last valid one and oversized messages. Each is a `spam:sent` event.
+ * fresh key each (the market's first job kind from the spammer's place,
+ * priced below every offer), forged ones (a signature byte flipped),
+ * replays of the last valid one and oversized messages. Each is a
+ * `spam:sent` event.
  */
 export const spammer: Behaviour = {
   side: 'network',
@@ -63,8 +66,12 @@ export const spammer: Behaviour = {
 
 async function spam ({ index, peer, sim, market, signal }: BehaviourContext): Promise<void> {
   const node = peer.node
-  if (node == null) return
+  const kind = Object.values(market.jobs)[0]
+  if (node == null || kind == null) return
   const intervalMs = 1000 / (SPAM_FACTOR * (market.jobRatePerS > 0 ? market.jobRatePerS : FALLBACK_RATE_PER_S))
+  // priced below every offer: providers keep it on their boards but do not quote it (a quote to a key no node
+  // holds costs each provider a DHT lookup, which would starve the simulator's event loops)
+  const floor = Math.min(...Object.values(market.roles).map(r => r.price.perUnit)) / 10
   let last: Uint8Array | undefined
   let topics: string[] = []
   for (let n = 0; !signal.aborted; n++) {
@@ -72,7 +79,13 @@ async function spam ({ index, peer, sim, market, signal }: BehaviourContext): Pr
     let bytes: Uint8Array
     if (variant === 'valid' || last == null) {
       const key = await generateKeyPair('Ed25519')
-      const value = spamAnnouncement(peerIdFromPrivateKey(key).toMultihash().bytes, n, Date.now())
+      const template = await node.services.work.createJob(jobSpecOf(kind, peerGeohash(peer), `spam-${index}-${n}`, `${SPAM_WORKLOAD_PREFIX}${index}/${n}`))
+      const value: JobAnnouncement = {
+        ...template.value,
+        jobId: newRandomId(),
+        requester: peerIdFromPrivateKey(key).toMultihash().bytes,
+        priceCeiling: { ...(template.value.priceCeiling ?? { currency: 'USDC', unit: 'unit', perUnit: 0 }), perUnit: floor }
+      }
       topics = topicsForAnnouncement(value)
       bytes = (await signRecord(JobAnnouncementType, value, key)).bytes
       last = bytes
@@ -85,29 +98,10 @@ async function spam ({ index, peer, sim, market, signal }: BehaviourContext): Pr
       bytes = new Uint8Array(OVERSIZED_BYTES).fill(n & 0xff)
     }
     for (const topic of topics) {
-      await node.services.pubsub.publish(topic, bytes).catch(() => {})
+      // not awaited: a send held up by a slow link must not slow the spam down
+      void node.services.pubsub.publish(topic, bytes).catch(() => {})
     }
     sim.events.record('spam:sent', { peer: index, variant })
     await sleep(intervalMs, undefined, { signal, ref: false }).catch(() => {})
-  }
-}
-
-/** A plausible GPU inference job, tagged as spam by its workload. */
-function spamAnnouncement (requester: Uint8Array, n: number, now: number): JobAnnouncement {
-  return {
-    version: 1,
-    jobId: newRandomId(),
-    requester,
-    kind: JobKind.GPU_INFERENCE,
-    workload: `${SPAM_WORKLOAD_PREFIX}${n}`,
-    description: '',
-    requirements: { gpuModel: '', gpuClass: '', minVramMib: 0, gpuCount: 0, sensors: [], region: '', maxRttMs: 0 },
-    priceCeiling: { perUnit: 1, currency: 'USDC', unit: 'gpu-second' },
-    budget: 1,
-    inputHash: new Uint8Array(32),
-    inputBytes: 0,
-    createdMs: now,
-    expiresMs: now + 60_000,
-    deadlineMs: now + 30_000
   }
 }
