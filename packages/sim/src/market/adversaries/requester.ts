@@ -4,13 +4,10 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { topicsForAnnouncement } from '@shoal/job-board'
-import { JobAnnouncementType, MAX_SIZE, newRandomId, signRecord } from '@shoal/records'
+import { MAX_SIZE } from '@shoal/records'
 import { jobSpecOf, peerGeohash } from '../market.js'
 import type { Behaviour, BehaviourContext } from './registry.js'
-import type { JobAnnouncement } from '@shoal/records'
 
 /** Workload prefix of a spam announcement: providers' boards tag what lands by it. */
 export const SPAM_WORKLOAD_PREFIX = 'spam/'
@@ -51,16 +48,20 @@ export const freeRider: Behaviour = {
 
 /**
  * Publishes on the job board's pubsub topics at {@link SPAM_FACTOR} x the
- * scenario's announcement rate, cycling through valid announcements from a
- * fresh key each (the market's first job kind from the spammer's place,
- * priced below every offer), forged ones (a signature byte flipped),
+ * scenario's announcement rate, cycling through valid announcements (the
+ * market's first job kind from the spammer's place, priced below every
+ * offer, signed by the spammer: the board takes an announcement only from
+ * the pubsub origin that signed it, so a fresh key needs a node of its
+ * own, which is what sybils are), forged ones (a signature byte flipped),
  * replays of the last valid one and oversized messages. Each is a
  * `spam:sent` event.
  */
 export const spammer: Behaviour = {
   side: 'network',
   install (ctx: BehaviourContext) {
-    void spam(ctx).catch(() => {})
+    void spam(ctx).catch((err: unknown) => {
+      if (!ctx.signal.aborted) ctx.sim.events.record('adversary:error', { peer: ctx.index, behaviour: 'spammer', error: String(err).slice(0, 300) })
+    })
   }
 }
 
@@ -71,23 +72,18 @@ async function spam ({ index, peer, sim, market, signal }: BehaviourContext): Pr
   const intervalMs = 1000 / (SPAM_FACTOR * (market.jobRatePerS > 0 ? market.jobRatePerS : FALLBACK_RATE_PER_S))
   // priced below every offer: providers keep it on their boards but do not quote it (a quote to a key no node
   // holds costs each provider a DHT lookup, which would starve the simulator's event loops)
-  const floor = Math.min(...Object.values(market.roles).map(r => r.price.perUnit)) / 10
+  const floor = Math.max(0, Math.min(...Object.values(market.roles).map(r => r.price.perUnit)) - 1)
   let last: Uint8Array | undefined
   let topics: string[] = []
   for (let n = 0; !signal.aborted; n++) {
     const variant = SPAM_VARIANTS[n % SPAM_VARIANTS.length]
     let bytes: Uint8Array
     if (variant === 'valid' || last == null) {
-      const key = await generateKeyPair('Ed25519')
-      const template = await node.services.work.createJob(jobSpecOf(kind, peerGeohash(peer), `spam-${index}-${n}`, `${SPAM_WORKLOAD_PREFIX}${index}/${n}`))
-      const value: JobAnnouncement = {
-        ...template.value,
-        jobId: newRandomId(),
-        requester: peerIdFromPrivateKey(key).toMultihash().bytes,
-        priceCeiling: { ...(template.value.priceCeiling ?? { currency: 'USDC', unit: 'unit', perUnit: 0 }), perUnit: floor }
-      }
-      topics = topicsForAnnouncement(value)
-      bytes = (await signRecord(JobAnnouncementType, value, key)).bytes
+      // signed by the spammer's own node: the board takes an announcement only from the pubsub origin that signed it
+      const spec = jobSpecOf(kind, peerGeohash(peer), `spam-${index}-${n}`, `${SPAM_WORKLOAD_PREFIX}${index}/${n}`)
+      const job = await node.services.work.createJob({ ...spec, priceCeiling: { ...spec.priceCeiling, perUnit: floor } })
+      topics = topicsForAnnouncement(job.value)
+      bytes = job.bytes
       last = bytes
     } else if (variant === 'forged') {
       bytes = last.slice()
