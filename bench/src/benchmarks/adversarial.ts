@@ -26,7 +26,7 @@
  * them), completed, success ratio, wrong outputs accepted.
  *
  * Sizes. Full: 200 peers (+ 20 sybils), 90 s at 0.2 jobs/s, 20 s
- * deadlines. `--quick`: 60 peers (+ 20 sybils), 14 s at 0.5 jobs/s, 12 s
+ * deadlines. `--quick`: 60 peers (+ 20 sybils), 12 s at 0.5 jobs/s, 12 s
  * deadlines, the DHT bootstrapped early. Why these rates: every provider
  * (sybils too) quotes every job over a connection of its own; 2 cores
  * keep up with about 20 quotes a second (see `market`), and at 1 job/s
@@ -65,7 +65,7 @@ function settingsOf (options: BenchOptions): Settings {
   const quick = options.quick
   return {
     peers: intOption(options, 'peers', quick ? 60 : 200),
-    durationS: intOption(options, 'duration', quick ? 14 : 90),
+    durationS: intOption(options, 'duration', quick ? 12 : 90),
     rate: numOption(options, 'rate', quick ? 0.5 : 0.2),
     shards: intOption(options, 'shards', 2),
     sybils: intOption(options, 'sybils', 20),
