@@ -1,38 +1,16 @@
 import assert from 'node:assert/strict'
 import { runScenario } from '../src/index.js'
-import type { RunResult, Scenario, SimEvent } from '../src/index.js'
+import { ofType, smallMarket, TUNING } from './fixtures/small-market.js'
+import type { Scenario } from '../src/index.js'
 
-/** The DHT bootstraps right after the wiring: these runs are short. */
-const TUNING = { dhtStartDelayMs: 1_000, dhtStartSpreadMs: 1_500 }
-
-/** A small market with two wrong-result providers and a silent one, defences on alternate peers. */
-const SCENARIO: Scenario = {
+/** The small market with two wrong-result providers and a silent one, defences on alternate peers. */
+const SCENARIO: Scenario = smallMarket({
   name: 'small-adversarial',
-  seed: 5,
-  durationS: 6,
-  latency: { model: 'geographic', minPopulation: 1_000_000, lastMileMs: 2 },
-  links: { loss: 0, bandwidthMbps: 100 },
-  regions: {
-    EU: { peers: 7, roles: { gpu: 3, requester: 4 } },
-    NA: { peers: 5, roles: { gpu: 2, requester: 3 } }
-  },
-  connect: { bootstrap: 2, degree: 3, nearby: 0.5 },
-  workload: { jobs: { ratePerS: 1.5, from: ['requester'], kinds: ['inference'] } },
   adversaries: [
     { behaviour: 'wrong-result', role: 'gpu', count: 2 },
     { behaviour: 'silent-provider', role: 'gpu', count: 1 }
-  ],
-  market: {
-    roles: { gpu: { slots: 2, compute: { inference: { fixedMs: 300, perUnitMs: 100, jitter: 0.1 } } } },
-    jobs: { inference: { units: 2, deadlineS: 20 } },
-    advertiseWaitS: 20,
-    defences: 'alternate'
-  }
-}
-
-function ofType (result: RunResult, type: string): SimEvent[] {
-  return result.events.filter(e => e.type === type)
-}
+  ]
+}, { deadlineS: 20, defences: 'alternate' })
 
 describe('market: adversaries', function () {
   this.timeout(240_000)
