@@ -57,7 +57,7 @@ import type { ComputeModel, MarketFigures, MarketJobKind, RunResult, Scenario } 
 const FIGURES = ['job_success_ratio', 'e2e_stretch_p50', 'e2e_stretch_p90', 'random_e2e_stretch_p50', 'cloud_completion_p50_ms', 'shoal_completion_p50_ms', 'under_10ms_ratio']
 
 /** Share of peers per continent (the data set's cities are weighted by population within each). */
-const CONTINENTS: Array<[string, number]> = [['EU', 0.32], ['NA', 0.28], ['AS', 0.26], ['SA', 0.07], ['OC', 0.07]]
+export const CONTINENTS: Array<[string, number]> = [['EU', 0.32], ['NA', 0.28], ['AS', 0.26], ['SA', 0.07], ['OC', 0.07]]
 /** A GPU provider's compute time per job kind. */
 const COMPUTE: Record<string, ComputeModel> = {
   inference: { fixedMs: 2000, perUnitMs: 500, jitter: 0.2 },
@@ -133,7 +133,8 @@ export function marketScenario (set: Settings, latencyPath: string, seed: number
   }
 }
 
-function loopLagP99 (result: RunResult): number | null {
+/** The median over the run of the event loop's p99 lag, ms: how busy the machine was. */
+export function loopLagP99 (result: RunResult): number | null {
   const start = result.events.find(e => e.type === 'run:start')?.t ?? 0
   const lags = result.events.filter(e => e.type === 'loop' && e.t >= start).map(e => Number(e.p99_ms)).filter(Number.isFinite).sort((a, b) => a - b)
   return lags.length === 0 ? null : lags[Math.floor(lags.length / 2)]

@@ -1,36 +1,7 @@
 import assert from 'node:assert/strict'
 import { runScenario } from '../src/index.js'
-import type { RunResult, Scenario, SimEvent } from '../src/index.js'
-
-/** The DHT bootstraps right after the wiring: these runs are short. */
-const TUNING = { dhtStartDelayMs: 1_000, dhtStartSpreadMs: 1_500 }
-
-/** A small market: GPU providers and requesters in Europe and North America, short jobs. */
-function smallMarket (overrides: Partial<Scenario> = {}, gpu: { slots?: number, fixedMs?: number, deadlineS?: number } = {}): Scenario {
-  return {
-    name: 'small-market',
-    seed: 5,
-    durationS: 6,
-    latency: { model: 'geographic', minPopulation: 1_000_000, lastMileMs: 2 },
-    links: { loss: 0, bandwidthMbps: 100 },
-    regions: {
-      EU: { peers: 7, roles: { gpu: 3, requester: 4 } },
-      NA: { peers: 5, roles: { gpu: 2, requester: 3 } }
-    },
-    connect: { bootstrap: 2, degree: 3, nearby: 0.5 },
-    workload: { jobs: { ratePerS: 1.5, from: ['requester'], kinds: ['inference'] } },
-    market: {
-      roles: { gpu: { slots: gpu.slots ?? 2, compute: { inference: { fixedMs: gpu.fixedMs ?? 300, perUnitMs: 100, jitter: 0.1 } } } },
-      jobs: { inference: { units: 2, deadlineS: gpu.deadlineS ?? 30 } },
-      advertiseWaitS: 20
-    },
-    ...overrides
-  }
-}
-
-function ofType (result: RunResult, type: string): SimEvent[] {
-  return result.events.filter(e => e.type === type)
-}
+import { ofType, smallMarket, TUNING } from './fixtures/small-market.js'
+import type { RunResult } from '../src/index.js'
 
 /** Every arrival ended completed, with the reason of the first that did not. */
 function assertAllCompleted (result: RunResult): void {

@@ -11,6 +11,8 @@ import { matchOffer } from '@shoal/records'
 import { quantile } from '../latency/calibrate.js'
 import { computeMs, isProvider, jobTerms, ownEntry, providerOffer, servingRole } from './config.js'
 import { peerGeohash } from './market.js'
+import { analyseAdversaries } from './adversarial.js'
+import type { AdversarialSummary } from './adversarial.js'
 import type { PlacedCloudRegion } from './cloud.js'
 import type { ResolvedMarket, ResolvedRole } from './config.js'
 import type { SimEvent } from '../harness/events.js'
@@ -140,6 +142,8 @@ export interface MarketSummary extends MarketFigures {
   /** by how requesters picked a provider (`choice: 'alternate'`: the router's ranking and a random order on alternate jobs) */
   per_choice: Partial<Record<'router' | 'random', MarketFigures>>
   over_time: { bucket_s: number, buckets: SuccessBucket[], marks: TimeMark[] }
+  /** the adversaries' effect on each defence group, and one row per behaviour */
+  adversarial: AdversarialSummary
   /** what the figures leave out, and why */
   notes: string[]
   /** one row per job (for `jobs.csv`; summary.json leaves them out) */
@@ -309,6 +313,7 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
       return chosen.length > 0 ? [[choice, figures(chosen)]] : []
     })),
     over_time: overTime(rows, runEnd - runStart, marks),
+    adversarial: analyseAdversaries(events, input.peers, market),
     notes,
     rows
   }

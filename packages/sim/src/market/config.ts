@@ -75,6 +75,10 @@ export interface ResolvedMarket {
   advertiseWaitS: number
   /** the scenario's seed: job jitter draws from it */
   seed: number
+  /** which peers run the defences against dishonest peers: all, none, or those of even index */
+  defences: 'on' | 'off' | 'alternate'
+  /** the workload's job arrivals per s over the network (a spammer publishes at a multiple of it) */
+  jobRatePerS: number
 }
 
 /** Every service a role may play. */
@@ -98,6 +102,11 @@ export function jobTypeOf (name: string, spec: MarketJobKind): ResolvedJobKind['
 /** `record[key]` when it is the record's own entry: a kind or role named `toString` or `__proto__` is not the prototype's. */
 export function ownEntry<T> (record: Record<string, T> | undefined, key: string): T | undefined {
   return record != null && Object.hasOwn(record, key) ? record[key] : undefined
+}
+
+/** Whether the peer of `index` runs the defences under the market's `defences` setting. */
+export function isDefended (market: Pick<ResolvedMarket, 'defences'>, index: number): boolean {
+  return market.defences === 'on' || (market.defences === 'alternate' && index % 2 === 0)
 }
 
 /** Whether a role offers work (advertises and bids). */
@@ -130,7 +139,9 @@ export function resolveMarket (scenario: Scenario): ResolvedMarket | undefined {
     k: market.k ?? K,
     roundTrips: market.roundTrips ?? ROUND_TRIPS,
     advertiseWaitS: market.advertiseWaitS ?? ADVERTISE_WAIT_S,
-    seed: scenario.seed ?? 1
+    seed: scenario.seed ?? 1,
+    defences: market.defences ?? 'on',
+    jobRatePerS: scenario.workload?.jobs?.ratePerS ?? 0
   }
 }
 

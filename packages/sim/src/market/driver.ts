@@ -3,6 +3,7 @@
  */
 
 import type { JobArrival } from '../scenario/driver.js'
+import type { AdversaryOptions } from './adversaries/registry.js'
 
 /** How the market opened: providers that started, and how many advertised in time. */
 export interface MarketOpened {
@@ -18,5 +19,5 @@ export interface MarketDriver {
   /** submit a job at its requester; resolves when it ended (completed or failed, as events) */
   submit(job: JobArrival): Promise<void>
   /** turn a behaviour on at these peers; false when the market does not play it */
-  adversary(behaviour: string, peers: readonly number[]): Promise<boolean>
+  adversary(behaviour: string, peers: readonly number[], options?: AdversaryOptions): Promise<boolean>
 }

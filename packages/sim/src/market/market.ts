@@ -19,7 +19,9 @@ import { errorName, errorMessage } from '@shoal/utils'
 import { functionExecutor } from '@shoal/work'
 import { round } from '../round.js'
 import { pool } from '../harness/connect.js'
-import { computeModelOf, computeMs, isProvider, jobTerms, ownEntry, providerOffer, servingRole } from './config.js'
+import { computeModelOf, computeMs, isDefended, isProvider, jobTerms, ownEntry, providerOffer, servingRole } from './config.js'
+import { behaviourOf, honestConduct, MARKET_BEHAVIOURS, SPAM_WORKLOAD_PREFIX } from './adversaries/index.js'
+import type { AdvertisedOffer, AdversaryOptions, Conduct, RunPlan } from './adversaries/index.js'
 import type { MarketDriver, MarketOpened } from './driver.js'
 import type { ResolvedJobKind, ResolvedMarket, ResolvedRole } from './config.js'
 import type { Simulation } from '../harness/simulation.js'
@@ -42,8 +44,7 @@ const MIN_ATTEMPT_MS = 3_000
 /** Providers that advertise at once when the market opens. */
 const OPEN_CONCURRENCY = 4
 
-/** Adversary behaviours the market plays itself; others are left to hooks. */
-export const MARKET_BEHAVIOURS = ['silent-provider'] as const
+export { MARKET_BEHAVIOURS }
 
 /** What a market peer runs beside the simulation's stock services. */
 export type MarketServices = ShoalCoreServices
@@ -57,6 +58,14 @@ interface PeerState {
   life: number
   /** adversary behaviours turned on */
   behaviours: Set<string>
+  /** what those behaviours change */
+  conduct: Conduct
+  /** whether the peer runs the defences (the market's `defences` setting) */
+  defended: boolean
+  /** sim job ids this provider's executor ran: a second run of one is a replay */
+  ran: Set<string>
+  /** aborted at every crash or stop: behaviours' background work ends with it */
+  stopped: AbortController
 }
 
 /** The geohash of a peer's site ('' without coordinates); the analysis places peers of a finished run with it too. */
@@ -89,6 +98,8 @@ export class MarketRuntime implements MarketDriver {
   private opened = false
   /** work services whose accepted vouchers are recorded as payments */
   private readonly payees = new WeakSet<object>()
+  /** services whose board and evidence events are recorded */
+  private readonly watched = new WeakSet<object>()
 
   constructor (market: ResolvedMarket) {
     this.market = market
@@ -98,11 +109,12 @@ export class MarketRuntime implements MarketDriver {
   /** The Shoal services of a peer, for its role (the simulation's `services` option). */
   services (peer: PeerSpec): SimServiceFactories<MarketServices> {
     const role = ownEntry(this.market.roles, peer.role) ?? Object.values(this.market.roles)[0]
-    const state: PeerState = this.peers.get(peer.index) ?? { role, life: 0, behaviours: new Set() }
+    const state: PeerState = this.peers.get(peer.index) ?? { role, life: 0, behaviours: new Set(), conduct: honestConduct(), defended: isDefended(this.market, peer.index), ran: new Set(), stopped: new AbortController() }
     this.peers.set(peer.index, state)
     const provider = isProvider(role)
     return shoalServices({
       role: shoalRoleOf(role),
+      defences: state.defended,
       provider: provider
         ? { region: peerGeohash(peer).slice(0, role.revealPrecision), gpus: role.gpus, sensors: role.sensors, price: role.price, concurrency: role.slots }
         : undefined,
@@ -121,11 +133,13 @@ export class MarketRuntime implements MarketDriver {
         for (const state of this.peers.values()) {
           state.provider?.stop()
           state.provider = undefined
+          state.stopped.abort()
         }
         return
       }
       if (typeof e.peer !== 'number' || !sim.owns(e.peer)) return
       if (e.type === 'peer:started' && this.opened) {
+        this.watch(e.peer)
         this.startProviderAt(e.peer)
       } else if (e.type === 'peer:crashed' || e.type === 'peer:left') {
         const state = this.peers.get(e.peer)
@@ -133,6 +147,8 @@ export class MarketRuntime implements MarketDriver {
           state.life++
           state.provider?.stop()
           state.provider = undefined
+          state.stopped.abort()
+          state.stopped = new AbortController()
         }
       }
     })
@@ -152,6 +168,9 @@ export class MarketRuntime implements MarketDriver {
       const state = this.peers.get(p.index)
       return sim.owns(p.index) && state != null && isProvider(state.role)
     })
+    for (const peer of sim.running()) {
+      if (sim.owns(peer.index)) this.watch(peer.index)
+    }
     let advertised = 0
     // a few at a time: every provide is a DHT lookup, and all of them at once would time each other out
     await pool(providers, OPEN_CONCURRENCY, async (peer) => {
@@ -172,11 +191,29 @@ export class MarketRuntime implements MarketDriver {
     return { providers: providers.length, advertised, seconds }
   }
 
-  /** Turn `behaviour` on at these peers; false when the market does not play it. */
-  async adversary (behaviour: string, peers: readonly number[]): Promise<boolean> {
-    if (!(MARKET_BEHAVIOURS as readonly string[]).includes(behaviour)) return false
+  /**
+   * Turn `behaviour` (a registered one) on at these peers; false when none
+   * is registered by that name. A provider whose advertised offer changes
+   * starts its provider flow again with the new offer.
+   */
+  async adversary (behaviour: string, peers: readonly number[], options: AdversaryOptions = {}): Promise<boolean> {
+    const played = behaviourOf(behaviour)
+    if (played == null) return false
+    const sim = this.requireSim()
+    if (behaviour === 'sybil' && options.cell != null) sim.events.record('sybil:cell', { cell: options.cell })
     for (const index of peers) {
-      this.peers.get(index)?.behaviours.add(behaviour)
+      const state = this.peers.get(index)
+      const peer = sim.peers[index]
+      if (state == null || peer == null || !sim.owns(index)) continue
+      state.behaviours.add(behaviour)
+      const before = JSON.stringify(this.offerOf(index))
+      await played.install({ index, peer, sim, market: this.market, role: state.role, conduct: state.conduct, options, signal: state.stopped.signal })
+      // a new advertisement only when the offer changed: every start is a round of DHT provides
+      if (state.provider != null && JSON.stringify(this.offerOf(index)) !== before) {
+        state.provider.stop()
+        state.provider = undefined
+        this.startProviderAt(index)
+      }
     }
     return true
   }
@@ -189,7 +226,8 @@ export class MarketRuntime implements MarketDriver {
     const sim = this.requireSim()
     const peer = sim.peers[arrival.peer]
     const kind = ownEntry(this.market.jobs, arrival.kind)
-    const base = { peer: arrival.peer, job: arrival.id, kind: arrival.kind }
+    const defended = this.peers.get(arrival.peer)?.defended ?? false
+    const base = { peer: arrival.peer, job: arrival.id, kind: arrival.kind, defended }
     const t0 = sim.events.now()
     const node = peer?.node
     if (peer == null || node == null || peer.state !== 'running' || kind == null) {
@@ -200,20 +238,10 @@ export class MarketRuntime implements MarketDriver {
     const deadlineMs = kind.deadlineMs
     const geohash = peerGeohash(peer)
     const compute = this.expectedComputeMs(kind)
-    // the terms the oracle matches offers against are the job's own
-    const terms = jobTerms(kind, geohash)
-    const spec: JobSpec = {
-      kind: terms.kind,
-      workload: `${WORKLOAD_PREFIX}${kind.name}/${arrival.id}`,
-      requirements: terms.requirements,
-      priceCeiling: terms.priceCeiling ?? { perUnit: kind.maxPricePerUnit, currency: 'USDC', unit: 'unit' },
-      budget: kind.budget,
-      deadlineInMs: deadlineMs,
-      input: jobInput(arrival.id, kind.inputBytes)
-    }
+    const spec = jobSpecOf(kind, geohash, arrival.id)
     const signal = AbortSignal.timeout(deadlineMs)
     const choice = this.choiceFor(arrival)
-    const services = this.requesterServices(node.services, peer, choice)
+    const services = this.requesterServices(node.services, peer, choice, this.peers.get(arrival.peer)?.conduct)
     let failovers = 0
     let stage = 'create'
 
@@ -225,7 +253,8 @@ export class MarketRuntime implements MarketDriver {
         timeoutMs: deadlineMs,
         attemptTimeoutMs: Math.min(deadlineMs, Math.max(MIN_ATTEMPT_MS, 3 * compute + 2_000)),
         profile: { computeTime: compute, maxRtt: kind.maxRttMs > 0 ? kind.maxRttMs : undefined, roundTrips: this.market.roundTrips },
-        searchDelayMs: 250
+        searchDelayMs: 250,
+        verify: defended ? undefined : false
       })) {
         stage = event.type
         if (event.type === 'published') {
@@ -234,7 +263,7 @@ export class MarketRuntime implements MarketDriver {
           sim.events.record('job:quoted', { ...base, provider: this.indexOf(event.detail.quote.signer), ms: round(sim.events.now() - t0) })
         } else if (event.type === 'searched') {
           const r = event.detail
-          sim.events.record('job:candidates', { ...base, round: r.attempt, found: r.found.length, unmatched: r.unmatched.length, error: r.error?.message ?? null, ms: round(sim.events.now() - t0) })
+          sim.events.record('job:candidates', { ...base, round: r.attempt, found: r.found.length, found_peers: r.found.map(f => this.indexOf(f.peerId) ?? '?').join(','), unmatched: r.unmatched.length, error: r.error?.message ?? null, ms: round(sim.events.now() - t0) })
         } else if (event.type === 'ranked') {
           const best = event.detail.decision.choices[0]
           sim.events.record('job:assigned', {
@@ -263,7 +292,9 @@ export class MarketRuntime implements MarketDriver {
             late: ms > deadlineMs,
             rtt_ms: provider == null ? null : round(sim.rtt(arrival.peer, provider)),
             failovers,
-            units: outcome.receipt.record.value.units
+            units: outcome.receipt.record.value.units,
+            // the output the honest executor returns for this job: anything else is a wrong result accepted
+            wrong: !equalBytes(outcome.output, jobInput(`out:${arrival.id}`, OUTPUT_BYTES))
           })
           sim.events.record('receipt', { ...base, provider, acknowledged: outcome.acknowledged, stored: stored != null, error: storeError?.message ?? null })
         }
@@ -294,10 +325,12 @@ export class MarketRuntime implements MarketDriver {
     return Number(/\d+$/.exec(arrival.id)?.[0] ?? 0) % 2 === 0 ? 'router' : 'random'
   }
 
-  /** The requester's services; for `random` a router that orders what it would accept at random. */
-  private requesterServices (services: MarketServices, peer: SimPeer<MarketServices>, choice: 'router' | 'random'): SubmitJobServices {
+  /** The requester's services: its behaviours' work service; for `random` a router that orders what it would accept at random. */
+  private requesterServices (own: MarketServices, peer: SimPeer<MarketServices>, choice: 'router' | 'random', conduct?: Conduct): SubmitJobServices {
+    const wraps = conduct?.work ?? []
+    const services: SubmitJobServices = wraps.length === 0 ? own : { ...own, work: wraps.reduce<SubmitJobServices['work']>((work, wrap) => wrap(work), own.work) }
     if (choice !== 'random') return services
-    const router: Router = services.router
+    const router: Router = own.router
     const rng = peer.rng.fork('random-choice')
     return {
       ...services,
@@ -323,16 +356,19 @@ export class MarketRuntime implements MarketDriver {
       const name = parsed?.job ?? '?'
       const started = sim.events.now()
       sim.events.record('work:start', { peer: peer.index, job: name })
-      if (state.behaviours.has('silent-provider')) {
+      const seen = state.ran.has(name)
+      state.ran.add(name)
+      const honest: RunPlan = { ms: computeMs(state.role, parsed?.kind ?? '*', units, this.market.seed, name), wrong: false, status: 0, silent: false }
+      const plan = state.conduct.runs.reduce((p, change) => change({ job: name, kind, role: state.role, seen }, p), honest)
+      if (plan.silent) {
         // quoted and assigned, never delivers: holds the slot until the requester gives up
         await sleep(2 ** 31 - 1, undefined, { signal, ref: false })
       }
-      const ms = computeMs(state.role, parsed?.kind ?? '*', units, this.market.seed, name)
-      await sleep(ms, undefined, { signal, ref: false })
+      await sleep(Math.min(plan.ms, 2 ** 31 - 1), undefined, { signal, ref: false })
       if (state.life === life) {
-        sim.events.record('work:end', { peer: peer.index, job: name, ms: round(sim.events.now() - started) })
+        sim.events.record('work:end', { peer: peer.index, job: name, ms: round(sim.events.now() - started), wrong: plan.wrong, status: plan.status })
       }
-      return { output: jobInput(`out:${name}`, OUTPUT_BYTES), units, status: 0 }
+      return { output: jobInput(plan.wrong ? `wrong:${name}:${seen ? 2 : 1}` : `out:${name}`, OUTPUT_BYTES), units, status: plan.status }
     })
   }
 
@@ -342,8 +378,7 @@ export class MarketRuntime implements MarketDriver {
     const state = this.peers.get(index)
     const node = peer.node
     if (state == null || node == null || !isProvider(state.role) || state.provider != null) return undefined
-    const offer = providerOffer(state.role, peerGeohash(peer))
-    const handle = startProvider(node.services, { gpus: offer.gpus, sensors: offer.sensors, geohash: offer.geohash ?? '', price: state.role.price, concurrency: state.role.slots })
+    const handle = startProvider(node.services, this.offerOf(index))
     state.provider = handle
     this.recordPayments(index, node.services.work)
     handle.addEventListener('quote:sent', (evt) => {
@@ -354,6 +389,39 @@ export class MarketRuntime implements MarketDriver {
       sim.events.record('provider:advertised', { peer: index })
     }, { once: true })
     return handle
+  }
+
+  /**
+   * Record what a peer's defences and board see: spam announcements that
+   * land on its board (`spam:landed`) and the first evidence against each
+   * offender (`offender:proven`, from the evidence service when the node
+   * runs one).
+   */
+  private watch (index: number): void {
+    const sim = this.requireSim()
+    const services = sim.peers[index]?.node?.services
+    const state = this.peers.get(index)
+    if (services == null || state == null || this.watched.has(services)) return
+    this.watched.add(services)
+    services.jobs.addEventListener('job:announced', (evt) => {
+      if (evt.detail.record.value.workload.startsWith(SPAM_WORKLOAD_PREFIX)) sim.events.record('spam:landed', { peer: index, defended: state.defended })
+    })
+    const evidence = (services as unknown as Record<string, unknown>).evidence
+    if (evidence != null && typeof (evidence as EventTarget).addEventListener === 'function') {
+      ;(evidence as EventTarget).addEventListener('offender', (evt) => {
+        const offender = (evt as CustomEvent<{ offender?: PeerId }>).detail?.offender
+        sim.events.record('offender:proven', { peer: index, defended: state.defended, offender: offender == null ? null : this.indexOf(offender) })
+      })
+    }
+  }
+
+  /** The offer the provider of `index` advertises: its role's, changed by its behaviours. */
+  private offerOf (index: number): AdvertisedOffer {
+    const state = this.peers.get(index)
+    const peer = this.requireSim().peers[index]
+    if (state == null || peer == null) throw new Error(`no market peer ${index}`)
+    const honest = providerOffer(state.role, peerGeohash(peer))
+    return state.conduct.offers.reduce<AdvertisedOffer>((o, change) => change(o), { gpus: honest.gpus ?? [], sensors: honest.sensors ?? [], geohash: honest.geohash ?? '', price: state.role.price, concurrency: state.role.slots })
   }
 
   /** Record each voucher a provider accepts as a payment of what it moved its lane forward by. */
@@ -384,6 +452,24 @@ export class MarketRuntime implements MarketDriver {
     if (this.sim == null) throw new Error('the market is not attached to a simulation')
     return this.sim
   }
+}
+
+/** The job a requester at `geohash` submits for job `id` of `kind`: the terms the oracle matches offers against are its own. */
+export function jobSpecOf (kind: ResolvedJobKind, geohash: string, id: string, workload = `${WORKLOAD_PREFIX}${kind.name}/${id}`): JobSpec {
+  const terms = jobTerms(kind, geohash)
+  return {
+    kind: terms.kind,
+    workload,
+    requirements: terms.requirements,
+    priceCeiling: terms.priceCeiling ?? { perUnit: kind.maxPricePerUnit, currency: 'USDC', unit: 'unit' },
+    budget: kind.budget,
+    deadlineInMs: kind.deadlineMs,
+    input: jobInput(id, kind.inputBytes)
+  }
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
 }
 
 /** Deterministic bytes for a job's input or output. */

@@ -126,4 +126,11 @@ export interface ScenarioMarket {
   roundTrips?: number
   /** seconds to wait for every provider's first advertisement before jobs start @default 30 */
   advertiseWaitS?: number
+  /**
+   * Which peers run the defences against dishonest peers (result
+   * verification, evidence, offender exclusion, newcomer budgets, the
+   * free-rider limit): `on` every peer, `off` none, `alternate` the peers
+   * of even index, so one run measures both groups side by side @default 'on'
+   */
+  defences?: 'on' | 'off' | 'alternate'
 }

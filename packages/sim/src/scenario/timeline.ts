@@ -146,7 +146,7 @@ function planAdversaries<S extends Record<string, unknown>> ({ scenario, sim, rn
       }
       if (hooks?.adversary != null) {
         await hooks.adversary(a, chosen as Array<SimPeer<S>>, ctx(`adversary-${i}`))
-      } else if (market != null && !await market.adversary(a.behaviour, chosen.map(p => p.index))) {
+      } else if (market != null && !await market.adversary(a.behaviour, chosen.map(p => p.index), { cell: a.cell })) {
         sim.events.record('adversary:unplayed', { behaviour: a.behaviour, peers: chosen.length, reason: 'the market does not play this behaviour; give an adversary hook' })
       }
     })

@@ -135,4 +135,6 @@ export interface AdversarySpec {
   region?: string
   /** when they turn @default 0 */
   fromS?: number
+  /** the geohash cell a `sybil` attack advertises in @default each sybil's own cell */
+  cell?: string
 }

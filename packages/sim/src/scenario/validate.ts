@@ -320,10 +320,11 @@ function checkPartition (c: Checker, e: unknown, field: string, known: Known): v
 
 function checkAdversary (c: Checker, e: unknown, field: string, known: Known): void {
   const o = c.object(e, field)
-  c.keys(o, field, ['behaviour', 'fraction', 'count', 'role', 'region', 'fromS'])
+  c.keys(o, field, ['behaviour', 'fraction', 'count', 'role', 'region', 'fromS', 'cell'])
   c.string(o.behaviour, `${field}.behaviour`)
   checkSelector(c, o, field, known)
   if (o.fromS != null) checkTime(c, o.fromS, `${field}.fromS`, known)
+  if (o.cell != null && !/^[0-9b-hjkmnp-z]{1,12}$/.test(c.string(o.cell, `${field}.cell`))) c.fail(`${field}.cell`, 'must be a geohash of 1 to 12 characters')
 }
 
 /** Longest name a record carries (a GPU model or class, a sensor). */
@@ -337,7 +338,7 @@ const MAX_COMPUTE_MS = 86_400_000
 const INT = { int: true } as const
 
 function checkMarket (c: Checker, m: Obj, known: Known, kinds: string[]): void {
-  c.keys(m, 'market', ['roles', 'jobs', 'cloud', 'choice', 'k', 'roundTrips', 'advertiseWaitS'])
+  c.keys(m, 'market', ['roles', 'jobs', 'cloud', 'choice', 'k', 'roundTrips', 'advertiseWaitS', 'defences'])
   if (m.roles != null) {
     const roles = c.entries(m.roles, 'market.roles', [...known.roles], 'a role of any region')
     for (const name of Object.keys(roles)) checkMarketRole(c, name, c.object(roles[name], `market.roles.${name}`), kinds)
@@ -348,6 +349,7 @@ function checkMarket (c: Checker, m: Obj, known: Known, kinds: string[]): void {
   }
   if (m.cloud != null && m.cloud !== false) checkMarketCloud(c, c.object(m.cloud, 'market.cloud'))
   if (m.choice != null) c.oneOf(m.choice, 'market.choice', ['router', 'random', 'alternate'])
+  if (m.defences != null) c.oneOf(m.defences, 'market.defences', ['on', 'off', 'alternate'])
   if (m.k != null) c.number(m.k, 'market.k', { ...INT, min: 1, max: 64 })
   if (m.roundTrips != null) c.number(m.roundTrips, 'market.roundTrips', { ...INT, min: 1, max: 20 })
   if (m.advertiseWaitS != null) c.number(m.advertiseWaitS, 'market.advertiseWaitS', { min: 0, max: 600 })

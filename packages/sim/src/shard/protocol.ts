@@ -13,6 +13,7 @@ import type { ScenarioLatency } from '../scenario/types.js'
 import type { JobArrival } from '../scenario/driver.js'
 import type { MarketOpened } from '../market/driver.js'
 import type { ResolvedMarket } from '../market/config.js'
+import type { AdversaryOptions } from '../market/adversaries/registry.js'
 import type { MessagePort } from 'node:worker_threads'
 
 /**
@@ -116,7 +117,7 @@ export interface ShardMethods {
   /** the market: submit a job at its requester (answered when it ends, as events) */
   marketSubmit(job: JobArrival): void
   /** the market: turn a behaviour on at these peers; false when the market does not play it */
-  marketAdversary(behaviour: string, peers: number[]): boolean
+  marketAdversary(behaviour: string, peers: number[], options?: AdversaryOptions): boolean
 }
 
 /** What a shard answers to `method`. */

@@ -253,7 +253,7 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
     clock: async () => absoluteNow(),
     marketOpen: async () => requireMarket(market).open(),
     marketSubmit: async (job) => { await requireMarket(market).submit(job) },
-    marketAdversary: async (behaviour, peers) => requireMarket(market).adversary(behaviour, peers)
+    marketAdversary: async (behaviour, peers, options) => requireMarket(market).adversary(behaviour, peers, options)
   })
   post({ op: 'ready' })
 }

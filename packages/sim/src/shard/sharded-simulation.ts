@@ -286,13 +286,13 @@ export class ShardedSimulation {
       submit: async (job) => {
         await this.handles[this.peer(job.peer).shard].call('marketSubmit', job)
       },
-      adversary: async (behaviour, peers) => {
+      adversary: async (behaviour, peers, options) => {
         const byShard = new Map<number, number[]>()
         for (const index of peers) {
           const shard = this.peer(index).shard
           byShard.set(shard, [...(byShard.get(shard) ?? []), index])
         }
-        const played = await Promise.all([...byShard].map(async ([shard, indices]) => this.handles[shard].call('marketAdversary', behaviour, indices)))
+        const played = await Promise.all([...byShard].map(async ([shard, indices]) => this.handles[shard].call('marketAdversary', behaviour, indices, options)))
         return played.every(Boolean)
       }
     }
