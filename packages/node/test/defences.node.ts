@@ -19,11 +19,11 @@ function providerOptions (executor: Executor, defences = true): ShoalNodeOptions
   }
 }
 
-/** Every node dials every other one, so gossip reaches all of them. */
+/** Every node dials those created before it (requesters, created last, dial the providers), so gossip reaches all of them. */
 async function mesh (nodes: ShoalNode[]): Promise<void> {
-  for (let i = 0; i < nodes.length; i++) {
-    for (let j = i + 1; j < nodes.length; j++) {
-      await nodes[i].dial(nodes[j].getMultiaddrs()[0])
+  for (let j = 1; j < nodes.length; j++) {
+    for (let i = 0; i < j; i++) {
+      await nodes[j].dial(nodes[i].getMultiaddrs()[0])
     }
   }
 }

@@ -127,7 +127,7 @@ describe('graceful shutdown and provider load (in process)', function () {
     const requester = slow.requester
     await requester.dial(other.getMultiaddrs()[0])
 
-    const run = requester.services.work.run([slow.provider.peerId, other.peerId], SPEC, new TextEncoder().encode('hand me back'), { timeoutMs: 30_000, attemptTimeoutMs: 25_000 })
+    const run = requester.services.work.run([slow.provider.peerId, other.peerId], SPEC, new TextEncoder().encode('hand me back'), { timeoutMs: 30_000, attemptTimeoutMs: 25_000, verify: false })
     await slow.held.started
     const result = await drainShoalNode(slow.provider, { timeoutMs: 100 })
     assert.equal(result.finished, false)

@@ -240,7 +240,7 @@ export class Requester {
       outcome = { ...outcome, verification: { providers: [outcome.provider], agreeing: [outcome.provider], rejected: [] } }
     } else {
       this.ctx.count('redundant_run')
-      const quorum = new QuorumRun(this.ctx, this.verification, this, { candidates, job, input, options, quorum: policy.quorum, timeoutMs: this.timeLeft(options) })
+      const quorum = new QuorumRun(this.ctx, this.verification, this, { candidates, job, input, options, quorum: policy.quorum, timeoutMs: this.timeLeft(options), sampled: policy.redundancy <= 1 })
       outcome = await quorum.run(Math.max(policy.redundancy, policy.quorum))
     }
     if (policy.random() < policy.replayCheckRate) {

@@ -258,11 +258,13 @@ export class QuorumRun {
   private waiting = 0
   private decision?: QuorumDecision
   private failed = false
+  /** the check was only sampled (probation, spot check), not asked for: without a quorum, results that do not disagree stand */
+  private readonly sampled: boolean
   /** settles once the quorum decided (the agreeing results), or that it cannot */
   private readonly decided: Promise<Submitted[]>
   private decide!: { resolve(agreeing: Submitted[]): void, reject(err: Error): void }
 
-  constructor (ctx: WorkContext, memory: VerificationMemory, runner: SlotRunner, init: { candidates: PeerId[], job: SignedRecord<JobAnnouncement>, input: Uint8Array, options: DirectRunOptions, quorum: number, timeoutMs?: number }) {
+  constructor (ctx: WorkContext, memory: VerificationMemory, runner: SlotRunner, init: { candidates: PeerId[], job: SignedRecord<JobAnnouncement>, input: Uint8Array, options: DirectRunOptions, quorum: number, timeoutMs?: number, sampled?: boolean }) {
     this.ctx = ctx
     this.memory = memory
     this.runner = runner
@@ -271,6 +273,7 @@ export class QuorumRun {
     this.input = init.input
     this.options = init.options
     this.quorum = init.quorum
+    this.sampled = init.sampled ?? false
     this.endAt = performance.now() + (init.timeoutMs ?? ctx.settings.jobTimeoutMs)
     this.decided = new Promise((resolve, reject) => { this.decide = { resolve, reject } })
   }
@@ -378,6 +381,17 @@ export class QuorumRun {
     if (unused && performance.now() < this.endAt && this.options.signal?.aborted !== true) {
       this.ctx.log('results of job %s disagree, adding a provider', hex(this.job.value.jobId))
       this.launch()
+      return
+    }
+    const hashes = new Set(this.results.map(r => r.hash))
+    if (this.sampled && hashes.size === 1) {
+      // a sampled check the other providers could not answer (gone, busy, handed back) proves nothing either way:
+      // the job stands as if unchecked (no provider counted verified, no known answer kept)
+      this.ctx.log('job %s: too few results for a quorum, accepted unverified', hex(this.job.value.jobId))
+      this.decision = { winner: [...hashes][0], agreeing: this.results.map((_, i) => i), rejected: [] }
+      this.waiting = 0
+      this.results.forEach(r => { r.accept() })
+      this.decide.resolve(this.results)
       return
     }
     this.failed = true
