@@ -307,6 +307,9 @@ async function status (values: CliValues): Promise<void> {
   print(s.jobs.length === 0 ? '  (none)' : s.jobs.map(j => `  ${JSON.stringify(j)}`).join('\n'))
   print(`receipts (${s.receipts.count} in the log; latest ${s.receipts.recent.length})`)
   print(receiptTable(s.receipts.recent))
+  const offenders = s.offenders ?? []
+  print(`proven offenders (${offenders.length}): never chosen, asked or served`)
+  if (offenders.length > 0) print(table(['PEER', 'EVIDENCE', 'REPORTED BY', 'JOB'], offenders.map(o => [o.peerId, o.kind, o.reporter, o.jobId.slice(0, 16)])))
   const missing = Object.entries(s.services).filter(([, on]) => !on).map(([name]) => name)
   if (missing.length > 0) print(`not running: ${missing.join(', ')}`)
 }

@@ -3,7 +3,7 @@ import { toHex } from '@shoal/utils'
 import { STATUS_RECENT_RECEIPTS } from './constants.js'
 import { nodeConfig } from './node.js'
 import type { ShoalNode } from './node.js'
-import type { StoredReceipt } from '@shoal/receipts'
+import type { EvidenceService, StoredReceipt } from '@shoal/receipts'
 
 /** One connected peer, as `/status` and `/peers` show it. */
 export interface PeerStatus {
@@ -55,8 +55,28 @@ export interface NodeStatus {
   /** jobs in flight on this node */
   jobs: unknown[]
   receipts: { count: number, recent: ReceiptJson[] }
+  /** peers this node holds valid evidence of cheating against (it never chooses, asks or serves them) */
+  offenders: OffenderJson[]
   /** which Shoal services this node runs */
   services: Record<string, boolean>
+}
+
+/** A proven offender as `shoal status` shows it: the first evidence held against it. */
+export interface OffenderJson {
+  peerId: string
+  /** `equivocation` or `wrong-result` */
+  kind: string
+  /** who signed the evidence */
+  reporter: string
+  /** the evidence record's id, hex */
+  evidence: string
+  jobId: string
+}
+
+/** The offenders a node's evidence service holds (none without one). */
+export function offendersOf (node: ShoalNode): OffenderJson[] {
+  const evidence = (node.services as { evidence?: Pick<EvidenceService, 'offenders'> }).evidence
+  return (evidence?.offenders() ?? []).map(e => ({ peerId: e.offender.toString(), kind: e.kind, reporter: e.reporter.toString(), evidence: toHex(e.id), jobId: toHex(e.jobId) }))
 }
 
 /** Lowercase hex of some bytes. */
@@ -143,12 +163,14 @@ export async function nodeStatus (node: ShoalNode, info: { startedAt: number, ve
     capabilities: [],
     jobs: [],
     receipts: await recentReceipts(node, STATUS_RECENT_RECEIPTS),
+    offenders: offendersOf(node),
     services: {
       receipts: services.receipts != null,
       router: services.router != null,
       jobBoard: services.jobs != null,
       discovery: services.discovery != null,
-      work: services.work != null
+      work: services.work != null,
+      evidence: services.evidence != null
     },
     ...extra
   }
