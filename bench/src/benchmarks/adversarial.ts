@@ -48,6 +48,8 @@ const FIGURES = ['defended', 'undefended', 'per_attack']
 const PROVIDER_BEHAVIOURS = ['silent-provider', 'wrong-result', 'slow-provider', 'capability-liar', 'location-liar', 'equivocator']
 /** Share of providers per provider-side behaviour, and of requesters that free-ride. */
 const ADVERSARY_SHARE = 0.1
+/** What a sybil asks per unit: above the jobs' price ceiling (10), so discovery finds them but they bid on nothing. */
+const SYBIL_PRICE = 1000
 /** The cell the sybils advertise in: most of Europe. */
 const SYBIL_CELL = 'u'
 const GPU: MarketRole = { service: 'gpu', slots: 2, pricePerUnit: 1, compute: { inference: { fixedMs: 1000, perUnitMs: 250, jitter: 0.2 } } }
@@ -65,8 +67,8 @@ function settingsOf (options: BenchOptions): Settings {
   const quick = options.quick
   return {
     peers: intOption(options, 'peers', quick ? 60 : 200),
-    durationS: intOption(options, 'duration', quick ? 12 : 90),
-    rate: numOption(options, 'rate', quick ? 0.5 : 0.2),
+    durationS: intOption(options, 'duration', quick ? 16 : 90),
+    rate: numOption(options, 'rate', quick ? 1 : 0.3),
     shards: intOption(options, 'shards', 2),
     sybils: intOption(options, 'sybils', 20),
     quick
@@ -129,7 +131,8 @@ export function adversarialScenario (set: Settings, latencyPath: string, seed: n
       roles: {
         gpu: GPU,
         ...Object.fromEntries(PROVIDER_BEHAVIOURS.map(b => [b, b === 'capability-liar' ? { ...GPU, gpus: [{ model: 'RTX 3060', vramMib: 12288 }] } : GPU])),
-        sybil: GPU,
+        // sybils crowd the DHT, not the board: priced above every job's ceiling, they quote nothing (and their silence costs no CPU)
+        sybil: { ...GPU, pricePerUnit: SYBIL_PRICE },
         'free-rider': { service: 'requester' },
         spammer: { service: 'requester' }
       },

@@ -254,6 +254,8 @@ export class QuorumRun {
   private readonly endAt: number
   private readonly claimed = new Set<string>()
   private readonly results: Submitted[] = []
+  /** why slots ended without a result: with no result at all, the first is what the run fails with */
+  private readonly slotErrors: unknown[] = []
   private active = 0
   private waiting = 0
   private decision?: QuorumDecision
@@ -329,7 +331,7 @@ export class QuorumRun {
       })
     }
     const slot = this.runner.runSlot(this.candidates, this.job, this.input, { ...this.options, checkResult }, this.claim)
-    slot.catch(() => {}).finally(() => {
+    slot.catch((err: unknown) => { this.slotErrors.push(err) }).finally(() => {
       this.active--
       this.evaluate()
     })
@@ -397,7 +399,9 @@ export class QuorumRun {
     this.failed = true
     const refusal = new ResultRejectedError('no quorum agreed on a result')
     this.results.forEach(r => { r.reject(refusal) })
-    this.decide.reject(new NoQuorumError(`${this.results.length} results, no ${this.quorum} of them agree`))
+    // no provider answered at all: the job failed as an unchecked run would have (busy, gone, broken), not for want of a quorum
+    const failure = this.results.length === 0 ? this.slotErrors[0] : undefined
+    this.decide.reject(failure instanceof Error ? failure : new NoQuorumError(`${this.results.length} results, no ${this.quorum} of them agree`))
   }
 
   private accept (submitted: Submitted): void {
