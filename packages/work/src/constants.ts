@@ -140,14 +140,17 @@ export const MAX_UNPAID_JOBS = 4
 /**
  * As requester: a run that took longer than this many times its quote's
  * `eta_ms` (plus {@link LATE_GRACE_MS}) costs its provider router trust
- * (`late`): it advertised speed it did not deliver.
+ * (`late`): it advertised speed it did not deliver. Loose enough that an
+ * honest provider's estimate (its average run time, or a guess before its
+ * first job) and a busy machine are not punished; a provider delivering
+ * at a tenth of the speed it claims is.
  *
- * @default 3
+ * @default 5
  */
-export const LATE_FACTOR = 3
+export const LATE_FACTOR = 5
 
 /** What a run may take beyond `lateFactor` x its quote's eta before it is late, ms (round trips, start-up). */
-export const LATE_GRACE_MS = 1000
+export const LATE_GRACE_MS = 2000
 
 /**
  * Idle work streams a requester keeps open per provider, reused by the next

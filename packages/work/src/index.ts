@@ -166,7 +166,7 @@ export interface WorkInit {
    * As requester: a direct run that took longer than this many times its
    * quote's eta (plus 1 s) is reported to the router as `late`; Infinity never
    *
-   * @default 3
+   * @default 5
    */
   lateFactor?: number
   /**

@@ -647,7 +647,7 @@ describe('work protocol over TCP', function () {
 
   it('reports a provider that quotes 100 ms and takes far longer to the router as late, until the router refuses it and picks an honest slower-quoting one', async () => {
     const quick = (etaMs: number): BidPolicy => ({ bid: () => ({ price: PRICE, estUnits: 1, etaMs }) })
-    const slowExecutor = functionExecutor(async input => { await new Promise(resolve => setTimeout(resolve, 1500)); return input })
+    const slowExecutor = functionExecutor(async input => { await new Promise(resolve => setTimeout(resolve, 3000)); return input })
     const slow = await node({ bidPolicy: quick(100), executor: slowExecutor })
     const honest = await node({ bidPolicy: quick(5000), executor: upper })
     const requester = await routedNode()
