@@ -4,13 +4,14 @@
  * search the DHT (providers quote on the board first), so the run's own
  * searches say little; here every searcher searches the attacked cell.
  *
- * Setup: a simulation of real Shoal peers (`shoalServices()`: kad-dht,
- * discovery, work, receipt store) on the measured latency data set, all
- * placed in Europe. `honest` GPU providers and `sybils` fresh keys (no
+ * Setup: a simulation of real libp2p peers (the simulator's stack:
+ * kad-dht, gossipsub, identify, ping) running Shoal's discovery, and work
+ * and a receipt store where the phase needs them, on the measured latency
+ * data set, all placed in Europe. `honest` GPU providers and `sybils` fresh keys (no
  * receipts, never delivering) advertise the same offer in one cell
  * (`OFFER_GEOHASH`, in the attacked cell `u09`). Each defended searcher
- * (`defences: true`: discovery's `standing` from its receipt store and the
- * default `newcomerShare`) first runs one real job with every honest
+ * (discovery's `standing` from its receipt store, as a defended full node
+ * has it, and the default `newcomerShare`) first runs one real job with every honest
  * provider over /shoal/work/1.0.0 (unverified: the job only builds the
  * relation), so its receipt store holds one countersigned receipt with
  * each: standing 1, from real receipts. Undefended searchers
@@ -25,14 +26,15 @@
  */
 
 import { multiaddr } from '@multiformats/multiaddr'
-import { shoalServices } from '@shoal/node'
+import { discovery } from '@shoal/discovery'
+import { receiptStore } from '@shoal/receipts'
 import { JobKind } from '@shoal/records'
 import { createSimulation, loadLatency, pool } from '@shoal/sim'
 import { describeError } from '@shoal/utils'
-import { functionExecutor } from '@shoal/work'
+import { functionExecutor, work } from '@shoal/work'
 import { progress } from '../options.js'
 import { round } from '../util.js'
-import type { Discovery } from '@shoal/discovery'
+import type { Discovery, DiscoveryComponents } from '@shoal/discovery'
 import type { ReceiptStore } from '@shoal/receipts'
 import type { SimPeer, SimServiceFactories } from '@shoal/sim'
 import type { JobSpec, Work } from '@shoal/work'
@@ -96,17 +98,29 @@ function rolesOf (set: SybilDiscoverySettings): Role[] {
   ]
 }
 
-/** Each role's Shoal services: providers with an echo executor, searchers with or without the defences. */
+/**
+ * Each role's services, the parts of `shoalServices()` the phase exercises
+ * (the board, router and evidence would only add traffic on every
+ * connection): providers with an echo executor, defended searchers with
+ * discovery's `standing` from their receipt store, undefended ones without.
+ */
 function servicesOf (role: Role, random: () => number): SimServiceFactories<Services> {
-  const provider = role === 'honest' || role === 'sybil'
-  return shoalServices({
-    role: provider ? 'gpu-provider' : 'requester',
-    defences: role !== 'undefended' && role !== 'sybil',
-    provider: provider ? { region: OFFER_GEOHASH, gpus: [GPU], price: PRICE, concurrency: 4 } : undefined,
-    work: role === 'honest' ? { executor: functionExecutor(input => input) } : undefined,
-    // the attacked cell's precision only: one provider key per provider, one cell and its neighbours per search
-    discovery: { random, precisions: [SYBIL_DISCOVERY_CELL.length] }
-  }) as unknown as SimServiceFactories<Services>
+  // the attacked cell's precision only: one provider key per provider, one cell and its neighbours per search
+  const init = { random, precisions: [SYBIL_DISCOVERY_CELL.length] }
+  const receipts = receiptStore()
+  switch (role) {
+    case 'honest':
+      return { receipts, work: work({ price: PRICE, executor: functionExecutor(input => input), concurrency: 4 }), discovery: discovery(init) } as unknown as SimServiceFactories<Services>
+    case 'defended':
+      return {
+        receipts,
+        work: work(),
+        // read when asked: libp2p adds the receipt store to the components once it is built
+        discovery: (components: DiscoveryComponents & { receipts?: ReceiptStore }) => discovery({ ...init, standing: (peer) => components.receipts?.standing(peer).counterparties ?? 0 })(components)
+      } as unknown as SimServiceFactories<Services>
+    default:
+      return { discovery: discovery(init) } as unknown as SimServiceFactories<Services>
+  }
 }
 
 /** Run the phase on the latency data set at `latencyPath`. */
@@ -126,6 +140,7 @@ export async function sybilDiscovery (latencyPath: string, set: SybilDiscoverySe
     ...(set.quick ? { dhtStartDelayMs: 500, dhtStartSpreadMs: 1_000 } : {})
   })
   try {
+    progress(`  ${sim.running().length} peers started after ${round((performance.now() - started) / 1000, 1)} s`)
     // --quick: advertise as soon as the DHT has started (a provide fills the routing tables it needs)
     await sim.settle(set.quick ? { maxMs: 1_000, calmWindows: 1 } : { maxMs: 10_000 })
     const of = (role: Role): Peer[] => sim.running({ role })
@@ -146,12 +161,18 @@ export async function sybilDiscovery (latencyPath: string, set: SybilDiscoverySe
     let setupFailed = 0
     const setup = pool(pairs, 16, async ([s, h]) => {
       if (s.node == null || h.node == null || h.peerId == null) return
-      try {
-        await s.node.dial(h.node.getMultiaddrs()[0] ?? multiaddr(h.address), { signal: AbortSignal.timeout(10_000) })
-        await s.node.services.work.run(h.peerId, SETUP_JOB, SETUP_INPUT, { verify: false, timeoutMs: 15_000 })
-      } catch (err) {
-        setupFailed++
-        errors.push(`setup job: ${describeError(err)}`)
+      // a stream reset on a busy host is no refusal: try once more
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await s.node.dial(h.node.getMultiaddrs()[0] ?? multiaddr(h.address), { signal: AbortSignal.timeout(10_000) })
+          await s.node.services.work.run(h.peerId, SETUP_JOB, SETUP_INPUT, { verify: false, timeoutMs: 15_000 })
+          return
+        } catch (err) {
+          if (attempt < 1) continue
+          setupFailed++
+          errors.push(`setup job: ${describeError(err)}`)
+          return
+        }
       }
     })
     await Promise.all([advertise, setup])
