@@ -8,18 +8,19 @@
  * kad-dht, gossipsub, identify, ping) running Shoal's discovery, and work
  * and a receipt store where the phase needs them, on the measured
  * latency data set, all placed in Europe. `honest` GPU providers and
- * `sybils` fresh keys (no receipts, never delivering) advertise the same offer in one cell
- * (`OFFER_GEOHASH`, in the attacked cell `u09`). Each defended searcher
- * (discovery's `standing` from its receipt store, as a defended full
- * node has it, and the default `newcomerShare`) first runs one real job
- * with every honest provider over /shoal/work/1.0.0 (unverified: the job only builds the
- * relation), so its receipt store holds one countersigned receipt with
- * each: standing 1, from real receipts. Undefended searchers
- * (discovery without standing) search the same cell as the baseline.
+ * `sybils` fresh keys (no receipts, never delivering) advertise the same
+ * offer in one cell (`OFFER_GEOHASH`, in the attacked cell `u09`). Each
+ * defended searcher (discovery's `standing` from its receipt store, as a
+ * defended full node has it, and the default `newcomerShare`) first runs
+ * one real job with every honest provider over /shoal/work/1.0.0
+ * (unverified: the job only builds the relation), so its receipt store
+ * holds one countersigned receipt with each: standing 1, from real
+ * receipts. Undefended searchers (discovery without standing) search the
+ * same cell as the baseline.
  *
  * Providers advertise and searchers search at the cell's precision (3)
  * only, not discovery's default 1,2,3: one DHT key per provider keeps
- * the phase short (three keys each tripled the advertising time).
+ * the phase short (three keys each made advertising half as long again).
  *
  * Figures per group: recall = honest providers among the k results /
  * min(k, honest), averaged over the group's searches.
