@@ -32,7 +32,7 @@
  * searchers (one real job each) and `--sybils` fresh keys advertising in
  * one cell, searched by defended and undefended searchers; its recall is
  * each group's `discovery_recall_under_sybil`. It runs in the full
- * benchmark, and in `--quick` only with `--sybil-phase` (about 15-20 s on
+ * benchmark, and in `--quick` only with `--sybil-phase` (about 13-20 s on
  * 2 shared cores: the quick run would pass 60 s). Knobs:
  * `--phase-honest N` (5), `--phase-searchers N` (3 quick, 6 full),
  * `--phase-k N` (5).
