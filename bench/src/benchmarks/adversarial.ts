@@ -162,7 +162,10 @@ export function adversarialScenario (set: Settings, latencyPath: string, seed: n
         spammer: { service: 'requester' }
       },
       // jobs in flight at the end get until their deadline: short in the quick run
-      jobs: { inference: { units: 2, deadlineS: set.quick ? 12 : 20, gpuClass: 'consumer-24g' } },
+      // each job asks for a provider on its requester's continent (geohash cell of 1 character): only those quote it,
+      // which keeps the quotes a 2-core machine must sign per job near the market benchmark's, and gives the sybils'
+      // cell and the location liars' claims something to win
+      jobs: { inference: { units: 2, deadlineS: 20, gpuClass: 'consumer-24g', region: 'local', regionPrecision: 1 } },
       defences: 'alternate',
       advertiseWaitS: set.quick ? 5 : 30
     }

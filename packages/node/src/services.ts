@@ -176,7 +176,7 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
       // late binding asks providers for their load: answer with the work service's real slots
       const load = init.router?.load ?? (merged.executor != null ? () => gate.load() : undefined)
       // a proven offender has no trust left: the router refuses it as a candidate
-      const defences: RouterInit = defended ? { trust: offenderTrust(init.router?.trust ?? new PeerTrust(), offenderOf(components)) } : { locationCheck: false }
+      const defences: RouterInit = defended ? { trust: offenderTrust(init.router?.trust ?? new PeerTrust({ now: init.router?.now }), offenderOf(components)) } : { locationCheck: false }
       return router({ ...init.router, ...defences, load })(components)
     },
     jobs: (components) => jobBoard({ serve: kinds.length > 0 ? { kinds, regions } : undefined, ...(defended ? { standing: standingOf(components) } : {}), ...init.jobs })(components),

@@ -222,6 +222,14 @@ export class Admission {
       throw new PaymentRequiredError(`owes ${unpaid} ${currency}, limit is ${maxUnpaid}`)
     }
     this.checkCountersigned(remote)
+    this.checkNotOffender(remote)
+  }
+
+  /** Refuse a peer evidence shows cheated (`WorkInit.offenders`): no quote, no work, asked directly or on the board. */
+  checkNotOffender (peer: PeerId): void {
+    if (this.ctx.settings.offenders?.(peer) === true) {
+      throw new QuoteDeclinedError('requester is a known offender')
+    }
   }
 
   /**

@@ -164,7 +164,7 @@ export interface WorkInit {
   maxUnpaidJobs?: number
   /**
    * As requester: a direct run that took longer than this many times its
-   * quote's eta (plus 1 s) is reported to the router as `late`; Infinity never
+   * quote's eta (plus 2 s) is reported to the router as `late`; Infinity never
    *
    * @default 5
    */

@@ -261,6 +261,12 @@ export interface SavedRequest {
   voucher?: Uint8Array
   /** its caller gave up without an answer from the provider: followed only to countersign work done in time */
   abandoned?: boolean
+  /**
+   * its result was to be checked before countersigning (a verified run):
+   * never followed up or resumed, since a result fetched again could be
+   * countersigned only unchecked
+   */
+  checked?: boolean
 }
 
 export function encodeSavedRequest (request: SavedRequest): Uint8Array {
@@ -273,6 +279,7 @@ export function encodeSavedRequest (request: SavedRequest): Uint8Array {
     input: request.input == null ? undefined : base64(request.input),
     paid: request.paid,
     abandoned: request.abandoned === true ? true : undefined,
+    checked: request.checked === true ? true : undefined,
     receipt: request.receipt == null ? undefined : base64(request.receipt),
     voucher: request.voucher == null ? undefined : base64(request.voucher)
   }))
@@ -298,6 +305,10 @@ export function decodeSavedRequest (bytes: Uint8Array, maxInputBytes: number): S
   if (o.abandoned != null) {
     if (typeof o.abandoned !== 'boolean') throw new CorruptLedgerError('abandoned of a saved request is not a boolean')
     request.abandoned = o.abandoned
+  }
+  if (o.checked != null) {
+    if (typeof o.checked !== 'boolean') throw new CorruptLedgerError('checked of a saved request is not a boolean')
+    request.checked = o.checked
   }
   if (o.input != null) request.input = bytesField(o.input, 'input', maxInputBytes)
   if (o.receipt != null) request.receipt = bytesField(o.receipt, 'receipt', 16 * 1024)

@@ -251,10 +251,6 @@ export class Provider {
     } catch (err) {
       throw recordFailure(err, 'job')
     }
-    if (this.ctx.settings.offenders?.(remote) === true) {
-      // evidence shows this peer cheated: no work for it
-      throw new QuoteDeclinedError('requester is a known offender')
-    }
     const quote = await this.makeQuote(job, remote)
     if (quote == null) {
       if (this.running >= this.ctx.settings.concurrency && !this.queue.hasRoom(this.queueing)) {
@@ -274,6 +270,7 @@ export class Provider {
     if (!equal(job.requester, requester.toMultihash().bytes)) {
       throw new WrongPeerError('job announced by another peer')
     }
+    this.admission.checkNotOffender(requester)
     this.admission.takeQuoteToken(requester)
     this.admission.checkCountersigned(requester)
     const now = Math.floor(this.ctx.now())

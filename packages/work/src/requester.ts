@@ -105,6 +105,11 @@ export class Requester {
     }
     this.toResume = []
     for (const saved of loaded.requests) {
+      if (saved.state === 'assigned' && saved.checked === true) {
+        // its check (the quorum, the known answer) ended with the stop: it is not countersigned unchecked
+        await this.forget(sha256(saved.assignment))
+        continue
+      }
       if (saved.state === 'assigned') {
         this.toResume.push(saved)
         continue
@@ -185,7 +190,10 @@ export class Requester {
   async run (target: PeerId | PeerId[], job: SignedRecord<JobAnnouncement> | JobSpec, input: Uint8Array, options: DirectRunOptions = {}): Promise<RunOutcome> {
     const candidates = this.notOffenders(Array.isArray(target) ? target : [target])
     const verify = options.verify ?? this.ctx.settings.verify
-    if (verify !== false) {
+    // a capture is a recording, not a computation: two honest providers never record the same bytes, and no run
+    // can be checked against another (proof of recording is provenance's, not a quorum's)
+    const kind = 'bytes' in job ? job.value.kind : job.kind
+    if (verify !== false && kind !== JobKind.CAPTURE) {
       // a verified job is signed: wrong-result evidence shows the signed job the runs were for
       const signed = 'bytes' in job ? job : await this.createJob({ ...job, input })
       return this.runVerified(candidates, signed, input, options, verifySettings(verify))
@@ -448,7 +456,7 @@ export class Requester {
   }
 
   /**
-   * A provider that took more than `lateFactor` x its quote's eta (+ 1 s)
+   * A provider that took more than `lateFactor` x its quote's eta (+ 2 s)
    * promised speed it did not deliver: the router hears it (`late`), so a
    * provider that advertises free slots and delivers at a crawl loses trust.
    */
@@ -483,15 +491,20 @@ export class Requester {
     // (two receipts of one job by one provider are an equivocation)
     const unanswered = `${hex(value.jobId)}/${peer.toString()}`
     let quote = this.unanswered.get(unanswered) ?? this.heldOffer(peer, value)
+    // lateness counts until the result came, not the wait a check of it adds (a quorum waiting for other providers)
+    let resultAt: number | undefined
+    const check = options.checkResult
+    const timed: RunOptions = check == null ? options : { ...options, checkResult: async (run, o) => { resultAt ??= performance.now(); await check(run, o) } }
     while (true) {
       const started = performance.now()
+      resultAt = undefined
       try {
         const outcome = await this.pool.withChannel(peer, options, async channel => {
           quote ??= await this.exchangeQuote(channel, peer, job, options)
-          return this.exchangeJob(channel, quote, input, options, job)
+          return this.exchangeJob(channel, quote, input, timed, job)
         })
         this.unanswered.delete(unanswered)
-        this.reportIfLate(peer, outcome.quote, performance.now() - started)
+        this.reportIfLate(peer, outcome.quote, (resultAt ?? performance.now()) - started)
         return outcome
       } catch (err: unknown) {
         if (quote != null && this.assignments.has(hex(quote.id)) && !answered(err)) {
@@ -629,7 +642,7 @@ export class Requester {
     const assignment = await this.assignmentFor(quote, input, options, value)
     const saved: SavedRequest | undefined = sent == null
       ? undefined
-      : { state: 'assigned', job: 'bytes' in sent ? sent.bytes : encodeRecord(JobAnnouncementType, sent), inline: !('bytes' in sent), quote: quote.bytes, assignment: assignment.bytes, input, paid: this.payer.paid(hex(assignment.id)), abandoned: abandoned || undefined }
+      : { state: 'assigned', job: 'bytes' in sent ? sent.bytes : encodeRecord(JobAnnouncementType, sent), inline: !('bytes' in sent), quote: quote.bytes, assignment: assignment.bytes, input, paid: this.payer.paid(hex(assignment.id)), abandoned: abandoned || undefined, checked: options.checkResult != null || undefined }
     await this.save(saved)
     try {
       const outcome = await exchangeJob(this.ctx, this.lanes, {
@@ -654,7 +667,8 @@ export class Requester {
     } catch (err: unknown) {
       // the caller moves on (fails over, or gives up); a job cut off by this node stopping resumes at its next start
       if (!keep && !this.stopping.signal.aborted) {
-        if (saved == null || answered(err)) {
+        // a checked run's result cannot be fetched again and checked: left uncountersigned, like a refused one
+        if (saved == null || answered(err) || saved.checked === true) {
           await this.forget(assignment.id)
         } else {
           // no answer: the provider may be running it, or have run it. Followed in the background until its

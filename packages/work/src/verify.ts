@@ -326,6 +326,11 @@ export class QuorumRun {
     this.active++
     const checkResult = async (run: CheckedResult, options: AbortOptions): Promise<void> => {
       await this.options.checkResult?.(run, options)
+      if (!succeeded(run)) {
+        // a run that failed (its executor's status) is no vote for or against a result: the slot moves on to
+        // the next candidate, as an unchecked run fails over
+        throw new ResultRejectedError(`the run failed (status ${run.receipt.value.status}): no result to compare`)
+      }
       await new Promise<void>((resolve, reject) => {
         this.submit({ run, hash: resultKey(run), slot, accept: resolve, reject })
       })
@@ -447,8 +452,12 @@ export function knownAnswerCheck (ctx: WorkContext, memory: VerificationMemory, 
     if (!succeeded(run)) {
       throw new ResultRejectedError('the run failed where the answer is known')
     }
-    const jobs = [job, ...answer.jobs.filter(j => hex(j.id) !== hex(job.id))]
-    ctx.emit('evidence:found', { kind: 'wrong-result', proof: { offender: runOf(run), agreeing: answer.runs, jobs } })
+    // the runs behind the answer, less any of the offender's own (it may have agreed once): none left, no evidence
+    const agreeing = answer.runs.filter(r => !r.receipt.signer.equals(run.provider))
+    if (agreeing.length > 0) {
+      const jobs = [job, ...answer.jobs.filter(j => hex(j.id) !== hex(job.id))]
+      ctx.emit('evidence:found', { kind: 'wrong-result', proof: { offender: runOf(run), agreeing, jobs } })
+    }
     throw new ResultRejectedError('result differs from the known answer')
   }
 }

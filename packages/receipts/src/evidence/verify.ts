@@ -146,7 +146,11 @@ async function checkWrongResult (evidence: Evidence, reporter: Uint8Array, recei
     if (j.kind !== first.kind || j.workload !== first.workload || !equals(j.inputHash, first.inputHash)) {
       throw invalid('wrong-result: the jobs differ in kind, workload or input')
     }
-    // a job announced without its input's hash (empty) binds none: the assignments still must all name one input
+    // the assignments must bind the input: with no hash, a requester could send each provider other bytes and
+    // frame an honest one with honest results. A job announced without its input's hash (empty) binds none itself
+    if (a.value.inputHash.byteLength !== 32) {
+      throw invalid(`wrong-result: assignments[${i}] names no input hash`)
+    }
     if (first.inputHash.byteLength > 0 && !equals(a.value.inputHash, first.inputHash)) {
       throw invalid(`wrong-result: assignments[${i}] has another input than the job`)
     }

@@ -31,6 +31,8 @@ export interface AdversarialFigures {
   spam_reaching_honest_ratio: number | null
   /** offenders proven anywhere in the run */
   offenders: number
+  /** honest peers some node holds evidence against (framed): should be 0 */
+  honest_peers_proven: number
   /** p90 over proven offenders of the jobs the group's honest requesters assigned to it after it was proven */
   offender_cut_off_jobs: number | null
   /** mean over searches from requesters in a sybil-attacked cell of the share of that cell's honest providers found (of at most k) */
@@ -183,6 +185,7 @@ export function analyseAdversaries (events: readonly SimEvent[], peers: readonly
       verification_cost_ratio: ratioOf(own.reduce((n, t) => n + t.runs, 0), done.length),
       spam_reaching_honest_ratio: ratioOf(spamLanded, spam.sent * providers.length),
       offenders: proven.size,
+      honest_peers_proven: [...proven.keys()].filter(p => honest(p)).length,
       offender_cut_off_jobs: cutOff.length === 0 ? null : Math.round(quantile(cutOff, 0.9) * 1000) / 1000,
       discovery_recall_under_sybil: recall(group)
     }

@@ -368,7 +368,8 @@ export class MarketRuntime implements MarketDriver {
       if (state.life === life) {
         sim.events.record('work:end', { peer: peer.index, job: name, ms: round(sim.events.now() - started), wrong: plan.wrong, status: plan.status })
       }
-      return { output: jobInput(plan.wrong ? `wrong:${name}:${seen ? 2 : 1}` : `out:${name}`, OUTPUT_BYTES), units, status: plan.status }
+      // each liar's wrong output is its own: independent cheaters do not agree with each other on a wrong result
+      return { output: jobInput(plan.wrong ? `wrong:${peer.index}:${name}:${seen ? 2 : 1}` : `out:${name}`, OUTPUT_BYTES), units, status: plan.status }
     })
   }
 
