@@ -150,3 +150,12 @@ export const MAX_EVIDENCE = 4096
  * @default 3
  */
 export const MAX_EVIDENCE_PER_OFFENDER = 3
+
+/** Evidence messages a gossip peer may hand us at once, before the per-second rate applies. */
+export const EVIDENCE_BURST = 32
+
+/** Evidence messages a gossip peer may hand us per second, on average. */
+export const EVIDENCE_PER_SECOND = 2
+
+/** Gossip peers whose evidence rate is tracked at once. */
+export const EVIDENCE_RATE_PEERS = 4096

@@ -6,10 +6,10 @@
 
 import { TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { MAX_SIZE, recordId } from '@shoal/records'
-import { errorMessage } from '@shoal/utils'
+import { TokenBucketLimiter, errorMessage } from '@shoal/utils'
 import { Key } from 'interface-datastore'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { EVIDENCE_PREFIX, EVIDENCE_TOPIC, MAX_EVIDENCE, MAX_EVIDENCE_PER_OFFENDER } from '../constants.js'
+import { EVIDENCE_BURST, EVIDENCE_PER_SECOND, EVIDENCE_PREFIX, EVIDENCE_RATE_PEERS, EVIDENCE_TOPIC, MAX_EVIDENCE, MAX_EVIDENCE_PER_OFFENDER } from '../constants.js'
 import { InvalidEvidenceError } from '../errors.js'
 import { verifyEvidence } from './verify.js'
 import type { VerifiedEvidence } from './verify.js'
@@ -50,6 +50,15 @@ export interface EvidenceInit {
    * @default 3
    */
   maxPerOffender?: number
+  /**
+   * Evidence messages each gossip peer may hand us, before any is verified:
+   * a token bucket per sending peer. Real evidence is rare; valid evidence
+   * against throwaway keys costs nothing to mint, and a flood of it would
+   * push real evidence out of `maxEvidence`. Over it: ignored (not relayed)
+   *
+   * @default { burst: 32, perSecond: 2 }
+   */
+  rateLimit?: { burst?: number, perSecond?: number }
   /** the clock evidence times are checked against (default Date.now) */
   now?(): number
 }
@@ -87,6 +96,9 @@ export class DefaultEvidenceService extends TypedEventEmitter<EvidenceEvents> im
   private started = false
   private subscribed = false
 
+  /** evidence messages each gossip peer may hand us (`EvidenceInit.rateLimit`) */
+  private readonly limiter: TokenBucketLimiter
+
   constructor (components: EvidenceComponents, init: EvidenceInit = {}) {
     super()
     this.components = components
@@ -94,6 +106,7 @@ export class DefaultEvidenceService extends TypedEventEmitter<EvidenceEvents> im
     this.maxEvidence = init.maxEvidence ?? MAX_EVIDENCE
     this.maxPerOffender = init.maxPerOffender ?? MAX_EVIDENCE_PER_OFFENDER
     this.now = init.now
+    this.limiter = new TokenBucketLimiter({ burst: init.rateLimit?.burst ?? EVIDENCE_BURST, perSecond: init.rateLimit?.perSecond ?? EVIDENCE_PER_SECOND, maxKeys: EVIDENCE_RATE_PEERS })
     this.counters = components.metrics?.registerCounterGroup('shoal_evidence_messages_total', {
       help: 'Evidence messages received, by verdict'
     })
@@ -173,6 +186,9 @@ export class DefaultEvidenceService extends TypedEventEmitter<EvidenceEvents> im
   private async judge (from: PeerId, data: Uint8Array): Promise<PubSubValidatorResult> {
     if (data.byteLength > MAX_SIZE.Evidence) {
       return 'reject'
+    }
+    if (!this.limiter.tryTake(from.toString())) {
+      return 'ignore'
     }
     if (this.held.has(hex(recordId(data)))) {
       return 'ignore'
