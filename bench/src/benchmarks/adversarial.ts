@@ -37,13 +37,13 @@
  * `--phase-honest N` (5), `--phase-searchers N` (3 quick, 6 full),
  * `--phase-k N` (5).
  *
- * Sizes. Full: 200 peers (+ 20 sybils), 90 s at 0.2 jobs/s, 20 s
- * deadlines. `--quick`: 60 peers (+ 20 sybils), 12 s at 0.5 jobs/s, 12 s
- * deadlines, the DHT bootstrapped early. Why these rates: every provider
- * (sybils too) quotes every job over a connection of its own; 2 cores
- * keep up with about 20 quotes a second (see `market`), and at 1 job/s
- * the 44 providers of the quick run starve every event loop. Both
- * in 2 shards. Knobs: `--peers N`, `--duration S`, `--rate R`,
+ * Sizes. Full: 200 peers (20 of them sybils), 90 s at 0.3 jobs/s.
+ * `--quick`: 60 peers (20 of them sybils), 16 s at 1 job/s, the DHT
+ * bootstrapped early. Jobs have 20 s deadlines and ask for a provider on
+ * the requester's continent (a geohash cell of one character), so only
+ * the providers there quote them: a 2-core machine keeps up with about
+ * 20 quotes a second for all its peers (see `market`). Both in 2 shards.
+ * Knobs: `--peers N`, `--duration S`, `--rate R`,
  * `--shards N`, `--sybils N`.
  */
 
@@ -106,8 +106,10 @@ function settingsOf (options: BenchOptions): Settings {
  * the continents (so each behaviour is spread over the world).
  */
 function regionsOf (set: Settings): Scenario['regions'] {
-  const counts = CONTINENTS.map(([, share]) => Math.floor(share * set.peers))
-  for (let i = 0; counts.reduce((a, b) => a + b, 0) < set.peers; i = (i + 1) % counts.length) counts[i]++
+  // the sybils count among the peers: the run has `peers` nodes in all
+  const others = Math.max(CONTINENTS.length, set.peers - set.sybils)
+  const counts = CONTINENTS.map(([, share]) => Math.floor(share * others))
+  for (let i = 0; counts.reduce((a, b) => a + b, 0) < others; i = (i + 1) % counts.length) counts[i]++
   const roles = counts.map(n => {
     const gpu = Math.max(1, Math.round(0.4 * n))
     return { gpu, requester: n - gpu } as Record<string, number>
@@ -177,7 +179,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   if ('skipped' in data) return data.skipped
   const set = settingsOf(options)
   const scenario = adversarialScenario(set, data.path, options.seed)
-  progress(`adversarial: ${set.peers} peers + ${set.sybils} sybils, ${set.durationS} s at ${set.rate} jobs/s, ${set.shards} shard(s), defences on even peers`)
+  progress(`adversarial: ${set.peers} peers (${set.sybils} sybils), ${set.durationS} s at ${set.rate} jobs/s, ${set.shards} shard(s), defences on even peers`)
   const result = await runScenario(scenario, {
     shards: set.shards,
     tuning: set.quick ? { dhtStartDelayMs: 1_500, dhtStartSpreadMs: 2_000 } : undefined,
