@@ -61,6 +61,8 @@ const FIGURES = ['defended', 'undefended', 'per_attack']
 const PROVIDER_BEHAVIOURS = ['silent-provider', 'wrong-result', 'slow-provider', 'capability-liar', 'location-liar', 'equivocator']
 /** Share of providers per provider-side behaviour, and of requesters that free-ride. */
 const ADVERSARY_SHARE = 0.1
+/** Share of the (non-sybil) peers that are GPU providers: with 10 % per behaviour, 6 behaviours take 60 % of them */
+const GPU_SHARE = 0.5
 /** What a sybil asks per unit: above the jobs' price ceiling (10), so discovery finds them but they bid on nothing. */
 const SYBIL_PRICE = 1000
 /** The cell the sybils advertise in: most of Europe. */
@@ -111,7 +113,7 @@ function regionsOf (set: Settings): Scenario['regions'] {
   const counts = CONTINENTS.map(([, share]) => Math.floor(share * others))
   for (let i = 0; counts.reduce((a, b) => a + b, 0) < others; i = (i + 1) % counts.length) counts[i]++
   const roles = counts.map(n => {
-    const gpu = Math.max(1, Math.round(0.4 * n))
+    const gpu = Math.max(1, Math.round(GPU_SHARE * n))
     return { gpu, requester: n - gpu } as Record<string, number>
   })
   const providers = roles.reduce((n, r) => n + r.gpu, 0)
@@ -164,10 +166,7 @@ export function adversarialScenario (set: Settings, latencyPath: string, seed: n
         spammer: { service: 'requester' }
       },
       // jobs in flight at the end get until their deadline: short in the quick run
-      // each job asks for a provider on its requester's continent (geohash cell of 1 character): only those quote it,
-      // which keeps the quotes a 2-core machine must sign per job near the market benchmark's, and gives the sybils'
-      // cell and the location liars' claims something to win
-      jobs: { inference: { units: 2, deadlineS: 20, gpuClass: 'consumer-24g', region: 'local', regionPrecision: 1 } },
+      jobs: { inference: { units: 2, deadlineS: 20, gpuClass: 'consumer-24g' } },
       defences: 'alternate',
       advertiseWaitS: set.quick ? 5 : 30
     }
