@@ -40,6 +40,7 @@ import type { BidPolicy } from './bid-policy.js'
 import type { Executor } from './executor.js'
 import type { AbortOptions, ComponentLogger, Libp2pEvents, Metrics, PeerId, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { WorkRun, WrongResultProof } from '@shoal/receipts'
 import type { AttemptRecord, Router } from '@shoal/router'
 import type {
   Assignment, CountersignedRecord, JobAnnouncement, JobKind, OpenedAssignment, PaymentVoucher, Price, Quote, Requirements, SignedRecord, WorkReceipt
@@ -376,21 +377,8 @@ export interface VerifyPolicy {
   random?(): number
 }
 
-/** One provider's signed run of a job: its receipt and the assignment it answers. */
-export interface WorkRun {
-  /** signed by the provider (a countersigned wrapper is allowed) */
-  receipt: SignedRecord<WorkReceipt>
-  /** signed by us, the requester */
-  assignment: SignedRecord<Assignment>
-}
-
-/** What shows that `offender` returned a wrong result: other providers agreed on another one for the same job and input. */
-export interface WrongResultProof {
-  offender: WorkRun
-  agreeing: WorkRun[]
-  /** the signed jobs the assignments are for */
-  jobs: Array<SignedRecord<JobAnnouncement>>
-}
+/** One provider's run of a job and what proves a wrong result: the shapes `@shoal/receipts` makes evidence records of. */
+export type { WorkRun, WrongResultProof }
 
 /** Evidence of cheating found by the requester (`evidence:found`); the node turns it into a signed record. */
 export type FoundEvidence =
