@@ -131,6 +131,13 @@ export interface ShoalNodeConfig {
   /** Prometheus metrics (libp2p's and Shoal's) @default true */
   metrics?: boolean
   /**
+   * the defences against dishonest peers (`shoalServices({ defences })`):
+   * results checked before they are countersigned, evidence of cheating
+   * gossiped and acted on, budgets that grow with receipts, the free-rider
+   * limit @default true
+   */
+  defences?: boolean
+  /**
    * on SIGINT/SIGTERM, how long running jobs may take to finish before they
    * are handed back to their requesters (0 hands them back at once), ms
    *
@@ -160,6 +167,7 @@ export interface ResolvedConfig {
   apiPort: number
   apiHost: string
   metrics: boolean
+  defences: boolean
   shutdownGraceMs: number
   logLevel: LogLevel
   logFormat: LogFormat
@@ -168,7 +176,7 @@ export interface ResolvedConfig {
   provider?: ProviderConfig
 }
 
-const TOP_LEVEL_KEYS = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'shutdownGraceMs', 'logLevel', 'logFormat', 'dht', 'reachability', 'provider']
+const TOP_LEVEL_KEYS = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'defences', 'shutdownGraceMs', 'logLevel', 'logFormat', 'dht', 'reachability', 'provider']
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
 type Json = Record<string, unknown>
@@ -344,6 +352,7 @@ export function parseConfig (input: unknown): ShoalNodeConfig {
   if (o.announce !== undefined) config.announce = array(o.announce, 'announce', 32, (v, f) => multiaddrString(v, f))
   if (o.bootstrap !== undefined) config.bootstrap = array(o.bootstrap, 'bootstrap', 256, (v, f) => multiaddrString(v, f, true))
   if (o.mdns !== undefined) config.mdns = boolean(o.mdns, 'mdns')
+  if (o.defences !== undefined) config.defences = boolean(o.defences, 'defences')
   if (o.apiPort !== undefined) config.apiPort = integer(o.apiPort, 'apiPort', 0, 65535)
   if (o.apiHost !== undefined) {
     config.apiHost = string(o.apiHost, 'apiHost', 255)
@@ -447,6 +456,7 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
     apiPort: merged.apiPort ?? API_PORT,
     apiHost: merged.apiHost ?? API_HOST,
     metrics: merged.metrics ?? true,
+    defences: merged.defences ?? true,
     shutdownGraceMs: merged.shutdownGraceMs ?? SHUTDOWN_GRACE_MS,
     logLevel: merged.logLevel ?? 'info',
     logFormat: merged.logFormat ?? 'text',
@@ -499,6 +509,7 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string, field: keyof ShoalNodeCo
   { name: 'SHOAL_API_PORT', field: 'apiPort', description: 'local HTTP API port' },
   { name: 'SHOAL_API_HOST', field: 'apiHost', description: 'address the HTTP API binds to (0.0.0.0 in a container)' },
   { name: 'SHOAL_METRICS', field: 'metrics', description: 'true or false' },
+  { name: 'SHOAL_DEFENCES', field: 'defences', description: 'true or false: the defences against dishonest peers' },
   { name: 'SHOAL_SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', description: 'ms running jobs may take to finish on shutdown' },
   { name: 'SHOAL_LOG_LEVEL', field: 'logLevel', description: 'error, warn, info or debug' },
   { name: 'SHOAL_LOG_FORMAT', field: 'logFormat', description: 'text or json' }
@@ -516,7 +527,7 @@ export function configFromEnv (env: NodeJS.ProcessEnv = process.env): ShoalNodeC
     try {
       if (field === 'listen' || field === 'announce' || field === 'bootstrap') {
         raw[field] = splitList(value)
-      } else if (field === 'mdns' || field === 'metrics') {
+      } else if (field === 'mdns' || field === 'metrics' || field === 'defences') {
         raw[field] = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value
       } else if (field === 'apiPort' || field === 'shutdownGraceMs') {
         raw[field] = /^\d+$/.test(value) ? Number(value) : value

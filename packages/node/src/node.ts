@@ -109,7 +109,7 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
       // drop duplicate copies before checking their signatures again
       fastMsgIdFn: signedMessageFastId
     }),
-    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, ...extra.services })
+    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, defences: config.defences, ...extra.services })
   }
   if (reachability.autonat) services.autonat = autoNAT()
   if (reachability.holePunching) services.dcutr = dcutr()
