@@ -121,6 +121,14 @@ describe('config', () => {
     assert.equal(configError(() => configFromEnv({ SHOAL_SHUTDOWN_GRACE_MS: 'soon' })).field, 'SHOAL_SHUTDOWN_GRACE_MS')
   })
 
+  it('turns the defences against dishonest peers on by default, off from the file or SHOAL_DEFENCES', () => {
+    assert.equal(resolveConfig({}).defences, true)
+    assert.equal(resolveConfig(parseConfig({ defences: false })).defences, false)
+    assert.equal(resolveConfig(parseConfig({ defences: false }), configFromEnv({ SHOAL_DEFENCES: 'true' })).defences, true)
+    assert.equal(configError(() => parseConfig({ defences: 'no' })).field, 'defences')
+    assert.equal(configError(() => configFromEnv({ SHOAL_DEFENCES: 'maybe' })).field, 'SHOAL_DEFENCES')
+  })
+
   it('reads the log level and format from the file and SHOAL_LOG_LEVEL / SHOAL_LOG_FORMAT, info and text by default', () => {
     const defaults = resolveConfig({})
     assert.deepEqual([defaults.logLevel, defaults.logFormat], ['info', 'text'])
