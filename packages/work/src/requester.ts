@@ -394,7 +394,11 @@ export class Requester {
    */
   private async runWithFailover (candidates: PeerId[], job: JobToSend, input: Uint8Array, options: DirectRunOptions, timeout?: number, claim?: (peer: PeerId) => boolean): Promise<RunOutcome> {
     const router = this.ctx.router
-    const failoverOptions = { signal: options.signal, timeoutMs: timeout, attemptTimeoutMs: options.attemptTimeoutMs }
+    // an attempt whose result is checked before it is countersigned (a quorum) may wait for other providers once
+    // its own result came: its time limit ends with the result, so the wait is not counted against the provider
+    const attemptLimit = options.attemptTimeoutMs
+    const holdsResults = options.checkResult != null && attemptLimit != null
+    const failoverOptions = { signal: options.signal, timeoutMs: timeout, attemptTimeoutMs: holdsResults ? undefined : attemptLimit }
     // a busy candidate is waited for only once every candidate was tried: a free one may take the job at once
     const until = this.waitUntil(timeout)
     let tried = 0
@@ -411,7 +415,18 @@ export class Requester {
       if (claim?.(peer) === false) {
         throw new CandidateTakenError()
       }
-      return this.runOn(peer, job, input, runOptions, untilAttempt())
+      const check = runOptions.checkResult
+      if (!holdsResults || check == null) {
+        return this.runOn(peer, job, input, runOptions, untilAttempt())
+      }
+      const limit = new AbortController()
+      const timer = setTimeout(() => { limit.abort(new DOMException('the attempt timed out', 'TimeoutError')) }, attemptLimit)
+      const signal = runOptions.signal == null ? limit.signal : AbortSignal.any([runOptions.signal, limit.signal])
+      try {
+        return await this.runOn(peer, job, input, { ...runOptions, signal, checkResult: async (run, o) => { clearTimeout(timer); await check(run, o) } }, untilAttempt())
+      } finally {
+        clearTimeout(timer)
+      }
     }
     if (router == null) {
       const routed = await failover(candidates, async (peer, signal) => runOn(peer, { ...options, signal }), { ...failoverOptions, onOutcome: attempt => { this.onAttempt(options, attempt) } })
