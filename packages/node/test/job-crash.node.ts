@@ -54,6 +54,9 @@ const MOMENTS = ['before-run', 'mid-run', 'run-to-reply', 'countersign'] as cons
 type Moment = typeof MOMENTS[number]
 type Side = 'provider' | 'requester'
 
+/** Longest the last look waits for countersignatures still being re-sent, ms (the re-sender's back-off reaches 60 s). */
+const FINAL_DRAIN_MS = 60_000
+
 /** Seeded random floats: a failing run is replayed from its seed. */
 function prng (seed: number): () => number {
   const rng = createRng(seed)
@@ -268,6 +271,18 @@ describe('jobs across kill -9 of the provider or the requester (separate process
       batch.forEach(acknowledgeFinal)
       acknowledge('provider', await net.receipts(net.provider))
       acknowledge('requester', await net.receipts(net.requester))
+    }
+
+    // countersignatures the requester still re-sends (its provider was down a while: the back-off grows to a minute)
+    // are delivered, not lost; give them their time before the last look
+    const drainBy = Date.now() + FINAL_DRAIN_MS
+    while (Date.now() < drainBy) {
+      let left = 1
+      try {
+        left = (await net.liveJobs(net.requester)).length + (await net.liveJobs(net.provider)).length
+      } catch {}
+      if (left === 0) break
+      await sleep(500)
     }
 
     // a last look once the nodes stopped the way an operator stops them
