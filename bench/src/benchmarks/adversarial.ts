@@ -37,12 +37,14 @@
  * `--phase-honest N` (5), `--phase-searchers N` (3 quick, 6 full),
  * `--phase-k N` (5).
  *
- * Sizes. Full: 200 peers (20 of them sybils), 90 s at 0.3 jobs/s.
- * `--quick`: 60 peers (20 of them sybils), 16 s at 1 job/s, the DHT
- * bootstrapped early. Jobs have 20 s deadlines and ask for a provider on
- * the requester's continent (a geohash cell of one character), so only
- * the providers there quote them: a 2-core machine keeps up with about
- * 20 quotes a second for all its peers (see `market`). Both in 2 shards.
+ * Sizes. Full: 200 peers (20 of them sybils), 90 s at 0.3 jobs/s, 20 s
+ * deadlines. `--quick`: 60 peers (20 of them sybils), 10 s at 0.6 jobs/s,
+ * 12 s deadlines, the DHT bootstrapped early: a smoke run that every
+ * behaviour is played and recorded within a minute (its few jobs are each
+ * a requester's first; the defences need repeat business to show). Every
+ * provider quotes every job on the board, and a 2-core machine keeps up
+ * with about 20 quotes a second for all its peers (see `market`). Both in
+ * 2 shards.
  * Knobs: `--peers N`, `--duration S`, `--rate R`,
  * `--shards N`, `--sybils N`.
  */
@@ -86,8 +88,8 @@ function settingsOf (options: BenchOptions): Settings {
   const quick = options.quick
   return {
     peers: intOption(options, 'peers', quick ? 60 : 200),
-    durationS: intOption(options, 'duration', quick ? 16 : 90),
-    rate: numOption(options, 'rate', quick ? 1 : 0.3),
+    durationS: intOption(options, 'duration', quick ? 10 : 90),
+    rate: numOption(options, 'rate', quick ? 0.6 : 0.3),
     shards: intOption(options, 'shards', 2),
     sybils: intOption(options, 'sybils', 20),
     quick,
@@ -166,7 +168,8 @@ export function adversarialScenario (set: Settings, latencyPath: string, seed: n
         spammer: { service: 'requester' }
       },
       // jobs in flight at the end get until their deadline: short in the quick run
-      jobs: { inference: { units: 2, deadlineS: 20, gpuClass: 'consumer-24g' } },
+      // jobs in flight at the end get until their deadline: short in the quick run, which must end within a minute
+      jobs: { inference: { units: 2, deadlineS: set.quick ? 12 : 20, gpuClass: 'consumer-24g' } },
       defences: 'alternate',
       advertiseWaitS: set.quick ? 5 : 30
     }
