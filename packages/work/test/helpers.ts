@@ -49,6 +49,30 @@ export async function createRoutedWorkNode (init: WorkInit = {}, routerInit: Rou
 }
 
 /** Dial `b` from `a` so streams can be opened by peer id. */
+/**
+ * Work nodes a suite creates, stopped after each test: call inside
+ * `describe`, then create nodes with `node()` / `routedNode()`.
+ */
+export function suiteNodes (): { node: typeof createWorkNode, routedNode: typeof createRoutedWorkNode } {
+  let nodes: Libp2p[] = []
+  afterEach(async () => {
+    await Promise.all(nodes.map(async n => n.stop()))
+    nodes = []
+  })
+  return {
+    node: async (...args) => {
+      const n = await createWorkNode(...args)
+      nodes.push(n)
+      return n
+    },
+    routedNode: async (...args) => {
+      const n = await createRoutedWorkNode(...args)
+      nodes.push(n)
+      return n
+    }
+  }
+}
+
 export async function connect (a: Libp2p, b: Libp2p): Promise<void> {
   await a.dial(b.getMultiaddrs()[0])
   // the listener registers the inbound connection a moment later; wait so either side can open streams

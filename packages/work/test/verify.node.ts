@@ -7,8 +7,8 @@ import {
 } from '@shoal/records'
 import { createHash } from 'node:crypto'
 import { functionExecutor, NoQuorumError, QuoteDeclinedError, REQUESTER_JOBS_PREFIX, ResultRejectedError } from '../src/index.js'
-import { ArraySink, connect, createRoutedWorkNode, createWorkNode, dec, enc, scriptProvider } from './helpers.js'
-import type { RoutedWorkNode, WorkNode } from './helpers.js'
+import { ArraySink, connect, dec, enc, scriptProvider, suiteNodes } from './helpers.js'
+import type { WorkNode } from './helpers.js'
 import type { FoundEvidence, JobSpec, VerifyPolicy } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { SignedRecord, WorkReceipt } from '@shoal/records'
@@ -29,24 +29,7 @@ const QUIET: VerifyPolicy = { spotCheckRate: 0, probationJobs: 0, replayCheckRat
 
 describe('result verification (requester)', function () {
   this.timeout(30_000)
-  let nodes: Array<WorkNode | RoutedWorkNode> = []
-
-  async function node (...args: Parameters<typeof createWorkNode>): Promise<WorkNode> {
-    const n = await createWorkNode(...args)
-    nodes.push(n)
-    return n
-  }
-
-  async function routedNode (): Promise<RoutedWorkNode> {
-    const n = await createRoutedWorkNode()
-    nodes.push(n)
-    return n
-  }
-
-  afterEach(async () => {
-    await Promise.all(nodes.map(async n => n.stop()))
-    nodes = []
-  })
+  const { node, routedNode } = suiteNodes()
 
   /** A requester connected to a provider answering by hand that signs a second receipt for a replayed assignment. */
   async function equivocatingPair (): Promise<{ requester: WorkNode, equivocator: WorkNode }> {

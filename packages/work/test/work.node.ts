@@ -13,9 +13,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { functionExecutor } from '../src/index.js'
-import { ArraySink, assignmentOf, connect, createRoutedWorkNode, createWorkNode, dec, enc, rawStream, scriptProvider } from './helpers.js'
-import type { RoutedWorkNode, WorkNode } from './helpers.js'
-import type { BidPolicy, JobSpec, WorkFrame, WorkProgress } from '../src/index.js'
+import { ArraySink, assignmentOf, connect, dec, enc, rawStream, scriptProvider, suiteNodes } from './helpers.js'
+import type { WorkNode } from './helpers.js'
+import type { BidPolicy, JobSpec, WorkFrame, WorkInit, WorkProgress } from '../src/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Assignment, JobAnnouncement, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
@@ -35,24 +35,7 @@ const silentExecutor = functionExecutor(async (_input, { signal }) => new Promis
 
 describe('work protocol over TCP', function () {
   this.timeout(30_000)
-  let nodes: Array<WorkNode | RoutedWorkNode> = []
-
-  async function node (...args: Parameters<typeof createWorkNode>): Promise<WorkNode> {
-    const n = await createWorkNode(...args)
-    nodes.push(n)
-    return n
-  }
-
-  async function routedNode (...args: Parameters<typeof createRoutedWorkNode>): Promise<RoutedWorkNode> {
-    const n = await createRoutedWorkNode(...args)
-    nodes.push(n)
-    return n
-  }
-
-  afterEach(async () => {
-    await Promise.all(nodes.map(async n => n.stop()))
-    nodes = []
-  })
+  const { node, routedNode } = suiteNodes()
 
   /** A requester whose key the test holds (to sign by hand), connected to `provider`. */
   async function keyedRequester (provider: WorkNode): Promise<{ requester: WorkNode, requesterKey: PrivateKey }> {
@@ -131,7 +114,7 @@ describe('work protocol over TCP', function () {
   })
 
   /** A requester connected to a provider of `init`, a job of its own the provider quoted as if it saw it on the board, and every quote the provider issued. */
-  async function offeredJob (init: Parameters<typeof createWorkNode>[0]): Promise<{ provider: WorkNode, requester: WorkNode, job: SignedRecord<JobAnnouncement>, offered: SignedRecord<Quote>, issued: Array<SignedRecord<Quote>> }> {
+  async function offeredJob (init: WorkInit): Promise<{ provider: WorkNode, requester: WorkNode, job: SignedRecord<JobAnnouncement>, offered: SignedRecord<Quote>, issued: Array<SignedRecord<Quote>> }> {
     const provider = await node(init)
     const requester = await node()
     await connect(requester, provider)
