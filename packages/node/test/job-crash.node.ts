@@ -9,7 +9,8 @@
  *
  *   cd packages/node && SHOAL_CRASH_SEED=1234 npm run test:job-crash
  *
- * SHOAL_CRASH_ROUNDS sets the number of kills (20 by default).
+ * SHOAL_CRASH_ROUNDS sets the number of kills (20 by default); SHOAL_CRASH_VERBOSE=1
+ * adds each unpaid job's events, with their messages, to the failure.
  *
  * The kill moments, relative to the first of the round's jobs to reach
  * them (its token's lines in the runs and done files written by
@@ -273,13 +274,15 @@ describe('jobs across kill -9 of the provider or the requester (separate process
       acknowledge('requester', await net.receipts(net.requester))
     }
 
-    // countersignatures the requester still re-sends (its provider was down a while: the back-off grows to a minute)
-    // are delivered, not lost; give them their time before the last look
+    // countersignatures the requester still re-sends (its provider was down a while: the back-off grows to a minute),
+    // and results it still follows up in the background (a job it gave up on while the provider was down), are
+    // delivered, not lost; give them their time before the last look
     const drainBy = Date.now() + FINAL_DRAIN_MS
     while (Date.now() < drainBy) {
       let left = 1
       try {
-        left = (await net.liveJobs(net.requester)).length + (await net.liveJobs(net.provider)).length
+        const pending = (await net.receipts(net.provider)).filter(r => r.state !== 'countersigned').length
+        left = (await net.liveJobs(net.requester)).length + (await net.liveJobs(net.provider)).length + pending
       } catch {}
       if (left === 0) break
       await sleep(500)
@@ -338,7 +341,7 @@ describe('jobs across kill -9 of the provider or the requester (separate process
     assert.equal(figures.false_equivocations, 0, `seed ${seed}: equivocations recorded against an honest provider`)
     const pendingJobs = [...stores.provider.byJob].filter(([, ids]) => ids.some(id => stores.provider.pending.has(id))).map(([jobId]) => {
       const job = jobs.find(j => j.jobId === jobId)
-      return `${jobId.slice(0, 12)}: ${job == null ? 'unknown job' : `${job.cut ? 'cut, ' : ''}${job.events.map(e => e.stage).join('>')}${job.final?.error != null ? ` ${job.final.error}: ${job.final.message ?? ''}` : ''}`}`
+      return `${jobId.slice(0, 12)}: ${job == null ? 'unknown job' : `${job.cut ? 'cut, ' : ''}${job.events.map(e => e.stage).join('>')}${process.env.SHOAL_CRASH_VERBOSE != null ? ` [${job.events.map(e => JSON.stringify(e)).join(' ')}]` : ''}${job.final?.error != null ? ` ${job.final.error}: ${job.final.message ?? ''}` : ''}`}`
     })
     assert.equal(figures.pending_receipts_left, 0, `seed ${seed}: provider receipts never countersigned: ${pendingJobs.join('; ')}`)
     assert.ok(figures.receipt_logs_ok, `seed ${seed}: a receipt log does not verify`)
