@@ -10,14 +10,14 @@ import { Admission } from './admission.js'
 import { QUEUE_TICK_MS } from './constants.js'
 import { stepOptions } from './context.js'
 import {
-  AssignmentReplayedError, ExecutorError, InvalidCountersignatureError, InvalidReceiptError, JobInterruptedError, QuoteDeclinedError, RelayLimitError, UnknownJobError,
+  AssignmentReplayedError, ExecutorError, InvalidCountersignatureError, InvalidReceiptError, JobInterruptedError, QuoteDeclinedError, UnknownJobError,
   WorkError, WrongPeerError, errorOfCode
 } from './errors.js'
 import { JobQueue, QueuedJob } from './job-queue.js'
 import { ProviderJournal } from './journal.js'
 import { decodeInlineJob } from './messages.js'
 import { Payee } from './payee.js'
-import { connectionKind, relayBreachMessage, relayFit } from './relayed.js'
+import { checkRelayFit, connectionKind } from './relayed.js'
 import { ReceiptChain, runJob, savedJob } from './run-job.js'
 import { equal, hex, recordFailure, sha256 } from './utils.js'
 import type { NewJob } from './admission.js'
@@ -26,7 +26,6 @@ import type { WorkContext } from './context.js'
 import type { Executor } from './executor.js'
 import type { PendingReceipt, RunningJob, WorkProgress } from './index.js'
 import type { SavedJob } from './journal.js'
-import type { RelayedJobSize } from './relayed.js'
 import type { JobEntry } from './run-job.js'
 import type { StreamPool } from './stream-pool.js'
 import type { PayeeLane, VoucherBook } from './vouchers.js'
@@ -257,7 +256,7 @@ export class Provider {
     } catch (err) {
       throw recordFailure(err, 'job')
     }
-    this.checkRelayed({ inputBytes: job.inputBytes }, limits)
+    checkRelayFit(this.ctx, { inputBytes: job.inputBytes }, limits)
     const quote = await this.makeQuote(job, remote)
     if (quote == null) {
       if (this.running >= this.ctx.settings.concurrency && !this.queue.hasRoom(this.queueing)) {
@@ -320,15 +319,6 @@ export class Provider {
         break
       }
       this.issued.delete(key)
-    }
-  }
-
-  /** Refuse work that came on a relayed connection (`limits`) and does not fit it under the relayed job policy. */
-  private checkRelayed (size: RelayedJobSize, limits?: ConnectionLimits): void {
-    const breach = relayFit(size, limits, this.ctx.settings.relayed)
-    if (breach != null) {
-      this.ctx.count('relay_refused')
-      throw new RelayLimitError(relayBreachMessage(breach))
     }
   }
 
@@ -395,7 +385,7 @@ export class Provider {
     const { key, opened, now, until } = admitted
     try {
       // the job's time on a relay is what this provider quoted for it
-      this.checkRelayed({ inputBytes: input.byteLength, durationMs: opened.quote.value.etaMs }, limits)
+      checkRelayFit(this.ctx, { inputBytes: input.byteLength, durationMs: opened.quote.value.etaMs }, limits)
     } catch (err) {
       this.admission.releaseQuote(hex(opened.quote.id), key)
       throw err

@@ -6,6 +6,8 @@
 
 import { setMaxListeners } from '@libp2p/interface'
 import { DEFAULT_RELAYED_JOB_POLICY, RELAY_OVERHEAD_BYTES } from './constants.js'
+import { RelayLimitError } from './errors.js'
+import type { WorkContext } from './context.js'
 import type { Connection, ConnectionLimits, Libp2pEvents, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 
@@ -86,6 +88,15 @@ export function relayBreachMessage (breach: RelayLimitBreach): string {
       return `the job needs ${breach.need} bytes (input, largest relayed output and records) and the relay allows ${breach.allowed} more bytes`
     case 'seconds':
       return `the job may take ${breach.need} s and the relay allows ${breach.allowed} more seconds`
+  }
+}
+
+/** Throw RelayLimitError (counted as `relay_refused`) when a job of `size` does not fit a connection with `limits` under the service's policy. */
+export function checkRelayFit (ctx: WorkContext, size: RelayedJobSize, limits: ConnectionLimits | undefined): void {
+  const breach = relayFit(size, limits, ctx.settings.relayed)
+  if (breach != null) {
+    ctx.count('relay_refused')
+    throw new RelayLimitError(relayBreachMessage(breach))
   }
 }
 
