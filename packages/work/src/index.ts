@@ -472,7 +472,7 @@ export interface WorkEvents {
   'job:started': CustomEvent<OpenedAssignment>
   /** both sides: progress of a job */
   'job:progress': CustomEvent<WorkProgress>
-  /** provider: a job finished and its receipt was signed (pending countersignature) */
+  /** provider: a job finished and its receipt was signed (pending countersignature); a copy of the receipt with the kind of connection its assignment came on */
   'job:completed': CustomEvent<SignedRecord<WorkReceipt> & { connection?: ConnectionKind }>
   /** provider: a job failed */
   'job:failed': CustomEvent<{ assignmentId: Uint8Array, error: Error }>

@@ -16,6 +16,8 @@ import type { AbortOptions, Connection, PeerId } from '@libp2p/interface'
 export class StreamPool {
   private readonly ctx: WorkContext
   private readonly idle = new Map<string, Channel[]>()
+  /** relayed connections a direct one was already waited for: hole punching is not tried again on them, so neither is the wait */
+  private readonly waited = new WeakSet<Connection>()
   private sweeper?: ReturnType<typeof setInterval>
 
   constructor (ctx: WorkContext) {
@@ -159,10 +161,15 @@ export class StreamPool {
    */
   private async connectionTo (peer: PeerId, signal: AbortSignal): Promise<Connection> {
     const { settings, components } = this.ctx
-    const connection = await components.connectionManager.openConnection(peer, { signal })
-    if (connection.limits == null || settings.relayed === false || !settings.relayed.enabled) {
+    // an open relayed connection is used as it is: libp2p would dial the peer again (its addresses behind NAT may
+    // take the whole dial timeout to fail) since it only reuses unlimited ones
+    const connection = directConnection(components.connectionManager, peer) ??
+      components.connectionManager.getConnections(peer).find(c => c.status === 'open') ??
+      await components.connectionManager.openConnection(peer, { signal })
+    if (connection.limits == null || settings.relayed === false || !settings.relayed.enabled || this.waited.has(connection)) {
       return connection
     }
+    this.waited.add(connection)
     this.ctx.count('relay_upgrade_waited')
     const direct = await awaitDirect(components.events, components.connectionManager, peer, settings.relayed.upgradeWaitMs, signal)
     if (direct == null) {
