@@ -122,6 +122,20 @@ describe('work over a circuit relay', function () {
     })
   })
 
+  it('fails a relayed run whose output is over the provider\'s maxOutputBytes, as the output limit does: no receipt', async () => {
+    const { provider, requester } = await relayed({ executor: functionExecutor(() => new Uint8Array(2048)), relayed: { maxOutputBytes: 1024 } }, { relayed: { upgradeWaitMs: 0 } })
+    const failed = new Promise<string>(resolve => {
+      provider.services.work.addEventListener('job:failed', evt => { resolve(evt.detail.error.name) }, { once: true })
+    })
+    await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x'), { timeoutMs: 20_000 }), (err: Error) => {
+      assert.equal(err.name, 'RelayLimitError')
+      assert.match(err.message, /output of 2048 bytes is over the relayed job limit maxOutputBytes of 1024/)
+      return true
+    })
+    assert.equal(await failed, 'RelayLimitError')
+    assert.equal(provider.services.work.pendingReceipts().length, 0)
+  })
+
   it('with relayed: false nothing runs over the relay (the old behaviour)', async () => {
     const { provider, requester } = await relayed({}, { relayed: false })
     await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x'), { timeoutMs: 20_000 }), (err: Error) => {
@@ -131,8 +145,11 @@ describe('work over a circuit relay', function () {
   })
 
   it('a provider with relayed: false does not take work over the relay', async () => {
-    const { provider, requester } = await relayed({ relayed: false }, { relayed: { upgradeWaitMs: 0 } })
+    const { provider, requester, providerCounts } = await relayed({ relayed: false }, { relayed: { upgradeWaitMs: 0 } })
+    // libp2p does not let the stream reach the provider's work handler at all
     await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x'), { timeoutMs: 20_000 }))
+    assert.equal(providerCounts.quote_sent, undefined)
+    assert.equal(providerCounts.job_admitted, undefined)
   })
 
   it('runs on the direct connection that opens while it waits (as DCUtR opens one)', async () => {
