@@ -6,6 +6,7 @@
 
 import { Queue } from '@libp2p/utils'
 import { CapabilityRecordType, MAX_ADDR_LENGTH, MAX_ADDRS, RECORD_VERSION, signRecord } from '@shoal/records'
+import { equals as equalBytes } from 'uint8arrays/equals'
 import { InvalidQueryError, NoRecordError } from './errors.js'
 import { isValidGeohash } from './geohash.js'
 import { advertisementKeys } from './keys.js'
@@ -35,6 +36,8 @@ export interface AdvertiserInit {
   provideConcurrency: number
   /** time allowed for one provide, ms */
   provideTimeoutMs: number
+  /** how long our addresses must stay unchanged before the record is signed again with them, ms */
+  addressChangeDebounceMs: number
   /** the clock, ms */
   now(): number
   /** the kad-dht; throws when the service is not started */
@@ -58,6 +61,7 @@ export class Advertiser {
   private lastSeq = 0
   private readonly advertised = new Map<string, AdvertisedKey>()
   private refreshTimer?: ReturnType<typeof setTimeout>
+  private addressTimer?: ReturnType<typeof setTimeout>
   private queue: Promise<unknown> = Promise.resolve()
 
   constructor (components: AdvertiserComponents, init: AdvertiserInit) {
@@ -78,6 +82,30 @@ export class Advertiser {
   /** Stop refreshing (the service stops). */
   stop (): void {
     clearTimeout(this.refreshTimer)
+    clearTimeout(this.addressTimer)
+  }
+
+  /**
+   * Our addresses changed (`self:peer:update`), e.g. a relay reservation
+   * added a `/p2p-circuit` one: once they settle, sign the record again
+   * with them, so requesters can reach a provider behind NAT. An offer that
+   * names its own `addrs` is left as it is.
+   */
+  addressesChanged (): void {
+    if (this.offer == null || this.offer.addrs != null) {
+      return
+    }
+    clearTimeout(this.addressTimer)
+    this.addressTimer = setTimeout(() => {
+      const offer = this.offer
+      const listed = this.record?.value.addrs ?? []
+      const now = this.ownAddrs(offer ?? {})
+      if (offer == null || (now.length === listed.length && now.every((a, i) => equalBytes(a, listed[i])))) {
+        return
+      }
+      this.resign(offer, 'addresses changed')
+    }, this.init.addressChangeDebounceMs)
+    this.addressTimer.unref?.()
   }
 
   /** Sign a record of `offer` and provide the keys not already advertised. */
@@ -131,10 +159,7 @@ export class Advertiser {
     const now = this.init.now()
     const seq = Math.max(this.lastSeq + 1, now)
     const concurrency = offer.concurrency ?? 1
-    const addrs = (offer.addrs ?? this.components.addressManager.getAddresses())
-      .map(ma => ma.bytes)
-      .filter(b => b.byteLength > 0 && b.byteLength <= MAX_ADDR_LENGTH)
-      .slice(0, MAX_ADDRS)
+    const addrs = this.ownAddrs(offer)
     const value: CapabilityRecord = {
       version: RECORD_VERSION,
       provider: this.components.peerId.toMultihash().bytes,
@@ -158,26 +183,41 @@ export class Advertiser {
     return record
   }
 
+  /** The addresses a record of `offer` lists: its own, else the node's, those that fit a record. */
+  private ownAddrs (offer: Pick<Offer, 'addrs'>): Uint8Array[] {
+    return (offer.addrs ?? this.components.addressManager.getAddresses())
+      .map(ma => ma.bytes)
+      .filter(b => b.byteLength > 0 && b.byteLength <= MAX_ADDR_LENGTH)
+      .slice(0, MAX_ADDRS)
+  }
+
   private scheduleRefresh (): void {
     clearTimeout(this.refreshTimer)
     this.refreshTimer = setTimeout(() => {
       const offer = this.offer
-      if (!this.init.isStarted() || offer == null) {
-        return
+      if (offer != null) {
+        this.resign(offer, 'refreshed')
       }
-      this.serialize(async () => {
-        if (this.offer !== offer) {
-          return
-        }
-        const record = await this.sign(offer)
-        const result = await this.syncKeys(record, { signal: this.init.shutdown() })
-        this.init.log('refreshed record seq %d, %d keys re-provided', record.value.seq, result.provided.length)
-      }).catch(err => {
-        this.init.log.error('refresh failed - %e', err)
-        this.scheduleRefresh()
-      })
     }, Math.max(1, Math.floor(this.init.recordTtlMs * this.init.refreshFraction)))
     this.refreshTimer.unref?.()
+  }
+
+  /** Sign `offer` again (if it is still the current one) and provide any new keys, in the background. */
+  private resign (offer: Offer, why: string): void {
+    if (!this.init.isStarted()) {
+      return
+    }
+    this.serialize(async () => {
+      if (this.offer !== offer) {
+        return
+      }
+      const record = await this.sign(offer)
+      const result = await this.syncKeys(record, { signal: this.init.shutdown() })
+      this.init.log('%s: record seq %d, %d keys re-provided', why, record.value.seq, result.provided.length)
+    }).catch(err => {
+      this.init.log.error('signing the record again (%s) failed - %e', why, err)
+      this.scheduleRefresh()
+    })
   }
 
   /** Provide the keys of `record` not yet advertised; cancel those it no longer has. */

@@ -57,9 +57,11 @@ export class CapabilityProtocol {
   }
 
   async start (): Promise<void> {
+    // a record is small: a provider behind NAT, reachable only through a relay, still answers
     await this.components.registrar.handle(CAPABILITY_PROTOCOL, this.handleRequest, {
       maxInboundStreams: this.init.maxInboundStreams,
-      maxOutboundStreams: this.init.maxOutboundStreams
+      maxOutboundStreams: this.init.maxOutboundStreams,
+      runOnLimitedConnection: true
     })
   }
 
@@ -91,7 +93,7 @@ export class CapabilityProtocol {
     // dial first, so the stream alone times one round trip
     await this.connect(peer, signal)
     const opened = performance.now()
-    const stream = await this.components.connectionManager.openStream(id, CAPABILITY_PROTOCOL, { signal })
+    const stream = await this.components.connectionManager.openStream(id, CAPABILITY_PROTOCOL, { signal, runOnLimitedConnection: true })
     let bytes: Uint8Array
     let streamMs: number
     try {

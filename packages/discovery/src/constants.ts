@@ -47,6 +47,14 @@ export const REFRESH_FRACTION = 0.5
 export const PROVIDE_CONCURRENCY = 3
 
 /**
+ * How long our addresses must stay unchanged (`self:peer:update`) before the
+ * record is signed again with them, in ms
+ *
+ * @default 1000
+ */
+export const ADDRESS_CHANGE_DEBOUNCE_MS = 1000
+
+/**
  * Time allowed for one provide operation, in ms.
  *
  * @default 30_000

@@ -19,7 +19,7 @@ import {
   MAX_FETCHES_PER_QUERY, PRECISIONS, PROVIDE_CONCURRENCY,
   PROVIDE_TIMEOUT_MS, RECORD_CACHE_SIZE, RECORD_CACHE_TTL_MS, RECORD_TTL_MS,
   REFRESH_FRACTION, SKIP_TTL_MS, WATCH_INTERVAL_MS, LOOP_LAG_PERIOD_MS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS,
-  PING_PROTOCOL, NEWCOMER_CANDIDATES_FACTOR, NEWCOMER_SHARE
+  PING_PROTOCOL, NEWCOMER_CANDIDATES_FACTOR, NEWCOMER_SHARE, ADDRESS_CHANGE_DEBOUNCE_MS
 } from './constants.js'
 import { InvalidQueryError, MissingDhtError, NotStartedError } from './errors.js'
 import { MAX_GEOHASH_PRECISION } from './geohash.js'
@@ -117,6 +117,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
       refreshFraction: init.refreshFraction ?? REFRESH_FRACTION,
       provideConcurrency: init.provideConcurrency ?? PROVIDE_CONCURRENCY,
       provideTimeoutMs: init.provideTimeoutMs ?? PROVIDE_TIMEOUT_MS,
+      addressChangeDebounceMs: init.addressChangeDebounceMs ?? ADDRESS_CHANGE_DEBOUNCE_MS,
       now,
       dht: () => this.requireDht(),
       isStarted: () => this.started,
@@ -159,7 +160,13 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
     this.shutdown = new AbortController()
     setMaxListeners(Infinity, this.shutdown.signal)
     await this.protocol.start()
+    this.components.events?.addEventListener('self:peer:update', this.onSelfUpdate)
     this.started = true
+  }
+
+  /** Our own peer record changed (addresses, e.g. after a relay reservation): the advertiser lists the new ones. */
+  private readonly onSelfUpdate = (): void => {
+    this.advertiser.addressesChanged()
   }
 
   afterStart (): void {
@@ -175,6 +182,7 @@ export class Discovery extends TypedEventEmitter<DiscoveryEvents> implements Sta
 
   async stop (): Promise<void> {
     this.started = false
+    this.components.events?.removeEventListener('self:peer:update', this.onSelfUpdate)
     this.shutdown.abort()
     this.advertiser.stop()
     clearTimeout(this.watchTimer)

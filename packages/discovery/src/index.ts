@@ -37,7 +37,7 @@
 import { Discovery } from './discovery.js'
 import type { AdvertisedKey } from './keys.js'
 import type { NearbyQuery } from './match.js'
-import type { AbortOptions, ComponentLogger, DialProtocolOptions, DialTarget, Metrics, PeerDiscoveryEvents, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, DialProtocolOptions, DialTarget, Libp2pEvents, Metrics, PeerDiscoveryEvents, PeerId, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -64,6 +64,8 @@ export interface DiscoveryComponents {
   addressManager: AddressManager
   logger: ComponentLogger
   metrics?: Metrics
+  /** the node's events: our own addresses changing (`self:peer:update`) signs the record again */
+  events?: TypedEventTarget<Libp2pEvents>
   /** the kad-dht (a declared dependency: a node without one fails at start) */
   dht: KadDHT
   /** libp2p's ping service, whose protocol the confirmation probes speak; without one, they time capability requests (kad-dht needs it anyway) */
@@ -147,6 +149,13 @@ export interface DiscoveryInit {
   provideConcurrency?: number
   /** @default 30_000 */
   provideTimeoutMs?: number
+  /**
+   * How long our addresses must stay unchanged before the record is signed
+   * again listing them (a relay reservation adds a `/p2p-circuit` one), ms
+   *
+   * @default 1000
+   */
+  addressChangeDebounceMs?: number
   /**
    * Provider entries examined per cell per search (see MAX_CANDIDATES_PER_CELL)
    *

@@ -157,7 +157,9 @@ export class JobSync {
     try {
       await registrar.handle(this.init.protocol, this.handle, {
         maxInboundStreams: this.init.maxInboundStreams ?? SYNC_MAX_INBOUND_STREAMS,
-        maxOutboundStreams: this.init.maxOutboundStreams ?? SYNC_MAX_OUTBOUND_STREAMS
+        maxOutboundStreams: this.init.maxOutboundStreams ?? SYNC_MAX_OUTBOUND_STREAMS,
+        // announcements are small: a peer reachable only through a relay syncs too
+        runOnLimitedConnection: true
       })
     } catch (err: unknown) {
       if (errorName(err) === 'DuplicateProtocolHandlerError') {
@@ -193,7 +195,7 @@ export class JobSync {
     const signal = this.exchangeSignal(options)
     this.lastSync.set(peer.toString(), this.ctx.now())
 
-    const stream = await this.ctx.components.connectionManager.openStream(peer, this.init.protocol, { signal })
+    const stream = await this.ctx.components.connectionManager.openStream(peer, this.init.protocol, { signal, runOnLimitedConnection: true })
     let learned = 0
     try {
       // the request: what this peer serves, so the responder sends nothing it would drop; then close our side

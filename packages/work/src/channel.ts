@@ -7,8 +7,10 @@ import { raceSignal } from 'race-signal'
 import * as varint from 'uint8-varint'
 import { InvalidMessageError, WorkError, errorFromFailure, retryAfterOf } from './errors.js'
 import { decodeFrame, encodeFrame } from './messages.js'
+import { connectionKind } from './relayed.js'
 import type { WorkFrame } from './messages.js'
-import type { AbortOptions, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import type { ConnectionKind } from './relayed.js'
+import type { AbortOptions, ConnectionLimits, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 
 /** The remote closed the stream in the middle of an exchange. */
 export class StreamEndedError extends InvalidMessageError {}
@@ -33,6 +35,8 @@ const MAX_LENGTH_LENGTH = 9
  */
 export class Channel {
   readonly stream: Stream
+  /** the limits of the connection it runs on, when a relay limits it */
+  readonly limits?: ConnectionLimits
   idleSince = 0
   private readonly maxBytes: number
   /**
@@ -52,8 +56,9 @@ export class Channel {
   private failure?: Error
   private wake?: () => void
 
-  constructor (stream: Stream, maxBytes: number, stepTimeoutMs: number) {
+  constructor (stream: Stream, maxBytes: number, stepTimeoutMs: number, limits?: ConnectionLimits) {
     this.stream = stream
+    this.limits = limits
     this.maxBytes = maxBytes
     this.lazyStep = { get signal () { return AbortSignal.timeout(stepTimeoutMs) } }
     stream.addEventListener('message', (evt: StreamMessageEvent) => {
@@ -198,6 +203,11 @@ export class Channel {
     if (!this.stream.send(bytes)) {
       await this.stream.onDrain(options?.signal != null ? options : this.lazyStep)
     }
+  }
+
+  /** The kind of connection the stream runs on. */
+  get connection (): ConnectionKind {
+    return connectionKind(this)
   }
 
   /** Whether both directions are still open, so the stream can carry another exchange. */

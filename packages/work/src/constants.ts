@@ -2,6 +2,8 @@
  * Protocol id, limits and defaults of the work service (see docs/spec.md §4).
  */
 
+import type { RelayedJobPolicy } from './relayed.js'
+
 /** Protocol id of the work protocol. */
 export const PROTOCOL = '/shoal/work/1.0.0'
 
@@ -21,6 +23,25 @@ export const MAX_OUTPUT_BYTES = 1024 * 1024
 
 /** Room for the signed records and framing around an inline input or output, bytes. */
 export const MESSAGE_OVERHEAD_BYTES = 16 * 1024
+
+/**
+ * How jobs run over relayed connections by default: small ones do, within
+ * the js circuit relay's default limits (128 KiB, 2 min)
+ */
+export const DEFAULT_RELAYED_JOB_POLICY: Readonly<RelayedJobPolicy> = {
+  enabled: true,
+  maxInputBytes: 32 * 1024,
+  maxOutputBytes: 64 * 1024,
+  upgradeWaitMs: 5000
+}
+
+/**
+ * Bytes a relayed job needs besides its input and output: the quote,
+ * assignment, receipt, countersignature, voucher and framing
+ *
+ * @default 16384
+ */
+export const RELAY_OVERHEAD_BYTES = 16 * 1024
 
 /** Longest `Failure.message` / `Progress.message`, characters. */
 export const MAX_MESSAGE_TEXT = 512
@@ -209,6 +230,7 @@ export const FAILURE_CODE = {
   interrupted: 'interrupted',
   unpaid: 'unpaid',
   resultRejected: 'result-rejected',
+  relayLimit: 'relay-limit',
   internal: 'internal'
 } as const
 

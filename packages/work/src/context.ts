@@ -6,12 +6,14 @@
  */
 
 import { priceBidPolicy } from './bid-policy.js'
+import { relayedJobPolicy } from './relayed.js'
 import {
   ASSIGNMENT_TTL_MS, CONCURRENCY, JOB_TIMEOUT_MS, LATE_FACTOR, MAX_IDLE_STREAMS, MAX_INBOUND_STREAMS, MAX_INPUT_BYTES, MAX_JOBS, MAX_OUTBOUND_STREAMS, MAX_QUEUED,
   MAX_OUTPUT_BYTES, MAX_UNPAID, MAX_UNPAID_JOBS, MAX_USED_QUOTES, MESSAGE_OVERHEAD_BYTES, METER_INTERVAL_MS, PROTOCOL, QUOTE_BURST, QUOTE_RATE, QUOTE_TTL_MS, STEP_TIMEOUT_MS
 } from './constants.js'
 import type { BidPolicy } from './bid-policy.js'
 import type { Executor } from './executor.js'
+import type { RelayedJobPolicy } from './relayed.js'
 import type { MeterInput, ReceiptSink, VerifyPolicy, WorkComponents, WorkEvents, WorkInit } from './index.js'
 import type { AbortOptions, CounterGroup, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { CountersignedRecord, SignedRecord, WorkReceipt } from '@shoal/records'
@@ -46,6 +48,8 @@ export interface WorkSettings {
   maxInboundStreams: number
   maxOutboundStreams: number
   runOnLimitedConnection: boolean
+  /** how jobs run over relayed connections; false: never */
+  relayed: RelayedJobPolicy | false
   resumeOnStart: boolean
   maxUsedQuotes: number
   quoteRate: number
@@ -61,6 +65,7 @@ export function workSettings (init: WorkInit = {}): WorkSettings {
   const maxInputBytes = init.maxInputBytes ?? MAX_INPUT_BYTES
   const maxOutputBytes = init.maxOutputBytes ?? MAX_OUTPUT_BYTES
   const stepTimeoutMs = init.stepTimeoutMs ?? STEP_TIMEOUT_MS
+  const relayed = relayedJobPolicy(init.relayed)
   return {
     protocol: init.protocol ?? PROTOCOL,
     executor: init.executor,
@@ -87,7 +92,8 @@ export function workSettings (init: WorkInit = {}): WorkSettings {
     idleStreamTimeoutMs: stepTimeoutMs / 2,
     maxInboundStreams: init.maxInboundStreams ?? MAX_INBOUND_STREAMS,
     maxOutboundStreams: init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS,
-    runOnLimitedConnection: init.runOnLimitedConnection ?? false,
+    runOnLimitedConnection: init.runOnLimitedConnection ?? relayed !== false,
+    relayed,
     resumeOnStart: init.resumeOnStart ?? true,
     maxUsedQuotes: Math.max(1, init.maxUsedQuotes ?? MAX_USED_QUOTES),
     quoteRate: Math.max(0, init.quoteRate ?? QUOTE_RATE),

@@ -104,6 +104,13 @@ export class CommandError extends define('CommandError', FAILURE_CODE.executorFa
  */
 export class UnpaidReceiptsError extends define('UnpaidReceiptsError', FAILURE_CODE.unpaid, 'Receipts not countersigned') {}
 
+/**
+ * A job does not fit the relayed connection it would run on (the relayed job
+ * policy, or the relay's remaining bytes or seconds); the message names the
+ * limit. The requester moves on to the next candidate, at no cost to this one.
+ */
+export class RelayLimitError extends define('RelayLimitError', FAILURE_CODE.relayLimit, 'Job does not fit the relayed connection') {}
+
 const BY_CODE = new Map<string, new (message?: string) => WorkError>([
   [FAILURE_CODE.badMessage, InvalidMessageError],
   [FAILURE_CODE.declined, QuoteDeclinedError],
@@ -126,7 +133,8 @@ const BY_CODE = new Map<string, new (message?: string) => WorkError>([
   [FAILURE_CODE.badVoucher, InvalidVoucherError],
   [FAILURE_CODE.interrupted, JobInterruptedError],
   [FAILURE_CODE.unpaid, UnpaidReceiptsError],
-  [FAILURE_CODE.resultRejected, ResultRejectedError]
+  [FAILURE_CODE.resultRejected, ResultRejectedError],
+  [FAILURE_CODE.relayLimit, RelayLimitError]
 ])
 
 /** The error a remote `Failure` stands for (an unknown code is a plain WorkError); a busy one carries its `retryAfterMs`. */

@@ -38,6 +38,7 @@
 import { Work } from './work.js'
 import type { BidPolicy } from './bid-policy.js'
 import type { Executor } from './executor.js'
+import type { ConnectionKind, RelayedJobPolicy } from './relayed.js'
 import type { AbortOptions, ComponentLogger, Libp2pEvents, Metrics, PeerId, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { WorkRun, WrongResultProof } from '@shoal/receipts'
@@ -49,6 +50,8 @@ import type { Datastore } from 'interface-datastore'
 import type { PayeeLane } from './vouchers.js'
 
 export { Work } from './work.js'
+export { relayFit, relayBreachMessage, relayedJobPolicy } from './relayed.js'
+export type { RelayedJobPolicy, RelayedJobSize, RelayLimitBreach, ConnectionKind } from './relayed.js'
 export { defaultMeter } from './run-job.js'
 export { decideQuorum, VERIFIED_PREFIX, KNOWN_ANSWERS_PREFIX } from './verify.js'
 export type { QuorumDecision } from './verify.js'
@@ -248,9 +251,18 @@ export interface WorkInit {
    */
   verify?: VerifyPolicy | false
   /**
-   * Allow work over limited (relayed) connections
+   * How jobs run over relayed (limited) connections: small ones within the
+   * relay's limits, after waiting for a direct connection (DCUtR) first
+   * (docs/spec.md §4.8); false never runs work over a relay
    *
-   * @default false
+   * @default DEFAULT_RELAYED_JOB_POLICY
+   */
+  relayed?: Partial<RelayedJobPolicy> | false
+  /**
+   * Open work streams on limited (relayed) connections; superseded by
+   * `relayed`, whose policy decides per job
+   *
+   * @default true unless `relayed` is false
    */
   runOnLimitedConnection?: boolean
   /**
@@ -436,6 +448,8 @@ export interface JobOutcome {
 /** A direct run's outcome, with every attempt made. */
 export interface RunOutcome extends JobOutcome {
   attempts: Array<AttemptRecord<PeerId>>
+  /** which kind of connection the assignment that produced the receipt ran on */
+  connection?: ConnectionKind
   /** present when the job was verified */
   verification?: Verification
 }
@@ -458,8 +472,8 @@ export interface WorkEvents {
   'job:started': CustomEvent<OpenedAssignment>
   /** both sides: progress of a job */
   'job:progress': CustomEvent<WorkProgress>
-  /** provider: a job finished and its receipt was signed (pending countersignature) */
-  'job:completed': CustomEvent<SignedRecord<WorkReceipt>>
+  /** provider: a job finished and its receipt was signed (pending countersignature); a copy of the receipt with the kind of connection its assignment came on */
+  'job:completed': CustomEvent<SignedRecord<WorkReceipt> & { connection?: ConnectionKind }>
   /** provider: a job failed */
   'job:failed': CustomEvent<{ assignmentId: Uint8Array, error: Error }>
   /** both sides: a receipt was countersigned (requester) or a countersigned one received (provider) */

@@ -17,6 +17,7 @@ import { JobQueue, QueuedJob } from './job-queue.js'
 import { ProviderJournal } from './journal.js'
 import { decodeInlineJob } from './messages.js'
 import { Payee } from './payee.js'
+import { checkRelayFit, connectionKind } from './relayed.js'
 import { ReceiptChain, runJob, savedJob } from './run-job.js'
 import { equal, hex, recordFailure, sha256 } from './utils.js'
 import type { NewJob } from './admission.js'
@@ -28,11 +29,11 @@ import type { SavedJob } from './journal.js'
 import type { JobEntry } from './run-job.js'
 import type { StreamPool } from './stream-pool.js'
 import type { PayeeLane, VoucherBook } from './vouchers.js'
-import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { AbortOptions, ConnectionLimits, PeerId } from '@libp2p/interface'
 import type { CountersignedRecord, JobAnnouncement, Quote, SignedRecord, WorkReceipt } from '@shoal/records'
 
 /** What the provider needs of a stream to answer an assignment on it. */
-export type ReplyChannel = Pick<Channel, 'send' | 'fail'> & Partial<Pick<Channel, 'reachable'>>
+export type ReplyChannel = Pick<Channel, 'send' | 'fail'> & Partial<Pick<Channel, 'reachable' | 'limits'>>
 
 interface IssuedQuote {
   quote: SignedRecord<Quote>
@@ -241,8 +242,12 @@ export class Provider {
     return quote
   }
 
-  /** A quote request: the job signed, or inline (checked like a signed one). Throws QuoteDeclinedError without a bid. */
-  async onQuoteRequest (remote: PeerId, signed: Uint8Array, inline: Uint8Array): Promise<SignedRecord<Quote>> {
+  /**
+   * A quote request: the job signed, or inline (checked like a signed one).
+   * Throws QuoteDeclinedError without a bid, RelayLimitError when it came
+   * on a relayed connection (`limits`) the job's input does not fit.
+   */
+  async onQuoteRequest (remote: PeerId, signed: Uint8Array, inline: Uint8Array, limits?: ConnectionLimits): Promise<SignedRecord<Quote>> {
     let job: JobAnnouncement
     try {
       job = signed.byteLength > 0
@@ -251,6 +256,7 @@ export class Provider {
     } catch (err) {
       throw recordFailure(err, 'job')
     }
+    checkRelayFit(this.ctx, { inputBytes: job.inputBytes }, limits)
     const quote = await this.makeQuote(job, remote)
     if (quote == null) {
       if (this.running >= this.ctx.settings.concurrency && !this.queue.hasRoom(this.queueing)) {
@@ -330,7 +336,7 @@ export class Provider {
     this.canReach.set(forward, () => channel.reachable?.() !== false)
     let job: JobEntry
     try {
-      job = await this.admit(remote, assignmentBytes, input, forward)
+      job = await this.admit(remote, assignmentBytes, input, forward, channel.limits)
     } catch (err) {
       if (!(err instanceof WorkError)) {
         this.ctx.log.error('assignment from %p failed - %e', remote, err)
@@ -367,16 +373,23 @@ export class Provider {
   }
 
   /** Admit an assignment (or find the job it already started) and start the job. */
-  private async admit (remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): Promise<JobEntry> {
-    const admitted = await this.admission.admit(remote, assignmentBytes, input, listener, job => this.start(job, remote, assignmentBytes, input, listener))
+  private async admit (remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void, limits?: ConnectionLimits): Promise<JobEntry> {
+    const admitted = await this.admission.admit(remote, assignmentBytes, input, listener, job => this.start(job, remote, assignmentBytes, input, listener, limits))
     if (admitted.joined == null) {
       throw new WorkError('admission did not start the job')
     }
     return admitted.joined
   }
 
-  private start (admitted: NewJob, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void): JobEntry {
+  private start (admitted: NewJob, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void, limits?: ConnectionLimits): JobEntry {
     const { key, opened, now, until } = admitted
+    try {
+      // the job's time on a relay is what this provider quoted for it
+      checkRelayFit(this.ctx, { inputBytes: input.byteLength, durationMs: opened.quote.value.etaMs }, limits)
+    } catch (err) {
+      this.admission.releaseQuote(hex(opened.quote.id), key)
+      throw err
+    }
     const room = this.running < this.ctx.settings.concurrency ? 'running' : this.queue.hasRoom(this.queueing) ? 'queued' : undefined
     if (room == null) {
       // assignments admitted at the same moment all passed admission's check: the last ones find no room
@@ -394,7 +407,8 @@ export class Provider {
       done: Promise.resolve(),
       controller: new AbortController(),
       // listen before the executor starts: it may report progress synchronously
-      listeners: new Set([listener])
+      listeners: new Set([listener]),
+      connection: connectionKind({ limits })
     }
     this.addJob(entry)
     this.ctx.count('job_admitted')

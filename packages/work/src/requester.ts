@@ -12,13 +12,14 @@ import {
 import { AllCandidatesFailedError, failover } from '@shoal/router'
 import { LATE_GRACE_MS } from './constants.js'
 import { stepOptions } from './context.js'
-import { ProviderBusyError, QuoteDeclinedError, QuoteUnacceptableError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
+import { ProviderBusyError, QuoteDeclinedError, QuoteUnacceptableError, RelayLimitError, UnknownJobError, WorkError, WrongPeerError } from './errors.js'
 import { answered } from './channel.js'
 import { CountersignResender } from './countersign-resend.js'
 import { exchangeCountersign, exchangeJob } from './job-exchange.js'
 import { RequesterJournal } from './journal.js'
 import { isQueuedProgress } from './job-queue.js'
 import { Payer } from './payer.js'
+import { checkRelayFit } from './relayed.js'
 import { StreamPool } from './stream-pool.js'
 import { EMPTY, equal, hex, recordFailure, sha256 } from './utils.js'
 import { QuorumRun, VerificationMemory, answerKey, knownAnswerCheck, verifySettings } from './verify.js'
@@ -172,12 +173,18 @@ export class Requester {
 
   /** Ask `peer` for a signed quote for `job`. */
   async requestQuote (peer: PeerId, job: JobToSend, options: AbortOptions = {}): Promise<SignedRecord<Quote>> {
-    return this.pool.withChannel(peer, options, async channel => this.exchangeQuote(channel, peer, job, options))
+    return this.pool.withChannel(peer, options, async channel => {
+      checkRelayFit(this.ctx, { inputBytes: ('bytes' in job ? job.value : job).inputBytes }, channel.limits)
+      return this.exchangeQuote(channel, peer, job, options)
+    })
   }
 
   /** Accept `quote` and run the job; a resend of the same quote carries the same assignment. */
   async assign (quote: SignedRecord<Quote>, input: Uint8Array, options: RunOptions = {}): Promise<JobOutcome> {
-    return this.pool.withChannel(quote.signer, options, async channel => this.exchangeJob(channel, quote, input, options))
+    return this.pool.withChannel(quote.signer, options, async channel => {
+      checkRelayFit(this.ctx, { inputBytes: input.byteLength, durationMs: quote.value.etaMs }, channel.limits)
+      return this.exchangeJob(channel, quote, input, options)
+    })
   }
 
   /**
@@ -370,13 +377,16 @@ export class Requester {
     const signals = [options.signal, timeout != null ? timeoutSignal(timeout) : undefined].filter((s): s is AbortSignal => s != null)
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals)
     const started = performance.now()
-    let outcome: JobOutcome
+    let outcome: JobOutcome & Pick<RunOutcome, 'connection'>
     try {
       outcome = await this.runOn(peer, job, input, { ...options, signal }, this.waitUntil(timeout))
     } catch (err: unknown) {
       if (options.signal?.aborted !== true) {
         const error = asError(err)
-        this.report(peer, error.name === 'TimeoutError' ? 'timeout' : 'failure')
+        // a job too big for the relay costs the provider nothing, like a decline in a failover
+        if (error.name !== RelayLimitError.name) {
+          this.report(peer, error.name === 'TimeoutError' ? 'timeout' : 'failure')
+        }
         this.onAttempt(options, { candidate: peer, ok: false, error, cancelled: false, elapsed: performance.now() - started })
       }
       throw err
@@ -411,7 +421,7 @@ export class Requester {
       return end == null || options.attemptTimeoutMs == null ? end : Math.min(end, performance.now() + options.attemptTimeoutMs)
     }
     // a slot of a verified run tries only the candidates no other slot took: the others are passed over as declined, at no cost to them
-    const runOn = async (peer: PeerId, runOptions: RunOptions): Promise<JobOutcome> => {
+    const runOn = async (peer: PeerId, runOptions: RunOptions): Promise<JobOutcome & Pick<RunOutcome, 'connection'>> => {
       if (claim?.(peer) === false) {
         throw new CandidateTakenError()
       }
@@ -498,7 +508,7 @@ export class Requester {
    * a second assignment to one provider for one job would give it two
    * receipts for the job.
    */
-  private async runOn (peer: PeerId, job: JobToSend, input: Uint8Array, options: RunOptions, until?: number): Promise<JobOutcome> {
+  private async runOn (peer: PeerId, job: JobToSend, input: Uint8Array, options: RunOptions, until?: number): Promise<JobOutcome & Pick<RunOutcome, 'connection'>> {
     const value = 'bytes' in job ? job.value : job
     // a quote the provider offered on the board is as binding as one we ask for: assign it, no second round trip
     // (taken once: a retry on a fresh stream resends the same assignment, which the offer is then assigned to)
@@ -515,8 +525,13 @@ export class Requester {
       resultAt = undefined
       try {
         const outcome = await this.pool.withChannel(peer, options, async channel => {
+          // over a relay, a job that cannot fit is not even quoted; its time on the relay is the quoted one
+          checkRelayFit(this.ctx, { inputBytes: input.byteLength }, channel.limits)
           quote ??= await this.exchangeQuote(channel, peer, job, options)
-          return this.exchangeJob(channel, quote, input, timed, job)
+          checkRelayFit(this.ctx, { inputBytes: input.byteLength, durationMs: quote.value.etaMs }, channel.limits)
+          const done = await this.exchangeJob(channel, quote, input, timed, job)
+          this.ctx.count(`${channel.connection}_run`)
+          return { ...done, connection: channel.connection }
         })
         this.unanswered.delete(unanswered)
         this.reportIfLate(peer, outcome.quote, (resultAt ?? performance.now()) - started)
@@ -852,7 +867,8 @@ export function attemptFailure (error: Error | undefined): AttemptFailure {
   if (error instanceof ProviderBusyError || error?.name === ProviderBusyError.name) {
     return 'busy'
   }
-  if (error instanceof QuoteDeclinedError || error?.name === QuoteDeclinedError.name) {
+  // a job too big for the relay to a provider is declined: the next candidate may be reachable directly
+  if (error instanceof QuoteDeclinedError || error?.name === QuoteDeclinedError.name || error?.name === RelayLimitError.name) {
     return 'declined'
   }
   if (error instanceof WorkError || (error != null && error.name !== 'TimeoutError' && error.name !== 'AbortError')) {

@@ -8,12 +8,14 @@ import { setMaxListeners, TimeoutError } from '@libp2p/interface'
 import { RECORD_VERSION, WorkReceiptType, signRecord } from '@shoal/records'
 import { errorMessage } from '@shoal/utils'
 import { MAX_LOCATION_LENGTH, PAYMENT_REQUIRED_STATUS } from './constants.js'
-import { ExecutorError, PayloadTooLargeError, PaymentRequiredError, WorkError } from './errors.js'
+import { ExecutorError, PayloadTooLargeError, PaymentRequiredError, RelayLimitError, WorkError } from './errors.js'
+import { relayBreachMessage } from './relayed.js'
 import { EMPTY, isTimeMetered, sha256, unitsPerSecond } from './utils.js'
 import type { WorkContext } from './context.js'
 import type { Executor, ExecutorProgress, ExecutorResult } from './executor.js'
 import type { MeterInput, WorkProgress } from './index.js'
 import type { ProviderJournal, SavedJob } from './journal.js'
+import type { ConnectionKind } from './relayed.js'
 import type { VoucherBook } from './vouchers.js'
 import type { PeerId } from '@libp2p/interface'
 import type { CountersignedRecord, JobAnnouncement, OpenedAssignment, Price, SignedRecord, WorkReceipt } from '@shoal/records'
@@ -40,6 +42,8 @@ export interface JobEntry {
   controller: AbortController
   /** where progress goes: each send of the assignment waiting for its result */
   listeners: Set<(p: WorkProgress) => void>
+  /** the kind of connection its assignment came on: a relayed one bounds the output by the relayed job policy */
+  connection?: ConnectionKind
 }
 
 /** What a job run needs besides the context. */
@@ -141,7 +145,7 @@ async function execute (ctx: WorkContext, entry: JobEntry, input: Uint8Array, in
       quote: entry.opened.quote.value,
       requester: entry.peer
     })
-    checkResult(ctx, result)
+    checkResult(ctx, result, entry.connection)
     return result
   } finally {
     clearInterval(ticker)
@@ -149,9 +153,13 @@ async function execute (ctx: WorkContext, entry: JobEntry, input: Uint8Array, in
   }
 }
 
-function checkResult (ctx: WorkContext, result: ExecutorResult | undefined): asserts result is ExecutorResult {
+function checkResult (ctx: WorkContext, result: ExecutorResult | undefined, connection?: ConnectionKind): asserts result is ExecutorResult {
   if (!(result?.output instanceof Uint8Array)) {
     throw new ExecutorError('executor returned no output')
+  }
+  const relayed = ctx.settings.relayed
+  if (connection === 'relayed' && relayed !== false && result.output.byteLength > relayed.maxOutputBytes) {
+    throw new RelayLimitError(relayBreachMessage({ limit: 'maxOutputBytes', need: result.output.byteLength, allowed: relayed.maxOutputBytes }))
   }
   if (result.output.byteLength > ctx.settings.maxOutputBytes) {
     throw new PayloadTooLargeError(`output is ${result.output.byteLength} bytes, limit is ${ctx.settings.maxOutputBytes}; return a location instead`)
@@ -198,7 +206,10 @@ async function settle (ctx: WorkContext, entry: JobEntry, result: ExecutorResult
     ctx.log.error('could not save the charge of job %s - %e', entry.key, err)
   })])
   ctx.count('job_completed')
-  ctx.emit('job:completed', receipt)
+  if (entry.connection != null) {
+    ctx.count(`${entry.connection}_run`)
+  }
+  ctx.emit('job:completed', { ...receipt, connection: entry.connection })
 }
 
 async function fail (ctx: WorkContext, entry: JobEntry, error: WorkError, journal: ProviderJournal): Promise<void> {

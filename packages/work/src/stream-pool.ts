@@ -8,13 +8,16 @@ import { setMaxListeners } from '@libp2p/interface'
 import { asError } from '@shoal/utils'
 import { Channel, StreamEndedError } from './channel.js'
 import { WorkError } from './errors.js'
+import { awaitDirect, directConnection } from './relayed.js'
 import type { WorkContext } from './context.js'
-import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Connection, PeerId } from '@libp2p/interface'
 
 /** Idle work streams by peer, reused by the next exchange with that peer. */
 export class StreamPool {
   private readonly ctx: WorkContext
   private readonly idle = new Map<string, Channel[]>()
+  /** relayed connections a direct one was already waited for: hole punching is not tried again on them, so neither is the wait */
+  private readonly waited = new WeakSet<Connection>()
   private sweeper?: ReturnType<typeof setInterval>
 
   constructor (ctx: WorkContext) {
@@ -90,7 +93,8 @@ export class StreamPool {
     const now = performance.now()
     while (list != null && list.length > 0) {
       const channel = list.pop() as Channel
-      if (this.fresh(channel, now)) {
+      // a stream over a relay gives way to the direct connection hole punching opened since
+      if (this.fresh(channel, now) && (channel.limits == null || directConnection(this.ctx.components.connectionManager, peer) == null)) {
         return channel
       }
       channel.stream.abort(new StreamEndedError('idle too long'))
@@ -136,15 +140,43 @@ export class StreamPool {
   }
 
   private async open (peer: PeerId, options: AbortOptions): Promise<Channel> {
-    const { settings, components } = this.ctx
+    const { settings } = this.ctx
     const signal = options.signal ?? AbortSignal.timeout(settings.stepTimeoutMs)
     setMaxListeners(Infinity, signal)
-    const stream = await components.connectionManager.openStream(peer, settings.protocol, {
+    const connection = await this.connectionTo(peer, signal)
+    const stream = await connection.newStream(settings.protocol, {
       signal,
       runOnLimitedConnection: settings.runOnLimitedConnection,
       maxOutboundStreams: settings.maxOutboundStreams,
       negotiateFully: false
     })
-    return new Channel(stream, settings.maxMessageBytes, settings.stepTimeoutMs)
+    return new Channel(stream, settings.maxMessageBytes, settings.stepTimeoutMs, connection.limits)
+  }
+
+  /**
+   * A connection to `peer`: a direct one if there is one; when the only one
+   * is relayed, the direct one DCUtR hole punching opens within the relayed
+   * job policy's `upgradeWaitMs`, else the relayed one (each job then checks
+   * it fits, see `relayed.ts`).
+   */
+  private async connectionTo (peer: PeerId, signal: AbortSignal): Promise<Connection> {
+    const { settings, components } = this.ctx
+    // an open relayed connection is used as it is: libp2p would dial the peer again (its addresses behind NAT may
+    // take the whole dial timeout to fail) since it only reuses unlimited ones
+    const connection = directConnection(components.connectionManager, peer) ??
+      components.connectionManager.getConnections(peer).find(c => c.status === 'open') ??
+      await components.connectionManager.openConnection(peer, { signal })
+    if (connection.limits == null || settings.relayed === false || !settings.relayed.enabled || this.waited.has(connection)) {
+      return connection
+    }
+    this.waited.add(connection)
+    this.ctx.count('relay_upgrade_waited')
+    const direct = await awaitDirect(components.events, components.connectionManager, peer, settings.relayed.upgradeWaitMs, signal)
+    if (direct == null) {
+      this.ctx.log('no direct connection to %p after %d ms, staying on the relay', peer, settings.relayed.upgradeWaitMs)
+      return connection
+    }
+    this.ctx.count('relay_upgraded')
+    return direct
   }
 }

@@ -223,7 +223,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
 
   private async handleStream (stream: Stream, connection: Connection): Promise<void> {
     const remote = connection.remotePeer
-    const channel = new Channel(stream, this.settings.maxMessageBytes, this.settings.stepTimeoutMs)
+    const channel = new Channel(stream, this.settings.maxMessageBytes, this.settings.stepTimeoutMs, connection.limits)
     const tasks = new Set<Promise<void>>()
     // a requester keeps a stream open between jobs; drop it after stepTimeoutMs without a frame
     // while no job of it runs (a job bounds itself). One timer per stream, re-armed per frame:
@@ -300,7 +300,7 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     const step: AbortOptions = {}
     switch (frame.kind) {
       case 'quoteRequest': {
-        const quote = await this.provider.onQuoteRequest(remote, frame.body.job, frame.body.inlineJob)
+        const quote = await this.provider.onQuoteRequest(remote, frame.body.job, frame.body.inlineJob, channel.limits)
         await channel.send({ kind: 'quote', body: { quote: quote.bytes } }, step)
         return
       }

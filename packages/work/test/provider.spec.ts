@@ -94,7 +94,7 @@ describe('provider', () => {
     assert.equal(book.unpaid(requester, 'USDC'), 40)
   })
 
-  it('counts jobs admitted, completed and refused (by reason), and receipts countersigned in shoal_work_events_total', async () => {
+  it('counts jobs admitted, completed (by connection kind) and refused (by reason), and receipts countersigned in shoal_work_events_total', async () => {
     const { metrics, counts } = countingMetrics()
     ctx = await stubContext({ executor: functionExecutor(input => input.slice().reverse()), price: PRICE, maxUnpaid: 30 }, metrics)
     book = new VoucherBook(ctx.peerId)
@@ -107,6 +107,8 @@ describe('provider', () => {
     assert.deepEqual(counts.get('shoal_work_events_total'), {
       job_admitted: 2,
       job_completed: 2,
+      // the stub channels have no connection limits: direct
+      direct_run: 2,
       'job_refused:payment-required': 1,
       receipt_countersigned: 1
     })
