@@ -1,3 +1,4 @@
+import type { NatType } from '../transport/index.js'
 import type { AdversarySpec, Scenario } from './types.js'
 import type { ConnectOptions } from '../harness/connect.js'
 import type { EventLog, SimEvent } from '../harness/events.js'
@@ -52,6 +53,8 @@ export interface DriverPeer {
   siteIndex: number
   site: Site
   bootstrap: boolean
+  /** the NAT it sits behind, if any */
+  nat?: NatType
   state: PeerState
   error?: string
   peerId?: { toString(): string }

@@ -264,7 +264,7 @@ function marketSummary (sim: SimulationDriver, model: LatencyModel, market: Reso
   }
   return analyseMarket({
     events: sim.events.events,
-    peers: sim.peers.map(p => ({ index: p.index, role: p.role, region: p.region, siteIndex: p.siteIndex, lat: p.site.lat, lon: p.site.lon })),
+    peers: sim.peers.map(p => ({ index: p.index, role: p.role, region: p.region, siteIndex: p.siteIndex, lat: p.site.lat, lon: p.site.lon, nat: p.nat != null })),
     rtt: (a, b) => model.rtt(a, b),
     market,
     cloud
