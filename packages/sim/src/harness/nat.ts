@@ -52,9 +52,10 @@ export function planNat (roles: readonly string[], bootstrap: number, options: S
 }
 
 /**
- * A public IPv4 address for peer `index` (7.0.0.0/8), which the sim
- * transport also listens on when the simulation has NATs: DCUtR only dials
- * public IP addresses, never `/memory` ones.
+ * A public IPv4 address for peer `index` (7.0.0.0/8), which it listens on
+ * instead of `/memory/peer-<index>` when the simulation has NATs: DCUtR
+ * only dials public IP addresses, and the relay transport builds its
+ * relayed addresses from IP ones.
  */
 export function simIpAddress (index: number): string {
   return `/ip4/7.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}/tcp/4001`

@@ -227,7 +227,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
         nat: natPlan?.nat.get(i),
         relay: natPlan == null ? undefined : natPlan.relays.includes(i),
         rng: this.rng.fork(`peer-${i}`),
-        address: `/memory/peer-${i}`,
+        // DCUtR and the relay transport only handle IP addresses
+        address: natPlan == null ? `/memory/peer-${i}` : simIpAddress(i),
         state: 'stopped'
       }
     })
@@ -331,7 +332,6 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
   private reachabilityOf (peer: SimPeer<S>): SimReachability | undefined {
     if (this.init.nat == null) return undefined
     return {
-      ipAddress: simIpAddress(peer.index),
       nat: peer.nat == null ? undefined : { type: peer.nat, mappingMs: this.init.nat.mappingMs },
       relay: peer.relay === true
     }

@@ -69,8 +69,6 @@ export interface SimNodeParams<S extends Record<string, unknown>> {
 
 /** How a peer of a simulation with NATs is reached. */
 export interface SimReachability {
-  /** a public IP address it also listens on (DCUtR only dials IP addresses) */
-  ipAddress: string
   /** the NAT it sits behind, if any */
   nat?: NatInit
   /** whether it runs a circuit relay server */
@@ -96,8 +94,9 @@ const RELAY_MAX_RESERVATIONS = 1024
  * - loggers are silent unless `DEBUG` is set.
  *
  * In a simulation with NATs (`reachability` set) every peer can dial
- * relayed addresses (circuit relay transport) and take part in DCUtR, and
- * also listens on a public IP address; a NAT'd peer sits behind its NAT,
+ * relayed addresses (circuit relay transport) and take part in DCUtR
+ * (its `listen` address should be an IP one: DCUtR and the relay
+ * transport handle no other); a NAT'd peer sits behind its NAT,
  * listens on `/p2p-circuit` (reserving on the relays it connects to) and
  * is a DHT client (nobody could dial it to query it); a relay runs the
  * circuit relay server.
@@ -105,7 +104,7 @@ const RELAY_MAX_RESERVATIONS = 1024
 export function simNodeOptions<S extends Record<string, unknown>> (params: SimNodeParams<S>): Libp2pOptions<SimServices & S> {
   const stack = params.stack ?? {}
   const reach = params.reachability
-  const listen = reach == null ? [params.listen] : [params.listen, reach.ipAddress, ...(reach.nat != null ? ['/p2p-circuit'] : [])]
+  const listen = reach?.nat == null ? [params.listen] : [params.listen, '/p2p-circuit']
   const transport = simTransport({ network: params.network, site: params.site, nat: reach?.nat })
   const reachServices = reach == null
     ? {}

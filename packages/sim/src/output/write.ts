@@ -10,7 +10,7 @@ import type { PeerRow, RunResult } from '../scenario/driver.js'
 
 /** Columns of `jobs.csv`, in order. */
 const JOB_COLUMNS: ReadonlyArray<keyof JobRow> = ['job', 'kind', 'requester', 'region', 'arrival_s', 'outcome', 'reason', 'provider', 'ms', 'rtt_ms', 'failovers',
-  'oracle_provider', 'oracle_ms', 'oracle_busy', 'stretch', 'cloud_region', 'cloud_rtt_ms', 'cloud_ms', 'first_quote_ms']
+  'oracle_provider', 'oracle_ms', 'oracle_busy', 'stretch', 'cloud_region', 'cloud_rtt_ms', 'cloud_ms', 'first_quote_ms', 'connection', 'upgraded']
 /** Flow lines drawn at most on the job map (an SVG of many more is too heavy to open). */
 const MAX_FLOWS = 2_000
 /** Stretch bins of the job map: upper bound, legend label, colour. */

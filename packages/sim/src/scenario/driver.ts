@@ -55,6 +55,8 @@ export interface DriverPeer {
   bootstrap: boolean
   /** the NAT it sits behind, if any */
   nat?: NatType
+  /** whether it runs a circuit relay server */
+  relay?: boolean
   state: PeerState
   error?: string
   peerId?: { toString(): string }
@@ -126,6 +128,10 @@ export interface PeerRow {
   lat: number
   lon: number
   bootstrap: boolean
+  /** the NAT it sits behind (runs with NATs) */
+  nat?: NatType
+  /** whether it ran a circuit relay server (runs with NATs) */
+  relay?: boolean
   state: string
   error?: string
 }

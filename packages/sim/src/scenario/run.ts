@@ -248,6 +248,8 @@ function peerRows (sim: SimulationDriver): PeerRow[] {
     lat: p.site.lat,
     lon: p.site.lon,
     bootstrap: p.bootstrap,
+    ...(p.nat != null ? { nat: p.nat } : {}),
+    ...(p.relay === true ? { relay: true } : {}),
     state: p.state === 'stopped' ? 'left' : p.state,
     error: p.error
   }))
