@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { DEFAULT_NAT_MAPPING_MS, NatMapping } from '../src/transport/index.js'
+import { createRng, DEFAULT_NAT_MAPPING_MS, NatMapping, planNat } from '../src/index.js'
 
 describe('NAT mapping', () => {
   it('refuses a remote it never dialed', () => {
@@ -53,5 +53,29 @@ describe('NAT mapping', () => {
         assert.equal(nat.admits(from, now), expected)
       }
     ))
+  })
+})
+
+describe('planNat', () => {
+  const roles = ['gpu', 'gpu', 'requester', 'gpu', 'gpu', 'requester', 'gpu', 'gpu', 'gpu', 'gpu', 'requester', 'gpu']
+
+  it('puts the share of the roles\' non-bootstrap peers behind NATs, hole-punchable ones first, relays among the public peers', () => {
+    const plan = planNat(roles, 2, { share: 0.5, roles: ['gpu'], holePunch: 0.75, relays: 3 }, createRng(1))
+    // 7 GPU peers past the 2 bootstrap peers: half of them, rounded
+    assert.equal(plan.nat.size, 4)
+    for (const index of plan.nat.keys()) {
+      assert.equal(roles[index], 'gpu')
+      assert.ok(index >= 2, 'a bootstrap peer is behind a NAT')
+    }
+    assert.equal([...plan.nat.values()].filter(t => t === 'address-restricted').length, 3)
+    // the first public peers, bootstrap peers first
+    assert.deepEqual(plan.relays, [...roles.keys()].filter(i => !plan.nat.has(i)).slice(0, 3))
+  })
+
+  it('makes the same choice for the same seed', () => {
+    const a = planNat(roles, 2, { share: 0.5 }, createRng(9))
+    const b = planNat(roles, 2, { share: 0.5 }, createRng(9))
+    assert.deepEqual([...a.nat], [...b.nat])
+    assert.deepEqual(a.relays, b.relays)
   })
 })
