@@ -145,7 +145,7 @@ export async function writeRun (dir: string, result: RunResult): Promise<{ summa
     'run.json': JSON.stringify({ scenario: result.scenario, summary, peers: result.peers, links: result.links, events: result.events }, null, 1),
     'summary.json': JSON.stringify(summary, null, 2) + '\n',
     'events.csv': eventsToCsv(result.events),
-    'peers.csv': rowsToCsv(result.peers as unknown as Array<Record<string, unknown>>, ['index', 'peer_id', 'role', 'region', 'site', 'country', 'lat', 'lon', 'bootstrap', 'state', 'error']),
+    'peers.csv': rowsToCsv(result.peers as unknown as Array<Record<string, unknown>>, ['index', 'peer_id', 'role', 'region', 'site', 'country', 'lat', 'lon', 'bootstrap', ...(result.scenario.nat != null ? ['nat', 'relay'] : []), 'state', 'error']),
     ...(result.market == null ? {} : { 'jobs.csv': rowsToCsv(result.market.rows as unknown as Array<Record<string, unknown>>, JOB_COLUMNS) }),
     ...runPlots(result)
   }
