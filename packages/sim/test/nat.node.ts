@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { NatRefusedError, SimNetwork } from '../src/transport/index.js'
+import { createSimulation, NatRefusedError, SimNetwork } from '../src/index.js'
 import { createSimNode } from './fixtures/sim-node.js'
 import type { SimTestNode } from './fixtures/sim-node.js'
 import type { NatInit } from '../src/transport/index.js'
@@ -65,3 +65,52 @@ describe('sim transport behind a NAT', function () {
     assert.ok(results.some(r => r.status === 'fulfilled'), 'neither of the crossing dials got through')
   })
 })
+
+describe('simulation with NATs: relay and DCUtR', function () {
+  this.timeout(60_000)
+
+  it('reaches a NAT\'d peer through the relay, and DCUtR upgrades the connection to a direct one', async () => {
+    // peers 0..2 are bootstrap peers (public), 0 the relay; peer 3 sits behind an address-restricted NAT
+    const sim = await createSimulation({
+      peers: 4,
+      roles: ['peer', 'peer', 'peer', 'home'],
+      seed: 3,
+      nat: { share: 1, roles: ['home'], holePunch: 1, relays: 1 },
+      connect: false,
+      dhtStartDelayMs: 60_000
+    })
+    try {
+      assert.equal(sim.peers[3].nat, 'address-restricted')
+      assert.equal(sim.peers[0].relay, true)
+      // peer 3 dials the relay (and only it); peer 2 is connected to nobody yet
+      await sim.connect({ bootstrap: 1, degree: 0 })
+      const home = sim.peers[3].node
+      const outside = sim.peers[2].node
+      assert.ok(home != null && outside != null)
+      await pEvent(home, 'self:peer:update', () => home.getMultiaddrs().some(ma => ma.toString().includes('/p2p-circuit')))
+      assert.equal(outside.getConnections(home.peerId).length, 0)
+
+      // the direct addresses are refused; the relayed one gets through
+      const first = await outside.dial(home.getMultiaddrs())
+      assert.ok(first.limits != null, `the first connection is direct: ${first.remoteAddr.toString()}`)
+      // DCUtR: the NAT'd peer dials back directly (its own outbound dial passes its NAT)
+      await pEvent(outside, 'connection:open', () => outside.getConnections(home.peerId).some(c => c.limits == null))
+    } finally {
+      await sim.stop()
+    }
+  })
+})
+
+/** Resolves once `target` dispatches `type` and `done()` holds (checked at once too). */
+async function pEvent (target: EventTarget, type: string, done: () => boolean): Promise<void> {
+  if (done()) return
+  await new Promise<void>(resolve => {
+    const listener = (): void => {
+      if (done()) {
+        target.removeEventListener(type, listener)
+        resolve()
+      }
+    }
+    target.addEventListener(type, listener)
+  })
+}

@@ -112,7 +112,9 @@ export function simNodeOptions<S extends Record<string, unknown>> (params: SimNo
 
   return {
     privateKey: params.privateKey,
-    addresses: { listen },
+    // libp2p announces a public IP listen address only once AutoNAT verified it; the sim has no AutoNAT, so
+    // every peer announces its own (a NAT'd peer's stands for its NAT's observed address, which DCUtR sends)
+    addresses: reach == null ? { listen } : { listen, appendAnnounce: [params.listen] },
     transports: reach == null ? [transport] : [transport, circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
