@@ -148,7 +148,7 @@ export class SimTransport implements Transport {
       await this.network.delay(this.network.directionParams(this.site, toSite).oneWayMs, options)
     }
     if (!entry.nat.admits(me, scheduler.now())) {
-      throw new NatRefusedError(`${entry.peerId} is behind a ${entry.nat.type} NAT with no mapping for ${me}`)
+      throw new NatRefusedError(`${entry.peerId} is behind a NAT (${entry.nat.type}) with no mapping for ${me}`)
     }
   }
 
