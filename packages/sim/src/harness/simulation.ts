@@ -461,8 +461,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
 
   /**
    * With NATs: a NAT'd peer dials out (a dial planned towards it is turned
-   * around, as it could not get in), and dials every relay so it can reserve
-   * a slot there.
+   * around, as it could not get in), and each NAT'd peer of `alive` dials
+   * every relay of `alive` so it can reserve a slot there.
    */
   private natWiring (plan: PlannedDial[], alive: readonly number[]): PlannedDial[] {
     if (this.init.nat == null) return plan
@@ -564,7 +564,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       sim: this,
       start: async (p) => { await this.startPeer(p) },
       joinRng: () => this.rng.fork(`join-${this.joins++}`),
-      dial: async (plan, opts) => this.dialAll(plan, opts)
+      // a NAT'd newcomer dials out, and to the relays
+      dial: async (plan, opts) => this.dialAll(this.natWiring([...plan], [peer.index, ...this.running().filter(p => p.relay === true).map(p => p.index)]), opts)
     }, peer, options)
   }
 
