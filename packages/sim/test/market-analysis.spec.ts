@@ -202,6 +202,46 @@ describe('analyseMarket', () => {
     assert.ok(s.notes.some(n => n.includes('capture')))
   })
 
+  it('gives NAT\'d providers\' share of the slots and of the jobs served, and how the jobs reached them', () => {
+    // providers 1 and 2 behind NATs: two of the three GPU slots and the camera's one
+    const peers = PEERS.map(p => ({ ...p, nat: p.index === 1 || p.index === 2 }))
+    const done = (t: number, job: string, provider: number, connection: string, upgraded: boolean): SimEvent =>
+      ({ t, type: 'job:completed', peer: 0, job, kind: 'infer', provider, ms: 400, late: false, rtt_ms: 4, failovers: 0, connection, upgraded })
+    const s = analyseMarket({
+      events: [
+        ...started(),
+        { t: 500, type: 'nat:relayed', peer: 1, nat: 'address-restricted', ms: 300 },
+        arrival(1000, 'job-1', 'infer'),
+        arrival(1000, 'job-2', 'infer'),
+        arrival(1000, 'job-3', 'infer'),
+        arrival(1000, 'job-4', 'infer'),
+        { t: 1200, type: 'job:failover', peer: 0, job: 'job-4', kind: 'infer', provider: 2, reason: 'RelayLimitError: input of 40000 bytes over the relayed limit', attempt_ms: 10 },
+        done(1400, 'job-1', 1, 'relayed', false),
+        done(1400, 'job-2', 2, 'direct', true),
+        done(1400, 'job-3', 3, 'direct', false),
+        { t: 2000, type: 'job:failed', peer: 0, job: 'job-4', kind: 'infer', reason: 'RelayLimitError', error: 'x', stage: 'ranked', failovers: 1, ms: 1000 },
+        { t: 30_000, type: 'run:end' }
+      ],
+      peers,
+      rtt,
+      market: market(),
+      cloud: CLOUD
+    })
+    assert.deepEqual(s.nat, {
+      providers: 4,
+      nat_providers: 2,
+      nat_capacity_share: 0.5,
+      nat_jobs_share: 0.667,
+      jobs_relayed: 1,
+      jobs_direct_after_upgrade: 1,
+      relay_refused: 2,
+      nat_relayed: 1
+    })
+    assert.equal(row(s, 'job-1').connection, 'relayed')
+    assert.equal(row(s, 'job-2').upgraded, true)
+    assert.equal(analyse([...started(), { t: 30_000, type: 'run:end' }]).nat, null, 'no NAT\'d peer, no NAT figures')
+  })
+
   it('counts failures by reason, unfinished jobs, quotes, receipts and payments, per region and over time', () => {
     const s = analyse([
       ...started(),

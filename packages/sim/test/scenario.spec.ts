@@ -62,6 +62,20 @@ describe('scenario validation', () => {
     rejects(mutate(['durationSec'], 10), 'durationSec')
   })
 
+  it('accepts a nat section and names its wrong fields', () => {
+    const nat = { share: 0.5, roles: ['gpu'], holePunch: 0.7, relays: 2, mappingS: 30 }
+    assert.deepEqual(validateScenario({ ...structuredClone(VALID), nat }).nat, nat)
+    rejects({ ...structuredClone(VALID), nat: { roles: ['gpu'] } }, 'nat.share')
+    rejects({ ...structuredClone(VALID), nat: { share: 1.5 } }, 'nat.share')
+    rejects({ ...structuredClone(VALID), nat: { share: 0.5, roles: ['nobody'] } }, 'nat.roles[0]')
+    rejects({ ...structuredClone(VALID), nat: { share: 0.5, holePunch: -0.1 } }, 'nat.holePunch')
+    rejects({ ...structuredClone(VALID), nat: { share: 0.5, relays: 0 } }, 'nat.relays')
+    rejects({ ...structuredClone(VALID), nat: { share: 0.5, relays: 8 } }, 'nat.relays')
+    rejects({ ...structuredClone(VALID), nat: { share: 0.5, mappingS: 0 } }, 'nat.mappingS')
+    rejects({ ...structuredClone(VALID), nat: { share: 0.5, symmetric: 0.3 } }, 'nat.symmetric')
+    rejects({ ...structuredClone(VALID), nat: true }, 'nat')
+  })
+
   it('reports the line of the bad field in a file', () => {
     const text = JSON.stringify(mutate(['churn', 0, 'fraction'], 7), null, 2)
     assert.throws(() => parseScenario(text, 'bad.json'), (err: unknown) => {

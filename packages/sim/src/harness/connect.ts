@@ -24,8 +24,8 @@ export interface ConnectOptions {
 export interface PlannedDial {
   from: number
   to: number
-  /** why this link: `bootstrap`, `nearby` or `random` */
-  kind: 'bootstrap' | 'nearby' | 'random'
+  /** why this link: `bootstrap`, `nearby`, `random`, or `relay` (a NAT'd peer to a relay) */
+  kind: 'bootstrap' | 'nearby' | 'random' | 'relay'
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { SimServices } from './stack.js'
+import type { NatType } from '../transport/index.js'
 import type { Site } from '../latency/types.js'
 import type { Rng } from '../random.js'
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -16,6 +17,10 @@ export interface PeerSpec {
   region: string
   /** whether other peers dial it first */
   bootstrap: boolean
+  /** the NAT it sits behind, when the simulation has NATs and it is behind one */
+  nat?: NatType
+  /** whether it runs a circuit relay server for NAT'd peers */
+  relay?: boolean
   /** a seeded generator of its own, for deterministic services */
   rng: Rng
 }

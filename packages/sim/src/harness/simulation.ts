@@ -25,11 +25,13 @@ import { EventLog } from './events.js'
 import { assignRoles, placeSites, regionOf } from './placement.js'
 import { lookupPeer, pingPeer } from './probes.js'
 import { simNodeOptions } from './stack.js'
+import { planNat, simIpAddress } from './nat.js'
 import { round } from '../round.js'
 import type { ConnectOptions, PlannedDial } from './connect.js'
 import type { PeerRef, PeerSpec, PeerState, SimPeer } from './peer.js'
 import type { LookupResult, PingOptions, PingResult, ProbeContext } from './probes.js'
-import type { SimServiceFactories, SimServices, SimStackOptions } from './stack.js'
+import type { SimReachability, SimServiceFactories, SimServices, SimStackOptions } from './stack.js'
+import type { SimNatOptions, SimNatPlan } from './nat.js'
 import type { LinkProfileOptions, SiteLinkProfile } from '../latency/link-profile.js'
 import type { PlacementOptions } from '../latency/placement.js'
 import type { LatencyModel } from '../latency/types.js'
@@ -92,6 +94,11 @@ export interface SimulationInit<S extends Record<string, unknown> = Record<strin
   connect?: ConnectOptions | false
   /** Overrides of the libp2p stack. */
   stack?: SimStackOptions
+  /**
+   * Peers behind NATs and the relays that reach them (unsharded runs
+   * only). @default none: every peer is publicly reachable
+   */
+  nat?: SimNatOptions
   /** Options of the sim network (TCP model, timeouts). */
   network?: Omit<SimNetworkInit, 'linkProfile' | 'seed' | 'random'>
   /**
@@ -203,6 +210,10 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     if (init.regions != null && init.regions.length !== init.peers) {
       throw new SimulationConfigError('regions', `lists ${init.regions.length} regions for ${init.peers} peers`)
     }
+    if (init.nat != null && this.shard.count > 1) {
+      throw new SimulationConfigError('nat', 'NAT\'d peers are simulated in unsharded runs only')
+    }
+    const natPlan: SimNatPlan | undefined = init.nat == null ? undefined : planNat(roles, bootstrap, init.nat, this.rng.fork('nat'))
 
     return sites.map((siteIndex, i) => {
       const site = this.latency.sites[siteIndex]
@@ -213,8 +224,11 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
         site,
         region: init.regions?.[i] ?? regionOf(site),
         bootstrap: i < bootstrap,
+        nat: natPlan?.nat.get(i),
+        relay: natPlan == null ? undefined : natPlan.relays.includes(i),
         rng: this.rng.fork(`peer-${i}`),
-        address: `/memory/peer-${i}`,
+        // DCUtR and the relay transport only handle IP addresses
+        address: natPlan == null ? `/memory/peer-${i}` : simIpAddress(i),
         state: 'stopped'
       }
     })
@@ -293,7 +307,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
           privateKey,
           dhtStartDelayMs: dhtDelay,
           stack: this.init.stack,
-          services: this.init.services?.(peer)
+          services: this.init.services?.(peer),
+          reachability: this.reachabilityOf(peer)
         }))
         peer.node = node
         peer.peerId = node.peerId
@@ -310,6 +325,15 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       peer.state = 'failed'
       peer.error = describeError(err)
       this.events.record('peer:failed', { peer: peer.index, role: peer.role, error: peer.error })
+    }
+  }
+
+  /** How `peer` is reached when the simulation has NATs (undefined without). */
+  private reachabilityOf (peer: SimPeer<S>): SimReachability | undefined {
+    if (this.init.nat == null) return undefined
+    return {
+      nat: peer.nat == null ? undefined : { type: peer.nat, mappingMs: this.init.nat.mappingMs },
+      relay: peer.relay === true
     }
   }
 
@@ -422,7 +446,7 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
   /** Wires running peers as {@link planDials} plans; failed dials are recorded, not thrown. */
   async connect (options: ConnectOptions = this.init.connect === false ? {} : this.init.connect ?? {}): Promise<ConnectReport> {
     const alive = this.running().map(p => p.index)
-    const plan = planDials(alive, (a, b) => this.rtt(a, b), this.rng.fork('wiring'), options)
+    const plan = this.natWiring(planDials(alive, (a, b) => this.rtt(a, b), this.rng.fork('wiring'), options), alive)
     const started = performance.now()
     const failed = await this.dialAll(plan, options)
     const report: ConnectReport = {
@@ -433,6 +457,25 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     }
     this.events.record('wired', { dials: report.dials, failed: report.failed, seconds: report.seconds, connections: report.connections })
     return report
+  }
+
+  /**
+   * With NATs: a NAT'd peer dials out (a dial planned towards it is turned
+   * around, as it could not get in), and each NAT'd peer of `alive` dials
+   * every relay of `alive` so it can reserve a slot there.
+   */
+  private natWiring (plan: PlannedDial[], alive: readonly number[]): PlannedDial[] {
+    if (this.init.nat == null) return plan
+    const natted = (i: number): boolean => this.peers[i].nat != null
+    const turned = plan.map(d => natted(d.to) && !natted(d.from) ? { ...d, from: d.to, to: d.from } : d)
+    const relays = alive.filter(i => this.peers[i].relay === true)
+    const linked = new Set(turned.map(d => `${d.from}-${d.to}`))
+    for (const from of alive.filter(natted)) {
+      for (const to of relays) {
+        if (!linked.has(`${from}-${to}`)) turned.push({ from, to, kind: 'relay' })
+      }
+    }
+    return turned
   }
 
   private async dialAll (plan: readonly PlannedDial[], options: ConnectOptions): Promise<number> {
@@ -521,7 +564,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
       sim: this,
       start: async (p) => { await this.startPeer(p) },
       joinRng: () => this.rng.fork(`join-${this.joins++}`),
-      dial: async (plan, opts) => this.dialAll(plan, opts)
+      // a NAT'd newcomer dials out, and to the relays
+      dial: async (plan, opts) => this.dialAll(this.natWiring([...plan], [peer.index, ...this.running().filter(p => p.relay === true).map(p => p.index)]), opts)
     }, peer, options)
   }
 

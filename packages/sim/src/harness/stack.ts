@@ -1,5 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -7,7 +9,7 @@ import { ping } from '@libp2p/ping'
 import { simTransport } from '../transport/index.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INCOMING_PENDING } from './constants.js'
 import { simLogger } from './logger.js'
-import type { SimNetwork } from '../transport/index.js'
+import type { NatInit, SimNetwork } from '../transport/index.js'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyInit } from '@libp2p/identify'
 import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
@@ -61,7 +63,20 @@ export interface SimNodeParams<S extends Record<string, unknown>> {
   stack?: SimStackOptions
   /** the caller's extra services (Shoal services) */
   services?: SimServiceFactories<S>
+  /** set when the simulation has NATs: how this peer is reached */
+  reachability?: SimReachability
 }
+
+/** How a peer of a simulation with NATs is reached. */
+export interface SimReachability {
+  /** the NAT it sits behind, if any */
+  nat?: NatInit
+  /** whether it runs a circuit relay server */
+  relay: boolean
+}
+
+/** Reservations one simulated relay holds at most (the stock 15 would turn most NAT'd peers of a large run away). */
+const RELAY_MAX_RESERVATIONS = 1024
 
 /**
  * libp2p options of one simulated peer: the full stock stack (noise, yamux,
@@ -77,14 +92,30 @@ export interface SimNodeParams<S extends Record<string, unknown>> {
  * - the connection manager accepts the bursts of inbound dials bootstrap
  *   peers see and waits longer for a dial on a busy event loop;
  * - loggers are silent unless `DEBUG` is set.
+ *
+ * In a simulation with NATs (`reachability` set) every peer can dial
+ * relayed addresses (circuit relay transport) and take part in DCUtR
+ * (its `listen` address should be an IP one: DCUtR and the relay
+ * transport handle no other); a NAT'd peer sits behind its NAT,
+ * listens on `/p2p-circuit` (reserving on the relays it connects to) and
+ * is a DHT client (nobody could dial it to query it); a relay runs the
+ * circuit relay server.
  */
 export function simNodeOptions<S extends Record<string, unknown>> (params: SimNodeParams<S>): Libp2pOptions<SimServices & S> {
   const stack = params.stack ?? {}
+  const reach = params.reachability
+  const listen = reach?.nat == null ? [params.listen] : [params.listen, '/p2p-circuit']
+  const transport = simTransport({ network: params.network, site: params.site, nat: reach?.nat })
+  const reachServices = reach == null
+    ? {}
+    : { dcutr: dcutr(), ...(reach.relay ? { circuitRelay: circuitRelayServer({ reservations: { maxReservations: RELAY_MAX_RESERVATIONS } }) } : {}) }
 
   return {
     privateKey: params.privateKey,
-    addresses: { listen: [params.listen] },
-    transports: [simTransport({ network: params.network, site: params.site })],
+    // libp2p announces a public IP listen address only once AutoNAT verified it; the sim has no AutoNAT, so
+    // every peer announces its own (a NAT'd peer's stands for its NAT's observed address, which DCUtR sends)
+    addresses: reach == null ? { listen } : { listen, appendAnnounce: [params.listen] },
+    transports: reach == null ? [transport] : [transport, circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionMonitor: { enabled: stack.connectionMonitor ?? false },
@@ -105,12 +136,13 @@ export function simNodeOptions<S extends Record<string, unknown>> (params: SimNo
       // several harness pings may share a connection; stock allows one outbound ping stream
       ping: ping({ maxOutboundStreams: 8, maxInboundStreams: 8 }),
       dht: kadDHT({
-        clientMode: false,
+        clientMode: reach?.nat != null,
         peerInfoMapper: passthroughMapper,
         initialQuerySelfInterval: params.dhtStartDelayMs,
         ...stack.dht
       }),
       pubsub: gossipsub(stack.gossipsub),
+      ...reachServices,
       ...params.services
     } as unknown as ServiceFactoryMap<SimServices & S>
   }

@@ -33,6 +33,8 @@ export interface AnalysisPeer {
   siteIndex: number
   lat: number
   lon: number
+  /** whether it sits behind a NAT */
+  nat?: boolean
 }
 
 /** What {@link analyseMarket} reads. */
@@ -78,6 +80,28 @@ export interface JobRow {
   first_quote_ms: number | null
   /** how the requester picked among the candidates (`router` or `random`) */
   choice: 'router' | 'random' | null
+  /** the kind of connection the completed job ran on */
+  connection: 'direct' | 'relayed' | null
+  /** it ran on a direct connection to a provider first reached through a relay (DCUtR) */
+  upgraded: boolean
+}
+
+/** How NAT'd providers fared (a run with NATs). */
+export interface NatFigures {
+  providers: number
+  nat_providers: number
+  /** NAT'd providers' share of the providers' slots */
+  nat_capacity_share: number | null
+  /** share of the completed jobs (late ones too) that NAT'd providers served */
+  nat_jobs_share: number | null
+  /** completed jobs that ran over a relayed connection */
+  jobs_relayed: number
+  /** completed jobs that ran on a direct connection to a provider first reached through a relay */
+  jobs_direct_after_upgrade: number
+  /** attempts refused for a relay's limits (failovers and failures naming them) */
+  relay_refused: number
+  /** NAT'd providers whose relayed address appeared */
+  nat_relayed: number
 }
 
 /** The main figures of a set of jobs (the whole run, or one region's requesters). */
@@ -144,6 +168,8 @@ export interface MarketSummary extends MarketFigures {
   over_time: { bucket_s: number, buckets: SuccessBucket[], marks: TimeMark[] }
   /** the adversaries' effect on each defence group, and one row per behaviour */
   adversarial: AdversarialSummary
+  /** NAT'd providers against the others; null when no peer is behind a NAT */
+  nat: NatFigures | null
   /** what the figures leave out, and why */
   notes: string[]
   /** one row per job (for `jobs.csv`; summary.json leaves them out) */
@@ -214,6 +240,8 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
   const receipts = { count: 0, acknowledged: 0, stored: 0 }
   const payments = { count: 0, total: {} as Record<string, number> }
   const marks: TimeMark[] = []
+  let relayRefused = 0
+  const natRelayed = new Set<number>()
 
   for (const e of events) {
     const peer = finite(e.peer)
@@ -260,8 +288,15 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
         if (pending != null && (e.choice === 'router' || e.choice === 'random')) pending.row.choice = e.choice
         break
       }
+      case 'nat:relayed':
+        if (peer !== undefined) natRelayed.add(peer)
+        break
+      case 'job:failover':
+        if (isRelayRefusal(e.reason)) relayRefused++
+        break
       case 'job:completed':
       case 'job:failed': {
+        if (e.type === 'job:failed' && isRelayRefusal(e.reason ?? e.error)) relayRefused++
         const pending = job === undefined ? undefined : jobs.get(job)
         if (pending == null || pending.row.outcome !== 'unfinished') break
         end(pending, e)
@@ -314,6 +349,7 @@ export function analyseMarket (input: MarketAnalysisInput): MarketSummary {
     })),
     over_time: overTime(rows, runEnd - runStart, marks),
     adversarial: analyseAdversaries(events, input.peers, market),
+    nat: natFigures(providers, rows, relayRefused, natRelayed.size),
     notes,
     rows
   }
@@ -344,7 +380,9 @@ function arrive (input: MarketAnalysisInput, providers: readonly ProviderInfo[],
     cloud_rtt_ms: null,
     cloud_ms: null,
     first_quote_ms: null,
-    choice: null
+    choice: null,
+    connection: null,
+    upgraded: false
   }
   const pending = { row, t: e.t, deadlineMs: (kind?.deadlineS ?? Infinity) * 1000 }
   if (kind == null || requester == null) return pending
@@ -396,6 +434,30 @@ function arrive (input: MarketAnalysisInput, providers: readonly ProviderInfo[],
   return pending
 }
 
+/** Whether an event's reason names a relay's limits (@shoal/work's `RelayLimitError`, Failure `relay-limit`). */
+function isRelayRefusal (reason: unknown): boolean {
+  return typeof reason === 'string' && /RelayLimitError|relay-limit/.test(reason)
+}
+
+/** NAT'd providers' share of the capacity and of the jobs served, and how jobs reached them. */
+function natFigures (providers: readonly ProviderInfo[], rows: readonly JobRow[], relayRefused: number, natRelayed: number): NatFigures | null {
+  const natted = providers.filter(p => p.peer.nat === true)
+  if (natted.length === 0) return null
+  const slots = (ps: readonly ProviderInfo[]): number => ps.reduce((n, p) => n + p.role.slots, 0)
+  const natIndex = new Set(natted.map(p => p.peer.index))
+  const served = rows.filter(r => (r.outcome === 'completed' || r.outcome === 'late') && r.provider != null)
+  return {
+    providers: providers.length,
+    nat_providers: natted.length,
+    nat_capacity_share: roundOrNull(ratioOf(slots(natted), slots(providers))),
+    nat_jobs_share: roundOrNull(ratioOf(served.filter(r => natIndex.has(r.provider as number)).length, served.length)),
+    jobs_relayed: served.filter(r => r.connection === 'relayed').length,
+    jobs_direct_after_upgrade: served.filter(r => r.connection === 'direct' && r.upgraded).length,
+    relay_refused: relayRefused,
+    nat_relayed: natRelayed
+  }
+}
+
 /** Records a job's end event on its row. */
 function end (pending: PendingJob, e: SimEvent): void {
   const row = pending.row
@@ -410,6 +472,8 @@ function end (pending: PendingJob, e: SimEvent): void {
   row.outcome = e.late === true || ms > pending.deadlineMs ? 'late' : 'completed'
   row.provider = finite(e.provider) ?? null
   row.rtt_ms = roundOrNull(finite(e.rtt_ms))
+  row.connection = e.connection === 'direct' || e.connection === 'relayed' ? e.connection : null
+  row.upgraded = e.upgraded === true
   if (row.oracle_ms != null && row.oracle_ms > 0) row.stretch = roundOrNull(ms / row.oracle_ms)
 }
 

@@ -15,6 +15,6 @@ export type { Behaviour, BehaviourContext, BehaviourSide, Conduct, ConductJob, R
 export { analyseMarket } from './analysis.js'
 export { analyseAdversaries } from './adversarial.js'
 export type { AdversarialSummary, AdversarialFigures, AttackRow, AttackFigures, DefenceGroup } from './adversarial.js'
-export type { MarketSummary, MarketFigures, JobRow, JobOutcome, SuccessBucket, TimeMark } from './analysis.js'
+export type { MarketSummary, MarketFigures, JobRow, JobOutcome, NatFigures, SuccessBucket, TimeMark } from './analysis.js'
 export type { MarketDriver, MarketOpened } from './driver.js'
 export type { ScenarioMarket, MarketRole, MarketGpu, MarketJobKind, MarketCloud, MarketService, ComputeModel } from './types.js'

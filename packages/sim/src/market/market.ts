@@ -66,6 +66,17 @@ interface PeerState {
   ran: Set<string>
   /** aborted at every crash or stop: behaviours' background work ends with it */
   stopped: AbortController
+  /** peers (ids) this peer had a relayed (limited) connection with */
+  relayedWith: Set<string>
+  /** whether its provider flow has advertised a relayed address (NAT'd providers) */
+  relayedAdvertised: boolean
+}
+
+/** Which kind of connection a job ran on, and whether a relayed one was upgraded to it. */
+export interface JobConnection {
+  connection: 'direct' | 'relayed' | null
+  /** a direct connection to a peer first reached through a relay (DCUtR) */
+  upgraded: boolean
 }
 
 /** The geohash of a peer's site ('' without coordinates); the analysis places peers of a finished run with it too. */
@@ -109,7 +120,7 @@ export class MarketRuntime implements MarketDriver {
   /** The Shoal services of a peer, for its role (the simulation's `services` option). */
   services (peer: PeerSpec): SimServiceFactories<MarketServices> {
     const role = ownEntry(this.market.roles, peer.role) ?? Object.values(this.market.roles)[0]
-    const state: PeerState = this.peers.get(peer.index) ?? { role, life: 0, behaviours: new Set(), conduct: honestConduct(), defended: isDefended(this.market, peer.index), ran: new Set(), stopped: new AbortController() }
+    const state: PeerState = this.peers.get(peer.index) ?? { role, life: 0, behaviours: new Set(), conduct: honestConduct(), defended: isDefended(this.market, peer.index), ran: new Set(), stopped: new AbortController(), relayedWith: new Set(), relayedAdvertised: false }
     this.peers.set(peer.index, state)
     const provider = isProvider(role)
     return shoalServices({
@@ -118,7 +129,8 @@ export class MarketRuntime implements MarketDriver {
       provider: provider
         ? { region: peerGeohash(peer).slice(0, role.revealPrecision), gpus: role.gpus, sensors: role.sensors, price: role.price, concurrency: role.slots }
         : undefined,
-      work: provider ? { executor: this.executor(peer, state) } : undefined,
+      // relayed connections carry jobs (NAT'd providers); @shoal/work's relayed-job policy takes over once it lands
+      work: provider ? { executor: this.executor(peer, state), runOnLimitedConnection: true } : { runOnLimitedConnection: true },
       discovery: { random: () => peer.rng.fork('discovery').float() }
     }) as unknown as SimServiceFactories<MarketServices>
   }
@@ -284,6 +296,7 @@ export class MarketRuntime implements MarketDriver {
         } else if (event.type === 'receipt') {
           const { outcome, stored, storeError } = event.detail
           const provider = this.indexOf(outcome.provider)
+          const via = this.connectionOf(peer, outcome)
           const ms = round(sim.events.now() - t0)
           sim.events.record('job:completed', {
             ...base,
@@ -292,6 +305,8 @@ export class MarketRuntime implements MarketDriver {
             late: ms > deadlineMs,
             rtt_ms: provider == null ? null : round(sim.rtt(arrival.peer, provider)),
             failovers,
+            connection: via.connection,
+            upgraded: via.upgraded,
             units: outcome.receipt.record.value.units,
             // the output the honest executor returns for this job: anything else is a wrong result accepted
             wrong: !equalBytes(outcome.output, jobInput(`out:${arrival.id}`, OUTPUT_BYTES))
@@ -309,6 +324,19 @@ export class MarketRuntime implements MarketDriver {
         ms: round(sim.events.now() - t0)
       })
     }
+  }
+
+  /**
+   * The connection a completed job ran on: the outcome's own word when
+   * @shoal/work reports it, else what the requester holds to the provider
+   * now (an open unlimited connection means direct).
+   */
+  private connectionOf (peer: SimPeer<MarketServices>, outcome: { provider: PeerId, connection?: 'direct' | 'relayed' }): JobConnection {
+    const relayedWith = this.peers.get(peer.index)?.relayedWith
+    const upgradedFrom = relayedWith?.has(outcome.provider.toString()) === true
+    const open = peer.node?.getConnections(outcome.provider) ?? []
+    const connection = outcome.connection ?? (open.some(c => c.limits == null) ? 'direct' : open.length > 0 ? 'relayed' : null)
+    return { connection, upgraded: connection === 'direct' && upgradedFrom }
   }
 
   /** The compute time the requester expects (the first provider role's model that serves the kind, without jitter). */
@@ -404,6 +432,7 @@ export class MarketRuntime implements MarketDriver {
     const state = this.peers.get(index)
     if (services == null || state == null || this.watched.has(services)) return
     this.watched.add(services)
+    this.watchReachability(index, state)
     services.jobs.addEventListener('job:announced', (evt) => {
       if (evt.detail.record.value.workload.startsWith(SPAM_WORKLOAD_PREFIX)) sim.events.record('spam:landed', { peer: index, defended: state.defended })
     })
@@ -414,6 +443,36 @@ export class MarketRuntime implements MarketDriver {
         sim.events.record('offender:proven', { peer: index, defended: state.defended, offender: offender == null ? null : this.indexOf(offender) })
       })
     }
+  }
+
+  /**
+   * Note the peers this one reaches through a relay (to tell relayed jobs
+   * and DCUtR upgrades apart); a NAT'd provider advertises again once its
+   * relayed address appears, or requesters would only know its unreachable
+   * direct ones. Records `nat:relayed` when that address appears.
+   */
+  private watchReachability (index: number, state: PeerState): void {
+    const sim = this.requireSim()
+    const peer = sim.peers[index]
+    const node = peer?.node
+    if (node == null || peer.nat == null && peer.relay == null) return
+    node.addEventListener('connection:open', (evt) => {
+      if (evt.detail.limits != null) state.relayedWith.add(evt.detail.remotePeer.toString())
+    })
+    if (peer.nat == null) return
+    const started = sim.events.now()
+    const onUpdate = (): void => {
+      if (state.relayedAdvertised || !node.getMultiaddrs().some(ma => ma.toString().includes('/p2p-circuit'))) return
+      state.relayedAdvertised = true
+      sim.events.record('nat:relayed', { peer: index, nat: peer.nat ?? null, ms: round(sim.events.now() - started) })
+      if (state.provider != null) {
+        state.provider.stop()
+        state.provider = undefined
+        this.startProviderAt(index)
+      }
+    }
+    node.addEventListener('self:peer:update', onUpdate)
+    onUpdate()
   }
 
   /** The offer the provider of `index` advertises: its role's, changed by its behaviours. */

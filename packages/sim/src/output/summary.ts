@@ -135,6 +135,9 @@ function formatMarket (m: Omit<MarketSummary, 'rows'>): string[] {
     `             cloud p50 ${ms(m.cloud_completion_p50_ms)} vs Shoal ${ms(m.shoal_completion_p50_ms)} on ${m.cloud_pairs} jobs: Shoal / cloud per job, median ${ratio(m.ratio)}; under 10 ms RTT: Shoal ${pct(m.under_10ms_ratio)}, cloud ${pct(m.cloud_under_10ms_ratio)}`,
     `             first quote p50 ${ms(m.first_quote_ms_p50)}; ${m.failovers.total} failovers (${m.failovers.jobs} jobs); ${m.receipts.count} receipts (${m.receipts.stored} stored); ${m.payments.count} payments${pay === '' ? '' : ` (${pay})`}`,
     ...(reasons === '' ? [] : [`             failures: ${reasons}`]),
+    ...(m.nat == null
+      ? []
+      : [`  nat        ${m.nat.nat_providers} of ${m.nat.providers} providers behind NATs (${m.nat.nat_relayed} with a relayed address): ${pct(m.nat.nat_capacity_share)} of the slots, ${pct(m.nat.nat_jobs_share)} of the jobs served; ${m.nat.jobs_relayed} jobs relayed, ${m.nat.jobs_direct_after_upgrade} direct after an upgrade, ${m.nat.relay_refused} refused for relay limits`]),
     ...regionLines,
     ...m.notes.map(n => `             note: ${n}`)
   ]

@@ -10,7 +10,7 @@ import type { PeerRow, RunResult } from '../scenario/driver.js'
 
 /** Columns of `jobs.csv`, in order. */
 const JOB_COLUMNS: ReadonlyArray<keyof JobRow> = ['job', 'kind', 'requester', 'region', 'arrival_s', 'outcome', 'reason', 'provider', 'ms', 'rtt_ms', 'failovers',
-  'oracle_provider', 'oracle_ms', 'oracle_busy', 'stretch', 'cloud_region', 'cloud_rtt_ms', 'cloud_ms', 'first_quote_ms']
+  'oracle_provider', 'oracle_ms', 'oracle_busy', 'stretch', 'cloud_region', 'cloud_rtt_ms', 'cloud_ms', 'first_quote_ms', 'connection', 'upgraded']
 /** Flow lines drawn at most on the job map (an SVG of many more is too heavy to open). */
 const MAX_FLOWS = 2_000
 /** Stretch bins of the job map: upper bound, legend label, colour. */
@@ -145,7 +145,7 @@ export async function writeRun (dir: string, result: RunResult): Promise<{ summa
     'run.json': JSON.stringify({ scenario: result.scenario, summary, peers: result.peers, links: result.links, events: result.events }, null, 1),
     'summary.json': JSON.stringify(summary, null, 2) + '\n',
     'events.csv': eventsToCsv(result.events),
-    'peers.csv': rowsToCsv(result.peers as unknown as Array<Record<string, unknown>>, ['index', 'peer_id', 'role', 'region', 'site', 'country', 'lat', 'lon', 'bootstrap', 'state', 'error']),
+    'peers.csv': rowsToCsv(result.peers as unknown as Array<Record<string, unknown>>, ['index', 'peer_id', 'role', 'region', 'site', 'country', 'lat', 'lon', 'bootstrap', ...(result.scenario.nat != null ? ['nat', 'relay'] : []), 'state', 'error']),
     ...(result.market == null ? {} : { 'jobs.csv': rowsToCsv(result.market.rows as unknown as Array<Record<string, unknown>>, JOB_COLUMNS) }),
     ...runPlots(result)
   }

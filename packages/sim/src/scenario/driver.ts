@@ -1,3 +1,4 @@
+import type { NatType } from '../transport/index.js'
 import type { AdversarySpec, Scenario } from './types.js'
 import type { ConnectOptions } from '../harness/connect.js'
 import type { EventLog, SimEvent } from '../harness/events.js'
@@ -52,6 +53,10 @@ export interface DriverPeer {
   siteIndex: number
   site: Site
   bootstrap: boolean
+  /** the NAT it sits behind, if any */
+  nat?: NatType
+  /** whether it runs a circuit relay server */
+  relay?: boolean
   state: PeerState
   error?: string
   peerId?: { toString(): string }
@@ -123,6 +128,10 @@ export interface PeerRow {
   lat: number
   lon: number
   bootstrap: boolean
+  /** the NAT it sits behind (runs with NATs) */
+  nat?: NatType
+  /** whether it ran a circuit relay server (runs with NATs) */
+  relay?: boolean
   state: string
   error?: string
 }

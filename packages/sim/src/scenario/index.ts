@@ -4,7 +4,7 @@
  * plays it on a {@link Simulation}, hooks plug in code.
  */
 
-export type { AdversarySpec, ChurnEvent, PartitionEvent, RegionSpec, Scenario, ScenarioConnect, ScenarioLatency, ScenarioLinks, ScenarioWorkload } from './types.js'
+export type { AdversarySpec, ChurnEvent, PartitionEvent, RegionSpec, Scenario, ScenarioConnect, ScenarioLatency, ScenarioLinks, ScenarioNat, ScenarioWorkload } from './types.js'
 export { MAX_SCENARIO_PEERS, parseScenario, validateScenario } from './validate.js'
 export { ScenarioError } from './errors.js'
 export { jsonLines } from './json-locate.js'

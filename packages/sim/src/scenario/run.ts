@@ -17,6 +17,7 @@ import type { ResolvedMarket } from '../market/config.js'
 import type { PlacedCloudRegion } from '../market/cloud.js'
 import type { MarketServices } from '../market/market.js'
 import type { SimServiceFactories } from '../harness/stack.js'
+import type { SimNatOptions } from '../harness/nat.js'
 import type { HookContext, PeerRow, RunResult, RunScenarioOptions, SimulationDriver } from './driver.js'
 import type { Action } from './timeline.js'
 import type { Scenario } from './types.js'
@@ -111,12 +112,16 @@ function createDriver<S extends Record<string, unknown>> (scenario: Scenario, op
     links,
     seed: scenario.seed ?? 1,
     connect: scenario.connect ?? {},
+    nat: natOptions(scenario),
     ...options.tuning,
     onProgress: (p: SimProgress) => options.onProgress?.(p)
   }
   const apart = options.sharding?.shardHost != null && options.sharding.shardHost !== 'thread'
 
   if ((shards > 1 || apart) && n > 1) {
+    if (scenario.nat != null) {
+      throw new ScenarioError('nat', 'NAT\'d peers are simulated in one shard only: run with --shards 1')
+    }
     if (options.hooks != null) {
       throw new ScenarioError('shards', 'hooks cannot run in shard workers: give services as a module (servicesModule) or run with one shard')
     }
@@ -138,6 +143,12 @@ function createDriver<S extends Record<string, unknown>> (scenario: Scenario, op
   })
   market.attach(sim as unknown as Simulation<MarketServices>)
   return { sim, market }
+}
+
+/** The simulation's NAT options from the scenario's `nat` section. */
+function natOptions (scenario: Scenario): SimNatOptions | undefined {
+  const nat = scenario.nat
+  return nat == null ? undefined : { share: nat.share, roles: nat.roles, holePunch: nat.holePunch, relays: nat.relays, mappingMs: nat.mappingS == null ? undefined : nat.mappingS * 1000 }
 }
 
 /** Records errors escaping into the process as `error` events until the returned function is called. */
@@ -237,6 +248,8 @@ function peerRows (sim: SimulationDriver): PeerRow[] {
     lat: p.site.lat,
     lon: p.site.lon,
     bootstrap: p.bootstrap,
+    ...(p.nat != null ? { nat: p.nat } : {}),
+    ...(p.relay === true ? { relay: true } : {}),
     state: p.state === 'stopped' ? 'left' : p.state,
     error: p.error
   }))
@@ -253,7 +266,7 @@ function marketSummary (sim: SimulationDriver, model: LatencyModel, market: Reso
   }
   return analyseMarket({
     events: sim.events.events,
-    peers: sim.peers.map(p => ({ index: p.index, role: p.role, region: p.region, siteIndex: p.siteIndex, lat: p.site.lat, lon: p.site.lon })),
+    peers: sim.peers.map(p => ({ index: p.index, role: p.role, region: p.region, siteIndex: p.siteIndex, lat: p.site.lat, lon: p.site.lon, nat: p.nat != null })),
     rtt: (a, b) => model.rtt(a, b),
     market,
     cloud

@@ -35,6 +35,26 @@ export interface Scenario {
    * and job arrivals are only recorded (or handed to a workload hook).
    */
   market?: ScenarioMarket | false
+  /** peers behind home NATs, and the relays they are reached through @default none */
+  nat?: ScenarioNat
+}
+
+/**
+ * Peers behind NATs: they cannot accept inbound dials (see the sim
+ * transport's NAT), reserve slots on circuit relays and are reached through
+ * them, DCUtR upgrading to a direct connection where the NAT allows.
+ */
+export interface ScenarioNat {
+  /** share of the peers of `roles` behind a NAT (a seeded choice; bootstrap peers stay public), 0..1 */
+  share: number
+  /** roles whose peers may be behind a NAT @default every role */
+  roles?: string[]
+  /** share of NAT'd peers whose NAT lets a hole punch through (address-restricted); the rest are symmetric, 0..1 @default 0.7 */
+  holePunch?: number
+  /** public peers (the first ones, bootstrap peers first) that run a circuit relay v2 server @default 2 */
+  relays?: number
+  /** seconds a NAT keeps the way back open after its peer dialed out @default 60 */
+  mappingS?: number
 }
 
 /** Which latency model gives the RTTs. */

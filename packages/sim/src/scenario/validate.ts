@@ -15,7 +15,7 @@ interface Ctx {
   source?: string
 }
 
-const TOP_KEYS = ['name', 'description', 'seed', 'shards', 'durationS', 'latency', 'links', 'regions', 'connect', 'workload', 'churn', 'partitions', 'adversaries', 'market']
+const TOP_KEYS = ['name', 'description', 'seed', 'shards', 'durationS', 'latency', 'links', 'regions', 'connect', 'workload', 'churn', 'partitions', 'adversaries', 'market', 'nat']
 
 /** Largest peer count a scenario may ask for (one machine, one process). */
 export const MAX_SCENARIO_PEERS = 100_000
@@ -164,6 +164,7 @@ export function validateScenario (value: unknown, ctx: Ctx = {}): Scenario {
   if (s.churn != null) c.array(s.churn, 'churn').forEach((e, i) => { checkChurn(c, e, `churn[${i}]`, known) })
   if (s.partitions != null) c.array(s.partitions, 'partitions').forEach((e, i) => { checkPartition(c, e, `partitions[${i}]`, known) })
   if (s.adversaries != null) c.array(s.adversaries, 'adversaries').forEach((e, i) => { checkAdversary(c, e, `adversaries[${i}]`, known) })
+  if (s.nat != null) checkNat(c, c.object(s.nat, 'nat'), known)
   if (s.market != null && s.market !== false) checkMarket(c, c.object(s.market, 'market'), known, workloadKinds(s))
   return s as unknown as Scenario
 }
@@ -325,6 +326,19 @@ function checkAdversary (c: Checker, e: unknown, field: string, known: Known): v
   checkSelector(c, o, field, known)
   if (o.fromS != null) checkTime(c, o.fromS, `${field}.fromS`, known)
   if (o.cell != null && !/^[0-9b-hjkmnp-z]{1,12}$/.test(c.string(o.cell, `${field}.cell`))) c.fail(`${field}.cell`, 'must be a geohash of 1 to 12 characters')
+}
+
+function checkNat (c: Checker, n: Obj, { roles, total }: Known): void {
+  c.keys(n, 'nat', ['share', 'roles', 'holePunch', 'relays', 'mappingS'])
+  c.number(n.share, 'nat.share', { min: 0, max: 1 })
+  if (n.roles != null) {
+    c.strings(n.roles, 'nat.roles').forEach((role, i) => {
+      if (!roles.has(role)) c.fail(`nat.roles[${i}]`, `no region has role "${role}"`)
+    })
+  }
+  if (n.holePunch != null) c.number(n.holePunch, 'nat.holePunch', { min: 0, max: 1 })
+  if (n.relays != null) c.number(n.relays, 'nat.relays', { ...INT, min: 1, max: total })
+  if (n.mappingS != null) c.number(n.mappingS, 'nat.mappingS', { min: 0, exclusiveMin: true, max: 86_400 })
 }
 
 /** Longest name a record carries (a GPU model or class, a sensor). */

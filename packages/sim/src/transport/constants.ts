@@ -57,3 +57,12 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 65_536
  * @default 1
  */
 export const DEFAULT_TIMER_SLACK = 1
+
+/**
+ * How long a NAT keeps the mapping of an outbound dial open for the remote
+ * to come back through, ms (home routers keep idle UDP mappings 30 s to a
+ * few minutes).
+ *
+ * @default 60000
+ */
+export const DEFAULT_NAT_MAPPING_MS = 60_000

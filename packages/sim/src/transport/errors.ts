@@ -25,3 +25,15 @@ export class LinkResetError extends Error {
     this.name = 'LinkResetError'
   }
 }
+
+/**
+ * An inbound dial to a peer behind a NAT that had no mapping for the
+ * dialer (a real NAT drops the SYNs; the simulation refuses at once rather
+ * than keep the dialer waiting for its timeout).
+ */
+export class NatRefusedError extends Error {
+  constructor (message = 'Inbound dial refused by NAT') {
+    super(message)
+    this.name = 'NatRefusedError'
+  }
+}

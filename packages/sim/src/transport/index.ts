@@ -61,5 +61,7 @@ export {
   backlogFallsTo
 } from './link-model.js'
 export type { LinkProfile, LinkProfileFunction, RandomSource, TcpModel, DirectionParams, DirectionState, ChunkPlan } from './link-model.js'
-export { InvalidLinkProfileError, LinkTimeoutError, LinkResetError } from './errors.js'
+export { InvalidLinkProfileError, LinkTimeoutError, LinkResetError, NatRefusedError } from './errors.js'
+export { NatMapping } from './nat.js'
+export type { NatInit, NatType } from './nat.js'
 export * from './constants.js'

@@ -12,6 +12,7 @@ import { createRng } from '../random.js'
 import { Scheduler } from './scheduler.js'
 import type { AcceptHandler, SimEndpoint, SimMultiaddrConnection } from './connection.js'
 import type { DirectionParams, LinkProfileFunction, RandomSource, TcpModel } from './link-model.js'
+import type { NatMapping } from './nat.js'
 import type { Seed } from '../random.js'
 import type { Clock } from './scheduler.js'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
@@ -104,6 +105,8 @@ export interface SimListenerEntry {
   accept: AcceptHandler
   /** set once the listener has closed: SYNs to it are refused */
   closed: boolean
+  /** the NAT in front of the listening node, if any */
+  nat?: NatMapping
 }
 
 /** A connection (or a shard's half of one) the network can tear down. */
@@ -355,8 +358,13 @@ export class SimNetwork {
 
   /** @internal wait out a dial whose SYNs vanish into a cut */
   async blackholeDial (options: AbortOptions): Promise<void> {
+    await this.delay(this.cutDialTimeoutMs, options)
+  }
+
+  /** @internal wait `ms` on the network's clock, unless the signal aborts first */
+  async delay (ms: number, options: AbortOptions): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      const task = this.scheduler.schedule(this.scheduler.now() + this.cutDialTimeoutMs, resolve)
+      const task = this.scheduler.schedule(this.scheduler.now() + ms, resolve)
       options.signal?.addEventListener('abort', () => {
         task.cancel()
         reject(options.signal?.reason)

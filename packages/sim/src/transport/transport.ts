@@ -1,10 +1,12 @@
 import { ConnectionFailedError, serviceCapabilities, transportSymbol, TypedEventEmitter, setMaxListeners } from '@libp2p/interface'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
-import { Memory } from '@multiformats/multiaddr-matcher'
+import { Memory, TCP } from '@multiformats/multiaddr-matcher'
 import { SimConnection } from './connection.js'
-import { LinkResetError } from './errors.js'
+import { LinkResetError, NatRefusedError } from './errors.js'
+import { NatMapping } from './nat.js'
 import { asError } from '../error-text.js'
 import type { SimEndpoint, SimMultiaddrConnection } from './connection.js'
+import type { NatInit } from './nat.js'
 import type { RemoteDialer, SimListenerEntry, SimNetwork } from './network.js'
 import type { ComponentLogger, Connection, CreateListenerOptions, DialTransportOptions, Listener, ListenerEvents, Logger, PeerId, Transport, UpgraderOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -29,6 +31,18 @@ export interface SimTransportInit {
 
   /** passed to the upgrader for every connection */
   upgraderOptions?: UpgraderOptions
+
+  /**
+   * The NAT this node sits behind: inbound dials fail with
+   * `NatRefusedError` unless it allows them (see {@link NatMapping}).
+   * @default none (publicly reachable)
+   */
+  nat?: NatInit
+}
+
+/** Addresses the sim transport takes: `/memory/<id>`, and `/ip4|6/<ip>/tcp/<port>` (for code that wants IP addresses, e.g. DCUtR's public-address check). */
+function isSimAddress (ma: Multiaddr): boolean {
+  return Memory.exactMatch(ma) || TCP.exactMatch(ma)
 }
 
 /** The network-level key of a dialable address: `/memory/<id>` without `/p2p`. */
@@ -57,6 +71,8 @@ export class SimTransport implements Transport {
   private readonly log: Logger
   /** listen addresses of this node, for the `remoteAddr` its peers see */
   public readonly listening = new Set<string>()
+  /** the NAT in front of this node, if any */
+  public readonly nat?: NatMapping
 
   constructor (components: SimTransportComponents, init: SimTransportInit) {
     this.components = components
@@ -64,6 +80,7 @@ export class SimTransport implements Transport {
     this.network = init.network
     this.site = init.site
     this.log = components.logger.forComponent('shoal:sim:transport')
+    this.nat = init.nat == null ? undefined : new NatMapping(init.nat)
   }
 
   async dial (ma: Multiaddr, options: DialTransportOptions): Promise<Connection> {
@@ -83,6 +100,10 @@ export class SimTransport implements Transport {
     if (this.network.isCut(this.site, toSite)) {
       await this.network.blackholeDial(options)
       throw new ConnectionFailedError(`Link from ${this.site} to ${toSite} is cut`)
+    }
+
+    if (entry != null) {
+      await this.traverseNat(entry, toSite, options)
     }
 
     const own = this.listening.values().next().value
@@ -109,6 +130,28 @@ export class SimTransport implements Transport {
     return this.upgrade(maConn, options)
   }
 
+  /**
+   * Our NAT maps the way back from the remote; the remote's NAT, if any,
+   * must let us in. The check is made once the SYN would arrive (one-way
+   * delay later), so a hole punch whose two dials cross gets through.
+   */
+  private async traverseNat (entry: SimListenerEntry, toSite: string, options: DialTransportOptions): Promise<void> {
+    const scheduler = this.network.scheduler
+    this.nat?.outbound(entry.peerId.toString(), scheduler.now())
+
+    if (entry.nat == null) {
+      return
+    }
+
+    const me = this.components.peerId.toString()
+    if (!entry.nat.admits(me, scheduler.now()) && entry.nat.type !== 'symmetric') {
+      await this.network.delay(this.network.directionParams(this.site, toSite).oneWayMs, options)
+    }
+    if (!entry.nat.admits(me, scheduler.now())) {
+      throw new NatRefusedError(`${entry.peerId} is behind a NAT (${entry.nat.type}) with no mapping for ${me}`)
+    }
+  }
+
   private async upgrade (maConn: SimMultiaddrConnection, options: DialTransportOptions): Promise<Connection> {
     try {
       options.signal.throwIfAborted()
@@ -128,11 +171,11 @@ export class SimTransport implements Transport {
   }
 
   listenFilter (multiaddrs: Multiaddr[]): Multiaddr[] {
-    return multiaddrs.filter(ma => Memory.exactMatch(ma))
+    return multiaddrs.filter(isSimAddress)
   }
 
   dialFilter (multiaddrs: Multiaddr[]): Multiaddr[] {
-    return multiaddrs.filter(ma => Memory.exactMatch(ma))
+    return multiaddrs.filter(isSimAddress)
   }
 }
 
@@ -155,7 +198,7 @@ class SimListener extends TypedEventEmitter<ListenerEvents> implements Listener 
 
   async listen (ma: Multiaddr): Promise<void> {
     const value = ma.getComponents()[0]?.value
-    const address = value == null || value === '' ? this.network.newAddress() : `/memory/${value}`
+    const address = TCP.exactMatch(ma) ? addressKey(ma) : value == null || value === '' ? this.network.newAddress() : `/memory/${value}`
     const log = this.components.logger.forComponent('shoal:sim:listener')
 
     const entry: SimListenerEntry = {
@@ -163,6 +206,7 @@ class SimListener extends TypedEventEmitter<ListenerEvents> implements Listener 
       peerId: this.components.peerId,
       log,
       closed: false,
+      nat: this.transport.nat,
       accept: (maConn) => this.onConnection(maConn)
     }
 
