@@ -31,7 +31,7 @@ import type { JobArrival } from '../scenario/driver.js'
 import type { PeerId } from '@libp2p/interface'
 import type { ProviderHandle, ShoalCoreServices, ShoalRole, SubmitJobServices } from '@shoal/node'
 import type { Router } from '@shoal/router'
-import type { JobSpec } from '@shoal/work'
+import type { ConnectionKind, JobSpec } from '@shoal/work'
 
 /** Geohash characters of a peer's location, as its requester searches from it. */
 export const PEER_GEOHASH_PRECISION = 6
@@ -74,7 +74,7 @@ interface PeerState {
 
 /** Which kind of connection a job ran on, and whether a relayed one was upgraded to it. */
 export interface JobConnection {
-  connection: 'direct' | 'relayed' | null
+  connection: ConnectionKind | null
   /** a direct connection to a peer first reached through a relay (DCUtR) */
   upgraded: boolean
 }
@@ -129,8 +129,8 @@ export class MarketRuntime implements MarketDriver {
       provider: provider
         ? { region: peerGeohash(peer).slice(0, role.revealPrecision), gpus: role.gpus, sensors: role.sensors, price: role.price, concurrency: role.slots }
         : undefined,
-      // relayed connections carry jobs (NAT'd providers); @shoal/work's relayed-job policy takes over once it lands
-      work: provider ? { executor: this.executor(peer, state), runOnLimitedConnection: true } : { runOnLimitedConnection: true },
+      // relayed connections carry small jobs by @shoal/work's default relayed-job policy (NAT'd providers)
+      work: provider ? { executor: this.executor(peer, state) } : {},
       discovery: { random: () => peer.rng.fork('discovery').float() }
     }) as unknown as SimServiceFactories<MarketServices>
   }
@@ -327,15 +327,13 @@ export class MarketRuntime implements MarketDriver {
   }
 
   /**
-   * The connection a completed job ran on: the outcome's own word when
-   * @shoal/work reports it, else what the requester holds to the provider
-   * now (an open unlimited connection means direct).
+   * The connection a completed job ran on (as @shoal/work reports it), and
+   * whether the requester first reached the provider through a relay.
    */
-  private connectionOf (peer: SimPeer<MarketServices>, outcome: { provider: PeerId, connection?: 'direct' | 'relayed' }): JobConnection {
+  private connectionOf (peer: SimPeer<MarketServices>, outcome: { provider: PeerId, connection?: ConnectionKind }): JobConnection {
     const relayedWith = this.peers.get(peer.index)?.relayedWith
     const upgradedFrom = relayedWith?.has(outcome.provider.toString()) === true
-    const open = peer.node?.getConnections(outcome.provider) ?? []
-    const connection = outcome.connection ?? (open.some(c => c.limits == null) ? 'direct' : open.length > 0 ? 'relayed' : null)
+    const connection = outcome.connection ?? null
     return { connection, upgraded: connection === 'direct' && upgradedFrom }
   }
 
