@@ -21,9 +21,11 @@ import { ensureDataDir, loadOrCreateIdentity, openDatastore } from './data-dir.j
 import { describedMetrics } from './metrics-help.js'
 import { ConfigError, PortInUseError } from './errors.js'
 import { JOB_BOARD_SCORE_THRESHOLDS, jobBoardScoreParams, signedMessageFastId } from '@shoal/job-board'
+import { reachability as reachabilityService } from './reachability.js'
 import { shoalServices } from './services.js'
 import { VERSION } from './version.js'
 import type { ResolvedConfig, ShoalNodeConfig } from './config.js'
+import type { Reachability } from './reachability.js'
 import type { ShoalCoreServices, ShoalServicesInit } from './services.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
@@ -50,6 +52,8 @@ export type ShoalStackServices = {
   relay?: CircuitRelayService
   /** local-network discovery, present unless `mdns` is false; the node dials each peer it reports */
   mdns?: PeerDiscovery
+  /** whether others can reach this node: verified and relayed addresses, connections by kind */
+  reachability: Reachability
 }
 
 /** Every service of a Shoal full node, by key. */
@@ -109,7 +113,8 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
       // drop duplicate copies before checking their signatures again
       fastMsgIdFn: signedMessageFastId
     }),
-    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, defences: config.defences, ...extra.services })
+    reachability: reachabilityService(),
+    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, defences: config.defences, relayed: reachability.relayedJobs, ...extra.services })
   }
   if (reachability.autonat) services.autonat = autoNAT()
   if (reachability.holePunching) services.dcutr = dcutr()
