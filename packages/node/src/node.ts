@@ -5,7 +5,7 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
@@ -28,7 +28,7 @@ import type { ResolvedConfig, ShoalNodeConfig } from './config.js'
 import type { Reachability } from './reachability.js'
 import type { ShoalCoreServices, ShoalServicesInit } from './services.js'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { Identify } from '@libp2p/identify'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
@@ -40,6 +40,8 @@ import type { Libp2pOptions, ServiceFactoryMap } from 'libp2p'
 // a type literal, not an interface: libp2p's ServiceMap needs an index signature
 export type ShoalStackServices = {
   identify: Identify
+  /** tells connected peers when our addresses change: a relayed address that appears after a reservation reaches the bootstrap node's DHT, whose peers then find us through it */
+  identifyPush: IdentifyPush
   ping: Ping
   /** Kademlia on `/shoal/kad/1.0.0` */
   dht: KadDHT
@@ -100,6 +102,7 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
   const { reachability, dht } = config
   const services: ServiceFactoryMap<ShoalServices> = {
     identify: identify(),
+    identifyPush: identifyPush(),
     ping: ping(),
     dht: kadDHT({
       protocol: SHOAL_DHT_PROTOCOL,
