@@ -161,11 +161,12 @@ function blocked (progress: string, providerLog: string, relayedOpened: number):
   const last = progress.trim().split('\n').slice(-3).join(' | ')
   const refused = providerLog.split('\n').filter(l => /refused|failed/i.test(l)).slice(-3).join(' | ')
   if (/0 provider\(s\) found/.test(progress) && !/[1-9]\d* provider\(s\) found/.test(progress)) {
-    // seen on this branch: the provider advertises right after start, before its relay reservation, with only
-    // private addresses; the bootstrap's DHT ignores a provider record without addresses (kad-dht add-provider:
-    // "no valid addresses"), and no quote comes over the board (the bootstrap does not subscribe to job topics)
-    return `blocked: the requester's discovery found no provider (${last}). The provider's capability record never ` +
-      'reached the DHT with a dialable address: it was advertised before the relay reservation gave the provider its ' +
+    // seen on this branch (DEBUG=libp2p:kad-dht:*): the bootstrap's DHT answers GET_PROVIDERS for the provider's
+    // key with no provider that has a public address (its private ones are filtered), as the provider advertised
+    // ~1 s after start, before its relay reservation; and no quote comes over the board (the bootstrap does not
+    // subscribe to the job topics, so it does not forward the announcement)
+    return `blocked: the requester's discovery found no provider (${last}). The provider's capability record is not ` +
+      'in the DHT with a dialable address: it was advertised before the relay reservation gave the provider its ' +
       '/p2p-circuit address, and is not advertised again when the addresses change (DESIGN23 §2: discovery re-advertises ' +
       `on self:peer:update); the requester opened ${relayedOpened} relayed connection(s). Provider log: ${refused === '' ? '(nothing refused)' : refused}`
   }
