@@ -164,7 +164,10 @@ function blocked (progress: string, providerLog: string, relayedOpened: number):
     // seen on this branch (DEBUG=libp2p:kad-dht:*): the bootstrap's DHT answers GET_PROVIDERS for the provider's
     // key with no provider that has a public address (its private ones are filtered), as the provider advertised
     // ~1 s after start, before its relay reservation; and no quote comes over the board (the bootstrap does not
-    // subscribe to the job topics, so it does not forward the announcement)
+    // subscribe to the job topics, so it does not forward the announcement). Past that (tried by hand: DHT keeping
+    // private addresses, capability protocol allowed on limited connections) the search finds the provider but its
+    // record fetch fails, ConnectionClosedError: relayed connections between the two open and close again and again
+    // (~45 in 40 s, with or without DCUtR)
     return `blocked: the requester's discovery found no provider (${last}). The provider's capability record is not ` +
       'in the DHT with a dialable address: it was advertised before the relay reservation gave the provider its ' +
       '/p2p-circuit address, and is not advertised again when the addresses change (DESIGN23 §2: discovery re-advertises ' +
