@@ -297,6 +297,10 @@ async function status (values: CliValues): Promise<void> {
   print(`role       ${s.role}   (shoal ${s.version}, ${s.status}, up ${duration(s.uptimeMs)}, DHT ${s.dhtMode})`)
   print('addresses')
   for (const a of s.addrs) print(`  ${a}`)
+  const r = s.reachability
+  print(`reachability ${r.status}   (connections: ${r.connections.direct} direct, ${r.connections.relayed} relayed; since start: ${r.relayedOpened} relayed opened, ${r.directUpgrades} upgraded to direct)`)
+  print(r.relays.length === 0 ? '  relays: (none)' : `  relays: ${r.relays.join(', ')}`)
+  for (const a of r.relayed) print(`  ${a}`)
   print(`peers (${s.peers.length})`)
   print(table(['PEER', 'DIRECTION', 'RTT', 'ADDRESS'], s.peers.map(p => [p.peerId, p.direction, p.rttMs != null ? `${p.rttMs}ms` : '-', p.addrs[0] ?? ''])))
   print(`topics (${s.topics.length})`)

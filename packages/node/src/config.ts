@@ -99,6 +99,42 @@ export interface ReachabilityConfig {
   relayServer?: boolean
   /** upgrade relayed connections to direct ones by hole punching (@libp2p/dcutr) @default true */
   holePunching?: boolean
+  /**
+   * how jobs run over relayed (limited) connections: the policy's fields
+   * over its defaults, or false to never run one over a relay
+   *
+   * @default {} (the work service's defaults: small jobs run over a relay)
+   */
+  relayedJobs?: Partial<RelayedJobPolicy> | false
+}
+
+// mirrors @shoal/work RelayedJobPolicy
+/** How jobs run over relayed (limited) connections. */
+export interface RelayedJobPolicy {
+  /** run jobs over a relayed connection at all @default true */
+  enabled: boolean
+  /** largest job input sent over a relayed connection, bytes @default 32768 */
+  maxInputBytes: number
+  /** largest output returned over a relayed connection, bytes @default 65536 */
+  maxOutputBytes: number
+  /** how long a requester waits for a direct connection (DCUtR hole punching) before it runs over the relay, ms @default 5000 */
+  upgradeWaitMs: number
+}
+
+/** The fields of `reachability.relayedJobs` and the largest value of each number. */
+const RELAYED_JOB_LIMITS = { maxInputBytes: 2 ** 30, maxOutputBytes: 2 ** 30, upgradeWaitMs: 600_000 } as const
+
+/** Check `reachability.relayedJobs`: true reads as the defaults, false as never. */
+function parseRelayedJobs (value: unknown, field: string): Partial<RelayedJobPolicy> | false {
+  if (value === false) return false
+  if (value === true) return {}
+  const o = object(value, field, ['enabled', ...Object.keys(RELAYED_JOB_LIMITS)])
+  const policy: Partial<RelayedJobPolicy> = {}
+  if (o.enabled !== undefined) policy.enabled = boolean(o.enabled, `${field}.enabled`)
+  for (const [key, max] of Object.entries(RELAYED_JOB_LIMITS) as Array<[keyof typeof RELAYED_JOB_LIMITS, number]>) {
+    if (o[key] !== undefined) policy[key] = integer(o[key], `${field}.${key}`, 0, max)
+  }
+  return policy
 }
 
 /**
@@ -370,11 +406,12 @@ export function parseConfig (input: unknown): ShoalNodeConfig {
   }
   if (o.reachability !== undefined) {
     const keys = ['autonat', 'relayClient', 'relayServer', 'holePunching'] as const
-    const r = object(o.reachability, 'reachability', [...keys])
+    const r = object(o.reachability, 'reachability', [...keys, 'relayedJobs'])
     config.reachability = {}
     for (const key of keys) {
       if (r[key] !== undefined) config.reachability[key] = boolean(r[key], `reachability.${key}`)
     }
+    if (r.relayedJobs !== undefined) config.reachability.relayedJobs = parseRelayedJobs(r.relayedJobs, 'reachability.relayedJobs')
   }
   if (o.provider !== undefined) config.provider = parseProvider(o.provider, 'provider')
   return config
@@ -468,7 +505,8 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
       autonat: merged.reachability?.autonat ?? true,
       relayClient: merged.reachability?.relayClient ?? true,
       relayServer: merged.reachability?.relayServer ?? isBootstrap,
-      holePunching: merged.reachability?.holePunching ?? true
+      holePunching: merged.reachability?.holePunching ?? true,
+      relayedJobs: merged.reachability?.relayedJobs ?? {}
     }
   }
   if (role === 'gpu-provider' || role === 'capture-provider') {
@@ -512,8 +550,14 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string, field: keyof ShoalNodeCo
   { name: 'SHOAL_DEFENCES', field: 'defences', description: 'true or false: the defences against dishonest peers' },
   { name: 'SHOAL_SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', description: 'ms running jobs may take to finish on shutdown' },
   { name: 'SHOAL_LOG_LEVEL', field: 'logLevel', description: 'error, warn, info or debug' },
-  { name: 'SHOAL_LOG_FORMAT', field: 'logFormat', description: 'text or json' }
+  { name: 'SHOAL_LOG_FORMAT', field: 'logFormat', description: 'text or json' },
+  { name: 'SHOAL_RELAYED_JOBS', field: 'reachability', description: 'true or false: run small jobs over relayed connections (reachability.relayedJobs)' }
 ]
+
+/** `true`/`1` and `false`/`0` as booleans; anything else as given, for the config check to name. */
+function envBoolean (value: string): boolean | string {
+  return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value
+}
 
 /**
  * Read the `SHOAL_*` environment variables into a config layer, validated
@@ -528,7 +572,10 @@ export function configFromEnv (env: NodeJS.ProcessEnv = process.env): ShoalNodeC
       if (field === 'listen' || field === 'announce' || field === 'bootstrap') {
         raw[field] = splitList(value)
       } else if (field === 'mdns' || field === 'metrics' || field === 'defences') {
-        raw[field] = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value
+        raw[field] = envBoolean(value)
+      } else if (field === 'reachability') {
+        // the only reachability variable: SHOAL_RELAYED_JOBS
+        raw[field] = { relayedJobs: envBoolean(value) }
       } else if (field === 'apiPort' || field === 'shutdownGraceMs') {
         raw[field] = /^\d+$/.test(value) ? Number(value) : value
       } else {

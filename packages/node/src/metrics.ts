@@ -1,6 +1,7 @@
 import { Counter } from 'prom-client'
 import { metricsRegistry } from './node.js'
 import type { ShoalNode } from './node.js'
+import type { ReachabilityStatus } from './reachability.js'
 import type { CounterGroup, HistogramGroup } from '@libp2p/interface'
 
 /** Which side of a job this node was on. */
@@ -33,6 +34,9 @@ export interface ShoalMetricsInit {
   requesting?(): number
 }
 
+/** Every reachability status, each a label of `shoal_node_reachability`. */
+const REACHABILITY: ReadonlyArray<ReachabilityStatus['status']> = ['public', 'relayed', 'private', 'unknown']
+
 /** Upper bounds (seconds) of the job latency histogram: from an echo to a long batch job. */
 export const JOB_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]
 
@@ -60,6 +64,28 @@ export function registerShoalMetrics (node: ShoalNode, init: ShoalMetricsInit = 
   metrics.registerMetric('shoal_node_peers', {
     help: 'Connected peers',
     calculate: () => node.getPeers().length
+  })
+  const reach = node.services.reachability
+  metrics.registerCounterGroup('shoal_node_connections_opened_total', {
+    label: 'kind',
+    help: 'Connections opened since start, by kind: direct, or relayed (through a circuit relay, with its limits)',
+    calculate: () => reach.connectionsOpened
+  })
+  metrics.registerCounter('shoal_node_direct_upgrades_total', {
+    help: 'Peers that had a relayed connection and then got a direct one (DCUtR hole punching), since start',
+    calculate: () => reach.directUpgrades
+  })
+  metrics.registerMetricGroup('shoal_node_reachability', {
+    label: 'status',
+    help: 'Whether others can reach this node: 1 for its status now (public, relayed, private, unknown), 0 for the others',
+    calculate: () => {
+      const now = reach.status().status
+      return Object.fromEntries(REACHABILITY.map(s => [s, s === now ? 1 : 0]))
+    }
+  })
+  metrics.registerMetric('shoal_node_relay_reservations', {
+    help: 'Circuit relays holding a reservation for this node (each gives it a /p2p-circuit address)',
+    calculate: () => reach.status().relays.length
   })
   metrics.registerMetric('shoal_node_topics', {
     help: 'Gossipsub topics this node subscribes to',

@@ -5,7 +5,7 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
@@ -21,12 +21,14 @@ import { ensureDataDir, loadOrCreateIdentity, openDatastore } from './data-dir.j
 import { describedMetrics } from './metrics-help.js'
 import { ConfigError, PortInUseError } from './errors.js'
 import { JOB_BOARD_SCORE_THRESHOLDS, jobBoardScoreParams, signedMessageFastId } from '@shoal/job-board'
+import { reachability as reachabilityService } from './reachability.js'
 import { shoalServices } from './services.js'
 import { VERSION } from './version.js'
 import type { ResolvedConfig, ShoalNodeConfig } from './config.js'
+import type { Reachability } from './reachability.js'
 import type { ShoalCoreServices, ShoalServicesInit } from './services.js'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { Identify } from '@libp2p/identify'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
@@ -38,6 +40,8 @@ import type { Libp2pOptions, ServiceFactoryMap } from 'libp2p'
 // a type literal, not an interface: libp2p's ServiceMap needs an index signature
 export type ShoalStackServices = {
   identify: Identify
+  /** tells connected peers when our addresses change: a relayed address that appears after a reservation reaches the bootstrap node's DHT, whose peers then find us through it */
+  identifyPush: IdentifyPush
   ping: Ping
   /** Kademlia on `/shoal/kad/1.0.0` */
   dht: KadDHT
@@ -50,6 +54,8 @@ export type ShoalStackServices = {
   relay?: CircuitRelayService
   /** local-network discovery, present unless `mdns` is false; the node dials each peer it reports */
   mdns?: PeerDiscovery
+  /** whether others can reach this node: verified and relayed addresses, connections by kind */
+  reachability: Reachability
 }
 
 /** Every service of a Shoal full node, by key. */
@@ -96,6 +102,7 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
   const { reachability, dht } = config
   const services: ServiceFactoryMap<ShoalServices> = {
     identify: identify(),
+    identifyPush: identifyPush(),
     ping: ping(),
     dht: kadDHT({
       protocol: SHOAL_DHT_PROTOCOL,
@@ -109,7 +116,8 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
       // drop duplicate copies before checking their signatures again
       fastMsgIdFn: signedMessageFastId
     }),
-    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, defences: config.defences, ...extra.services })
+    reachability: reachabilityService(),
+    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, defences: config.defences, relayed: reachability.relayedJobs, ...extra.services })
   }
   if (reachability.autonat) services.autonat = autoNAT()
   if (reachability.holePunching) services.dcutr = dcutr()

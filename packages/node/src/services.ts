@@ -7,7 +7,7 @@ import { PeerTrust, router } from '@shoal/router'
 import { Work, commandExecutor, functionExecutor, gpuClass, priceBidPolicy } from '@shoal/work'
 import { JOBS_RUNNING_DIR } from './constants.js'
 import { registerWorkGate, WorkGate } from './drain.js'
-import type { ExecutorConfig, ProviderConfig, ShoalRole } from './config.js'
+import type { ExecutorConfig, ProviderConfig, RelayedJobPolicy, ShoalRole } from './config.js'
 import type { Discovery, DiscoveryComponents, DiscoveryInit } from '@shoal/discovery'
 import type { JobBoard, JobBoardComponents, JobBoardInit } from '@shoal/job-board'
 import type { EvidenceComponents, EvidenceInit, EvidenceService, ReceiptStore, ReceiptStoreComponents, ReceiptStoreInit } from '@shoal/receipts'
@@ -66,8 +66,13 @@ export interface ShoalServicesInit {
   jobs?: JobBoardInit
   /** options passed to `discovery()` */
   discovery?: DiscoveryInit
-  /** options passed to `work()` (merged over the provider's executor, price and concurrency) */
+  /** options passed to `work()` (merged over the provider's executor, price, concurrency and `relayed`) */
   work?: WorkInit
+  /**
+   * how jobs run over relayed (limited) connections (the work service's
+   * `relayed`); false: never over a relay @default {} (the work service's defaults)
+   */
+  relayed?: Partial<RelayedJobPolicy> | false
   /** options passed to `evidence()` */
   evidence?: EvidenceInit
   /**
@@ -151,12 +156,18 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
   const provider = isProviderRole(init.role) ? init.provider : undefined
   const kinds = init.role === 'gpu-provider' ? [JobKind.GPU_INFERENCE, JobKind.GPU_BATCH] : init.role === 'capture-provider' ? [JobKind.CAPTURE] : []
   const regions = provider?.region != null && provider.region !== '' ? [provider.region] : undefined
-  const workInit: WorkInit = {}
+  // `relayed` mirrors @shoal/work's WorkInit.relayed until that lands here
+  const workInit: WorkInit & { relayed?: Partial<RelayedJobPolicy> | false } = {}
+  if (init.relayed !== undefined) {
+    workInit.relayed = init.relayed
+    // until the work service reads `relayed`, the switch it supersedes lets jobs onto relayed connections at all
+    workInit.runOnLimitedConnection = init.relayed !== false
+  }
   // the executor runs as many programs as the work service admits jobs: fewer would queue admitted jobs behind each other
   if (provider?.executor != null) workInit.executor = executorFromConfig(provider.executor, init.dataDir, init.work?.concurrency ?? provider.concurrency ?? 1)
   if (provider?.price != null) workInit.price = provider.price
   if (provider?.concurrency != null) workInit.concurrency = provider.concurrency
-  const merged: WorkInit = { ...workInit, ...init.work }
+  const merged: typeof workInit = { ...workInit, ...init.work }
   // libp2p hands every service factory of a node the same components object:
   // it ties the router of a node to the gate of the same node's work service
   const gates = new WeakMap<object, WorkGate>()

@@ -3,6 +3,7 @@ import { toHex } from '@shoal/utils'
 import { STATUS_RECENT_RECEIPTS } from './constants.js'
 import { nodeConfig } from './node.js'
 import type { ShoalNode } from './node.js'
+import type { ReachabilityStatus } from './reachability.js'
 import type { EvidenceService, StoredReceipt } from '@shoal/receipts'
 
 /** One connected peer, as `/status` and `/peers` show it. */
@@ -50,6 +51,8 @@ export interface NodeStatus {
   peers: PeerStatus[]
   topics: string[]
   dhtMode: string
+  /** whether others can reach this node: public, through relays, or not at all */
+  reachability: ReachabilityStatus
   /** what this node offers (provider roles) */
   capabilities: unknown[]
   /** jobs in flight on this node */
@@ -160,6 +163,7 @@ export async function nodeStatus (node: ShoalNode, info: { startedAt: number, ve
     peers: await peerStatus(node),
     topics: node.services.pubsub.getTopics(),
     dhtMode: node.services.dht.getMode(),
+    reachability: node.services.reachability.status(),
     capabilities: [],
     jobs: [],
     receipts: await recentReceipts(node, STATUS_RECENT_RECEIPTS),

@@ -138,6 +138,16 @@ describe('config', () => {
     assert.equal(configError(() => configFromEnv({ SHOAL_LOG_FORMAT: 'xml' })).field, 'SHOAL_LOG_FORMAT')
   })
 
+  it('reads reachability.relayedJobs (a policy, true for the defaults, false for never) and SHOAL_RELAYED_JOBS, {} by default', () => {
+    assert.deepEqual(resolveConfig({}).reachability.relayedJobs, {})
+    assert.deepEqual(parseConfig({ reachability: { relayedJobs: { maxInputBytes: 1024, upgradeWaitMs: 0 } } }).reachability?.relayedJobs, { maxInputBytes: 1024, upgradeWaitMs: 0 })
+    assert.deepEqual(parseConfig({ reachability: { relayedJobs: true } }).reachability?.relayedJobs, {})
+    assert.equal(resolveConfig(parseConfig({ reachability: { relayedJobs: { enabled: true } } }), configFromEnv({ SHOAL_RELAYED_JOBS: 'false' })).reachability.relayedJobs, false)
+    assert.equal(configError(() => parseConfig({ reachability: { relayedJobs: { maxOutputBytes: -1 } } })).field, 'reachability.relayedJobs.maxOutputBytes')
+    assert.equal(configError(() => parseConfig({ reachability: { relayedJobs: { limit: 1 } } })).field, 'reachability.relayedJobs.limit')
+    assert.equal(configError(() => configFromEnv({ SHOAL_RELAYED_JOBS: 'sometimes' })).field, 'SHOAL_RELAYED_JOBS')
+  })
+
   describe('properties', () => {
     const fields = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'shutdownGraceMs', 'logLevel', 'logFormat', 'dht', 'reachability', 'provider']
 
