@@ -9,6 +9,7 @@ import { API_HOST, API_PORT, CAPTURE_PRICE_UNIT, GPU_PRICE_UNIT, LISTEN_ADDRESSE
 import { ConfigError } from './errors.js'
 import { LOG_FORMATS, LOG_LEVELS } from './log.js'
 import type { LogFormat, LogLevel } from './log.js'
+import type { RelayedJobPolicy } from '@shoal/work'
 
 /**
  * What a node does on the network. Every role runs the same services (so
@@ -106,19 +107,6 @@ export interface ReachabilityConfig {
    * @default {} (the work service's defaults: small jobs run over a relay)
    */
   relayedJobs?: Partial<RelayedJobPolicy> | false
-}
-
-// mirrors @shoal/work RelayedJobPolicy
-/** How jobs run over relayed (limited) connections. */
-export interface RelayedJobPolicy {
-  /** run jobs over a relayed connection at all @default true */
-  enabled: boolean
-  /** largest job input sent over a relayed connection, bytes @default 32768 */
-  maxInputBytes: number
-  /** largest output returned over a relayed connection, bytes @default 65536 */
-  maxOutputBytes: number
-  /** how long a requester waits for a direct connection (DCUtR hole punching) before it runs over the relay, ms @default 5000 */
-  upgradeWaitMs: number
 }
 
 /** The fields of `reachability.relayedJobs` and the largest value of each number. */

@@ -47,7 +47,7 @@
 export * from './constants.js'
 export * from './errors.js'
 export { parseConfig, parseConfigText, loadConfigFile, resolveConfig, configFromEnv, ROLES, ENVIRONMENT } from './config.js'
-export type { ShoalNodeConfig, ResolvedConfig, ShoalRole, ProviderConfig, GpuConfig, PriceConfig, ExecutorConfig, DhtConfig, ReachabilityConfig, RelayedJobPolicy } from './config.js'
+export type { ShoalNodeConfig, ResolvedConfig, ShoalRole, ProviderConfig, GpuConfig, PriceConfig, ExecutorConfig, DhtConfig, ReachabilityConfig } from './config.js'
 export { Reachability, reachability, reachabilityStatus, isRelayedAddress, isRelayedConnection, relayOf } from './reachability.js'
 export type { ReachabilityStatus, ReachabilityComponents } from './reachability.js'
 export { createShoalNode, startShoalNode, shoalLibp2pOptions, metricsRegistry, nodeConfig } from './node.js'

@@ -7,14 +7,14 @@ import { PeerTrust, router } from '@shoal/router'
 import { Work, commandExecutor, functionExecutor, gpuClass, priceBidPolicy } from '@shoal/work'
 import { JOBS_RUNNING_DIR } from './constants.js'
 import { registerWorkGate, WorkGate } from './drain.js'
-import type { ExecutorConfig, ProviderConfig, RelayedJobPolicy, ShoalRole } from './config.js'
+import type { ExecutorConfig, ProviderConfig, ShoalRole } from './config.js'
 import type { Discovery, DiscoveryComponents, DiscoveryInit } from '@shoal/discovery'
 import type { JobBoard, JobBoardComponents, JobBoardInit } from '@shoal/job-board'
 import type { EvidenceComponents, EvidenceInit, EvidenceService, ReceiptStore, ReceiptStoreComponents, ReceiptStoreInit } from '@shoal/receipts'
 import type { PeerId } from '@libp2p/interface'
 import type { Gpu } from '@shoal/records'
 import type { Router, RouterComponents, RouterInit, TrustStore } from '@shoal/router'
-import type { Executor, VerifyPolicy, WorkComponents, WorkInit } from '@shoal/work'
+import type { Executor, RelayedJobPolicy, VerifyPolicy, WorkComponents, WorkInit } from '@shoal/work'
 
 /**
  * The Shoal services, by the key they have on a node. Each one is a libp2p
@@ -156,13 +156,8 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
   const provider = isProviderRole(init.role) ? init.provider : undefined
   const kinds = init.role === 'gpu-provider' ? [JobKind.GPU_INFERENCE, JobKind.GPU_BATCH] : init.role === 'capture-provider' ? [JobKind.CAPTURE] : []
   const regions = provider?.region != null && provider.region !== '' ? [provider.region] : undefined
-  // `relayed` mirrors @shoal/work's WorkInit.relayed until that lands here
-  const workInit: WorkInit & { relayed?: Partial<RelayedJobPolicy> | false } = {}
-  if (init.relayed !== undefined) {
-    workInit.relayed = init.relayed
-    // until the work service reads `relayed`, the switch it supersedes lets jobs onto relayed connections at all
-    workInit.runOnLimitedConnection = init.relayed !== false
-  }
+  const workInit: WorkInit = {}
+  if (init.relayed !== undefined) workInit.relayed = init.relayed
   // the executor runs as many programs as the work service admits jobs: fewer would queue admitted jobs behind each other
   if (provider?.executor != null) workInit.executor = executorFromConfig(provider.executor, init.dataDir, init.work?.concurrency ?? provider.concurrency ?? 1)
   if (provider?.price != null) workInit.price = provider.price
