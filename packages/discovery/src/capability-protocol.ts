@@ -7,7 +7,7 @@
 import { isPeerId, setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { CapabilityRecordType, RecordTooLargeError, openRecord } from '@shoal/records'
-import { asError, errorName, untilAborted } from '@shoal/utils'
+import { asError, errorName, openStreamTo, untilAborted } from '@shoal/utils'
 import { CAPABILITY_PROTOCOL } from './constants.js'
 import { NoRecordError, WrongProviderError } from './errors.js'
 import { timeoutSignal } from './utils.js'
@@ -93,7 +93,7 @@ export class CapabilityProtocol {
     // dial first, so the stream alone times one round trip
     await this.connect(peer, signal)
     const opened = performance.now()
-    const stream = await this.components.connectionManager.openStream(id, CAPABILITY_PROTOCOL, { signal, runOnLimitedConnection: true })
+    const stream = await openStreamTo(this.components.connectionManager, id, CAPABILITY_PROTOCOL, { signal, runOnLimitedConnection: true })
     let bytes: Uint8Array
     let streamMs: number
     try {

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto'
 import { byteStream } from '@libp2p/utils'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
-import { asError } from '@shoal/utils'
+import { asError, openStreamTo } from '@shoal/utils'
 import { PING_LENGTH } from './constants.js'
 import { timeoutSignal } from './utils.js'
 import type { PeerId, Stream } from '@libp2p/interface'
@@ -29,7 +29,7 @@ export interface OpenedPing {
 
 /** What the probe needs from the node. */
 export interface RttProbeComponents {
-  connectionManager: Pick<ConnectionManager, 'openStream'>
+  connectionManager: Pick<ConnectionManager, 'getConnections' | 'openStream'>
 }
 
 /** Options of the probe. */
@@ -63,7 +63,7 @@ export class RttProbe {
    */
   async rounds (peer: PeerId, protocol: string, probes: number, signal: AbortSignal): Promise<number> {
     const start = performance.now()
-    const stream = await this.components.connectionManager.openStream(peer, protocol, { signal })
+    const stream = await openStreamTo(this.components.connectionManager, peer, protocol, { signal, runOnLimitedConnection: true })
     const openMs = performance.now() - start
     return Math.min(openMs, await this.pingOn(stream, peer, probes, signal))
   }
@@ -110,7 +110,7 @@ export class RttProbe {
    */
   open (peer: PeerId, protocol: string, signal: AbortSignal): Promise<OpenedPing> {
     const start = performance.now()
-    const opened = this.components.connectionManager.openStream(peer, protocol, { signal: this.signal(signal) })
+    const opened = openStreamTo(this.components.connectionManager, peer, protocol, { signal: this.signal(signal), runOnLimitedConnection: true })
       .then(stream => ({ stream, openMs: performance.now() - start }))
     // whoever uses it handles a failure; it may also be dropped unused when the search ends
     opened.catch(() => {})

@@ -11,7 +11,7 @@
 import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { JobKind, JobSyncRequest, MAX_SIZE, decodeMessage, isGeohash } from '@shoal/records'
-import { BoundedMap, describeError, errorName } from '@shoal/utils'
+import { BoundedMap, describeError, errorName, openStreamTo } from '@shoal/utils'
 import { MAX_TRACKED_PEERS, REGION_PRECISION, MAX_SYNC_REQUEST_BYTES, MAX_SYNC_REQUEST_ITEMS, SYNC_MAX_INBOUND_STREAMS, SYNC_MAX_OUTBOUND_STREAMS } from './constants.js'
 import { count } from './context.js'
 import { InvalidSyncRequestError, InvalidSyncResponseError, JobBoardNotStartedError, SyncProtocolInUseError } from './errors.js'
@@ -195,7 +195,7 @@ export class JobSync {
     const signal = this.exchangeSignal(options)
     this.lastSync.set(peer.toString(), this.ctx.now())
 
-    const stream = await this.ctx.components.connectionManager.openStream(peer, this.init.protocol, { signal, runOnLimitedConnection: true })
+    const stream = await openStreamTo(this.ctx.components.connectionManager, peer, this.init.protocol, { signal, runOnLimitedConnection: true })
     let learned = 0
     try {
       // the request: what this peer serves, so the responder sends nothing it would drop; then close our side

@@ -200,7 +200,9 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
               ? receiptToJson(stored)
               : { id: toHex(outcome.receipt.id), state: 'countersigned', jobId, provider: outcome.provider.toString(), requester: node.peerId.toString(), units: value.units, total: value.total, currency: value.price?.currency, startedMs: value.startedMs, endedMs: value.endedMs, addedAt: Date.now() }
             receiptReached(observer, outcome, entry.since)
-            return { jobId, stage: 'receipt', message: `receipt ${receipt.id.slice(0, 12)} countersigned: ${receipt.units} units, ${receipt.total} ${receipt.currency ?? request.currency}`, receipt, output: Buffer.from(outcome.output).toString('base64'), acknowledged: outcome.acknowledged }
+            // which kind of connection the job ran on: a provider behind NAT is reached through a relay, or directly after hole punching
+            const over = outcome.connection === 'relayed' ? ' (over a relay)' : ''
+            return { jobId, stage: 'receipt', message: `receipt ${receipt.id.slice(0, 12)} countersigned: ${receipt.units} units, ${receipt.total} ${receipt.currency ?? request.currency}${over}`, receipt, output: Buffer.from(outcome.output).toString('base64'), acknowledged: outcome.acknowledged, connection: outcome.connection }
           }
           step(stageOf(event))
         }

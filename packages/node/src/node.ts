@@ -106,7 +106,9 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
     ping: ping(),
     dht: kadDHT({
       protocol: SHOAL_DHT_PROTOCOL,
-      clientMode: dht.mode === 'client',
+      // auto: kad-dht's own switch, a server once the node has a public, non-relayed address (behind NAT it stays a
+      // client: others could only reach it through a relay, which the DHT protocol does not run on)
+      clientMode: dht.mode === 'auto' ? undefined : dht.mode === 'client',
       peerInfoMapper: dht.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper
     }),
     pubsub: gossipsub({

@@ -1,6 +1,6 @@
 import { setMaxListeners } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { asError, untilAborted } from '@shoal/utils'
+import { asError, openStreamTo, untilAborted } from '@shoal/utils'
 import { MAX_PROBE_MESSAGE_BYTES } from './constants.js'
 import { InvalidProbeMessageError } from './errors.js'
 import { decodeMessage, encodeMessage } from './wire.js'
@@ -72,7 +72,7 @@ export class CoordinateClient {
     let stream: Stream | undefined
 
     try {
-      stream = await this.connectionManager.openStream(peer, this.protocol, {
+      stream = await openStreamTo(this.connectionManager, peer, this.protocol, {
         signal,
         runOnLimitedConnection: this.runOnLimitedConnection
       })

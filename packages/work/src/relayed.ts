@@ -5,6 +5,7 @@
  */
 
 import { setMaxListeners } from '@libp2p/interface'
+import { existingConnection } from '@shoal/utils'
 import { DEFAULT_RELAYED_JOB_POLICY, RELAY_OVERHEAD_BYTES } from './constants.js'
 import { RelayLimitError } from './errors.js'
 import type { WorkContext } from './context.js'
@@ -107,7 +108,7 @@ export function connectionKind (connection: Pick<Connection, 'limits'>): Connect
 
 /** An open connection to `peer` without limits, if there is one. */
 export function directConnection (connectionManager: Pick<ConnectionManager, 'getConnections'>, peer: PeerId): Connection | undefined {
-  return connectionManager.getConnections(peer).find(c => c.status === 'open' && c.limits == null)
+  return existingConnection(connectionManager.getConnections(peer), false)
 }
 
 /**

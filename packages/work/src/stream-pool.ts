@@ -5,7 +5,7 @@
  */
 
 import { setMaxListeners } from '@libp2p/interface'
-import { asError } from '@shoal/utils'
+import { asError, existingConnection } from '@shoal/utils'
 import { Channel, StreamEndedError } from './channel.js'
 import { WorkError } from './errors.js'
 import { awaitDirect, directConnection } from './relayed.js'
@@ -163,8 +163,7 @@ export class StreamPool {
     const { settings, components } = this.ctx
     // an open relayed connection is used as it is: libp2p would dial the peer again (its addresses behind NAT may
     // take the whole dial timeout to fail) since it only reuses unlimited ones
-    const connection = directConnection(components.connectionManager, peer) ??
-      components.connectionManager.getConnections(peer).find(c => c.status === 'open') ??
+    const connection = existingConnection(components.connectionManager.getConnections(peer), true) ??
       await components.connectionManager.openConnection(peer, { signal })
     if (connection.limits == null || settings.relayed === false || !settings.relayed.enabled || this.waited.has(connection)) {
       return connection
