@@ -11,7 +11,7 @@ import { capability, connect, createDhtNode, createDiscoveryNode, newKey, sign }
 import type { DhtNode, DiscoveryNode } from './nodes.js'
 import type { DiscoveryComponents, DiscoveryInit, FindNearbyOptions, FindNearbyProgressEvents, NearbyProvider, NearbyQuery, Offer, SearchSummary } from '../src/index.js'
 import type { ConnectionManager } from '@libp2p/interface-internal'
-import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
+import type { Connection, Libp2p, NewStreamOptions, PrivateKey, Stream } from '@libp2p/interface'
 
 const RTX_4090 = { model: 'RTX 4090', class: 'consumer-24g', vramMib: 24576, count: 1 }
 const USDC = (perUnit: number): Offer['price'] => ({ perUnit, currency: 'USDC', unit: 'gpu-second' })
@@ -83,10 +83,28 @@ function delayStreams (delays: Map<string, number>): (components: DiscoveryCompo
       await sleepAtLeast(delays.get(peer.toString()) ?? 0)
       return stream
     }
+    // streams opened on a connection already open (as discovery opens them) are delayed the same way
+    const delayed = (connection: Connection): Connection => new Proxy(connection, {
+      get: (target, prop) => {
+        if (prop === 'newStream') {
+          return async (protocols: string | string[], options?: NewStreamOptions) => {
+            const stream = await target.newStream(protocols, options)
+            await sleepAtLeast(delays.get(target.remotePeer.toString()) ?? 0)
+            return stream
+          }
+        }
+        const value: unknown = Reflect.get(target, prop)
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    const getConnections: ConnectionManager['getConnections'] = (peer) => manager.getConnections(peer).map(delayed)
     const connectionManager = new Proxy(manager, {
       get: (target, prop) => {
         if (prop === 'openStream') {
           return openStream
+        }
+        if (prop === 'getConnections') {
+          return getConnections
         }
         const value: unknown = Reflect.get(target, prop)
         return typeof value === 'function' ? value.bind(target) : value
