@@ -76,7 +76,7 @@ export interface ProviderConfig {
 export interface DhtConfig {
   /**
    * `server` answers queries from the start; `client` never does; `auto`
-   * becomes a server once AutoNAT finds a public address
+   * becomes a server once the node has a public address that is not a relay's (kad-dht's own switch)
    *
    * @default 'auto' ('server' for the bootstrap role)
    */

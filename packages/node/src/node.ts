@@ -97,6 +97,19 @@ export function nodeConfig (node: ShoalNode): ResolvedConfig | undefined {
   return configs.get(node)
 }
 
+/**
+ * kad-dht's `clientMode` for the config's `dht.mode`. `auto` is kad-dht's own
+ * switch (undefined): a server once the node has a public address that is not
+ * a relay's, so a node behind NAT stays a client (others could reach it only
+ * through a relay, which the DHT protocol does not run on). Where private
+ * addresses are dialable (`allowPrivateAddresses`: a LAN or local testnet) or
+ * nothing would ever verify an address (AutoNAT off), `auto` is a server.
+ */
+export function dhtClientMode (dht: ResolvedConfig['dht'], reachability: Pick<ResolvedConfig['reachability'], 'autonat'>): boolean | undefined {
+  if (dht.mode !== 'auto') return dht.mode === 'client'
+  return dht.allowPrivateAddresses || !reachability.autonat ? false : undefined
+}
+
 /** Build the libp2p options of a Shoal node from a resolved config (no I/O). */
 export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?: PrivateKey, datastore?: Datastore, metricsRegistry?: Registry, services?: ShoalNodeOptions['services'] } = {}): Libp2pOptions<ShoalServices> {
   const { reachability, dht } = config
@@ -106,9 +119,7 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
     ping: ping(),
     dht: kadDHT({
       protocol: SHOAL_DHT_PROTOCOL,
-      // auto: kad-dht's own switch, a server once the node has a public, non-relayed address (behind NAT it stays a
-      // client: others could only reach it through a relay, which the DHT protocol does not run on)
-      clientMode: dht.mode === 'auto' ? undefined : dht.mode === 'client',
+      clientMode: dhtClientMode(dht, reachability),
       peerInfoMapper: dht.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper
     }),
     pubsub: gossipsub({

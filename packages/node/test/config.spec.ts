@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { configFromEnv, parseConfig, parseConfigText, resolveConfig } from '../src/config.js'
 import { API_HOST, API_PORT, LISTEN_ADDRESSES, SHUTDOWN_GRACE_MS } from '../src/constants.js'
 import { ConfigError } from '../src/errors.js'
+import { dhtClientMode } from '../src/node.js'
 
 const PEER = '12D3KooWLQpEFwiqwmxzTSkXTXTEMR6kETJ2iCp563tq7GUGUEmF'
 
@@ -191,5 +192,14 @@ describe('config', () => {
         assert.deepEqual(parseConfig(JSON.parse(JSON.stringify(c))), { ...c })
       }))
     })
+  })
+
+  it('dht.mode auto leaves kad-dht to switch to server on a public address, except on a LAN (private addresses dialable) or with AutoNAT off', () => {
+    const on = { autonat: true }
+    assert.equal(dhtClientMode({ mode: 'auto', allowPrivateAddresses: false }, on), undefined)
+    assert.equal(dhtClientMode({ mode: 'auto', allowPrivateAddresses: true }, on), false)
+    assert.equal(dhtClientMode({ mode: 'auto', allowPrivateAddresses: false }, { autonat: false }), false)
+    assert.equal(dhtClientMode({ mode: 'server', allowPrivateAddresses: false }, on), false)
+    assert.equal(dhtClientMode({ mode: 'client', allowPrivateAddresses: true }, { autonat: false }), true)
   })
 })

@@ -48,6 +48,8 @@ export interface WorkSettings {
   maxInboundStreams: number
   maxOutboundStreams: number
   runOnLimitedConnection: boolean
+  /** the work handler takes streams on limited connections (then the relayed policy refuses, as a decline): false only when asked */
+  handleOnLimitedConnection: boolean
   /** how jobs run over relayed connections; false: never */
   relayed: RelayedJobPolicy | false
   resumeOnStart: boolean
@@ -93,6 +95,7 @@ export function workSettings (init: WorkInit = {}): WorkSettings {
     maxInboundStreams: init.maxInboundStreams ?? MAX_INBOUND_STREAMS,
     maxOutboundStreams: init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS,
     runOnLimitedConnection: init.runOnLimitedConnection ?? relayed !== false,
+    handleOnLimitedConnection: init.runOnLimitedConnection ?? true,
     relayed,
     resumeOnStart: init.resumeOnStart ?? true,
     maxUsedQuotes: Math.max(1, init.maxUsedQuotes ?? MAX_USED_QUOTES),

@@ -260,7 +260,10 @@ export interface WorkInit {
   relayed?: Partial<RelayedJobPolicy> | false
   /**
    * Open work streams on limited (relayed) connections; superseded by
-   * `relayed`, whose policy decides per job
+   * `relayed`, whose policy decides per job. Outbound, the default follows
+   * `relayed`; inbound, the handler takes relayed streams unless this is
+   * false, so that a provider with `relayed: false` refuses with
+   * `relay-limit` rather than a reset stream
    *
    * @default true unless `relayed` is false
    */

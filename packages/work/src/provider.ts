@@ -383,14 +383,15 @@ export class Provider {
 
   private start (admitted: NewJob, remote: PeerId, assignmentBytes: Uint8Array, input: Uint8Array, listener: (p: WorkProgress) => void, limits?: ConnectionLimits): JobEntry {
     const { key, opened, now, until } = admitted
+    const room = this.running < this.ctx.settings.concurrency ? 'running' : this.queue.hasRoom(this.queueing) ? 'queued' : undefined
     try {
-      // the job's time on a relay is what this provider quoted for it
-      checkRelayFit(this.ctx, { inputBytes: input.byteLength, durationMs: opened.quote.value.etaMs }, limits)
+      // the job's time on a relay is what this provider quoted for it (its quote counted the wait in the queue);
+      // its input came with the Assign, so the relay's remaining bytes need only hold the output and the records
+      checkRelayFit(this.ctx, { inputBytes: input.byteLength, inputReceived: true, durationMs: opened.quote.value.etaMs }, limits)
     } catch (err) {
       this.admission.releaseQuote(hex(opened.quote.id), key)
       throw err
     }
-    const room = this.running < this.ctx.settings.concurrency ? 'running' : this.queue.hasRoom(this.queueing) ? 'queued' : undefined
     if (room == null) {
       // assignments admitted at the same moment all passed admission's check: the last ones find no room
       this.admission.releaseQuote(hex(opened.quote.id), key)
@@ -408,7 +409,8 @@ export class Provider {
       controller: new AbortController(),
       // listen before the executor starts: it may report progress synchronously
       listeners: new Set([listener]),
-      connection: connectionKind({ limits })
+      connection: connectionKind({ limits }),
+      limits
     }
     this.addJob(entry)
     this.ctx.count('job_admitted')

@@ -31,6 +31,11 @@ export type ConnectionKind = 'direct' | 'relayed'
 export interface RelayedJobSize {
   /** the job's input, bytes */
   inputBytes: number
+  /**
+   * the input has crossed the connection already (an `Assign` read whole):
+   * the relay's remaining bytes no longer have to hold it
+   */
+  inputReceived?: boolean
   /** how long the job may take, ms (unknown: not checked) */
   durationMs?: number
 }
@@ -65,8 +70,9 @@ export function relayFit (size: RelayedJobSize, limits: ConnectionLimits | undef
     return { limit: 'maxInputBytes', need: size.inputBytes, allowed: policy.maxInputBytes }
   }
   const bytes = limits.bytes
-  const needBytes = size.inputBytes + policy.maxOutputBytes + RELAY_OVERHEAD_BYTES
-  if (bytes != null && BigInt(needBytes) > bytes) {
+  const needBytes = (size.inputReceived === true ? 0 : size.inputBytes) + policy.maxOutputBytes + RELAY_OVERHEAD_BYTES
+  // compared as numbers: a policy of fractional bytes would make BigInt() throw, and both stay far below 2^53
+  if (bytes != null && needBytes > Number(bytes)) {
     return { limit: 'bytes', need: needBytes, allowed: Number(bytes) }
   }
   const seconds = limits.seconds

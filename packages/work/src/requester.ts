@@ -525,10 +525,12 @@ export class Requester {
       resultAt = undefined
       try {
         const outcome = await this.pool.withChannel(peer, options, async channel => {
-          // over a relay, a job that cannot fit is not even quoted; its time on the relay is the quoted one
-          checkRelayFit(this.ctx, { inputBytes: input.byteLength }, channel.limits)
+          // over a relay, a job that cannot fit is not even quoted; its time on the relay is the quoted one. An
+          // assignment the provider never answered goes again whatever the connection: it may be running there
+          const resending = quote != null && this.unanswered.get(unanswered) === quote
+          if (!resending) checkRelayFit(this.ctx, { inputBytes: input.byteLength }, channel.limits)
           quote ??= await this.exchangeQuote(channel, peer, job, options)
-          checkRelayFit(this.ctx, { inputBytes: input.byteLength, durationMs: quote.value.etaMs }, channel.limits)
+          if (!resending) checkRelayFit(this.ctx, { inputBytes: input.byteLength, durationMs: quote.value.etaMs }, channel.limits)
           const done = await this.exchangeJob(channel, quote, input, timed, job)
           this.ctx.count(`${channel.connection}_run`)
           return { ...done, connection: channel.connection }

@@ -7,7 +7,7 @@
 import { setMaxListeners, TimeoutError } from '@libp2p/interface'
 import { RECORD_VERSION, WorkReceiptType, signRecord } from '@shoal/records'
 import { errorMessage } from '@shoal/utils'
-import { MAX_LOCATION_LENGTH, PAYMENT_REQUIRED_STATUS } from './constants.js'
+import { MAX_LOCATION_LENGTH, PAYMENT_REQUIRED_STATUS, RELAY_OVERHEAD_BYTES } from './constants.js'
 import { ExecutorError, PayloadTooLargeError, PaymentRequiredError, RelayLimitError, WorkError } from './errors.js'
 import { relayBreachMessage } from './relayed.js'
 import { EMPTY, isTimeMetered, sha256, unitsPerSecond } from './utils.js'
@@ -17,7 +17,7 @@ import type { MeterInput, WorkProgress } from './index.js'
 import type { ProviderJournal, SavedJob } from './journal.js'
 import type { ConnectionKind } from './relayed.js'
 import type { VoucherBook } from './vouchers.js'
-import type { PeerId } from '@libp2p/interface'
+import type { ConnectionLimits, PeerId } from '@libp2p/interface'
 import type { CountersignedRecord, JobAnnouncement, OpenedAssignment, Price, SignedRecord, WorkReceipt } from '@shoal/records'
 
 /** A job the provider admitted: running, or finished and kept to answer resends. */
@@ -44,6 +44,8 @@ export interface JobEntry {
   listeners: Set<(p: WorkProgress) => void>
   /** the kind of connection its assignment came on: a relayed one bounds the output by the relayed job policy */
   connection?: ConnectionKind
+  /** the relay's limits on that connection (live: its remaining bytes and seconds) */
+  limits?: ConnectionLimits
 }
 
 /** What a job run needs besides the context. */
@@ -145,7 +147,7 @@ async function execute (ctx: WorkContext, entry: JobEntry, input: Uint8Array, in
       quote: entry.opened.quote.value,
       requester: entry.peer
     })
-    checkResult(ctx, result, entry.connection)
+    checkResult(ctx, result, entry.connection, entry.limits)
     return result
   } finally {
     clearInterval(ticker)
@@ -153,13 +155,19 @@ async function execute (ctx: WorkContext, entry: JobEntry, input: Uint8Array, in
   }
 }
 
-function checkResult (ctx: WorkContext, result: ExecutorResult | undefined, connection?: ConnectionKind): asserts result is ExecutorResult {
+function checkResult (ctx: WorkContext, result: ExecutorResult | undefined, connection?: ConnectionKind, limits?: ConnectionLimits): asserts result is ExecutorResult {
   if (!(result?.output instanceof Uint8Array)) {
     throw new ExecutorError('executor returned no output')
   }
   const relayed = ctx.settings.relayed
   if (connection === 'relayed' && relayed !== false && result.output.byteLength > relayed.maxOutputBytes) {
     throw new RelayLimitError(relayBreachMessage({ limit: 'maxOutputBytes', need: result.output.byteLength, allowed: relayed.maxOutputBytes }))
+  }
+  // what the relay still carries now (other protocols used the connection meanwhile): a result it would cut off
+  // mid-way is refused as a relay limit, not sent to be reset
+  const left = connection === 'relayed' ? limits?.bytes : undefined
+  if (left != null && result.output.byteLength + RELAY_OVERHEAD_BYTES > Number(left)) {
+    throw new RelayLimitError(relayBreachMessage({ limit: 'bytes', need: result.output.byteLength + RELAY_OVERHEAD_BYTES, allowed: Number(left) }))
   }
   if (result.output.byteLength > ctx.settings.maxOutputBytes) {
     throw new PayloadTooLargeError(`output is ${result.output.byteLength} bytes, limit is ${ctx.settings.maxOutputBytes}; return a location instead`)

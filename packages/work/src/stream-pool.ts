@@ -5,10 +5,10 @@
  */
 
 import { setMaxListeners } from '@libp2p/interface'
-import { asError, existingConnection } from '@shoal/utils'
+import { asError, existingConnection, untilAborted } from '@shoal/utils'
 import { Channel, StreamEndedError } from './channel.js'
-import { WorkError } from './errors.js'
-import { awaitDirect, directConnection } from './relayed.js'
+import { RelayLimitError, WorkError } from './errors.js'
+import { awaitDirect, directConnection, relayBreachMessage } from './relayed.js'
 import type { WorkContext } from './context.js'
 import type { AbortOptions, Connection, PeerId } from '@libp2p/interface'
 
@@ -16,8 +16,8 @@ import type { AbortOptions, Connection, PeerId } from '@libp2p/interface'
 export class StreamPool {
   private readonly ctx: WorkContext
   private readonly idle = new Map<string, Channel[]>()
-  /** relayed connections a direct one was already waited for: hole punching is not tried again on them, so neither is the wait */
-  private readonly waited = new WeakSet<Connection>()
+  /** the wait for a direct connection, per relayed connection: hole punching is tried once on it, so the wait is shared */
+  private readonly waited = new WeakMap<Connection, Promise<Connection | undefined>>()
   private sweeper?: ReturnType<typeof setInterval>
 
   constructor (ctx: WorkContext) {
@@ -144,6 +144,11 @@ export class StreamPool {
     const signal = options.signal ?? AbortSignal.timeout(settings.stepTimeoutMs)
     setMaxListeners(Infinity, signal)
     const connection = await this.connectionTo(peer, signal)
+    if (connection.limits != null && !settings.runOnLimitedConnection) {
+      // only a relay reaches the peer and this node runs no work over one: a decline of its own, not the peer's failure
+      this.ctx.count('relay_refused')
+      throw new RelayLimitError(relayBreachMessage({ limit: 'disabled', need: 0, allowed: 0 }))
+    }
     const stream = await connection.newStream(settings.protocol, {
       signal,
       runOnLimitedConnection: settings.runOnLimitedConnection,
@@ -163,19 +168,28 @@ export class StreamPool {
     const { settings, components } = this.ctx
     // an open relayed connection is used as it is: libp2p would dial the peer again (its addresses behind NAT may
     // take the whole dial timeout to fail) since it only reuses unlimited ones
-    const connection = existingConnection(components.connectionManager.getConnections(peer), true) ??
+    const connection = existingConnection(components.connectionManager.getConnections(peer), settings.runOnLimitedConnection) ??
       await components.connectionManager.openConnection(peer, { signal })
-    if (connection.limits == null || settings.relayed === false || !settings.relayed.enabled || this.waited.has(connection)) {
+    if (connection.limits == null || settings.relayed === false) {
       return connection
     }
-    this.waited.add(connection)
-    this.ctx.count('relay_upgrade_waited')
-    const direct = await awaitDirect(components.events, components.connectionManager, peer, settings.relayed.upgradeWaitMs, signal)
-    if (direct == null) {
-      this.ctx.log('no direct connection to %p after %d ms, staying on the relay', peer, settings.relayed.upgradeWaitMs)
-      return connection
+    // one wait per relayed connection, shared by every stream opened meanwhile (the job bursts and quorum slots to
+    // one provider all wait for the same hole punch); a wait cut short by a caller's signal is not the connection's
+    let wait = this.waited.get(connection)
+    if (wait == null) {
+      this.ctx.count('relay_upgrade_waited')
+      const upgradeWaitMs = settings.relayed.upgradeWaitMs
+      wait = awaitDirect(components.events, components.connectionManager, peer, upgradeWaitMs).then(direct => {
+        if (direct == null) {
+          this.ctx.log('no direct connection to %p after %d ms, staying on the relay', peer, upgradeWaitMs)
+        } else {
+          this.ctx.count('relay_upgraded')
+        }
+        return direct
+      })
+      this.waited.set(connection, wait)
     }
-    this.ctx.count('relay_upgraded')
-    return direct
+    const direct = await untilAborted(wait, signal)
+    return direct ?? connection
   }
 }

@@ -83,7 +83,8 @@ export class Work extends TypedEventEmitter<WorkEvents> implements Startable {
     await this.components.registrar.handle(this.protocol, this.handleStream, {
       maxInboundStreams: this.settings.maxInboundStreams,
       maxOutboundStreams: this.settings.maxOutboundStreams,
-      runOnLimitedConnection: this.settings.runOnLimitedConnection
+      // a provider that runs nothing over relays still answers there, with relay-limit: a requester reads a decline, not a reset
+      runOnLimitedConnection: this.settings.handleOnLimitedConnection
     })
     this.pool.start()
     this.components.events?.addEventListener('peer:connect', this.onConnect)

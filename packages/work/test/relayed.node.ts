@@ -139,15 +139,18 @@ describe('work over a circuit relay', function () {
   it('with relayed: false nothing runs over the relay (the old behaviour)', async () => {
     const { provider, requester } = await relayed({}, { relayed: false })
     await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x'), { timeoutMs: 20_000 }), (err: Error) => {
-      assert.equal(err.name, 'LimitedConnectionError')
+      assert.equal(err.name, 'RelayLimitError')
       return true
     })
   })
 
-  it('a provider with relayed: false does not take work over the relay', async () => {
+  it('a provider with relayed: false does not take work over the relay: it refuses with relay-limit, a decline', async () => {
     const { provider, requester, providerCounts } = await relayed({ relayed: false }, { relayed: { upgradeWaitMs: 0 } })
-    // libp2p does not let the stream reach the provider's work handler at all
-    await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x'), { timeoutMs: 20_000 }))
+    await assert.rejects(requester.services.work.run(provider.peerId, SPEC, enc('x'), { timeoutMs: 20_000 }), (err: Error) => {
+      assert.equal(err.name, 'RelayLimitError')
+      assert.match(err.message, /do not run over relayed connections/)
+      return true
+    })
     assert.equal(providerCounts.quote_sent, undefined)
     assert.equal(providerCounts.job_admitted, undefined)
   })

@@ -14,7 +14,7 @@ const limitsOf = fc.record<ConnectionLimits>({
   bytes: fc.option(fc.bigInt({ min: 0n, max: 1n << 22n }), { nil: undefined }),
   seconds: fc.option(fc.nat({ max: 600 }), { nil: undefined })
 }, { requiredKeys: [] })
-const sizes = fc.record({ inputBytes: fc.nat({ max: 1 << 21 }), durationMs: fc.option(fc.nat({ max: 1_200_000 }), { nil: undefined }) })
+const sizes = fc.record({ inputBytes: fc.nat({ max: 1 << 21 }), durationMs: fc.option(fc.nat({ max: 1_200_000 }), { nil: undefined }), inputReceived: fc.option(fc.boolean(), { nil: undefined }) })
 
 describe('relayed job fit', () => {
   it('a connection without limits (direct) fits every job under every policy', () => {
@@ -26,7 +26,8 @@ describe('relayed job fit', () => {
   it('fits exactly when the input, the bytes the relay allows and its seconds all suffice; else names the first limit broken', () => {
     fc.assert(fc.property(sizes, limitsOf, policies, (size, limits, policy) => {
       const breach = relayFit(size, limits, policy)
-      const needBytes = size.inputBytes + policy.maxOutputBytes + RELAY_OVERHEAD_BYTES
+      // an input that came with the Assign has crossed the relay already: only the output and the records are still to come
+      const needBytes = (size.inputReceived === true ? 0 : size.inputBytes) + policy.maxOutputBytes + RELAY_OVERHEAD_BYTES
       const expected = !policy.enabled
         ? 'disabled'
         : size.inputBytes > policy.maxInputBytes
@@ -47,7 +48,7 @@ describe('relayed job fit', () => {
   it('a job that fits still fits with a smaller input and a shorter time', () => {
     fc.assert(fc.property(sizes, limitsOf, policies, fc.nat({ max: 1 << 21 }), fc.nat({ max: 1_200_000 }), (size, limits, policy, less, shorter) => {
       fc.pre(relayFit(size, limits, policy) == null)
-      const smaller = { inputBytes: Math.max(0, size.inputBytes - less), durationMs: size.durationMs == null ? undefined : Math.max(0, size.durationMs - shorter) }
+      const smaller = { ...size, inputBytes: Math.max(0, size.inputBytes - less), durationMs: size.durationMs == null ? undefined : Math.max(0, size.durationMs - shorter) }
       assert.equal(relayFit(smaller, limits, policy), undefined)
     }))
   })
@@ -61,6 +62,14 @@ describe('relayed job fit', () => {
   it('the default policy fits the js relay default limits (128 KiB, 2 min) for a job at its input limit', () => {
     const limits = { bytes: 128n * 1024n, seconds: 120 }
     assert.equal(relayFit({ inputBytes: DEFAULT_RELAYED_JOB_POLICY.maxInputBytes, durationMs: 60_000 }, limits, relayedJobPolicy()), undefined)
+  })
+
+  it('a provider that read the whole input with the Assign counts it once: a job at the input limit fits what the relay has left', () => {
+    // the relay's remaining bytes already went down by the input (and the quote, noise, identify): about 128 - 32 - 8 KiB
+    const limits = { bytes: 88n * 1024n, seconds: 120 }
+    const size = { inputBytes: DEFAULT_RELAYED_JOB_POLICY.maxInputBytes, durationMs: 60_000 }
+    assert.equal(relayFit({ ...size, inputReceived: true }, limits, relayedJobPolicy()), undefined)
+    assert.equal(relayFit(size, limits, relayedJobPolicy())?.limit, 'bytes')
   })
 
   it('a relay-limit Failure from the peer is a RelayLimitError', () => {
