@@ -68,7 +68,7 @@ interface PeerState {
   stopped: AbortController
   /** peers (ids) this peer had a relayed (limited) connection with */
   relayedWith: Set<string>
-  /** whether its provider flow has advertised a relayed address (NAT'd providers) */
+  /** whether its relayed address appeared since it last started (NAT'd peers) */
   relayedAdvertised: boolean
 }
 
@@ -445,9 +445,9 @@ export class MarketRuntime implements MarketDriver {
 
   /**
    * Note the peers this one reaches through a relay (to tell relayed jobs
-   * and DCUtR upgrades apart); a NAT'd provider advertises again once its
-   * relayed address appears, or requesters would only know its unreachable
-   * direct ones. Records `nat:relayed` when that address appears.
+   * and DCUtR upgrades apart). Records `nat:relayed` when a NAT'd peer's
+   * relayed address appears (discovery then advertises it: its capability
+   * record is signed again on the address change).
    */
   private watchReachability (index: number, state: PeerState): void {
     const sim = this.requireSim()
@@ -459,15 +459,12 @@ export class MarketRuntime implements MarketDriver {
     })
     if (peer.nat == null) return
     const started = sim.events.now()
+    // once per start (a peer that rejoins reserves again); discovery signs the capability record again itself
+    state.relayedAdvertised = false
     const onUpdate = (): void => {
       if (state.relayedAdvertised || !node.getMultiaddrs().some(ma => ma.toString().includes('/p2p-circuit'))) return
       state.relayedAdvertised = true
       sim.events.record('nat:relayed', { peer: index, nat: peer.nat ?? null, ms: round(sim.events.now() - started) })
-      if (state.provider != null) {
-        state.provider.stop()
-        state.provider = undefined
-        this.startProviderAt(index)
-      }
     }
     node.addEventListener('self:peer:update', onUpdate)
     onUpdate()
