@@ -139,3 +139,12 @@ export const GPU_PRICE_UNIT = 'gpu-second'
  * @default 'capture-second'
  */
 export const CAPTURE_PRICE_UNIT = 'capture-second'
+
+/**
+ * Ping streams per connection, each way. libp2p's connection monitor, kad-dht's
+ * routing table checks and Shoal's RTT probes all ping, and the monitor aborts
+ * the connection when its heartbeat finds the stock limit (1 outbound stream)
+ * taken: a NAT'd node lost its relay connection, and with it its reservation
+ * and every relayed connection, that way.
+ */
+export const PING_STREAMS = 8

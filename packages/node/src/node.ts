@@ -16,7 +16,7 @@ import { createLibp2p } from 'libp2p'
 import { Registry, register } from 'prom-client'
 import { BoundedMap, errorCode, errorMessage } from '@shoal/utils'
 import { parseConfig, resolveConfig } from './config.js'
-import { SHOAL_DHT_PROTOCOL } from './constants.js'
+import { PING_STREAMS, SHOAL_DHT_PROTOCOL } from './constants.js'
 import { ensureDataDir, loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { describedMetrics } from './metrics-help.js'
 import { ConfigError, PortInUseError } from './errors.js'
@@ -116,7 +116,7 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
   const services: ServiceFactoryMap<ShoalServices> = {
     identify: identify(),
     identifyPush: identifyPush(),
-    ping: ping(),
+    ping: ping({ maxOutboundStreams: PING_STREAMS, maxInboundStreams: PING_STREAMS }),
     dht: kadDHT({
       protocol: SHOAL_DHT_PROTOCOL,
       clientMode: dhtClientMode(dht, reachability),
