@@ -11,7 +11,7 @@ import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { SHOAL_DHT_PROTOCOL, shoalServices, startProvider, submitJob } from '@shoal/node'
+import { PING_STREAMS, SHOAL_DHT_PROTOCOL, shoalServices, startProvider, submitJob } from '@shoal/node'
 import { JobKind, WorkReceiptType, openCountersigned } from '@shoal/records'
 import { functionExecutor } from '@shoal/work'
 import { MemoryDatastore } from 'datastore-core'
@@ -31,7 +31,8 @@ async function createNode (init = {}) {
     services: {
       // the Shoal services depend on these four
       identify: identify(),
-      ping: ping(),
+      // more than the stock single ping stream: libp2p's connection monitor closes a connection whose heartbeat finds it taken
+      ping: ping({ maxOutboundStreams: PING_STREAMS, maxInboundStreams: PING_STREAMS }),
       pubsub: gossipsub(),
       // Shoal's own Kademlia network; passthroughMapper keeps 127.0.0.1 addresses (demo only)
       dht: kadDHT({ protocol: SHOAL_DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
