@@ -6,7 +6,7 @@
 
 import { Queue } from '@libp2p/utils'
 import { CapabilityRecordType, MAX_ADDR_LENGTH, MAX_ADDRS, RECORD_VERSION, signRecord } from '@shoal/records'
-import { equals as equalBytes } from 'uint8arrays/equals'
+import { equalBytes } from '@shoal/utils'
 import { InvalidQueryError, NoRecordError } from './errors.js'
 import { isValidGeohash } from './geohash.js'
 import { advertisementKeys } from './keys.js'

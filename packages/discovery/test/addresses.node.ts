@@ -5,19 +5,14 @@ import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createTestNode, waitFor } from '@shoal/test-support'
+import { createTestNode, stoppedAfterEach, waitFor } from '@shoal/test-support'
 import { discovery } from '../src/index.js'
 import { KAD_PROTOCOL } from './nodes.js'
 import type { Libp2p } from '@libp2p/interface'
 
 describe('@shoal/discovery: our addresses change', function () {
   this.timeout(30_000)
-  let nodes: Libp2p[] = []
-
-  afterEach(async () => {
-    await Promise.all(nodes.map(async n => n.stop()))
-    nodes = []
-  })
+  const nodes = stoppedAfterEach<Libp2p>()
 
   it('signs the record again with the /p2p-circuit address a relay reservation adds', async () => {
     const relay = await createTestNode({ services: { identify: identify(), relay: circuitRelayServer() } })

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert'
-import { waitFor } from '@shoal/test-support'
+import { stoppedAfterEach, waitFor } from '@shoal/test-support'
 import { functionExecutor } from '@shoal/work'
 import { createShoalNode } from '../src/index.js'
 import { LOCAL, PRICE, SPEC } from './fixtures/local.js'
@@ -30,12 +30,7 @@ async function mesh (nodes: ShoalNode[]): Promise<void> {
 
 describe('node defences: dishonest peers on full nodes (TCP on loopback)', function () {
   this.timeout(90_000)
-  let nodes: ShoalNode[] = []
-
-  afterEach(async () => {
-    await Promise.all(nodes.map(async n => n.stop()))
-    nodes = []
-  })
+  const nodes = stoppedAfterEach<ShoalNode>()
 
   it('a wrong result loses to a quorum: it is refused unpaid, and the evidence reaches another requester, which never chooses the offender again', async () => {
     const honestA = await createShoalNode(providerOptions(functionExecutor(input => input)))

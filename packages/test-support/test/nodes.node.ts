@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict'
-import { createTestNode } from '../src/index.js'
+import { createTestNode, stoppedAfterEach } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 
 describe('createTestNode', function () {
   this.timeout(30_000)
-  let nodes: Libp2p[] = []
-
-  afterEach(async () => {
-    await Promise.all(nodes.map(async n => n.stop()))
-    nodes = []
-  })
+  const nodes = stoppedAfterEach<Libp2p>()
 
   it('listens on TCP 127.0.0.1 and connects to another test node (noise, yamux)', async () => {
     const [a, b] = await Promise.all([createTestNode(), createTestNode()])

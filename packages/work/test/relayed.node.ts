@@ -3,7 +3,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { countingMetrics, createTestNode, waitFor } from '@shoal/test-support'
+import { countingMetrics, createTestNode, stoppedAfterEach, waitFor } from '@shoal/test-support'
 import { functionExecutor, work } from '../src/index.js'
 import { dec, enc } from './helpers.js'
 import type { JobSpec, WorkComponents, WorkInit } from '../src/index.js'
@@ -22,13 +22,11 @@ const upper = functionExecutor(input => enc(dec(input).toUpperCase()))
  */
 describe('work over a circuit relay', function () {
   this.timeout(60_000)
-  let nodes: Libp2p[] = []
+  const nodes = stoppedAfterEach<Libp2p>()
   /** whether the requester may dial the provider's own (non-relay) addresses: a hole punch that worked */
   let directAllowed = false
 
-  afterEach(async () => {
-    await Promise.all(nodes.map(async n => n.stop()))
-    nodes = []
+  afterEach(() => {
     directAllowed = false
   })
 
