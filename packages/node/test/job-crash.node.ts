@@ -55,8 +55,12 @@ const MOMENTS = ['before-run', 'mid-run', 'run-to-reply', 'countersign'] as cons
 type Moment = typeof MOMENTS[number]
 type Side = 'provider' | 'requester'
 
-/** Longest the last look waits for countersignatures still being re-sent, ms (the re-sender's back-off reaches 60 s). */
-const FINAL_DRAIN_MS = 60_000
+/**
+ * Longest the last look waits for countersignatures still being re-sent, ms: the re-sender's back-off reaches
+ * 60 s, so a wait of one back-off could end just before the next send (seen: a receipt countersigned on the
+ * requester's side, still pending on the provider's at the last look); two cover it.
+ */
+const FINAL_DRAIN_MS = 120_000
 
 /** Seeded random floats: a failing run is replayed from its seed. */
 function prng (seed: number): () => number {
