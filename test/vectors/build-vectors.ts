@@ -265,7 +265,12 @@ async function buildRecords (): Promise<{ json: { [key: string]: Json }, chain: 
     durationMs: 30_000,
     geohash: 'qqguw',
     sensors: ['video', 'gps'],
-    jobId
+    jobId,
+    chunkRoot: new Uint8Array(),
+    chunkCount: 0,
+    contentCid: '',
+    assignmentId: new Uint8Array(),
+    deviceBinding: new Uint8Array()
   }, provider, { device_signature: 'Ed25519 signature of the capture device key over content_hash' })
 
   const statement = await recordVector(WitnessStatementType, {
@@ -275,7 +280,11 @@ async function buildRecords (): Promise<{ json: { [key: string]: Json }, chain: 
     capturer: provider.id,
     rttMs: 4,
     geohash: 'qqguw',
-    createdMs: t + 41_000
+    createdMs: t + 41_000,
+    rounds: 0,
+    windowStartMs: 0,
+    windowEndMs: 0,
+    observedAddr: new Uint8Array()
   }, witness, { attestation_id: 'the record id of the CaptureAttestation vector' })
 
   const voucher = await recordVector(PaymentVoucherType, {

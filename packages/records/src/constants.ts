@@ -75,8 +75,10 @@ export const MAX_SIZE = {
   Quote: 1024,
   Assignment: 2048,
   WorkReceipt: 1024,
-  CaptureAttestation: 2048,
+  /** with the DeviceBinding envelope it embeds */
+  CaptureAttestation: 4096,
   WitnessStatement: 1024,
+  DeviceBinding: 1024,
   PaymentVoucher: 1024,
   /** evidence carries whole receipts, assignments and jobs */
   Evidence: 65_536,
@@ -87,8 +89,24 @@ export const MAX_SIZE = {
 /** Size limits in bytes of unsigned protocol messages, checked before decoding. */
 export const MAX_MESSAGE_SIZE = {
   /** one frame of /shoal/coordinate/1.0.0 */
-  CoordinateMessage: 1024
+  CoordinateMessage: 1024,
+  /** a capture job's inline output: attestation, witnesses and their history */
+  CaptureProof: 65_536,
+  /** one frame of /shoal/witness/1.0.0 (a signed statement with its receipt and history) */
+  WitnessMessage: 16_384
 } as const
+
+/** Most witness statements in one CaptureProof. */
+export const MAX_CAPTURE_WITNESSES = 16
+
+/** Most history receipts one witness presents (CaptureProof.history holds at most this many per witness). */
+export const MAX_WITNESS_HISTORY = 4
+
+/** Most chunks in one capture: one per second of the longest capture. */
+export const MAX_CAPTURE_CHUNKS = MAX_CAPTURE_DURATION_MS / 1000
+
+/** Signing domain of the device key's signature over a CaptureAttestation (docs/spec.md §6.2). */
+export const CAPTURE_DEVICE_DOMAIN = 'shoal:capture-device:v1'
 
 /** Largest Vivaldi error estimate accepted in a coordinate. */
 export const MAX_COORDINATE_ERROR = 1.5
@@ -106,6 +124,7 @@ export const DOMAIN = {
   WorkReceipt: 'shoal:work-receipt:v1',
   CaptureAttestation: 'shoal:capture-attestation:v1',
   WitnessStatement: 'shoal:witness-statement:v1',
+  DeviceBinding: 'shoal:device-binding:v1',
   PaymentVoucher: 'shoal:payment-voucher:v1',
   Evidence: 'shoal:evidence:v1'
 } as const
@@ -123,6 +142,7 @@ export const PAYLOAD_CODE = {
   WorkReceipt: 0x300303,
   CaptureAttestation: 0x300401,
   WitnessStatement: 0x300402,
+  DeviceBinding: 0x300403,
   PaymentVoucher: 0x300501,
   Evidence: 0x300601
 } as const

@@ -5,14 +5,14 @@
 
 import * as varint from 'uint8-varint'
 import {
-  DOMAIN, MAX_ADDR_LENGTH, MAX_ADDRS, MAX_CAPABILITY_TTL_MS, MAX_CAPTURE_DURATION_MS, MAX_COORDINATE_DIMENSIONS,
+  DOMAIN, MAX_ADDR_LENGTH, MAX_ADDRS, MAX_CAPABILITY_TTL_MS, MAX_CAPTURE_CHUNKS, MAX_CAPTURE_DURATION_MS, MAX_COORDINATE_DIMENSIONS,
   MAX_COORDINATE_ERROR, MAX_COORDINATE_MS, MAX_EVIDENCE_RECEIPTS, MAX_GPUS, MAX_JOB_TTL_MS, MAX_QUOTE_TTL_MS, MAX_SIZE, MAX_TEXT_LENGTH, PAYLOAD_CODE,
   RANDOM_ID_LENGTH, RECORD_ID_LENGTH, RECORD_VERSION
 } from './constants.js'
 import { InvalidFieldError } from './errors.js'
 import {
   Assignment, CapabilityRecord, CaptureAttestation, Evidence, EvidenceKind, JobAnnouncement, JobKind, JobWithdrawal, PaymentVoucher, Quote,
-  WitnessStatement, WorkReceipt
+  WitnessStatement, WorkReceipt, DeviceBinding
 } from './pb/records.js'
 import { checkEnvelopes, checkGeohash, checkInt, checkLength, checkLifetime, checkNames, checkPeer, checkString } from './validate.js'
 import type { RecordTypeName } from './constants.js'
@@ -269,7 +269,12 @@ export const WorkReceiptType: RecordType<WorkReceipt> = define<WorkReceipt>('Wor
   }
 })
 
-/** A capturer's "proof of recording": content hash, time, place, device key. */
+/**
+ * A capturer's "proof of recording": the footage's chunk root and content
+ * hash, time, place, the device key (bound to the capturer by an embedded
+ * DeviceBinding) and its signature. The records layer checks shape only;
+ * `@shoal/provenance` checks the signatures, chunks and plausibility.
+ */
 export const CaptureAttestationType: RecordType<CaptureAttestation> = define<CaptureAttestation>('CaptureAttestation', CaptureAttestation, {
   author: v => v.capturer,
   created: v => v.startedMs + v.durationMs,
@@ -289,10 +294,21 @@ export const CaptureAttestationType: RecordType<CaptureAttestation> = define<Cap
     if (v.jobId.byteLength !== 0) {
       checkLength('jobId', v.jobId, RANDOM_ID_LENGTH)
     }
+    if (v.chunkRoot.byteLength !== 0 || v.chunkCount !== 0) {
+      checkLength('chunkRoot', v.chunkRoot, 32)
+      checkInt('chunkCount', v.chunkCount, 1, MAX_CAPTURE_CHUNKS)
+    }
+    checkString('contentCid', v.contentCid, 128)
+    if (v.assignmentId.byteLength !== 0) {
+      checkLength('assignmentId', v.assignmentId, RECORD_ID_LENGTH)
+    }
+    if (v.deviceBinding.byteLength > MAX_SIZE.DeviceBinding) {
+      throw new InvalidFieldError('deviceBinding', `oversized (${v.deviceBinding.byteLength} bytes, limit ${MAX_SIZE.DeviceBinding})`)
+    }
   }
 })
 
-/** A nearby witness's statement about a capture. */
+/** A nearby witness's statement about a capture: the RTT it measured to the capturer, and where it is. */
 export const WitnessStatementType: RecordType<WitnessStatement> = define<WitnessStatement>('WitnessStatement', WitnessStatement, {
   author: v => v.witness,
   created: v => v.createdMs,
@@ -303,6 +319,30 @@ export const WitnessStatementType: RecordType<WitnessStatement> = define<Witness
     checkPeer('capturer', v.capturer)
     checkInt('rttMs', v.rttMs, 0, 60_000)
     checkGeohash('geohash', v.geohash)
+    checkInt('createdMs', v.createdMs, 1)
+    checkInt('rounds', v.rounds, 0, 1024)
+    checkInt('windowStartMs', v.windowStartMs)
+    checkInt('windowEndMs', v.windowEndMs, v.windowStartMs)
+    if (v.observedAddr.byteLength > MAX_ADDR_LENGTH) {
+      throw new InvalidFieldError('observedAddr', `longer than ${MAX_ADDR_LENGTH} bytes`)
+    }
+  }
+})
+
+/** A capture device's key bound to a peer: signed by the peer, and by the device (`deviceSignature`, checked by @shoal/provenance). */
+export const DeviceBindingType: RecordType<DeviceBinding> = define<DeviceBinding>('DeviceBinding', DeviceBinding, {
+  author: v => v.peer,
+  created: v => v.createdMs,
+  check (v) {
+    checkVersion(v.version)
+    checkPeer('peer', v.peer)
+    if (v.deviceKey.byteLength === 0 || v.deviceKey.byteLength > 128) {
+      throw new InvalidFieldError('deviceKey', 'missing or oversized')
+    }
+    if (v.deviceSignature.byteLength === 0 || v.deviceSignature.byteLength > 128) {
+      throw new InvalidFieldError('deviceSignature', 'missing or oversized')
+    }
+    checkString('model', v.model, 128)
     checkInt('createdMs', v.createdMs, 1)
   }
 })
@@ -362,6 +402,7 @@ export const RecordTypes = {
   WorkReceipt: WorkReceiptType,
   CaptureAttestation: CaptureAttestationType,
   WitnessStatement: WitnessStatementType,
+  DeviceBinding: DeviceBindingType,
   PaymentVoucher: PaymentVoucherType,
   Evidence: EvidenceType
 } as const

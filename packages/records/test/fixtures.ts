@@ -80,12 +80,17 @@ export async function examples (p: Parties): Promise<Record<RecordTypeName, { va
       key: p.provider,
       value: {
         version: 1, capturer: p.providerId, deviceKey: new Uint8Array(), deviceSignature: new Uint8Array(), contentHash: hash(),
-        contentBytes: 1_000_000, mediaType: 'video/mp4', startedMs: NOW - 30_000, durationMs: 30_000, geohash: 'qqguw', sensors: ['video', 'gps'], jobId
+        contentBytes: 1_000_000, mediaType: 'video/mp4', startedMs: NOW - 30_000, durationMs: 30_000, geohash: 'qqguw', sensors: ['video', 'gps'], jobId,
+        chunkRoot: hash(), chunkCount: 30, contentCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', assignmentId: hash(), deviceBinding: new Uint8Array()
       }
     },
     WitnessStatement: {
       key: p.requester,
-      value: { version: 1, witness: p.requesterId, attestationId: hash(), capturer: p.providerId, rttMs: 4, geohash: 'qqguw', createdMs: NOW }
+      value: { version: 1, witness: p.requesterId, attestationId: hash(), capturer: p.providerId, rttMs: 4, geohash: 'qqguw', createdMs: NOW, rounds: 5, windowStartMs: NOW - 30_000, windowEndMs: NOW, observedAddr: new Uint8Array() }
+    },
+    DeviceBinding: {
+      key: p.provider,
+      value: { version: 1, peer: p.providerId, deviceKey: new Uint8Array(36).fill(8), deviceSignature: new Uint8Array(64).fill(9), model: 'dashcam', createdMs: NOW }
     },
     PaymentVoucher: {
       key: p.requester,

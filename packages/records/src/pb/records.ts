@@ -3000,6 +3000,11 @@ export interface CaptureAttestation {
   geohash: string
   sensors: string[]
   jobId: Uint8Array
+  chunkRoot: Uint8Array
+  chunkCount: number
+  contentCid: string
+  assignmentId: Uint8Array
+  deviceBinding: Uint8Array
 }
 
 export namespace CaptureAttestation {
@@ -3074,6 +3079,31 @@ export namespace CaptureAttestation {
           w.bytes(obj.jobId)
         }
 
+        if ((obj.chunkRoot != null && obj.chunkRoot.byteLength > 0)) {
+          w.uint32(106)
+          w.bytes(obj.chunkRoot)
+        }
+
+        if ((obj.chunkCount != null && obj.chunkCount !== 0)) {
+          w.uint32(112)
+          w.uint32(obj.chunkCount)
+        }
+
+        if ((obj.contentCid != null && obj.contentCid !== '')) {
+          w.uint32(122)
+          w.string(obj.contentCid)
+        }
+
+        if ((obj.assignmentId != null && obj.assignmentId.byteLength > 0)) {
+          w.uint32(130)
+          w.bytes(obj.assignmentId)
+        }
+
+        if ((obj.deviceBinding != null && obj.deviceBinding.byteLength > 0)) {
+          w.uint32(138)
+          w.bytes(obj.deviceBinding)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -3090,7 +3120,12 @@ export namespace CaptureAttestation {
           durationMs: 0,
           geohash: '',
           sensors: [],
-          jobId: uint8ArrayAlloc(0)
+          jobId: uint8ArrayAlloc(0),
+          chunkRoot: uint8ArrayAlloc(0),
+          chunkCount: 0,
+          contentCid: '',
+          assignmentId: uint8ArrayAlloc(0),
+          deviceBinding: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3149,6 +3184,26 @@ export namespace CaptureAttestation {
             }
             case 12: {
               obj.jobId = reader.bytes()
+              break
+            }
+            case 13: {
+              obj.chunkRoot = reader.bytes()
+              break
+            }
+            case 14: {
+              obj.chunkCount = reader.uint32()
+              break
+            }
+            case 15: {
+              obj.contentCid = reader.string()
+              break
+            }
+            case 16: {
+              obj.assignmentId = reader.bytes()
+              break
+            }
+            case 17: {
+              obj.deviceBinding = reader.bytes()
               break
             }
             default: {
@@ -3262,6 +3317,41 @@ export namespace CaptureAttestation {
               }
               break
             }
+            case 13: {
+              yield {
+                field: `${prefix}.chunkRoot`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 14: {
+              yield {
+                field: `${prefix}.chunkCount`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 15: {
+              yield {
+                field: `${prefix}.contentCid`,
+                value: reader.string()
+              }
+              break
+            }
+            case 16: {
+              yield {
+                field: `${prefix}.assignmentId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 17: {
+              yield {
+                field: `${prefix}.deviceBinding`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3335,6 +3425,31 @@ export namespace CaptureAttestation {
     value: Uint8Array
   }
 
+  export interface CaptureAttestationChunkRootFieldEvent {
+    field: '$.chunkRoot'
+    value: Uint8Array
+  }
+
+  export interface CaptureAttestationChunkCountFieldEvent {
+    field: '$.chunkCount'
+    value: number
+  }
+
+  export interface CaptureAttestationContentCidFieldEvent {
+    field: '$.contentCid'
+    value: string
+  }
+
+  export interface CaptureAttestationAssignmentIdFieldEvent {
+    field: '$.assignmentId'
+    value: Uint8Array
+  }
+
+  export interface CaptureAttestationDeviceBindingFieldEvent {
+    field: '$.deviceBinding'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<CaptureAttestation>): Uint8Array {
     return encodeMessage(obj, CaptureAttestation.codec())
   }
@@ -3343,7 +3458,7 @@ export namespace CaptureAttestation {
     return decodeMessage(buf, CaptureAttestation.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CaptureAttestation>): Generator<CaptureAttestationVersionFieldEvent | CaptureAttestationCapturerFieldEvent | CaptureAttestationDeviceKeyFieldEvent | CaptureAttestationDeviceSignatureFieldEvent | CaptureAttestationContentHashFieldEvent | CaptureAttestationContentBytesFieldEvent | CaptureAttestationMediaTypeFieldEvent | CaptureAttestationStartedMsFieldEvent | CaptureAttestationDurationMsFieldEvent | CaptureAttestationGeohashFieldEvent | CaptureAttestationSensorsFieldEvent | CaptureAttestationJobIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CaptureAttestation>): Generator<CaptureAttestationVersionFieldEvent | CaptureAttestationCapturerFieldEvent | CaptureAttestationDeviceKeyFieldEvent | CaptureAttestationDeviceSignatureFieldEvent | CaptureAttestationContentHashFieldEvent | CaptureAttestationContentBytesFieldEvent | CaptureAttestationMediaTypeFieldEvent | CaptureAttestationStartedMsFieldEvent | CaptureAttestationDurationMsFieldEvent | CaptureAttestationGeohashFieldEvent | CaptureAttestationSensorsFieldEvent | CaptureAttestationJobIdFieldEvent | CaptureAttestationChunkRootFieldEvent | CaptureAttestationChunkCountFieldEvent | CaptureAttestationContentCidFieldEvent | CaptureAttestationAssignmentIdFieldEvent | CaptureAttestationDeviceBindingFieldEvent> {
     return streamMessage(buf, CaptureAttestation.codec(), opts)
   }
 }
@@ -3356,6 +3471,10 @@ export interface WitnessStatement {
   rttMs: number
   geohash: string
   createdMs: number
+  rounds: number
+  windowStartMs: number
+  windowEndMs: number
+  observedAddr: Uint8Array
 }
 
 export namespace WitnessStatement {
@@ -3403,6 +3522,26 @@ export namespace WitnessStatement {
           w.uint64Number(obj.createdMs)
         }
 
+        if ((obj.rounds != null && obj.rounds !== 0)) {
+          w.uint32(64)
+          w.uint32(obj.rounds)
+        }
+
+        if ((obj.windowStartMs != null && obj.windowStartMs !== 0)) {
+          w.uint32(72)
+          w.uint64Number(obj.windowStartMs)
+        }
+
+        if ((obj.windowEndMs != null && obj.windowEndMs !== 0)) {
+          w.uint32(80)
+          w.uint64Number(obj.windowEndMs)
+        }
+
+        if ((obj.observedAddr != null && obj.observedAddr.byteLength > 0)) {
+          w.uint32(90)
+          w.bytes(obj.observedAddr)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -3414,7 +3553,11 @@ export namespace WitnessStatement {
           capturer: uint8ArrayAlloc(0),
           rttMs: 0,
           geohash: '',
-          createdMs: 0
+          createdMs: 0,
+          rounds: 0,
+          windowStartMs: 0,
+          windowEndMs: 0,
+          observedAddr: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3449,6 +3592,22 @@ export namespace WitnessStatement {
             }
             case 7: {
               obj.createdMs = reader.uint64Number()
+              break
+            }
+            case 8: {
+              obj.rounds = reader.uint32()
+              break
+            }
+            case 9: {
+              obj.windowStartMs = reader.uint64Number()
+              break
+            }
+            case 10: {
+              obj.windowEndMs = reader.uint64Number()
+              break
+            }
+            case 11: {
+              obj.observedAddr = reader.bytes()
               break
             }
             default: {
@@ -3515,6 +3674,34 @@ export namespace WitnessStatement {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.rounds`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.windowStartMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.windowEndMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.observedAddr`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3562,6 +3749,26 @@ export namespace WitnessStatement {
     value: number
   }
 
+  export interface WitnessStatementRoundsFieldEvent {
+    field: '$.rounds'
+    value: number
+  }
+
+  export interface WitnessStatementWindowStartMsFieldEvent {
+    field: '$.windowStartMs'
+    value: number
+  }
+
+  export interface WitnessStatementWindowEndMsFieldEvent {
+    field: '$.windowEndMs'
+    value: number
+  }
+
+  export interface WitnessStatementObservedAddrFieldEvent {
+    field: '$.observedAddr'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<WitnessStatement>): Uint8Array {
     return encodeMessage(obj, WitnessStatement.codec())
   }
@@ -3570,8 +3777,212 @@ export namespace WitnessStatement {
     return decodeMessage(buf, WitnessStatement.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessStatement>): Generator<WitnessStatementVersionFieldEvent | WitnessStatementWitnessFieldEvent | WitnessStatementAttestationIdFieldEvent | WitnessStatementCapturerFieldEvent | WitnessStatementRttMsFieldEvent | WitnessStatementGeohashFieldEvent | WitnessStatementCreatedMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessStatement>): Generator<WitnessStatementVersionFieldEvent | WitnessStatementWitnessFieldEvent | WitnessStatementAttestationIdFieldEvent | WitnessStatementCapturerFieldEvent | WitnessStatementRttMsFieldEvent | WitnessStatementGeohashFieldEvent | WitnessStatementCreatedMsFieldEvent | WitnessStatementRoundsFieldEvent | WitnessStatementWindowStartMsFieldEvent | WitnessStatementWindowEndMsFieldEvent | WitnessStatementObservedAddrFieldEvent> {
     return streamMessage(buf, WitnessStatement.codec(), opts)
+  }
+}
+
+export interface DeviceBinding {
+  version: number
+  peer: Uint8Array
+  deviceKey: Uint8Array
+  deviceSignature: Uint8Array
+  model: string
+  createdMs: number
+}
+
+export namespace DeviceBinding {
+  let _codec: Codec<DeviceBinding>
+
+  export const codec = (): Codec<DeviceBinding> => {
+    if (_codec == null) {
+      _codec = message<DeviceBinding>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.version)
+        }
+
+        if ((obj.peer != null && obj.peer.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.peer)
+        }
+
+        if ((obj.deviceKey != null && obj.deviceKey.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.deviceKey)
+        }
+
+        if ((obj.deviceSignature != null && obj.deviceSignature.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.deviceSignature)
+        }
+
+        if ((obj.model != null && obj.model !== '')) {
+          w.uint32(42)
+          w.string(obj.model)
+        }
+
+        if ((obj.createdMs != null && obj.createdMs !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.createdMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          version: 0,
+          peer: uint8ArrayAlloc(0),
+          deviceKey: uint8ArrayAlloc(0),
+          deviceSignature: uint8ArrayAlloc(0),
+          model: '',
+          createdMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.peer = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.deviceKey = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.deviceSignature = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.model = reader.string()
+              break
+            }
+            case 6: {
+              obj.createdMs = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.peer`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.deviceKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.deviceSignature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.model`,
+                value: reader.string()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.createdMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface DeviceBindingVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface DeviceBindingPeerFieldEvent {
+    field: '$.peer'
+    value: Uint8Array
+  }
+
+  export interface DeviceBindingDeviceKeyFieldEvent {
+    field: '$.deviceKey'
+    value: Uint8Array
+  }
+
+  export interface DeviceBindingDeviceSignatureFieldEvent {
+    field: '$.deviceSignature'
+    value: Uint8Array
+  }
+
+  export interface DeviceBindingModelFieldEvent {
+    field: '$.model'
+    value: string
+  }
+
+  export interface DeviceBindingCreatedMsFieldEvent {
+    field: '$.createdMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<DeviceBinding>): Uint8Array {
+    return encodeMessage(obj, DeviceBinding.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DeviceBinding>): DeviceBinding {
+    return decodeMessage(buf, DeviceBinding.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DeviceBinding>): Generator<DeviceBindingVersionFieldEvent | DeviceBindingPeerFieldEvent | DeviceBindingDeviceKeyFieldEvent | DeviceBindingDeviceSignatureFieldEvent | DeviceBindingModelFieldEvent | DeviceBindingCreatedMsFieldEvent> {
+    return streamMessage(buf, DeviceBinding.codec(), opts)
   }
 }
 
@@ -6372,5 +6783,1161 @@ export namespace WorkMessage {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WorkMessage>): Generator<WorkMessageQuoteRequestJobFieldEvent | WorkMessageQuoteRequestInlineJobFieldEvent | WorkMessageQuoteQuoteFieldEvent | WorkMessageAssignAssignmentFieldEvent | WorkMessageAssignInputFieldEvent | WorkMessageProgressAssignmentIdFieldEvent | WorkMessageProgressUnitsFieldEvent | WorkMessageProgressPermilleFieldEvent | WorkMessageProgressMessageFieldEvent | WorkMessageResultReceiptFieldEvent | WorkMessageResultOutputFieldEvent | WorkMessageResultLocationFieldEvent | WorkMessageCountersignReceiptFieldEvent | WorkMessageCountersignVoucherFieldEvent | WorkMessageVoucherVoucherFieldEvent | WorkMessageAckIdFieldEvent | WorkMessageAckPaidFieldEvent | WorkMessageErrorCodeFieldEvent | WorkMessageErrorMessageFieldEvent | WorkMessageErrorRetryAfterMsFieldEvent> {
     return streamMessage(buf, WorkMessage.codec(), opts)
+  }
+}
+
+export interface CaptureProof {
+  attestation: Uint8Array
+  witnesses: Uint8Array[]
+  history: Uint8Array[]
+}
+
+export namespace CaptureProof {
+  let _codec: Codec<CaptureProof>
+
+  export const codec = (): Codec<CaptureProof> => {
+    if (_codec == null) {
+      _codec = message<CaptureProof>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.attestation != null && obj.attestation.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.attestation)
+        }
+
+        if (obj.witnesses != null && obj.witnesses.length > 0) {
+          for (const value of obj.witnesses) {
+            w.uint32(18)
+            w.bytes(value)
+          }
+        }
+
+        if (obj.history != null && obj.history.length > 0) {
+          for (const value of obj.history) {
+            w.uint32(26)
+            w.bytes(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          attestation: uint8ArrayAlloc(0),
+          witnesses: [],
+          history: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.attestation = reader.bytes()
+              break
+            }
+            case 2: {
+              if (opts.limits?.witnesses != null && obj.witnesses.length === opts.limits.witnesses) {
+                throw new MaxLengthError('Decode error - repeated field "witnesses" had too many elements')
+              }
+
+              obj.witnesses.push(reader.bytes())
+              break
+            }
+            case 3: {
+              if (opts.limits?.history != null && obj.history.length === opts.limits.history) {
+                throw new MaxLengthError('Decode error - repeated field "history" had too many elements')
+              }
+
+              obj.history.push(reader.bytes())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          witnesses: 0,
+          history: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.attestation`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.witnesses != null && obj.witnesses === opts.limits.witnesses) {
+                throw new MaxLengthError('Streaming decode error - repeated field "witnesses" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.witnesses[]`,
+                index: obj.witnesses,
+                value: reader.bytes()
+              }
+
+              obj.witnesses++
+
+              break
+            }
+            case 3: {
+              if (opts.limits?.history != null && obj.history === opts.limits.history) {
+                throw new MaxLengthError('Streaming decode error - repeated field "history" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.history[]`,
+                index: obj.history,
+                value: reader.bytes()
+              }
+
+              obj.history++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CaptureProofAttestationFieldEvent {
+    field: '$.attestation'
+    value: Uint8Array
+  }
+
+  export interface CaptureProofWitnessesFieldEvent {
+    field: '$.witnesses[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export interface CaptureProofHistoryFieldEvent {
+    field: '$.history[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<CaptureProof>): Uint8Array {
+    return encodeMessage(obj, CaptureProof.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CaptureProof>): CaptureProof {
+    return decodeMessage(buf, CaptureProof.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CaptureProof>): Generator<CaptureProofAttestationFieldEvent | CaptureProofWitnessesFieldEvent | CaptureProofHistoryFieldEvent> {
+    return streamMessage(buf, CaptureProof.codec(), opts)
+  }
+}
+
+export interface WitnessOpen {
+  jobId: Uint8Array
+  geohash: string
+  startedMs: number
+  durationMs: number
+}
+
+export namespace WitnessOpen {
+  let _codec: Codec<WitnessOpen>
+
+  export const codec = (): Codec<WitnessOpen> => {
+    if (_codec == null) {
+      _codec = message<WitnessOpen>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.jobId != null && obj.jobId.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.jobId)
+        }
+
+        if ((obj.geohash != null && obj.geohash !== '')) {
+          w.uint32(18)
+          w.string(obj.geohash)
+        }
+
+        if ((obj.startedMs != null && obj.startedMs !== 0)) {
+          w.uint32(24)
+          w.uint64Number(obj.startedMs)
+        }
+
+        if ((obj.durationMs != null && obj.durationMs !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.durationMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          jobId: uint8ArrayAlloc(0),
+          geohash: '',
+          startedMs: 0,
+          durationMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.jobId = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.geohash = reader.string()
+              break
+            }
+            case 3: {
+              obj.startedMs = reader.uint64Number()
+              break
+            }
+            case 4: {
+              obj.durationMs = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.geohash`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.startedMs`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.durationMs`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WitnessOpenJobIdFieldEvent {
+    field: '$.jobId'
+    value: Uint8Array
+  }
+
+  export interface WitnessOpenGeohashFieldEvent {
+    field: '$.geohash'
+    value: string
+  }
+
+  export interface WitnessOpenStartedMsFieldEvent {
+    field: '$.startedMs'
+    value: number
+  }
+
+  export interface WitnessOpenDurationMsFieldEvent {
+    field: '$.durationMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<WitnessOpen>): Uint8Array {
+    return encodeMessage(obj, WitnessOpen.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessOpen>): WitnessOpen {
+    return decodeMessage(buf, WitnessOpen.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessOpen>): Generator<WitnessOpenJobIdFieldEvent | WitnessOpenGeohashFieldEvent | WitnessOpenStartedMsFieldEvent | WitnessOpenDurationMsFieldEvent> {
+    return streamMessage(buf, WitnessOpen.codec(), opts)
+  }
+}
+
+export interface WitnessAccept {
+  geohash: string
+  price?: Price
+}
+
+export namespace WitnessAccept {
+  let _codec: Codec<WitnessAccept>
+
+  export const codec = (): Codec<WitnessAccept> => {
+    if (_codec == null) {
+      _codec = message<WitnessAccept>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.geohash != null && obj.geohash !== '')) {
+          w.uint32(10)
+          w.string(obj.geohash)
+        }
+
+        if (obj.price != null) {
+          w.uint32(18)
+          Price.codec().encode(obj.price, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          geohash: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.geohash = reader.string()
+              break
+            }
+            case 2: {
+              obj.price = Price.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.price
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.geohash`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield * Price.codec().stream(reader, reader.uint32(), `${prefix}.price`, {
+                limits: opts.limits?.price
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WitnessAcceptGeohashFieldEvent {
+    field: '$.geohash'
+    value: string
+  }
+
+  export interface WitnessAcceptPricePerUnitFieldEvent {
+    field: '$.price.perUnit'
+    value: number
+  }
+
+  export interface WitnessAcceptPriceCurrencyFieldEvent {
+    field: '$.price.currency'
+    value: string
+  }
+
+  export interface WitnessAcceptPriceUnitFieldEvent {
+    field: '$.price.unit'
+    value: string
+  }
+
+  export function encode (obj: Partial<WitnessAccept>): Uint8Array {
+    return encodeMessage(obj, WitnessAccept.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessAccept>): WitnessAccept {
+    return decodeMessage(buf, WitnessAccept.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessAccept>): Generator<WitnessAcceptGeohashFieldEvent | WitnessAcceptPricePerUnitFieldEvent | WitnessAcceptPriceCurrencyFieldEvent | WitnessAcceptPriceUnitFieldEvent> {
+    return streamMessage(buf, WitnessAccept.codec(), opts)
+  }
+}
+
+export interface WitnessEcho {
+  nonce: Uint8Array
+}
+
+export namespace WitnessEcho {
+  let _codec: Codec<WitnessEcho>
+
+  export const codec = (): Codec<WitnessEcho> => {
+    if (_codec == null) {
+      _codec = message<WitnessEcho>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.nonce)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          nonce: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.nonce = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.nonce`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WitnessEchoNonceFieldEvent {
+    field: '$.nonce'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<WitnessEcho>): Uint8Array {
+    return encodeMessage(obj, WitnessEcho.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessEcho>): WitnessEcho {
+    return decodeMessage(buf, WitnessEcho.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessEcho>): Generator<WitnessEchoNonceFieldEvent> {
+    return streamMessage(buf, WitnessEcho.codec(), opts)
+  }
+}
+
+export interface WitnessAttest {
+  attestation: Uint8Array
+}
+
+export namespace WitnessAttest {
+  let _codec: Codec<WitnessAttest>
+
+  export const codec = (): Codec<WitnessAttest> => {
+    if (_codec == null) {
+      _codec = message<WitnessAttest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.attestation != null && obj.attestation.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.attestation)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          attestation: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.attestation = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.attestation`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WitnessAttestAttestationFieldEvent {
+    field: '$.attestation'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<WitnessAttest>): Uint8Array {
+    return encodeMessage(obj, WitnessAttest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessAttest>): WitnessAttest {
+    return decodeMessage(buf, WitnessAttest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessAttest>): Generator<WitnessAttestAttestationFieldEvent> {
+    return streamMessage(buf, WitnessAttest.codec(), opts)
+  }
+}
+
+export interface WitnessSigned {
+  statement: Uint8Array
+  receipt: Uint8Array
+  history: Uint8Array[]
+}
+
+export namespace WitnessSigned {
+  let _codec: Codec<WitnessSigned>
+
+  export const codec = (): Codec<WitnessSigned> => {
+    if (_codec == null) {
+      _codec = message<WitnessSigned>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.statement != null && obj.statement.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.statement)
+        }
+
+        if ((obj.receipt != null && obj.receipt.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.receipt)
+        }
+
+        if (obj.history != null && obj.history.length > 0) {
+          for (const value of obj.history) {
+            w.uint32(26)
+            w.bytes(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          statement: uint8ArrayAlloc(0),
+          receipt: uint8ArrayAlloc(0),
+          history: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.statement = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.receipt = reader.bytes()
+              break
+            }
+            case 3: {
+              if (opts.limits?.history != null && obj.history.length === opts.limits.history) {
+                throw new MaxLengthError('Decode error - repeated field "history" had too many elements')
+              }
+
+              obj.history.push(reader.bytes())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          history: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.statement`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.receipt`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.history != null && obj.history === opts.limits.history) {
+                throw new MaxLengthError('Streaming decode error - repeated field "history" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.history[]`,
+                index: obj.history,
+                value: reader.bytes()
+              }
+
+              obj.history++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WitnessSignedStatementFieldEvent {
+    field: '$.statement'
+    value: Uint8Array
+  }
+
+  export interface WitnessSignedReceiptFieldEvent {
+    field: '$.receipt'
+    value: Uint8Array
+  }
+
+  export interface WitnessSignedHistoryFieldEvent {
+    field: '$.history[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<WitnessSigned>): Uint8Array {
+    return encodeMessage(obj, WitnessSigned.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessSigned>): WitnessSigned {
+    return decodeMessage(buf, WitnessSigned.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessSigned>): Generator<WitnessSignedStatementFieldEvent | WitnessSignedReceiptFieldEvent | WitnessSignedHistoryFieldEvent> {
+    return streamMessage(buf, WitnessSigned.codec(), opts)
+  }
+}
+
+export interface WitnessCountersign {
+  receipt: Uint8Array
+}
+
+export namespace WitnessCountersign {
+  let _codec: Codec<WitnessCountersign>
+
+  export const codec = (): Codec<WitnessCountersign> => {
+    if (_codec == null) {
+      _codec = message<WitnessCountersign>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.receipt != null && obj.receipt.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.receipt)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          receipt: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.receipt = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.receipt`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WitnessCountersignReceiptFieldEvent {
+    field: '$.receipt'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<WitnessCountersign>): Uint8Array {
+    return encodeMessage(obj, WitnessCountersign.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessCountersign>): WitnessCountersign {
+    return decodeMessage(buf, WitnessCountersign.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessCountersign>): Generator<WitnessCountersignReceiptFieldEvent> {
+    return streamMessage(buf, WitnessCountersign.codec(), opts)
+  }
+}
+
+export interface WitnessMessage {
+  open?: WitnessOpen
+  accept?: WitnessAccept
+  echo?: WitnessEcho
+  attest?: WitnessAttest
+  signed?: WitnessSigned
+  countersign?: WitnessCountersign
+  error?: WorkFailure
+}
+
+export namespace WitnessMessage {
+  let _codec: Codec<WitnessMessage>
+
+  export const codec = (): Codec<WitnessMessage> => {
+    if (_codec == null) {
+      _codec = message<WitnessMessage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.open != null) {
+          w.uint32(10)
+          WitnessOpen.codec().encode(obj.open, w)
+        }
+
+        if (obj.accept != null) {
+          w.uint32(18)
+          WitnessAccept.codec().encode(obj.accept, w)
+        }
+
+        if (obj.echo != null) {
+          w.uint32(26)
+          WitnessEcho.codec().encode(obj.echo, w)
+        }
+
+        if (obj.attest != null) {
+          w.uint32(34)
+          WitnessAttest.codec().encode(obj.attest, w)
+        }
+
+        if (obj.signed != null) {
+          w.uint32(42)
+          WitnessSigned.codec().encode(obj.signed, w)
+        }
+
+        if (obj.countersign != null) {
+          w.uint32(50)
+          WitnessCountersign.codec().encode(obj.countersign, w)
+        }
+
+        if (obj.error != null) {
+          w.uint32(58)
+          WorkFailure.codec().encode(obj.error, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.open = WitnessOpen.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.open
+              })
+              break
+            }
+            case 2: {
+              obj.accept = WitnessAccept.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.accept
+              })
+              break
+            }
+            case 3: {
+              obj.echo = WitnessEcho.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.echo
+              })
+              break
+            }
+            case 4: {
+              obj.attest = WitnessAttest.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.attest
+              })
+              break
+            }
+            case 5: {
+              obj.signed = WitnessSigned.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.signed
+              })
+              break
+            }
+            case 6: {
+              obj.countersign = WitnessCountersign.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.countersign
+              })
+              break
+            }
+            case 7: {
+              obj.error = WorkFailure.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.error
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * WitnessOpen.codec().stream(reader, reader.uint32(), `${prefix}.open`, {
+                limits: opts.limits?.open
+              })
+
+              break
+            }
+            case 2: {
+              yield * WitnessAccept.codec().stream(reader, reader.uint32(), `${prefix}.accept`, {
+                limits: opts.limits?.accept
+              })
+
+              break
+            }
+            case 3: {
+              yield * WitnessEcho.codec().stream(reader, reader.uint32(), `${prefix}.echo`, {
+                limits: opts.limits?.echo
+              })
+
+              break
+            }
+            case 4: {
+              yield * WitnessAttest.codec().stream(reader, reader.uint32(), `${prefix}.attest`, {
+                limits: opts.limits?.attest
+              })
+
+              break
+            }
+            case 5: {
+              yield * WitnessSigned.codec().stream(reader, reader.uint32(), `${prefix}.signed`, {
+                limits: opts.limits?.signed
+              })
+
+              break
+            }
+            case 6: {
+              yield * WitnessCountersign.codec().stream(reader, reader.uint32(), `${prefix}.countersign`, {
+                limits: opts.limits?.countersign
+              })
+
+              break
+            }
+            case 7: {
+              yield * WorkFailure.codec().stream(reader, reader.uint32(), `${prefix}.error`, {
+                limits: opts.limits?.error
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface WitnessMessageOpenJobIdFieldEvent {
+    field: '$.open.jobId'
+    value: Uint8Array
+  }
+
+  export interface WitnessMessageOpenGeohashFieldEvent {
+    field: '$.open.geohash'
+    value: string
+  }
+
+  export interface WitnessMessageOpenStartedMsFieldEvent {
+    field: '$.open.startedMs'
+    value: number
+  }
+
+  export interface WitnessMessageOpenDurationMsFieldEvent {
+    field: '$.open.durationMs'
+    value: number
+  }
+
+  export interface WitnessMessageAcceptGeohashFieldEvent {
+    field: '$.accept.geohash'
+    value: string
+  }
+
+  export interface WitnessMessageAcceptPricePerUnitFieldEvent {
+    field: '$.accept.price.perUnit'
+    value: number
+  }
+
+  export interface WitnessMessageAcceptPriceCurrencyFieldEvent {
+    field: '$.accept.price.currency'
+    value: string
+  }
+
+  export interface WitnessMessageAcceptPriceUnitFieldEvent {
+    field: '$.accept.price.unit'
+    value: string
+  }
+
+  export interface WitnessMessageEchoNonceFieldEvent {
+    field: '$.echo.nonce'
+    value: Uint8Array
+  }
+
+  export interface WitnessMessageAttestAttestationFieldEvent {
+    field: '$.attest.attestation'
+    value: Uint8Array
+  }
+
+  export interface WitnessMessageSignedStatementFieldEvent {
+    field: '$.signed.statement'
+    value: Uint8Array
+  }
+
+  export interface WitnessMessageSignedReceiptFieldEvent {
+    field: '$.signed.receipt'
+    value: Uint8Array
+  }
+
+  export interface WitnessMessageSignedHistoryFieldEvent {
+    field: '$.signed.history[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export interface WitnessMessageCountersignReceiptFieldEvent {
+    field: '$.countersign.receipt'
+    value: Uint8Array
+  }
+
+  export interface WitnessMessageErrorCodeFieldEvent {
+    field: '$.error.code'
+    value: string
+  }
+
+  export interface WitnessMessageErrorMessageFieldEvent {
+    field: '$.error.message'
+    value: string
+  }
+
+  export interface WitnessMessageErrorRetryAfterMsFieldEvent {
+    field: '$.error.retryAfterMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<WitnessMessage>): Uint8Array {
+    return encodeMessage(obj, WitnessMessage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessMessage>): WitnessMessage {
+    return decodeMessage(buf, WitnessMessage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<WitnessMessage>): Generator<WitnessMessageOpenJobIdFieldEvent | WitnessMessageOpenGeohashFieldEvent | WitnessMessageOpenStartedMsFieldEvent | WitnessMessageOpenDurationMsFieldEvent | WitnessMessageAcceptGeohashFieldEvent | WitnessMessageAcceptPricePerUnitFieldEvent | WitnessMessageAcceptPriceCurrencyFieldEvent | WitnessMessageAcceptPriceUnitFieldEvent | WitnessMessageEchoNonceFieldEvent | WitnessMessageAttestAttestationFieldEvent | WitnessMessageSignedStatementFieldEvent | WitnessMessageSignedReceiptFieldEvent | WitnessMessageSignedHistoryFieldEvent | WitnessMessageCountersignReceiptFieldEvent | WitnessMessageErrorCodeFieldEvent | WitnessMessageErrorMessageFieldEvent | WitnessMessageErrorRetryAfterMsFieldEvent> {
+    return streamMessage(buf, WitnessMessage.codec(), opts)
   }
 }
