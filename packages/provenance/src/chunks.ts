@@ -1,0 +1,27 @@
+/**
+ * One-second chunks of footage and their Merkle root (docs/spec.md §6.1):
+ * chunk hash = SHA-256 of the chunk's bytes; the root is the RFC 6962 Merkle
+ * tree hash over the chunk hashes in order (leaf = SHA-256(0x00 || chunk
+ * hash), node = SHA-256(0x01 || left || right)), as @shoal/receipts builds
+ * for receipt ids.
+ */
+
+/** SHA-256 of one chunk. */
+export function hashChunk (chunk: Uint8Array): Uint8Array {
+  throw new Error('not implemented')
+}
+
+/** The Merkle root over chunk hashes, in order. */
+export function chunkRoot (chunkHashes: Uint8Array[]): Uint8Array {
+  throw new Error('not implemented')
+}
+
+/** The audit path of chunk `index` among `chunkHashes`. */
+export function chunkInclusionPath (chunkHashes: Uint8Array[], index: number): Uint8Array[] {
+  throw new Error('not implemented')
+}
+
+/** Whether `chunkHash` is chunk `index` of `count` under `root`, by its audit path. */
+export function verifyChunkInclusion (root: Uint8Array, chunkHash: Uint8Array, index: number, count: number, path: Uint8Array[]): boolean {
+  throw new Error('not implemented')
+}
