@@ -1,91 +1,89 @@
-/** Real nodes for the witness and service tests: the memory transport, for its per-listener latency. */
+/** Honest captures with real keys and signatures, for the verification tests to break one rule at a time. */
 
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
-import { memory } from '@libp2p/memory'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { ping } from '@libp2p/ping'
-import { createReceiptStore, receiptStore } from '@shoal/receipts'
-import { RECORD_VERSION, WorkReceiptType, countersign, newRandomId, signRecord } from '@shoal/records'
-import { createTestNode, party } from '@shoal/test-support'
-import { MemoryDatastore } from 'datastore-core'
-import { provenance } from '../src/index.js'
-import type { Provenance, ProvenanceInit } from '../src/index.js'
-import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
-import type { Ping } from '@libp2p/ping'
-import type { ReceiptStore } from '@shoal/receipts'
+import { WitnessStatementType, WorkReceiptType, countersign, newRandomId, signRecord } from '@shoal/records'
+import { party } from '@shoal/test-support'
+import { attestCapture, createDevice, syntheticSource } from '../src/index.js'
+import type { AttestInit, CaptureDevice, VerifyContext } from '../src/index.js'
+import type { CaptureAttestation, SignedRecord, WitnessStatement } from '@shoal/records'
+import type { Party } from '@shoal/test-support'
 
-/** Berlin and a cell next to it, and Madrid (about 1870 km away). */
-export const BERLIN = 'u33db'
-export const BERLIN_NEAR = 'u33dc'
-export const MADRID = 'ezjmg'
+export const T0 = 1_700_000_000_000
+export const HOUR = 3_600_000
+export const CELL = 'w21z6'
+export const WITNESS_CELLS = ['w21z7', 'w21z3', 'w21zd']
 
-let counter = 0
-
-/** A node listening on the memory transport; messages to it wait `latency` ms. */
-export async function memoryNode<S extends Record<string, unknown>> (services: S, options: { latency?: number, privateKey?: PrivateKey } = {}): Promise<Libp2p<any>> {
-  return createTestNode({
-    privateKey: options.privateKey,
-    addresses: { listen: [`/memory/shoal-provenance-test-${process.pid}-${counter++}`] },
-    transports: [memory({ latency: options.latency ?? 0 })],
-    services: services as any
-  })
-}
-
-export type ProvenanceNode = Libp2p<{ identify: Identify, ping: Ping, receipts: ReceiptStore, provenance: Provenance }>
-
-/** A full node: identify, ping, a receipt store and the provenance service. */
-export async function provenanceNode (init: ProvenanceInit, options: { latency?: number, history?: boolean } = {}): Promise<ProvenanceNode> {
-  const privateKey = await generateKeyPair('Ed25519')
-  const node = await createTestNode({
-    privateKey,
-    datastore: new MemoryDatastore(),
-    addresses: { listen: [`/memory/shoal-provenance-test-${process.pid}-${counter++}`] },
-    transports: [memory({ latency: options.latency ?? 0 })],
-    services: {
-      identify: identify(),
-      ping: ping(),
-      receipts: receiptStore(),
-      provenance: provenance(init)
-    }
-  }) as ProvenanceNode
-  if (options.history !== false) {
-    await seedHistory(node.services.receipts, privateKey)
+export async function collect (source: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  for await (const c of source) {
+    out.push(c)
   }
-  return node
+  return out
 }
 
-/** A countersigned receipt of work `key`'s peer did for a stranger, ended two hours ago: independent history. */
-export async function seedHistory (store: Pick<ReceiptStore, 'put'>, key: PrivateKey): Promise<void> {
-  const stranger = await party()
-  const ended = Date.now() - 2 * 60 * 60 * 1000
-  const receipt = await signRecord(WorkReceiptType, {
-    version: RECORD_VERSION,
+export interface Honest {
+  capturer: Party
+  device: CaptureDevice
+  chunks: Uint8Array[]
+  attestation: SignedRecord<CaptureAttestation>
+  witnesses: Party[]
+  statements: Array<SignedRecord<WitnessStatement>>
+  history: Uint8Array[]
+  context: VerifyContext
+}
+
+/** A countersigned receipt between `a` (provider) and `b`, ended at `endedMs`. */
+export async function receipt (a: Party, b: Party, endedMs: number): Promise<Uint8Array> {
+  const signed = await signRecord(WorkReceiptType, {
+    version: 1,
     jobId: newRandomId(),
-    assignmentId: new Uint8Array(32).fill(7),
-    requester: stranger.id,
-    provider: peerIdFromPrivateKey(key).toMultihash().bytes,
-    units: 10,
-    price: { perUnit: 2, currency: 'USDC', unit: 'gpu-second' },
-    total: 20,
+    assignmentId: new Uint8Array(32).fill(9),
+    requester: b.id,
+    provider: a.id,
+    units: 1,
+    price: { perUnit: 1, currency: 'USDC', unit: 'witness' },
+    total: 1,
     resultHash: new Uint8Array(32).fill(1),
-    startedMs: ended - 10_000,
-    endedMs: ended,
+    startedMs: endedMs - 1000,
+    endedMs,
     status: 0,
     prev: new Uint8Array()
-  }, key)
-  await store.put(await countersign(receipt, stranger.key))
+  }, a.key)
+  return (await countersign(signed, b.key)).bytes
 }
 
-/** A started receipt store in memory. */
-export async function memoryReceipts (): Promise<ReceiptStore> {
-  return createReceiptStore({ datastore: new MemoryDatastore() })
+/** A witness statement of `witness` about `attestation`, watching the whole recording unless overridden. */
+export async function statement (witness: Party, attestation: SignedRecord<CaptureAttestation>, over: Partial<WitnessStatement> = {}): Promise<SignedRecord<WitnessStatement>> {
+  const a = attestation.value
+  return signRecord(WitnessStatementType, {
+    version: 1,
+    witness: witness.id,
+    attestationId: attestation.id,
+    capturer: a.capturer,
+    rttMs: 3,
+    geohash: WITNESS_CELLS[0],
+    createdMs: a.startedMs + a.durationMs + 200,
+    rounds: 5,
+    windowStartMs: a.startedMs - 100,
+    windowEndMs: a.startedMs + a.durationMs + 100,
+    observedAddr: new Uint8Array(),
+    ...over
+  }, witness.key)
 }
 
-/** Connect every node to `hub`, and wait for identify to tell the hub their protocols. */
-export async function connect (hub: Libp2p, ...others: Libp2p[]): Promise<void> {
-  for (const other of others) {
-    await hub.dial(other.getMultiaddrs())
+/** An honest capture of `seconds` seconds with `k` witnesses, each with an independent receipt two hours old. */
+export async function honestCapture (seconds = 5, k = 2, over: Partial<AttestInit> = {}): Promise<Honest> {
+  const capturer = await party()
+  const device = await createDevice(capturer.key, { createdMs: T0 - HOUR })
+  const chunks = await collect(syntheticSource({ realTime: false, seed: 42, bytesPerSecond: 8192 }).record(seconds * 1000, {}))
+  const attestation = await attestCapture({ chunks, mediaType: 'video/mp4', startedMs: T0, geohash: CELL, sensors: ['video', 'gps'], ...over }, capturer.key, device)
+  const witnesses: Party[] = []
+  const statements: Array<SignedRecord<WitnessStatement>> = []
+  const history: Uint8Array[] = []
+  for (let i = 0; i < k; i++) {
+    const w = await party()
+    witnesses.push(w)
+    statements.push(await statement(w, attestation, { geohash: WITNESS_CELLS[i % WITNESS_CELLS.length] }))
+    history.push(await receipt(w, await party(), T0 - 2 * HOUR))
   }
+  return { capturer, device, chunks, attestation, witnesses, statements, history, context: { now: T0 + HOUR, history, clockSkewMs: 1000 } }
 }

@@ -10,7 +10,7 @@ import fc from 'fast-check'
 import {
   WITNESS_PROTOCOL, WitnessHandler, attestCapture, createDevice, decodeWitnessMessage, encodeWitnessMessage, openWitnessSession, syntheticSource
 } from '../src/index.js'
-import { BERLIN, BERLIN_NEAR, MADRID, memoryNode, memoryReceipts, seedHistory } from './fixtures.js'
+import { BERLIN, BERLIN_NEAR, MADRID, memoryNode, memoryReceipts, seedHistory } from './nodes.js'
 import type { WitnessHandlerInit, WitnessResult } from '../src/index.js'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Price } from '@shoal/records'
