@@ -198,17 +198,15 @@ export function publicHost (host: string): string | undefined {
     return undefined
   }
   if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(new URL(`http://[${h}]`).hostname.slice(1, -1).replace(/^::ffff:([0-9a-f]+):([0-9a-f]+)$/, (_, hi: string, lo: string) => {
-      const a = parseInt(hi, 16)
-      const b = parseInt(lo, 16)
-      return `::ffff:${a >> 8}.${a & 0xff}.${b >> 8}.${b & 0xff}`
-    }))
-    if (mapped != null) {
-      h = mapped[1]
-    } else {
-      h = new URL(`http://[${h}]`).hostname.slice(1, -1)
+    h = new URL(`http://[${h}]`).hostname.slice(1, -1)
+    // IPv4-mapped (::ffff:a.b.c.d, canonically ::ffff:hhhh:hhhh) is the IPv4 host
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h)
+    if (mapped == null) {
       return NOT_PUBLIC.check(h, 'ipv6') ? undefined : h
     }
+    const hi = parseInt(mapped[1], 16)
+    const lo = parseInt(mapped[2], 16)
+    h = `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`
   }
   return NOT_PUBLIC.check(h, 'ipv4') ? undefined : h
 }
