@@ -6,22 +6,25 @@
  * for receipt ids.
  */
 
+import { inclusionPath, leafHash, merkleRoot, verifyInclusion } from '@shoal/receipts'
+import { sha256 } from '@shoal/utils'
+
 /** SHA-256 of one chunk. */
 export function hashChunk (chunk: Uint8Array): Uint8Array {
-  throw new Error('not implemented')
+  return sha256(chunk)
 }
 
 /** The Merkle root over chunk hashes, in order. */
 export function chunkRoot (chunkHashes: Uint8Array[]): Uint8Array {
-  throw new Error('not implemented')
+  return merkleRoot(chunkHashes.map(leafHash))
 }
 
-/** The audit path of chunk `index` among `chunkHashes`. */
+/** The audit path of chunk `index` among `chunkHashes`; throws RangeError for an index outside them. */
 export function chunkInclusionPath (chunkHashes: Uint8Array[], index: number): Uint8Array[] {
-  throw new Error('not implemented')
+  return inclusionPath(chunkHashes.map(leafHash), index)
 }
 
-/** Whether `chunkHash` is chunk `index` of `count` under `root`, by its audit path. */
+/** Whether `chunkHash` is chunk `index` of `count` under `root`, by its audit path. Never throws. */
 export function verifyChunkInclusion (root: Uint8Array, chunkHash: Uint8Array, index: number, count: number, path: Uint8Array[]): boolean {
-  throw new Error('not implemented')
+  return verifyInclusion(chunkHash, { epoch: 0, index, size: count, siblings: path, root }, root)
 }
