@@ -17,6 +17,7 @@ import { ExecutorError, ResultRejectedError } from '@shoal/work'
 import { errorMessage, toHex } from '@shoal/utils'
 import { Key } from 'interface-datastore'
 import { CAPTURE_MAX_SECONDS, CAPTURES_PREFIX } from './constants.js'
+import type { CaptureApi } from './api.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { CaptureRefusal, CaptureSource, CaptureVerdict, Provenance, WitnessVerdict } from '@shoal/provenance'
 import type { CheckedResult, Executor, ExecuteOptions } from '@shoal/work'
@@ -95,13 +96,12 @@ export function captureExecutor (init: CaptureExecutorInit): Executor {
       const service = init.provenance()
       if (service === undefined) throw new ExecutorError('this node runs no provenance service (shoalServices({ provenance: false }))')
       // the assignment's id is what the attestation binds the footage to: a proof cannot answer another assignment
-      const assignmentId = (options as ExecuteOptions & { assignmentId?: Uint8Array }).assignmentId
       let capture
       try {
         capture = await service.capture(init.source, {
           durationMs: seconds * 1000,
           jobId: options.job?.jobId ?? options.quote.jobId,
-          assignmentId,
+          assignmentId: options.assignmentId,
           k: init.witnesses,
           signal: options.signal
         })
@@ -220,4 +220,21 @@ export function verdictToJson (verdict: CaptureVerdict): CaptureVerdictJson {
     })
   }
   return json
+}
+
+/** The capture routes of a node's API: verify a held proof by CID (footage fetched over bitswap), verify given bytes, export. */
+export function createCaptureApi (provenance: Provenance, datastore: Datastore | undefined): CaptureApi {
+  return {
+    async verifyCid (cid, signal) {
+      const proof = datastore !== undefined ? await loadCaptureProof(datastore, cid, { signal }) : undefined
+      if (proof === undefined) return undefined
+      return verdictToJson(await provenance.verify(proof, { signal }))
+    },
+    async verifyProof (proof, signal) {
+      return verdictToJson(await provenance.verify(proof, { signal }))
+    },
+    async proof (cid) {
+      return datastore !== undefined ? loadCaptureProof(datastore, cid) : undefined
+    }
+  }
 }

@@ -91,10 +91,16 @@ export interface ShoalNodeOptions extends ShoalNodeConfig {
 
 const registries = new WeakMap<object, Registry>()
 const configs = new WeakMap<object, ResolvedConfig>()
+const datastores = new WeakMap<object, Datastore>()
 
 /** The Prometheus registry holding a node's metrics (undefined when metrics are off). */
 export function metricsRegistry (node: ShoalNode): Registry | undefined {
   return registries.get(node)
+}
+
+/** The datastore a node was created on (its receipts, jobs and kept capture proofs). */
+export function nodeDatastore (node: ShoalNode): Datastore | undefined {
+  return datastores.get(node)
 }
 
 /** The resolved configuration a node was created with. */
@@ -246,6 +252,7 @@ export async function createShoalNode (options: ShoalNodeOptions = {}): Promise<
   }
   if (registry !== undefined) registries.set(node, registry)
   configs.set(node, config)
+  datastores.set(node, datastore)
   withFootage(node, datastore, config.dataDir)
   if (start !== false) {
     await startShoalNode(node)
@@ -276,8 +283,12 @@ export async function startShoalNode (node: ShoalNode): Promise<void> {
   try {
     await footageHooks.get(node)?.attach()
   } catch (err: unknown) {
-    await Promise.resolve(node.stop()).catch(() => {})
-    throw err
+    // a capture provider without its footage store could record nothing a requester can fetch
+    if (config?.role === 'capture-provider') {
+      await Promise.resolve(node.stop()).catch(() => {})
+      throw err
+    }
+    node.logger.forComponent('shoal:node:footage').error('no footage store: captures cannot be fetched or served - %e', err)
   }
   dialLocalPeers(node)
 }
