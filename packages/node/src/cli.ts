@@ -7,7 +7,7 @@ import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errorCode, errorMessage, errorName } from '@shoal/utils'
 import { killAllJobProcesses } from '@shoal/work'
-import { verifyCaptureProof } from '@shoal/provenance'
+import { decodeCaptureProof, verifyCaptureProof } from '@shoal/provenance'
 import { isCidString, verdictToJson } from './capture.js'
 import type { CaptureVerdictJson } from './capture.js'
 import { call, getJson, getText, locateApi, ndjson, tokenRefused } from './cli/client.js'
@@ -548,6 +548,12 @@ async function capture (sub: string | undefined, target: string | undefined, val
   let verdict: CaptureVerdictJson
   if (file !== undefined) {
     const proof = isBase64Text(file) ? Buffer.from(Buffer.from(file).toString('latin1').trim(), 'base64') : file
+    try {
+      // what does not even decode is no proof: an error (2), not a refusal (1)
+      decodeCaptureProof(proof)
+    } catch (err: unknown) {
+      throw new ApiError(`${target} is not a capture proof: ${errorMessage(err)}`)
+    }
     if (values.api === true) {
       verdict = await postJson<CaptureVerdictJson>(await api(values), '/captures/verify', { proof: Buffer.from(proof).toString('base64') })
     } else {

@@ -89,6 +89,8 @@ export interface WitnessConfig {
   enabled?: boolean
   /** what it asks per witnessing (unit `witness`); free when absent */
   price?: PriceConfig
+  /** the cell (a geohash) it witnesses from @default provider.region */
+  geohash?: string
 }
 
 /** What a provider offers (roles `gpu-provider` and `capture-provider`). */
@@ -429,9 +431,13 @@ function parsePrice (value: unknown, field: string): PriceConfig {
 }
 
 function parseWitness (value: unknown, field: string): WitnessConfig {
-  const o = object(value, field, ['enabled', 'price'])
+  const o = object(value, field, ['enabled', 'price', 'geohash'])
   const witness: WitnessConfig = {}
   if (o.enabled !== undefined) witness.enabled = boolean(o.enabled, `${field}.enabled`)
+  if (o.geohash !== undefined) {
+    witness.geohash = string(o.geohash, `${field}.geohash`, 12)
+    if (!isGeohash(witness.geohash)) throw new ConfigError(`${field}.geohash`, 'not a geohash')
+  }
   if (o.price !== undefined) witness.price = parsePrice(o.price, `${field}.price`)
   return witness
 }
@@ -589,7 +595,7 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
       holePunching: merged.reachability?.holePunching ?? true,
       relayedJobs: merged.reachability?.relayedJobs ?? {}
     },
-    witness: { enabled: merged.witness?.enabled ?? true, ...(merged.witness?.price !== undefined ? { price: merged.witness.price } : {}) }
+    witness: { enabled: merged.witness?.enabled ?? true, ...(merged.witness?.price !== undefined ? { price: merged.witness.price } : {}), ...(merged.witness?.geohash !== undefined ? { geohash: merged.witness.geohash } : {}) }
   }
   if (role === 'gpu-provider' || role === 'capture-provider') {
     const provider = merged.provider ?? {}

@@ -249,7 +249,7 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
   if (init.provenance !== false) {
     const witness = init.witness ?? {}
     const own: ProvenanceInit = {
-      geohash: provider?.region != null && provider.region !== '' ? provider.region : undefined,
+      geohash: witness.geohash ?? (provider?.region != null && provider.region !== '' ? provider.region : undefined),
       witness: { enabled: witness.enabled ?? true, ...(witness.price != null ? { price: witness.price } : {}) },
       ...(capture != null ? { witnesses: capture.witnesses ?? CAPTURE_WITNESSES } : {}),
       ...(capture?.minWitnesses != null ? { verify: { minWitnesses: capture.minWitnesses } } : {})
