@@ -57,7 +57,7 @@ export type { ReachabilityStatus, ReachabilityComponents } from './reachability.
 export { createShoalNode, startShoalNode, shoalLibp2pOptions, metricsRegistry, nodeConfig, nodeDatastore } from './node.js'
 export type { ShoalNode, ShoalServices, ShoalStackServices, ShoalNodeOptions } from './node.js'
 export { shoalServices } from './services.js'
-export type { ShoalCoreServices, ShoalServiceFactories, ShoalServicesInit, ProvenanceServiceComponents } from './services.js'
+export type { ShoalCoreServices, ShoalServiceFactories, ShoalServicesInit } from './services.js'
 export { defaultDataDir, loadOrCreateIdentity, openDatastore, PersistentDatastore, readApiInfo } from './data-dir.js'
 export type { ApiInfo } from './data-dir.js'
 export { submitJob, nearbyQuery } from './flows/submit-job.js'

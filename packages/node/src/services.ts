@@ -59,11 +59,8 @@ export interface ShoalServiceFactories {
   discovery: (components: DiscoveryComponents) => Discovery
   work: (components: WorkComponents) => Work
   evidence: (components: EvidenceComponents) => EvidenceService
-  provenance?: (components: ProvenanceServiceComponents) => Provenance
+  provenance?: (components: ProvenanceComponents) => Provenance
 }
-
-/** The components the provenance service gets from a Shoal node: its own, with the node's receipt store. */
-export type ProvenanceServiceComponents = Omit<ProvenanceComponents, 'receipts'> & { receipts?: Pick<ReceiptStore, 'put' | 'list'> }
 
 /** Options of `shoalServices()`. */
 export interface ShoalServicesInit {
@@ -255,38 +252,9 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
       ...(capture?.minWitnesses != null ? { verify: { minWitnesses: capture.minWitnesses } } : {})
     }
     const given = init.provenance ?? {}
-    const create = provenance({ ...own, ...given, witness: { ...own.witness, ...given.witness } })
-    factories.provenance = (components) => create(provenanceComponents(components))
+    factories.provenance = provenance({ ...own, ...given, witness: { ...own.witness, ...given.witness } })
   }
   return factories
-}
-
-/**
- * The provenance service's view of a node's components: the node's receipt
- * store as the service reads it (receipts with a peer, either side). The
- * other components are libp2p's own, read through (its components object
- * answers for services as they are built).
- */
-function provenanceComponents (components: ProvenanceServiceComponents): ProvenanceComponents {
-  const view = Object.create(components) as ProvenanceComponents
-  Object.defineProperty(view, 'receipts', {
-    get: (): ProvenanceComponents['receipts'] => {
-      const store = components.receipts
-      if (store == null) return undefined
-      return {
-        put: async (receipt, options) => store.put(receipt, options),
-        list: async function * (options = {}) {
-          const { peer, ...rest } = options
-          // a peer's receipts are those it provided and those it countersigned
-          const sides = peer != null ? [{ provider: peer }, { requester: peer }] : [{}]
-          for (const side of sides) {
-            for await (const stored of store.list({ ...rest, ...side })) yield { bytes: stored.bytes, receipt: stored.value }
-          }
-        }
-      }
-    }
-  })
-  return view
 }
 
 /** Whether the node's evidence service holds valid evidence against a peer (false before it is built). */
