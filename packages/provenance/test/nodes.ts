@@ -15,6 +15,7 @@ import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { ReceiptStore } from '@shoal/receipts'
+import type { Datastore } from 'interface-datastore'
 
 /** Berlin and a cell next to it, and Madrid (about 1870 km away). */
 export const BERLIN = 'u33db'
@@ -36,11 +37,11 @@ export async function memoryNode<S extends Record<string, unknown>> (services: S
 export type ProvenanceNode = Libp2p<{ identify: Identify, ping: Ping, receipts: ReceiptStore, provenance: Provenance }>
 
 /** A full node: identify, ping, a receipt store and the provenance service. */
-export async function provenanceNode (init: ProvenanceInit, options: { latency?: number, history?: boolean } = {}): Promise<ProvenanceNode> {
-  const privateKey = await generateKeyPair('Ed25519')
+export async function provenanceNode (init: ProvenanceInit, options: { latency?: number, history?: boolean, privateKey?: PrivateKey, datastore?: Datastore } = {}): Promise<ProvenanceNode> {
+  const privateKey = options.privateKey ?? await generateKeyPair('Ed25519')
   const node = await createTestNode({
     privateKey,
-    datastore: new MemoryDatastore(),
+    datastore: options.datastore ?? new MemoryDatastore(),
     addresses: { listen: [`/memory/shoal-provenance-test-${process.pid}-${counter++}`] },
     transports: [memory({ latency: options.latency ?? 0 })],
     services: {
