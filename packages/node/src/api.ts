@@ -42,6 +42,18 @@ export interface JobApi {
   list(): Promise<unknown[]>
   /** submit a job; calls `progress` for each stage and resolves with the final event */
   submit(request: Record<string, unknown>, progress: (event: JobProgress) => void, signal: AbortSignal): Promise<JobProgress>
+  /** a job submitted here (live or lately ended) by its id (hex), with a capture job's verdict */
+  get?(jobId: string): Promise<unknown>
+}
+
+/** The capture routes of the API (`@shoal/provenance`). */
+export interface CaptureApi {
+  /** verify the CaptureProof held for footage `cid`, fetching the footage (undefined: no proof held) */
+  verifyCid(cid: string, signal: AbortSignal): Promise<unknown>
+  /** verify a CaptureProof given as bytes, fetching its footage */
+  verifyProof(proof: Uint8Array, signal: AbortSignal): Promise<unknown>
+  /** the CaptureProof held for footage `cid` (undefined: none) */
+  proof(cid: string): Promise<Uint8Array | undefined>
 }
 
 /** Options of the local HTTP API. */
@@ -66,6 +78,8 @@ export interface ApiServerInit {
   draining?: () => boolean
   /** job routes (absent until `@shoal/work` is wired) */
   jobs?: JobApi
+  /** capture routes (absent on a node without the provenance service) */
+  captures?: CaptureApi
   /** more `/status` fields (capabilities, live jobs) */
   statusExtra?: () => Promise<Partial<NodeStatus>>
 }
@@ -221,10 +235,53 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
     }
   }
 
+  /** Routes with a parameter: `GET /jobs/:id`, `GET /captures/:cid`, `GET /captures/:cid/verify` (and `POST /captures/verify`, exact). */
+  const paramRoute = (method: string, path: string): ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>) | undefined => {
+    const job = /^\/jobs\/([0-9a-fA-F]{1,128})$/.exec(path)
+    if (method === 'GET' && job != null) {
+      return async (_req, res) => {
+        const record = await init.jobs?.get?.(job[1])
+        if (record === undefined) throw new HttpError(404, `no job ${job[1]} submitted here lately`)
+        sendJson(res, 200, record)
+      }
+    }
+    const capture = /^\/captures\/([a-zA-Z0-9]{8,128})(\/verify)?$/.exec(path)
+    if (method === 'GET' && capture != null) {
+      return async (_req, res) => {
+        const captures = init.captures
+        if (captures == null) throw new ServiceUnavailableError('this node runs no provenance service')
+        const cid = capture[1]
+        if (capture[2] === undefined) {
+          const proof = await captures.proof(cid)
+          if (proof === undefined) throw new HttpError(404, `no capture proof held for ${cid}`)
+          res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' })
+          res.end(proof)
+          return
+        }
+        const controller = new AbortController()
+        res.on('close', () => { if (!res.writableFinished) controller.abort() })
+        const verdict = await captures.verifyCid(cid, controller.signal)
+        if (verdict === undefined) throw new HttpError(404, `no capture proof held for ${cid}`)
+        sendJson(res, 200, verdict)
+      }
+    }
+    return undefined
+  }
+
+  routes['POST /captures/verify'] = async (req, res) => {
+    const captures = init.captures
+    if (captures == null) throw new ServiceUnavailableError('this node runs no provenance service')
+    const body = await readBody(req) as { proof?: unknown } | null
+    if (typeof body?.proof !== 'string') throw new HttpError(400, 'expected {"proof": "<base64 of the CaptureProof bytes>"}')
+    const controller = new AbortController()
+    res.on('close', () => { if (!res.writableFinished) controller.abort() })
+    sendJson(res, 200, await captures.verifyProof(Buffer.from(body.proof, 'base64'), controller.signal))
+  }
+
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const key = `${req.method} ${url.pathname.replace(/\/+$/, '') || '/'}`
-    const route = routes[key]
+    const route = routes[key] ?? paramRoute(req.method ?? 'GET', url.pathname.replace(/\/+$/, ''))
     if (route === undefined) {
       sendJson(res, 404, { error: 'NotFound', message: `no route ${req.method} ${url.pathname}` })
       return
@@ -234,7 +291,7 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
       return
     }
     route(req, res, url).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : errorName(err) === ServiceUnavailableError.name ? 501 : 500
+      const status = err instanceof HttpError ? err.status : errorName(err) === ServiceUnavailableError.name ? 501 : errorName(err) === 'InvalidCaptureProofError' ? 400 : 500
       if (res.headersSent) {
         res.end()
         return

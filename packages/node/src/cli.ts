@@ -2,11 +2,14 @@
 // first: says what to do on a Node.js older than 22, before libp2p is loaded
 import './cli/node-version.js'
 import { createWriteStream } from 'node:fs'
-import { open, readFile, rename, rm } from 'node:fs/promises'
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errorCode, errorMessage, errorName } from '@shoal/utils'
 import { killAllJobProcesses } from '@shoal/work'
+import { decodeCaptureProof, verifyCaptureProof } from '@shoal/provenance'
+import { isCidString, verdictToJson } from './capture.js'
+import type { CaptureVerdictJson } from './capture.js'
 import { call, getJson, getText, locateApi, ndjson, tokenRefused } from './cli/client.js'
 import { duration, shortPeer, table, time } from './cli/format.js'
 import { configFromEnv, ENVIRONMENT, loadConfigFile, parseConfig, resolveConfig, ROLES } from './config.js'
@@ -36,6 +39,8 @@ Usage:
   shoal receipts verify [--json]    walk the hash-linked receipt log (--signatures: re-check every signature)
   shoal receipts export [--out F]   every receipt with its signed bytes, one JSON object per line
   shoal metrics                     the node's Prometheus metrics
+  shoal capture verify FILE|CID     verify a capture proof (a file of its bytes or base64), or the one the node holds for CID
+  shoal capture export CID          the capture proof the node holds for footage CID, as bytes (--out F)
 
 Options of \`node start\` (flags override SHOAL_* variables, which override the config file):
   --config F          JSON or YAML config file (SHOAL_CONFIG)
@@ -69,8 +74,15 @@ Options of \`job submit\`:
   --sensor S          a sensor the capture job needs, repeatable (instead of a GPU class)
   --region G          geohash near which to run (default: anywhere)
   --timeout MS        give up after this long (default 120000)
+  --seconds N         a capture job (--sensor): record N seconds (input {"seconds": N}; --units defaults to N)
   --out F             write the job's output to F (default: stdout; progress and the receipt go to stderr)
   --api-token T       the node's API token (default: the "token" in api.json of the node's data dir)
+
+Options of \`capture verify\`:
+  --api               FILE only: verify through the running node too, which fetches the footage over bitswap
+                      (a CID is always verified by the node; offline, a FILE is checked without its footage)
+  --json              the verdict as JSON
+  Exit codes: 0 verified, 1 refused, 2 an error (unreadable file, no node, no proof held for CID)
 
 Exit codes:
   0  done
@@ -96,6 +108,9 @@ Examples:
 `
 
 /** Options every command understands. */
+/** `shoal capture verify` could not tell (an unreadable file, no node, no proof held): not a refusal (1). */
+const EXIT_CAPTURE_ERROR = 2
+
 const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
@@ -130,6 +145,14 @@ const JOB_OPTIONS = {
   sensor: { type: 'string', multiple: true },
   region: { type: 'string' },
   timeout: { type: 'string' },
+  out: { type: 'string' },
+  'api-token': { type: 'string' },
+  seconds: { type: 'string' }
+} as const
+
+const CAPTURE_OPTIONS = {
+  ...COMMON_OPTIONS,
+  api: { type: 'boolean' },
   out: { type: 'string' },
   'api-token': { type: 'string' }
 } as const
@@ -365,10 +388,10 @@ async function readInput (path: string): Promise<Buffer> {
 }
 
 async function jobSubmit (values: CliValues): Promise<void> {
-  if (values.workload === undefined) throw new UsageError('job submit needs --workload (e.g. --workload echo)')
+  if (values.workload === undefined && values.seconds === undefined) throw new UsageError('job submit needs --workload (e.g. --workload echo)')
   const inputPath = text(values.input)
   const input = inputPath !== undefined ? await readInput(inputPath) : Buffer.alloc(0)
-  const request = {
+  const request: Record<string, unknown> = {
     workload: values.workload,
     input: input.toString('base64'),
     units: intOption(text(values.units), 'units') ?? 1,
@@ -380,8 +403,10 @@ async function jobSubmit (values: CliValues): Promise<void> {
     gpuClass: values['gpu-class'] ?? (values.sensor === undefined ? 'consumer-24g' : ''),
     sensors: values.sensor ?? [],
     region: values.region ?? '',
-    timeoutMs: intOption(text(values.timeout), 'timeout') ?? 120_000
+    timeoutMs: intOption(text(values.timeout), 'timeout') ?? 120_000,
+    seconds: intOption(text(values.seconds), 'seconds')
   }
+  if (request.seconds !== undefined && values.units === undefined) request.units = request.seconds
   const outPath = text(values.out)
   // a file next to the target, opened before the job is paid for so a bad path fails first; it
   // replaces the target only once the output is in, so a failed job leaves an earlier answer alone
@@ -490,6 +515,102 @@ async function receipts (sub: string | undefined, values: CliValues): Promise<vo
   throw new UsageError(`unknown command: receipts ${sub} (expected list, verify or export)`)
 }
 
+/** Whether a file's bytes are base64 text rather than the proof's own bytes. */
+function isBase64Text (bytes: Uint8Array): boolean {
+  const text = Buffer.from(bytes).toString('latin1').trim()
+  return text.length > 0 && /^[A-Za-z0-9+/=\s_-]+$/.test(text)
+}
+
+/** `shoal capture verify FILE|CID` and `shoal capture export CID`: resolves with the exit code (0 verified, 1 refused). */
+async function capture (sub: string | undefined, target: string | undefined, values: CliValues): Promise<number> {
+  if (target === undefined) throw new UsageError(`capture ${sub ?? ''} needs a FILE or a CID`)
+  if (sub === 'export') {
+    if (!isCidString(target)) throw new UsageError(`not a CID: ${target}`)
+    const info = await api(values)
+    const res = await call(info, 'GET', `/captures/${target}`)
+    if (res.status === 401) throw tokenRefused(info)
+    const chunks: Buffer[] = []
+    for await (const chunk of res.body) chunks.push(chunk)
+    const body = Buffer.concat(chunks)
+    if (res.status >= 400) throw new ApiError(`capture export: ${apiMessage(body)}`, res.status)
+    const outPath = text(values.out)
+    if (outPath !== undefined) await writeFile(outPath, body)
+    else process.stdout.write(body)
+    return 0
+  }
+  if (sub !== 'verify') throw new UsageError(`unknown command: capture ${sub ?? ''} (expected verify or export)`)
+  let file: Uint8Array | undefined
+  try {
+    file = await readFile(target)
+  } catch (err: unknown) {
+    if (!isCidString(target) || errorCode(err) !== 'ENOENT') throw new ApiError(`cannot read ${target}: ${errorCode(err) ?? errorMessage(err)}`)
+  }
+  let verdict: CaptureVerdictJson
+  if (file !== undefined) {
+    const proof = isBase64Text(file) ? Buffer.from(Buffer.from(file).toString('latin1').trim(), 'base64') : file
+    try {
+      // what does not even decode is no proof: an error (2), not a refusal (1)
+      decodeCaptureProof(proof)
+    } catch (err: unknown) {
+      throw new ApiError(`${target} is not a capture proof: ${errorMessage(err)}`)
+    }
+    if (values.api === true) {
+      verdict = await postJson<CaptureVerdictJson>(await api(values), '/captures/verify', { proof: Buffer.from(proof).toString('base64') })
+    } else {
+      try {
+        verdict = verdictToJson(await verifyCaptureProof(proof, undefined))
+      } catch (err: unknown) {
+        throw new ApiError(`${target} is not a capture proof: ${errorMessage(err)}`)
+      }
+    }
+  } else {
+    const info = await api(values)
+    verdict = await getJson<CaptureVerdictJson>(info, `/captures/${target}/verify`)
+  }
+  if (values.json === true) print(JSON.stringify(verdict, null, 2))
+  else printVerdict(verdict, file !== undefined && values.api !== true)
+  return verdict.ok ? 0 : 1
+}
+
+/** The error message of an API error body. */
+function apiMessage (body: Buffer): string {
+  try {
+    const parsed = JSON.parse(body.toString('utf8'))
+    return `${parsed.error}: ${parsed.message}`
+  } catch {
+    return body.toString('utf8').trim()
+  }
+}
+
+/** POST a JSON body and read a JSON answer; an error status is an `ApiError`. */
+async function postJson<T> (info: Awaited<ReturnType<typeof api>>, path: string, body: unknown): Promise<T> {
+  const res = await call(info, 'POST', path, body)
+  if (res.status === 401) throw tokenRefused(info)
+  const chunks: Buffer[] = []
+  for await (const chunk of res.body) chunks.push(chunk)
+  const answer = Buffer.concat(chunks)
+  if (res.status >= 400) throw new ApiError(`${path}: ${apiMessage(answer)}`, res.status)
+  return JSON.parse(answer.toString('utf8')) as T
+}
+
+function printVerdict (v: CaptureVerdictJson, offline: boolean): void {
+  print(`capture ${v.ok ? 'VERIFIED' : 'REFUSED'}: ${v.verifiedSeconds} of ${v.claimedSeconds} second(s) verified${offline ? ' (offline: footage not checked; --api to fetch it through the node)' : ''}`)
+  if (v.cid !== undefined) print(`  footage   ${v.cid}`)
+  if (v.capturer !== undefined) print(`  capturer  ${v.capturer}`)
+  if (v.jobId !== undefined && v.jobId !== '') print(`  job       ${v.jobId}`)
+  if (v.startedMs !== undefined) print(`  recorded  ${time(v.startedMs)} for ${duration(v.durationMs ?? 0)} at ${v.geohash ?? '?'}, ${v.mediaType ?? '?'}, sensors ${(v.sensors ?? []).join(', ') || '(none)'}`)
+  print(`reasons (${v.reasons.length})`)
+  for (const r of v.reasons) {
+    const about = [r.witness !== undefined ? `witness ${shortPeer(r.witness)}` : '', r.chunk !== undefined ? `chunk ${r.chunk}` : ''].filter(a => a !== '').join(', ')
+    print(`  ${r.code}${r.fatal ? ' (fatal)' : ''}${about !== '' ? ` [${about}]` : ''}: ${r.explain}`)
+  }
+  print(`witnesses (${v.witnesses.length})`)
+  const ms = (n: number | undefined): string => n != null ? `${Math.round(n * 10) / 10}ms` : '-'
+  if (v.witnesses.length > 0) {
+    print(table(['WITNESS', 'ACCEPTED', 'RTT', 'FLOOR', 'CEILING', 'CELL', 'CODE'], v.witnesses.map(w => [w.witness === '' ? '(unreadable)' : w.witness, w.accepted ? 'yes' : 'no', ms(w.rttMs), ms(w.floorMs), ms(w.ceilingMs), w.geohash ?? '-', w.code ?? ''])))
+  }
+}
+
 async function metrics (values: CliValues): Promise<void> {
   process.stdout.write(await getText(await api(values), '/metrics'))
 }
@@ -497,8 +618,8 @@ async function metrics (values: CliValues): Promise<void> {
 /** Run the CLI with these arguments; resolves with the exit code. */
 export async function main (argv: string[]): Promise<number> {
   const [command, sub] = argv
-  const rest = argv.slice(command === 'node' || command === 'job' || command === 'receipts' ? 2 : 1)
-  const options = command === 'node' ? START_OPTIONS : command === 'job' ? JOB_OPTIONS : command === 'receipts' ? RECEIPT_OPTIONS : COMMON_OPTIONS
+  const rest = argv.slice(command === 'node' || command === 'job' || command === 'receipts' || command === 'capture' ? 2 : 1)
+  const options = command === 'node' ? START_OPTIONS : command === 'job' ? JOB_OPTIONS : command === 'receipts' ? RECEIPT_OPTIONS : command === 'capture' ? CAPTURE_OPTIONS : COMMON_OPTIONS
   try {
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       print(HELP)
@@ -509,8 +630,9 @@ export async function main (argv: string[]): Promise<number> {
       return 0
     }
     let values: CliValues
+    let positionals: string[]
     try {
-      values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values
+      ({ values, positionals } = parseArgs({ args: rest, options, strict: true, allowPositionals: command === 'capture' }))
     } catch (err: unknown) {
       throw new UsageError(errorMessage(err))
     }
@@ -533,6 +655,16 @@ export async function main (argv: string[]): Promise<number> {
         await jobSubmit(values)
         break
       case 'receipts': await receipts(sub, values); break
+      case 'capture':
+        if (positionals.length > 1) throw new UsageError(`capture ${sub ?? ''} takes one FILE or CID, got ${positionals.length}`)
+        try {
+          return await capture(sub, positionals[0], values)
+        } catch (err: unknown) {
+          if (errorName(err) === 'UsageError') throw err
+          // an error is not a refusal: exit 2, so a script tells "refused" (1) from "could not tell"
+          process.stderr.write(`shoal: ${errorName(err) ?? 'Error'}: ${errorMessage(err)}\n`)
+          return EXIT_CAPTURE_ERROR
+        }
       default: throw new UsageError(`unknown command: ${command}`)
     }
     return typeof process.exitCode === 'number' ? process.exitCode : 0

@@ -148,3 +148,30 @@ export const CAPTURE_PRICE_UNIT = 'capture-second'
  * and every relayed connection, that way.
  */
 export const PING_STREAMS = 8
+
+/**
+ * Witnesses a capture provider asks to watch each capture.
+ *
+ * @default 3
+ */
+export const CAPTURE_WITNESSES = 3
+
+/**
+ * Longest capture a job may ask a capture provider for, seconds (its
+ * `provider.capture.maxSeconds`).
+ *
+ * @default 600
+ */
+export const CAPTURE_MAX_SECONDS = 600
+
+/** Media type of a capture provider's chunks when its config names none. */
+export const CAPTURE_MEDIA_TYPE = 'video/mp4'
+
+/** Where a node keeps the CaptureProofs it made or accepted, by footage CID: `/shoal/captures/<cid>`. */
+export const CAPTURES_PREFIX = '/shoal/captures'
+
+/** The sub-directory of the data dir holding footage blocks (a blockstore-fs). */
+export const BLOCKS_DIR = 'blocks'
+
+/** Extra time a command capture source gives its program after the recording's length to write the last file, ms. */
+export const CAPTURE_COMMAND_GRACE_MS = 10_000

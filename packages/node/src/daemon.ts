@@ -5,7 +5,8 @@ import { createNodeLogger } from './log.js'
 import { registerShoalMetrics } from './metrics.js'
 import { observeNode, observeProvider } from './observe.js'
 import { createJobApi, liveJobs, resumeRequestedJobs, startProviderRole } from './jobs.js'
-import { createShoalNode } from './node.js'
+import { createShoalNode, nodeDatastore } from './node.js'
+import { createCaptureApi } from './capture.js'
 import { drainShoalNode, workGate } from './drain.js'
 import { preflight } from './preflight.js'
 import { VERSION } from './version.js'
@@ -95,6 +96,7 @@ export async function runShoalNode (resolved: ResolvedConfig, options: RunOption
       startedAt,
       draining: () => draining,
       jobs: createJobApi(node, live, metrics, observing.observer, config.provider?.region),
+      captures: node.services.provenance !== undefined ? createCaptureApi(node.services.provenance, nodeDatastore(node)) : undefined,
       statusExtra: async () => ({ capabilities: capabilities(node), jobs: liveJobs(node, live) })
     })
     const resumed = await resumeRequestedJobs(node, live, resuming.signal, observing.observer, config.provider?.region)

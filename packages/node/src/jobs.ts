@@ -1,8 +1,10 @@
 import { JobKind } from '@shoal/records'
-import { asError, errorMessage } from '@shoal/utils'
+import { asError, BoundedMap, errorMessage } from '@shoal/utils'
+import { captureCheck, describeReasons, verdictToJson } from './capture.js'
 import { CAPTURE_PRICE_UNIT, GPU_PRICE_UNIT, MAX_JOB_INPUT_BASE64 } from './constants.js'
 import { NoProviderError } from './errors.js'
 import { jobOutcome, receiptOutcome } from './observe.js'
+import { nodeDatastore } from './node.js'
 import { startProvider } from './flows/start-provider.js'
 import { submitJob } from './flows/submit-job.js'
 import { gpusFromConfig, isProviderRole } from './services.js'
@@ -14,6 +16,8 @@ import type { SubmitJobEvent } from './flows/submit-job.js'
 import type { ShoalNodeMetrics } from './metrics.js'
 import type { ShoalNode } from './node.js'
 import type { NodeObserver } from './observe.js'
+import type { CaptureVerdictJson } from './capture.js'
+import type { SubmitJobOptions } from './flows/submit-job.js'
 import type { JobOutcome as WorkJobOutcome, JobSpec } from '@shoal/work'
 
 /** A job in flight on this node, as `/jobs` and `/status` show it. */
@@ -105,6 +109,24 @@ interface SubmitRequest {
   capture: boolean
 }
 
+/** How many ended jobs `GET /jobs/:id` remembers (the oldest are forgotten first). */
+const ENDED_JOBS = 1024
+
+/** A job submitted here, as `GET /jobs/:id` shows it. */
+export interface JobRecordJson {
+  jobId: string
+  /** the last stage: `receipt` or `failed` once it ended */
+  stage: string
+  message?: string
+  error?: string
+  /** the provider whose result was accepted or refused last */
+  provider?: string
+  /** a capture job: the verdict on the last CaptureProof checked (verifiedSeconds, reasons, witnesses) */
+  capture?: CaptureVerdictJson
+  /** the countersigned receipt, once there is one */
+  receipt?: unknown
+}
+
 function submitRequest (raw: Record<string, unknown>): SubmitRequest {
   const str = (key: string, fallback: string, max = 256): string => {
     const v = raw[key] ?? fallback
@@ -117,15 +139,20 @@ function submitRequest (raw: Record<string, unknown>): SubmitRequest {
     return v
   }
   const sensors = raw.sensors ?? []
+  const seconds = raw.seconds
   if (!Array.isArray(sensors) || sensors.length > 16 || sensors.some(s => typeof s !== 'string' || s.length > 64)) throw new TypeError('sensors must be a list of names')
   const gpuClass = str('gpuClass', '', 64)
   const minVramMib = int('minVramMib', 0)
   if (gpuClass === '' && sensors.length === 0) throw new TypeError('a job names a GPU class (--gpu-class, e.g. consumer-24g) or a sensor (--sensor)')
   const capture = sensors.length > 0 && gpuClass === '' && minVramMib === 0
+  if (seconds !== undefined && (!capture || typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds < 1 || seconds > 86_400)) {
+    throw new TypeError('seconds (a capture job\'s length) must be an integer between 1 and 86400, for a job naming sensors and no GPU')
+  }
   return {
-    workload: str('workload', ''),
-    input: str('input', '', MAX_JOB_INPUT_BASE64),
-    units: int('units', 1, 1),
+    workload: str('workload', capture ? 'capture' : ''),
+    // a capture job's input is {"seconds": N}; `seconds` writes it
+    input: typeof seconds === 'number' ? Buffer.from(JSON.stringify({ seconds })).toString('base64') : str('input', '', MAX_JOB_INPUT_BASE64),
+    units: typeof seconds === 'number' && raw.units === undefined ? seconds : int('units', 1, 1),
     maxPricePerUnit: int('maxPricePerUnit', 10),
     currency: str('currency', 'USDC', 16),
     unit: str('unit', capture ? CAPTURE_PRICE_UNIT : GPU_PRICE_UNIT, 32),
@@ -149,9 +176,14 @@ function submitRequest (raw: Record<string, unknown>): SubmitRequest {
  */
 export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metrics: ShoalNodeMetrics, observer?: NodeObserver, geohash?: string): JobApi {
   const log = node.logger.forComponent('shoal:node:jobs')
+  // jobs submitted here: the live ones and the last ended ones, with a capture job's verdict
+  const records = new BoundedMap<string, JobRecordJson>(ENDED_JOBS)
   return {
     async list () {
       return liveJobs(node, live)
+    },
+    async get (jobId) {
+      return records.get(jobId.toLowerCase())
     },
     async submit (raw, progress, outerSignal) {
       let request: SubmitRequest
@@ -173,18 +205,46 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
         input: Buffer.from(request.input, 'base64')
       }
       let jobId: string | undefined
+      let record: JobRecordJson | undefined
       const entry: LiveJob = { side: 'requester', jobId: '', stage: 'created', since: Date.now() }
       const step = (event: JobProgress): void => {
         entry.stage = event.stage
+        if (record !== undefined) {
+          record.stage = event.stage
+          record.message = event.message
+        }
         progress({ jobId, ...event })
+      }
+      const options: SubmitJobOptions = { signal, timeoutMs: request.timeoutMs, geohash }
+      const provenance = node.services.provenance
+      if (capture && provenance !== undefined) {
+        // footage from two providers never agrees byte for byte: the CaptureProof is the check, not a second run
+        options.verify = false
+        options.checkResult = captureCheck({
+          provenance,
+          region: request.region,
+          sensors: request.sensors,
+          datastore: nodeDatastore(node),
+          onVerdict: (verdict, provider) => {
+            const json = verdictToJson(verdict)
+            if (record !== undefined) {
+              record.capture = json
+              record.provider = provider.toString()
+            }
+            const message = `capture ${verdict.ok ? 'verified' : 'refused'}: ${verdict.verifiedSeconds} of ${verdict.claimedSeconds} second(s) verified${verdict.reasons.length > 0 ? ` (${describeReasons(verdict.reasons, 2)})` : ''}`
+            step({ stage: 'verified', message, capture: json })
+          }
+        })
       }
       try {
         // a node that knows where it is (a provider's region) searches outward from there
-        for await (const event of submitJob(node.services, spec, { signal, timeoutMs: request.timeoutMs, geohash })) {
+        for await (const event of submitJob(node.services, spec, options)) {
           if (event.type === 'created') {
             jobId = toHex(event.detail.job.value.jobId)
             entry.jobId = jobId
             live.set(`requester:${jobId}`, entry)
+            record = { jobId, stage: 'created' }
+            records.set(jobId, record)
           }
           if (event.type === 'ranked') {
             metrics.routing?.increment({ [event.detail.decision.choices.length > 0 ? 'routed' : 'refused']: true })
@@ -202,7 +262,9 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
             receiptReached(observer, outcome, entry.since)
             // which kind of connection the job ran on: a provider behind NAT is reached through a relay, or directly after hole punching
             const over = outcome.connection === 'relayed' ? ' (over a relay)' : ''
-            return { jobId, stage: 'receipt', message: `receipt ${receipt.id.slice(0, 12)} countersigned: ${receipt.units} units, ${receipt.total} ${receipt.currency ?? request.currency}${over}`, receipt, output: Buffer.from(outcome.output).toString('base64'), acknowledged: outcome.acknowledged, connection: outcome.connection }
+            const message = `receipt ${receipt.id.slice(0, 12)} countersigned: ${receipt.units} units, ${receipt.total} ${receipt.currency ?? request.currency}${over}`
+            if (record !== undefined) Object.assign(record, { stage: 'receipt', message, receipt, provider: outcome.provider.toString() })
+            return { jobId, stage: 'receipt', message, receipt, output: Buffer.from(outcome.output).toString('base64'), acknowledged: outcome.acknowledged, connection: outcome.connection, ...(record?.capture !== undefined ? { capture: record.capture } : {}) }
           }
           step(stageOf(event))
         }
@@ -211,7 +273,8 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
         const error = asError(err)
         if (error instanceof NoProviderError && error.reasons.length === 0) metrics.routing?.increment({ 'no-candidates': true })
         if (jobId !== undefined) observer?.jobEnded({ role: 'requester', jobId, peer: entry.peer, startedAt: entry.since, endedAt: Date.now(), outcome: jobOutcome(error), error })
-        return { jobId, stage: 'failed', error: error.name, message: error.message }
+        if (record !== undefined) Object.assign(record, { stage: 'failed', error: error.name, message: error.message })
+        return { jobId, stage: 'failed', error: error.name, message: error.message, ...(record?.capture !== undefined ? { capture: record.capture } : {}) }
       } finally {
         if (jobId !== undefined) live.delete(`requester:${jobId}`)
       }

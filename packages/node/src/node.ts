@@ -11,12 +11,16 @@ import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
-import { MemoryDatastore } from 'datastore-core'
+import { join } from 'node:path'
+import { createFootageStore } from '@shoal/provenance'
+import { FsBlockstore } from 'blockstore-fs'
+import { MemoryDatastore, NamespaceDatastore } from 'datastore-core'
+import { Key } from 'interface-datastore'
 import { createLibp2p } from 'libp2p'
 import { Registry, register } from 'prom-client'
 import { BoundedMap, errorCode, errorMessage } from '@shoal/utils'
 import { parseConfig, resolveConfig } from './config.js'
-import { PING_STREAMS, SHOAL_DHT_PROTOCOL } from './constants.js'
+import { BLOCKS_DIR, PING_STREAMS, SHOAL_DHT_PROTOCOL } from './constants.js'
 import { ensureDataDir, loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { describedMetrics } from './metrics-help.js'
 import { ConfigError, PortInUseError } from './errors.js'
@@ -34,6 +38,7 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Datastore } from 'interface-datastore'
+import type { FootageStore } from '@shoal/provenance'
 import type { Libp2pOptions, ServiceFactoryMap } from 'libp2p'
 
 /** The stock libp2p services of a Shoal full node, by key. */
@@ -86,10 +91,16 @@ export interface ShoalNodeOptions extends ShoalNodeConfig {
 
 const registries = new WeakMap<object, Registry>()
 const configs = new WeakMap<object, ResolvedConfig>()
+const datastores = new WeakMap<object, Datastore>()
 
 /** The Prometheus registry holding a node's metrics (undefined when metrics are off). */
 export function metricsRegistry (node: ShoalNode): Registry | undefined {
   return registries.get(node)
+}
+
+/** The datastore a node was created on (its receipts, jobs and kept capture proofs). */
+export function nodeDatastore (node: ShoalNode): Datastore | undefined {
+  return datastores.get(node)
 }
 
 /** The resolved configuration a node was created with. */
@@ -130,7 +141,7 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
       fastMsgIdFn: signedMessageFastId
     }),
     reachability: reachabilityService(),
-    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, defences: config.defences, relayed: reachability.relayedJobs, ...extra.services })
+    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, defences: config.defences, relayed: reachability.relayedJobs, witness: config.witness, ...extra.services })
   }
   if (reachability.autonat) services.autonat = autoNAT()
   if (reachability.holePunching) services.dcutr = dcutr()
@@ -241,6 +252,8 @@ export async function createShoalNode (options: ShoalNodeOptions = {}): Promise<
   }
   if (registry !== undefined) registries.set(node, registry)
   configs.set(node, config)
+  datastores.set(node, datastore)
+  withFootage(node, datastore, config.dataDir)
   if (start !== false) {
     await startShoalNode(node)
   }
@@ -267,7 +280,57 @@ export async function startShoalNode (node: ShoalNode): Promise<void> {
   if (config?.dht.mode === 'server') {
     await node.services.dht.setMode('server')
   }
+  try {
+    await footageHooks.get(node)?.attach()
+  } catch (err: unknown) {
+    // a capture provider without its footage store could record nothing a requester can fetch
+    if (config?.role === 'capture-provider') {
+      await Promise.resolve(node.stop()).catch(() => {})
+      throw err
+    }
+    node.logger.forComponent('shoal:node:footage').error('no footage store: captures cannot be fetched or served - %e', err)
+  }
   dialLocalPeers(node)
+}
+
+/** How a node's footage store is made once it started, and stopped before it stops. */
+const footageHooks = new WeakMap<object, { attach(): Promise<void> }>()
+
+/**
+ * Give the node's provenance service a footage store on Helia once the node
+ * started (bitswap runs on the node's libp2p): blocks in `<dataDir>/blocks`
+ * (blockstore-fs), Helia's records under `/helia` in the node's datastore;
+ * in memory without a data dir. `node.stop()` stops the store first (Helia
+ * only: the node's libp2p stops once, after it), then the node.
+ */
+function withFootage (node: ShoalNode, datastore: Datastore, dataDir: string | undefined): void {
+  const service = node.services.provenance
+  if (service === undefined) return
+  const log = node.logger.forComponent('shoal:node:footage')
+  let footage: FootageStore | undefined
+  let blockstore: FsBlockstore | undefined
+  footageHooks.set(node, {
+    async attach () {
+      if (footage !== undefined) return
+      if (dataDir !== undefined) {
+        blockstore = new FsBlockstore(join(dataDir, BLOCKS_DIR))
+        await blockstore.open()
+      }
+      footage = await createFootageStore({ libp2p: node, blockstore, datastore: new NamespaceDatastore(datastore, new Key('/helia')) })
+      service.footage = footage
+    }
+  })
+  const stopNode = node.stop.bind(node)
+  node.stop = async () => {
+    const held = footage
+    const blocks = blockstore
+    footage = undefined
+    blockstore = undefined
+    if (service.footage === held) service.footage = undefined
+    await held?.stop().catch((err: unknown) => { log.error('could not stop the footage store - %e', err) })
+    await stopNode()
+    await blocks?.close().catch((err: unknown) => { log.error('could not close the footage blockstore - %e', err) })
+  }
 }
 
 /** Give up on a peer mDNS reported if the dial takes longer than this. */

@@ -12,7 +12,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { errorCode } from '@shoal/utils'
 import { detectGpus, findProgram } from '@shoal/work'
 import { ConfigError } from './errors.js'
-import type { ExecutorConfig, GpuConfig, ResolvedConfig } from './config.js'
+import type { CaptureSourceConfig, ExecutorConfig, GpuConfig, ResolvedConfig } from './config.js'
 import type { GpuInventory } from '@shoal/work'
 
 /** Options of `preflight`. */
@@ -47,6 +47,9 @@ export async function preflight (config: ResolvedConfig, options: PreflightOptio
   if (provider.executor !== undefined) {
     checked.executor = await checkExecutor(provider.executor, options)
   }
+  if (provider.capture !== undefined) {
+    checked.capture = { ...provider.capture, source: await checkCaptureSource(provider.capture.source, options) }
+  }
   if (config.role === 'gpu-provider') {
     const inventory = await (options.detectGpus ?? detectGpus)()
     checked.gpus = gpusToOffer(provider.gpus ?? [], inventory, options.warn)
@@ -63,14 +66,41 @@ export async function checkExecutor (executor: ExecutorConfig, options: Pick<Pre
   if (executor.type !== 'command') {
     return executor
   }
-  const field = 'provider.executor.command'
-  const { command } = executor
+  return { ...executor, command: await checkCommand(executor.command, 'provider.executor.command', options) }
+}
+
+/**
+ * The capture source with its command or folder resolved like an
+ * executor's (against `configDir`): a missing or non-executable command, or
+ * a folder that is not a directory, is a `ConfigError` on the field.
+ */
+export async function checkCaptureSource (source: CaptureSourceConfig, options: Pick<PreflightOptions, 'configDir' | 'path'> = {}): Promise<CaptureSourceConfig> {
+  if (source.type === 'command') {
+    return { ...source, command: await checkCommand(source.command, 'provider.capture.source.command', options) }
+  }
+  if (source.type === 'folder') {
+    const field = 'provider.capture.source.path'
+    const absolute = isAbsolute(source.path) ? source.path : resolve(options.configDir ?? process.cwd(), source.path)
+    let isDirectory: boolean
+    try {
+      isDirectory = (await stat(absolute)).isDirectory()
+    } catch (err: unknown) {
+      throw new ConfigError(field, `${source.path} cannot be read (${errorCode(err) ?? 'error'})`)
+    }
+    if (!isDirectory) throw new ConfigError(field, `${source.path} is not a directory`)
+    return { ...source, path: absolute }
+  }
+  return source
+}
+
+/** A program's absolute path: a path (anything with a `/`) against `configDir`, a bare name in PATH; else a `ConfigError` on `field`. */
+async function checkCommand (command: string, field: string, options: Pick<PreflightOptions, 'configDir' | 'path'>): Promise<string> {
   if (!command.includes('/')) {
     const found = findProgram(command, options.path ?? process.env.PATH ?? '')
     if (found === undefined) {
       throw new ConfigError(field, `${command} not found in PATH (give a path such as ./run-job.sh for a script next to the config file)`)
     }
-    return { ...executor, command: found }
+    return found
   }
   const absolute = isAbsolute(command) ? command : resolve(options.configDir ?? process.cwd(), command)
   const where = absolute === command ? '' : ` (resolved to ${absolute}, relative to the config file's directory)`
@@ -89,7 +119,7 @@ export async function checkExecutor (executor: ExecutorConfig, options: Pick<Pre
   } catch {
     throw new ConfigError(field, `${command} is not executable${where}: chmod +x it`)
   }
-  return { ...executor, command: absolute }
+  return absolute
 }
 
 /** Model names compared without vendor words, case, spaces or punctuation: `NVIDIA GeForce RTX 4090` has `RTX 4090`. */

@@ -5,9 +5,14 @@ import { createEquivocationEvidence, createWrongResultEvidence, evidence, receip
 import { JobKind } from '@shoal/records'
 import { PeerTrust, router } from '@shoal/router'
 import { Work, commandExecutor, functionExecutor, gpuClass, priceBidPolicy } from '@shoal/work'
-import { JOBS_RUNNING_DIR } from './constants.js'
+import { provenance } from '@shoal/provenance'
+import { captureExecutor } from './capture.js'
+import { captureSourceFromConfig } from './capture-source.js'
+import { CAPTURE_MAX_SECONDS, CAPTURE_WITNESSES, JOBS_RUNNING_DIR } from './constants.js'
 import { registerWorkGate, WorkGate } from './drain.js'
-import type { ExecutorConfig, ProviderConfig, ShoalRole } from './config.js'
+import type { ExecutorConfig, ProviderConfig, ShoalRole, WitnessConfig } from './config.js'
+import type { Provenance, ProvenanceComponents, ProvenanceInit } from '@shoal/provenance'
+import type { Datastore } from 'interface-datastore'
 import type { Discovery, DiscoveryComponents, DiscoveryInit } from '@shoal/discovery'
 import type { JobBoard, JobBoardComponents, JobBoardInit } from '@shoal/job-board'
 import type { EvidenceComponents, EvidenceInit, EvidenceService, ReceiptStore, ReceiptStoreComponents, ReceiptStoreInit } from '@shoal/receipts'
@@ -34,6 +39,12 @@ export type ShoalCoreServices = {
   work: Work
   /** evidence of cheating, gossiped and kept: who is a proven offender (`@shoal/receipts`) */
   evidence: EvidenceService
+  /**
+   * proof of recording (`@shoal/provenance`): witnesses others' captures,
+   * captures with witnesses (capture providers), verifies capture results;
+   * absent with `shoalServices({ provenance: false })`
+   */
+  provenance?: Provenance
 }
 
 /**
@@ -48,6 +59,7 @@ export interface ShoalServiceFactories {
   discovery: (components: DiscoveryComponents) => Discovery
   work: (components: WorkComponents) => Work
   evidence: (components: EvidenceComponents) => EvidenceService
+  provenance?: (components: ProvenanceComponents) => Provenance
 }
 
 /** Options of `shoalServices()`. */
@@ -75,6 +87,16 @@ export interface ShoalServicesInit {
   relayed?: Partial<RelayedJobPolicy> | false
   /** options passed to `evidence()` */
   evidence?: EvidenceInit
+  /**
+   * options passed to `provenance()` (merged over the provider's region and
+   * `witness`), or false for a node without it: it then neither witnesses,
+   * nor captures, nor verifies captures
+   *
+   * @default {}
+   */
+  provenance?: ProvenanceInit | false
+  /** how this node witnesses others' captures (the config's `witness`) @default { enabled: true } */
+  witness?: WitnessConfig
   /**
    * The defences against dishonest peers, on by default: results checked
    * before they are countersigned (`DEFAULT_VERIFY_POLICY`), evidence of
@@ -160,6 +182,7 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
   if (init.relayed !== undefined) workInit.relayed = init.relayed
   // the executor runs as many programs as the work service admits jobs: fewer would queue admitted jobs behind each other
   if (provider?.executor != null) workInit.executor = executorFromConfig(provider.executor, init.dataDir, init.work?.concurrency ?? provider.concurrency ?? 1)
+  const capture = init.role === 'capture-provider' ? provider?.capture : undefined
   if (provider?.price != null) workInit.price = provider.price
   if (provider?.concurrency != null) workInit.concurrency = provider.concurrency
   const merged: typeof workInit = { ...workInit, ...init.work }
@@ -175,12 +198,12 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
     return gate
   }
   const defended = init.defences !== false
-  return {
+  const factories: ShoalServiceFactories = {
     receipts: receiptStore(init.receipts),
     router: (components) => {
       const gate = gateOf(components)
       // late binding asks providers for their load: answer with the work service's real slots
-      const load = init.router?.load ?? (merged.executor != null ? () => gate.load() : undefined)
+      const load = init.router?.load ?? (merged.executor != null || capture != null ? () => gate.load() : undefined)
       // a proven offender has no trust left: the router refuses it as a candidate
       const defences: RouterInit = defended ? { trust: offenderTrust(init.router?.trust ?? new PeerTrust({ now: init.router?.now }), offenderOf(components)) } : { locationCheck: false }
       return router({ ...init.router, ...defences, load })(components)
@@ -203,13 +226,35 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
         ? { verify: DEFAULT_VERIFY_POLICY, offenders: offenderOf(components) }
         // the baseline: every result countersigned unchecked, every requester served however much it leaves unpaid, no run ever late
         : { verify: false, maxUnpaidJobs: Number.MAX_SAFE_INTEGER, lateFactor: Infinity }
-      const service = new Work(components, { ...defences, ...merged, bidPolicy: gate.bidPolicy(bidPolicy), executor: gate.executor(merged.executor) })
+      // a capture provider records with witnesses: its executor is the provenance service's capture
+      const executor = capture != null && init.work?.executor == null && init.provenance !== false
+        ? captureExecutor({
+          provenance: () => (components as { provenance?: Provenance }).provenance,
+          source: captureSourceFromConfig(capture, { sensors: provider?.sensors }),
+          maxSeconds: capture.maxSeconds ?? CAPTURE_MAX_SECONDS,
+          witnesses: capture.witnesses ?? CAPTURE_WITNESSES,
+          datastore: () => (components as { datastore?: Datastore }).datastore
+        })
+        : merged.executor
+      const service = new Work(components, { ...defences, ...merged, bidPolicy: gate.bidPolicy(bidPolicy), executor: gate.executor(executor) })
       registerWorkGate(service, gate)
       if (defended) reportEvidence(service, components)
       return service
     },
     evidence: evidence(init.evidence)
   }
+  if (init.provenance !== false) {
+    const witness = init.witness ?? {}
+    const own: ProvenanceInit = {
+      geohash: witness.geohash ?? (provider?.region != null && provider.region !== '' ? provider.region : undefined),
+      witness: { enabled: witness.enabled ?? true, ...(witness.price != null ? { price: witness.price } : {}) },
+      ...(capture != null ? { witnesses: capture.witnesses ?? CAPTURE_WITNESSES } : {}),
+      ...(capture?.minWitnesses != null ? { verify: { minWitnesses: capture.minWitnesses } } : {})
+    }
+    const given = init.provenance ?? {}
+    factories.provenance = provenance({ ...own, ...given, witness: { ...own.witness, ...given.witness } })
+  }
+  return factories
 }
 
 /** Whether the node's evidence service holds valid evidence against a peer (false before it is built). */

@@ -71,8 +71,8 @@ describe('config', () => {
     assert.deepEqual(resolveConfig({ role: 'gpu-provider', provider: { executor: { type: 'echo' } } }).provider?.gpus, [])
     assert.equal(configError(() => resolveConfig({ role: 'gpu-provider', provider: { gpus: [{ model: 'RTX 4090', vramMib: 24576 }] } })).field, 'provider.executor')
     assert.equal(configError(() => resolveConfig({ role: 'capture-provider' })).field, 'provider.sensors')
-    // a capture provider without an executor would be found and decline every job
-    assert.equal(configError(() => resolveConfig({ role: 'capture-provider', provider: { sensors: ['video'] } })).field, 'provider.executor')
+    // a capture provider without a capture source (or an executor) would be found and decline every job
+    assert.equal(configError(() => resolveConfig({ role: 'capture-provider', provider: { sensors: ['video'] } })).field, 'provider.capture')
     const ok = resolveConfig({ role: 'gpu-provider', provider: { gpus: [{ model: 'RTX 4090', vramMib: 24576 }], executor: { type: 'echo' } } })
     assert.equal(ok.provider?.concurrency, 1)
   })

@@ -30,7 +30,7 @@ export interface SubmitJobServices {
 }
 
 /** Options of `submitJob`. Every field is optional. */
-export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchOutput' | 'maxUnits'> {
+export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchOutput' | 'maxUnits' | 'checkResult'> {
   /**
    * Providers to find and rank
    *
@@ -265,6 +265,7 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
         attemptTimeoutMs,
         fetchOutput: options.fetchOutput,
         maxUnits: options.maxUnits,
+        checkResult: options.checkResult,
         verify: options.verify,
         onProgress: (detail) => { events.push({ type: 'progress', detail }) },
         onAttempt: (attempt) => {
