@@ -35,6 +35,10 @@ export interface ExecuteOptions {
   job?: JobAnnouncement
   /** the quote the requester accepted */
   quote: Quote
+  /** record id of the requester's Assignment (a capture attests it: `CaptureAttestation.assignmentId`) */
+  assignmentId?: Uint8Array
+  /** when the requester signed the Assignment (`createdMs`): a capture may not start before it */
+  assignedMs?: number
   /** who asked for the work */
   requester: PeerId
 }

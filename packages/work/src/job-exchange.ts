@@ -4,7 +4,7 @@
  * it accrues), check the receipt and the output, countersign and pay.
  */
 
-import { RecordError, WorkReceiptType, countersign, openRecord } from '@shoal/records'
+import { JobKind, RecordError, WorkReceiptType, countersign, openRecord } from '@shoal/records'
 import { asError } from '@shoal/utils'
 import { stepOptions } from './context.js'
 import { MAX_STALE_ACKS } from './constants.js'
@@ -147,10 +147,14 @@ class JobExchange {
    * time-metered units up to the time elapsed since the assignment left,
    * times the slots the job asked for. Other units (tokens, jobs) are paid
    * only on the result, so a provider's claims in progress reports are never paid.
+   * Nor is a capture's time: a second of footage is worth paying only once
+   * its proof of recording (attestation and witnesses, which come with the
+   * result) is verified, so a capture job's vouchers follow its verified
+   * seconds, on the result.
    */
   private verifiableUnits (): number {
     const { price, job, sentAt } = this
-    if (!isTimeMetered(price.unit)) {
+    if (!isTimeMetered(price.unit) || job?.kind === JobKind.CAPTURE) {
       return 0
     }
     return Math.ceil((performance.now() - sentAt) / 1000) * slotsOf(price, job)

@@ -145,6 +145,8 @@ async function execute (ctx: WorkContext, entry: JobEntry, input: Uint8Array, in
       onProgress: p => { meter.onProgress(p) },
       job: init.job,
       quote: entry.opened.quote.value,
+      assignmentId: entry.opened.assignment.id,
+      assignedMs: a.createdMs,
       requester: entry.peer
     })
     checkResult(ctx, result, entry.connection, entry.limits)

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
-  JobAnnouncementType, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, countersign, newRandomId, openAssignment,
+  JobKind, JobAnnouncementType, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, countersign, newRandomId, openAssignment,
   openCountersigned, openRecord, signRecord
 } from '@shoal/records'
 import { createReceiptStore } from '@shoal/receipts'
@@ -889,6 +889,31 @@ describe('work protocol over TCP', function () {
       assert.equal(provider.services.work.book.paid(requester.peerId), 60)
       assert.equal(provider.services.work.book.unpaid(requester.peerId, 'USDC'), 0)
       assert.ok(maxOwed <= 50 + SECOND.perUnit, `provider was owed ${maxOwed}`)
+    })
+
+    it('streams no voucher for a capture job: its seconds are paid on the result, once its proof can be checked', async () => {
+      this.timeout(30_000)
+      const CAPTURE_SECOND = { perUnit: 20, currency: 'USDC', unit: 'capture-second' }
+      const recorder = functionExecutor(async () => {
+        await new Promise(resolve => setTimeout(resolve, 1500))
+        return { output: enc('footage proof'), units: 2, status: 0 }
+      })
+      const provider = await node({ price: CAPTURE_SECOND, executor: recorder, maxUnpaid: 100_000, meterIntervalMs: 100 })
+      const requester = await node()
+      await connect(requester, provider)
+      let progressReports = 0
+      let paidDuringJob = 0
+      provider.services.work.addEventListener('job:progress', () => {
+        progressReports++
+        paidDuringJob = Math.max(paidDuringJob, provider.services.work.book.paid(requester.peerId))
+      })
+      const outcome = await requester.services.work.run(provider.peerId, {
+        kind: JobKind.CAPTURE, requirements: { sensors: ['video'] }, priceCeiling: CAPTURE_SECOND, budget: 1000
+      }, enc('{"seconds":2}'))
+      assert.ok(progressReports > 0, 'the provider metered the capture while it ran')
+      assert.equal(paidDuringJob, 0, 'nothing was paid before the result')
+      assert.equal(outcome.receipt.record.value.units, 2)
+      assert.equal(provider.services.work.book.paid(requester.peerId), 40)
     })
 
     it('goes on with a job whose streamed vouchers the provider refuses: the refusal answers the voucher, not the job', async () => {
