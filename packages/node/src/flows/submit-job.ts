@@ -30,7 +30,7 @@ export interface SubmitJobServices {
 }
 
 /** Options of `submitJob`. Every field is optional. */
-export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchOutput' | 'maxUnits'> {
+export interface SubmitJobOptions extends AbortOptions, Pick<RunOptions, 'fetchOutput' | 'checkResult' | 'maxUnits'> {
   /**
    * Providers to find and rank
    *
@@ -264,6 +264,7 @@ export async function * submitJob (services: SubmitJobServices, spec: JobSpec, o
         deadlineMs: job.value.deadlineMs,
         attemptTimeoutMs,
         fetchOutput: options.fetchOutput,
+        checkResult: options.checkResult,
         maxUnits: options.maxUnits,
         verify: options.verify,
         onProgress: (detail) => { events.push({ type: 'progress', detail }) },
