@@ -198,7 +198,7 @@ try {
   }
   for await (const event of submitJob(requester.services, bounty, { checkResult, timeoutMs: 60_000 })) {
     if (event.type === 'published') console.log('bounty   ', short(event.detail.job.value.jobId), `"${bounty.description}"`)
-    if (event.type === 'ranked') console.log('ranked   ', event.detail.decision.choices.map(c => `${peer(c.peerId)} at ${c.input.provider.record.value.geohash}`))
+    if (event.type === 'ranked') console.log('ranked   ', event.detail.decision.choices.map(c => `${peer(c.peerId)} ${c.input.provider != null ? `at ${c.input.provider.record.value.geohash}` : 'by its quote on the board'}`))
     if (event.type === 'receipt') outcome = event.detail.outcome
   }
 
