@@ -1,52 +1,50 @@
-// A data-capture bounty on Shoal: a requester asks for video of red traffic
-// cones in South-East Asia, paid per second of valid footage; a capture
-// provider "records" it, signs a CaptureAttestation, has a nearby witness
-// countersign it with a WitnessStatement, and is paid for the seconds the
-// requester verified. Three nodes in one process, TCP on 127.0.0.1.
+// A data-capture bounty on Shoal with @shoal/provenance: a requester asks for
+// video of red traffic cones in South-East Asia, paid per second of VERIFIED
+// footage. An honest capturer records with two nearby witnesses watching and
+// is paid exactly the seconds the requester verified; a forger's proofs of
+// recording (a 60 s claim for 6 s of bytes, a backdated start, a 300 ms
+// witness, one witness, its own second identity as witness, footage replayed
+// from the honest capture) are each refused with their reason.
+// Five nodes in one process, TCP on 127.0.0.1.
 //
 //   npm run build && npm start -w @shoal/example-data-bounty
 
-import { createHash } from 'node:crypto'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { generateKeyPair, publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { lpStream } from '@libp2p/utils'
 import { jobTopic } from '@shoal/job-board'
 import { SHOAL_DHT_PROTOCOL, shoalServices, startProvider, submitJob } from '@shoal/node'
 import {
-  CaptureAttestationType, JobKind, RECORD_VERSION, WitnessStatementType, WorkReceiptType, openCountersigned, openRecord,
-  peerIdFromBytes, recordId, signRecord
+  attestCapture, createDevice, createFootageStore, encodeCaptureProof, provenance, syntheticSource
+} from '@shoal/provenance'
+import {
+  JobKind, RECORD_VERSION, WitnessStatementType, WorkReceiptType, countersign, newRandomId, openCountersigned, signRecord
 } from '@shoal/records'
-import { functionExecutor } from '@shoal/work'
+import { ResultRejectedError, functionExecutor } from '@shoal/work'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 
-// Example-only protocols. Witnessing and proof transfer belong to the planned
-// @shoal/provenance package; every record on them is a @shoal/records record.
-const WITNESS_PROTOCOL = '/shoal-example/witness/1.0.0'
-const CAPTURE_PROTOCOL = '/shoal-example/capture/1.0.0'
-const MAX_FOOTAGE_BYTES = 1024 * 1024
-const BYTES_PER_SECOND = 32 * 1024
-
-const REGION = 'w'                 // geohash cell 0-45° N, 90-135° E: mainland South-East Asia and the Philippines
-const CAPTURER_AT = 'w21z6'        // Singapore, revealed to ~5 km
-const WITNESS_AT = 'w21z3'         // a few km away
+const REGION = 'w'                      // geohash cell 0-45° N, 90-135° E: mainland South-East Asia and the Philippines
+const CAPTURER_AT = 'w21z6'             // Singapore, a ~5 km cell
+const WITNESSES_AT = ['w21z3', 'w21z7'] // the cells either side of it
+const FORGER_AT = 'w21z6'               // the forger claims the same cell
+const SENSORS = ['video']
+const SECONDS = 6
 const PRICE = { perUnit: 2, currency: 'USDC', unit: 'footage-second' }
+const HOUR = 60 * 60 * 1000
 
 const hex = (bytes) => Buffer.from(bytes).toString('hex')
-const short = (bytes) => hex(bytes).slice(0, 16) + '…'
-const sha256 = (bytes) => new Uint8Array(createHash('sha256').update(bytes).digest())
-const equal = (a, b) => Buffer.from(a).equals(Buffer.from(b))
+const short = (bytes) => hex(bytes).slice(0, 12) + '…'
+const peer = (id) => id.toString().slice(0, 16) + '…'
+const bytesOf = (key) => peerIdFromPrivateKey(key).toMultihash().bytes
 
-async function createNode (init = {}, privateKey) {
+async function createNode (geohash, init = {}, privateKey) {
   return createLibp2p({
     privateKey,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
@@ -59,7 +57,9 @@ async function createNode (init = {}, privateKey) {
       ping: ping(),
       pubsub: gossipsub(),
       dht: kadDHT({ protocol: SHOAL_DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
-      ...shoalServices(init)
+      ...shoalServices(init),
+      // after shoalServices: it finds the node's receipts (witness history) among the components
+      provenance: provenance({ geohash, witnesses: 2 })
     }
   })
 }
@@ -72,206 +72,260 @@ async function waitFor (condition, what, timeout = 10_000) {
   }
 }
 
-// ------------------------------------------------------------------ the witness
-// A peer near the capturer. It countersigns a capture with what it observed
-// itself: the RTT to the capturer now, and where the witness is.
-const witnessKey = await generateKeyPair('Ed25519')
-const witness = await createNode({}, witnessKey)
-await witness.handle(WITNESS_PROTOCOL, async (stream, connection) => {
-  const lp = lpStream(stream, { maxDataLength: CaptureAttestationType.maxSize })
-  try {
-    const bytes = await lp.read({ signal: AbortSignal.timeout(5_000) })
-    const attestation = await openRecord(CaptureAttestationType, bytes.subarray())
-    if (!attestation.signer.equals(connection.remotePeer)) throw new Error('attestation of another capturer')
-    const rttMs = Math.round(await witness.services.ping.ping(connection.remotePeer))
-    const statement = await signRecord(WitnessStatementType, {
-      version: RECORD_VERSION,
-      witness: witness.peerId.toMultihash().bytes,
-      attestationId: attestation.id,
-      capturer: attestation.value.capturer,
-      rttMs,
-      geohash: WITNESS_AT,
-      createdMs: Date.now()
-    }, witnessKey)
-    await lp.write(statement.bytes)
-    await stream.close()
-  } catch (err) {
-    stream.abort(err)
-  }
-})
-
-// ------------------------------------------------------------------ the capture provider
-const capturerKey = await generateKeyPair('Ed25519')
-// the camera's own key: a real device keeps it in secure hardware
-const deviceKey = await generateKeyPair('Ed25519')
-const captures = new Map()          // content hash (hex) -> { attestation, statement, footage }
-const workDir = await mkdtemp(join(tmpdir(), 'shoal-data-bounty-'))
-
-const capturer = await createNode({
-  role: 'capture-provider',
-  provider: { region: CAPTURER_AT, sensors: ['video'], price: PRICE, concurrency: 1 },
-  work: {
-    executor: functionExecutor(async (input, { job }) => {
-      const { seconds } = JSON.parse(new TextDecoder().decode(input))
-      const startedMs = Date.now()
-      // SIMULATED camera: a generated file stands in for the recording
-      const file = join(workDir, 'cones.mp4')
-      const fake = new Uint8Array(seconds * BYTES_PER_SECOND)
-      fake.set(new TextEncoder().encode('\0\0\0\x18ftypisom'), 0)
-      for (let i = 16; i < fake.length; i++) fake[i] = (i * 2654435761) >>> 24
-      await writeFile(file, fake)
-      const footage = new Uint8Array(await readFile(file))
-      const contentHash = sha256(footage)
-
-      // proof of recording, signed at capture time by the node and by the device
-      const attestation = await signRecord(CaptureAttestationType, {
-        version: RECORD_VERSION,
-        capturer: capturer.peerId.toMultihash().bytes,
-        deviceKey: publicKeyToProtobuf(deviceKey.publicKey),
-        deviceSignature: await deviceKey.sign(contentHash),
-        contentHash,
-        contentBytes: footage.byteLength,
-        mediaType: 'video/mp4',
-        startedMs,
-        durationMs: seconds * 1000,
-        geohash: CAPTURER_AT,
-        sensors: ['video'],
-        jobId: job?.jobId ?? new Uint8Array()
-      }, capturerKey)
-
-      // a nearby witness countersigns it
-      const stream = await capturer.dialProtocol(witness.peerId, WITNESS_PROTOCOL)
-      const lp = lpStream(stream, { maxDataLength: WitnessStatementType.maxSize })
-      await lp.write(attestation.bytes)
-      const statement = await openRecord(WitnessStatementType, (await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray())
-      if (!equal(statement.value.attestationId, attestation.id)) throw new Error('witness signed another capture')
-      await stream.close()
-
-      captures.set(hex(contentHash), { attestation, statement, footage })
-      // the footage is fetched with its proofs (below); units = seconds of footage
-      return { output: new Uint8Array(), location: `${CAPTURE_PROTOCOL}/${hex(contentHash)}`, outputHash: contentHash, units: seconds, status: 0 }
-    })
-  }
-}, capturerKey)
-
-// serve a capture with its attestation and witness statement
-await capturer.handle(CAPTURE_PROTOCOL, async (stream) => {
-  const lp = lpStream(stream, { maxDataLength: MAX_FOOTAGE_BYTES })
-  try {
-    const wanted = (await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray()
-    const capture = wanted.byteLength === 32 ? captures.get(hex(wanted)) : undefined
-    if (capture === undefined) throw new Error('no such capture')
-    await lp.write(capture.attestation.bytes)
-    await lp.write(capture.statement.bytes)
-    await lp.write(capture.footage)
-    await stream.close()
-  } catch (err) {
-    stream.abort(err)
-  }
-})
-
-
-// ------------------------------------------------------------------ the requester
-const requester = await createNode()
-
 /**
- * Fetch the footage and its proofs before countersigning anything, and
- * accept it only if every check passes: that is what "valid footage" means here.
+ * SIMULATED PAST: a countersigned receipt for work `providerKey` did for
+ * `clientKey` hours ago. A witness counts only with a history of work for
+ * peers other than the capturer, older than the capture by an hour; a demo
+ * that starts now has none, so it is signed here, backdated.
  */
-async function fetchCapture (location, receipt) {
-  const stream = await requester.dialProtocol(peerIdFromBytes(receipt.provider), CAPTURE_PROTOCOL)
-  const lp = lpStream(stream, { maxDataLength: MAX_FOOTAGE_BYTES })
-  await lp.write(receipt.resultHash)
-  const read = async () => (await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()
-  const attestation = await openRecord(CaptureAttestationType, await read())
-  const statement = await openRecord(WitnessStatementType, await read())
-  const footage = await read()
-  await stream.close()
-
-  const a = attestation.value
-  const checks = {
-    'attested by the provider': equal(a.capturer, receipt.provider),
-    'for this bounty': equal(a.jobId, receipt.jobId),
-    'footage matches the attested hash': equal(sha256(footage), a.contentHash) && equal(a.contentHash, receipt.resultHash),
-    'signed by the capture device': await publicKeyFromProtobuf(a.deviceKey).verify(a.contentHash, a.deviceSignature),
-    'video, in the region': a.sensors.includes('video') && a.geohash.startsWith(REGION),
-    'units = whole seconds of footage': receipt.units <= Math.floor(a.durationMs / 1000),
-    'witnessed by another peer': equal(statement.value.attestationId, attestation.id) && !statement.signer.equals(attestation.signer) &&
-      equal(statement.value.capturer, a.capturer),
-    'witness in the region': statement.value.geohash.startsWith(REGION)
-  }
-  console.log('capture  ', {
-    contentHash: short(a.contentHash),
-    bytes: a.contentBytes,
-    seconds: a.durationMs / 1000,
-    at: a.geohash,
-    device: short(sha256(a.deviceKey)),
-    witness: `${statement.signer.toString().slice(0, 16)}… at ${statement.value.geohash}, ${statement.value.rttMs} ms from the capturer`
-  })
-  for (const [check, ok] of Object.entries(checks)) {
-    console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${check}`)
-    if (!ok) throw new Error(`capture refused: ${check}`)
-  }
-  return footage
+async function pastReceipt (providerKey, clientKey, hoursAgo) {
+  const endedMs = Date.now() - hoursAgo * HOUR
+  const receipt = await signRecord(WorkReceiptType, {
+    version: RECORD_VERSION,
+    jobId: newRandomId(),
+    assignmentId: crypto.getRandomValues(new Uint8Array(32)),
+    requester: bytesOf(clientKey),
+    provider: bytesOf(providerKey),
+    units: 60,
+    price: { perUnit: 1, currency: 'USDC', unit: 'gpu-second' },
+    total: 60,
+    resultHash: new Uint8Array(32).fill(7),
+    startedMs: endedMs - 60_000,
+    endedMs,
+    status: 0,
+    prev: new Uint8Array()
+  }, providerKey)
+  return countersign(receipt, clientKey)
 }
 
+const rows = [] // the table at the end: variant, verdict, code, paid seconds
+const nodes = []
 let offering
+
 try {
-  await requester.dial(capturer.getMultiaddrs())
-  await requester.dial(witness.getMultiaddrs())
-  await capturer.dial(witness.getMultiaddrs())
+  // ---------------------------------------------------------------- the nodes
+  const pastClientKey = await generateKeyPair('Ed25519') // someone the witnesses worked for, long ago
+  const witnessKeys = [await generateKeyPair('Ed25519'), await generateKeyPair('Ed25519')]
+  const witnesses = await Promise.all(WITNESSES_AT.map((at, i) => createNode(at, {}, witnessKeys[i])))
+  nodes.push(...witnesses)
+  for (const [i, w] of witnesses.entries()) {
+    await w.services.receipts.put(await pastReceipt(witnessKeys[i], pastClientKey, 3 + i))
+  }
+
+  const capturerKey = await generateKeyPair('Ed25519')
+  let honestCapture
+  const capturer = await createNode(CAPTURER_AT, {
+    role: 'capture-provider',
+    provider: { region: CAPTURER_AT, sensors: SENSORS, price: PRICE, concurrency: 1 },
+    work: {
+      // the capture job: record with the witnesses watching, answer with the CaptureProof,
+      // and charge the seconds the capturer's own verdict verified
+      executor: functionExecutor(async (input, { job, assignmentId, signal }) => {
+        const { seconds } = JSON.parse(new TextDecoder().decode(input))
+        // SIMULATED camera: generated footage (32 KiB a second, an mp4 header), one chunk a second in real time
+        honestCapture = await capturer.services.provenance.capture(syntheticSource({ seed: 2026 }), {
+          durationMs: seconds * 1000,
+          jobId: job?.jobId,
+          assignmentId,
+          witnesses: witnesses.map(w => w.peerId),
+          k: witnesses.length,
+          signal
+        })
+        return { output: honestCapture.proof, units: honestCapture.verdict.verifiedSeconds, status: 0 }
+      })
+    }
+  }, capturerKey)
+  nodes.push(capturer)
+
+  const requester = await createNode(undefined)
+  nodes.push(requester)
+  const forgerKey = await generateKeyPair('Ed25519')
+  const forger = await createNode(FORGER_AT, {}, forgerKey)
+  nodes.push(forger)
+
+  // footage travels over bitswap: each node's store runs on its libp2p node
+  for (const node of [requester, capturer, forger, ...witnesses]) {
+    node.services.provenance.footage = await createFootageStore({ libp2p: node })
+  }
+
+  for (const node of [capturer, forger, ...witnesses]) await requester.dial(node.getMultiaddrs())
+  for (const w of witnesses) {
+    await capturer.dial(w.getMultiaddrs())
+    await forger.dial(w.getMultiaddrs())
+  }
+  await forger.dial(capturer.getMultiaddrs())
   console.log('requester', requester.peerId.toString())
   console.log('capturer ', capturer.peerId.toString(), 'at', CAPTURER_AT)
-  console.log('witness  ', witness.peerId.toString(), 'at', WITNESS_AT)
+  for (const [i, w] of witnesses.entries()) console.log(`witness ${i + 1}`, w.peerId.toString(), 'at', WITNESSES_AT[i])
+  console.log('forger   ', forger.peerId.toString(), 'claims', FORGER_AT)
 
-  // the capturer's side: advertise the camera in the DHT, quote bounties gossiped on the job board
-  offering = startProvider(capturer.services, { geohash: CAPTURER_AT, sensors: ['video'], price: PRICE, concurrency: 1 })
+  // ---------------------------------------------------------------- 1. the honest capture
+  console.log('\n== the honest capture ==')
+  offering = startProvider(capturer.services, { geohash: CAPTURER_AT, sensors: SENSORS, price: PRICE, concurrency: 1 })
   await offering.advertised
-
-  // 1. the bounty: CAPTURE, video, region `w`, per footage-second
   const bounty = {
     kind: JobKind.CAPTURE,
     workload: 'video',
     description: 'video of red traffic cones in South-East Asia, paid per second of valid footage',
-    requirements: { sensors: ['video'], region: REGION },
+    requirements: { sensors: SENSORS, region: REGION },
     priceCeiling: { perUnit: 3, currency: 'USDC', unit: 'footage-second' },
     budget: 120,
     deadlineInMs: 120_000,
-    input: new TextEncoder().encode(JSON.stringify({ seconds: 6 }))
+    input: new TextEncoder().encode(JSON.stringify({ seconds: SECONDS }))
   }
-  // a one-character region has no regional topic: the bounty goes on the global capture topic
   await waitFor(() => requester.services.pubsub.getSubscribers(jobTopic(JobKind.CAPTURE)).some(p => p.equals(capturer.peerId)), 'the capturer to subscribe')
 
-  // 2. the requester's flow: publish the bounty, find capture providers in the region, rank them,
-  //    and run it; the capture is fetched and checked (fetchCapture) before the receipt is countersigned
+  let honestVerdict
   let outcome
-  for await (const event of submitJob(requester.services, bounty, { fetchOutput: fetchCapture, timeoutMs: 30_000 })) {
-    if (event.type === 'published') console.log('bounty   ', hex(event.detail.job.value.jobId), `"${bounty.description}"`)
-    if (event.type === 'ranked') console.log('ranked   ', event.detail.decision.choices.map(c => `${c.peerId.toString().slice(0, 16)}… at ${c.input.provider.record.value.geohash}`))
+  /** Before countersigning: verify the proof of recording; the receipt may charge only verified seconds. */
+  const checkResult = async ({ provider, output, receipt, assignment }) => {
+    honestVerdict = await requester.services.provenance.verify(output, {
+      capturer: provider,
+      jobId: receipt.value.jobId,
+      assignmentId: assignment.id,
+      assignedMs: assignment.value.createdMs,
+      resultMs: Date.now(),
+      region: REGION,
+      sensors: SENSORS,
+      remember: true // its footage is now known: attested again elsewhere, it is a replay
+    })
+    if (!honestVerdict.ok) {
+      throw new ResultRejectedError(`capture refused: ${honestVerdict.reasons.map(r => r.code).join(', ')}`)
+    }
+    if (receipt.value.units !== honestVerdict.verifiedSeconds) {
+      throw new ResultRejectedError(`receipt charges ${receipt.value.units} s, ${honestVerdict.verifiedSeconds} s verified`)
+    }
+  }
+  for await (const event of submitJob(requester.services, bounty, { checkResult, timeoutMs: 60_000 })) {
+    if (event.type === 'published') console.log('bounty   ', short(event.detail.job.value.jobId), `"${bounty.description}"`)
+    if (event.type === 'ranked') console.log('ranked   ', event.detail.decision.choices.map(c => `${peer(c.peerId)} ${c.input.provider != null ? `at ${c.input.provider.record.value.geohash}` : 'by its quote on the board'}`))
     if (event.type === 'receipt') outcome = event.detail.outcome
   }
 
-  // 3. the quote the capturer signed, which the assignment embeds
-  const quote = outcome.quote
-  console.log('quote    ', `${quote.value.price.perUnit} ${quote.value.price.currency} per ${quote.value.price.unit} from ${quote.signer.toString().slice(0, 16)}…`)
-
-  // 4. the receipt: units = seconds of valid footage, signed by both
+  const a = honestVerdict.attestation.value
+  console.log('capture  ', {
+    cid: a.contentCid,
+    bytes: a.contentBytes,
+    chunks: a.chunkCount,
+    seconds: a.durationMs / 1000,
+    at: a.geohash,
+    device: short(a.deviceKey)
+  })
+  for (const w of honestVerdict.witnesses) {
+    console.log(`  witness ${w.witness.slice(0, 16)}… at ${w.geohash}: ${w.rttMs} ms to the capturer ` +
+      `(plausible ${w.floorMs?.toFixed(1)}-${w.ceilingMs?.toFixed(1)} ms) ${w.accepted ? 'accepted' : `refused: ${w.code}`}`)
+  }
+  console.log('verdict  ', { ok: honestVerdict.ok, claimedSeconds: honestVerdict.claimedSeconds, verifiedSeconds: honestVerdict.verifiedSeconds, reasons: honestVerdict.reasons.map(r => r.code) })
   const { record, countersigner } = await openCountersigned(WorkReceiptType, outcome.receipt.bytes)
   console.log('receipt  ', {
     id: short(outcome.receipt.id),
     units: record.value.units,
     price: `${record.value.price.perUnit} ${record.value.price.currency} per ${record.value.price.unit}`,
     total: record.value.total,
-    resultHash: short(record.value.resultHash),
-    provider: record.signer.toString().slice(0, 16) + '…',
-    countersignedBy: countersigner.toString().slice(0, 16) + '…'
+    provider: peer(record.signer),
+    countersignedBy: peer(countersigner)
   })
-  const mine = await requester.services.receipts.get(outcome.receipt.id)
-  const theirs = await capturer.services.receipts.get(outcome.receipt.id)
-  console.log('stores   ', `requester: ${mine.state}, capturer: ${theirs.state}, same bytes: ${equal(mine.bytes, theirs.bytes)}`)
-  console.log('paid     ', capturer.services.work.book.paid(requester.peerId), 'USDC')
+  const paidUsdc = capturer.services.work.book.paid(requester.peerId)
+  console.log(`honest    paid ${record.value.units} seconds (${paidUsdc} USDC) for ${honestVerdict.verifiedSeconds} verified seconds`)
+  rows.push({ variant: 'honest, two witnesses', verdict: honestVerdict.ok ? 'accepted' : 'REFUSED', code: '-', paid: record.value.units, expected: honestVerdict.ok && record.value.units === honestVerdict.verifiedSeconds })
+
+  // ---------------------------------------------------------------- 2. the forger
+  // It signs its own records (@shoal/records, attestCapture): its device is bound to its
+  // key, and two keys it controls witness for it; so that each variant is refused for the
+  // one thing it forges, those two have (simulated) history with others and sign plausible RTTs.
+  console.log('\n== the forger ==')
+  const device = await createDevice(forgerKey, { model: 'dashcam-x2' })
+  const accompliceKeys = [await generateKeyPair('Ed25519'), await generateKeyPair('Ed25519')]
+  const history = []
+  for (const [i, key] of accompliceKeys.entries()) history.push((await pastReceipt(key, pastClientKey, 5 + i)).bytes)
+  // its second identity: a key whose only work was for the forger itself
+  const sybilKey = await generateKeyPair('Ed25519')
+  history.push((await pastReceipt(sybilKey, forgerKey, 4)).bytes)
+
+  // a second bounty, which the forger answers; it was assigned 90 s ago
+  const forgedBounty = await requester.services.work.createJob({ ...bounty, description: 'the same, from another capturer' })
+  const assignedMs = Date.now() - 90_000
+  const ownFootage = []
+  for await (const chunk of syntheticSource({ seed: 666, realTime: false }).record(SECONDS * 1000, {})) ownFootage.push(chunk)
+  // the honest capture's footage, fetched by its CID like anyone can
+  const honestFootage = await forger.services.provenance.footage.get(honestCapture.cid)
+
+  /** A witness statement the forger signs with one of its keys. */
+  async function statement (key, attestation, at, rttMs) {
+    const { startedMs, durationMs } = attestation.value
+    return signRecord(WitnessStatementType, {
+      version: RECORD_VERSION,
+      witness: bytesOf(key),
+      attestationId: attestation.id,
+      capturer: attestation.value.capturer,
+      rttMs,
+      geohash: at,
+      createdMs: startedMs + durationMs + 300,
+      rounds: 5,
+      windowStartMs: startedMs - 200,
+      windowEndMs: startedMs + durationMs + 200,
+      observedAddr: new Uint8Array()
+    }, key)
+  }
+
+  /** Attest `chunks` as the forger, have its witnesses sign, bundle the CaptureProof. */
+  async function forge ({ chunks = ownFootage, startedMs = assignedMs + 5_000, durationMs, witnessed = [[0, 1], [1, 1]] }) {
+    const cid = await forger.services.provenance.footage.add(chunks)
+    const attestation = await attestCapture({
+      chunks, mediaType: 'video/mp4', startedMs, durationMs, geohash: FORGER_AT, sensors: SENSORS, jobId: forgedBounty.value.jobId, contentCid: cid
+    }, forgerKey, device)
+    const statements = []
+    for (const [who, rttMs] of witnessed) {
+      const key = who === 'sybil' ? sybilKey : accompliceKeys[who]
+      statements.push((await statement(key, attestation, who === 'sybil' ? FORGER_AT : WITNESSES_AT[who], rttMs)).bytes)
+    }
+    return encodeCaptureProof({ attestation: attestation.bytes, witnesses: statements, history })
+  }
+
+  /** The requester's check of a forged proof, with the same facts as for the honest one. */
+  async function check (variant, proof, expected) {
+    const verdict = await requester.services.provenance.verify(proof, {
+      capturer: forger.peerId,
+      jobId: forgedBounty.value.jobId,
+      assignedMs,
+      resultMs: Date.now(),
+      region: REGION,
+      sensors: SENSORS
+    })
+    const codes = verdict.reasons.map(r => r.code)
+    const code = expected.find(c => codes.includes(c)) ?? codes[0] ?? '-'
+    const paid = verdict.ok ? verdict.verifiedSeconds : 0
+    rows.push({ variant, verdict: verdict.ok ? 'accepted' : 'refused', code, paid, expected: !verdict.ok && expected.some(c => codes.includes(c)) })
+    return verdict
+  }
+
+  // the forgery of the "Why": 60 s claimed for 6 s of bytes, started before the assignment,
+  // and a witness reporting 300 ms to a capturer one cell (~5 km) away
+  const why = await check('60 s for 6 s, backdated, 300 ms witness', await forge({
+    durationMs: 60_000, startedMs: assignedMs - 60_000, witnessed: [[0, 300], [1, 1]]
+  }), ['duration-mismatch', 'bytes-implausible', 'starts-before-assignment', 'witness-rtt-above-ceiling'])
+  console.log('forged   ', { ok: why.ok, claimedSeconds: why.claimedSeconds, verifiedSeconds: why.verifiedSeconds })
+  for (const r of why.reasons) console.log(`  refused  ${r.code}${r.fatal ? '' : ' (not fatal)'}: ${r.explain}`)
+
+  // each forgery alone
+  await check('claimed duration (60 s for 6 s)', await forge({ durationMs: 60_000 }), ['duration-mismatch', 'bytes-implausible'])
+  await check('backdated start', await forge({ startedMs: assignedMs - 60_000 }), ['starts-before-assignment'])
+  await check('implausible witness RTT (300 ms)', await forge({ witnessed: [[0, 300], [1, 1]] }), ['witness-rtt-above-ceiling'])
+  await check('one witness only', await forge({ witnessed: [[0, 1]] }), ['too-few-witnesses'])
+  await check('witness = second identity', await forge({ witnessed: [[0, 1], ['sybil', 1]] }), ['witness-no-history', 'witness-sybil-address', 'witness-too-new', 'witness-self'])
+  await check('replayed footage', await forge({ chunks: honestFootage }), ['replay'])
+
+  // ---------------------------------------------------------------- the table
+  console.log('\n' + ['variant'.padEnd(40), 'verdict '.padEnd(9), 'code'.padEnd(26), 'paid seconds'].join(' '))
+  for (const r of rows) {
+    console.log([r.variant.padEnd(40), r.verdict.padEnd(9), r.code.padEnd(26), String(r.paid)].join(' '))
+  }
+  const wrong = rows.filter(r => !r.expected)
+  if (wrong.length > 0) {
+    console.error(`unexpected: ${wrong.map(r => r.variant).join('; ')}`)
+    process.exitCode = 1
+  }
 } finally {
   offering?.stop()
-  await Promise.all([requester.stop(), capturer.stop(), witness.stop()])
-  await rm(workDir, { recursive: true, force: true })
+  await Promise.all(nodes.map(async n => { await n.services.provenance.footage?.stop(); await n.stop() }))
 }
