@@ -454,8 +454,10 @@ describe('shoal CLI (separate processes)', function () {
       role: 'capture-provider',
       provider: { region: 'u33db', sensors: ['video', 'gnss'], price: { perUnit: 1, currency: 'USDC', unit: 'capture-second' }, executor: { type: 'echo' } }
     }), ['--bootstrap', bootAddr])
-    // the requester has no region: it searches from nowhere in particular
-    const requester = await startNode('requester', await writeConfig('requester.json', LOCAL), ['--bootstrap', bootAddr])
+    // the requester has no region: it searches from nowhere in particular. Its defences are off: the capture
+    // provider answers with echo, not a proof of recording, and this test is about who gets the job
+    // (capture-job.node.ts pays a real capture its verified seconds)
+    const requester = await startNode('requester', await writeConfig('requester.json', { ...LOCAL, defences: false }), ['--bootstrap', bootAddr])
     const ids = await Promise.all([gpu, capture].map(async n => (await runJson(['id', '--data-dir', n.dataDir])).peerId))
     for (const node of [gpu, capture]) {
       await waitFor('the provider to advertise', async () => {

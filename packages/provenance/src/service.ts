@@ -6,7 +6,7 @@
 
 import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { TypedEventEmitter, serviceCapabilities, setMaxListeners } from '@libp2p/interface'
-import { CaptureAttestationType, WitnessStatementType, openRecord } from '@shoal/records'
+import { CaptureAttestationType, WitnessStatementType, isGeohash, openRecord } from '@shoal/records'
 import { errorMessage, openStreamTo, optionalService } from '@shoal/utils'
 import { Key } from 'interface-datastore'
 import { attestCapture } from './attest.js'
@@ -194,6 +194,8 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
   private readonly init: ProvenanceInit
   private readonly log: Logger
   private readonly handler: WitnessHandler
+  /** whether this node witnesses: enabled, with a cell to witness from */
+  private readonly witnesses: boolean
   private readonly sessions = new Set<WitnessSession>()
   private started = false
 
@@ -206,6 +208,7 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
     this._device = init.device
     this.replays = new ReplayIndex({ datastore: optionalService(components, 'datastore'), maxEntries: init.maxReplayEntries })
     const witness = init.witness ?? {}
+    this.witnesses = witness.enabled !== false && init.geohash != null && isGeohash(init.geohash) && init.geohash !== ''
     this.handler = new WitnessHandler({
       peerId: components.peerId,
       privateKey: components.privateKey,
@@ -235,13 +238,18 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
   async start (): Promise<void> {
     this._device ??= await this.loadDevice()
     await this.replays.start()
-    await this.components.registrar.handle(WITNESS_PROTOCOL, this.handler.handle, { runOnLimitedConnection: false })
+    // a node that does not witness does not speak the protocol, so capturers never pick it
+    if (this.witnesses) {
+      await this.components.registrar.handle(WITNESS_PROTOCOL, this.handler.handle, { runOnLimitedConnection: false })
+    }
     this.started = true
   }
 
   async stop (): Promise<void> {
     this.started = false
-    await this.components.registrar.unhandle(WITNESS_PROTOCOL)
+    if (this.witnesses) {
+      await this.components.registrar.unhandle(WITNESS_PROTOCOL)
+    }
     for (const session of this.sessions) {
       session.close(new CaptureFailedError('the node stopped'))
     }
@@ -293,7 +301,9 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
     }
     const minWitnesses = this.init.verify?.minWitnesses ?? DEFAULT_MIN_WITNESSES
     const k = options.k ?? this.init.witnesses ?? DEFAULT_CAPTURE_WITNESSES
-    const candidates = options.witnesses ?? await this.nearestWitnesses(k, options)
+    // given witnesses are all asked; else the nearest k, then the next nearest for each that will not watch
+    const candidates = options.witnesses ?? await this.nearestWitnesses(options)
+    const want = options.witnesses != null ? candidates.length : k
 
     // witnesses watch from before the first second to after the last
     const sessionInit = {
@@ -306,24 +316,29 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
       maxPrice: options.maxWitnessPrice ?? this.init.maxWitnessPrice,
       receipts: optionalService(this.components, 'receipts')
     }
-    const opened = await Promise.allSettled(candidates.map(async peer => {
-      const stream = await openStreamTo(this.components.connectionManager, peer, WITNESS_PROTOCOL, { signal: AbortSignal.any([...(signal != null ? [signal] : []), AbortSignal.timeout(WITNESS_STEP_TIMEOUT_MS)]) })
-      return openWitnessSession(stream, peer, sessionInit, { signal })
-    }))
     const sessions: WitnessSession[] = []
-    opened.forEach((outcome, i) => {
-      if (outcome.status === 'fulfilled') {
-        sessions.push(outcome.value)
-      } else {
-        this.log('witness %p will not watch - %e', candidates[i], outcome.reason)
-      }
-    })
+    let asked = 0
+    while (sessions.length < want && asked < candidates.length) {
+      const wave = candidates.slice(asked, asked + want - sessions.length)
+      asked += wave.length
+      const opened = await Promise.allSettled(wave.map(async peer => {
+        const stream = await openStreamTo(this.components.connectionManager, peer, WITNESS_PROTOCOL, { signal: AbortSignal.any([...(signal != null ? [signal] : []), AbortSignal.timeout(WITNESS_STEP_TIMEOUT_MS)]) })
+        return openWitnessSession(stream, peer, sessionInit, { signal })
+      }))
+      opened.forEach((outcome, i) => {
+        if (outcome.status === 'fulfilled') {
+          sessions.push(outcome.value)
+        } else {
+          this.log('witness %p will not watch - %e', wave[i], outcome.reason)
+        }
+      })
+    }
     for (const session of sessions) {
       this.sessions.add(session)
     }
     try {
       if (sessions.length < minWitnesses) {
-        throw new CaptureFailedError(`${sessions.length} of ${candidates.length} witnesses would watch, ${minWitnesses} needed`)
+        throw new CaptureFailedError(`${sessions.length} of ${asked} witnesses asked would watch, ${minWitnesses} needed`)
       }
 
       const startedMs = Date.now()
@@ -511,7 +526,7 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
   }
 
   /** Connected peers that speak the witness protocol, nearest first by measured RTT. */
-  private async nearestWitnesses (k: number, options: AbortOptions): Promise<PeerId[]> {
+  private async nearestWitnesses (options: AbortOptions): Promise<PeerId[]> {
     const peerStore = optionalService(this.components, 'peerStore')
     const seen = new Set<string>()
     const candidates: PeerId[] = []
@@ -535,7 +550,7 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
       ? async (peer: PeerId, o: AbortOptions) => discovery.measureRtt?.(peer, o)
       : ping != null ? async (peer: PeerId, o: AbortOptions) => ping.ping(peer, o) : undefined
     if (measure == null) {
-      return candidates.slice(0, k)
+      return candidates
     }
     const ranked = await Promise.all(candidates.map(async peer => {
       const signal = AbortSignal.any([...(options.signal != null ? [options.signal] : []), AbortSignal.timeout(RANK_TIMEOUT_MS)])
@@ -547,7 +562,7 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
         return { peer, rtt: Infinity }
       }
     }))
-    return ranked.sort((a, b) => a.rtt - b.rtt).slice(0, k).map(r => r.peer)
+    return ranked.sort((a, b) => a.rtt - b.rtt).map(r => r.peer)
   }
 }
 
