@@ -44,7 +44,12 @@ export { createFootageStore } from './footage.js'
 export type { FootageStore, FootageStoreInit } from './footage.js'
 export { syntheticSource } from './source.js'
 export type { CaptureSource, SyntheticSourceInit } from './source.js'
-export { provenance } from './service.js'
+export { provenance, DefaultProvenance, DEVICE_KEY, DEFAULT_CAPTURE_WITNESSES } from './service.js'
+export {
+  WitnessHandler, WitnessSession, openWitnessSession, decodeWitnessMessage, encodeWitnessMessage, priceAcceptable,
+  DEFAULT_WITNESS_CLOCK_SKEW_MS, DEFAULT_WITNESS_MAX_CONCURRENT, DEFAULT_WITNESS_MAX_DURATION_MS, WITNESS_STEP_TIMEOUT_MS, ECHO_NONCE_LENGTH
+} from './witness.js'
+export type { WitnessHandlerInit, WitnessMessageKind, WitnessReceipts, WitnessResult, WitnessSessionInit } from './witness.js'
 export type {
   Provenance, ProvenanceInit, ProvenanceComponents, ProvenanceEvents, WitnessInit, CaptureOptions, Capture, VerifyCaptureOptions
 } from './service.js'

@@ -4,15 +4,29 @@
  * footage it accepted (replays).
  */
 
+import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { TypedEventEmitter, serviceCapabilities, setMaxListeners } from '@libp2p/interface'
+import { CaptureAttestationType, WitnessStatementType, openRecord } from '@shoal/records'
+import { errorMessage, openStreamTo, optionalService } from '@shoal/utils'
+import { Key } from 'interface-datastore'
+import { attestCapture } from './attest.js'
+import { hashChunk } from './chunks.js'
+import { DEFAULT_MIN_WITNESSES, WITNESS_PROTOCOL } from './constants.js'
+import { createDevice } from './device.js'
+import { CaptureFailedError, FootageError } from './errors.js'
+import { decodeCaptureProof, encodeCaptureProof } from './proof.js'
+import { ReplayIndex } from './replay.js'
+import { verifyCaptureProof } from './verify.js'
+import { WITNESS_STEP_TIMEOUT_MS, WitnessHandler, openWitnessSession } from './witness.js'
 import type { CaptureDevice } from './device.js'
 import type { FootageStore } from './footage.js'
 import type { RttPlausibilityInit } from './plausibility.js'
-import type { ReplayIndex } from './replay.js'
 import type { CaptureSource } from './source.js'
-import type { CaptureVerdict, VerifyContext } from './verify.js'
-import type { AbortOptions, ComponentLogger, Metrics, PeerId, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { CaptureFootage, CaptureVerdict, VerifyContext } from './verify.js'
+import type { WitnessReceipts, WitnessResult, WitnessSession } from './witness.js'
+import type { AbortOptions, ComponentLogger, Logger, Metrics, PeerId, PeerStore, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import type { CaptureAttestation, CountersignedRecord, Price, SignedRecord, WitnessStatement, WorkReceipt } from '@shoal/records'
+import type { CaptureAttestation, Price, SignedRecord, WitnessStatement } from '@shoal/records'
 import type { Datastore } from 'interface-datastore'
 
 /** How this node witnesses for others. Every field is optional. */
@@ -29,6 +43,8 @@ export interface WitnessInit {
   rounds?: number
   /** the thresholds it signs under (as verifiers apply them) */
   rtt?: RttPlausibilityInit
+  /** clock difference (and latency) allowed between the capturer's stated times and the witness's, ms @default 5_000 */
+  clockSkewMs?: number
 }
 
 /** Options of the provenance service. Every field is optional. */
@@ -46,6 +62,8 @@ export interface ProvenanceInit {
   verify?: Omit<VerifyContext, 'now' | 'capturer' | 'jobId' | 'assignmentId' | 'assignedMs' | 'resultMs' | 'region' | 'sensors' | 'history' | 'seen'>
   /** most hashes the replay index keeps @default 1_000_000 */
   maxReplayEntries?: number
+  /** the most a capture pays one witness by default (priced witnesses are declined without it) */
+  maxWitnessPrice?: Price
 }
 
 /** The libp2p components the service uses (`receipts`, `discovery` and `router` are other services of the node, when present). */
@@ -57,13 +75,18 @@ export interface ProvenanceComponents {
   logger: ComponentLogger
   datastore?: Datastore
   metrics?: Metrics
-  /** witness receipts are stored here, and the verifier's view of witness history comes from it */
-  receipts?: {
-    put(receipt: CountersignedRecord<WorkReceipt> | SignedRecord<WorkReceipt> | Uint8Array, options?: AbortOptions): Promise<unknown>
-    list?(options?: AbortOptions & { peer?: PeerId }): AsyncIterable<{ bytes: Uint8Array, receipt: WorkReceipt }>
-  }
-  /** finds witness candidates near a cell */
+  /** where peers' protocols (identify) and addresses come from: witness candidates and the sybil-address rule */
+  peerStore?: PeerStore
+  /**
+   * Witness receipts are stored here, the witness's history is read from it,
+   * and the verifier's view of witnesses' standing comes from it (a
+   * @shoal/receipts ReceiptStore fits)
+   */
+  receipts?: WitnessReceipts
+  /** ranks witness candidates by RTT */
   discovery?: { measureRtt?(peer: PeerId, options?: AbortOptions): Promise<number> }
+  /** ranks witness candidates by RTT when there is no discovery service (@libp2p/ping) */
+  ping?: { ping(peer: PeerId, options?: AbortOptions): Promise<number> }
 }
 
 /** Events of the provenance service. */
@@ -88,6 +111,8 @@ export interface CaptureOptions extends AbortOptions {
   witnesses?: PeerId[]
   /** witnesses to ask (default init.witnesses) */
   k?: number
+  /** the most one witness may ask (default init.maxWitnessPrice; priced witnesses are declined without either) */
+  maxWitnessPrice?: Price
 }
 
 /** A finished capture. */
@@ -125,7 +150,408 @@ export interface Provenance extends TypedEventTarget<ProvenanceEvents>, Startabl
   verify(proof: Uint8Array, options?: VerifyCaptureOptions): Promise<CaptureVerdict>
 }
 
+/** Where the device key is kept in the datastore, so a restarted node keeps its device. */
+export const DEVICE_KEY = '/shoal/provenance/device'
+
+/** Witnesses a capture asks for by default. */
+export const DEFAULT_CAPTURE_WITNESSES = 3
+
+/** Longest wait for one candidate's RTT when ranking witnesses, ms. */
+const RANK_TIMEOUT_MS = 2_000
+
+/** Most receipts read per witness and side to compute its standing. */
+const MAX_STANDING_SCAN = 256
+
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) {
+    return
+  }
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
+    const onAbort = (): void => { clearTimeout(timer); reject(signal?.reason ?? new Error('aborted')) }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** The IP host of a multiaddr, if it has one. */
+function hostOf (addr: { getComponents(): Array<{ name: string, value?: string }> }): string | undefined {
+  return addr.getComponents().find(c => (c.name === 'ip4' || c.name === 'ip6') && c.value != null)?.value
+}
+
+function hex (bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex')
+}
+
+/** The provenance service (see Provenance). */
+export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> implements Provenance {
+  readonly [Symbol.toStringTag] = '@shoal/provenance'
+  readonly [serviceCapabilities]: string[] = ['@shoal/provenance']
+
+  footage: FootageStore | undefined
+  readonly replays: ReplayIndex
+  private _device: CaptureDevice | undefined
+  private readonly components: ProvenanceComponents
+  private readonly init: ProvenanceInit
+  private readonly log: Logger
+  private readonly handler: WitnessHandler
+  private readonly sessions = new Set<WitnessSession>()
+  private started = false
+
+  constructor (components: ProvenanceComponents, init: ProvenanceInit = {}) {
+    super()
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('shoal:provenance')
+    this.footage = init.footage
+    this._device = init.device
+    this.replays = new ReplayIndex({ datastore: optionalService(components, 'datastore'), maxEntries: init.maxReplayEntries })
+    const witness = init.witness ?? {}
+    this.handler = new WitnessHandler({
+      peerId: components.peerId,
+      privateKey: components.privateKey,
+      log: components.logger.forComponent('shoal:provenance:witness'),
+      geohash: init.geohash,
+      enabled: witness.enabled,
+      price: witness.price,
+      maxConcurrent: witness.maxConcurrent,
+      maxDurationMs: witness.maxDurationMs,
+      rounds: witness.rounds,
+      rtt: witness.rtt,
+      clockSkewMs: witness.clockSkewMs,
+      receipts: () => optionalService(this.components, 'receipts'),
+      onSigned: (statement) => { this.safeDispatch('witness:signed', statement) },
+      onRefused: (refusal) => { this.safeDispatch('witness:refused', refusal) }
+    })
+  }
+
+  get device (): CaptureDevice | undefined {
+    return this._device
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    this._device ??= await this.loadDevice()
+    await this.replays.start()
+    await this.components.registrar.handle(WITNESS_PROTOCOL, this.handler.handle, { runOnLimitedConnection: false })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    this.started = false
+    await this.components.registrar.unhandle(WITNESS_PROTOCOL)
+    for (const session of this.sessions) {
+      session.close(new CaptureFailedError('the node stopped'))
+    }
+    this.sessions.clear()
+    await this.replays.stop()
+  }
+
+  /** The device kept in the datastore, else a new one (kept there when there is a datastore). */
+  private async loadDevice (): Promise<CaptureDevice> {
+    const datastore = optionalService(this.components, 'datastore')
+    if (datastore == null) {
+      return createDevice(this.components.privateKey)
+    }
+    const key = new Key(DEVICE_KEY)
+    if (await datastore.has(key)) {
+      try {
+        return await createDevice(this.components.privateKey, { key: privateKeyFromProtobuf(await datastore.get(key)) })
+      } catch (err: unknown) {
+        this.log.error('the stored device key does not load, making a new device - %e', err)
+      }
+    }
+    const device = await createDevice(this.components.privateKey)
+    await datastore.put(key, privateKeyToProtobuf(device.key))
+    return device
+  }
+
+  private safeDispatch<K extends keyof ProvenanceEvents> (type: K, detail: ProvenanceEvents[K]['detail']): void {
+    try {
+      this.safeDispatchEvent(type, { detail } as CustomEventInit)
+    } catch (err: unknown) {
+      this.log.error('a %s listener threw - %e', type, err)
+    }
+  }
+
+  async capture (source: CaptureSource, options: CaptureOptions): Promise<Capture> {
+    const signal = options.signal
+    signal?.throwIfAborted()
+    const geohash = options.geohash ?? this.init.geohash
+    const device = this._device
+    if (geohash == null || geohash === '') {
+      throw new CaptureFailedError('no cell to claim: set the geohash')
+    }
+    if (device == null) {
+      throw new CaptureFailedError('no capture device: start the service first')
+    }
+    const durationMs = options.durationMs
+    if (!Number.isSafeInteger(durationMs) || durationMs < 1) {
+      throw new CaptureFailedError(`durationMs must be a positive integer, not ${durationMs}`)
+    }
+    const minWitnesses = this.init.verify?.minWitnesses ?? DEFAULT_MIN_WITNESSES
+    const k = options.k ?? this.init.witnesses ?? DEFAULT_CAPTURE_WITNESSES
+    const candidates = options.witnesses ?? await this.nearestWitnesses(k, options)
+
+    // witnesses watch from before the first second to after the last
+    const sessionInit = {
+      privateKey: this.components.privateKey,
+      log: this.log,
+      jobId: options.jobId,
+      geohash,
+      startedMs: Date.now(),
+      durationMs,
+      maxPrice: options.maxWitnessPrice ?? this.init.maxWitnessPrice,
+      receipts: optionalService(this.components, 'receipts')
+    }
+    const opened = await Promise.allSettled(candidates.map(async peer => {
+      const stream = await openStreamTo(this.components.connectionManager, peer, WITNESS_PROTOCOL, { signal: AbortSignal.any([...(signal != null ? [signal] : []), AbortSignal.timeout(WITNESS_STEP_TIMEOUT_MS)]) })
+      return openWitnessSession(stream, peer, sessionInit, { signal })
+    }))
+    const sessions: WitnessSession[] = []
+    opened.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') {
+        sessions.push(outcome.value)
+      } else {
+        this.log('witness %p will not watch - %e', candidates[i], outcome.reason)
+      }
+    })
+    for (const session of sessions) {
+      this.sessions.add(session)
+    }
+    try {
+      if (sessions.length < minWitnesses) {
+        throw new CaptureFailedError(`${sessions.length} of ${candidates.length} witnesses would watch, ${minWitnesses} needed`)
+      }
+
+      const startedMs = Date.now()
+      const chunks: Uint8Array[] = []
+      for await (const chunk of source.record(durationMs, { signal })) {
+        chunks.push(chunk)
+      }
+      // a recording ends when its last second does, however fast its chunks came
+      await sleep(startedMs + durationMs - Date.now(), signal)
+      const cid = this.footage != null ? await this.footage.add(chunks, { signal }) : ''
+      const attestation = await attestCapture({
+        chunks,
+        mediaType: source.mediaType,
+        startedMs,
+        durationMs,
+        geohash,
+        sensors: source.sensors,
+        jobId: options.jobId,
+        assignmentId: options.assignmentId,
+        contentCid: cid
+      }, this.components.privateKey, device)
+
+      const outcomes = await Promise.allSettled(sessions.map(async s => s.attest(attestation, { signal })))
+      const results: WitnessResult[] = []
+      outcomes.forEach((outcome, i) => {
+        if (outcome.status === 'fulfilled') {
+          results.push(outcome.value)
+        } else {
+          this.log('witness %p did not sign - %e', sessions[i].witness, outcome.reason)
+        }
+      })
+      const statements = results.map(r => r.statement)
+      const proof = encodeCaptureProof({
+        attestation: attestation.bytes,
+        witnesses: statements.map(s => s.bytes),
+        history: results.flatMap(r => r.history)
+      })
+      const verdict = await verifyCaptureProof(proof, { chunks }, await this.context(attestation, statements, {
+        capturer: this.components.peerId,
+        jobId: options.jobId,
+        assignmentId: options.assignmentId
+      }))
+      return { proof, attestation, statements, cid, chunks, verdict }
+    } finally {
+      for (const session of sessions) {
+        this.sessions.delete(session)
+        session.close()
+      }
+    }
+  }
+
+  async verify (proof: Uint8Array, options: VerifyCaptureOptions = {}): Promise<CaptureVerdict> {
+    const { fetchFootage, remember, signal, ...given } = options
+    let attestation: SignedRecord<CaptureAttestation> | undefined
+    const statements: Array<SignedRecord<WitnessStatement>> = []
+    try {
+      const parts = decodeCaptureProof(proof)
+      attestation = await openRecord(CaptureAttestationType, parts.attestation, { ignoreTime: true })
+      for (const bytes of parts.witnesses) {
+        try {
+          statements.push(await openRecord(WitnessStatementType, bytes, { ignoreTime: true }))
+        } catch {
+          // verifyCapture names it
+        }
+      }
+    } catch {
+      // verifyCaptureProof refuses it with its reason
+    }
+
+    let footage: CaptureFootage | undefined
+    const store = this.footage
+    if ((fetchFootage ?? store != null) && attestation != null && attestation.value.contentCid !== '') {
+      if (store == null) {
+        throw new FootageError('no footage store to fetch from')
+      }
+      const count = Math.max(attestation.value.chunkCount, Math.ceil(attestation.value.durationMs / 1000))
+      try {
+        footage = { chunks: await store.get(attestation.value.contentCid, { signal, maxChunks: count, maxBytes: attestation.value.contentBytes }) }
+      } catch (err: unknown) {
+        if (signal?.aborted === true) {
+          throw err
+        }
+        // footage that cannot be had verifies no second
+        this.log('footage %s unavailable - %e', attestation.value.contentCid, err)
+        footage = { chunks: new Array(count).fill(undefined) }
+      }
+    }
+
+    const context = await this.context(attestation, statements, given)
+    const verdict = await verifyCaptureProof(proof, footage, context)
+    this.safeDispatch('capture:verified', verdict)
+    if (remember === true && verdict.ok && verdict.attestation != null) {
+      const hashes = footage?.chunks.every(c => c != null) === true
+        ? (footage.chunks as Uint8Array[]).map(hashChunk)
+        : []
+      await this.replays.add(verdict.attestation, hashes, { signal })
+    }
+    return verdict
+  }
+
+  /** The verification context: init's defaults, then the caller's, then this node's facts. */
+  private async context (attestation: SignedRecord<CaptureAttestation> | undefined, statements: Array<SignedRecord<WitnessStatement>>, given: VerifyContext): Promise<VerifyContext> {
+    const peers: PeerId[] = statements.map(s => s.signer)
+    if (attestation != null) {
+      peers.push(attestation.signer)
+    }
+    const counterparties = await this.counterparties(statements.map(s => s.signer))
+    const addresses = await this.addresses(peers)
+    const context: VerifyContext = {
+      seen: (hashHex) => this.replays.seen(hashHex),
+      addresses: (peer) => addresses.get(peer.toString()) ?? [],
+      ...this.init.verify,
+      ...given
+    }
+    if (counterparties != null && given.standing == null) {
+      context.standing = (peer, exclude) => {
+        const set = counterparties.get(peer.toString())
+        if (set == null) {
+          return 0
+        }
+        const excluded = new Set(exclude.map(p => hex(p.toMultihash().bytes)))
+        return [...set].filter(c => !excluded.has(c)).length
+      }
+    }
+    return context
+  }
+
+  /** Distinct counterparties (hex) of the countersigned receipts held with each peer; undefined without a listable store. */
+  private async counterparties (peers: PeerId[]): Promise<Map<string, Set<string>> | undefined> {
+    const store = optionalService(this.components, 'receipts')
+    if (store?.list == null) {
+      return undefined
+    }
+    const out = new Map<string, Set<string>>()
+    for (const peer of peers) {
+      const self = hex(peer.toMultihash().bytes)
+      const set = new Set<string>()
+      for (const side of ['provider', 'requester'] as const) {
+        try {
+          for await (const stored of store.list({ [side]: peer, limit: MAX_STANDING_SCAN })) {
+            if (stored.state != null && stored.state !== 'countersigned') {
+              continue
+            }
+            const other = hex(side === 'provider' ? stored.value.requester : stored.value.provider)
+            if (other !== self) {
+              set.add(other)
+            }
+          }
+        } catch (err: unknown) {
+          this.log('could not read receipts of %p - %e', peer, err)
+        }
+      }
+      out.set(peer.toString(), set)
+    }
+    return out
+  }
+
+  /** The IP hosts this node knows for each peer: its connections' remote addresses and the peer store's. */
+  private async addresses (peers: PeerId[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>()
+    const peerStore = optionalService(this.components, 'peerStore')
+    for (const peer of peers) {
+      const hosts = new Set<string>()
+      for (const connection of this.components.connectionManager.getConnections(peer)) {
+        const host = hostOf(connection.remoteAddr)
+        if (host != null) {
+          hosts.add(host)
+        }
+      }
+      if (peerStore != null) {
+        try {
+          for (const { multiaddr } of (await peerStore.get(peer)).addresses) {
+            const host = hostOf(multiaddr)
+            if (host != null) {
+              hosts.add(host)
+            }
+          }
+        } catch {
+          // not in the peer store
+        }
+      }
+      out.set(peer.toString(), [...hosts])
+    }
+    return out
+  }
+
+  /** Connected peers that speak the witness protocol, nearest first by measured RTT. */
+  private async nearestWitnesses (k: number, options: AbortOptions): Promise<PeerId[]> {
+    const peerStore = optionalService(this.components, 'peerStore')
+    const seen = new Set<string>()
+    const candidates: PeerId[] = []
+    for (const connection of this.components.connectionManager.getConnections()) {
+      const peer = connection.remotePeer
+      if (seen.has(peer.toString()) || peer.equals(this.components.peerId)) {
+        continue
+      }
+      seen.add(peer.toString())
+      try {
+        if (peerStore != null && (await peerStore.get(peer)).protocols.includes(WITNESS_PROTOCOL)) {
+          candidates.push(peer)
+        }
+      } catch {
+        // not identified yet
+      }
+    }
+    const discovery = optionalService(this.components, 'discovery')
+    const ping = optionalService(this.components, 'ping')
+    const measure = discovery?.measureRtt != null
+      ? async (peer: PeerId, o: AbortOptions) => discovery.measureRtt?.(peer, o)
+      : ping != null ? async (peer: PeerId, o: AbortOptions) => ping.ping(peer, o) : undefined
+    if (measure == null) {
+      return candidates.slice(0, k)
+    }
+    const ranked = await Promise.all(candidates.map(async peer => {
+      const signal = AbortSignal.any([...(options.signal != null ? [options.signal] : []), AbortSignal.timeout(RANK_TIMEOUT_MS)])
+      setMaxListeners(Infinity, signal)
+      try {
+        return { peer, rtt: (await measure(peer, { signal })) ?? Infinity }
+      } catch (err: unknown) {
+        this.log.trace('could not measure %p - %s', peer, errorMessage(err))
+        return { peer, rtt: Infinity }
+      }
+    }))
+    return ranked.sort((a, b) => a.rtt - b.rtt).slice(0, k).map(r => r.peer)
+  }
+}
+
 /** The provenance service factory, in the js-libp2p way. */
 export function provenance (init: ProvenanceInit = {}): (components: ProvenanceComponents) => Provenance {
-  throw new Error('not implemented')
+  return (components) => new DefaultProvenance(components, init)
 }
