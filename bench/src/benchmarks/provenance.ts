@@ -71,7 +71,7 @@ import type { BenchOptions, BenchResult } from '../options.js'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
-import type { Capture, CaptureDevice, CaptureVerdict, Provenance, VerifyContext } from '@shoal/provenance'
+import type { Capture, CaptureDevice, CaptureVerdict, Provenance, VerifyContext, WitnessReceipts } from '@shoal/provenance'
 import type { CaptureAttestation, CountersignedRecord, SignedRecord, WitnessStatement, WorkReceipt } from '@shoal/records'
 import type { LatencyDataset, Rng } from '@shoal/sim'
 
@@ -95,7 +95,7 @@ const HOUR = 3_600_000
 type Role = 'honest' | 'spoofer' | 'replayer' | 'self-witness'
 type Strategy = 'naive' | 'clever'
 
-type ProvNode = Libp2p<{ identify: Identify, ping: Ping, receipts: MemoryReceipts, provenance: Provenance }>
+type ProvNode = Libp2p<{ identify: Identify, ping: Ping, receipts: WitnessReceipts, provenance: Provenance }>
 
 interface City {
   site: number
@@ -148,13 +148,8 @@ interface Submission {
   baselineFailed?: string
 }
 
-/** A receipts component in memory: what the provenance service reads a witness's history from. */
-interface MemoryReceipts {
-  put(receipt: CountersignedRecord<WorkReceipt> | SignedRecord<WorkReceipt> | Uint8Array): Promise<unknown>
-  list(options?: { peer?: PeerId }): AsyncIterable<{ bytes: Uint8Array, receipt: WorkReceipt }>
-}
-
-function memoryReceipts (held: Array<CountersignedRecord<WorkReceipt>>): () => MemoryReceipts {
+/** A receipts component in memory: what the provenance service reads a witness's history from (the part of a ReceiptStore it uses). */
+function memoryReceipts (held: Array<CountersignedRecord<WorkReceipt>>): () => WitnessReceipts {
   return () => ({
     async put (receipt) {
       if (!(receipt instanceof Uint8Array) && 'record' in receipt) {
@@ -162,11 +157,14 @@ function memoryReceipts (held: Array<CountersignedRecord<WorkReceipt>>): () => M
       }
     },
     async * list (options = {}) {
-      const peer = options.peer?.toMultihash().bytes
+      const provider = options.provider?.toMultihash().bytes
+      const requester = options.requester?.toMultihash().bytes
+      let n = 0
       for (const r of held) {
         const v = r.record.value
-        if (peer == null || equalBytes(v.provider, peer) || equalBytes(v.requester, peer)) {
-          yield { bytes: r.bytes, receipt: v }
+        if ((provider == null || equalBytes(v.provider, provider)) && (requester == null || equalBytes(v.requester, requester))) {
+          if (options.limit != null && n++ >= options.limit) return
+          yield { bytes: r.bytes, value: v, state: 'countersigned' }
         }
       }
     }
