@@ -141,6 +141,8 @@ interface Submission {
   region: string
   claimedCell: string
   seconds: number
+  /** witnesses an honest capturer asks */
+  k: number
   seed: number
   witnessesAsked: Peer[]
   capture?: Capture
@@ -335,7 +337,7 @@ async function nearestByRtt (from: ProvNode, to: Peer[]): Promise<Array<{ peer: 
   for (const peer of to) {
     try {
       let best = Infinity
-      for (let i = 0; i < 2; i++) {
+      for (let i = 0; i < 3; i++) {
         const start = performance.now()
         await from.services.ping.ping(peer.peerId, { signal: AbortSignal.timeout(10_000) })
         best = Math.min(best, performance.now() - start)
@@ -528,6 +530,23 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       progress(`dial ${a.index} -> ${b.index} failed: ${describeError(err)}`)
     }
   })
+  // RTTs to witness candidates, measured before the captures (a burst of 60 capturers pinging at once measures the CPU, not the links)
+  const candidatesOf = (p: Peer): Peer[] => {
+    if (p.spoof?.strategy === 'clever') return byCity[p.spoof.city]
+    return [...byCity[p.city], ...(nearestCity[p.city] != null ? byCity[nearestCity[p.city]] : [])].filter(q => q !== p)
+  }
+  const measured = new Map<number, Array<{ peer: Peer, rttMs: number }>>()
+  await pool(peers, 4, async p => { measured.set(p.index, await nearestByRtt(p.node!, candidatesOf(p))) })
+
+  // why witnesses refused, by the capturer's role (the witness's own events)
+  const roleOf = new Map(peers.map(p => [p.peerId.toString(), p.role]))
+  const witnessRefusals: Record<string, number> = {}
+  for (const p of [...peers, ...sybils]) {
+    p.node!.services.provenance.addEventListener('witness:refused', (evt) => {
+      const key = `${roleOf.get(evt.detail.peer.toString()) ?? 'unknown'}: ${evt.detail.code}`
+      witnessRefusals[key] = (witnessRefusals[key] ?? 0) + 1
+    })
+  }
   const setupS = (performance.now() - t0) / 1000
   progress(`${peers.length + sybils.length} nodes, ${dials.length} connections in ${setupS.toFixed(1)} s`)
 
@@ -558,6 +577,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       region: claimedCell.slice(0, set.regionChars),
       claimedCell,
       seconds: crng.intBetween(3, 10),
+      k: crng.intBetween(2, 3),
       seed,
       witnessesAsked: [],
       paid: 0,
@@ -570,7 +590,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     submissions.push(newSubmission(p, kind, nextRequester(p), crng.int(2 ** 31)))
   }
 
-  const lag = monitorEventLoopDelay({ resolution: 10 })
+  const lag = monitorEventLoopDelay({ resolution: 1 })
   lag.enable()
 
   const runOne = async (s: Submission): Promise<void> => {
@@ -584,12 +604,9 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
         if (mate != null) s.witnessesAsked.push(mate)
       }
     } else if (s.kind === 'spoof' && p.spoof?.strategy === 'clever') {
-      const there = await nearestByRtt(node, byCity[p.spoof.city])
-      s.witnessesAsked = there.slice(0, 3).map(x => x.peer)
+      s.witnessesAsked = (measured.get(p.index) ?? []).slice(0, 3).map(x => x.peer)
     } else {
-      const candidates = [...byCity[p.city], ...(nearestCity[p.city] != null ? byCity[nearestCity[p.city]] : [])].filter(q => q !== p)
-      const near = await nearestByRtt(node, candidates)
-      s.witnessesAsked = near.slice(0, crng.intBetween(2, 3)).map(x => x.peer)
+      s.witnessesAsked = (measured.get(p.index) ?? []).slice(0, s.k).map(x => x.peer)
     }
 
     s.assignedMs = Date.now()
@@ -716,6 +733,8 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     connections: dials.length,
     dial_failures: dialFailures,
     city_pairs_without_measurement: fallbackPairs,
+    witness_refusals: witnessRefusals,
+    honest_witnesses_asked: tally(submissions.filter(s => s.kind === 'honest').flatMap(s => s.witnessesAsked.map(w => w.city === s.capturer.city ? 'same city' : `${Math.round(kmBetween(cities[w.city], cities[s.capturer.city]))} km`))),
     setup_s: round(setupS, 1),
     capture_s: round(captureS, 1),
     loop_delay_p50_ms: round(lag.percentile(50) / 1e6, 1),
