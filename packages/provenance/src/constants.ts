@@ -75,3 +75,14 @@ export const DEFAULT_MIN_WITNESS_AGE_MS = 60 * 60 * 1000
 
 /** The unit a witness prices witnessing in. */
 export const WITNESS_PRICE_UNIT = 'witness'
+
+/**
+ * How far a witness's watching window may fall short of the recording at
+ * either end, ms: the witness starts measuring as the capturer starts
+ * recording, over a network, so the two never begin on the same
+ * millisecond. Smaller than the clock skew allowed between records: a
+ * window is about seconds of footage.
+ *
+ * @default 2000
+ */
+export const DEFAULT_WITNESS_WINDOW_TOLERANCE_MS = 2000

@@ -5,6 +5,13 @@
  * goes in the attestation; requesters fetch it over bitswap.
  */
 
+import { withBitswap } from '@helia/bitswap'
+import { unixfs } from '@helia/unixfs'
+import { createHeliaLight } from 'helia'
+import { CID } from 'multiformats/cid'
+import { MAX_CAPTURE_CHUNKS } from '@shoal/records'
+import { errorMessage } from '@shoal/utils'
+import { FootageError } from './errors.js'
 import type { AbortOptions, Libp2p } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
@@ -35,7 +42,139 @@ export interface FootageStoreInit {
   datastore?: Datastore
 }
 
-/** A footage store on Helia. */
+/** Most bytes `get` returns unless told otherwise: a day of the densest video the media rates allow is far more; 1 GiB is what a verifier holds in memory. */
+export const DEFAULT_MAX_FOOTAGE_BYTES = 1024 * 1024 * 1024
+
+/** The entry name of chunk `index`. */
+export function chunkName (index: number): string {
+  return index.toString().padStart(6, '0')
+}
+
+function parseCid (cid: string): CID {
+  try {
+    return CID.parse(cid)
+  } catch (err: unknown) {
+    throw new FootageError(`Not a CID: ${cid} (${errorMessage(err)})`)
+  }
+}
+
+/**
+ * A footage store on Helia. With `libp2p`, blocks are served and fetched
+ * over bitswap on that node, which Helia does not own: Helia's libp2p
+ * mixin (which would create a node of its own and stop it with Helia) is
+ * left out, and the given node is handed to bitswap as Helia's `libp2p`.
+ */
 export async function createFootageStore (init: FootageStoreInit = {}): Promise<FootageStore> {
-  throw new Error('not implemented')
+  const helia = createHeliaLight({ blockstore: init.blockstore, datastore: init.datastore })
+  if (init.libp2p != null) {
+    Object.defineProperty(helia, 'libp2p', { value: init.libp2p, enumerable: true, configurable: true })
+    // @ts-expect-error withBitswap types its argument as a Helia with libp2p, which `helia` now is
+    withBitswap(helia)
+  }
+  await helia.start()
+  const fs = unixfs(helia)
+
+  return {
+    async add (chunks, options = {}) {
+      if (chunks.length === 0 || chunks.length > MAX_CAPTURE_CHUNKS) {
+        throw new FootageError(`Footage of ${chunks.length} chunks cannot be stored (1..${MAX_CAPTURE_CHUNKS})`)
+      }
+      let root: CID | undefined
+      try {
+        const entries = chunks.map((content, i) => ({ path: chunkName(i), content }))
+        for await (const entry of fs.addAll(entries, { ...options, wrapWithDirectory: true })) {
+          root = entry.cid
+        }
+      } catch (err: unknown) {
+        throw new FootageError(`Footage could not be stored: ${errorMessage(err)}`)
+      }
+      if (root == null) {
+        throw new FootageError('Footage could not be stored')
+      }
+      return root.toString()
+    },
+
+    async get (cid, options = {}) {
+      const root = parseCid(cid)
+      const maxChunks = options.maxChunks ?? MAX_CAPTURE_CHUNKS
+      const maxBytes = options.maxBytes ?? DEFAULT_MAX_FOOTAGE_BYTES
+      const entries: Array<{ cid: CID, name: string }> = []
+      try {
+        const stat = await fs.stat(root, { signal: options.signal })
+        if (stat.type !== 'directory') {
+          throw new FootageError(`${cid} is a ${stat.type}, not a footage directory`)
+        }
+        for await (const entry of fs.ls(root, { signal: options.signal })) {
+          if (entries.length >= maxChunks) {
+            throw new FootageError(`${cid} holds more than ${maxChunks} chunks`)
+          }
+          entries.push({ cid: entry.cid, name: entry.name })
+        }
+      } catch (err: unknown) {
+        if (err instanceof FootageError) {
+          throw err
+        }
+        throw new FootageError(`Footage ${cid} unavailable: ${errorMessage(err)}`)
+      }
+      entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+      entries.forEach((entry, i) => {
+        if (entry.name !== chunkName(i)) {
+          throw new FootageError(`${cid} is not footage: entry ${JSON.stringify(entry.name)} where chunk ${chunkName(i)} belongs`)
+        }
+      })
+
+      const chunks: Array<Uint8Array | undefined> = []
+      let total = 0
+      for (const entry of entries) {
+        const parts: Uint8Array[] = []
+        let length = 0
+        try {
+          for await (const part of fs.cat(entry.cid, { signal: options.signal })) {
+            total += part.byteLength
+            if (total > maxBytes) {
+              throw new FootageError(`${cid} holds more than ${maxBytes} bytes`)
+            }
+            parts.push(part)
+            length += part.byteLength
+          }
+        } catch (err: unknown) {
+          if (err instanceof FootageError) {
+            throw err
+          }
+          // a chunk not fetched in time is missing: its second goes unverified
+          chunks.push(undefined)
+          continue
+        }
+        const chunk = new Uint8Array(length)
+        let offset = 0
+        for (const part of parts) {
+          chunk.set(part, offset)
+          offset += part.byteLength
+        }
+        chunks.push(chunk)
+      }
+      return chunks
+    },
+
+    async has (cid, options = {}) {
+      let root: CID
+      try {
+        root = CID.parse(cid)
+      } catch {
+        return false
+      }
+      try {
+        for await (const entry of fs.ls(root, { signal: options.signal, offline: true })) {
+          for await (const _ of fs.cat(entry.cid, { signal: options.signal, offline: true })) {}
+        }
+        return true
+      } catch {
+        return false
+      }
+    },
+
+    async stop () {
+      await helia.stop()
+    }
+  }
 }

@@ -27,7 +27,7 @@ import {
   openCountersigned, openRecord, signRecord
 } from '@shoal/records'
 import { asError, equalBytes, errorMessage, sha256 } from '@shoal/utils'
-import { DEFAULT_RTT_ROUNDS, WITNESS_PRICE_UNIT } from './constants.js'
+import { DEFAULT_RTT_ROUNDS, DEFAULT_WITNESS_WINDOW_TOLERANCE_MS, WITNESS_PRICE_UNIT } from './constants.js'
 import { InvalidWitnessMessageError, WitnessRefusedError } from './errors.js'
 import { checkWitnessRtt } from './plausibility.js'
 import type { RttPlausibilityInit } from './plausibility.js'
@@ -412,7 +412,9 @@ export class WitnessHandler {
     if (Math.abs(a.startedMs - open.startedMs) > skew || Math.abs(a.durationMs - open.durationMs) > skew) {
       throw new Refusal('invalid', 'attests another start or duration than it opened with')
     }
-    if (a.startedMs < windowStartMs - skew || a.startedMs + a.durationMs > windowEndMs + skew) {
+    // what verifiers allow (verifyCapture's window rule), so it never signs a window they refuse
+    const tolerance = Math.min(skew, DEFAULT_WITNESS_WINDOW_TOLERANCE_MS)
+    if (a.startedMs < windowStartMs - tolerance || a.startedMs + a.durationMs > windowEndMs + tolerance) {
       throw new Refusal('invalid', `recorded ${a.startedMs}..${a.startedMs + a.durationMs}, watched ${windowStartMs}..${windowEndMs}`)
     }
     return attestation
