@@ -244,7 +244,17 @@ function placePeers (dataset: LatencyDataset, usable: number[], count: number, r
     sizes.push(n)
     left -= n
   }
-  const chosen = rng.sample(usable, Math.min(usable.length, sizes.length))
+  // every other city 500-1000 km from one already chosen, so the shortest spoof band has claimed cities to pick from
+  const km = (a: number, b: number): number => greatCircleKm(dataset.sites[a].lat, dataset.sites[a].lon, dataset.sites[b].lat, dataset.sites[b].lon)
+  const chosen: number[] = []
+  for (const id of rng.shuffle([...usable])) {
+    if (chosen.length >= sizes.length) break
+    if (chosen.includes(id)) continue
+    chosen.push(id)
+    if (chosen.length >= sizes.length) break
+    const near = usable.filter(n => !chosen.includes(n) && km(id, n) >= 500 && km(id, n) < 1000)
+    if (near.length > 0) chosen.push(rng.pick(near))
+  }
   const cities: City[] = chosen.map(id => {
     const s = dataset.sites[id]
     return { site: id, name: s.name, lat: s.lat, lon: s.lon, cell: encodeGeohash(s.lat, s.lon, GEOHASH_PRECISION) }
