@@ -83,6 +83,24 @@ export interface CaptureConfig {
   maxSeconds?: number
 }
 
+/**
+ * The rules this node verifies the captures it pays for with (docs/spec.md
+ * §7.5). The defaults are strict; a new network, whose witnesses have no
+ * receipts with anyone yet, can relax the history rules among peers it knows.
+ */
+export interface CaptureChecksConfig {
+  /** fewest accepted witnesses (1 … 32) @default 2 */
+  minWitnesses?: number
+  /** distinct counterparties a witness's receipt history must show (0 … 16) @default 1 */
+  minWitnessCounterparties?: number
+  /** how long before the capture a witness's history must start, ms @default 3600000 */
+  minWitnessAgeMs?: number
+  /** RTT a witness may measure on top of its stretched distance, ms (access links, processing) @default 5 */
+  rttSlackMs?: number
+  /** farthest a witness may be from the claimed cell, km @default 100 */
+  maxWitnessKm?: number
+}
+
 /** How this node witnesses others' captures (every role). */
 export interface WitnessConfig {
   /** whether it witnesses at all @default true */
@@ -219,6 +237,8 @@ export interface ShoalNodeConfig {
   provider?: ProviderConfig
   /** witnessing others' captures (`@shoal/provenance`) @default { enabled: true } */
   witness?: WitnessConfig
+  /** the rules captures this node pays for are verified with (`@shoal/provenance`'s defaults when absent) */
+  captureChecks?: CaptureChecksConfig
 }
 
 /** A configuration with every default filled in. */
@@ -240,9 +260,10 @@ export interface ResolvedConfig {
   reachability: Required<ReachabilityConfig>
   provider?: ProviderConfig
   witness: WitnessConfig
+  captureChecks?: CaptureChecksConfig
 }
 
-const TOP_LEVEL_KEYS = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'defences', 'shutdownGraceMs', 'logLevel', 'logFormat', 'dht', 'reachability', 'provider', 'witness']
+const TOP_LEVEL_KEYS = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'defences', 'shutdownGraceMs', 'logLevel', 'logFormat', 'dht', 'reachability', 'provider', 'witness', 'captureChecks']
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
 type Json = Record<string, unknown>
@@ -430,6 +451,17 @@ function parsePrice (value: unknown, field: string): PriceConfig {
   }
 }
 
+function parseCaptureChecks (value: unknown, field: string): CaptureChecksConfig {
+  const o = object(value, field, ['minWitnesses', 'minWitnessCounterparties', 'minWitnessAgeMs', 'rttSlackMs', 'maxWitnessKm'])
+  const checks: CaptureChecksConfig = {}
+  if (o.minWitnesses !== undefined) checks.minWitnesses = integer(o.minWitnesses, `${field}.minWitnesses`, 1, 32)
+  if (o.minWitnessCounterparties !== undefined) checks.minWitnessCounterparties = integer(o.minWitnessCounterparties, `${field}.minWitnessCounterparties`, 0, 16)
+  if (o.minWitnessAgeMs !== undefined) checks.minWitnessAgeMs = integer(o.minWitnessAgeMs, `${field}.minWitnessAgeMs`, 0, MAX_SAFE)
+  if (o.rttSlackMs !== undefined) checks.rttSlackMs = integer(o.rttSlackMs, `${field}.rttSlackMs`, 0, 1000)
+  if (o.maxWitnessKm !== undefined) checks.maxWitnessKm = integer(o.maxWitnessKm, `${field}.maxWitnessKm`, 1, 20_000)
+  return checks
+}
+
 function parseWitness (value: unknown, field: string): WitnessConfig {
   const o = object(value, field, ['enabled', 'price', 'geohash'])
   const witness: WitnessConfig = {}
@@ -501,6 +533,7 @@ export function parseConfig (input: unknown): ShoalNodeConfig {
   }
   if (o.provider !== undefined) config.provider = parseProvider(o.provider, 'provider')
   if (o.witness !== undefined) config.witness = parseWitness(o.witness, 'witness')
+  if (o.captureChecks !== undefined) config.captureChecks = parseCaptureChecks(o.captureChecks, 'captureChecks')
   return config
 }
 
@@ -595,7 +628,8 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
       holePunching: merged.reachability?.holePunching ?? true,
       relayedJobs: merged.reachability?.relayedJobs ?? {}
     },
-    witness: { enabled: merged.witness?.enabled ?? true, ...(merged.witness?.price !== undefined ? { price: merged.witness.price } : {}), ...(merged.witness?.geohash !== undefined ? { geohash: merged.witness.geohash } : {}) }
+    witness: { enabled: merged.witness?.enabled ?? true, ...(merged.witness?.price !== undefined ? { price: merged.witness.price } : {}), ...(merged.witness?.geohash !== undefined ? { geohash: merged.witness.geohash } : {}) },
+    ...(merged.captureChecks !== undefined ? { captureChecks: merged.captureChecks } : {})
   }
   if (role === 'gpu-provider' || role === 'capture-provider') {
     const provider = merged.provider ?? {}

@@ -10,7 +10,7 @@ import { captureExecutor } from './capture.js'
 import { captureSourceFromConfig } from './capture-source.js'
 import { CAPTURE_MAX_SECONDS, CAPTURE_WITNESSES, JOBS_RUNNING_DIR } from './constants.js'
 import { registerWorkGate, WorkGate } from './drain.js'
-import type { ExecutorConfig, ProviderConfig, ShoalRole, WitnessConfig } from './config.js'
+import type { CaptureChecksConfig, ExecutorConfig, ProviderConfig, ShoalRole, WitnessConfig } from './config.js'
 import type { Provenance, ProvenanceComponents, ProvenanceInit } from '@shoal/provenance'
 import type { Datastore } from 'interface-datastore'
 import type { Discovery, DiscoveryComponents, DiscoveryInit } from '@shoal/discovery'
@@ -97,6 +97,8 @@ export interface ShoalServicesInit {
   provenance?: ProvenanceInit | false
   /** how this node witnesses others' captures (the config's `witness`) @default { enabled: true } */
   witness?: WitnessConfig
+  /** the rules captures this node pays for are verified with (the config's `captureChecks`) */
+  captureChecks?: CaptureChecksConfig
   /**
    * The defences against dishonest peers, on by default: results checked
    * before they are countersigned (`DEFAULT_VERIFY_POLICY`), evidence of
@@ -245,16 +247,34 @@ export function shoalServices (init: ShoalServicesInit = {}): ShoalServiceFactor
   }
   if (init.provenance !== false) {
     const witness = init.witness ?? {}
+    const verify = captureVerify(capture?.minWitnesses, init.captureChecks)
     const own: ProvenanceInit = {
       geohash: witness.geohash ?? (provider?.region != null && provider.region !== '' ? provider.region : undefined),
-      witness: { enabled: witness.enabled ?? true, ...(witness.price != null ? { price: witness.price } : {}) },
+      // a witness signs under the thresholds its node verifies with: one network, one rule
+      witness: { enabled: witness.enabled ?? true, ...(witness.price != null ? { price: witness.price } : {}), ...(verify.rtt != null ? { rtt: verify.rtt } : {}) },
       ...(capture != null ? { witnesses: capture.witnesses ?? CAPTURE_WITNESSES } : {}),
-      ...(capture?.minWitnesses != null ? { verify: { minWitnesses: capture.minWitnesses } } : {})
+      verify
     }
     const given = init.provenance ?? {}
     factories.provenance = provenance({ ...own, ...given, witness: { ...own.witness, ...given.witness } })
   }
   return factories
+}
+
+/** The provenance service's verify defaults from the config (a capture provider's `minWitnesses`, then `captureChecks`). */
+function captureVerify (minWitnesses: number | undefined, checks: CaptureChecksConfig = {}): NonNullable<ProvenanceInit['verify']> {
+  const verify: NonNullable<ProvenanceInit['verify']> = {}
+  const min = checks.minWitnesses ?? minWitnesses
+  if (min != null) verify.minWitnesses = min
+  if (checks.minWitnessCounterparties != null) verify.minWitnessCounterparties = checks.minWitnessCounterparties
+  if (checks.minWitnessAgeMs != null) verify.minWitnessAgeMs = checks.minWitnessAgeMs
+  if (checks.rttSlackMs != null || checks.maxWitnessKm != null) {
+    verify.rtt = {
+      ...(checks.rttSlackMs != null ? { slackMs: checks.rttSlackMs } : {}),
+      ...(checks.maxWitnessKm != null ? { maxWitnessKm: checks.maxWitnessKm } : {})
+    }
+  }
+  return verify
 }
 
 /** Whether the node's evidence service holds valid evidence against a peer (false before it is built). */

@@ -44,6 +44,15 @@ describe('capture provider and witness config', () => {
     assert.equal(configError(() => resolveConfig({ role: 'gpu-provider', provider: { executor: { type: 'echo' }, capture: { source: { type: 'synthetic' } } } })).field, 'provider.capture')
   })
 
+  it('reads captureChecks, the rules the captures it pays for are verified with, and names a bad one', () => {
+    assert.equal(resolveConfig({}).captureChecks, undefined)
+    const checks = { minWitnesses: 3, minWitnessCounterparties: 0, minWitnessAgeMs: 0, rttSlackMs: 20, maxWitnessKm: 50 }
+    assert.deepEqual(resolveConfig(parseConfig({ captureChecks: checks })).captureChecks, checks)
+    assert.equal(configError(() => parseConfig({ captureChecks: { minWitnesses: 0 } })).field, 'captureChecks.minWitnesses')
+    assert.equal(configError(() => parseConfig({ captureChecks: { minWitnessAgeMs: -1 } })).field, 'captureChecks.minWitnessAgeMs')
+    assert.equal(configError(() => parseConfig({ captureChecks: { rttSlack: 3 } })).field, 'captureChecks.rttSlack')
+  })
+
   it('witnesses by default; witness.enabled and SHOAL_WITNESS turn it off; a witness price is a price', () => {
     assert.deepEqual(resolveConfig({}).witness, { enabled: true })
     assert.deepEqual(resolveConfig(parseConfig({ witness: { enabled: false } })).witness, { enabled: false })
@@ -62,8 +71,9 @@ describe('capture provider and witness config', () => {
     const source = fc.dictionary(fc.constantFrom('type', 'command', 'args', 'timeoutMs', 'path', 'bytesPerSecond'), value)
     const captureValue = fc.dictionary(fc.constantFrom('source', 'mediaType', 'witnesses', 'minWitnesses', 'maxSeconds'), fc.oneof(value, source))
     const witness = fc.dictionary(fc.constantFrom('enabled', 'price'), fc.oneof(value, fc.dictionary(fc.constantFrom('perUnit', 'currency', 'unit'), value)))
-    fc.assert(fc.property(fc.oneof(value, captureValue), fc.oneof(value, witness), (c, w) => {
-      for (const config of [capture(c), { witness: w }]) {
+    const checks = fc.dictionary(fc.constantFrom('minWitnesses', 'minWitnessCounterparties', 'minWitnessAgeMs', 'rttSlackMs', 'maxWitnessKm'), value)
+    fc.assert(fc.property(fc.oneof(value, captureValue), fc.oneof(value, witness), fc.oneof(value, checks), (c, w, k) => {
+      for (const config of [capture(c), { witness: w }, { captureChecks: k }]) {
         try {
           resolveConfig(parseConfig(config))
         } catch (err: unknown) {
