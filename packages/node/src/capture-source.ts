@@ -18,7 +18,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CaptureFailedError, CHUNK_MS, syntheticSource } from '@shoal/provenance'
-import { errorCode, errorMessage } from '@shoal/utils'
+import { errorCode, errorMessage, sleep } from '@shoal/utils'
 import { CAPTURE_COMMAND_GRACE_MS, CAPTURE_MEDIA_TYPE } from './constants.js'
 import type { CaptureConfig, CaptureSourceConfig } from './config.js'
 import type { AbortOptions } from '@libp2p/interface'
@@ -73,20 +73,6 @@ async function readChunk (path: string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(path))
 }
 
-async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted()
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 /** Seconds of footage a recording of `durationMs` has: one chunk per started second. */
 export function captureSeconds (durationMs: number): number {

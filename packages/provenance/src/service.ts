@@ -7,7 +7,7 @@
 import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { TypedEventEmitter, serviceCapabilities, setMaxListeners } from '@libp2p/interface'
 import { CaptureAttestationType, WitnessStatementType, isGeohash, openRecord } from '@shoal/records'
-import { errorMessage, openStreamTo, optionalService } from '@shoal/utils'
+import { errorMessage, openStreamTo, optionalService, sleep } from '@shoal/utils'
 import { Key } from 'interface-datastore'
 import { attestCapture } from './attest.js'
 import { hashChunk } from './chunks.js'
@@ -162,16 +162,6 @@ const RANK_TIMEOUT_MS = 2_000
 /** Most receipts read per witness and side to compute its standing. */
 const MAX_STANDING_SCAN = 256
 
-async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) {
-    return
-  }
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
-    const onAbort = (): void => { clearTimeout(timer); reject(signal?.reason ?? new Error('aborted')) }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 /** The IP host of a multiaddr, if it has one. */
 function hostOf (addr: { getComponents(): Array<{ name: string, value?: string }> }): string | undefined {

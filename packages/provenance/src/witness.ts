@@ -26,7 +26,7 @@ import {
   WitnessMessage, WitnessStatementType, WorkReceiptType, countersign, decodeMessage, isGeohash, newRandomId,
   openCountersigned, openRecord, signRecord
 } from '@shoal/records'
-import { asError, equalBytes, errorMessage, sha256 } from '@shoal/utils'
+import { asError, equalBytes, errorMessage, sha256, sleep } from '@shoal/utils'
 import { DEFAULT_RTT_ROUNDS, DEFAULT_WITNESS_WINDOW_TOLERANCE_MS, WITNESS_PRICE_UNIT } from './constants.js'
 import { InvalidWitnessMessageError, WitnessRefusedError } from './errors.js'
 import { checkWitnessRtt } from './plausibility.js'
@@ -147,16 +147,6 @@ function stepSignal (outer: AbortSignal | undefined, ms: number): AbortSignal {
   return signal
 }
 
-async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) {
-    return
-  }
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
-    const onAbort = (): void => { clearTimeout(timer); reject(signal?.reason ?? new Error('aborted')) }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 function samePrice (a: Price | undefined, b: Price | undefined): boolean {
   if (a == null || b == null) {

@@ -31,3 +31,25 @@ export async function untilAborted<T> (promise: Promise<T>, signal?: AbortSignal
     promise.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
   })
 }
+
+/**
+ * Resolve after `ms` milliseconds (at once for 0 or less), or reject with the
+ * signal's reason when it aborts first; an aborted signal rejects at once.
+ */
+export async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted()
+  if (ms <= 0) {
+    return
+  }
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal?.reason)
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}

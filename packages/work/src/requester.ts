@@ -4,7 +4,7 @@
  * quotes offered in the open market. Direct runs fail over between providers.
  */
 
-import { BoundedMap, asError, timeoutSignal } from '@shoal/utils'
+import { BoundedMap, asError, sleep, timeoutSignal } from '@shoal/utils'
 import {
   AssignmentType, JobAnnouncementType, JobKind, PaymentVoucherType, QuoteType, RECORD_VERSION, WorkReceiptType, encodeRecord, newRandomId, openCountersigned,
   openRecord, priceMismatch, requirementsOf, signRecord
@@ -840,21 +840,6 @@ export function busyWait (err: unknown, until: number | undefined, now = perform
   return Math.min(Math.ceil(wait * (1 + BUSY_WAIT_JITTER * random())), Math.floor(left))
 }
 
-/** Resolve after `ms`, or reject with the signal's reason when it aborts first. */
-async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted()
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 /**
  * How a failed attempt counts against the provider: a busy refusal or
