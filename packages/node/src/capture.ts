@@ -19,7 +19,7 @@ import { Key } from 'interface-datastore'
 import { CAPTURE_MAX_SECONDS, CAPTURES_PREFIX } from './constants.js'
 import type { CaptureApi } from './api.js'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
-import type { CaptureRefusal, CaptureSource, CaptureVerdict, Provenance, WitnessVerdict } from '@shoal/provenance'
+import type { CaptureRefusal, CaptureSource, CaptureVerdict, Provenance } from '@shoal/provenance'
 import type { CheckedResult, Executor, ExecuteOptions } from '@shoal/work'
 import type { Datastore } from 'interface-datastore'
 
@@ -175,13 +175,7 @@ export function describeReasons (reasons: CaptureRefusal[], max = 4): string {
 }
 
 /** A verdict as the API and `shoal capture verify --json` show it. */
-export interface CaptureVerdictJson {
-  ok: boolean
-  claimedSeconds: number
-  verifiedSeconds: number
-  verifiedChunks: number[]
-  reasons: CaptureRefusal[]
-  witnesses: WitnessVerdict[]
+export interface CaptureVerdictJson extends Omit<CaptureVerdict, 'attestation' | 'accepted'> {
   /** the footage's CID, when the attestation opened */
   cid?: string
   /** the capturer's peer id */

@@ -30,7 +30,7 @@ import { asError, equalBytes, errorMessage, sha256, sleep } from '@shoal/utils'
 import { DEFAULT_RTT_ROUNDS, DEFAULT_WITNESS_WINDOW_TOLERANCE_MS, WITNESS_PRICE_UNIT } from './constants.js'
 import { InvalidWitnessMessageError, WitnessRefusedError } from './errors.js'
 import { checkWitnessRtt } from './plausibility.js'
-import type { RttPlausibilityInit } from './plausibility.js'
+import type { WitnessInit } from './service.js'
 import type { AbortOptions, Connection, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type {
@@ -164,20 +164,13 @@ export interface WitnessReceipts {
   list?(options?: AbortOptions & { provider?: PeerId, requester?: PeerId, limit?: number }): AsyncIterable<{ bytes: Uint8Array, value: WorkReceipt, state?: string }>
 }
 
-/** What the witness's handler needs. */
-export interface WitnessHandlerInit {
+/** What the witness's handler needs: the service's `WitnessInit`, and the node's parts. */
+export interface WitnessHandlerInit extends WitnessInit {
   peerId: PeerId
   privateKey: PrivateKey
   log: Logger
   /** the witness's own cell (it refuses everything without one) */
   geohash?: string
-  enabled?: boolean
-  price?: Price
-  maxConcurrent?: number
-  maxDurationMs?: number
-  rounds?: number
-  rtt?: RttPlausibilityInit
-  clockSkewMs?: number
   /** the clock (default Date.now) */
   now?(): number
   receipts?(): WitnessReceipts | undefined
