@@ -11,12 +11,15 @@ import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { startProvider } from '@shoal/node'
-import { JobKind } from '@shoal/records'
+import { attestCapture, createDevice, syntheticSource, verifyCaptureProof } from '@shoal/provenance'
+import { CaptureAttestationType, JobKind, signRecord } from '@shoal/records'
 import { equals } from 'uint8arrays/equals'
 import { ShoalClient, capabilityKey, jobTopic, openCapability, openJob, validateJobMessage } from './conformance/client/client.js'
 import { RECORD, openCountersigned } from './conformance/client/envelope.js'
-import { CoordinateMessageCodec, JOB_KIND, JobSyncRequestCodec, NetworkCoordinateCodec } from './conformance/client/messages.js'
+import { CaptureProofCodec, CoordinateMessageCodec, JOB_KIND, JobSyncRequestCodec, NetworkCoordinateCodec } from './conformance/client/messages.js'
+import { ConformanceWitness, verifyAttestation } from './conformance/client/provenance.js'
 import { Reader } from './conformance/client/protobuf.js'
 import { gpuProvider, sha256 } from './helpers/market.js'
 import { connectAll, createEmbedderNode, waitFor } from './helpers/network.js'
@@ -27,6 +30,7 @@ import type { EmbedderNode } from './helpers/network.js'
 import type { Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { ProviderHandle } from '@shoal/node'
+import type { Capture } from '@shoal/provenance'
 import type { Price } from '@shoal/records'
 
 const CLIENT_DIR = fileURLToPath(new URL('../conformance/client/', import.meta.url))
@@ -323,6 +327,113 @@ describe('conformance: a stock libp2p client written from docs/spec.md', functio
     })
   })
 })
+
+describe('conformance: the client witnesses a Shoal capture and checks its proof (§7)', function () {
+  this.timeout(60_000)
+  // one cell of about 5 km: witnesses here may measure up to about 5 ms (§7.5 W5), loopback is far below
+  const CELL = 'w21z7'
+  let capturer: EmbedderNode
+  let witness: EmbedderNode
+  let client: ShoalClient
+  let clientWitness: ConformanceWitness
+  let capture: Capture | undefined
+
+  before(async () => {
+    capturer = await createEmbedderNode({ provenance: { geohash: CELL } })
+    witness = await createEmbedderNode({ provenance: { geohash: CELL } })
+    client = await ShoalClient.create()
+    clientWitness = new ConformanceWitness(client.node, client.key, { geohash: CELL })
+    await clientWitness.start()
+    await capturer.dial(witness.getMultiaddrs())
+    await capturer.dial(client.node.getMultiaddrs())
+  })
+
+  after(async () => {
+    await Promise.all([capturer, witness].filter(n => n != null).map(async n => n.stop()))
+    await client?.stop()
+  })
+
+  it('§7.4: a Shoal node captures with the client as one of its two witnesses; the client signs a statement of what it measured', async () => {
+    const provenance = capturer.services.provenance
+    assert.ok(provenance != null, 'the embedder node runs the provenance service')
+    capture = await provenance.capture(syntheticSource({ realTime: false, bytesPerSecond: 8192 }), { durationMs: 3000, witnesses: [client.node.peerId, witness.peerId] })
+    assert.equal(capture.statements.length, 2, 'both witnesses signed')
+
+    assert.equal(clientWitness.witnessed.length, 1)
+    const seen = clientWitness.witnessed[0]
+    assert.equal(seen.refused, undefined)
+    assert.ok(seen.capturer.equals(capturer.peerId))
+    assert.ok(seen.attestation != null && equals(seen.attestation, capture.attestation.bytes), 'the attestation it checked is the one signed')
+    const statement = seen.statement
+    assert.ok(statement != null)
+    const a = capture.attestation.value
+    assert.ok(statement.value.rounds >= 1 && statement.value.rounds <= 5)
+    assert.ok(statement.value.windowStartMs <= a.startedMs && statement.value.windowEndMs >= a.startedMs + a.durationMs, 'it watched the whole recording')
+    assert.ok(statement.value.observedAddr.byteLength > 0)
+    assert.ok(equals(statement.value.attestationId, capture.attestation.id))
+    // Shoal's capturer put the client's statement into the proof as signed
+    const proof = CaptureProofCodec.decode(capture.proof)
+    assert.ok(equals(proof.attestation, capture.attestation.bytes))
+    assert.ok(proof.witnesses.some(w => equals(w, statement.bytes)), 'the client\'s statement is in the CaptureProof')
+  })
+
+  it('§7.5: the proof verifies in Shoal with the client\'s statement accepted (fresh witness keys: no history asked)', async () => {
+    assert.ok(capture != null, 'the capture of the step before')
+    const verdict = await verifyCaptureProof(capture.proof, { chunks: capture.chunks }, {
+      capturer: capturer.peerId,
+      minWitnessCounterparties: 0,
+      minWitnessAgeMs: 0
+    })
+    assert.deepEqual(verdict.reasons, [])
+    assert.equal(verdict.ok, true)
+    assert.equal(verdict.verifiedSeconds, 3)
+    const mine = verdict.witnesses.find(w => w.witness === client.node.peerId.toString())
+    assert.ok(mine?.accepted === true, 'the client\'s statement is accepted')
+    assert.ok(verdict.witnesses.find(w => w.witness === witness.peerId.toString())?.accepted === true)
+  })
+
+  it('§7.2, §7.5: the client verifies the Shoal attestation against the footage, and refuses a mutated one', async () => {
+    assert.ok(capture != null, 'the capture of the step before')
+    const chunks = capture.chunks
+    const checked = await verifyAttestation(capture.attestation.bytes, { chunks, capturer: capturer.peerId })
+    assert.ok(equals(checked.id, capture.attestation.id))
+    assert.equal(checked.value.chunkCount, 3)
+
+    const changed = chunks.map(c => Uint8Array.from(c))
+    changed[1][100] ^= 1
+    await assert.rejects(verifyAttestation(capture.attestation.bytes, { chunks: changed }), { code: 'content-mismatch' })
+    await assert.rejects(verifyAttestation(capture.attestation.bytes, { chunks: [chunks[0], chunks[2], chunks[1]] }), { code: 'content-mismatch' })
+    await assert.rejects(verifyAttestation(capture.attestation.bytes, { chunks, capturer: witness.peerId }), { code: 'wrong-capturer' })
+
+    // signed again by a peer with a device of its own: the device signature no longer covers a changed cell,
+    // and another peer's attestation cannot borrow its binding
+    const peerKey = await generateKeyPair('Ed25519')
+    const device = await createDevice(peerKey)
+    const good = await attestCapture({ chunks, mediaType: attested(capture).mediaType, startedMs: attested(capture).startedMs, geohash: CELL, sensors: attested(capture).sensors }, peerKey, device)
+    await verifyAttestation(good.bytes, { chunks })
+    const moved = await signRecord(CaptureAttestationType, { ...good.value, geohash: 'u33db' }, peerKey)
+    await assert.rejects(verifyAttestation(moved.bytes, { chunks }), { code: 'device-signature-invalid' })
+    const otherKey = await generateKeyPair('Ed25519')
+    const borrowed = await signRecord(CaptureAttestationType, { ...good.value, capturer: otherKey.publicKey.toMultihash().bytes }, otherKey)
+    await assert.rejects(verifyAttestation(borrowed.bytes, { chunks }), { code: 'device-binding-invalid' })
+    const unbound = await signRecord(CaptureAttestationType, { ...good.value, deviceBinding: new Uint8Array() }, peerKey)
+    await assert.rejects(verifyAttestation(unbound.bytes, { chunks }), { code: 'device-binding-invalid' })
+  })
+
+  it('§7.4: the client refuses to witness a cell more than 100 km from its own (too-far)', async () => {
+    const provenance = capturer.services.provenance
+    assert.ok(provenance != null)
+    await assert.rejects(provenance.capture(syntheticSource({ realTime: false }), { durationMs: 1000, geohash: 'u33db', witnesses: [client.node.peerId, witness.peerId] }), { name: 'CaptureFailedError' })
+    const last = clientWitness.witnessed[clientWitness.witnessed.length - 1]
+    assert.equal(last.refused, 'too-far')
+    assert.equal(last.statement, undefined)
+  })
+})
+
+/** The attestation's values. */
+function attested (capture: Capture): Capture['attestation']['value'] {
+  return capture.attestation.value
+}
 
 describe('conformance client: its hand-written proto3 codec', () => {
   it('writes repeated numbers packed and reads them packed or unpacked', () => {

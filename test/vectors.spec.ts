@@ -10,8 +10,9 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFileSync, readdirSync } from 'node:fs'
 import { generateKeyPairFromSeed, privateKeyFromProtobuf, publicKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { decodeSyncRequest } from '@shoal/job-board'
+import { chunkRoot, decodeCaptureProof, decodeWitnessMessage, verifyCaptureProof, verifyChunkInclusion, verifyDeviceBinding } from '@shoal/provenance'
 import {
   CoordinateMessage, JobSyncRequest, RecordTypes, WorkReceiptType, openAssignment, openCountersigned, openRecord
 } from '@shoal/records'
@@ -62,7 +63,22 @@ interface WorkVector extends WireVector<Record<string, Record<string, Json>>> {
   body: string
 }
 
-const records = load<RecordsFile<RecordTypeName>>('records.json')
+/** records.json's `capture` section: the footage of the CaptureAttestation vector. */
+interface CaptureJson {
+  chunks: string[]
+  chunk_hashes: string[]
+  leaf_hashes: string[]
+  chunk_root: string
+  audit_paths: Array<{ index: number, size: number, path: string[] }>
+  content_hash: string
+  content_bytes: number
+  binding_signed: string
+  unsigned_payload: string
+  device_signed: string
+  device_domain: string
+}
+
+const records = load<RecordsFile<RecordTypeName> & { capture: CaptureJson }>('records.json')
 const wire = load<{ messages: WireVector[] }>('wire.json')
 const dhtKeys = load<DhtKeysFile>('dht-keys.json')
 const topics = load<TopicsFile>('topics.json')
@@ -184,10 +200,67 @@ describe('test vectors (test-vectors/)', () => {
       assert.ok(recordOf('CapabilityRecord').payload.includes(hex(lenField(7, packedCoordinate(coordinate)))), 'field 7 (coordinate) is not the packed encoding')
     })
 
-    it('the capture device signed the content hash', async () => {
-      const fields = recordOf('CaptureAttestation').fields
-      const deviceKey = publicKeyFromProtobuf(fromHex(fields.device_key as string))
-      assert.equal(await deviceKey.verify(fromHex(fields.content_hash as string), fromHex(fields.device_signature as string)), true)
+    describe('proof of recording (§7)', () => {
+      const capture = records.capture
+      const binding = recordOf('DeviceBinding')
+      const attestation = recordOf('CaptureAttestation')
+
+      it('the device binding: the peer signed it, the device key signed domain || peer || created_ms (8 bytes big-endian)', async () => {
+        const f = binding.fields as { peer: string, device_key: string, device_signature: string, created_ms: number }
+        const createdMs = new Uint8Array(8)
+        new DataView(createdMs.buffer).setBigUint64(0, BigInt(f.created_ms))
+        assert.equal(capture.binding_signed, hex(concat(utf8('shoal:device-binding:v1'), fromHex(f.peer), createdMs)))
+        const deviceKey = publicKeyFromProtobuf(fromHex(f.device_key))
+        assert.equal(await deviceKey.verify(fromHex(capture.binding_signed), fromHex(f.device_signature)), true)
+        assert.equal(f.device_key, records.keys.find(k => k.name === 'capture device')?.public_key, 'the key of seed 04')
+        await verifyDeviceBinding(fromHex(binding.envelope), peerIdFromString(binding.signer.peer_id), { now })
+        // bound to the provider: it binds no other peer (key 0 is the requester)
+        await assert.rejects(verifyDeviceBinding(fromHex(binding.envelope), peerIdFromString(records.keys[0].peer_id), { now }), { name: 'WrongSignerError' })
+      })
+
+      it('the attestation embeds the binding, and the device key signed its digest with device_signature empty', async () => {
+        const f = attestation.fields as { device_binding: string, device_key: string, device_signature: string }
+        assert.equal(f.device_binding, binding.envelope)
+        assert.equal(f.device_key, (binding.fields as { device_key: string }).device_key)
+        // the payload without field 4 is what the digest covers
+        const withoutSignature = attestation.payload.replace(hex(lenField(4, fromHex(f.device_signature))), '')
+        assert.equal(capture.unsigned_payload, withoutSignature)
+        assert.equal(capture.device_signed, hex(concat(utf8(capture.device_domain), sha256(fromHex(capture.unsigned_payload)))))
+        assert.equal(capture.device_domain, 'shoal:capture-device:v1')
+        const deviceKey = publicKeyFromProtobuf(fromHex(f.device_key))
+        assert.equal(await deviceKey.verify(fromHex(capture.device_signed), fromHex(f.device_signature)), true)
+      })
+
+      it('the chunk tree: chunk hashes, RFC 6962 leaves and root, audit paths; content hash and bytes', () => {
+        const f = attestation.fields as { chunk_root: string, chunk_count: number, content_hash: string, content_bytes: number, duration_ms: number }
+        const chunks = capture.chunks.map(fromHex)
+        assert.deepEqual(capture.chunk_hashes, chunks.map(c => hex(sha256(c))))
+        assert.deepEqual(capture.leaf_hashes, capture.chunk_hashes.map(h => hex(sha256(concat(new Uint8Array([0]), fromHex(h))))))
+        // three leaves: node(node(l0, l1), l2)
+        const node = (a: string, b: string): string => hex(sha256(concat(new Uint8Array([1]), fromHex(a), fromHex(b))))
+        const [l0, l1, l2] = capture.leaf_hashes
+        assert.equal(capture.chunk_root, node(node(l0, l1), l2))
+        assert.equal(capture.chunk_root, hex(chunkRoot(capture.chunk_hashes.map(fromHex))))
+        assert.equal(f.chunk_root, capture.chunk_root)
+        assert.equal(f.chunk_count, chunks.length)
+        assert.equal(f.chunk_count, Math.ceil(f.duration_ms / 1000))
+        assert.equal(f.content_hash, hex(sha256(concat(...chunks))))
+        assert.equal(f.content_hash, capture.content_hash)
+        assert.equal(f.content_bytes, chunks.reduce((n, c) => n + c.byteLength, 0))
+        for (const p of capture.audit_paths) {
+          const root = fromHex(capture.chunk_root)
+          assert.equal(verifyChunkInclusion(root, fromHex(capture.chunk_hashes[p.index]), p.index, p.size, p.path.map(fromHex)), true, `chunk ${p.index}`)
+          assert.equal(verifyChunkInclusion(root, fromHex(capture.chunk_hashes[(p.index + 1) % p.size]), p.index, p.size, p.path.map(fromHex)), false, `another chunk at ${p.index}`)
+        }
+      })
+
+      it('the attestation answers the Assignment vector, and the witness watched it', () => {
+        assert.equal(attestation.fields.assignment_id, recordOf('Assignment').record_id)
+        const a = attestation.fields as { started_ms: number, duration_ms: number }
+        const s = recordOf('WitnessStatement').fields as { rounds: number, window_start_ms: number, window_end_ms: number, observed_addr: string }
+        assert.ok(s.rounds > 0 && s.observed_addr !== '')
+        assert.ok(s.window_start_ms <= a.started_ms && s.window_end_ms >= a.started_ms + a.duration_ms)
+      })
     })
 
     describe('countersigned WorkReceipt', () => {
@@ -226,6 +299,8 @@ describe('test vectors (test-vectors/)', () => {
     const syncVectors = wire.messages.filter(m => m.message === 'JobSyncRequest') as SyncVector[]
     const coordinateVectors = wire.messages.filter(m => m.message === 'CoordinateMessage') as CoordinateVector[]
     const workVectors = wire.messages.filter(m => m.message === 'WorkMessage') as WorkVector[]
+    const witnessVectors = wire.messages.filter(m => m.message === 'WitnessMessage') as WorkVector[]
+    const proofVectors = wire.messages.filter(m => m.message === 'CaptureProof')
 
     /** JobSyncRequest with `kinds` packed, by hand: one LEN field of varints, then the regions. */
     function packedSyncRequest (fields: SyncVector['fields']): Uint8Array {
@@ -295,6 +370,54 @@ describe('test vectors (test-vectors/)', () => {
         assert.deepEqual(fieldsJson({ [frame.kind]: frame.body }), m.fields)
       })
     }
+
+    it('has every WitnessMessage body and a CaptureProof', () => {
+      assert.deepEqual([...new Set(witnessVectors.map(m => m.body))].sort(), ['accept', 'attest', 'countersign', 'echo', 'error', 'open', 'signed'])
+      assert.equal(proofVectors.length, 1)
+    })
+
+    for (const m of witnessVectors) {
+      it(`${m.name}: decodes to its one body and fields`, () => {
+        const { kind, message } = decodeWitnessMessage(fromHex(m.hex))
+        assert.equal(kind, m.body)
+        assert.deepEqual(fieldsJson(message), m.fields)
+      })
+    }
+
+    it('the witness messages carry the record vectors', () => {
+      const bodies = new Map(witnessVectors.map(m => [m.name, m.fields[m.body]]))
+      assert.equal(bodies.get('witness attest')?.attestation, recordOf('CaptureAttestation').envelope)
+      assert.equal(bodies.get('witness signed')?.statement, recordOf('WitnessStatement').envelope)
+      assert.equal(bodies.get('witness signed')?.receipt, records.countersigned[1].envelope)
+      assert.deepEqual(bodies.get('witness signed')?.history, [records.countersigned[2].countersigned])
+      assert.equal(bodies.get('witness countersign')?.receipt, records.countersigned[1].countersigned)
+      const open = bodies.get('witness open') as Record<string, Json>
+      const a = recordOf('CaptureAttestation').fields
+      assert.deepEqual([open.job_id, open.geohash, open.started_ms, open.duration_ms], [a.job_id, a.geohash, a.started_ms, a.duration_ms])
+    })
+
+    it('the CaptureProof: fields 1-3 by hand, and it verifies with its footage', async () => {
+      const m = proofVectors[0]
+      const f = m.fields as { attestation: string, witnesses: string[], history: string[] }
+      assert.equal(f.attestation, recordOf('CaptureAttestation').envelope)
+      assert.deepEqual(f.witnesses, [recordOf('WitnessStatement').envelope])
+      assert.deepEqual(f.history, [records.countersigned[2].countersigned])
+      assert.equal(m.hex, hex(concat(lenField(1, fromHex(f.attestation)), ...f.witnesses.map(w => lenField(2, fromHex(w))), ...f.history.map(h => lenField(3, fromHex(h))))))
+      assert.deepEqual(decodeCaptureProof(fromHex(m.hex)), { attestation: fromHex(f.attestation), witnesses: f.witnesses.map(fromHex), history: f.history.map(fromHex) })
+      const a = recordOf('CaptureAttestation').fields as { started_ms: number }
+      const verdict = await verifyCaptureProof(fromHex(m.hex), { chunks: records.capture.chunks.map(fromHex) }, {
+        now,
+        minWitnesses: 1,
+        capturer: peerIdFromString(recordOf('CaptureAttestation').signer.peer_id),
+        jobId: fromHex(recordOf('Assignment').fields.job_id as string),
+        assignmentId: fromHex(recordOf('Assignment').record_id),
+        assignedMs: recordOf('Assignment').fields.created_ms as number,
+        resultMs: a.started_ms + 4_000
+      })
+      assert.deepEqual(verdict.reasons, [])
+      assert.equal(verdict.ok, true)
+      assert.equal(verdict.verifiedSeconds, 3)
+    })
 
     it('the work messages carry the record vectors', () => {
       const bodies = new Map(workVectors.map(m => [m.name, m.fields[m.body]]))

@@ -16,12 +16,16 @@ import {
   CAPABILITY_KEY_PREFIX, JOB_TOPIC_PREFIX, PRECISIONS, PROTOCOL, advertisedCells, announcementTopics, capabilityClasses, capabilityKey,
   capabilityKeyString, jobTopic, openCapability, openJob, validateJobMessage
 } from './client/client.js'
-import { COUNTERSIGN_SUFFIX, RECORD, countersign, open, openCountersigned, recordId, seal, signingPayload } from './client/envelope.js'
+import { COUNTERSIGN_SUFFIX, RECORD, countersign, open, openCountersigned, recordId, seal, sha256, signingPayload } from './client/envelope.js'
 import {
-  AssignmentCodec, CapabilityRecordCodec, CaptureAttestationCodec, CoordinateMessageCodec, JOB_KIND, JobAnnouncementCodec, JobSyncRequestCodec,
-  EvidenceCodec, JobWithdrawalCodec, PaymentVoucherCodec, QuoteCodec, WitnessStatementCodec, WorkMessageCodec, WorkReceiptCodec
+  AssignmentCodec, CapabilityRecordCodec, CaptureAttestationCodec, CaptureProofCodec, CoordinateMessageCodec, DeviceBindingCodec, JOB_KIND,
+  JobAnnouncementCodec, JobSyncRequestCodec, EvidenceCodec, JobWithdrawalCodec, PaymentVoucherCodec, QuoteCodec, WitnessMessageCodec,
+  WitnessStatementCodec, WorkMessageCodec, WorkReceiptCodec
 } from './client/messages.js'
-import { encodeVarint } from './client/protobuf.js'
+import {
+  WITNESS_PROTOCOL, bindingSigned, chunkRoot, deviceSigned, openDeviceBinding, rttRefusal, verifyAttestation, verifyInclusion
+} from './client/provenance.js'
+import { concat, encodeVarint } from './client/protobuf.js'
 import type { Codec } from './client/messages.js'
 import type { DhtKeysFile, Json, JsonObject, RecordsFile, TopicsFile, WireVector } from './client/vector-format.js'
 
@@ -32,7 +36,22 @@ function load<T> (file: string): T {
   return JSON.parse(readFileSync(new URL(file, VECTORS), 'utf8'))
 }
 
-const records = load<RecordsFile<keyof typeof RECORD>>('records.json')
+/** records.json's footage of the CaptureAttestation vector (test-vectors/README.md). */
+interface CaptureFootageVector {
+  chunks: string[]
+  chunk_hashes: string[]
+  leaf_hashes: string[]
+  chunk_root: string
+  audit_paths: Array<{ index: number, size: number, path: string[] }>
+  content_hash: string
+  content_bytes: number
+  binding_signed: string
+  unsigned_payload: string
+  device_signed: string
+  device_domain: string
+}
+
+const records = load<RecordsFile<keyof typeof RECORD> & { capture: CaptureFootageVector }>('records.json')
 const wire = load<{ messages: WireVector[] }>('wire.json')
 const dhtKeys = load<DhtKeysFile>('dht-keys.json')
 const topics = load<TopicsFile>('topics.json')
@@ -48,6 +67,7 @@ const RECORD_CODEC: Record<keyof typeof RECORD, Codec<any>> = {
   WorkReceipt: WorkReceiptCodec,
   CaptureAttestation: CaptureAttestationCodec,
   WitnessStatement: WitnessStatementCodec,
+  DeviceBinding: DeviceBindingCodec,
   PaymentVoucher: PaymentVoucherCodec,
   Evidence: EvidenceCodec
 }
@@ -56,7 +76,9 @@ const RECORD_CODEC: Record<keyof typeof RECORD, Codec<any>> = {
 const WIRE_CODEC: Record<string, Codec<any>> = {
   JobSyncRequest: JobSyncRequestCodec,
   CoordinateMessage: CoordinateMessageCodec,
-  WorkMessage: WorkMessageCodec
+  WorkMessage: WorkMessageCodec,
+  WitnessMessage: WitnessMessageCodec,
+  CaptureProof: CaptureProofCodec
 }
 
 /** §1.2: the field that names each record type's author (Evidence names none: its signer is the reporter). */
@@ -69,6 +91,7 @@ const AUTHOR: Partial<Record<keyof typeof RECORD, string>> = {
   WorkReceipt: 'provider',
   CaptureAttestation: 'capturer',
   WitnessStatement: 'witness',
+  DeviceBinding: 'peer',
   PaymentVoucher: 'payer'
 }
 
@@ -77,11 +100,13 @@ const BYTES_FIELDS = new Set([
   'job_id', 'requester', 'provider', 'input_hash', 'quote', 'nonce', 'assignment_id', 'result_hash', 'prev', 'lane', 'payer', 'payee',
   'addrs', 'offender', 'receipts', 'assignments', 'jobs', 'capturer', 'device_key', 'device_signature', 'content_hash', 'witness', 'attestation_id',
   // WorkMessage bodies
-  'job', 'inline_job', 'assignment', 'input', 'receipt', 'output', 'voucher', 'id'
+  'job', 'inline_job', 'assignment', 'input', 'receipt', 'output', 'voucher', 'id',
+  // proof of recording (§7): records, CaptureProof and WitnessMessage bodies
+  'peer', 'chunk_root', 'device_binding', 'observed_addr', 'attestation', 'witnesses', 'history', 'statement'
 ])
 
 /** The oneof messages: `{ <body>: {...} }` in the vectors, `{ kind: '<body>', ... }` in the client. */
-const ONEOF_MESSAGES = new Set(['CoordinateMessage', 'WorkMessage'])
+const ONEOF_MESSAGES = new Set(['CoordinateMessage', 'WorkMessage', 'WitnessMessage'])
 
 const bytes = (hex: string): Uint8Array => fromString(hex, 'base16')
 const hex = (b: Uint8Array): string => toString(b, 'base16')
@@ -212,6 +237,71 @@ describe('conformance: the client against the published test vectors', () => {
     }
   })
 
+  describe('records.json: proof of recording (§7)', () => {
+    const capture = records.capture
+    const recordOf = (type: keyof typeof RECORD): (typeof records.records)[number] => {
+      const found = records.records.find(r => r.type === type)
+      assert.ok(found != null, type)
+      return found
+    }
+
+    it('the device binding: the bytes the device key signs, and the binding opens', async () => {
+      const v = recordOf('DeviceBinding')
+      const binding = await openDeviceBinding(bytes(v.envelope))
+      assert.equal(hex(bindingSigned(binding.value)), capture.binding_signed)
+      assert.equal(await publicKeyFromProtobuf(binding.value.deviceKey).verify(bindingSigned(binding.value), binding.value.deviceSignature), true)
+    })
+
+    it('the attestation: the device digest, then every data rule the client checks, with the footage', async () => {
+      const v = recordOf('CaptureAttestation')
+      const value = CaptureAttestationCodec.decode(bytes(v.payload))
+      assert.equal(hex(CaptureAttestationCodec.encode({ ...value, deviceSignature: new Uint8Array(0) })), capture.unsigned_payload)
+      assert.equal(hex(deviceSigned(value)), capture.device_signed)
+      const chunks = capture.chunks.map(bytes)
+      const checked = await verifyAttestation(bytes(v.envelope), { chunks, capturer: peerIdFromString(v.signer.peer_id), now: records.now_ms })
+      assert.equal(hex(checked.id), v.record_id)
+    })
+
+    it('the attestation is refused with another footage, another capturer or another byte', async () => {
+      const v = recordOf('CaptureAttestation')
+      const chunks = capture.chunks.map(bytes)
+      const now = records.now_ms
+      const swapped = [chunks[1], chunks[0], chunks[2]]
+      await assert.rejects(verifyAttestation(bytes(v.envelope), { chunks: swapped, now }), { code: 'content-mismatch' })
+      // the same bytes cut at other seconds: the content hash holds, the chunk root does not
+      const recut = [chunks[0].subarray(0, 10), concat([chunks[0].subarray(10), chunks[1]]), chunks[2]]
+      await assert.rejects(verifyAttestation(bytes(v.envelope), { chunks: recut, now }), { code: 'chunk-root-mismatch' })
+      const changed = chunks.map(c => Uint8Array.from(c))
+      changed[2][0] ^= 1
+      await assert.rejects(verifyAttestation(bytes(v.envelope), { chunks: changed, now }), { code: 'content-mismatch' })
+      await assert.rejects(verifyAttestation(bytes(v.envelope), { chunks: chunks.slice(0, 2), now }), { code: 'content-mismatch' })
+      await assert.rejects(verifyAttestation(bytes(v.envelope), { capturer: peerIdFromString(records.keys[0].peer_id), now }), { code: 'wrong-capturer' })
+      const tampered = bytes(v.envelope)
+      tampered[tampered.byteLength - 70] ^= 1
+      await assert.rejects(verifyAttestation(tampered, { now }), { code: 'attestation-invalid' })
+    })
+
+    it('the chunk tree: hashes, leaves, root and every audit path', () => {
+      const hashes = capture.chunks.map(c => sha256(bytes(c)))
+      assert.deepEqual(hashes.map(hex), capture.chunk_hashes)
+      assert.equal(hex(chunkRoot(hashes)), capture.chunk_root)
+      assert.equal(hex(sha256(concat(capture.chunks.map(bytes)))), capture.content_hash)
+      for (const p of capture.audit_paths) {
+        assert.equal(verifyInclusion(bytes(capture.chunk_root), hashes[p.index], p.index, p.size, p.path.map(bytes)), true, `chunk ${p.index}`)
+        assert.equal(verifyInclusion(bytes(capture.chunk_root), hashes[(p.index + 1) % p.size], p.index, p.size, p.path.map(bytes)), false)
+      }
+    })
+
+    it('the witness statement: its witness could have measured its RTT from its cell to the claimed one (W4-W5)', () => {
+      const s = WitnessStatementCodec.decode(bytes(recordOf('WitnessStatement').payload))
+      const a = CaptureAttestationCodec.decode(bytes(recordOf('CaptureAttestation').payload))
+      assert.equal(rttRefusal(s.geohash, a.geohash, s.rttMs), undefined)
+      assert.equal(rttRefusal(s.geohash, a.geohash, 60), 'witness-rtt-above-ceiling')
+      assert.equal(rttRefusal('ezjmg', a.geohash, s.rttMs), 'witness-too-far')
+      assert.ok(s.windowStartMs <= a.startedMs && s.windowEndMs >= a.startedMs + a.durationMs, 'it watched the recording')
+    })
+  })
+
   describe('wire.json', () => {
     it('has a client codec for every message', () => {
       for (const m of wire.messages) assert.ok(WIRE_CODEC[m.message] != null, m.message)
@@ -221,7 +311,9 @@ describe('conformance: the client against the published test vectors', () => {
       it(`${m.message}: ${m.name}`, () => {
         const codec = WIRE_CODEC[m.message]
         const fields = toClientMessage(m.message, m.fields)
-        assert.deepEqual(codec.decode(bytes(m.hex)), fields)
+        // an unset message field is absent from the vector and undefined in the client
+        const decoded = Object.fromEntries(Object.entries(codec.decode(bytes(m.hex))).filter(([, value]) => value !== undefined))
+        assert.deepEqual(decoded, fields)
         if (m.unpacked_hex != null) {
           assert.deepEqual(codec.decode(bytes(m.unpacked_hex)), fields, 'the unpacked form decodes to the same value')
         }
@@ -231,7 +323,10 @@ describe('conformance: the client against the published test vectors', () => {
           assert.deepEqual(m.interests.kinds.map(k => JOB_KIND[k.name as keyof typeof JOB_KIND]), fields.kinds)
           assert.deepEqual(m.interests.regions, fields.regions)
         }
-        const protocol: Record<string, string> = { JobSyncRequest: PROTOCOL.sync, CoordinateMessage: PROTOCOL.coordinate, WorkMessage: PROTOCOL.work }
+        // a CaptureProof travels as a capture job's output (§7.3)
+        const protocol: Record<string, string> = {
+          JobSyncRequest: PROTOCOL.sync, CoordinateMessage: PROTOCOL.coordinate, WorkMessage: PROTOCOL.work, WitnessMessage: WITNESS_PROTOCOL, CaptureProof: PROTOCOL.work
+        }
         assert.equal(protocol[m.message], m.protocol)
       })
     }
@@ -272,6 +367,7 @@ describe('conformance: the client against the published test vectors', () => {
       capability: PROTOCOL.capability,
       coordinate: PROTOCOL.coordinate,
       job_sync: PROTOCOL.sync,
+      witness: WITNESS_PROTOCOL,
       dht: PROTOCOL.kad,
       job_topic_prefix: JOB_TOPIC_PREFIX,
       capability_key_prefix: CAPABILITY_KEY_PREFIX

@@ -15,9 +15,12 @@ import {
 import { JOB_KINDS, SYNC_KIND_NUMBER, SYNC_PROTOCOL, TOPIC_PREFIX, encodeSyncRequest, jobTopic, topicsForAnnouncement } from '@shoal/job-board'
 import { SHOAL_DHT_PROTOCOL } from '@shoal/node'
 import {
-  AssignmentType, COUNTERSIGN_DOMAIN_SUFFIX, CapabilityRecordType, CaptureAttestationType, CoordinateProbe, CoordinateReply,
-  Evidence, EvidenceKind, EvidenceType, JobAnnouncementType, JobKind, JobSyncRequest, JobWithdrawalType, NetworkCoordinate, PAYLOAD_CODE, PaymentVoucherType,
-  QuoteType, WitnessStatementType, WorkReceiptType, countersign, decodeEnvelope, encodeRecord, signRecord, signingPayload
+  WITNESS_PROTOCOL, attestCapture, chunkInclusionPath, createDevice, deviceDigest, encodeCaptureProof, encodeWitnessMessage, hashChunk
+} from '@shoal/provenance'
+import {
+  AssignmentType, CAPTURE_DEVICE_DOMAIN, COUNTERSIGN_DOMAIN_SUFFIX, CapabilityRecordType, CaptureAttestationType, CoordinateProbe, CoordinateReply,
+  DeviceBindingType, Evidence, EvidenceKind, EvidenceType, JobAnnouncementType, JobKind, JobSyncRequest, JobWithdrawalType, NetworkCoordinate, PAYLOAD_CODE,
+  PaymentVoucherType, QuoteType, WitnessStatementType, WorkReceiptType, countersign, decodeEnvelope, encodeRecord, signRecord, signingPayload
 } from '@shoal/records'
 import { COORDINATE_PROTOCOL, encodeMessage as encodeCoordinateMessage } from '@shoal/router'
 import { sha256 } from '@shoal/utils'
@@ -25,7 +28,7 @@ import { FAILURE_CODE, PROTOCOL as WORK_PROTOCOL, encodeFrame } from '@shoal/wor
 import { concat, hex, lenField, varintField, doubleField } from './proto-writer.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Interests, TopicJobKind } from '@shoal/job-board'
-import type { CapabilityRecord, CountersignedRecord, LoadReport, Price, RecordType, SignedRecord } from '@shoal/records'
+import type { CapabilityRecord, CountersignedRecord, LoadReport, Price, RecordType, SignedRecord, WitnessMessage } from '@shoal/records'
 import type { CoordinateMessage as RouterCoordinateMessage } from '@shoal/router'
 import type { WorkFrame } from '@shoal/work'
 import type { Json } from '../conformance/client/vector-format.js'
@@ -252,26 +255,36 @@ async function buildRecords (): Promise<{ json: { [key: string]: Json }, chain: 
 
   const countersigned = await countersign(receipt.record, requester.key)
 
-  const contentHash = sha256(utf8('thirty seconds of street video'))
-  const attestation = await recordVector(CaptureAttestationType, {
-    version: 1,
-    capturer: provider.id,
-    deviceKey: publicKeyToProtobuf(device.key.publicKey),
-    deviceSignature: await device.key.sign(contentHash),
-    contentHash,
-    contentBytes: 1_000_000,
-    mediaType: 'video/mp4',
-    startedMs: t + 10_000,
-    durationMs: 30_000,
-    geohash: 'qqguw',
+  // proof of recording (§7): the capture device (seed 04) bound to the provider, three one-second chunks,
+  // the attestation for the assignment above, and a witness (seed 03) who watched it from the next cell
+  const bound = await createDevice(provider.key, { key: device.key, model: 'dashcam-x2', createdMs: t })
+  const binding = await recordVector(DeviceBindingType, bound.binding.value, provider, {
+    device_signature: 'Ed25519 signature of the capture device key over UTF-8 "shoal:device-binding:v1" || peer || created_ms as 8 bytes big-endian (capture.binding_signed)'
+  })
+  if (hex(binding.record.bytes) !== hex(bound.binding.bytes)) {
+    throw new Error('the DeviceBinding vector is not the binding createDevice signs')
+  }
+  const chunks = [utf8('second 0: a red car turns left at the lights'), utf8('second 1: a cyclist crosses on green'), utf8('second 2: the bus arrives')]
+  const capturedMs = t + 10_000
+  const signedAttestation = await attestCapture({
+    chunks,
+    mediaType: 'application/octet-stream',
+    startedMs: capturedMs,
+    durationMs: 2_500,
+    geohash: 'w21z7',
     sensors: ['video', 'gps'],
     jobId,
-    chunkRoot: new Uint8Array(),
-    chunkCount: 0,
-    contentCid: '',
-    assignmentId: new Uint8Array(),
-    deviceBinding: new Uint8Array()
-  }, provider, { device_signature: 'Ed25519 signature of the capture device key over content_hash' })
+    assignmentId: assignment.record.id
+  }, provider.key, bound)
+  const attestation = await recordVector(CaptureAttestationType, signedAttestation.value, provider, {
+    device_signature: 'Ed25519 signature of the capture device key over UTF-8 "shoal:capture-device:v1" || sha2-256 of the payload with device_signature empty (capture.device_signed)',
+    device_binding: 'the envelope of the DeviceBinding vector',
+    assignment_id: 'the record id of the Assignment vector',
+    chunk_root: 'RFC 6962 root over the chunk hashes of capture.chunks'
+  })
+  if (hex(attestation.record.bytes) !== hex(signedAttestation.bytes)) {
+    throw new Error('the CaptureAttestation vector is not the attestation attestCapture signs')
+  }
 
   const statement = await recordVector(WitnessStatementType, {
     version: 1,
@@ -279,13 +292,66 @@ async function buildRecords (): Promise<{ json: { [key: string]: Json }, chain: 
     attestationId: attestation.record.id,
     capturer: provider.id,
     rttMs: 4,
-    geohash: 'qqguw',
-    createdMs: t + 41_000,
-    rounds: 0,
-    windowStartMs: 0,
-    windowEndMs: 0,
-    observedAddr: new Uint8Array()
-  }, witness, { attestation_id: 'the record id of the CaptureAttestation vector' })
+    geohash: 'w21z6',
+    createdMs: capturedMs + 3_100,
+    rounds: 5,
+    windowStartMs: capturedMs - 40,
+    windowEndMs: capturedMs + 3_050,
+    observedAddr: multiaddr(OBSERVED_ADDR).bytes
+  }, witness, { attestation_id: 'the record id of the CaptureAttestation vector', observed_addr: OBSERVED_ADDR })
+
+  // the witness's receipt for witnessing (§7.4 step 4), countersigned by the capturer (step 5)
+  const witnessPrice: Price = { perUnit: 1, currency: 'USDC', unit: 'witness' }
+  const witnessReceipt = await signRecord(WorkReceiptType, {
+    version: 1,
+    jobId,
+    assignmentId: attestation.record.id,
+    requester: provider.id,
+    provider: witness.id,
+    units: 1,
+    price: witnessPrice,
+    total: 1,
+    resultHash: sha256(statement.record.bytes),
+    startedMs: capturedMs - 40,
+    endedMs: capturedMs + 3_100,
+    status: 0,
+    prev: new Uint8Array()
+  }, witness.key)
+  const witnessPaid = await countersign(witnessReceipt, provider.key)
+  // the witness's history: work it did for the requester a day earlier, countersigned by them
+  const earlier = await signRecord(WorkReceiptType, {
+    version: 1,
+    jobId: counting(0x51),
+    assignmentId: sha256(utf8('an earlier assignment')),
+    requester: requester.id,
+    provider: witness.id,
+    units: 10,
+    price,
+    total: 200,
+    resultHash: sha256(utf8('an earlier output')),
+    startedMs: t - 86_400_000,
+    endedMs: t - 86_390_000,
+    status: 0,
+    prev: new Uint8Array()
+  }, witness.key)
+  const history = await countersign(earlier, requester.key)
+
+  const chunkHashes = chunks.map(hashChunk)
+  const unsignedAttestation = encodeRecord(CaptureAttestationType, { ...signedAttestation.value, deviceSignature: new Uint8Array() })
+  const capture: Json = {
+    description: 'The footage of the CaptureAttestation vector (spec §7.1, §7.2): its chunks, their hashes and RFC 6962 tree, and the bytes the device key signs.',
+    chunks: chunks.map(hex),
+    chunk_hashes: chunkHashes.map(hex),
+    leaf_hashes: chunkHashes.map(h => hex(sha256(concat(new Uint8Array([0]), h)))),
+    chunk_root: hex(signedAttestation.value.chunkRoot),
+    audit_paths: chunkHashes.map((_, index) => ({ index, size: chunkHashes.length, path: chunkInclusionPath(chunkHashes, index).map(hex) })),
+    content_hash: hex(signedAttestation.value.contentHash),
+    content_bytes: signedAttestation.value.contentBytes,
+    binding_signed: hex(concat(utf8(DeviceBindingType.domain), provider.id, bigEndian64(t))),
+    unsigned_payload: hex(unsignedAttestation),
+    device_signed: hex(deviceDigest(signedAttestation.value)),
+    device_domain: CAPTURE_DEVICE_DOMAIN
+  }
 
   const voucher = await recordVector(PaymentVoucherType, {
     version: 1,
@@ -313,15 +379,16 @@ async function buildRecords (): Promise<{ json: { [key: string]: Json }, chain: 
   }, requester, { receipts: 'the envelope of the WorkReceipt vector, then the provider\'s second receipt for the same assignment with result_hash sha2-256 of "a different output"' })
 
   const json = {
-    description: 'Signed records of docs/spec.md §1: one per record type, from the fields to the envelope and its id, and the countersigned WorkReceipt (§1.3).',
+    description: 'Signed records of docs/spec.md §1: one per record type, from the fields to the envelope and its id; countersigned WorkReceipts (§1.3): the job\'s, the witness\'s for witnessing (§7.4) and one of the witness\'s history; and the footage of the CaptureAttestation (§7.1, §7.2).',
     now_ms: VECTOR_NOW_MS,
     keys: [requester, provider, witness, device].map(keyJson),
-    records: [job, withdrawal, capability, quote, assignment, receipt, attestation, statement, voucher, evidence].map(v => v.json),
-    countersigned: [countersignedVector(countersigned, requester)]
+    records: [job, withdrawal, capability, quote, assignment, receipt, binding, attestation, statement, voucher, evidence].map(v => v.json),
+    countersigned: [countersignedVector(countersigned, requester), countersignedVector(witnessPaid, provider), countersignedVector(history, requester)],
+    capture
   }
   return {
     json,
-    chain: { job: job.record.bytes, jobPayload: encodeRecord(JobAnnouncementType, job.record.value), quote: quote.record.bytes, assignment: assignment.record, input, output, receipt: receipt.record.bytes, countersigned: countersigned.bytes, voucher: voucher.record.bytes, capability: capability.record.value }
+    chain: { job: job.record.bytes, jobPayload: encodeRecord(JobAnnouncementType, job.record.value), quote: quote.record.bytes, assignment: assignment.record, input, output, receipt: receipt.record.bytes, countersigned: countersigned.bytes, voucher: voucher.record.bytes, capability: capability.record.value, attestation: attestation.record.bytes, statement: statement.record.bytes, witnessReceipt: witnessReceipt.bytes, witnessPaid: witnessPaid.bytes, history: history.bytes, jobId, startedMs: capturedMs, witnessPrice }
   }
 }
 
@@ -337,6 +404,27 @@ interface Chain {
   countersigned: Uint8Array
   voucher: Uint8Array
   capability: CapabilityRecord
+  attestation: Uint8Array
+  statement: Uint8Array
+  /** the witness's WorkReceipt envelope for witnessing */
+  witnessReceipt: Uint8Array
+  /** that receipt, countersigned by the capturer */
+  witnessPaid: Uint8Array
+  /** a countersigned receipt of the witness's history */
+  history: Uint8Array
+  jobId: Uint8Array
+  startedMs: number
+  witnessPrice: Price
+}
+
+/** The capturer's address as the witness saw it, in the WitnessStatement vector. */
+const OBSERVED_ADDR = '/ip4/203.0.113.7/tcp/4001'
+
+/** 8 bytes, big-endian. */
+function bigEndian64 (n: number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n))
+  return out
 }
 
 /** NetworkCoordinate with `vec` unpacked: one I64 field per component (what proto2-style encoders write). */
@@ -389,10 +477,46 @@ function workVector (name: string, frame: WorkFrame, notes?: Record<string, Json
   return json
 }
 
+function witnessVector (name: string, message: WitnessMessage, notes?: Record<string, Json>): Json {
+  const kinds = Object.entries(message).filter(([, body]) => body != null)
+  if (kinds.length !== 1) {
+    throw new Error('a WitnessMessage sets one body')
+  }
+  const json: Record<string, Json> = {
+    name,
+    protocol: WITNESS_PROTOCOL,
+    message: 'WitnessMessage',
+    body: snakeCase(kinds[0][0]),
+    fields: fieldsJson(message),
+    hex: hex(encodeWitnessMessage(message))
+  }
+  if (notes != null) {
+    json.notes = notes
+  }
+  return json
+}
+
+function captureProofVector (chain: Chain): Json {
+  const parts = { attestation: chain.attestation, witnesses: [chain.statement], history: [chain.history] }
+  return {
+    name: 'capture proof: the attestation, one witness and its history',
+    protocol: WORK_PROTOCOL,
+    message: 'CaptureProof',
+    fields: fieldsJson(parts),
+    hex: hex(encodeCaptureProof(parts)),
+    notes: {
+      travels: 'as the output of a capture job\'s WorkMessage result (§7.3); its sha2-256 is the receipt\'s result_hash',
+      attestation: 'the envelope of the CaptureAttestation vector',
+      witnesses: 'the envelope of the WitnessStatement vector',
+      history: 'the third countersigned receipt of records.json'
+    }
+  }
+}
+
 function buildWire (chain: Chain): { [key: string]: Json } {
   const coordinate = { vec: [12.5, -3.25, 40, 0, 1.5, -7, 0.125, 2], height: 2.5, error: 0.25 }
   return {
-    description: 'Unsigned protocol messages (docs/spec.md §2.5, §4, §6): fields and protobuf bytes. On a stream each travels as varint(length) || message. `hex` is the canonical encoding encoders write (repeated numbers packed); `unpacked_hex`, where present, is the same message with repeated numbers unpacked, which decoders must accept too.',
+    description: 'Unsigned protocol messages (docs/spec.md §2.5, §4, §6, §7.3, §7.4): fields and protobuf bytes. On a stream each travels as varint(length) || message. `hex` is the canonical encoding encoders write (repeated numbers packed); `unpacked_hex`, where present, is the same message with repeated numbers unpacked, which decoders must accept too.',
     messages: [
       syncVector('sync request: two kinds, two regions', { kinds: [JobKind.GPU_INFERENCE, JobKind.CAPTURE], regions: ['w2', 'u'] }),
       syncVector('sync request: one kind, no region', { kinds: [JobKind.GPU_BATCH] }),
@@ -408,7 +532,20 @@ function buildWire (chain: Chain): { [key: string]: Json } {
       workVector('voucher', { kind: 'voucher', body: { voucher: chain.voucher } }),
       workVector('ack', { kind: 'ack', body: { id: chain.assignment.id, paid: 620 } }),
       workVector('failure', { kind: 'error', body: { code: FAILURE_CODE.rateLimited, message: 'too many quote requests', retryAfterMs: 0 } }),
-      workVector('busy failure with an estimated wait', { kind: 'error', body: { code: FAILURE_CODE.busy, message: 'running 2 of 2 jobs, 256 queued', retryAfterMs: 1200 } })
+      workVector('busy failure with an estimated wait', { kind: 'error', body: { code: FAILURE_CODE.busy, message: 'running 2 of 2 jobs, 256 queued', retryAfterMs: 1200 } }),
+      captureProofVector(chain),
+      witnessVector('witness open', { open: { jobId: chain.jobId, geohash: 'w21z7', startedMs: chain.startedMs, durationMs: 2_500 } }),
+      witnessVector('witness accept with a price', { accept: { geohash: 'w21z6', price: chain.witnessPrice } }),
+      witnessVector('witness accept, free', { accept: { geohash: 'w21z6' } }, { price: 'unset: the witness asks nothing' }),
+      witnessVector('witness echo', { echo: { nonce: counting(0x61, 8) } }),
+      witnessVector('witness attest', { attest: { attestation: chain.attestation } }, { attestation: 'the envelope of the CaptureAttestation vector' }),
+      witnessVector('witness signed', { signed: { statement: chain.statement, receipt: chain.witnessReceipt, history: [chain.history] } }, {
+        statement: 'the envelope of the WitnessStatement vector',
+        receipt: 'the witness\'s WorkReceipt envelope (the envelope of the second countersigned receipt of records.json)',
+        history: 'the third countersigned receipt of records.json'
+      }),
+      witnessVector('witness countersign', { countersign: { receipt: chain.witnessPaid } }, { receipt: 'the second countersigned receipt of records.json' }),
+      witnessVector('witness refusal', { error: { code: 'too-far', message: 'the claimed cell is more than 100 km away', retryAfterMs: 0 } })
     ]
   }
 }
@@ -459,6 +596,7 @@ function buildProtocols (): { [key: string]: Json } {
     capability: CAPABILITY_PROTOCOL,
     coordinate: COORDINATE_PROTOCOL,
     job_sync: SYNC_PROTOCOL,
+    witness: WITNESS_PROTOCOL,
     dht: SHOAL_DHT_PROTOCOL,
     job_topic_prefix: TOPIC_PREFIX,
     capability_key_prefix: KEY_PREFIX

@@ -33,8 +33,9 @@ export const RECORD = {
   Quote: { domain: 'shoal:quote:v1', code: 0x300301, maxSize: 1024 },
   Assignment: { domain: 'shoal:assignment:v1', code: 0x300302, maxSize: 2048 },
   WorkReceipt: { domain: 'shoal:work-receipt:v1', code: 0x300303, maxSize: 1024 },
-  CaptureAttestation: { domain: 'shoal:capture-attestation:v1', code: 0x300401, maxSize: 2048 },
+  CaptureAttestation: { domain: 'shoal:capture-attestation:v1', code: 0x300401, maxSize: 4096 },
   WitnessStatement: { domain: 'shoal:witness-statement:v1', code: 0x300402, maxSize: 1024 },
+  DeviceBinding: { domain: 'shoal:device-binding:v1', code: 0x300403, maxSize: 1024 },
   PaymentVoucher: { domain: 'shoal:payment-voucher:v1', code: 0x300501, maxSize: 1024 },
   Evidence: { domain: 'shoal:evidence:v1', code: 0x300601, maxSize: 65536 }
 } as const satisfies Record<string, RecordKind>

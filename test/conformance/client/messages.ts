@@ -142,6 +142,11 @@ export interface CaptureAttestation {
   geohash: string
   sensors: string[]
   jobId: Uint8Array
+  chunkRoot: Uint8Array
+  chunkCount: number
+  contentCid: string
+  assignmentId: Uint8Array
+  deviceBinding: Uint8Array
 }
 
 export interface WitnessStatement {
@@ -152,7 +157,24 @@ export interface WitnessStatement {
   rttMs: number
   geohash: string
   createdMs: number
+  rounds: number
+  windowStartMs: number
+  windowEndMs: number
+  observedAddr: Uint8Array
 }
+
+/** §7.2 DeviceBinding */
+export interface DeviceBinding {
+  version: number
+  peer: Uint8Array
+  deviceKey: Uint8Array
+  deviceSignature: Uint8Array
+  model: string
+  createdMs: number
+}
+
+/** §7.3 CaptureProof (unsigned) */
+export interface CaptureProof { attestation: Uint8Array, witnesses: Uint8Array[], history: Uint8Array[] }
 
 const PriceSchema: Schema<Price> = { perUnit: [1, 'uint'], currency: [2, 'string'], unit: [3, 'string'] }
 
@@ -208,12 +230,18 @@ const EvidenceSchema: Schema<Evidence> = {
 const CaptureAttestationSchema: Schema<CaptureAttestation> = {
   version: [1, 'uint'], capturer: [2, 'bytes'], deviceKey: [3, 'bytes'], deviceSignature: [4, 'bytes'], contentHash: [5, 'bytes'],
   contentBytes: [6, 'uint'], mediaType: [7, 'string'], startedMs: [8, 'uint'], durationMs: [9, 'uint'], geohash: [10, 'string'],
-  sensors: [11, 'repeated string'], jobId: [12, 'bytes']
+  sensors: [11, 'repeated string'], jobId: [12, 'bytes'], chunkRoot: [13, 'bytes'], chunkCount: [14, 'uint'], contentCid: [15, 'string'],
+  assignmentId: [16, 'bytes'], deviceBinding: [17, 'bytes']
 }
 
 const WitnessStatementSchema: Schema<WitnessStatement> = {
   version: [1, 'uint'], witness: [2, 'bytes'], attestationId: [3, 'bytes'], capturer: [4, 'bytes'], rttMs: [5, 'uint'],
-  geohash: [6, 'string'], createdMs: [7, 'uint']
+  geohash: [6, 'string'], createdMs: [7, 'uint'], rounds: [8, 'uint'], windowStartMs: [9, 'uint'], windowEndMs: [10, 'uint'],
+  observedAddr: [11, 'bytes']
+}
+
+const DeviceBindingSchema: Schema<DeviceBinding> = {
+  version: [1, 'uint'], peer: [2, 'bytes'], deviceKey: [3, 'bytes'], deviceSignature: [4, 'bytes'], model: [5, 'string'], createdMs: [6, 'uint']
 }
 
 /** The codecs of the signed records' payloads (§1.2) and of the messages they embed. */
@@ -229,6 +257,10 @@ export const PaymentVoucherCodec = codecOf(PaymentVoucherSchema)
 export const EvidenceCodec = codecOf(EvidenceSchema)
 export const CaptureAttestationCodec = codecOf(CaptureAttestationSchema)
 export const WitnessStatementCodec = codecOf(WitnessStatementSchema)
+export const DeviceBindingCodec = codecOf(DeviceBindingSchema)
+
+/** §7.3: a capture job's inline output. */
+export const CaptureProofCodec = codecOf<CaptureProof>({ attestation: [1, 'bytes'], witnesses: [2, 'repeated bytes'], history: [3, 'repeated bytes'] })
 
 /** §2.5 JobSyncRequest: `kinds` is a repeated uint32, written packed. */
 export interface JobSyncRequest { kinds: number[], regions: string[] }
@@ -294,4 +326,24 @@ export const WorkMessageCodec = oneofCodec<WorkMessage>('WorkMessage', {
   voucher: [7, 'message', { voucher: [1, 'bytes'] }],
   ack: [8, 'message', { id: [1, 'bytes'], paid: [2, 'uint'] }],
   error: [9, 'message', { code: [1, 'string'], message: [2, 'string'], retryAfterMs: [3, 'uint'] }]
+})
+
+/** §7.4 WitnessMessage, one body, tagged by its field name. */
+export type WitnessMessage =
+  | { kind: 'open', jobId: Uint8Array, geohash: string, startedMs: number, durationMs: number }
+  | { kind: 'accept', geohash: string, price?: Price }
+  | { kind: 'echo', nonce: Uint8Array }
+  | { kind: 'attest', attestation: Uint8Array }
+  | { kind: 'signed', statement: Uint8Array, receipt: Uint8Array, history: Uint8Array[] }
+  | { kind: 'countersign', receipt: Uint8Array }
+  | { kind: 'error', code: string, message: string, retryAfterMs?: number }
+
+export const WitnessMessageCodec = oneofCodec<WitnessMessage>('WitnessMessage', {
+  open: [1, 'message', { jobId: [1, 'bytes'], geohash: [2, 'string'], startedMs: [3, 'uint'], durationMs: [4, 'uint'] }],
+  accept: [2, 'message', { geohash: [1, 'string'], price: [2, 'message', PriceSchema] }],
+  echo: [3, 'message', { nonce: [1, 'bytes'] }],
+  attest: [4, 'message', { attestation: [1, 'bytes'] }],
+  signed: [5, 'message', { statement: [1, 'bytes'], receipt: [2, 'bytes'], history: [3, 'repeated bytes'] }],
+  countersign: [6, 'message', { receipt: [1, 'bytes'] }],
+  error: [7, 'message', { code: [1, 'string'], message: [2, 'string'], retryAfterMs: [3, 'uint'] }]
 })
