@@ -192,7 +192,7 @@ try {
     if (!honestVerdict.ok) {
       throw new ResultRejectedError(`capture refused: ${honestVerdict.reasons.map(r => r.code).join(', ')}`)
     }
-    if (receipt.value.units !== honestVerdict.verifiedSeconds) {
+    if (receipt.value.units > honestVerdict.verifiedSeconds) {
       throw new ResultRejectedError(`receipt charges ${receipt.value.units} s, ${honestVerdict.verifiedSeconds} s verified`)
     }
   }

@@ -77,7 +77,7 @@ export interface CaptureConfig {
   mediaType?: string
   /** witnesses asked to watch each capture (1 … 32) @default 3 */
   witnesses?: number
-  /** fewest witnesses a capture is good with (1 … 32, at most `witnesses`) @default 2 */
+  /** fewest witnesses a capture is good with (2 … 32, at most `witnesses`) @default 2 */
   minWitnesses?: number
   /** longest capture a job may ask for, seconds (1 … 86400) @default 600 */
   maxSeconds?: number
@@ -263,6 +263,9 @@ export interface ResolvedConfig {
   captureChecks?: CaptureChecksConfig
 }
 
+/** Shortest cell a capture provider may claim: a geohash of 4 characters is about 20 km x 39 km. */
+const MIN_CAPTURE_CELL = 4
+
 const TOP_LEVEL_KEYS = ['role', 'dataDir', 'listen', 'announce', 'bootstrap', 'mdns', 'apiPort', 'apiHost', 'metrics', 'defences', 'shutdownGraceMs', 'logLevel', 'logFormat', 'dht', 'reachability', 'provider', 'witness', 'captureChecks']
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
@@ -434,7 +437,8 @@ function parseCapture (value: unknown, field: string): CaptureConfig {
     if (!MEDIA_TYPE.test(capture.mediaType)) throw new ConfigError(`${field}.mediaType`, 'expected a media type such as video/mp4')
   }
   if (o.witnesses !== undefined) capture.witnesses = integer(o.witnesses, `${field}.witnesses`, 1, 32)
-  if (o.minWitnesses !== undefined) capture.minWitnesses = integer(o.minWitnesses, `${field}.minWitnesses`, 1, 32)
+  // fewer than the verifiers' default (2) would charge for captures they refuse
+  if (o.minWitnesses !== undefined) capture.minWitnesses = integer(o.minWitnesses, `${field}.minWitnesses`, 2, 32)
   if (capture.minWitnesses !== undefined && capture.minWitnesses > (capture.witnesses ?? CAPTURE_WITNESSES)) {
     throw new ConfigError(`${field}.minWitnesses`, `more than the ${capture.witnesses ?? CAPTURE_WITNESSES} witnesses asked (${field}.witnesses)`)
   }
@@ -639,6 +643,12 @@ export function resolveConfig (...layers: ShoalNodeConfig[]): ResolvedConfig {
     }
     if (provider.capture !== undefined && role !== 'capture-provider') {
       throw new ConfigError('provider.capture', 'only the capture-provider role records captures')
+    }
+    // a capture claims a cell its witnesses can check: within reach of them (100 km), so a few km across
+    const cell = merged.witness?.geohash ?? provider.region ?? ''
+    if (provider.capture !== undefined && cell.length < MIN_CAPTURE_CELL) {
+      throw new ConfigError(merged.witness?.geohash !== undefined ? 'witness.geohash' : 'provider.region',
+        `a capture provider claims the cell it records in: a geohash of at least ${MIN_CAPTURE_CELL} characters (about 20 km across), not ${JSON.stringify(cell)}`)
     }
     // without one it would advertise, be found, and decline every job
     if (provider.executor === undefined && provider.capture === undefined) {

@@ -217,8 +217,13 @@ export function createJobApi (node: ShoalNode, live: Map<string, LiveJob>, metri
       }
       const options: SubmitJobOptions = { signal, timeoutMs: request.timeoutMs, geohash }
       const provenance = node.services.provenance
-      // with the defences off (the baseline of a comparison), a capture is taken on trust, as a GPU job's result is
-      if (capture && provenance !== undefined && nodeConfig(node)?.defences !== false) {
+      // with the defences off (the baseline of a comparison), a capture is taken on trust, as a GPU job's result is;
+      // with them on, one that cannot be checked is not paid for at all
+      const defended = nodeConfig(node)?.defences !== false
+      if (capture && defended && provenance === undefined) {
+        return { stage: 'failed', error: 'ConfigError', message: 'this node has no provenance service to check captures with: it submits no capture job (turn the defences off to take captures on trust)' }
+      }
+      if (capture && defended && provenance !== undefined) {
         // footage from two providers never agrees byte for byte: the CaptureProof is the check, not a second run
         options.verify = false
         options.checkResult = captureCheck({

@@ -18,7 +18,7 @@ function configError (fn: () => unknown): ConfigError {
   assert.fail('expected a ConfigError')
 }
 
-const capture = (c: unknown): unknown => ({ role: 'capture-provider', provider: { sensors: ['video'], capture: c } })
+const capture = (c: unknown): unknown => ({ role: 'capture-provider', provider: { region: 'u33db', sensors: ['video'], capture: c } })
 
 describe('capture provider and witness config', () => {
   it('reads provider.capture: a command, folder or synthetic source, witnesses, maxSeconds', () => {
@@ -40,6 +40,11 @@ describe('capture provider and witness config', () => {
     assert.equal(configError(() => parseConfig(capture({ source: { type: 'synthetic' }, witnesses: 0 }))).field, 'provider.capture.witnesses')
     assert.equal(configError(() => parseConfig(capture({ source: { type: 'synthetic' }, witnesses: 2, minWitnesses: 3 }))).field, 'provider.capture.minWitnesses')
     assert.equal(configError(() => parseConfig(capture({ source: { type: 'synthetic' }, maxSeconds: 1.5 }))).field, 'provider.capture.maxSeconds')
+    // fewer witnesses than verifiers ask for by default, or a cell too wide for witnesses to check
+    assert.equal(configError(() => parseConfig(capture({ source: { type: 'synthetic' }, minWitnesses: 1 }))).field, 'provider.capture.minWitnesses')
+    assert.equal(configError(() => resolveConfig({ role: 'capture-provider', provider: { region: 'u33', sensors: ['video'], capture: { source: { type: 'synthetic' } } } })).field, 'provider.region')
+    assert.equal(configError(() => resolveConfig({ role: 'capture-provider', provider: { sensors: ['video'], capture: { source: { type: 'synthetic' } } } })).field, 'provider.region')
+    assert.equal(resolveConfig({ role: 'capture-provider', witness: { geohash: 'u33dbc' }, provider: { region: 'u', sensors: ['video'], capture: { source: { type: 'synthetic' } } } }).role, 'capture-provider')
     // a GPU provider does not record
     assert.equal(configError(() => resolveConfig({ role: 'gpu-provider', provider: { executor: { type: 'echo' }, capture: { source: { type: 'synthetic' } } } })).field, 'provider.capture')
   })

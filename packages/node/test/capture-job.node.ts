@@ -46,6 +46,16 @@ describe('a capture job: requester, capture provider and two witnesses (in proce
     await rm(dir, { recursive: true, force: true })
   })
 
+  it('is not submitted by a node that cannot check captures (no provenance service) unless its defences are off', async () => {
+    const blind = await createShoalNode({ ...LOCAL, services: { provenance: false } })
+    nodes.push(blind)
+    const api = createJobApi(blind, new Map<string, LiveJob>(), {})
+    const last = await api.submit({ sensors: ['video'], seconds: 2, timeoutMs: 5_000 }, () => {}, new AbortController().signal)
+    assert.equal(last.stage, 'failed')
+    assert.equal(last.error, 'ConfigError')
+    assert.match(String(last.message), /no provenance service/)
+  })
+
   it('is paid exactly its verified seconds, shows its verdict, keeps its proof, and `shoal capture verify` reads the proof file', async () => {
     const witness = (): ShoalNodeOptions => ({ ...LOCAL, witness: { geohash: CELL }, services: FRESH_WITNESSES })
     const provider = await createShoalNode({
