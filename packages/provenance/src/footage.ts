@@ -1,7 +1,7 @@
 /**
  * Footage on IPFS: a capture is stored with Helia as a UnixFS directory
  * whose entries are the chunks, named by their index as six decimal digits
- * (`000000`, `000001`, ...), each a UnixFS file (docs/spec.md §6.1). Its CID
+ * (`000000`, `000001`, ...), each a UnixFS file (docs/spec.md §7.1). Its CID
  * goes in the attestation; requesters fetch it over bitswap.
  */
 

@@ -1,6 +1,6 @@
 /**
  * `/shoal/witness/1.0.0`: one WitnessMessage per length-prefixed frame
- * (docs/spec.md §6.4).
+ * (docs/spec.md §7.4).
  *
  * ```
  * capturer                                 witness
