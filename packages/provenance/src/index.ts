@@ -44,10 +44,10 @@ export { createFootageStore, entryChunkHash, chunkName, DEFAULT_MAX_FOOTAGE_BYTE
 export type { FootageEntry, FootageGetOptions, FootageStore, FootageStoreInit } from './footage.js'
 export { syntheticSource } from './source.js'
 export type { CaptureSource, SyntheticSourceInit } from './source.js'
-export { provenance, DefaultProvenance, DEVICE_KEY, DEFAULT_CAPTURE_WITNESSES } from './service.js'
+export { provenance, DefaultProvenance, DEVICE_KEY, DEFAULT_CAPTURE_WITNESSES, fitProof } from './service.js'
 export {
   WitnessHandler, WitnessSession, openWitnessSession, decodeWitnessMessage, encodeWitnessMessage, priceAcceptable,
-  DEFAULT_WITNESS_CLOCK_SKEW_MS, DEFAULT_WITNESS_MAX_CONCURRENT, DEFAULT_WITNESS_MAX_DURATION_MS, WITNESS_STEP_TIMEOUT_MS, ECHO_NONCE_LENGTH
+  DEFAULT_WITNESS_CLOCK_SKEW_MS, DEFAULT_WITNESS_MAX_CONCURRENT, DEFAULT_WITNESS_MAX_DURATION_MS, WITNESS_STEP_TIMEOUT_MS, WITNESS_OPEN_TIMEOUT_MS, ECHO_NONCE_LENGTH
 } from './witness.js'
 export type { WitnessHandlerInit, WitnessMessageKind, WitnessReceipts, WitnessResult, WitnessSessionInit } from './witness.js'
 export type {
