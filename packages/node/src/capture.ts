@@ -153,6 +153,8 @@ export function captureCheck (init: CaptureCheckInit): (run: CheckedResult, opti
       region: init.region !== '' ? init.region : undefined,
       sensors: init.sensors,
       remember: true,
+      // footage of more seconds than the job pays for is not fetched
+      maxSeconds: run.assignment.value.maxUnits > 0 ? run.assignment.value.maxUnits : undefined,
       signal: options.signal
     })
     init.onVerdict?.(verdict, run.provider)

@@ -1,5 +1,5 @@
 /**
- * One-second chunks of footage and their Merkle root (docs/spec.md §6.1):
+ * One-second chunks of footage and their Merkle root (docs/spec.md §7.1):
  * chunk hash = SHA-256 of the chunk's bytes; the root is the RFC 6962 Merkle
  * tree hash over the chunk hashes in order (leaf = SHA-256(0x00 || chunk
  * hash), node = SHA-256(0x01 || left || right)), as @shoal/receipts builds

@@ -1,6 +1,6 @@
 /**
  * Defaults of @shoal/provenance. Every one is an option somewhere; the spec
- * (docs/spec.md §6) names those another implementation must share.
+ * (docs/spec.md §7) names those another implementation must share.
  */
 
 /** The witness protocol. */

@@ -2,7 +2,7 @@
  * The capture device's own key, bound to a peer by a DeviceBinding: signed
  * by the peer's key, and by the device key over
  * "shoal:device-binding:v1" || peer || created_ms (8 bytes big-endian), so
- * neither can claim the other alone (docs/spec.md §6.2).
+ * neither can claim the other alone (docs/spec.md §7.2).
  */
 
 import { generateKeyPair, publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'

@@ -40,14 +40,14 @@ export { verifyCapture, verifyCaptureProof } from './verify.js'
 export type { CaptureVerdict, CaptureRefusal, CaptureRefusalCode, WitnessVerdict, VerifyContext, CaptureFootage } from './verify.js'
 export { ReplayIndex } from './replay.js'
 export type { ReplayIndexInit, ReplayHit } from './replay.js'
-export { createFootageStore } from './footage.js'
-export type { FootageStore, FootageStoreInit } from './footage.js'
+export { createFootageStore, entryChunkHash, chunkName, DEFAULT_MAX_FOOTAGE_BYTES, DEFAULT_CHUNK_TIMEOUT_MS, DEFAULT_LIST_TIMEOUT_MS } from './footage.js'
+export type { FootageEntry, FootageGetOptions, FootageStore, FootageStoreInit } from './footage.js'
 export { syntheticSource } from './source.js'
 export type { CaptureSource, SyntheticSourceInit } from './source.js'
-export { provenance, DefaultProvenance, DEVICE_KEY, DEFAULT_CAPTURE_WITNESSES } from './service.js'
+export { provenance, DefaultProvenance, DEVICE_KEY, DEFAULT_CAPTURE_WITNESSES, fitProof } from './service.js'
 export {
   WitnessHandler, WitnessSession, openWitnessSession, decodeWitnessMessage, encodeWitnessMessage, priceAcceptable,
-  DEFAULT_WITNESS_CLOCK_SKEW_MS, DEFAULT_WITNESS_MAX_CONCURRENT, DEFAULT_WITNESS_MAX_DURATION_MS, WITNESS_STEP_TIMEOUT_MS, ECHO_NONCE_LENGTH
+  DEFAULT_WITNESS_CLOCK_SKEW_MS, DEFAULT_WITNESS_MAX_CONCURRENT, DEFAULT_WITNESS_MAX_DURATION_MS, WITNESS_STEP_TIMEOUT_MS, WITNESS_OPEN_TIMEOUT_MS, ECHO_NONCE_LENGTH
 } from './witness.js'
 export type { WitnessHandlerInit, WitnessMessageKind, WitnessReceipts, WitnessResult, WitnessSessionInit } from './witness.js'
 export type {

@@ -1,4 +1,4 @@
-/** The CaptureProof bundle: a capture job's inline output (docs/spec.md §6.3). */
+/** The CaptureProof bundle: a capture job's inline output (docs/spec.md §7.3). */
 
 import { CaptureProof, MAX_CAPTURE_WITNESSES, MAX_MESSAGE_SIZE, MAX_WITNESS_HISTORY } from '@shoal/records'
 import { errorMessage } from '@shoal/utils'

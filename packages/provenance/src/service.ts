@@ -6,23 +6,27 @@
 
 import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { TypedEventEmitter, serviceCapabilities, setMaxListeners } from '@libp2p/interface'
-import { CaptureAttestationType, WitnessStatementType, isGeohash, openRecord } from '@shoal/records'
-import { errorMessage, openStreamTo, optionalService, sleep } from '@shoal/utils'
+import {
+  CaptureAttestationType, MAX_CAPTURE_WITNESSES, MAX_WITNESS_HISTORY, WitnessStatementType, WorkReceiptType, isGeohash, openCountersigned,
+  openRecord
+} from '@shoal/records'
+import { equalBytes, errorMessage, openStreamTo, optionalService, sleep, toHex } from '@shoal/utils'
 import { Key } from 'interface-datastore'
 import { attestCapture } from './attest.js'
 import { hashChunk } from './chunks.js'
-import { DEFAULT_MIN_WITNESSES, WITNESS_PROTOCOL } from './constants.js'
+import { CHUNK_MS, DEFAULT_MIN_WITNESSES, WITNESS_PROTOCOL } from './constants.js'
 import { createDevice } from './device.js'
-import { CaptureFailedError, FootageError } from './errors.js'
+import { CaptureFailedError, FootageError, InvalidCaptureProofError } from './errors.js'
+import { DEFAULT_MAX_FOOTAGE_BYTES, entryChunkHash } from './footage.js'
 import { decodeCaptureProof, encodeCaptureProof } from './proof.js'
 import { ReplayIndex } from './replay.js'
 import { verifyCaptureProof } from './verify.js'
-import { WITNESS_STEP_TIMEOUT_MS, WitnessHandler, openWitnessSession } from './witness.js'
+import { WITNESS_OPEN_TIMEOUT_MS, WitnessHandler, openWitnessSession } from './witness.js'
 import type { CaptureDevice } from './device.js'
-import type { FootageStore } from './footage.js'
+import type { FootageEntry, FootageStore } from './footage.js'
 import type { RttPlausibilityInit } from './plausibility.js'
 import type { CaptureSource } from './source.js'
-import type { CaptureFootage, CaptureVerdict, VerifyContext } from './verify.js'
+import type { CaptureFootage, CaptureRefusal, CaptureVerdict, VerifyContext } from './verify.js'
 import type { WitnessReceipts, WitnessResult, WitnessSession } from './witness.js'
 import type { AbortOptions, ComponentLogger, Logger, Metrics, PeerId, PeerStore, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -64,6 +68,8 @@ export interface ProvenanceInit {
   maxReplayEntries?: number
   /** the most a capture pays one witness by default (priced witnesses are declined without it) */
   maxWitnessPrice?: Price
+  /** most bytes of footage `verify` fetches for one capture, whatever its attestation claims @default DEFAULT_MAX_FOOTAGE_BYTES (1 GiB) */
+  maxFootageBytes?: number
 }
 
 /** The libp2p components the service uses (`receipts`, `discovery` and `router` are other services of the node, when present). */
@@ -134,6 +140,11 @@ export interface VerifyCaptureOptions extends AbortOptions, VerifyContext {
   fetchFootage?: boolean
   /** record the capture in the replay index when it verifies (default false) */
   remember?: boolean
+  /**
+   * The most seconds the caller would pay for (a capture job's `maxUnits`):
+   * the footage of a longer capture is not fetched, and the capture is refused
+   */
+  maxSeconds?: number
 }
 
 /** The provenance service. */
@@ -162,6 +173,14 @@ const RANK_TIMEOUT_MS = 2_000
 /** Most receipts read per witness and side to compute its standing. */
 const MAX_STANDING_SCAN = 256
 
+/**
+ * Waves of witness opens a capture makes: the first to the nearest, the
+ * second to the next nearest for each that would not watch. Each wave costs
+ * at most WITNESS_OPEN_TIMEOUT_MS, and the recording starts after the last,
+ * so the open's stated start stays within the witnesses' clock skew.
+ */
+const MAX_OPEN_WAVES = 2
+
 
 /** The IP host of a multiaddr, if it has one. */
 function hostOf (addr: { getComponents(): Array<{ name: string, value?: string }> }): string | undefined {
@@ -188,6 +207,8 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
   private readonly witnesses: boolean
   private readonly sessions = new Set<WitnessSession>()
   private started = false
+  /** the tail of the `remember: true` verifications: each checks the replay index and adds to it alone */
+  private remembering: Promise<void> = Promise.resolve()
 
   constructor (components: ProvenanceComponents, init: ProvenanceInit = {}) {
     super()
@@ -240,6 +261,7 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
     if (this.witnesses) {
       await this.components.registrar.unhandle(WITNESS_PROTOCOL)
     }
+    this.handler.stop()
     for (const session of this.sessions) {
       session.close(new CaptureFailedError('the node stopped'))
     }
@@ -290,38 +312,42 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
       throw new CaptureFailedError(`durationMs must be a positive integer, not ${durationMs}`)
     }
     const minWitnesses = this.init.verify?.minWitnesses ?? DEFAULT_MIN_WITNESSES
-    const k = options.k ?? this.init.witnesses ?? DEFAULT_CAPTURE_WITNESSES
+    const k = Math.min(options.k ?? this.init.witnesses ?? DEFAULT_CAPTURE_WITNESSES, MAX_CAPTURE_WITNESSES)
     // given witnesses are all asked; else the nearest k, then the next nearest for each that will not watch
     const candidates = options.witnesses ?? await this.nearestWitnesses(options)
-    const want = options.witnesses != null ? candidates.length : k
+    const want = Math.min(options.witnesses != null ? candidates.length : k, MAX_CAPTURE_WITNESSES)
 
-    // witnesses watch from before the first second to after the last
-    const sessionInit = {
-      privateKey: this.components.privateKey,
-      log: this.log,
-      jobId: options.jobId,
-      geohash,
-      startedMs: Date.now(),
-      durationMs,
-      maxPrice: options.maxWitnessPrice ?? this.init.maxWitnessPrice,
-      receipts: optionalService(this.components, 'receipts')
-    }
     const sessions: WitnessSession[] = []
     let asked = 0
-    while (sessions.length < want && asked < candidates.length) {
-      const wave = candidates.slice(asked, asked + want - sessions.length)
-      asked += wave.length
-      const opened = await Promise.allSettled(wave.map(async peer => {
-        const stream = await openStreamTo(this.components.connectionManager, peer, WITNESS_PROTOCOL, { signal: AbortSignal.any([...(signal != null ? [signal] : []), AbortSignal.timeout(WITNESS_STEP_TIMEOUT_MS)]) })
-        return openWitnessSession(stream, peer, sessionInit, { signal })
+    for (let wave = 0; wave < MAX_OPEN_WAVES && sessions.length < want && asked < candidates.length; wave++) {
+      const peers = candidates.slice(asked, asked + want - sessions.length)
+      asked += peers.length
+      // witnesses watch from before the first second to after the last: each wave states when it is sent
+      const sessionInit = {
+        privateKey: this.components.privateKey,
+        log: this.log,
+        jobId: options.jobId,
+        geohash,
+        startedMs: Date.now(),
+        durationMs,
+        maxPrice: options.maxWitnessPrice ?? this.init.maxWitnessPrice,
+        receipts: optionalService(this.components, 'receipts')
+      }
+      const opened = await Promise.allSettled(peers.map(async peer => {
+        // a slow or silent candidate costs this wave its open timeout, no more
+        const openSignal = AbortSignal.any([...(signal != null ? [signal] : []), AbortSignal.timeout(WITNESS_OPEN_TIMEOUT_MS)])
+        setMaxListeners(Infinity, openSignal)
+        const stream = await openStreamTo(this.components.connectionManager, peer, WITNESS_PROTOCOL, { signal: openSignal })
+        return openWitnessSession(stream, peer, sessionInit, { signal: openSignal })
       }))
       opened.forEach((outcome, i) => {
         if (outcome.status === 'fulfilled') {
           sessions.push(outcome.value)
         } else {
-          this.log('witness %p will not watch - %e', wave[i], outcome.reason)
+          this.log('witness %p will not watch - %e', peers[i], outcome.reason)
         }
       })
+      signal?.throwIfAborted()
     }
     for (const session of sessions) {
       this.sessions.add(session)
@@ -331,19 +357,28 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
         throw new CaptureFailedError(`${sessions.length} of ${asked} witnesses asked would watch, ${minWitnesses} needed`)
       }
 
+      // recording starts right after the opens, within the witnesses' clock skew of what the opens stated
       const startedMs = Date.now()
       const chunks: Uint8Array[] = []
+      const maxChunks = Math.ceil(durationMs / CHUNK_MS)
       for await (const chunk of source.record(durationMs, { signal })) {
-        chunks.push(chunk)
+        if (chunks.length < maxChunks) {
+          chunks.push(chunk)
+        }
       }
+      if (chunks.length === 0) {
+        throw new CaptureFailedError('the source recorded nothing')
+      }
+      // a source that stopped early recorded only its chunks' seconds: attest those, not the ones asked for
+      const recordedMs = Math.min(durationMs, chunks.length * CHUNK_MS)
       // a recording ends when its last second does, however fast its chunks came
-      await sleep(startedMs + durationMs - Date.now(), signal)
+      await sleep(startedMs + recordedMs - Date.now(), signal)
       const cid = this.footage != null ? await this.footage.add(chunks, { signal }) : ''
       const attestation = await attestCapture({
         chunks,
         mediaType: source.mediaType,
         startedMs,
-        durationMs,
+        durationMs: recordedMs,
         geohash,
         sensors: source.sensors,
         jobId: options.jobId,
@@ -361,11 +396,8 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
         }
       })
       const statements = results.map(r => r.statement)
-      const proof = encodeCaptureProof({
-        attestation: attestation.bytes,
-        witnesses: statements.map(s => s.bytes),
-        history: results.flatMap(r => r.history)
-      })
+      const histories = await Promise.all(results.map(async r => this.usefulHistory(r, results)))
+      const proof = fitProof(attestation.bytes, statements.map(s => s.bytes), histories)
       const verdict = await verifyCaptureProof(proof, { chunks }, await this.context(attestation, statements, {
         capturer: this.components.peerId,
         jobId: options.jobId,
@@ -381,7 +413,7 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
   }
 
   async verify (proof: Uint8Array, options: VerifyCaptureOptions = {}): Promise<CaptureVerdict> {
-    const { fetchFootage, remember, signal, ...given } = options
+    const { fetchFootage, remember, maxSeconds, signal, ...given } = options
     let attestation: SignedRecord<CaptureAttestation> | undefined
     const statements: Array<SignedRecord<WitnessStatement>> = []
     try {
@@ -397,6 +429,7 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
     } catch {
       // verifyCaptureProof refuses it with its reason
     }
+    const context = await this.context(attestation, statements, given)
 
     let footage: CaptureFootage | undefined
     const store = this.footage
@@ -404,29 +437,100 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
       if (store == null) {
         throw new FootageError('no footage store to fetch from')
       }
-      const count = Math.max(attestation.value.chunkCount, Math.ceil(attestation.value.durationMs / 1000))
-      try {
-        footage = { chunks: await store.get(attestation.value.contentCid, { signal, maxChunks: count, maxBytes: attestation.value.contentBytes }) }
-      } catch (err: unknown) {
-        if (signal?.aborted === true) {
-          throw err
-        }
-        // footage that cannot be had verifies no second
-        this.log('footage %s unavailable - %e', attestation.value.contentCid, err)
-        footage = { chunks: new Array(count).fill(undefined) }
+      // the proof alone first: footage is fetched only for a capture that could still pass
+      const unseen = await verifyCaptureProof(proof, undefined, context)
+      if (unseen.reasons.some(r => r.fatal)) {
+        this.safeDispatch('capture:verified', unseen)
+        return unseen
       }
+      if (maxSeconds != null && unseen.claimedSeconds > maxSeconds) {
+        const refused = refuseLonger(unseen, maxSeconds)
+        this.safeDispatch('capture:verified', refused)
+        return refused
+      }
+      footage = await this.fetch(store, attestation, signal)
     }
 
-    const context = await this.context(attestation, statements, given)
-    const verdict = await verifyCaptureProof(proof, footage, context)
-    this.safeDispatch('capture:verified', verdict)
-    if (remember === true && verdict.ok && verdict.attestation != null) {
-      const hashes = footage?.chunks.every(c => c != null) === true
-        ? (footage.chunks as Uint8Array[]).map(hashChunk)
-        : []
-      await this.replays.add(verdict.attestation, hashes, { signal })
+    const decide = async (): Promise<CaptureVerdict> => {
+      const verdict = await verifyCaptureProof(proof, footage, context)
+      if (remember === true && verdict.ok && verdict.attestation != null) {
+        // the chunks present are this capture's, even with others missing: a replay of them is one
+        const present = (footage?.chunks ?? []).filter((c): c is Uint8Array => c != null).map(hashChunk)
+        await this.replays.add(verdict.attestation, present, { signal })
+      }
+      this.safeDispatch('capture:verified', verdict)
+      return verdict
     }
-    return verdict
+    if (remember !== true) {
+      return decide()
+    }
+    // checking the replay index and adding to it is one step: two proofs of the same footage must not both pass
+    const run = this.remembering.then(decide)
+    this.remembering = run.then(() => {}, () => {})
+    return run
+  }
+
+  /**
+   * The footage of `attestation`, at most its attested bytes (and this
+   * node's limit); chunks that cannot be had are missing, with the hashes
+   * the directory's listing names for them. Throws only when `signal` aborts.
+   */
+  private async fetch (store: FootageStore, attestation: SignedRecord<CaptureAttestation>, signal?: AbortSignal): Promise<CaptureFootage> {
+    const a = attestation.value
+    const count = a.chunkCount
+    const maxBytes = Math.min(a.contentBytes, this.init.maxFootageBytes ?? DEFAULT_MAX_FOOTAGE_BYTES)
+    let entries: FootageEntry[] = []
+    let chunks: Array<Uint8Array | undefined>
+    try {
+      entries = await store.list(a.contentCid, { signal, maxChunks: count })
+      chunks = await store.get(a.contentCid, { signal, maxChunks: count, maxBytes })
+    } catch (err: unknown) {
+      if (signal?.aborted === true) {
+        throw err
+      }
+      // footage that cannot be had verifies no second
+      this.log('footage %s unavailable - %e', a.contentCid, err)
+      chunks = new Array(count).fill(undefined)
+    }
+    const chunkHashes = entries.length === chunks.length
+      ? entries.map((entry, i) => chunks[i] == null ? entryChunkHash(entry.cid) : undefined)
+      : undefined
+    return { chunks, chunkHashes }
+  }
+
+  /**
+   * The history entries of `result` a verifier can count: countersigned
+   * WorkReceipts that open, with the witness as a party and a counterparty
+   * that is neither the capturer nor another witness of this capture; at
+   * most MAX_WITNESS_HISTORY, in the witness's order (oldest first).
+   */
+  private async usefulHistory (result: WitnessResult, all: WitnessResult[]): Promise<Uint8Array[]> {
+    const witness = result.witness.toMultihash().bytes
+    const excluded = [this.components.peerId, ...all.map(r => r.witness)].map(p => toHex(p.toMultihash().bytes))
+    const kept: Uint8Array[] = []
+    const ids = new Set<string>()
+    for (const bytes of result.history) {
+      if (kept.length >= MAX_WITNESS_HISTORY) {
+        break
+      }
+      try {
+        const receipt = await openCountersigned(WorkReceiptType, bytes, { ignoreTime: true })
+        const r = receipt.record.value
+        const other = equalBytes(r.provider, witness) ? r.requester : equalBytes(r.requester, witness) ? r.provider : undefined
+        const id = toHex(receipt.id)
+        if (other == null || excluded.includes(toHex(other)) || ids.has(id)) {
+          continue
+        }
+        ids.add(id)
+        kept.push(bytes)
+      } catch {
+        // proves nothing: left out
+      }
+    }
+    if (kept.length < result.history.length) {
+      this.log('dropped %d of the %d history receipts of witness %p', result.history.length - kept.length, result.history.length, result.witness)
+    }
+    return kept
   }
 
   /** The verification context: init's defaults, then the caller's, then this node's facts. */
@@ -437,6 +541,13 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
     }
     const counterparties = await this.counterparties(statements.map(s => s.signer))
     const addresses = await this.addresses(peers)
+    // TODO(lead): once VerifyContext has the new fields (verify.ts is being changed in parallel), pass here:
+    //  - `counterparties: (peer) => counterparties.get(peer.toString()) ?? new Set()` (hex peer ids) instead of
+    //    `standing` below, so verifyCapture does the excluding itself;
+    //  - `established: (peer) => ...` from this node's receipts (a countersigned receipt held with `peer`);
+    //  - `requireFootage: true` in verify() when the footage was meant to be fetched (fetchFootage ?? store != null),
+    //    so a verdict reached without it verifies no second;
+    //  - `allowPrivateAddresses` from this.init.verify (it spreads in below once it is a VerifyContext field).
     const context: VerifyContext = {
       seen: (hashHex) => this.replays.seen(hashHex),
       addresses: (peer) => addresses.get(peer.toString()) ?? [],
@@ -554,6 +665,38 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
     }))
     return ranked.sort((a, b) => a.rtt - b.rtt).map(r => r.peer)
   }
+}
+
+/**
+ * The proof's bytes, its history trimmed until it fits a CaptureProof:
+ * always from the witness presenting the most, its newest receipt first
+ * (a witness's oldest receipt is what shows it is not new, and one receipt
+ * per witness is what the default rules ask).
+ */
+export function fitProof (attestation: Uint8Array, witnesses: Uint8Array[], histories: Uint8Array[][]): Uint8Array {
+  const kept = histories.map(h => h.slice(0, MAX_WITNESS_HISTORY))
+  while (true) {
+    try {
+      return encodeCaptureProof({ attestation, witnesses, history: kept.flat() })
+    } catch (err: unknown) {
+      const longest = kept.reduce((best, h, i) => h.length > kept[best].length ? i : best, 0)
+      if (!(err instanceof InvalidCaptureProofError) || kept.length === 0 || kept[longest].length === 0) {
+        throw err
+      }
+      kept[longest].pop()
+    }
+  }
+}
+
+/** `verdict` refused whole: the capture is longer than the `maxSeconds` the caller pays for, so its footage was not fetched. */
+function refuseLonger (verdict: CaptureVerdict, maxSeconds: number): CaptureVerdict {
+  // TODO(lead): a code of its own in verify.ts's CaptureRefusalCode would name this better than chunk-missing
+  const reason: CaptureRefusal = {
+    code: 'chunk-missing',
+    fatal: true,
+    explain: `the capture claims ${verdict.claimedSeconds} s, more than the ${maxSeconds} s asked for: its footage was not fetched`
+  }
+  return { ...verdict, ok: false, verifiedSeconds: 0, verifiedChunks: [], reasons: [reason, ...verdict.reasons] }
 }
 
 /** The provenance service factory, in the js-libp2p way. */

@@ -1,6 +1,6 @@
 /**
  * `/shoal/witness/1.0.0`: one WitnessMessage per length-prefixed frame
- * (docs/spec.md §6.4).
+ * (docs/spec.md §7.4).
  *
  * ```
  * capturer                                 witness
@@ -59,6 +59,16 @@ export const DEFAULT_WITNESS_CLOCK_SKEW_MS = 5_000
  * @default 10_000
  */
 export const WITNESS_STEP_TIMEOUT_MS = 10_000
+
+/**
+ * Longest wait for a candidate witness to accept (the stream opened and the
+ * accept read), ms. Two waves of opens must fit in the witness's clock skew
+ * (DEFAULT_WITNESS_CLOCK_SKEW_MS), since the open's start is stated before
+ * either wave ends; a slow or silent candidate costs at most this.
+ *
+ * @default 2_000
+ */
+export const WITNESS_OPEN_TIMEOUT_MS = 2_000
 
 /** Bytes of an echo nonce. */
 export const ECHO_NONCE_LENGTH = 8
@@ -191,6 +201,8 @@ export class WitnessHandler {
   private readonly init: WitnessHandlerInit
   private readonly now: () => number
   private active = 0
+  /** aborted by stop(): every witnessing under way ends */
+  private stopping = new AbortController()
 
   constructor (init: WitnessHandlerInit) {
     this.init = init
@@ -203,13 +215,35 @@ export class WitnessHandler {
     return this.active
   }
 
+  /** End every witnessing under way (their streams are reset); later streams are handled as before. */
+  stop (): void {
+    this.stopping.abort(new WitnessRefusedError('the witness stopped', 'refused'))
+    this.stopping = new AbortController()
+  }
+
   /** The stream handler to register for WITNESS_PROTOCOL: never throws. */
   async handle (stream: Stream, connection: Connection): Promise<void> {
     const frames = new Frames(stream)
     const peer = connection.remotePeer
+    // a capturer that leaves (a reset, or its side closed while it should be answering echoes) or the service
+    // stopping frees the slot at once, mid-sleep too
+    const closed = new AbortController()
+    const halfClosed = new AbortController()
+    const onClose = (): void => { closed.abort(new WitnessRefusedError('the capturer left', 'refused')) }
+    const onHalfClose = (): void => { halfClosed.abort(new WitnessRefusedError('the capturer closed its side', 'refused')) }
+    stream.addEventListener('close', onClose)
+    stream.addEventListener('remoteCloseWrite', onHalfClose)
+    const ended = AbortSignal.any([closed.signal, this.stopping.signal])
+    const left = AbortSignal.any([ended, halfClosed.signal])
+    setMaxListeners(Infinity, ended, left)
     this.active++
     try {
-      await this.witness(frames, connection)
+      if (stream.status !== 'open') {
+        onClose()
+      } else if (stream.remoteWriteStatus !== 'writable') {
+        onHalfClose()
+      }
+      await this.witness(frames, connection, { ended, left })
     } catch (err: unknown) {
       const error = asError(err)
       if (error instanceof Refusal) {
@@ -226,14 +260,18 @@ export class WitnessHandler {
       }
     } finally {
       this.active--
+      stream.removeEventListener('close', onClose)
+      stream.removeEventListener('remoteCloseWrite', onHalfClose)
     }
   }
 
-  private async witness (frames: Frames, connection: Connection): Promise<void> {
+  /** `left` aborts when the capturer can no longer answer (until its attestation is in); `ended` when the stream or the service ends. */
+  private async witness (frames: Frames, connection: Connection, signals: { ended: AbortSignal, left: AbortSignal }): Promise<void> {
+    let outer = signals.left
     const init = this.init
     const peer = connection.remotePeer
     const skew = init.clockSkewMs ?? DEFAULT_WITNESS_CLOCK_SKEW_MS
-    const first = await frames.next({ signal: stepSignal(undefined, WITNESS_STEP_TIMEOUT_MS) })
+    const first = await frames.next({ signal: stepSignal(outer, WITNESS_STEP_TIMEOUT_MS) })
     if (first.kind !== 'open') {
       throw new InvalidWitnessMessageError(`expected open, got ${first.kind}`)
     }
@@ -241,7 +279,7 @@ export class WitnessHandler {
     const own = init.geohash ?? ''
     this.checkOpen(open, own, skew)
 
-    await frames.send({ accept: { geohash: own, price: init.price } }, { signal: stepSignal(undefined, WITNESS_STEP_TIMEOUT_MS) })
+    await frames.send({ accept: { geohash: own, price: init.price } }, { signal: stepSignal(outer, WITNESS_STEP_TIMEOUT_MS) })
     const windowStartMs = this.now()
 
     // echo rounds spread over the recording; the attestation may come at any time after the first
@@ -252,9 +290,9 @@ export class WitnessHandler {
     let measured = 0
     let attest: WitnessMessage | undefined
     for (let i = 0; i < rounds && attest == null; i++) {
-      await sleep(begun + i * interval - performance.now())
+      await sleep(begun + i * interval - performance.now(), outer)
       const nonce = new Uint8Array(randomBytes(ECHO_NONCE_LENGTH))
-      const signal = stepSignal(undefined, WITNESS_STEP_TIMEOUT_MS)
+      const signal = stepSignal(outer, WITNESS_STEP_TIMEOUT_MS)
       const sent = performance.now()
       await frames.send({ echo: { nonce } }, { signal })
       const reply = await frames.next({ signal })
@@ -273,13 +311,15 @@ export class WitnessHandler {
     }
     if (attest == null) {
       const left = Math.max(0, open.startedMs + open.durationMs - this.now())
-      const frame = await frames.next({ signal: stepSignal(undefined, left + skew + WITNESS_STEP_TIMEOUT_MS) })
+      const frame = await frames.next({ signal: stepSignal(outer, left + skew + WITNESS_STEP_TIMEOUT_MS) })
       if (frame.kind !== 'attest') {
         throw new InvalidWitnessMessageError(`expected attest, got ${frame.kind}`)
       }
       attest = frame.message
     }
     const windowEndMs = this.now()
+    // the capturer may close its side once it has sent all it will (after countersigning)
+    outer = signals.ended
 
     const attestation = await this.checkAttestation(attest.attest?.attestation ?? new Uint8Array(), open, peer, windowStartMs, windowEndMs, skew)
     if (measured === 0) {
@@ -326,12 +366,12 @@ export class WitnessHandler {
       }, init.privateKey)
     }
     const history = await this.history(peer)
-    await frames.send({ signed: { statement: statement.bytes, receipt: receipt?.bytes ?? new Uint8Array(), history } }, { signal: stepSignal(undefined, WITNESS_STEP_TIMEOUT_MS) })
+    await frames.send({ signed: { statement: statement.bytes, receipt: receipt?.bytes ?? new Uint8Array(), history } }, { signal: stepSignal(outer, WITNESS_STEP_TIMEOUT_MS) })
     init.onSigned?.(statement)
     init.log('witnessed %p at %s: %d ms over %d rounds', peer, open.geohash, rttMs, measured)
 
     if (receipt != null) {
-      const frame = await frames.next({ signal: stepSignal(undefined, WITNESS_STEP_TIMEOUT_MS) })
+      const frame = await frames.next({ signal: stepSignal(outer, WITNESS_STEP_TIMEOUT_MS) })
       if (frame.kind !== 'countersign') {
         throw new InvalidWitnessMessageError(`expected countersign, got ${frame.kind}`)
       }
@@ -346,7 +386,7 @@ export class WitnessHandler {
       }
       await init.receipts?.()?.put(cs)
     }
-    await frames.stream.close({ signal: stepSignal(undefined, WITNESS_STEP_TIMEOUT_MS) })
+    await frames.stream.close({ signal: stepSignal(outer, WITNESS_STEP_TIMEOUT_MS) })
   }
 
   private checkOpen (open: WitnessOpen, own: string, skew: number): void {

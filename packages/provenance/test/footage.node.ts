@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { identify } from '@libp2p/identify'
 import { createTestNode, stoppedAfterEach } from '@shoal/test-support'
-import { createFootageStore, syntheticSource } from '../src/index.js'
+import { MemoryBlockstore } from 'blockstore-core'
+import { createFootageStore, entryChunkHash, hashChunk, syntheticSource } from '../src/index.js'
 import { collect } from './fixtures.js'
 import type { FootageStore } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -77,5 +78,43 @@ describe('footage store', function () {
     stores.push(other)
     const unknown = await other.add([new Uint8Array(5000).fill(7)])
     await assert.rejects(storeB.get(unknown, { signal: AbortSignal.timeout(1500) }), { name: 'FootageError' })
+  })
+
+  it('a chunk no peer serves is missing after the chunk timeout, the others arrive, and the listing names every raw-leaf chunk hash', async () => {
+    const a = await node()
+    const b = await node()
+    nodes.push(a, b)
+    const blockstore = new MemoryBlockstore()
+    const storeA = await createFootageStore({ libp2p: a, blockstore })
+    const storeB = await createFootageStore({ libp2p: b, chunkTimeoutMs: 500 })
+    stores.push(storeA, storeB)
+    const chunks = await collect(syntheticSource({ realTime: false, seed: 8, bytesPerSecond: 8192 }).record(3000, {}))
+    const cid = await storeA.add(chunks)
+    const entries = await storeA.list(cid)
+    assert.deepEqual(entries.map(e => e.name), ['000000', '000001', '000002'])
+    // small chunks are raw leaves: their CIDs' digests are the chunk hashes
+    entries.forEach((entry, i) => { assert.deepEqual(entryChunkHash(entry.cid), hashChunk(chunks[i])) })
+    await blockstore.delete(entries[1].cid)
+
+    await b.dial(a.getMultiaddrs()[0])
+    // the caller's deadline is far off: only the per-chunk timeout ends the wait for the missing block
+    const got = await storeB.get(cid, { signal: AbortSignal.timeout(30_000) })
+    assert.equal(got.length, 3)
+    assert.deepEqual(got[0], chunks[0])
+    assert.equal(got[1], undefined)
+    assert.deepEqual(got[2], chunks[2])
+    assert.deepEqual((await storeB.list(cid)).map(e => e.cid.toString()), entries.map(e => e.cid.toString()))
+  })
+
+  it('a listing no peer serves fails with FootageError after the listing timeout', async () => {
+    const a = await node()
+    nodes.push(a)
+    const storeA = await createFootageStore({ libp2p: a, listTimeoutMs: 500 })
+    stores.push(storeA)
+    const other = await createFootageStore()
+    stores.push(other)
+    const unknown = await other.add([new Uint8Array(5000).fill(9)])
+    await assert.rejects(storeA.list(unknown), { name: 'FootageError' })
+    await assert.rejects(storeA.get(unknown), { name: 'FootageError' })
   })
 })

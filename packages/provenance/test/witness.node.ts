@@ -178,6 +178,29 @@ describe('/shoal/witness/1.0.0 (real nodes over the memory transport)', function
     assert.ok(result.statement.signer.equals(w.node.peerId))
     assert.equal(peerIdFromPrivateKey(w.key).toString(), w.node.peerId.toString())
   })
+
+  it('a capturer that leaves mid-recording frees the witness at once, and stop() ends witnessings under way', async () => {
+    // two rounds over a minute: the witness sleeps 30 s after the first echo
+    const w = await witness({ rounds: 2, maxConcurrent: 1 })
+    const c = await capturer()
+    const open = async (): Promise<Awaited<ReturnType<typeof openWitnessSession>>> => {
+      const stream = await c.node.dialProtocol(w.node.getMultiaddrs(), WITNESS_PROTOCOL)
+      const session = await openWitnessSession(stream, w.node.peerId, { privateKey: c.key, log, geohash: BERLIN, startedMs: Date.now(), durationMs: 60_000 })
+      await waitFor(() => session.answered >= 1, 'the first echo')
+      return session
+    }
+    const first = await open()
+    assert.equal(w.handler.running, 1)
+    first.close()
+    await waitFor(() => w.handler.running === 0, 'the witness to notice its capturer left', 3_000)
+
+    // the slot is free: another capturer is watched, until the witness stops
+    const second = await open()
+    assert.equal(w.handler.running, 1)
+    w.handler.stop()
+    await waitFor(() => w.handler.running === 0, 'stop() to end the witnessing', 3_000)
+    second.close()
+  })
 })
 
 describe('witness frames', () => {
