@@ -27,7 +27,8 @@ async function shoal (args: string[]): Promise<{ code: number, stdout: string, s
 }
 
 // fresh test keys have no receipts history: the requester waives the history rules, nothing else
-const FRESH_WITNESSES = { provenance: { verify: { minWitnessCounterparties: 0, minWitnessAgeMs: 0 } } }
+// loopback: the witnesses see the capturer at 127.0.0.1, which only a local testnet allows
+const FRESH_WITNESSES = { provenance: { verify: { minWitnessCounterparties: 0, minWitnessAgeMs: 0, allowPrivateAddresses: true } } }
 
 describe('a capture job: requester, capture provider and two witnesses (in process, TCP on loopback)', function () {
   this.timeout(120_000)

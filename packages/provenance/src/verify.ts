@@ -14,12 +14,13 @@ import {
   CLOCK_SKEW_MS, CaptureAttestationType, WitnessStatementType, WorkReceiptType, isVerified, openCountersigned, openRecord, verifyBytes
 } from '@shoal/records'
 import { equalBytes, errorMessage, toHex } from '@shoal/utils'
+import { base58btc } from 'multiformats/bases/base58'
 import { hashChunk, chunkRoot } from './chunks.js'
 import {
   CHUNK_MS, DEFAULT_MIN_WITNESSES, DEFAULT_MIN_WITNESS_AGE_MS, DEFAULT_MIN_WITNESS_COUNTERPARTIES, DEFAULT_WITNESS_WINDOW_TOLERANCE_MS
 } from './constants.js'
 import { decodeDeviceKey, deviceDigest, verifyDeviceBinding } from './device.js'
-import { bytesFitDuration, mediaRate } from './media.js'
+import { mediaRate, sensorMediaMismatch } from './media.js'
 import { checkWitnessRtt } from './plausibility.js'
 import { decodeCaptureProof } from './proof.js'
 import type { MediaRate } from './media.js'
@@ -42,9 +43,12 @@ export type CaptureRefusalCode =
   | 'starts-before-assignment' // recording started before the assignment (less the clock skew)
   | 'ends-after-result' // recording ended after the result arrived (plus the clock skew)
   | 'duration-mismatch' // the chunk count is not one per second of the duration
+  | 'media-type-unknown' // no bounds for the media type (neither its own nor its `type/*` entry in the rates)
+  | 'media-type-mismatch' // the media type cannot carry a sensor the bounty asks for (`video` needs video/*; `audio`, audio/* or video/*)
   | 'bytes-implausible' // the bytes do not fit the duration for the media type
   | 'replay' // footage already attested for another bounty
-  // the footage, when given
+  // the footage
+  | 'footage-missing' // `requireFootage`, and no footage given or no content CID attested
   | 'content-mismatch' // the footage does not hash to the content hash, or has another byte count
   | 'chunk-root-mismatch' // the chunks do not hash to the attested root
   | 'chunk-missing' // a chunk is absent
@@ -59,8 +63,8 @@ export type CaptureRefusalCode =
   | 'witness-rtt-above-ceiling'
   | 'witness-too-far'
   | 'witness-cell-invalid'
-  | 'witness-sybil-address' // shares a public address with the capturer
-  | 'witness-no-history' // no receipts history independent of the capturer
+  | 'witness-sybil-address' // shares a public address with the capturer, or saw it at a loopback/private/link-local/CGNAT one
+  | 'witness-no-history' // too few counterparties independent of the capture (see VerifyContext.established)
   | 'witness-too-new' // its history starts just before the capture
   | 'too-few-witnesses' // fewer distinct accepted witnesses than required
 
@@ -95,7 +99,12 @@ export interface CaptureVerdict {
   ok: boolean
   /** seconds the attestation claims (its duration, rounded up) */
   claimedSeconds: number
-  /** seconds verified: what a receipt may charge */
+  /**
+   * seconds verified: what a receipt may charge. The verified chunks'
+   * durations summed (each 1000 ms, the last one what is left of the
+   * duration), rounded down: 4001 ms verify 4 s, and a 500 ms last chunk
+   * adds nothing until another part-second chunk joins it.
+   */
   verifiedSeconds: number
   /** indices of the verified chunks */
   verifiedChunks: number[]
@@ -162,19 +171,70 @@ export interface VerifyContext {
   minWitnessCounterparties?: number
   /** @default DEFAULT_MIN_WITNESS_AGE_MS (1 h) */
   minWitnessAgeMs?: number
+  /**
+   * Refuse the capture (`footage-missing`, fatal) unless its footage is
+   * given and the attestation names a content CID.
+   *
+   * Without it, a capture with no footage given is verified on the
+   * attestation and the witnesses alone: its seconds rest on the
+   * capturer's own claims about its bytes (content hash, byte count, chunk
+   * root), which nobody checked. The witnesses attest where the capturer
+   * was, not what it recorded. Set it wherever footage can be had.
+   *
+   * @default false
+   */
+  requireFootage?: boolean
   /** countersigned WorkReceipts presented as the witnesses' history (CaptureProof.history) */
   history?: Uint8Array[]
   /**
-   * The verifier's own view of a witness: distinct counterparties of the
-   * receipts it holds with `peer`, not counting those in `exclude`. Added
-   * to what `history` shows.
+   * Whether the verifier itself holds countersigned receipts with `peer`
+   * (and should say true for its own peer id: a receipt with it carries its
+   * own signature). Given, a counterparty of a witness's `history` counts
+   * (W7) only when established here: a witness cannot make history up with
+   * keys of its own making. Omitted, every counterparty of `history` counts,
+   * and history is only the witness's claim: any peer can mint receipts
+   * between keys it holds.
+   */
+  established?(peer: PeerId): boolean
+  /**
+   * The verifier's own view of a witness: the peer id strings of the other
+   * parties of the countersigned receipts it holds in which `peer` is a
+   * party. Counted with the (established) counterparties of `history` as one
+   * set, less the capturer, the capture's witnesses and `peer` itself.
+   * Counterparties known only here have no dates: they do not take part in
+   * the age rule (`witness-too-new`).
+   */
+  counterparties?(peer: PeerId): string[]
+  /**
+   * The verifier's own view of a witness as a number: distinct
+   * counterparties of the receipts it holds with `peer`, not counting those
+   * in `exclude`. Used only without `counterparties`, and never added to
+   * what `history` shows (the two may be the same peers): the larger of the
+   * two counts.
+   *
+   * @deprecated pass `counterparties`, whose peers are merged with history's
    */
   standing?(peer: PeerId, exclude: PeerId[]): number
   /** hosts (IP addresses) the verifier knows for a peer: a witness sharing a public one with the capturer is its sybil */
   addresses?(peer: PeerId): string[]
+  /**
+   * Accept witnesses that saw the capturer at a loopback, private,
+   * link-local, CGNAT or other non-public address (their statement's
+   * `observedAddr`). Off, such a witness is refused `witness-sybil-address`:
+   * it shares a host or a LAN with the capturer, which is no independent
+   * view of where the capturer is. Set it on LANs and local testnets.
+   *
+   * @default false
+   */
+  allowPrivateAddresses?: boolean
   /** the replay index: an earlier capture holding a hash (hex) */
   seen?(hashHex: string): ReplayHit | undefined
-  /** bounds per media type (default MEDIA_RATES) */
+  /**
+   * Bounds per media type, replacing MEDIA_RATES (default MEDIA_RATES). A
+   * type with neither its own entry nor a `type/*` one is refused
+   * `media-type-unknown`, unless these rates have a catch-all `* / *`
+   * entry (written without the spaces): the opt-in to accept any type.
+   */
   mediaRates?: Readonly<Record<string, MediaRate>>
 }
 
@@ -224,6 +284,11 @@ function multiaddrHost (bytes: Uint8Array): string | undefined {
     return words.join(':')
   }
   return undefined
+}
+
+/** A peer id's string (base58btc of its multihash bytes), as `PeerId.toString()` gives it. */
+function peerString (multihash: Uint8Array): string {
+  return base58btc.baseEncode(multihash)
 }
 
 /** The public hosts among `hosts` (IP strings, or multiaddr strings whose host is an IP). */
@@ -284,11 +349,21 @@ export async function verifyCapture (
   if (fatal) {
     verdict.verifiedChunks = []
   }
-  verdict.verifiedSeconds = verdict.verifiedChunks.length
+  verdict.verifiedSeconds = verifiedSecondsOf(verdict)
   verdict.ok = !fatal && verdict.verifiedSeconds > 0
   // fatal first, otherwise in the order found
   verdict.reasons = [...verdict.reasons.filter(r => r.fatal), ...verdict.reasons.filter(r => !r.fatal)]
   return verdict
+}
+
+/** The verified chunks' durations summed, in whole seconds rounded down. */
+function verifiedSecondsOf (verdict: CaptureVerdict): number {
+  const durationMs = verdict.attestation?.value.durationMs ?? 0
+  let ms = 0
+  for (const i of verdict.verifiedChunks) {
+    ms += Math.max(0, Math.min(CHUNK_MS, durationMs - i * CHUNK_MS))
+  }
+  return Math.floor(ms / 1000)
 }
 
 async function check (
@@ -315,7 +390,6 @@ async function check (
   verdict.attestation = att
   const a = att.value
   const capturer = att.signer
-  const capturerHex = toHex(a.capturer)
   const attestationHex = toHex(att.id)
   verdict.claimedSeconds = Math.ceil(a.durationMs / CHUNK_MS)
   const endMs = a.startedMs + a.durationMs
@@ -374,16 +448,29 @@ async function check (
   } else if (a.chunkCount !== verdict.claimedSeconds) {
     fatal('duration-mismatch', `${a.chunkCount} chunks attested for ${seconds(a.durationMs)} (${verdict.claimedSeconds} expected)`)
   }
-  if (!bytesFitDuration(a.mediaType, a.contentBytes, a.durationMs / 1000, context.mediaRates)) {
-    const rate = mediaRate(a.mediaType, context.mediaRates)
+  const rate = mediaRate(a.mediaType, context.mediaRates)
+  if (rate == null) {
+    fatal('media-type-unknown', `no byte-rate bounds for media type ${JSON.stringify(a.mediaType)}: neither its own nor its type/* entry`)
+  } else if (!fits(rate, a.contentBytes, a.durationMs)) {
     fatal('bytes-implausible', `${a.contentBytes} bytes of ${a.mediaType} cannot be ${seconds(a.durationMs)} (${rate.minBytesPerSecond}..${rate.maxBytesPerSecond} bytes per second)`)
+  }
+  const mismatch = sensorMediaMismatch(context.sensors ?? [], a.mediaType)
+  if (mismatch != null) {
+    fatal('media-type-mismatch', `footage of sensor ${mismatch} cannot be ${JSON.stringify(a.mediaType)}`)
   }
 
   // the footage
+  if (context.requireFootage === true) {
+    if (footage == null) {
+      fatal('footage-missing', 'no footage given: its seconds would rest on the capturer\'s own byte claims')
+    } else if (a.contentCid === '') {
+      fatal('footage-missing', 'the attestation names no content CID: its footage cannot be fetched')
+    }
+  }
   const chunkOk: boolean[] = new Array(chunked ? a.chunkCount : 0).fill(footage == null)
   const presentHashes: Uint8Array[] = []
   if (footage != null && chunked) {
-    checkFootage(a, footage, chunkOk, presentHashes, reasons, context)
+    checkFootage(a, footage, rate, chunkOk, presentHashes, reasons)
   }
 
   // replays
@@ -404,14 +491,15 @@ async function check (
   const minWitnesses = context.minWitnesses ?? DEFAULT_MIN_WITNESSES
   const tolerance = context.witnessWindowToleranceMs ?? DEFAULT_WITNESS_WINDOW_TOLERANCE_MS
   const history = await openHistory(context.history ?? [])
-  const allWitnessHex = considered.map(c => toHex(c.statement.value.witness))
+  const allWitnesses = considered.map(c => peerString(c.statement.value.witness))
+  const capturerString = peerString(a.capturer)
   const capturerHosts = context.addresses != null ? publicHosts(context.addresses(capturer)) : undefined
   for (const c of considered) {
     if (c.reasons.length > 0) {
       continue
     }
     const s = c.statement.value
-    const witnessHex = toHex(s.witness)
+    const witnessString = peerString(s.witness)
     const refuse = (code: CaptureRefusalCode, explain: string): void => { c.reasons.push({ code, explain, fatal: false, witness: c.verdict.witness }) }
 
     if (s.windowStartMs > a.startedMs + tolerance || s.windowEndMs < endMs - tolerance) {
@@ -423,11 +511,13 @@ async function check (
     if (rtt.refusal != null) {
       refuse(rtt.refusal.code, rtt.refusal.explain)
     }
-    if (context.addresses != null && capturerHosts != null) {
+    const observed = multiaddrHost(s.observedAddr)
+    const observedPublic = observed == null ? undefined : publicHost(observed)
+    if (observed != null && observedPublic == null && context.allowPrivateAddresses !== true) {
+      refuse('witness-sybil-address', `saw the capturer at ${observed}, not a public address: they share a host or a LAN`)
+    } else if (context.addresses != null && capturerHosts != null) {
       const witnessHosts = publicHosts(context.addresses(c.statement.signer))
       const shared = [...witnessHosts].filter(h => capturerHosts.has(h))
-      const observed = multiaddrHost(s.observedAddr)
-      const observedPublic = observed == null ? undefined : publicHost(observed)
       if (observedPublic != null && witnessHosts.has(observedPublic) && !shared.includes(observedPublic)) {
         shared.push(observedPublic)
       }
@@ -436,31 +526,46 @@ async function check (
       }
     }
 
-    // history independent of this capture's other parties
-    const exclude = new Set([capturerHex, ...allWitnessHex])
-    const counterparties = new Set<string>()
+    // history independent of this capture's parties: one set of counterparties, from history and from the verifier's own receipts
+    const exclude = new Set([capturerString, ...allWitnesses, witnessString])
+    const fromHistory = new Set<string>()
+    let unestablished = 0
     let oldestEndedMs = Infinity
-    for (const receipt of history) {
-      const r = receipt.record.value
-      const provider = toHex(r.provider)
-      const requester = toHex(r.requester)
-      if (provider === requester) {
-        continue
-      }
-      const other = provider === witnessHex ? requester : requester === witnessHex ? provider : undefined
+    for (const { receipt, provider, requester } of history) {
+      const other = provider === witnessString ? requester : requester === witnessString ? provider : undefined
       if (other == null || exclude.has(other)) {
         continue
       }
-      counterparties.add(other)
-      oldestEndedMs = Math.min(oldestEndedMs, r.endedMs)
+      if (context.established != null && !isEstablished(context.established, receipt, other)) {
+        unestablished++
+        continue
+      }
+      fromHistory.add(other)
+      oldestEndedMs = Math.min(oldestEndedMs, receipt.record.value.endedMs)
     }
-    const excludedPeers = [capturer, ...considered.filter(o => o !== c).map(o => o.statement.signer)]
-    const standing = Math.max(0, context.standing?.(c.statement.signer, excludedPeers) ?? 0)
+    const counterparties = new Set(fromHistory)
+    let known = 0
+    if (context.counterparties != null) {
+      const own = context.counterparties(c.statement.signer)
+      for (const other of Array.isArray(own) ? own : []) {
+        if (typeof other === 'string' && !exclude.has(other)) {
+          counterparties.add(other)
+          known++
+        }
+      }
+    } else if (context.standing != null) {
+      // deprecated: a count cannot be merged, so the larger of the two counts, never their sum
+      const excludedPeers = [capturer, ...considered.filter(o => o !== c).map(o => o.statement.signer)]
+      known = Math.max(0, context.standing(c.statement.signer, excludedPeers))
+      known = Number.isFinite(known) ? Math.floor(known) : 0
+    }
+    const count = Math.max(counterparties.size, known)
     const minCounterparties = context.minWitnessCounterparties ?? DEFAULT_MIN_WITNESS_COUNTERPARTIES
     const minAgeMs = context.minWitnessAgeMs ?? DEFAULT_MIN_WITNESS_AGE_MS
-    if (counterparties.size + standing < minCounterparties) {
-      refuse('witness-no-history', `${counterparties.size} counterparties in its receipts and ${standing} known here, ${minCounterparties} needed (not counting the capturer and the other witnesses)`)
-    } else if (counterparties.size > 0 && oldestEndedMs > a.startedMs - minAgeMs) {
+    if (count < minCounterparties) {
+      const skipped = unestablished > 0 ? `, ${unestablished} receipt(s) of history with counterparties unknown here not counted` : ''
+      refuse('witness-no-history', `${count} distinct counterparties (${fromHistory.size} in its history, ${known} known here), ${minCounterparties} needed (not counting the capturer and the capture's witnesses${skipped})`)
+    } else if (fromHistory.size > 0 && oldestEndedMs > a.startedMs - minAgeMs) {
       refuse('witness-too-new', `its oldest independent receipt ended ${a.startedMs - oldestEndedMs} ms before the capture, ${minAgeMs} ms needed`)
     }
   }
@@ -500,14 +605,30 @@ async function openAttestation (input: Uint8Array | SignedRecord<CaptureAttestat
   return openRecord(CaptureAttestationType, input.bytes, options)
 }
 
-/** Check the footage against the attestation; fills `chunkOk` and `presentHashes`. */
+/** Whether `bytes` fit `ms` of footage at `rate`. */
+function fits (rate: MediaRate, bytes: number, ms: number): boolean {
+  const s = ms / 1000
+  return Number.isFinite(bytes) && bytes >= 0 && s > 0 && bytes >= rate.minBytesPerSecond * s && bytes <= rate.maxBytesPerSecond * s
+}
+
+/** Whether the verifier knows the counterparty `other` (a peer id string) of a history receipt; false when it cannot say. */
+function isEstablished (established: (peer: PeerId) => boolean, receipt: CountersignedRecord<WorkReceipt>, other: string): boolean {
+  try {
+    const peer = receipt.record.signer.toString() === other ? receipt.record.signer : receipt.countersigner.toString() === other ? receipt.countersigner : undefined
+    return peer != null && established(peer) === true
+  } catch {
+    return false
+  }
+}
+
+/** Check the footage against the attestation (`rate`: the media type's bounds, when known); fills `chunkOk` and `presentHashes`. */
 function checkFootage (
   a: CaptureAttestation,
   footage: CaptureFootage,
+  rate: MediaRate | undefined,
   chunkOk: boolean[],
   presentHashes: Uint8Array[],
-  reasons: CaptureRefusal[],
-  context: VerifyContext
+  reasons: CaptureRefusal[]
 ): void {
   const chunks = Array.isArray(footage.chunks) ? footage.chunks : []
   if (chunks.length !== a.chunkCount) {
@@ -537,7 +658,8 @@ function checkFootage (
     presentHashes.push(hash)
     total += chunk.byteLength
     const ms = Math.min(CHUNK_MS, a.durationMs - i * CHUNK_MS)
-    if (!bytesFitDuration(a.mediaType, chunk.byteLength, ms / 1000, context.mediaRates)) {
+    // an unknown media type is refused already: its chunks have no bounds to fail
+    if (rate != null && !fits(rate, chunk.byteLength, ms)) {
       reasons.push({ code: 'chunk-implausible', fatal: false, chunk: i, explain: `chunk ${i} has ${chunk.byteLength} bytes: not ${seconds(ms)} of ${a.mediaType}` })
       continue
     }
@@ -615,17 +737,26 @@ async function considerWitnesses (
   return considered
 }
 
-/** The countersigned receipts of `history` that open; the rest prove nothing and are left out. */
-async function openHistory (history: Uint8Array[]): Promise<Array<CountersignedRecord<WorkReceipt>>> {
-  const out: Array<CountersignedRecord<WorkReceipt>> = []
+/** A receipt of history, opened, with its two parties' peer id strings. */
+interface HistoryReceipt {
+  receipt: CountersignedRecord<WorkReceipt>
+  provider: string
+  requester: string
+}
+
+/** The countersigned receipts of `history` that open, between two distinct parties; the rest prove nothing and are left out. */
+async function openHistory (history: Uint8Array[]): Promise<HistoryReceipt[]> {
+  const out: HistoryReceipt[] = []
   const ids = new Set<string>()
   for (const bytes of Array.isArray(history) ? history : []) {
     try {
       const receipt = await openCountersigned(WorkReceiptType, bytes, { ignoreTime: true })
       const id = toHex(receipt.id)
-      if (!ids.has(id)) {
+      const provider = peerString(receipt.record.value.provider)
+      const requester = peerString(receipt.record.value.requester)
+      if (!ids.has(id) && provider !== requester) {
         ids.add(id)
-        out.push(receipt)
+        out.push({ receipt, provider, requester })
       }
     } catch {}
   }

@@ -9,7 +9,7 @@ import { equalBytes } from '@shoal/utils'
 import fc from 'fast-check'
 import {
   MEDIA_RATES, attestCapture, bytesFitDuration, chunkInclusionPath, chunkRoot, createDevice, decodeCaptureProof, deviceDigest,
-  encodeCaptureProof, hashChunk, mediaRate, syntheticSource, verifyChunkInclusion, verifyDeviceBinding
+  encodeCaptureProof, hashChunk, mediaRate, sensorMediaMismatch, syntheticSource, verifyChunkInclusion, verifyDeviceBinding
 } from '../src/index.js'
 import { decodeDeviceKey } from '../src/device.js'
 import type { CaptureProofParts } from '../src/index.js'
@@ -62,16 +62,44 @@ describe('chunks', () => {
 })
 
 describe('media rates', () => {
-  it('matches a type, its wildcard, then */*, ignoring parameters and case', () => {
+  it('matches a type, then its wildcard, ignoring parameters and case; knows no other type', () => {
     assert.equal(mediaRate('video/mp4'), MEDIA_RATES['video/*'])
     assert.equal(mediaRate('Video/MP4; codecs="avc1.42E01E"'), MEDIA_RATES['video/*'])
     assert.equal(mediaRate('audio/opus'), MEDIA_RATES['audio/*'])
     assert.equal(mediaRate('application/octet-stream'), MEDIA_RATES['application/octet-stream'])
-    assert.equal(mediaRate('text/plain'), MEDIA_RATES['*/*'])
-    assert.equal(mediaRate('nonsense'), MEDIA_RATES['*/*'])
+    assert.equal(mediaRate('text/plain'), undefined)
+    assert.equal(mediaRate('nonsense'), undefined)
+    assert.equal(mediaRate('application/json'), undefined, 'application/octet-stream is no application/* entry')
+    assert.ok(!Object.hasOwn(MEDIA_RATES, '*/*'), 'no catch-all by default')
     const own = { 'video/mp4': { minBytesPerSecond: 10, maxBytesPerSecond: 20 } }
     assert.equal(mediaRate('video/mp4', own), own['video/mp4'])
-    assert.equal(mediaRate('video/webm', own), MEDIA_RATES['*/*'], 'rates without */* fall back to the default one')
+    assert.equal(mediaRate('video/webm', own), undefined, 'rates replace the defaults')
+    const any = { ...MEDIA_RATES, '*/*': { minBytesPerSecond: 1, maxBytesPerSecond: 2 } }
+    assert.equal(mediaRate('text/plain', any), any['*/*'], 'a catch-all is an opt-in of the rates given')
+    assert.equal(mediaRate('video/mp4', any), MEDIA_RATES['video/*'])
+  })
+
+  it('property: a type with neither its own nor its type/* entry has no bounds, and no bytes fit it', () => {
+    const token = fc.stringMatching(/^[a-z0-9][a-z0-9.+-]{0,12}$/)
+    fc.assert(fc.property(token, token, fc.nat(), fc.integer({ min: 1, max: 3600 }), (top, sub, bytes, seconds) => {
+      const type = `${top}/${sub}`
+      fc.pre(!['video', 'audio', 'image'].includes(top) && type !== 'application/octet-stream')
+      assert.equal(mediaRate(type), undefined)
+      assert.equal(bytesFitDuration(type, bytes, seconds), false)
+    }))
+  })
+
+  it('sensorMediaMismatch: video needs video/*, audio needs audio/* or video/*, other sensors anything', () => {
+    assert.equal(sensorMediaMismatch(['video', 'gps'], 'video/mp4'), undefined)
+    assert.equal(sensorMediaMismatch(['Video'], 'VIDEO/webm; codecs=vp9'), undefined)
+    assert.equal(sensorMediaMismatch(['audio'], 'video/mp4'), undefined)
+    assert.equal(sensorMediaMismatch(['audio'], 'audio/opus'), undefined)
+    assert.equal(sensorMediaMismatch(['gps', 'lidar'], 'application/octet-stream'), undefined)
+    assert.equal(sensorMediaMismatch([], 'text/plain'), undefined)
+    assert.equal(sensorMediaMismatch(['gps', 'video'], 'audio/opus'), 'video')
+    assert.equal(sensorMediaMismatch(['video'], 'application/octet-stream'), 'video')
+    assert.equal(sensorMediaMismatch(['audio'], 'image/jpeg'), 'audio')
+    assert.equal(sensorMediaMismatch(['video'], 'videomp4'), 'video')
   })
 
   it('has sane per-second bounds', () => {
@@ -83,8 +111,8 @@ describe('media rates', () => {
   })
 
   it('refuses any claimed duration the bytes are too few or too many for', () => {
-    fc.assert(fc.property(fc.constantFrom('video/mp4', 'audio/aac', 'image/jpeg', 'application/octet-stream', 'x/y'), fc.integer({ min: 1, max: 86_400 }), (type, seconds) => {
-      const rate = mediaRate(type)
+    fc.assert(fc.property(fc.constantFrom('video/mp4', 'audio/aac', 'image/jpeg', 'application/octet-stream'), fc.integer({ min: 1, max: 86_400 }), (type, seconds) => {
+      const rate = mediaRate(type) ?? assert.fail(`no rate for ${type}`)
       assert.ok(bytesFitDuration(type, rate.minBytesPerSecond * seconds, seconds))
       assert.ok(bytesFitDuration(type, rate.maxBytesPerSecond * seconds, seconds))
       assert.ok(!bytesFitDuration(type, rate.minBytesPerSecond * seconds - 1, seconds))

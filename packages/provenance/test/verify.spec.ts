@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { CaptureAttestationType, signBytes, signRecord } from '@shoal/records'
+import { CaptureAttestationType, WorkReceiptType, openCountersigned, signBytes, signRecord } from '@shoal/records'
 import { party } from '@shoal/test-support'
 import { toHex } from '@shoal/utils'
 import fc from 'fast-check'
@@ -7,6 +7,8 @@ import { attestCapture, createDevice, deviceDigest, encodeCaptureProof, hashChun
 import { HOUR, T0, honestCapture, receipt, statement } from './fixtures.js'
 import type { Honest } from './fixtures.js'
 import type { CaptureRefusalCode, CaptureVerdict, VerifyContext } from '../src/index.js'
+import type { PeerId } from '@libp2p/interface'
+import type { Party } from '@shoal/test-support'
 
 function codes (v: CaptureVerdict): CaptureRefusalCode[] {
   return v.reasons.map(r => r.code)
@@ -157,7 +159,7 @@ describe('verifyCapture', function () {
         // at least one second short of what video needs for the claimed duration
         const chunks = Array.from({ length: claimed }, () => new Uint8Array(perChunk))
         const total = perChunk * claimed
-        fc.pre(total < mediaRate('video/mp4').minBytesPerSecond * claimed)
+        fc.pre(total < mediaRate('video/mp4')!.minBytesPerSecond * claimed)
         const att = await attestCapture({ chunkHashes: chunks.map(hashChunk), contentBytes: total, contentHash: new Uint8Array(32), mediaType: 'video/mp4', startedMs: T0, geohash: 'w21z6', sensors: [] }, h.capturer.key, h.device)
         assertFatal(await verifyCapture(att, [], undefined, h.context), 'bytes-implausible')
       }), { numRuns: 15 })
@@ -323,6 +325,203 @@ describe('verifyCapture', function () {
       const v = await verifyCapture(h.attestation, [], { chunks: h.chunks }, h.context)
       assertFatal(v, 'too-few-witnesses')
       assert.deepEqual(codes(v), ['too-few-witnesses'])
+    })
+  })
+
+  describe('rules a forger passed', () => {
+    const CID = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'
+    let withCid: Honest
+    before(async () => {
+      withCid = await honestCapture(3, 2, { contentCid: CID })
+    })
+
+    it('footage-missing: with requireFootage, no footage or no content CID verifies no second', async () => {
+      await fc.assert(fc.asyncProperty(fc.boolean(), fc.boolean(), fc.boolean(), async (require, given, cid) => {
+        const c = cid ? withCid : h
+        const v = await verifyHonest(c, { requireFootage: require }, given)
+        if (require && (!given || !cid)) {
+          assertFatal(v, 'footage-missing')
+        } else {
+          assert.deepEqual(v.reasons, [], 'without requireFootage, or with footage and its CID, nothing changes')
+          assert.equal(v.ok, true)
+        }
+      }), { numRuns: 16 })
+      const none = await verifyHonest(withCid, { requireFootage: true }, false)
+      assert.match(none.reasons[0].explain, /no footage given/)
+      const noCid = await verifyHonest(h, { requireFootage: true })
+      assert.match(noCid.reasons[0].explain, /no content CID/)
+    })
+
+    it('media-type-unknown: any type without its own or a type/* entry, unless the rates opt in to */*', async () => {
+      const c = await honestCapture(2, 2)
+      const token = fc.stringMatching(/^[a-z][a-z0-9.+-]{0,10}$/)
+      await fc.assert(fc.asyncProperty(token, token, async (top, sub) => {
+        const mediaType = `${top}/${sub}`
+        fc.pre(!['video', 'audio', 'image'].includes(top) && mediaType !== 'application/octet-stream')
+        const att = await attestCapture({ chunks: c.chunks, mediaType, startedMs: T0, geohash: 'w21z6', sensors: ['gps'] }, c.capturer.key, c.device)
+        const statements = await Promise.all(c.witnesses.map(async w => statement(w, att)))
+        const v = await verifyCapture(att, statements, { chunks: c.chunks }, c.context)
+        assertFatal(v, 'media-type-unknown')
+        assert.deepEqual(codes(v), ['media-type-unknown'], 'one reason, no chunk of it implausible')
+        const optIn = await verifyCapture(att, statements, { chunks: c.chunks }, { ...c.context, mediaRates: { '*/*': { minBytesPerSecond: 1, maxBytesPerSecond: 1 << 30 } } })
+        assert.equal(optIn.ok, true, JSON.stringify(optIn.reasons))
+      }), { numRuns: 8 })
+      // and rates given replace the defaults: video/mp4 unknown to rates that only know audio
+      assertFatal(await verifyHonest(c, { mediaRates: { 'audio/*': { minBytesPerSecond: 1, maxBytesPerSecond: 1 << 20 } } }), 'media-type-unknown')
+    })
+
+    it('media-type-mismatch: a video bounty needs video/*, an audio one audio/* or video/*', async () => {
+      const c = await honestCapture(2, 2)
+      const attest = async (mediaType: string): Promise<[Awaited<ReturnType<typeof attestCapture>>, Uint8Array[]]> => {
+        const att = await attestCapture({ chunks: c.chunks, mediaType, startedMs: T0, geohash: 'w21z6', sensors: ['video', 'audio', 'gps'] }, c.capturer.key, c.device)
+        return [att, await Promise.all(c.witnesses.map(async w => (await statement(w, att)).bytes))]
+      }
+      for (const [mediaType, sensors, ok] of [
+        ['audio/opus', ['video'], false],
+        ['application/octet-stream', ['video', 'gps'], false],
+        ['image/jpeg', ['audio'], false],
+        ['application/octet-stream', ['gps'], true],
+        ['audio/opus', ['audio'], true],
+        ['video/webm', ['audio'], true],
+        ['video/mp4', ['video', 'audio'], true]
+      ] as Array<[string, string[], boolean]>) {
+        const [att, statements] = await attest(mediaType)
+        const v = await verifyCapture(att, statements, { chunks: c.chunks }, { ...c.context, sensors })
+        if (ok) {
+          assert.equal(v.ok, true, `${mediaType} for ${sensors.join(',')}: ${JSON.stringify(v.reasons)}`)
+        } else {
+          assertFatal(v, 'media-type-mismatch')
+        }
+      }
+    })
+
+    it('verifiedSeconds: the verified chunks\' milliseconds, rounded down (4001 ms verify 4 s)', async () => {
+      const c = await honestCapture(10, 2)
+      await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 10_000 }), fc.option(fc.nat(9), { nil: undefined }), async (durationMs, gap) => {
+        const n = Math.ceil(durationMs / 1000)
+        const chunks = c.chunks.slice(0, n)
+        const att = await attestCapture({ chunks, durationMs, mediaType: 'video/mp4', startedMs: T0, geohash: 'w21z6', sensors: [] }, c.capturer.key, c.device)
+        const statements = await Promise.all(c.witnesses.map(async w => statement(w, att)))
+        const missing = gap != null && gap < n ? gap : undefined
+        const given = chunks.map((chunk, i) => i === missing ? undefined : chunk)
+        const chunkHashes = chunks.map((chunk, i) => i === missing ? hashChunk(chunk) : undefined)
+        const v = await verifyCapture(att, statements, { chunks: given, chunkHashes }, c.context)
+        const verifiedMs = durationMs - (missing == null ? 0 : Math.min(1000, durationMs - missing * 1000))
+        assert.equal(v.claimedSeconds, n)
+        assert.deepEqual(v.verifiedChunks, chunks.map((_, i) => i).filter(i => i !== missing))
+        assert.equal(v.verifiedSeconds, Math.floor(verifiedMs / 1000), `${durationMs} ms, chunk ${String(missing)} missing`)
+        assert.equal(v.ok, v.verifiedSeconds > 0)
+      }), { numRuns: 25, examples: [[4001, undefined], [4500, 4], [999, undefined], [1500, 0]] })
+    })
+
+    describe('observedAddr', () => {
+      /** multiaddr bytes of /ip4/a.b.c.d/tcp/4001 */
+      const ip4 = (octets: number[]): Uint8Array => new Uint8Array([0x04, ...octets, 0x06, 0x0f, 0xa1])
+      /** multiaddr bytes of /ip6/…/tcp/4001 */
+      const ip6 = (bytes: readonly number[]): Uint8Array => new Uint8Array([0x29, ...bytes, 0x06, 0x0f, 0xa1])
+      const octet = fc.integer({ min: 0, max: 255 })
+      const privateV4 = fc.oneof(
+        fc.tuple(fc.constant(127), octet, octet, octet),
+        fc.tuple(fc.constant(10), octet, octet, octet),
+        fc.tuple(fc.constant(172), fc.integer({ min: 16, max: 31 }), octet, octet),
+        fc.tuple(fc.constant(192), fc.constant(168), octet, octet),
+        fc.tuple(fc.constant(169), fc.constant(254), octet, octet),
+        fc.tuple(fc.constant(100), fc.integer({ min: 64, max: 127 }), octet, octet)
+      ).map(ip4)
+      const privateV6 = fc.oneof(
+        fc.constant<number[]>([...new Array<number>(15).fill(0), 1]), // ::1
+        fc.tuple(fc.constant(0xfe), fc.integer({ min: 0x80, max: 0xbf }), fc.array(octet, { minLength: 14, maxLength: 14 })).map(([a, b, rest]) => [a, b, ...rest]), // fe80::/10
+        fc.tuple(fc.integer({ min: 0xfc, max: 0xfd }), fc.array(octet, { minLength: 15, maxLength: 15 })).map(([a, rest]) => [a, ...rest]), // fc00::/7
+        fc.tuple(fc.constant([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127]), octet, octet, octet).map(([p, b, c, d]) => [...p, b, c, d]) // ::ffff:127.x.y.z
+      ).map(ip6)
+
+      it('witness-sybil-address: a witness that saw the capturer at a loopback, private, link-local or CGNAT address', async () => {
+        const [w0] = h.witnesses
+        await fc.assert(fc.asyncProperty(fc.oneof(privateV4, privateV6), async (observedAddr) => {
+          const s = await statement(w0, h.attestation, { observedAddr })
+          const v = await verifyCapture(h.attestation, [s, ...h.statements.slice(1)], undefined, h.context)
+          assertOnlyWitnessRefused(v, 'witness-sybil-address', w0.peerId.toString())
+          assert.match(v.reasons.find(r => r.code === 'witness-sybil-address')!.explain, /not a public address/)
+          const allowed = await verifyCapture(h.attestation, [s, ...h.statements.slice(1)], undefined, { ...h.context, allowPrivateAddresses: true })
+          assert.deepEqual(allowed.reasons, [], 'a LAN or testnet verifier allows them')
+        }), { numRuns: 30 })
+      })
+
+      it('a public observedAddr, or none, or a non-IP one, is no sybil by itself', async () => {
+        const [w0] = h.witnesses
+        for (const observedAddr of [ip4([8, 8, 4, 4]), ip6([0x26, 0x06, 0x47, 0, 0x47, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11, 0x11]), new Uint8Array(), new Uint8Array([0x01, 0x02])]) {
+          const s = await statement(w0, h.attestation, { observedAddr })
+          const v = await verifyCapture(h.attestation, [s, ...h.statements.slice(1)], undefined, h.context)
+          assert.deepEqual(v.reasons, [], toHex(observedAddr))
+        }
+      })
+    })
+
+    describe('witness history', () => {
+      /** the counterparties of the honest history's receipts: peers the verifier knows */
+      const realCounterparties = new Set<string>()
+      before(async () => {
+        for (const bytes of h.history) {
+          realCounterparties.add((await openCountersigned(WorkReceiptType, bytes, { ignoreTime: true })).countersigner.toString())
+        }
+      })
+      const knownHere = (...more: Party[]) => (p: PeerId): boolean => realCounterparties.has(p.toString()) || more.some(m => m.peerId.equals(p))
+
+      it('witness-no-history: with `established`, a history with made-up counterparties counts for nothing', async () => {
+        const [w0] = h.witnesses
+        await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 4 }), async (n) => {
+          // w0 mints receipts with keys of its own making, backdated as it likes
+          const madeUp = await Promise.all(Array.from({ length: n }, async () => receipt(w0, await party(), T0 - 48 * HOUR)))
+          const history = [...madeUp, ...h.history.slice(1)]
+          const v = await verifyHonest(h, { history, established: knownHere() })
+          assertOnlyWitnessRefused(v, 'witness-no-history', w0.peerId.toString())
+          assert.match(v.reasons.find(r => r.code === 'witness-no-history')!.explain, new RegExp(`${n} receipt\\(s\\) of history with counterparties unknown here`))
+          // without `established`, history is taken at its word (as before)
+          assert.deepEqual((await verifyHonest(h, { history })).reasons, [])
+        }), { numRuns: 4 })
+      })
+
+      it('an established counterparty of history counts', async () => {
+        const [w0] = h.witnesses
+        const known = await party()
+        const history = [await receipt(known, w0, T0 - 3 * HOUR), ...h.history.slice(1)]
+        const v = await verifyHonest(h, { history, established: knownHere(known) })
+        assert.deepEqual(v.reasons, [])
+      })
+
+      it('witness-too-new: only established counterparties\' receipts date a witness', async () => {
+        const [w0] = h.witnesses
+        const known = await party()
+        // a fresh receipt with a peer the verifier knows, and a backdated one with a key w0 made
+        const history = [await receipt(known, w0, T0 - 10 * 60_000), await receipt(w0, await party(), T0 - 48 * HOUR), ...h.history.slice(1)]
+        const established = knownHere(known)
+        const v = await verifyHonest(h, { history, established })
+        assertOnlyWitnessRefused(v, 'witness-too-new', w0.peerId.toString())
+        // counterparties known only to the verifier have no dates: no age rule for them
+        const only = await verifyHonest(h, { history: h.history.slice(1), established, counterparties: p => p.equals(w0.peerId) ? [known.peerId.toString()] : [] })
+        assert.deepEqual(only.reasons, [])
+      })
+
+      it('counts the history\'s and the verifier\'s counterparties as one set, never the capture\'s own parties', async () => {
+        const [w0, w1, w2] = h.witnesses
+        const x = await party()
+        const y = await party()
+        const history = [await receipt(w0, x, T0 - 2 * HOUR), ...h.history.slice(1)]
+        const two = { history, minWitnessCounterparties: 2 }
+        // the other witnesses are known here with two counterparties each
+        const of = (list: string[]) => (p: PeerId): string[] => p.equals(w0.peerId) ? list : [x.peerId.toString(), y.peerId.toString()]
+        // x twice (history and the verifier's own receipts) is one counterparty
+        const same = await verifyHonest(h, { ...two, counterparties: of([x.peerId.toString()]) })
+        assertOnlyWitnessRefused(same, 'witness-no-history', w0.peerId.toString())
+        // the capturer, the other witnesses and the witness itself never count
+        const own = await verifyHonest(h, { ...two, counterparties: of([x.peerId.toString(), h.capturer.peerId.toString(), w1.peerId.toString(), w2.peerId.toString(), w0.peerId.toString()]) })
+        assertOnlyWitnessRefused(own, 'witness-no-history', w0.peerId.toString())
+        // another peer makes two
+        assert.deepEqual((await verifyHonest(h, { ...two, counterparties: of([x.peerId.toString(), y.peerId.toString()]) })).reasons, [])
+        // the deprecated `standing` count is not added to history's either
+        const standing = await verifyHonest(h, { ...two, standing: p => p.equals(w0.peerId) ? 1 : 2 })
+        assertOnlyWitnessRefused(standing, 'witness-no-history', w0.peerId.toString())
+      })
     })
   })
 })
