@@ -8,7 +8,7 @@ import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/key
 import { TypedEventEmitter, serviceCapabilities, setMaxListeners } from '@libp2p/interface'
 import {
   CaptureAttestationType, MAX_CAPTURE_WITNESSES, MAX_WITNESS_HISTORY, WitnessStatementType, WorkReceiptType, isGeohash, openCountersigned,
-  openRecord
+  openRecord, peerIdFromBytes
 } from '@shoal/records'
 import { equalBytes, errorMessage, openStreamTo, optionalService, sleep, toHex } from '@shoal/utils'
 import { Key } from 'interface-datastore'
@@ -433,12 +433,15 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
 
     let footage: CaptureFootage | undefined
     const store = this.footage
-    if ((fetchFootage ?? store != null) && attestation != null && attestation.value.contentCid !== '') {
+    // a verifier that checks footage verifies no second without it (an empty CID is footage-missing)
+    const wantFootage = fetchFootage ?? store != null
+    context.requireFootage ??= wantFootage
+    if (wantFootage && attestation != null && attestation.value.contentCid !== '') {
       if (store == null) {
         throw new FootageError('no footage store to fetch from')
       }
       // the proof alone first: footage is fetched only for a capture that could still pass
-      const unseen = await verifyCaptureProof(proof, undefined, context)
+      const unseen = await verifyCaptureProof(proof, undefined, { ...context, requireFootage: false })
       if (unseen.reasons.some(r => r.fatal)) {
         this.safeDispatch('capture:verified', unseen)
         return unseen
@@ -541,33 +544,21 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
     }
     const counterparties = await this.counterparties(statements.map(s => s.signer))
     const addresses = await this.addresses(peers)
-    // TODO(lead): once VerifyContext has the new fields (verify.ts is being changed in parallel), pass here:
-    //  - `counterparties: (peer) => counterparties.get(peer.toString()) ?? new Set()` (hex peer ids) instead of
-    //    `standing` below, so verifyCapture does the excluding itself;
-    //  - `established: (peer) => ...` from this node's receipts (a countersigned receipt held with `peer`);
-    //  - `requireFootage: true` in verify() when the footage was meant to be fetched (fetchFootage ?? store != null),
-    //    so a verdict reached without it verifies no second;
-    //  - `allowPrivateAddresses` from this.init.verify (it spreads in below once it is a VerifyContext field).
+    const store = optionalService(this.components, 'receipts')
+    const self = this.components.peerId
     const context: VerifyContext = {
       seen: (hashHex) => this.replays.seen(hashHex),
       addresses: (peer) => addresses.get(peer.toString()) ?? [],
+      // history is only a claim: a counterparty counts when this node has itself worked with it
+      ...(store?.standing != null ? { established: (peer: PeerId) => peer.equals(self) || (store.standing?.(peer).receipts ?? 0) > 0 } : {}),
+      ...(counterparties != null ? { counterparties: (peer: PeerId) => [...(counterparties.get(peer.toString()) ?? [])] } : {}),
       ...this.init.verify,
       ...given
-    }
-    if (counterparties != null && given.standing == null) {
-      context.standing = (peer, exclude) => {
-        const set = counterparties.get(peer.toString())
-        if (set == null) {
-          return 0
-        }
-        const excluded = new Set(exclude.map(p => hex(p.toMultihash().bytes)))
-        return [...set].filter(c => !excluded.has(c)).length
-      }
     }
     return context
   }
 
-  /** Distinct counterparties (hex) of the countersigned receipts held with each peer; undefined without a listable store. */
+  /** Distinct counterparties (peer id strings) of the countersigned receipts held with each peer; undefined without a listable store. */
   private async counterparties (peers: PeerId[]): Promise<Map<string, Set<string>> | undefined> {
     const store = optionalService(this.components, 'receipts')
     if (store?.list == null) {
@@ -583,9 +574,9 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
             if (stored.state != null && stored.state !== 'countersigned') {
               continue
             }
-            const other = hex(side === 'provider' ? stored.value.requester : stored.value.provider)
-            if (other !== self) {
-              set.add(other)
+            const other = side === 'provider' ? stored.value.requester : stored.value.provider
+            if (hex(other) !== self) {
+              set.add(peerIdFromBytes(other).toString())
             }
           }
         } catch (err: unknown) {
@@ -690,9 +681,8 @@ export function fitProof (attestation: Uint8Array, witnesses: Uint8Array[], hist
 
 /** `verdict` refused whole: the capture is longer than the `maxSeconds` the caller pays for, so its footage was not fetched. */
 function refuseLonger (verdict: CaptureVerdict, maxSeconds: number): CaptureVerdict {
-  // TODO(lead): a code of its own in verify.ts's CaptureRefusalCode would name this better than chunk-missing
   const reason: CaptureRefusal = {
-    code: 'chunk-missing',
+    code: 'longer-than-asked',
     fatal: true,
     explain: `the capture claims ${verdict.claimedSeconds} s, more than the ${maxSeconds} s asked for: its footage was not fetched`
   }

@@ -47,6 +47,7 @@ export type CaptureRefusalCode =
   | 'media-type-mismatch' // the media type cannot carry a sensor the bounty asks for (`video` needs video/*; `audio`, audio/* or video/*)
   | 'bytes-implausible' // the bytes do not fit the duration for the media type
   | 'replay' // footage already attested for another bounty
+  | 'longer-than-asked' // claims more seconds than the caller pays for (its footage is not fetched)
   // the footage
   | 'footage-missing' // `requireFootage`, and no footage given or no content CID attested
   | 'content-mismatch' // the footage does not hash to the content hash, or has another byte count

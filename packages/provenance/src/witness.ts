@@ -172,6 +172,8 @@ function samePrice (a: Price | undefined, b: Price | undefined): boolean {
 export interface WitnessReceipts {
   put(receipt: CountersignedRecord<WorkReceipt> | SignedRecord<WorkReceipt> | Uint8Array, options?: AbortOptions): Promise<unknown>
   list?(options?: AbortOptions & { provider?: PeerId, requester?: PeerId, limit?: number }): AsyncIterable<{ bytes: Uint8Array, value: WorkReceipt, state?: string }>
+  /** countersigned receipts held in which `peer` is a party (a verifier's "I have worked with it") */
+  standing?(peer: PeerId): { receipts: number }
 }
 
 /** What the witness's handler needs: the service's `WitnessInit`, and the node's parts. */

@@ -57,9 +57,17 @@ export async function provenanceNode (init: ProvenanceInit, options: { latency?:
   return node
 }
 
-/** A countersigned receipt of work `key`'s peer did for a stranger, ended two hours ago: independent history. */
+/**
+ * The market's regular client: every test node has worked for it, so each
+ * verifier holds a receipt with it, and a witness's receipt with it counts
+ * as history (a counterparty the verifier itself knows).
+ */
+let regular: Awaited<ReturnType<typeof party>> | undefined
+
+/** A countersigned receipt of work `key`'s peer did for the regular client, ended two hours ago: independent history. */
 export async function seedHistory (store: Pick<ReceiptStore, 'put'>, key: PrivateKey): Promise<void> {
-  const stranger = await party()
+  regular ??= await party()
+  const stranger = regular
   const ended = Date.now() - 2 * 60 * 60 * 1000
   const receipt = await signRecord(WorkReceiptType, {
     version: RECORD_VERSION,
