@@ -412,11 +412,15 @@ describe('test vectors (test-vectors/)', () => {
         jobId: fromHex(recordOf('Assignment').fields.job_id as string),
         assignmentId: fromHex(recordOf('Assignment').record_id),
         assignedMs: recordOf('Assignment').fields.created_ms as number,
-        resultMs: a.started_ms + 4_000
+        resultMs: a.started_ms + 4_000,
+        // the statement's observed address is a documentation one (203.0.113.7), not a public host
+        allowPrivateAddresses: true
       })
       assert.deepEqual(verdict.reasons, [])
       assert.equal(verdict.ok, true)
-      assert.equal(verdict.verifiedSeconds, 3)
+      // 2.5 s of footage in 3 chunks: the half second is not paid as a whole one
+      assert.deepEqual(verdict.verifiedChunks, [0, 1, 2])
+      assert.equal(verdict.verifiedSeconds, 2)
     })
 
     it('the work messages carry the record vectors', () => {

@@ -76,8 +76,9 @@ async function waitFor (condition, what, timeout = 10_000) {
 /**
  * SIMULATED PAST: a countersigned receipt for work `providerKey` did for
  * `clientKey` hours ago. A witness counts only with a history of work for
- * peers other than the capturer, older than the capture by an hour; a demo
- * that starts now has none, so it is signed here, backdated.
+ * peers other than the capturer that the verifier has itself worked with,
+ * older than the capture by an hour; a demo that starts now has none, so it
+ * is signed here, backdated.
  */
 async function pastReceipt (providerKey, clientKey, hoursAgo) {
   const endedMs = Date.now() - hoursAgo * HOUR
@@ -138,7 +139,11 @@ try {
   }, capturerKey)
   nodes.push(capturer)
 
-  const requester = await createNode(undefined)
+  const requesterKey = await generateKeyPair('Ed25519')
+  const requester = await createNode(undefined, {}, requesterKey)
+  // the requester has worked with that past client too: a witness's history counts only with
+  // counterparties the verifier itself knows (a key a forger made up proves nothing)
+  await requester.services.receipts.put(await pastReceipt(pastClientKey, requesterKey, 8))
   nodes.push(requester)
   const forgerKey = await generateKeyPair('Ed25519')
   const forger = await createNode(FORGER_AT, {}, forgerKey)

@@ -398,10 +398,13 @@ export class DefaultProvenance extends TypedEventEmitter<ProvenanceEvents> imple
       const statements = results.map(r => r.statement)
       const histories = await Promise.all(results.map(async r => this.usefulHistory(r, results)))
       const proof = fitProof(attestation.bytes, statements.map(s => s.bytes), histories)
+      // what an honest receipt may charge: the capturer cannot know whom its requester has worked with, so its
+      // witnesses' history counts as presented here (the requester counts only counterparties it knows)
       const verdict = await verifyCaptureProof(proof, { chunks }, await this.context(attestation, statements, {
         capturer: this.components.peerId,
         jobId: options.jobId,
-        assignmentId: options.assignmentId
+        assignmentId: options.assignmentId,
+        established: undefined
       }))
       return { proof, attestation, statements, cid, chunks, verdict }
     } finally {
