@@ -26,8 +26,12 @@
  *
  * Witnesses' history: before the run, every peer except the second
  * identities gets `--history 3` countersigned WorkReceipts as provider with
- * distinct peers of other cities (ended 2-48 h ago), served by an in-memory
- * `receipts` component the provenance service reads.
+ * distinct peers of other cities (ended 2-48 h ago), and the requesters, the
+ * market's regular clients, one with every peer but the second identities;
+ * a second identity makes its history up (`--history` receipts with
+ * throwaway keys of its own, backdated). All are served by an in-memory
+ * `receipts` component the provenance service reads; a verifier counts a
+ * witness's history only with counterparties it has itself worked with.
  *
  * Requesters (`--requesters N`, honest peers) take the captures in turn,
  * verify each with their service's `verify` (job, assignment, assigned and
@@ -178,6 +182,11 @@ function memoryReceipts (held: Array<CountersignedRecord<WorkReceipt>>): () => W
           yield { bytes: r.bytes, value: v, state: 'countersigned' }
         }
       }
+    },
+    // whether the holder has worked with `peer`: a verifier counts a witness's history only with counterparties it knows
+    standing (peer) {
+      const id = peer.toMultihash().bytes
+      return { receipts: held.filter(r => equalBytes(r.record.value.provider, id) || equalBytes(r.record.value.requester, id)).length }
     }
   })
 }
@@ -293,6 +302,26 @@ function chooseSpoofs (spoofers: Peer[], cities: City[], rng: Rng): void {
   })
 }
 
+/** A countersigned receipt of 10 s of work `provider` did for `requester`, ended at `endedMs`. */
+async function pastReceipt (provider: PrivateKey, requester: PrivateKey, endedMs: number): Promise<CountersignedRecord<WorkReceipt>> {
+  const signed = await signRecord(WorkReceiptType, {
+    version: RECORD_VERSION,
+    jobId: newRandomId(),
+    assignmentId: new Uint8Array(randomBytes(32)),
+    requester: peerIdFromPrivateKey(requester).toMultihash().bytes,
+    provider: peerIdFromPrivateKey(provider).toMultihash().bytes,
+    units: 10,
+    price: { perUnit: 1, currency: 'USDC', unit: 'gpu-second' },
+    total: 10,
+    resultHash: new Uint8Array(randomBytes(32)),
+    startedMs: endedMs - 10_000,
+    endedMs,
+    status: 0,
+    prev: new Uint8Array()
+  }, provider)
+  return countersign(signed, requester)
+}
+
 /** Countersigned receipts between peers of different cities, ended hours ago: every non-sybil peer's history. */
 async function makeHistory (peers: Peer[], perPeer: number, rng: Rng): Promise<Map<number, Array<CountersignedRecord<WorkReceipt>>>> {
   const held = new Map<number, Array<CountersignedRecord<WorkReceipt>>>(peers.map(p => [p.index, []]))
@@ -300,24 +329,7 @@ async function makeHistory (peers: Peer[], perPeer: number, rng: Rng): Promise<M
   for (const provider of peers) {
     const others = peers.filter(p => p.city !== provider.city)
     for (const requester of rng.sample(others, Math.min(perPeer, others.length))) {
-      const endedMs = now - rng.intBetween(2 * HOUR, 48 * HOUR)
-      const units = rng.intBetween(1, 100)
-      const signed = await signRecord(WorkReceiptType, {
-        version: RECORD_VERSION,
-        jobId: newRandomId(),
-        assignmentId: new Uint8Array(randomBytes(32)),
-        requester: requester.peerId.toMultihash().bytes,
-        provider: provider.peerId.toMultihash().bytes,
-        units,
-        price: { perUnit: 1, currency: 'USDC', unit: 'gpu-second' },
-        total: units,
-        resultHash: new Uint8Array(randomBytes(32)),
-        startedMs: endedMs - units * 1000,
-        endedMs,
-        status: 0,
-        prev: new Uint8Array()
-      }, provider.key)
-      const both = await countersign(signed, requester.key)
+      const both = await pastReceipt(provider.key, requester.key, now - rng.intBetween(2 * HOUR, 48 * HOUR))
       held.get(provider.index)?.push(both)
       held.get(requester.index)?.push(both)
     }
@@ -514,13 +526,35 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     }
   })
 
+  // the requesters are the market's regular clients: each has paid every (non-sybil) peer for earlier work
+  const honest = peers.filter(p => p.role === 'honest')
+  const requesters = rng.fork('requesters').sample(honest, Math.min(set.requesters, honest.length))
   progress('signing the witnesses\' history')
   const history = await makeHistory(peers, set.history, rng.fork('history'))
+  for (const r of requesters) {
+    for (const p of peers) {
+      if (p !== r) {
+        const both = await pastReceipt(p.key, r.key, Date.now() - rng.intBetween(2 * HOUR, 48 * HOUR))
+        history.get(p.index)?.push(both)
+        history.get(r.index)?.push(both)
+      }
+    }
+  }
+  // a second identity makes history up: receipts with throwaway keys of its own, backdated (counted by no verifier that never met them)
+  for (const p of peers) {
+    for (const sybil of p.sybils) {
+      const made: Array<CountersignedRecord<WorkReceipt>> = []
+      for (let i = 0; i < set.history; i++) {
+        made.push(await pastReceipt(sybil.key, await generateKeyPair('Ed25519'), Date.now() - rng.intBetween(2 * HOUR, 48 * HOUR)))
+      }
+      history.set(sybil.index, made)
+    }
+  }
 
   progress('starting nodes')
   const sybils = peers.flatMap(p => p.sybils)
   await pool([...peers, ...sybils], 8, async (peer) => {
-    peer.node = await createPeerNode(network, peer, cities[peer.city].cell, peer.sybil ? [] : history.get(peer.index) ?? [])
+    peer.node = await createPeerNode(network, peer, cities[peer.city].cell, history.get(peer.index) ?? [])
   })
 
   // wiring: city mates, the peers of the nearest other city, a sybil to its owner, a clever spoofer to the claimed city
@@ -563,8 +597,6 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   progress(`${peers.length + sybils.length} nodes, ${dials.length} connections in ${setupS.toFixed(1)} s`)
 
   // the captures
-  const honest = peers.filter(p => p.role === 'honest')
-  const requesters = rng.fork('requesters').sample(honest, Math.min(set.requesters, honest.length))
   let turn = 0
   const nextRequester = (capturer: Peer): Peer => {
     for (let i = 0; i < requesters.length; i++) {
