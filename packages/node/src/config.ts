@@ -99,6 +99,12 @@ export interface CaptureChecksConfig {
   rttSlackMs?: number
   /** farthest a witness may be from the claimed cell, km @default 100 */
   maxWitnessKm?: number
+  /**
+   * accept witnesses that saw the capturer at a private or loopback address
+   * (the same host or LAN: a sybil's sign on the Internet, normal on a LAN)
+   * @default dht.allowPrivateAddresses
+   */
+  allowPrivateAddresses?: boolean
 }
 
 /** How this node witnesses others' captures (every role). */
@@ -456,13 +462,14 @@ function parsePrice (value: unknown, field: string): PriceConfig {
 }
 
 function parseCaptureChecks (value: unknown, field: string): CaptureChecksConfig {
-  const o = object(value, field, ['minWitnesses', 'minWitnessCounterparties', 'minWitnessAgeMs', 'rttSlackMs', 'maxWitnessKm'])
+  const o = object(value, field, ['minWitnesses', 'minWitnessCounterparties', 'minWitnessAgeMs', 'rttSlackMs', 'maxWitnessKm', 'allowPrivateAddresses'])
   const checks: CaptureChecksConfig = {}
   if (o.minWitnesses !== undefined) checks.minWitnesses = integer(o.minWitnesses, `${field}.minWitnesses`, 1, 32)
   if (o.minWitnessCounterparties !== undefined) checks.minWitnessCounterparties = integer(o.minWitnessCounterparties, `${field}.minWitnessCounterparties`, 0, 16)
   if (o.minWitnessAgeMs !== undefined) checks.minWitnessAgeMs = integer(o.minWitnessAgeMs, `${field}.minWitnessAgeMs`, 0, MAX_SAFE)
   if (o.rttSlackMs !== undefined) checks.rttSlackMs = integer(o.rttSlackMs, `${field}.rttSlackMs`, 0, 1000)
   if (o.maxWitnessKm !== undefined) checks.maxWitnessKm = integer(o.maxWitnessKm, `${field}.maxWitnessKm`, 1, 20_000)
+  if (o.allowPrivateAddresses !== undefined) checks.allowPrivateAddresses = boolean(o.allowPrivateAddresses, `${field}.allowPrivateAddresses`)
   return checks
 }
 

@@ -268,6 +268,7 @@ function captureVerify (minWitnesses: number | undefined, checks: CaptureChecksC
   if (min != null) verify.minWitnesses = min
   if (checks.minWitnessCounterparties != null) verify.minWitnessCounterparties = checks.minWitnessCounterparties
   if (checks.minWitnessAgeMs != null) verify.minWitnessAgeMs = checks.minWitnessAgeMs
+  if (checks.allowPrivateAddresses != null) verify.allowPrivateAddresses = checks.allowPrivateAddresses
   if (checks.rttSlackMs != null || checks.maxWitnessKm != null) {
     verify.rtt = {
       ...(checks.rttSlackMs != null ? { slackMs: checks.rttSlackMs } : {}),

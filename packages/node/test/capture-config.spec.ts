@@ -51,7 +51,7 @@ describe('capture provider and witness config', () => {
 
   it('reads captureChecks, the rules the captures it pays for are verified with, and names a bad one', () => {
     assert.equal(resolveConfig({}).captureChecks, undefined)
-    const checks = { minWitnesses: 3, minWitnessCounterparties: 0, minWitnessAgeMs: 0, rttSlackMs: 20, maxWitnessKm: 50 }
+    const checks = { minWitnesses: 3, minWitnessCounterparties: 0, minWitnessAgeMs: 0, rttSlackMs: 20, maxWitnessKm: 50, allowPrivateAddresses: true }
     assert.deepEqual(resolveConfig(parseConfig({ captureChecks: checks })).captureChecks, checks)
     assert.equal(configError(() => parseConfig({ captureChecks: { minWitnesses: 0 } })).field, 'captureChecks.minWitnesses')
     assert.equal(configError(() => parseConfig({ captureChecks: { minWitnessAgeMs: -1 } })).field, 'captureChecks.minWitnessAgeMs')
@@ -76,7 +76,7 @@ describe('capture provider and witness config', () => {
     const source = fc.dictionary(fc.constantFrom('type', 'command', 'args', 'timeoutMs', 'path', 'bytesPerSecond'), value)
     const captureValue = fc.dictionary(fc.constantFrom('source', 'mediaType', 'witnesses', 'minWitnesses', 'maxSeconds'), fc.oneof(value, source))
     const witness = fc.dictionary(fc.constantFrom('enabled', 'price'), fc.oneof(value, fc.dictionary(fc.constantFrom('perUnit', 'currency', 'unit'), value)))
-    const checks = fc.dictionary(fc.constantFrom('minWitnesses', 'minWitnessCounterparties', 'minWitnessAgeMs', 'rttSlackMs', 'maxWitnessKm'), value)
+    const checks = fc.dictionary(fc.constantFrom('minWitnesses', 'minWitnessCounterparties', 'minWitnessAgeMs', 'rttSlackMs', 'maxWitnessKm', 'allowPrivateAddresses'), value)
     fc.assert(fc.property(fc.oneof(value, captureValue), fc.oneof(value, witness), fc.oneof(value, checks), (c, w, k) => {
       for (const config of [capture(c), { witness: w }, { captureChecks: k }]) {
         try {
