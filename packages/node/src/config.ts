@@ -101,8 +101,10 @@ export interface CaptureChecksConfig {
   maxWitnessKm?: number
   /**
    * accept witnesses that saw the capturer at a private or loopback address
-   * (the same host or LAN: a sybil's sign on the Internet, normal on a LAN)
-   * @default dht.allowPrivateAddresses
+   * (the same host or LAN: a sybil's sign on the Internet, normal on a LAN).
+   * Unset: true with `dht.allowPrivateAddresses`; else decided per capture:
+   * a capturer this node reaches only at private addresses is on its LAN,
+   * where this rule and the history rules are waived
    */
   allowPrivateAddresses?: boolean
 }

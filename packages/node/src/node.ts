@@ -141,7 +141,7 @@ export function shoalLibp2pOptions (config: ResolvedConfig, extra: { privateKey?
       fastMsgIdFn: signedMessageFastId
     }),
     reachability: reachabilityService(),
-    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, defences: config.defences, relayed: reachability.relayedJobs, witness: config.witness, captureChecks: { allowPrivateAddresses: dht.allowPrivateAddresses, ...config.captureChecks }, ...extra.services })
+    ...shoalServices({ role: config.role, provider: config.provider, dataDir: config.dataDir, defences: config.defences, relayed: reachability.relayedJobs, witness: config.witness, captureChecks: { ...(dht.allowPrivateAddresses ? { allowPrivateAddresses: true } : {}), ...config.captureChecks }, ...extra.services })
   }
   if (reachability.autonat) services.autonat = autoNAT()
   if (reachability.holePunching) services.dcutr = dcutr()

@@ -486,7 +486,8 @@ describe('the operator\'s path as documented (README "Run a node", examples/full
       const requester = running.find(n => n.role === 'requester')
       assert.ok(requester !== undefined, `no requester is running; running: ${running.map(n => n.role).join(', ')}`)
       const mine: ListedReceipt[] = JSON.parse((await ask(requester, 'receipts list --json')).stdout)
-      const providers = running.filter(n => n !== requester)
+      // a node that only witnesses (witness.yaml) serves no job
+      const providers = running.filter(n => n.role.endsWith('-provider'))
       assert.ok(providers.length >= 2, `a GPU provider and a capture provider run; running: ${providers.map(p => p.role).join(', ')}`)
       for (const p of providers) {
         const theirs: ListedReceipt[] = await waitFor(`the ${p.role} node to store a countersigned receipt`, 20_000, async () => {
@@ -516,7 +517,9 @@ describe('the operator\'s path as documented (README "Run a node", examples/full
     it('/metrics on the requester and on each provider counts completed jobs in its role and the receipts', async () => {
       assert.ok(running.length >= 3, `a requester and two providers run; running: ${running.map(n => n.role).join(', ')}`)
       const problems: string[] = []
-      for (const node of running) {
+      // the requester the jobs went to, and the providers (a node that only witnesses runs no job)
+      const requester = running.find(n => n.role === 'requester')
+      for (const node of running.filter(n => n === requester || n.role.endsWith('-provider'))) {
         const r = await run(`curl -s 127.0.0.1:${node.apiPort}/metrics`, operator)
         assert.equal(r.code, 0, `curl /metrics failed for the ${node.role} node`)
         // jobs that ended here with a receipt and exit status 0, counted in this node's role
