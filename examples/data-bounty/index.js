@@ -59,8 +59,10 @@ async function createNode (geohash, init = {}, privateKey) {
       dht: kadDHT({ protocol: SHOAL_DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
       ...shoalServices(init),
       // after shoalServices: it finds the node's receipts (witness history) among the components;
-      // every node is on 127.0.0.1, so witnesses see the capturer at a loopback address: a local testnet allows it
-      provenance: provenance({ geohash, witnesses: 2, verify: { allowPrivateAddresses: true } })
+      // every node is on 127.0.0.1, so witnesses see the capturer at a loopback address: a local testnet allows it.
+      // On one machine Shoal would also waive the history rules (a LAN); the example keeps them, as on the
+      // Internet, to show what they refuse
+      provenance: provenance({ geohash, witnesses: 2, verify: { allowPrivateAddresses: true, minWitnessCounterparties: 1, minWitnessAgeMs: HOUR } })
     }
   })
 }
