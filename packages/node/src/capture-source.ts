@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CaptureFailedError, CHUNK_MS, syntheticSource } from '@shoal/provenance'
 import { errorCode, errorMessage, sleep } from '@shoal/utils'
+import { trackGroup } from '@shoal/work'
 import { CAPTURE_COMMAND_GRACE_MS, CAPTURE_MEDIA_TYPE } from './constants.js'
 import type { CaptureConfig, CaptureSourceConfig } from './config.js'
 import type { AbortOptions } from '@libp2p/interface'
@@ -79,13 +80,6 @@ export function captureSeconds (durationMs: number): number {
   return Math.max(1, Math.ceil(durationMs / CHUNK_MS))
 }
 
-/** Signal a process group, ignoring one that is gone already. */
-function killGroup (pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal)
-  } catch {}
-}
-
 /**
  * A recorder program as a capture source: it runs once per capture in its
  * own process group, which is killed when the capture ends or is aborted.
@@ -108,6 +102,8 @@ export function commandSource (init: CommandSourceInit): CaptureSource {
         stdio: ['ignore', 'ignore', 'pipe'],
         env: { ...(init.env ?? process.env), SHOAL_CAPTURE_DIR: dir, SHOAL_CAPTURE_SECONDS: String(seconds), SHOAL_CAPTURE_MEDIA_TYPE: mediaType }
       })
+      // in the node's list of job process groups: a node that exits at once (a second Ctrl-C) kills the recorder too
+      const group = child.pid !== undefined && process.platform !== 'win32' ? trackGroup(child.pid, init.command) : undefined
       // the last lines of its stderr say why a recorder failed
       let stderr = ''
       child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2048) })
@@ -141,9 +137,10 @@ export function commandSource (init: CommandSourceInit): CaptureSource {
           await sleep(POLL_MS, options.signal)
         }
       } finally {
+        // whatever of the group is left (the program, or what it started and left behind) goes now
+        await group?.end(0)
         if (exit === undefined && child.pid !== undefined) {
-          if (process.platform === 'win32') child.kill('SIGKILL')
-          else killGroup(child.pid, 'SIGKILL')
+          if (group === undefined) child.kill('SIGKILL')
           await exited
         }
         await rm(dir, { recursive: true, force: true })

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { killAllJobProcesses } from '@shoal/work'
 import { commandSource, folderSource } from '../src/capture-source.js'
 
 async function collect (source: AsyncIterable<Uint8Array>): Promise<string[]> {
@@ -61,6 +62,21 @@ describe('capture sources', function () {
     const child = Number((await import('node:fs')).readFileSync(pidFile, 'utf8').trim())
     controller.abort()
     await assert.rejects(recording)
+    let alive = true
+    for (let i = 0; i < 50 && alive; i++) {
+      try { process.kill(child, 0); await new Promise(resolve => setTimeout(resolve, 100)) } catch { alive = false }
+    }
+    assert.equal(alive, false, 'the recorder\'s child was killed with its group')
+  })
+
+  it('command: a node that exits at once (killAllJobProcesses, its exit handler) kills a running recorder\'s group', async () => {
+    const pidFile = join(dir, 'pid')
+    await writeFile(join(dir, 'slow.sh'), `#!/bin/sh\nsleep 30 &\necho $! > ${pidFile}\nwait\n`, { mode: 0o755 })
+    const recording = collect(commandSource({ command: join(dir, 'slow.sh') }).record(5000, {}))
+    for (let i = 0; i < 50 && (await readdir(dir)).includes('pid') === false; i++) await new Promise(resolve => setTimeout(resolve, 100))
+    const child = Number((await import('node:fs')).readFileSync(pidFile, 'utf8').trim())
+    assert.ok(killAllJobProcesses() >= 1, 'the recorder\'s group is in the list the node kills on exit')
+    await assert.rejects(recording, { name: 'CaptureFailedError' })
     let alive = true
     for (let i = 0; i < 50 && alive; i++) {
       try { process.kill(child, 0); await new Promise(resolve => setTimeout(resolve, 100)) } catch { alive = false }

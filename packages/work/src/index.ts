@@ -550,7 +550,8 @@ export interface RunningJob {
 }
 
 export { functionExecutor, commandExecutor, findProgram, TIMEOUT_STATUS } from './executor.js'
-export { killAllJobProcesses, reapOrphans } from './process-group.js'
+export { killAllJobProcesses, reapOrphans, trackGroup } from './process-group.js'
+export type { JobGroup } from './process-group.js'
 export type {
   Executor, ExecuteOptions, ExecutorProgress, ExecutorResult, FunctionExecutorOutput, CommandExecutorInit, CommandExecutor,
   MemoryLimitEnforcement
