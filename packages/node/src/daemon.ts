@@ -72,7 +72,8 @@ export async function runShoalNode (resolved: ResolvedConfig, options: RunOption
   // jobs a restart cut off resume once the daemon listens for how they end
   const node = await createShoalNode({ ...config, dataDir, provider: config.role === 'gpu-provider' || config.role === 'capture-provider' ? config.provider : undefined, services: { work: { resumeOnStart: false } } })
   const startedAt = Date.now()
-  const token = randomBytes(24).toString('base64url')
+  // hex, never base64url: a token starting with '-' reads as an option in `--api-token T`
+  const token = randomBytes(24).toString('hex')
   const live = new Map<string, LiveJob>()
   // jobs submitted here and still running
   const requesting = (): number => [...live.values()].filter(j => j.side === 'requester').length
