@@ -21,6 +21,7 @@
 
 export * from './latency/index.js'
 export * from './random.js'
+export * from './time/index.js'
 export * from './transport/index.js'
 export * from './harness/index.js'
 export * from './scenario/index.js'

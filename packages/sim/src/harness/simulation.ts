@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { currentVirtualClock, runAsPeer } from '../time/virtual-clock.js'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -300,7 +301,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
         const privateKey = await this.keyOf(peer)
         const dhtDelay = Math.round(this.dhtDelay + peer.rng.fork('dht').float() * this.dhtSpread)
         this.dhtStartsBy = Math.max(this.dhtStartsBy, performance.now() + dhtDelay)
-        const node = await createLibp2p(simNodeOptions<S>({
+        // the peer's code, and all it schedules, runs as this peer: the CPU model charges it
+        const node = await runAsPeer(peer.index, async () => createLibp2p(simNodeOptions<S>({
           network: this.network,
           site: String(peer.siteIndex),
           listen: peer.address,
@@ -309,13 +311,14 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
           stack: this.init.stack,
           services: this.init.services?.(peer),
           reachability: this.reachabilityOf(peer)
-        }))
+        })))
         peer.node = node
         peer.peerId = node.peerId
         this.byPeerId.set(node.peerId.toString(), peer.index)
         this.watch(peer, node)
       } else {
-        await peer.node.start()
+        const node = peer.node
+        await runAsPeer(peer.index, async () => { await node.start() })
       }
 
       peer.state = 'running'
@@ -342,7 +345,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
    * timing measured while it is high (a busy CPU) is inflated by it.
    */
   private monitorLag (): void {
-    if (this.lagTimer != null) {
+    if (this.lagTimer != null || currentVirtualClock() != null) {
+      // in virtual time the CPU never delays the network: there is no lag to record
       return
     }
 
@@ -366,6 +370,7 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
     const windowMs = options.windowMs ?? 1000
     const h = monitorEventLoopDelay({ resolution: 10 })
     h.enable()
+    const virtual = currentVirtualClock() != null
     const needed = options.calmWindows ?? 3
     const total = Math.max(Math.ceil(needed * windowMs / 1000), Math.ceil((this.dhtStartsBy - started) / 1000))
     let calmRun = 0
@@ -375,7 +380,8 @@ export class Simulation<S extends Record<string, unknown> = Record<string, unkno
         h.reset()
         await new Promise(resolve => setTimeout(resolve, windowMs))
         const now = performance.now()
-        calmRun = h.percentile(99) / 1e6 < threshold ? calmRun + 1 : 0
+        // in virtual time the loop's real delay is no delay of the network
+        calmRun = virtual || h.percentile(99) / 1e6 < threshold ? calmRun + 1 : 0
         this.init.onProgress?.({ phase: 'settle', done: Math.min(total - 1, Math.floor((now - started) / 1000)), total })
 
         if ((now >= this.dhtStartsBy && calmRun >= needed) || now - started >= maxMs) {

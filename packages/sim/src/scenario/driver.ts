@@ -115,6 +115,11 @@ export interface RunScenarioOptions<S extends Record<string, unknown> = Record<s
    * with `shoal-sim shard --join`. With either, even one shard is run apart.
    */
   sharding?: Pick<ShardedSimulationInit, 'shardHost' | 'listen' | 'joinTimeoutMs' | 'onListening' | 'onShardJoined' | 'gateway'>
+  /**
+   * The clock, overriding the scenario's `time`: `virtual` (simulated time,
+   * the default) or `wall` (the real clock). See {@link Scenario.time}.
+   */
+  time?: 'virtual' | 'wall'
 }
 
 /** One peer of a finished run, for tables and maps. */
@@ -136,11 +141,32 @@ export interface PeerRow {
   error?: string
 }
 
+/**
+ * How long the run's phases took, s, on the run's clock: simulated seconds
+ * in virtual time, real ones on the wall clock.
+ */
+export interface RunTiming {
+  start_s: number
+  connect_s: number
+  settle_s: number
+  market_open_s: number
+  run_s: number
+  total_s: number
+  /** the clock the phases were measured on */
+  mode?: 'virtual' | 'wall'
+  /** virtual time: real seconds the whole run took */
+  wall_s?: number
+  /** virtual time: simulated seconds per real second (above 1: faster than real time) */
+  simulated_per_wall_s?: number
+  /** virtual time: simulated seconds the CPU model charged to peers */
+  cpu_charged_s?: number
+}
+
 /** Everything a run measured. */
 export interface RunResult {
   scenario: Scenario
   /** wall time of the run phases, s */
-  timing: { start_s: number, connect_s: number, settle_s: number, market_open_s: number, run_s: number, total_s: number }
+  timing: RunTiming
   connect: ConnectReport
   peers: PeerRow[]
   events: SimEvent[]

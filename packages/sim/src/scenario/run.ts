@@ -1,4 +1,7 @@
 import { createRng } from '../random.js'
+import { restoreRandomness, seedRandomness } from '../time/seeded-random.js'
+import { wallNow, withVirtualTime } from '../time/virtual-clock.js'
+import type { VirtualClock } from '../time/virtual-clock.js'
 import { Simulation } from '../harness/simulation.js'
 import { autoShards, ShardedSimulation } from '../shard/sharded-simulation.js'
 import { describeError } from '../error-text.js'
@@ -43,6 +46,53 @@ const MAX_MAP_LINKS = 300
  * escaping into the process are recorded as `error` events.
  */
 export async function runScenario<S extends Record<string, unknown> = Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S> = {}): Promise<RunResult> {
+  const time = timeModeOf(scenario, options)
+
+  if (time === 'wall') {
+    const result = await runOnce(scenario, options)
+    result.timing.mode = 'wall'
+    return result
+  }
+
+  // virtual time: every clock and timer of the process, and its randomness, belong to the run
+  const wall0 = wallNow()
+  seedRandomness(createRng(scenario.seed ?? 1).fork('process').nextUint32())
+  try {
+    return await withVirtualTime({ limitMs: virtualLimitMs(scenario) }, async (clock) => {
+      const result = await runOnce(scenario, options, clock)
+      const wallS = (wallNow() - wall0) / 1000
+      const simulatedS = clock.now() / 1000
+      result.timing.mode = 'virtual'
+      result.timing.wall_s = round(wallS)
+      result.timing.simulated_per_wall_s = round(simulatedS / Math.max(wallS, 1e-3))
+      result.timing.cpu_charged_s = round(clock.stats.cpuChargedMs / 1000)
+      return result
+    })
+  } finally {
+    restoreRandomness()
+  }
+}
+
+/**
+ * Virtual time (the default) unless the scenario or the options ask for the
+ * wall clock; a sharded run keeps the wall clock until its shards share one.
+ */
+function timeModeOf (scenario: Scenario, options: RunScenarioOptions<any>): 'virtual' | 'wall' {
+  const mode = options.time ?? scenario.time ?? 'virtual'
+  const shards = options.shards ?? 1
+  const apart = options.sharding?.shardHost != null && options.sharding.shardHost !== 'thread'
+  if (mode === 'virtual' && (shards !== 1 || apart)) {
+    return 'wall'
+  }
+  return mode
+}
+
+/** Virtual time past which a run is stuck, not slow: the duration, every drain, and an hour for start, wiring and settling. */
+function virtualLimitMs (scenario: Scenario): number {
+  return scenario.durationS * 1000 * 2 + 3_600_000
+}
+
+async function runOnce<S extends Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S>, clock?: VirtualClock): Promise<RunResult> {
   const t0 = performance.now()
   const baseDir = options.baseDir ?? process.cwd()
   const rng = createRng(scenario.seed ?? 1)
@@ -50,6 +100,11 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
   // the market with its defaults, once: the driver, the drain and the analysis read it
   const resolved = resolveMarket(scenario)
   const { sim, market } = createDriver(scenario, options, model, links, rng, baseDir, resolved)
+  if (clock != null && scenario.cpu != null) {
+    // the CPU model: each peer's computation costs it, and only it, simulated time
+    const cpu = scenario.cpu
+    for (const peer of sim.peers) clock.setCpuFactor(peer.index, cpu.roles?.[peer.role] ?? cpu.factor ?? 0)
+  }
   const stopRecordingProcessErrors = recordProcessErrors(sim)
 
   try {

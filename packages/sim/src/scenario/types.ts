@@ -37,6 +37,27 @@ export interface Scenario {
   market?: ScenarioMarket | false
   /** peers behind home NATs, and the relays they are reached through @default none */
   nat?: ScenarioNat
+  /**
+   * The clock the run is measured on. `virtual`: simulated time, which stands
+   * still while any peer computes and jumps to the next event when none
+   * does (same seed, same events, on any machine); `wall`: the real clock,
+   * where the machine's CPU shows as network delay. @default 'virtual'
+   */
+  time?: 'virtual' | 'wall'
+  /** The CPU model of a virtual-time run: computation costs simulated time @default free */
+  cpu?: ScenarioCpu
+}
+
+/**
+ * How a peer's computation costs it simulated time (virtual time only): the
+ * real ms its callbacks take, times a factor, charged to that peer alone, so
+ * a slow provider is slow without slowing the others.
+ */
+export interface ScenarioCpu {
+  /** simulated ms per real ms of computation, for every peer @default 0 */
+  factor?: number
+  /** per role, overriding `factor` (e.g. `{ "gpu-slow": 20 }`) */
+  roles?: Record<string, number>
 }
 
 /**

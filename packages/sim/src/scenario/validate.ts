@@ -15,7 +15,7 @@ interface Ctx {
   source?: string
 }
 
-const TOP_KEYS = ['name', 'description', 'seed', 'shards', 'durationS', 'latency', 'links', 'regions', 'connect', 'workload', 'churn', 'partitions', 'adversaries', 'market', 'nat']
+const TOP_KEYS = ['name', 'description', 'seed', 'shards', 'durationS', 'latency', 'links', 'regions', 'connect', 'workload', 'churn', 'partitions', 'adversaries', 'market', 'nat', 'time', 'cpu']
 
 /** Largest peer count a scenario may ask for (one machine, one process). */
 export const MAX_SCENARIO_PEERS = 100_000
@@ -165,8 +165,19 @@ export function validateScenario (value: unknown, ctx: Ctx = {}): Scenario {
   if (s.partitions != null) c.array(s.partitions, 'partitions').forEach((e, i) => { checkPartition(c, e, `partitions[${i}]`, known) })
   if (s.adversaries != null) c.array(s.adversaries, 'adversaries').forEach((e, i) => { checkAdversary(c, e, `adversaries[${i}]`, known) })
   if (s.nat != null) checkNat(c, c.object(s.nat, 'nat'), known)
+  if (s.time != null) c.oneOf(s.time, 'time', ['virtual', 'wall'])
+  if (s.cpu != null) checkCpu(c, c.object(s.cpu, 'cpu'), known)
   if (s.market != null && s.market !== false) checkMarket(c, c.object(s.market, 'market'), known, workloadKinds(s))
   return s as unknown as Scenario
+}
+
+function checkCpu (c: Checker, cpu: Obj, known: Known): void {
+  c.keys(cpu, 'cpu', ['factor', 'roles'])
+  if (cpu.factor != null) c.number(cpu.factor, 'cpu.factor', { min: 0, max: 1000 })
+  if (cpu.roles != null) {
+    const roles = c.entries(cpu.roles, 'cpu.roles', [...known.roles], 'a role of the regions')
+    for (const [role, f] of Object.entries(roles)) c.number(f, `cpu.roles.${role}`, { min: 0, max: 1000 })
+  }
 }
 
 function checkHeader (c: Checker, s: Obj): void {

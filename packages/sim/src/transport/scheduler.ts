@@ -1,3 +1,8 @@
+import { TimeHeap } from '../time/heap.js'
+import { currentVirtualClock } from '../time/virtual-clock.js'
+import type { Timed } from '../time/heap.js'
+import type { VirtualTimeout } from '../time/virtual-clock.js'
+
 /**
  * One timer for a whole simulated network: every pending delivery, drain and
  * give-up is an entry in a binary min-heap, and a single `setTimeout` is armed
@@ -18,7 +23,7 @@ export interface ScheduledTask {
   cancel(): void
 }
 
-class Task implements ScheduledTask {
+class Task implements ScheduledTask, Timed {
   public cancelled = false
 
   constructor (
@@ -30,10 +35,6 @@ class Task implements ScheduledTask {
   cancel (): void {
     this.cancelled = true
   }
-}
-
-function before (a: Task, b: Task): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
 }
 
 /** Options for {@link Scheduler}. */
@@ -54,30 +55,33 @@ export interface SchedulerInit {
 /** A single-timer task queue, ordered by time then by insertion. */
 export class Scheduler {
   public readonly now: Clock
-  private readonly heap: Task[] = []
+  private readonly heap = new TimeHeap<Task>()
   /** tasks due within this many ms run early; see {@link SchedulerInit.slackMs} */
   public readonly slackMs: number
   private seq = 0
-  private timer?: ReturnType<typeof setTimeout>
+  private timer?: ReturnType<typeof setTimeout> | VirtualTimeout
+  /** on the default clock (performance.now), a virtual clock's timers can be used directly */
+  private readonly virtual: boolean
   private immediate?: ReturnType<typeof setImmediate>
   private timerAt = Infinity
   private running = false
 
   constructor (init: SchedulerInit = {}) {
     this.now = init.clock ?? (() => performance.now())
+    this.virtual = init.clock == null
     this.slackMs = init.slackMs ?? 0
     this.run = this.run.bind(this)
   }
 
   /** Number of entries in the heap, cancelled ones included. */
   get size (): number {
-    return this.heap.length
+    return this.heap.size
   }
 
   /** Run `fn` at time `at` (scheduler clock), or as soon as possible if that is past. */
   schedule (at: number, fn: () => void): ScheduledTask {
     const task = new Task(at, this.seq++, fn)
-    this.push(task)
+    this.heap.push(task)
 
     if (!this.running && at < this.timerAt) {
       this.arm()
@@ -88,13 +92,13 @@ export class Scheduler {
 
   /** Drop every pending task and the timer. */
   clear (): void {
-    this.heap.length = 0
+    this.heap.clear()
     this.disarm()
   }
 
   private disarm (): void {
     if (this.timer != null) {
-      clearTimeout(this.timer)
+      clearTimeout(this.timer as ReturnType<typeof setTimeout>)
       this.timer = undefined
     }
 
@@ -108,7 +112,7 @@ export class Scheduler {
 
   private arm (): void {
     this.disarm()
-    const head = this.heap[0]
+    const head = this.heap.peek()
 
     if (head == null) {
       return
@@ -117,7 +121,12 @@ export class Scheduler {
     this.timerAt = head.at
     const delay = head.at - this.now() - this.slackMs
 
-    if (delay <= 0) {
+    const clock = currentVirtualClock()
+
+    if (clock != null && this.virtual) {
+      // virtual time: exactly when due, without setTimeout's 1 ms floor
+      this.timer = clock.at(head.at, this.run)
+    } else if (delay <= 0) {
       // setTimeout(fn, 0) waits at least 1 ms: a zero-delay hop would cost a
       // millisecond each way, so run on the next turn of the loop instead
       this.immediate = setImmediate(this.run)
@@ -136,14 +145,14 @@ export class Scheduler {
       // tasks scheduled while running at a time already due run in this
       // pass too, in order, so a chain of zero-delay hops does not wait a
       // timer tick per hop
-      while (this.heap.length > 0) {
-        const head = this.heap[0]
-
-        if (head.at > this.now() + this.slackMs) {
+      // virtual time fires exactly when due: no slack
+      const slack = this.virtual && currentVirtualClock() != null ? 0 : this.slackMs
+      for (let head = this.heap.peek(); head != null; head = this.heap.peek()) {
+        if (head.at > this.now() + slack) {
           break
         }
 
-        this.pop()
+        this.heap.pop()
 
         if (head.cancelled) {
           continue
@@ -160,59 +169,5 @@ export class Scheduler {
       this.running = false
       this.arm()
     }
-  }
-
-  private push (task: Task): void {
-    const heap = this.heap
-    heap.push(task)
-    let i = heap.length - 1
-
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-
-      if (!before(task, heap[parent])) {
-        break
-      }
-
-      heap[i] = heap[parent]
-      i = parent
-    }
-
-    heap[i] = task
-  }
-
-  private pop (): Task | undefined {
-    const heap = this.heap
-    const top = heap[0]
-    const last = heap.pop()
-
-    if (top == null || last == null || heap.length === 0) {
-      return top
-    }
-
-    let i = 0
-    const n = heap.length
-
-    for (;;) {
-      const left = 2 * i + 1
-
-      if (left >= n) {
-        break
-      }
-
-      const right = left + 1
-      const child = right < n && before(heap[right], heap[left]) ? right : left
-
-      if (!before(heap[child], last)) {
-        break
-      }
-
-      heap[i] = heap[child]
-      i = child
-    }
-
-    heap[i] = last
-
-    return top
   }
 }

@@ -1,0 +1,777 @@
+/**
+ * Virtual time for a simulation, in the manner of a discrete-event
+ * simulator running real programs: while a {@link VirtualClock} is
+ * installed, every clock and timer of the process (`Date`, `performance.now`,
+ * `process.hrtime`, `setTimeout`/`setInterval` and their `node:timers` and
+ * `node:timers/promises` forms, `AbortSignal.timeout`) reads and schedules
+ * on simulated time. Time jumps to the next timer only when the process has
+ * nothing else to do: no pending `setImmediate`, no microtask or
+ * `process.nextTick` (they drain before the clock's next turn), and no
+ * request in flight on libuv (file system, threadpool crypto, DNS). A run
+ * then takes as long as its computation, and what it measures does not
+ * depend on how fast or busy the machine is.
+ *
+ * One clock per thread (it replaces the thread's globals); worker threads
+ * each install their own.
+ */
+
+import { AsyncLocalStorage, createHook } from 'node:async_hooks'
+import { syncBuiltinESMExports } from 'node:module'
+import timers from 'node:timers'
+import timersPromises from 'node:timers/promises'
+import { TimeHeap } from './heap.js'
+import type { AsyncHook } from 'node:async_hooks'
+
+/** 2026-01-01T00:00:00Z: `Date.now()` at virtual time zero unless told otherwise. */
+export const DEFAULT_EPOCH_MS = 1_767_225_600_000
+
+/** `performance.now()` at virtual time zero: a process is never at 0 ms either. */
+export const PERFORMANCE_ORIGIN_MS = 10_000
+
+const TIMEOUT_MAX = 2 ** 31 - 1
+
+const SUBTLE_METHODS = ['decrypt', 'deriveBits', 'deriveKey', 'digest', 'encrypt', 'exportKey', 'generateKey', 'importKey', 'sign', 'unwrapKey', 'verify', 'wrapKey'] as const
+
+/** The real clocks and timers, captured before any clock is installed. */
+export const real = {
+  setTimeout: globalThis.setTimeout,
+  clearTimeout: globalThis.clearTimeout,
+  setInterval: globalThis.setInterval,
+  clearInterval: globalThis.clearInterval,
+  setImmediate: globalThis.setImmediate,
+  clearImmediate: globalThis.clearImmediate,
+  Date: globalThis.Date,
+  performanceNow: performance.now.bind(performance),
+  hrtime: process.hrtime,
+  abortSignalTimeout: AbortSignal.timeout.bind(AbortSignal),
+  timers: { ...timers },
+  timersPromises: { ...timersPromises, scheduler: timersPromises.scheduler },
+  subtle: Object.fromEntries(SUBTLE_METHODS.map(name => [name, (globalThis.crypto.subtle as any)[name]])) as Record<string, (...args: unknown[]) => Promise<unknown>>
+}
+
+/** Real ms on a monotonic clock, whatever clock is installed: for reporting how long a run really took. */
+export function wallNow (): number {
+  return real.performanceNow()
+}
+
+/** Thrown into the run when virtual time passes its limit: a run that never ends would otherwise spin. */
+export class VirtualTimeLimitError extends Error {
+  static override name = 'VirtualTimeLimitError'
+  override name = 'VirtualTimeLimitError'
+}
+
+/** Thrown by `install` when another clock already owns this thread's globals. */
+export class VirtualClockInstalledError extends Error {
+  static override name = 'VirtualClockInstalledError'
+  override name = 'VirtualClockInstalledError'
+}
+
+/**
+ * Which peer the code running now belongs to, for the CPU model: the
+ * harness starts each peer inside {@link runAsPeer}, and the context follows
+ * its promises, timers and callbacks.
+ */
+const owner = new AsyncLocalStorage<number>()
+
+/** Runs `fn` as peer `index`: the CPU it and everything it schedules uses is charged to that peer. */
+export function runAsPeer<T> (index: number, fn: () => T): T {
+  return owner.run(index, fn)
+}
+
+/** The peer the running code belongs to, if any. */
+export function currentPeer (): number | undefined {
+  return owner.getStore()
+}
+
+/** The CPU model: how the computation of a peer costs it simulated time. */
+export interface CpuModelInit {
+  /**
+   * Simulated ms charged per real ms of computation (measured per timer
+   * callback with the microtasks it starts). 0: computation is free, the
+   * default.
+   *
+   * @default 0
+   */
+  factor?: number
+
+  /** Per-peer factors, overriding `factor` for the peers named (by index). */
+  peers?: ReadonlyMap<number, number> | Record<number, number>
+}
+
+/** Options of {@link VirtualClock}. */
+export interface VirtualClockInit {
+  /** `Date.now()` at virtual time zero. @default {@link DEFAULT_EPOCH_MS} */
+  epochMs?: number
+
+  /**
+   * Virtual ms after which a timer that would fire throws
+   * {@link VirtualTimeLimitError} out of {@link withVirtualTime}'s run
+   * (rejects it). A run that waits forever for something that never comes
+   * would otherwise advance time without end.
+   *
+   * @default Infinity
+   */
+  limitMs?: number
+
+  /** The CPU model (off by default). */
+  cpu?: CpuModelInit
+}
+
+/** What a clock did, for reports. */
+export interface VirtualClockStats {
+  /** timer callbacks run */
+  fired: number
+  /** times the clock waited for a libuv request (file system, threadpool crypto) before moving on */
+  ioWaits: number
+  /** simulated ms charged to peers by the CPU model, in total */
+  cpuChargedMs: number
+}
+
+type Callback = (...args: any[]) => void
+
+/** A timer on virtual time: the shape of Node's `Timeout` (ref, unref, refresh, a numeric id). */
+export class VirtualTimeout {
+  /** @internal generation: an entry of the heap is live only while it matches */
+  gen = 0
+  /** @internal */
+  active = true
+  /** @internal */
+  refed = true
+  /** @internal */
+  readonly run: (fn: Callback, ...args: any[]) => void
+
+  constructor (
+    private readonly clock: VirtualClock,
+    readonly id: number,
+    /** @internal */
+    readonly fn: Callback,
+    /** @internal */
+    readonly args: unknown[],
+    /** @internal */
+    public delay: number,
+    /** @internal repeat period for intervals, else undefined */
+    readonly repeat: number | undefined,
+    /** @internal the peer the CPU of its callback is charged to */
+    readonly peer: number | undefined
+  ) {
+    this.run = AsyncLocalStorage.snapshot()
+  }
+
+  ref (): this {
+    this.refed = true
+    return this
+  }
+
+  unref (): this {
+    this.refed = false
+    return this
+  }
+
+  hasRef (): boolean {
+    return this.refed
+  }
+
+  /** Restarts the countdown from now, as Node's `timeout.refresh()` does. */
+  refresh (): this {
+    if (this.active) {
+      this.clock.arm(this, this.clock.performanceNow() + this.delay)
+    }
+    return this
+  }
+
+  close (): this {
+    this.clock.clear(this)
+    return this
+  }
+
+  [Symbol.toPrimitive] (): number {
+    return this.id
+  }
+
+  [Symbol.dispose] (): void {
+    this.close()
+  }
+}
+
+interface Entry {
+  at: number
+  seq: number
+  timer: VirtualTimeout
+  gen: number
+}
+
+let installed: VirtualClock | undefined
+
+/** The clock installed on this thread, if any. */
+export function currentVirtualClock (): VirtualClock | undefined {
+  return installed
+}
+
+function coerceDelay (delay: unknown): number {
+  const ms = Number(delay)
+  // Node's rule: anything outside [1, TIMEOUT_MAX] (0, negative, NaN) is 1 ms
+  return ms >= 1 && ms <= TIMEOUT_MAX ? ms : 1
+}
+
+function isRequest (type: string): boolean {
+  // one-shot requests whose callback will come back from libuv's threadpool: the file system
+  // (FSREQCALLBACK, FSREQPROMISE, FILEHANDLECLOSEREQ), crypto jobs (HASHREQUEST, SIGNREQUEST,
+  // KEYPAIRGENREQUEST...), DNS (GETADDRINFOREQWRAP, QUERYWRAP). Socket and pipe writes are
+  // not waited for: a write to a piped stdout may never report back to JavaScript.
+  return type.includes('REQ') || type === 'QUERYWRAP'
+}
+
+/**
+ * Simulated time for one thread. Create it, {@link VirtualClock.install}
+ * it (or use {@link withVirtualTime}), run the simulation, uninstall it.
+ *
+ * @example
+ * ```ts
+ * const result = await withVirtualTime({}, async (clock) => {
+ *   await new Promise(resolve => setTimeout(resolve, 60_000)) // returns at once: a simulated minute
+ *   return clock.now()                                          // 60000
+ * })
+ * ```
+ */
+export class VirtualClock {
+  /** the virtual time, in `performance.now()` ms: every timer and the heap use this scale */
+  private t = PERFORMANCE_ORIGIN_MS
+  private readonly epochMs: number
+  private readonly limitMs: number
+  private readonly heap = new TimeHeap<Entry>()
+  private seq = 0
+  private nextId = 1
+  private readonly byId = new Map<number, VirtualTimeout>()
+  private readonly immediates = new Set<NodeJS.Immediate>()
+  private readonly requests = new Map<number, unknown>()
+  private pendingWork = 0
+  private hook?: AsyncHook
+  private pumpQueued = false
+  private waitingIo = false
+  private horizon = Infinity
+  private blocked?: (nextAt: number) => void
+  private failure?: (err: Error) => void
+  private readonly cpuFactor: number
+  private readonly cpuPeers: Map<number, number>
+  private readonly busyUntil = new Map<number, number>()
+  /** the timer whose callback ran last, and when (real ms), for the CPU model */
+  private charging?: { peer: number, startedReal: number }
+  readonly stats: VirtualClockStats = { fired: 0, ioWaits: 0, cpuChargedMs: 0 }
+
+  constructor (init: VirtualClockInit = {}) {
+    this.epochMs = init.epochMs ?? DEFAULT_EPOCH_MS
+    this.limitMs = init.limitMs ?? Infinity
+    this.cpuFactor = init.cpu?.factor ?? 0
+    const peers = init.cpu?.peers
+    this.cpuPeers = peers instanceof Map ? new Map(peers) : new Map(Object.entries(peers ?? {}).map(([k, v]) => [Number(k), v]))
+    this.pump = this.pump.bind(this)
+  }
+
+  /** Virtual ms since the clock started. */
+  now (): number {
+    return this.t - PERFORMANCE_ORIGIN_MS
+  }
+
+  /** `Date.now()` on this clock: whole ms since the Unix epoch. */
+  dateNow (): number {
+    return Math.floor(this.epochMs + this.t - PERFORMANCE_ORIGIN_MS)
+  }
+
+  /** `performance.now()` on this clock. */
+  performanceNow (): number {
+    return this.t
+  }
+
+  /** Whether this clock owns the thread's globals. */
+  get installed (): boolean {
+    return installed === this
+  }
+
+  /** The earliest live timer's time (`performance.now()` scale), or Infinity. */
+  nextAt (): number {
+    return this.peekLive()?.at ?? Infinity
+  }
+
+  /**
+   * Lets time run up to `horizon` (`performance.now()` scale, inclusive) and no further; when the next
+   * timer lies beyond it and nothing else is left, `onBlocked` is called
+   * with that timer's time. A sharded run advances its shards together this
+   * way. Infinity (the default) lifts the limit.
+   */
+  setHorizon (horizon: number, onBlocked?: (nextAt: number) => void): void {
+    this.horizon = horizon
+    this.blocked = onBlocked
+    this.queuePump()
+  }
+
+  /**
+   * Calls `fn` when `performance.now()` reads `at`, exactly (or now, if that
+   * is past): what the simulated links use, free of `setTimeout`'s 1 ms floor.
+   */
+  at (at: number, fn: () => void): VirtualTimeout {
+    const timer = new VirtualTimeout(this, this.nextId++, fn, [], 0, undefined, owner.getStore())
+    this.byId.set(timer.id, timer)
+    this.arm(timer, Math.max(at, this.t))
+    return timer
+  }
+
+  /** A `setTimeout` on this clock (Node's delay rules: below 1 ms or not a number is 1 ms). */
+  setTimeout (fn: Callback, delay?: unknown, ...args: unknown[]): VirtualTimeout {
+    const ms = coerceDelay(delay)
+    const timer = new VirtualTimeout(this, this.nextId++, fn, args, ms, undefined, owner.getStore())
+    this.byId.set(timer.id, timer)
+    this.arm(timer, this.t + ms)
+    return timer
+  }
+
+  /** A `setInterval` on this clock. */
+  setInterval (fn: Callback, delay?: unknown, ...args: unknown[]): VirtualTimeout {
+    const ms = coerceDelay(delay)
+    const timer = new VirtualTimeout(this, this.nextId++, fn, args, ms, ms, owner.getStore())
+    this.byId.set(timer.id, timer)
+    this.arm(timer, this.t + ms)
+    return timer
+  }
+
+  /** Cancels a timer of this clock (by object or id); anything else is passed to the real `clearTimeout`. */
+  clear (timer: unknown): void {
+    if (timer == null) {
+      return
+    }
+
+    const t = timer instanceof VirtualTimeout ? timer : (typeof timer === 'number' || typeof timer === 'string') ? this.byId.get(Number(timer)) : undefined
+
+    if (t == null) {
+      real.clearTimeout(timer as any)
+      return
+    }
+
+    t.active = false
+    t.gen++
+    this.byId.delete(t.id)
+  }
+
+  /** @internal (re)places `timer` in the heap at `at` */
+  arm (timer: VirtualTimeout, at: number): void {
+    timer.gen++
+    timer.active = true
+    this.byId.set(timer.id, timer)
+    this.heap.push({ at, seq: this.seq++, timer, gen: timer.gen })
+    this.queuePump()
+  }
+
+  /**
+   * Replaces this thread's clocks and timers with this clock's. Throws
+   * {@link VirtualClockInstalledError} if a clock is installed already.
+   */
+  install (): void {
+    if (installed != null) {
+      throw new VirtualClockInstalledError('a virtual clock is already installed on this thread')
+    }
+
+    installed = this
+    patchGlobals(this)
+    this.hook = createHook({
+      // promises are not libuv requests, and tracking them is what makes async hooks slow
+      trackPromises: false,
+      init: (id, type, _trigger, resource) => {
+        if (isRequest(type)) {
+          this.requests.set(id, resource)
+        }
+      },
+      after: (id) => { this.requestDone(id) },
+      destroy: (id) => { this.requestDone(id) }
+    } as Parameters<typeof createHook>[0])
+    this.hook.enable()
+    this.queuePump()
+  }
+
+  /** Gives the thread its real clocks back. Virtual timers still pending never fire. */
+  uninstall (): void {
+    if (installed !== this) {
+      return
+    }
+
+    this.hook?.disable()
+    this.hook = undefined
+    restoreGlobals()
+    installed = undefined
+  }
+
+  /** Sets the CPU model's factor for one peer (0: its computation is free). */
+  setCpuFactor (peer: number, factor: number): void {
+    this.cpuPeers.set(peer, factor)
+  }
+
+  /** @internal set by withVirtualTime: where a limit error goes */
+  onFailure (fn: (err: Error) => void): void {
+    this.failure = fn
+  }
+
+  /** @internal the patched `setImmediate`: counted, so the clock waits for it */
+  setImmediate (fn: Callback, ...args: unknown[]): NodeJS.Immediate {
+    const im: NodeJS.Immediate = real.setImmediate(() => {
+      this.immediates.delete(im)
+      fn(...args)
+    })
+    this.immediates.add(im)
+    return im
+  }
+
+  /** @internal */
+  clearImmediate (im: NodeJS.Immediate | undefined): void {
+    if (im != null) {
+      this.immediates.delete(im)
+      real.clearImmediate(im)
+    }
+  }
+
+  /**
+   * Crypto jobs are requests in async hooks whether they run on the
+   * threadpool or at once (`crypto.sign` is a sign job run synchronously):
+   * only one waiting with an `ondone` callback will call back.
+   */
+  private pruneSyncJobs (): void {
+    for (const [id, resource] of this.requests) {
+      if (resource != null && typeof resource === 'object' && !('ondone' in resource) && (resource as { constructor?: { name?: string } }).constructor?.name?.endsWith('Job') === true) {
+        this.requests.delete(id)
+      }
+    }
+  }
+
+  private requestDone (id: number): void {
+    if (this.requests.delete(id)) {
+      this.wakeIfIdle()
+    }
+  }
+
+  private wakeIfIdle (): void {
+    if (this.requests.size === 0 && this.pendingWork === 0 && this.waitingIo) {
+      this.waitingIo = false
+      this.queuePump()
+    }
+  }
+
+  /**
+   * Time stands still until `work` settles: for real work off the thread
+   * that async hooks do not see as a request (Web Crypto's promises).
+   */
+  track<T> (work: Promise<T>): Promise<T> {
+    this.pendingWork++
+    const done = (): void => {
+      this.pendingWork--
+      this.wakeIfIdle()
+    }
+    work.then(done, done)
+    return work
+  }
+
+  private queuePump (): void {
+    if (!this.pumpQueued && installed === this) {
+      this.pumpQueued = true
+      real.setImmediate(this.pump)
+    }
+  }
+
+  private peekLive (): Entry | undefined {
+    for (let e = this.heap.peek(); e != null; e = this.heap.peek()) {
+      if (e.gen === e.timer.gen && e.timer.active) {
+        return e
+      }
+      this.heap.pop()
+    }
+    return undefined
+  }
+
+  private factorOf (peer: number | undefined): number {
+    if (peer === undefined) {
+      return 0
+    }
+    return this.cpuPeers.get(peer) ?? this.cpuFactor
+  }
+
+  /**
+   * One turn: if the process is idle at this instant, run the earliest timer
+   * (advancing time to it) and come back after it and its microtasks.
+   */
+  private pump (): void {
+    this.pumpQueued = false
+
+    if (installed !== this) {
+      return
+    }
+
+    // the CPU model: what the last callback and its microtasks cost, charged to its peer
+    if (this.charging != null) {
+      const { peer, startedReal } = this.charging
+      this.charging = undefined
+      const cost = (real.performanceNow() - startedReal) * this.factorOf(peer)
+      if (cost > 0) {
+        this.busyUntil.set(peer, Math.max(this.busyUntil.get(peer) ?? 0, this.t) + cost)
+        this.stats.cpuChargedMs += cost
+      }
+    }
+
+    if (this.immediates.size > 0) {
+      // they were queued by the last callback: they run first, this turn comes after them
+      this.queuePump()
+      return
+    }
+
+    if (this.requests.size > 0) {
+      this.pruneSyncJobs()
+    }
+
+    if (this.requests.size > 0 || this.pendingWork > 0) {
+      // a libuv request (fs, threadpool crypto) will call back: time stands still until it has
+      this.waitingIo = true
+      this.stats.ioWaits++
+      if (process.env.VT_DEBUG != null) console.error('vt: io wait at', this.now(), 'requests', this.requests.size, 'resources', process.getActiveResourcesInfo())
+      return
+    }
+
+    const entry = this.peekLive()
+
+    if (entry == null) {
+      // nothing scheduled: the next timer anyone sets starts the pump again
+      if (process.env.VT_DEBUG != null) console.error('vt: idle at', this.now(), 'requests', this.requests.size, 'resources', process.getActiveResourcesInfo())
+      return
+    }
+
+    const timer = entry.timer
+    // the CPU model: a busy peer's callbacks wait until its CPU is free
+    const busy = timer.peer === undefined ? undefined : this.busyUntil.get(timer.peer)
+    if (busy !== undefined && busy > entry.at) {
+      this.heap.pop()
+      this.heap.push({ at: busy, seq: this.seq++, timer, gen: timer.gen })
+      this.queuePump()
+      return
+    }
+
+    if (entry.at > this.horizon) {
+      this.blocked?.(entry.at)
+      return
+    }
+
+    if (entry.at - PERFORMANCE_ORIGIN_MS > this.limitMs) {
+      this.failure?.(new VirtualTimeLimitError(`virtual time passed its limit of ${this.limitMs} ms`))
+      return
+    }
+
+    this.heap.pop()
+
+    if (entry.at > this.t) {
+      this.t = entry.at
+    }
+
+    if (timer.repeat !== undefined) {
+      this.arm(timer, this.t + timer.repeat)
+    } else {
+      timer.active = false
+      this.byId.delete(timer.id)
+    }
+
+    this.stats.fired++
+
+    if (timer.peer !== undefined && this.factorOf(timer.peer) > 0) {
+      this.charging = { peer: timer.peer, startedReal: real.performanceNow() }
+    }
+
+    try {
+      timer.run(timer.fn, ...timer.args)
+    } catch (err) {
+      // as on real timers: an exception in a callback is the process's uncaught exception
+      process.nextTick(() => { throw err })
+    }
+
+    this.queuePump()
+  }
+}
+
+function virtualDate (clock: VirtualClock): DateConstructor {
+  const RealDate = real.Date
+  function VirtualDate (this: unknown, ...args: any[]): Date | string {
+    if (new.target == null) {
+      return new RealDate(clock.dateNow()).toString()
+    }
+    return args.length === 0 ? new RealDate(clock.dateNow()) : Reflect.construct(RealDate, args, new.target)
+  }
+  VirtualDate.prototype = RealDate.prototype
+  VirtualDate.now = () => clock.dateNow()
+  VirtualDate.parse = RealDate.parse
+  VirtualDate.UTC = RealDate.UTC
+  return VirtualDate as unknown as DateConstructor
+}
+
+function virtualHrtime (clock: VirtualClock): NodeJS.HRTime {
+  const ns = (): bigint => BigInt(Math.round(clock.performanceNow() * 1e6))
+  const hrtime = ((prev?: [number, number]): [number, number] => {
+    let t = ns()
+    if (prev != null) {
+      t -= BigInt(prev[0]) * 1_000_000_000n + BigInt(prev[1])
+    }
+    return [Number(t / 1_000_000_000n), Number(t % 1_000_000_000n)]
+  }) as NodeJS.HRTime
+  hrtime.bigint = ns
+  return hrtime
+}
+
+function abortReason (): DOMException {
+  return new DOMException('The operation was aborted due to timeout', 'TimeoutError')
+}
+
+function virtualSleep (clock: VirtualClock) {
+  return async function sleep<T = void> (delay?: number, value?: T, options: { signal?: AbortSignal, ref?: boolean } = {}): Promise<T> {
+    const signal = options.signal
+    signal?.throwIfAborted()
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        clock.clear(timer)
+        reject(Object.assign(new Error('The operation was aborted', { cause: signal?.reason }), { name: 'AbortError', code: 'ABORT_ERR' }))
+      }
+      const timer = clock.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve(value as T)
+      }, delay)
+      if (options.ref === false) {
+        timer.unref()
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+}
+
+function virtualIntervalIterator (clock: VirtualClock) {
+  return async function * setInterval<T = void> (delay?: number, value?: T, options: { signal?: AbortSignal, ref?: boolean } = {}): AsyncGenerator<T> {
+    const signal = options.signal
+    signal?.throwIfAborted()
+    let ticks = 0
+    let wake: (() => void) | undefined
+    const timer = clock.setInterval(() => {
+      ticks++
+      wake?.()
+    }, delay)
+    if (options.ref === false) {
+      timer.unref()
+    }
+    const onAbort = (): void => { wake?.() }
+    signal?.addEventListener('abort', onAbort)
+    try {
+      while (true) {
+        if (ticks === 0) {
+          await new Promise<void>(resolve => { wake = resolve })
+          wake = undefined
+        }
+        if (signal?.aborted === true) {
+          throw Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' })
+        }
+        ticks--
+        yield value as T
+      }
+    } finally {
+      clock.clear(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+function patchGlobals (clock: VirtualClock): void {
+  const g = globalThis as any
+  const setTimeout = (fn: Callback, delay?: number, ...args: unknown[]): VirtualTimeout => clock.setTimeout(fn, delay, ...args)
+  const setInterval = (fn: Callback, delay?: number, ...args: unknown[]): VirtualTimeout => clock.setInterval(fn, delay, ...args)
+  const clearTimeout = (timer: unknown): void => { clock.clear(timer) }
+  const setImmediate = (fn: Callback, ...args: unknown[]): NodeJS.Immediate => clock.setImmediate(fn, ...args)
+  const clearImmediate = (im: NodeJS.Immediate | undefined): void => { clock.clearImmediate(im) }
+  const sleep = virtualSleep(clock)
+  const immediate = async <T = void>(value?: T): Promise<T> => new Promise(resolve => clock.setImmediate(() => { resolve(value as T) }))
+
+  g.setTimeout = setTimeout
+  g.setInterval = setInterval
+  g.clearTimeout = clearTimeout
+  g.clearInterval = clearTimeout
+  g.setImmediate = setImmediate
+  g.clearImmediate = clearImmediate
+  g.Date = virtualDate(clock)
+  performance.now = () => clock.performanceNow()
+  process.hrtime = virtualHrtime(clock)
+  AbortSignal.timeout = (ms: number): AbortSignal => {
+    const controller = new AbortController()
+    clock.setTimeout(() => { controller.abort(abortReason()) }, ms).unref()
+    return controller.signal
+  }
+
+  // Web Crypto runs on the threadpool and answers with a promise: the clock waits for it
+  const subtle = globalThis.crypto.subtle as any
+  for (const name of SUBTLE_METHODS) {
+    const original = real.subtle[name]
+    if (typeof original === 'function') {
+      subtle[name] = (...args: unknown[]) => clock.track(original.apply(globalThis.crypto.subtle, args))
+    }
+  }
+
+  const t = timers as any
+  t.setTimeout = setTimeout
+  t.setInterval = setInterval
+  t.clearTimeout = clearTimeout
+  t.clearInterval = clearTimeout
+  t.setImmediate = setImmediate
+  t.clearImmediate = clearImmediate
+  const tp = timersPromises as any
+  tp.setTimeout = sleep
+  tp.setInterval = virtualIntervalIterator(clock)
+  tp.setImmediate = immediate
+  Object.defineProperty(tp, 'scheduler', {
+    configurable: true,
+    enumerable: true,
+    value: {
+      wait: async (delay: number, options?: { signal?: AbortSignal }) => sleep(delay, undefined, options),
+      yield: async () => immediate()
+    }
+  })
+  syncBuiltinESMExports()
+}
+
+function restoreGlobals (): void {
+  const g = globalThis as any
+  for (const name of SUBTLE_METHODS) {
+    delete (globalThis.crypto.subtle as any)[name]
+  }
+  g.setTimeout = real.setTimeout
+  g.setInterval = real.setInterval
+  g.clearTimeout = real.clearTimeout
+  g.clearInterval = real.clearInterval
+  g.setImmediate = real.setImmediate
+  g.clearImmediate = real.clearImmediate
+  g.Date = real.Date
+  delete (performance as any).now
+  process.hrtime = real.hrtime
+  AbortSignal.timeout = real.abortSignalTimeout
+  const t = timers as any
+  for (const name of ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'setImmediate', 'clearImmediate'] as const) {
+    t[name] = real.timers[name]
+  }
+  const tp = timersPromises as any
+  tp.setTimeout = real.timersPromises.setTimeout
+  tp.setInterval = real.timersPromises.setInterval
+  tp.setImmediate = real.timersPromises.setImmediate
+  Object.defineProperty(tp, 'scheduler', { configurable: true, enumerable: true, value: real.timersPromises.scheduler })
+  syncBuiltinESMExports()
+}
+
+/**
+ * Runs `fn` on a new {@link VirtualClock}: installs it, awaits `fn`, and
+ * uninstalls it however `fn` ends. Rejects with
+ * {@link VirtualTimeLimitError} if virtual time passes `init.limitMs`.
+ */
+export async function withVirtualTime<T> (init: VirtualClockInit, fn: (clock: VirtualClock) => Promise<T>): Promise<T> {
+  const clock = new VirtualClock(init)
+  clock.install()
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      clock.onFailure(reject)
+      fn(clock).then(resolve, reject)
+    })
+  } finally {
+    clock.uninstall()
+  }
+}
