@@ -1,4 +1,5 @@
 import type { GeoParams } from './fit.js'
+import type { LatencyFormat, LatencyUnit } from './types.js'
 
 /**
  * Physical constants and defaults of the latency models. The fitted defaults
@@ -18,6 +19,29 @@ export const FIBER_KM_PER_RTT_MS = 100
 
 /** Highest RTT a latency file may state; larger values are refused as typos. @default 60000 */
 export const MAX_RTT_MS = 60_000
+
+/** The units a latency file's RTTs may be in. */
+export const LATENCY_UNITS: readonly LatencyUnit[] = ['ms', 's', 'us']
+
+/** The formats of a single latency file (a WonderNetwork data set is a folder). */
+export const LATENCY_FILE_FORMATS: ReadonlyArray<Exclude<LatencyFormat, 'wondernetwork'>> = ['matrix', 'bare-matrix', 'edges']
+
+/** Milliseconds per unit of each {@link LatencyUnit} a latency file may be in. */
+export const MS_PER_UNIT: Readonly<Record<LatencyUnit, number>> = { ms: 1, s: 1000, us: 0.001 }
+
+/**
+ * A bare matrix whose median measured value is below this is in seconds
+ * (a 5 ms median RTT is a LAN, not a published Internet data set).
+ * @default 5
+ */
+export const UNIT_SECONDS_BELOW = 5
+
+/**
+ * A bare matrix whose median measured value is above this is in
+ * microseconds (King, Meridian; a 5 s median RTT in ms is not a network).
+ * @default 5000
+ */
+export const UNIT_MICROSECONDS_ABOVE = 5000
 
 /** Smallest per-endpoint access leg, so that rtt(a, a) > 0. @default 0.25 */
 export const MIN_ACCESS_MS = 0.25

@@ -7,8 +7,11 @@ export interface SourceLine {
   text: string
 }
 
-/** Splits text into lines, dropping a BOM, blank lines and `#` comments. */
-export function sourceLines (text: string): SourceLine[] {
+/**
+ * Splits text into lines, dropping a BOM, blank lines and `#` comments;
+ * `keepTabs` keeps blank lines that hold a tab (a row of empty TSV cells).
+ */
+export function sourceLines (text: string, keepTabs = false): SourceLine[] {
   const out: SourceLine[] = []
   if (text.charCodeAt(0) === 0xfeff) {
     text = text.slice(1)
@@ -25,7 +28,7 @@ export function sourceLines (text: string): SourceLine[] {
     if (line.endsWith('\r')) {
       line = line.slice(0, -1)
     }
-    if (line.trim() !== '' && !line.trimStart().startsWith('#')) {
+    if ((line.trim() !== '' || (keepTabs && line.includes('\t'))) && !line.trimStart().startsWith('#')) {
       out.push({ line: n, text: line })
     }
     start = end + 1
@@ -110,14 +113,17 @@ export function parseNumber (value: string, file: string, line: number, field: s
   return n
 }
 
-/** Parses an RTT in ms: a number in (0, MAX_RTT_MS]; `allowZero` admits 0 (self pairs). */
-export function parseRtt (value: string, file: string, line: number, field: string, allowZero = false): number {
-  const n = parseNumber(value, file, line, field)
+/**
+ * Parses an RTT into ms: a number that, times `msPerUnit` (the file's unit,
+ * see {@link MS_PER_UNIT}), is in (0, MAX_RTT_MS]; `allowZero` admits 0 (self pairs).
+ */
+export function parseRtt (value: string, file: string, line: number, field: string, allowZero = false, msPerUnit = 1): number {
+  const n = parseNumber(value, file, line, field) * msPerUnit
   if (n < 0 || (n === 0 && !allowZero)) {
     throw new LatencyFileError(file, line, field, `RTT must be positive, got ${value}`)
   }
   if (n > MAX_RTT_MS) {
-    throw new LatencyFileError(file, line, field, `RTT ${value} ms is above the ${MAX_RTT_MS} ms limit`)
+    throw new LatencyFileError(file, line, field, `RTT ${value}${msPerUnit === 1 ? ' ms' : ''} is above the ${MAX_RTT_MS} ms limit`)
   }
   return n
 }

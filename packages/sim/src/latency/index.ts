@@ -3,7 +3,7 @@
  * jitter, loss and bandwidth between them.
  *
  * - {@link loadLatency}: measured models from WonderNetwork-style folders,
- *   TSV matrices or CSV edge lists;
+ *   TSV matrices, bare matrices (King, Meridian) or CSV edge lists;
  * - {@link geographicLatency}: world cities, RTT from great-circle distance
  *   (optionally over a measured backbone);
  * - {@link calibrateGeographic}: fits and scores the geographic model on
@@ -37,10 +37,10 @@ export { geocodeSites, loadLatency, loadLatencyDataset } from './load.js'
 export type { LoadLatencyOptions } from './load.js'
 export { datasetSamples, MeasuredLatency, measuredLatency, subsetDataset } from './measured.js'
 export type { FillMethod, MeasuredLatencyOptions } from './measured.js'
-export { detectFormat, parseEdgeList, parseLatencyFile, parseLatencyText, parseMatrixTsv, parseWonderNetwork } from './parse.js'
-export type { WonderNetworkFiles } from './parse.js'
+export { detectFormat, detectUnit, parseBareMatrix, parseEdgeList, parseLatencyFile, parseLatencyText, parseMatrixTsv, parseWonderNetwork } from './parse.js'
+export type { BareMatrixOptions, ParseLatencyFileOptions, ParseLatencyOptions, WonderNetworkFiles } from './parse.js'
 export { apportion, placePeers, regionMatcher } from './placement.js'
 export type { PlacementOptions } from './placement.js'
-export type { LatencyDataset, LatencyFormat, LatencyModel, MeasuredPair, Site } from './types.js'
+export type { LatencyDataset, LatencyFormat, LatencyModel, LatencyUnit, MeasuredPair, Site } from './types.js'
 export { geocodeCity, worldCities } from './world-cities.js'
 export type { WorldCitiesOptions } from './world-cities.js'

@@ -7,14 +7,20 @@ import { parseLatencyFile, parseWonderNetwork } from './parse.js'
 import { geocodeCity } from './world-cities.js'
 import { errorCodeOrMessage } from '../error-text.js'
 import type { MeasuredLatency, MeasuredLatencyOptions } from './measured.js'
+import type { ParseLatencyFileOptions } from './parse.js'
 import type { LatencyDataset } from './types.js'
 
-/** Options of {@link loadLatencyDataset} and {@link loadLatency}. */
-export interface LoadLatencyOptions extends MeasuredLatencyOptions {
+/**
+ * Options of {@link loadLatencyDataset} and {@link loadLatency}. `unit`,
+ * `format` and `separator` apply to single files; a WonderNetwork folder is
+ * always in ms.
+ */
+export interface LoadLatencyOptions extends MeasuredLatencyOptions, ParseLatencyFileOptions {
   /**
    * Look site names up in the world cities list when the file gives no
    * coordinates (TSV matrix, edge list), so that the data set can serve as
    * a geographic backbone. Names that match nothing keep NaN coordinates.
+   * A bare matrix has no names to look up.
    * @default true
    */
   geocode?: boolean
@@ -32,8 +38,11 @@ async function readText (path: string, label: string): Promise<string> {
  * Reads a latency data set from `path`, detecting the format:
  * - a folder holding `pings.csv` and `servers.csv` (WonderNetwork style),
  *   or the path of such a `pings.csv`;
- * - a file whose first line has tabs: a square TSV matrix of RTTs in ms;
- * - any other file: a CSV edge list `a,b,rtt_ms`.
+ * - a file whose first line is all numbers: a bare square matrix without
+ *   site names (King, Meridian), in the unit `options.unit` or detected;
+ * - a file whose first line has tabs: a square TSV matrix with site names;
+ * - any other file: a CSV edge list `a,b,rtt_ms`
+ * (see {@link detectFormat}; `options.format` overrides it).
  *
  * Malformed input is refused with a {@link LatencyFileError} naming the
  * file, line and field.
@@ -58,9 +67,9 @@ export async function loadLatencyDataset (path: string, options: LoadLatencyOpti
     const [pingsText, serversText] = [await readText(pings, pings), await readText(servers, servers)]
     dataset = parseWonderNetwork(pingsText, serversText, { pings, servers, source: folder })
   } else {
-    dataset = parseLatencyFile(await readText(path, path), path)
+    dataset = parseLatencyFile(await readText(path, path), path, options)
   }
-  if (options.geocode ?? true) {
+  if ((options.geocode ?? true) && dataset.format !== 'bare-matrix') {
     geocodeSites(dataset)
   }
   return dataset

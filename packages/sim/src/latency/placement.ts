@@ -14,8 +14,9 @@ export interface PlacementOptions {
   /**
    * Share of peers per region: keys are continent codes (`EU`) or names
    * (`Europe`, `North America`), ISO country codes (`DE`) or country names.
-   * Shares are normalised; counts are rounded by largest remainder. Within
-   * a region peers follow the site weights.
+   * `world` (or `*`) is every site, the only region of a model whose sites
+   * have no country (a bare matrix). Shares are normalised; counts are
+   * rounded by largest remainder. Within a region peers follow the site weights.
    */
   regions?: Record<string, number>
 }
@@ -32,6 +33,9 @@ const CONTINENT_NAMES: Record<string, Continent> = {
  */
 export function regionMatcher (key: string): (site: Site) => boolean {
   const upper = key.trim().toUpperCase()
+  if (upper === 'WORLD' || upper === '*') {
+    return () => true
+  }
   const continent = CONTINENT_NAMES[key.toLowerCase().replace(/[^a-z]/g, '')] ??
     (CONTINENTS.includes(upper as Continent) ? upper as Continent : undefined)
   if (continent !== undefined) {

@@ -49,13 +49,27 @@ export interface MeasuredPair {
 export interface LatencyDataset {
   /** The file or folder it came from, for messages. */
   source: string
-  /** `wondernetwork`, `matrix` or `edges`. */
+  /** `wondernetwork`, `matrix`, `bare-matrix` or `edges`. */
   format: LatencyFormat
   sites: Site[]
   pairs: MeasuredPair[]
   /** Rows that were valid but unusable (e.g. a server id with no coordinates), with why. */
   skipped: Array<{ line: number, reason: string }>
+  /**
+   * The unit the file's RTTs were read in (pairs are always converted to
+   * ms). Set by every parser; absent on hand-built data sets.
+   */
+  unit?: LatencyUnit
+  /** Whether `unit` was detected from the values rather than given by the caller (or fixed by the format). */
+  unitDetected?: boolean
 }
 
-/** The latency file formats the simulator reads. */
-export type LatencyFormat = 'wondernetwork' | 'matrix' | 'edges'
+/**
+ * The latency file formats the simulator reads: a WonderNetwork-style folder,
+ * a TSV matrix with site names, a bare square matrix of numbers (no names,
+ * e.g. King or Meridian) and a CSV edge list.
+ */
+export type LatencyFormat = 'wondernetwork' | 'matrix' | 'bare-matrix' | 'edges'
+
+/** The unit of the RTTs in a latency file: milliseconds, seconds or microseconds. */
+export type LatencyUnit = 'ms' | 's' | 'us'

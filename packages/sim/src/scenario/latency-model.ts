@@ -32,7 +32,7 @@ export async function latencyModelOf (spec: ScenarioLatency | undefined, baseDir
 
   try {
     if (l.model === 'measured') {
-      model = await loadLatency(resolvePath(l.path, baseDir))
+      model = await loadLatency(resolvePath(l.path, baseDir), { unit: l.unit, format: l.format })
     } else {
       const backbone = l.backbone != null ? await loadLatency(resolvePath(l.backbone, baseDir)) : undefined
       model = geographicLatency({

@@ -1,3 +1,4 @@
+import type { LatencyFormat, LatencyUnit } from '../latency/types.js'
 import type { ScenarioMarket } from '../market/types.js'
 
 /**
@@ -91,8 +92,12 @@ export type ScenarioLatency =
   }
   | {
     model: 'measured'
-    /** a WonderNetwork-style folder, TSV matrix or CSV edge list (relative to the scenario file) */
+    /** a WonderNetwork-style folder, TSV matrix, bare matrix or CSV edge list (relative to the scenario file) */
     path: string
+    /** unit of a single file's RTTs @default detected for a bare matrix, else 'ms' */
+    unit?: LatencyUnit
+    /** the single file's format @default detected */
+    format?: Exclude<LatencyFormat, 'wondernetwork'>
   }
 
 /** Link behaviour; what is not given follows the latency model's defaults. */

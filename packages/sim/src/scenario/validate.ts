@@ -3,6 +3,7 @@ import { jobTypeOf, MARKET_SERVICES, serviceOf, workloadKinds } from '../market/
 import { isGeohash } from '@shoal/records'
 import { ScenarioError } from './errors.js'
 import { MAX_SHARDS } from '../shard/constants.js'
+import { LATENCY_FILE_FORMATS, LATENCY_UNITS } from '../latency/constants.js'
 import { jsonLines, lineOf } from './json-locate.js'
 import type { Scenario } from './types.js'
 import type { MarketJobKind, MarketRole } from '../market/types.js'
@@ -195,8 +196,10 @@ function checkLatency (c: Checker, l: Obj): void {
     if (l.lastMileMs != null) c.number(l.lastMileMs, 'latency.lastMileMs', { min: 0, max: 10_000 })
     if (l.backbone != null) c.string(l.backbone, 'latency.backbone')
   } else if (l.model === 'measured') {
-    c.keys(l, 'latency', ['model', 'path'])
+    c.keys(l, 'latency', ['model', 'path', 'unit', 'format'])
     c.string(l.path, 'latency.path')
+    if (l.unit != null) c.oneOf(l.unit, 'latency.unit', LATENCY_UNITS)
+    if (l.format != null) c.oneOf(l.format, 'latency.format', LATENCY_FILE_FORMATS)
   } else {
     c.fail('latency.model', `must be "geographic" or "measured", got ${kind(l.model)}`)
   }
