@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Vivaldi } from '@shoal/router'
-import { DEFAULT_BANDWIDTH_BPS, DEFAULT_JITTER } from '@shoal/sim'
+import { DEFAULT_BANDWIDTH_BPS, DEFAULT_JITTER, restoreRandomness, seedRandomness, wallNow, withVirtualTime } from '@shoal/sim'
 import { progress } from './options.js'
 import type { BenchOptions, BenchResult } from './options.js'
 import type { Coordinate } from '@shoal/router'
@@ -195,3 +195,57 @@ export function convergeVivaldi (count: number, rtt: (a: number, b: number) => n
   }
   return viv.map(v => v.coordinate)
 }
+
+/** The clock a simulation benchmark runs on: `--time virtual` (the default) or `--time wall`. */
+export type BenchClock = 'virtual' | 'wall'
+
+/** The `--time` option: `virtual` unless `wall` is asked for. */
+export function clockOption (options: BenchOptions): BenchClock {
+  const value = options.extra.time ?? 'virtual'
+  if (value !== 'virtual' && value !== 'wall') {
+    throw new Error(`--time must be virtual or wall, got ${value}`)
+  }
+  return value
+}
+
+/** What {@link onSimClock} reports beside the benchmark's own figures. */
+export interface ClockFigures {
+  /** the clock the simulated part ran on */
+  time: BenchClock
+  /** real seconds the simulated part took */
+  wall_s: number | null
+  /** simulated seconds it covered (equal to wall_s on the wall clock) */
+  simulated_s: number | null
+  /** simulated seconds per real second: above 1 is faster than real time */
+  simulated_s_per_wall_s: number | null
+}
+
+/**
+ * Runs `fn` (a benchmark's simulated part) on virtual time, with the
+ * process's randomness seeded from `seed`, or on the wall clock when
+ * `clock` is `wall`. Times `fn` measures with `performance.now()` and the
+ * timers it sets are then simulated: the CPU of one shared machine no longer
+ * shows as network delay, and no time dilation is needed.
+ */
+export async function onSimClock<T> (clock: BenchClock, seed: number, fn: () => Promise<T>): Promise<{ value: T, figures: ClockFigures }> {
+  const wall0 = wallNow()
+
+  if (clock === 'wall') {
+    const value = await fn()
+    const wallS = (wallNow() - wall0) / 1000
+    return { value, figures: { time: 'wall', wall_s: round(wallS, 1), simulated_s: round(wallS, 1), simulated_s_per_wall_s: 1 } }
+  }
+
+  seedRandomness(seed)
+  try {
+    return await withVirtualTime({}, async (vc) => {
+      const value = await fn()
+      const wallS = (wallNow() - wall0) / 1000
+      const simulatedS = vc.now() / 1000
+      return { value, figures: { time: 'virtual', wall_s: round(wallS, 1), simulated_s: round(simulatedS, 1), simulated_s_per_wall_s: round(simulatedS / Math.max(wallS, 1e-3), 2) } }
+    })
+  } finally {
+    restoreRandomness()
+  }
+}
+
