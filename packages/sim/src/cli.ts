@@ -23,6 +23,7 @@ const HELP = `shoal-sim — hundreds of real libp2p peers on one machine, with r
 
 Usage:
   shoal-sim run SCENARIO.json [--out DIR] [--seed N] [--duration S] [--shards N|auto]
+                [--time virtual|wall] [--cpu-factor F]
                 [--shard-host thread|process|remote] [--listen HOST:PORT] [--quiet]
   shoal-sim shard --join HOST:PORT [--bind ADDR[:PORT]]
   shoal-sim check SCENARIO.json
@@ -60,6 +61,13 @@ Options:
                       the other shards (default: the interface that reaches
                       the coordinator, any port; give a port to open it in a
                       firewall)
+      --time T        the clock: virtual (default: simulated time, which
+                      stands still while peers compute, so the same seed
+                      gives the same events on any machine) or wall (the
+                      real clock; the CPU shows as network delay)
+      --cpu-factor F  virtual time: each peer's computation costs it F
+                      simulated ms per real ms (default 0: free; a
+                      scenario's "cpu" section can set it per role)
   -q, --quiet         no progress bar
   -h, --help          this text
 
@@ -136,6 +144,8 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
       listen: { type: 'string' },
       join: { type: 'string' },
       bind: { type: 'string' },
+      time: { type: 'string' },
+      'cpu-factor': { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
@@ -187,6 +197,16 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
     scenario.durationS = d
   }
 
+  if (values.time != null) {
+    if (values.time !== 'virtual' && values.time !== 'wall') throw new ScenarioError('time', `--time must be virtual or wall, got ${values.time}`)
+    scenario.time = values.time
+  }
+  if (values['cpu-factor'] != null) {
+    const f = Number(values['cpu-factor'])
+    if (!(f >= 0 && f <= 1000)) throw new ScenarioError('cpu', `--cpu-factor must be a number in 0..1000, got ${values['cpu-factor']}`)
+    scenario.cpu = { ...scenario.cpu, factor: f }
+  }
+
   // --shards, else the scenario's own `shards`, else one thread
   const shardsSpec = values.shards ?? (scenario.shards == null ? undefined : String(scenario.shards))
   let shards = 1
@@ -220,7 +240,7 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<num
 
   const out = resolve(values.out ?? `out/${scenario.name}`)
   const where = shardHost === 'thread' ? (shards > 1 ? ` in ${shards} shards` : '') : ` in ${shards} ${shardHost === 'process' ? 'shard processes' : 'remote shards'}`
-  process.stderr.write(`shoal-sim: ${scenario.name}: ${peers} peers${where} for ${scenario.durationS} s (seed ${scenario.seed ?? 1}) -> ${out}\n`)
+  process.stderr.write(`shoal-sim: ${scenario.name}: ${peers} peers${where} for ${scenario.durationS} s (seed ${scenario.seed ?? 1}, ${scenario.time ?? 'virtual'} time) -> ${out}\n`)
   const controller = new AbortController()
   const onSigint = (): void => {
     process.stderr.write('\nshoal-sim: interrupted, writing what was measured so far\n')

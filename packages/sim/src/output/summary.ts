@@ -152,9 +152,11 @@ export function formatSummary (s: RunSummary): string {
     `scenario ${s.name} (seed ${s.seed}): ${s.peers} peers`,
     ...regionLines,
     `  start      ${s.timing.start_s.toFixed(1)} s; wiring ${s.connect.dials} dials in ${s.connect.seconds.toFixed(1)} s (${s.connect.failed} failed), dial p50 ${ms(s.connect.dial_ms_p50)}, p90 ${ms(s.connect.dial_ms_p90)}`,
-    `  settle     ${s.timing.settle_s.toFixed(1)} s (DHT bootstrap, until the event loop is calm)`,
+    `  settle     ${s.timing.settle_s.toFixed(1)} s (${s.timing.mode === 'virtual' ? 'DHT bootstrap' : 'DHT bootstrap, until the event loop is calm'})`,
     `  run        ${s.timing.run_s.toFixed(1)} s; total ${s.timing.total_s.toFixed(1)} s; memory ${s.memory.rss_mb.toFixed(0)} MB RSS (${s.memory.rss_mb_per_peer.toFixed(1)} MB/peer)`,
-    `  event loop delay p99 during the run: median ${ms(s.loop.p99_ms_median)}, max ${ms(s.loop.p99_ms_max)}`,
+    ...(s.timing.mode === 'virtual'
+      ? [`  clock      virtual: ${s.timing.total_s.toFixed(1)} simulated s in ${(s.timing.wall_s ?? 0).toFixed(1)} real s (${(s.timing.simulated_per_wall_s ?? 0).toFixed(2)}x real time)${(s.timing.cpu_charged_s ?? 0) > 0 ? `; CPU model charged ${(s.timing.cpu_charged_s ?? 0).toFixed(1)} s` : ''}`]
+      : [`  clock      wall; event loop delay p99 during the run: median ${ms(s.loop.p99_ms_median)}, max ${ms(s.loop.p99_ms_max)}`]),
     `  pings      ${s.pings.count} (${s.pings.failed} failed); RTT p50 ${ms(s.pings.rtt_ms_p50)} vs oracle ${ms(s.pings.oracle_ms_p50)}; |error| p50 ${pct(s.pings.rel_err_p50)}, p90 ${pct(s.pings.rel_err_p90)}`,
     `  jobs       ${s.jobs.arrivals} arrivals, ${s.jobs.dropped} dropped`,
     `  churn      ${s.churn.crashed} crashed, ${s.churn.left} left, ${s.churn.joined} rejoined; ${s.partitions} partitions`,

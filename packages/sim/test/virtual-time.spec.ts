@@ -1,0 +1,320 @@
+import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { setTimeout as timersSetTimeout, setInterval as timersSetInterval, clearTimeout as timersClearTimeout } from 'node:timers'
+import { scheduler, setImmediate as sleepImmediate, setInterval as every, setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
+import {
+  DEFAULT_EPOCH_MS,
+  VirtualClock,
+  VirtualClockInstalledError,
+  VirtualTimeLimitError,
+  currentVirtualClock,
+  randomnessSeeded,
+  restoreRandomness,
+  runAsPeer,
+  seedRandomness,
+  withVirtualTime
+} from '../src/time/index.js'
+
+const realSetTimeout = globalThis.setTimeout
+const RealDate = globalThis.Date
+
+/** Burns `ms` of real CPU. */
+function burn (ms: number): void {
+  const end = RealDate.now() + ms
+  while (RealDate.now() < end) {
+    // spin
+  }
+}
+
+describe('virtual time', () => {
+  describe('clocks', () => {
+    it('Date.now, new Date(), Date() and Date statics read the virtual clock', async () => {
+      await withVirtualTime({ epochMs: DEFAULT_EPOCH_MS }, async (clock) => {
+        assert.equal(Date.now(), DEFAULT_EPOCH_MS)
+        await new Promise(resolve => setTimeout(resolve, 90_000))
+        assert.equal(clock.now(), 90_000)
+        assert.equal(Date.now(), DEFAULT_EPOCH_MS + 90_000)
+        assert.equal(new Date().getTime(), DEFAULT_EPOCH_MS + 90_000)
+        assert.equal(Date(), new RealDate(DEFAULT_EPOCH_MS + 90_000).toString())
+        // with arguments, and the statics, Date is Date
+        assert.equal(new Date(5).getTime(), 5)
+        assert.equal(Date.UTC(2026, 0, 1), DEFAULT_EPOCH_MS)
+        assert.equal(Date.parse('2026-01-01T00:00:00Z'), DEFAULT_EPOCH_MS)
+        assert.ok(new Date() instanceof RealDate)
+      })
+    })
+
+    it('performance.now and process.hrtime advance exactly with virtual time', async () => {
+      await withVirtualTime({}, async () => {
+        const p0 = performance.now()
+        const h0 = process.hrtime.bigint()
+        const t0 = process.hrtime()
+        await new Promise(resolve => setTimeout(resolve, 1234.5))
+        assert.equal(performance.now() - p0, 1234.5)
+        assert.equal(process.hrtime.bigint() - h0, 1_234_500_000n)
+        assert.deepEqual(process.hrtime(t0), [1, 234_500_000])
+      })
+    })
+
+    it('gives the real clocks and timers back when it ends, however it ends', async () => {
+      await assert.rejects(withVirtualTime({}, async () => { throw new Error('boom') }), /boom/)
+      assert.equal(currentVirtualClock(), undefined)
+      assert.equal(globalThis.setTimeout, realSetTimeout)
+      assert.equal(globalThis.Date, RealDate)
+      const a = performance.now()
+      await new Promise(resolve => realSetTimeout(resolve, 5))
+      assert.ok(performance.now() - a >= 4, 'performance.now runs on real time again')
+      assert.equal(timersSetTimeout, realSetTimeout, 'node:timers imports are real again')
+    })
+
+    it('one clock per thread', async () => {
+      await withVirtualTime({}, async () => {
+        assert.throws(() => { new VirtualClock().install() }, VirtualClockInstalledError)
+      })
+    })
+  })
+
+  describe('timers', () => {
+    it('fires timers in time order, then in the order they were set', async () => {
+      await withVirtualTime({}, async (clock) => {
+        const fired: string[] = []
+        setTimeout(() => fired.push('b@20'), 20)
+        setTimeout(() => fired.push('a@10'), 10)
+        setTimeout(() => fired.push('c@20'), 20)
+        setTimeout((x: string) => fired.push(x), 5, 'args@5')
+        await new Promise(resolve => setTimeout(resolve, 30))
+        assert.deepEqual(fired, ['args@5', 'a@10', 'b@20', 'c@20'])
+        assert.equal(clock.now(), 30)
+      })
+    })
+
+    it('keeps Node\'s 1 ms floor for setTimeout(fn, 0) and bad delays', async () => {
+      await withVirtualTime({}, async (clock) => {
+        await new Promise(resolve => setTimeout(resolve, 0))
+        assert.equal(clock.now(), 1)
+        await new Promise(resolve => setTimeout(resolve, -5))
+        assert.equal(clock.now(), 2)
+        await new Promise(resolve => setTimeout(resolve, Number.NaN))
+        assert.equal(clock.now(), 3)
+      })
+    })
+
+    it('clearTimeout by object or numeric id, intervals, refresh, unref', async () => {
+      await withVirtualTime({}, async (clock) => {
+        let fired = 0
+        const a = setTimeout(() => { fired++ }, 10)
+        clearTimeout(a)
+        const b = setTimeout(() => { fired++ }, 10)
+        clearTimeout(Number(b) as unknown as NodeJS.Timeout)
+        let ticks = 0
+        const iv = setInterval(() => { ticks++ }, 100)
+        const t = setTimeout(() => { fired += 10 }, 50)
+        assert.equal(t.hasRef(), true)
+        assert.equal(t.unref().hasRef(), false)
+        await sleep(40)
+        t.refresh() // due at 90 now
+        await sleep(45)
+        assert.equal(fired, 0, 'refreshed timer not due yet')
+        await sleep(10)
+        assert.equal(fired, 10)
+        await sleep(1005 - clock.now())
+        clearInterval(iv)
+        assert.equal(ticks, 10)
+      })
+    })
+
+    it('node:timers named imports are virtual too', async () => {
+      await withVirtualTime({}, async (clock) => {
+        let n = 0
+        const iv = timersSetInterval(() => { n++ }, 1000)
+        await new Promise(resolve => timersSetTimeout(resolve, 5001))
+        timersClearTimeout(iv)
+        assert.equal(clock.now(), 5001)
+        assert.equal(n, 5)
+      })
+    })
+
+    it('node:timers/promises: setTimeout with value and signal, setInterval, setImmediate, scheduler.wait', async () => {
+      await withVirtualTime({}, async (clock) => {
+        assert.equal(await sleep(250, 'v'), 'v')
+        assert.equal(clock.now(), 250)
+        const controller = new AbortController()
+        const aborted = sleep(10_000, undefined, { signal: controller.signal })
+        setTimeout(() => { controller.abort() }, 100)
+        await assert.rejects(aborted, { name: 'AbortError' })
+        assert.equal(clock.now(), 350)
+        let n = 0
+        for await (const _ of every(50)) {
+          if (++n === 4) break
+        }
+        assert.equal(clock.now(), 550)
+        assert.equal(await sleepImmediate('i'), 'i')
+        assert.equal(clock.now(), 550)
+        await scheduler.wait(450)
+        assert.equal(clock.now(), 1000)
+      })
+    })
+
+    it('AbortSignal.timeout aborts at its virtual time with a TimeoutError', async () => {
+      await withVirtualTime({}, async (clock) => {
+        const signal = AbortSignal.timeout(30_000)
+        await new Promise(resolve => signal.addEventListener('abort', resolve))
+        assert.equal(clock.now(), 30_000)
+        assert.equal((signal.reason as Error).name, 'TimeoutError')
+      })
+    })
+
+    it('any set of delays fires in (time, insertion) order at exactly its times', async () => {
+      await fc.assert(fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 10_000 }), { minLength: 1, maxLength: 40 }), async (delays) => {
+        await withVirtualTime({}, async (clock) => {
+          const fired: Array<[number, number]> = []
+          await Promise.all(delays.map(async (d, i) => new Promise<void>(resolve => setTimeout(() => { fired.push([clock.now(), i]); resolve() }, d))))
+          const want = delays.map((d, i) => [d, i] as [number, number]).sort((x, y) => x[0] - y[0] || x[1] - y[1])
+          assert.deepEqual(fired, want)
+        })
+      }), { numRuns: 30 })
+    })
+  })
+
+  describe('time stands still while there is work', () => {
+    it('while immediates, next ticks and microtasks run', async () => {
+      await withVirtualTime({}, async (clock) => {
+        let late = false
+        setTimeout(() => { late = true }, 1)
+        for (let i = 0; i < 200; i++) {
+          await new Promise(resolve => setImmediate(resolve))
+          await new Promise(resolve => process.nextTick(resolve))
+          await Promise.resolve()
+        }
+        assert.equal(late, false)
+        assert.equal(clock.now(), 0)
+      })
+    })
+
+    it('while the file system works', async () => {
+      await withVirtualTime({}, async (clock) => {
+        let late = false
+        setTimeout(() => { late = true }, 1)
+        const text = await readFile(fileURLToPath(import.meta.url), 'utf8')
+        assert.ok(text.length > 0)
+        assert.equal(late, false)
+        assert.equal(clock.now(), 0)
+      })
+    })
+
+    it('while Web Crypto and threadpool crypto work', async () => {
+      await withVirtualTime({}, async (clock) => {
+        let late = false
+        setTimeout(() => { late = true }, 1)
+        await crypto.subtle.digest('SHA-256', new Uint8Array(4_000_000))
+        const { privateKey } = crypto.generateKeyPairSync('ed25519')
+        await new Promise<void>((resolve, reject) => {
+          crypto.sign(null, new Uint8Array(1_000_000), privateKey, (err) => { err == null ? resolve() : reject(err) })
+        })
+        await new Promise<void>((resolve, reject) => {
+          crypto.pbkdf2('secret', 'salt', 20_000, 32, 'sha256', (err) => { err == null ? resolve() : reject(err) })
+        })
+        assert.equal(late, false)
+        assert.equal(clock.now(), 0)
+      })
+    })
+
+    it('a synchronous crypto job does not hold the clock', async () => {
+      await withVirtualTime({}, async (clock) => {
+        const { privateKey } = crypto.generateKeyPairSync('ed25519')
+        crypto.sign(null, new Uint8Array(10), privateKey)
+        await sleep(10)
+        assert.equal(clock.now(), 10)
+      })
+    })
+  })
+
+  it('a run waiting for what never comes ends at its limit', async () => {
+    await assert.rejects(withVirtualTime({ limitMs: 60_000 }, async () => {
+      setInterval(() => {}, 1000)
+      await new Promise(() => {})
+    }), VirtualTimeLimitError)
+  })
+
+  describe('the CPU model', () => {
+    it('charges a peer\'s computation to that peer only', async () => {
+      await withVirtualTime({ cpu: { factor: 1 } }, async (clock) => {
+        const fired: Record<string, number> = {}
+        await Promise.all([
+          runAsPeer(1, async () => {
+            await sleep(10)
+            burn(30) // 30 real ms: peer 1 is busy for at least 30 simulated ms
+            await sleep(1)
+            fired.slow = clock.now()
+          }),
+          runAsPeer(2, async () => {
+            await sleep(12)
+            fired.fast = clock.now()
+          })
+        ])
+        assert.equal(fired.fast, 12, 'the other peer is not slowed')
+        assert.ok(fired.slow >= 35, `the busy peer waits for its CPU (${fired.slow})`)
+        assert.ok(clock.stats.cpuChargedMs >= 25)
+      })
+    })
+
+    it('charges nothing by default', async () => {
+      await withVirtualTime({}, async (clock) => {
+        await runAsPeer(1, async () => {
+          await sleep(10)
+          burn(20)
+          await sleep(1)
+        })
+        assert.equal(clock.now(), 11)
+        assert.equal(clock.stats.cpuChargedMs, 0)
+      })
+    })
+  })
+
+  describe('seeded randomness', () => {
+    function draw (): unknown[] {
+      return [
+        Math.random(),
+        [...crypto.getRandomValues(new Uint8Array(7))],
+        [...globalThis.crypto.getRandomValues(new Uint32Array(3))],
+        crypto.randomBytes(9).toString('hex'),
+        crypto.randomUUID(),
+        globalThis.crypto.randomUUID(),
+        crypto.randomInt(1000),
+        crypto.randomInt(5, 10)
+      ]
+    }
+
+    it('the same seed draws the same values from every source, and the real sources come back', () => {
+      seedRandomness(42)
+      const a = draw()
+      restoreRandomness()
+      seedRandomness(42)
+      const b = draw()
+      restoreRandomness()
+      seedRandomness(43)
+      const c = draw()
+      restoreRandomness()
+      assert.deepEqual(a, b)
+      assert.notDeepEqual(a, c)
+      assert.equal(randomnessSeeded(), false)
+      assert.notDeepEqual(draw(), draw())
+      assert.match(String(a[4]), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    })
+
+    it('async forms call back with seeded values', async () => {
+      seedRandomness(7)
+      try {
+        const buf = await new Promise<Buffer>((resolve, reject) => { crypto.randomBytes(8, (err, b) => { err == null ? resolve(b) : reject(err) }) })
+        assert.equal(buf.length, 8)
+        const n = await new Promise<number>((resolve, reject) => { crypto.randomInt(10, (err, v) => { err == null ? resolve(v) : reject(err) }) })
+        assert.ok(n >= 0 && n < 10)
+      } finally {
+        restoreRandomness()
+      }
+    })
+  })
+})
