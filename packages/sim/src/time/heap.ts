@@ -54,6 +54,13 @@ export class TimeHeap<T extends Timed> {
     heap[i] = entry
   }
 
+  /** Keeps only the entries `keep` accepts (a sorted array is a heap). */
+  retain (keep: (entry: T) => boolean): void {
+    const kept = this.heap.filter(keep).sort((a, b) => a.at - b.at || a.seq - b.seq)
+    this.heap.length = 0
+    this.heap.push(...kept)
+  }
+
   /** Removes and returns the earliest entry. */
   pop (): T | undefined {
     const heap = this.heap

@@ -15,7 +15,7 @@
  * each install their own.
  */
 
-import { AsyncLocalStorage, createHook } from 'node:async_hooks'
+import { AsyncLocalStorage, AsyncResource, createHook } from 'node:async_hooks'
 import { syncBuiltinESMExports } from 'node:module'
 import timers from 'node:timers'
 import timersPromises from 'node:timers/promises'
@@ -137,8 +137,10 @@ export class VirtualTimeout {
   active = true
   /** @internal */
   refed = true
-  /** @internal */
-  readonly run: (fn: Callback, ...args: any[]) => void
+  /** @internal whether the heap holds a live entry for it */
+  inHeap = false
+  /** @internal the async context it was set in (AsyncLocalStorage stores follow it, as on real timers) */
+  readonly context: AsyncResource
 
   constructor (
     private readonly clock: VirtualClock,
@@ -154,7 +156,8 @@ export class VirtualTimeout {
     /** @internal the peer the CPU of its callback is charged to */
     readonly peer: number | undefined
   ) {
-    this.run = AsyncLocalStorage.snapshot()
+    // requireManualDestroy: no GC hook per timer (a snapshot would register one while async hooks are on)
+    this.context = new AsyncResource('VirtualTimeout', { requireManualDestroy: true })
   }
 
   ref (): this {
@@ -240,6 +243,8 @@ export class VirtualClock {
   private readonly limitMs: number
   private readonly heap = new TimeHeap<Entry>()
   private seq = 0
+  /** heap entries of cleared or refreshed timers, dropped lazily */
+  private stale = 0
   private nextId = 1
   private readonly byId = new Map<number, VirtualTimeout>()
   private readonly immediates = new Set<NodeJS.Immediate>()
@@ -349,12 +354,29 @@ export class VirtualClock {
     t.active = false
     t.gen++
     this.byId.delete(t.id)
+    if (t.inHeap) {
+      t.inHeap = false
+      this.staleEntry()
+    }
+  }
+
+  /** One more heap entry is dead: past a threshold, the heap drops them (cleared timers with long delays would pile up). */
+  private staleEntry (): void {
+    this.stale++
+    if (this.stale > 4096 && this.stale * 2 > this.heap.size) {
+      this.heap.retain(e => e.gen === e.timer.gen && e.timer.active)
+      this.stale = 0
+    }
   }
 
   /** @internal (re)places `timer` in the heap at `at` */
   arm (timer: VirtualTimeout, at: number): void {
+    if (timer.inHeap) {
+      this.staleEntry()
+    }
     timer.gen++
     timer.active = true
+    timer.inHeap = true
     this.byId.set(timer.id, timer)
     this.heap.push({ at, seq: this.seq++, timer, gen: timer.gen })
     this.queuePump()
@@ -479,6 +501,7 @@ export class VirtualClock {
         return e
       }
       this.heap.pop()
+      if (this.stale > 0) this.stale--
     }
     return undefined
   }
@@ -564,6 +587,8 @@ export class VirtualClock {
       this.t = entry.at
     }
 
+    timer.inHeap = false
+
     if (timer.repeat !== undefined) {
       this.arm(timer, this.t + timer.repeat)
     } else {
@@ -578,7 +603,7 @@ export class VirtualClock {
     }
 
     try {
-      timer.run(timer.fn, ...timer.args)
+      timer.context.runInAsyncScope(timer.fn, undefined, ...timer.args)
     } catch (err) {
       // as on real timers: an exception in a callback is the process's uncaught exception
       process.nextTick(() => { throw err })
@@ -615,6 +640,11 @@ function virtualHrtime (clock: VirtualClock): NodeJS.HRTime {
   hrtime.bigint = ns
   return hrtime
 }
+
+/** the controllers of AbortSignal.timeout's signals, alive as long as their signals */
+const controllers = new WeakMap<AbortSignal, AbortController>()
+/** clears the timer of a timeout signal that was collected */
+const timeoutSignals = new FinalizationRegistry<VirtualTimeout>((timer) => { timer.close() })
 
 function abortReason (): DOMException {
   return new DOMException('The operation was aborted due to timeout', 'TimeoutError')
@@ -695,9 +725,17 @@ function patchGlobals (clock: VirtualClock): void {
   performance.now = () => clock.performanceNow()
   process.hrtime = virtualHrtime(clock)
   AbortSignal.timeout = (ms: number): AbortSignal => {
+    // as Node's: the timer holds the signal weakly, and a signal nobody holds any more takes its timer with it
     const controller = new AbortController()
-    clock.setTimeout(() => { controller.abort(abortReason()) }, ms).unref()
-    return controller.signal
+    const signal = controller.signal
+    controllers.set(signal, controller)
+    const ref = new WeakRef(signal)
+    const timer = clock.setTimeout(() => {
+      const s = ref.deref()
+      if (s != null) controllers.get(s)?.abort(abortReason())
+    }, ms).unref()
+    timeoutSignals.register(signal, timer)
+    return signal
   }
 
   // Web Crypto runs on the threadpool and answers with a promise: the clock waits for it
