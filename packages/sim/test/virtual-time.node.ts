@@ -107,6 +107,33 @@ describe('virtual time with the real libp2p stack', function () {
     assert.equal(realTimers, 0, 'every timer of the stack ran on virtual time')
   })
 
+  it('the CPU model makes one peer slow without slowing the others', async () => {
+    let sim: Simulation | undefined
+    try {
+      await withVirtualTime({ cpu: { peers: { 1: 200 } } }, async () => {
+        sim = await createSimulation({
+          peers: 3,
+          latency: fourCities(),
+          placement: [0, 1, 1],
+          links: { loss: 0, jitter: { floorMs: 0, fraction: 0 } },
+          seed: 4,
+          connect: false,
+          dhtStartDelayMs: 600_000
+        })
+        // warm connections first: the handshakes cost the slow peer a lot
+        await sim.ping(0, 1)
+        await sim.ping(0, 2)
+        const slow = await sim.ping(0, 1)
+        const fast = await sim.ping(0, 2)
+        assert.ok(Math.abs((fast.rttMs ?? Infinity) - 14) <= 1, `the other peer answers at the oracle RTT (${fast.rttMs} ms)`)
+        assert.ok((slow.rttMs ?? 0) > 14 + 1, `the slow peer's computation shows in its RTT (${slow.rttMs} ms)`)
+        await sim.stop()
+      })
+    } finally {
+      await sim?.stop()
+    }
+  })
+
   it('the same scenario and seed write byte-identical events.csv, also while other processes keep every core busy', async () => {
     const first = eventsToCsv((await runScenario(MARKET_SCENARIO, { tuning: { dhtStartDelayMs: 2_000, dhtStartSpreadMs: 1_000 } })).events)
     const second = eventsToCsv((await runScenario(MARKET_SCENARIO, { tuning: { dhtStartDelayMs: 2_000, dhtStartSpreadMs: 1_000 } })).events)

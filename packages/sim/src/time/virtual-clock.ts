@@ -259,6 +259,7 @@ export class VirtualClock {
   private readonly cpuFactor: number
   private readonly cpuPeers: Map<number, number>
   private readonly busyUntil = new Map<number, number>()
+  private cpuOn: boolean
   /** the timer whose callback ran last, and when (real ms), for the CPU model */
   private charging?: { peer: number, startedReal: number }
   readonly stats: VirtualClockStats = { fired: 0, ioWaits: 0, cpuChargedMs: 0 }
@@ -269,6 +270,7 @@ export class VirtualClock {
     this.cpuFactor = init.cpu?.factor ?? 0
     const peers = init.cpu?.peers
     this.cpuPeers = peers instanceof Map ? new Map(peers) : new Map(Object.entries(peers ?? {}).map(([k, v]) => [Number(k), v]))
+    this.cpuOn = this.cpuFactor > 0 || [...this.cpuPeers.values()].some(f => f > 0)
     this.pump = this.pump.bind(this)
   }
 
@@ -312,9 +314,10 @@ export class VirtualClock {
   /**
    * Calls `fn` when `performance.now()` reads `at`, exactly (or now, if that
    * is past): what the simulated links use, free of `setTimeout`'s 1 ms floor.
+   * `peer`: whom the CPU model charges for it (default: the running code's peer).
    */
-  at (at: number, fn: () => void): VirtualTimeout {
-    const timer = new VirtualTimeout(this, this.nextId++, fn, [], 0, undefined, owner.getStore())
+  at (at: number, fn: () => void, peer?: number): VirtualTimeout {
+    const timer = new VirtualTimeout(this, this.nextId++, fn, [], 0, undefined, peer ?? owner.getStore())
     this.byId.set(timer.id, timer)
     this.arm(timer, Math.max(at, this.t))
     return timer
@@ -420,9 +423,15 @@ export class VirtualClock {
     installed = undefined
   }
 
+  /** Whether the CPU model charges any peer. */
+  get cpuModelOn (): boolean {
+    return this.cpuOn
+  }
+
   /** Sets the CPU model's factor for one peer (0: its computation is free). */
   setCpuFactor (peer: number, factor: number): void {
     this.cpuPeers.set(peer, factor)
+    this.cpuOn ||= factor > 0
   }
 
   /** @internal set by withVirtualTime: where a limit error goes */

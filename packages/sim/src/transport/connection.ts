@@ -48,6 +48,8 @@ export interface SimEndpoint {
   /** the address this side is known by, used as the other side's `remoteAddr` */
   addr: Multiaddr
   log: Logger
+  /** the simulated peer (index) this side belongs to, which the CPU model charges for what it receives */
+  owner?: number
 }
 
 /**
@@ -222,7 +224,7 @@ export class Pipe {
     this.task = undefined
 
     if (this.pending > 0) {
-      this.task = this.link.network.scheduler.schedule(this.items[this.head].at, this.deliver)
+      this.task = this.link.network.scheduler.schedule(this.items[this.head].at, this.deliver, this.to.owner)
     }
   }
 
@@ -256,7 +258,7 @@ export class Pipe {
       return
     }
 
-    const due = network.scheduler.now() + network.scheduler.slackMs
+    const due = network.scheduler.now() + network.scheduler.slack
 
     // the head was due when the task fired; the rest go if they are due too
     do {

@@ -102,6 +102,8 @@ export interface SimListenerEntry {
   site: string
   peerId: PeerId
   log: Logger
+  /** the simulated peer (index) listening, for the CPU model */
+  owner?: number
   accept: AcceptHandler
   /** set once the listener has closed: SYNs to it are refused */
   closed: boolean

@@ -78,8 +78,27 @@ export class Scheduler {
     return this.heap.size
   }
 
-  /** Run `fn` at time `at` (scheduler clock), or as soon as possible if that is past. */
-  schedule (at: number, fn: () => void): ScheduledTask {
+  /**
+   * The slack in force: none on virtual time, where every task runs exactly
+   * when due.
+   */
+  get slack (): number {
+    return this.virtual && currentVirtualClock() != null ? 0 : this.slackMs
+  }
+
+  /**
+   * Run `fn` at time `at` (scheduler clock), or as soon as possible if that
+   * is past. `owner`: the simulated peer the work is for; with virtual time's
+   * CPU model on, each such task is a timer of its own, charged to that peer.
+   */
+  schedule (at: number, fn: () => void, owner?: number): ScheduledTask {
+    const clock = this.virtual ? currentVirtualClock() : undefined
+
+    if (clock?.cpuModelOn === true) {
+      const timer = clock.at(at, fn, owner)
+      return { at, cancel: () => { timer.close() } }
+    }
+
     const task = new Task(at, this.seq++, fn)
     this.heap.push(task)
 
@@ -146,7 +165,7 @@ export class Scheduler {
       // pass too, in order, so a chain of zero-delay hops does not wait a
       // timer tick per hop
       // virtual time fires exactly when due: no slack
-      const slack = this.virtual && currentVirtualClock() != null ? 0 : this.slackMs
+      const slack = this.slack
       for (let head = this.heap.peek(); head != null; head = this.heap.peek()) {
         if (head.at > this.now() + slack) {
           break

@@ -1,4 +1,5 @@
 import { ConnectionFailedError, serviceCapabilities, transportSymbol, TypedEventEmitter, setMaxListeners } from '@libp2p/interface'
+import { currentPeer } from '../time/virtual-clock.js'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { Memory, TCP } from '@multiformats/multiaddr-matcher'
 import { SimConnection } from './connection.js'
@@ -73,6 +74,8 @@ export class SimTransport implements Transport {
   public readonly listening = new Set<string>()
   /** the NAT in front of this node, if any */
   public readonly nat?: NatMapping
+  /** the simulated peer this transport belongs to (the one being created when it was), for the CPU model */
+  public readonly owner = currentPeer()
 
   constructor (components: SimTransportComponents, init: SimTransportInit) {
     this.components = components
@@ -112,7 +115,8 @@ export class SimTransport implements Transport {
       site: this.site,
       peerId: this.components.peerId,
       addr: multiaddr(`${own ?? `/memory/outgoing-${nextOutgoing++}`}/p2p/${this.components.peerId}`),
-      log: this.log
+      log: this.log,
+      owner: this.owner
     }
 
     if (entry == null) {
@@ -123,7 +127,8 @@ export class SimTransport implements Transport {
       site: entry.site,
       peerId: entry.peerId,
       addr: multiaddr(`${key}/p2p/${entry.peerId}`),
-      log: entry.log
+      log: entry.log,
+      owner: entry.owner
     }
 
     const connection = new SimConnection(this.network, dialer, listener, entry, this.network.maxMessageSize)
@@ -207,6 +212,7 @@ class SimListener extends TypedEventEmitter<ListenerEvents> implements Listener 
       peerId: this.components.peerId,
       log,
       closed: false,
+      owner: this.transport.owner,
       nat: this.transport.nat,
       accept: (maConn) => this.onConnection(maConn)
     }
