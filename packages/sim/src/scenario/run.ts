@@ -75,16 +75,11 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
 
 /**
  * Virtual time (the default) unless the scenario or the options ask for the
- * wall clock; a sharded run keeps the wall clock until its shards share one.
+ * wall clock. A sharded run's shards advance together with the coordinator
+ * in rounds (see `shard/rounds.ts`).
  */
 function timeModeOf (scenario: Scenario, options: RunScenarioOptions<any>): 'virtual' | 'wall' {
-  const mode = options.time ?? scenario.time ?? 'virtual'
-  const shards = options.shards ?? 1
-  const apart = options.sharding?.shardHost != null && options.sharding.shardHost !== 'thread'
-  if (mode === 'virtual' && (shards !== 1 || apart)) {
-    return 'wall'
-  }
-  return mode
+  return options.time ?? scenario.time ?? 'virtual'
 }
 
 /** Virtual time past which a run is stuck, not slow: the duration, every drain, and an hour for start, wiring and settling. */

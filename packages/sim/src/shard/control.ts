@@ -11,6 +11,7 @@ import { DEFAULT_MAX_CONTROL_FRAME_BYTES } from './constants.js'
 import { InvalidControlFrameError } from './errors.js'
 import { FrameReader, lengthPrefixed } from './frame.js'
 import { errorMessage } from '../error-text.js'
+import { real } from '../time/virtual-clock.js'
 import type { ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
 import type { MessagePort, Worker } from 'node:worker_threads'
@@ -145,9 +146,10 @@ export class ProcessLink<In, Out> implements ControlLink<In, Out> {
     if (!this.child) return
 
     // the shard exits on 'disconnect'; a stuck one is killed
-    const timer = setTimeout(() => { (this.target as ChildProcess).kill('SIGKILL') }, 5_000)
+    // real timers: a process exits in real time, whatever clock the run is on
+    const timer = real.setTimeout(() => { (this.target as ChildProcess).kill('SIGKILL') }, 5_000)
     await this.exitedPromise
-    clearTimeout(timer)
+    real.clearTimeout(timer)
   }
 
   private exit (err?: Error): void {
@@ -157,7 +159,7 @@ export class ProcessLink<In, Out> implements ControlLink<In, Out> {
   }
 }
 
-const CONTROL_OPS = new Set(['call', 'mesh', 'init', 'ready', 'join', 'listening', 'result', 'error', 'event', 'progress', 'fatal'])
+const CONTROL_OPS = new Set(['call', 'mesh', 'init', 'ready', 'join', 'listening', 'result', 'error', 'event', 'progress', 'fatal', 'run', 'done'])
 
 function isRecord (x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x)
@@ -203,6 +205,8 @@ export function decodeControlMessage (bytes: Uint8Array): { op: string } & Recor
     case 'listening': need('port', id); break
     case 'event': need('abs', v => typeof v === 'number'); need('event', isRecord); break
     case 'progress': need('progress', isRecord); break
+    case 'run': need('lookaheadMs', v => typeof v === 'number' && v > 0); need('horizon', v => typeof v === 'number'); need('expect', isRecord); need('calls', Array.isArray); break
+    case 'done': need('nextAt', v => typeof v === 'number'); need('sent', isRecord); need('minAt', isRecord); need('clamped', id); break
     default: break
   }
 
@@ -278,7 +282,7 @@ export class SocketLink<In, Out> implements ControlLink<In, Out> {
     if (this.socket.destroyed) return
     const closed = new Promise(resolve => this.socket.once('close', resolve))
     this.socket.end()
-    setTimeout(() => this.socket.destroy(), 2_000).unref()
+    real.setTimeout(() => this.socket.destroy(), 2_000).unref()
     await closed
   }
 

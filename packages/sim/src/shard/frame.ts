@@ -29,7 +29,14 @@ export enum FrameKind {
 export const FLAG_FROM_DIALER = 1
 /** Flag of a BREAK: the connection timed out (else it was reset). */
 export const FLAG_TIMEOUT = 2
-const KNOWN_FLAGS = FLAG_FROM_DIALER | FLAG_TIMEOUT
+/**
+ * Flag: an f64 delivery time (`performance.now()` scale of virtual time)
+ * follows the header. Shards on virtual time hand a packet over when it is
+ * sent and the receiver delivers it at this time.
+ */
+export const FLAG_TIMED = 4
+const KNOWN_FLAGS = FLAG_FROM_DIALER | FLAG_TIMEOUT | FLAG_TIMED
+const TIME_BYTES = 8
 
 /** The payload of a SYN. */
 export interface SynPayload {
@@ -52,6 +59,8 @@ export interface GatewayFrame {
   /** data bytes (Data only) */
   data?: Uint8Array
   syn?: SynPayload
+  /** virtual time: when the receiver delivers it (`performance.now()` scale); sets {@link FLAG_TIMED} */
+  deliverAt?: number
 }
 
 const encoder = new TextEncoder()
@@ -86,14 +95,19 @@ export function encodeFrame (frame: GatewayFrame): Uint8Array {
     payload = [frame.data]
   }
 
-  const size = FRAME_HEADER_BYTES + payload.reduce((n, p) => n + p.byteLength, 0)
+  const timed = frame.deliverAt !== undefined
+  const head = FRAME_HEADER_BYTES + (timed ? TIME_BYTES : 0)
+  const size = head + payload.reduce((n, p) => n + p.byteLength, 0)
   const out = new Uint8Array(size)
   const view = new DataView(out.buffer)
   view.setUint8(0, frame.kind)
-  view.setUint8(1, frame.flags)
+  view.setUint8(1, timed ? frame.flags | FLAG_TIMED : frame.flags & ~FLAG_TIMED)
   view.setUint16(2, frame.origin)
   view.setUint32(4, frame.id)
-  let offset = FRAME_HEADER_BYTES
+  if (timed) {
+    view.setFloat64(FRAME_HEADER_BYTES, frame.deliverAt as number)
+  }
+  let offset = head
 
   for (const p of payload) {
     out.set(p, offset)
@@ -121,8 +135,22 @@ export function decodeFrame (bytes: Uint8Array): GatewayFrame {
     throw new InvalidGatewayFrameError(`unknown flags ${flags}`)
   }
 
-  const frame: GatewayFrame = { kind, flags, origin: view.getUint16(2), id: view.getUint32(4) }
-  const payload = bytes.subarray(FRAME_HEADER_BYTES)
+  const frame: GatewayFrame = { kind, flags: flags & ~FLAG_TIMED, origin: view.getUint16(2), id: view.getUint32(4) }
+  let head = FRAME_HEADER_BYTES
+
+  if ((flags & FLAG_TIMED) !== 0) {
+    if (bytes.byteLength < FRAME_HEADER_BYTES + TIME_BYTES) {
+      throw new InvalidGatewayFrameError(`truncated delivery time (${bytes.byteLength} bytes)`)
+    }
+    const at = view.getFloat64(FRAME_HEADER_BYTES)
+    if (!Number.isFinite(at)) {
+      throw new InvalidGatewayFrameError(`delivery time ${at} is not finite`)
+    }
+    frame.deliverAt = at
+    head += TIME_BYTES
+  }
+
+  const payload = bytes.subarray(head)
 
   if (kind === FrameKind.Data) {
     frame.data = payload

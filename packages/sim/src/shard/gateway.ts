@@ -13,6 +13,7 @@ import { breakOnAbort, deferred, Kind, Pipe, SimMultiaddrConnection } from '../t
 import { LinkResetError, LinkTimeoutError } from '../transport/errors.js'
 import { silentLogger } from '../harness/logger.js'
 import { decodeFrame, encodeFrame, FLAG_FROM_DIALER, FLAG_TIMEOUT, FrameKind } from './frame.js'
+import { InvalidGatewayFrameError } from './errors.js'
 import { asError } from '../error-text.js'
 import type { GatewayChannel } from './channel.js'
 import type { GatewayFrame, SynPayload } from './frame.js'
@@ -54,6 +55,27 @@ export interface GatewayStats {
   invalidFrames: number
   /** frames for a connection this shard no longer knows (closed meanwhile) */
   strayFrames: number
+  /**
+   * virtual time: frames whose delivery time fell before the end of the
+   * window they were received in (closer than the lookahead), delivered at
+   * the window's end
+   */
+  clampedFrames?: number
+}
+
+/** virtual time: a frame received, waiting for the end of its round to be scheduled */
+interface Inbound {
+  peer: number
+  frame: GatewayFrame
+  n: number
+}
+
+/** virtual time: what this gateway sent since it was last asked, per destination shard */
+export interface GatewaySent {
+  /** frames sent to each shard since the start (cumulative) */
+  count: Record<number, number>
+  /** the earliest delivery time of a frame sent to each shard since the last report */
+  minAt: Record<number, number>
 }
 
 type Side = 'dialer' | 'listener'
@@ -107,6 +129,11 @@ class GatewayHalf implements PipeOwner, OpenConnection {
     return this.gateway.network
   }
 
+  /** virtual time: packets are handed over one lookahead before they arrive */
+  get handoverLeadMs (): number {
+    return this.gateway.lookaheadMs
+  }
+
   /** A packet left this shard's pipe at its delivery time: hand it over. */
   private forward (item: Item): void {
     this.gateway.send(this.peerShard, {
@@ -115,7 +142,8 @@ class GatewayHalf implements PipeOwner, OpenConnection {
       origin: this.origin,
       id: this.id,
       data: item.kind === Kind.Data ? item.data?.subarray() : undefined,
-      syn: item.kind === Kind.Syn ? this.gateway.synOf(this) : undefined
+      syn: item.kind === Kind.Syn ? this.gateway.synOf(this) : undefined,
+      deliverAt: this.gateway.timed ? item.at : undefined
     })
     this.maybeDone()
   }
@@ -258,6 +286,15 @@ export class SimGateway implements RemoteDialer {
   private readonly syns = new Map<number, SynPayload>()
   private nextId = 0
   private readonly log?: Logger
+  /** virtual time: the lookahead, ms (0: packets are handed over when they arrive, the wall-clock way) */
+  lookaheadMs = 0
+  private timedMode = false
+  private readonly sentTo = new Map<number, number>()
+  private readonly receivedFrom = new Map<number, number>()
+  private minAtTo = new Map<number, number>()
+  private inbox: Inbound[] = []
+  private received = 0
+  private waiter?: { expect: Record<number, number>, resolve: () => void }
 
   constructor (init: SimGatewayInit) {
     this.init = init
@@ -265,6 +302,76 @@ export class SimGateway implements RemoteDialer {
     this.shard = init.shard
     this.log = init.log
     init.network.remote = this
+  }
+
+  /**
+   * Virtual time, for shards advancing together in rounds (see
+   * `barrier.ts`): packets are handed over `lookaheadMs` before they arrive,
+   * stamped with their delivery time; received frames wait in an inbox
+   * until {@link SimGateway.flush} schedules them on `clock`.
+   */
+  useVirtualTime (lookaheadMs: number): void {
+    this.timedMode = true
+    this.lookaheadMs = lookaheadMs
+    this.stats.clampedFrames = 0
+  }
+
+  /** Whether frames carry their delivery time (virtual time). */
+  get timed (): boolean {
+    return this.timedMode
+  }
+
+  /** virtual time: frames received from each shard since the start */
+  receivedCount (peer: number): number {
+    return this.receivedFrom.get(peer) ?? 0
+  }
+
+  /**
+   * virtual time: resolves once `expect[peer]` frames (cumulative) have
+   * arrived from each shard, or its channel is gone.
+   */
+  async whenReceived (expect: Record<number, number>): Promise<void> {
+    if (this.satisfied(expect)) return
+    await new Promise<void>(resolve => { this.waiter = { expect, resolve } })
+  }
+
+  private satisfied (expect: Record<number, number>): boolean {
+    return Object.entries(expect).every(([peer, n]) => this.receivedCount(Number(peer)) >= n || !this.channels.has(Number(peer)))
+  }
+
+  private checkWaiter (): void {
+    const waiter = this.waiter
+    if (waiter != null && this.satisfied(waiter.expect)) {
+      this.waiter = undefined
+      waiter.resolve()
+    }
+  }
+
+  /** virtual time: frames sent per shard (cumulative) and the earliest delivery time since the last call */
+  takeSent (): GatewaySent {
+    const sent: GatewaySent = { count: Object.fromEntries(this.sentTo), minAt: Object.fromEntries(this.minAtTo) }
+    this.minAtTo = new Map()
+    return sent
+  }
+
+  /**
+   * virtual time: schedules every frame in the inbox on `clock` at its
+   * delivery time, or at `windowEnd` (`performance.now()` scale) when that
+   * is later (the frame was quicker than the lookahead), in a deterministic
+   * order: by delivery time, then sending shard, then arrival.
+   */
+  flush (clock: { at(at: number, fn: () => void): unknown }, windowEnd: number): void {
+    const inbox = this.inbox
+    this.inbox = []
+    inbox.sort((a, b) => (a.frame.deliverAt as number) - (b.frame.deliverAt as number) || a.peer - b.peer || a.n - b.n)
+
+    for (const { peer, frame } of inbox) {
+      const at = frame.deliverAt as number
+      if (at < windowEnd) {
+        this.stats.clampedFrames = (this.stats.clampedFrames ?? 0) + 1
+      }
+      clock.at(Math.max(at, windowEnd), () => { this.dispatch(peer, frame) })
+    }
   }
 
   /** Carries frames to and from shard `peer` over `channel`. */
@@ -339,6 +446,14 @@ export class SimGateway implements RemoteDialer {
       return
     }
 
+    if (this.timedMode) {
+      // a BREAK or anything else sent outside a pipe: one lookahead away, the quickest a packet travels
+      const at = frame.deliverAt ?? performance.now() + this.lookaheadMs
+      frame.deliverAt = at
+      this.sentTo.set(peer, (this.sentTo.get(peer) ?? 0) + 1)
+      this.minAtTo.set(peer, Math.min(this.minAtTo.get(peer) ?? Infinity, at))
+    }
+
     const bytes = encodeFrame(frame)
     this.stats.framesSent++
     this.stats.bytesSent += bytes.byteLength
@@ -347,6 +462,11 @@ export class SimGateway implements RemoteDialer {
 
   private onFrame (peer: number, bytes: Uint8Array): void {
     let frame: GatewayFrame
+
+    if (this.timedMode) {
+      this.receivedFrom.set(peer, (this.receivedFrom.get(peer) ?? 0) + 1)
+      this.checkWaiter()
+    }
 
     try {
       frame = decodeFrame(bytes)
@@ -358,6 +478,21 @@ export class SimGateway implements RemoteDialer {
     }
 
     this.stats.framesReceived++
+
+    if (this.timedMode) {
+      if (frame.deliverAt === undefined) {
+        this.stats.invalidFrames++
+        this.init.onInvalidFrame?.(new InvalidGatewayFrameError('frame without a delivery time on virtual time'), peer)
+        return
+      }
+      this.inbox.push({ peer, frame, n: this.received++ })
+      return
+    }
+
+    this.dispatch(peer, frame)
+  }
+
+  private dispatch (peer: number, frame: GatewayFrame): void {
     const fromDialer = (frame.flags & FLAG_FROM_DIALER) !== 0
     const key = keyOf(frame.origin, frame.id)
 
@@ -423,6 +558,7 @@ export class SimGateway implements RemoteDialer {
     }
 
     this.channels.delete(peer)
+    this.checkWaiter()
 
     for (const half of [...this.halves.values()]) {
       if (half.peerShard === peer) {

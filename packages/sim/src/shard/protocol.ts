@@ -62,10 +62,56 @@ export interface ShardWorkerData {
    * (sockets on 127.0.0.1, the path shards on other machines would use).
    */
   gateway: 'port' | 'tcp'
+  /** virtual time (absent: the wall clock) */
+  time?: ShardTime
 }
 
 /** What a shard in a child process or on another machine receives first: its part of the run. */
 export type ShardInit = Omit<ShardWorkerData, 'ports'>
+
+/**
+ * A sharded run on virtual time: the shard installs its own virtual clock,
+ * seeds its randomness with `seed`, and advances only as far as each
+ * `run` message lets it (see `barrier.ts`).
+ */
+export interface ShardTime {
+  /** seed of the shard's process-wide randomness (Math.random, crypto.getRandomValues) */
+  seed: number
+}
+
+/** A coordinator call that takes effect in the shard at the coordinator's virtual time `at` (`performance.now()` scale). */
+export interface TimedCall {
+  id: number
+  method: keyof ShardMethods
+  args: unknown[]
+  at: number
+}
+
+/** Virtual time: one round, from the coordinator to a shard. */
+export interface RunRound {
+  op: 'run'
+  /** the lookahead, ms: the least time a packet takes between two shards */
+  lookaheadMs: number
+  /** run every timer before this time (`performance.now()` scale, exclusive), then report `done` */
+  horizon: number
+  /** frames to receive from each shard (cumulative since the start) before the round starts */
+  expect: Record<number, number>
+  /** calls to run in this round, each at its time */
+  calls: TimedCall[]
+}
+
+/** Virtual time: a shard ran its round and is idle until `nextAt`. */
+export interface RoundDone {
+  op: 'done'
+  /** the shard's next timer (`performance.now()` scale), Infinity if none */
+  nextAt: number
+  /** frames sent to each shard since the start */
+  sent: Record<number, number>
+  /** the earliest delivery time of the frames sent to each shard in this round */
+  minAt: Record<number, number>
+  /** frames the shard received closer than the lookahead, in total */
+  clamped: number
+}
 
 /** Where a shard's TCP gateway listens, as the other shards reach it. */
 export interface GatewayAddress {
@@ -134,10 +180,13 @@ export type ToShard = {
   | { op: 'mesh', addresses: GatewayAddress[] }
   /** a shard in a child process or on another machine: the plan and its index */
   | { op: 'init', data: ShardInit }
+  | RunRound
 
 /** Shard to coordinator. */
 export type FromShard =
-  | { op: 'ready' }
+  /** built; on virtual time, with the least one-way delay of a packet from this shard to another (ms) */
+  | { op: 'ready', minDelayMs?: number }
+  | RoundDone
   /** a remote shard's first message on its control connection */
   | { op: 'join', version: number }
   /**
@@ -148,7 +197,7 @@ export type FromShard =
   | { op: 'listening', host?: string, port: number }
   | { op: 'result', id: number, value: unknown }
   | { op: 'error', id: number, name: string, message: string }
-  /** `abs`: `performance.timeOrigin + performance.now()` when it happened */
+  /** `abs`: `performance.timeOrigin + performance.now()` when it happened (virtual time: `performance.now()`) */
   | { op: 'event', abs: number, event: SimEvent }
   | { op: 'progress', progress: SimProgress }
   | { op: 'fatal', name: string, message: string }

@@ -7,6 +7,7 @@
 import { ShardError } from './errors.js'
 import { absoluteNow } from './protocol.js'
 import type { ControlLink } from './control.js'
+import type { RoundDriver } from './rounds.js'
 import type { FromShard, ShardMethods, ShardResult, ToShard } from './protocol.js'
 import type { SimProgress } from '../harness/simulation.js'
 
@@ -32,6 +33,8 @@ export class ShardHandle {
   clockOffset = 0
   /** the host other shards reach this one's gateway on, when it reports none */
   host = '127.0.0.1'
+  /** virtual time: calls go into the driver's next round instead of straight to the shard */
+  driver?: RoundDriver
   private readonly pending = new Map<number, Pending>()
   private nextId = 0
 
@@ -49,7 +52,11 @@ export class ShardHandle {
     return new Promise<ShardResult<M>>((resolve, reject) => {
       // the answer crossed a structured clone: it is what the shard's handler returned
       this.pending.set(id, { resolve: value => { resolve(value as ShardResult<M>) }, reject })
-      this.link.send({ op: 'call', id, method, args } as unknown as ToShard)
+      if (this.driver != null) {
+        this.driver.queue(this, { id, method, args })
+      } else {
+        this.link.send({ op: 'call', id, method, args } as unknown as ToShard)
+      }
     })
   }
 

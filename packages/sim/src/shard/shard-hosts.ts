@@ -13,6 +13,7 @@ import { ProcessLink, SocketLink, WorkerLink } from './control.js'
 import { ShardError } from './errors.js'
 import { ShardHandle } from './shard-handle.js'
 import { describeError } from '../error-text.js'
+import { real } from '../time/virtual-clock.js'
 import type { CoordinatorLink } from './shard-handle.js'
 import type { FromShard, GatewayAddress, ShardInit, ShardWorkerData, ToShard } from './protocol.js'
 import type { Server } from 'node:net'
@@ -98,17 +99,18 @@ export async function acceptShards (server: Server, options: AcceptShardsOptions
 
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      // real timers: shards join in real time, whatever clock the run is on
+      const timer = real.setTimeout(() => {
         reject(new ShardError(joined, `did not join within ${timeoutMs} ms (${joined} of ${shards} joined at ${bound.address}:${bound.port})`))
       }, timeoutMs)
       server.on('connection', (socket) => {
         socket.on('error', () => {})
         const link = new SocketLink<FromShard, ToShard>(socket)
         // until it says `join`, a connection is nobody: bad bytes or silence drop it
-        const hello = setTimeout(() => { socket.destroy() }, JOIN_HELLO_TIMEOUT_MS)
-        link.onExit(() => { clearTimeout(hello) })
+        const hello = real.setTimeout(() => { socket.destroy() }, JOIN_HELLO_TIMEOUT_MS)
+        link.onExit(() => { real.clearTimeout(hello) })
         link.onMessage((msg) => {
-          clearTimeout(hello)
+          real.clearTimeout(hello)
 
           if (msg.op !== 'join' || joined >= shards || options.stopped()) {
             socket.destroy()
@@ -122,7 +124,7 @@ export async function acceptShards (server: Server, options: AcceptShardsOptions
           options.onShardJoined?.(handle.index, `${handle.host}:${socket.remotePort ?? '?'}`)
 
           if (joined === shards) {
-            clearTimeout(timer)
+            real.clearTimeout(timer)
             resolve()
           }
         })

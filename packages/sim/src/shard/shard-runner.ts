@@ -20,6 +20,9 @@ import { SocketLink, parseHostPort } from './control.js'
 import { SimGateway } from './gateway.js'
 import { DEFAULT_CONTROL_PORT } from './constants.js'
 import { absoluteNow } from './protocol.js'
+import { ShardBarrier, justBefore, minCrossDelayMs } from './barrier.js'
+import { PERFORMANCE_ORIGIN_MS, VirtualClock } from '../time/virtual-clock.js'
+import { seedRandomness } from '../time/seeded-random.js'
 import { describeError, errorCodeOrMessage, errorParts } from '../error-text.js'
 import type { ControlLink } from './control.js'
 import type { GatewayAddress, PeerStatus, ShardHandlers, ShardInit, ShardWorkerData, ToShard, FromShard } from './protocol.js'
@@ -116,6 +119,8 @@ export async function runShard (link: Link, data?: ShardWorkerData, bind: ShardB
   const mesh = new Promise<GatewayAddress[]>(resolve => { resolveMesh = resolve })
   let resolveMethods!: (methods: ShardHandlers) => void
   const methodsReady = new Promise<ShardHandlers>(resolve => { resolveMethods = resolve })
+  let resolveBarrier!: (barrier: ShardBarrier) => void
+  const barrierReady = new Promise<ShardBarrier>(resolve => { resolveBarrier = resolve })
 
   // attached at once: calls that arrive while the shard is still being built wait for it
   link.onMessage((msg: ToShard) => {
@@ -126,6 +131,9 @@ export async function runShard (link: Link, data?: ShardWorkerData, bind: ShardB
     } else if (msg?.op === 'call' && msg.method === 'clock') {
       // answered at once: the coordinator estimates this shard's clock offset from it
       post({ op: 'result', id: msg.id, value: absoluteNow() })
+    } else if (msg?.op === 'run') {
+      // virtual time: rounds (with the coordinator's calls in them) start once the shard is built
+      void barrierReady.then(barrier => { barrier.run(msg) })
     } else if (msg?.op === 'call') {
       methodsReady
         .then(async methods => (methods[msg.method] as (...args: unknown[]) => Promise<unknown>)(...msg.args))
@@ -134,13 +142,24 @@ export async function runShard (link: Link, data?: ShardWorkerData, bind: ShardB
   })
 
   try {
-    await build(data ?? await init, data?.ports ?? [], bind, post, mesh, resolveMethods)
+    const shardInit = data ?? await init
+    let clock: VirtualClock | undefined
+
+    if (shardInit.time != null) {
+      // virtual time: this shard's own clock and randomness, frozen at zero until the first round
+      seedRandomness(shardInit.time.seed)
+      clock = new VirtualClock()
+      clock.install()
+      clock.setHorizon(justBefore(PERFORMANCE_ORIGIN_MS), () => {})
+    }
+
+    await build(shardInit, data?.ports ?? [], bind, post, mesh, resolveMethods, clock, resolveBarrier)
   } catch (err) {
     post({ op: 'fatal', ...errorParts(err) })
   }
 }
 
-async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: ShardBindOptions, post: (msg: FromShard) => void, mesh: Promise<GatewayAddress[]>, resolveMethods: (m: ShardHandlers) => void): Promise<void> {
+async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: ShardBindOptions, post: (msg: FromShard) => void, mesh: Promise<GatewayAddress[]>, resolveMethods: (m: ShardHandlers) => void, clock: VirtualClock | undefined, resolveBarrier: (barrier: ShardBarrier) => void): Promise<void> {
   const { plan, shard, shards } = data
   const model = await latencyModelOf(plan.latency, plan.baseDir)
   let services: ((peer: PeerSpec) => ServiceFactoryMap<Record<string, unknown>>) | undefined
@@ -197,7 +216,8 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
   }
 
   sim.events.addEventListener('event', (evt) => {
-    post({ op: 'event', abs: absoluteNow(), event: { ...evt.detail, shard } })
+    // virtual time: every shard's clock has the same origin, performance.now() is comparable
+    post({ op: 'event', abs: clock != null ? performance.now() : absoluteNow(), event: { ...evt.detail, shard } })
   })
 
   // a peer's failure must not take the shard (and every peer in it) down
@@ -212,7 +232,7 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
     return { index, state: p.state, peerId: p.peerId?.toString(), error: p.error }
   }
 
-  resolveMethods({
+  const methods: ShardHandlers = {
     start: async () => {
       await sim.start()
       return sim.peers.filter(p => sim.owns(p.index)).map(p => status(p.index))
@@ -254,8 +274,21 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
     marketOpen: async () => requireMarket(market).open(),
     marketSubmit: async (job) => { await requireMarket(market).submit(job) },
     marketAdversary: async (behaviour, peers, options) => requireMarket(market).adversary(behaviour, peers, options)
-  })
-  post({ op: 'ready' })
+  }
+  resolveMethods(methods)
+
+  if (clock == null) {
+    post({ op: 'ready' })
+    return
+  }
+
+  resolveBarrier(new ShardBarrier(clock, gateway, post, (call) => {
+    (methods[call.method] as (...args: unknown[]) => Promise<unknown>)(...call.args)
+      .then(value => { post({ op: 'result', id: call.id, value }) }, err => { post({ op: 'error', id: call.id, ...errorParts(err) }) })
+  }))
+  const own = sim.peers.filter(p => sim.owns(p.index)).map(p => String(p.siteIndex))
+  const others = sim.peers.filter(p => !sim.owns(p.index)).map(p => String(p.siteIndex))
+  post({ op: 'ready', minDelayMs: minCrossDelayMs(sim.network, own, others) })
 }
 
 function requireMarket (market: MarketRuntime | undefined): MarketRuntime {

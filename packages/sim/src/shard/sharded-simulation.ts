@@ -25,6 +25,11 @@ import { PeerDirectory } from './peer-directory.js'
 import { mergeProgress } from './progress.js'
 import { absoluteNow } from './protocol.js'
 import { acceptShards, spawnShards } from './shard-hosts.js'
+import { justBefore } from './barrier.js'
+import { RoundDriver } from './rounds.js'
+import { currentVirtualClock } from '../time/virtual-clock.js'
+import type { VirtualClock } from '../time/virtual-clock.js'
+import type { RoundStats } from './rounds.js'
 import { describeError, errorMessage } from '../error-text.js'
 import { round } from '../round.js'
 import type { MarketDriver } from '../market/driver.js'
@@ -72,7 +77,19 @@ export interface ShardedSimulationInit extends ShardPlan {
   gateway?: 'port' | 'tcp'
   /** Called as peers start and dials complete (summed over shards). */
   onProgress?(progress: SimProgress): void
+  /**
+   * `virtual`: the shards and the coordinator advance together on virtual
+   * time, in rounds (the coordinator's thread must run on a virtual clock,
+   * as `runScenario` does); `wall`: every shard on the real clock.
+   * @default 'virtual' when a virtual clock is installed on this thread, else 'wall'
+   */
+  time?: 'virtual' | 'wall'
 }
+
+/** The least lookahead, ms: links whose delay can come closer than this have their packets clamped. */
+export const MIN_LOOKAHEAD_MS = 1
+/** The largest lookahead, ms (no pair of sites across shards, or very distant ones): bounds how late an answer reaches the coordinator. */
+export const MAX_LOOKAHEAD_MS = 1000
 
 /** The number of shards `--shards auto` means: the cores available to this process. */
 export function autoShards (): number {
@@ -104,6 +121,11 @@ export class ShardedSimulation {
   private connectTotal = 0
   private readonly gatewayAddresses: GatewayAddress[] = []
   private server?: Server
+  /** virtual time: the coordinator's clock, and the rounds once the shards are built */
+  private readonly clock?: VirtualClock
+  private driver?: RoundDriver
+  private readonly eventOrigin = performance.now()
+  private readonly readiness = new Map<number, { minDelayMs: number, resolve: () => void, done: Promise<void> }>()
 
   /** Use {@link createShardedSimulation}; `latency` is the model built from `init.latency`. */
   constructor (init: ShardedSimulationInit, latency: LatencyModel) {
@@ -121,7 +143,15 @@ export class ShardedSimulation {
       throw new SimulationConfigError('gateway', `shards in ${init.shardHost === 'process' ? 'processes' : 'remote processes'} exchange packets over TCP, not MessagePorts`)
     }
 
-    const { shards: _s, onProgress: _p, gateway: _g, shardHost: _h, listen: _l, joinTimeoutMs: _j, onListening: _o, onShardJoined: _oj, ...plan } = init
+    const clock = currentVirtualClock()
+    const time = init.time ?? (clock != null ? 'virtual' : 'wall')
+
+    if (time === 'virtual' && clock == null) {
+      throw new SimulationConfigError('time', 'a sharded run on virtual time needs a virtual clock on the coordinator\'s thread (withVirtualTime, or runScenario)')
+    }
+
+    this.clock = time === 'virtual' ? clock : undefined
+    const { shards: _s, onProgress: _p, gateway: _g, shardHost: _h, listen: _l, joinTimeoutMs: _j, onListening: _o, onShardJoined: _oj, time: _t, ...plan } = init
     this.init = init
     this.plan = plan
     this.latency = latency
@@ -147,8 +177,25 @@ export class ShardedSimulation {
     return this.handles[index]?.link.pid
   }
 
+  /** Whether shards and coordinator advance together on virtual time. */
+  get virtualTime (): boolean {
+    return this.clock != null
+  }
+
+  /** virtual time: what the rounds did (undefined on the wall clock) */
+  get roundStats (): RoundStats | undefined {
+    return this.driver?.stats
+  }
+
   /** Starts the shards (threads, processes, or waits for remote ones to join), then every peer in them. */
   async start (): Promise<void> {
+    const clock = this.clock
+
+    if (clock != null) {
+      // virtual time stands still while the shards start (real work: threads, processes, sockets)
+      clock.setHorizon(justBefore(clock.performanceNow()), () => {})
+    }
+
     if (this.shardHost === 'remote') {
       await this.acceptRemote()
     } else {
@@ -156,7 +203,12 @@ export class ShardedSimulation {
       handles.forEach(h => { this.attach(h) })
     }
 
-    await Promise.all(this.handles.map(async h => { await h.syncClock() }))
+    if (clock != null) {
+      await this.startRounds(clock)
+    } else {
+      await Promise.all(this.handles.map(async h => { await h.syncClock() }))
+    }
+
     const statuses = await Promise.allSettled(this.handles.map(async h => h.call('start')))
     statuses.forEach((s, i) => {
       if (s.status === 'fulfilled') {
@@ -168,11 +220,37 @@ export class ShardedSimulation {
   }
 
   private shardInit (i: number): ShardInit {
-    return { plan: this.plan, shard: i, shards: this.shards, gateway: this.tcp ? 'tcp' : 'port' }
+    const time = this.clock == null ? undefined : { seed: createRng(this.plan.seed ?? DEFAULT_SIM_SEED).fork(`shard-${i}`).nextUint32() }
+    return { plan: this.plan, shard: i, shards: this.shards, gateway: this.tcp ? 'tcp' : 'port', time }
+  }
+
+  /**
+   * virtual time: waits until every shard is built, takes the lookahead
+   * (the least delay of a packet between shards, from the link model) and
+   * starts the rounds.
+   */
+  private async startRounds (clock: VirtualClock): Promise<void> {
+    await Promise.all([...this.readiness.values()].map(async r => r.done))
+    const least = Math.min(...[...this.readiness.values()].map(r => r.minDelayMs))
+    const lookaheadMs = Math.min(MAX_LOOKAHEAD_MS, Math.max(MIN_LOOKAHEAD_MS, least))
+    this.driver = new RoundDriver({
+      clock,
+      handles: () => this.handles,
+      lookaheadMs,
+      events: (events) => { for (const e of events) this.events.insert(e) },
+      eventTime: (abs) => round(abs - this.eventOrigin)
+    })
+    for (const h of this.handles) h.driver = this.driver
+    this.driver.start()
   }
 
   private attach (handle: ShardHandle): void {
     this.handles[handle.index] = handle
+    if (this.clock != null) {
+      let resolve!: () => void
+      const done = new Promise<void>(r => { resolve = r })
+      this.readiness.set(handle.index, { minDelayMs: Infinity, resolve, done })
+    }
     handle.link.onMessage((msg: FromShard) => { this.onMessage(handle, msg) })
     handle.link.onExit((err) => {
       if (!this.stopped || handle.alive) {
@@ -210,14 +288,24 @@ export class ShardedSimulation {
   }
 
   private onMessage (handle: ShardHandle, msg: FromShard): void {
-    if (handle.answer(msg)) {
+    if (this.driver?.receive(handle, msg) === true || handle.answer(msg)) {
       return
     }
 
     switch (msg.op) {
+      case 'ready': {
+        const ready = this.readiness.get(handle.index)
+        if (ready != null) {
+          ready.minDelayMs = msg.minDelayMs ?? Infinity
+          ready.resolve()
+        }
+        break
+      }
       case 'event': {
         // re-based on this log's start, through the shard's clock offset: one timeline
-        const t = msg.abs - handle.clockOffset - absoluteNow() + this.events.now()
+        const t = this.clock != null
+          ? msg.abs - this.eventOrigin
+          : msg.abs - handle.clockOffset - absoluteNow() + this.events.now()
         this.events.insert({ ...msg.event, t: round(t) })
         break
       }
@@ -247,6 +335,8 @@ export class ShardedSimulation {
     }
 
     handle.fail(err instanceof Error ? err : new ShardError(index, String(err)))
+    this.readiness.get(index)?.resolve()
+    this.driver?.gone(handle)
 
     if (this.stopped) {
       return
@@ -477,8 +567,14 @@ export class ShardedSimulation {
 
     this.stopped = true
     await Promise.allSettled(this.handles.filter(h => h.alive).map(async h => {
-      await Promise.race([h.call('stop'), new Promise(resolve => setTimeout(resolve, SHARD_STOP_TIMEOUT_MS).unref())])
+      let timer: ReturnType<typeof setTimeout> | undefined
+      // the timer is cleared once the shard answers: on virtual time a timer left behind would still fire, and move time on
+      await Promise.race([h.call('stop'), new Promise(resolve => { timer = setTimeout(resolve, SHARD_STOP_TIMEOUT_MS).unref() })])
+      clearTimeout(timer)
     }))
+    // virtual time: no more rounds; the coordinator's clock runs free again
+    await this.driver?.stop()
+    this.clock?.setHorizon(Infinity)
 
     for (const p of this.peers) {
       if (p.state === 'running') p.state = 'stopped'

@@ -567,6 +567,8 @@ export class VirtualClock {
     if (entry == null) {
       // nothing scheduled: the next timer anyone sets starts the pump again
       if (process.env.VT_DEBUG != null) console.error('vt: idle at', this.now(), 'requests', this.requests.size, 'resources', process.getActiveResourcesInfo())
+      // under a horizon (a sharded run's round), idle with no timer is blocked too
+      if (this.horizon !== Infinity) this.blocked?.(Infinity)
       return
     }
 

@@ -61,6 +61,12 @@ export interface PipeOwner {
   readonly broken: boolean
   break(err: Error, notify?: boolean): void
   onDrain(from: SimEndpoint): void
+  /**
+   * Hand packets to the receiver this many ms before their delivery time
+   * (cuts are checked then): a gateway half to another shard on virtual
+   * time, which passes the packet on with its delivery time. @default 0
+   */
+  readonly handoverLeadMs?: number
 }
 
 /** One direction of a connection. */
@@ -224,7 +230,7 @@ export class Pipe {
     this.task = undefined
 
     if (this.pending > 0) {
-      this.task = this.link.network.scheduler.schedule(this.items[this.head].at, this.deliver, this.to.owner)
+      this.task = this.link.network.scheduler.schedule(this.items[this.head].at - (this.link.handoverLeadMs ?? 0), this.deliver, this.to.owner)
     }
   }
 
@@ -258,7 +264,7 @@ export class Pipe {
       return
     }
 
-    const due = network.scheduler.now() + network.scheduler.slack
+    const due = network.scheduler.now() + network.scheduler.slack + (this.link.handoverLeadMs ?? 0)
 
     // the head was due when the task fired; the rest go if they are due too
     do {

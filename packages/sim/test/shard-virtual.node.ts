@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import { createShardedSimulation, eventsToCsv, runScenario, withVirtualTime } from '../src/index.js'
+import { quietWorld, writeEdges } from './fixtures/four-cities.js'
+import type { EdgeFile } from './fixtures/four-cities.js'
+import type { RunResult, Scenario } from '../src/index.js'
+
+// 16 peers in two regions, pings across them: small enough to run four times
+const SCENARIO: Scenario = {
+  name: 'sharded-virtual-time',
+  seed: 7,
+  durationS: 4,
+  latency: { model: 'geographic', minPopulation: 1_000_000, lastMileMs: 2 },
+  links: { loss: 0 },
+  regions: { EU: { peers: 8 }, NA: { peers: 8 } },
+  connect: { bootstrap: 2, degree: 3 },
+  workload: { pings: { everyS: 1, pairs: 4 } }
+}
+
+function assertSane (result: RunResult): void {
+  assert.equal(result.timing.mode, 'virtual')
+  const ts = result.events.map(e => e.t)
+  assert.deepEqual(ts, [...ts].sort((a, b) => a - b), 'events in time order')
+  assert.deepEqual(new Set(result.events.filter(e => e.type === 'peer:started').map(e => e.shard)), new Set([0, 1]))
+  const pings = result.events.filter(e => e.type === 'ping')
+  assert.ok(pings.length > 0, 'pings ran')
+  assert.ok(pings.every(p => p.error == null), 'every ping answered')
+}
+
+describe('sharded simulation on virtual time', function () {
+  this.timeout(240_000)
+
+  for (const shardHost of ['thread', 'process'] as const) {
+    it(`repeats byte for byte: the same scenario and seed in 2 shards (${shardHost === 'thread' ? 'worker threads' : 'child processes'})`, async () => {
+      const first = await runScenario(SCENARIO, { shards: 2, sharding: { shardHost } })
+      const second = await runScenario(SCENARIO, { shards: 2, sharding: { shardHost } })
+      assertSane(first)
+      assert.equal(eventsToCsv(second.events), eventsToCsv(first.events))
+      assert.equal(second.timing.total_s, first.timing.total_s)
+    })
+  }
+
+  describe('cross-shard ping', () => {
+    let edgeFile: EdgeFile | undefined
+
+    afterEach(async () => {
+      await edgeFile?.remove()
+      edgeFile = undefined
+    })
+
+    it('takes the oracle RTT of the link model, in virtual time, with no packet clamped', async () => {
+      edgeFile = await writeEdges('shoal-sim-shard-vt-')
+      const path = edgeFile.path
+      const results = await withVirtualTime({}, async () => {
+        // shard 0: Paris, Paris, Paris, Berlin; shard 1: New York, New York, Tokyo, Tokyo
+        const sim = await createShardedSimulation({ ...quietWorld(path, 8), placement: [0, 0, 0, 1, 2, 2, 3, 3], shards: 2 })
+        try {
+          assert.equal(sim.virtualTime, true)
+          assert.deepEqual(sim.peers.map(p => p.shard), [0, 0, 0, 0, 1, 1, 1, 1])
+          const out = []
+          for (const [from, to] of [[1, 6], [3, 4], [5, 2]]) {
+            await sim.ping(from, to)
+            out.push({ ping: await sim.ping(from, to), oracle: sim.rtt(from, to) })
+          }
+          // Paris-New York is the shortest path across the shards: 76 ms RTT, 38 ms one way
+          assert.equal(sim.roundStats?.lookaheadMs, 38)
+          assert.equal(sim.roundStats?.clampedFrames, 0)
+          assert.ok((sim.roundStats?.rounds ?? 0) > 0)
+          return out
+        } finally {
+          await sim.stop()
+        }
+      })
+
+      for (const { ping, oracle } of results) {
+        assert.equal(ping.error, undefined)
+        assert.ok(ping.rttMs != null && Math.abs(ping.rttMs - oracle) < 0.01, `RTT ${String(ping.rttMs)} ms, oracle ${oracle} ms`)
+      }
+    })
+  })
+})
