@@ -558,7 +558,6 @@ export class VirtualClock {
       // a libuv request (fs, threadpool crypto) will call back: time stands still until it has
       this.waitingIo = true
       this.stats.ioWaits++
-      if (process.env.VT_DEBUG != null) console.error('vt: io wait at', this.now(), 'requests', this.requests.size, 'resources', process.getActiveResourcesInfo())
       return
     }
 
@@ -566,7 +565,6 @@ export class VirtualClock {
 
     if (entry == null) {
       // nothing scheduled: the next timer anyone sets starts the pump again
-      if (process.env.VT_DEBUG != null) console.error('vt: idle at', this.now(), 'requests', this.requests.size, 'resources', process.getActiveResourcesInfo())
       // under a horizon (a sharded run's round), idle with no timer is blocked too
       if (this.horizon !== Infinity) this.blocked?.(Infinity)
       return
