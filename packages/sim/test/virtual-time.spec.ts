@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { setTimeout as timersSetTimeout, setInterval as timersSetInterval, clearTimeout as timersClearTimeout } from 'node:timers'
 import { scheduler, setImmediate as sleepImmediate, setInterval as every, setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import fc from 'fast-check'
 import {
   DEFAULT_EPOCH_MS,
@@ -126,6 +127,94 @@ describe('virtual time', () => {
       })
     })
 
+    it('refresh revives a fired timer, from inside its callback too, but not a cleared one', async () => {
+      await withVirtualTime({}, async (clock) => {
+        const fired: number[] = []
+        const t = setTimeout(() => {
+          fired.push(clock.now())
+          if (fired.length < 3) t.refresh()
+        }, 100)
+        await sleep(1000)
+        assert.deepEqual(fired, [100, 200, 300])
+        t.refresh()
+        await sleep(200)
+        assert.deepEqual(fired, [100, 200, 300, 1100])
+        clearTimeout(t)
+        t.refresh()
+        await sleep(200)
+        assert.equal(fired.length, 4)
+      })
+    })
+
+    it('an interval goes back in after its callback, as Node does', async () => {
+      await withVirtualTime({}, async () => {
+        const order: string[] = []
+        let n = 0
+        const iv = setInterval(() => {
+          order.push(`interval${++n}`)
+          if (n === 1) setTimeout(() => order.push('timeout-set-in-interval'), 10)
+          if (n === 2) clearInterval(iv)
+        }, 10)
+        await sleep(100)
+        assert.deepEqual(order, ['interval1', 'timeout-set-in-interval', 'interval2'])
+      })
+    })
+
+    it('util.promisify(setTimeout), callbacks checked, this is the timer', async () => {
+      await withVirtualTime({}, async (clock) => {
+        assert.equal(await promisify(setTimeout)(500, 'x'), 'x')
+        assert.equal(clock.now(), 500)
+        assert.throws(() => setTimeout(5 as unknown as () => void, 10), { code: 'ERR_INVALID_ARG_TYPE' })
+        const self = await new Promise(resolve => { const t = setTimeout(function (this: unknown) { resolve(this === t) }, 1) })
+        assert.equal(self, true)
+        const controller = new AbortController()
+        controller.abort(new Error('why'))
+        await assert.rejects(sleep(10, undefined, { signal: controller.signal }), (err: Error) => err.name === 'AbortError' && (err.cause as Error).message === 'why')
+      })
+    })
+
+    it('AbortSignal.any over AbortSignal.timeout aborts', async () => {
+      await withVirtualTime({}, async (clock) => {
+        const signal = AbortSignal.any([new AbortController().signal, AbortSignal.timeout(2500)])
+        await new Promise(resolve => signal.addEventListener('abort', resolve))
+        assert.equal(clock.now(), 2500)
+      })
+    })
+
+    it('clearing hundreds of thousands of timers keeps the others', async () => {
+      await withVirtualTime({}, async (clock) => {
+        const timers = []
+        let fired = 0
+        for (let i = 0; i < 300_000; i++) timers.push(setTimeout(() => { fired++ }, 1000 + i % 1000))
+        for (let i = 0; i < 300_000; i += 3) clearTimeout(timers[i])
+        await sleep(5000)
+        assert.equal(fired, 200_000)
+        assert.equal(clock.now(), 5000)
+      })
+    })
+
+    it('a timer of an earlier clock clears nothing of the present one', async () => {
+      let old: NodeJS.Timeout | undefined
+      await withVirtualTime({}, async () => { old = setTimeout(() => {}, 1000) })
+      await withVirtualTime({}, async () => {
+        let fired = false
+        const t = setTimeout(() => { fired = true }, 10)
+        clearTimeout(old)
+        clearTimeout(Number(t) as unknown as NodeJS.Timeout)
+        await sleep(20)
+        assert.equal(fired, false)
+      })
+    })
+
+    it('Date subclasses stay subclasses', async () => {
+      await withVirtualTime({}, async () => {
+        class Stamp extends Date {}
+        assert.ok(new Stamp() instanceof Stamp)
+        assert.equal(new Stamp().getTime(), Date.now())
+        assert.equal(new Date().constructor, Date)
+      })
+    })
+
     it('node:timers named imports are virtual too', async () => {
       await withVirtualTime({}, async (clock) => {
         let n = 0
@@ -180,6 +269,20 @@ describe('virtual time', () => {
   })
 
   describe('time stands still while there is work', () => {
+    it('but a loop that polls with setImmediate for a timer still sees it fire', async () => {
+      await withVirtualTime({}, async (clock) => {
+        let due = false
+        setTimeout(() => { due = true }, 50)
+        let polls = 0
+        while (!due) {
+          await new Promise(resolve => setImmediate(resolve))
+          polls++
+        }
+        assert.equal(clock.now(), 50)
+        assert.ok(polls > 0)
+      })
+    })
+
     it('while immediates, next ticks and microtasks run', async () => {
       await withVirtualTime({}, async (clock) => {
         let late = false
@@ -303,6 +406,26 @@ describe('virtual time', () => {
       assert.equal(randomnessSeeded(), false)
       assert.notDeepEqual(draw(), draw())
       assert.match(String(a[4]), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    })
+
+    it('randomFillSync counts offset and size in elements, checks them, fills ArrayBuffers; getRandomValues takes integer arrays only', () => {
+      seedRandomness(9)
+      try {
+        const words = new Uint32Array(4)
+        crypto.randomFillSync(words, 1, 2)
+        assert.equal(words[0], 0)
+        assert.equal(words[3], 0)
+        assert.ok(words[1] !== 0 || words[2] !== 0)
+        const raw = new ArrayBuffer(16)
+        crypto.randomFillSync(raw as unknown as Uint8Array)
+        assert.ok(new Uint8Array(raw).some(b => b !== 0))
+        assert.throws(() => crypto.randomFillSync(words, 3, 2), { code: 'ERR_OUT_OF_RANGE' })
+        assert.throws(() => globalThis.crypto.getRandomValues(new Float32Array(2) as unknown as Uint8Array), { name: 'TypeMismatchError' })
+        assert.throws(() => crypto.randomInt(3, 3), { code: 'ERR_OUT_OF_RANGE' })
+      } finally {
+        restoreRandomness()
+      }
+      assert.equal(Object.hasOwn(globalThis.crypto, 'getRandomValues'), false)
     })
 
     it('async forms call back with seeded values', async () => {

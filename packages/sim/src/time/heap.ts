@@ -57,8 +57,11 @@ export class TimeHeap<T extends Timed> {
   /** Keeps only the entries `keep` accepts (a sorted array is a heap). */
   retain (keep: (entry: T) => boolean): void {
     const kept = this.heap.filter(keep).sort((a, b) => a.at - b.at || a.seq - b.seq)
-    this.heap.length = 0
-    this.heap.push(...kept)
+    // copied one by one: spreading hundreds of thousands of entries into push() overflows the stack
+    this.heap.length = kept.length
+    for (let i = 0; i < kept.length; i++) {
+      this.heap[i] = kept[i]
+    }
   }
 
   /** Removes and returns the earliest entry. */

@@ -63,6 +63,9 @@ export function seedRandomness (seed: Seed): void {
   seeded = rng
   Math.random = () => rng.float()
   const getRandomValues = <T extends ArrayBufferView | null>(array: T): T => {
+    if (!isIntegerArray(array)) {
+      throw new DOMException('The data argument must be an integer-type TypedArray', 'TypeMismatchError')
+    }
     if (array != null) {
       if (array.byteLength > 65536) {
         throw new DOMException(`The ArrayBufferView's byte length (${array.byteLength}) exceeds the number of bytes of entropy available via this API (65536)`, 'QuotaExceededError')
@@ -83,12 +86,22 @@ export function seedRandomness (seed: Seed): void {
     }
     return buf
   }
-  c.randomFillSync = <T extends ArrayBufferView>(buf: T, offset = 0, size?: number): T => {
-    const len = size ?? buf.byteLength - offset
-    fill(rng, new Uint8Array(buf.buffer, buf.byteOffset + offset, len))
+  c.randomFillSync = <T extends ArrayBufferView | ArrayBuffer>(buf: T, offset = 0, size?: number): T => {
+    // as Node: offset and size count elements of a typed array, bytes of anything else
+    const view: ArrayBufferView = buf instanceof ArrayBuffer ? new Uint8Array(buf) : buf as ArrayBufferView
+    const unit = (view as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1
+    const total = view.byteLength / unit
+    const count = size ?? total - offset
+    if (!Number.isInteger(offset) || offset < 0 || offset > total) {
+      throw Object.assign(new RangeError(`The value of "offset" is out of range. It must be >= 0 && <= ${total}. Received ${offset}`), { code: 'ERR_OUT_OF_RANGE' })
+    }
+    if (!Number.isInteger(count) || count < 0 || offset + count > total) {
+      throw Object.assign(new RangeError(`The value of "size + offset" is out of range. It must be <= ${total}. Received ${offset + count}`), { code: 'ERR_OUT_OF_RANGE' })
+    }
+    fill(rng, new Uint8Array(view.buffer, view.byteOffset + offset * unit, count * unit))
     return buf
   }
-  c.randomFill = (buf: ArrayBufferView, ...rest: any[]): void => {
+  c.randomFill = (buf: ArrayBufferView | ArrayBuffer, ...rest: any[]): void => {
     const cb = rest.pop() as (err: Error | null, buf: ArrayBufferView) => void
     c.randomFillSync(buf, ...rest)
     process.nextTick(cb, null, buf)
@@ -98,6 +111,9 @@ export function seedRandomness (seed: Seed): void {
       cb = max
       max = min
       min = 0
+    }
+    if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || max <= min) {
+      throw Object.assign(new RangeError(`The value of "max" is out of range. It must be greater than the value of "min" (${min}). Received ${max}`), { code: 'ERR_OUT_OF_RANGE' })
     }
     const n = min + Math.floor(rng.float() * (max - min))
     if (cb != null) {
@@ -122,13 +138,22 @@ export function restoreRandomness (): void {
   }
   seeded = undefined
   Math.random = realRandom.mathRandom
-  globalThis.crypto.getRandomValues = realRandom.getRandomValues
-  globalThis.crypto.randomUUID = realRandom.webcryptoRandomUUID
   const c = crypto as any
   c.randomBytes = realRandom.randomBytes
   c.randomFillSync = realRandom.randomFillSync
   c.randomFill = realRandom.randomFill
   c.randomInt = realRandom.randomInt
   c.randomUUID = realRandom.randomUUID
+  // the seeded ones were own properties of the instance; the prototype's come back
+  delete (globalThis.crypto as any).getRandomValues
+  delete (globalThis.crypto as any).randomUUID
+  if (globalThis.crypto.getRandomValues !== realRandom.getRandomValues) globalThis.crypto.getRandomValues = realRandom.getRandomValues
+  if (globalThis.crypto.randomUUID !== realRandom.webcryptoRandomUUID) globalThis.crypto.randomUUID = realRandom.webcryptoRandomUUID
   syncBuiltinESMExports()
+}
+
+function isIntegerArray (array: unknown): boolean {
+  return array == null || array instanceof Int8Array || array instanceof Uint8Array || array instanceof Uint8ClampedArray ||
+    array instanceof Int16Array || array instanceof Uint16Array || array instanceof Int32Array || array instanceof Uint32Array ||
+    array instanceof BigInt64Array || array instanceof BigUint64Array
 }

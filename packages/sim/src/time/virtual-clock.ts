@@ -19,6 +19,7 @@ import { AsyncLocalStorage, AsyncResource, createHook } from 'node:async_hooks'
 import { syncBuiltinESMExports } from 'node:module'
 import timers from 'node:timers'
 import timersPromises from 'node:timers/promises'
+import { promisify } from 'node:util'
 import { TimeHeap } from './heap.js'
 import type { AsyncHook } from 'node:async_hooks'
 
@@ -29,6 +30,9 @@ export const DEFAULT_EPOCH_MS = 1_767_225_600_000
 export const PERFORMANCE_ORIGIN_MS = 10_000
 
 const TIMEOUT_MAX = 2 ** 31 - 1
+
+/** Turns of the clock that may see only `setImmediate` work before the next timer fires anyway. */
+const MAX_IMMEDIATE_TURNS = 10_000
 
 const SUBTLE_METHODS = ['decrypt', 'deriveBits', 'deriveKey', 'digest', 'encrypt', 'exportKey', 'generateKey', 'importKey', 'sign', 'unwrapKey', 'verify', 'wrapKey'] as const
 
@@ -43,7 +47,7 @@ export const real = {
   Date: globalThis.Date,
   performanceNow: performance.now.bind(performance),
   hrtime: process.hrtime,
-  abortSignalTimeout: AbortSignal.timeout.bind(AbortSignal),
+  abortSignalTimeout: AbortSignal.timeout,
   timers: { ...timers },
   timersPromises: { ...timersPromises, scheduler: timersPromises.scheduler },
   subtle: Object.fromEntries(SUBTLE_METHODS.map(name => [name, (globalThis.crypto.subtle as any)[name]])) as Record<string, (...args: unknown[]) => Promise<unknown>>
@@ -139,11 +143,14 @@ export class VirtualTimeout {
   refed = true
   /** @internal whether the heap holds a live entry for it */
   inHeap = false
+  /** @internal cleared with clearTimeout/close: refresh() no longer revives it */
+  cleared = false
   /** @internal the async context it was set in (AsyncLocalStorage stores follow it, as on real timers) */
   readonly context: AsyncResource
 
   constructor (
-    private readonly clock: VirtualClock,
+    /** @internal */
+    readonly clock: VirtualClock,
     readonly id: number,
     /** @internal */
     readonly fn: Callback,
@@ -174,9 +181,13 @@ export class VirtualTimeout {
     return this.refed
   }
 
-  /** Restarts the countdown from now, as Node's `timeout.refresh()` does. */
+  /**
+   * Restarts the countdown from now, as Node's `timeout.refresh()` does:
+   * also for a timer that has fired (from inside its callback too), not for
+   * one that was cleared.
+   */
   refresh (): this {
-    if (this.active) {
+    if (!this.cleared) {
       this.clock.arm(this, this.clock.performanceNow() + this.delay)
     }
     return this
@@ -208,6 +219,12 @@ let installed: VirtualClock | undefined
 /** The clock installed on this thread, if any. */
 export function currentVirtualClock (): VirtualClock | undefined {
   return installed
+}
+
+function checkCallback (fn: unknown): void {
+  if (typeof fn !== 'function') {
+    throw Object.assign(new TypeError(`The "callback" argument must be of type function. Received ${fn === null ? 'null' : typeof fn}`), { code: 'ERR_INVALID_ARG_TYPE' })
+  }
 }
 
 function coerceDelay (delay: unknown): number {
@@ -252,6 +269,7 @@ export class VirtualClock {
   private pendingWork = 0
   private hook?: AsyncHook
   private pumpQueued = false
+  private immediateTurns = 0
   private waitingIo = false
   private horizon = Infinity
   private blocked?: (nextAt: number) => void
@@ -317,7 +335,9 @@ export class VirtualClock {
    * `peer`: whom the CPU model charges for it (default: the running code's peer).
    */
   at (at: number, fn: () => void, peer?: number): VirtualTimeout {
-    const timer = new VirtualTimeout(this, this.nextId++, fn, [], 0, undefined, peer ?? owner.getStore())
+    // work for another peer runs as that peer: what it schedules is charged to it too
+    const run = peer === undefined ? fn : () => { owner.run(peer, fn) }
+    const timer = new VirtualTimeout(this, this.nextId++, run, [], 0, undefined, peer ?? owner.getStore())
     this.byId.set(timer.id, timer)
     this.arm(timer, Math.max(at, this.t))
     return timer
@@ -325,6 +345,7 @@ export class VirtualClock {
 
   /** A `setTimeout` on this clock (Node's delay rules: below 1 ms or not a number is 1 ms). */
   setTimeout (fn: Callback, delay?: unknown, ...args: unknown[]): VirtualTimeout {
+    checkCallback(fn)
     const ms = coerceDelay(delay)
     const timer = new VirtualTimeout(this, this.nextId++, fn, args, ms, undefined, owner.getStore())
     this.byId.set(timer.id, timer)
@@ -334,6 +355,7 @@ export class VirtualClock {
 
   /** A `setInterval` on this clock. */
   setInterval (fn: Callback, delay?: unknown, ...args: unknown[]): VirtualTimeout {
+    checkCallback(fn)
     const ms = coerceDelay(delay)
     const timer = new VirtualTimeout(this, this.nextId++, fn, args, ms, ms, owner.getStore())
     this.byId.set(timer.id, timer)
@@ -354,6 +376,14 @@ export class VirtualClock {
       return
     }
 
+    if (t.clock !== this) {
+      // a timer of an earlier clock: it can never fire again, and its id may be one of ours
+      t.cleared = true
+      t.active = false
+      return
+    }
+
+    t.cleared = true
     t.active = false
     t.gen++
     this.byId.delete(t.id)
@@ -441,6 +471,7 @@ export class VirtualClock {
 
   /** @internal the patched `setImmediate`: counted, so the clock waits for it */
   setImmediate (fn: Callback, ...args: unknown[]): NodeJS.Immediate {
+    checkCallback(fn)
     const im: NodeJS.Immediate = real.setImmediate(() => {
       this.immediates.delete(im)
       fn(...args)
@@ -544,11 +575,15 @@ export class VirtualClock {
       }
     }
 
-    if (this.immediates.size > 0) {
+    if (this.immediates.size > 0 && this.immediateTurns < MAX_IMMEDIATE_TURNS) {
       // they were queued by the last callback: they run first, this turn comes after them
+      this.immediateTurns++
       this.queuePump()
       return
     }
+    // a loop that polls with setImmediate for a timer would otherwise wait forever: after this
+    // many turns of nothing but immediates, the next timer fires anyway (a count: deterministic)
+    this.immediateTurns = 0
 
     if (this.requests.size > 0) {
       this.pruneSyncJobs()
@@ -598,9 +633,7 @@ export class VirtualClock {
 
     timer.inHeap = false
 
-    if (timer.repeat !== undefined) {
-      this.arm(timer, this.t + timer.repeat)
-    } else {
+    if (timer.repeat === undefined) {
       timer.active = false
       this.byId.delete(timer.id)
     }
@@ -612,10 +645,15 @@ export class VirtualClock {
     }
 
     try {
-      timer.context.runInAsyncScope(timer.fn, undefined, ...timer.args)
+      timer.context.runInAsyncScope(timer.fn, timer, ...timer.args)
     } catch (err) {
       // as on real timers: an exception in a callback is the process's uncaught exception
       process.nextTick(() => { throw err })
+    }
+
+    // as Node does, an interval goes back in after its callback (unless that cleared or refreshed it)
+    if (timer.repeat !== undefined && !timer.cleared && !timer.inHeap) {
+      this.arm(timer, this.t + timer.repeat)
     }
 
     this.queuePump()
@@ -628,7 +666,7 @@ function virtualDate (clock: VirtualClock): DateConstructor {
     if (new.target == null) {
       return new RealDate(clock.dateNow()).toString()
     }
-    return args.length === 0 ? new RealDate(clock.dateNow()) : Reflect.construct(RealDate, args, new.target)
+    return Reflect.construct(RealDate, args.length === 0 ? [clock.dateNow()] : args, new.target)
   }
   VirtualDate.prototype = RealDate.prototype
   VirtualDate.now = () => clock.dateNow()
@@ -650,10 +688,14 @@ function virtualHrtime (clock: VirtualClock): NodeJS.HRTime {
   return hrtime
 }
 
-/** the controllers of AbortSignal.timeout's signals, alive as long as their signals */
-const controllers = new WeakMap<AbortSignal, AbortController>()
-/** clears the timer of a timeout signal that was collected */
-const timeoutSignals = new FinalizationRegistry<VirtualTimeout>((timer) => { timer.close() })
+function aborted (signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
+}
+
+/** What `node:timers/promises` rejects with when its signal aborts. */
+function abortError (signal: AbortSignal | undefined): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal?.reason }), { name: 'AbortError', code: 'ABORT_ERR' })
+}
 
 function abortReason (): DOMException {
   return new DOMException('The operation was aborted due to timeout', 'TimeoutError')
@@ -662,11 +704,13 @@ function abortReason (): DOMException {
 function virtualSleep (clock: VirtualClock) {
   return async function sleep<T = void> (delay?: number, value?: T, options: { signal?: AbortSignal, ref?: boolean } = {}): Promise<T> {
     const signal = options.signal
-    signal?.throwIfAborted()
+    if (signal?.aborted === true) {
+      throw abortError(signal)
+    }
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
         clock.clear(timer)
-        reject(Object.assign(new Error('The operation was aborted', { cause: signal?.reason }), { name: 'AbortError', code: 'ABORT_ERR' }))
+        reject(abortError(signal))
       }
       const timer = clock.setTimeout(() => {
         signal?.removeEventListener('abort', onAbort)
@@ -683,7 +727,9 @@ function virtualSleep (clock: VirtualClock) {
 function virtualIntervalIterator (clock: VirtualClock) {
   return async function * setInterval<T = void> (delay?: number, value?: T, options: { signal?: AbortSignal, ref?: boolean } = {}): AsyncGenerator<T> {
     const signal = options.signal
-    signal?.throwIfAborted()
+    if (signal?.aborted === true) {
+      throw abortError(signal)
+    }
     let ticks = 0
     let wake: (() => void) | undefined
     const timer = clock.setInterval(() => {
@@ -701,8 +747,8 @@ function virtualIntervalIterator (clock: VirtualClock) {
           await new Promise<void>(resolve => { wake = resolve })
           wake = undefined
         }
-        if (signal?.aborted === true) {
-          throw Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' })
+        if (aborted(signal)) {
+          throw abortError(signal)
         }
         ticks--
         yield value as T
@@ -724,6 +770,9 @@ function patchGlobals (clock: VirtualClock): void {
   const sleep = virtualSleep(clock)
   const immediate = async <T = void>(value?: T): Promise<T> => new Promise(resolve => clock.setImmediate(() => { resolve(value as T) }))
 
+  // util.promisify(setTimeout) is timers/promises' setTimeout, as in Node
+  Object.defineProperty(setTimeout, promisify.custom, { value: sleep })
+  Object.defineProperty(setImmediate, promisify.custom, { value: immediate })
   g.setTimeout = setTimeout
   g.setInterval = setInterval
   g.clearTimeout = clearTimeout
@@ -731,20 +780,15 @@ function patchGlobals (clock: VirtualClock): void {
   g.setImmediate = setImmediate
   g.clearImmediate = clearImmediate
   g.Date = virtualDate(clock)
+  real.Date.prototype.constructor = g.Date
   performance.now = () => clock.performanceNow()
   process.hrtime = virtualHrtime(clock)
   AbortSignal.timeout = (ms: number): AbortSignal => {
-    // as Node's: the timer holds the signal weakly, and a signal nobody holds any more takes its timer with it
+    // held until it fires: Node holds one weakly only while it has no listener, and
+    // AbortSignal.any() holds its sources weakly, so a weak one could be lost with listeners waiting
     const controller = new AbortController()
-    const signal = controller.signal
-    controllers.set(signal, controller)
-    const ref = new WeakRef(signal)
-    const timer = clock.setTimeout(() => {
-      const s = ref.deref()
-      if (s != null) controllers.get(s)?.abort(abortReason())
-    }, ms).unref()
-    timeoutSignals.register(signal, timer)
-    return signal
+    clock.setTimeout(() => { controller.abort(abortReason()) }, ms).unref()
+    return controller.signal
   }
 
   // Web Crypto runs on the threadpool and answers with a promise: the clock waits for it
@@ -790,6 +834,7 @@ function restoreGlobals (): void {
   g.setImmediate = real.setImmediate
   g.clearImmediate = real.clearImmediate
   g.Date = real.Date
+  real.Date.prototype.constructor = real.Date
   delete (performance as any).now
   process.hrtime = real.hrtime
   AbortSignal.timeout = real.abortSignalTimeout
