@@ -153,6 +153,11 @@ describe('virtual time with the real libp2p stack', function () {
     assert.equal(loaded, first, 'a run on a loaded machine differs')
   })
 
+  it('the CPU model needs virtual time in one process, and says so', async () => {
+    await assert.rejects(runScenario({ ...MARKET_SCENARIO, cpu: { factor: 1 } }, { time: 'wall' }), { name: 'ScenarioError', message: /virtual time/ })
+    await assert.rejects(runScenario({ ...MARKET_SCENARIO, cpu: { roles: { gpu: 4 } } }, { shards: 2 }), { name: 'ScenarioError', message: /one shard/ })
+  })
+
   it('a different seed gives a different run', async () => {
     const a = eventsToCsv((await runScenario({ ...MARKET_SCENARIO, durationS: 10 }, { tuning: { dhtStartDelayMs: 2_000, dhtStartSpreadMs: 1_000 } })).events)
     const b = eventsToCsv((await runScenario({ ...MARKET_SCENARIO, durationS: 10, seed: 6 }, { tuning: { dhtStartDelayMs: 2_000, dhtStartSpreadMs: 1_000 } })).events)

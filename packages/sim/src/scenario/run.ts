@@ -1,7 +1,6 @@
 import { createRng } from '../random.js'
 import { restoreRandomness, seedRandomness } from '../time/seeded-random.js'
-import { wallNow, withVirtualTime } from '../time/virtual-clock.js'
-import type { VirtualClock } from '../time/virtual-clock.js'
+import { VirtualClock, VirtualTimeLimitError, wallNow } from '../time/virtual-clock.js'
 import { Simulation } from '../harness/simulation.js'
 import { autoShards, ShardedSimulation } from '../shard/sharded-simulation.js'
 import { describeError } from '../error-text.js'
@@ -47,6 +46,7 @@ const MAX_MAP_LINKS = 300
  */
 export async function runScenario<S extends Record<string, unknown> = Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S> = {}): Promise<RunResult> {
   const time = timeModeOf(scenario, options)
+  checkCpuModel(scenario, options, time)
 
   if (time === 'wall') {
     const result = await runOnce(scenario, options)
@@ -57,9 +57,14 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
   // virtual time: every clock and timer of the process, and its randomness, belong to the run
   const wall0 = wallNow()
   seedRandomness(createRng(scenario.seed ?? 1).fork('process').nextUint32())
+  const clock = new VirtualClock({ limitMs: virtualLimitMs(scenario) })
+  const started: Started = {}
+  clock.install()
   try {
-    return await withVirtualTime({ limitMs: virtualLimitMs(scenario) }, async (clock) => {
-      const result = await runOnce(scenario, options, clock)
+    const run = runOnce(scenario, options, clock, started)
+    const stuck = new Promise<never>((_resolve, reject) => { clock.onFailure(reject) })
+    try {
+      const result = await Promise.race([run, stuck])
       const wallS = (wallNow() - wall0) / 1000
       const simulatedS = clock.now() / 1000
       result.timing.mode = 'virtual'
@@ -67,9 +72,40 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
       result.timing.simulated_per_wall_s = round(simulatedS / Math.max(wallS, 1e-3))
       result.timing.cpu_charged_s = round(clock.stats.cpuChargedMs / 1000)
       return result
-    })
+    } catch (err: unknown) {
+      if (err instanceof VirtualTimeLimitError) {
+        // the run is stuck, not over: stop its peers (on the clock, which runs again) so nothing is left running
+        run.catch(() => {})
+        clock.liftLimit()
+        started.stopRecording?.()
+        await started.sim?.stop().catch(() => {})
+      }
+      throw err
+    }
   } finally {
+    clock.uninstall()
     restoreRandomness()
+  }
+}
+
+/** What a run has started, for stopping a run that is stuck. */
+interface Started {
+  sim?: SimulationDriver
+  stopRecording?: () => void
+}
+
+/** The CPU model needs virtual time, in one process (a shard's clock does not charge it). */
+function checkCpuModel (scenario: Scenario, options: RunScenarioOptions<any>, time: 'virtual' | 'wall'): void {
+  const cpu = scenario.cpu
+  if (cpu == null || ((cpu.factor ?? 0) === 0 && Object.values(cpu.roles ?? {}).every(f => f === 0))) {
+    return
+  }
+  if (time === 'wall') {
+    throw new ScenarioError('cpu', 'the CPU model needs virtual time (on the wall clock, computation already costs real time)')
+  }
+  const shards = options.shards === 'auto' ? autoShards() : options.shards ?? 1
+  if (shards > 1 || (options.sharding?.shardHost != null && options.sharding.shardHost !== 'thread')) {
+    throw new ScenarioError('cpu', 'the CPU model runs in one shard only: run with --shards 1')
   }
 }
 
@@ -87,7 +123,7 @@ function virtualLimitMs (scenario: Scenario): number {
   return scenario.durationS * 1000 * 2 + 3_600_000
 }
 
-async function runOnce<S extends Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S>, clock?: VirtualClock): Promise<RunResult> {
+async function runOnce<S extends Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S>, clock?: VirtualClock, started: Started = {}): Promise<RunResult> {
   const t0 = performance.now()
   const baseDir = options.baseDir ?? process.cwd()
   const rng = createRng(scenario.seed ?? 1)
@@ -101,6 +137,8 @@ async function runOnce<S extends Record<string, unknown>> (scenario: Scenario, o
     for (const peer of sim.peers) clock.setCpuFactor(peer.index, cpu.roles?.[peer.role] ?? cpu.factor ?? 0)
   }
   const stopRecordingProcessErrors = recordProcessErrors(sim)
+  started.sim = sim
+  started.stopRecording = stopRecordingProcessErrors
 
   try {
     await sim.start()

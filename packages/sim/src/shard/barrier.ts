@@ -70,13 +70,13 @@ export class ShardBarrier {
   }
 
   private async runRound (msg: RunRound): Promise<void> {
-    if (!this.gateway.timed) {
+    if (!this.gateway.timed || this.gateway.lookaheadMs !== msg.lookaheadMs) {
       this.gateway.useVirtualTime(msg.lookaheadMs)
     }
 
     // every frame sent to this shard in the previous round, then the round's calls
     await this.gateway.whenReceived(msg.expect)
-    this.gateway.flush(this.clock, this.previousHorizon)
+    this.gateway.flush(this.clock, this.previousHorizon, msg.expect)
 
     for (const call of msg.calls) {
       this.clock.at(call.at, () => { this.call(call) })

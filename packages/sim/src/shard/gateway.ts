@@ -68,6 +68,8 @@ interface Inbound {
   peer: number
   frame: GatewayFrame
   n: number
+  /** its place among the frames of `peer` (cumulative, invalid ones counted) */
+  k: number
 }
 
 /** virtual time: what this gateway sent since it was last asked, per destination shard */
@@ -313,7 +315,7 @@ export class SimGateway implements RemoteDialer {
   useVirtualTime (lookaheadMs: number): void {
     this.timedMode = true
     this.lookaheadMs = lookaheadMs
-    this.stats.clampedFrames = 0
+    this.stats.clampedFrames ??= 0
   }
 
   /** Whether frames carry their delivery time (virtual time). */
@@ -355,14 +357,17 @@ export class SimGateway implements RemoteDialer {
   }
 
   /**
-   * virtual time: schedules every frame in the inbox on `clock` at its
+   * virtual time: schedules the frames of the inbox that the rounds so far
+   * sent (`expect`: how many from each shard, cumulative) on `clock` at its
    * delivery time, or at `windowEnd` (`performance.now()` scale) when that
    * is later (the frame was quicker than the lookahead), in a deterministic
    * order: by delivery time, then sending shard, then arrival.
    */
-  flush (clock: { at(at: number, fn: () => void): unknown }, windowEnd: number): void {
-    const inbox = this.inbox
-    this.inbox = []
+  flush (clock: { at(at: number, fn: () => void): unknown }, windowEnd: number, expect: Record<number, number>): void {
+    // exactly the frames of the rounds that are over: a quicker shard's frames of the round
+    // under way may be here already, and taking them now would depend on real timing
+    const inbox = this.inbox.filter(f => f.k < (expect[f.peer] ?? 0))
+    this.inbox = this.inbox.filter(f => f.k >= (expect[f.peer] ?? 0))
     inbox.sort((a, b) => (a.frame.deliverAt as number) - (b.frame.deliverAt as number) || a.peer - b.peer || a.n - b.n)
 
     for (const { peer, frame } of inbox) {
@@ -485,7 +490,7 @@ export class SimGateway implements RemoteDialer {
         this.init.onInvalidFrame?.(new InvalidGatewayFrameError('frame without a delivery time on virtual time'), peer)
         return
       }
-      this.inbox.push({ peer, frame, n: this.received++ })
+      this.inbox.push({ peer, frame, n: this.received++, k: (this.receivedFrom.get(peer) ?? 1) - 1 })
       return
     }
 

@@ -282,6 +282,8 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
     return
   }
 
+  // frames carry their delivery time from the start: one from a quicker shard may arrive before this shard's first round
+  gateway.useVirtualTime(0)
   resolveBarrier(new ShardBarrier(clock, gateway, post, (call) => {
     (methods[call.method] as (...args: unknown[]) => Promise<unknown>)(...call.args)
       .then(value => { post({ op: 'result', id: call.id, value }) }, err => { post({ op: 'error', id: call.id, ...errorParts(err) }) })

@@ -257,7 +257,7 @@ export class VirtualClock {
   /** the virtual time, in `performance.now()` ms: every timer and the heap use this scale */
   private t = PERFORMANCE_ORIGIN_MS
   private readonly epochMs: number
-  private readonly limitMs: number
+  private limitMs: number
   private readonly heap = new TimeHeap<Entry>()
   private seq = 0
   /** heap entries of cleared or refreshed timers, dropped lazily */
@@ -462,6 +462,12 @@ export class VirtualClock {
   setCpuFactor (peer: number, factor: number): void {
     this.cpuPeers.set(peer, factor)
     this.cpuOn ||= factor > 0
+  }
+
+  /** Lets time run past the limit again (to stop a stuck run's peers after {@link VirtualTimeLimitError}). */
+  liftLimit (): void {
+    this.limitMs = Infinity
+    this.queuePump()
   }
 
   /** @internal set by withVirtualTime: where a limit error goes */
