@@ -55,20 +55,37 @@
  * the search's measurements were ((measured - oracle) / oracle, every
  * measured candidate): the CPU's share of a sample.
  *
- * Time dilation (`--dilate K`, default 16, `--quick` 2; as the gossip
- * benchmark, helpers in bench/src/util.ts): 300 full-stack nodes on one
- * shared CPU are CPU-bound, and the CPU queueing would count as network
- * delay (a plain lookup took 13.5 s undilated). Every RTT and jitter, the
- * jitter floor and the TCP RTO floor are K times longer, bandwidth K times
- * smaller, and the timeouts of kad-dht (dial, ping, incoming message floors)
- * and of discovery (provide, lookup, fetch) and of the benchmark's own
- * waits K times longer; every time reported (`t_*`, `dht_lookup_ms`,
- * baseline) is wall clock / K. Vivaldi runs on the dilated RTTs, so record
- * coordinates are in dilated ms, as the search's fetch timing sees them.
- * `--dilate 1` runs without it. Why 16: at 300 peers the loop still lags
- * 0.2 s of wall clock at p99 (12 ms simulated), and a search that measures
- * RTTs measures that too; recall@5 was 0.67 at 4, 0.77 at 8 and 0.88 at 16
- * (bench/README.md). A smaller K runs faster and understates recall.
+ * Time. The simulated part (boot, settle, advertising, searches) runs on
+ * virtual time by default (`--time virtual`, `onSimClock` in
+ * bench/src/util.ts): every clock and timer of the process is simulated
+ * and time only moves when the process is idle, so the CPU that 300
+ * full-stack nodes spend on one shared machine no longer shows as network
+ * delay. What is measured is then the network model and the protocols:
+ * `t_*`, `dht_lookup_ms` and the baseline are simulated ms, an RTT a search
+ * measures is the link's RTT plus its jitter and the peers' queueing of
+ * other messages, nothing of this machine, and `measured_rtt_excess_*` is
+ * that share. `simulated_s_per_wall_s` says how fast the run went;
+ * `wall_s` is what it cost. Randomness is seeded too, so a seed gives the
+ * same run on any machine (save for the order of concurrent work).
+ *
+ * Time dilation (`--dilate K`; default 1 on virtual time, 16 on the wall
+ * clock, `--quick` 2): the way this benchmark kept the CPU out of its
+ * figures on the wall clock (`--time wall`), kept so that older figures
+ * can be reproduced. There, 300 full-stack nodes on one shared CPU are
+ * CPU-bound, and the CPU queueing counted as network delay (a plain lookup
+ * took 13.5 s undilated). Every RTT and jitter, the jitter floor and the
+ * TCP RTO floor are K times longer, bandwidth K times smaller, and the
+ * timeouts of kad-dht (dial, ping, incoming message floors) and of
+ * discovery (provide, lookup, fetch) and of the benchmark's own waits K
+ * times longer; every time reported (`t_*`, `dht_lookup_ms`, baseline) is
+ * measured / K. Vivaldi runs on the dilated RTTs, so record coordinates are
+ * in dilated ms, as the search's fetch timing sees them. Why 16 on the wall
+ * clock: at 300 peers the loop still lagged 0.2 s of wall clock at p99 (12
+ * ms simulated), and a search that measures RTTs measures that too;
+ * recall@5 was 0.67 at 4, 0.77 at 8 and 0.88 at 16 (bench/README.md). On
+ * virtual time there is no such lag and dilation changes nothing but the
+ * run's length. `loop_lag_p99_ms` (the event loop's p99 delay during the
+ * searches, wall-clock ms) is a wall-clock figure: null on virtual time.
  *
  * This measures discovery's search alone (`findNearby` from a requester
  * already in the network), not the requester's whole flow (`submitJob` of
@@ -85,7 +102,7 @@
  * candidate ranks by min(measured, R x estimated); default 1.5, `Infinity`
  * trusts measurements whole),
  * `--concurrency N`, `--fetch-timeout MS`, `--lookup-timeout MS`
- * (discovery's, 5,000 and 10,000, undilated).
+ * (discovery's, 5,000 and 10,000, undilated), `--time virtual|wall`.
  */
 
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -93,8 +110,9 @@ import { CONFIRM_PROBES, CONFIRM_TRUST_RATIO, capabilityKey, discovery, encodeGe
 import { createRng, createSimulation, loadLatency, pool } from '@shoal/sim'
 import { describeError } from '@shoal/utils'
 import { progress } from '../options.js'
-import { convergeVivaldi, dilated, dilatedNetwork, intListOption, intOption, latencySource, mean, numOption, quantile, requireDataSet, round, skipped } from '../util.js'
+import { clockOption, convergeVivaldi, dilated, dilatedNetwork, intListOption, intOption, latencySource, mean, numOption, onSimClock, quantile, requireDataSet, round, skipped } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
+import type { BenchClock } from '../util.js'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 import type { Discovery, NearbyQuery, Offer, SearchSummary } from '@shoal/discovery'
 import type { NetworkCoordinate } from '@shoal/records'
@@ -206,10 +224,13 @@ interface Settings {
   fetchTimeoutMs: number
   lookupTimeoutMs: number
   vivaldiRounds: number
+  /** the clock the simulated part runs on */
+  clock: BenchClock
   dilate: number
 }
 
 function settingsOf (options: BenchOptions): Settings {
+  const clock = clockOption(options)
   return {
     quick: options.quick,
     peersCount: intOption(options, 'peers', options.quick ? 40 : 300),
@@ -230,8 +251,10 @@ function settingsOf (options: BenchOptions): Settings {
     fetchTimeoutMs: intOption(options, 'fetch-timeout', 5_000),
     lookupTimeoutMs: intOption(options, 'lookup-timeout', 10_000),
     vivaldiRounds: intOption(options, 'vivaldi-rounds', 600),
-    // every network delay and protocol timer is `dilate` times longer: times are measured in wall clock and reported / dilate
-    dilate: numOption(options, 'dilate', options.quick ? 2 : 16) || 1
+    clock,
+    // every network delay and protocol timer is `dilate` times longer: times are measured and reported / dilate;
+    // only the wall clock needs it (to keep the shared CPU small against the network), virtual time does not
+    dilate: numOption(options, 'dilate', clock === 'virtual' ? 1 : options.quick ? 2 : 16) || 1
   }
 }
 
@@ -499,13 +522,18 @@ async function runQuery (ctx: QueryContext, from: Peer, cls: ClassSpec, i: numbe
   return result
 }
 
-/** `set.queries` queries from random requesters, the classes in turn, `set.concurrency` at a time; with their time and the event loop's p99 lag. */
-async function runQueries (ctx: QueryContext, running: Peer[]): Promise<{ results: QueryResult[], queriesS: number, lagP99Ms: number }> {
+/**
+ * `set.queries` queries from random requesters, the classes in turn,
+ * `set.concurrency` at a time; with their time and, on the wall clock, the
+ * event loop's p99 lag (null on virtual time, where the loop's real delay
+ * delays nothing simulated).
+ */
+async function runQueries (ctx: QueryContext, running: Peer[]): Promise<{ results: QueryResult[], queriesS: number, lagP99Ms: number | null }> {
   const { set } = ctx
   const plan = Array.from({ length: set.queries }, (_, i) => ({ from: ctx.qrng.pick(running), cls: CLASSES[i % CLASSES.length] }))
   const results: QueryResult[] = []
-  const lag = monitorEventLoopDelay({ resolution: 10 })
-  lag.enable()
+  const lag = set.clock === 'wall' ? monitorEventLoopDelay({ resolution: 10 }) : undefined
+  lag?.enable()
   const tQueries = performance.now()
 
   await pool(plan, set.concurrency, async (q, i) => {
@@ -516,8 +544,8 @@ async function runQueries (ctx: QueryContext, running: Peer[]): Promise<{ result
     results.push(result)
     progress(`  query ${i + 1}/${set.queries} (${results.length} done) ${q.cls.name} from ${q.from.site.name}: recall ${round(result.recall, 2)} (baseline ${round(result.baselineRecall, 2)}), ${result.found} found, first ${round(result.tFirst ?? NaN, 0)} ms, fifth ${round(result.tFifth ?? NaN, 0)} ms, lookup ${round(result.lookupMs ?? NaN, 0)} ms, ${result.messages} msgs, cells ${result.precisions.join('')}${result.error != null ? `, ${result.error}` : ''}`)
   })
-  lag.disable()
-  return { results, queriesS: (performance.now() - tQueries) / 1000, lagP99Ms: lag.percentile(99) / 1e6 }
+  lag?.disable()
+  return { results, queriesS: (performance.now() - tQueries) / 1000, lagP99Ms: lag == null ? null : lag.percentile(99) / 1e6 }
 }
 
 /** The figures over all queries, per class, and where results were found. */
@@ -587,7 +615,6 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   const { path } = data
   const set = settingsOf(options)
   const rng = createRng(options.seed)
-  const started = performance.now()
 
   progress(`loading ${path}`)
   const model = dilated(await loadLatency(path), set.dilate)
@@ -596,7 +623,58 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     return skipped(`no site of ${path} has coordinates; discovery needs geohashes`, SKIPPED_FIGURES)
   }
 
-  const sim = await startSimulation(set, model, located, rolesOf(set, rng), options.seed)
+  // the simulated part, on virtual time unless --time wall: boot, settle, advertise, search
+  const { value, figures: clock } = await onSimClock(set.clock, options.seed, async () => simulate(set, model, located, rng, options.seed))
+  progress(`done: ${clock.simulated_s ?? '?'} s simulated in ${clock.wall_s ?? '?'} s of wall clock (${set.clock} time)`)
+
+  return {
+    latency_source: latencySource(path),
+    peers: set.peersCount,
+    running: value.running,
+    gpu_providers: set.gpus,
+    capture_peers: set.captures,
+    queries: value.results.length,
+    k: set.k,
+    precisions: set.precisions,
+    reveal_precision: set.reveal,
+    coordinates: set.coordinates,
+    max_candidates_per_cell: set.maxCandidates,
+    max_fetches_per_query: set.maxFetches,
+    fetch_concurrency: set.fetchConcurrency,
+    query_concurrency: set.concurrency,
+    confirm_candidates: set.confirm ?? 2 * set.k,
+    confirm_probes: set.probes ?? CONFIRM_PROBES,
+    confirm_trust_ratio: set.trustRatio ?? CONFIRM_TRUST_RATIO,
+    ...clock,
+    time_dilation: set.dilate,
+    ...value.figures,
+    advertise: { provides: value.adv.provides, dht_messages: value.adv.provideMessages, retried_provides: value.adv.retried, providers_with_missing_keys: value.adv.advertiseFailed, seconds: round(value.adv.seconds, 1) },
+    // on the run's clock: simulated seconds on virtual time
+    boot_s: round(value.bootS, 1),
+    settle_s: value.settleS,
+    queries_s: round(value.queriesS, 1),
+    // wall clock only: on virtual time the loop's delay is no delay of the simulation
+    loop_lag_p99_ms: value.lagP99Ms == null ? null : round(value.lagP99Ms, 1),
+    notes: `recall@5: share of the 5 results whose oracle RTT is <= that of the 5th nearest matching provider (ties in a city count); rtt_ratio: mean oracle RTT of the results / of the 5 nearest; baseline: 5 random verified providers from the global key of the class (world cell, findProviders stops at 20 entries); dht_lookup_ms: getClosestPeers of a random key from the same requester; t_* and lookup: medians over queries, \`query_concurrency\` requesters searching at once (all three measurements share that load), record cache off; messages: DHT requests sent by the search; times in ${set.clock === 'virtual' ? 'simulated ms (virtual time: no CPU of this machine in them)' : 'wall-clock ms'}${set.dilate === 1 ? '' : ' / time_dilation'}`
+  }
+}
+
+/** What the simulated part of a run yields. */
+interface Simulated {
+  running: number
+  results: QueryResult[]
+  figures: BenchResult
+  adv: Advertised
+  bootS: number
+  settleS: number
+  queriesS: number
+  lagP99Ms: number | null
+}
+
+/** Boots the network, lets the DHT settle, advertises every provider and runs the queries (on whichever clock is installed). */
+async function simulate (set: Settings, model: LatencyModel, located: boolean[], rng: Rng, seed: number): Promise<Simulated> {
+  const started = performance.now()
+  const sim = await startSimulation(set, model, located, rolesOf(set, rng), seed)
 
   try {
     const bootS = (performance.now() - started) / 1000
@@ -612,34 +690,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     const ctx: QueryContext = { sim, set, coords, byClass: adv.byClass, qrng: rng.fork('queries') }
     const { results, queriesS, lagP99Ms } = await runQueries(ctx, running)
     const figures = summarise(results, set, adv.byClass, vivaldiErrors)
-
-    return {
-      latency_source: latencySource(path),
-      peers: set.peersCount,
-      running: running.length,
-      gpu_providers: set.gpus,
-      capture_peers: set.captures,
-      queries: results.length,
-      k: set.k,
-      precisions: set.precisions,
-      reveal_precision: set.reveal,
-      coordinates: set.coordinates,
-      max_candidates_per_cell: set.maxCandidates,
-      max_fetches_per_query: set.maxFetches,
-      fetch_concurrency: set.fetchConcurrency,
-      query_concurrency: set.concurrency,
-      confirm_candidates: set.confirm ?? 2 * set.k,
-      confirm_probes: set.probes ?? CONFIRM_PROBES,
-      confirm_trust_ratio: set.trustRatio ?? CONFIRM_TRUST_RATIO,
-      time_dilation: set.dilate,
-      ...figures,
-      advertise: { provides: adv.provides, dht_messages: adv.provideMessages, retried_provides: adv.retried, providers_with_missing_keys: adv.advertiseFailed, seconds: round(adv.seconds, 1) },
-      boot_s: round(bootS, 1),
-      settle_s: settleS,
-      queries_s: round(queriesS, 1),
-      loop_lag_p99_ms: round(lagP99Ms, 1),
-      notes: 'recall@5: share of the 5 results whose oracle RTT is <= that of the 5th nearest matching provider (ties in a city count); rtt_ratio: mean oracle RTT of the results / of the 5 nearest; baseline: 5 random verified providers from the global key of the class (world cell, findProviders stops at 20 entries); dht_lookup_ms: getClosestPeers of a random key from the same requester; t_* and lookup: medians over queries, `query_concurrency` requesters searching at once (all three measurements share that load), record cache off; messages: DHT requests sent by the search'
-    }
+    return { running: running.length, results, figures, adv, bootS, settleS, queriesS, lagP99Ms }
   } finally {
     await sim.stop()
   }

@@ -24,27 +24,38 @@
  * min(Dlo, subscribed neighbours), bounded by `--mesh-wait`), each router
  * in turn gets 3 unmeasured warm-up announcements, then `--announcements`
  * announcements from random peers (the same peers, in the same order, for
- * both) at a steady `--rate` per second of wall time, then a drain until
+ * both) at a steady `--rate` per second of the run's clock, then a drain until
  * every delivery is in (bounded). Floodsub goes first: it leaves nothing
  * behind, whereas gossipsub keeps gossiping (IHAVE) about recent messages
  * for 3 heartbeats, which would land in the next phase's byte count.
  *
- * Time dilation. The simulator runs on wall-clock timers in one process,
- * so the CPU of every peer is one shared core: at 200 peers one
- * announcement costs ~0.5 s of CPU (noise, yamux, protobuf, two signature
- * checks per delivery) spread over the ~0.3 s it takes to cross the world,
- * and that queueing would be counted as network delay (measured at 1x:
- * stretch p50 ~16 at 4 announcements/s on 80 peers, event loop p99 lag
- * ~1.8 s). So every delay of the network model is multiplied by
- * `--dilate K` (default 6, `--quick` 4): RTTs and measured jitter (a
+ * Time. The simulated part runs on virtual time by default (`--time
+ * virtual`, `onSimClock` in bench/src/util.ts): every clock and timer of the
+ * process is simulated and time moves only when the process is idle, so the
+ * CPU all peers share on this machine costs wall time but no simulated
+ * time. A delivery's delay is then the network's (RTTs, jitter, bandwidth,
+ * the TCP model) plus the protocol's waits (heartbeats, IHAVE/IWANT round
+ * trips), as if each peer had a CPU of its own that is never busy: whatever
+ * stretch remains is the protocol's. `simulated_s_per_wall_s` says how fast
+ * the run went, `wall_s` what it cost. Randomness is seeded too.
+ *
+ * Time dilation (`--dilate K`; default 1 on virtual time, 6 on the wall
+ * clock, `--quick` 4): how this benchmark kept the CPU out of its figures
+ * on the wall clock (`--time wall`), kept to reproduce older figures. There
+ * the CPU of every peer is one shared core: at 200 peers one announcement
+ * costs ~0.5 s of CPU (noise, yamux, protobuf, two signature checks per
+ * delivery) spread over the ~0.3 s it takes to cross the world, and that
+ * queueing counted as network delay (measured at 1x: stretch p50 ~16 at 4
+ * announcements/s on 80 peers, event loop p99 lag ~1.8 s). So every delay
+ * of the network model is multiplied by K: RTTs and measured jitter (a
  * wrapped LatencyModel), the jitter floor, the TCP model's RTO floor,
  * bandwidth (/K), and gossipsub's heartbeat and IWANT follow-up. Stretch
- * is a ratio of delays and does not change under dilation, while each hop's
- * CPU becomes K times smaller against the network; a real deployment has a
- * CPU per peer, so this is the closer picture. `delay_ms_*` are given back
- * in undilated ms, and the event loop's p99 lag during each phase is
- * reported (`loop_lag_p99_ms_p90`, in dilated wall-clock ms) as a check
- * that the CPU stayed out of the way. `--dilate 1` runs without it.
+ * is a ratio of delays and does not change under dilation, while each
+ * hop's CPU becomes K times smaller against the network. `delay_ms_*` are
+ * given back in undilated ms. On the wall clock the event loop's p99 lag
+ * during each phase is reported (`loop_lag_p99_ms_p90`, dilated wall-clock
+ * ms) as a check that the CPU stayed out of the way; on virtual time there
+ * is no lag (null).
  *
  * Figures, per router:
  * - delivery: a receiving board's `job:announced` (source `gossip`), which
@@ -52,8 +63,8 @@
  *   the announcement and before it forwards it;
  *   `delivery_ratio` = deliveries / (announcements x (subscribers - 1));
  * - stretch = (delivery time - publish time) / (oracle RTT(publisher,
- *   receiver) / 2), wall clock (`performance.now()`), publish time taken just
- *   before `announce()` (so signing counts);
+ *   receiver) / 2), on the run's clock (`performance.now()`), publish time
+ *   taken just before `announce()` (so signing counts, on the wall clock);
  * - duplicates: every pubsub data message on the topic that reaches a peer
  *   is counted by wrapping the router's RPC entry point on each node
  *   (gossipsub `handleReceivedRpc`, floodsub `processRpc`; both receive each
@@ -66,7 +77,22 @@
  * - bytes: the sim network's byte counters (encrypted, framed bytes written
  *   on every link) from the first announcement of a phase until it drained,
  *   / deliveries. Gossipsub's control traffic (IHAVE, IWANT, IDONTWANT,
- *   GRAFT/PRUNE, heartbeats) in that window counts; the other router idles.
+ *   GRAFT/PRUNE, heartbeats) in that window counts; the other router idles;
+ * - how each delivery came (`paths`): the first copy of a message at a
+ *   receiver, and the neighbour it came from, seen at the RPC entry point.
+ *   It came from the publisher itself (`via_publisher`: floodPublish's first
+ *   hop), by IWANT (`via_pull`: the receiver had asked that neighbour for it
+ *   after an IHAVE, gossipsub's lazy pull, one heartbeat plus a round trip
+ *   late at best), or pushed by a mesh (or flooding) neighbour
+ *   (`via_push`). Following each first copy back to the publisher gives the
+ *   hops a delivery took and the route's latency (the sum of the oracle
+ *   one-way delays along it): `route_stretch` = route latency / direct
+ *   one-way delay is the stretch of the overlay's detours alone, and
+ *   `wait_ms` = delay - route latency what the delivery waited on top
+ *   (jitter, queueing, the pull's heartbeat and round trip; on the wall
+ *   clock, the CPU too). Floodsub's figures in the same run are the floor:
+ *   every peer forwards at once to every neighbour, so its first copy takes
+ *   the fastest route of the wiring.
  *
  * Gossipsub configuration (through the harness's `stack.gossipsub`): the
  * job board's score parameters and thresholds (`jobBoardScoreParams` for
@@ -87,17 +113,18 @@
  * `--D N --Dlo N --Dhi N`, `--heartbeat MS`, `--flood-publish true|false`,
  * `--idontwant BYTES`, `--fast-msg-id true|false`, `--dilate K`,
  * `--loss P` (constant segment loss instead of the harness's distance
- * curve), `--mesh-wait S`, `--drain S` (undilated).
+ * curve), `--mesh-wait S`, `--drain S` (undilated), `--time virtual|wall`.
  */
 
 import { floodsub } from '@libp2p/floodsub'
 import { JOB_BOARD_SCORE_THRESHOLDS, jobBoard, jobBoardScoreParams, jobKey, jobTopic, signedMessageFastId } from '@shoal/job-board'
-import { JobKind, newRandomId } from '@shoal/records'
+import { JobAnnouncementType, JobKind, decodeRecord, newRandomId } from '@shoal/records'
 import { createRng, createSimulation, loadLatency } from '@shoal/sim'
 import { describeError, serviceAs } from '@shoal/utils'
 import { progress } from '../options.js'
-import { dilated, dilatedNetwork, intOption, latencySource, numOption, quantile, requireDataSet, round } from '../util.js'
+import { clockOption, dilated, dilatedNetwork, intOption, latencySource, mean, numOption, onSimClock, quantile, requireDataSet, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
+import type { BenchClock } from '../util.js'
 import type { FloodSub } from '@libp2p/floodsub'
 import type { GossipsubOpts } from '@libp2p/gossipsub'
 import type { JobBoard, JobBoardComponents, JobBoardService, JobEntry } from '@shoal/job-board'
@@ -130,6 +157,8 @@ interface Phase {
   copies: number
   /** `${receiver}|${msgid}` of first copies at non-publishers */
   firsts: Set<string>
+  /** `${receiver}|${job}` -> the neighbour the first copy came from, and whether the receiver had asked it by IWANT */
+  origin: Map<string, { via: number, pulled: boolean }>
   bytes: number
   chunks: number
   seconds: number
@@ -137,7 +166,7 @@ interface Phase {
 }
 
 function newPhase (router: Router): Phase {
-  return { router, published: new Map(), delivered: new Map(), stretch: [], delayMs: [], copies: 0, firsts: new Set(), bytes: 0, chunks: 0, seconds: 0, lagP99Ms: null }
+  return { router, published: new Map(), delivered: new Map(), stretch: [], delayMs: [], copies: 0, firsts: new Set(), origin: new Map(), bytes: 0, chunks: 0, seconds: 0, lagP99Ms: null }
 }
 
 function hex (bytes: Uint8Array | undefined | null): string {
@@ -222,13 +251,17 @@ interface Settings {
   fastMsgId: boolean
   loss?: number
   meshWaitMs: number
+  /** the clock the simulated part runs on */
+  clock: BenchClock
   dilate: number
   drainMs: number
 }
 
 function settingsOf (options: BenchOptions): Settings {
   const D = intOption(options, 'D', GOSSIP_DEFAULTS.D)
-  const dilate = numOption(options, 'dilate', options.quick ? 4 : 6) || 1
+  const clock = clockOption(options)
+  // dilation keeps the shared CPU small against the network on the wall clock; virtual time needs none
+  const dilate = numOption(options, 'dilate', clock === 'virtual' ? 1 : options.quick ? 4 : 6) || 1
   return {
     peers: intOption(options, 'peers', options.quick ? 60 : 200),
     announcements: intOption(options, 'announcements', options.quick ? 20 : 100),
@@ -243,6 +276,7 @@ function settingsOf (options: BenchOptions): Settings {
     fastMsgId: boolOption(options, 'fast-msg-id', true),
     loss: options.extra.loss == null ? undefined : numOption(options, 'loss', 0),
     meshWaitMs: numOption(options, 'mesh-wait', options.quick ? 8 : 30) * 1000,
+    clock,
     dilate,
     drainMs: numOption(options, 'drain', 6) * 1000 * dilate
   }
@@ -298,15 +332,37 @@ async function startSimulation (set: Settings, latency: LatencyModel, seed: numb
   return { sim, bootS: (performance.now() - startedAt) / 1000 }
 }
 
+/** The job key of an announcement's pubsub data, undefined when it is not one. */
+function jobOf (data: Uint8Array | undefined): string | undefined {
+  if (data == null) return undefined
+  try {
+    return jobKey(decodeRecord(JobAnnouncementType, data).jobId)
+  } catch {
+    return undefined
+  }
+}
+
+/** The last 8 bytes of a gossipsub message id (signed messages: key then seqno), or a seqno, as hex. */
+function seqHex (bytes: Uint8Array | undefined | null): string {
+  return bytes == null ? '' : hex(bytes.subarray(Math.max(0, bytes.byteLength - 8)))
+}
+
+type RpcMessage = { topic?: string, from?: Uint8Array, seqno?: Uint8Array, sequenceNumber?: Uint8Array, data?: Uint8Array }
+
 /**
  * Counts, on every running peer, the copies each router receives (by
- * wrapping its RPC entry point) and the deliveries of its job board, into
- * whichever phase `current()` returns.
+ * wrapping its RPC entry point), where each first copy came from, the
+ * message ids gossipsub asks for by IWANT (by wrapping its IHAVE handler),
+ * and the deliveries of its job board, into whichever phase `current()`
+ * returns.
  */
 function instrument (sim: Simulation<Services>, running: Array<SimPeer<Services>>, dilate: number, current: () => Phase | undefined): void {
   const ownId = new Map(running.map(p => [p.index, hex(p.peerId?.toMultihash().bytes)]))
+  const indexOf = new Map(running.map(p => [p.peerId?.toString() ?? '', p.index]))
+  /** `${receiver}|${asked}|${seqno}` of every message id a receiver asked a neighbour for by IWANT */
+  const asked = new Set<string>()
 
-  const countCopies = (router: Router, receiver: number, messages: Array<{ topic?: string, from?: Uint8Array, seqno?: Uint8Array, sequenceNumber?: Uint8Array }> | undefined): void => {
+  const countCopies = (router: Router, receiver: number, sender: string, messages: RpcMessage[] | undefined): void => {
     const phase = current()
     if (phase?.router !== router || messages == null) return
     for (const m of messages) {
@@ -314,7 +370,14 @@ function instrument (sim: Simulation<Services>, running: Array<SimPeer<Services>
       phase.copies++
       const from = hex(m.from)
       if (from === ownId.get(receiver)) continue
-      phase.firsts.add(`${receiver}|${from}|${hex(m.seqno ?? m.sequenceNumber)}`)
+      const seqno = m.seqno ?? m.sequenceNumber
+      const key = `${receiver}|${from}|${hex(seqno)}`
+      if (phase.firsts.has(key)) continue
+      phase.firsts.add(key)
+      const via = indexOf.get(sender)
+      const job = jobOf(m.data)
+      if (via == null || job == null) continue
+      phase.origin.set(`${receiver}|${job}`, { via, pulled: asked.has(`${receiver}|${via}|${seqHex(seqno)}`) })
     }
   }
 
@@ -336,19 +399,81 @@ function instrument (sim: Simulation<Services>, running: Array<SimPeer<Services>
     if (node == null) continue
     const gs = node.services.pubsub as any
     const handleReceivedRpc = gs.handleReceivedRpc.bind(gs)
-    gs.handleReceivedRpc = async (from: unknown, rpc: any) => {
-      countCopies('gossipsub', peer.index, rpc?.messages)
+    gs.handleReceivedRpc = async (from: { toString(): string }, rpc: any) => {
+      countCopies('gossipsub', peer.index, from.toString(), rpc?.messages)
       return handleReceivedRpc(from, rpc)
+    }
+    // what the receiver asks for after an IHAVE: a later first copy from that neighbour was pulled
+    const handleIHave = gs.handleIHave.bind(gs)
+    gs.handleIHave = (id: string, ihave: unknown) => {
+      const iwant = handleIHave(id, ihave) as Array<{ messageIDs?: Uint8Array[] }>
+      const neighbour = indexOf.get(id)
+      for (const msgId of iwant[0]?.messageIDs ?? []) {
+        asked.add(`${peer.index}|${neighbour}|${seqHex(msgId)}`)
+      }
+      return iwant
     }
     const fs = node.services.floodsub as any
     const processRpc = fs.processRpc.bind(fs)
-    fs.processRpc = async (stream: unknown, rpc: any) => {
-      countCopies('floodsub', peer.index, rpc?.messages)
+    fs.processRpc = async (stream: { peerId: { toString(): string } }, rpc: any) => {
+      countCopies('floodsub', peer.index, stream.peerId.toString(), rpc?.messages)
       return processRpc(stream, rpc)
     }
     ;(node.services.jobs as JobBoardService).addEventListener('job:announced', onDelivery('gossipsub', peer.index))
     ;(node.services.floodJobs as JobBoardService).addEventListener('job:announced', onDelivery('floodsub', peer.index))
   }
+}
+
+/** How the deliveries of a phase came: by whom, in how many hops, along what route, and what they waited beyond it. */
+interface Paths {
+  /** share of deliveries whose first copy came from the publisher, by IWANT, or pushed by another neighbour */
+  via: { publisher: number, push: number, pull: number }
+  hops: number[]
+  /** route latency / direct one-way delay, per delivery */
+  routeStretch: number[]
+  /** delivery delay - route latency, per delivery, undilated ms */
+  waitMs: number[]
+  /** stretch of the deliveries whose first copy was pulled, and of the others */
+  stretchPulled: number[]
+  stretchPushed: number[]
+}
+
+/** Follows each delivery's first copy back to its publisher. */
+function pathsOf (sim: Simulation<Services>, p: Phase, dilate: number): Paths {
+  const out: Paths = { via: { publisher: 0, push: 0, pull: 0 }, hops: [], routeStretch: [], waitMs: [], stretchPulled: [], stretchPushed: [] }
+  let traced = 0
+  for (const [key, at] of p.delivered) {
+    const sep = key.indexOf('|')
+    const receiver = Number(key.slice(0, sep))
+    const job = key.slice(sep + 1)
+    const pub = p.published.get(job)
+    const first = p.origin.get(key)
+    if (pub == null || first == null) continue
+    traced++
+    out.via[first.pulled ? 'pull' : first.via === pub.publisher ? 'publisher' : 'push']++
+    const direct = sim.rtt(pub.publisher, receiver) / 2
+    const stretch = (at - pub.at) / direct
+    ;(first.pulled ? out.stretchPulled : out.stretchPushed).push(stretch)
+    // back along the first copies to the publisher (bounded: a cycle would mean a bookkeeping error)
+    let hops = 0
+    let routeMs = 0
+    let at2 = receiver
+    for (let o = first; hops < 64; hops++) {
+      routeMs += sim.rtt(o.via, at2) / 2
+      at2 = o.via
+      if (at2 === pub.publisher) break
+      const next = p.origin.get(`${at2}|${job}`)
+      if (next == null) { hops = NaN; break }
+      o = next
+    }
+    if (!Number.isFinite(hops) || at2 !== pub.publisher) continue
+    out.hops.push(hops + 1)
+    out.routeStretch.push(routeMs / direct)
+    out.waitMs.push((at - pub.at - routeMs) / dilate)
+  }
+  const n = Math.max(1, traced)
+  out.via = { publisher: out.via.publisher / n, push: out.via.push / n, pull: out.via.pull / n }
+  return out
 }
 
 /** Announces one job from `publisher` on `router`'s board; a measured one is recorded in `phase`. */
@@ -416,7 +541,7 @@ async function runPhase (sim: Simulation<Services>, set: Settings, router: Route
 }
 
 /** A phase's figures; `expected` deliveries = announcements x (subscribers - 1). */
-function figures (p: Phase, expected: number): Record<string, number | null> {
+function figures (p: Phase, expected: number, paths: Paths) {
   const deliveries = p.delivered.size
   const dupes = p.copies - p.firsts.size
   return {
@@ -433,7 +558,26 @@ function figures (p: Phase, expected: number): Record<string, number | null> {
     copies: p.copies,
     bytes: p.bytes,
     phase_s: round(p.seconds, 1),
-    loop_lag_p99_ms_p90: p.lagP99Ms == null ? null : round(p.lagP99Ms, 1)
+    // wall clock only (null on virtual time, where the loop's delay delays nothing simulated)
+    loop_lag_p99_ms_p90: p.lagP99Ms == null ? null : round(p.lagP99Ms, 1),
+    paths: {
+      traced: paths.hops.length,
+      via_publisher: round(paths.via.publisher, 3),
+      via_push: round(paths.via.push, 3),
+      via_pull: round(paths.via.pull, 3),
+      hops_mean: round(mean(paths.hops), 2),
+      hops_p50: round(quantile(paths.hops, 0.5), 1),
+      hops_p90: round(quantile(paths.hops, 0.9), 1),
+      hops_max: paths.hops.length === 0 ? null : Math.max(...paths.hops),
+      route_stretch_p50: round(quantile(paths.routeStretch, 0.5), 3),
+      route_stretch_p90: round(quantile(paths.routeStretch, 0.9), 3),
+      wait_ms_p50: round(quantile(paths.waitMs, 0.5), 1),
+      wait_ms_p90: round(quantile(paths.waitMs, 0.9), 1),
+      stretch_pushed_p50: round(quantile(paths.stretchPushed, 0.5), 3),
+      stretch_pushed_p90: round(quantile(paths.stretchPushed, 0.9), 3),
+      stretch_pulled_p50: round(quantile(paths.stretchPulled, 0.5), 3),
+      stretch_pulled_p90: round(quantile(paths.stretchPulled, 0.9), 3)
+    }
   }
 }
 
@@ -466,64 +610,74 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   }
   const { path } = data
   const set = settingsOf(options)
-  const { peers, announcements, rate, degree, D, Dlo, Dhi, heartbeatMs, floodPublish, idontwant, fastMsgId, loss, dilate } = set
   const rng = createRng(options.seed).fork('gossip')
 
   progress(`loading ${path}`)
   const measured = await loadLatency(path)
-  const latency = dilated(measured, dilate)
-  const { sim, bootS } = await startSimulation(set, latency, options.seed)
+  const latency = dilated(measured, set.dilate)
 
-  try {
-    const running = sim.running()
-    const failedPeers = peers - running.length
-    progress(`${running.length} peers running after ${bootS.toFixed(1)} s, ${sim.network.connectionCount} connections; waiting for the mesh`)
-    const mesh = await waitForMesh(sim, Dlo, set.meshWaitMs)
-    progress(`mesh ${mesh.ok ? 'formed' : `NOT formed (peers lagging: ${JSON.stringify(mesh.lagging)})`} after ${mesh.seconds.toFixed(1)} s: mesh ${mesh.meshMin}-${mesh.meshMax} (mean ${mesh.meshMean.toFixed(1)}), degree ${mesh.degreeMin}-${mesh.degreeMax} (mean ${mesh.degreeMean.toFixed(1)})`)
-
-    const { flood, gossip, expected } = await measureRouters(sim, set, running, rng)
-    const g = figures(gossip, expected)
-    const f = figures(flood, expected)
-    const ratio = (a: number | null, b: number | null): number | null => a == null || b == null || b === 0 ? null : round(a / b, 3)
-
-    return {
-      latency_source: latencySource(path),
-      peers,
-      peers_failed: failedPeers,
-      subscribers: running.length,
-      announcements,
-      rate_per_s: rate,
-      topic: TOPIC,
-      wiring: { dials_per_peer: degree, degree_mean: round(mesh.degreeMean, 1), degree_min: mesh.degreeMin, degree_max: mesh.degreeMax },
-      mesh: { formed: mesh.ok, wait_s: round(mesh.seconds, 1), peers_not_ready: mesh.lagging, size_mean: round(mesh.meshMean, 1), size_min: mesh.meshMin, size_max: mesh.meshMax },
-      gossipsub: { D, Dlo, Dhi, heartbeat_ms: heartbeatMs, flood_publish: floodPublish, idontwant_min_bytes: idontwant, fast_msg_id: fastMsgId, score: 'jobBoardScoreParams' },
-      loss: loss ?? 'harness distance curve',
-      time_dilation: dilate,
-      boot_s: round(bootS, 1),
-      ...g,
-      flood_delivery_ratio: f.delivery_ratio,
-      flood_stretch_p50: f.stretch_p50,
-      flood_stretch_p90: f.stretch_p90,
-      flood_stretch_p99: f.stretch_p99,
-      flood_delay_ms_p50: f.delay_ms_p50,
-      flood_delay_ms_p90: f.delay_ms_p90,
-      flood_delay_ms_p99: f.delay_ms_p99,
-      flood_dupes_per_delivery: f.dupes_per_delivery,
-      flood_bytes_per_delivery: f.bytes_per_delivery,
-      baseline: { router: '@libp2p/floodsub', ...f },
-      ratio_dupes_gossip_vs_flood: ratio(g.dupes_per_delivery, f.dupes_per_delivery),
-      ratio_bytes_gossip_vs_flood: ratio(g.bytes_per_delivery, f.bytes_per_delivery),
-      ratio_stretch_p50_gossip_vs_flood: ratio(g.stretch_p50, f.stretch_p50),
-      ratio_stretch_p90_gossip_vs_flood: ratio(g.stretch_p90, f.stretch_p90),
-      goals: {
-        delivery_100: g.delivery_ratio === 1,
-        stretch_p50_le_1_5: g.stretch_p50 != null && g.stretch_p50 <= 1.5,
-        stretch_p90_le_3: g.stretch_p90 != null && g.stretch_p90 <= 3,
-        dupes_below_flood: g.dupes_per_delivery != null && f.dupes_per_delivery != null && g.dupes_per_delivery < f.dupes_per_delivery
-      },
-      notes: 'stretch = (delivery - publish) / (oracle RTT / 2), wall clock; delivery = job:announced in the receiver\'s topic validator; dupes = pubsub data copies on the topic received beyond the first per (peer, message), copies echoed to the publisher included, / deliveries; bytes = sim link bytes (encrypted, framed) from the first announcement until drained / deliveries; both routers on the same peers, links and wiring, floodsub first, each after 3 unmeasured warm-up announcements; time dilated by time_dilation (RTT, jitter, RTO floor, bandwidth, gossipsub heartbeat), delay_ms in undilated ms'
+  // the simulated part, on virtual time unless --time wall
+  const { value, figures: clock } = await onSimClock(set.clock, options.seed, async () => {
+    const { sim, bootS } = await startSimulation(set, latency, options.seed)
+    try {
+      return await measure(sim, set, rng, bootS)
+    } finally {
+      await sim.stop()
     }
-  } finally {
-    await sim.stop()
+  })
+  progress(`done: ${clock.simulated_s ?? '?'} s simulated in ${clock.wall_s ?? '?'} s of wall clock (${set.clock} time)`)
+  return { latency_source: latencySource(path), ...clock, ...value }
+}
+
+/** Waits for the mesh, measures both routers and returns the figures (on whichever clock is installed). */
+async function measure (sim: Simulation<Services>, set: Settings, rng: Rng, bootS: number): Promise<BenchResult> {
+  const { peers, announcements, rate, degree, D, Dlo, Dhi, heartbeatMs, floodPublish, idontwant, fastMsgId, loss, dilate } = set
+  const running = sim.running()
+  const failedPeers = peers - running.length
+  progress(`${running.length} peers running after ${bootS.toFixed(1)} s, ${sim.network.connectionCount} connections; waiting for the mesh`)
+  const mesh = await waitForMesh(sim, Dlo, set.meshWaitMs)
+  progress(`mesh ${mesh.ok ? 'formed' : `NOT formed (peers lagging: ${JSON.stringify(mesh.lagging)})`} after ${mesh.seconds.toFixed(1)} s: mesh ${mesh.meshMin}-${mesh.meshMax} (mean ${mesh.meshMean.toFixed(1)}), degree ${mesh.degreeMin}-${mesh.degreeMax} (mean ${mesh.degreeMean.toFixed(1)})`)
+
+  const { flood, gossip, expected } = await measureRouters(sim, set, running, rng)
+  const g = figures(gossip, expected, pathsOf(sim, gossip, dilate))
+  const f = figures(flood, expected, pathsOf(sim, flood, dilate))
+  const ratio = (a: number | null, b: number | null): number | null => a == null || b == null || b === 0 ? null : round(a / b, 3)
+
+  return {
+    peers,
+    peers_failed: failedPeers,
+    subscribers: running.length,
+    announcements,
+    rate_per_s: rate,
+    topic: TOPIC,
+    wiring: { dials_per_peer: degree, degree_mean: round(mesh.degreeMean, 1), degree_min: mesh.degreeMin, degree_max: mesh.degreeMax },
+    mesh: { formed: mesh.ok, wait_s: round(mesh.seconds, 1), peers_not_ready: mesh.lagging, size_mean: round(mesh.meshMean, 1), size_min: mesh.meshMin, size_max: mesh.meshMax },
+    gossipsub: { D, Dlo, Dhi, heartbeat_ms: heartbeatMs, flood_publish: floodPublish, idontwant_min_bytes: idontwant, fast_msg_id: fastMsgId, score: 'jobBoardScoreParams' },
+    loss: loss ?? 'harness distance curve',
+    time_dilation: dilate,
+    boot_s: round(bootS, 1),
+    ...g,
+    flood_delivery_ratio: f.delivery_ratio,
+    flood_stretch_p50: f.stretch_p50,
+    flood_stretch_p90: f.stretch_p90,
+    flood_stretch_p99: f.stretch_p99,
+    flood_delay_ms_p50: f.delay_ms_p50,
+    flood_delay_ms_p90: f.delay_ms_p90,
+    flood_delay_ms_p99: f.delay_ms_p99,
+    flood_dupes_per_delivery: f.dupes_per_delivery,
+    flood_bytes_per_delivery: f.bytes_per_delivery,
+    flood_paths: f.paths,
+    baseline: { router: '@libp2p/floodsub', ...f },
+    ratio_dupes_gossip_vs_flood: ratio(g.dupes_per_delivery, f.dupes_per_delivery),
+    ratio_bytes_gossip_vs_flood: ratio(g.bytes_per_delivery, f.bytes_per_delivery),
+    ratio_stretch_p50_gossip_vs_flood: ratio(g.stretch_p50, f.stretch_p50),
+    ratio_stretch_p90_gossip_vs_flood: ratio(g.stretch_p90, f.stretch_p90),
+    goals: {
+      delivery_100: g.delivery_ratio === 1,
+      stretch_p50_le_1_5: g.stretch_p50 != null && g.stretch_p50 <= 1.5,
+      stretch_p90_le_3: g.stretch_p90 != null && g.stretch_p90 <= 3,
+      dupes_below_flood: g.dupes_per_delivery != null && f.dupes_per_delivery != null && g.dupes_per_delivery < f.dupes_per_delivery
+    },
+    notes: `stretch = (delivery - publish) / (oracle RTT / 2), ${set.clock === 'virtual' ? 'simulated time (virtual: no CPU of this machine in it)' : 'wall clock'}; delivery = job:announced in the receiver's topic validator; dupes = pubsub data copies on the topic received beyond the first per (peer, message), copies echoed to the publisher included, / deliveries; bytes = sim link bytes (encrypted, framed) from the first announcement until drained / deliveries; both routers on the same peers, links and wiring, floodsub first, each after 3 unmeasured warm-up announcements; time dilated by time_dilation (RTT, jitter, RTO floor, bandwidth, gossipsub heartbeat), delay_ms in undilated ms; paths: the first copy of each delivery followed back to the publisher (via publisher / mesh push / IWANT pull, hops, route latency over direct one-way delay, wait beyond the route)`
   }
 }
