@@ -625,6 +625,9 @@ async function sleepMs (ms: number): Promise<void> {
   if (ms > 0) await new Promise(resolve => setTimeout(resolve, ms))
 }
 
+/** How often `runScenario` reports the timeline's progress, simulated s. */
+const RUN_PROGRESS_S = 0.25
+
 interface WorldMeasurement {
   kind: 'world'
   peers: number
@@ -633,7 +636,8 @@ interface WorldMeasurement {
   /** the whole run: start, wiring, settle, market opening, timeline, drain, stop */
   whole: PhaseSpeed
   boot_wire: PhaseSpeed
-  settle: PhaseSpeed
+  /** the DHT's bootstrap (settle) and the market's opening (providers advertising) */
+  settle_open: PhaseSpeed
   /** the timeline alone (jobs, pings, churn, partition), from its first progress report to its end */
   timeline: PhaseSpeed
   jobs: number | null
@@ -647,7 +651,9 @@ interface WorldMeasurement {
 /**
  * The world-100 example scenario (`examples/simulation/world-100.json`) run
  * as `shoal-sim run` would, in one shard on virtual time; phases are marked
- * by the run's progress reports (each at most 1 simulated s late).
+ * by the run's progress reports (each at most 1 simulated s late; the
+ * timeline from its first report, 0.25 s in, to its last, 0.25 s before
+ * the end).
  */
 async function measureWorld (job: WorldJob): Promise<WorldMeasurement> {
   const root = repoRoot()
@@ -666,7 +672,9 @@ async function measureWorld (job: WorldJob): Promise<WorldMeasurement> {
     tuning: job.tuning,
     onProgress: (p) => {
       marks.mark(p.phase)
-      if (p.phase === 'run' && p.elapsedS >= p.durationS) marks.mark('run:end')
+      // the run reports every 250 simulated ms from 0.25 s; its last report before the end is at durationS - 0.25
+      // (the final one comes after the drain)
+      if (p.phase === 'run' && p.elapsedS >= p.durationS - RUN_PROGRESS_S - 1e-6) marks.mark('run:end')
       const line = p.phase === 'run' ? `run ${Math.floor(p.elapsedS / 10) * 10}/${p.durationS} s` : `${p.phase} ${p.done}/${p.total}`
       if (line !== last && (p.phase === 'run' || p.done === p.total)) process.stderr.write(`[bench]   world-100: ${line}\n`)
       last = line
@@ -682,7 +690,7 @@ async function measureWorld (job: WorldJob): Promise<WorldMeasurement> {
     finished: true,
     whole: speedOf(wallS * (t.simulated_per_wall_s ?? NaN), wallS),
     boot_wire: marks.between('start', 'settle'),
-    settle: marks.between('settle', 'run'),
+    settle_open: marks.between('settle', 'run'),
     timeline: marks.between('run', 'run:end'),
     jobs: m?.jobs ?? null,
     completed: m?.completed ?? null,
@@ -821,7 +829,7 @@ const STEADY_DHT_DELAY_S = 2
 const STEADY_DHT_DELAY_PER_PEER_MS = 20
 const STEADY_DHT_SPREAD_S = 10
 
-const SPEED_NOTES = 'simulated_s_per_wall_s = simulated seconds / real seconds of a phase on virtual time (above 1: faster than real time); world_100: examples/simulation/world-100.json in one shard (timeline = the scenario\'s durationS of jobs, pings, churn and partition; boot_wire and settle marked by progress reports, up to 1 simulated s late); peers_1000: --steady-peers full-stack peers wired as results are, every peer joined to one gossipsub topic, DHT bootstrapped (dht_settle), then --steady-s simulated s with a gossipsub message and --ping-pairs random pings every --ping-every-s s (steady, the goal\'s figure); wire_virtual_vs_wall: the same boot+wire of --wire-size peers on the wall clock and on virtual time (real seconds of each, and their ratio)'
+const SPEED_NOTES = 'simulated_s_per_wall_s = simulated seconds / real seconds of a phase on virtual time (above 1: faster than real time); world_100: examples/simulation/world-100.json in one shard (timeline = the scenario\'s durationS of jobs, pings, churn and partition, from 0.25 s to durationS - 0.25 s; boot_wire and settle_open (DHT bootstrap and the market\'s advertising) marked by progress reports, up to 1 simulated s late; cpu_s = CPU seconds of the process in the phase); peers_1000: --steady-peers full-stack peers wired as results are, every peer joined to one gossipsub topic, DHT bootstrapped (dht_settle), then --steady-s simulated s with a gossipsub message and --ping-pairs random pings every --ping-every-s s (steady, the goal\'s figure); wire_virtual_vs_wall: the same boot+wire of --wire-size peers on the wall clock and on virtual time (real seconds of each, and their ratio)'
 
 /** The speed rows: world-100, the steady network of `--steady-peers`, and boot+wire on both clocks. */
 interface SpeedRows {
@@ -842,7 +850,7 @@ function speedLine (s: PhaseSpeed | null): string {
 async function measureSpeedRows (options: BenchOptions, degree: number): Promise<SpeedRows> {
   const quick = options.quick
   const seed = options.seed
-  const worldDuration = options.extra['world-duration'] == null ? (quick ? 10 : undefined) : numOption(options, 'world-duration', 60)
+  const worldDuration = options.extra['world-duration'] == null ? (quick ? 5 : undefined) : numOption(options, 'world-duration', 60)
   const worldJob: WorldJob = {
     kind: 'world',
     seed,
@@ -851,9 +859,9 @@ async function measureSpeedRows (options: BenchOptions, degree: number): Promise
     tuning: quick ? { dhtStartDelayMs: 1_500, dhtStartSpreadMs: 2_000 } : undefined
   }
   progress(`world-100: examples/simulation/world-100.json in one shard on virtual time${worldDuration != null ? `, ${worldDuration} s` : ''}`)
-  const world = await inChildOf<WorldMeasurement>(worldJob, quick ? 120 : 1800, error => ({
+  const world = await inChildOf<WorldMeasurement>(worldJob, quick ? 240 : 1800, error => ({
     kind: 'world', peers: 0, duration_s: worldDuration ?? 0, finished: false,
-    whole: speedOf(NaN, NaN), boot_wire: speedOf(NaN, NaN), settle: speedOf(NaN, NaN), timeline: speedOf(NaN, NaN),
+    whole: speedOf(NaN, NaN), boot_wire: speedOf(NaN, NaN), settle_open: speedOf(NaN, NaN), timeline: speedOf(NaN, NaN),
     jobs: null, completed: null, job_success_ratio: null, pings_ok: 0, rss_mb: 0, error
   }))
   progress(`world-100: whole ${speedLine(world.whole)}, timeline ${speedLine(world.timeline)}, job_success_ratio ${world.job_success_ratio}${world.error != null ? ` (${world.error})` : ''}`)
@@ -875,7 +883,7 @@ async function measureSpeedRows (options: BenchOptions, degree: number): Promise
   const steady = await inChildOf(steadyJob, numOption(options, 'steady-cap', quick ? 120 : 3600), error => failedSteady(steadyJob, error))
   progress(`steady ${steady.peers}: boot+wire ${speedLine(steady.boot_wire)}, DHT settle ${speedLine(steady.dht_settle)}, steady ${speedLine(steady.steady)}, ${steady.rss_mb} MB${steady.error != null ? ` (${steady.error})` : ''}`)
 
-  const wirePeers = intOption(options, 'wire-size', quick ? 100 : 250)
+  const wirePeers = intOption(options, 'wire-size', quick ? 50 : 250)
   const wireJob = (time: BenchClock): SteadyJob => ({ kind: 'steady', peers: wirePeers, degree, seed, time, steadyS: 0, pingEveryS: 5, pingPairs: 0 })
   progress(`boot+wire of ${wirePeers} peers on the wall clock, then on virtual time`)
   const onWall = await inChildOf(wireJob('wall'), 600, error => failedSteady(wireJob('wall'), error))
