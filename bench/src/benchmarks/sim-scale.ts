@@ -29,9 +29,30 @@
  * threads, MessagePort gateway) and over a TCP gateway on 127.0.0.1 with
  * the oracle, to show what the gateway adds.
  *
+ * Speed of simulation (simulated seconds per real second, on virtual
+ * time; each row in its own process too):
+ * - `world_100`: `examples/simulation/world-100.json` with
+ *   `runScenario(scenario, { shards: 1 })`, for the whole run and per
+ *   phase (boot+wire, settle, the timeline alone), with the market's
+ *   `job_success_ratio` to show it did the work;
+ * - `peers_1000`: `--steady-peers` (1000) full-stack peers booted and wired
+ *   as the `results` rows are, every peer's DHT bootstrapped, then a steady
+ *   period of `--steady-s` (60) simulated seconds: gossipsub heartbeats on
+ *   a topic every peer joined, a message and a round of `--ping-pairs` (30)
+ *   random pings every `--ping-every-s` (5); speed of each phase, RSS. The
+ *   goal: the steady period faster than real time at 1000 peers;
+ * - `wire_virtual_vs_wall`: the same boot+wire of `--wire-size` (250) peers
+ *   on the wall clock and on virtual time (a steady period on the wall
+ *   clock would be 1.0x by definition).
+ * `--only speed` runs these rows alone. `SIM_SCALE_PROF=DIR` makes every
+ * child write a V8 CPU profile to DIR and print where its phases start.
+ *
  * `--sizes 100,250,500,1000`, `--baseline-sizes 50,100,200`, `--cap S`
  * (baselines), `--sim-cap S` (default max(120, 0.3 s per peer)), `--degree K`,
- * `--shards N|auto`, `--sharded-size N` (the extra sharded row).
+ * `--shards N|auto`, `--sharded-size N` (the extra sharded row),
+ * `--world-duration S`, `--steady-peers N`, `--steady-s S`, `--ping-pairs N`,
+ * `--ping-every-s S`, `--dht-delay-s S` / `--dht-spread-s S` (the steady
+ * row's DHT start), `--steady-cap S`, `--wire-size N`.
  */
 
 import { fork } from 'node:child_process'
@@ -45,11 +66,14 @@ import { memory } from '@libp2p/memory'
 import { ping } from '@libp2p/ping'
 import { once } from 'node:events'
 import { createServer, connect } from 'node:net'
-import { SimGateway, ShardedSimulation, SimNetwork, Simulation, SocketChannel, autoShards, createRng, geographicLatency, latencyModelOf, simNodeOptions } from '@shoal/sim'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { SimGateway, ShardedSimulation, SimNetwork, Simulation, SocketChannel, autoShards, createRng, geographicLatency, latencyModelOf, parseScenario, runScenario, simNodeOptions, wallNow } from '@shoal/sim'
 import { createLibp2p } from 'libp2p'
 import { describeError } from '@shoal/utils'
 import { progress } from '../options.js'
-import { intListOption, nearestRank, round } from '../util.js'
+import { intListOption, intOption, nearestRank, numOption, onSimClock, repoRoot, round } from '../util.js'
+import type { BenchClock } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { SimEvent } from '@shoal/sim'
@@ -65,6 +89,35 @@ interface Job {
   seed: number
   /** stock only: stop after this many seconds */
   capS: number
+}
+
+/** A job of the speed rows (see {@link measureSteady} and {@link measureWorld}), run in a child process too. */
+type SpeedJob = SteadyJob | WorldJob
+
+interface SteadyJob {
+  kind: 'steady'
+  peers: number
+  degree: number
+  seed: number
+  time: BenchClock
+  /** simulated seconds of the steady period; 0 stops after the wiring */
+  steadyS: number
+  /** a ping round every this many simulated seconds */
+  pingEveryS: number
+  /** random pairs pinged per round */
+  pingPairs: number
+  /** the DHT's first self-query, ms after a peer starts (plus a seeded spread); harness defaults when unset */
+  dhtStartDelayMs?: number
+  dhtStartSpreadMs?: number
+}
+
+interface WorldJob {
+  kind: 'world'
+  seed: number
+  /** the scenario's duration, overridden (e.g. shorter for --quick) */
+  durationS?: number
+  /** the DHT's start, sooner than the harness default for a short run */
+  tuning?: { dhtStartDelayMs: number, dhtStartSpreadMs: number }
 }
 
 interface Measurement {
@@ -347,40 +400,351 @@ async function measureStock (job: Job): Promise<Measurement> {
   }
 }
 
+// taken before any virtual clock patches process.hrtime
+const hrtimeBigint = process.hrtime.bigint
+function monotonicUs (): number {
+  return Number(hrtimeBigint() / 1000n)
+}
+
+/** Simulated and real seconds of one phase of a run, and their ratio (above 1: faster than real time). */
+interface PhaseSpeed {
+  simulated_s: number | null
+  wall_s: number | null
+  simulated_s_per_wall_s: number | null
+  /**
+   * CPU seconds this process spent (user + system, every thread: GC
+   * helpers too). Steadier than wall_s on a shared machine: cpu_s well
+   * below wall_s means the process waited for a core.
+   */
+  cpu_s?: number | null
+}
+
+/**
+ * Marks of a run's phases on both clocks: `performance.now()` (simulated
+ * time while a virtual clock is installed) and {@link wallNow} (real).
+ * Every mark must be taken on the same clock as the others.
+ */
+class PhaseMarks {
+  private readonly marks = new Map<string, { sim: number, wall: number, cpu: number }>()
+
+  /** Marks `name` now, unless it is marked already. */
+  mark (name: string): void {
+    if (this.marks.has(name)) return
+    const cpu = process.cpuUsage()
+    this.marks.set(name, { sim: performance.now(), wall: wallNow(), cpu: (cpu.user + cpu.system) / 1e6 })
+    if (process.env.SIM_SCALE_PROF != null) {
+      // the monotonic clock of V8's CPU profiles, µs: where each phase starts in a profile
+      process.stderr.write(`[bench]   mark ${name} ${monotonicUs()}\n`)
+    }
+  }
+
+  has (name: string): boolean {
+    return this.marks.has(name)
+  }
+
+  /** From mark `from` to mark `to`; nulls when either is missing. */
+  between (from: string, to: string): PhaseSpeed {
+    const a = this.marks.get(from)
+    const b = this.marks.get(to)
+    if (a == null || b == null) return { simulated_s: null, wall_s: null, simulated_s_per_wall_s: null, cpu_s: null }
+    return { ...speedOf((b.sim - a.sim) / 1000, (b.wall - a.wall) / 1000), cpu_s: round(b.cpu - a.cpu, 1) }
+  }
+}
+
+function speedOf (simulatedS: number, wallS: number): PhaseSpeed {
+  return { simulated_s: round(simulatedS, 1), wall_s: round(wallS, 1), simulated_s_per_wall_s: round(simulatedS / Math.max(wallS, 1e-3), 2) }
+}
+
+/** The gossipsub topic every peer of a steady run joins, so heartbeats keep a mesh. */
+const STEADY_TOPIC = 'shoal-sim-scale'
+
+interface SteadyMeasurement {
+  kind: 'steady'
+  peers: number
+  time: BenchClock
+  finished: boolean
+  dials: number
+  dials_failed: number
+  connections: number
+  /** start and wiring of every peer */
+  boot_wire: PhaseSpeed
+  /** from the end of the wiring until every peer's DHT has bootstrapped */
+  dht_settle: PhaseSpeed | null
+  /** the steady period: the figure the goal is about */
+  steady: PhaseSpeed | null
+  ping_rounds: number
+  pings_ok: number
+  pings_failed: number
+  /** median |libp2p ping RTT - oracle RTT| of the steady period's pings, ms */
+  ping_err_p50_ms: number | null
+  messages_published: number
+  /** deliveries of the published messages / (messages x (peers - 1)) */
+  gossip_delivery_ratio: number | null
+  dht_table_mean: number | null
+  gossip_mesh_mean: number | null
+  /** connections open at the end (the DHT's bootstrap opens many beside the wiring's) */
+  connections_end: number
+  rss_mb: number
+  /** V8 heap after a full GC */
+  heap_mb: number
+  error?: string
+}
+
+/** RSS and V8 heap (after a full GC), MB. */
+function memoryFigures (): { rss_mb: number, heap_mb: number } {
+  const m = memoryNow()
+  return { rss_mb: Math.round(m.rss / 1e6), heap_mb: Math.round(m.heap / 1e6) }
+}
+
+/**
+ * One full-stack simulation of `job.peers` peers (as the `results` rows
+ * build it) booted and wired on `job.time`, then (unless `steadyS` is 0)
+ * every peer's DHT bootstrapped and a steady period of `steadyS` simulated
+ * seconds: gossipsub heartbeats on one topic every peer joined, a message
+ * published and a round of random pings every `pingEveryS`, the DHT
+ * answering whatever is asked of it. Reports each phase's speed.
+ */
+async function measureSteady (job: SteadyJob): Promise<SteadyMeasurement> {
+  const marks = new PhaseMarks()
+  const { value } = await onSimClock(job.time, job.seed, async () => {
+    marks.mark('start')
+    const sim = new Simulation({
+      peers: job.peers,
+      latency: geographicLatency(),
+      seed: job.seed,
+      roles: { gpu: 1, requester: 3 },
+      connect: { bootstrap: 3, degree: job.degree, nearby: 0.5 },
+      dhtStartDelayMs: job.dhtStartDelayMs,
+      dhtStartSpreadMs: job.dhtStartSpreadMs,
+      onProgress: (p) => {
+        if (p.done === p.total || p.done % (p.phase === 'settle' ? 5 : 500) === 0) {
+          process.stderr.write(`[bench]   steady ${job.peers} (${job.time}): ${p.phase} ${p.done}/${p.total}\n`)
+        }
+      }
+    })
+
+    try {
+      await sim.start()
+      const report = await sim.connect()
+      marks.mark('wired')
+      const base = { finished: report.failed === 0, dials: report.dials, dials_failed: report.failed, connections: report.connections }
+      if (job.steadyS === 0) {
+        return { ...base, ...emptySteady(), connections_end: report.connections, ...memoryFigures() }
+      }
+
+      for (const peer of sim.running()) peer.node?.services.pubsub.subscribe(STEADY_TOPIC)
+      await sim.settle()
+      marks.mark('settled')
+      process.stderr.write(`[bench]   steady ${job.peers}: DHT bootstrapped, steady period of ${job.steadyS} simulated s\n`)
+      const steady = await steadyPeriod(sim, job)
+      marks.mark('steady')
+      const running = sim.running()
+      const tables = running.map(p => (p.node?.services.dht as { routingTable?: { size: number } } | undefined)?.routingTable?.size).filter((n): n is number => n != null)
+      const meshes = running.map(p => (p.node?.services.pubsub as { getMeshPeers?: (topic: string) => string[] } | undefined)?.getMeshPeers?.(STEADY_TOPIC).length).filter((n): n is number => n != null)
+      return {
+        ...base,
+        ...steady,
+        dht_table_mean: tables.length === 0 ? null : round(tables.reduce((a, b) => a + b, 0) / tables.length, 1),
+        gossip_mesh_mean: meshes.length === 0 ? null : round(meshes.reduce((a, b) => a + b, 0) / meshes.length, 1),
+        connections_end: sim.network.connectionCount,
+        ...memoryFigures()
+      }
+    } finally {
+      await sim.stop()
+    }
+  })
+
+  return {
+    kind: 'steady',
+    peers: job.peers,
+    time: job.time,
+    ...value,
+    boot_wire: marks.between('start', 'wired'),
+    dht_settle: marks.has('settled') ? marks.between('wired', 'settled') : null,
+    steady: marks.has('steady') ? marks.between('settled', 'steady') : null
+  }
+}
+
+type SteadyFigures = Pick<SteadyMeasurement, 'ping_rounds' | 'pings_ok' | 'pings_failed' | 'ping_err_p50_ms' | 'messages_published' | 'gossip_delivery_ratio' | 'dht_table_mean' | 'gossip_mesh_mean'>
+
+function emptySteady (): SteadyFigures {
+  return { ping_rounds: 0, pings_ok: 0, pings_failed: 0, ping_err_p50_ms: null, messages_published: 0, gossip_delivery_ratio: null, dht_table_mean: null, gossip_mesh_mean: null }
+}
+
+/**
+ * `job.steadyS` seconds (on the run's clock) of a wired, bootstrapped
+ * network: at its start and every `pingEveryS` after, a random peer
+ * publishes on the topic and `pingPairs` random pairs are pinged (as a
+ * scenario's ping rounds do).
+ */
+async function steadyPeriod (sim: Simulation, job: SteadyJob): Promise<Omit<SteadyFigures, 'dht_table_mean' | 'gossip_mesh_mean'>> {
+  const rng = createRng(job.seed).fork('steady')
+  const errors: number[] = []
+  let ok = 0
+  let failed = 0
+  let delivered = 0
+  let published = 0
+  const onMessage = (): void => { delivered++ }
+  const running = sim.running()
+  for (const peer of running) peer.node?.services.pubsub.addEventListener('message', onMessage)
+  const origin = performance.now()
+  const rounds: Array<Promise<void>> = []
+
+  // rounds at 0, every, 2 x every... before the end, so the last one's message and pings have time to arrive
+  for (let n = 0, t = 0; t < job.steadyS; n++, t += job.pingEveryS) {
+    await sleepMs(origin + t * 1000 - performance.now())
+    const from = rng.pick(running)
+    published++
+    from.node?.services.pubsub.publish(STEADY_TOPIC, new TextEncoder().encode(`steady ${n}`)).catch(() => {})
+    rounds.push(sim.measurePings(job.pingPairs, rng.fork(`round-${n}`)).then(results => {
+      for (const r of results) {
+        if (r.rttMs == null) {
+          failed++
+        } else {
+          ok++
+          errors.push(Math.abs(r.rttMs - r.oracleMs))
+        }
+      }
+    }))
+  }
+  await sleepMs(origin + job.steadyS * 1000 - performance.now())
+  // a round still in flight at the end is not waited for: it would stretch the period
+  for (const peer of running) peer.node?.services.pubsub.removeEventListener('message', onMessage)
+  errors.sort((a, b) => a - b)
+  return {
+    ping_rounds: rounds.length,
+    pings_ok: ok,
+    pings_failed: failed,
+    ping_err_p50_ms: errors.length === 0 ? null : round(nearestRank(errors, 0.5), 2),
+    messages_published: published,
+    gossip_delivery_ratio: published === 0 ? null : round(delivered / (published * (running.length - 1)), 3)
+  }
+}
+
+async function sleepMs (ms: number): Promise<void> {
+  if (ms > 0) await new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/** How often `runScenario` reports the timeline's progress, simulated s. */
+const RUN_PROGRESS_S = 0.25
+
+interface WorldMeasurement {
+  kind: 'world'
+  peers: number
+  duration_s: number
+  finished: boolean
+  /** the whole run: start, wiring, settle, market opening, timeline, drain, stop */
+  whole: PhaseSpeed
+  boot_wire: PhaseSpeed
+  /** the DHT's bootstrap (settle) and the market's opening (providers advertising) */
+  settle_open: PhaseSpeed
+  /** the timeline alone (jobs, pings, churn, partition), from its first progress report to its end */
+  timeline: PhaseSpeed
+  jobs: number | null
+  completed: number | null
+  job_success_ratio: number | null
+  pings_ok: number
+  rss_mb: number
+  error?: string
+}
+
+/**
+ * The world-100 example scenario (`examples/simulation/world-100.json`) run
+ * as `shoal-sim run` would, in one shard on virtual time; phases are marked
+ * by the run's progress reports (each at most 1 simulated s late; the
+ * timeline from its first report, 0.25 s in, to its last, 0.25 s before
+ * the end).
+ */
+async function measureWorld (job: WorldJob): Promise<WorldMeasurement> {
+  const root = repoRoot()
+  if (root == null) throw new Error('repository root not found')
+  const dir = join(root, 'examples', 'simulation')
+  const path = join(dir, 'world-100.json')
+  const scenario = parseScenario(await readFile(path, 'utf8'), path)
+  scenario.seed = job.seed
+  if (job.durationS != null) scenario.durationS = job.durationS
+  const marks = new PhaseMarks()
+  let last = ''
+
+  const result = await runScenario(scenario, {
+    shards: 1,
+    baseDir: dir,
+    tuning: job.tuning,
+    onProgress: (p) => {
+      marks.mark(p.phase)
+      // the run reports every 250 simulated ms from 0.25 s; its last report before the end is at durationS - 0.25
+      // (the final one comes after the drain)
+      if (p.phase === 'run' && p.elapsedS >= p.durationS - RUN_PROGRESS_S - 1e-6) marks.mark('run:end')
+      const line = p.phase === 'run' ? `run ${Math.floor(p.elapsedS / 10) * 10}/${p.durationS} s` : `${p.phase} ${p.done}/${p.total}`
+      if (line !== last && (p.phase === 'run' || p.done === p.total)) process.stderr.write(`[bench]   world-100: ${line}\n`)
+      last = line
+    }
+  })
+  const t = result.timing
+  const wallS = t.wall_s ?? NaN
+  const m = result.market
+  return {
+    kind: 'world',
+    peers: result.peers.length,
+    duration_s: scenario.durationS,
+    finished: true,
+    whole: speedOf(wallS * (t.simulated_per_wall_s ?? NaN), wallS),
+    boot_wire: marks.between('start', 'settle'),
+    settle_open: marks.between('settle', 'run'),
+    timeline: marks.between('run', 'run:end'),
+    jobs: m?.jobs ?? null,
+    completed: m?.completed ?? null,
+    job_success_ratio: m?.job_success_ratio == null ? null : round(m.job_success_ratio, 3),
+    pings_ok: result.events.filter(e => e.type === 'ping' && e.ok === true).length,
+    rss_mb: Math.round(result.memory.rss_mb)
+  }
+}
+
 /** Runs one job in a child process (this file), killing it after `timeoutS`. */
 async function inChild (job: Job, timeoutS: number): Promise<Measurement> {
+  return inChildOf(job, timeoutS, (error) => ({
+    kind: job.kind,
+    peers: job.peers,
+    shards: job.shards,
+    finished: false,
+    boot_s: null,
+    wiring_s: null,
+    total_s: null,
+    dials: 0,
+    dials_done: 0,
+    dials_failed: 0,
+    connections: 0,
+    mb_per_peer: null,
+    heap_mb_per_peer: null,
+    rss_mb: 0,
+    lag_p99_ms: null,
+    lag_max_ms: null,
+    error
+  }))
+}
+
+/** Runs any job in a child process (this file); `failed(error)` stands for a child that sent nothing. */
+async function inChildOf<R> (job: Job | SpeedJob, timeoutS: number, failed: (error: string) => R): Promise<R> {
   return new Promise(resolve => {
     const child = fork(fileURLToPath(import.meta.url), [], {
       env: { ...process.env, SIM_SCALE_JOB: JSON.stringify(job) },
-      execArgv: ['--expose-gc', '--max-old-space-size=8192'],
+      execArgv: ['--expose-gc', '--max-old-space-size=8192', ...childExecArgv()],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc']
     })
-    let result: Measurement | undefined
+    let result: R | undefined
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000)
-    child.on('message', (m: Measurement) => { result = m })
+    child.on('message', (m: R) => { result = m })
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
-      resolve(result ?? {
-        kind: job.kind,
-        peers: job.peers,
-        shards: job.shards,
-        finished: false,
-        boot_s: null,
-        wiring_s: null,
-        total_s: null,
-        dials: 0,
-        dials_done: 0,
-        dials_failed: 0,
-        connections: 0,
-        mb_per_peer: null,
-        heap_mb_per_peer: null,
-        rss_mb: 0,
-        lag_p99_ms: null,
-        lag_max_ms: null,
-        error: signal != null ? `killed by ${signal} after ${timeoutS} s` : `exited with code ${code}`
-      })
+      resolve(result ?? failed(signal != null ? `killed by ${signal} after ${timeoutS} s` : `exited with code ${code}`))
     })
   })
+}
+
+/** `SIM_SCALE_PROF=DIR`: children write V8 CPU profiles there (`--cpu-prof`), to see what a row spends its CPU on. */
+function childExecArgv (): string[] {
+  const dir = process.env.SIM_SCALE_PROF
+  return dir == null || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]
 }
 
 /** The headline fields first: `{ peers, connect_s, mb_per_peer, ... }`. */
@@ -454,11 +818,94 @@ function stockVsSim (results: Measurement[], baseline: Measurement[]): { ratio: 
   }
 }
 
+/**
+ * The steady row's DHT start: a peer's first self-query this long after it
+ * starts (plus 20 ms per peer), plus up to the spread. On virtual time the
+ * wiring takes ~20 simulated ms per peer (1000 peers: 20.6 s), not the
+ * harness default's 100 ms per peer of a busy wall clock; the DHT still
+ * bootstraps after it.
+ */
+const STEADY_DHT_DELAY_S = 2
+const STEADY_DHT_DELAY_PER_PEER_MS = 20
+const STEADY_DHT_SPREAD_S = 10
+
+const SPEED_NOTES = 'simulated_s_per_wall_s = simulated seconds / real seconds of a phase on virtual time (above 1: faster than real time); world_100: examples/simulation/world-100.json in one shard (timeline = the scenario\'s durationS of jobs, pings, churn and partition, from 0.25 s to durationS - 0.25 s; boot_wire and settle_open (DHT bootstrap and the market\'s advertising) marked by progress reports, up to 1 simulated s late; cpu_s = CPU seconds of the process in the phase); peers_1000: --steady-peers full-stack peers wired as results are, every peer joined to one gossipsub topic, DHT bootstrapped (dht_settle), then --steady-s simulated s with a gossipsub message and --ping-pairs random pings every --ping-every-s s (steady, the goal\'s figure); wire_virtual_vs_wall: the same boot+wire of --wire-size peers on the wall clock and on virtual time (real seconds of each, and their ratio)'
+
+/** The speed rows: world-100, the steady network of `--steady-peers`, and boot+wire on both clocks. */
+interface SpeedRows {
+  world_100: WorldMeasurement
+  peers_1000: SteadyMeasurement
+  wire_virtual_vs_wall: { peers: number, wall_clock: PhaseSpeed, virtual: PhaseSpeed, wall_s_ratio_wall_vs_virtual: number | null }
+}
+
+function failedSteady (job: SteadyJob, error: string): SteadyMeasurement {
+  const none = { simulated_s: null, wall_s: null, simulated_s_per_wall_s: null }
+  return { kind: 'steady', peers: job.peers, time: job.time, finished: false, dials: 0, dials_failed: 0, connections: 0, boot_wire: none, dht_settle: null, steady: null, ...emptySteady(), connections_end: 0, rss_mb: 0, heap_mb: 0, error }
+}
+
+function speedLine (s: PhaseSpeed | null): string {
+  return s == null ? 'n/a' : `${s.simulated_s} simulated s in ${s.wall_s} s (${s.simulated_s_per_wall_s}x)`
+}
+
+async function measureSpeedRows (options: BenchOptions, degree: number): Promise<SpeedRows> {
+  const quick = options.quick
+  const seed = options.seed
+  const worldDuration = options.extra['world-duration'] == null ? (quick ? 5 : undefined) : numOption(options, 'world-duration', 60)
+  const worldJob: WorldJob = {
+    kind: 'world',
+    seed,
+    durationS: worldDuration,
+    // a short run has no time to wait for the harness's DHT start (5 s + 100 ms per peer)
+    tuning: quick ? { dhtStartDelayMs: 1_500, dhtStartSpreadMs: 2_000 } : undefined
+  }
+  progress(`world-100: examples/simulation/world-100.json in one shard on virtual time${worldDuration != null ? `, ${worldDuration} s` : ''}`)
+  const world = await inChildOf<WorldMeasurement>(worldJob, quick ? 240 : 1800, error => ({
+    kind: 'world', peers: 0, duration_s: worldDuration ?? 0, finished: false,
+    whole: speedOf(NaN, NaN), boot_wire: speedOf(NaN, NaN), settle_open: speedOf(NaN, NaN), timeline: speedOf(NaN, NaN),
+    jobs: null, completed: null, job_success_ratio: null, pings_ok: 0, rss_mb: 0, error
+  }))
+  progress(`world-100: whole ${speedLine(world.whole)}, timeline ${speedLine(world.timeline)}, job_success_ratio ${world.job_success_ratio}${world.error != null ? ` (${world.error})` : ''}`)
+
+  const steadyPeers = intOption(options, 'steady-peers', quick ? 100 : 1000)
+  const steadyJob: SteadyJob = {
+    kind: 'steady',
+    peers: steadyPeers,
+    degree,
+    seed,
+    time: 'virtual',
+    steadyS: numOption(options, 'steady-s', quick ? 20 : 60),
+    pingEveryS: numOption(options, 'ping-every-s', 5),
+    pingPairs: intOption(options, 'ping-pairs', 30),
+    dhtStartDelayMs: numOption(options, 'dht-delay-s', STEADY_DHT_DELAY_S + STEADY_DHT_DELAY_PER_PEER_MS * steadyPeers / 1000) * 1000,
+    dhtStartSpreadMs: numOption(options, 'dht-spread-s', STEADY_DHT_SPREAD_S) * 1000
+  }
+  progress(`steady: ${steadyJob.peers} full-stack peers on virtual time, ${steadyJob.steadyS} simulated s steady (pings of ${steadyJob.pingPairs} pairs and a gossipsub message every ${steadyJob.pingEveryS} s)`)
+  const steady = await inChildOf(steadyJob, numOption(options, 'steady-cap', quick ? 120 : 3600), error => failedSteady(steadyJob, error))
+  progress(`steady ${steady.peers}: boot+wire ${speedLine(steady.boot_wire)}, DHT settle ${speedLine(steady.dht_settle)}, steady ${speedLine(steady.steady)}, ${steady.rss_mb} MB${steady.error != null ? ` (${steady.error})` : ''}`)
+
+  const wirePeers = intOption(options, 'wire-size', quick ? 50 : 250)
+  const wireJob = (time: BenchClock): SteadyJob => ({ kind: 'steady', peers: wirePeers, degree, seed, time, steadyS: 0, pingEveryS: 5, pingPairs: 0 })
+  progress(`boot+wire of ${wirePeers} peers on the wall clock, then on virtual time`)
+  const onWall = await inChildOf(wireJob('wall'), 600, error => failedSteady(wireJob('wall'), error))
+  const onVirtual = await inChildOf(wireJob('virtual'), 600, error => failedSteady(wireJob('virtual'), error))
+  const ratio = onWall.boot_wire.wall_s != null && onVirtual.boot_wire.wall_s != null ? round(onWall.boot_wire.wall_s / Math.max(onVirtual.boot_wire.wall_s, 1e-3), 2) : null
+  progress(`boot+wire ${wirePeers}: wall clock ${speedLine(onWall.boot_wire)}, virtual ${speedLine(onVirtual.boot_wire)}`)
+
+  return {
+    world_100: world,
+    peers_1000: steady,
+    wire_virtual_vs_wall: { peers: wirePeers, wall_clock: onWall.boot_wire, virtual: onVirtual.boot_wire, wall_s_ratio_wall_vs_virtual: ratio }
+  }
+}
+
 export async function run (options: BenchOptions): Promise<BenchResult> {
+  const degree = Number.parseInt(options.extra.degree ?? '4', 10)
+  if (options.extra.only === 'speed') {
+    return { ...await measureSpeedRows(options, degree), notes: SPEED_NOTES }
+  }
   const simSizes = sizes(options, 'sizes', options.quick ? [50, 100] : [50, 100, 250, 500, 1000])
   const stockSizes = sizes(options, 'baseline-sizes', options.quick ? [50] : [50, 100, 200])
   const capS = Number(options.extra.cap ?? (options.quick ? 8 : 60))
-  const degree = Number.parseInt(options.extra.degree ?? '4', 10)
   const shards = options.extra.shards === 'auto' ? autoShards() : Number.parseInt(options.extra.shards ?? '1', 10)
   if (!Number.isSafeInteger(shards) || shards < 1) throw new Error(`--shards must be "auto" or a positive integer, got ${options.extra.shards}`)
   const shardedSize = Number.parseInt(options.extra['sharded-size'] ?? (options.quick ? '50' : '1000'), 10)
@@ -473,6 +920,8 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   const burst = await measureBaseline('stock-burst', options.quick ? [] : stockSizes, degree, capS, options.seed)
   // skipped by --quick to stay under a minute on a busy machine
   const sameNetwork = await measureBaseline('stock-settings', options.quick ? [] : simSizes.filter(n => n >= 100 && n <= 500), degree, capS, options.seed)
+
+  const speed = await measureSpeedRows(options, degree)
 
   const unsharded = results.filter(m => m.shards === 1)
   const settingsCmp = sameNetwork.map(m => {
@@ -493,6 +942,9 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
     goal_500_in_60s: at500 == null ? null : at500.finished && (at500.total_s ?? Infinity) <= 60,
     goal_500_under_8gb: at500 == null ? null : at500.rss_mb <= 8192,
     gateway,
+    ...speed,
+    goal_1000_faster_than_real_time: speed.peers_1000.peers >= 1000 && speed.peers_1000.steady?.simulated_s_per_wall_s != null ? speed.peers_1000.steady.simulated_s_per_wall_s > 1 : null,
+    notes_speed: SPEED_NOTES,
     notes: 'connect_s = boot + wiring (seconds until every planned dial completed); mb_per_peer = process RSS growth / N (heap_mb_per_peer: V8 heap after gc); sim peers have a 3-bootstrap + 4-dial wiring over geographic latency (RTT, jitter, loss) and their DHT bootstrap deferred until after the wiring; baseline: stock options except kad-dht clientMode false + passthroughMapper (else the DHT never runs in one process), zero-latency @libp2p/memory, each peer dials 4 random peers in turn (baseline_burst: all at once); baseline_stock_settings_on_sim: stock settings on the same simulated network and wiring as results; unfinished runs are marked finished=false with connect_s=null; shards = worker threads of the row (their RSS is the whole process; lag = the worst shard\'s per-second p99); gateway: median |RTT - oracle| in ms (overhead_*_mean_ms: difference of the means) of warm libp2p pings (whole ms) within one shard, across two worker-thread shards (MessagePort gateway) and across a TCP gateway on 127.0.0.1 between two networks of one process'
   }
 }
@@ -642,13 +1094,22 @@ async function measureGateway (seed: number, pings: number): Promise<GatewayFigu
 
 // child mode: run one job and report it over IPC
 if (process.env.SIM_SCALE_JOB != null && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const job: Job = JSON.parse(process.env.SIM_SCALE_JOB)
+  const job: Job | SpeedJob = JSON.parse(process.env.SIM_SCALE_JOB)
   // libp2p can throw from a timer while hundreds of nodes shut down (a yamux window update on a
   // closed connection); the measurement is taken by then and must not be lost to it
   process.on('uncaughtException', (err) => { process.stderr.write(`[bench]   ignored: ${describeError(err)}\n`) })
-  const measure = job.kind === 'sim' || job.kind === 'stock-settings' ? measureSim : measureStock
-  measure(job).then(m => {
-    process.send?.(m, () => process.exit(0))
+  const measured: Promise<unknown> = job.kind === 'steady'
+    ? measureSteady(job)
+    : job.kind === 'world'
+      ? measureWorld(job)
+      : job.kind === 'sim' || job.kind === 'stock-settings' ? measureSim(job) : measureStock(job)
+  measured.then(m => {
+    if (process.send == null) {
+      // run by hand (e.g. under a profiler): the result on stdout
+      process.stdout.write(`${JSON.stringify(m)}\n`, () => process.exit(0))
+      return
+    }
+    process.send(m, () => process.exit(0))
   }, (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`)
     process.exit(1)
