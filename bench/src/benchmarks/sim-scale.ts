@@ -24,7 +24,7 @@
  *
  * Sharding: `--shards N` runs every `results` row in N worker threads
  * (`auto` = available cores; default 1). Whatever `--shards` says, the run
- * adds a row of 1000 peers in 2 shards (`--quick`: 50 peers in 2 shards),
+ * adds a row of 1000 peers in 2 shards (`--quick`: 30 peers in 2 shards),
  * and `gateway` compares ping RTTs within a shard, across shards (worker
  * threads, MessagePort gateway) and over a TCP gateway on 127.0.0.1 with
  * the oracle, to show what the gateway adds.
@@ -835,7 +835,8 @@ const SPEED_NOTES = 'simulated_s_per_wall_s = simulated seconds / real seconds o
 interface SpeedRows {
   world_100: WorldMeasurement
   peers_1000: SteadyMeasurement
-  wire_virtual_vs_wall: { peers: number, wall_clock: PhaseSpeed, virtual: PhaseSpeed, wall_s_ratio_wall_vs_virtual: number | null }
+  /** null with --quick */
+  wire_virtual_vs_wall: { peers: number, wall_clock: PhaseSpeed, virtual: PhaseSpeed, wall_s_ratio_wall_vs_virtual: number | null } | null
 }
 
 function failedSteady (job: SteadyJob, error: string): SteadyMeasurement {
@@ -858,22 +859,30 @@ async function measureSpeedRows (options: BenchOptions, degree: number): Promise
     // a short run has no time to wait for the harness's DHT start (5 s + 100 ms per peer)
     tuning: quick ? { dhtStartDelayMs: 1_500, dhtStartSpreadMs: 2_000 } : undefined
   }
-  progress(`world-100: examples/simulation/world-100.json in one shard on virtual time${worldDuration != null ? `, ${worldDuration} s` : ''}`)
-  const world = await inChildOf<WorldMeasurement>(worldJob, quick ? 240 : 1800, error => ({
+  const failedWorld = (error: string): WorldMeasurement => ({
     kind: 'world', peers: 0, duration_s: worldDuration ?? 0, finished: false,
     whole: speedOf(NaN, NaN), boot_wire: speedOf(NaN, NaN), settle_open: speedOf(NaN, NaN), timeline: speedOf(NaN, NaN),
     jobs: null, completed: null, job_success_ratio: null, pings_ok: 0, rss_mb: 0, error
-  }))
-  progress(`world-100: whole ${speedLine(world.whole)}, timeline ${speedLine(world.timeline)}, job_success_ratio ${world.job_success_ratio}${world.error != null ? ` (${world.error})` : ''}`)
+  })
+  let world: WorldMeasurement
+  if (quick && options.extra['world-duration'] == null) {
+    // its DHT bootstrap and the market's advertising alone take minutes of CPU: a full-run row (or --world-duration S)
+    world = failedWorld('full run only (--quick stays under a minute): pass --world-duration S to run it')
+    progress('world-100: skipped by --quick')
+  } else {
+    progress(`world-100: examples/simulation/world-100.json in one shard on virtual time${worldDuration != null ? `, ${worldDuration} s` : ''}`)
+    world = await inChildOf<WorldMeasurement>(worldJob, quick ? 240 : 1800, failedWorld)
+    progress(`world-100: whole ${speedLine(world.whole)}, timeline ${speedLine(world.timeline)}, job_success_ratio ${world.job_success_ratio}${world.error != null ? ` (${world.error})` : ''}`)
+  }
 
-  const steadyPeers = intOption(options, 'steady-peers', quick ? 100 : 1000)
+  const steadyPeers = intOption(options, 'steady-peers', quick ? 40 : 1000)
   const steadyJob: SteadyJob = {
     kind: 'steady',
     peers: steadyPeers,
     degree,
     seed,
     time: 'virtual',
-    steadyS: numOption(options, 'steady-s', quick ? 20 : 60),
+    steadyS: numOption(options, 'steady-s', quick ? 10 : 60),
     pingEveryS: numOption(options, 'ping-every-s', 5),
     pingPairs: intOption(options, 'ping-pairs', 30),
     dhtStartDelayMs: numOption(options, 'dht-delay-s', STEADY_DHT_DELAY_S + STEADY_DHT_DELAY_PER_PEER_MS * steadyPeers / 1000) * 1000,
@@ -883,7 +892,11 @@ async function measureSpeedRows (options: BenchOptions, degree: number): Promise
   const steady = await inChildOf(steadyJob, numOption(options, 'steady-cap', quick ? 120 : 3600), error => failedSteady(steadyJob, error))
   progress(`steady ${steady.peers}: boot+wire ${speedLine(steady.boot_wire)}, DHT settle ${speedLine(steady.dht_settle)}, steady ${speedLine(steady.steady)}, ${steady.rss_mb} MB${steady.error != null ? ` (${steady.error})` : ''}`)
 
-  const wirePeers = intOption(options, 'wire-size', quick ? 50 : 250)
+  const wirePeers = intOption(options, 'wire-size', 250)
+  if (quick && options.extra['wire-size'] == null) {
+    progress('boot+wire on both clocks: skipped by --quick (--wire-size N runs it)')
+    return { world_100: world, peers_1000: steady, wire_virtual_vs_wall: null }
+  }
   const wireJob = (time: BenchClock): SteadyJob => ({ kind: 'steady', peers: wirePeers, degree, seed, time, steadyS: 0, pingEveryS: 5, pingPairs: 0 })
   progress(`boot+wire of ${wirePeers} peers on the wall clock, then on virtual time`)
   const onWall = await inChildOf(wireJob('wall'), 600, error => failedSteady(wireJob('wall'), error))
@@ -903,12 +916,12 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   if (options.extra.only === 'speed') {
     return { ...await measureSpeedRows(options, degree), notes: SPEED_NOTES }
   }
-  const simSizes = sizes(options, 'sizes', options.quick ? [50, 100] : [50, 100, 250, 500, 1000])
-  const stockSizes = sizes(options, 'baseline-sizes', options.quick ? [50] : [50, 100, 200])
+  const simSizes = sizes(options, 'sizes', options.quick ? [30] : [50, 100, 250, 500, 1000])
+  const stockSizes = sizes(options, 'baseline-sizes', options.quick ? [30] : [50, 100, 200])
   const capS = Number(options.extra.cap ?? (options.quick ? 8 : 60))
   const shards = options.extra.shards === 'auto' ? autoShards() : Number.parseInt(options.extra.shards ?? '1', 10)
   if (!Number.isSafeInteger(shards) || shards < 1) throw new Error(`--shards must be "auto" or a positive integer, got ${options.extra.shards}`)
-  const shardedSize = Number.parseInt(options.extra['sharded-size'] ?? (options.quick ? '50' : '1000'), 10)
+  const shardedSize = Number.parseInt(options.extra['sharded-size'] ?? (options.quick ? '30' : '1000'), 10)
 
   const results = await measureSimRows(simSizes, shards, shardedSize, degree, options)
 
