@@ -1,25 +1,8 @@
 import assert from 'node:assert/strict'
 import { createSimulation, Simulation, geographicLatency, runScenario, summarize } from '../src/index.js'
-import type { LatencyModel, Scenario, Site } from '../src/index.js'
+import type { Scenario } from '../src/index.js'
 import type { Startable } from '@libp2p/interface'
-import { assertWarmPing } from './fixtures/four-cities.js'
-
-/** Four cities with a clean RTT table, so measured RTTs can be compared with the oracle exactly. */
-function fourCities (): LatencyModel {
-  const sites: Site[] = [
-    { id: 0, name: 'Paris', lat: 48.85, lon: 2.35, continent: 'EU', country: 'FR' },
-    { id: 1, name: 'Berlin', lat: 52.52, lon: 13.4, continent: 'EU', country: 'DE' },
-    { id: 2, name: 'New York', lat: 40.71, lon: -74.0, continent: 'NA', country: 'US' },
-    { id: 3, name: 'Tokyo', lat: 35.68, lon: 139.69, continent: 'AS', country: 'JP' }
-  ]
-  const table = [
-    [2, 14, 76, 220],
-    [14, 2, 88, 230],
-    [76, 88, 2, 160],
-    [220, 230, 160, 2]
-  ]
-  return { sites, rtt: (a, b) => table[a][b] }
-}
+import { assertWarmPing, fourCitiesModel as fourCities } from './fixtures/four-cities.js'
 
 describe('simulation harness', function () {
   this.timeout(90_000)

@@ -4,36 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import {
-  LatencyFileError, MAX_RTT_MS, ScenarioError, createRng, detectFormat, detectUnit, latencyModelOf, linkProfileFor,
+  MAX_RTT_MS, ScenarioError, createRng, detectFormat, detectUnit, latencyModelOf, linkProfileFor,
   loadLatency, loadLatencyDataset, measuredLatency, parseBareMatrix, parseEdgeList, parseLatencyFile, parseMatrixTsv,
   placePeers, scenarioPlacement, validateScenario
 } from '../src/index.js'
+import { expectFileError, onlyFileErrors } from './fixtures/latency-errors.js'
 import type { LatencyDataset, LatencyUnit, Scenario } from '../src/index.js'
-
-function expectFileError (fn: () => unknown, line: number, field: string | RegExp): LatencyFileError {
-  try {
-    fn()
-  } catch (err: unknown) {
-    assert.ok(err instanceof LatencyFileError, `expected LatencyFileError, got ${String(err)}`)
-    assert.equal(err.name, 'LatencyFileError')
-    assert.equal(err.line, line, err.message)
-    if (typeof field === 'string') assert.equal(err.field, field, err.message)
-    else assert.match(err.field, field, err.message)
-    return err
-  }
-  assert.fail('expected a LatencyFileError')
-}
-
-function onlyFileErrors (fn: () => unknown): void {
-  try {
-    fn()
-  } catch (err: unknown) {
-    if (!(err instanceof LatencyFileError)) {
-      throw new Error(`threw a foreign error: ${String(err)}`)
-    }
-    assert.ok(Number.isInteger(err.line) && err.line >= 0)
-  }
-}
 
 /** RTT (ms) of pair (a, b) in a data set, or undefined when unmeasured. */
 function rtt (ds: LatencyDataset, a: number, b: number): number | undefined {

@@ -9,6 +9,7 @@ import {
   greatCircleKm, linkProfileFor, loadLatency, loadLatencyDataset, lossAtDistance, measuredLatency, parseEdgeList,
   parseLatencyFile, parseMatrixTsv, parseWonderNetwork, placePeers, apportion, worldCities, geocodeCity, continentOf
 } from '../src/index.js'
+import { expectFileError, onlyFileErrors } from './fixtures/latency-errors.js'
 import type { LatencyDataset, Site } from '../src/index.js'
 
 /** The repository root: the first folder up from here whose package.json declares workspaces. */
@@ -44,32 +45,6 @@ const PINGS = `source,destination,min,avg,max,mdev
 3,4,200,210,220,4
 9,1,1,1,1,1
 `
-
-function expectFileError (fn: () => unknown, line: number, field: string | RegExp): LatencyFileError {
-  try {
-    fn()
-  } catch (err: unknown) {
-    assert.ok(err instanceof LatencyFileError, `expected LatencyFileError, got ${String(err)}`)
-    assert.equal(err.name, 'LatencyFileError')
-    assert.equal(err.line, line, err.message)
-    if (typeof field === 'string') assert.equal(err.field, field, err.message)
-    else assert.match(err.field, field, err.message)
-    return err
-  }
-  assert.fail('expected a LatencyFileError')
-}
-
-function onlyFileErrors (fn: () => unknown): void {
-  try {
-    fn()
-  } catch (err: unknown) {
-    if (!(err instanceof LatencyFileError)) {
-      throw new Error(`threw a foreign error: ${String(err)}`)
-    }
-    assert.ok(Number.isInteger(err.line) && err.line >= 0)
-    assert.equal(typeof err.field, 'string')
-  }
-}
 
 function rttOf (ds: LatencyDataset, a: string, b: string): number | undefined {
   const ia = ds.sites.findIndex(s => s.ref === a || s.name === a)

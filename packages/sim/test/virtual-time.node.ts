@@ -4,25 +4,9 @@ import { createHook } from 'node:async_hooks'
 import { availableParallelism } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSimulation, eventsToCsv, runScenario, withVirtualTime } from '../src/index.js'
-import type { LatencyModel, Scenario, Simulation, Site } from '../src/index.js'
+import type { Scenario, Simulation } from '../src/index.js'
 import type { ChildProcess } from 'node:child_process'
-
-/** Four cities with a clean RTT table. */
-function fourCities (): LatencyModel {
-  const sites: Site[] = [
-    { id: 0, name: 'Paris', lat: 48.85, lon: 2.35, continent: 'EU', country: 'FR' },
-    { id: 1, name: 'Berlin', lat: 52.52, lon: 13.4, continent: 'EU', country: 'DE' },
-    { id: 2, name: 'New York', lat: 40.71, lon: -74.0, continent: 'NA', country: 'US' },
-    { id: 3, name: 'Tokyo', lat: 35.68, lon: 139.69, continent: 'AS', country: 'JP' }
-  ]
-  const table = [
-    [2, 14, 76, 220],
-    [14, 2, 88, 230],
-    [76, 88, 2, 160],
-    [220, 230, 160, 2]
-  ]
-  return { sites, rtt: (a, b) => table[a][b] }
-}
+import { fourCitiesModel as fourCities } from './fixtures/four-cities.js'
 
 /** A small market: 12 peers on two continents, real Shoal jobs for 20 s. */
 const MARKET_SCENARIO: Scenario = {
