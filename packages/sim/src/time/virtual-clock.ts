@@ -338,27 +338,24 @@ export class VirtualClock {
     // work for another peer runs as that peer: what it schedules is charged to it too
     const run = peer === undefined ? fn : () => { owner.run(peer, fn) }
     const timer = new VirtualTimeout(this, this.nextId++, run, [], 0, undefined, peer ?? owner.getStore())
-    this.byId.set(timer.id, timer)
     this.arm(timer, Math.max(at, this.t))
     return timer
   }
 
   /** A `setTimeout` on this clock (Node's delay rules: below 1 ms or not a number is 1 ms). */
   setTimeout (fn: Callback, delay?: unknown, ...args: unknown[]): VirtualTimeout {
-    checkCallback(fn)
-    const ms = coerceDelay(delay)
-    const timer = new VirtualTimeout(this, this.nextId++, fn, args, ms, undefined, owner.getStore())
-    this.byId.set(timer.id, timer)
-    this.arm(timer, this.t + ms)
-    return timer
+    return this.start(fn, delay, args, false)
   }
 
   /** A `setInterval` on this clock. */
   setInterval (fn: Callback, delay?: unknown, ...args: unknown[]): VirtualTimeout {
+    return this.start(fn, delay, args, true)
+  }
+
+  private start (fn: Callback, delay: unknown, args: unknown[], repeat: boolean): VirtualTimeout {
     checkCallback(fn)
     const ms = coerceDelay(delay)
-    const timer = new VirtualTimeout(this, this.nextId++, fn, args, ms, ms, owner.getStore())
-    this.byId.set(timer.id, timer)
+    const timer = new VirtualTimeout(this, this.nextId++, fn, args, ms, repeat ? ms : undefined, owner.getStore())
     this.arm(timer, this.t + ms)
     return timer
   }
