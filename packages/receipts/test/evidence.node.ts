@@ -4,7 +4,7 @@ import { identify } from '@libp2p/identify'
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
 import { EvidenceKind, EvidenceType, RECORD_VERSION, WorkReceiptType, signRecord } from '@shoal/records'
-import { createTestNode, party, waitFor } from '@shoal/test-support'
+import { createTestNode, party, waitFor, waitForMesh } from '@shoal/test-support'
 import { equals } from 'uint8arrays/equals'
 import { EVIDENCE_TOPIC, createEquivocationEvidence, evidence } from '../src/index.js'
 import { Market, RIGHT, WRONG } from './fixtures/evidence.js'
@@ -39,6 +39,8 @@ async function connect (a: Node, b: Node): Promise<void> {
   await a.dial(b.getMultiaddrs()[0])
   await waitFor(() => a.services.pubsub.getSubscribers(EVIDENCE_TOPIC).some(p => p.equals(b.peerId)) &&
     b.services.pubsub.getSubscribers(EVIDENCE_TOPIC).some(p => p.equals(a.peerId)), 'the two nodes to see each other on the evidence topic')
+  // a relay forwards only to its mesh: without it the evidence waits on gossip, which a loaded machine can delay past the test's patience
+  await waitForMesh(a, b, EVIDENCE_TOPIC)
 }
 
 /** The first 'offender' event of `node` naming `offender`; rejects after 15 s so a lost message fails by name. */
