@@ -313,11 +313,16 @@ async function measureMemory (sim: SimulationDriver): Promise<RunResult['memory'
   let rss = mem.rss
   let heap = mem.heapUsed
 
-  if (sim instanceof ShardedSimulation && sim.shardHost !== 'thread') {
-    // shards in other processes: their memory counts too (threads share this process's)
-    for (const st of await sim.stats()) {
-      rss += st.rssBytes ?? 0
-      heap += st.heapBytes ?? 0
+  if (sim instanceof ShardedSimulation) {
+    // asked whatever hosts the shards: on virtual time the call takes a round, and runs of one seed
+    // in threads and in processes write the same log only if they make the same calls
+    const stats = await sim.stats()
+    if (sim.shardHost !== 'thread') {
+      // shards in other processes: their memory counts too (threads share this process's)
+      for (const st of stats) {
+        rss += st.rssBytes ?? 0
+        heap += st.heapBytes ?? 0
+      }
     }
   }
 
