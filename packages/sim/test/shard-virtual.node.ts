@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createShardedSimulation, eventsToCsv, runScenario, withVirtualTime } from '../src/index.js'
+import { VirtualTimeStallError, createShardedSimulation, eventsToCsv, runScenario, withVirtualTime } from '../src/index.js'
 import { quietWorld, writeEdges } from './fixtures/four-cities.js'
 import type { EdgeFile } from './fixtures/four-cities.js'
 import type { RunResult, Scenario } from '../src/index.js'
@@ -78,6 +78,31 @@ describe('sharded simulation on virtual time', function () {
         assert.equal(ping.error, undefined)
         assert.ok(ping.rttMs != null && Math.abs(ping.rttMs - oracle) < 0.01, `RTT ${String(ping.rttMs)} ms, oracle ${oracle} ms`)
       }
+    })
+  })
+
+  describe('a stalled run', () => {
+    let edgeFile: EdgeFile | undefined
+
+    afterEach(async () => {
+      await edgeFile?.remove()
+      edgeFile = undefined
+    })
+
+    it('fails as stalled when the coordinator waits with nothing to run in any shard, then stops its shards', async () => {
+      edgeFile = await writeEdges('shoal-sim-shard-stall-')
+      const path = edgeFile.path
+      await withVirtualTime({ stallMs: 500 }, async (clock) => {
+        const stalled = new Promise<never>((_resolve, reject) => { clock.onFailure(reject) })
+        const sim = await createShardedSimulation({ ...quietWorld(path, 4), shards: 2 })
+        try {
+          // every peer gone, so no shard has a timer left; then wait for what never comes
+          for (const p of sim.peers) await sim.crash(p.index)
+          await assert.rejects(Promise.race([new Promise(() => {}), stalled]), VirtualTimeStallError)
+        } finally {
+          await sim.stop()
+        }
+      })
     })
   })
 })

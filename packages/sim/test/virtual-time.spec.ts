@@ -11,6 +11,7 @@ import {
   VirtualClock,
   VirtualClockInstalledError,
   VirtualTimeLimitError,
+  VirtualTimeStallError,
   currentVirtualClock,
   randomnessSeeded,
   restoreRandomness,
@@ -340,6 +341,38 @@ describe('virtual time', () => {
       setInterval(() => {}, 1000)
       await new Promise(() => {})
     }), VirtualTimeLimitError)
+  })
+
+  describe('a run with nothing left to run', () => {
+    it('fails as stalled once its stall time has passed, instead of hanging or letting the process exit', async () => {
+      await assert.rejects(withVirtualTime({ stallMs: 100 }, async () => {
+        await sleep(5)
+        await new Promise(() => {})
+      }), (err: Error) => err instanceof VirtualTimeStallError && /virtual 5 ms/.test(err.message))
+    })
+
+    it('is not stalled while a real event it cannot see is still to come and then schedules work', async () => {
+      await withVirtualTime({ stallMs: 300 }, async (clock) => {
+        // a real timer stands for real I/O the clock does not track; its callback sets a virtual timer
+        await new Promise<void>(resolve => { realSetTimeout(() => { setTimeout(resolve, 1000) }, 100) })
+        assert.equal(clock.now(), 1000)
+      })
+    })
+
+    it('a stall timer that finds the clock ran meanwhile waits again, and still catches the next stall', async () => {
+      await assert.rejects(withVirtualTime({ stallMs: 200 }, async () => {
+        // idle (the watch starts), then work arrives from outside at 100 real ms, then idle for good
+        await new Promise<void>(resolve => { realSetTimeout(() => { setTimeout(resolve, 10) }, 100) })
+        await new Promise(() => {})
+      }), VirtualTimeStallError)
+    })
+
+    it('without stallMs, waits for real events as long as they take', async () => {
+      await withVirtualTime({}, async (clock) => {
+        await new Promise<void>(resolve => { realSetTimeout(resolve, 150) })
+        assert.equal(clock.now(), 0)
+      })
+    })
   })
 
   describe('the CPU model', () => {

@@ -191,8 +191,12 @@ export class RoundDriver {
         }
 
         if (t === Infinity) {
-          // nothing anywhere: wait for the coordinator to call or set a timer
+          // nothing anywhere: wait for the coordinator to call or set a timer; if it never does, the run
+          // is stalled, and the clock fails it once its stall time has passed (no shard can change that)
+          let waiting = true
+          this.clock.watchStall(() => waiting)
           await new Promise<void>(resolve => { this.wake = resolve })
+          waiting = false
           this.wake = undefined
           continue
         }

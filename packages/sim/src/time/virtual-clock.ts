@@ -64,6 +64,16 @@ export class VirtualTimeLimitError extends Error {
   override name = 'VirtualTimeLimitError'
 }
 
+/**
+ * Thrown into the run when the clock has found nothing to run for
+ * `stallMs` of real time: no timer, no immediate, no I/O in flight. The
+ * run waits for something that can never come (time cannot move).
+ */
+export class VirtualTimeStallError extends Error {
+  static override name = 'VirtualTimeStallError'
+  override name = 'VirtualTimeStallError'
+}
+
 /** Thrown by `install` when another clock already owns this thread's globals. */
 export class VirtualClockInstalledError extends Error {
   static override name = 'VirtualClockInstalledError'
@@ -116,6 +126,18 @@ export interface VirtualClockInit {
    * @default Infinity
    */
   limitMs?: number
+
+  /**
+   * Real ms the clock may find nothing at all to run (no timer, no
+   * immediate, no I/O it tracks in flight) before {@link withVirtualTime}'s
+   * run rejects with {@link VirtualTimeStallError}: time cannot move, so
+   * the run would otherwise hang (or its process exit without a word).
+   * Keep it above the longest real I/O the program waits for that the
+   * clock cannot see (a real socket, a worker's message).
+   *
+   * @default Infinity
+   */
+  stallMs?: number
 
   /** The CPU model (off by default). */
   cpu?: CpuModelInit
@@ -258,6 +280,8 @@ export class VirtualClock {
   private t = PERFORMANCE_ORIGIN_MS
   private readonly epochMs: number
   private limitMs: number
+  private readonly stallMs: number
+  private stallTimer?: ReturnType<typeof setTimeout>
   private readonly heap = new TimeHeap<Entry>()
   private seq = 0
   /** heap entries of cleared or refreshed timers, dropped lazily */
@@ -285,6 +309,7 @@ export class VirtualClock {
   constructor (init: VirtualClockInit = {}) {
     this.epochMs = init.epochMs ?? DEFAULT_EPOCH_MS
     this.limitMs = init.limitMs ?? Infinity
+    this.stallMs = init.stallMs ?? Infinity
     this.cpuFactor = init.cpu?.factor ?? 0
     const peers = init.cpu?.peers
     this.cpuPeers = peers instanceof Map ? new Map(peers) : new Map(Object.entries(peers ?? {}).map(([k, v]) => [Number(k), v]))
@@ -446,6 +471,10 @@ export class VirtualClock {
 
     this.hook?.disable()
     this.hook = undefined
+    if (this.stallTimer != null) {
+      real.clearTimeout(this.stallTimer)
+      this.stallTimer = undefined
+    }
     restoreGlobals()
     installed = undefined
   }
@@ -465,6 +494,41 @@ export class VirtualClock {
   liftLimit (): void {
     this.limitMs = Infinity
     this.queuePump()
+  }
+
+  /**
+   * Fails the run with {@link VirtualTimeStallError} if, `stallMs` of real
+   * time from now, the clock has run no timer since and still has nothing
+   * to run (and `stuck`, if given, still holds). The clock calls it when it
+   * finds nothing scheduled; a sharded run's coordinator, when no shard
+   * has anything either. A no-op without `stallMs`.
+   */
+  watchStall (stuck?: () => boolean): void {
+    if (!(this.stallMs < Infinity) || this.stallTimer != null) {
+      return
+    }
+    const fired = this.stats.fired
+    // a real timer, which also holds the process open while it waits
+    this.stallTimer = real.setTimeout(() => {
+      this.stallTimer = undefined
+      if (installed !== this || !this.idle() || stuck?.() === false) {
+        return
+      }
+      if (this.stats.fired !== fired) {
+        // it ran meanwhile and is idle again: a wait of its own
+        this.watchStall(stuck)
+        return
+      }
+      this.failure?.(new VirtualTimeStallError(`nothing left to run for ${this.stallMs} ms of real time at virtual ${Math.round(this.now())} ms: the run waits for something that cannot happen`))
+    }, this.stallMs)
+  }
+
+  /** Nothing to run: no live timer, no immediate, no request in flight. */
+  private idle (): boolean {
+    if (this.requests.size > 0) {
+      this.pruneSyncJobs()
+    }
+    return this.peekLive() == null && this.immediates.size === 0 && this.requests.size === 0 && this.pendingWork === 0
   }
 
   /** @internal set by withVirtualTime: where a limit error goes */
@@ -603,8 +667,12 @@ export class VirtualClock {
 
     if (entry == null) {
       // nothing scheduled: the next timer anyone sets starts the pump again
-      // under a horizon (a sharded run's round), idle with no timer is blocked too
-      if (this.horizon !== Infinity) this.blocked?.(Infinity)
+      // under a horizon (a sharded run's round), idle with no timer is blocked too: its owner judges a stall
+      if (this.horizon !== Infinity) {
+        this.blocked?.(Infinity)
+      } else {
+        this.watchStall()
+      }
       return
     }
 
