@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { VirtualTimeStallError, createShardedSimulation, eventsToCsv, runScenario, withVirtualTime } from '../src/index.js'
 import { quietWorld, writeEdges } from './fixtures/four-cities.js'
+
+// real time, for waits on the clock's stall watch (the tests install virtual time)
+const realSetTimeout = globalThis.setTimeout
 import type { EdgeFile } from './fixtures/four-cities.js'
 import type { RunResult, Scenario } from '../src/index.js'
 
@@ -29,7 +32,9 @@ function assertSane (result: RunResult): void {
 describe('sharded simulation on virtual time', function () {
   this.timeout(240_000)
 
-  it('repeats byte for byte: the same scenario and seed in 2 shards, twice in worker threads and twice in child processes', async () => {
+  it('repeats byte for byte: the same scenario and seed in 2 shards, twice in worker threads and twice in child processes', async function () {
+    // four runs, each given what one run had before
+    this.timeout(4 * 240_000)
     const runs = []
     for (const shardHost of ['thread', 'thread', 'process', 'process'] as const) {
       runs.push(await runScenario(SCENARIO, { shards: 2, sharding: { shardHost } }))
@@ -96,9 +101,14 @@ describe('sharded simulation on virtual time', function () {
         const stalled = new Promise<never>((_resolve, reject) => { clock.onFailure(reject) })
         const sim = await createShardedSimulation({ ...quietWorld(path, 4), shards: 2 })
         try {
-          // every peer gone, so no shard has a timer left; then wait for what never comes
+          // every peer gone, so no shard has a timer left
           for (const p of sim.peers) await sim.crash(p.index)
-          await assert.rejects(Promise.race([new Promise(() => {}), stalled]), VirtualTimeStallError)
+          // a first wait that ends (a real event at 300 ms leads to a call), so the second is a wait of its own
+          await new Promise<void>(resolve => { realSetTimeout(resolve, 300) })
+          assert.equal((await sim.stats()).length, 2)
+          // then wait for what never comes; a real 60 s bound makes a missed stall fail here, by name
+          const missed = new Promise<never>((_resolve, reject) => { realSetTimeout(() => { reject(new Error('no stall detected in 60 s')) }, 60_000).unref() })
+          await assert.rejects(Promise.race([new Promise(() => {}), stalled, missed]), VirtualTimeStallError)
         } finally {
           await sim.stop()
         }

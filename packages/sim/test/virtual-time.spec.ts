@@ -359,12 +359,15 @@ describe('virtual time', () => {
       })
     })
 
-    it('a stall timer that finds the clock ran meanwhile waits again, and still catches the next stall', async () => {
+    it('counts its stall time from the last time it had nothing to run, and still catches the next stall', async () => {
+      const started = RealDate.now()
       await assert.rejects(withVirtualTime({ stallMs: 200 }, async () => {
         // idle (the watch starts), then work arrives from outside at 100 real ms, then idle for good
         await new Promise<void>(resolve => { realSetTimeout(() => { setTimeout(resolve, 10) }, 100) })
         await new Promise(() => {})
       }), VirtualTimeStallError)
+      // 100 ms of the first wait, then a whole 200 ms of the second
+      assert.ok(RealDate.now() - started >= 290, `failed after ${RealDate.now() - started} ms`)
     })
 
     it('without stallMs, waits for real events as long as they take', async () => {

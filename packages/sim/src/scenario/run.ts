@@ -78,7 +78,9 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
         run.catch(() => {})
         clock.liftLimit()
         started.stopRecording?.()
-        await started.sim?.stop().catch(() => {})
+        // a stop that stalls too ends the cleanup, not the process (nothing else would hold it open)
+        const stopStalled = new Promise<void>(resolve => { clock.onFailure(() => { resolve() }) })
+        await Promise.race([started.sim?.stop().catch(() => {}), stopStalled])
       }
       throw err
     }

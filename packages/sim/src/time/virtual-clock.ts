@@ -128,12 +128,14 @@ export interface VirtualClockInit {
   limitMs?: number
 
   /**
-   * Real ms the clock may find nothing at all to run (no timer, no
-   * immediate, no I/O it tracks in flight) before {@link withVirtualTime}'s
-   * run rejects with {@link VirtualTimeStallError}: time cannot move, so
-   * the run would otherwise hang (or its process exit without a word).
-   * Keep it above the longest real I/O the program waits for that the
-   * clock cannot see (a real socket, a worker's message).
+   * Real ms the clock may sit with nothing at all to run (no timer, no
+   * immediate, no I/O it tracks in flight), counted from the last time it
+   * found itself so, before {@link withVirtualTime}'s run rejects with
+   * {@link VirtualTimeStallError}: time cannot move, so the run would
+   * otherwise hang (or its process exit without a word). Real events the
+   * clock cannot see (a real socket, a worker's message) restart the count
+   * only when they lead to a timer, an immediate or tracked I/O: keep it
+   * above the real time the program may wait on such events in a row.
    *
    * @default Infinity
    */
@@ -497,25 +499,32 @@ export class VirtualClock {
   }
 
   /**
-   * Fails the run with {@link VirtualTimeStallError} if, `stallMs` of real
-   * time from now, the clock has run no timer since and still has nothing
-   * to run (and `stuck`, if given, still holds). The clock calls it when it
-   * finds nothing scheduled; a sharded run's coordinator, when no shard
-   * has anything either. A no-op without `stallMs`.
+   * Starts (or restarts) the stall watch: the run fails with
+   * {@link VirtualTimeStallError} if `stallMs` of real time from now no
+   * timer has fired and nothing is left to run, while `stuck` holds
+   * (without it: while no horizon is set). The clock calls it each time it
+   * finds nothing scheduled; a sharded run's coordinator, each time it
+   * waits with nothing to run in any shard. A watch whose situation
+   * changed (something ran, or `stuck` no longer holds) lapses or watches
+   * again. A no-op without `stallMs`.
    */
   watchStall (stuck?: () => boolean): void {
-    if (!(this.stallMs < Infinity) || this.stallTimer != null) {
+    if (!(this.stallMs < Infinity)) {
       return
+    }
+    if (this.stallTimer != null) {
+      real.clearTimeout(this.stallTimer)
     }
     const fired = this.stats.fired
     // a real timer, which also holds the process open while it waits
     this.stallTimer = real.setTimeout(() => {
       this.stallTimer = undefined
-      if (installed !== this || !this.idle() || stuck?.() === false) {
+      if (installed !== this || !(stuck?.() ?? this.horizon === Infinity)) {
+        // not waiting any more: whoever waits next starts a watch of its own
         return
       }
-      if (this.stats.fired !== fired) {
-        // it ran meanwhile and is idle again: a wait of its own
+      if (this.stats.fired !== fired || !this.idle()) {
+        // it ran meanwhile, or has work now: still the same wait, watched afresh
         this.watchStall(stuck)
         return
       }
@@ -531,7 +540,7 @@ export class VirtualClock {
     return this.peekLive() == null && this.immediates.size === 0 && this.requests.size === 0 && this.pendingWork === 0
   }
 
-  /** @internal set by withVirtualTime: where a limit error goes */
+  /** @internal set by withVirtualTime: where a limit or stall error goes */
   onFailure (fn: (err: Error) => void): void {
     this.failure = fn
   }
@@ -924,7 +933,9 @@ function restoreGlobals (): void {
 /**
  * Runs `fn` on a new {@link VirtualClock}: installs it, awaits `fn`, and
  * uninstalls it however `fn` ends. Rejects with
- * {@link VirtualTimeLimitError} if virtual time passes `init.limitMs`.
+ * {@link VirtualTimeLimitError} if virtual time passes `init.limitMs`,
+ * with {@link VirtualTimeStallError} if nothing is left to run for
+ * `init.stallMs` of real time.
  */
 export async function withVirtualTime<T> (init: VirtualClockInit, fn: (clock: VirtualClock) => Promise<T>): Promise<T> {
   const clock = new VirtualClock(init)
