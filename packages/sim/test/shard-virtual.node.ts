@@ -47,14 +47,15 @@ describe('sharded simulation on virtual time', function () {
     }
   })
 
+  // the edge file of the four-city world, for the tests that build a sharded simulation themselves
+  let edgeFile: EdgeFile | undefined
+
+  afterEach(async () => {
+    await edgeFile?.remove()
+    edgeFile = undefined
+  })
+
   describe('cross-shard ping', () => {
-    let edgeFile: EdgeFile | undefined
-
-    afterEach(async () => {
-      await edgeFile?.remove()
-      edgeFile = undefined
-    })
-
     it('takes the oracle RTT of the link model, in virtual time, with no packet clamped', async () => {
       edgeFile = await writeEdges('shoal-sim-shard-vt-')
       const path = edgeFile.path
@@ -87,13 +88,6 @@ describe('sharded simulation on virtual time', function () {
   })
 
   describe('a stalled run', () => {
-    let edgeFile: EdgeFile | undefined
-
-    afterEach(async () => {
-      await edgeFile?.remove()
-      edgeFile = undefined
-    })
-
     it('fails as stalled when the coordinator waits with nothing to run in any shard, then stops its shards', async () => {
       edgeFile = await writeEdges('shoal-sim-shard-stall-')
       const path = edgeFile.path
