@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Vivaldi } from '@shoal/router'
-import { DEFAULT_BANDWIDTH_BPS, DEFAULT_JITTER, restoreRandomness, seedRandomness, wallNow, withVirtualTime } from '@shoal/sim'
+import { DEFAULT_BANDWIDTH_BPS, DEFAULT_JITTER, SIMULATION_STALL_MS, restoreRandomness, seedRandomness, wallNow, withVirtualTime } from '@shoal/sim'
 import { progress } from './options.js'
 import type { BenchOptions, BenchResult } from './options.js'
 import type { Coordinate } from '@shoal/router'
@@ -238,7 +238,8 @@ export async function onSimClock<T> (clock: BenchClock, seed: number, fn: () => 
 
   seedRandomness(seed)
   try {
-    return await withVirtualTime({}, async (vc) => {
+    // a stuck run fails (VirtualTimeStallError) instead of hanging, or its process exiting without a word
+    return await withVirtualTime({ stallMs: SIMULATION_STALL_MS }, async (vc) => {
       const value = await fn()
       const wallS = (wallNow() - wall0) / 1000
       const simulatedS = vc.now() / 1000

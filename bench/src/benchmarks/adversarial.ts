@@ -46,13 +46,14 @@
  * with about 20 quotes a second for all its peers (see `market`). Both in
  * one shard, on virtual time (the run costs its CPU, not its duration:
  * 60 peers took 82 s of wall clock for `--quick`, 40 take 38 s).
+ * The sybil-discovery phase runs its own simulation on the wall clock.
  * Knobs: `--peers N`, `--duration S`, `--rate R`,
- * `--shards N`, `--sybils N`.
+ * `--shards N`, `--sybils N`, `--time virtual|wall`.
  */
 
 import { runScenario } from '@shoal/sim'
 import { progress } from '../options.js'
-import { intOption, latencySource, numOption, requireDataSet } from '../util.js'
+import { clockOption, intOption, latencySource, numOption, requireDataSet } from '../util.js'
 import { CONTINENTS, loopLagP99 } from './market.js'
 import { sybilDiscovery } from './sybil-discovery.js'
 import type { BenchOptions, BenchResult } from '../options.js'
@@ -185,6 +186,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   progress(`adversarial: ${set.peers} peers (${set.sybils} sybils), ${set.durationS} s at ${set.rate} jobs/s, ${set.shards} shard(s), defences on even peers`)
   const result = await runScenario(scenario, {
     shards: set.shards,
+    time: clockOption(options),
     tuning: set.quick ? { dhtStartDelayMs: 1_500, dhtStartSpreadMs: 2_000 } : undefined,
     onProgress: (p) => { if (p.phase !== 'run' && p.done === p.total) progress(`  ${p.phase} ${p.done}/${p.total}`) }
   })

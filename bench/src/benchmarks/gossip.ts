@@ -120,7 +120,7 @@ import { floodsub } from '@libp2p/floodsub'
 import { JOB_BOARD_SCORE_THRESHOLDS, jobBoard, jobBoardScoreParams, jobKey, jobTopic, signedMessageFastId } from '@shoal/job-board'
 import { JobAnnouncementType, JobKind, decodeRecord, newRandomId } from '@shoal/records'
 import { createRng, createSimulation, loadLatency } from '@shoal/sim'
-import { describeError, serviceAs } from '@shoal/utils'
+import { describeError, serviceAs, sleep } from '@shoal/utils'
 import { progress } from '../options.js'
 import { clockOption, dilated, dilatedNetwork, intOption, latencySource, mean, numOption, onSimClock, quantile, requireDataSet, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
@@ -176,10 +176,6 @@ function hex (bytes: Uint8Array | undefined | null): string {
 function boolOption (options: BenchOptions, key: string, fallback: boolean): boolean {
   const raw = options.extra[key]
   return raw == null ? fallback : raw !== 'false' && raw !== '0'
-}
-
-async function sleep (ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 /** Distinct connected remote peers of a node. */
@@ -361,6 +357,8 @@ function instrument (sim: Simulation<Services>, running: Array<SimPeer<Services>
   const indexOf = new Map(running.map(p => [p.peerId?.toString() ?? '', p.index]))
   /** `${receiver}|${asked}|${seqno}` of every message id a receiver asked a neighbour for by IWANT */
   const asked = new Set<string>()
+  /** the job of each message (`${from}|${seqno}`), decoded once, not at every receiver */
+  const jobs = new Map<string, string | undefined>()
 
   const countCopies = (router: Router, receiver: number, sender: string, messages: RpcMessage[] | undefined): void => {
     const phase = current()
@@ -371,11 +369,13 @@ function instrument (sim: Simulation<Services>, running: Array<SimPeer<Services>
       const from = hex(m.from)
       if (from === ownId.get(receiver)) continue
       const seqno = m.seqno ?? m.sequenceNumber
-      const key = `${receiver}|${from}|${hex(seqno)}`
+      const id = `${from}|${hex(seqno)}`
+      const key = `${receiver}|${id}`
       if (phase.firsts.has(key)) continue
       phase.firsts.add(key)
       const via = indexOf.get(sender)
-      const job = jobOf(m.data)
+      if (!jobs.has(id)) jobs.set(id, jobOf(m.data))
+      const job = jobs.get(id)
       if (via == null || job == null) continue
       phase.origin.set(`${receiver}|${job}`, { via, pulled: asked.has(`${receiver}|${via}|${seqHex(seqno)}`) })
     }
@@ -426,8 +426,11 @@ function instrument (sim: Simulation<Services>, running: Array<SimPeer<Services>
 
 /** How the deliveries of a phase came: by whom, in how many hops, along what route, and what they waited beyond it. */
 interface Paths {
-  /** share of deliveries whose first copy came from the publisher, by IWANT, or pushed by another neighbour */
+  /** deliveries whose first copy is known (the denominator of `via`) */
+  traced: number
+  /** share of those whose first copy came from the publisher, by IWANT, or pushed by another neighbour */
   via: { publisher: number, push: number, pull: number }
+  /** hops of the deliveries whose route was followed back to the publisher */
   hops: number[]
   /** route latency / direct one-way delay, per delivery */
   routeStretch: number[]
@@ -440,8 +443,7 @@ interface Paths {
 
 /** Follows each delivery's first copy back to its publisher. */
 function pathsOf (sim: Simulation<Services>, p: Phase, dilate: number): Paths {
-  const out: Paths = { via: { publisher: 0, push: 0, pull: 0 }, hops: [], routeStretch: [], waitMs: [], stretchPulled: [], stretchPushed: [] }
-  let traced = 0
+  const out: Paths = { traced: 0, via: { publisher: 0, push: 0, pull: 0 }, hops: [], routeStretch: [], waitMs: [], stretchPulled: [], stretchPushed: [] }
   for (const [key, at] of p.delivered) {
     const sep = key.indexOf('|')
     const receiver = Number(key.slice(0, sep))
@@ -449,31 +451,37 @@ function pathsOf (sim: Simulation<Services>, p: Phase, dilate: number): Paths {
     const pub = p.published.get(job)
     const first = p.origin.get(key)
     if (pub == null || first == null) continue
-    traced++
+    out.traced++
     out.via[first.pulled ? 'pull' : first.via === pub.publisher ? 'publisher' : 'push']++
     const direct = sim.rtt(pub.publisher, receiver) / 2
-    const stretch = (at - pub.at) / direct
-    ;(first.pulled ? out.stretchPulled : out.stretchPushed).push(stretch)
-    // back along the first copies to the publisher (bounded: a cycle would mean a bookkeeping error)
-    let hops = 0
-    let routeMs = 0
-    let at2 = receiver
-    for (let o = first; hops < 64; hops++) {
-      routeMs += sim.rtt(o.via, at2) / 2
-      at2 = o.via
-      if (at2 === pub.publisher) break
-      const next = p.origin.get(`${at2}|${job}`)
-      if (next == null) { hops = NaN; break }
-      o = next
-    }
-    if (!Number.isFinite(hops) || at2 !== pub.publisher) continue
-    out.hops.push(hops + 1)
-    out.routeStretch.push(routeMs / direct)
-    out.waitMs.push((at - pub.at - routeMs) / dilate)
+    ;(first.pulled ? out.stretchPulled : out.stretchPushed).push((at - pub.at) / direct)
+    const route = routeOf(sim, p, job, receiver, pub.publisher)
+    if (route == null) continue
+    out.hops.push(route.hops)
+    out.routeStretch.push(route.ms / direct)
+    out.waitMs.push((at - pub.at - route.ms) / dilate)
   }
-  const n = Math.max(1, traced)
+  const n = Math.max(1, out.traced)
   out.via = { publisher: out.via.publisher / n, push: out.via.push / n, pull: out.via.pull / n }
   return out
+}
+
+/**
+ * The route of `job`'s first copies from `publisher` to `receiver`: hops and
+ * one-way latency summed along it; undefined where a first copy on the way
+ * is unknown (bounded: a cycle would mean a bookkeeping error).
+ */
+function routeOf (sim: Simulation<Services>, p: Phase, job: string, receiver: number, publisher: number): { hops: number, ms: number } | undefined {
+  let ms = 0
+  let at = receiver
+  for (let hops = 1; hops <= 64; hops++) {
+    const o = p.origin.get(`${at}|${job}`)
+    if (o == null) return undefined
+    ms += sim.rtt(o.via, at) / 2
+    at = o.via
+    if (at === publisher) return { hops, ms }
+  }
+  return undefined
 }
 
 /** Announces one job from `publisher` on `router`'s board; a measured one is recorded in `phase`. */
@@ -561,7 +569,8 @@ function figures (p: Phase, expected: number, paths: Paths) {
     // wall clock only (null on virtual time, where the loop's delay delays nothing simulated)
     loop_lag_p99_ms_p90: p.lagP99Ms == null ? null : round(p.lagP99Ms, 1),
     paths: {
-      traced: paths.hops.length,
+      traced: paths.traced,
+      routed: paths.hops.length,
       via_publisher: round(paths.via.publisher, 3),
       via_push: round(paths.via.push, 3),
       via_pull: round(paths.via.pull, 3),

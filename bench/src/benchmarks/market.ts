@@ -34,7 +34,7 @@
  * Sizes. Full: 200 peers, 90 s at 0.25 jobs/s (inference and render).
  * `--quick`: 60 peers, 20 s at 1 job/s (inference), the DHT bootstrapped
  * early. Both in one shard (on virtual time one thread is quicker than 2 shards in rounds: 55 vs 65 s for --quick). Knobs: `--peers N`, `--duration S`, `--rate R`, `--shards N`,
- * `--churn F` (share of GPU providers that crash, 0.3), `--gpu-share F`.
+ * `--churn F` (share of GPU providers that crash, 0.3), `--gpu-share F`, `--time virtual|wall`.
  *
  * Why these rates: every provider that can serve a job announced on the
  * board quotes it, over a connection of its own to the requester (noise
@@ -44,13 +44,15 @@
  * behind (every job then times out). A real network spreads that work over
  * 200 machines; here it is kept near 20 quotes a second.
  *
- * The simulator runs on the wall clock: on a busy CPU every delay grows
- * (the `loop_lag_p99_ms` figure says how busy it was).
+ * The simulator runs on virtual time (`--time virtual`, the default):
+ * the machine's CPU is not in any delay. `--time wall` runs it on the wall
+ * clock, where on a busy CPU every delay grows (`loop_lag_p99_ms` says how
+ * busy it was; null on virtual time).
  */
 
 import { runScenario } from '@shoal/sim'
 import { progress } from '../options.js'
-import { intOption, latencySource, numOption, requireDataSet, round } from '../util.js'
+import { clockOption, intOption, latencySource, numOption, requireDataSet, round } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { ComputeModel, MarketFigures, MarketJobKind, RunResult, Scenario } from '@shoal/sim'
 
@@ -161,6 +163,7 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
   let last = ''
   const result = await runScenario(scenario, {
     shards: set.shards,
+    time: clockOption(options),
     tuning: set.quick ? { dhtStartDelayMs: 1_500, dhtStartSpreadMs: 2_000 } : undefined,
     onProgress: (p) => {
       const line = p.phase === 'run' ? `run ${Math.floor(p.elapsedS / 10) * 10}/${p.durationS} s` : `${p.phase} ${p.done}/${p.total}`

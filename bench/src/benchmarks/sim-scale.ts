@@ -70,7 +70,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SimGateway, ShardedSimulation, SimNetwork, Simulation, SocketChannel, autoShards, createRng, geographicLatency, latencyModelOf, parseScenario, runScenario, simNodeOptions, wallNow } from '@shoal/sim'
 import { createLibp2p } from 'libp2p'
-import { describeError } from '@shoal/utils'
+import { describeError, sleep } from '@shoal/utils'
 import { progress } from '../options.js'
 import { intListOption, intOption, nearestRank, numOption, onSimClock, repoRoot, round } from '../util.js'
 import type { BenchClock } from '../util.js'
@@ -592,7 +592,7 @@ async function steadyPeriod (sim: Simulation, job: SteadyJob): Promise<Omit<Stea
 
   // rounds at 0, every, 2 x every... before the end, so the last one's message and pings have time to arrive
   for (let n = 0, t = 0; t < job.steadyS; n++, t += job.pingEveryS) {
-    await sleepMs(origin + t * 1000 - performance.now())
+    await sleep(origin + t * 1000 - performance.now())
     const from = rng.pick(running)
     published++
     from.node?.services.pubsub.publish(STEADY_TOPIC, new TextEncoder().encode(`steady ${n}`)).catch(() => {})
@@ -607,7 +607,7 @@ async function steadyPeriod (sim: Simulation, job: SteadyJob): Promise<Omit<Stea
       }
     }))
   }
-  await sleepMs(origin + job.steadyS * 1000 - performance.now())
+  await sleep(origin + job.steadyS * 1000 - performance.now())
   // a round still in flight at the end is not waited for: it would stretch the period
   for (const peer of running) peer.node?.services.pubsub.removeEventListener('message', onMessage)
   errors.sort((a, b) => a - b)
@@ -619,10 +619,6 @@ async function steadyPeriod (sim: Simulation, job: SteadyJob): Promise<Omit<Stea
     messages_published: published,
     gossip_delivery_ratio: published === 0 ? null : round(delivered / (published * (running.length - 1)), 3)
   }
-}
-
-async function sleepMs (ms: number): Promise<void> {
-  if (ms > 0) await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 /** How often `runScenario` reports the timeline's progress, simulated s. */
@@ -681,14 +677,14 @@ async function measureWorld (job: WorldJob): Promise<WorldMeasurement> {
     }
   })
   const t = result.timing
-  const wallS = t.wall_s ?? NaN
   const m = result.market
   return {
     kind: 'world',
     peers: result.peers.length,
     duration_s: scenario.durationS,
     finished: true,
-    whole: speedOf(wallS * (t.simulated_per_wall_s ?? NaN), wallS),
+    // the run's own figures: total_s on its virtual clock, wall_s on the real one
+    whole: speedOf(t.total_s, t.wall_s ?? NaN),
     boot_wire: marks.between('start', 'settle'),
     settle_open: marks.between('settle', 'run'),
     timeline: marks.between('run', 'run:end'),

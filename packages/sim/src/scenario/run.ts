@@ -1,6 +1,6 @@
 import { createRng } from '../random.js'
 import { restoreRandomness, seedRandomness } from '../time/seeded-random.js'
-import { VirtualClock, VirtualTimeLimitError, VirtualTimeStallError, wallNow } from '../time/virtual-clock.js'
+import { SIMULATION_STALL_MS, VirtualClock, VirtualTimeLimitError, VirtualTimeStallError, wallNow } from '../time/virtual-clock.js'
 import { Simulation } from '../harness/simulation.js'
 import { autoShards, ShardedSimulation } from '../shard/sharded-simulation.js'
 import { describeError } from '../error-text.js'
@@ -57,7 +57,7 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
   // virtual time: every clock and timer of the process, and its randomness, belong to the run
   const wall0 = wallNow()
   seedRandomness(createRng(scenario.seed ?? 1).fork('process').nextUint32())
-  const clock = new VirtualClock({ limitMs: virtualLimitMs(scenario), stallMs: STALL_MS })
+  const clock = new VirtualClock({ limitMs: virtualLimitMs(scenario), stallMs: SIMULATION_STALL_MS })
   const started: Started = {}
   clock.install()
   try {
@@ -119,13 +119,6 @@ function checkCpuModel (scenario: Scenario, options: RunScenarioOptions<any>, ti
 function timeModeOf (scenario: Scenario, options: RunScenarioOptions<any>): 'virtual' | 'wall' {
   return options.time ?? scenario.time ?? 'virtual'
 }
-
-/**
- * Real time a run on virtual time may have nothing at all to run before it
- * fails as stalled: a simulation's peers wait only on the clock, so this
- * bounds waits on real I/O that hooks or remote shards add.
- */
-const STALL_MS = 30_000
 
 /** Virtual time past which a run is stuck, not slow: the duration, every drain, and an hour for start, wiring and settling. */
 function virtualLimitMs (scenario: Scenario): number {

@@ -31,6 +31,13 @@ export const PERFORMANCE_ORIGIN_MS = 10_000
 
 const TIMEOUT_MAX = 2 ** 31 - 1
 
+/**
+ * The `stallMs` of simulations (`runScenario`, the benchmarks): their peers
+ * wait on the clock only, so 30 s of real time with nothing to run is a
+ * stuck run, not slow real I/O.
+ */
+export const SIMULATION_STALL_MS = 30_000
+
 /** Turns of the clock that may see only `setImmediate` work before the next timer fires anyway. */
 const MAX_IMMEDIATE_TURNS = 10_000
 
