@@ -22,6 +22,15 @@ describe('shard control frames', () => {
     }
   })
 
+  it('refuses a round that would never end or never start: a NaN horizon, expected counts or calls out of shape', () => {
+    const round = { op: 'run', lookaheadMs: 5, horizon: 10_050, expect: { 1: 3 }, calls: [{ id: 1, method: 'ping', args: [0, 1], at: 10_020 }] }
+    assert.deepEqual(decodeControlMessage(serialize(round)), round)
+    for (const bad of [{ horizon: NaN }, { expect: { 1: -1 } }, { expect: { 1: 'x' } }, { calls: [{ id: 1, method: 'ping', args: [], at: NaN }] }, { calls: [{ id: 1, method: 7, args: [], at: 1 }] }, { calls: [null] }]) {
+      assert.throws(() => decodeControlMessage(serialize({ ...round, ...bad })), { name: 'InvalidControlFrameError' }, JSON.stringify(bad))
+    }
+    assert.throws(() => decodeControlMessage(serialize({ op: 'done', nextAt: NaN, sent: {}, minAt: {}, clamped: 0 })), { name: 'InvalidControlFrameError' })
+  })
+
   it('never throws anything but InvalidControlFrameError on arbitrary bytes', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
       try {

@@ -19,6 +19,7 @@ import {
   seedRandomness,
   withVirtualTime
 } from '../src/time/index.js'
+import { TimeHeap } from '../src/time/heap.js'
 
 const realSetTimeout = globalThis.setTimeout
 const RealDate = globalThis.Date
@@ -180,6 +181,21 @@ describe('virtual time', () => {
         await new Promise(resolve => signal.addEventListener('abort', resolve))
         assert.equal(clock.now(), 2500)
       })
+    })
+
+    it('the heap keeps hundreds of thousands of entries in order when most are dropped at once', () => {
+      const heap = new TimeHeap<{ at: number, seq: number }>()
+      for (let i = 0; i < 600_000; i++) heap.push({ at: (i * 7919) % 1000, seq: i })
+      // what the clock does when stale entries outnumber live ones; one push(...kept) of 300,000 overflowed the stack
+      heap.retain(e => e.seq % 2 === 0)
+      assert.equal(heap.size, 300_000)
+      let last = heap.pop()
+      for (let n = 1; n < 300_000; n++) {
+        const next = heap.pop()
+        assert.ok(next != null && last != null && (next.at > last.at || (next.at === last.at && next.seq > last.seq)) && next.seq % 2 === 0)
+        last = next
+      }
+      assert.equal(heap.pop(), undefined)
     })
 
     it('clearing hundreds of thousands of timers keeps the others', async () => {
@@ -368,6 +384,12 @@ describe('virtual time', () => {
       }), VirtualTimeStallError)
       // 100 ms of the first wait, then a whole 200 ms of the second
       assert.ok(RealDate.now() - started >= 290, `failed after ${RealDate.now() - started} ms`)
+    })
+
+    it('refuses a limit or stall time that is not a number of ms', () => {
+      for (const init of [{ limitMs: -1 }, { limitMs: NaN }, { stallMs: 0 }, { stallMs: -5 }, { stallMs: NaN }]) {
+        assert.throws(() => new VirtualClock(init), RangeError, JSON.stringify(init))
+      }
     })
 
     it('without stallMs, waits for real events as long as they take', async () => {

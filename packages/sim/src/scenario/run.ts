@@ -76,11 +76,11 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
       if (err instanceof VirtualTimeLimitError || err instanceof VirtualTimeStallError) {
         // the run is stuck, not over: stop its peers (on the clock, which runs again) so nothing is left running
         run.catch(() => {})
-        clock.liftLimit()
+        clock.extendLimit(STOP_BUDGET_MS)
         started.stopRecording?.()
-        // a stop that stalls too ends the cleanup, not the process (nothing else would hold it open)
-        const stopStalled = new Promise<void>(resolve => { clock.onFailure(() => { resolve() }) })
-        await Promise.race([started.sim?.stop().catch(() => {}), stopStalled])
+        // a stop that is stuck too (past its budget, or stalled) ends the cleanup, not the process
+        const stopStuck = new Promise<void>(resolve => { clock.onFailure(() => { resolve() }) })
+        await Promise.race([started.sim?.stop().catch(() => {}), stopStuck])
       }
       throw err
     }
@@ -119,6 +119,9 @@ function checkCpuModel (scenario: Scenario, options: RunScenarioOptions<any>, ti
 function timeModeOf (scenario: Scenario, options: RunScenarioOptions<any>): 'virtual' | 'wall' {
   return options.time ?? scenario.time ?? 'virtual'
 }
+
+/** Virtual time a stuck run's peers get to stop. */
+const STOP_BUDGET_MS = 600_000
 
 /** Virtual time past which a run is stuck, not slow: the duration, every drain, and an hour for start, wiring and settling. */
 function virtualLimitMs (scenario: Scenario): number {

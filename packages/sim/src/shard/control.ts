@@ -205,8 +205,13 @@ export function decodeControlMessage (bytes: Uint8Array): { op: string } & Recor
     case 'listening': need('port', id); break
     case 'event': need('abs', v => typeof v === 'number'); need('event', isRecord); break
     case 'progress': need('progress', isRecord); break
-    case 'run': need('lookaheadMs', v => typeof v === 'number' && v > 0); need('horizon', v => typeof v === 'number'); need('expect', isRecord); need('calls', Array.isArray); break
-    case 'done': need('nextAt', v => typeof v === 'number'); need('sent', isRecord); need('minAt', isRecord); need('clamped', id); break
+    case 'run':
+      need('lookaheadMs', v => typeof v === 'number' && v > 0)
+      need('horizon', v => typeof v === 'number' && !Number.isNaN(v))
+      need('expect', v => isRecord(v) && Object.values(v).every(id))
+      need('calls', v => Array.isArray(v) && v.every(c => isRecord(c) && id(c.id) && str(c.method) && Array.isArray(c.args) && Number.isFinite(c.at)))
+      break
+    case 'done': need('nextAt', v => typeof v === 'number' && !Number.isNaN(v)); need('sent', isRecord); need('minAt', isRecord); need('clamped', id); break
     default: break
   }
 

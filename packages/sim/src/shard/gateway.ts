@@ -67,8 +67,7 @@ export interface GatewayStats {
 interface Inbound {
   peer: number
   frame: GatewayFrame
-  n: number
-  /** its place among the frames of `peer` (cumulative, invalid ones counted) */
+  /** its place among the frames of `peer` (cumulative, invalid ones counted): the order it was sent in */
   k: number
 }
 
@@ -295,7 +294,6 @@ export class SimGateway implements RemoteDialer {
   private readonly receivedFrom = new Map<number, number>()
   private minAtTo = new Map<number, number>()
   private inbox: Inbound[] = []
-  private received = 0
   private waiter?: { expect: Record<number, number>, resolve: () => void }
 
   constructor (init: SimGatewayInit) {
@@ -361,14 +359,18 @@ export class SimGateway implements RemoteDialer {
    * sent (`expect`: how many from each shard, cumulative) on `clock` at its
    * delivery time, or at `windowEnd` (`performance.now()` scale) when that
    * is later (the frame was quicker than the lookahead), in a deterministic
-   * order: by delivery time, then sending shard, then arrival.
+   * order: by delivery time, then sending shard, then the order it sent them in.
    */
   flush (clock: { at(at: number, fn: () => void): unknown }, windowEnd: number, expect: Record<number, number>): void {
     // exactly the frames of the rounds that are over: a quicker shard's frames of the round
     // under way may be here already, and taking them now would depend on real timing
-    const inbox = this.inbox.filter(f => f.k < (expect[f.peer] ?? 0))
-    this.inbox = this.inbox.filter(f => f.k >= (expect[f.peer] ?? 0))
-    inbox.sort((a, b) => (a.frame.deliverAt as number) - (b.frame.deliverAt as number) || a.peer - b.peer || a.n - b.n)
+    const inbox: Inbound[] = []
+    const later: Inbound[] = []
+    for (const f of this.inbox) {
+      (f.k < (expect[f.peer] ?? 0) ? inbox : later).push(f)
+    }
+    this.inbox = later
+    inbox.sort((a, b) => (a.frame.deliverAt as number) - (b.frame.deliverAt as number) || a.peer - b.peer || a.k - b.k)
 
     for (const { peer, frame } of inbox) {
       const at = frame.deliverAt as number
@@ -490,7 +492,7 @@ export class SimGateway implements RemoteDialer {
         this.init.onInvalidFrame?.(new InvalidGatewayFrameError('frame without a delivery time on virtual time'), peer)
         return
       }
-      this.inbox.push({ peer, frame, n: this.received++, k: (this.receivedFrom.get(peer) ?? 1) - 1 })
+      this.inbox.push({ peer, frame, k: (this.receivedFrom.get(peer) ?? 1) - 1 })
       return
     }
 

@@ -17,6 +17,7 @@ import { MarketRuntime } from '../market/market.js'
 import type { MarketServices } from '../market/market.js'
 import { MessagePortChannel, SocketChannel } from './channel.js'
 import { SocketLink, parseHostPort } from './control.js'
+import { InvalidControlFrameError } from './errors.js'
 import { SimGateway } from './gateway.js'
 import { DEFAULT_CONTROL_PORT } from './constants.js'
 import { absoluteNow } from './protocol.js'
@@ -135,9 +136,7 @@ export async function runShard (link: Link, data?: ShardWorkerData, bind: ShardB
       // virtual time: rounds (with the coordinator's calls in them) start once the shard is built
       void barrierReady.then(barrier => { barrier.run(msg) })
     } else if (msg?.op === 'call') {
-      methodsReady
-        .then(async methods => (methods[msg.method] as (...args: unknown[]) => Promise<unknown>)(...msg.args))
-        .then(value => { post({ op: 'result', id: msg.id, value }) }, err => { post({ op: 'error', id: msg.id, ...errorParts(err) }) })
+      void methodsReady.then(methods => { answerCall(methods, msg, post) })
     }
   })
 
@@ -157,6 +156,23 @@ export async function runShard (link: Link, data?: ShardWorkerData, bind: ShardB
   } catch (err) {
     post({ op: 'fatal', ...errorParts(err) })
   }
+}
+
+/**
+ * Runs a call of the coordinator and posts its answer. A method the shard
+ * does not have, or arguments that are not a list, answer with an
+ * {@link InvalidControlFrameError}: never an exception into the shard's loop.
+ */
+function answerCall (methods: ShardHandlers, call: { id: number, method: string, args: unknown }, post: (msg: FromShard) => void): void {
+  const method = Object.hasOwn(methods, call.method) ? (methods as Record<string, unknown>)[call.method] : undefined
+  Promise.resolve()
+    .then(async () => {
+      if (typeof method !== 'function' || !Array.isArray(call.args)) {
+        throw new InvalidControlFrameError(`no shard method ${JSON.stringify(call.method).slice(0, 40)} taking a list of arguments`)
+      }
+      return (method as (...args: unknown[]) => Promise<unknown>)(...call.args)
+    })
+    .then(value => { post({ op: 'result', id: call.id, value }) }, err => { post({ op: 'error', id: call.id, ...errorParts(err) }) })
 }
 
 async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: ShardBindOptions, post: (msg: FromShard) => void, mesh: Promise<GatewayAddress[]>, resolveMethods: (m: ShardHandlers) => void, clock: VirtualClock | undefined, resolveBarrier: (barrier: ShardBarrier) => void): Promise<void> {
@@ -284,10 +300,7 @@ async function build (data: ShardInit, ports: ShardWorkerData['ports'], bind: Sh
 
   // frames carry their delivery time from the start: one from a quicker shard may arrive before this shard's first round
   gateway.useVirtualTime(0)
-  resolveBarrier(new ShardBarrier(clock, gateway, post, (call) => {
-    (methods[call.method] as (...args: unknown[]) => Promise<unknown>)(...call.args)
-      .then(value => { post({ op: 'result', id: call.id, value }) }, err => { post({ op: 'error', id: call.id, ...errorParts(err) }) })
-  }))
+  resolveBarrier(new ShardBarrier(clock, gateway, post, (call) => { answerCall(methods, call, post) }))
   const own = sim.peers.filter(p => sim.owns(p.index)).map(p => String(p.siteIndex))
   const others = sim.peers.filter(p => !sim.owns(p.index)).map(p => String(p.siteIndex))
   post({ op: 'ready', minDelayMs: minCrossDelayMs(sim.network, own, others) })

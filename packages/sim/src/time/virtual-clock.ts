@@ -318,7 +318,15 @@ export class VirtualClock {
   constructor (init: VirtualClockInit = {}) {
     this.epochMs = init.epochMs ?? DEFAULT_EPOCH_MS
     this.limitMs = init.limitMs ?? Infinity
-    this.stallMs = init.stallMs ?? Infinity
+    if (!(this.limitMs >= 0)) {
+      throw new RangeError(`limitMs must be a number of ms >= 0, got ${String(init.limitMs)}`)
+    }
+    const stallMs = init.stallMs ?? Infinity
+    if (!(stallMs > 0)) {
+      throw new RangeError(`stallMs must be a number of ms > 0, got ${String(init.stallMs)}`)
+    }
+    // beyond what a real timer can wait, it would never fire: no watch
+    this.stallMs = stallMs > TIMEOUT_MAX ? Infinity : stallMs
     this.cpuFactor = init.cpu?.factor ?? 0
     const peers = init.cpu?.peers
     this.cpuPeers = peers instanceof Map ? new Map(peers) : new Map(Object.entries(peers ?? {}).map(([k, v]) => [Number(k), v]))
@@ -499,9 +507,13 @@ export class VirtualClock {
     this.cpuOn ||= factor > 0
   }
 
-  /** Lets time run past the limit again (to stop a stuck run's peers after {@link VirtualTimeLimitError}). */
-  liftLimit (): void {
-    this.limitMs = Infinity
+  /**
+   * Lets time run `ms` of virtual time past now, whatever the limit was: a
+   * budget to stop a stuck run's peers after {@link VirtualTimeLimitError}
+   * (a stop that outlasts it fails with that error again).
+   */
+  extendLimit (ms: number): void {
+    this.limitMs = this.now() + ms
     this.queuePump()
   }
 
@@ -775,6 +787,7 @@ function virtualHrtime (clock: VirtualClock): NodeJS.HRTime {
   return hrtime
 }
 
+/** Whether `signal` has aborted (a call, so TypeScript does not keep an earlier check's narrowing across awaits). */
 function aborted (signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
 }
@@ -791,7 +804,7 @@ function abortReason (): DOMException {
 function virtualSleep (clock: VirtualClock) {
   return async function sleep<T = void> (delay?: number, value?: T, options: { signal?: AbortSignal, ref?: boolean } = {}): Promise<T> {
     const signal = options.signal
-    if (signal?.aborted === true) {
+    if (aborted(signal)) {
       throw abortError(signal)
     }
     return new Promise<T>((resolve, reject) => {
@@ -814,7 +827,7 @@ function virtualSleep (clock: VirtualClock) {
 function virtualIntervalIterator (clock: VirtualClock) {
   return async function * setInterval<T = void> (delay?: number, value?: T, options: { signal?: AbortSignal, ref?: boolean } = {}): AsyncGenerator<T> {
     const signal = options.signal
-    if (signal?.aborted === true) {
+    if (aborted(signal)) {
       throw abortError(signal)
     }
     let ticks = 0
