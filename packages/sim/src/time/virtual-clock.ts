@@ -377,9 +377,10 @@ export class VirtualClock {
    * `peer`: whom the CPU model charges for it (default: the running code's peer).
    */
   at (at: number, fn: () => void, peer?: number): VirtualTimeout {
-    // work for another peer runs as that peer: what it schedules is charged to it too
-    const run = peer === undefined ? fn : () => { owner.run(peer, fn) }
-    const timer = new VirtualTimeout(this, this.nextId++, run, [], 0, undefined, peer ?? owner.getStore())
+    // work for another peer runs as that peer (what it schedules is charged to it too): the timer
+    // is made in that peer's context, which its async resource keeps for the callback
+    const make = (): VirtualTimeout => new VirtualTimeout(this, this.nextId++, fn, [], 0, undefined, peer ?? owner.getStore())
+    const timer = peer === undefined || peer === owner.getStore() ? make() : owner.run(peer, make)
     this.arm(timer, Math.max(at, this.t))
     return timer
   }
