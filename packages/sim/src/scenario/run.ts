@@ -46,7 +46,7 @@ const MAX_MAP_LINKS = 300
  */
 export async function runScenario<S extends Record<string, unknown> = Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S> = {}): Promise<RunResult> {
   const time = timeModeOf(scenario, options)
-  checkCpuModel(scenario, options, time)
+  checkCpuModel(scenario, time)
 
   if (time === 'wall') {
     const result = await runOnce(scenario, options)
@@ -96,18 +96,16 @@ interface Started {
   stopRecording?: () => void
 }
 
-/** The CPU model needs virtual time, in one process (a shard's clock does not charge it). */
-function checkCpuModel (scenario: Scenario, options: RunScenarioOptions<any>, time: 'virtual' | 'wall'): void {
+/** Whether the scenario charges any peer's computation (its `cpu` section). */
+function cpuModelOn (scenario: Scenario): boolean {
   const cpu = scenario.cpu
-  if (cpu == null || ((cpu.factor ?? 0) === 0 && Object.values(cpu.roles ?? {}).every(f => f === 0))) {
-    return
-  }
-  if (time === 'wall') {
+  return cpu != null && ((cpu.factor ?? 0) !== 0 || Object.values(cpu.roles ?? {}).some(f => f !== 0))
+}
+
+/** The CPU model needs virtual time (a sharded run refuses it where it is made: see createDriver). */
+function checkCpuModel (scenario: Scenario, time: 'virtual' | 'wall'): void {
+  if (time === 'wall' && cpuModelOn(scenario)) {
     throw new ScenarioError('cpu', 'the CPU model needs virtual time (on the wall clock, computation already costs real time)')
-  }
-  const shards = options.shards === 'auto' ? autoShards() : options.shards ?? 1
-  if (shards > 1 || (options.sharding?.shardHost != null && options.sharding.shardHost !== 'thread')) {
-    throw new ScenarioError('cpu', 'the CPU model runs in one shard only: run with --shards 1')
   }
 }
 
@@ -217,6 +215,10 @@ function createDriver<S extends Record<string, unknown>> (scenario: Scenario, op
     }
     if (options.hooks != null) {
       throw new ScenarioError('shards', 'hooks cannot run in shard workers: give services as a module (servicesModule) or run with one shard')
+    }
+    if (cpuModelOn(scenario)) {
+      // a shard's clock does not charge computation
+      throw new ScenarioError('cpu', 'the CPU model runs in one shard only: run with --shards 1')
     }
 
     const sharded = new ShardedSimulation({ ...common, ...options.sharding, shards, latency: scenario.latency, baseDir, services: options.servicesModule, market: resolved }, model)
