@@ -1,6 +1,6 @@
 import { createRng } from '../random.js'
 import { restoreRandomness, seedRandomness } from '../time/seeded-random.js'
-import { SIMULATION_STALL_MS, VirtualClock, VirtualTimeLimitError, VirtualTimeStallError, wallNow } from '../time/virtual-clock.js'
+import { SIMULATION_STALL_MS, VirtualClock, wallNow } from '../time/virtual-clock.js'
 import { Simulation } from '../harness/simulation.js'
 import { autoShards, ShardedSimulation } from '../shard/sharded-simulation.js'
 import { describeError } from '../error-text.js'
@@ -58,42 +58,25 @@ export async function runScenario<S extends Record<string, unknown> = Record<str
   const wall0 = wallNow()
   seedRandomness(createRng(scenario.seed ?? 1).fork('process').nextUint32())
   const clock = new VirtualClock({ limitMs: virtualLimitMs(scenario), stallMs: SIMULATION_STALL_MS })
-  const started: Started = {}
   clock.install()
   try {
-    const run = runOnce(scenario, options, clock, started)
-    const stuck = new Promise<never>((_resolve, reject) => { clock.onFailure(reject) })
-    try {
-      const result = await Promise.race([run, stuck])
-      const wallS = (wallNow() - wall0) / 1000
-      const simulatedS = clock.now() / 1000
-      result.timing.mode = 'virtual'
-      result.timing.wall_s = round(wallS)
-      result.timing.simulated_per_wall_s = round(simulatedS / Math.max(wallS, 1e-3))
-      result.timing.cpu_charged_s = round(clock.stats.cpuChargedMs / 1000)
-      return result
-    } catch (err: unknown) {
-      if (err instanceof VirtualTimeLimitError || err instanceof VirtualTimeStallError) {
-        // the run is stuck, not over: stop its peers (on the clock, which runs again) so nothing is left running
-        run.catch(() => {})
-        clock.extendLimit(STOP_BUDGET_MS)
-        started.stopRecording?.()
-        // a stop that is stuck too (past its budget, or stalled) ends the cleanup, not the process
-        const stopStuck = new Promise<void>(resolve => { clock.onFailure(() => { resolve() }) })
-        await Promise.race([started.sim?.stop().catch(() => {}), stopStuck])
-      }
-      throw err
-    }
+    const result = await runOnce(scenario, options, clock)
+    const wallS = (wallNow() - wall0) / 1000
+    const simulatedS = clock.now() / 1000
+    result.timing.mode = 'virtual'
+    result.timing.wall_s = round(wallS)
+    result.timing.simulated_per_wall_s = round(simulatedS / Math.max(wallS, 1e-3))
+    result.timing.cpu_charged_s = round(clock.stats.cpuChargedMs / 1000)
+    return result
   } finally {
     clock.uninstall()
     restoreRandomness()
   }
 }
 
-/** What a run has started, for stopping a run that is stuck. */
-interface Started {
-  sim?: SimulationDriver
-  stopRecording?: () => void
+/** The clock's next failure (limit passed, stall), as a promise: what ends a stuck run's wait. */
+async function clockFailure (clock: VirtualClock): Promise<never> {
+  return new Promise<never>((_resolve, reject) => { clock.onFailure(reject) })
 }
 
 /** Whether the scenario charges any peer's computation (its `cpu` section). */
@@ -126,7 +109,7 @@ function virtualLimitMs (scenario: Scenario): number {
   return scenario.durationS * 1000 * 2 + 3_600_000
 }
 
-async function runOnce<S extends Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S>, clock?: VirtualClock, started: Started = {}): Promise<RunResult> {
+async function runOnce<S extends Record<string, unknown>> (scenario: Scenario, options: RunScenarioOptions<S>, clock?: VirtualClock): Promise<RunResult> {
   const t0 = performance.now()
   const baseDir = options.baseDir ?? process.cwd()
   const rng = createRng(scenario.seed ?? 1)
@@ -140,10 +123,8 @@ async function runOnce<S extends Record<string, unknown>> (scenario: Scenario, o
     for (const peer of sim.peers) clock.setCpuFactor(peer.index, cpu.roles?.[peer.role] ?? cpu.factor ?? 0)
   }
   const stopRecordingProcessErrors = recordProcessErrors(sim)
-  started.sim = sim
-  started.stopRecording = stopRecordingProcessErrors
 
-  try {
+  const play = async (): Promise<RunResult> => {
     await sim.start()
     const tStarted = performance.now()
     const connect = await sim.connect(scenario.connect ?? {})
@@ -181,9 +162,22 @@ async function runOnce<S extends Record<string, unknown>> (scenario: Scenario, o
     await sim.stop()
     result.timing.total_s = round((performance.now() - t0) / 1000)
     return result
+  }
+
+  const playing = play()
+  try {
+    // on virtual time a stuck run (VirtualTimeLimitError, VirtualTimeStallError) ends the wait: its peers are stopped below
+    return clock == null ? await playing : await Promise.race([playing, clockFailure(clock)])
   } finally {
+    playing.catch(() => {})
     stopRecordingProcessErrors()
-    await sim.stop()
+    if (clock == null) {
+      await sim.stop()
+    } else {
+      // the stop gets a budget of virtual time past any limit; a stop that is stuck itself ends the cleanup, not the process
+      clock.extendLimit(STOP_BUDGET_MS)
+      await Promise.race([sim.stop(), clockFailure(clock).catch(() => {})])
+    }
   }
 }
 
