@@ -480,6 +480,10 @@ describe('virtual time', () => {
         assert.throws(() => crypto.randomFillSync(words, 3, 2), { code: 'ERR_OUT_OF_RANGE' })
         assert.throws(() => globalThis.crypto.getRandomValues(new Float32Array(2) as unknown as Uint8Array), { name: 'TypeMismatchError' })
         assert.throws(() => crypto.randomInt(3, 3), { code: 'ERR_OUT_OF_RANGE' })
+        // Node's own checks, which the seeded forms run first: a range above 2^48, arguments of the wrong type
+        assert.throws(() => crypto.randomInt(0, 2 ** 49), { code: 'ERR_OUT_OF_RANGE' })
+        assert.throws(() => crypto.randomFillSync(words, '1' as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' })
+        assert.throws(() => globalThis.crypto.getRandomValues(new Uint8Array(65537)), { name: 'QuotaExceededError' })
       } finally {
         restoreRandomness()
       }

@@ -62,16 +62,10 @@ export function seedRandomness (seed: Seed): void {
   const rng = createRng(seed)
   seeded = rng
   Math.random = () => rng.float()
+  // each seeded function first calls the real one, for Node's own argument checks and errors, then draws its bytes
   const getRandomValues = <T extends ArrayBufferView | null>(array: T): T => {
-    if (!isIntegerArray(array)) {
-      throw new DOMException('The data argument must be an integer-type TypedArray', 'TypeMismatchError')
-    }
-    if (array != null) {
-      if (array.byteLength > 65536) {
-        throw new DOMException(`The ArrayBufferView's byte length (${array.byteLength}) exceeds the number of bytes of entropy available via this API (65536)`, 'QuotaExceededError')
-      }
-      fill(rng, array)
-    }
+    realRandom.getRandomValues.call(globalThis.crypto, array as ArrayBufferView)
+    if (array != null) fill(rng, array)
     return array
   }
   globalThis.crypto.getRandomValues = getRandomValues
@@ -87,17 +81,11 @@ export function seedRandomness (seed: Seed): void {
     return buf
   }
   c.randomFillSync = <T extends ArrayBufferView | ArrayBuffer>(buf: T, offset = 0, size?: number): T => {
+    realRandom.randomFillSync(buf as Uint8Array, offset, size)
     // as Node: offset and size count elements of a typed array, bytes of anything else
     const view: ArrayBufferView = buf instanceof ArrayBuffer ? new Uint8Array(buf) : buf as ArrayBufferView
     const unit = (view as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1
-    const total = view.byteLength / unit
-    const count = size ?? total - offset
-    if (!Number.isInteger(offset) || offset < 0 || offset > total) {
-      throw Object.assign(new RangeError(`The value of "offset" is out of range. It must be >= 0 && <= ${total}. Received ${offset}`), { code: 'ERR_OUT_OF_RANGE' })
-    }
-    if (!Number.isInteger(count) || count < 0 || offset + count > total) {
-      throw Object.assign(new RangeError(`The value of "size + offset" is out of range. It must be <= ${total}. Received ${offset + count}`), { code: 'ERR_OUT_OF_RANGE' })
-    }
+    const count = size ?? view.byteLength / unit - offset
     fill(rng, new Uint8Array(view.buffer, view.byteOffset + offset * unit, count * unit))
     return buf
   }
@@ -112,9 +100,7 @@ export function seedRandomness (seed: Seed): void {
       max = min
       min = 0
     }
-    if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || max <= min) {
-      throw Object.assign(new RangeError(`The value of "max" is out of range. It must be greater than the value of "min" (${min}). Received ${max}`), { code: 'ERR_OUT_OF_RANGE' })
-    }
+    realRandom.randomInt(min, max)
     const n = min + Math.floor(rng.float() * (max - min))
     if (cb != null) {
       process.nextTick(cb, null, n)
@@ -150,10 +136,4 @@ export function restoreRandomness (): void {
   if (globalThis.crypto.getRandomValues !== realRandom.getRandomValues) globalThis.crypto.getRandomValues = realRandom.getRandomValues
   if (globalThis.crypto.randomUUID !== realRandom.webcryptoRandomUUID) globalThis.crypto.randomUUID = realRandom.webcryptoRandomUUID
   syncBuiltinESMExports()
-}
-
-function isIntegerArray (array: unknown): boolean {
-  return array == null || array instanceof Int8Array || array instanceof Uint8Array || array instanceof Uint8ClampedArray ||
-    array instanceof Int16Array || array instanceof Uint16Array || array instanceof Int32Array || array instanceof Uint32Array ||
-    array instanceof BigInt64Array || array instanceof BigUint64Array
 }
