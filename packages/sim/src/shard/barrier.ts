@@ -70,9 +70,8 @@ export class ShardBarrier {
   }
 
   private async runRound (msg: RunRound): Promise<void> {
-    if (!this.gateway.timed || this.gateway.lookaheadMs !== msg.lookaheadMs) {
-      this.gateway.useVirtualTime(msg.lookaheadMs)
-    }
+    // the coordinator's lookahead (the gateway has been on virtual time since the shard was built)
+    this.gateway.useVirtualTime(msg.lookaheadMs)
 
     // every frame sent to this shard in the previous round, then the round's calls
     await this.gateway.whenReceived(msg.expect)

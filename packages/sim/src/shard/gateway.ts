@@ -308,7 +308,8 @@ export class SimGateway implements RemoteDialer {
    * Virtual time, for shards advancing together in rounds (see
    * `barrier.ts`): packets are handed over `lookaheadMs` before they arrive,
    * stamped with their delivery time; received frames wait in an inbox
-   * until {@link SimGateway.flush} schedules them on `clock`.
+   * until {@link SimGateway.flush} schedules them on `clock`. Called again
+   * to set another lookahead; the clamped-frame count carries on.
    */
   useVirtualTime (lookaheadMs: number): void {
     this.timedMode = true
