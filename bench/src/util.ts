@@ -229,24 +229,28 @@ export interface ClockFigures {
  */
 export async function onSimClock<T> (clock: BenchClock, seed: number, fn: () => Promise<T>): Promise<{ value: T, figures: ClockFigures }> {
   const wall0 = wallNow()
+  const done = (value: T, simulatedS: number): { value: T, figures: ClockFigures } => {
+    const figures = { time: clock, ...speedOf(simulatedS, (wallNow() - wall0) / 1000) }
+    progress(`done: ${figures.simulated_s ?? '?'} s simulated in ${figures.wall_s ?? '?'} s of wall clock (${clock} time)`)
+    return { value, figures }
+  }
 
   if (clock === 'wall') {
     const value = await fn()
-    const wallS = (wallNow() - wall0) / 1000
-    return { value, figures: { time: 'wall', wall_s: round(wallS, 1), simulated_s: round(wallS, 1), simulated_s_per_wall_s: 1 } }
+    return done(value, (wallNow() - wall0) / 1000)
   }
 
   seedRandomness(seed)
   try {
     // a stuck run fails (VirtualTimeStallError) instead of hanging, or its process exiting without a word
-    return await withVirtualTime({ stallMs: SIMULATION_STALL_MS }, async (vc) => {
-      const value = await fn()
-      const wallS = (wallNow() - wall0) / 1000
-      const simulatedS = vc.now() / 1000
-      return { value, figures: { time: 'virtual', wall_s: round(wallS, 1), simulated_s: round(simulatedS, 1), simulated_s_per_wall_s: round(simulatedS / Math.max(wallS, 1e-3), 2) } }
-    })
+    return await withVirtualTime({ stallMs: SIMULATION_STALL_MS }, async (vc) => done(await fn(), vc.now() / 1000))
   } finally {
     restoreRandomness()
   }
+}
+
+/** Simulated seconds, wall seconds and their ratio (simulated s per wall s: above 1 is faster than real time). */
+export function speedOf (simulatedS: number, wallS: number): { simulated_s: number | null, wall_s: number | null, simulated_s_per_wall_s: number | null } {
+  return { simulated_s: round(simulatedS, 1), wall_s: round(wallS, 1), simulated_s_per_wall_s: round(simulatedS / Math.max(wallS, 1e-3), 2) }
 }
 

@@ -625,7 +625,6 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
 
   // the simulated part, on virtual time unless --time wall: boot, settle, advertise, search
   const { value, figures: clock } = await onSimClock(set.clock, options.seed, async () => simulate(set, model, located, rng, options.seed))
-  progress(`done: ${clock.simulated_s ?? '?'} s simulated in ${clock.wall_s ?? '?'} s of wall clock (${set.clock} time)`)
 
   return {
     latency_source: latencySource(path),

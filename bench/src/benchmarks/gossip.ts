@@ -634,7 +634,6 @@ export async function run (options: BenchOptions): Promise<BenchResult> {
       await sim.stop()
     }
   })
-  progress(`done: ${clock.simulated_s ?? '?'} s simulated in ${clock.wall_s ?? '?'} s of wall clock (${set.clock} time)`)
   return { latency_source: latencySource(path), ...clock, ...value }
 }
 

@@ -72,7 +72,7 @@ import { SimGateway, ShardedSimulation, SimNetwork, Simulation, SocketChannel, a
 import { createLibp2p } from 'libp2p'
 import { describeError, sleep } from '@shoal/utils'
 import { progress } from '../options.js'
-import { intListOption, intOption, nearestRank, numOption, onSimClock, repoRoot, round } from '../util.js'
+import { intListOption, intOption, nearestRank, numOption, onSimClock, repoRoot, round, speedOf } from '../util.js'
 import type { BenchClock } from '../util.js'
 import type { BenchOptions, BenchResult } from '../options.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -451,9 +451,6 @@ class PhaseMarks {
   }
 }
 
-function speedOf (simulatedS: number, wallS: number): PhaseSpeed {
-  return { simulated_s: round(simulatedS, 1), wall_s: round(wallS, 1), simulated_s_per_wall_s: round(simulatedS / Math.max(wallS, 1e-3), 2) }
-}
 
 /** The gossipsub topic every peer of a steady run joins, so heartbeats keep a mesh. */
 const STEADY_TOPIC = 'shoal-sim-scale'
