@@ -44,8 +44,11 @@
  * - `wire_virtual_vs_wall`: the same boot+wire of `--wire-size` (250) peers
  *   on the wall clock and on virtual time (a steady period on the wall
  *   clock would be 1.0x by definition).
- * `--only speed` runs these rows alone. `SIM_SCALE_PROF=DIR` makes every
- * child write a V8 CPU profile to DIR and print where its phases start.
+ * `--only speed` runs these rows alone; `--quick` runs `world_100` and
+ * `wire_virtual_vs_wall` only when `--world-duration S` / `--wire-size N`
+ * ask for them, and steadies 40 peers for 10 s. `SIM_SCALE_PROF=DIR` makes
+ * every child write a V8 CPU profile to DIR; the speed rows' children also
+ * print where their phases start.
  *
  * `--sizes 100,250,500,1000`, `--baseline-sizes 50,100,200`, `--cap S`
  * (baselines), `--sim-cap S` (default max(120, 0.3 s per peer)), `--degree K`,
@@ -585,7 +588,7 @@ async function steadyPeriod (sim: Simulation, job: SteadyJob): Promise<Omit<Stea
   const running = sim.running()
   for (const peer of running) peer.node?.services.pubsub.addEventListener('message', onMessage)
   const origin = performance.now()
-  const rounds: Array<Promise<void>> = []
+  let rounds = 0
 
   // rounds at 0, every, 2 x every... before the end, so the last one's message and pings have time to arrive
   for (let n = 0, t = 0; t < job.steadyS; n++, t += job.pingEveryS) {
@@ -593,7 +596,8 @@ async function steadyPeriod (sim: Simulation, job: SteadyJob): Promise<Omit<Stea
     const from = rng.pick(running)
     published++
     from.node?.services.pubsub.publish(STEADY_TOPIC, new TextEncoder().encode(`steady ${n}`)).catch(() => {})
-    rounds.push(sim.measurePings(job.pingPairs, rng.fork(`round-${n}`)).then(results => {
+    rounds++
+    sim.measurePings(job.pingPairs, rng.fork(`round-${n}`)).then(results => {
       for (const r of results) {
         if (r.rttMs == null) {
           failed++
@@ -602,14 +606,14 @@ async function steadyPeriod (sim: Simulation, job: SteadyJob): Promise<Omit<Stea
           errors.push(Math.abs(r.rttMs - r.oracleMs))
         }
       }
-    }))
+    }, () => { failed += job.pingPairs })
   }
   await sleep(origin + job.steadyS * 1000 - performance.now())
   // a round still in flight at the end is not waited for: it would stretch the period
   for (const peer of running) peer.node?.services.pubsub.removeEventListener('message', onMessage)
   errors.sort((a, b) => a - b)
   return {
-    ping_rounds: rounds.length,
+    ping_rounds: rounds,
     pings_ok: ok,
     pings_failed: failed,
     ping_err_p50_ms: errors.length === 0 ? null : round(nearestRank(errors, 0.5), 2),
@@ -844,7 +848,8 @@ function speedLine (s: PhaseSpeed | null): string {
 async function measureSpeedRows (options: BenchOptions, degree: number): Promise<SpeedRows> {
   const quick = options.quick
   const seed = options.seed
-  const worldDuration = options.extra['world-duration'] == null ? (quick ? 5 : undefined) : numOption(options, 'world-duration', 60)
+  // the scenario's own duration unless asked (--quick runs world-100 only when asked)
+  const worldDuration = options.extra['world-duration'] == null ? undefined : numOption(options, 'world-duration', 60)
   const worldJob: WorldJob = {
     kind: 'world',
     seed,
@@ -892,8 +897,9 @@ async function measureSpeedRows (options: BenchOptions, degree: number): Promise
   }
   const wireJob = (time: BenchClock): SteadyJob => ({ kind: 'steady', peers: wirePeers, degree, seed, time, steadyS: 0, pingEveryS: 5, pingPairs: 0 })
   progress(`boot+wire of ${wirePeers} peers on the wall clock, then on virtual time`)
-  const onWall = await inChildOf(wireJob('wall'), 600, error => failedSteady(wireJob('wall'), error))
-  const onVirtual = await inChildOf(wireJob('virtual'), 600, error => failedSteady(wireJob('virtual'), error))
+  const [wallJob, virtualJob] = [wireJob('wall'), wireJob('virtual')]
+  const onWall = await inChildOf(wallJob, 600, error => failedSteady(wallJob, error))
+  const onVirtual = await inChildOf(virtualJob, 600, error => failedSteady(virtualJob, error))
   const ratio = onWall.boot_wire.wall_s != null && onVirtual.boot_wire.wall_s != null ? round(onWall.boot_wire.wall_s / Math.max(onVirtual.boot_wire.wall_s, 1e-3), 2) : null
   progress(`boot+wire ${wirePeers}: wall clock ${speedLine(onWall.boot_wire)}, virtual ${speedLine(onVirtual.boot_wire)}`)
 
